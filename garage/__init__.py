@@ -1,0 +1,75 @@
+"""Garage: parking-garage management (Flask + Jinja + HTMX)."""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from .config import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _secret_key(app: Flask) -> str:
+    """SECRET_KEY from the environment; else the key `make run` keeps in
+    instance/secret_key; else a throw-away key for debug/tests; else refuse."""
+    if app.config.get("SECRET_KEY"):
+        return app.config["SECRET_KEY"]
+    key_file = Path(app.instance_path) / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    if app.debug or app.testing:
+        return secrets.token_hex(32)
+    raise RuntimeError("SECRET_KEY is not set. Set it in the environment (see README, Configuration).")
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True,
+                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.config.from_object(Config())
+    if config:
+        app.config.update(config)
+    app.config["SECRET_KEY"] = _secret_key(app)
+    os.makedirs(app.instance_path, exist_ok=True)
+    logging.basicConfig(level=app.config["LOG_LEVEL"],
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app.logger.setLevel(app.config["LOG_LEVEL"])
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+    from .extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "basic"
+
+    from . import models  # noqa: F401  (register tables with SQLAlchemy)
+    from . import web
+
+    web.install(app)
+
+    from .api import bp as api_bp
+    from .auth import bp as auth_bp
+    from .meta import bp as meta_bp
+
+    csrf.exempt(api_bp)  # Bearer-token API: no cookies, so no CSRF
+    for bp in (api_bp, auth_bp, meta_bp):
+        app.register_blueprint(bp)
+
+    from .cli import register as register_cli
+
+    register_cli(app)
+
+    @app.context_processor
+    def template_globals() -> dict[str, Any]:
+        from .domain.errors import format_dollars
+
+        return {"dollars": format_dollars, "available_endpoints": app.view_functions}
+
+    return app

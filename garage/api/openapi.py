@@ -1,0 +1,91 @@
+"""OpenAPI 3.1 document generated from the routes' declared schemas."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from pydantic import BaseModel
+
+REF = "#/components/schemas/{model}"
+
+
+@dataclass
+class Operation:
+    endpoint: str
+    summary: str
+    body: type[BaseModel] | None
+    responses: dict[int, tuple[str, Any]]
+    roles: tuple[str, ...] | None
+    params: list[dict[str, Any]] = field(default_factory=list)
+
+
+OPERATIONS: dict[str, Operation] = {}
+
+
+def document(summary: str, *, body: type[BaseModel] | None = None,
+             responses: dict[int, tuple[str, Any]] | None = None,
+             roles: tuple[str, ...] | None = None,
+             params: list[dict[str, Any]] | None = None) -> Callable:
+    """Record what a view takes and answers; the spec is built from these records."""
+
+    def wrap(view: Callable) -> Callable:
+        OPERATIONS[view.__name__] = Operation(view.__name__, summary, body, responses or {},
+                                              roles, params or [])
+        return view
+
+    return wrap
+
+
+def _schema_ref(model: Any, components: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(model, list):
+        return {"type": "array", "items": _schema_ref(model[0], components)}
+    schema = model.model_json_schema(ref_template=REF)
+    for name, sub in schema.pop("$defs", {}).items():
+        components[name] = sub
+    components[model.__name__] = schema
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def build_spec(app, blueprint: str = "api") -> dict[str, Any]:
+    from .schemas import ErrorResponse
+
+    components: dict[str, Any] = {}
+    paths: dict[str, Any] = {}
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith(blueprint + "."):
+            continue
+        op = OPERATIONS.get(rule.endpoint.split(".", 1)[1])
+        if op is None:
+            continue
+        path = rule.rule
+        params = []
+        for arg in rule.arguments:
+            path = path.replace(f"<{arg}>", "{" + arg + "}")
+            params.append({"name": arg, "in": "path", "required": True, "schema": {"type": "string"}})
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            entry: dict[str, Any] = {"summary": op.summary, "operationId": op.endpoint,
+                                     "parameters": params + op.params, "responses": {}}
+            if op.roles:
+                entry["security"] = [{"bearerAuth": []}]
+                entry["description"] = "Roles: " + ", ".join(op.roles)
+            else:
+                entry["security"] = []
+            if op.body is not None:
+                entry["requestBody"] = {"required": True, "content": {
+                    "application/json": {"schema": _schema_ref(op.body, components)}}}
+            for status, (description, model) in sorted(op.responses.items()):
+                response: dict[str, Any] = {"description": description}
+                model = model or (ErrorResponse if status >= 400 else None)
+                if model is not None:
+                    response["content"] = {"application/json": {"schema": _schema_ref(model, components)}}
+                entry["responses"][str(status)] = response
+            paths.setdefault(path, {})[method.lower()] = entry
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Garage API", "version": "1.0",
+                 "description": "Parking garage JSON API. Errors are {\"message\": ...}."},
+        "paths": paths,
+        "components": {"schemas": components, "securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer",
+                           "description": "Token from `flask --app garage tokens create USER`"}}},
+    }

@@ -1,0 +1,234 @@
+"""Thin views: parse and validate, call a service, serialise."""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable, TypeVar
+
+import sqlalchemy as sa
+from flask import current_app, g, jsonify, request
+from pydantic import BaseModel, ValidationError
+
+from ..domain.clock import utcnow
+from ..domain.errors import DomainError
+from ..extensions import db
+from ..models import Ticket
+from ..services import accounts, settings as settings_service, stats as stats_service
+from ..services import tickets as ticket_service
+from ..services.audit import Actor
+from ..web import client_ip
+from . import bp
+from .openapi import document
+from .schemas import (
+    ActivityResponse, ExitRequest, GarageStatsResponse, OccupancyResponse, QuoteResponse,
+    SettingsResponse, SettingsUpdate, StatusResponse, TicketCreate, TicketResponse,
+)
+
+STAFF = ("attendant", "manager")
+MANAGER = ("manager",)
+M = TypeVar("M", bound=BaseModel)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    response = jsonify(message=exc.message)
+    response.status_code = exc.status
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="garage"'
+    return response
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(exc: DomainError):
+    return jsonify(message=exc.message), exc.status
+
+
+def require_token(*roles: str) -> Callable:
+    """Bearer-token authentication; the token acts with its owner's role."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any):
+            header = request.headers.get("Authorization", "")
+            scheme, _, secret = header.partition(" ")
+            user = accounts.user_for_token(secret.strip()) if scheme.lower() == "bearer" else None
+            if user is None:
+                raise ApiError(401, "Authentication required: send Authorization: Bearer <token>")
+            if user.role not in roles:
+                raise ApiError(403, "Your role does not allow this")
+            g.actor = Actor(user.id, user.username, client_ip())
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def parse(model: type[M]) -> M:
+    data = request.get_json(silent=True)
+    if data is None:
+        raise ApiError(400, "The request body must be a JSON object")
+    if not isinstance(data, dict):
+        raise ApiError(422, "The request body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(422, "; ".join(_describe(e) for e in exc.errors())) from None
+
+
+def _describe(error: dict[str, Any]) -> str:
+    where = ".".join(str(p) for p in error["loc"]) or "body"
+    if error["type"] == "extra_forbidden":
+        return f"{where}: unknown field"
+    if error["type"] == "missing":
+        return f"{where}: field required"
+    return f"{where}: {error['msg']}"
+
+
+def ticket_json(t: Ticket) -> dict[str, Any]:
+    return TicketResponse(
+        id=t.id, ticketNumber=t.ticket_number, licensePlate=t.license_plate,
+        vehicleType=t.vehicle_type, entryTime=t.entry_time, exitTime=t.exit_time,
+        durationMinutes=t.duration_minutes, amountPaid=t.amount_paid, status=t.status,
+        paymentMethod=t.payment_method,
+    ).model_dump(mode="json")
+
+
+@bp.get("/status")
+@document("Health check (also checks the database)",
+          responses={200: ("OK", StatusResponse), 503: ("Database unreachable", None)})
+def status():
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError:
+        db.session.rollback()
+        current_app.logger.exception("status: database check failed")
+        return jsonify(status="error", message="Database unreachable"), 503
+    return jsonify(status="ok")
+
+
+@bp.get("/garage/stats")
+@require_token(*STAFF)
+@document("Garage statistics (today = the garage's local day)", roles=STAFF,
+          responses={200: ("Statistics", GarageStatsResponse), 401: ("No credentials", None),
+                     403: ("Wrong role", None)})
+def garage_stats():
+    s = stats_service.garage_stats()
+    return jsonify(GarageStatsResponse(
+        totalSpaces=s.occupancy.total, occupiedSpaces=s.occupancy.occupied,
+        availableSpaces=s.occupancy.available,
+        occupiedSpacesPercentage=s.occupancy.occupied_percent,
+        availableSpacesPercentage=s.occupancy.available_percent,
+        hourlyRate=s.hourly_rate_cents / 100, todaysRevenue=s.today.revenue_cents / 100,
+        vehiclesProcessedToday=s.today.exits, averageStayTime=s.average_stay_hours,
+    ).model_dump())
+
+
+@bp.get("/garage/occupancy")
+@document("Public occupancy for signage: no revenue, no plates",
+          responses={200: ("Occupancy", OccupancyResponse)})
+def garage_occupancy():
+    occupancy, row = stats_service.current_occupancy()
+    return jsonify(OccupancyResponse(
+        total=occupancy.total, occupied=occupancy.occupied, available=occupancy.available,
+        state=occupancy.state(row.almost_full_percent), updatedAt=utcnow(),
+    ).model_dump(mode="json"))
+
+
+@bp.post("/tickets")
+@require_token(*STAFF)
+@document("Issue a ticket for an entering vehicle", body=TicketCreate, roles=STAFF,
+          responses={201: ("Ticket issued", TicketResponse), 400: ("Malformed body", None),
+                     409: ("Garage full, or the plate is already inside", None),
+                     422: ("Invalid field", None)})
+def create_ticket():
+    body = parse(TicketCreate)
+    ticket = ticket_service.issue_ticket(body.licensePlate, body.vehicleType, g.actor)
+    return jsonify(ticket_json(ticket)), 201
+
+
+@bp.get("/tickets/<ticket_number>")
+@require_token(*STAFF)
+@document("Look a ticket up by number (any case, with or without PS-)", roles=STAFF,
+          responses={200: ("Ticket", TicketResponse), 404: ("Not found", None)})
+def get_ticket(ticket_number: str):
+    return jsonify(ticket_json(ticket_service.find_ticket(ticket_number)))
+
+
+@bp.get("/tickets/<ticket_number>/quote")
+@require_token(*STAFF)
+@document("What an exit now would charge (same function as the charge)", roles=STAFF,
+          responses={200: ("Quote", QuoteResponse), 404: ("Not found", None),
+                     409: ("Already processed", None)})
+def quote_ticket(ticket_number: str):
+    ticket = ticket_service.find_ticket(ticket_number)
+    if ticket.status != "active":
+        raise ApiError(409, "Ticket has already been processed")
+    q = ticket_service.quote_for(ticket)
+    return jsonify(QuoteResponse(ticketNumber=ticket.ticket_number, durationMinutes=q.duration_minutes,
+                                 billableHours=q.billable_hours, amountDue=q.amount_cents).model_dump())
+
+
+@bp.put("/tickets/<ticket_number>/exit")
+@require_token(*STAFF)
+@document("Charge and close a ticket (exactly once)", body=ExitRequest, roles=STAFF,
+          responses={200: ("Completed ticket", TicketResponse), 400: ("Malformed body", None),
+                     404: ("Not found", None),
+                     409: ("Already processed, or the quoted amount changed", None),
+                     422: ("Invalid field", None)})
+def process_exit(ticket_number: str):
+    body = parse(ExitRequest)
+    ticket = ticket_service.process_exit(ticket_number, body.paymentMethod, g.actor,
+                                         expected_amount_cents=body.expectedAmount)
+    return jsonify(ticket_json(ticket))
+
+
+@bp.get("/activities")
+@require_token(*STAFF)
+@document("Most recent entries and exits, newest first", roles=STAFF,
+          params=[{"name": "limit", "in": "query", "required": False,
+                   "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}}],
+          responses={200: ("Activities", [ActivityResponse]), 422: ("Bad limit", None)})
+def activities():
+    raw = request.args.get("limit", "10")
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise ApiError(422, "limit must be a whole number from 1 to 100") from None
+    if not 1 <= limit <= 100:
+        raise ApiError(422, "limit must be a whole number from 1 to 100")
+    rows = ticket_service.recent_activity(limit)
+    return jsonify([ActivityResponse(
+        id=t.id, ticketNumber=t.ticket_number, licensePlate=t.license_plate, entryTime=t.entry_time,
+        exitTime=t.exit_time, durationMinutes=t.duration_minutes,
+        amount=None if t.amount_paid is None else t.amount_paid / 100, status=t.status,
+    ).model_dump(mode="json") for t in rows])
+
+
+def settings_json() -> dict[str, Any]:
+    s = settings_service.get_settings()
+    return SettingsResponse(totalSpaces=s.total_spaces, hourlyRate=s.hourly_rate,
+                            occupiedSpaces=s.occupied, timezone=s.timezone).model_dump()
+
+
+@bp.get("/garage/settings")
+@require_token(*MANAGER)
+@document("Garage settings", roles=MANAGER, responses={200: ("Settings", SettingsResponse)})
+def get_garage_settings():
+    return jsonify(settings_json())
+
+
+@bp.put("/garage/settings")
+@require_token(*MANAGER)
+@document("Change total spaces and/or the hourly rate (cents)", body=SettingsUpdate, roles=MANAGER,
+          responses={200: ("Settings", SettingsResponse), 409: ("Below the cars inside", None),
+                     422: ("Invalid field", None)})
+def put_garage_settings():
+    body = parse(SettingsUpdate)
+    settings_service.update_settings(g.actor, total_spaces=body.totalSpaces, hourly_rate=body.hourlyRate)
+    return jsonify(settings_json())

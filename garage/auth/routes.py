@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from ..domain.clock import utcnow
+from ..domain.errors import InvalidInput
+from ..extensions import db, login_manager
+from ..models import AuditEvent, User
+from ..services import accounts, audit
+from ..services.audit import Actor
+from ..web import client_ip, current_actor, safe_next
+from . import bp
+
+MAX_FAILURES = 5
+WINDOW = timedelta(minutes=15)
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.active else None
+
+
+def throttled(username: str, ip: str | None) -> bool:
+    """Too many failures for this username or this address in the window.
+    Counted from the audit log, so it holds across workers and restarts."""
+    since = utcnow() - WINDOW
+    failures = sa.select(sa.func.count(AuditEvent.id)).where(
+        AuditEvent.action == "auth.login_failed", AuditEvent.at >= since)
+    by_name = db.session.scalar(failures.where(AuditEvent.object_id == username))
+    by_ip = db.session.scalar(failures.where(AuditEvent.ip == ip)) if ip else 0
+    return max(by_name or 0, by_ip or 0) >= MAX_FAILURES
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    next_url = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(next_url or url_for("meta.home"))
+        return render_template("auth/login.html", next=next_url, error=None, username="")
+    username = (request.form.get("username") or "").strip().lower()[:64]
+    password = request.form.get("password") or ""
+    ip = client_ip()
+    if throttled(username, ip):
+        return render_template("auth/login.html", next=next_url, username=username,
+                               error="Too many failed sign-ins. Wait 15 minutes and try again."), 429
+    user = accounts.authenticate(username, password)
+    if user is None:
+        audit.record(Actor(None, None, ip), "auth.login_failed", "user", username)
+        db.session.commit()
+        return render_template("auth/login.html", next=next_url, username=username,
+                               error="Wrong username or password."), 401
+    session.clear()
+    session.permanent = True  # idle timeout: PERMANENT_SESSION_LIFETIME, refreshed each request
+    login_user(user)
+    audit.record(Actor(user.id, user.username, ip), "auth.login", "user", user.username)
+    db.session.commit()
+    if user.must_change_password:
+        return redirect(url_for("auth.change_password", next=next_url), code=303)
+    return redirect(next_url or url_for("meta.home"), code=303)
+
+
+@bp.post("/logout")
+def logout():
+    if current_user.is_authenticated:
+        audit.record(current_actor(), "auth.logout", "user", current_user.username)
+        db.session.commit()
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"), code=303)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password():
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.path))
+    next_url = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        return render_template("auth/password.html", next=next_url, errors={})
+    errors: dict[str, str] = {}
+    current = request.form.get("current_password") or ""
+    new = request.form.get("new_password") or ""
+    confirm = request.form.get("confirm_password") or ""
+    if not current_user.check_password(current):
+        errors["current_password"] = "That is not your current password."
+    elif new != confirm:
+        errors["confirm_password"] = "The two new passwords differ."
+    elif new == current:
+        errors["new_password"] = "Choose a password different from the current one."
+    else:
+        try:
+            accounts.change_password(current_user, new, current_actor())
+        except InvalidInput as exc:
+            errors["new_password"] = exc.message
+    if errors:
+        return render_template("auth/password.html", next=next_url, errors=errors), 422
+    return redirect(next_url or url_for("meta.home"), code=303)

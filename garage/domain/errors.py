@@ -1,0 +1,51 @@
+"""Errors the rules raise; the web layers map them to HTTP statuses."""
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status = 400
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(DomainError):
+    status = 422
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class Conflict(DomainError):
+    status = 409
+
+
+class GarageFull(Conflict):
+    def __init__(self) -> None:
+        super().__init__("Garage is full", field="licensePlate")
+
+
+class AlreadyProcessed(Conflict):
+    def __init__(self) -> None:
+        super().__init__("Ticket has already been processed")
+
+
+class QuoteChanged(Conflict):
+    """The fee moved (an hour boundary passed) between quote and payment."""
+
+    def __init__(self, quoted_cents: int, current_cents: int) -> None:
+        super().__init__(
+            f"The amount due changed from {format_dollars(quoted_cents)} to "
+            f"{format_dollars(current_cents)}; confirm the new amount"
+        )
+        self.quoted_cents = quoted_cents
+        self.current_cents = current_cents
+
+
+def format_dollars(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    cents = abs(cents)
+    return f"{sign}${cents // 100:,}.{cents % 100:02d}"

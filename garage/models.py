@@ -1,0 +1,156 @@
+"""Database models (typed SQLAlchemy 2). Table and column names follow the seed."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .domain.clock import utcnow
+from .domain.occupancy import DEFAULT_ALMOST_FULL_PERCENT
+from .domain.pricing import DEFAULT_HOURLY_RATE_CENTS, Tariff
+from .extensions import db
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """timestamptz on PostgreSQL; on SQLite (no tz type) values are stored as
+    UTC and given their UTC tzinfo back when read."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+ACTIVE = sa.text("status = 'active'")
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    role: Mapped[str] = mapped_column(sa.String(16), default="attendant")
+    active: Mapped[bool] = mapped_column(default=True)
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (sa.CheckConstraint("role IN ('attendant', 'manager')", name="ck_users_role"),)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: a deactivated user is signed out at once
+        return bool(self.active)
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == "manager"
+
+
+class ApiToken(db.Model):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user: Mapped[User] = relationship()
+
+
+class Ticket(db.Model):
+    __tablename__ = "tickets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_number: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    license_plate: Mapped[str] = mapped_column(sa.String(40))
+    plate_key: Mapped[str] = mapped_column(sa.String(12))
+    vehicle_type: Mapped[str] = mapped_column(sa.String(32))
+    entry_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    exit_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_minutes: Mapped[int | None]
+    amount_paid: Mapped[int | None]  # cents
+    status: Mapped[str] = mapped_column(sa.String(16), default="active")
+    payment_method: Mapped[str | None] = mapped_column(sa.String(32))
+    # Latest of entry and exit: the activity feed's order, kept indexable.
+    last_event_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    issued_by: Mapped[User | None] = relationship(foreign_keys=[issued_by_id])
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
+
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('active', 'completed')", name="ck_tickets_status"),
+        # One active ticket per plate, enforced by the database.
+        sa.Index("uq_tickets_active_plate", "plate_key", unique=True,
+                 postgresql_where=ACTIVE, sqlite_where=ACTIVE),
+        sa.Index("ix_tickets_plate_key", "plate_key"),
+        sa.Index("ix_tickets_active_entry", "entry_time", postgresql_where=ACTIVE, sqlite_where=ACTIVE),
+        sa.Index("ix_tickets_exit_time", "exit_time"),
+        sa.Index("ix_tickets_entry_time", "entry_time"),
+        sa.Index("ix_tickets_last_event_at", "last_event_at"),
+    )
+
+
+class GarageSetting(db.Model):
+    """Single row (id = 1)."""
+
+    __tablename__ = "garage_settings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    total_spaces: Mapped[int] = mapped_column(default=140)
+    hourly_rate: Mapped[int] = mapped_column(default=DEFAULT_HOURLY_RATE_CENTS)  # cents
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    garage_name: Mapped[str] = mapped_column(sa.String(80), default="Garage")
+    almost_full_percent: Mapped[int] = mapped_column(default=DEFAULT_ALMOST_FULL_PERCENT)
+    # Cars inside, maintained in the same transaction as every entry and exit;
+    # the conditional UPDATE on it is what enforces capacity under concurrency.
+    occupied: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        sa.CheckConstraint("occupied >= 0", name="ck_settings_occupied_nonneg"),
+        sa.CheckConstraint("occupied <= total_spaces", name="ck_settings_occupied_capacity"),
+        sa.CheckConstraint("total_spaces >= 1", name="ck_settings_total_positive"),
+        sa.CheckConstraint("hourly_rate >= 0", name="ck_settings_rate_nonneg"),
+    )
+
+    def tariff(self) -> Tariff:
+        return Tariff(hourly_rate_cents=self.hourly_rate)
+
+
+class AuditEvent(db.Model):
+    """Append-only: the app only ever inserts here."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    username: Mapped[str | None] = mapped_column(sa.String(64))
+    action: Mapped[str] = mapped_column(sa.String(40), index=True)
+    object_type: Mapped[str | None] = mapped_column(sa.String(40))
+    object_id: Mapped[str | None] = mapped_column(sa.String(64))
+    ip: Mapped[str | None] = mapped_column(sa.String(64))
+    details: Mapped[dict | None] = mapped_column(sa.JSON)

@@ -1,0 +1,121 @@
+"""Users and API tokens."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+import sqlalchemy as sa
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..domain.clock import utcnow
+from ..domain.errors import Conflict, InvalidInput, NotFound
+from ..extensions import db
+from ..models import ApiToken, User
+from . import audit
+from .audit import Actor
+
+ROLES = ("attendant", "manager")
+MIN_PASSWORD = 10
+TOKEN_PREFIX = "gar_"
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_new_password(password: str | None) -> str:
+    if not password or len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"Use at least {MIN_PASSWORD} characters", field="password")
+    if len(password) > 256:
+        raise InvalidInput("Use at most 256 characters", field="password")
+    return password
+
+
+def get_user(username: str) -> User:
+    user = db.session.scalar(sa.select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise NotFound(f"No user named {username!r}")
+    return user
+
+
+def create_user(username: str, password: str, role: str, actor: Actor | None = None,
+                must_change_password: bool = False) -> User:
+    name = (username or "").strip().lower()
+    if not name or len(name) > 64 or not all(c.isalnum() or c in "._-" for c in name):
+        raise InvalidInput("Usernames are 1-64 letters, digits, dots, dashes or underscores",
+                           field="username")
+    if role not in ROLES:
+        raise InvalidInput("Role must be attendant or manager", field="role")
+    check_new_password(password)
+    if db.session.scalar(sa.select(User.id).where(User.username == name)) is not None:
+        raise Conflict(f"A user named {name} already exists", field="username")
+    user = User(username=name, role=role, active=True, must_change_password=must_change_password)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    audit.record(actor, "user.created", "user", name, {"role": role})
+    db.session.commit()
+    return user
+
+
+def set_active(username: str, active: bool, actor: Actor | None = None) -> User:
+    user = get_user(username)
+    user.active = active
+    audit.record(actor, "user.activated" if active else "user.deactivated", "user", user.username)
+    db.session.commit()
+    return user
+
+
+def change_password(user: User, new_password: str, actor: Actor | None = None,
+                    must_change: bool = False) -> None:
+    check_new_password(new_password)
+    user.set_password(new_password)
+    user.must_change_password = must_change
+    audit.record(actor, "user.password_changed", "user", user.username)
+    db.session.commit()
+
+
+_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+
+
+def authenticate(username: str, password: str) -> User | None:
+    user = db.session.scalar(sa.select(User).where(User.username == (username or "").strip().lower()))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")  # same time as a real check
+        return None
+    if not user.check_password(password or "") or not user.active:
+        return None
+    return user
+
+
+def create_token(username: str, actor: Actor | None = None) -> tuple[ApiToken, str]:
+    user = get_user(username)
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, token_hash=_hash_token(secret), prefix=secret[:10])
+    db.session.add(token)
+    db.session.flush()
+    audit.record(actor, "token.created", "token", token.id, {"user": user.username, "prefix": token.prefix})
+    db.session.commit()
+    return token, secret
+
+
+def revoke_token(token_id: int, actor: Actor | None = None) -> ApiToken:
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"No token with id {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record(actor, "token.revoked", "token", token.id, {"prefix": token.prefix})
+        db.session.commit()
+    return token
+
+
+def user_for_token(secret: str) -> User | None:
+    if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
+        return None
+    row = db.session.execute(
+        sa.select(User).join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == _hash_token(secret), ApiToken.revoked_at.is_(None),
+               User.active.is_(True))
+    ).scalar_one_or_none()
+    return row

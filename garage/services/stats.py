@@ -1,0 +1,66 @@
+"""Live figures. Cost depends on cars inside and today's exits, never on history:
+occupancy is a maintained counter, today's figures an indexed range on exit_time."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from ..domain.clock import local_day_bounds, local_today, utcnow
+from ..domain.occupancy import Occupancy
+from ..extensions import db
+from ..models import GarageSetting, Ticket
+from .settings import get_settings
+
+
+@dataclass(frozen=True)
+class TodayFigures:
+    revenue_cents: int
+    exits: int
+    average_stay_minutes: float | None
+
+
+@dataclass(frozen=True)
+class GarageStats:
+    occupancy: Occupancy
+    almost_full_percent: int
+    hourly_rate_cents: int
+    today: TodayFigures
+    garage_name: str
+    timezone: str
+
+    @property
+    def state(self) -> str:
+        return self.occupancy.state(self.almost_full_percent)
+
+    @property
+    def average_stay_hours(self) -> float:
+        minutes = self.today.average_stay_minutes
+        return round(minutes / 60, 1) if minutes else 0.0
+
+
+def current_occupancy() -> tuple[Occupancy, GarageSetting]:
+    s = get_settings()
+    return Occupancy(total=s.total_spaces, occupied=s.occupied), s
+
+
+def today_figures(tzname: str, now: datetime | None = None) -> TodayFigures:
+    now = now or utcnow()
+    start, end = local_day_bounds(local_today(now, tzname), tzname)
+    count, revenue, avg_minutes = db.session.execute(
+        sa.select(sa.func.count(Ticket.id), sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0),
+                  sa.func.avg(Ticket.duration_minutes))
+        .where(Ticket.exit_time >= start, Ticket.exit_time < end)
+    ).one()
+    return TodayFigures(int(revenue or 0), int(count or 0),
+                        float(avg_minutes) if avg_minutes is not None else None)
+
+
+def garage_stats(now: datetime | None = None) -> GarageStats:
+    occupancy, s = current_occupancy()
+    return GarageStats(
+        occupancy=occupancy, almost_full_percent=s.almost_full_percent,
+        hourly_rate_cents=s.hourly_rate, today=today_figures(s.timezone, now),
+        garage_name=s.garage_name, timezone=s.timezone,
+    )

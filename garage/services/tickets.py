@@ -1,0 +1,157 @@
+"""Entries, lookups and exits. Capacity, one-active-ticket-per-plate and
+pay-once are enforced by the database, so they hold across gunicorn workers."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from ..domain import pricing
+from ..domain.clock import utcnow
+from ..domain.errors import AlreadyProcessed, Conflict, GarageFull, NotFound, QuoteChanged
+from ..domain.tickets import (
+    STATUS_ACTIVE, STATUS_COMPLETED, check_payment_method, check_vehicle_type, clean_plate,
+    new_ticket_number, normalise_ticket_number, plate_key,
+)
+from ..extensions import db
+from ..models import GarageSetting, Ticket
+from . import audit
+from .audit import Actor
+from .settings import SETTINGS_ID, get_settings
+
+NUMBER_ATTEMPTS = 8
+
+
+def _active_by_plate(key: str) -> Ticket | None:
+    return db.session.scalar(
+        sa.select(Ticket).where(Ticket.plate_key == key, Ticket.status == STATUS_ACTIVE)
+    )
+
+
+def issue_ticket(license_plate: str | None, vehicle_type: str | None,
+                 actor: Actor | None = None, now: datetime | None = None) -> Ticket:
+    typed, key = clean_plate(license_plate)
+    vehicle_type = check_vehicle_type(vehicle_type)
+    now = now or utcnow()
+    get_settings()
+    try:
+        existing = _active_by_plate(key)
+        if existing is not None:
+            raise Conflict(f"{typed} is already inside on ticket {existing.ticket_number}",
+                           field="licensePlate")
+        # Take a space: a conditional update, atomic under concurrency.
+        taken = db.session.execute(
+            sa.update(GarageSetting)
+            .where(GarageSetting.id == SETTINGS_ID, GarageSetting.occupied < GarageSetting.total_spaces)
+            .values(occupied=GarageSetting.occupied + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if taken != 1:
+            raise GarageFull()
+        ticket = None
+        for _ in range(NUMBER_ATTEMPTS):
+            candidate = Ticket(
+                ticket_number=new_ticket_number(), license_plate=typed, plate_key=key,
+                vehicle_type=vehicle_type, entry_time=now, status=STATUS_ACTIVE,
+                last_event_at=now, issued_by_id=actor.user_id if actor else None,
+            )
+            try:
+                with db.session.begin_nested():
+                    db.session.add(candidate)
+                ticket = candidate
+                break
+            except IntegrityError:
+                existing = _active_by_plate(key)  # a concurrent entry of the same plate won
+                if existing is not None:
+                    raise Conflict(f"{typed} is already inside on ticket {existing.ticket_number}",
+                                   field="licensePlate")
+                # otherwise the ticket number collided: draw another
+        if ticket is None:
+            raise Conflict("Could not allocate a ticket number, try again")
+        audit.record(actor, "ticket.issued", "ticket", ticket.ticket_number,
+                     {"plate": typed, "vehicleType": vehicle_type})
+        db.session.commit()
+        return ticket
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def find_ticket(ticket_number: str | None) -> Ticket:
+    number = normalise_ticket_number(ticket_number)
+    ticket = None
+    if number is not None:
+        ticket = db.session.scalar(sa.select(Ticket).where(Ticket.ticket_number == number))
+    if ticket is None:
+        raise NotFound("Ticket not found")
+    return ticket
+
+
+def find_active(query: str | None) -> Ticket:
+    """Ticket number (any case, with or without PS-) or plate of a car inside."""
+    number = normalise_ticket_number(query)
+    if number is not None:
+        ticket = db.session.scalar(sa.select(Ticket).where(Ticket.ticket_number == number))
+        if ticket is not None:
+            return ticket
+    key = plate_key(query or "")
+    if key:
+        ticket = _active_by_plate(key)
+        if ticket is not None:
+            return ticket
+    raise NotFound("No ticket or car inside matches that number or plate")
+
+
+def quote_for(ticket: Ticket, now: datetime | None = None) -> pricing.Quote:
+    end = ticket.exit_time if ticket.status == STATUS_COMPLETED and ticket.exit_time else (now or utcnow())
+    return pricing.quote(ticket.entry_time, end, get_settings().tariff())
+
+
+def process_exit(ticket_number: str | None, payment_method: str | None,
+                 actor: Actor | None = None, now: datetime | None = None,
+                 expected_amount_cents: int | None = None) -> Ticket:
+    """Charge and close an active ticket, exactly once.
+
+    With ``expected_amount_cents`` (what the attendant quoted), the payment is
+    refused if the fee has changed since, so nobody is charged a surprise.
+    """
+    payment_method = check_payment_method(payment_method)
+    now = now or utcnow()
+    try:
+        ticket = find_ticket(ticket_number)
+        if ticket.status != STATUS_ACTIVE:
+            raise AlreadyProcessed()
+        q = pricing.quote(ticket.entry_time, now, get_settings().tariff())
+        if expected_amount_cents is not None and expected_amount_cents != q.amount_cents:
+            raise QuoteChanged(expected_amount_cents, q.amount_cents)
+        closed = db.session.execute(
+            sa.update(Ticket)
+            .where(Ticket.id == ticket.id, Ticket.status == STATUS_ACTIVE)
+            .values(status=STATUS_COMPLETED, exit_time=now, duration_minutes=q.duration_minutes,
+                    amount_paid=q.amount_cents, payment_method=payment_method, last_event_at=now,
+                    closed_by_id=actor.user_id if actor else None, updated_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if closed != 1:
+            raise AlreadyProcessed()
+        db.session.execute(
+            sa.update(GarageSetting).where(GarageSetting.id == SETTINGS_ID)
+            .values(occupied=GarageSetting.occupied - 1)
+            .execution_options(synchronize_session=False)
+        )
+        audit.record(actor, "ticket.paid", "ticket", ticket.ticket_number,
+                     {"amountCents": q.amount_cents, "paymentMethod": payment_method,
+                      "durationMinutes": q.duration_minutes})
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.refresh(ticket)
+    return ticket
+
+
+def recent_activity(limit: int = 10) -> list[Ticket]:
+    return list(db.session.scalars(
+        sa.select(Ticket).order_by(Ticket.last_event_at.desc(), Ticket.id.desc()).limit(limit)
+    ))

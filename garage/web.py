@@ -1,0 +1,138 @@
+"""Cross-cutting web helpers: client IP, page auth, htmx detection, headers, errors."""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from flask import (
+    Flask, Response, current_app, g, jsonify, make_response, redirect, render_template, request,
+    url_for,
+)
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .domain.errors import DomainError
+from .services.audit import Actor
+
+
+def client_ip() -> str | None:
+    return request.remote_addr
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def current_actor() -> Actor:
+    if current_user.is_authenticated:
+        return Actor(current_user.id, current_user.username, client_ip())
+    return Actor(None, None, client_ip())
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only local paths: no scheme, no host, no protocol-relative //evil."""
+    if not target:
+        return None
+    target = target.replace("\\", "/").strip()
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def login_redirect() -> Response:
+    target = request.full_path if request.query_string else request.path
+    login = url_for("auth.login", next=target)
+    if is_htmx():
+        # A fragment must not turn into a login form inside the page: send the whole page.
+        response = make_response("", 401)
+        response.headers["HX-Redirect"] = login
+        return response
+    return redirect(login)
+
+
+def role_required(*roles: str) -> Callable:
+    """Page views: signed in, password changed, and one of the roles."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any):
+            if not current_user.is_authenticated:
+                return login_redirect()
+            if current_user.must_change_password:
+                return redirect(url_for("auth.change_password", next=request.path))
+            if roles and current_user.role not in roles:
+                return render_template("errors/403.html"), 403
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+staff_required = role_required("attendant", "manager")
+manager_required = role_required("manager")
+
+
+def vary_on_htmx(response: Response) -> Response:
+    response.vary.add("HX-Request")
+    return response
+
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+       "frame-ancestors {frame}")
+
+
+def install(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        frame = "'none'"
+        if request.blueprint == "lobby":
+            frame = current_app.config["LOBBY_FRAME_ANCESTORS"]
+        csp = CSP.format(frame=frame)
+        if request.endpoint == "meta.docs":
+            csp = csp.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+        response.headers.setdefault("Content-Security-Policy", csp)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if frame == "'none'":
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.path.startswith("/api/") or response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    def wants_json() -> bool:
+        return request.path.startswith("/api/")
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        message = "Your form expired or was sent from elsewhere. Reload the page and try again."
+        if wants_json():
+            return jsonify(message=message), 400
+        return render_template("errors/error.html", code=400, message=message), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = exc.code or 500
+        if wants_json():
+            messages = {404: "Not found", 405: "Method not allowed",
+                        413: "Request body too large", 400: "Bad request"}
+            return jsonify(message=messages.get(code, exc.name)), code
+        return render_template("errors/error.html", code=code, message=exc.description), code
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        if wants_json():
+            return jsonify(message=exc.message), exc.status
+        return render_template("errors/error.html", code=exc.status, message=exc.message), exc.status
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        if wants_json():
+            return jsonify(message="Internal error; it has been logged"), 500
+        return render_template("errors/error.html", code=500,
+                               message="Something went wrong on our side. It has been logged."), 500

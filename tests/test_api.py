@@ -1,0 +1,258 @@
+"""The seed's JSON API contract, with credentials, on SQLite and PostgreSQL."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from garage.extensions import db
+from garage.models import AuditEvent, GarageSetting, Ticket
+
+TICKET_FIELDS = {"id", "ticketNumber", "licensePlate", "vehicleType", "entryTime", "exitTime",
+                 "durationMinutes", "amountPaid", "status", "paymentMethod"}
+
+
+def enter(client, headers, plate="ABC123", vehicle="Car"):
+    return client.post("/api/tickets", json={"licensePlate": plate, "vehicleType": vehicle}, headers=headers)
+
+
+def ticket_count() -> int:
+    return db.session.scalar(sa.select(sa.func.count(Ticket.id)))
+
+
+def set_spaces(n: int) -> None:
+    db.session.execute(sa.update(GarageSetting).values(total_spaces=n))
+    db.session.commit()
+
+
+def backdate(number: str, **delta) -> None:
+    """Move a ticket's entry into the past (the clock 'moves forward')."""
+    t = db.session.scalar(sa.select(Ticket).where(Ticket.ticket_number == number))
+    t.entry_time = t.entry_time - timedelta(**delta)
+    db.session.commit()
+
+
+# --- the seed's test plan (section 6.2) -------------------------------------------------
+
+def test_status_is_public_and_checks_the_database(client):
+    r = client.get("/api/status")
+    assert r.status_code == 200 and r.get_json() == {"status": "ok"}
+
+
+def test_stats_have_exactly_the_seed_fields(client, staff):
+    r = client.get("/api/garage/stats", headers=staff)
+    assert r.status_code == 200
+    assert r.get_json() == {
+        "totalSpaces": 140, "occupiedSpaces": 0, "availableSpaces": 140,
+        "occupiedSpacesPercentage": 0, "availableSpacesPercentage": 100, "hourlyRate": 10.0,
+        "todaysRevenue": 0.0, "vehiclesProcessedToday": 0, "averageStayTime": 0.0,
+    }
+
+
+def test_create_ticket_returns_the_seed_ticket(client, staff):
+    r = enter(client, staff, plate=" abc 123 ", vehicle="SUV")
+    assert r.status_code == 201
+    body = r.get_json()
+    assert set(body) == TICKET_FIELDS
+    assert body["ticketNumber"].startswith("PS-")
+    assert body["licensePlate"] == "ABC 123" and body["vehicleType"] == "SUV"
+    assert body["status"] == "active" and body["exitTime"] is None and body["amountPaid"] is None
+    entry = datetime.fromisoformat(body["entryTime"])
+    assert entry.utcoffset() == timedelta(0)
+    assert abs(entry - datetime.now(timezone.utc)) < timedelta(seconds=30)
+
+
+def test_get_ticket_is_case_insensitive_and_trims(client, staff):
+    number = enter(client, staff).get_json()["ticketNumber"]
+    for form in (number, number.lower(), f"  {number} ", number[3:]):
+        r = client.get(f"/api/tickets/{form}", headers=staff)
+        assert r.status_code == 200, form
+        assert r.get_json()["ticketNumber"] == number
+    r = client.get("/api/tickets/PS-ZZZZZZ", headers=staff)
+    assert r.status_code == 404 and r.get_json() == {"message": "Ticket not found"}
+
+
+def test_exit_charges_started_hours_and_frees_the_space(client, staff):
+    number = enter(client, staff).get_json()["ticketNumber"]
+    backdate(number, minutes=61)
+    r = client.put(f"/api/tickets/{number}/exit", json={"paymentMethod": "Credit Card"}, headers=staff)
+    assert r.status_code == 200
+    body = r.get_json()
+    assert body["status"] == "completed" and body["paymentMethod"] == "Credit Card"
+    assert body["durationMinutes"] in (61, 62) and body["amountPaid"] == 2000
+    stats = client.get("/api/garage/stats", headers=staff).get_json()
+    assert stats["occupiedSpaces"] == 0 and stats["vehiclesProcessedToday"] == 1
+    assert stats["todaysRevenue"] == 20.0 and stats["averageStayTime"] == 1.0
+
+
+def test_quote_is_what_the_exit_charges(client, staff):
+    number = enter(client, staff).get_json()["ticketNumber"]
+    backdate(number, hours=2, minutes=5)
+    q = client.get(f"/api/tickets/{number}/quote", headers=staff).get_json()
+    assert q["amountDue"] == 3000 and q["billableHours"] == 3
+    paid = client.put(f"/api/tickets/{number}/exit",
+                      json={"paymentMethod": "Cash", "expectedAmount": q["amountDue"]}, headers=staff)
+    assert paid.status_code == 200 and paid.get_json()["amountPaid"] == q["amountDue"]
+
+
+def test_exit_refused_when_the_quote_is_stale(client, staff):
+    number = enter(client, staff).get_json()["ticketNumber"]
+    backdate(number, minutes=61)  # an hour boundary passed after a 1-hour quote
+    r = client.put(f"/api/tickets/{number}/exit",
+                   json={"paymentMethod": "Cash", "expectedAmount": 1000}, headers=staff)
+    assert r.status_code == 409 and "$20.00" in r.get_json()["message"]
+    assert client.get(f"/api/tickets/{number}", headers=staff).get_json()["status"] == "active"
+
+
+def test_paying_twice_charges_once(client, staff):
+    number = enter(client, staff).get_json()["ticketNumber"]
+    first = client.put(f"/api/tickets/{number}/exit", json={"paymentMethod": "Cash"}, headers=staff)
+    second = client.put(f"/api/tickets/{number}/exit", json={"paymentMethod": "Cash"}, headers=staff)
+    assert first.status_code == 200
+    assert second.status_code == 409
+    assert second.get_json() == {"message": "Ticket has already been processed"}
+    paid = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "ticket.paid")).all()
+    assert len(paid) == 1
+
+
+def test_activities_newest_first_with_amount_in_dollars(client, staff):
+    a = enter(client, staff, "AAA1").get_json()["ticketNumber"]
+    b = enter(client, staff, "BBB2").get_json()["ticketNumber"]
+    client.put(f"/api/tickets/{a}/exit", json={"paymentMethod": "Cash"}, headers=staff)
+    rows = client.get("/api/activities", headers=staff).get_json()
+    assert [r["ticketNumber"] for r in rows] == [a, b]  # a's exit is the latest event
+    assert rows[0]["amount"] == 10.0 and rows[1]["amount"] is None
+    assert set(rows[0]) == {"id", "ticketNumber", "licensePlate", "entryTime", "exitTime",
+                            "durationMinutes", "amount", "status"}
+    assert len(client.get("/api/activities?limit=1", headers=staff).get_json()) == 1
+
+
+@pytest.mark.parametrize("limit", ["0", "101", "ten", "-1"])
+def test_activities_limit_is_validated(client, staff, limit):
+    r = client.get(f"/api/activities?limit={limit}", headers=staff)
+    assert r.status_code == 422 and "limit" in r.get_json()["message"]
+
+
+def test_openapi_describes_every_api_route(client):
+    spec = client.get("/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    for path, method in [("/api/status", "get"), ("/api/garage/stats", "get"), ("/api/tickets", "post"),
+                         ("/api/tickets/{ticket_number}", "get"),
+                         ("/api/tickets/{ticket_number}/exit", "put"), ("/api/activities", "get"),
+                         ("/api/garage/settings", "put")]:
+        assert method in spec["paths"][path], (path, method)
+    create = spec["components"]["schemas"]["TicketCreate"]
+    assert create["required"] == ["licensePlate", "vehicleType"]
+    assert "Motorcycle" in str(create)
+
+
+def test_docs_page_uses_local_assets_only(client):
+    from bs4 import BeautifulSoup
+    r = client.get("/docs")
+    assert r.status_code == 200
+    soup = BeautifulSoup(r.data, "html.parser")
+    sources = [s["src"] for s in soup.find_all("script")] + [l["href"] for l in soup.find_all("link")]
+    assert sources and all(src.startswith("/") for src in sources)
+    for src in sources:
+        assert client.get(src).status_code == 200, src
+
+
+# --- capacity, duplicates, validation ---------------------------------------------------
+
+def test_full_garage_refuses_entry_with_409(client, staff):
+    set_spaces(2)
+    assert enter(client, staff, "A1").status_code == 201
+    assert enter(client, staff, "A2").status_code == 201
+    r = enter(client, staff, "A3")
+    assert r.status_code == 409 and r.get_json() == {"message": "Garage is full"}
+    assert ticket_count() == 2
+
+
+def test_plate_already_inside_names_the_ticket(client, staff):
+    number = enter(client, staff, "XY-99").get_json()["ticketNumber"]
+    r = enter(client, staff, "xy 99")
+    assert r.status_code == 409 and number in r.get_json()["message"]
+    assert ticket_count() == 1
+    client.put(f"/api/tickets/{number}/exit", json={"paymentMethod": "Cash"}, headers=staff)
+    assert enter(client, staff, "XY99").status_code == 201  # may come back after leaving
+
+
+@pytest.mark.parametrize("body, status, words", [
+    ({"licensePlate": "ABC", "vehicleType": "Truck"}, 422, "Motorcycle"),
+    ({"licensePlate": "ABC"}, 422, "vehicleType: field required"),
+    ({"vehicleType": "Car"}, 422, "licensePlate: field required"),
+    ({"licensePlate": 123, "vehicleType": "Car"}, 422, "licensePlate"),
+    ({"licensePlate": "ABC", "vehicleType": "Car", "admin": True}, 422, "admin: unknown field"),
+    ({"licensePlate": "A_B", "vehicleType": "Car"}, 422, "letters, digits"),
+    ({"licensePlate": "ABCDEFGHJK123", "vehicleType": "Car"}, 422, "at most 12"),
+    ({"licensePlate": "", "vehicleType": "Car"}, 422, "licensePlate"),
+    (["ABC", "Car"], 422, "JSON object"),
+])
+def test_invalid_entries_are_refused_and_write_nothing(client, staff, body, status, words):
+    r = client.post("/api/tickets", json=body, headers=staff)
+    assert r.status_code == status
+    assert words in r.get_json()["message"]
+    assert ticket_count() == 0
+
+
+def test_malformed_json_is_400(client, staff):
+    r = client.post("/api/tickets", data="{not json", headers={**staff, "Content-Type": "application/json"})
+    assert r.status_code == 400 and "JSON" in r.get_json()["message"]
+    assert ticket_count() == 0
+
+
+def test_huge_body_is_413(client, staff):
+    r = client.post("/api/tickets", data="x" * 200_000, headers={**staff, "Content-Type": "application/json"})
+    assert r.status_code == 413 and r.get_json()["message"]
+
+
+def test_bad_payment_method_is_422_and_charges_nothing(client, staff):
+    number = enter(client, staff).get_json()["ticketNumber"]
+    r = client.put(f"/api/tickets/{number}/exit", json={"paymentMethod": "Gold"}, headers=staff)
+    assert r.status_code == 422 and "Credit Card" in r.get_json()["message"]
+    assert client.get(f"/api/tickets/{number}", headers=staff).get_json()["status"] == "active"
+
+
+def test_exit_of_unknown_ticket_is_404(client, staff):
+    r = client.put("/api/tickets/PS-XXXXXX/exit", json={"paymentMethod": "Cash"}, headers=staff)
+    assert r.status_code == 404
+
+
+def test_unknown_api_path_and_method_answer_json(client, staff):
+    assert client.get("/api/nope", headers=staff).get_json() == {"message": "Not found"}
+    r = client.delete("/api/tickets", headers=staff)
+    assert r.status_code == 405 and r.get_json()["message"]
+
+
+def test_counter_matches_active_tickets(client, staff):
+    numbers = [enter(client, staff, f"P{i}").get_json()["ticketNumber"] for i in range(5)]
+    for n in numbers[:2]:
+        client.put(f"/api/tickets/{n}/exit", json={"paymentMethod": "Cash"}, headers=staff)
+    active = db.session.scalar(sa.select(sa.func.count()).where(Ticket.status == "active"))
+    assert db.session.get(GarageSetting, 1).occupied == active == 3
+
+
+def test_times_are_stored_timezone_aware_utc(client, staff):
+    enter(client, staff)
+    db.session.expire_all()
+    t = db.session.scalar(sa.select(Ticket))
+    assert t.entry_time.tzinfo is not None and t.entry_time.utcoffset() == timedelta(0)
+
+
+def test_todays_figures_follow_the_garage_timezone(client, staff, app):
+    """An exit at 23:30 local yesterday is not today's revenue, whatever UTC says."""
+    from zoneinfo import ZoneInfo
+    db.session.execute(sa.update(GarageSetting).values(timezone="America/New_York"))
+    db.session.commit()
+    now_local = datetime.now(ZoneInfo("America/New_York"))
+    midnight = now_local.replace(hour=0, minute=0, second=0, microsecond=0)
+    for plate, exit_local, cents in [("OLD1", midnight - timedelta(minutes=30), 7000),
+                                     ("NEW1", midnight + timedelta(minutes=1), 3000)]:
+        exit_utc = exit_local.astimezone(timezone.utc)
+        db.session.add(Ticket(ticket_number=f"PS-{plate}", license_plate=plate, plate_key=plate,
+                              vehicle_type="Car", entry_time=exit_utc - timedelta(hours=3),
+                              exit_time=exit_utc, duration_minutes=180, amount_paid=cents,
+                              status="completed", payment_method="Cash", last_event_at=exit_utc))
+    db.session.commit()
+    stats = client.get("/api/garage/stats", headers=staff).get_json()
+    assert stats["todaysRevenue"] == 30.0 and stats["vehiclesProcessedToday"] == 1
+    assert stats["averageStayTime"] == 3.0

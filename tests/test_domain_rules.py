@@ -1,0 +1,95 @@
+"""Plates, vehicle types, payment methods, ticket numbers, occupancy, local days."""
+from datetime import date, datetime, timezone
+
+import pytest
+from hypothesis import given, strategies as st
+
+from garage.domain import tickets as rules
+from garage.domain.clock import local_day_bounds, local_today
+from garage.domain.errors import InvalidInput
+from garage.domain.occupancy import ALMOST_FULL, FULL, OPEN, Occupancy
+
+
+@pytest.mark.parametrize("typed, key", [
+    ("abc123", "ABC123"), ("  ab-c 12 3 ", "ABC123"), ("7-XYZ-001", "7XYZ001"),
+    ("A", "A"), ("ABCDEFGHJK12", "ABCDEFGHJK12"),
+])
+def test_plates_are_normalised(typed, key):
+    assert rules.clean_plate(typed)[1] == key
+
+
+def test_plate_as_typed_keeps_spaces_and_dashes_but_trims():
+    assert rules.clean_plate("  ab-c  123 ")[0] == "AB-C 123"
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "--", "ABC_123", "ÄBC", "AB<script>", "ABCDEFGHJK123", None])
+def test_bad_plates_are_refused_with_a_message(bad):
+    with pytest.raises(InvalidInput) as exc:
+        rules.clean_plate(bad)
+    assert exc.value.field == "licensePlate" and exc.value.message
+
+
+def test_unknown_vehicle_type_lists_the_valid_ones():
+    with pytest.raises(InvalidInput) as exc:
+        rules.check_vehicle_type("Truck")
+    for valid in rules.VEHICLE_TYPES:
+        assert valid in exc.value.message
+
+
+def test_unknown_payment_method_lists_the_valid_ones():
+    with pytest.raises(InvalidInput) as exc:
+        rules.check_payment_method("Bitcoin")
+    assert "Mobile Payment" in exc.value.message and "Cash" in exc.value.message
+    assert rules.check_payment_method("Cash") == "Cash"
+
+
+def test_ticket_numbers_use_only_the_unambiguous_alphabet():
+    for _ in range(2000):
+        number = rules.new_ticket_number()
+        assert number.startswith("PS-") and len(number) == 9
+        assert not set(number[3:]) & set("0O1IL")
+
+
+def test_ticket_numbers_do_not_collide_like_the_seeds():
+    # The seed's 4 random digits collide within a few thousand tickets.
+    numbers = {rules.new_ticket_number() for _ in range(200_000)}
+    assert len(numbers) >= 199_950
+
+
+@pytest.mark.parametrize("typed", ["PS-ABCD23", "ps-abcd23", "  abcd23 ", "ABCD23", "Ps-AbCd23"])
+def test_ticket_lookup_accepts_case_and_missing_prefix(typed):
+    assert rules.normalise_ticket_number(typed) == "PS-ABCD23"
+
+
+@pytest.mark.parametrize("typed", ["", "PS-", "PS-0000", "hello world!", "PS-ABC"])
+def test_ticket_lookup_rejects_what_cannot_be_a_ticket(typed):
+    assert rules.normalise_ticket_number(typed) is None
+
+
+@given(st.text(max_size=40))
+def test_plate_rules_never_crash(text):
+    try:
+        typed, key = rules.clean_plate(text)
+    except InvalidInput:
+        return
+    assert 1 <= len(key) <= 12 and key.isalnum() and key == key.upper()
+
+
+def test_occupancy_states_and_percentages():
+    assert Occupancy(140, 0).state() == OPEN
+    assert Occupancy(140, 125).state() == OPEN          # 89.3 %
+    assert Occupancy(140, 126).state() == ALMOST_FULL   # 90 %
+    assert Occupancy(140, 140).state() == FULL
+    o = Occupancy(3, 1)
+    assert (o.occupied_percent, o.available_percent, o.available) == (33, 67, 2)
+
+
+def test_local_day_in_a_dst_zone_has_23_hours():
+    start, end = local_day_bounds(date(2026, 3, 8), "America/New_York")
+    assert start == datetime(2026, 3, 8, 5, 0, tzinfo=timezone.utc)
+    assert (end - start).total_seconds() == 23 * 3600
+
+
+def test_local_today_differs_from_utc_date_late_in_the_evening():
+    late = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)  # 22:00 on the 26th in New York
+    assert local_today(late, "America/New_York") == date(2026, 11, 26)
