@@ -27,6 +27,12 @@ run: install instance/secret_key
 	@echo "Garage is serving on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
 	$(FLASK) run --host 127.0.0.1 --port $(PORT) --with-threads
 
+# Debian's Chromium for the Playwright tests (needs root; skipped otherwise).
+browsers:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "chromium missing: browser tests will be skipped (install the chromium package)"; }
+
 test: install
 	$(BIN)/python -m pytest
 

@@ -40,8 +40,7 @@ class TestDatabase:
     url: str
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
+def _throwaway_postgres() -> Iterator[str]:
     admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     name = f"garage_test_{uuid.uuid4().hex[:12]}"
     try:
@@ -51,10 +50,113 @@ def postgres_database() -> Iterator[str]:
         admin.dispose()
         _postgres_unavailable(str(exc).splitlines()[0])
     url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    yield from _throwaway_postgres()
+
+
+# --- a real server (gunicorn) on its own PostgreSQL database ------------------------------
+
+@dataclass
+class LiveServer:
+    url: str
+    database_url: str
+    app: object  # a Flask app bound to the same database, for set-up and checks
+
+    def reset(self, total_spaces: int = 140) -> None:
+        """Empty every table and start from default settings with `total_spaces`."""
+        with self.app.app_context():
+            _empty(self.app)
+            from garage.services.settings import ensure_settings
+            ensure_settings()
+            db.session.execute(sa.text("UPDATE garage_settings SET total_spaces = :n"), {"n": total_spaces})
+            db.session.commit()
+            db.session.remove()
+
+    def user(self, username: str, role: str, password: str = "correct horse battery") -> str:
+        """Create a user; returns its password."""
+        from garage.services import accounts
+        with self.app.app_context():
+            accounts.create_user(username, password, role)
+            db.session.remove()
+        return password
+
+    def token(self, role: str = "attendant") -> dict[str, str]:
+        from garage.services import accounts
+        name = f"{role}-{secrets.token_hex(3)}"
+        self.user(name, role)
+        with self.app.app_context():
+            _, secret = accounts.create_token(name)
+            db.session.remove()
+        return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+    from flask_migrate import upgrade
+
+    from tests.live import gunicorn_server
+
+    gen = _throwaway_postgres()
+    url = next(gen)
+    try:
+        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url,
+                          "SECRET_KEY": secrets.token_hex(16)})
+        app.instance_path = str(tmp_path_factory.mktemp("live-instance"))
+        with app.app_context():
+            upgrade()
+            db.session.remove()
+        with gunicorn_server(url, workers=3) as base:
+            yield LiveServer(base, url, app)
+        with app.app_context():
+            db.engine.dispose()
+    finally:
+        gen.close()
+
+
+@pytest.fixture
+def live(live_server) -> LiveServer:
+    live_server.reset()
+    return live_server
+
+
+# --- a real browser: Playwright driving Debian's Chromium ---------------------------------
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(message + "; under CI=true the browser tests must run.", pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def tablet(browser):
+    """A fresh browser context at a tablet viewport (landscape 1024x768, touch)."""
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, has_touch=True)
+    page = context.new_page()
+    yield page
+    context.close()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

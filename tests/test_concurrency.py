@@ -1,0 +1,73 @@
+"""The database-level rules under real concurrency: gunicorn with several worker
+processes on PostgreSQL, requests fired at the same moment from many threads."""
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import sqlalchemy as sa
+
+from tests.live import call
+
+
+def fire(n: int, request) -> list[tuple[int, dict]]:
+    """Run `request(i)` in n threads released together; return their answers."""
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+
+    def run(i: int) -> None:
+        barrier.wait()
+        results[i] = request(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
+def scalar(live, sql: str):
+    engine = sa.create_engine(live.database_url.replace("postgresql://", "postgresql+psycopg2://", 1))
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text(sql)).scalar()
+    finally:
+        engine.dispose()
+
+
+def test_concurrent_entries_never_exceed_capacity(live):
+    live.reset(total_spaces=5)
+    headers = live.token()
+    results = fire(40, lambda i: call("POST", f"{live.url}/api/tickets",
+                                      {"licensePlate": f"CC{i:03d}", "vehicleType": "Car"}, headers))
+    statuses = Counter(status for status, _ in results)
+    assert statuses == {201: 5, 409: 35}, statuses
+    assert all(body == {"message": "Garage is full"} for status, body in results if status == 409)
+    assert scalar(live, "SELECT count(*) FROM tickets WHERE status = 'active'") == 5
+    assert scalar(live, "SELECT occupied FROM garage_settings") == 5
+
+
+def test_concurrent_entries_of_one_plate_issue_one_ticket(live):
+    headers = live.token()
+    results = fire(12, lambda i: call("POST", f"{live.url}/api/tickets",
+                                      {"licensePlate": "SAME 1", "vehicleType": "Car"}, headers))
+    statuses = Counter(status for status, _ in results)
+    assert statuses == {201: 1, 409: 11}, statuses
+    assert scalar(live, "SELECT count(*) FROM tickets") == 1
+    assert scalar(live, "SELECT occupied FROM garage_settings") == 1
+
+
+def test_concurrent_payments_of_one_ticket_charge_once(live):
+    headers = live.token()
+    status, ticket = call("POST", f"{live.url}/api/tickets", {"licensePlate": "PAY1", "vehicleType": "Van"}, headers)
+    assert status == 201
+    url = f"{live.url}/api/tickets/{ticket['ticketNumber']}/exit"
+    results = fire(12, lambda i: call("PUT", url, {"paymentMethod": "Cash"}, headers))
+    statuses = Counter(status for status, _ in results)
+    assert statuses == {200: 1, 409: 11}, statuses
+    assert all(body == {"message": "Ticket has already been processed"}
+               for status, body in results if status == 409)
+    assert scalar(live, "SELECT count(*) FROM audit_log WHERE action = 'ticket.paid'") == 1
+    assert scalar(live, "SELECT occupied FROM garage_settings") == 0
+    assert scalar(live, "SELECT amount_paid FROM tickets") == 1000
