@@ -103,18 +103,21 @@ def find_active(query: str | None) -> Ticket:
     raise NotFound("No ticket or car inside matches that number or plate")
 
 
-def quote_for(ticket: Ticket, now: datetime | None = None) -> pricing.Quote:
+def quote_for(ticket: Ticket, now: datetime | None = None, lost: bool = False) -> pricing.Quote:
+    """The fee for this ticket now: the same function the exit charges with.
+    ``lost``: the driver has no ticket (the pricing rules add a lost-ticket fee)."""
     end = ticket.exit_time if ticket.status == STATUS_COMPLETED and ticket.exit_time else (now or utcnow())
     return pricing.quote(ticket.entry_time, end, get_settings().tariff())
 
 
 def process_exit(ticket_number: str | None, payment_method: str | None,
                  actor: Actor | None = None, now: datetime | None = None,
-                 expected_amount_cents: int | None = None) -> Ticket:
+                 expected_amount_cents: int | None = None, lost: bool = False) -> Ticket:
     """Charge and close an active ticket, exactly once.
 
     With ``expected_amount_cents`` (what the attendant quoted), the payment is
     refused if the fee has changed since, so nobody is charged a surprise.
+    ``lost``: closed without the paper ticket (found by plate); see quote_for.
     """
     payment_method = check_payment_method(payment_method)
     now = now or utcnow()
@@ -122,7 +125,7 @@ def process_exit(ticket_number: str | None, payment_method: str | None,
         ticket = find_ticket(ticket_number)
         if ticket.status != STATUS_ACTIVE:
             raise AlreadyProcessed()
-        q = pricing.quote(ticket.entry_time, now, get_settings().tariff())
+        q = quote_for(ticket, now, lost=lost)
         if expected_amount_cents is not None and expected_amount_cents != q.amount_cents:
             raise QuoteChanged(expected_amount_cents, q.amount_cents)
         closed = db.session.execute(
@@ -142,7 +145,7 @@ def process_exit(ticket_number: str | None, payment_method: str | None,
         )
         audit.record(actor, "ticket.paid", "ticket", ticket.ticket_number,
                      {"amountCents": q.amount_cents, "paymentMethod": payment_method,
-                      "durationMinutes": q.duration_minutes})
+                      "durationMinutes": q.duration_minutes, "lost": lost})
         db.session.commit()
     except BaseException:
         db.session.rollback()
