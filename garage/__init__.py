@@ -36,7 +36,8 @@ def _secret_key(app: Flask) -> str:
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True,
+    config = dict(config or {})
+    app = Flask(__name__, instance_relative_config=True, instance_path=config.pop("INSTANCE_PATH", None),
                 template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.config.from_object(Config())
     if config:

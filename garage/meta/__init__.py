@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, send_from_directory, url_for
 from flask_login import current_user
-from swagger_ui_bundle import swagger_ui_path
 
 from ..api.openapi import build_spec
 
 bp = Blueprint("meta", __name__)
 
-SWAGGER_FILES = {"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js",
-                 "favicon-32x32.png"}
+SWAGGER_DIR = "vendor/swagger-ui"  # under static/; see its VERSION.md
+SWAGGER_FILES = {"swagger-ui.css", "swagger-ui-bundle.js"}
 
 
 @bp.get("/")
@@ -36,4 +35,4 @@ def docs():
 def docs_asset(name: str):
     if name not in SWAGGER_FILES:  # a fixed list: no path traversal into the package
         abort(404)
-    return send_from_directory(str(swagger_ui_path), name, max_age=86400)
+    return send_from_directory(f"{current_app.static_folder}/{SWAGGER_DIR}", name, max_age=86400)

@@ -1,0 +1,65 @@
+"""Configuration from the environment, and the vendored static files."""
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+
+from garage import create_app
+from garage.config import Config, normalise_database_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("postgres://u:p@h:5432/db", "postgresql+psycopg2://u:p@h:5432/db"),
+    ("postgresql://u@h/db", "postgresql+psycopg2://u@h/db"),
+    ("postgresql+psycopg2://u@h/db", "postgresql+psycopg2://u@h/db"),
+    ("sqlite:///x.db", "sqlite:///x.db"),
+])
+def test_database_urls_are_mapped_to_psycopg2(given, expected):
+    assert normalise_database_url(given) == expected
+
+
+def test_default_database_is_sqlite_under_instance(monkeypatch, tmp_path):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    app = create_app({"TESTING": True})
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite:///garage.db"
+    from garage.extensions import db
+    with app.app_context():
+        assert db.engine.url.database == str(Path(app.instance_path) / "garage.db")
+
+
+def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app({"INSTANCE_PATH": str(tmp_path)})
+    (tmp_path / "secret_key").write_text("from-make-run")  # what `make run` writes
+    assert create_app({"INSTANCE_PATH": str(tmp_path)}).config["SECRET_KEY"] == "from-make-run"
+
+
+def test_environment_settings_are_read(monkeypatch):
+    monkeypatch.setenv("GARAGE_TIMEZONE", "Europe/Paris")
+    monkeypatch.setenv("PORT", "6000")
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    config = Config()
+    assert (config.GARAGE_TIMEZONE, config.PORT, config.LOG_LEVEL) == ("Europe/Paris", 6000, "DEBUG")
+
+
+def test_unknown_timezone_is_refused(monkeypatch):
+    monkeypatch.setenv("GARAGE_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(ValueError, match="Mars/Olympus"):
+        Config()
+
+
+@pytest.mark.parametrize("folder, files", [
+    ("static/vendor/htmx", ["htmx.min.js"]),
+    ("static/vendor/swagger-ui", ["swagger-ui-bundle.js", "swagger-ui.css"]),
+])
+def test_vendored_files_match_their_recorded_checksums(folder, files):
+    record = (ROOT / folder / "VERSION.md").read_text()
+    assert "Licence" in record and (ROOT / folder / "LICENSE").exists()
+    for name in files:
+        digest = hashlib.sha256((ROOT / folder / name).read_bytes()).hexdigest()
+        assert re.search(rf"`{re.escape(name)}`.*`{digest}`|{digest}", record), name
