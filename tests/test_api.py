@@ -256,3 +256,19 @@ def test_todays_figures_follow_the_garage_timezone(client, staff, app):
     stats = client.get("/api/garage/stats", headers=staff).get_json()
     assert stats["todaysRevenue"] == 30.0 and stats["vehiclesProcessedToday"] == 1
     assert stats["averageStayTime"] == 3.0
+
+
+def test_status_is_503_when_the_database_is_down(client, monkeypatch):
+    def broken(*args, **kwargs):
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(db.session, "execute", broken)
+    r = client.get("/api/status")
+    assert r.status_code == 503 and r.get_json()["status"] == "error"
+
+
+def test_api_needs_a_token_except_public_endpoints(client):
+    assert client.get("/api/garage/stats").status_code == 401
+    assert client.post("/api/tickets", json={"licensePlate": "A1", "vehicleType": "Car"}).status_code == 401
+    assert ticket_count() == 0
+    assert client.get("/api/garage/occupancy").status_code == 200
