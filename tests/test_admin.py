@@ -290,6 +290,10 @@ def test_audit_htmx_returns_the_results_and_the_url_to_show(boss):
     assert page.find("html") is None and page.select_one("section#audit-results") is not None
     assert r.headers["HX-Push-Url"] == "/admin/audit?action=ticket.issued"
     assert "HX-Request" in r.headers["Vary"]
+    # The same filters again (Enter in a field sends change and submit): no second history entry.
+    r = boss.get("/admin/audit?action=ticket.issued&user=", headers={
+        **HTMX, "HX-Current-URL": "http://localhost/admin/audit?action=ticket.issued"})
+    assert "HX-Push-Url" not in r.headers and r.headers["HX-Replace-Url"] == "/admin/audit?action=ticket.issued"
     # Back button after a pushed URL: htmx asks for the whole page.
     r = boss.get("/admin/audit?action=ticket.issued",
                  headers={**HTMX, "HX-History-Restore-Request": "true"})
@@ -335,3 +339,13 @@ def test_audit_page_escapes_what_users_typed(boss):
     r = boss.get("/admin/audit")
     assert "<script>alert(1)</script>" not in r.get_data(as_text=True)
     assert "<script>alert(1)</script>" in text(r)
+
+
+def test_nav_marks_the_page_you_are_on_and_hides_manager_pages_from_attendants(app, boss, make_user):
+    for path, label in (("/admin/users", "Staff"), ("/admin/audit", "Audit log")):
+        nav = soup(boss.get(path)).select_one("nav.nav")
+        assert [a.get_text() for a in nav.select("a.active")] == [label]
+        assert nav.select_one("a[aria-current=page]").get_text() == label
+    attendant = signed_in(app, make_user, "dave", "attendant")
+    links = [a.get_text() for a in soup(attendant.get("/account/password")).select("nav.nav a")]
+    assert "Staff" not in links and "Audit log" not in links

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from flask import flash, make_response, redirect, render_template, request, url_for
 
@@ -174,6 +174,9 @@ def audit():
     context.update(result=result, page_url=page_url, local=_local_time(tz))
     response = _page("admin/audit.html", "admin/_audit_results.html", **context)
     if is_htmx():  # the address bar shows the filters: bookmarkable, Back works
-        response.headers["HX-Push-Url"] = page_url(page) if page > 1 else (
-            url_for("admin.audit") + ("?" + urlencode(active) if active else ""))
+        url = page_url(page) if page > 1 else url_for("admin.audit") + ("?" + urlencode(active) if active else "")
+        current = urlsplit(request.headers.get("HX-Current-URL", ""))
+        same = url == current.path + ("?" + current.query if current.query else "")
+        # Enter in a field sends change and submit: one history entry, not two.
+        response.headers["HX-Replace-Url" if same else "HX-Push-Url"] = url
     return response
