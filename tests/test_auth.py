@@ -157,6 +157,15 @@ def test_idle_session_is_signed_out_by_the_server(app, make_user, move_clock):
     assert client.get("/admin/users").status_code == 302
 
 
+def test_polling_does_not_keep_an_idle_session_alive(app, make_user, move_clock):
+    client = signed_in(app, make_user)
+    poll = {**HTMX, "X-Garage-Poll": "1"}
+    move_clock(6)
+    assert client.get("/admin/users", headers=poll).status_code == 200
+    move_clock(12.5)  # polled 6.5 h ago, but nobody did anything for 12.5 h
+    assert client.get("/admin/users", headers=poll).status_code == 401
+
+
 def test_idle_timeout_follows_session_idle_hours(monkeypatch):
     monkeypatch.setenv("SESSION_IDLE_HOURS", "2")
     assert Config().PERMANENT_SESSION_LIFETIME == timedelta(hours=2)

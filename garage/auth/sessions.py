@@ -20,6 +20,9 @@ from ..models import User
 from . import bp
 
 LAST_SEEN = "_seen"
+# Requests a page makes by itself (htmx polling: hx-headers='{"X-Garage-Poll": "1"}') are not
+# activity: a desk tablet left open still signs out after the idle time.
+POLL_HEADER = "X-Garage-Poll"
 
 
 @login_manager.user_loader
@@ -64,5 +67,5 @@ def end_idle_sessions() -> None:
     if not isinstance(seen, int) or now - seen > idle_limit:
         end_session()  # the request goes on as anonymous: pages send it to /login
         return
-    if now != seen:
+    if now != seen and request.headers.get(POLL_HEADER) != "1":
         session[LAST_SEEN] = now
