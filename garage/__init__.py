@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # One blueprint per user-facing area (one line each).
 BLUEPRINTS = (
+    "garage.admin",
     "garage.api",
     "garage.auth",
     "garage.meta",

@@ -1,6 +1,7 @@
 """Database models (typed SQLAlchemy 2). Table and column names follow the seed."""
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timezone
 from typing import Any
 
@@ -58,6 +59,15 @@ class User(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        """Flask-Login session id: "<id>:<key>". The key changes with the password,
+        so a reset (or change) ends every session opened with the old one."""
+        return f"{self.id}:{self.session_key}"
+
+    @property
+    def session_key(self) -> str:
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:20]
 
     @property
     def is_active(self) -> bool:  # Flask-Login: a deactivated user is signed out at once

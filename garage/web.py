@@ -22,7 +22,10 @@ def client_ip() -> str | None:
 
 
 def is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
+    """An htmx request that wants a fragment. A history restore (Back button after
+    hx-push-url, nothing cached) also says HX-Request but needs the whole page."""
+    return (request.headers.get("HX-Request") == "true"
+            and request.headers.get("HX-History-Restore-Request") != "true")
 
 
 def current_actor() -> Actor:

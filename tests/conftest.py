@@ -15,6 +15,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from flask.testing import FlaskClient
+
 from garage import create_app
 from garage.config import normalise_database_url
 from garage.extensions import db
@@ -167,6 +169,19 @@ def database(request, tmp_path_factory) -> TestDatabase:
     return TestDatabase("postgresql", request.getfixturevalue("postgres_database"))
 
 
+class FreshGlobalsClient(FlaskClient):
+    """Each request starts with an empty `g`, as in production. The `app` fixture keeps one
+    app context open for the whole test and Flask reuses it for every request, so without
+    this `g` would carry the signed-in user (Flask-Login) and the CSRF token (Flask-WTF)
+    from one request, or one client, to the next."""
+
+    def open(self, *args, **kwargs):
+        from flask import g
+
+        g.__dict__.clear()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def _app(database: TestDatabase, tmp_path_factory):
     from flask_migrate import upgrade
@@ -175,6 +190,7 @@ def _app(database: TestDatabase, tmp_path_factory):
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database.url,
                       "SECRET_KEY": secrets.token_hex(16), "WTF_CSRF_ENABLED": True})
     app.instance_path = str(instance)
+    app.test_client_class = FreshGlobalsClient
     app.config["DATABASE_KIND"] = database.kind
     with app.app_context():
         upgrade()

@@ -3,26 +3,21 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import redirect, render_template, request, url_for
+from flask_login import current_user
 
 from ..domain.clock import utcnow
 from ..domain.errors import InvalidInput
-from ..extensions import db, login_manager
-from ..models import AuditEvent, User
+from ..extensions import db
+from ..models import AuditEvent
 from ..services import accounts, audit
 from ..services.audit import Actor
 from ..web import client_ip, current_actor, safe_next
 from . import bp
+from .sessions import end_session, refresh_session, start_session
 
 MAX_FAILURES = 5
 WINDOW = timedelta(minutes=15)
-
-
-@login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
 
 
 def throttled(username: str, ip: str | None) -> bool:
@@ -55,9 +50,7 @@ def login():
         db.session.commit()
         return render_template("auth/login.html", next=next_url, username=username,
                                error="Wrong username or password."), 401
-    session.clear()
-    session.permanent = True  # idle timeout: PERMANENT_SESSION_LIFETIME, refreshed each request
-    login_user(user)
+    start_session(user)
     audit.record(Actor(user.id, user.username, ip), "auth.login", "user", user.username)
     db.session.commit()
     if user.must_change_password:
@@ -70,8 +63,7 @@ def logout():
     if current_user.is_authenticated:
         audit.record(current_actor(), "auth.logout", "user", current_user.username)
         db.session.commit()
-    logout_user()
-    session.clear()
+    end_session()
     return redirect(url_for("auth.login"), code=303)
 
 
@@ -94,7 +86,9 @@ def change_password():
         errors["new_password"] = "Choose a password different from the current one."
     else:
         try:
-            accounts.change_password(current_user, new, current_actor())
+            user = current_user._get_current_object()
+            accounts.change_password(user, new, current_actor())
+            refresh_session(user)  # the session key follows the password
         except InvalidInput as exc:
             errors["new_password"] = exc.message
     if errors:

@@ -58,12 +58,44 @@ def create_user(username: str, password: str, role: str, actor: Actor | None = N
     return user
 
 
+def list_users() -> list[User]:
+    return list(db.session.scalars(sa.select(User).order_by(User.active.desc(), User.username)))
+
+
 def set_active(username: str, active: bool, actor: Actor | None = None) -> User:
+    """Deactivated users are signed out on their next request and their tokens stop working."""
     user = get_user(username)
+    if not active and actor is not None and actor.user_id == user.id:
+        raise Conflict("You cannot deactivate your own account; ask another manager", field="username")
+    if user.active == active:
+        return user  # nothing changes, nothing to audit
     user.active = active
     audit.record(actor, "user.activated" if active else "user.deactivated", "user", user.username)
     db.session.commit()
     return user
+
+
+TEMP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud or copied by hand
+
+
+def temporary_password() -> str:
+    """Random one-time password, e.g. ``k7mq-x2fp-9tza`` (about 74 bits)."""
+    groups = ("".join(secrets.choice(TEMP_ALPHABET) for _ in range(5)) for _ in range(3))
+    return "-".join(groups)
+
+
+def reset_password(username: str, actor: Actor | None = None) -> tuple[User, str]:
+    """Give the user a random temporary password to change at next sign-in.
+    The password hash changes, so their open sessions end at once (see User.get_id)."""
+    user = get_user(username)
+    if actor is not None and actor.user_id == user.id:
+        raise Conflict("Use Change password for your own account", field="username")
+    password = temporary_password()
+    user.set_password(password)
+    user.must_change_password = True
+    audit.record(actor, "user.password_reset", "user", user.username)
+    db.session.commit()
+    return user, password
 
 
 def change_password(user: User, new_password: str, actor: Actor | None = None,

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import AuditEvent
@@ -29,3 +32,51 @@ def record(actor: Actor | None, action: str, object_type: str | None = None,
         object_type=object_type, object_id=None if object_id is None else str(object_id),
         details=details,
     ))
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Filters for browsing the log. `start`/`end` are UTC instants, [start, end)."""
+
+    action: str | None = None
+    username: str | None = None  # events by this user, or about them (e.g. failed sign-ins)
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    events: list[AuditEvent]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def search(query: AuditQuery, page: int = 1, per_page: int = 50) -> AuditPage:
+    """Newest first, one page of it (read-only)."""
+    conditions = []
+    if query.action:
+        conditions.append(AuditEvent.action == query.action)
+    if query.username:
+        name = query.username.strip().lower()
+        conditions.append(sa.or_(AuditEvent.username == name,
+                                 sa.and_(AuditEvent.object_type == "user", AuditEvent.object_id == name)))
+    if query.start is not None:
+        conditions.append(AuditEvent.at >= query.start)
+    if query.end is not None:
+        conditions.append(AuditEvent.at < query.end)
+    total = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(*conditions)) or 0
+    page = max(1, page)
+    events = list(db.session.scalars(
+        sa.select(AuditEvent).where(*conditions).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)))
+    return AuditPage(events, page, per_page, total)
+
+
+def actions() -> list[str]:
+    """Every action that occurs in the log, for the filter's choices."""
+    return list(db.session.scalars(sa.select(AuditEvent.action).distinct().order_by(AuditEvent.action)))

@@ -1,0 +1,182 @@
+"""Thin views for /admin/users and /admin/audit (managers only)."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from flask import flash, make_response, redirect, render_template, request, url_for
+
+from ..domain.clock import local_day_bounds, to_local
+from ..domain.errors import DomainError
+from ..services import accounts
+from ..services import audit as audit_service
+from ..services.settings import get_settings
+from ..web import current_actor, is_htmx, manager_required, vary_on_htmx
+from . import bp
+
+ACTION_LABELS = {
+    "auth.login": "Signed in",
+    "auth.login_failed": "Sign-in failed",
+    "auth.logout": "Signed out",
+    "ticket.issued": "Ticket issued",
+    "ticket.paid": "Exit paid",
+    "settings.changed": "Settings changed",
+    "user.created": "User created",
+    "user.deactivated": "User deactivated",
+    "user.activated": "User reactivated",
+    "user.password_changed": "Password changed",
+    "user.password_reset": "Password reset",
+    "token.created": "API token created",
+    "token.revoked": "API token revoked",
+}
+PER_PAGE = 50
+
+
+def action_label(action: str) -> str:
+    return ACTION_LABELS.get(action) or action.replace(".", " ").replace("_", " ").capitalize()
+
+
+def _local_time(tz: str):
+    return lambda moment: to_local(moment, tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _page(full: str, fragment: str, status: int = 200, **context: Any):
+    """One template pair per page: the full page includes the fragment htmx swaps."""
+    response = make_response(render_template(fragment if is_htmx() else full, **context), status)
+    return vary_on_htmx(response)
+
+
+# --- staff ------------------------------------------------------------------------------
+
+def _staff(status: int = 200, **context: Any):
+    context.setdefault("form", {})
+    context.setdefault("errors", {})
+    return _page("admin/users.html", "admin/_staff.html", status,
+                 users=accounts.list_users(), roles=accounts.ROLES,
+                 min_password=accounts.MIN_PASSWORD, local=_local_time(get_settings().timezone),
+                 **context)
+
+
+def _done(message: str):
+    """After a change: a fresh fragment for htmx, else 303 back to the page (no resubmission)."""
+    if is_htmx():
+        return _staff(notice=message)
+    flash(message)
+    return redirect(url_for("admin.users"), code=303)
+
+
+@bp.get("/users")
+@manager_required
+def users():
+    return _staff()
+
+
+@bp.post("/users")
+@manager_required
+def create_user():
+    form = {"username": (request.form.get("username") or "").strip(),
+            "role": request.form.get("role") or "attendant"}
+    try:
+        # The manager knows this password, so the new user chooses their own at first sign-in.
+        user = accounts.create_user(form["username"], request.form.get("password") or "", form["role"],
+                                    current_actor(), must_change_password=True)
+    except DomainError as exc:
+        return _staff(exc.status, form=form, errors={exc.field or "username": exc.message})
+    return _done(f"Added {user.role} {user.username}. They choose their own password at first sign-in.")
+
+
+def _user_action(username: str, change):
+    try:
+        message = change(username)
+    except DomainError as exc:
+        return _staff(exc.status, error=exc.message)
+    return _done(message)
+
+
+@bp.post("/users/<username>/deactivate")
+@manager_required
+def deactivate(username: str):
+    def change(name: str) -> str:
+        user = accounts.set_active(name, False, current_actor())
+        return f"Deactivated {user.username}: signed out everywhere, API tokens stopped."
+
+    return _user_action(username, change)
+
+
+@bp.post("/users/<username>/reactivate")
+@manager_required
+def reactivate(username: str):
+    def change(name: str) -> str:
+        return f"Reactivated {accounts.set_active(name, True, current_actor()).username}."
+
+    return _user_action(username, change)
+
+
+@bp.post("/users/<username>/reset-password")
+@manager_required
+def reset_password(username: str):
+    try:
+        user, password = accounts.reset_password(username, current_actor())
+    except DomainError as exc:
+        return _staff(exc.status, error=exc.message)
+    # Shown in this response only (no redirect): parking it in the session for a 303
+    # would put the password in a cookie. The page is sent with Cache-Control: no-store.
+    return _staff(reset={"username": user.username, "password": password})
+
+
+# --- audit log --------------------------------------------------------------------------
+
+def _parse_date(name: str, errors: dict[str, str]) -> date | None:
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors[name] = "Use a date like 2024-05-31"
+        return None
+
+
+@bp.get("/audit")
+@manager_required
+def audit():
+    tz = get_settings().timezone
+    known = audit_service.actions()
+    errors: dict[str, str] = {}
+    action = (request.args.get("action") or "").strip()
+    if action and action not in known and action not in ACTION_LABELS:
+        errors["action"] = "Unknown action"
+    username = (request.args.get("user") or "").strip()[:64]
+    first, last = _parse_date("from", errors), _parse_date("to", errors)
+    if first and last and last < first:
+        errors["to"] = "The end date is before the start date"
+    try:
+        page = max(1, int(request.args.get("page") or 1))
+    except ValueError:
+        page = 1
+    filters = {"action": action, "user": username, "from": first.isoformat() if first else "",
+               "to": last.isoformat() if last else ""}
+    context: dict[str, Any] = dict(filters=filters, errors=errors, actions=sorted(set(known) | set(ACTION_LABELS)),
+                                   label=action_label, tz=tz, result=None)
+    if errors:
+        return _page("admin/audit.html", "admin/_audit_results.html", 422, **context)
+    query = audit_service.AuditQuery(
+        action=action or None, username=username or None,
+        start=local_day_bounds(first, tz)[0] if first else None,
+        end=local_day_bounds(last, tz)[1] if last else None)
+    result = audit_service.search(query, page, PER_PAGE)
+    active = {k: v for k, v in filters.items() if v}
+
+    def page_url(n: int) -> str:
+        return url_for("admin.audit") + "?" + urlencode({**active, "page": n})
+
+    context.update(result=result, page_url=page_url, local=_local_time(tz))
+    response = _page("admin/audit.html", "admin/_audit_results.html", **context)
+    if is_htmx():  # the address bar shows the filters: bookmarkable, Back works
+        url = page_url(page) if page > 1 else url_for("admin.audit") + ("?" + urlencode(active) if active else "")
+        current = urlsplit(request.headers.get("HX-Current-URL", ""))
+        same = url == current.path + ("?" + current.query if current.query else "")
+        # Enter in a field sends change and submit: one history entry, not two.
+        response.headers["HX-Replace-Url" if same else "HX-Push-Url"] = url
+    return response

@@ -1,0 +1,351 @@
+"""/admin/users (staff accounts) and /admin/audit (the audit log), managers only."""
+from datetime import datetime, timezone
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from garage.extensions import db
+from garage.models import AuditEvent, GarageSetting, User
+from garage.services import accounts
+from garage.services.audit import Actor, record
+from tests.web_helpers import HTMX, PASSWORD, csrf_token, post_form, sign_in, signed_in, soup, text
+
+
+@pytest.fixture
+def boss(app, make_user):
+    """A signed-in manager's browser."""
+    return signed_in(app, make_user, "boss", "manager", ip="198.51.100.4")
+
+
+def user(name: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.username == name).execution_options(populate_existing=True))
+
+
+def events(action: str) -> list[AuditEvent]:
+    """Rows written by people through the pages (not the fixtures' set-up, done as "system")."""
+    return list(db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action == action, AuditEvent.username != "system").order_by(AuditEvent.id)))
+
+
+def rows(response) -> dict[str, list[str]]:
+    """Staff table: username -> cell texts."""
+    return {tr["data-username"]: [" ".join(td.get_text(" ").split()) for td in tr.find_all("td")]
+            for tr in soup(response).select("#staff tbody tr")}
+
+
+NEW = {"username": "Carol", "role": "attendant", "password": "initial password 1"}
+
+
+# --- staff list and adding staff ---------------------------------------------------------
+
+def test_staff_page_lists_accounts_with_role_and_status(boss, make_user):
+    make_user("dave", "attendant")
+    accounts.set_active("dave", False)
+    r = boss.get("/admin/users")
+    assert r.status_code == 200
+    table = rows(r)
+    assert table["boss"][:3] == ["boss (you)", "Manager", "Active"]
+    assert table["dave"][:3] == ["dave", "Attendant", "Deactivated"]
+    # No way to deactivate or reset yourself from the page.
+    own_row = soup(r).select_one('tr[data-username="boss"]')
+    assert own_row.find("button") is None
+    assert "Vary" in r.headers and "HX-Request" in r.headers["Vary"]
+
+
+def test_add_attendant_without_javascript_redirects_and_shows_them(boss):
+    r = post_form(boss, "/admin/users", NEW)
+    assert r.status_code == 303 and r.headers["Location"] == "/admin/users"
+    page = boss.get("/admin/users")
+    assert "Added attendant carol" in text(page)
+    assert rows(page)["carol"][:3] == ["carol", "Attendant", "Active · must change password"]
+    carol = user("carol")
+    assert carol.role == "attendant" and carol.must_change_password and carol.check_password(NEW["password"])
+    created, = events("user.created")
+    assert (created.username, created.object_id, created.ip, created.details) == \
+        ("boss", "carol", "198.51.100.4", {"role": "attendant"})
+    assert NEW["password"] not in str(created.details)
+
+
+def test_add_manager_with_htmx_swaps_the_staff_section(boss):
+    r = post_form(boss, "/admin/users", {**NEW, "role": "manager"}, htmx=True, page="/admin/users")
+    assert r.status_code == 200
+    page = soup(r)
+    assert page.find("html") is None and page.select_one("section#staff") is not None
+    assert "Added manager carol" in text(r)
+    assert rows(r)["carol"][1] == "Manager"
+    # the form is fresh again
+    assert page.find("input", id="new-username")["value"] == ""
+
+
+@pytest.mark.parametrize("field, value, status, message", [
+    ("password", "short", 422, "Use at least 10 characters"),
+    ("username", "bad name!", 422, "letters, digits, dots, dashes or underscores"),
+    ("username", "", 422, "letters, digits"),
+    ("role", "owner", 422, "Role must be attendant or manager"),
+    ("username", "boss", 409, "A user named boss already exists"),
+])
+@pytest.mark.parametrize("htmx", [False, True])
+def test_invalid_new_user_is_refused_with_the_fields_message(boss, field, value, status, message, htmx):
+    before = db.session.scalar(sa.select(sa.func.count(User.id)))
+    r = post_form(boss, "/admin/users", {**NEW, field: value}, htmx=htmx, page="/admin/users")
+    assert r.status_code == status
+    page = soup(r)
+    assert (page.find("html") is None) == htmx
+    error = page.find(id=f"new-{field}-error")
+    assert error is not None and message in error.get_text()
+    assert page.find(id=f"new-{field}")["aria-invalid"] == "true"
+    if field != "username":  # what was typed is kept (never the password)
+        assert page.find("input", id="new-username")["value"] == "Carol"
+    assert not page.find("input", id="new-password").get("value")
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == before
+    assert not events("user.created")
+
+
+# --- deactivate / reactivate -------------------------------------------------------------
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_deactivate_signs_them_out_and_reactivate_lets_them_back(app, boss, make_user, htmx):
+    desk = signed_in(app, make_user, "dave", "attendant")
+    r = post_form(boss, "/admin/users/dave/deactivate", htmx=htmx, page="/admin/users")
+    if htmx:
+        assert r.status_code == 200 and rows(r)["dave"][2] == "Deactivated"
+    else:
+        assert r.status_code == 303
+        assert "Deactivated dave" in text(boss.get("/admin/users"))
+    assert user("dave").active is False
+    assert desk.get("/admin/users").status_code == 302  # their open session ended
+    assert sign_in(app.test_client(), "dave").status_code == 401
+    assert [(e.username, e.object_id) for e in events("user.deactivated")] == [("boss", "dave")]
+
+    r = post_form(boss, "/admin/users/dave/reactivate", htmx=htmx, page="/admin/users")
+    assert r.status_code == (200 if htmx else 303)
+    assert user("dave").active is True
+    assert sign_in(app.test_client(), "dave").status_code == 303
+    assert [e.object_id for e in events("user.activated")] == ["dave"]
+
+
+def test_manager_cannot_deactivate_themself(boss):
+    for htmx in (False, True):
+        r = post_form(boss, "/admin/users/boss/deactivate", htmx=htmx, page="/admin/users")
+        assert r.status_code == 409
+        assert soup(r).find(role="alert").get_text() == \
+            "You cannot deactivate your own account; ask another manager"
+    assert user("boss").active is True
+    assert boss.get("/admin/users").status_code == 200
+    assert not events("user.deactivated")
+
+
+def test_deactivating_twice_is_audited_once(boss, make_user):
+    make_user("dave")
+    post_form(boss, "/admin/users/dave/deactivate", page="/admin/users")
+    post_form(boss, "/admin/users/dave/deactivate", page="/admin/users")
+    assert len(events("user.deactivated")) == 1
+
+
+def test_unknown_user_is_404_and_changes_nothing(boss):
+    r = post_form(boss, "/admin/users/nobody/deactivate", page="/admin/users")
+    assert r.status_code == 404 and "No user named 'nobody'" in text(r)
+    assert not events("user.deactivated")
+
+
+# --- password reset ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_reset_password_shows_a_temporary_password_once(app, boss, make_user, htmx):
+    desk = signed_in(app, make_user, "dave", "attendant")
+    r = post_form(boss, "/admin/users/dave/reset-password", htmx=htmx, page="/admin/users")
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
+    shown = soup(r).select_one("[data-temp-password]")
+    temporary = shown.get_text().strip()
+    assert len(temporary) >= accounts.MIN_PASSWORD and temporary != PASSWORD
+    assert "shown only this once" in text(r)
+    assert temporary not in boss.get("/admin/users").get_data(as_text=True)  # once only
+
+    assert desk.get("/admin/users").status_code == 302  # their session ended at once
+    assert sign_in(app.test_client(), "dave", PASSWORD).status_code == 401
+    fresh = app.test_client()
+    r = sign_in(fresh, "dave", temporary)
+    assert r.status_code == 303 and urlsplit(r.headers["Location"]).path == "/account/password"
+    reset, = events("user.password_reset")
+    assert (reset.username, reset.object_id) == ("boss", "dave")
+    assert temporary not in str(reset.details)
+
+
+def test_temporary_passwords_differ(boss, make_user):
+    make_user("dave")
+    seen = set()
+    for _ in range(3):
+        r = post_form(boss, "/admin/users/dave/reset-password", page="/admin/users")
+        seen.add(soup(r).select_one("[data-temp-password]").get_text().strip())
+    assert len(seen) == 3
+
+
+def test_manager_cannot_reset_their_own_password_here(app, boss):
+    r = post_form(boss, "/admin/users/boss/reset-password", page="/admin/users")
+    assert r.status_code == 409 and "Use Change password for your own account" in text(r)
+    assert boss.get("/admin/users").status_code == 200
+    assert sign_in(app.test_client(), "boss", PASSWORD).status_code == 303
+    assert not events("user.password_reset")
+
+
+# --- CSRF --------------------------------------------------------------------------------
+
+def test_form_post_without_csrf_token_is_400_and_changes_nothing(boss, make_user):
+    make_user("dave")
+    for path, data in (("/admin/users", NEW), ("/admin/users/dave/deactivate", {}),
+                       ("/admin/users/dave/reset-password", {})):
+        r = boss.post(path, data=data)
+        assert r.status_code == 400 and "Your form expired" in text(r)
+        r = boss.post(path, data={**data, "csrf_token": "forged"})
+        assert r.status_code == 400
+    assert user("carol") is None and user("dave").active and user("dave").check_password(PASSWORD)
+    assert not db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action.like("user.%"), AuditEvent.username != "system")).all()
+
+
+def test_htmx_post_without_csrf_header_is_400_and_changes_nothing(boss, make_user):
+    make_user("dave")
+    r = boss.post("/admin/users/dave/deactivate", headers=HTMX)
+    assert r.status_code == 400
+    r = boss.post("/admin/users", data=NEW, headers={**HTMX, "X-CSRFToken": "forged"})
+    assert r.status_code == 400
+    assert user("dave").active and user("carol") is None
+
+
+def test_pages_carry_the_csrf_token_for_htmx_and_forms(boss):
+    page = soup(boss.get("/admin/users"))
+    assert "X-CSRFToken" in page.body["hx-headers"]
+    for form in page.select("form[method=post]"):
+        assert form.find("input", attrs={"name": "csrf_token"}) is not None, form.get("action")
+
+
+# --- audit log ---------------------------------------------------------------------------
+
+def at(text_utc: str) -> datetime:
+    return datetime.fromisoformat(text_utc).replace(tzinfo=timezone.utc)
+
+
+def add_event(action: str, when: str, who: str | None = "boss", object_id: str | None = None,
+              details: dict | None = None) -> None:
+    db.session.add(AuditEvent(at=at(when), username=who, action=action, object_type="user" if object_id else None,
+                              object_id=object_id, ip="203.0.113.9", details=details))
+    db.session.commit()
+
+
+def audit_rows(response) -> list[list[str]]:
+    return [[" ".join(td.get_text(" ").split()) for td in tr.find_all("td")]
+            for tr in soup(response).select("#audit-results tbody tr")]
+
+
+@pytest.fixture
+def new_york():
+    db.session.execute(sa.update(GarageSetting).values(timezone="America/New_York"))
+    db.session.commit()
+
+
+def test_audit_log_is_newest_first_in_local_time(boss, new_york):
+    db.session.execute(sa.delete(AuditEvent))
+    db.session.commit()
+    add_event("ticket.issued", "2024-07-01 12:00:00", "dave")
+    add_event("settings.changed", "2024-07-02 03:30:00", details={
+        "before": {"totalSpaces": 140, "hourlyRate": 1000}, "after": {"totalSpaces": 150, "hourlyRate": 1000}})
+    r = boss.get("/admin/audit")
+    assert r.status_code == 200
+    table = audit_rows(r)
+    assert table[0][:3] == ["2024-07-01 23:30:00", "boss", "Settings changed"]  # EDT = UTC-4
+    assert table[0][4] == "203.0.113.9"
+    assert table[0][5] == "totalSpaces 140 → 150"  # only what changed
+    assert table[1][:3] == ["2024-07-01 08:00:00", "dave", "Ticket issued"]
+    assert "times in America/New_York" in text(r)
+
+
+def test_audit_filters_by_action_user_and_local_dates(boss, new_york):
+    add_event("ticket.issued", "2024-07-01 03:59:00", "dave")  # June 30 in New York
+    add_event("ticket.issued", "2024-07-01 04:00:00", "dave")  # July 1, 00:00 in New York
+    add_event("ticket.issued", "2024-07-02 03:59:59", "erin")  # July 1, 23:59:59
+    add_event("ticket.issued", "2024-07-02 04:00:00", "dave")  # July 2
+    add_event("auth.login_failed", "2024-07-01 12:00:00", None, object_id="dave")
+    r = boss.get("/admin/audit?action=ticket.issued&from=2024-07-01&to=2024-07-01")
+    assert [row[0] for row in audit_rows(r)] == ["2024-07-01 23:59:59", "2024-07-01 00:00:00"]
+    r = boss.get("/admin/audit?action=ticket.issued&user=DAVE&from=2024-07-01&to=2024-07-01")
+    assert [row[:2] for row in audit_rows(r)] == [["2024-07-01 00:00:00", "dave"]]
+    # "User" finds what they did and what was done to them (a failed sign-in has no actor).
+    r = boss.get("/admin/audit?user=dave&from=2024-07-01&to=2024-07-01")
+    assert [row[2] for row in audit_rows(r)] == ["Sign-in failed", "Ticket issued"]
+    assert audit_rows(r)[0][1] == "—" and audit_rows(r)[0][3] == "user dave"
+    # The filters are shown as chosen (bookmarkable URL, full page).
+    page = soup(boss.get("/admin/audit?action=ticket.issued&user=dave&from=2024-07-01&to=2024-07-02"))
+    assert page.select_one("#audit-action option[selected]")["value"] == "ticket.issued"
+    assert page.select_one("#audit-user")["value"] == "dave"
+    assert page.select_one("#audit-from")["value"] == "2024-07-01"
+    assert page.select_one("#audit-to")["value"] == "2024-07-02"
+
+
+def test_audit_htmx_returns_the_results_and_the_url_to_show(boss):
+    add_event("ticket.issued", "2024-07-01 12:00:00", "dave")
+    r = boss.get("/admin/audit?action=ticket.issued&user=&from=&to=", headers=HTMX)
+    assert r.status_code == 200
+    page = soup(r)
+    assert page.find("html") is None and page.select_one("section#audit-results") is not None
+    assert r.headers["HX-Push-Url"] == "/admin/audit?action=ticket.issued"
+    assert "HX-Request" in r.headers["Vary"]
+    # The same filters again (Enter in a field sends change and submit): no second history entry.
+    r = boss.get("/admin/audit?action=ticket.issued&user=", headers={
+        **HTMX, "HX-Current-URL": "http://localhost/admin/audit?action=ticket.issued"})
+    assert "HX-Push-Url" not in r.headers and r.headers["HX-Replace-Url"] == "/admin/audit?action=ticket.issued"
+    # Back button after a pushed URL: htmx asks for the whole page.
+    r = boss.get("/admin/audit?action=ticket.issued",
+                 headers={**HTMX, "HX-History-Restore-Request": "true"})
+    assert soup(r).find("html") is not None
+
+
+def test_audit_is_paginated(boss):
+    db.session.execute(sa.delete(AuditEvent))
+    db.session.commit()
+    for i in range(55):
+        record(Actor(None, "dave", None), "ticket.issued", "ticket", f"T{i:02d}")
+    db.session.commit()
+    first = boss.get("/admin/audit?action=ticket.issued")
+    assert len(audit_rows(first)) == 50
+    assert "55 events · page 1 of 2" in text(first)
+    older = soup(first).select_one("a[rel=next]")["href"]
+    assert parse_qs(urlsplit(older).query) == {"action": ["ticket.issued"], "page": ["2"]}
+    second = boss.get(older)
+    assert [row[3] for row in audit_rows(second)] == [f"ticket T{i:02d}" for i in range(4, -1, -1)]
+    assert soup(second).select_one("a[rel=prev]") is not None
+    assert soup(second).select_one("a[rel=next]") is None
+    r = boss.get("/admin/audit?action=ticket.issued&page=9")
+    assert "No events match" in text(r)
+    assert boss.get("/admin/audit?page=abc").status_code == 200
+
+
+@pytest.mark.parametrize("query, message", [
+    ("from=yesterday", "From: Use a date like 2024-05-31"),
+    ("to=2024-13-01", "To: Use a date like 2024-05-31"),
+    ("from=2024-07-02&to=2024-07-01", "To: The end date is before the start date"),
+    ("action=drop.tables", "Action: Unknown action"),
+])
+def test_bad_audit_filters_are_422_with_a_message(boss, query, message):
+    for headers in ({}, HTMX):
+        r = boss.get(f"/admin/audit?{query}", headers=headers)
+        assert r.status_code == 422
+        assert message in text(r)
+        assert not audit_rows(r)
+
+
+def test_audit_page_escapes_what_users_typed(boss):
+    add_event("auth.login_failed", "2024-07-01 12:00:00", None, object_id="<script>alert(1)</script>")
+    r = boss.get("/admin/audit")
+    assert "<script>alert(1)</script>" not in r.get_data(as_text=True)
+    assert "<script>alert(1)</script>" in text(r)
+
+
+def test_nav_marks_the_page_you_are_on_and_hides_manager_pages_from_attendants(app, boss, make_user):
+    for path, label in (("/admin/users", "Staff"), ("/admin/audit", "Audit log")):
+        nav = soup(boss.get(path)).select_one("nav.nav")
+        assert [a.get_text() for a in nav.select("a.active")] == [label]
+        assert nav.select_one("a[aria-current=page]").get_text() == label
+    attendant = signed_in(app, make_user, "dave", "attendant")
+    links = [a.get_text() for a in soup(attendant.get("/account/password")).select("nav.nav a")]
+    assert "Staff" not in links and "Audit log" not in links

@@ -1,0 +1,281 @@
+"""Signing in and out, page access, sessions (idle timeout, ended by reset or deactivation),
+the sign-in throttle and open-redirect protection."""
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from garage.config import Config
+from garage.domain import clock
+from garage.extensions import db
+from garage.models import AuditEvent, User
+from garage.services import accounts
+from tests.web_helpers import HTMX, PASSWORD, csrf_token, post_form, sign_in, signed_in, soup, text
+
+
+def audit_actions(action: str) -> list[AuditEvent]:
+    return list(db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
+                                   .order_by(AuditEvent.id)))
+
+
+# --- pages need a signed-in user with the right role -------------------------------------
+
+def test_staff_page_without_login_goes_to_login_and_back(client, make_user):
+    make_user("boss", "manager")
+    r = client.get("/admin/audit?action=auth.login")
+    assert r.status_code == 302
+    location = urlsplit(r.headers["Location"])
+    assert location.path == "/login"
+    assert parse_qs(location.query)["next"] == ["/admin/audit?action=auth.login"]
+
+    login_page = soup(client.get(r.headers["Location"]))
+    assert login_page.find("input", attrs={"name": "next"})["value"] == "/admin/audit?action=auth.login"
+    r = sign_in(client, "boss", next_url="/admin/audit?action=auth.login")
+    assert r.status_code == 303 and r.headers["Location"] == "/admin/audit?action=auth.login"
+    assert "Audit log" in text(client.get(r.headers["Location"]))
+
+
+def test_htmx_request_without_login_redirects_the_whole_page(client):
+    r = client.get("/admin/users", headers=HTMX)
+    assert r.status_code == 401
+    assert r.headers["HX-Redirect"].startswith("/login?next=")
+    assert r.get_data() == b""  # no login form squeezed into a fragment
+
+
+def test_wrong_role_is_refused_with_403(app, make_user):
+    attendant = signed_in(app, make_user, "att", "attendant")
+    for path in ("/admin/users", "/admin/audit"):
+        r = attendant.get(path)
+        assert r.status_code == 403
+        assert "Your role (attendant) cannot open this page" in text(r)
+    r = attendant.post("/admin/users", data={"username": "mallory", "role": "manager",
+                                             "password": "x" * 12, "csrf_token": csrf_token(attendant, "/")})
+    assert r.status_code == 403
+    assert db.session.scalar(sa.select(User).where(User.username == "mallory")) is None
+
+
+def test_sign_out_ends_the_session(app, make_user):
+    client = signed_in(app, make_user)
+    r = post_form(client, "/logout", page="/admin/users")
+    assert r.status_code == 303 and r.headers["Location"] == "/login"
+    assert client.get("/admin/users").status_code == 302
+    assert [e.username for e in audit_actions("auth.logout")] == ["boss"]
+
+
+def test_wrong_password_and_unknown_user_look_the_same(client, make_user):
+    make_user("alice")
+    wrong = sign_in(client, "alice", "not her password")
+    unknown = sign_in(client, "nobody", "not her password")
+    assert wrong.status_code == unknown.status_code == 401
+    assert soup(wrong).find(role="alert").get_text() == soup(unknown).find(role="alert").get_text() \
+        == "Wrong username or password."
+
+
+def test_deactivated_user_cannot_sign_in(client, make_user):
+    make_user("alice")
+    accounts.set_active("alice", False)
+    r = sign_in(client, "alice")
+    assert r.status_code == 401 and "Wrong username or password." in text(r)
+
+
+# --- open redirects ----------------------------------------------------------------------
+
+FORGED = ["//evil.com", "https://evil.com", "/\\evil.com", "\\\\evil.com", "javascript:alert(1)",
+          "http:evil.com", " //evil.com", "evil.com"]
+
+
+@pytest.mark.parametrize("forged", FORGED)
+def test_forged_next_never_leaves_the_site(client, make_user, forged):
+    make_user("alice")
+    r = sign_in(client, "alice", next_url=forged)
+    assert r.status_code == 303
+    location = urlsplit(r.headers["Location"])
+    assert not location.scheme and not location.netloc and r.headers["Location"].startswith("/")
+    assert "evil" not in r.headers["Location"]
+    # Already signed in: GET /login?next=... redirects too, still only locally.
+    r = client.get("/login", query_string={"next": forged})
+    assert "evil" not in r.headers["Location"] and r.headers["Location"].startswith("/")
+
+
+def test_local_next_is_kept_through_the_forced_password_change(client, make_user):
+    accounts.create_user("fresh", "temporary pw 1", "attendant", must_change_password=True)
+    r = sign_in(client, "fresh", "temporary pw 1", next_url="/admin/audit")
+    assert r.status_code == 303 and urlsplit(r.headers["Location"]).path == "/account/password"
+    r = client.post("/account/password", data={
+        "current_password": "temporary pw 1", "new_password": "my own password", "confirm_password":
+        "my own password", "next": "//evil.com", "csrf_token": csrf_token(client, "/account/password")})
+    assert r.status_code == 303 and r.headers["Location"] == "/"
+
+
+# --- forced password change --------------------------------------------------------------
+
+def test_must_change_password_blocks_pages_until_changed(client, make_user):
+    accounts.create_user("fresh", "temporary pw 1", "manager", must_change_password=True)
+    sign_in(client, "fresh", "temporary pw 1")
+    r = client.get("/admin/users")
+    assert r.status_code == 302 and urlsplit(r.headers["Location"]).path == "/account/password"
+    assert "Choose your own password before you continue." in text(client.get("/account/password"))
+
+    token = csrf_token(client, "/account/password")
+    r = client.post("/account/password", data={"current_password": "temporary pw 1", "new_password": "short",
+                                               "confirm_password": "short", "csrf_token": token})
+    assert r.status_code == 422 and "at least 10 characters" in text(r)
+    r = client.post("/account/password", data={"current_password": "temporary pw 1",
+                                               "new_password": "my own password",
+                                               "confirm_password": "my own password", "csrf_token": token})
+    assert r.status_code == 303
+    # Still signed in (the session follows the new password) and now allowed in.
+    assert client.get("/admin/users").status_code == 200
+    assert db.session.scalar(sa.select(User).where(User.username == "fresh")).must_change_password is False
+
+
+# --- sessions: idle timeout, ended by deactivation and by a password reset -------------
+
+@pytest.fixture
+def move_clock(monkeypatch):
+    """Move the clock the session checks forward by `hours`."""
+    real = clock.utcnow
+
+    def move(hours: float) -> None:
+        monkeypatch.setattr(clock, "utcnow", lambda: real() + timedelta(hours=hours))
+
+    return move
+
+
+def test_idle_session_is_signed_out_by_the_server(app, make_user, move_clock):
+    client = signed_in(app, make_user)
+    assert app.permanent_session_lifetime == timedelta(hours=12)
+    move_clock(11.9)
+    assert client.get("/admin/users").status_code == 200  # activity: the 12 h start again
+    move_clock(23.8)
+    assert client.get("/admin/users").status_code == 200
+    move_clock(23.8 + 12.1)
+    r = client.get("/admin/users")
+    assert r.status_code == 302 and urlsplit(r.headers["Location"]).path == "/login"
+    move_clock(0)  # even back in time, that session is gone
+    assert client.get("/admin/users").status_code == 302
+
+
+def test_polling_does_not_keep_an_idle_session_alive(app, make_user, move_clock):
+    client = signed_in(app, make_user)
+    poll = {**HTMX, "X-Garage-Poll": "1"}
+    move_clock(6)
+    assert client.get("/admin/users", headers=poll).status_code == 200
+    move_clock(12.5)  # polled 6.5 h ago, but nobody did anything for 12.5 h
+    assert client.get("/admin/users", headers=poll).status_code == 401
+
+
+def test_idle_timeout_follows_session_idle_hours(monkeypatch):
+    monkeypatch.setenv("SESSION_IDLE_HOURS", "2")
+    assert Config().PERMANENT_SESSION_LIFETIME == timedelta(hours=2)
+    monkeypatch.delenv("SESSION_IDLE_HOURS")
+    assert Config().PERMANENT_SESSION_LIFETIME == timedelta(hours=12)
+
+
+def test_idle_timeout_for_htmx_sends_the_page_to_login(app, make_user, move_clock):
+    client = signed_in(app, make_user)
+    move_clock(13)
+    r = client.get("/admin/users", headers=HTMX)
+    assert r.status_code == 401 and r.headers["HX-Redirect"].startswith("/login")
+
+
+def test_deactivated_users_open_session_stops_on_the_next_request(app, make_user):
+    client = signed_in(app, make_user, "boss", "manager")
+    assert client.get("/admin/users").status_code == 200
+    accounts.set_active("boss", False)
+    r = client.get("/admin/users")
+    assert r.status_code == 302 and urlsplit(r.headers["Location"]).path == "/login"
+
+
+def test_password_reset_ends_the_users_open_sessions(app, make_user):
+    tablet = signed_in(app, make_user, "boss", "manager")
+    _, temporary = accounts.reset_password("boss")
+    r = tablet.get("/admin/users")
+    assert r.status_code == 302 and urlsplit(r.headers["Location"]).path == "/login"
+    # The temporary password works once and leads straight to choosing a new one.
+    r = sign_in(tablet, "boss", temporary)
+    assert r.status_code == 303 and urlsplit(r.headers["Location"]).path == "/account/password"
+    assert sign_in(app.test_client(), "boss", PASSWORD).status_code == 401
+
+
+def test_changing_your_password_ends_your_other_sessions(app, make_user):
+    desk = signed_in(app, make_user, "boss", "manager")
+    office = app.test_client()
+    sign_in(office, "boss")
+    r = office.post("/account/password", data={
+        "current_password": PASSWORD, "new_password": "another long password",
+        "confirm_password": "another long password", "csrf_token": csrf_token(office, "/account/password")})
+    assert r.status_code == 303
+    assert office.get("/admin/users").status_code == 200
+    assert desk.get("/admin/users").status_code == 302
+
+
+# --- throttle ----------------------------------------------------------------------------
+
+def test_five_failures_for_one_username_block_the_sixth_even_with_the_right_password(app, make_user):
+    make_user("alice")
+    for i in range(5):
+        c = app.test_client()
+        c.environ_base["REMOTE_ADDR"] = f"10.0.0.{i + 1}"  # spread over addresses: the name counts
+        assert sign_in(c, "alice", "wrong password").status_code == 401
+    c = app.test_client()
+    c.environ_base["REMOTE_ADDR"] = "10.0.0.99"
+    r = sign_in(c, "alice", PASSWORD)
+    assert r.status_code == 429
+    assert "Too many failed sign-ins" in text(r)
+    assert c.get("/admin/users").status_code == 302  # not signed in
+    # Someone else, elsewhere, is not affected.
+    assert signed_in(app, make_user, "bob", "attendant", ip="10.0.1.1") is not None
+
+
+def test_throttle_message_does_not_reveal_whether_the_user_exists(app, make_user):
+    make_user("alice")
+    replies = {}
+    for name, ip in (("alice", "10.0.0.1"), ("ghost", "10.0.0.2")):
+        c = app.test_client()
+        c.environ_base["REMOTE_ADDR"] = ip
+        for _ in range(5):
+            sign_in(c, name, "wrong password")
+        r = sign_in(c, name, "wrong password")
+        replies[name] = (r.status_code, soup(r).find(role="alert").get_text())
+    assert replies["alice"] == replies["ghost"]
+    assert replies["alice"][0] == 429
+
+
+def test_five_failures_from_one_address_block_the_sixth(app, make_user):
+    make_user("alice")
+    c = app.test_client()
+    c.environ_base["REMOTE_ADDR"] = "10.9.9.9"
+    for i in range(5):
+        assert sign_in(c, f"guess{i}", "wrong password").status_code == 401
+    r = sign_in(c, "alice", PASSWORD)
+    assert r.status_code == 429 and "Too many failed sign-ins" in text(r)
+    assert c.get("/admin/users").status_code == 302
+    assert not audit_actions("auth.login")
+
+
+def test_failures_older_than_15_minutes_do_not_count(app, make_user):
+    make_user("alice")
+    c = app.test_client()
+    for _ in range(5):
+        sign_in(c, "alice", "wrong password")
+    for event in audit_actions("auth.login_failed"):
+        event.at -= timedelta(minutes=16)
+    db.session.commit()
+    assert sign_in(c, "alice").status_code == 303
+
+
+# --- audit of sign-ins -------------------------------------------------------------------
+
+def test_sign_in_success_and_failure_are_audited_with_the_address(app, make_user):
+    make_user("alice")
+    c = app.test_client()
+    c.environ_base["REMOTE_ADDR"] = "192.0.2.7"
+    sign_in(c, "alice", "wrong password")
+    sign_in(c, "alice")
+    failed, = audit_actions("auth.login_failed")
+    assert (failed.username, failed.object_id, failed.ip) == (None, "alice", "192.0.2.7")
+    assert "wrong password" not in str(failed.details)
+    ok, = audit_actions("auth.login")
+    assert (ok.username, ok.ip) == ("alice", "192.0.2.7")

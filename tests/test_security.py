@@ -1,0 +1,239 @@
+"""Hardening: cookies, security headers, error pages without internals, path traversal,
+body size limit, CSRF on the sign-in form, API credentials."""
+import pytest
+import sqlalchemy as sa
+from flask import Blueprint
+
+from garage import create_app
+from garage.config import Config
+from garage.extensions import db
+from garage.models import ApiToken, AuditEvent
+from garage.services import accounts
+from tests.web_helpers import HTMX, csrf_token, sign_in, signed_in, soup, text
+
+
+# --- cookies -----------------------------------------------------------------------------
+
+def session_cookie(response) -> str:
+    cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
+    assert cookies, "no session cookie set"
+    return cookies[-1]
+
+
+def test_session_cookie_is_httponly_samesite_lax_and_not_secure_by_default(client, make_user):
+    make_user("alice")
+    cookie = session_cookie(sign_in(client, "alice"))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    assert "Expires=" in cookie  # a permanent session: gone from the browser after the idle time
+
+
+def test_session_cookie_is_secure_when_configured(app, client, make_user, monkeypatch):
+    monkeypatch.setitem(app.config, "SESSION_COOKIE_SECURE", True)
+    make_user("alice")
+    cookie = session_cookie(sign_in(client, "alice"))
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_session_cookie_secure_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SESSION_COOKIE_SECURE", "true")
+    assert Config().SESSION_COOKIE_SECURE is True
+    monkeypatch.setenv("SESSION_COOKIE_SECURE", "false")
+    assert Config().SESSION_COOKIE_SECURE is False
+
+
+# --- security headers --------------------------------------------------------------------
+
+def csp(response) -> dict[str, str]:
+    policy = response.headers["Content-Security-Policy"]
+    return {part.split()[0]: " ".join(part.split()[1:]) for part in policy.split(";") if part.strip()}
+
+
+def assert_strict_headers(response) -> None:
+    policy = csp(response)
+    assert policy["script-src"] == "'self'"
+    assert "unsafe-inline" not in policy["script-src"] and "unsafe-eval" not in str(policy)
+    assert "unsafe-inline" not in policy["style-src"]
+    assert policy["frame-ancestors"] == "'none'"
+    assert policy["object-src"] == "'none'"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_staff_pages_public_pages_api_and_errors_send_strict_headers(app, make_user):
+    boss = signed_in(app, make_user, "boss", "manager")
+    for path in ("/admin/users", "/admin/audit", "/login", "/api/status", "/no-such-page", "/api/nope"):
+        assert_strict_headers(boss.get(path))
+    assert_strict_headers(boss.get("/admin/users", headers=HTMX))
+    assert boss.get("/admin/users").headers["Cache-Control"] == "no-store"
+
+
+def test_pages_have_no_inline_script_or_handlers(app, make_user):
+    boss = signed_in(app, make_user, "boss", "manager")
+    for client, path in ((boss, "/admin/users"), (boss, "/admin/audit"), (boss, "/account/password"),
+                         (app.test_client(), "/login")):
+        r = client.get(path)
+        assert r.status_code == 200
+        page = soup(r)
+        for script in page.find_all("script"):
+            assert script.get("src"), f"inline script on {path}"
+            assert not script.string
+        for tag in page.find_all(True):
+            assert not any(attr.startswith("on") or attr.startswith("hx-on") for attr in tag.attrs), (path, tag.name)
+            assert "style" not in tag.attrs, (path, tag.name)
+        config = page.find("meta", attrs={"name": "htmx-config"})["content"]
+        assert '"allowEval": false' in config
+
+
+def _app_with_lobby(**config):
+    """A separate app with a stand-in lobby blueprint (the real one lives in its own area)."""
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x" * 32, **config})
+    lobby = Blueprint("lobby", __name__)
+    lobby.add_url_rule("/lobby-test", "index", lambda: "<p>lobby</p>")
+    app.register_blueprint(lobby)
+    return app
+
+
+def test_only_the_lobby_follows_lobby_frame_ancestors():
+    app = _app_with_lobby(LOBBY_FRAME_ANCESTORS="'self' https://signage.example")
+    with app.test_client() as c:
+        lobby = c.get("/lobby-test")
+        assert csp(lobby)["frame-ancestors"] == "'self' https://signage.example"
+        assert "X-Frame-Options" not in lobby.headers
+        assert csp(c.get("/login"))["frame-ancestors"] == "'none'"
+    with _app_with_lobby().test_client() as c:
+        assert csp(c.get("/lobby-test"))["frame-ancestors"] == "'none'"
+
+
+# --- errors: no internals ----------------------------------------------------------------
+
+def boom(*args, **kwargs):
+    raise sa.exc.ProgrammingError("SELECT password_hash FROM users WHERE secret", {}, Exception("relation boom"))
+
+
+def test_500_page_shows_no_stack_trace_or_sql(app, make_user, monkeypatch):
+    boss = signed_in(app, make_user, "boss", "manager")
+    monkeypatch.setattr(accounts, "list_users", boom)
+    r = boss.get("/admin/users")
+    assert r.status_code == 500
+    body = r.get_data(as_text=True)
+    assert "Something went wrong on our side" in text(r)
+    for leak in ("Traceback", "SELECT", "password_hash", "relation boom", "sqlalchemy", ".py"):
+        assert leak not in body
+    assert_strict_headers(r)
+
+
+def test_500_in_the_api_is_json_without_internals(client, staff, monkeypatch):
+    from garage.services import stats
+
+    monkeypatch.setattr(stats, "garage_stats", boom)
+    r = client.get("/api/garage/stats", headers=staff)
+    assert r.status_code == 500
+    assert r.get_json() == {"message": "Internal error; it has been logged"}
+
+
+def test_404_page_and_json(client):
+    r = client.get("/nowhere")
+    assert r.status_code == 404 and "Page not found" in text(r) and "Traceback" not in text(r)
+    r = client.get("/api/nowhere")
+    assert r.status_code == 404 and r.get_json() == {"message": "Not found"}
+
+
+@pytest.mark.parametrize("path", [
+    "/static/../garage/config.py",
+    "/static/..%2fgarage%2fconfig.py",
+    "/static/%2e%2e/%2e%2e/etc/passwd",
+    "/static/css/../../garage/config.py",
+    "/static/..%5cgarage%5cconfig.py",
+    "/static/%2fetc%2fpasswd",
+    "/docs/assets/..%2f..%2f..%2fgarage%2fconfig.py",
+    "/docs/assets/..%2f__init__.py",
+    "/docs/assets/index.html",  # in the package, but not one of the files the docs need
+])
+def test_path_traversal_is_404(client, path):
+    r = client.get(path, follow_redirects=True)  # "//" is merged by a local redirect first
+    assert r.status_code == 404
+    assert all(h.request.host == "localhost" for h in r.history)
+    body = r.get_data(as_text=True)
+    assert "SECRET_KEY" not in body and "root:" not in body
+
+
+def test_static_and_docs_assets_still_serve_their_files(client):
+    assert client.get("/static/css/app.css").status_code == 200
+    assert client.get("/docs/assets/swagger-ui.css").status_code == 200
+
+
+def test_body_over_the_limit_is_413(app, client, make_user):
+    make_user("alice")
+    big = "x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+    r = client.post("/login", data={"username": "alice", "password": big, "csrf_token": csrf_token(client)})
+    assert r.status_code == 413 and "Too large" in text(r)
+    r = client.post("/login", data=big, content_type="application/x-www-form-urlencoded", headers=HTMX)
+    assert r.status_code == 413
+    assert not db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action.like("auth.%")))
+
+
+# --- CSRF on the sign-in and sign-out forms ----------------------------------------------
+
+def test_sign_in_without_csrf_token_is_400_and_signs_nobody_in(client, make_user):
+    make_user("alice")
+    r = client.post("/login", data={"username": "alice", "password": "correct horse battery"})
+    assert r.status_code == 400 and "Your form expired" in text(r)
+    assert client.get("/admin/users").status_code == 302
+
+
+def test_sign_out_without_csrf_token_is_refused(app, make_user):
+    boss = signed_in(app, make_user)
+    assert boss.post("/logout").status_code == 400
+    assert boss.get("/admin/users").status_code == 200
+
+
+# --- API credentials ---------------------------------------------------------------------
+
+def api_refused(response, status: int) -> None:
+    assert response.status_code == status
+    assert response.is_json and set(response.get_json()) == {"message"}
+    if status == 401:
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_api_without_valid_credentials_is_401_json(client, make_user):
+    make_user("alice")
+    _, secret = accounts.create_token("alice")
+    for headers in ({}, {"Authorization": "Bearer"}, {"Authorization": "Bearer gar_not-a-real-token"},
+                    {"Authorization": f"Basic {secret}"}, {"Authorization": secret},
+                    {"Authorization": "Bearer " + secret[:-1]}):
+        api_refused(client.get("/api/garage/stats", headers=headers), 401)
+        api_refused(client.post("/api/tickets", json={"licensePlate": "A1", "vehicleType": "Car"},
+                                headers=headers), 401)
+    assert client.get("/api/garage/stats", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+
+
+def test_revoked_token_and_deactivated_owner_are_401(client, make_user):
+    make_user("alice")
+    make_user("bob")
+    revoked, revoked_secret = accounts.create_token("alice")
+    _, bob_secret = accounts.create_token("bob")
+    accounts.revoke_token(revoked.id)
+    api_refused(client.get("/api/garage/stats", headers={"Authorization": f"Bearer {revoked_secret}"}), 401)
+    assert client.get("/api/garage/stats", headers={"Authorization": f"Bearer {bob_secret}"}).status_code == 200
+    accounts.set_active("bob", False)
+    api_refused(client.get("/api/garage/stats", headers={"Authorization": f"Bearer {bob_secret}"}), 401)
+
+
+def test_wrong_role_on_the_api_is_403_json(client, staff):
+    api_refused(client.get("/api/garage/settings", headers=staff), 403)
+    api_refused(client.put("/api/garage/settings", json={"totalSpaces": 5}, headers=staff), 403)
+
+
+def test_a_signed_in_browser_session_is_not_an_api_credential(app, make_user):
+    boss = signed_in(app, make_user, "boss", "manager")
+    api_refused(boss.get("/api/garage/stats"), 401)
+
+
+def test_tokens_are_stored_only_as_a_hash(make_user):
+    make_user("alice")
+    token, secret = accounts.create_token("alice")
+    row = db.session.get(ApiToken, token.id)
+    assert secret not in (row.token_hash, row.prefix) and len(row.token_hash) == 64
+    assert secret.startswith(row.prefix) and len(row.prefix) < 12

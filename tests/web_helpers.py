@@ -1,0 +1,48 @@
+"""Helpers for tests that use the staff pages like a browser: CSRF token, sign in, parse."""
+from __future__ import annotations
+
+from bs4 import BeautifulSoup
+
+PASSWORD = "correct horse battery"
+HTMX = {"HX-Request": "true"}
+
+
+def soup(response) -> BeautifulSoup:
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    """The token a page hands out (hidden field), as a browser would read it."""
+    page = soup(client.get(path))
+    field = page.find("input", attrs={"name": "csrf_token"})
+    assert field is not None, f"no csrf_token field on {path}"
+    return field["value"]
+
+
+def sign_in(client, username: str, password: str = PASSWORD, next_url: str | None = None):
+    form = {"username": username, "password": password, "csrf_token": csrf_token(client)}
+    if next_url is not None:
+        form["next"] = next_url
+    return client.post("/login", data=form)
+
+
+def post_form(client, path: str, data: dict | None = None, htmx: bool = False, page: str | None = None):
+    """POST a page's form with the CSRF token taken from `page` (default: the same path)."""
+    token = csrf_token(client, page or path)
+    headers = {**HTMX, "X-CSRFToken": token} if htmx else {}
+    return client.post(path, data={**(data or {}), **({} if htmx else {"csrf_token": token})}, headers=headers)
+
+
+def text(response) -> str:
+    return " ".join(soup(response).get_text(" ").split())
+
+
+def signed_in(app, make_user, username: str = "boss", role: str = "manager", ip: str | None = None):
+    """A new test client (its own cookie jar) signed in as a new user."""
+    make_user(username, role)
+    client = app.test_client()
+    if ip:
+        client.environ_base["REMOTE_ADDR"] = ip
+    response = sign_in(client, username)
+    assert response.status_code == 303, text(response)
+    return client
