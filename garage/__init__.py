@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BLUEPRINTS = (
     "garage.api",
     "garage.auth",
+    "garage.desk",
     "garage.meta",
 )
 
