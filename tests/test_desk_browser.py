@@ -102,6 +102,13 @@ def test_issue_look_up_pay_and_the_counters_follow_without_a_reload(live, tablet
     expect(printed.locator(".slip-qr svg")).to_be_visible()
     printed.close()
 
+    # Cars inside filters as you type (no Enter needed).
+    tablet.locator("#inside-q").type("ab 1")
+    expect(tablet.locator("#inside-list tbody tr")).to_have_count(1)
+    expect(tablet.locator("#inside-list")).to_contain_text(number)
+    tablet.locator("#inside-q").fill("")
+    expect(tablet.locator("#inside-list tbody tr")).to_have_count(7)
+
     # Exit: typed as a scanner would (lower case, no PS-), Enter looks it up.
     tablet.locator("#lookup-q").fill(number[3:].lower())
     tablet.locator("#lookup-q").press("Enter")
