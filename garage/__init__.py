@@ -19,6 +19,7 @@ BLUEPRINTS = (
     "garage.admin",
     "garage.api",
     "garage.auth",
+    "garage.desk",
     "garage.meta",
 )
 

@@ -2,6 +2,7 @@
 pay-once are enforced by the database, so they hold across gunicorn workers."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -158,3 +159,73 @@ def recent_activity(limit: int = 10) -> list[Ticket]:
     return list(db.session.scalars(
         sa.select(Ticket).order_by(Ticket.last_event_at.desc(), Ticket.id.desc()).limit(limit)
     ))
+
+
+def find_inside_by_plate(license_plate: str | None) -> Ticket:
+    """The active ticket of a car inside, by plate only (a lost ticket)."""
+    key = plate_key(license_plate or "")
+    ticket = _active_by_plate(key) if key else None
+    if ticket is None:
+        raise NotFound("No car inside has that plate", field="plate")
+    return ticket
+
+
+@dataclass(frozen=True)
+class InsideRow:
+    ticket: Ticket
+    quote: pricing.Quote
+
+
+@dataclass(frozen=True)
+class InsidePage:
+    rows: list[InsideRow]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def _active_filter(query: str | None) -> list[sa.ColumnElement[bool]]:
+    """Active tickets whose plate or ticket code contains what was typed.
+
+    Only active tickets are scanned (the partial index on active entry_time),
+    and there are never more of them than spaces, so a contains-match stays cheap.
+    Plate keys and ticket codes are letters and digits only: no LIKE wildcards.
+    """
+    conditions: list[sa.ColumnElement[bool]] = [Ticket.status == STATUS_ACTIVE]
+    text = (query or "").strip().upper()
+    key = plate_key(text)
+    if key:
+        code = plate_key(text[len("PS-"):]) if text.startswith("PS-") else key
+        conditions.append(sa.or_(Ticket.plate_key.contains(key, autoescape=True),
+                                 Ticket.ticket_number.contains(code, autoescape=True)))
+    return conditions
+
+
+def list_active(query: str | None = None, page: int = 1, per_page: int = 10,
+                now: datetime | None = None) -> InsidePage:
+    """Cars inside, longest-parked first, with the fee so far (tariff read once)."""
+    per_page = max(1, min(per_page, 100))
+    conditions = _active_filter(query)
+    total = db.session.scalar(sa.select(sa.func.count(Ticket.id)).where(*conditions)) or 0
+    pages = max(1, -(-total // per_page))
+    page = max(1, min(page, pages))
+    tickets = db.session.scalars(
+        sa.select(Ticket).where(*conditions).order_by(Ticket.entry_time, Ticket.id)
+        .offset((page - 1) * per_page).limit(per_page)
+    )
+    now = now or utcnow()
+    tariff = get_settings().tariff()
+    rows = [InsideRow(t, pricing.quote(t.entry_time, now, tariff)) for t in tickets]
+    return InsidePage(rows, total, page, per_page)

@@ -1,0 +1,263 @@
+"""Thin views for the desk. Each URL serves a full page (no JS: forms post, then
+303 to a result page) and, for htmx, the fragment it swaps; mutations also send
+the live panel and the activity list out-of-band so the counters move at once."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask import Response, make_response, redirect, render_template, request, url_for
+
+from ..domain.clock import format_duration, to_local
+from ..domain.errors import AlreadyProcessed, DomainError, InvalidInput, NotFound, QuoteChanged
+from ..domain.pricing import Quote
+from ..domain.tickets import PAYMENT_METHODS, STATUS_ACTIVE, VEHICLE_TYPES
+from ..models import Ticket
+from ..services import stats as stats_service
+from ..services import tickets as ticket_service
+from ..services.settings import get_settings
+from ..web import current_actor, is_htmx, staff_required, vary_on_htmx
+from . import bp
+from .codes import qr_svg
+
+ACTIVITY_LIMIT = 10
+INSIDE_PER_PAGE = 10
+DEFAULT_VEHICLE = "Car"
+DEFAULT_METHOD = "Cash"
+# Domain errors name API fields; the desk's form fields are snake_case.
+FORM_FIELDS = {"licensePlate": "plate", "vehicleType": "vehicle_type", "paymentMethod": "payment_method"}
+
+
+@dataclass
+class EntryState:
+    plate: str = ""
+    vehicle_type: str = DEFAULT_VEHICLE
+    errors: dict[str, str] = field(default_factory=dict)
+    ticket: Ticket | None = None  # the ticket just issued
+
+
+@dataclass
+class ExitState:
+    query: str = ""
+    lost: bool = False
+    error: str | None = None  # next to the lookup field
+    ticket: Ticket | None = None
+    quote: Quote | None = None  # set while the ticket waits for payment
+    method: str = DEFAULT_METHOD
+    method_error: str | None = None
+    notice: str | None = None  # quote changed, already paid
+    paid_now: bool = False  # the receipt of a payment taken by this request
+
+    @property
+    def receipt(self) -> bool:
+        return self.ticket is not None and self.ticket.status != STATUS_ACTIVE
+
+
+@bp.context_processor
+def desk_helpers() -> dict[str, Any]:
+    tz = get_settings().timezone
+
+    def local_time(moment: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
+        return to_local(moment, tz).strftime(fmt) if moment else ""
+
+    return {"local_time": local_time, "duration": format_duration, "qr": qr_svg,
+            "VEHICLE_TYPES": VEHICLE_TYPES, "PAYMENT_METHODS": PAYMENT_METHODS}
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+def _page_number(raw: str | None) -> int:
+    return int(raw) if raw and raw.isdigit() and 0 < len(raw) < 7 else 1
+
+
+def _inside_context(query: str = "", page: int = 1) -> dict[str, Any]:
+    query = query.strip()[:40]
+    return {"inside": ticket_service.list_active(query, page, INSIDE_PER_PAGE), "inside_q": query}
+
+
+def _full_page(status: int = 200, entry: EntryState | None = None, exit: ExitState | None = None,
+               focus: str = "plate", inside_q: str = "", inside_page: int = 1) -> Response:
+    html = render_template(
+        "desk/index.html", stats=stats_service.garage_stats(), entry=entry or EntryState(),
+        exit=exit or ExitState(), focus=focus, activity=ticket_service.recent_activity(ACTIVITY_LIMIT),
+        **_inside_context(inside_q, inside_page))
+    return vary_on_htmx(make_response(html, status))
+
+
+def _fragment(template: str, status: int = 200, changed: bool = False, **context: Any) -> Response:
+    """One fragment; after a change, plus the live panel and activity out-of-band,
+    and an event that makes the cars-inside list reload itself."""
+    html = render_template(template, **context)
+    if changed:
+        html += render_template("desk/_live.html", stats=stats_service.garage_stats(), oob=True)
+        html += render_template("desk/_activity.html",
+                                activity=ticket_service.recent_activity(ACTIVITY_LIMIT), oob=True)
+    response = make_response(html, status)
+    if changed:
+        response.headers["HX-Trigger"] = "desk-changed"
+    return vary_on_htmx(response)
+
+
+def _entry(state: EntryState, status: int = 200, changed: bool = False) -> Response:
+    if is_htmx():
+        return _fragment("desk/_entry.html", status, changed, entry=state, focus="plate")
+    return _full_page(status, entry=state, focus="plate")
+
+
+def _exit(state: ExitState, status: int = 200, changed: bool = False) -> Response:
+    focus = "pay" if state.quote is not None and not state.receipt else "lookup"
+    if is_htmx():
+        return _fragment("desk/_exit.html", status, changed, exit=state, focus=focus)
+    return _full_page(status, exit=state, focus=focus)
+
+
+# --- pages and polled fragments --------------------------------------------------------------
+
+@bp.get("")
+@staff_required
+def index():
+    return _full_page()
+
+
+@bp.get("/live")
+@staff_required
+def live():
+    """The live panel alone (polled every few seconds): a counter and one indexed range."""
+    return render_template("desk/_live.html", stats=stats_service.garage_stats(), oob=False)
+
+
+@bp.get("/activity")
+@staff_required
+def activity():
+    return render_template("desk/_activity.html",
+                           activity=ticket_service.recent_activity(ACTIVITY_LIMIT), oob=False)
+
+
+@bp.get("/inside")
+@staff_required
+def inside():
+    query = request.args.get("q", "")
+    page = _page_number(request.args.get("page"))
+    if is_htmx():
+        return vary_on_htmx(make_response(render_template("desk/_inside_list.html",
+                                                          **_inside_context(query, page))))
+    return _full_page(inside_q=query, inside_page=page, focus="inside")
+
+
+# --- entry -----------------------------------------------------------------------------------
+
+@bp.post("/entries")
+@staff_required
+def enter():
+    plate = request.form.get("plate", "")[:40]
+    vehicle_type = request.form.get("vehicle_type") or DEFAULT_VEHICLE
+    try:
+        ticket = ticket_service.issue_ticket(plate, vehicle_type, current_actor())
+    except DomainError as exc:
+        error_field = FORM_FIELDS.get(exc.field or "", "plate")
+        state = EntryState(plate=plate, vehicle_type=vehicle_type, errors={error_field: exc.message})
+        return _entry(state, exc.status)
+    if is_htmx():
+        return _entry(EntryState(ticket=ticket), changed=True)
+    return redirect(url_for("desk.ticket", number=ticket.ticket_number), code=303)
+
+
+@bp.get("/tickets/<number>")
+@staff_required
+def ticket(number: str):
+    """The result page of an entry without JS: the desk with the ticket card."""
+    return _full_page(entry=EntryState(ticket=ticket_service.find_ticket(number)))
+
+
+# --- exit ------------------------------------------------------------------------------------
+
+@bp.get("/exit")
+@staff_required
+def lookup():
+    query = request.args.get("q", "")[:40]
+    lost = request.args.get("lost") == "1"
+    state = ExitState(query=query, lost=lost)
+    if not query.strip():
+        state.error = "Enter the plate of the car" if lost else "Enter a ticket number or a plate"
+        return _exit(state, 422)
+    try:
+        found = (ticket_service.find_inside_by_plate(query) if lost
+                 else ticket_service.find_active(query))
+    except NotFound as exc:
+        state.error = exc.message
+        return _exit(state, 422)
+    state.ticket = found
+    if state.receipt:
+        state.notice = f"Ticket {found.ticket_number} has already been paid."
+    else:
+        state.quote = ticket_service.quote_for(found, lost=lost)
+    return _exit(state)
+
+
+def _expected_amount(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() and len(raw) < 10 else None
+
+
+@bp.post("/tickets/<number>/exit")
+@staff_required
+def pay(number: str):
+    method = request.form.get("payment_method") or ""
+    lost = request.form.get("lost") == "1"
+    expected = _expected_amount(request.form.get("expected_amount"))
+    current = ticket_service.find_ticket(number)  # 404 for an unknown number
+    state = ExitState(query=current.ticket_number, lost=lost, ticket=current,
+                      method=method if method in PAYMENT_METHODS else DEFAULT_METHOD)
+    if current.status != STATUS_ACTIVE:
+        state.notice = "This ticket was already paid. No second payment was taken."
+        return _exit(state, 409)
+    if expected is None:
+        state.quote = ticket_service.quote_for(current, lost=lost)
+        state.notice = "Check the amount due and confirm again."
+        return _exit(state, 422)
+    try:
+        paid = ticket_service.process_exit(number, method, current_actor(),
+                                           expected_amount_cents=expected, lost=lost)
+    except QuoteChanged as exc:
+        state.quote = ticket_service.quote_for(current, lost=lost)
+        state.notice = exc.message + ". Nothing was charged."
+        return _exit(state, exc.status)
+    except AlreadyProcessed:
+        state.ticket = ticket_service.find_ticket(number)
+        state.notice = "This ticket was already paid. No second payment was taken."
+        return _exit(state, 409)
+    except InvalidInput as exc:
+        state.quote = ticket_service.quote_for(current, lost=lost)
+        state.method_error = exc.message
+        return _exit(state, exc.status)
+    if is_htmx():
+        return _exit(ExitState(ticket=paid, lost=lost, paid_now=True), changed=True)
+    return redirect(url_for("desk.paid", number=paid.ticket_number), code=303)
+
+
+@bp.get("/tickets/<number>/paid")
+@staff_required
+def paid(number: str):
+    """The result page of a payment without JS: the desk with the receipt."""
+    found = ticket_service.find_ticket(number)
+    if found.status == STATUS_ACTIVE:
+        return redirect(url_for("desk.lookup", q=found.ticket_number), code=303)
+    return _full_page(exit=ExitState(ticket=found, paid_now=True), focus="lookup")
+
+
+# --- print -----------------------------------------------------------------------------------
+
+@bp.get("/tickets/<number>/print")
+@staff_required
+def print_ticket(number: str):
+    return render_template("desk/print_ticket.html", ticket=ticket_service.find_ticket(number),
+                           garage=get_settings())
+
+
+@bp.get("/tickets/<number>/receipt")
+@staff_required
+def print_receipt(number: str):
+    found = ticket_service.find_ticket(number)
+    if found.status == STATUS_ACTIVE:
+        raise NotFound(f"Ticket {found.ticket_number} has not been paid yet: no receipt")
+    return render_template("desk/print_receipt.html", ticket=found, garage=get_settings())

@@ -1,0 +1,193 @@
+"""The desk in a real Chromium at tablet size, against gunicorn on PostgreSQL.
+
+Also takes the README's screenshots (UPDATE_SCREENSHOTS=1 writes them to docs/screenshots/)."""
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from garage.domain.clock import utcnow
+from garage.extensions import db
+from garage.services import tickets as ticket_service
+
+pytestmark = pytest.mark.browser
+
+# The README's screenshots are rewritten only when asked (UPDATE_SCREENSHOTS=1), so an ordinary
+# test run leaves the working tree clean; otherwise they go to a scratch directory.
+SHOTS = (Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+         if os.environ.get("UPDATE_SCREENSHOTS") == "1"
+         else Path(tempfile.gettempdir()) / "garage-screenshots")
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    # caret="initial": Playwright's default caret hiding leaves style="" on every input, which
+    # htmx's attribute settling then copies (a CSP violation that only the test would cause).
+    page.screenshot(path=str(SHOTS / name), full_page=True, caret="initial")
+
+
+def watch_console(page: Page) -> list[str]:
+    """Console errors (CSP violations, script errors, failed requests) collected for the test."""
+    errors: list[str] = []
+    def on_console(message) -> None:
+        if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
+            errors.append(f"{message.text} @ {message.location}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors
+
+
+def sign_in(page: Page, live, username: str = "ann") -> None:
+    password = live.user(username, "attendant")
+    page.goto(live.url + "/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.locator("button[type=submit]", has_text="Sign in").tap()
+    page.wait_for_url("**/desk")
+
+
+def seed_a_morning(live) -> None:
+    """A few cars inside and a few paid exits today, so the screenshots look like a real shift."""
+    now = utcnow()
+    with live.app.app_context():
+        for i, (plate, kind, minutes) in enumerate([
+            ("KA 5531", "Car", 200), ("B-MW 720", "SUV", 170), ("TX 88 LQ", "Van", 140),
+            ("EV 2024", "Compact Car", 95), ("MOTO 7", "Motorcycle", 50), ("GR 1104", "Car", 20),
+            ("NY 4471", "Car", 185), ("CA 9902", "Standard Vehicle", 130),
+        ]):
+            t = ticket_service.issue_ticket(plate, kind, now=now - timedelta(minutes=minutes))
+            if i >= 6:
+                ticket_service.process_exit(t.ticket_number, "Credit Card" if i % 2 else "Cash",
+                                            now=now - timedelta(minutes=5 * i))
+        db.session.remove()
+
+
+def stat(page: Page, name: str):
+    return page.locator(f'#live [data-stat="{name}"]')
+
+
+def test_issue_look_up_pay_and_the_counters_follow_without_a_reload(live, tablet):
+    errors = watch_console(tablet)
+    seed_a_morning(live)
+    sign_in(tablet, live)
+    expect(stat(tablet, "occupied")).to_have_text("6")
+    expect(tablet.locator("#plate")).to_be_focused()
+    shot(tablet, "desk.png")
+    tablet.evaluate("window.__sameDocument = true")  # gone if the page reloads
+
+    # Entry: the plate is upper-cased as typed, SUV chosen with a tap, one tap to issue.
+    tablet.locator("#plate").type("ab 123")
+    assert tablet.locator("#plate").evaluate("e => getComputedStyle(e).textTransform") == "uppercase"
+    tablet.locator("label.choice", has_text="SUV").tap()
+    tablet.locator("button", has_text="Issue ticket").tap()
+    card = tablet.locator("#entry .ticket-card")
+    expect(card).to_contain_text("AB 123")
+    expect(card.locator("svg")).to_be_visible()
+    number = card.locator("[data-ticket-number]").inner_text().strip()
+    assert number.startswith("PS-")
+    expect(stat(tablet, "occupied")).to_have_text("7")
+    expect(stat(tablet, "available")).to_have_text("133")
+    expect(tablet.locator("#activity")).to_contain_text(number)
+    expect(tablet.locator("#inside-list")).to_contain_text(number)  # reloaded by the HX-Trigger event
+    expect(tablet.locator("#plate")).to_be_focused()  # scanner flow: ready for the next car
+    expect(tablet.locator("#plate")).to_have_value("")
+    shot(tablet, "desk-ticket.png")
+
+    # The print page opens in a new tab with the number and the QR code.
+    with tablet.context.expect_page() as new_tab:
+        card.locator("a", has_text="Print ticket").tap()
+    printed = new_tab.value
+    printed.wait_for_load_state()
+    expect(printed.locator(".slip-number")).to_have_text(number)
+    expect(printed.locator(".slip-qr svg")).to_be_visible()
+    printed.close()
+
+    # Cars inside filters as you type (no Enter needed).
+    tablet.locator("#inside-q").type("ab 1")
+    expect(tablet.locator("#inside-list tbody tr")).to_have_count(1)
+    expect(tablet.locator("#inside-list")).to_contain_text(number)
+    tablet.locator("#inside-q").fill("")
+    expect(tablet.locator("#inside-list tbody tr")).to_have_count(7)
+
+    # Exit: typed as a scanner would (lower case, no PS-), Enter looks it up.
+    tablet.locator("#lookup-q").fill(number[3:].lower())
+    tablet.locator("#lookup-q").press("Enter")
+    quote = tablet.locator("#exit .quote")
+    expect(quote.locator("[data-amount]")).to_have_text("$10.00")
+    expect(quote.locator("[data-ticket-number]")).to_have_text(number)
+    expect(tablet.locator('input[name="payment_method"][value="Cash"]')).to_be_focused()
+    tablet.locator("label.choice", has_text="Credit Card").tap()
+    shot(tablet, "desk-exit-quote.png")
+    # The confirm button is reachable from the keyboard.
+    tablet.keyboard.press("Tab")
+    expect(tablet.locator("button.btn-confirm")).to_be_focused()
+    tablet.keyboard.press("Enter")
+    receipt = tablet.locator("#exit .receipt-card")
+    expect(receipt).to_contain_text("Paid $10.00")
+    expect(receipt).to_contain_text("Credit Card")
+    expect(receipt).to_contain_text("ann")
+    expect(stat(tablet, "occupied")).to_have_text("6")
+    expect(stat(tablet, "exits")).to_have_text("3")
+    expect(tablet.locator("#lookup-q")).to_be_focused()
+    shot(tablet, "desk-receipt.png")
+
+    # Another attendant's entry reaches this desk by polling.
+    with live.app.app_context():
+        ticket_service.issue_ticket("OTHER 1", "Car")
+        db.session.remove()
+    expect(stat(tablet, "occupied")).to_have_text("7", timeout=12_000)
+    expect(tablet.locator("#activity")).to_contain_text("OTHER 1", timeout=15_000)
+
+    assert tablet.evaluate("window.__sameDocument") is True
+    assert errors == [], errors
+
+
+def test_a_full_garage_is_unmissable_and_refuses_the_next_car(live, tablet):
+    errors = watch_console(tablet)
+    live.reset(total_spaces=1)
+    sign_in(tablet, live)
+    tablet.locator("#plate").fill("FIRST 1")
+    tablet.locator("button", has_text="Issue ticket").tap()
+    expect(tablet.locator("#live .full-banner")).to_contain_text("GARAGE FULL")
+    expect(tablet.locator("#live")).to_have_attribute("data-state", "FULL")
+    tablet.locator("#plate").fill("SECOND 2")
+    tablet.locator("button", has_text="Issue ticket").tap()
+    expect(tablet.locator("#plate-error")).to_have_text("Garage is full")
+    expect(tablet.locator("#plate")).to_have_value("SECOND 2")
+    shot(tablet, "desk-full.png")
+    assert errors == [] or all("409" in e for e in errors)
+
+
+def test_a_bad_plate_shows_the_error_next_to_the_field(live, tablet):
+    errors = watch_console(tablet)
+    sign_in(tablet, live)
+    tablet.locator("#plate").fill("AB$12")
+    tablet.locator("button", has_text="Issue ticket").tap()
+    expect(tablet.locator("#plate-error")).to_contain_text("only letters, digits, spaces and dashes")
+    expect(tablet.locator("#plate")).to_have_value("AB$12")
+    expect(tablet.locator("#plate")).to_have_attribute("aria-invalid", "true")
+    expect(stat(tablet, "occupied")).to_have_text("0")
+    shot(tablet, "desk-error.png")
+    assert errors == [] or all("422" in e for e in errors)
+
+
+def test_portrait_tablet_has_no_sideways_scrolling_and_big_targets(live, browser):
+    seed_a_morning(live)
+    context = browser.new_context(viewport={"width": 768, "height": 1024}, has_touch=True)
+    page = context.new_page()
+    try:
+        sign_in(page, live)
+        expect(stat(page, "occupied")).to_have_text("6")
+        shot(page, "desk-portrait.png")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 768
+        for selector in ("button.btn-big", "label.choice", "#plate", "#lookup-q", "a.btn-row"):
+            box = page.locator(selector).first.bounding_box()
+            assert box and box["height"] >= 44, selector
+    finally:
+        context.close()
