@@ -61,6 +61,8 @@ class Config:
         # Lobby screen may be shown inside another page (signage players) if set,
         # e.g. LOBBY_FRAME_ANCESTORS="'self' https://signage.example".
         self.LOBBY_FRAME_ANCESTORS = os.environ.get("LOBBY_FRAME_ANCESTORS") or "'none'"
+        # Lobby screen refresh: seconds between polls (tests use a fraction of a second).
+        self.LOBBY_POLL_SECONDS = float(os.environ.get("LOBBY_POLL_SECONDS") or 5)
         engine: dict = {"pool_pre_ping": True}
         if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
             # One bad query must not hold a worker forever.
