@@ -25,7 +25,7 @@ def page(client, url="/lobby") -> BeautifulSoup:
 
 
 def panel_of(soup: BeautifulSoup):
-    return soup.select_one("#lobby-panel")
+    return soup.select_one(".panel")
 
 
 def text(node) -> str:
@@ -133,7 +133,7 @@ def test_page_polls_a_fragment_that_is_only_the_panel(client, app, monkeypatch):
     live = page(client).select_one("#lobby-live")
     assert live["hx-get"] == "/lobby/panel" and live["hx-swap"] == "innerHTML"
     assert live["hx-trigger"] == "every 5000ms"
-    assert live.select_one("#lobby-panel") is not None
+    assert live.select_one(".panel") is not None
     html = client.get("/lobby/panel", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "<html" not in html and "<body" not in html and "<script" not in html
     soup = BeautifulSoup(html, "html.parser")

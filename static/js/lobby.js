@@ -54,7 +54,7 @@
   }
 
   function tickClock() {
-    var panel = document.getElementById("lobby-panel");
+    var panel = live.querySelector(".panel");
     var tz = (panel && panel.getAttribute("data-timezone")) ||
       document.getElementById("lobby-clock").getAttribute("data-timezone");
     var f = formatterFor(tz);
