@@ -236,3 +236,21 @@ def test_occupancy_api_fields_and_state_match_the_screen(client, occupied, state
 def test_occupancy_api_uses_the_configured_threshold(client):
     configure(total_spaces=4, occupied=2, almost_full_percent=50)
     assert client.get("/api/garage/occupancy").get_json()["state"] == "ALMOST FULL"
+
+
+@pytest.mark.parametrize("raw, expected", [(None, 5.0), ("", 5.0), ("0.25", 0.25), ("30", 30.0)])
+def test_poll_interval_comes_from_the_environment(monkeypatch, raw, expected):
+    from garage.config import Config
+    if raw is None:
+        monkeypatch.delenv("LOBBY_POLL_SECONDS", raising=False)
+    else:
+        monkeypatch.setenv("LOBBY_POLL_SECONDS", raw)
+    assert Config().LOBBY_POLL_SECONDS == expected
+
+
+@pytest.mark.parametrize("raw", ["soon", "0", "-5", "86400"])
+def test_a_bad_poll_interval_is_refused_with_a_clear_message(monkeypatch, raw):
+    from garage.config import Config
+    monkeypatch.setenv("LOBBY_POLL_SECONDS", raw)
+    with pytest.raises(ValueError, match="LOBBY_POLL_SECONDS"):
+        Config()
