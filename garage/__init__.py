@@ -21,6 +21,7 @@ BLUEPRINTS = (
     "garage.auth",
     "garage.desk",
     "garage.meta",
+    "garage.lobby",
 )
 
 

@@ -31,6 +31,17 @@ def _int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def _seconds(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    try:
+        seconds = float(value) if value not in (None, "") else default
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {value!r}") from None
+    if not 0.1 <= seconds <= 3600:
+        raise ValueError(f"{name} must be from 0.1 to 3600 seconds, got {value!r}")
+    return seconds
+
+
 def valid_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
@@ -61,6 +72,8 @@ class Config:
         # Lobby screen may be shown inside another page (signage players) if set,
         # e.g. LOBBY_FRAME_ANCESTORS="'self' https://signage.example".
         self.LOBBY_FRAME_ANCESTORS = os.environ.get("LOBBY_FRAME_ANCESTORS") or "'none'"
+        # Lobby screen refresh: seconds between polls (tests use a fraction of a second).
+        self.LOBBY_POLL_SECONDS = _seconds("LOBBY_POLL_SECONDS", 5.0)
         engine: dict = {"pool_pre_ping": True}
         if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
             # One bad query must not hold a worker forever.

@@ -133,10 +133,11 @@ def garage_stats():
 @document("Public occupancy for signage: no revenue, no plates",
           responses={200: ("Occupancy", OccupancyResponse)})
 def garage_occupancy():
-    occupancy, row = stats_service.current_occupancy()
+    public = stats_service.public_occupancy()  # the same figures and state as the lobby screen
+    occupancy = public.occupancy
     return jsonify(OccupancyResponse(
         total=occupancy.total, occupied=occupancy.occupied, available=occupancy.available,
-        state=occupancy.state(row.almost_full_percent), updatedAt=utcnow(),
+        state=public.state, updatedAt=utcnow(),
     ).model_dump(mode="json"))
 
 

@@ -45,6 +45,27 @@ def current_occupancy() -> tuple[Occupancy, GarageSetting]:
     return Occupancy(total=s.total_spaces, occupied=s.occupied), s
 
 
+@dataclass(frozen=True)
+class PublicOccupancy:
+    """What the lobby screen and public signage may show: counts, never money or plates."""
+
+    occupancy: Occupancy
+    almost_full_percent: int
+    garage_name: str
+    timezone: str
+
+    @property
+    def state(self) -> str:
+        return self.occupancy.state(self.almost_full_percent)
+
+
+def public_occupancy() -> PublicOccupancy:
+    """One primary-key read of the settings row (the maintained counter): O(1)."""
+    occupancy, s = current_occupancy()
+    return PublicOccupancy(occupancy=occupancy, almost_full_percent=s.almost_full_percent,
+                           garage_name=s.garage_name, timezone=s.timezone)
+
+
 def today_figures(tzname: str, now: datetime | None = None) -> TodayFigures:
     now = now or utcnow()
     start, end = local_day_bounds(local_today(now, tzname), tzname)

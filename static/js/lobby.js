@@ -1,0 +1,118 @@
+// Lobby screen: runs for weeks without a reload. htmx polls #lobby-live; this file only
+// (1) skips swaps when the panel is unchanged (ETag; the browser turns the server's 304 into
+//     a 200 from its cache, so htmx would otherwise re-swap identical HTML every poll),
+// (2) shows "Reconnecting…" and the data's age while polls fail, hides them on success,
+// (3) keeps the clock in the garage's timezone, from the browser's own clock.
+// Listeners are attached once (guarded), on document; the DOM is only ever swapped in place.
+(function () {
+  "use strict";
+  if (window.garageLobby) { return; }
+  var stats = { polls: 0, swaps: 0, skipped: 0, errors: 0, lastStatus: null };
+  window.garageLobby = stats;
+
+  var live, badge, age, timeEl, dateEl, pollMs, lastEtag, lastOk = Date.now(), failing = false;
+  var clockKey = "";
+
+  function bareEtag(value) { return (value || "").replace(/^W\//, "").replace(/"/g, ""); }
+  function fromLobby(event) { return live && event.detail && event.detail.elt === live; }
+
+  function ageText(ms) {
+    var s = Math.floor(ms / 1000);
+    if (s < 60) { return "updated " + s + " s ago"; }
+    var m = Math.floor(s / 60);
+    if (m < 60) { return "updated " + m + " min ago"; }
+    var h = Math.floor(m / 60);
+    return "updated " + h + " h " + (m % 60) + " min ago";
+  }
+
+  function setHidden(el, hidden) { if (el.hidden !== hidden) { el.hidden = hidden; } }
+  function setText(el, text) {
+    // Reuse the text node: no node churn even after weeks of ticking.
+    if (el.firstChild && el.firstChild.nodeType === 3) {
+      if (el.firstChild.nodeValue !== text) { el.firstChild.nodeValue = text; }
+    } else { el.textContent = text; }
+  }
+
+  function renderStatus() {
+    var stale = Date.now() - lastOk > 3 * pollMs;
+    setHidden(badge, !failing);
+    setHidden(age, !(failing && stale));
+    if (failing && stale) { setText(age, ageText(Date.now() - lastOk)); }
+    document.body.classList.toggle("is-stale", failing && stale);
+  }
+
+  var formatters = {};
+  function formatterFor(tz) {
+    if (!formatters[tz]) {
+      try {
+        formatters[tz] = new Intl.DateTimeFormat("en-GB", {
+          timeZone: tz, hourCycle: "h23", hour: "2-digit", minute: "2-digit",
+          weekday: "long", day: "numeric", month: "long" });
+      } catch (e) { return null; }  // unknown zone: keep the server-rendered time
+    }
+    return formatters[tz];
+  }
+
+  function tickClock() {
+    var panel = live.querySelector(".panel");
+    var tz = (panel && panel.getAttribute("data-timezone")) ||
+      document.getElementById("lobby-clock").getAttribute("data-timezone");
+    var f = formatterFor(tz);
+    if (!f) { return; }
+    var p = {};
+    f.formatToParts(new Date()).forEach(function (part) { p[part.type] = part.value; });
+    var key = p.hour + ":" + p.minute + " " + p.weekday + " " + p.day + " " + p.month;
+    if (key === clockKey) { return; }
+    clockKey = key;
+    setText(timeEl, p.hour + ":" + p.minute);
+    setText(dateEl, p.weekday + " " + p.day + " " + p.month);
+  }
+
+  function ok() { lastOk = Date.now(); failing = false; renderStatus(); }
+  function failed() { stats.errors += 1; failing = true; renderStatus(); }
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (!fromLobby(event)) { return; }
+    var xhr = event.detail.xhr;
+    stats.polls += 1;
+    stats.lastStatus = xhr.status;
+    if (xhr.status === 304 || (xhr.status === 200 && !xhr.responseText)) {
+      event.detail.shouldSwap = false;  // a raw 304 has no body: never swap it in
+      stats.skipped += 1;
+      return;
+    }
+    var etag = bareEtag(xhr.getResponseHeader("ETag"));
+    if (xhr.status === 200 && etag && etag === lastEtag) {
+      event.detail.shouldSwap = false;  // same panel (304 answered from the browser cache)
+      stats.skipped += 1;
+    } else if (xhr.status === 200 && etag) {
+      lastEtag = etag;
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (fromLobby(event)) { stats.swaps += 1; tickClock(); }
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (!fromLobby(event)) { return; }
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    if (event.detail.successful && (status === 200 || status === 304)) { ok(); }
+  });
+  ["htmx:sendError", "htmx:responseError", "htmx:timeout", "htmx:sendAbort"].forEach(function (name) {
+    document.addEventListener(name, function (event) { if (fromLobby(event)) { failed(); } });
+  });
+
+  function start() {
+    live = document.getElementById("lobby-live");
+    if (!live) { return; }
+    badge = document.getElementById("lobby-reconnecting");
+    age = document.getElementById("lobby-age");
+    timeEl = document.getElementById("lobby-time");
+    dateEl = document.getElementById("lobby-date");
+    pollMs = parseInt(live.getAttribute("data-poll-ms"), 10) || 5000;
+    lastEtag = bareEtag(live.getAttribute("data-etag"));
+    tickClock();
+    window.setInterval(function () { tickClock(); renderStatus(); }, 1000);
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); }
+  else { start(); }
+}());
