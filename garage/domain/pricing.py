@@ -154,7 +154,7 @@ def describe(tariff: Tariff) -> list[str]:
     return lines
 
 
-_DOLLARS = re.compile(r"^\$?\s*(\d{1,3}(?:,\d{3}){1,2}|\d{0,9})(?:\.(\d{1,2}))?$")
+_DOLLARS = re.compile(r"^\$?\s*(\d{1,3}(?:,\d{3}){1,2}|\d{0,9})(?:\.(\d{1,2}))?$", re.ASCII)
 
 
 def parse_dollars(text: str) -> int:
