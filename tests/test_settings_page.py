@@ -227,7 +227,7 @@ def test_total_spaces_below_cars_inside_is_409_next_to_the_field(manager_client,
     for plate in ("A1", "A2", "A3"):
         assert enter(manager_client, staff, plate).status_code == 201
     page = soup(manager_client.get("/settings"))
-    assert "3 cars inside now" in page.find(id="total_spaces-hint").get_text()
+    assert "Cars inside now: 3." in page.find(id="total_spaces-hint").get_text()
     before = snapshot()
     r = post(manager_client, {"total_spaces": "2"})
     assert r.status_code == 409
