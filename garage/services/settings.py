@@ -40,7 +40,7 @@ def get_settings() -> GarageSetting:
     return db.session.get(GarageSetting, SETTINGS_ID) or ensure_settings()
 
 
-def vehicle_rates() -> dict[str, int]:
+def current_vehicle_rates() -> dict[str, int]:
     """{vehicle type: cents per hour} for the types with their own rate, in the usual type order."""
     order = {kind: i for i, kind in enumerate(VEHICLE_TYPES)}
     rows = db.session.execute(sa.select(VehicleRate.vehicle_type, VehicleRate.hourly_rate)).all()
@@ -53,7 +53,7 @@ def current_tariff() -> Tariff:
     change applies to the very next exit, whichever worker handles it."""
     row = db.session.scalar(sa.select(GarageSetting).where(GarageSetting.id == SETTINGS_ID)
                             .execution_options(populate_existing=True)) or ensure_settings()
-    return row.tariff(vehicle_rates())
+    return row.tariff(current_vehicle_rates())
 
 
 def _camel(name: str) -> str:
@@ -62,7 +62,7 @@ def _camel(name: str) -> str:
 
 
 def _snapshot(row: GarageSetting, names: list[str]) -> dict[str, Any]:
-    rates = vehicle_rates() if "vehicle_rates" in names else None
+    rates = current_vehicle_rates() if "vehicle_rates" in names else None
     return {_camel(n): (rates if n == "vehicle_rates" else getattr(row, n)) for n in names}
 
 

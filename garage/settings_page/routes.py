@@ -10,7 +10,7 @@ from typing import Any, Iterator, Mapping
 from flask import flash, get_flashed_messages, make_response, redirect, render_template, request, url_for
 
 from ..domain import garage_settings as rules
-from ..domain.errors import Conflict, InvalidInput
+from ..domain.errors import Conflict
 from ..domain.pricing import LOST_ADD, LOST_REPLACE, cents_to_input, describe, parse_dollars
 from ..domain.tickets import VEHICLE_TYPES
 from ..services import settings as settings_service
@@ -25,6 +25,9 @@ def rate_field(kind: str) -> str:
     return "rate_" + kind.lower().replace(" ", "_")
 
 
+FIELDS = ("garage_name", "total_spaces", "timezone", "almost_full_percent", "hourly_rate",
+          *(rate_field(kind) for kind in VEHICLE_TYPES), "grace_minutes", "daily_max",
+          "lost_ticket_fee", "lost_ticket_mode")
 # Setting (service keyword / check() key) → form field, where they differ.
 FIELD_OF = {"daily_max_cents": "daily_max", "lost_ticket_fee_cents": "lost_ticket_fee",
             **{f"vehicle_rates.{kind}": rate_field(kind) for kind in VEHICLE_TYPES}}
@@ -108,13 +111,11 @@ def parse_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]
     rate = money("hourly_rate", "the hourly rate", required=True)
     if rate is not None:
         changes["hourly_rate"] = rate
-    vehicle_rates: dict[str, int | None] = {}
-    for kind in VEHICLE_TYPES:
-        vehicle_rates[kind] = money(rate_field(kind), f"the {kind} rate")
-    changes["vehicle_rates"] = vehicle_rates
+    changes["vehicle_rates"] = {kind: money(rate_field(kind), f"the {kind} rate") for kind in VEHICLE_TYPES}
     whole("grace_minutes", "grace_minutes", "the grace period in minutes", blank=0)
+    daily_max = money("daily_max", "the daily maximum")
     if "daily_max" not in errors:
-        changes["daily_max_cents"] = money("daily_max", "the daily maximum")
+        changes["daily_max_cents"] = daily_max
     lost_fee = money("lost_ticket_fee", "the lost-ticket fee")
     if "lost_ticket_fee" not in errors:
         changes["lost_ticket_fee_cents"] = lost_fee or 0
@@ -150,17 +151,15 @@ def index():
 @manager_required
 def save():
     changes, errors = parse_form(request.form)
-    values = {name: request.form.get(name, "") for name in form_values()}
+    values = {name: request.form.get(name, "") for name in FIELDS}
     if errors:
         return _render(values, errors, 422)
     try:
         settings_service.update_settings(current_actor(), **changes)
     except Conflict as exc:  # total spaces below the cars inside (checked atomically)
         return _render(values, {FIELD_OF.get(exc.field or "", exc.field or "form"): exc.message}, 409)
-    except rules.InvalidSettings as exc:
+    except rules.InvalidSettings as exc:  # parse_form already checked; kept for safety
         return _render(values, {FIELD_OF.get(k, k): m for k, m in exc.errors.items()}, 422)
-    except InvalidInput as exc:
-        return _render(values, {exc.field or "form": exc.message}, 422)
     if is_htmx():
         return _render(form_values(), {}, saved=True)
     flash(SAVED, "settings-saved")
