@@ -22,6 +22,8 @@ BLUEPRINTS = (
     "garage.desk",
     "garage.meta",
     "garage.lobby",
+
+    "garage.settings_page",
 )
 
 

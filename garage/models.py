@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .domain.clock import utcnow
 from .domain.occupancy import DEFAULT_ALMOST_FULL_PERCENT
-from .domain.pricing import DEFAULT_HOURLY_RATE_CENTS, Tariff
+from .domain.pricing import DEFAULT_HOURLY_RATE_CENTS, LOST_REPLACE, Tariff
 from .extensions import db
 
 
@@ -102,6 +102,9 @@ class Ticket(db.Model):
     amount_paid: Mapped[int | None]  # cents
     status: Mapped[str] = mapped_column(sa.String(16), default="active")
     payment_method: Mapped[str | None] = mapped_column(sa.String(32))
+    # Closed without the paper ticket; the lost-ticket fee charged (part of amount_paid).
+    lost: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    lost_fee_cents: Mapped[int | None]
     # Latest of entry and exit: the activity feed's order, kept indexable.
     last_event_at: Mapped[datetime] = mapped_column(UTCDateTime)
     issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -135,6 +138,12 @@ class GarageSetting(db.Model):
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     garage_name: Mapped[str] = mapped_column(sa.String(80), default="Garage")
     almost_full_percent: Mapped[int] = mapped_column(default=DEFAULT_ALMOST_FULL_PERCENT)
+    # Pricing rules (garage/domain/pricing.py); the defaults keep "rate per started hour".
+    grace_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
+    daily_max_cents: Mapped[int | None]  # None: no daily maximum
+    lost_ticket_fee_cents: Mapped[int] = mapped_column(default=0, server_default="0")  # 0: none
+    lost_ticket_mode: Mapped[str] = mapped_column(sa.String(8), default=LOST_REPLACE,
+                                                  server_default=LOST_REPLACE)
     # Cars inside, maintained in the same transaction as every entry and exit;
     # the conditional UPDATE on it is what enforces capacity under concurrency.
     occupied: Mapped[int] = mapped_column(default=0)
@@ -145,10 +154,31 @@ class GarageSetting(db.Model):
         sa.CheckConstraint("occupied <= total_spaces", name="ck_settings_occupied_capacity"),
         sa.CheckConstraint("total_spaces >= 1", name="ck_settings_total_positive"),
         sa.CheckConstraint("hourly_rate >= 0", name="ck_settings_rate_nonneg"),
+        sa.CheckConstraint("grace_minutes >= 0", name="ck_settings_grace_nonneg"),
+        sa.CheckConstraint("daily_max_cents IS NULL OR daily_max_cents > 0", name="ck_settings_daily_max_pos"),
+        sa.CheckConstraint("lost_ticket_fee_cents >= 0", name="ck_settings_lost_fee_nonneg"),
+        sa.CheckConstraint("lost_ticket_mode IN ('replace', 'add')", name="ck_settings_lost_mode"),
     )
 
-    def tariff(self) -> Tariff:
-        return Tariff(hourly_rate_cents=self.hourly_rate)
+    def tariff(self, vehicle_rates: dict[str, int] | None = None) -> Tariff:
+        """The pricing rules; ``vehicle_rates``: the vehicle_rates table as {type: cents}."""
+        return Tariff(hourly_rate_cents=self.hourly_rate, grace_minutes=self.grace_minutes or 0,
+                      daily_max_cents=self.daily_max_cents,
+                      vehicle_rates=tuple((vehicle_rates or {}).items()),
+                      lost_ticket_fee_cents=self.lost_ticket_fee_cents or 0,
+                      lost_ticket_mode=self.lost_ticket_mode or LOST_REPLACE)
+
+
+class VehicleRate(db.Model):
+    """An hourly rate for one vehicle type; types without a row pay the default rate.
+    A table rather than a JSON column: the database keeps each rate an integer,
+    non-negative, and at most one per type, exactly like the default rate."""
+
+    __tablename__ = "vehicle_rates"
+    vehicle_type: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    hourly_rate: Mapped[int]  # cents
+
+    __table_args__ = (sa.CheckConstraint("hourly_rate >= 0", name="ck_vehicle_rates_nonneg"),)
 
 
 class AuditEvent(db.Model):

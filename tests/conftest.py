@@ -24,7 +24,7 @@ from garage.extensions import db
 ADMIN_URL = normalise_database_url(
     os.environ.get("TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
-TABLES = ("audit_log", "api_tokens", "tickets", "garage_settings", "users")
+TABLES = ("audit_log", "api_tokens", "tickets", "garage_settings", "vehicle_rates", "users")
 
 
 def _postgres_unavailable(reason: str) -> None:

@@ -8,7 +8,7 @@ from garage.extensions import db
 from garage.models import AuditEvent, GarageSetting, Ticket
 
 TICKET_FIELDS = {"id", "ticketNumber", "licensePlate", "vehicleType", "entryTime", "exitTime",
-                 "durationMinutes", "amountPaid", "status", "paymentMethod"}
+                 "durationMinutes", "amountPaid", "status", "paymentMethod", "lost", "lostFee"}
 
 
 def enter(client, headers, plate="ABC123", vehicle="Car"):

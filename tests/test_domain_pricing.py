@@ -77,3 +77,209 @@ def test_duration_is_seconds_rounded_up_to_minutes(s):
 def test_billable_hours_boundaries(minutes):
     h = billable_hours(minutes)
     assert h == max(1, -(-minutes // 60))
+
+
+# --- pricing rules: grace period, daily maximum, per-type rates, lost ticket ------------
+
+from garage.domain.pricing import (  # noqa: E402
+    LOST_ADD, LOST_MODES, LOST_REPLACE, cents_to_input, describe, parse_dollars, recorded, time_fee,
+)
+from garage.domain.tickets import VEHICLE_TYPES  # noqa: E402
+
+tariffs = st.builds(
+    Tariff,
+    hourly_rate_cents=rates,
+    grace_minutes=st.integers(min_value=0, max_value=1440),
+    daily_max_cents=st.none() | st.integers(min_value=1, max_value=1_000_000),
+    vehicle_rates=st.dictionaries(st.sampled_from(VEHICLE_TYPES), rates).map(lambda d: tuple(d.items())),
+    lost_ticket_fee_cents=st.integers(min_value=0, max_value=1_000_000),
+    lost_ticket_mode=st.sampled_from(LOST_MODES),
+)
+kinds = st.sampled_from(VEHICLE_TYPES)
+
+
+def at(seconds_: int) -> datetime:
+    return T0 + timedelta(seconds=seconds_)
+
+
+@given(seconds, kinds, st.booleans())
+def test_default_rules_are_the_original_ten_dollars_per_started_hour(s, kind, lost):
+    q = quote(T0, at(s), Tariff(), vehicle_type=kind, lost=lost)
+    assert q.amount_cents == q.time_fee_cents == 1000 * max(1, -(-s // 3600))
+    assert q.lost_fee_cents == 0 and q.billable_hours == max(1, -(-s // 3600))
+
+
+@given(seconds, seconds, tariffs, kinds, st.booleans())
+def test_fee_is_monotone_in_duration_under_any_rules(a, b, tariff, kind, lost):
+    short, long_ = sorted((a, b))
+    assert quote(T0, at(short), tariff, kind, lost).amount_cents <= \
+        quote(T0, at(long_), tariff, kind, lost).amount_cents
+
+
+@given(seconds, tariffs, kinds, st.booleans())
+def test_breakdown_adds_up(s, tariff, kind, lost):
+    q = quote(T0, at(s), tariff, kind, lost)
+    assert q.amount_cents == q.time_fee_cents + q.lost_fee_cents
+    assert q.time_fee_cents >= 0 and q.lost_fee_cents >= 0 and q.lost is lost
+    assert q.hourly_rate_cents == tariff.rate_for(kind)
+
+
+@given(seconds, tariffs.filter(lambda t: t.daily_max_cents is not None), kinds)
+def test_time_fee_never_above_the_maximum_per_started_day(s, tariff, kind):
+    q = quote(T0, at(s), tariff, kind)
+    started_days = max(1, -(-s // 86_400))
+    assert q.time_fee_cents <= tariff.daily_max_cents * started_days
+
+
+@given(seconds, tariffs, kinds)
+def test_a_daily_maximum_never_makes_a_stay_dearer(s, tariff, kind):
+    from dataclasses import replace
+    uncapped = replace(tariff, daily_max_cents=None)
+    assert quote(T0, at(s), tariff, kind).amount_cents <= quote(T0, at(s), uncapped, kind).amount_cents
+
+
+@pytest.mark.parametrize("hours, cents", [
+    (1, 1000), (4, 4000), (5, 4000), (24, 4000),  # capped within the first day
+    (25, 5000),                                    # one maximum + 1 hour
+    (30, 8000),                                    # the example: one maximum + min(6 h, maximum)
+    (48, 8000), (49, 9000),
+])
+def test_daily_maximum_applies_per_24_hours(hours, cents):
+    tariff = Tariff(hourly_rate_cents=1000, daily_max_cents=4000)
+    assert quote(T0, T0 + timedelta(hours=hours), tariff).amount_cents == cents
+
+
+def test_daily_maximum_above_a_days_fee_changes_nothing():
+    tariff = Tariff(hourly_rate_cents=100, daily_max_cents=5000)  # a day is $24 < $50
+    assert quote(T0, T0 + timedelta(hours=30), tariff).amount_cents == 3000
+    assert time_fee(30, 100, 5000) == time_fee(30, 100, None)
+
+
+@given(st.integers(min_value=1, max_value=1440), rates, kinds)
+def test_grace_boundary_is_exact_to_the_second(grace, rate, kind):
+    tariff = Tariff(hourly_rate_cents=rate, grace_minutes=grace)
+    free = quote(T0, at(grace * 60), tariff, kind)
+    assert free.amount_cents == 0 and free.billable_hours == 0 and free.in_grace
+    past = quote(T0, at(grace * 60 + 1), tariff, kind)
+    assert past.billable_hours == max(1, -(-(grace * 60 + 1) // 3600))
+    assert past.amount_cents == past.billable_hours * rate   # billed from entry, not from the end of grace
+
+
+@given(seconds, tariffs, kinds)
+def test_grace_only_changes_stays_inside_it(s, tariff, kind):
+    from dataclasses import replace
+    without = replace(tariff, grace_minutes=0)
+    q = quote(T0, at(s), tariff, kind)
+    if tariff.grace_minutes == 0 or q.duration_minutes > tariff.grace_minutes:
+        assert q == quote(T0, at(s), without, kind)
+    else:
+        assert q.amount_cents == 0
+
+
+@pytest.mark.parametrize("elapsed, cents", [
+    (timedelta(0), 0), (timedelta(minutes=10), 0),
+    (timedelta(minutes=10, seconds=1), 1000),  # 10:01 → one hour
+    (timedelta(minutes=60), 1000), (timedelta(minutes=61), 2000),
+])
+def test_grace_of_ten_minutes(elapsed, cents):
+    assert quote(T0, T0 + elapsed, Tariff(grace_minutes=10)).amount_cents == cents
+
+
+def test_no_grace_still_charges_the_minimum_hour_for_a_zero_stay():
+    assert quote(T0, T0, Tariff(grace_minutes=0)).amount_cents == 1000
+
+
+@given(seconds, tariffs, kinds)
+def test_vehicle_type_rate_or_the_default(s, tariff, kind):
+    from dataclasses import replace
+    own = dict(tariff.vehicle_rates).get(kind)
+    expected_rate = tariff.hourly_rate_cents if own is None else own
+    q = quote(T0, at(s), tariff, kind)
+    assert q.hourly_rate_cents == expected_rate
+    flat = replace(tariff, hourly_rate_cents=expected_rate, vehicle_rates=())
+    assert q.amount_cents == quote(T0, at(s), flat, kind).amount_cents
+
+
+def test_vehicle_rates_example_and_unknown_type_falls_back():
+    tariff = Tariff(hourly_rate_cents=1000, vehicle_rates={"Motorcycle": 500, "SUV": 1500})
+    two_hours = T0 + timedelta(hours=2)
+    assert quote(T0, two_hours, tariff, "Motorcycle").amount_cents == 1000
+    assert quote(T0, two_hours, tariff, "SUV").amount_cents == 3000
+    assert quote(T0, two_hours, tariff, "Van").amount_cents == 2000
+    assert quote(T0, two_hours, tariff).amount_cents == 2000
+
+
+@given(seconds, tariffs.filter(lambda t: t.lost_ticket_fee_cents > 0), kinds)
+def test_lost_ticket_fee_modes(s, tariff, kind):
+    from dataclasses import replace
+    normal = quote(T0, at(s), tariff, kind)
+    instead = quote(T0, at(s), replace(tariff, lost_ticket_mode=LOST_REPLACE), kind, lost=True)
+    added = quote(T0, at(s), replace(tariff, lost_ticket_mode=LOST_ADD), kind, lost=True)
+    fee = tariff.lost_ticket_fee_cents
+    assert (instead.amount_cents, instead.time_fee_cents, instead.lost_fee_cents) == (fee, 0, fee)
+    assert (added.amount_cents, added.time_fee_cents, added.lost_fee_cents) == \
+        (normal.amount_cents + fee, normal.amount_cents, fee)
+    assert normal.lost_fee_cents == 0  # only a lost ticket pays it
+
+
+@given(seconds, tariffs.filter(lambda t: t.lost_ticket_fee_cents == 0), kinds)
+def test_without_a_lost_fee_a_lost_ticket_pays_the_time_fee(s, tariff, kind):
+    assert quote(T0, at(s), tariff, kind, lost=True).amount_cents == quote(T0, at(s), tariff, kind).amount_cents
+
+
+def test_lost_ticket_examples():
+    replace_ = Tariff(lost_ticket_fee_cents=5000)
+    add = Tariff(lost_ticket_fee_cents=5000, lost_ticket_mode=LOST_ADD)
+    three_hours = T0 + timedelta(hours=3)
+    assert quote(T0, three_hours, replace_, lost=True).amount_cents == 5000
+    assert quote(T0, three_hours, add, lost=True).amount_cents == 8000
+    assert quote(T0, three_hours, add).amount_cents == 3000
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"grace_minutes": -1}, {"daily_max_cents": 0}, {"daily_max_cents": -5},
+    {"vehicle_rates": {"Van": -1}}, {"lost_ticket_fee_cents": -1}, {"lost_ticket_mode": "double"},
+])
+def test_impossible_rules_are_refused(kwargs):
+    with pytest.raises(ValueError):
+        Tariff(**kwargs)
+
+
+def test_recorded_quote_keeps_what_was_paid():
+    q = recorded(125, 8000, lost=True, lost_fee_cents=5000)
+    assert (q.amount_cents, q.time_fee_cents, q.lost_fee_cents, q.billable_hours) == (8000, 3000, 5000, 3)
+    assert recorded(5, 0).billable_hours == 0
+
+
+def test_describe_default_rules():
+    assert describe(Tariff()) == ["$10.00 per started hour"]
+
+
+def test_describe_every_rule():
+    tariff = Tariff(hourly_rate_cents=1000, grace_minutes=10, daily_max_cents=4000,
+                    vehicle_rates={"Motorcycle": 500, "Car": 1000}, lost_ticket_fee_cents=5000)
+    assert describe(tariff) == [
+        "$10.00 per started hour", "Motorcycle: $5.00 per started hour", "First 10 minutes free",
+        "Daily maximum $40.00 per 24 hours", "Lost ticket: $50.00 instead of the time fee",
+    ]
+    added = Tariff(grace_minutes=1, lost_ticket_fee_cents=2550, lost_ticket_mode=LOST_ADD)
+    assert describe(added)[1:] == ["First 1 minute free", "Lost ticket: $25.50 plus the time fee"]
+
+
+@pytest.mark.parametrize("text, cents", [
+    ("10", 1000), ("10.5", 1050), ("10.50", 1050), (" $10.05 ", 1005), ("0", 0), (".5", 50),
+    ("1,000", 100000), ("1,000.25", 100025), ("1000", 100000),
+])
+def test_parse_dollars(text, cents):
+    assert parse_dollars(text) == cents
+
+
+@pytest.mark.parametrize("text", ["", " ", "-1", "10.505", "ten", "1,00", "10.", "$", "1e3", "10,5", "١٠"])
+def test_parse_dollars_refuses_what_is_not_an_amount(text):
+    with pytest.raises(ValueError):
+        parse_dollars(text)
+
+
+@given(st.integers(min_value=0, max_value=10**9))
+def test_dollars_in_a_form_field_round_trip(cents):
+    assert parse_dollars(cents_to_input(cents)) == cents

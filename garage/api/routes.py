@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..domain.clock import utcnow
 from ..domain.errors import DomainError
+from ..domain.pricing import describe
 from ..extensions import db
 from ..models import Ticket
 from ..services import accounts, settings as settings_service, stats as stats_service
@@ -95,7 +96,7 @@ def ticket_json(t: Ticket) -> dict[str, Any]:
         id=t.id, ticketNumber=t.ticket_number, licensePlate=t.license_plate,
         vehicleType=t.vehicle_type, entryTime=t.entry_time, exitTime=t.exit_time,
         durationMinutes=t.duration_minutes, amountPaid=t.amount_paid, status=t.status,
-        paymentMethod=t.payment_method,
+        paymentMethod=t.payment_method, lost=bool(t.lost), lostFee=t.lost_fee_cents,
     ).model_dump(mode="json")
 
 
@@ -164,15 +165,30 @@ def get_ticket(ticket_number: str):
 @bp.get("/tickets/<ticket_number>/quote")
 @require_token(*STAFF)
 @document("What an exit now would charge (same function as the charge)", roles=STAFF,
+          params=[{"name": "lost", "in": "query", "required": False,
+                   "schema": {"type": "boolean", "default": False},
+                   "description": "quote a lost ticket (the lost-ticket fee applies)"}],
           responses={200: ("Quote", QuoteResponse), 404: ("Not found", None),
-                     409: ("Already processed", None)})
+                     409: ("Already processed", None), 422: ("Bad lost flag", None)})
 def quote_ticket(ticket_number: str):
+    lost = _flag("lost")
     ticket = ticket_service.find_ticket(ticket_number)
     if ticket.status != "active":
         raise ApiError(409, "Ticket has already been processed")
-    q = ticket_service.quote_for(ticket)
+    q = ticket_service.quote_for(ticket, lost=lost)
     return jsonify(QuoteResponse(ticketNumber=ticket.ticket_number, durationMinutes=q.duration_minutes,
-                                 billableHours=q.billable_hours, amountDue=q.amount_cents).model_dump())
+                                 billableHours=q.billable_hours, amountDue=q.amount_cents,
+                                 timeFee=q.time_fee_cents, lostFee=q.lost_fee_cents,
+                                 lost=q.lost).model_dump())
+
+
+def _flag(name: str) -> bool:
+    raw = request.args.get(name, "false").strip().lower()
+    if raw in ("true", "1", "yes"):
+        return True
+    if raw in ("false", "0", "no", ""):
+        return False
+    raise ApiError(422, f"{name} must be true or false")
 
 
 @bp.put("/tickets/<ticket_number>/exit")
@@ -185,7 +201,7 @@ def quote_ticket(ticket_number: str):
 def process_exit(ticket_number: str):
     body = parse(ExitRequest)
     ticket = ticket_service.process_exit(ticket_number, body.paymentMethod, g.actor,
-                                         expected_amount_cents=body.expectedAmount)
+                                         expected_amount_cents=body.expectedAmount, lost=body.lost)
     return jsonify(ticket_json(ticket))
 
 
@@ -211,10 +227,24 @@ def activities():
     ).model_dump(mode="json") for t in rows])
 
 
+# API field → service keyword (the service validates every value).
+SETTINGS_FIELDS = {"totalSpaces": "total_spaces", "hourlyRate": "hourly_rate", "vehicleRates": "vehicle_rates",
+                   "graceMinutes": "grace_minutes", "dailyMaximum": "daily_max_cents",
+                   "lostTicketFee": "lost_ticket_fee_cents", "lostTicketMode": "lost_ticket_mode",
+                   "garageName": "garage_name", "timezone": "timezone",
+                   "almostFullPercent": "almost_full_percent"}
+
+
 def settings_json() -> dict[str, Any]:
     s = settings_service.get_settings()
-    return SettingsResponse(totalSpaces=s.total_spaces, hourlyRate=s.hourly_rate,
-                            occupiedSpaces=s.occupied, timezone=s.timezone).model_dump()
+    tariff = settings_service.current_tariff()
+    return SettingsResponse(
+        totalSpaces=s.total_spaces, hourlyRate=s.hourly_rate, occupiedSpaces=s.occupied,
+        timezone=s.timezone, vehicleRates=dict(tariff.vehicle_rates), graceMinutes=tariff.grace_minutes,
+        dailyMaximum=tariff.daily_max_cents, lostTicketFee=tariff.lost_ticket_fee_cents,
+        lostTicketMode=tariff.lost_ticket_mode, garageName=s.garage_name,
+        almostFullPercent=s.almost_full_percent, rates=describe(tariff),
+    ).model_dump()
 
 
 @bp.get("/garage/settings")
@@ -226,10 +256,12 @@ def get_garage_settings():
 
 @bp.put("/garage/settings")
 @require_token(*MANAGER)
-@document("Change total spaces and/or the hourly rate (cents)", body=SettingsUpdate, roles=MANAGER,
+@document("Change settings and pricing rules (only the fields sent); applies to later exits",
+          body=SettingsUpdate, roles=MANAGER,
           responses={200: ("Settings", SettingsResponse), 409: ("Below the cars inside", None),
                      422: ("Invalid field", None)})
 def put_garage_settings():
     body = parse(SettingsUpdate)
-    settings_service.update_settings(g.actor, total_spaces=body.totalSpaces, hourly_rate=body.hourlyRate)
+    changes = {SETTINGS_FIELDS[name]: getattr(body, name) for name in body.model_fields_set}
+    settings_service.update_settings(g.actor, **changes)
     return jsonify(settings_json())

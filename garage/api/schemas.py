@@ -7,10 +7,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..domain import garage_settings as limits
+from ..domain.pricing import LOST_MODES
 from ..domain.tickets import PAYMENT_METHODS, VEHICLE_TYPES
 
 VehicleType = Literal[VEHICLE_TYPES]  # type: ignore[valid-type]
 PaymentMethod = Literal[PAYMENT_METHODS]  # type: ignore[valid-type]
+LostMode = Literal[LOST_MODES]  # type: ignore[valid-type]
 
 
 class Request(BaseModel):
@@ -28,11 +31,26 @@ class ExitRequest(Request):
         default=None, ge=0,
         description="Optional: the amount (cents) quoted to the driver; if the fee has "
                     "changed since, the exit is refused with 409 and nothing is charged.")
+    lost: bool = Field(default=False, description="The driver has no ticket: the lost-ticket fee applies.")
 
 
 class SettingsUpdate(Request):
-    totalSpaces: int | None = Field(default=None, ge=1, le=100000)
-    hourlyRate: int | None = Field(default=None, ge=0, le=100000, description="cents")
+    """Only the fields sent are changed."""
+    totalSpaces: int | None = Field(default=None, ge=1, le=limits.MAX_SPACES)
+    hourlyRate: int | None = Field(default=None, ge=0, le=limits.MAX_RATE_CENTS, description="cents")
+    vehicleRates: dict[VehicleType, int | None] | None = Field(  # type: ignore[valid-type]
+        default=None, description="cents per hour by vehicle type; null: the type pays the default "
+                                  "rate again. Types not sent keep their rate.")
+    graceMinutes: int | None = Field(default=None, ge=0, le=limits.MAX_GRACE_MINUTES)
+    dailyMaximum: int | None = Field(default=None, ge=1, le=limits.MAX_DAILY_CENTS,
+                                     description="cents per 24 hours of stay; null: no maximum")
+    lostTicketFee: int | None = Field(default=None, ge=0, le=limits.MAX_LOST_FEE_CENTS,
+                                      description="cents; 0: no fee")
+    lostTicketMode: LostMode | None = Field(  # type: ignore[valid-type]
+        default=None, description="replace: charged instead of the time fee; add: on top of it")
+    garageName: str | None = Field(default=None, min_length=1, max_length=limits.NAME_MAX)
+    timezone: str | None = Field(default=None, description="IANA name, e.g. Europe/Berlin")
+    almostFullPercent: int | None = Field(default=None, ge=1, le=100)
 
 
 class TicketResponse(BaseModel):
@@ -46,13 +64,18 @@ class TicketResponse(BaseModel):
     amountPaid: int | None = Field(description="cents")
     status: Literal["active", "completed"]
     paymentMethod: str | None
+    lost: bool = Field(default=False, description="closed as a lost ticket")
+    lostFee: int | None = Field(default=None, description="cents of amountPaid that are the lost-ticket fee")
 
 
 class QuoteResponse(BaseModel):
     ticketNumber: str
     durationMinutes: int
-    billableHours: int
-    amountDue: int = Field(description="cents, what an exit now would charge")
+    billableHours: int = Field(description="0 inside the grace period")
+    amountDue: int = Field(description="cents, what an exit now would charge (time fee + lost fee)")
+    timeFee: int = Field(description="cents")
+    lostFee: int = Field(description="cents; 0 unless lost")
+    lost: bool
 
 
 class ActivityResponse(BaseModel):
@@ -91,6 +114,14 @@ class SettingsResponse(BaseModel):
     hourlyRate: int = Field(description="cents")
     occupiedSpaces: int
     timezone: str
+    vehicleRates: dict[str, int] = Field(description="cents per hour; types not listed pay hourlyRate")
+    graceMinutes: int
+    dailyMaximum: int | None = Field(description="cents; null: no maximum")
+    lostTicketFee: int = Field(description="cents; 0: no fee")
+    lostTicketMode: LostMode  # type: ignore[valid-type]
+    garageName: str
+    almostFullPercent: int
+    rates: list[str] = Field(description="the rules as shown to drivers")
 
 
 class StatusResponse(BaseModel):

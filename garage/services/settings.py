@@ -1,14 +1,22 @@
-"""The single garage_settings row."""
+"""The single garage_settings row and the per-vehicle-type rates."""
 from __future__ import annotations
+
+from typing import Any, Mapping
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from ..domain import garage_settings as rules
+from ..domain.pricing import Tariff
+from ..domain.tickets import VEHICLE_TYPES
 from ..extensions import db
-from ..models import GarageSetting
+from ..models import GarageSetting, VehicleRate
 
 SETTINGS_ID = 1
+# Columns of garage_settings a manager may change (vehicle rates live in their own table).
+COLUMNS = ("total_spaces", "hourly_rate", "grace_minutes", "daily_max_cents", "lost_ticket_fee_cents",
+           "lost_ticket_mode", "garage_name", "timezone", "almost_full_percent")
 
 
 def ensure_settings() -> GarageSetting:
@@ -32,43 +40,100 @@ def get_settings() -> GarageSetting:
     return db.session.get(GarageSetting, SETTINGS_ID) or ensure_settings()
 
 
+def current_vehicle_rates() -> dict[str, int]:
+    """{vehicle type: cents per hour} for the types with their own rate, in the usual type order."""
+    order = {kind: i for i, kind in enumerate(VEHICLE_TYPES)}
+    rows = db.session.execute(sa.select(VehicleRate.vehicle_type, VehicleRate.hourly_rate)).all()
+    return dict(sorted(((k, r) for k, r in rows), key=lambda kv: order.get(kv[0], len(order))))
+
+
+def current_tariff() -> Tariff:
+    """The pricing rules as committed right now. The row is re-read from the
+    database on every call (never an object cached in the session), so a rule
+    change applies to the very next exit, whichever worker handles it."""
+    row = db.session.scalar(sa.select(GarageSetting).where(GarageSetting.id == SETTINGS_ID)
+                            .execution_options(populate_existing=True)) or ensure_settings()
+    return row.tariff(current_vehicle_rates())
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _snapshot(row: GarageSetting, names: list[str]) -> dict[str, Any]:
+    rates = current_vehicle_rates() if "vehicle_rates" in names else None
+    return {_camel(n): (rates if n == "vehicle_rates" else getattr(row, n)) for n in names}
+
+
 def update_settings(actor, *, total_spaces: int | None = None, hourly_rate: int | None = None,
-                    **other: object) -> GarageSetting:
-    """Change settings in one audited transaction. Total spaces can never go
-    below the cars inside: checked by a conditional UPDATE, so a car entering
-    at the same moment cannot slip past the check."""
-    from ..domain.errors import Conflict, InvalidInput
+                    vehicle_rates: Mapping[str, int | None] | None = None,
+                    **other: Any) -> GarageSetting:
+    """Change settings in one audited transaction (before/after of what changed).
+
+    ``other``: any of the COLUMNS by name; ``daily_max_cents=None`` removes the
+    maximum. ``vehicle_rates``: {type: cents, or None to fall back to the default
+    rate}; types not listed keep their rate. Every problem is reported at once
+    (InvalidSettings, 422). Total spaces can never go below the cars inside:
+    checked by a conditional UPDATE, so a car entering at the same moment
+    cannot slip past the check (Conflict, 409).
+    """
+    from ..domain.errors import Conflict
     from . import audit
 
-    row = get_settings()
-    before = {"totalSpaces": row.total_spaces, "hourlyRate": row.hourly_rate,
-              **{k: getattr(row, k) for k in other}}
-    values: dict[str, object] = dict(other)
+    changes: dict[str, Any] = dict(other)
     if total_spaces is not None:
-        if not 1 <= total_spaces <= 100_000:
-            raise InvalidInput("Total spaces must be from 1 to 100000", field="totalSpaces")
-        values["total_spaces"] = total_spaces
+        changes["total_spaces"] = total_spaces
     if hourly_rate is not None:
-        if not 0 <= hourly_rate <= 100_000:
-            raise InvalidInput("Hourly rate must be from 0 to 100000 cents", field="hourlyRate")
-        values["hourly_rate"] = hourly_rate
-    if not values:
-        return row
+        changes["hourly_rate"] = hourly_rate
+    if vehicle_rates is not None:
+        changes["vehicle_rates"] = dict(vehicle_rates)
+    errors = rules.check(changes)
+    if errors:
+        raise rules.InvalidSettings(errors)
+    if isinstance(changes.get("garage_name"), str):
+        changes["garage_name"] = changes["garage_name"].strip()
+    values = {k: v for k, v in changes.items() if k in COLUMNS}
+
+    row = get_settings()
+    names = list(changes)
     try:
-        stmt = sa.update(GarageSetting).where(GarageSetting.id == SETTINGS_ID)
-        if total_spaces is not None:
-            stmt = stmt.where(GarageSetting.occupied <= total_spaces)
-        changed = db.session.execute(stmt.values(**values).execution_options(synchronize_session=False)).rowcount
-        if changed != 1:
-            occupied = db.session.scalar(sa.select(GarageSetting.occupied).where(GarageSetting.id == SETTINGS_ID))
-            raise Conflict(f"Total spaces cannot be below the {occupied} cars inside", field="totalSpaces")
+        db.session.refresh(row)
+        before = _snapshot(row, names)
+        if values:
+            stmt = sa.update(GarageSetting).where(GarageSetting.id == SETTINGS_ID)
+            if "total_spaces" in values:
+                stmt = stmt.where(GarageSetting.occupied <= values["total_spaces"])
+            changed = db.session.execute(stmt.values(**values).execution_options(synchronize_session=False)).rowcount
+            if changed != 1:
+                occupied = db.session.scalar(sa.select(GarageSetting.occupied).where(GarageSetting.id == SETTINGS_ID))
+                raise Conflict(f"Total spaces cannot be below the {occupied} cars inside", field="total_spaces")
+        for kind, rate in (vehicle_rates or {}).items():
+            _set_vehicle_rate(kind, rate)
+        db.session.flush()
         db.session.expire(row)
-        after = {"totalSpaces": row.total_spaces, "hourlyRate": row.hourly_rate,
-                 **{k: getattr(row, k) for k in other}}
-        audit.record(actor, "settings.changed", "garage_settings", SETTINGS_ID,
-                     {"before": before, "after": after})
+        after = _snapshot(row, names)
+        changed_names = [k for k in before if before[k] != after[k]]
+        if changed_names:
+            audit.record(actor, "settings.changed", "garage_settings", SETTINGS_ID,
+                         {"before": {k: before[k] for k in changed_names},
+                          "after": {k: after[k] for k in changed_names}})
         db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("The settings were changed by someone else at the same moment; try again") from None
     except BaseException:
         db.session.rollback()
         raise
     return row
+
+
+def _set_vehicle_rate(kind: str, rate: int | None) -> None:
+    existing = db.session.get(VehicleRate, kind)
+    if rate is None:
+        if existing is not None:
+            db.session.delete(existing)
+    elif existing is None:
+        db.session.add(VehicleRate(vehicle_type=kind, hourly_rate=rate))
+    else:
+        existing.hourly_rate = rate

@@ -19,7 +19,7 @@ from ..extensions import db
 from ..models import GarageSetting, Ticket
 from . import audit
 from .audit import Actor
-from .settings import SETTINGS_ID, get_settings
+from .settings import SETTINGS_ID, current_tariff, get_settings
 
 NUMBER_ATTEMPTS = 8
 
@@ -105,10 +105,15 @@ def find_active(query: str | None) -> Ticket:
 
 
 def quote_for(ticket: Ticket, now: datetime | None = None, lost: bool = False) -> pricing.Quote:
-    """The fee for this ticket now: the same function the exit charges with.
-    ``lost``: the driver has no ticket (the pricing rules add a lost-ticket fee)."""
-    end = ticket.exit_time if ticket.status == STATUS_COMPLETED and ticket.exit_time else (now or utcnow())
-    return pricing.quote(ticket.entry_time, end, get_settings().tariff())
+    """The fee for this ticket now: the same function the exit charges with,
+    with the rules in force now and the ticket's vehicle type.
+    ``lost``: the driver has no ticket (the lost-ticket fee applies).
+    A paid ticket answers what was charged, whatever the rules are today."""
+    if ticket.status == STATUS_COMPLETED and ticket.amount_paid is not None:
+        return pricing.recorded(ticket.duration_minutes or 0, ticket.amount_paid, ticket.lost,
+                                ticket.lost_fee_cents)
+    return pricing.quote(ticket.entry_time, now or utcnow(), current_tariff(),
+                         vehicle_type=ticket.vehicle_type, lost=lost)
 
 
 def process_exit(ticket_number: str | None, payment_method: str | None,
@@ -134,6 +139,7 @@ def process_exit(ticket_number: str | None, payment_method: str | None,
             .where(Ticket.id == ticket.id, Ticket.status == STATUS_ACTIVE)
             .values(status=STATUS_COMPLETED, exit_time=now, duration_minutes=q.duration_minutes,
                     amount_paid=q.amount_cents, payment_method=payment_method, last_event_at=now,
+                    lost=lost, lost_fee_cents=q.lost_fee_cents if lost else None,
                     closed_by_id=actor.user_id if actor else None, updated_at=now)
             .execution_options(synchronize_session=False)
         ).rowcount
@@ -146,7 +152,8 @@ def process_exit(ticket_number: str | None, payment_method: str | None,
         )
         audit.record(actor, "ticket.paid", "ticket", ticket.ticket_number,
                      {"amountCents": q.amount_cents, "paymentMethod": payment_method,
-                      "durationMinutes": q.duration_minutes, "lost": lost})
+                      "durationMinutes": q.duration_minutes, "lost": lost,
+                      "timeFeeCents": q.time_fee_cents, "lostFeeCents": q.lost_fee_cents})
         db.session.commit()
     except BaseException:
         db.session.rollback()

@@ -1,0 +1,112 @@
+"""What a garage setting may be: limits and messages, without Flask or a database.
+
+:func:`check` returns every problem at once, keyed by the setting's name
+(the model attribute), so a form can show each message next to its field."""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Mapping
+from zoneinfo import available_timezones
+
+from .errors import InvalidInput, format_dollars
+from .pricing import LOST_MODES
+from .tickets import VEHICLE_TYPES
+
+MAX_SPACES = 100_000
+MAX_RATE_CENTS = 100_000          # $1,000 per hour
+MAX_DAILY_CENTS = 1_000_000       # $10,000 per day
+MAX_LOST_FEE_CENTS = 1_000_000
+MAX_GRACE_MINUTES = 1440
+NAME_MAX = 80
+
+# Offered in the settings form (any other IANA name may be typed).
+COMMON_TIMEZONES = (
+    "UTC", "America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
+    "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu", "America/Toronto",
+    "America/Vancouver", "America/Mexico_City", "America/Sao_Paulo", "Europe/London",
+    "Europe/Dublin", "Europe/Lisbon", "Europe/Paris", "Europe/Berlin", "Europe/Madrid",
+    "Europe/Rome", "Europe/Amsterdam", "Europe/Zurich", "Europe/Warsaw", "Europe/Athens",
+    "Europe/Istanbul", "Africa/Johannesburg", "Asia/Dubai", "Asia/Kolkata", "Asia/Singapore",
+    "Asia/Shanghai", "Asia/Tokyo", "Australia/Sydney", "Pacific/Auckland",
+)
+
+SETTING_NAMES = ("total_spaces", "hourly_rate", "vehicle_rates", "grace_minutes", "daily_max_cents",
+                 "lost_ticket_fee_cents", "lost_ticket_mode", "garage_name", "timezone",
+                 "almost_full_percent")
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def is_timezone(name: str) -> bool:
+    return name in _zones()
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _range(value: Any, low: int, high: int) -> bool:
+    return _whole(value) and low <= value <= high
+
+
+def _money_range(low: int, high: int) -> str:
+    return f"from {format_dollars(low)} to {format_dollars(high)}"
+
+
+def check(changes: Mapping[str, Any]) -> dict[str, str]:
+    """Problems with the given settings (only those present); empty when all are valid.
+    Vehicle-rate problems are keyed ``vehicle_rates.<type>``."""
+    errors: dict[str, str] = {}
+    for name in changes:
+        if name not in SETTING_NAMES:
+            errors[name] = f"Unknown setting {name}"
+    if "total_spaces" in changes and not _range(changes["total_spaces"], 1, MAX_SPACES):
+        errors["total_spaces"] = f"Total spaces must be a whole number from 1 to {MAX_SPACES}"
+    if "hourly_rate" in changes and not _range(changes["hourly_rate"], 0, MAX_RATE_CENTS):
+        errors["hourly_rate"] = f"The hourly rate must be {_money_range(0, MAX_RATE_CENTS)}"
+    rates = changes.get("vehicle_rates")
+    if "vehicle_rates" in changes and not isinstance(rates, Mapping):
+        errors["vehicle_rates"] = "Vehicle rates must map a vehicle type to cents per hour"
+    elif rates:
+        for kind, rate in rates.items():
+            if kind not in VEHICLE_TYPES:
+                errors[f"vehicle_rates.{kind}"] = ("Unknown vehicle type; use one of: "
+                                                   + ", ".join(VEHICLE_TYPES))
+            elif rate is not None and not _range(rate, 0, MAX_RATE_CENTS):
+                errors[f"vehicle_rates.{kind}"] = (f"The {kind} rate must be {_money_range(0, MAX_RATE_CENTS)}"
+                                                   " (or empty for the default rate)")
+    if "grace_minutes" in changes and not _range(changes["grace_minutes"], 0, MAX_GRACE_MINUTES):
+        errors["grace_minutes"] = f"The grace period must be a whole number of minutes from 0 to {MAX_GRACE_MINUTES}"
+    daily = changes.get("daily_max_cents")
+    if daily is not None and not _range(daily, 1, MAX_DAILY_CENTS):
+        errors["daily_max_cents"] = (f"The daily maximum must be {_money_range(1, MAX_DAILY_CENTS)}"
+                                     " (or empty for no maximum)")
+    if "lost_ticket_fee_cents" in changes and not _range(changes["lost_ticket_fee_cents"], 0, MAX_LOST_FEE_CENTS):
+        errors["lost_ticket_fee_cents"] = f"The lost-ticket fee must be {_money_range(0, MAX_LOST_FEE_CENTS)}"
+    if "lost_ticket_mode" in changes and changes["lost_ticket_mode"] not in LOST_MODES:
+        errors["lost_ticket_mode"] = "Choose whether the lost-ticket fee replaces or is added to the time fee"
+    if "garage_name" in changes:
+        name = changes["garage_name"]
+        if not isinstance(name, str) or not name.strip():
+            errors["garage_name"] = "Enter the garage's display name"
+        elif len(name) > NAME_MAX or not name.isprintable():
+            errors["garage_name"] = f"The display name has at most {NAME_MAX} printable characters"
+    if "timezone" in changes:
+        zone = changes["timezone"]
+        if not isinstance(zone, str) or not is_timezone(zone):
+            errors["timezone"] = "Unknown timezone: use an IANA name such as Europe/Berlin or America/New_York"
+    if "almost_full_percent" in changes and not _range(changes["almost_full_percent"], 1, 100):
+        errors["almost_full_percent"] = "The ALMOST FULL threshold must be a whole percent from 1 to 100"
+    return errors
+
+
+class InvalidSettings(InvalidInput):
+    """One or more settings are invalid; ``errors`` maps each setting to its message."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors = dict(errors)
+        first = next(iter(self.errors))
+        super().__init__("; ".join(self.errors.values()), field=first)

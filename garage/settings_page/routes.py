@@ -1,0 +1,166 @@
+"""Thin views: parse the form (dollars → cents), call the settings service, render.
+
+One template pair serves both paths: the full page (no JS: 303 to itself
+after saving, with a "Saved" notice) and the form fragment htmx swaps in
+(422/409 with each message next to its field, the typed values kept)."""
+from __future__ import annotations
+
+from typing import Any, Iterator, Mapping
+
+from flask import flash, get_flashed_messages, make_response, redirect, render_template, request, url_for
+
+from ..domain import garage_settings as rules
+from ..domain.errors import Conflict
+from ..domain.pricing import LOST_ADD, LOST_REPLACE, cents_to_input, describe, parse_dollars
+from ..domain.tickets import VEHICLE_TYPES
+from ..services import settings as settings_service
+from ..web import current_actor, is_htmx, manager_required, vary_on_htmx
+from . import bp
+
+SAVED = "Saved. New rules apply to exits from now on; tickets already paid keep their amount."
+
+
+def rate_field(kind: str) -> str:
+    """Form field of a vehicle type's rate: "Standard Vehicle" → rate_standard_vehicle."""
+    return "rate_" + kind.lower().replace(" ", "_")
+
+
+FIELDS = ("garage_name", "total_spaces", "timezone", "almost_full_percent", "hourly_rate",
+          *(rate_field(kind) for kind in VEHICLE_TYPES), "grace_minutes", "daily_max",
+          "lost_ticket_fee", "lost_ticket_mode")
+# Setting (service keyword / check() key) → form field, where they differ.
+FIELD_OF = {"daily_max_cents": "daily_max", "lost_ticket_fee_cents": "lost_ticket_fee",
+            **{f"vehicle_rates.{kind}": rate_field(kind) for kind in VEHICLE_TYPES}}
+
+
+class _Rates:
+    """The current rules as lines, read from the database only if a template
+    actually shows them (so pages without the panel cost no query)."""
+
+    def __init__(self) -> None:
+        self._lines: list[str] | None = None
+
+    def _load(self) -> list[str]:
+        if self._lines is None:
+            self._lines = describe(settings_service.current_tariff())
+        return self._lines
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    def __bool__(self) -> bool:
+        return bool(self._load())
+
+
+@bp.app_context_processor
+def current_rates() -> dict[str, Any]:
+    """`rates` for {% include "settings/_rates.html" %} in any template
+    (a view passing its own `rates` wins)."""
+    return {"rates": _Rates()}
+
+
+def form_values() -> dict[str, str]:
+    """The saved settings as the form shows them (money in dollars)."""
+    s = settings_service.get_settings()
+    tariff = settings_service.current_tariff()
+    own = dict(tariff.vehicle_rates)
+    return {
+        "total_spaces": str(s.total_spaces), "hourly_rate": cents_to_input(s.hourly_rate),
+        **{rate_field(kind): cents_to_input(own.get(kind)) for kind in VEHICLE_TYPES},
+        "grace_minutes": str(tariff.grace_minutes), "daily_max": cents_to_input(tariff.daily_max_cents),
+        "lost_ticket_fee": cents_to_input(tariff.lost_ticket_fee_cents or None),
+        "lost_ticket_mode": tariff.lost_ticket_mode, "garage_name": s.garage_name,
+        "timezone": s.timezone, "almost_full_percent": str(s.almost_full_percent),
+    }
+
+
+def parse_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """(changes for the service, errors by form field). Blank optional money
+    fields mean "none": default rate, no maximum, no lost-ticket fee."""
+    changes: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+
+    def text(name: str) -> str:
+        return (form.get(name) or "").strip()
+
+    def whole(name: str, setting: str, label: str, blank: int | None = None) -> None:
+        raw = text(name)
+        if raw == "" and blank is not None:
+            changes[setting] = blank
+        elif raw.isascii() and raw.isdigit():
+            changes[setting] = int(raw)
+        else:
+            errors[name] = f"Enter {label} as a whole number"
+
+    def money(name: str, label: str, required: bool = False) -> int | None:
+        raw = text(name)
+        if raw == "":
+            if required:
+                errors[name] = f"Enter {label} in dollars, e.g. 10 or 10.50"
+            return None
+        try:
+            return parse_dollars(raw)
+        except ValueError:
+            errors[name] = f"Enter {label} in dollars and cents, e.g. 10 or 10.50"
+            return None
+
+    whole("total_spaces", "total_spaces", "the total spaces")
+    rate = money("hourly_rate", "the hourly rate", required=True)
+    if rate is not None:
+        changes["hourly_rate"] = rate
+    changes["vehicle_rates"] = {kind: money(rate_field(kind), f"the {kind} rate") for kind in VEHICLE_TYPES}
+    whole("grace_minutes", "grace_minutes", "the grace period in minutes", blank=0)
+    daily_max = money("daily_max", "the daily maximum")
+    if "daily_max" not in errors:
+        changes["daily_max_cents"] = daily_max
+    lost_fee = money("lost_ticket_fee", "the lost-ticket fee")
+    if "lost_ticket_fee" not in errors:
+        changes["lost_ticket_fee_cents"] = lost_fee or 0
+    changes["lost_ticket_mode"] = text("lost_ticket_mode")
+    changes["garage_name"] = text("garage_name")
+    changes["timezone"] = text("timezone")
+    whole("almost_full_percent", "almost_full_percent", "the ALMOST FULL threshold")
+    for setting, message in rules.check(changes).items():
+        errors.setdefault(FIELD_OF.get(setting, setting), message)
+    return changes, errors
+
+
+def _render(values: Mapping[str, str], errors: Mapping[str, str], status: int = 200,
+            saved: bool = False):
+    template = "settings/_form.html" if is_htmx() else "settings/index.html"
+    settings = settings_service.get_settings()
+    return vary_on_htmx(make_response(render_template(
+        template, values=values, errors=errors, saved=saved, oob=is_htmx() and saved,
+        vehicle_types=[(kind, rate_field(kind)) for kind in VEHICLE_TYPES],
+        timezones=rules.COMMON_TIMEZONES, occupied=settings.occupied,
+        modes=((LOST_REPLACE, "Instead of the time fee"), (LOST_ADD, "On top of the time fee")),
+    ), status))
+
+
+@bp.get("/settings")
+@manager_required
+def index():
+    saved = bool(get_flashed_messages(category_filter=["settings-saved"]))
+    return _render(form_values(), {}, saved=saved)
+
+
+@bp.post("/settings")
+@manager_required
+def save():
+    changes, errors = parse_form(request.form)
+    values = {name: request.form.get(name, "") for name in FIELDS}
+    if errors:
+        return _render(values, errors, 422)
+    try:
+        settings_service.update_settings(current_actor(), **changes)
+    except Conflict as exc:  # total spaces below the cars inside (checked atomically)
+        return _render(values, {FIELD_OF.get(exc.field or "", exc.field or "form"): exc.message}, 409)
+    except rules.InvalidSettings as exc:  # parse_form already checked; kept for safety
+        return _render(values, {FIELD_OF.get(k, k): m for k, m in exc.errors.items()}, 422)
+    if is_htmx():
+        return _render(form_values(), {}, saved=True)
+    flash(SAVED, "settings-saved")
+    return redirect(url_for("settings.index"), code=303)

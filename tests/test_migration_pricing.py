@@ -1,0 +1,80 @@
+"""Migration 0002 on a database that already has data at 0001, on SQLite and
+PostgreSQL: defaults keep the old fees, and the models match the migrations."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from garage import create_app
+from garage.extensions import db
+
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    from tests.conftest import _throwaway_postgres
+    gen = _throwaway_postgres()
+    try:
+        yield next(gen)
+    finally:
+        gen.close()
+
+
+def test_upgrade_from_0001_keeps_data_and_behaviour(empty_database, tmp_path):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from flask_migrate import downgrade, upgrade
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database, "SECRET_KEY": "k"})
+    app.instance_path = str(tmp_path)
+    with app.app_context():
+        try:
+            upgrade(revision="0001")
+            with db.engine.begin() as conn:
+                conn.execute(sa.text(
+                    "INSERT INTO garage_settings (id, total_spaces, hourly_rate, timezone, garage_name, "
+                    "almost_full_percent, occupied, updated_at) VALUES (1, 50, 1200, 'UTC', 'Old', 90, 1, :t)"),
+                    {"t": T0})
+                for number, status, exit_time, amount in [("PS-AAAA22", "completed", T0, 2400),
+                                                          ("PS-BBBB33", "active", None, None)]:
+                    conn.execute(sa.text(
+                        "INSERT INTO tickets (ticket_number, license_plate, plate_key, vehicle_type, "
+                        "entry_time, exit_time, amount_paid, status, last_event_at, created_at, updated_at) "
+                        "VALUES (:n, 'P', :k, 'Motorcycle', :e, :x, :a, :s, :e, :e, :e)"),
+                        {"n": number, "k": number[-4:], "e": T0 - timedelta(hours=2), "x": exit_time,
+                         "a": amount, "s": status})
+            upgrade()
+
+            from garage.services import tickets as ticket_service
+            from garage.services.settings import current_tariff
+            tariff = current_tariff()
+            assert (tariff.hourly_rate_cents, tariff.grace_minutes, tariff.daily_max_cents,
+                    tariff.vehicle_rates, tariff.lost_ticket_fee_cents, tariff.lost_ticket_mode) == \
+                (1200, 0, None, (), 0, "replace")
+            paid = ticket_service.find_ticket("PS-AAAA22")
+            assert paid.lost is False and paid.lost_fee_cents is None and paid.amount_paid == 2400
+            inside = ticket_service.find_ticket("PS-BBBB33")
+            # the old rule: 2 hours 30 at $12 is three started hours, lost or not (no fee configured)
+            for lost in (False, True):
+                q = ticket_service.quote_for(inside, T0 + timedelta(minutes=30), lost=lost)
+                assert q.amount_cents == 3600
+            db.session.remove()
+
+            # the models and the migrations describe the same schema
+            with db.engine.connect() as conn:
+                diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+            assert diff == [], diff
+
+            downgrade(revision="0001")
+            with db.engine.connect() as conn:
+                columns = {c["name"] for c in sa.inspect(conn).get_columns("tickets")}
+                assert "lost" not in columns
+                assert conn.execute(sa.text("SELECT hourly_rate FROM garage_settings")).scalar() == 1200
+            upgrade()
+        finally:
+            db.session.remove()
+            db.engine.dispose()

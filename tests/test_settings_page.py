@@ -1,0 +1,267 @@
+"""The manager's settings page: validation (422, messages next to fields,
+typed values kept, nothing changed), success (303 + "Saved", audited),
+htmx fragments, access control, and the "current rates" fragment."""
+import re
+
+import pytest
+import sqlalchemy as sa
+from bs4 import BeautifulSoup
+from flask import g, render_template_string
+
+from garage.extensions import db
+from garage.models import AuditEvent, GarageSetting, VehicleRate
+from garage.services import settings as settings_service
+from tests.test_api import enter
+
+PASSWORD = "correct horse battery"
+HTMX = {"HX-Request": "true"}
+
+VALID = {
+    "garage_name": "Main Street Garage", "total_spaces": "120", "timezone": "Europe/Berlin",
+    "almost_full_percent": "85", "hourly_rate": "10.50", "rate_car": "", "rate_standard_vehicle": "",
+    "rate_compact_car": "", "rate_suv": "15", "rate_motorcycle": "5.5", "rate_van": "",
+    "grace_minutes": "10", "daily_max": "40", "lost_ticket_fee": "50", "lost_ticket_mode": "add",
+}
+
+
+def soup(response) -> BeautifulSoup:
+    return BeautifulSoup(response.data, "html.parser")
+
+
+def sign_in(client, make_user, role="manager", username=None):
+    username = username or role
+    make_user(username, role, PASSWORD)
+    page = client.get("/login")
+    token = soup(page).find("input", {"name": "csrf_token"})["value"]
+    r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    assert r.status_code == 303
+    # The tests share one app context, so Flask-WTF's per-request token cache (g)
+    # would outlive the login's fresh session; a real browser never sees this.
+    g.pop("csrf_token", None)
+
+
+def csrf(client) -> str:
+    return soup(client.get("/settings")).find("input", {"name": "csrf_token"})["value"]
+
+
+def post(client, overrides=None, headers=None, **kwargs):
+    data = {**VALID, **(overrides or {}), "csrf_token": csrf(client)}
+    return client.post("/settings", data=data, headers=headers or {}, **kwargs)
+
+
+def field_error(page: BeautifulSoup, name: str) -> str | None:
+    """The message shown next to a field (linked by aria-describedby)."""
+    node = page.find(id=f"{name}-error")
+    field = page.find(id=name) if name != "lost_ticket_mode" else None
+    if node is not None and field is not None:
+        assert f"{name}-error" in field.get("aria-describedby", "")
+        assert field.get("aria-invalid") == "true"
+    return node.get_text(strip=True) if node else None
+
+
+def snapshot():
+    db.session.expire_all()
+    row = db.session.get(GarageSetting, 1)
+    rates = db.session.execute(sa.select(VehicleRate.vehicle_type, VehicleRate.hourly_rate)).all()
+    return ({c: getattr(row, c) for c in settings_service.COLUMNS}, sorted(rates))
+
+
+def settings_audits():
+    return db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "settings.changed")).all()
+
+
+@pytest.fixture
+def manager_client(client, make_user):
+    sign_in(client, make_user)
+    return client
+
+
+# --- access ------------------------------------------------------------------------------
+
+def test_anonymous_is_sent_to_login(client):
+    r = client.get("/settings")
+    assert r.status_code == 302 and "/login" in r.location and "next=" in r.location
+
+
+def test_attendants_get_403_and_cannot_post(client, make_user):
+    sign_in(client, make_user, "attendant")
+    denied = client.get("/settings")
+    assert denied.status_code == 403 and soup(denied).find(id="settings-form") is None
+    token = soup(denied).find("input", {"name": "csrf_token"})["value"]  # the sign-out form's
+    before = snapshot()
+    r = client.post("/settings", data={**VALID, "csrf_token": token})
+    assert r.status_code == 403 and snapshot() == before and settings_audits() == []
+
+
+def test_nav_links_to_settings_for_managers(manager_client):
+    page = soup(manager_client.get("/settings"))
+    link = page.find("nav").find("a", string="Settings")
+    assert link["href"] == "/settings" and "active" in link["class"]
+
+
+def test_post_without_csrf_token_changes_nothing(manager_client):
+    before = snapshot()
+    r = manager_client.post("/settings", data=VALID)
+    assert r.status_code == 400 and "expired" in r.get_data(as_text=True)
+    assert snapshot() == before
+
+
+# --- the form shows the current settings ---------------------------------------------------
+
+def test_form_shows_current_settings_in_dollars(manager_client):
+    page = soup(manager_client.get("/settings"))
+    value = {i["name"]: i.get("value") for i in page.select("#settings-form input:not([type=radio])")}
+    assert value["hourly_rate"] == "10.00" and value["total_spaces"] == "140"
+    assert value["grace_minutes"] == "0" and value["daily_max"] == "" and value["lost_ticket_fee"] == ""
+    assert value["rate_motorcycle"] == "" and value["almost_full_percent"] == "90"
+    assert page.find("input", {"name": "lost_ticket_mode", "value": "replace"}).has_attr("checked")
+    assert [li.get_text() for li in page.select("#current-rates li")] == ["$10.00 per started hour"]
+    assert page.find("label", {"for": "daily_max"}).get_text(strip=True) == "Daily maximum"
+    assert "Europe/Berlin" in [o["value"] for o in page.select("datalist#timezone-list option")]
+
+
+def test_every_label_points_at_a_field(manager_client):
+    page = soup(manager_client.get("/settings"))
+    for label in page.select("#settings-form label[for]"):
+        assert page.find(id=label["for"]) is not None, label
+
+
+# --- success -------------------------------------------------------------------------------
+
+def test_saving_stores_cents_redirects_and_says_saved(manager_client):
+    r = post(manager_client)
+    assert r.status_code == 303 and r.location.endswith("/settings")
+    settings, rates = snapshot()
+    assert settings == {"total_spaces": 120, "hourly_rate": 1050, "grace_minutes": 10, "daily_max_cents": 4000,
+                        "lost_ticket_fee_cents": 5000, "lost_ticket_mode": "add",
+                        "garage_name": "Main Street Garage", "timezone": "Europe/Berlin",
+                        "almost_full_percent": 85}
+    assert rates == [("Motorcycle", 550), ("SUV", 1500)]  # blank types pay the default rate
+    page = soup(manager_client.get(r.location))
+    assert "Saved" in page.find(class_="saved").get_text()
+    assert page.find(id="hourly_rate")["value"] == "10.50" and page.find(id="rate_motorcycle")["value"] == "5.50"
+    assert [li.get_text() for li in page.select("#current-rates li")] == [
+        "$10.50 per started hour", "SUV: $15.00 per started hour", "Motorcycle: $5.50 per started hour",
+        "First 10 minutes free", "Daily maximum $40.00 per 24 hours", "Lost ticket: $50.00 plus the time fee"]
+    # the notice shows once
+    assert soup(manager_client.get("/settings")).find(class_="saved") is None
+
+
+def test_saving_is_audited_with_who_before_and_after(manager_client):
+    post(manager_client)
+    (event,) = settings_audits()
+    assert event.username == "manager" and event.ip
+    assert event.details["before"]["hourlyRate"] == 1000 and event.details["after"]["hourlyRate"] == 1050
+    assert event.details["before"]["vehicleRates"] == {}
+    assert event.details["after"]["vehicleRates"] == {"SUV": 1500, "Motorcycle": 550}
+    assert event.details["after"]["lostTicketMode"] == "add" and event.details["before"]["lostTicketMode"] == "replace"
+    assert event.details["before"]["timezone"] == "UTC" and event.details["after"]["timezone"] == "Europe/Berlin"
+
+
+def test_clearing_optional_money_fields_removes_the_rules(manager_client):
+    post(manager_client)
+    post(manager_client, {"daily_max": "", "lost_ticket_fee": "", "rate_suv": "", "rate_motorcycle": ""})
+    settings, rates = snapshot()
+    assert settings["daily_max_cents"] is None and settings["lost_ticket_fee_cents"] == 0 and rates == []
+
+
+def test_htmx_save_swaps_the_form_with_saved_and_updates_the_rates_panel(manager_client):
+    r = post(manager_client, headers=HTMX)
+    assert r.status_code == 200 and "HX-Request" in r.headers.get("Vary", "")
+    page = soup(r)
+    assert page.find("html") is None and page.find("form", id="settings-form") is not None
+    assert "Saved" in page.find(class_="saved").get_text()
+    panel = page.find(id="current-rates")
+    assert panel["hx-swap-oob"] == "true"
+    assert "Daily maximum $40.00 per 24 hours" in panel.get_text()
+
+
+# --- validation ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("overrides, field, words", [
+    ({"hourly_rate": "ten"}, "hourly_rate", "in dollars and cents"),
+    ({"hourly_rate": ""}, "hourly_rate", "Enter the hourly rate"),
+    ({"hourly_rate": "10.505"}, "hourly_rate", "in dollars and cents"),
+    ({"hourly_rate": "-1"}, "hourly_rate", "in dollars and cents"),
+    ({"hourly_rate": "1000.01"}, "hourly_rate", "from $0.00 to $1,000.00"),
+    ({"rate_motorcycle": "cheap"}, "rate_motorcycle", "Motorcycle rate"),
+    ({"rate_standard_vehicle": "5000"}, "rate_standard_vehicle", "Standard Vehicle rate must be"),
+    ({"daily_max": "0"}, "daily_max", "daily maximum must be"),
+    ({"lost_ticket_fee": "1e3"}, "lost_ticket_fee", "lost-ticket fee"),
+    ({"grace_minutes": "2.5"}, "grace_minutes", "whole number"),
+    ({"grace_minutes": "9999"}, "grace_minutes", "from 0 to 1440"),
+    ({"total_spaces": "0"}, "total_spaces", "from 1 to 100000"),
+    ({"total_spaces": "lots"}, "total_spaces", "whole number"),
+    ({"almost_full_percent": "101"}, "almost_full_percent", "from 1 to 100"),
+    ({"timezone": "Mars/Olympus"}, "timezone", "Unknown timezone"),
+    ({"timezone": "../../etc/passwd"}, "timezone", "Unknown timezone"),
+    ({"garage_name": "   "}, "garage_name", "display name"),
+    ({"garage_name": "x" * 81}, "garage_name", "at most 80"),
+    ({"lost_ticket_mode": "double"}, "lost_ticket_mode", "replaces or is added"),
+])
+def test_invalid_field_is_422_with_its_message_and_nothing_changes(manager_client, overrides, field, words):
+    before = snapshot()
+    r = post(manager_client, overrides)
+    assert r.status_code == 422
+    page = soup(r)
+    assert words in (field_error(page, field) or ""), page.select(".error")
+    assert "nothing was saved" in page.find(class_="summary").get_text()
+    if field != "lost_ticket_mode":
+        assert page.find(id=field)["value"] == overrides[field]  # what was typed is kept
+    assert page.find(id="garage_name")["value"] == VALID["garage_name"] or field == "garage_name"
+    assert snapshot() == before and settings_audits() == []
+
+
+def test_several_errors_are_shown_at_once_and_htmx_gets_the_fragment(manager_client):
+    r = post(manager_client, {"hourly_rate": "abc", "timezone": "Nowhere", "total_spaces": "-3"}, headers=HTMX)
+    assert r.status_code == 422 and "HX-Request" in r.headers.get("Vary", "")
+    page = soup(r)
+    assert page.find("html") is None
+    assert all(field_error(page, f) for f in ("hourly_rate", "timezone", "total_spaces"))
+    assert "3 fields need correcting" in page.find(class_="summary").get_text()
+    assert page.find(id="timezone")["value"] == "Nowhere"
+
+
+def test_total_spaces_below_cars_inside_is_409_next_to_the_field(manager_client, token_for):
+    staff = token_for("attendant")
+    for plate in ("A1", "A2", "A3"):
+        assert enter(manager_client, staff, plate).status_code == 201
+    page = soup(manager_client.get("/settings"))
+    assert "Cars inside now: 3." in page.find(id="total_spaces-hint").get_text()
+    before = snapshot()
+    r = post(manager_client, {"total_spaces": "2"})
+    assert r.status_code == 409
+    page = soup(r)
+    assert field_error(page, "total_spaces") == "Total spaces cannot be below the 3 cars inside"
+    assert page.find(id="total_spaces")["value"] == "2" and page.find(id="hourly_rate")["value"] == "10.50"
+    assert snapshot() == before and settings_audits() == []
+    assert post(manager_client, {"total_spaces": "3"}).status_code == 303  # exactly the cars inside is fine
+
+
+# --- the "current rates" fragment anywhere ---------------------------------------------------
+
+def test_rates_fragment_can_be_included_by_any_template(app):
+    settings_service.update_settings(None, grace_minutes=15, lost_ticket_fee_cents=2500)
+    with app.test_request_context("/"):
+        html = render_template_string('<div>{% include "settings/_rates.html" %}</div>')
+    items = [li.get_text() for li in BeautifulSoup(html, "html.parser").select("li")]
+    assert items == ["$10.00 per started hour", "First 15 minutes free",
+                     "Lost ticket: $25.00 instead of the time fee"]
+
+
+def test_rates_are_only_read_when_a_template_shows_them(app):
+    from garage.settings_page.routes import current_rates
+    statements = []
+
+    def record(conn, cursor, statement, *rest):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with app.test_request_context("/"):
+            render_template_string("<p>no rates here</p>")
+            assert statements == []
+            lines = list(current_rates()["rates"])
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert lines == ["$10.00 per started hour"] and any(re.search(r"vehicle_rates", s) for s in statements)
