@@ -22,7 +22,6 @@ BLUEPRINTS = (
     "garage.desk",
     "garage.meta",
     "garage.lobby",
-
     "garage.settings_page",
 )
 

@@ -50,7 +50,7 @@ def test_wrong_role_is_refused_with_403(app, make_user):
         assert r.status_code == 403
         assert "Your role (attendant) cannot open this page" in text(r)
     r = attendant.post("/admin/users", data={"username": "mallory", "role": "manager",
-                                             "password": "x" * 12, "csrf_token": csrf_token(attendant, "/")})
+                                             "password": "x" * 12, "csrf_token": csrf_token(attendant, "/desk")})
     assert r.status_code == 403
     assert db.session.scalar(sa.select(User).where(User.username == "mallory")) is None
 

@@ -2,9 +2,7 @@
 body size limit, CSRF on the sign-in form, API credentials."""
 import pytest
 import sqlalchemy as sa
-from flask import Blueprint
 
-from garage import create_app
 from garage.config import Config
 from garage.extensions import db
 from garage.models import ApiToken, AuditEvent
@@ -83,26 +81,6 @@ def test_pages_have_no_inline_script_or_handlers(app, make_user):
             assert "style" not in tag.attrs, (path, tag.name)
         config = page.find("meta", attrs={"name": "htmx-config"})["content"]
         assert '"allowEval": false' in config
-
-
-def _app_with_lobby(**config):
-    """A separate app with a stand-in lobby blueprint (the real one lives in its own area)."""
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x" * 32, **config})
-    lobby = Blueprint("lobby", __name__)
-    lobby.add_url_rule("/lobby-test", "index", lambda: "<p>lobby</p>")
-    app.register_blueprint(lobby)
-    return app
-
-
-def test_only_the_lobby_follows_lobby_frame_ancestors():
-    app = _app_with_lobby(LOBBY_FRAME_ANCESTORS="'self' https://signage.example")
-    with app.test_client() as c:
-        lobby = c.get("/lobby-test")
-        assert csp(lobby)["frame-ancestors"] == "'self' https://signage.example"
-        assert "X-Frame-Options" not in lobby.headers
-        assert csp(c.get("/login"))["frame-ancestors"] == "'none'"
-    with _app_with_lobby().test_client() as c:
-        assert csp(c.get("/lobby-test"))["frame-ancestors"] == "'none'"
 
 
 # --- errors: no internals ----------------------------------------------------------------
