@@ -207,7 +207,8 @@ def add_tickets_to_pay(url: str, count: int) -> None:
         INSERT INTO tickets (ticket_number, license_plate, plate_key, vehicle_type, entry_time, status,
                              last_event_at, created_at, updated_at)
         SELECT 'PS-' || {code}, 'PAY ' || g, 'PAY' || g, 'Car', t, 'active', t, t, t
-        FROM generate_series(1, %s) AS g, LATERAL (SELECT now() - make_interval(secs => 600 + random() * 21000)) AS e(t);
+        FROM generate_series(1, %s) AS g,
+             LATERAL (SELECT now() - make_interval(secs => 600 + g %% 7 + random() * 21000)) AS e(t);
         UPDATE garage_settings SET total_spaces = greatest(total_spaces, occupied + %s), occupied = occupied + %s
         WHERE id = 1;
         ANALYZE tickets;
@@ -290,7 +291,7 @@ RESULT_RE = re.compile(r"BENCHRESULT (.*)")
 def wrk(opts, base: str, script: str, args: list[str], raw: Path, label: str,
         duration: int | None = None) -> dict:
     cmd = ["wrk", f"-t{opts.threads}", f"-c{opts.connections}", f"-d{duration or opts.duration}s",
-           "--timeout", "5s", "-s", f"bench/lua/{script}", base, "--", *args]
+           "--timeout", "5s", "-s", f"bench/lua/{script}", base, "--", f"threads={opts.threads}", *args]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     with raw.open("a") as f:
         f.write(f"\n### {label}\n$ {' '.join(cmd)}\n{proc.stdout}{proc.stderr}")

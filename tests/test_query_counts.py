@@ -166,3 +166,14 @@ def test_entry_and_exit_are_one_transaction_without_savepoints(app, client, staf
     assert verbs == ["SELECT", "INSERT", "INSERT", "UPDATE"], statements
     exit_verbs = [s.split()[0].upper() for s in exit_statements]
     assert exit_verbs == ["SELECT", "SELECT", "UPDATE", "INSERT", "UPDATE"], exit_statements
+
+
+@pytest.mark.parametrize("req", [r for r in REQUESTS if r.path.startswith("/api/")], ids=lambda r: r.name)
+def test_api_requests_leave_the_session_alone(req, app, token_for, make_user):
+    """Bearer-token API calls never load a user from, or write, a session cookie."""
+    client = app.test_client()
+    headers = auth_headers(req, client, token_for, make_user)
+    ticket = fill(1, 1)
+    r = client.open(req.path.format(ticket=ticket), method=req.method, json=req.json, headers=headers)
+    assert r.status_code == req.status
+    assert "Set-Cookie" not in r.headers and r.vary.as_set() & {"cookie"} == set()

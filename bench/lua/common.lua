@@ -1,12 +1,11 @@
 -- Shared by the scenario scripts: arguments, headers, per-status counts and a
 -- machine-readable summary line for bench/run.py.
 --   wrk ... URL -- header=Authorization:Bearer\ x header=HX-Request:true file=... tag=AB
-local threads = {}  -- in wrk's main Lua state; each thread gets globals tid and nthreads
+local threads = {}  -- in wrk's main Lua state; each thread gets its number as global tid
 
 function setup(thread)
    thread:set("tid", #threads)
    table.insert(threads, thread)
-   for _, t in ipairs(threads) do t:set("nthreads", #threads) end
 end
 
 opts = {}
@@ -25,8 +24,11 @@ function parse_args(args)
 end
 
 -- The tickets a thread walks (lookup, exit): its own slice of the file, so
--- no two threads pay the same ticket.
+-- no two threads pay the same ticket. wrk runs each thread's init() right
+-- after its setup(), before the next thread exists: the thread count comes
+-- from the arguments (threads=N), not from counting setup() calls.
 function load_slice(path)
+   local nthreads = tonumber(opts.threads or "1")
    local mine, i = {}, 0
    for line in io.lines(path) do
       if line ~= "" then
