@@ -36,5 +36,10 @@ browsers:
 test: install
 	$(BIN)/python -m pytest
 
+# The benchmark (README "Performance"): needs PostgreSQL, wrk and pgbench; about 10 minutes.
+# BENCH_ARGS passes options, e.g. make bench BENCH_ARGS="--duration 5 --databases empty".
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

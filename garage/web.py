@@ -9,6 +9,7 @@ from flask import (
     Flask, Response, current_app, g, jsonify, make_response, redirect, render_template, request,
     url_for,
 )
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -89,7 +90,21 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "frame-ancestors {frame}")
 
 
+class ApiSessionInterface(SecureCookieSessionInterface):
+    """The JSON API authenticates with Bearer tokens only: its requests get a
+    null session (nothing parsed, never saved), so they neither read nor set
+    a cookie, nor answer with Vary: Cookie (Flask-Login still asks whether a
+    remember-me flag is set: a null session simply says no)."""
+
+    def open_session(self, app: Flask, request):  # type: ignore[override]
+        if request.path.startswith("/api/"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
+
+
 def install(app: Flask) -> None:
+    app.session_interface = ApiSessionInterface()
+
     @app.after_request
     def security_headers(response: Response) -> Response:
         frame = "'none'"

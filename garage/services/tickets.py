@@ -7,6 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..domain import pricing
 from ..domain.clock import utcnow
@@ -19,7 +20,7 @@ from ..extensions import db
 from ..models import GarageSetting, Ticket
 from . import audit
 from .audit import Actor
-from .settings import SETTINGS_ID, current_tariff, get_settings
+from .settings import SETTINGS_ID, current_tariff, current_vehicle_rates, get_settings
 
 NUMBER_ATTEMPTS = 8
 
@@ -30,53 +31,73 @@ def _active_by_plate(key: str) -> Ticket | None:
     )
 
 
+def _refuse_if_inside(typed: str, key: str) -> None:
+    existing = _active_by_plate(key)
+    if existing is not None:
+        raise Conflict(f"{typed} is already inside on ticket {existing.ticket_number}", field="licensePlate")
+
+
+def _commit_keeping_loaded() -> None:
+    """Commit without expiring what the session holds: the objects are exactly
+    what was just written, so the caller can serialise them without a
+    re-SELECT (one transaction and two round trips fewer per request)."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
 def issue_ticket(license_plate: str | None, vehicle_type: str | None,
                  actor: Actor | None = None, now: datetime | None = None) -> Ticket:
+    """One short transaction: INSERT the ticket and its audit row, then take a
+    space (conditional UPDATE of the counter, atomic under concurrency), COMMIT.
+    The counter's row lock is taken last, so it is held only until the commit.
+    The one-active-ticket-per-plate rule is the partial unique index: a
+    violation rolls everything back and names the ticket already inside; a
+    ticket-number collision (rare) rolls back and retries with a new number."""
     typed, key = clean_plate(license_plate)
     vehicle_type = check_vehicle_type(vehicle_type)
     now = now or utcnow()
-    get_settings()
-    try:
-        existing = _active_by_plate(key)
-        if existing is not None:
-            raise Conflict(f"{typed} is already inside on ticket {existing.ticket_number}",
-                           field="licensePlate")
-        # Take a space: a conditional update, atomic under concurrency.
-        taken = db.session.execute(
-            sa.update(GarageSetting)
-            .where(GarageSetting.id == SETTINGS_ID, GarageSetting.occupied < GarageSetting.total_spaces)
-            .values(occupied=GarageSetting.occupied + 1)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if taken != 1:
-            raise GarageFull()
-        ticket = None
-        for _ in range(NUMBER_ATTEMPTS):
-            candidate = Ticket(
+    for _ in range(NUMBER_ATTEMPTS):
+        try:
+            ticket = Ticket(
                 ticket_number=new_ticket_number(), license_plate=typed, plate_key=key,
                 vehicle_type=vehicle_type, entry_time=now, status=STATUS_ACTIVE,
                 last_event_at=now, issued_by_id=actor.user_id if actor else None,
+                created_at=now, updated_at=now,
             )
-            try:
-                with db.session.begin_nested():
-                    db.session.add(candidate)
-                ticket = candidate
-                break
-            except IntegrityError:
-                existing = _active_by_plate(key)  # a concurrent entry of the same plate won
-                if existing is not None:
-                    raise Conflict(f"{typed} is already inside on ticket {existing.ticket_number}",
-                                   field="licensePlate")
-                # otherwise the ticket number collided: draw another
-        if ticket is None:
-            raise Conflict("Could not allocate a ticket number, try again")
-        audit.record(actor, "ticket.issued", "ticket", ticket.ticket_number,
-                     {"plate": typed, "vehicleType": vehicle_type})
-        db.session.commit()
+            db.session.add(ticket)
+            audit.record(actor, "ticket.issued", "ticket", ticket.ticket_number,
+                         {"plate": typed, "vehicleType": vehicle_type})
+            db.session.flush()
+        except IntegrityError:
+            db.session.rollback()
+            _refuse_if_inside(typed, key)  # an earlier or concurrent entry of this plate
+            continue  # otherwise the ticket number collided: draw another
+        except BaseException:
+            db.session.rollback()
+            raise
+        try:
+            taken = db.session.execute(
+                sa.update(GarageSetting)
+                .where(GarageSetting.id == SETTINGS_ID, GarageSetting.occupied < GarageSetting.total_spaces)
+                .values(occupied=GarageSetting.occupied + 1)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if taken != 1:
+                db.session.rollback()
+                if db.session.get(GarageSetting, SETTINGS_ID) is None:
+                    get_settings()  # first entry ever on a fresh database: create the row, go again
+                    continue
+                raise GarageFull()
+            _commit_keeping_loaded()
+        except BaseException:
+            db.session.rollback()
+            raise
         return ticket
-    except BaseException:
-        db.session.rollback()
-        raise
+    raise Conflict("Could not allocate a ticket number, try again")
 
 
 def find_ticket(ticket_number: str | None) -> Ticket:
@@ -104,7 +125,8 @@ def find_active(query: str | None) -> Ticket:
     raise NotFound("No ticket or car inside matches that number or plate")
 
 
-def quote_for(ticket: Ticket, now: datetime | None = None, lost: bool = False) -> pricing.Quote:
+def quote_for(ticket: Ticket, now: datetime | None = None, lost: bool = False,
+              tariff: pricing.Tariff | None = None) -> pricing.Quote:
     """The fee for this ticket now: the same function the exit charges with,
     with the rules in force now and the ticket's vehicle type.
     ``lost``: the driver has no ticket (the lost-ticket fee applies).
@@ -112,7 +134,7 @@ def quote_for(ticket: Ticket, now: datetime | None = None, lost: bool = False) -
     if ticket.status == STATUS_COMPLETED and ticket.amount_paid is not None:
         return pricing.recorded(ticket.duration_minutes or 0, ticket.amount_paid, ticket.lost,
                                 ticket.lost_fee_cents)
-    return pricing.quote(ticket.entry_time, now or utcnow(), current_tariff(),
+    return pricing.quote(ticket.entry_time, now or utcnow(), tariff or current_tariff(),
                          vehicle_type=ticket.vehicle_type, lost=lost)
 
 
@@ -128,38 +150,58 @@ def process_exit(ticket_number: str | None, payment_method: str | None,
     payment_method = check_payment_method(payment_method)
     now = now or utcnow()
     try:
-        ticket = find_ticket(ticket_number)
+        ticket, settings = _ticket_with_settings(ticket_number)
         if ticket.status != STATUS_ACTIVE:
             raise AlreadyProcessed()
-        q = quote_for(ticket, now, lost=lost)
+        tariff = settings.tariff(current_vehicle_rates()) if settings is not None else None
+        q = quote_for(ticket, now, lost=lost, tariff=tariff)
         if expected_amount_cents is not None and expected_amount_cents != q.amount_cents:
             raise QuoteChanged(expected_amount_cents, q.amount_cents)
+        values = dict(status=STATUS_COMPLETED, exit_time=now, duration_minutes=q.duration_minutes,
+                      amount_paid=q.amount_cents, payment_method=payment_method, last_event_at=now,
+                      lost=lost, lost_fee_cents=q.lost_fee_cents if lost else None,
+                      closed_by_id=actor.user_id if actor else None, updated_at=now)
+        # The guard (still active) makes a second, concurrent payment match no row.
         closed = db.session.execute(
-            sa.update(Ticket)
-            .where(Ticket.id == ticket.id, Ticket.status == STATUS_ACTIVE)
-            .values(status=STATUS_COMPLETED, exit_time=now, duration_minutes=q.duration_minutes,
-                    amount_paid=q.amount_cents, payment_method=payment_method, last_event_at=now,
-                    lost=lost, lost_fee_cents=q.lost_fee_cents if lost else None,
-                    closed_by_id=actor.user_id if actor else None, updated_at=now)
-            .execution_options(synchronize_session=False)
+            sa.update(Ticket).where(Ticket.id == ticket.id, Ticket.status == STATUS_ACTIVE)
+            .values(**values).execution_options(synchronize_session=False)
         ).rowcount
         if closed != 1:
             raise AlreadyProcessed()
+        for name, value in values.items():  # what was written: no refresh round trip
+            set_committed_value(ticket, name, value)
+        audit.record(actor, "ticket.paid", "ticket", ticket.ticket_number,
+                     {"amountCents": q.amount_cents, "paymentMethod": payment_method,
+                      "durationMinutes": q.duration_minutes, "lost": lost,
+                      "timeFeeCents": q.time_fee_cents, "lostFeeCents": q.lost_fee_cents})
+        db.session.flush()
+        # Counter last: its row lock is held only until the commit.
         db.session.execute(
             sa.update(GarageSetting).where(GarageSetting.id == SETTINGS_ID)
             .values(occupied=GarageSetting.occupied - 1)
             .execution_options(synchronize_session=False)
         )
-        audit.record(actor, "ticket.paid", "ticket", ticket.ticket_number,
-                     {"amountCents": q.amount_cents, "paymentMethod": payment_method,
-                      "durationMinutes": q.duration_minutes, "lost": lost,
-                      "timeFeeCents": q.time_fee_cents, "lostFeeCents": q.lost_fee_cents})
-        db.session.commit()
+        _commit_keeping_loaded()
     except BaseException:
         db.session.rollback()
         raise
-    db.session.refresh(ticket)
     return ticket
+
+
+def _ticket_with_settings(ticket_number: str | None) -> tuple[Ticket, GarageSetting | None]:
+    """The ticket and the settings row in one round trip (the fee needs both;
+    while the caller holds the row, get_settings() finds it in the session)."""
+    number = normalise_ticket_number(ticket_number)
+    row = None
+    if number is not None:
+        row = db.session.execute(
+            sa.select(Ticket, GarageSetting).outerjoin(GarageSetting, GarageSetting.id == SETTINGS_ID)
+            .where(Ticket.ticket_number == number)
+            .execution_options(populate_existing=True)  # the rules as committed now
+        ).first()
+    if row is None:
+        raise NotFound("Ticket not found")
+    return row[0], row[1]
 
 
 def recent_activity(limit: int = 10) -> list[Ticket]:

@@ -1,0 +1,497 @@
+"""The benchmark: `make bench` (or .venv/bin/python bench/run.py --help).
+
+For an empty database and a database holding a year of history (1,000,000
+tickets by default, from bench/seed_history.py), it starts the app under
+gunicorn with the production config (gunicorn.conf.py) on PostgreSQL, drives
+every scenario below with wrk, runs the two references in the same run
+(pgbench's single-insert transaction: PostgreSQL's ceiling; bench/bare_app.py:
+one insert through gunicorn + Flask + SQLAlchemy + psycopg2, the framework's
+floor) and prints one table. Raw wrk/pgbench output goes to bench/results/.
+
+A scenario whose URL answers 404 (its page has not been built yet) is skipped
+with a "not available yet" line, so new pages light up by themselves.
+"""
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import json
+import os
+import re
+import secrets
+import shutil
+import string
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
+import psycopg2
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.bare_app import TABLE_DDL  # noqa: E402
+from bench.seed_history import psycopg2_dsn, seed  # noqa: E402
+from garage.config import normalise_database_url  # noqa: E402
+from garage.domain.tickets import TICKET_ALPHABET  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+PASSWORD = "bench-password-" + secrets.token_hex(4)
+USERNAME = "bench"
+
+
+@dataclass
+class Scenario:
+    """One row of the table. `kind`: how to prepare it (see Bench.prepare)."""
+
+    name: str
+    method: str
+    path: str | tuple[str, ...]  # probed in order: the first that does not answer 404 is measured
+    script: str
+    auth: str = "token"  # token | session | none
+    headers: dict[str, str] = field(default_factory=dict)
+    kind: str = "read"  # read | entry | lookup | exit
+
+
+# Read-only scenarios first (they see the database as seeded), then the writers.
+SCENARIOS = [
+    Scenario("stats", "GET", "/api/garage/stats", "get.lua"),
+    Scenario("lobby fragment", "GET", "/lobby", "get.lua", auth="none", headers={"HX-Request": "true"}),
+    Scenario("desk page", "GET", "/desk", "get.lua", auth="session"),
+    Scenario("desk live panel", "GET", ("/desk/panel", "/desk/live", "/desk/stats"), "get.lua", auth="session",
+             headers={"HX-Request": "true"}),
+    Scenario("report", "GET", ("/reports", "/reports/revenue", "/manager/reports"), "get.lua", auth="session"),
+    Scenario("activities", "GET", "/api/activities?limit=10", "get.lua"),
+    Scenario("entry", "POST", "/api/tickets", "entry.lua", kind="entry"),
+    Scenario("lookup", "GET", "/api/tickets/<number>", "lookup.lua", kind="lookup"),
+    Scenario("exit", "PUT", "/api/tickets/<number>/exit", "exit.lua", kind="exit"),
+]
+REFERENCES = ("bare Flask insert", "pgbench insert")
+
+
+@dataclass
+class Result:
+    database: str
+    name: str
+    rps: float | None = None
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    errors: int = 0
+    conflicts: int = 0
+    note: str = ""
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+# --- databases ----------------------------------------------------------------------------
+
+def db_url(admin: str, name: str) -> str:
+    parts = urllib.parse.urlsplit(admin)
+    return urllib.parse.urlunsplit(parts._replace(path="/" + name))
+
+
+def sql(url: str, statement: str, params: tuple | dict | None = None, autocommit: bool = False):
+    conn = psycopg2.connect(psycopg2_dsn(url))
+    conn.autocommit = autocommit
+    try:
+        with conn.cursor() as cur:
+            cur.execute(statement, params)
+            rows = cur.fetchall() if cur.description else None
+        if not autocommit:
+            conn.commit()
+        return rows
+    finally:
+        conn.close()
+
+
+def database_exists(admin: str, name: str) -> bool:
+    return bool(sql(admin, "SELECT 1 FROM pg_database WHERE datname = %s", (name,)))
+
+
+def create_database(admin: str, name: str) -> None:
+    sql(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', autocommit=True)
+    sql(admin, f'CREATE DATABASE "{name}"', autocommit=True)
+
+
+def migrate(url: str) -> None:
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING"}
+    subprocess.run([str(Path(sys.executable).with_name("flask")), "--app", "garage", "db", "upgrade"],
+                   cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def prepare_database(admin: str, name: str, tickets: int, reuse: bool) -> str:
+    """Create (or reuse) a bench database: migrated, `tickets` of history, a
+    manager with an API token, the references' table, and a baseline to reset to."""
+    url = db_url(admin, name)
+    if reuse and database_exists(admin, name) and sql(url, "SELECT to_regclass('bench_meta')")[0][0]:
+        seeded = sql(url, "SELECT seeded_tickets FROM bench_meta")[0][0]
+        if seeded == tickets:
+            log(f"[{name}] reusing ({tickets:,} tickets of history)")
+            reset(url)
+            return url
+    create_database(admin, name)
+    if tickets:
+        t0 = time.monotonic()
+        info = seed(url, tickets, 365, replace=False)
+        log(f"[{name}] seeded {info['tickets']:,} tickets in {time.monotonic() - t0:.1f} s "
+            f"({info['active']} inside, total_spaces {info['total_spaces']})")
+    else:
+        migrate(url)
+        log(f"[{name}] created (empty)")
+    ensure_settings_row(url)
+    sql(url, TABLE_DDL)
+    sql(url, "CREATE TABLE bench_meta AS SELECT %s::int AS seeded_tickets, "
+             "(SELECT coalesce(max(id), 0) FROM tickets) AS max_ticket_id, "
+             "(SELECT coalesce(max(id), 0) FROM audit_log) AS max_audit_id, "
+             "(SELECT total_spaces FROM garage_settings WHERE id = 1) AS total_spaces", (tickets,))
+    return url
+
+
+def ensure_settings_row(url: str) -> None:
+    sql(url, "INSERT INTO garage_settings (id, total_spaces, hourly_rate, timezone, garage_name, "
+             "almost_full_percent, occupied, updated_at) VALUES (1, 140, 1000, 'UTC', 'Garage', 90, 0, now()) "
+             "ON CONFLICT (id) DO NOTHING")
+
+
+def reset(url: str) -> None:
+    """Back to the database as seeded: drop what the scenarios added."""
+    sql(url, """
+        DELETE FROM tickets WHERE id > (SELECT max_ticket_id FROM bench_meta);
+        DELETE FROM audit_log WHERE id > (SELECT max_audit_id FROM bench_meta);
+        UPDATE garage_settings SET occupied = (SELECT count(*) FROM tickets WHERE status = 'active'),
+               total_spaces = (SELECT total_spaces FROM bench_meta) WHERE id = 1;
+        TRUNCATE bench_rows;
+    """)
+
+
+def create_account(url: str) -> str:
+    """The bench manager (for the session pages) and its API token."""
+    from garage import create_app
+    from garage.extensions import db
+    from garage.services import accounts
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": normalise_database_url(url), "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING"})
+    with app.app_context():
+        existing = db.session.scalar(db.text("SELECT id FROM users WHERE username = :u"), {"u": USERNAME})
+        if existing is None:
+            accounts.create_user(USERNAME, PASSWORD, "manager")
+        else:
+            accounts.change_password(accounts.get_user(USERNAME), PASSWORD)
+        _, secret = accounts.create_token(USERNAME)
+        db.session.remove()
+        db.engine.dispose()
+    return secret
+
+
+def set_spaces(url: str, spaces: int) -> None:
+    sql(url, "UPDATE garage_settings SET total_spaces = greatest(%s, occupied) WHERE id = 1", (spaces,))
+
+
+def add_tickets_to_pay(url: str, count: int) -> None:
+    """`count` cars inside, entered 10 minutes to 6 hours ago, with 7-character
+    ticket numbers (the app and the seed use 6: never a collision)."""
+    alphabet = TICKET_ALPHABET
+    code = " || ".join(f"substr('{alphabet}', ((g * 7919 + 104729) / {31 ** k} %% 31)::int + 1, 1)"
+                       for k in range(6, -1, -1))
+    sql(url, f"""
+        INSERT INTO tickets (ticket_number, license_plate, plate_key, vehicle_type, entry_time, status,
+                             last_event_at, created_at, updated_at)
+        SELECT 'PS-' || {code}, 'PAY ' || g, 'PAY' || g, 'Car', t, 'active', t, t, t
+        FROM generate_series(1, %s) AS g,
+             LATERAL (SELECT now() - make_interval(secs => 600 + g %% 7 + random() * 21000)) AS e(t);
+        UPDATE garage_settings SET total_spaces = greatest(total_spaces, occupied + %s), occupied = occupied + %s
+        WHERE id = 1;
+        ANALYZE tickets;
+    """, (count, count, count))
+
+
+def ticket_sample(url: str, count: int, path: Path, where: str = "TRUE") -> Path:
+    rows = sql(url, f"SELECT ticket_number FROM tickets WHERE {where} ORDER BY random() LIMIT %s", (count,))
+    path.write_text("\n".join(r[0] for r in rows) + "\n")
+    return path
+
+
+# --- servers --------------------------------------------------------------------------------
+
+@contextmanager
+def gunicorn(args: list[str], url: str, port: int, probe: str, log_path: Path) -> Iterator[str]:
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(16),
+           "GUNICORN_BIND": f"127.0.0.1:{port}", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+    out = open(log_path, "ab")
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), *args], cwd=ROOT, env=env,
+                            stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(urllib.request.Request(base + probe, method="GET"), timeout=2)
+                break
+            except urllib.error.HTTPError:
+                break  # it answers
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn {' '.join(args)} did not start; see {log_path}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        out.close()
+
+
+def sign_in(base: str) -> str:
+    """POST /login with the CSRF token from the login page; returns the Cookie header."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(base + "/login", timeout=10).read().decode()
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or \
+        re.search(r'value="([^"]+)"[^>]*name="csrf_token"', page)
+    if not match:
+        raise RuntimeError("no csrf_token on the login page")
+    form = urllib.parse.urlencode({"username": USERNAME, "password": PASSWORD, "csrf_token": match.group(1)})
+    opener.open(base + "/login", data=form.encode(), timeout=10)
+    cookies = "; ".join(f"{c.name}={c.value}" for c in jar)
+    if "session=" not in cookies:
+        raise RuntimeError("sign-in did not return a session cookie")
+    return cookies
+
+
+def probe(base: str, headers: dict[str, str], path: str) -> int:
+    req = urllib.request.Request(base + path, method="GET", headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except Exception:  # noqa: BLE001  (a dead server is reported as such)
+        return 0
+
+
+# --- load -------------------------------------------------------------------------------------
+
+RESULT_RE = re.compile(r"BENCHRESULT (.*)")
+
+
+def wrk(opts, base: str, script: str, args: list[str], raw: Path, label: str,
+        duration: int | None = None) -> dict:
+    cmd = ["wrk", f"-t{opts.threads}", f"-c{opts.connections}", f"-d{duration or opts.duration}s",
+           "--timeout", "5s", "-s", f"bench/lua/{script}", base, "--", f"threads={opts.threads}", *args]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    with raw.open("a") as f:
+        f.write(f"\n### {label}\n$ {' '.join(cmd)}\n{proc.stdout}{proc.stderr}")
+    match = RESULT_RE.search(proc.stdout)
+    if proc.returncode != 0 or not match:
+        raise RuntimeError(f"wrk failed for {label}: {proc.stderr[-500:]}")
+    fields = dict(item.split("=", 1) for item in match.group(1).split())
+    statuses = {int(k): int(v) for k, v in (p.split(":") for p in fields["statuses"].split(",") if p)}
+    socket_errors = sum(int(fields[k]) for k in ("connect", "read", "write", "timeout"))
+    return {"requests": int(fields["requests"]), "seconds": int(fields["duration_us"]) / 1e6,
+            "p50": int(fields["p50_us"]) / 1000, "p99": int(fields["p99_us"]) / 1000,
+            "statuses": statuses, "socket_errors": socket_errors}
+
+
+def pgbench(opts, url: str, raw: Path, label: str) -> Result:
+    logdir = RESULTS / "pgbench_logs"
+    shutil.rmtree(logdir, ignore_errors=True)
+    logdir.mkdir(parents=True)
+    parts = urllib.parse.urlsplit(url)
+    cmd = ["pgbench", "-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432),
+           "-U", parts.username or "postgres", "-n", "-c", str(opts.connections), "-j", str(opts.threads),
+           "-T", str(opts.duration), "-f", str(ROOT / "bench" / "pgbench_insert.sql"),
+           "-l", f"--log-prefix={logdir}/tx", parts.path.lstrip("/")]
+    env = {**os.environ, **({"PGPASSWORD": parts.password} if parts.password else {})}
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
+    with raw.open("a") as f:
+        f.write(f"\n### {label}\n$ {' '.join(cmd)}\n{proc.stdout}{proc.stderr}")
+    tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", proc.stdout)
+    if proc.returncode != 0 or not tps:
+        return Result("", "pgbench insert", note=f"pgbench failed: {proc.stderr.strip()[-200:]}")
+    latencies = []
+    for path in logdir.iterdir():
+        for line in path.read_text().splitlines():
+            latencies.append(int(line.split()[2]))
+    latencies.sort()
+    pct = (lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] / 1000) if latencies else None
+    failed = re.search(r"number of failed transactions: (\d+)", proc.stdout)
+    return Result("", "pgbench insert", rps=float(tps.group(1)), p50_ms=pct(0.5) if pct else None,
+                  p99_ms=pct(0.99) if pct else None, errors=int(failed.group(1)) if failed else 0)
+
+
+def to_result(name: str, measured: dict, deliberate: set[int] = frozenset()) -> Result:
+    statuses = measured["statuses"]
+    conflicts = sum(n for s, n in statuses.items() if s in deliberate)
+    errors = sum(n for s, n in statuses.items() if not 200 <= s < 300 and s not in deliberate)
+    return Result("", name, rps=measured["requests"] / measured["seconds"], p50_ms=measured["p50"],
+                  p99_ms=measured["p99"], errors=errors + measured["socket_errors"], conflicts=conflicts)
+
+
+class Bench:
+    def __init__(self, opts, stamp: str) -> None:
+        self.opts = opts
+        self.raw = RESULTS / f"{stamp}-raw.txt"
+        self.server_log = RESULTS / f"{stamp}-servers.log"
+        self.tag = "".join(secrets.choice(string.ascii_uppercase) for _ in range(2))
+
+    def run_database(self, label: str, url: str, token: str) -> list[Result]:
+        opts, results = self.opts, []
+        wanted = [s for s in SCENARIOS if not opts.only or s.name in opts.only]
+        port = opts.port
+        with gunicorn(["-c", "gunicorn.conf.py", "wsgi:app"], url, port, "/api/status", self.server_log) as base:
+            cookie = sign_in(base)
+            auth = {"token": {"Authorization": f"Bearer {token}"}, "session": {"Cookie": cookie}, "none": {}}
+            # warm-up: every worker opens its connection and imports lazily loaded code
+            wrk(opts, base, "get.lua", ["path=/api/garage/stats", f"header=Authorization: Bearer {token}"],
+                self.raw, f"{label} warm-up", duration=2)
+            for sc in wanted:
+                headers = {**auth[sc.auth], **sc.headers}
+                result = self.run_scenario(label, url, base, sc, headers)
+                result.database = label
+                results.append(result)
+                log(f"[{label}] {format_row(result)}")
+        if not opts.only or "bare Flask insert" in opts.only:
+            with gunicorn(["-c", "bench/gunicorn_bare.conf.py", "bench.bare_app:app"], url, port + 1, "/insert",
+                          self.server_log) as base:
+                wrk(opts, base, "bare.lua", [], self.raw, f"{label} bare warm-up", duration=2)
+                r = to_result("bare Flask insert", wrk(opts, base, "bare.lua", [], self.raw, f"{label} bare"))
+                r.database = label
+                results.append(r)
+                log(f"[{label}] {format_row(r)}")
+        if not opts.only or "pgbench insert" in opts.only:
+            r = pgbench(opts, url, self.raw, f"{label} pgbench")
+            r.database = label
+            results.append(r)
+            log(f"[{label}] {format_row(r)}")
+        reset(url)
+        return results
+
+    def run_scenario(self, label: str, url: str, base: str, sc: Scenario, headers: dict[str, str]) -> Result:
+        opts = self.opts
+        args = [f"header={k}: {v}" for k, v in headers.items()]
+        reset(url)
+        list_file = RESULTS / f"{label.replace(' ', '_')}-tickets.txt"
+        paths = (sc.path,) if isinstance(sc.path, str) else sc.path
+        if sc.kind in ("lookup", "exit"):
+            # enough cars to pay for the whole run at a generous rate
+            add_tickets_to_pay(url, opts.duration * opts.max_rate)
+            where = "status = 'active'" if sc.kind == "exit" else "TRUE"
+            ticket_sample(url, opts.duration * opts.max_rate if sc.kind == "exit" else 20000, list_file, where)
+            args.append(f"file={list_file}")
+            paths = ("/api/tickets/" + list_file.read_text().split()[0],)
+        for path in paths:
+            status = probe(base, headers, path)
+            if status != 404:
+                break
+        if status == 404:
+            return Result("", sc.name, note=f"not available yet ({sc.method} {' '.join(paths)} answers 404)")
+        if not (200 <= status < 300 or (status == 405 and sc.method != "GET")):
+            return Result("", sc.name, note=f"skipped: {path} answered {status} to the probe")
+        deliberate: set[int] = set()
+        if sc.kind == "entry":
+            set_spaces(url, 100_000)
+            args.append(f"tag={self.tag}")
+            deliberate = {409}
+            self.tag = self.tag[::-1] if self.tag[::-1] != self.tag else self.tag + "Q"
+        elif sc.kind == "exit":
+            deliberate = {409}
+        else:
+            args.append(f"path={path}")
+        measured = wrk(opts, base, sc.script, args, self.raw, f"{label} {sc.name}")
+        return to_result(sc.name, measured, deliberate)
+
+
+def fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def format_row(r: Result) -> str:
+    if r.rps is None:
+        return f"{r.name}: {r.note}"
+    return (f"{r.name}: {r.rps:,.0f} req/s, p50 {fmt(r.p50_ms, '.1f')} ms, p99 {fmt(r.p99_ms, '.1f')} ms, "
+            f"{r.errors} errors, {r.conflicts} 409s")
+
+
+def table(results: list[Result]) -> str:
+    refs = {(r.database, r.name): r.rps for r in results if r.name in REFERENCES}
+    head = ("| database | scenario | req/s | p50 ms | p99 ms | errors | 409s | vs bare Flask | vs pgbench |\n"
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    lines = [head]
+    for r in results:
+        if r.rps is None:
+            lines.append(f"| {r.database} | {r.name} | {r.note} | | | | | | |")
+            continue
+        bare, pg = refs.get((r.database, "bare Flask insert")), refs.get((r.database, "pgbench insert"))
+        lines.append(f"| {r.database} | {r.name} | {r.rps:,.0f} | {fmt(r.p50_ms, '.1f')} | {fmt(r.p99_ms, '.1f')} | "
+                     f"{r.errors} | {r.conflicts} | {fmt(r.rps / bare * 100 if bare else None, '.0f')}% | "
+                     f"{fmt(r.rps / pg * 100 if pg else None, '.1f')}% |")
+    return "\n".join(lines).replace("-%", "-")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--admin-url", default=os.environ.get("BENCH_ADMIN_URL")
+                        or "postgresql://postgres@127.0.0.1:5432/postgres",
+                        help="PostgreSQL connection used to create/drop the bench databases")
+    parser.add_argument("--tickets", type=int, default=1_000_000, help="history size of the big database")
+    parser.add_argument("--duration", type=int, default=12, help="seconds per scenario")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (and pgbench jobs)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT") or 5401),
+                        help="the app's port; the bare app uses the next one")
+    parser.add_argument("--max-rate", type=int, default=4000,
+                        help="tickets to pre-create per second of the exit scenario")
+    parser.add_argument("--only", nargs="*", help="scenario names to run (default: all)")
+    parser.add_argument("--databases", default="empty,history", help="comma-separated: empty, history")
+    parser.add_argument("--reuse", action="store_true", help="reuse bench databases left by --keep")
+    parser.add_argument("--keep", action="store_true", help="keep the bench databases afterwards")
+    opts = parser.parse_args(argv)
+    for tool in ("wrk", "pgbench"):
+        if shutil.which(tool) is None:
+            parser.error(f"{tool} is not installed (apt-get install wrk postgresql-client)")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    bench = Bench(opts, stamp)
+    started = time.monotonic()
+    plan = {"empty": ("garage_bench_empty", 0, "empty"),
+            "history": ("garage_bench_history", opts.tickets, f"{opts.tickets / 1e6:g}M tickets")}
+    results: list[Result] = []
+    made = []
+    try:
+        for key in opts.databases.split(","):
+            name, tickets, label = plan[key.strip()]
+            url = prepare_database(opts.admin_url, name, tickets, opts.reuse)
+            made.append(name)
+            token = create_account(url)
+            results += bench.run_database(label, url, token)
+    finally:
+        if not opts.keep:
+            for name in made:
+                sql(opts.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', autocommit=True)
+    cores = os.cpu_count()
+    header = (f"Garage bench {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {cores} cores, "
+              f"wrk -t{opts.threads} -c{opts.connections} -d{opts.duration}s, "
+              f"pgbench -c{opts.connections} -j{opts.threads}, total {time.monotonic() - started:.0f} s")
+    text = header + "\n\n" + table(results) + "\n"
+    (RESULTS / f"{stamp}-table.md").write_text(text)
+    (RESULTS / f"{stamp}-results.json").write_text(json.dumps([r.__dict__ for r in results], indent=1))
+    log("\n" + text)
+    log(f"raw output: {bench.raw.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

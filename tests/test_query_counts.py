@@ -1,0 +1,188 @@
+"""SQL statements per request: no N+1, no cost that grows with the data, and
+fixed upper bounds for the hot paths (entry and exit are one short
+transaction each). Counted with SQLAlchemy's before_cursor_execute event, so
+every statement sent to the database counts (savepoints too; the pool's
+pre-ping, BEGIN and COMMIT are not statements of ours and are not counted).
+
+To cover a new page, add one line to REQUESTS, for instance after the desk,
+lobby and reports land:
+
+    Req("desk page", "GET", "/desk", auth="session", most=8),
+    Req("desk live panel", "GET", "/desk/panel", auth="session", headers=HTMX, most=5),
+    Req("lobby fragment", "GET", "/lobby", headers=HTMX, most=2),
+    Req("revenue report", "GET", "/reports", auth="manager-session", most=10),
+"""
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from garage.domain.clock import utcnow
+from garage.extensions import db
+from garage.services import tickets as ticket_service
+from garage.services.audit import Actor
+
+HTMX = {"HX-Request": "true"}
+
+
+@dataclass(frozen=True)
+class Req:
+    name: str
+    method: str
+    path: str  # "{ticket}": the number of an active ticket that exists in every data set
+    auth: str = "none"  # none | token | manager-token | session | manager-session
+    json: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    most: int = 10  # upper bound on statements for this request
+    status: int = 200
+
+
+REQUESTS = [
+    Req("status", "GET", "/api/status", most=1),
+    Req("occupancy", "GET", "/api/garage/occupancy", most=1),
+    Req("stats", "GET", "/api/garage/stats", auth="token", most=3),
+    Req("activities", "GET", "/api/activities?limit=100", auth="token", most=2),
+    Req("lookup", "GET", "/api/tickets/{ticket}", auth="token", most=2),
+    # quote and exit also read the per-vehicle-type rates (one small table, pricing rules)
+    Req("quote", "GET", "/api/tickets/{ticket}/quote", auth="token", most=4),
+    # The hot paths: token check + INSERT ticket + INSERT audit + UPDATE counter.
+    Req("entry", "POST", "/api/tickets", auth="token", json={"licensePlate": "NEW 1", "vehicleType": "Car"},
+        most=4, status=201),
+    # token check + SELECT ticket and settings + guarded UPDATE + INSERT audit + UPDATE counter.
+    Req("exit", "PUT", "/api/tickets/{ticket}/exit", auth="token", json={"paymentMethod": "Cash"}, most=6),
+    Req("settings", "GET", "/api/garage/settings", auth="manager-token", most=4),
+    # Pages: the desk and its polled fragments, the lobby's polled panel.
+    Req("desk page", "GET", "/desk", auth="session", most=12),
+    Req("desk live panel", "GET", "/desk/live", auth="session", headers={"HX-Request": "true"}, most=5),
+    Req("desk activity", "GET", "/desk/activity", auth="session", headers={"HX-Request": "true"}, most=5),
+    Req("desk cars inside", "GET", "/desk/inside", auth="session", headers={"HX-Request": "true"}, most=6),
+    Req("lobby page", "GET", "/lobby", most=2),
+    Req("lobby panel", "GET", "/lobby/panel", headers={"HX-Request": "true"}, most=1),
+]
+
+
+@contextmanager
+def counting() -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
+def fill(active: int, completed: int) -> str:
+    """`active` cars inside and `completed` of today's exits; returns an active ticket's number."""
+    actor = Actor(None, "fixture", None)
+    earlier = utcnow() - timedelta(hours=3)
+    numbers = [ticket_service.issue_ticket(f"CAR {i}", "Car", actor, now=earlier).ticket_number
+               for i in range(active + completed)]
+    for number in numbers[active:]:
+        ticket_service.process_exit(number, "Cash", actor)
+    db.session.remove()
+    return numbers[0]
+
+
+def start_over(app) -> None:
+    """Empty tables (as the app fixture does). The test client's requests share the
+    test's app context, hence its session: end its transaction first."""
+    from garage.services.settings import ensure_settings
+    from tests.conftest import _empty
+
+    db.session.remove()
+    _empty(app)
+    ensure_settings()
+
+
+def sign_in(client, make_user, role: str) -> None:
+    make_user(f"q{role}", role)
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    r = client.post("/login", data={"username": f"q{role}", "password": "correct horse battery",
+                                    "csrf_token": token})
+    assert r.status_code == 303, r.get_data(as_text=True)
+
+
+def statements_for(req: Req, client, headers: dict[str, str], ticket: str) -> list[str]:
+    with counting() as statements:
+        r = client.open(req.path.format(ticket=ticket), method=req.method, json=req.json,
+                        headers={**headers, **req.headers})
+    assert r.status_code == req.status, (req.name, r.status_code, r.get_data(as_text=True)[:300])
+    db.session.remove()  # as at the end of a real request
+    return list(statements)
+
+
+def auth_headers(req: Req, client, token_for, make_user) -> dict[str, str]:
+    if req.auth == "token":
+        return token_for("attendant")
+    if req.auth == "manager-token":
+        return token_for("manager")
+    if req.auth in ("session", "manager-session"):
+        sign_in(client, make_user, "manager" if req.auth == "manager-session" else "attendant")
+    return {}
+
+
+@pytest.mark.parametrize("req", REQUESTS, ids=lambda r: r.name)
+def test_statements_do_not_grow_with_data(req, app, token_for, make_user):
+    """The same request costs the same number of statements with 3 tickets as with 30."""
+    counts = []
+    for active, completed in ((2, 1), (20, 10)):
+        client = app.test_client()
+        headers = auth_headers(req, client, token_for, make_user)
+        ticket = fill(active, completed)
+        statements_for(req, client, headers, ticket)  # warm: first-request work is not the point
+        if req.method != "GET":  # a write needs fresh data to act on again
+            start_over(app)
+            headers = auth_headers(req, client, token_for, make_user)
+            ticket = fill(active, completed)
+        counts.append(len(statements_for(req, client, headers, ticket)))
+        start_over(app)
+    assert counts[0] == counts[1], f"{req.name}: {counts[0]} statements with 3 tickets, {counts[1]} with 30"
+
+
+@pytest.mark.parametrize("req", REQUESTS, ids=lambda r: r.name)
+def test_statements_stay_within_bound(req, app, token_for, make_user):
+    client = app.test_client()
+    headers = auth_headers(req, client, token_for, make_user)
+    ticket = fill(5, 5)
+    statements = statements_for(req, client, headers, ticket)
+    assert len(statements) <= req.most, "\n".join([f"{req.name}: {len(statements)} > {req.most}", *statements])
+
+
+def test_entry_and_exit_are_one_transaction_without_savepoints(app, client, staff):
+    """The hot paths: no SAVEPOINT, no re-SELECT of what was just written."""
+    with counting() as statements:
+        r = client.post("/api/tickets", json={"licensePlate": "HOT 1", "vehicleType": "Van"}, headers=staff)
+    assert r.status_code == 201 and r.get_json()["licensePlate"] == "HOT 1"
+    number = r.get_json()["ticketNumber"]
+    with counting() as exit_statements:
+        r = client.put(f"/api/tickets/{number}/exit", json={"paymentMethod": "Cash"}, headers=staff)
+    assert r.status_code == 200 and r.get_json()["amountPaid"] == 1000 and r.get_json()["status"] == "completed"
+    for sql in statements + exit_statements:
+        assert "SAVEPOINT" not in sql.upper()
+    verbs = [s.split()[0].upper() for s in statements]
+    assert verbs == ["SELECT", "INSERT", "INSERT", "UPDATE"], statements
+    exit_verbs = [s.split()[0].upper() for s in exit_statements]
+    # token, ticket + settings, vehicle rates, guarded UPDATE, audit, counter
+    assert exit_verbs == ["SELECT", "SELECT", "SELECT", "UPDATE", "INSERT", "UPDATE"], exit_statements
+
+
+@pytest.mark.parametrize("req", [r for r in REQUESTS if r.path.startswith("/api/")], ids=lambda r: r.name)
+def test_api_requests_leave_the_session_alone(req, app, token_for, make_user):
+    """Bearer-token API calls never load a user from, or write, a session cookie."""
+    client = app.test_client()
+    headers = auth_headers(req, client, token_for, make_user)
+    ticket = fill(1, 1)
+    r = client.open(req.path.format(ticket=ticket), method=req.method, json=req.json, headers=headers)
+    assert r.status_code == req.status
+    assert "Set-Cookie" not in r.headers and r.vary.as_set() & {"cookie"} == set()
