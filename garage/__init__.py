@@ -19,6 +19,7 @@ BLUEPRINTS = (
     "garage.api",
     "garage.auth",
     "garage.meta",
+    "garage.reports",
 )
 
 

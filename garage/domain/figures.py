@@ -1,0 +1,137 @@
+"""Report arithmetic on already-aggregated numbers: comparisons, medians,
+occupancy from per-hour entry/exit aggregates, CSV cell formats. Pure Python."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from statistics import fmean
+from typing import Iterable, Sequence
+
+from .periods import Bucket
+
+EDGE_SECONDS = 0.001
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def percent_change(current: float | None, previous: float | None) -> float | None:
+    """(current − previous) / previous in %, or None when there is nothing to compare with."""
+    if current is None or previous is None or previous == 0:
+        return None
+    return (current - previous) / previous * 100.0
+
+
+def format_change(change: float | None) -> str:
+    if change is None:
+        return "n/a"
+    if round(change, 1) == 0:
+        return "±0.0%"
+    return f"{change:+.1f}%".replace("-", "−")
+
+
+def median_window(count: int) -> tuple[int, int]:
+    """(offset, limit) of the middle row(s) of `count` sorted rows: the median is
+    their mean. Lets the database return 1 or 2 rows instead of all of them."""
+    if count <= 0:
+        return 0, 0
+    return (count - 1) // 2, 2 - count % 2
+
+
+def median(values: Sequence[float]) -> float | None:
+    ordered = sorted(values)
+    offset, limit = median_window(len(ordered))
+    middle = ordered[offset:offset + limit]
+    return fmean(middle) if middle else None
+
+
+def safe_div(total: float, count: int) -> float | None:
+    return total / count if count else None
+
+
+def cents_to_decimal(cents: int | None) -> str:
+    """12.50 (no currency sign, no thousands separator): for CSV."""
+    if cents is None:
+        return ""
+    sign = "-" if cents < 0 else ""
+    cents = abs(int(cents))
+    return f"{sign}{cents // 100}.{cents % 100:02d}"
+
+
+def safe_cell(text: str | None) -> str:
+    """Text a spreadsheet would run as a formula (=, +, -, @) gets a leading quote."""
+    if not text:
+        return ""
+    return "'" + text if text[0] in "=+-@\t\r" else text
+
+
+@dataclass(frozen=True)
+class HourEvents:
+    """What the database returns per hour: counts and sums of epoch seconds of
+    entries and exits, and the highest running (entries − exits) reached by an
+    event in the hour, counted from the period start."""
+
+    entries: int = 0
+    exits: int = 0
+    entry_seconds: float = 0.0
+    exit_seconds: float = 0.0
+    max_running: int | None = None
+    first_seconds: float | None = None  # time of the hour's first event
+
+
+@dataclass(frozen=True)
+class OccupancyPoint:
+    bucket: Bucket
+    at_start: int
+    peak: int
+    average: float
+
+
+def occupancy_series(base: int, buckets: Sequence[Bucket], events: Sequence[HourEvents],
+                     now: datetime) -> list[OccupancyPoint | None]:
+    """Peak and time-weighted average cars inside for each hour.
+
+    `base` is the number inside at the first bucket's start. Inside an hour
+    [a, b) the occupancy integral is
+        at_start·(b−a) + Σ_entries (b−e) − Σ_exits (b−x),
+    which needs only the counts and sums of event times per hour. Hours not
+    yet begun are None; the current hour is averaged up to `now`."""
+    level = base
+    out: list[OccupancyPoint | None] = []
+    for bucket, ev in zip(buckets, events):
+        a = bucket.start.timestamp()
+        b = min(bucket.end, max(now, bucket.start)).timestamp()
+        if b <= a:
+            out.append(None)
+            continue
+        integral = (level * (b - a) + ev.entries * b - ev.entry_seconds
+                    - ev.exits * b + ev.exit_seconds)
+        peak = level
+        if ev.max_running is not None:
+            # Events exactly at the hour's start (a car leaving at 13:00) are
+            # already applied at its first instant: `level` then never occurs.
+            at_edge = ev.first_seconds is not None and abs(ev.first_seconds - a) < EDGE_SECONDS
+            peak = base + ev.max_running if at_edge else max(level, base + ev.max_running)
+        out.append(OccupancyPoint(bucket, level, peak, max(0.0, integral / (b - a))))
+        level += ev.entries - ev.exits
+    return out
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    weekday: int  # 0 = Monday
+    hour: int
+    average: float | None
+    hours: int  # how many hours of the period fell in this cell
+
+
+def hour_of_week(points: Iterable[OccupancyPoint | None]) -> list[list[HeatCell]]:
+    """7 rows (Mon..Sun) × 24 columns of the mean hourly average occupancy."""
+    sums = [[0.0] * 24 for _ in range(7)]
+    counts = [[0] * 24 for _ in range(7)]
+    for p in points:
+        if p is None:
+            continue
+        wd, hr = p.bucket.local_start.weekday(), p.bucket.local_start.hour
+        sums[wd][hr] += p.average
+        counts[wd][hr] += 1
+    return [[HeatCell(wd, hr, sums[wd][hr] / counts[wd][hr] if counts[wd][hr] else None, counts[wd][hr])
+             for hr in range(24)] for wd in range(7)]
