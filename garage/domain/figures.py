@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from statistics import fmean
 from typing import Iterable, Sequence
 
 from .periods import Bucket
@@ -28,19 +27,22 @@ def format_change(change: float | None) -> str:
     return f"{change:+.1f}%".replace("-", "−")
 
 
-def median_window(count: int) -> tuple[int, int]:
-    """(offset, limit) of the middle row(s) of `count` sorted rows: the median is
-    their mean. Lets the database return 1 or 2 rows instead of all of them."""
-    if count <= 0:
-        return 0, 0
-    return (count - 1) // 2, 2 - count % 2
-
-
-def median(values: Sequence[float]) -> float | None:
-    ordered = sorted(values)
-    offset, limit = median_window(len(ordered))
-    middle = ordered[offset:offset + limit]
-    return fmean(middle) if middle else None
+def weighted_median(counts: Iterable[tuple[float, int]]) -> float | None:
+    """Median of values given as (value, how many times) pairs: the mean of
+    the middle one or two values once sorted."""
+    pairs = sorted((v, n) for v, n in counts if n > 0)
+    total = sum(n for _, n in pairs)
+    if not total:
+        return None
+    lower, upper = (total - 1) // 2, total // 2  # 0-based ranks of the middle value(s)
+    seen, low_value = 0, None
+    for value, n in pairs:
+        if low_value is None and seen + n > lower:
+            low_value = value
+        if seen + n > upper:
+            return (low_value + value) / 2
+        seen += n
+    return None  # unreachable: the ranks are below total
 
 
 def safe_div(total: float, count: int) -> float | None:
@@ -65,16 +67,27 @@ def safe_cell(text: str | None) -> str:
 
 @dataclass(frozen=True)
 class HourEvents:
-    """What the database returns per hour: counts and sums of epoch seconds of
-    entries and exits, and the highest running (entries − exits) reached by an
-    event in the hour, counted from the period start."""
+    """What the database returns per hour: numbers of entries and exits,
+    Σ(+t for an entry, −t for an exit) in epoch seconds, the highest running
+    (entries − exits) an event reached (counted from the period start) and
+    the time of the hour's first event."""
 
     entries: int = 0
     exits: int = 0
-    entry_seconds: float = 0.0
-    exit_seconds: float = 0.0
+    signed_seconds: float = 0.0
     max_running: int | None = None
-    first_seconds: float | None = None  # time of the hour's first event
+    first_seconds: float | None = None
+
+    def merge(self, other: "HourEvents") -> "HourEvents":
+        """Fold two parts of one hour (SQLite groups by quarter-hour)."""
+        return HourEvents(
+            self.entries + other.entries, self.exits + other.exits,
+            self.signed_seconds + other.signed_seconds,
+            _pick(max, self.max_running, other.max_running), _pick(min, self.first_seconds, other.first_seconds))
+
+
+def _pick(choose, a, b):
+    return b if a is None else a if b is None else choose(a, b)
 
 
 @dataclass(frozen=True)
@@ -91,8 +104,9 @@ def occupancy_series(base: int, buckets: Sequence[Bucket], events: Sequence[Hour
 
     `base` is the number inside at the first bucket's start. Inside an hour
     [a, b) the occupancy integral is
-        at_start·(b−a) + Σ_entries (b−e) − Σ_exits (b−x),
-    which needs only the counts and sums of event times per hour. Hours not
+        at_start·(b−a) + Σ_entries (b−e) − Σ_exits (b−x)
+      = at_start·(b−a) + (entries − exits)·b − Σ(±t),
+    which needs only the counts and the signed sum of event times per hour. Hours not
     yet begun are None; the current hour is averaged up to `now`."""
     level = base
     out: list[OccupancyPoint | None] = []
@@ -102,8 +116,7 @@ def occupancy_series(base: int, buckets: Sequence[Bucket], events: Sequence[Hour
         if b <= a:
             out.append(None)
             continue
-        integral = (level * (b - a) + ev.entries * b - ev.entry_seconds
-                    - ev.exits * b + ev.exit_seconds)
+        integral = level * (b - a) + (ev.entries - ev.exits) * b - ev.signed_seconds
         peak = level
         if ev.max_running is not None:
             # Events exactly at the hour's start (a car leaving at 13:00) are

@@ -1,13 +1,13 @@
 """From a Report to what the page draws: labels, charts, CSV rows."""
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from ..domain.charts import Chart, bar_chart, heat_map, line_chart
-from ..domain.clock import format_duration, to_local
+from ..domain.clock import format_duration
 from ..domain.figures import WEEKDAYS, cents_to_decimal, format_change, hour_of_week, safe_cell
 from ..domain.periods import Bucket
-from ..services.reports import Report
+from ..services.reports import TICKET_COLUMNS, Report
 
 CHARTS = ("revenue", "traffic", "occupancy", "heatmap")
 
@@ -144,13 +144,8 @@ def report_csv(report: Report) -> Iterator[list[str]]:
                "" if row.average_occupancy is None else f"{row.average_occupancy:.2f}"]
 
 
-def tickets_csv(rows, tz) -> Iterator[list[str]]:
-    yield ["ticket_number", "license_plate", "vehicle_type", "status", f"entry_time ({tz}, ISO 8601)",
-           f"exit_time ({tz}, ISO 8601)", "duration_minutes", "amount_usd", "payment_method",
-           "issued_by", "closed_by"]
-    for r in rows:
-        yield [r.ticket_number, safe_cell(r.license_plate), r.vehicle_type, r.status,
-               _iso(to_local(r.entry_time, tz)), _iso(to_local(r.exit_time, tz) if r.exit_time else None),
-               "" if r.duration_minutes is None else str(r.duration_minutes),
-               cents_to_decimal(r.amount_paid), r.payment_method or "",
-               safe_cell(r.issued_by), safe_cell(r.closed_by)]
+def tickets_csv(rows: Iterable[tuple], tz: str) -> Iterator[list]:
+    yield [f"{name} ({tz}, ISO 8601)" if name.endswith("_time") else name for name in TICKET_COLUMNS]
+    for number, plate, vehicle, status, entry, exit_, minutes, amount, method, issued, closed in rows:
+        yield [number, safe_cell(plate), vehicle, status, entry, exit_, minutes, amount, method,
+               safe_cell(issued), safe_cell(closed)]

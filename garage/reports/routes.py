@@ -59,7 +59,7 @@ def chart(name: str):
     if name not in present.CHARTS:
         abort(404)
     period, _ = _valid_period()
-    report = reports.build_report(period, compare=False, breakdowns=False)
+    report = reports.build_report(period, full=False)
     svg = render_template("reports/chart.svg", chart=present.BUILDERS[name](report))
     return Response(svg, mimetype="image/svg+xml")
 
@@ -87,7 +87,7 @@ def _csv_response(filename: str, rows: Iterable[list[str]]) -> Response:
 @manager_required
 def export_rows():
     period, _ = _valid_period()
-    report = reports.build_report(period, compare=False, breakdowns=False)
+    report = reports.build_report(period, full=False)
     return _csv_response(f"garage-report-{period.first}-{period.last}-by-{period.group}.csv",
                          present.report_csv(report))
 

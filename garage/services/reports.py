@@ -19,9 +19,10 @@ from typing import Any, Iterator
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from ..domain.clock import utcnow
+from ..domain.clock import to_local, utcnow
 from ..domain.figures import (
-    HourEvents, OccupancyPoint, median_window, occupancy_series, percent_change, safe_div,
+    HourEvents, OccupancyPoint, cents_to_decimal, occupancy_series, percent_change, safe_div,
+    weighted_median,
 )
 from ..domain.periods import Bucket, BucketIndex, Period
 from ..extensions import db
@@ -77,8 +78,8 @@ class Report:
     previous: Period
     timezone: str
     total_spaces: int
-    summary: Summary
-    previous_summary: Summary
+    summary: Summary | None  # None: built for a chart or CSV only (full=False)
+    previous_summary: Summary | None
     by_method: list[BreakdownRow]
     by_vehicle_type: list[BreakdownRow]
     by_attendant: list[BreakdownRow]
@@ -102,8 +103,9 @@ def _hour_key(column: Any, tzname: str) -> Any:
 
 
 def _epoch(column: Any) -> Any:
+    """Seconds since 1970 as a float (date_part is double precision; extract() is numeric, slower)."""
     if _is_postgres():
-        return sa.extract("epoch", column)
+        return sa.func.date_part("epoch", column)
     return (sa.func.julianday(column) - 2440587.5) * 86400.0
 
 
@@ -120,58 +122,74 @@ def _in(column: Any, start: datetime, end: datetime) -> Any:
 
 # --- queries ---------------------------------------------------------------------------------
 
+def _count(column: Any, start: datetime, end: datetime) -> int:
+    # count(*) so PostgreSQL can answer from the index alone
+    return int(db.session.scalar(sa.select(sa.func.count()).select_from(Ticket).where(_in(column, start, end))) or 0)
+
+
 def summary(start: datetime, end: datetime) -> Summary:
-    exits, revenue, stay_total, stays, paid = db.session.execute(
-        sa.select(sa.func.count(Ticket.id), sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0),
-                  sa.func.coalesce(sa.func.sum(Ticket.duration_minutes), 0),
-                  sa.func.count(Ticket.duration_minutes), sa.func.count(Ticket.amount_paid))
-        .where(_in(Ticket.exit_time, start, end))
-    ).one()
-    entries = db.session.scalar(sa.select(sa.func.count(Ticket.id)).where(_in(Ticket.entry_time, start, end)))
-    return Summary(int(revenue), int(exits), int(entries or 0), safe_div(int(stay_total), stays),
-                   median_stay(start, end, stays), safe_div(int(revenue), paid))
-
-
-def median_stay(start: datetime, end: datetime, count: int) -> float | None:
-    """Only the middle one or two durations leave the database."""
-    offset, limit = median_window(count)
-    if not limit:
-        return None
-    middle = db.session.scalars(
-        sa.select(Ticket.duration_minutes)
-        .where(_in(Ticket.exit_time, start, end), Ticket.duration_minutes.is_not(None))
-        .order_by(Ticket.duration_minutes).offset(offset).limit(limit)
+    """One grouped scan of the period's exits by stay length: totals and the
+    median come from the (at most a few thousand) distinct durations."""
+    histogram = db.session.execute(
+        sa.select(Ticket.duration_minutes, sa.func.count(), sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0),
+                  sa.func.count(Ticket.amount_paid))
+        .where(_in(Ticket.exit_time, start, end)).group_by(Ticket.duration_minutes)
     ).all()
-    return sum(middle) / len(middle) if middle else None
+    exits = sum(int(n) for _, n, _, _ in histogram)
+    revenue = sum(int(cents) for _, _, cents, _ in histogram)
+    paid = sum(int(p) for _, _, _, p in histogram)
+    stays = [(int(minutes), int(n)) for minutes, n, _, _ in histogram if minutes is not None]
+    stayed = sum(n for _, n in stays)
+    return Summary(revenue, exits, _count(Ticket.entry_time, start, end),
+                   safe_div(sum(m * n for m, n in stays), stayed), weighted_median(stays),
+                   safe_div(revenue, paid))
 
 
-def breakdown(label: Any, start: datetime, end: datetime, join: Any = None) -> list[BreakdownRow]:
-    revenue = sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0)
-    query = sa.select(label, sa.func.count(Ticket.id), revenue).select_from(Ticket)
-    if join is not None:
-        query = query.outerjoin(*join)
-    query = query.where(_in(Ticket.exit_time, start, end)).group_by(label).order_by(revenue.desc(), label)
-    return [BreakdownRow(name, int(n), int(cents)) for name, n, cents in db.session.execute(query)]
+@dataclass(frozen=True)
+class Breakdowns:
+    by_method: list[BreakdownRow]
+    by_vehicle_type: list[BreakdownRow]
+    by_attendant: list[BreakdownRow]
 
 
-def by_attendant(start: datetime, end: datetime) -> list[BreakdownRow]:
+def breakdowns(start: datetime, end: datetime) -> Breakdowns:
+    """One grouped scan of the period's exits by (method, vehicle type, who
+    closed it), folded into the three tables here (a few dozen rows)."""
     closer = aliased(User)
-    label = sa.func.coalesce(closer.username, UNKNOWN_ATTENDANT)
-    return breakdown(label, start, end, join=(closer, closer.id == Ticket.closed_by_id))
+    rows = db.session.execute(
+        sa.select(Ticket.payment_method, Ticket.vehicle_type, closer.username, sa.func.count(),
+                  sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0))
+        .select_from(Ticket).outerjoin(closer, closer.id == Ticket.closed_by_id)
+        .where(_in(Ticket.exit_time, start, end))
+        .group_by(Ticket.payment_method, Ticket.vehicle_type, closer.username)
+    ).all()
+
+    def fold(position: int, missing: str) -> list[BreakdownRow]:
+        totals: dict[str, list[int]] = {}
+        for row in rows:
+            entry = totals.setdefault(row[position] or missing, [0, 0])
+            entry[0] += int(row[3])
+            entry[1] += int(row[4])
+        ordered = sorted(totals.items(), key=lambda item: (-item[1][1], item[0].lower()))
+        return [BreakdownRow(label, n, cents) for label, (n, cents) in ordered]
+
+    return Breakdowns(fold(0, "Unknown"), fold(1, "Unknown"), fold(2, UNKNOWN_ATTENDANT))
 
 
 def inside_at(moment: datetime) -> int:
     """Cars inside just before `moment`: inside now, minus those that came in
     since, plus those that left since. Three index-only counts over [moment, now)."""
-    active = sa.select(sa.func.count(Ticket.id)).where(Ticket.status == "active").scalar_subquery()
-    came = sa.select(sa.func.count(Ticket.id)).where(Ticket.entry_time >= moment).scalar_subquery()
-    left = sa.select(sa.func.count(Ticket.id)).where(Ticket.exit_time >= moment).scalar_subquery()
+    count = sa.select(sa.func.count()).select_from(Ticket)
+    active = count.where(Ticket.status == "active").scalar_subquery()
+    came = count.where(Ticket.entry_time >= moment).scalar_subquery()
+    left = count.where(Ticket.exit_time >= moment).scalar_subquery()
     return int(db.session.scalar(sa.select(active - came + left)) or 0)
 
 
 def hour_events(period: Period, tzname: str) -> tuple[list[Bucket], list[HourEvents], list[int], list[int]]:
-    """Per local hour of the period: entries, exits, their summed times, the
-    highest running (entries − exits) reached, revenue and stay minutes.
+    """Per local hour of the period: entries, exits, Σ ±event time, the highest
+    running (entries − exits) reached, the first event's time, revenue and
+    stay minutes.
 
     One statement: entries (+1) and exits (−1) in the period as events, a
     running sum over them in time order (exits first at equal times), grouped
@@ -189,32 +207,28 @@ def hour_events(period: Period, tzname: str) -> tuple[list[Bucket], list[HourEve
     running = sa.func.sum(ev.c.d).over(order_by=(ev.c.t, ev.c.d), rows=(None, 0))
     run = sa.select(ev.c.t, ev.c.d, ev.c.amount, ev.c.stay, running.label("occ")).subquery("run")
     key = _hour_key(run.c.t, tzname).label("k")
-    is_entry, is_exit = run.c.d == 1, run.c.d == -1
+    seconds = _epoch(run.c.t)
     query = sa.select(
         key,
-        sa.func.sum(sa.case((is_entry, 1), else_=0)),
-        sa.func.sum(sa.case((is_exit, 1), else_=0)),
-        sa.func.coalesce(sa.func.sum(sa.case((is_entry, _epoch(run.c.t)))), 0),
-        sa.func.coalesce(sa.func.sum(sa.case((is_exit, _epoch(run.c.t)))), 0),
+        sa.func.sum(sa.case((run.c.d == 1, 1), else_=0)),
+        sa.func.sum(sa.case((run.c.d == -1, 1), else_=0)),
+        sa.func.sum(run.c.d * seconds),
         sa.func.max(run.c.occ),
-        sa.func.min(_epoch(run.c.t)),
+        sa.func.min(seconds),
         sa.func.coalesce(sa.func.sum(run.c.amount), 0),
         sa.func.coalesce(sa.func.sum(run.c.stay), 0),
     ).group_by(key)
+    if _is_postgres():  # sort the month's events in memory, not on disk
+        db.session.execute(sa.select(sa.func.set_config("work_mem", "32MB", True)))
     index = BucketIndex(hours)
     events = [HourEvents() for _ in hours]
     revenue = [0] * len(hours)
     stays = [0] * len(hours)
-    for k, entries, exits, entry_s, exit_s, max_run, first, cents, stay in db.session.execute(query):
+    for k, entries, exits, signed, max_run, first, cents, stay in db.session.execute(query):
         i = index.find(_key_instant(k))
         if i is None:  # cannot happen: events are filtered to the period
             continue
-        old = events[i]  # SQLite: several quarter-hours fold into one hour
-        events[i] = HourEvents(
-            old.entries + int(entries), old.exits + int(exits),
-            old.entry_seconds + float(entry_s), old.exit_seconds + float(exit_s),
-            int(max_run) if old.max_running is None else max(old.max_running, int(max_run)),
-            float(first) if old.first_seconds is None else min(old.first_seconds, float(first)))
+        events[i] = events[i].merge(HourEvents(int(entries), int(exits), float(signed), int(max_run), float(first)))
         revenue[i] += int(cents)
         stays[i] += int(stay)
     return hours, events, revenue, stays
@@ -242,10 +256,9 @@ def _rows(period: Period, tzname: str, hours: list[Bucket], events: list[HourEve
     return rows
 
 
-def build_report(period: Period, now: datetime | None = None, *, compare: bool = True,
-                 breakdowns: bool = True) -> Report:
-    """Everything the report page shows. Charts and CSV rows pass
-    compare=False, breakdowns=False to skip what they do not draw."""
+def build_report(period: Period, now: datetime | None = None, *, full: bool = True) -> Report:
+    """Everything the report page shows. Charts and CSV rows pass full=False
+    to skip the figures, comparison and breakdowns they do not draw."""
     now = now or utcnow()
     settings = get_settings()
     tz = settings.timezone
@@ -253,49 +266,71 @@ def build_report(period: Period, now: datetime | None = None, *, compare: bool =
     previous = period.previous()
     hours, events, revenue, stays = hour_events(period, tz)
     occupancy = occupancy_series(inside_at(start), hours, events, now)
-    current = summary(start, end) if compare or breakdowns else _summary_from(events, revenue, stays)
+    current = summary(start, end) if full else None
+    parts = breakdowns(start, end) if full else Breakdowns([], [], [])
     report = Report(
         period=period, previous=previous, timezone=tz, total_spaces=settings.total_spaces,
-        summary=current, previous_summary=summary(*previous.bounds(tz)) if compare else current,
-        by_method=breakdown(sa.func.coalesce(Ticket.payment_method, "Unknown"), start, end) if breakdowns else [],
-        by_vehicle_type=breakdown(Ticket.vehicle_type, start, end) if breakdowns else [],
-        by_attendant=by_attendant(start, end) if breakdowns else [],
+        summary=current, previous_summary=summary(*previous.bounds(tz)) if full else None,
+        by_method=parts.by_method, by_vehicle_type=parts.by_vehicle_type, by_attendant=parts.by_attendant,
         rows=_rows(period, tz, hours, events, revenue, stays, occupancy),
         hours=hours, hour_events=events, occupancy=occupancy,
     )
-    if compare:
+    if full:
         report.changes = {name: percent_change(getattr(report.summary, name),
                                                getattr(report.previous_summary, name))
                           for name in Summary.FIELDS}
     return report
 
 
-def _summary_from(events: list[HourEvents], revenue: list[int], stays: list[int]) -> Summary:
-    exits = sum(e.exits for e in events)
-    total = sum(revenue)
-    return Summary(total, exits, sum(e.entries for e in events), safe_div(sum(stays), exits), None,
-                   safe_div(total, exits))
-
-
 # --- ticket export ---------------------------------------------------------------------------
 
-TICKET_BATCH = 2000
+TICKET_BATCH = 5000
 
 
-def tickets_in(period: Period, tzname: str) -> Iterator[sa.Row]:
-    """Tickets that entered or left in the period, oldest entry first, read
-    through a server-side cursor in batches (never the whole result in memory)."""
+TICKET_COLUMNS = ("ticket_number", "license_plate", "vehicle_type", "status", "entry_time",
+                  "exit_time", "duration_minutes", "amount_usd", "payment_method", "issued_by", "closed_by")
+PG_ISO = 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'
+
+
+def _local_iso(moment: datetime | None, tzname: str) -> str | None:
+    return to_local(moment, tzname).isoformat(timespec="seconds") if moment else None
+
+
+def tickets_in(period: Period, tzname: str) -> Iterator[tuple]:
+    """Export rows (TICKET_COLUMNS, times as ISO 8601 text in the garage's
+    timezone to the second, money as "12.50") of the tickets that entered or
+    left in the period, oldest entry first. Read through a server-side cursor
+    in batches: never the whole result in memory.
+
+    Two range queries rather than one OR (which PostgreSQL, planning a cursor
+    for fast first rows, answers by walking the whole entry_time index): first
+    the few cars that entered before the period and left in it, then every
+    entry of the period straight off the entry_time index. PostgreSQL formats
+    the text itself (session TimeZone set for this transaction only)."""
     start, end = period.bounds(tzname)
     issuer, closer = aliased(User), aliased(User)
-    query = (
+    postgres = _is_postgres()
+    if postgres:
+        db.session.execute(sa.select(sa.func.set_config("TimeZone", tzname, True)))
+        times = (sa.func.to_char(Ticket.entry_time, PG_ISO), sa.func.to_char(Ticket.exit_time, PG_ISO))
+        amount = sa.cast(sa.cast(Ticket.amount_paid / 100.0, sa.Numeric(12, 2)), sa.Text)
+    else:
+        times, amount = (Ticket.entry_time, Ticket.exit_time), Ticket.amount_paid
+    base = (
         sa.select(Ticket.ticket_number, Ticket.license_plate, Ticket.vehicle_type, Ticket.status,
-                  Ticket.entry_time, Ticket.exit_time, Ticket.duration_minutes, Ticket.amount_paid,
-                  Ticket.payment_method, issuer.username.label("issued_by"),
-                  closer.username.label("closed_by"))
+                  *times, Ticket.duration_minutes, amount, Ticket.payment_method,
+                  issuer.username, closer.username)
         .outerjoin(issuer, issuer.id == Ticket.issued_by_id)
         .outerjoin(closer, closer.id == Ticket.closed_by_id)
-        .where(sa.or_(_in(Ticket.entry_time, start, end), _in(Ticket.exit_time, start, end)))
         .order_by(Ticket.entry_time, Ticket.id)
         .execution_options(stream_results=True, yield_per=TICKET_BATCH)
     )
-    yield from db.session.execute(query)
+    for where in ((_in(Ticket.exit_time, start, end), Ticket.entry_time < start),
+                  (_in(Ticket.entry_time, start, end),)):
+        rows = db.session.execute(base.where(*where))
+        if postgres:
+            yield from rows
+            continue
+        for (number, plate, vehicle, status, entry, exit_, minutes, cents, method, issued, closed) in rows:
+            yield (number, plate, vehicle, status, _local_iso(entry, tzname), _local_iso(exit_, tzname),
+                   minutes, cents_to_decimal(cents) or None, method, issued, closed)
