@@ -87,8 +87,11 @@ class Chart:
 
 
 def _x_ticks(labels: Sequence[str], centre: Callable[[int], float]) -> list[Tick]:
-    step = max(1, math.ceil(len(labels) / MAX_X_LABELS))
-    return [Tick(round(centre(i), 2), labels[i]) for i in range(0, len(labels), step)]
+    """At most MAX_X_LABELS evenly spread labels; empty labels are never ticked
+    (callers blank the ones not worth a tick, e.g. every hour but midnight)."""
+    candidates = [i for i, label in enumerate(labels) if label]
+    step = max(1, math.ceil(len(candidates) / MAX_X_LABELS))
+    return [Tick(round(centre(i), 2), labels[i]) for i in candidates[::step]]
 
 
 def _y_scale(chart: Chart, max_value: float, fmt: Callable[[float], str]) -> Callable[[float], float]:
@@ -104,15 +107,18 @@ def _y_scale(chart: Chart, max_value: float, fmt: Callable[[float], str]) -> Cal
 
 def bar_chart(slug: str, title: str, description: str, labels: Sequence[str],
               series: Sequence[tuple[str, Sequence[float]]], x_label: str, y_label: str,
-              fmt: Callable[[float], str] = lambda v: f"{v:g}") -> Chart:
-    """One bar per label and series (series side by side within a slot)."""
+              fmt: Callable[[float], str] = lambda v: f"{v:g}", tick_fmt: Callable[[float], str] | None = None,
+              axis_labels: Sequence[str] | None = None) -> Chart:
+    """One bar per label and series (series side by side within a slot).
+    `fmt` writes values (hover text, table), `tick_fmt` the y axis (default
+    fmt); `axis_labels` replaces `labels` under the x axis."""
     chart = Chart("bar", slug, title, description, x_label, y_label)
     n = max(1, len(labels))
     slot = chart.plot_width / n
     gap = slot * 0.15 if slot >= 4 else 0.0
     bar_w = (slot - gap) / max(1, len(series))
     peak = max((v for _, values in series for v in values), default=0)
-    y = _y_scale(chart, peak, fmt)
+    y = _y_scale(chart, peak, tick_fmt or fmt)
     for s, (name, values) in enumerate(series):
         colour = PALETTE[s % len(PALETTE)]
         chart.legend.append((name, colour))
@@ -121,7 +127,7 @@ def bar_chart(slug: str, title: str, description: str, labels: Sequence[str],
             chart.bars.append(Rect(round(chart.left + i * slot + gap / 2 + s * bar_w, 2), top,
                                   round(max(bar_w, 0.5), 2), round(chart.bottom - top, 2), colour,
                                   f"{labels[i]}: {name} {fmt(value)}"))
-    chart.x_ticks = _x_ticks(labels, lambda i: chart.left + (i + 0.5) * slot)
+    chart.x_ticks = _x_ticks(axis_labels or labels, lambda i: chart.left + (i + 0.5) * slot)
     chart.table_head = [x_label] + [name for name, _ in series]
     chart.table_rows = [[labels[i]] + [fmt(values[i]) for _, values in series] for i in range(len(labels))]
     return chart
@@ -130,7 +136,7 @@ def bar_chart(slug: str, title: str, description: str, labels: Sequence[str],
 def line_chart(slug: str, title: str, description: str, labels: Sequence[str],
                series: Sequence[tuple[str, Sequence[float | None]]], x_label: str, y_label: str,
                fmt: Callable[[float], str] = lambda v: f"{v:g}",
-               ceiling: tuple[str, float] | None = None) -> Chart:
+               ceiling: tuple[str, float] | None = None, axis_labels: Sequence[str] | None = None) -> Chart:
     """One polyline per series; a None value breaks the line. `ceiling` draws
     a dashed horizontal reference (e.g. total spaces)."""
     chart = Chart("line", slug, title, description, x_label, y_label)
@@ -161,7 +167,7 @@ def line_chart(slug: str, title: str, description: str, labels: Sequence[str],
         name, value = ceiling
         chart.lines.append(Line(name, "#b3141b", [f"{chart.left},{y(value)} {chart.right},{y(value)}"], True))
         chart.legend.append((name, "#b3141b"))
-    chart.x_ticks = _x_ticks(labels, x)
+    chart.x_ticks = _x_ticks(axis_labels or labels, x)
     chart.table_head = [x_label] + [name for name, _ in series]
     chart.table_rows = [[labels[i]] + ["" if values[i] is None else fmt(values[i]) for _, values in series]
                         for i in range(n)]

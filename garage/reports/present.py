@@ -23,9 +23,23 @@ def count(value: float) -> str:
 def hour_labels(buckets: list[Bucket], with_day: bool) -> list[str]:
     fmt = "%d %b %H:%M" if with_day else "%H:%M"
     labels = [b.local_start.strftime(fmt) for b in buckets]
-    if len(set(labels)) != len(labels):  # a fall-back day repeats 01:00: tell them apart
-        labels = [f"{label} {b.local_start.strftime('%Z')}" for label, b in zip(labels, buckets)]
-    return labels
+    seen: dict[str, int] = {}
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+    # A fall-back night repeats 01:00: tell those two apart by EDT/EST.
+    return [f"{label} {b.local_start.strftime('%Z')}" if seen[label] > 1 else label
+            for label, b in zip(labels, buckets)]
+
+
+def hour_axis(buckets: list[Bucket], with_day: bool) -> list[str] | None:
+    """Over several days, tick the x axis at local midnights with the date only."""
+    if not with_day:
+        return None
+    return [b.local_start.strftime("%a %d %b") if b.local_start.hour == 0 else "" for b in buckets]
+
+
+def whole_dollars(value: float) -> str:
+    return f"${value:,.0f}" if value == int(value) else f"${value:,.2f}"
 
 
 def row_labels(report: Report) -> list[str]:
@@ -41,12 +55,15 @@ def revenue_chart(report: Report) -> Chart:
         "revenue", f"Revenue per {unit}",
         f"Money taken at exits in each local {unit}, {report.period.label()} ({report.timezone}).",
         row_labels(report), [("Revenue", [r.revenue_cents / 100 for r in report.rows])],
-        x_label=f"{unit.title()} ({report.timezone})", y_label="Revenue (US$)", fmt=money)
+        x_label=f"{unit.title()} ({report.timezone})", y_label="Revenue (US$)", fmt=money, tick_fmt=whole_dollars,
+        axis_labels=hour_axis([r.bucket for r in report.rows], unit == "hour" and not report.period.single_day))
 
 
 def traffic_chart(report: Report) -> Chart:
+    axis = None
     if report.period.group == "hour":
         labels = hour_labels(report.hours, with_day=not report.period.single_day)
+        axis = hour_axis(report.hours, with_day=not report.period.single_day)
         entries = [e.entries for e in report.hour_events]
         exits = [e.exits for e in report.hour_events]
         title, x_label = "Entries and exits per hour", f"Hour ({report.timezone})"
@@ -60,7 +77,8 @@ def traffic_chart(report: Report) -> Chart:
         title, x_label = "Entries and exits by hour of day", f"Hour of day ({report.timezone})"
         description = "Cars entering and leaving in each hour of the day, summed over the period"
     return bar_chart("traffic", title, f"{description}, {report.period.label()}.", labels,
-                     [("Entries", entries), ("Exits", exits)], x_label=x_label, y_label="Cars", fmt=count)
+                     [("Entries", entries), ("Exits", exits)], x_label=x_label, y_label="Cars", fmt=count,
+                     axis_labels=axis)
 
 
 def occupancy_chart(report: Report) -> Chart:
@@ -72,7 +90,8 @@ def occupancy_chart(report: Report) -> Chart:
         labels, [("Peak", [p.peak if p else None for p in report.occupancy]),
                  ("Average", [round(p.average, 1) if p else None for p in report.occupancy])],
         x_label=f"Hour ({report.timezone})", y_label="Cars inside", fmt=count,
-        ceiling=("Total spaces", report.total_spaces))
+        ceiling=("Total spaces", report.total_spaces),
+        axis_labels=hour_axis(report.hours, with_day=not report.period.single_day))
 
 
 def heatmap_chart(report: Report) -> Chart:
