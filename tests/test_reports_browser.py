@@ -4,6 +4,7 @@ Set SCREENSHOTS=1 to refresh docs/screenshots/reports.png."""
 from __future__ import annotations
 
 import os
+import random
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -12,39 +13,35 @@ import pytest
 import sqlalchemy as sa
 
 from garage.domain.clock import local_today, utcnow
+from garage.domain.tickets import PAYMENT_METHODS, VEHICLE_TYPES
 from garage.extensions import db
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
 
-# Five weeks of traffic ending now: busier around 08:00-18:00, stays of 10 min to ~6 h.
-SEED = """
-INSERT INTO tickets (ticket_number, license_plate, plate_key, vehicle_type, entry_time, exit_time,
-                     duration_minutes, amount_paid, status, payment_method, last_event_at,
-                     issued_by_id, closed_by_id, created_at, updated_at)
-SELECT 'PS-W' || g, 'WEB ' || g, 'WEB' || g,
-       (ARRAY['Car','Standard Vehicle','Compact Car','SUV','Motorcycle','Van'])[1 + g % 6],
-       e, e + make_interval(mins => m), m, 1000 * GREATEST(1, CEIL(m / 60.0)), 'completed',
-       (ARRAY['Cash','Credit Card','Debit Card','Mobile Payment'])[1 + (g / 3) % 4],
-       e + make_interval(mins => m), :att, CASE WHEN g % 9 = 0 THEN NULL WHEN g % 2 = 0 THEN :att ELSE :boss END,
-       e, e
-FROM generate_series(1, 4000) AS g
-CROSS JOIN LATERAL (SELECT date_trunc('day', now()) - interval '35 days'
-                           + make_interval(days => g % 35)
-                           + make_interval(hours => 7 + (g * 7) % 12 + ((g * 13) % 5) * ((g % 3) - 1))
-                           + make_interval(mins => (g * 17) % 60) AS e,
-                           10 + (g * 37) % 350 AS m) AS x
-WHERE e + make_interval(mins => m) < now()
-"""
+def seed(live, tickets: int = 4000) -> None:
+    """Five weeks of traffic ending now: busier by day, stays of 10 min to ~6 h."""
+    from garage.models import Ticket, User
 
-
-def seed(live) -> None:
-    from garage.models import User
-
+    rng = random.Random(6)
+    now = utcnow()
     with live.app.app_context():
-        att = db.session.scalar(sa.select(User.id).where(User.username == "carol"))
-        boss = db.session.scalar(sa.select(User.id).where(User.username == "boss"))
-        db.session.execute(sa.text(SEED), {"att": att, "boss": boss})
+        users = [db.session.scalar(sa.select(User.id).where(User.username == name)) for name in ("carol", "boss")]
+        rows = []
+        for g in range(tickets):
+            day = now.replace(hour=16, minute=0, second=0, microsecond=0) - timedelta(days=rng.randrange(35))
+            entry = day + timedelta(hours=rng.gauss(-2, 3), minutes=rng.randrange(60))  # ~09:00 New York
+            stay = rng.randrange(10, 360)
+            leave = entry + timedelta(minutes=stay)
+            if leave >= now:
+                continue
+            rows.append(dict(
+                ticket_number=f"PS-W{g}", license_plate=f"WEB {g}", plate_key=f"WEB{g}",
+                vehicle_type=rng.choice(VEHICLE_TYPES), entry_time=entry, exit_time=leave,
+                duration_minutes=stay, amount_paid=1000 * -(-stay // 60), status="completed",
+                payment_method=rng.choice(PAYMENT_METHODS), last_event_at=leave,
+                closed_by_id=None if g % 9 == 0 else users[g % 2]))
+        db.session.execute(sa.insert(Ticket), rows)
         db.session.execute(sa.text("UPDATE garage_settings SET timezone = 'America/New_York', total_spaces = 60"))
         db.session.commit()
         db.session.remove()
