@@ -267,6 +267,15 @@ def test_occupancy_counts_cars_inside_before_the_period(manager_client, busy_mon
     assert float(body[0][7]) == pytest.approx((24 + 2 + 0.5 + 10 / 60 + 1) / 24, abs=0.01)
 
 
+def test_cars_inside_at_a_moment_counted_from_either_side(app, busy_monday):
+    from garage.services.reports import inside_at
+
+    moment = z("2026-05-04 10:30")  # C, B and A are inside
+    assert inside_at(moment, now=z("2026-05-04 11:00")) == 3   # counted back from now
+    assert inside_at(moment, now=z("2027-01-01 00:00")) == 3   # counted up from the first entry
+    assert inside_at(z("2026-05-04 12:00"), now=z("2026-05-04 12:30")) == 2  # D left as E came
+
+
 def test_heat_map_has_a_cell_per_hour_of_week(manager_client, busy_monday):
     root = svg(manager_client, "heatmap", **{"from": "2026-05-04", "to": "2026-05-04"})
     assert root.find(f"{SVG}title").text == "Occupancy by hour of week"
@@ -378,7 +387,10 @@ def test_tickets_csv_neutralises_formula_cells(manager_client, app):
     assert rows[1][1] == "'=1+2"
 
 
-def test_tickets_export_streams(manager_client, app):
+def test_tickets_export_streams_in_batches(manager_client, app, monkeypatch):
+    from garage.services import reports
+
+    monkeypatch.setattr(reports, "TICKET_BATCH", 500)
     set_timezone("UTC")
     start = z("2026-05-04 00:00")
     for i in range(1200):
@@ -390,8 +402,8 @@ def test_tickets_export_streams(manager_client, app):
     db.session.commit()
     r = manager_client.get("/reports/export/tickets.csv?from=2026-05-04", buffered=False)
     assert r.is_streamed
-    chunks = list(r.response)
-    assert len(chunks) >= 3  # written in batches, not one string
-    rows = list(csv.reader(io.StringIO("".join(c.decode() if isinstance(c, bytes) else c for c in chunks))))
+    chunks = [c.decode() if isinstance(c, bytes) else c for c in r.response]
+    assert [c.count("\r\n") for c in chunks] == [1, 500, 500, 200]  # header, then one chunk per cursor batch
+    rows = list(csv.reader(io.StringIO("".join(chunks))))
     assert len(rows) == 1201
     assert sum(float(r[7]) for r in rows[1:]) == pytest.approx(12000.00)

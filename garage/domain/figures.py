@@ -58,11 +58,14 @@ def cents_to_decimal(cents: int | None) -> str:
     return f"{sign}{cents // 100}.{cents % 100:02d}"
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def safe_cell(text: str | None) -> str:
     """Text a spreadsheet would run as a formula (=, +, -, @) gets a leading quote."""
     if not text:
         return ""
-    return "'" + text if text[0] in "=+-@\t\r" else text
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,6 @@ from ..services.settings import get_settings
 from ..web import is_htmx, manager_required, vary_on_htmx
 from . import bp, present
 
-CSV_FLUSH_ROWS = 500
-
-
 def _period() -> tuple[Period | None, InvalidInput | None, str]:
     tz = get_settings().timezone
     try:
@@ -64,20 +61,19 @@ def chart(name: str):
     return Response(svg, mimetype="image/svg+xml")
 
 
-def _csv_stream(rows: Iterable[list[str]]) -> Iterator[str]:
+def _csv_stream(batches: Iterable[list]) -> Iterator[str]:
+    """One chunk of CSV text per batch of rows."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    for n, row in enumerate(rows, 1):
-        writer.writerow(row)
-        if n % CSV_FLUSH_ROWS == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    for batch in batches:
+        writer.writerows(batch)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
 
 
-def _csv_response(filename: str, rows: Iterable[list[str]]) -> Response:
-    response = Response(stream_with_context(_csv_stream(rows)), mimetype="text/csv")
+def _csv_response(filename: str, batches: Iterable[list]) -> Response:
+    response = Response(stream_with_context(_csv_stream(batches)), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response

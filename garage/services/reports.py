@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased
 
 from ..domain.clock import to_local, utcnow
 from ..domain.figures import (
-    HourEvents, OccupancyPoint, cents_to_decimal, occupancy_series, percent_change, safe_div,
+    FORMULA_STARTS, HourEvents, OccupancyPoint, cents_to_decimal, occupancy_series, percent_change, safe_div,
     weighted_median,
 )
 from ..domain.periods import Bucket, BucketIndex, Period
@@ -176,10 +176,17 @@ def breakdowns(start: datetime, end: datetime) -> Breakdowns:
     return Breakdowns(fold(0, "Unknown"), fold(1, "Unknown"), fold(2, UNKNOWN_ATTENDANT))
 
 
-def inside_at(moment: datetime) -> int:
-    """Cars inside just before `moment`: inside now, minus those that came in
-    since, plus those that left since. Three index-only counts over [moment, now)."""
+def inside_at(moment: datetime, now: datetime) -> int:
+    """Cars inside just before `moment`, from index-only counts over the
+    shorter side of history: either everything that came in before it minus
+    everything that left before it, or the cars inside now minus those that
+    came in since plus those that left since."""
     count = sa.select(sa.func.count()).select_from(Ticket)
+    first_entry = db.session.scalar(sa.select(sa.func.min(Ticket.entry_time)))
+    if first_entry is not None and moment - first_entry < now - moment:
+        came = count.where(Ticket.entry_time < moment).scalar_subquery()
+        left = count.where(Ticket.exit_time < moment).scalar_subquery()
+        return int(db.session.scalar(sa.select(came - left)) or 0)
     active = count.where(Ticket.status == "active").scalar_subquery()
     came = count.where(Ticket.entry_time >= moment).scalar_subquery()
     left = count.where(Ticket.exit_time >= moment).scalar_subquery()
@@ -265,7 +272,7 @@ def build_report(period: Period, now: datetime | None = None, *, full: bool = Tr
     start, end = period.bounds(tz)
     previous = period.previous()
     hours, events, revenue, stays = hour_events(period, tz)
-    occupancy = occupancy_series(inside_at(start), hours, events, now)
+    occupancy = occupancy_series(inside_at(start, now), hours, events, now)
     current = summary(start, end) if full else None
     parts = breakdowns(start, end) if full else Breakdowns([], [], [])
     report = Report(
@@ -296,17 +303,23 @@ def _local_iso(moment: datetime | None, tzname: str) -> str | None:
     return to_local(moment, tzname).isoformat(timespec="seconds") if moment else None
 
 
-def tickets_in(period: Period, tzname: str) -> Iterator[tuple]:
+def _cell(column: Any) -> Any:
+    """Text a spreadsheet would run as a formula gets a leading quote (same rule as domain safe_cell)."""
+    return sa.case((sa.func.substr(column, 1, 1).in_(FORMULA_STARTS), sa.literal("'") + column), else_=column)
+
+
+def tickets_in(period: Period, tzname: str) -> Iterator[list[tuple]]:
     """Export rows (TICKET_COLUMNS, times as ISO 8601 text in the garage's
-    timezone to the second, money as "12.50") of the tickets that entered or
-    left in the period, oldest entry first. Read through a server-side cursor
-    in batches: never the whole result in memory.
+    timezone to the second, money as "12.50", formula-like text quoted) of the
+    tickets that entered or left in the period, oldest entry first, in batches
+    read through a server-side cursor: never the whole result in memory.
 
     Two range queries rather than one OR (which PostgreSQL, planning a cursor
     for fast first rows, answers by walking the whole entry_time index): first
     the few cars that entered before the period and left in it, then every
     entry of the period straight off the entry_time index. PostgreSQL formats
-    the text itself (session TimeZone set for this transaction only)."""
+    the text itself (session TimeZone set for this transaction only), so its
+    rows go to the CSV writer untouched; SQLite's times are formatted here."""
     start, end = period.bounds(tzname)
     issuer, closer = aliased(User), aliased(User)
     postgres = _is_postgres()
@@ -317,9 +330,9 @@ def tickets_in(period: Period, tzname: str) -> Iterator[tuple]:
     else:
         times, amount = (Ticket.entry_time, Ticket.exit_time), Ticket.amount_paid
     base = (
-        sa.select(Ticket.ticket_number, Ticket.license_plate, Ticket.vehicle_type, Ticket.status,
+        sa.select(Ticket.ticket_number, _cell(Ticket.license_plate), Ticket.vehicle_type, Ticket.status,
                   *times, Ticket.duration_minutes, amount, Ticket.payment_method,
-                  issuer.username, closer.username)
+                  _cell(issuer.username), _cell(closer.username))
         .outerjoin(issuer, issuer.id == Ticket.issued_by_id)
         .outerjoin(closer, closer.id == Ticket.closed_by_id)
         .order_by(Ticket.entry_time, Ticket.id)
@@ -327,10 +340,12 @@ def tickets_in(period: Period, tzname: str) -> Iterator[tuple]:
     )
     for where in ((_in(Ticket.exit_time, start, end), Ticket.entry_time < start),
                   (_in(Ticket.entry_time, start, end),)):
-        rows = db.session.execute(base.where(*where))
-        if postgres:
-            yield from rows
-            continue
-        for (number, plate, vehicle, status, entry, exit_, minutes, cents, method, issued, closed) in rows:
-            yield (number, plate, vehicle, status, _local_iso(entry, tzname), _local_iso(exit_, tzname),
-                   minutes, cents_to_decimal(cents) or None, method, issued, closed)
+        # Core execution on the session's connection: no ORM row loading, same transaction.
+        for batch in db.session.connection().execute(base.where(*where)).partitions():
+            if postgres:
+                yield batch
+                continue
+            yield [(number, plate, vehicle, status, _local_iso(entry, tzname), _local_iso(exit_, tzname),
+                    minutes, cents_to_decimal(cents) or None, method, issued, closed)
+                   for (number, plate, vehicle, status, entry, exit_, minutes, cents, method, issued, closed)
+                   in batch]
