@@ -23,9 +23,10 @@ def nice_ticks(max_value: float, count: int = 5) -> list[float]:
     raw = max_value / count
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-    top = math.ceil(max_value / step - 1e-9) * step
-    n = int(round(top / step))
-    return [round(i * step, 10) for i in range(n + 1)]
+    n = math.ceil(max_value / step)
+    while n * step < max_value:  # the division may have rounded down
+        n += 1
+    return [i * step for i in range(n + 1)]
 
 
 @dataclass(frozen=True)

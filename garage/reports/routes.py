@@ -58,7 +58,9 @@ def chart(name: str):
     period, _ = _valid_period()
     report = reports.build_report(period, full=False)
     svg = render_template("reports/chart.svg", chart=present.BUILDERS[name](report))
-    return Response(svg, mimetype="image/svg+xml")
+    response = Response(svg, mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "private, no-store"  # a manager's figures
+    return response
 
 
 def _csv_stream(batches: Iterable[list]) -> Iterator[str]:
