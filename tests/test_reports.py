@@ -378,13 +378,18 @@ def test_tickets_csv_round_trips_with_the_report_totals(manager_client, dst_week
         "2026-03-08T01:00:00-05:00", "2026-03-08T03:30:00-04:00", "90")
 
 
-def test_tickets_csv_neutralises_formula_cells(manager_client, app):
+def test_tickets_csv_neutralises_formulas_and_quotes_text(manager_client, app):
     set_timezone("UTC")
-    t = add_ticket(z("2026-05-04 10:00"), z("2026-05-04 11:00"), 1000)
+    t = add_ticket(z("2026-05-04 10:00"), z("2026-05-04 11:00"), 1000, method='Voucher, "gold"\nline 2')
     t.license_plate = "=1+2"
+    add_ticket(z("2026-05-04 12:00"))  # still inside: empty exit, duration, amount, method
     db.session.commit()
     rows = csv_rows(manager_client, "/reports/export/tickets.csv", **{"from": "2026-05-04"})
+    assert len(rows) == 3 and all(len(r) == 11 for r in rows)
     assert rows[1][1] == "'=1+2"
+    assert rows[1][8] == 'Voucher, "gold"\nline 2'
+    assert rows[1][4:8] == ["2026-05-04T10:00:00+00:00", "2026-05-04T11:00:00+00:00", "60", "10.00"]
+    assert rows[2][3:9] == ["active", "2026-05-04T12:00:00+00:00", "", "", "", ""]
 
 
 def test_tickets_export_streams_in_batches(manager_client, app, monkeypatch):

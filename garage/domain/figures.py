@@ -2,6 +2,8 @@
 occupancy from per-hour entry/exit aggregates, CSV cell formats. Pure Python."""
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Sequence
@@ -56,6 +58,13 @@ def cents_to_decimal(cents: int | None) -> str:
     sign = "-" if cents < 0 else ""
     cents = abs(int(cents))
     return f"{sign}{cents // 100}.{cents % 100:02d}"
+
+
+def csv_text(rows: Iterable[Sequence[object]]) -> str:
+    """Rows as CSV (RFC 4180: CRLF, quotes only where needed; None is empty)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue()
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

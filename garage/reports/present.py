@@ -5,7 +5,7 @@ from typing import Iterable, Iterator
 
 from ..domain.charts import Chart, bar_chart, heat_map, line_chart
 from ..domain.clock import format_duration
-from ..domain.figures import WEEKDAYS, cents_to_decimal, format_change, hour_of_week
+from ..domain.figures import WEEKDAYS, cents_to_decimal, csv_text, format_change, hour_of_week
 from ..domain.periods import Bucket
 from ..services.reports import TICKET_COLUMNS, Report
 
@@ -150,23 +150,22 @@ def _iso(moment) -> str:
     return moment.isoformat() if moment is not None else ""
 
 
-def report_csv(report: Report) -> Iterator[list[list[str]]]:
-    """The report's rows as CSV batches (header, then all rows: at most 31×24)."""
+def report_csv(report: Report) -> Iterator[str]:
+    """The report's rows as CSV text: the header, then every row (at most 31×24)."""
     tz = report.timezone
-    yield [[f"start ({tz}, ISO 8601)", f"end ({tz}, ISO 8601)", "entries", "exits", "revenue_usd",
-            "average_stay_minutes", "peak_occupancy", "average_occupancy"]]
+    yield csv_text([[f"start ({tz}, ISO 8601)", f"end ({tz}, ISO 8601)", "entries", "exits", "revenue_usd",
+                     "average_stay_minutes", "peak_occupancy", "average_occupancy"]])
     rows = []
     for row in report.rows:
         stay = row.average_stay_minutes
         rows.append([_iso(row.bucket.local_start), _iso(row.bucket.end.astimezone(row.bucket.local_start.tzinfo)),
-                     str(row.entries), str(row.exits), cents_to_decimal(row.revenue_cents),
-                     "" if stay is None else f"{stay:.1f}",
-                     "" if row.peak_occupancy is None else str(row.peak_occupancy),
+                     row.entries, row.exits, cents_to_decimal(row.revenue_cents),
+                     "" if stay is None else f"{stay:.1f}", row.peak_occupancy,
                      "" if row.average_occupancy is None else f"{row.average_occupancy:.2f}"])
-    yield rows
+    yield csv_text(rows)
 
 
-def tickets_csv(batches: Iterable[list[tuple]], tz: str) -> Iterator[list]:
-    """Header, then the service's batches as they are (already export text)."""
-    yield [[f"{name} ({tz}, ISO 8601)" if name.endswith("_time") else name for name in TICKET_COLUMNS]]
-    yield from batches
+def tickets_csv(chunks: Iterable[str], tz: str) -> Iterator[str]:
+    """The header, then the service's CSV chunks as they come."""
+    yield csv_text([[f"{name} ({tz}, ISO 8601)" if name.endswith("_time") else name for name in TICKET_COLUMNS]])
+    yield from chunks

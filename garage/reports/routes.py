@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import csv
-import io
-from typing import Iterable, Iterator
+from typing import Iterable
 
 from flask import Response, abort, render_template, request, stream_with_context
 
@@ -63,19 +61,9 @@ def chart(name: str):
     return response
 
 
-def _csv_stream(batches: Iterable[list]) -> Iterator[str]:
-    """One chunk of CSV text per batch of rows."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    for batch in batches:
-        writer.writerows(batch)
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-
-
-def _csv_response(filename: str, batches: Iterable[list]) -> Response:
-    response = Response(stream_with_context(_csv_stream(batches)), mimetype="text/csv")
+def _csv_response(filename: str, chunks: Iterable[str]) -> Response:
+    """Stream CSV text chunk by chunk (the request context stays open for the cursor)."""
+    response = Response(stream_with_context(chunks), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -95,4 +83,4 @@ def export_rows():
 def export_tickets():
     period, tz = _valid_period()
     return _csv_response(f"garage-tickets-{period.first}-{period.last}.csv",
-                         present.tickets_csv(reports.tickets_in(period, tz), tz))
+                         present.tickets_csv(reports.ticket_csv_chunks(period, tz), tz))
