@@ -350,6 +350,24 @@ def test_invalid_periods_are_422_with_a_message(manager_client, query, words):
         assert r.status_code == 422 and words in r.get_data(as_text=True)
 
 
+def test_a_report_cut_off_by_the_statement_timeout_says_so(manager_client, app, monkeypatch):
+    import sqlalchemy as sa
+
+    from garage.services import reports
+
+    def too_slow(*args, **kwargs):
+        raise sa.exc.OperationalError("SELECT ...", {}, Exception("canceling statement due to statement timeout"))
+
+    monkeypatch.setattr(reports, "hour_events", too_slow)
+    r = manager_client.get("/reports?from=2026-01-01&to=2026-12-31")
+    assert r.status_code == 503
+    assert "choose a shorter period" in BeautifulSoup(r.data, "html.parser").select_one("#report-error").get_text()
+    r = manager_client.get("/reports?from=2026-01-01&to=2026-12-31", headers={"HX-Request": "true"})
+    assert r.status_code == 200 and "choose a shorter period" in r.get_data(as_text=True)
+    r = manager_client.get("/reports/charts/revenue.svg?from=2026-01-01&to=2026-12-31")
+    assert r.status_code == 503 and "choose a shorter period" in r.get_data(as_text=True)
+
+
 def test_unknown_chart_is_404(manager_client):
     assert manager_client.get("/reports/charts/pie.svg").status_code == 404
 

@@ -32,11 +32,16 @@ def index():
     today = local_today(utcnow(), tz)
     context = {"error": error, "period": period, "presets": presets(today), "timezone": tz,
                "form": {k: request.args.get(k, "") for k in ("from", "to", "group")}}
+    status = 422 if error else 200
     if period is not None:
-        report = reports.build_report(period)
-        context.update(report=report, charts=present.charts(report), figures=present.figures(report))
+        try:
+            report = reports.build_report(period)
+            context.update(report=report, charts=present.charts(report), figures=present.figures(report))
+        except reports.ReportTooSlow as exc:
+            # htmx here swaps only 2xx, 409 and 422 (base.html): show the message in place
+            context["error"], status = exc, 200 if _wants_fragment() else exc.status
     template = "reports/_report.html" if _wants_fragment() else "reports/index.html"
-    response = Response(render_template(template, **context), status=422 if error else 200)
+    response = Response(render_template(template, **context), status=status)
     return vary_on_htmx(response)
 
 

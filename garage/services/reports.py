@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from ..domain.clock import to_local, utcnow
+from ..domain.errors import DomainError
 from ..domain.figures import (
     FORMULA_STARTS, HourEvents, OccupancyPoint, cents_to_decimal, csv_text, occupancy_series, percent_change, safe_div,
     weighted_median,
@@ -263,10 +264,32 @@ def _rows(period: Period, tzname: str, hours: list[Bucket], events: list[HourEve
     return rows
 
 
+class ReportTooSlow(DomainError):
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__("This report took too long to compute; choose a shorter period and try again")
+
+
+def _statement_timeout(exc: sa.exc.OperationalError) -> bool:
+    return getattr(exc.orig, "pgcode", None) == "57014" or "statement timeout" in str(exc.orig)
+
+
 def build_report(period: Period, now: datetime | None = None, *, full: bool = True) -> Report:
     """Everything the report page shows. Charts and CSV rows pass full=False
-    to skip the figures, comparison and breakdowns they do not draw."""
-    now = now or utcnow()
+    to skip the figures, comparison and breakdowns they do not draw.
+    A query cut off by the database's statement timeout (STATEMENT_TIMEOUT_MS)
+    raises ReportTooSlow (503) rather than an internal error."""
+    try:
+        return _build_report(period, now or utcnow(), full)
+    except sa.exc.OperationalError as exc:
+        if not _statement_timeout(exc):
+            raise
+        db.session.rollback()
+        raise ReportTooSlow() from exc
+
+
+def _build_report(period: Period, now: datetime, full: bool) -> Report:
     settings = get_settings()
     tz = settings.timezone
     start, end = period.bounds(tz)
