@@ -151,7 +151,7 @@ def _iso(moment) -> str:
 
 
 def report_csv(report: Report) -> Iterator[str]:
-    """The report's rows as CSV text: the header, then every row (at most 31×24)."""
+    """The report's rows as CSV text: the header, then every row (at most 366 days or 31×24 hours)."""
     tz = report.timezone
     yield csv_text([[f"start ({tz}, ISO 8601)", f"end ({tz}, ISO 8601)", "entries", "exits", "revenue_usd",
                      "average_stay_minutes", "peak_occupancy", "average_occupancy"]])

@@ -100,7 +100,7 @@ def _is_postgres() -> bool:
 def _hour_key(column: Any, tzname: str) -> Any:
     if _is_postgres():
         return sa.func.date_trunc("hour", column, tzname)
-    return sa.cast(sa.func.strftime("%s", column), sa.Integer) / QUARTER
+    return sa.cast(sa.func.strftime("%s", column), sa.Integer) // QUARTER  # integer division
 
 
 def _epoch(column: Any) -> Any:
