@@ -136,7 +136,8 @@ def explain(app, client, url: str) -> None:
     statements: list[tuple[str, object]] = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT") and "FROM tickets" in statement:
+        if statement.lstrip().upper().startswith("SELECT") and ("FROM tickets" in statement
+                                                                 or "set_config" in statement):
             statements.append((statement, parameters))
 
     with app.app_context():
@@ -147,6 +148,9 @@ def explain(app, client, url: str) -> None:
         try:
             cur = raw.cursor()
             for i, (statement, parameters) in enumerate(statements, 1):
+                if "FROM tickets" not in statement:  # set_config (work_mem): replay, do not explain
+                    cur.execute(statement, parameters)
+                    continue
                 cur.execute("EXPLAIN (ANALYZE, BUFFERS OFF) " + statement, parameters)
                 plan = [row[0] for row in cur.fetchall()]
                 first = " ".join(statement.split())[:110]
