@@ -23,6 +23,7 @@ BLUEPRINTS = (
     "garage.meta",
     "garage.lobby",
     "garage.settings_page",
+    "garage.reports",
 )
 
 

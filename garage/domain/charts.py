@@ -1,0 +1,209 @@
+"""Chart geometry for the server-rendered SVG charts: scales, ticks, bars,
+polylines and heat-map cells. Pure Python; the templates only draw what this
+computes (templates/reports/_charts.html)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+WIDTH, HEIGHT = 960, 320
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 80, 16, 36, 56
+MAX_X_LABELS = 12
+PALETTE = ("#0b5cd5", "#e07b00", "#0a7a32", "#8a3ffc")
+# Light to dark blue: heat-map levels (no data is drawn as light grey).
+HEAT_COLOURS = ("#eef3fb", "#c9dbf5", "#94b8eb", "#5b8fdc", "#2c64c2", "#123f8c")
+NO_DATA_COLOUR = "#f1f1f1"
+
+
+def nice_ticks(max_value: float, count: int = 5) -> list[float]:
+    """0 and evenly spaced round values (1, 2, 2.5, 5 × 10^k) reaching max_value."""
+    if max_value <= 0:
+        return [0.0, 1.0]
+    raw = max_value / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    n = math.ceil(max_value / step)
+    while n * step < max_value:  # the division may have rounded down
+        n += 1
+    return [i * step for i in range(n + 1)]
+
+
+@dataclass(frozen=True)
+class Tick:
+    pos: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Rect:
+    """A bar or a heat-map cell, with its hover text."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    colour: str
+    tooltip: str
+
+
+@dataclass(frozen=True)
+class Line:
+    name: str
+    colour: str
+    segments: list[str]  # "x,y x,y ..." per unbroken run (None values break the line)
+    dashed: bool = False
+
+
+@dataclass
+class Chart:
+    kind: str  # "bar" | "line" | "heat"
+    slug: str
+    title: str
+    description: str
+    x_label: str
+    y_label: str
+    width: int = WIDTH
+    height: int = HEIGHT
+    left: float = MARGIN_LEFT
+    top: float = MARGIN_TOP
+    right: float = WIDTH - MARGIN_RIGHT
+    bottom: float = HEIGHT - MARGIN_BOTTOM
+    x_ticks: list[Tick] = field(default_factory=list)
+    y_ticks: list[Tick] = field(default_factory=list)
+    bars: list[Rect] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
+    cells: list[Rect] = field(default_factory=list)
+    legend: list[tuple[str, str]] = field(default_factory=list)
+    table_head: list[str] = field(default_factory=list)
+    table_rows: list[list[str]] = field(default_factory=list)
+
+    @property
+    def plot_width(self) -> float:
+        return self.right - self.left
+
+    @property
+    def plot_height(self) -> float:
+        return self.bottom - self.top
+
+
+def _x_ticks(labels: Sequence[str], centre: Callable[[int], float]) -> list[Tick]:
+    """At most MAX_X_LABELS evenly spread labels; empty labels are never ticked
+    (callers blank the ones not worth a tick, e.g. every hour but midnight)."""
+    candidates = [i for i, label in enumerate(labels) if label]
+    step = max(1, math.ceil(len(candidates) / MAX_X_LABELS))
+    return [Tick(round(centre(i), 2), labels[i]) for i in candidates[::step]]
+
+
+def _y_scale(chart: Chart, max_value: float, fmt: Callable[[float], str]) -> Callable[[float], float]:
+    ticks = nice_ticks(max_value)
+    top = ticks[-1]
+
+    def y(value: float) -> float:
+        return round(chart.bottom - (value / top) * chart.plot_height, 2)
+
+    chart.y_ticks = [Tick(y(t), fmt(t)) for t in ticks]
+    return y
+
+
+def bar_chart(slug: str, title: str, description: str, labels: Sequence[str],
+              series: Sequence[tuple[str, Sequence[float]]], x_label: str, y_label: str,
+              fmt: Callable[[float], str] = lambda v: f"{v:g}", tick_fmt: Callable[[float], str] | None = None,
+              axis_labels: Sequence[str] | None = None) -> Chart:
+    """One bar per label and series (series side by side within a slot).
+    `fmt` writes values (hover text, table), `tick_fmt` the y axis (default
+    fmt); `axis_labels` replaces `labels` under the x axis."""
+    chart = Chart("bar", slug, title, description, x_label, y_label)
+    n = max(1, len(labels))
+    slot = chart.plot_width / n
+    gap = slot * 0.15 if slot >= 4 else 0.0
+    bar_w = (slot - gap) / max(1, len(series))
+    peak = max((v for _, values in series for v in values), default=0)
+    y = _y_scale(chart, peak, tick_fmt or fmt)
+    for s, (name, values) in enumerate(series):
+        colour = PALETTE[s % len(PALETTE)]
+        chart.legend.append((name, colour))
+        for i, value in enumerate(values):
+            top = y(value)
+            chart.bars.append(Rect(round(chart.left + i * slot + gap / 2 + s * bar_w, 2), top,
+                                  round(max(bar_w, 0.5), 2), round(chart.bottom - top, 2), colour,
+                                  f"{labels[i]}: {name} {fmt(value)}"))
+    chart.x_ticks = _x_ticks(axis_labels or labels, lambda i: chart.left + (i + 0.5) * slot)
+    chart.table_head = [x_label] + [name for name, _ in series]
+    chart.table_rows = [[labels[i]] + [fmt(values[i]) for _, values in series] for i in range(len(labels))]
+    return chart
+
+
+def line_chart(slug: str, title: str, description: str, labels: Sequence[str],
+               series: Sequence[tuple[str, Sequence[float | None]]], x_label: str, y_label: str,
+               fmt: Callable[[float], str] = lambda v: f"{v:g}",
+               ceiling: tuple[str, float] | None = None, axis_labels: Sequence[str] | None = None) -> Chart:
+    """One polyline per series; a None value breaks the line. `ceiling` draws
+    a dashed horizontal reference (e.g. total spaces)."""
+    chart = Chart("line", slug, title, description, x_label, y_label)
+    n = len(labels)
+    step = chart.plot_width / max(1, n - 1)
+    values_all = [v for _, values in series for v in values if v is not None]
+    peak = max(values_all + ([ceiling[1]] if ceiling else []), default=0)
+    y = _y_scale(chart, peak, fmt)
+
+    def x(i: int) -> float:
+        return round(chart.left + (i * step if n > 1 else chart.plot_width / 2), 2)
+
+    for s, (name, values) in enumerate(series):
+        colour = PALETTE[s % len(PALETTE)]
+        segments, run = [], []
+        for i, value in enumerate(values):
+            if value is None:
+                if run:
+                    segments.append(" ".join(run))
+                run = []
+                continue
+            run.append(f"{x(i)},{y(value)}")
+        if run:
+            segments.append(" ".join(run))
+        chart.lines.append(Line(name, colour, segments))
+        chart.legend.append((name, colour))
+    if ceiling:
+        name, value = ceiling
+        chart.lines.append(Line(name, "#b3141b", [f"{chart.left},{y(value)} {chart.right},{y(value)}"], True))
+        chart.legend.append((name, "#b3141b"))
+    chart.x_ticks = _x_ticks(axis_labels or labels, x)
+    chart.table_head = [x_label] + [name for name, _ in series]
+    chart.table_rows = [[labels[i]] + ["" if values[i] is None else fmt(values[i]) for _, values in series]
+                        for i in range(n)]
+    return chart
+
+
+def heat_level(value: float | None, top: float) -> str:
+    if value is None:
+        return NO_DATA_COLOUR
+    if top <= 0:
+        return HEAT_COLOURS[0]
+    level = min(len(HEAT_COLOURS) - 1, int(value / top * (len(HEAT_COLOURS) - 1) + 0.5))
+    return HEAT_COLOURS[level]
+
+
+def heat_map(slug: str, title: str, description: str, row_labels: Sequence[str],
+             col_labels: Sequence[str], values: Sequence[Sequence[float | None]],
+             x_label: str, y_label: str, fmt: Callable[[float], str] = lambda v: f"{v:.1f}") -> Chart:
+    chart = Chart("heat", slug, title, description, x_label, y_label, height=300,
+                  left=56, bottom=300 - 48)
+    rows, cols = len(row_labels), len(col_labels)
+    cw, ch = chart.plot_width / cols, chart.plot_height / rows
+    top = max((v for row in values for v in row if v is not None), default=0)
+    for r in range(rows):
+        for c in range(cols):
+            value = values[r][c]
+            text = "no data" if value is None else fmt(value)
+            chart.cells.append(Rect(round(chart.left + c * cw, 2), round(chart.top + r * ch, 2),
+                                    round(cw - 1, 2), round(ch - 1, 2), heat_level(value, top),
+                                    f"{row_labels[r]} {col_labels[c]}: {text}"))
+    chart.x_ticks = [Tick(round(chart.left + (c + 0.5) * cw, 2), col_labels[c]) for c in range(0, cols, 2)]
+    chart.y_ticks = [Tick(round(chart.top + (r + 0.5) * ch, 2), row_labels[r]) for r in range(rows)]
+    chart.legend = [(f"≈ {fmt(top * i / (len(HEAT_COLOURS) - 1))}", colour)
+                    for i, colour in enumerate(HEAT_COLOURS)] + [("no data", NO_DATA_COLOUR)]
+    chart.table_head = [y_label] + list(col_labels)
+    chart.table_rows = [[row_labels[r]] + ["" if values[r][c] is None else fmt(values[r][c])
+                                           for c in range(cols)] for r in range(rows)]
+    return chart

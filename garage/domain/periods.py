@@ -1,0 +1,157 @@
+"""Report periods: whole local days of the garage, their UTC bounds and buckets.
+
+A period is an inclusive range of local calendar dates plus a grouping (per
+day or per hour). Days and hours are the garage's local ones, so a DST day
+has 23 or 25 hourly buckets and the bounds move with the offset.
+"""
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Mapping
+
+from .clock import local_day_bounds, to_local
+from .errors import InvalidInput
+
+GROUPS = ("day", "hour")
+MAX_DAYS = 366
+MAX_HOURLY_DAYS = 31
+MIN_YEAR, MAX_YEAR = 2000, 2100
+HOUR = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One row of a report: [start, end) in UTC, labelled in local time."""
+
+    start: datetime
+    end: datetime
+    local_start: datetime
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+@dataclass(frozen=True)
+class Period:
+    first: date
+    last: date  # inclusive
+    group: str = "day"
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    @property
+    def single_day(self) -> bool:
+        return self.first == self.last
+
+    def previous(self) -> "Period":
+        """The period of the same number of days just before this one."""
+        return Period(self.first - timedelta(days=self.days), self.first - timedelta(days=1), self.group)
+
+    def bounds(self, tzname: str) -> tuple[datetime, datetime]:
+        """[start, end) in UTC."""
+        return local_day_bounds(self.first, tzname)[0], local_day_bounds(self.last, tzname)[1]
+
+    def query(self) -> dict[str, str]:
+        return {"from": self.first.isoformat(), "to": self.last.isoformat(), "group": self.group}
+
+    def label(self) -> str:
+        if self.single_day:
+            return self.first.strftime("%a %d %b %Y")
+        return f"{self.first.strftime('%d %b %Y')} – {self.last.strftime('%d %b %Y')}"
+
+    def day_buckets(self, tzname: str) -> list[Bucket]:
+        out = []
+        day = self.first
+        while day <= self.last:
+            start, end = local_day_bounds(day, tzname)
+            out.append(Bucket(start, end, to_local(start, tzname)))
+            day += timedelta(days=1)
+        return out
+
+    def hour_buckets(self, tzname: str) -> list[Bucket]:
+        """Every real hour of the period, from local midnight: 23 on a
+        spring-forward day, 25 on a fall-back day (01:00 happens twice)."""
+        start, end = self.bounds(tzname)
+        out = []
+        t = start
+        while t < end:
+            nxt = min(t + HOUR, end)
+            out.append(Bucket(t, nxt, to_local(t, tzname)))
+            t = nxt
+        return out
+
+    def buckets(self, tzname: str) -> list[Bucket]:
+        return self.hour_buckets(tzname) if self.group == "hour" else self.day_buckets(tzname)
+
+
+def presets(today: date) -> list[tuple[str, Period]]:
+    """The period selector's shortcuts, relative to the garage's local today."""
+    week_start = today - timedelta(days=today.weekday())
+    return [
+        ("Today", Period(today, today, "hour")),
+        ("Yesterday", Period(today - timedelta(days=1), today - timedelta(days=1), "hour")),
+        ("This week", Period(week_start, today, "day")),
+        ("This month", Period(today.replace(day=1), today, "day")),
+        ("Last 30 days", Period(today - timedelta(days=29), today, "day")),
+    ]
+
+
+def default_period(today: date) -> Period:
+    return Period(today - timedelta(days=29), today, "day")
+
+
+def _parse_date(raw: str, field: str) -> date:
+    try:
+        value = date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(f"“{raw[:20]}” is not a date: use YYYY-MM-DD, e.g. 2026-03-08", field=field) from None
+    if len(raw) != 10:
+        raise InvalidInput(f"“{raw[:20]}” is not a date: use YYYY-MM-DD, e.g. 2026-03-08", field=field)
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise InvalidInput(f"Dates must be between {MIN_YEAR} and {MAX_YEAR}", field=field)
+    return value
+
+
+def parse_period(args: Mapping[str, str], today: date) -> Period:
+    """Read ?from=&to=&group= (all optional). Raises InvalidInput with the field."""
+    raw_from = (args.get("from") or "").strip()
+    raw_to = (args.get("to") or "").strip()
+    raw_group = (args.get("group") or "").strip().lower()
+    if raw_group and raw_group not in GROUPS:
+        raise InvalidInput("Group by must be “day” or “hour”", field="group")
+    if not raw_from and not raw_to:
+        period = default_period(today)
+    else:
+        first = _parse_date(raw_from, "from") if raw_from else None
+        last = _parse_date(raw_to, "to") if raw_to else None
+        first = first or last
+        last = last or first
+        if first > last:
+            raise InvalidInput("The start date must be on or before the end date", field="to")
+        period = Period(first, last)
+    if period.days > MAX_DAYS:
+        raise InvalidInput(f"A report covers at most {MAX_DAYS} days; choose a shorter range", field="to")
+    group = raw_group or ("hour" if period.single_day else "day")
+    if group == "hour" and period.days > MAX_HOURLY_DAYS:
+        raise InvalidInput(f"Per-hour rows are available for up to {MAX_HOURLY_DAYS} days; "
+                           "group by day or choose a shorter range", field="group")
+    return Period(period.first, period.last, group)
+
+
+class BucketIndex:
+    """Maps UTC instants to the bucket that contains them (binary search)."""
+
+    def __init__(self, buckets: list[Bucket]) -> None:
+        self.buckets = buckets
+        self._starts = [b.start for b in buckets]
+
+    def find(self, moment: datetime) -> int | None:
+        i = bisect_right(self._starts, moment) - 1
+        if i < 0 or moment >= self.buckets[i].end:
+            return None
+        return i

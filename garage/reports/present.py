@@ -1,0 +1,171 @@
+"""From a Report to what the page draws: labels, charts, CSV rows."""
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+from ..domain.charts import Chart, bar_chart, heat_map, line_chart
+from ..domain.clock import format_duration
+from ..domain.figures import WEEKDAYS, cents_to_decimal, csv_text, format_change, hour_of_week
+from ..domain.periods import Bucket
+from ..services.reports import TICKET_COLUMNS, Report
+
+CHARTS = ("revenue", "traffic", "occupancy", "heatmap")
+
+
+def money(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def count(value: float) -> str:
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
+
+
+def hour_labels(buckets: list[Bucket], with_day: bool) -> list[str]:
+    fmt = "%d %b %H:%M" if with_day else "%H:%M"
+    labels = [b.local_start.strftime(fmt) for b in buckets]
+    seen: dict[str, int] = {}
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+    # A fall-back night repeats 01:00: tell those two apart by EDT/EST.
+    return [f"{label} {b.local_start.strftime('%Z')}" if seen[label] > 1 else label
+            for label, b in zip(labels, buckets)]
+
+
+def hour_axis(buckets: list[Bucket], with_day: bool) -> list[str] | None:
+    """Over several days, tick the x axis at local midnights with the date only."""
+    if not with_day:
+        return None
+    return [b.local_start.strftime("%a %d %b") if b.local_start.hour == 0 else "" for b in buckets]
+
+
+def whole_dollars(value: float) -> str:
+    return f"${value:,.0f}" if value == int(value) else f"${value:,.2f}"
+
+
+def row_labels(report: Report) -> list[str]:
+    buckets = [r.bucket for r in report.rows]
+    if report.period.group == "hour":
+        return hour_labels(buckets, with_day=not report.period.single_day)
+    return [b.local_start.strftime("%a %d %b") for b in buckets]
+
+
+def revenue_chart(report: Report) -> Chart:
+    unit = "hour" if report.period.group == "hour" else "day"
+    return bar_chart(
+        "revenue", f"Revenue per {unit}",
+        f"Money taken at exits in each local {unit}, {report.period.label()} ({report.timezone}).",
+        row_labels(report), [("Revenue", [r.revenue_cents / 100 for r in report.rows])],
+        x_label=f"{unit.title()} ({report.timezone})", y_label="Revenue (US$)", fmt=money, tick_fmt=whole_dollars,
+        axis_labels=hour_axis([r.bucket for r in report.rows], unit == "hour" and not report.period.single_day))
+
+
+def traffic_chart(report: Report) -> Chart:
+    axis = None
+    if report.period.group == "hour":
+        labels = hour_labels(report.hours, with_day=not report.period.single_day)
+        axis = hour_axis(report.hours, with_day=not report.period.single_day)
+        entries = [e.entries for e in report.hour_events]
+        exits = [e.exits for e in report.hour_events]
+        title, x_label = "Entries and exits per hour", f"Hour ({report.timezone})"
+        description = "Cars entering and leaving in each local hour"
+    else:  # many days: the daily profile, summed over the period
+        labels = [f"{h:02d}:00" for h in range(24)]
+        entries, exits = [0] * 24, [0] * 24
+        for bucket, ev in zip(report.hours, report.hour_events):
+            entries[bucket.local_start.hour] += ev.entries
+            exits[bucket.local_start.hour] += ev.exits
+        title, x_label = "Entries and exits by hour of day", f"Hour of day ({report.timezone})"
+        description = "Cars entering and leaving in each hour of the day, summed over the period"
+    return bar_chart("traffic", title, f"{description}, {report.period.label()}.", labels,
+                     [("Entries", entries), ("Exits", exits)], x_label=x_label, y_label="Cars", fmt=count,
+                     axis_labels=axis)
+
+
+def occupancy_chart(report: Report) -> Chart:
+    labels = hour_labels(report.hours, with_day=not report.period.single_day)
+    return line_chart(
+        "occupancy", "Occupancy over time",
+        f"Peak and average number of cars inside in each local hour, {report.period.label()} "
+        f"({report.timezone}); the dashed line is the garage's {report.total_spaces} spaces.",
+        labels, [("Peak", [p.peak if p else None for p in report.occupancy]),
+                 ("Average", [round(p.average, 1) if p else None for p in report.occupancy])],
+        x_label=f"Hour ({report.timezone})", y_label="Cars inside", fmt=count,
+        ceiling=("Total spaces", report.total_spaces),
+        axis_labels=hour_axis(report.hours, with_day=not report.period.single_day))
+
+
+def heatmap_chart(report: Report) -> Chart:
+    cells = hour_of_week(report.occupancy)
+    return heat_map(
+        "heatmap", "Occupancy by hour of week",
+        f"Average cars inside for each weekday and local hour, {report.period.label()} "
+        f"({report.timezone}). Darker is busier.",
+        WEEKDAYS, [f"{h:02d}" for h in range(24)],
+        [[cell.average for cell in row] for row in cells],
+        x_label=f"Hour of day ({report.timezone})", y_label="Weekday")
+
+
+BUILDERS = {"revenue": revenue_chart, "traffic": traffic_chart,
+            "occupancy": occupancy_chart, "heatmap": heatmap_chart}
+
+
+def charts(report: Report) -> dict[str, Chart]:
+    return {name: BUILDERS[name](report) for name in CHARTS}
+
+
+FIGURES = (
+    ("revenue_cents", "Revenue", "money"),
+    ("exits", "Exits", "count"),
+    ("entries", "Entries", "count"),
+    ("average_stay_minutes", "Average stay", "minutes"),
+    ("median_stay_minutes", "Median stay", "minutes"),
+    ("average_ticket_cents", "Average ticket", "money"),
+)
+
+
+def show(value: float | None, kind: str) -> str:
+    if value is None:
+        return "–"
+    if kind == "money":
+        return money(value / 100)
+    if kind == "minutes":
+        return format_duration(int(round(value)))
+    return count(value)
+
+
+def figures(report: Report) -> list[dict[str, str | float | None]]:
+    out = []
+    for name, label, kind in FIGURES:
+        change = report.changes.get(name)
+        out.append({"name": name, "label": label, "value": show(getattr(report.summary, name), kind),
+                    "previous": show(getattr(report.previous_summary, name), kind),
+                    "change": format_change(change), "direction": (
+                        "none" if change is None or round(change, 1) == 0 else "up" if change > 0 else "down")})
+    return out
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+def _iso(moment) -> str:
+    return moment.isoformat() if moment is not None else ""
+
+
+def report_csv(report: Report) -> Iterator[str]:
+    """The report's rows as CSV text: the header, then every row (at most 366 days or 31×24 hours)."""
+    tz = report.timezone
+    yield csv_text([[f"start ({tz}, ISO 8601)", f"end ({tz}, ISO 8601)", "entries", "exits", "revenue_usd",
+                     "average_stay_minutes", "peak_occupancy", "average_occupancy"]])
+    rows = []
+    for row in report.rows:
+        stay = row.average_stay_minutes
+        rows.append([_iso(row.bucket.local_start), _iso(row.bucket.end.astimezone(row.bucket.local_start.tzinfo)),
+                     row.entries, row.exits, cents_to_decimal(row.revenue_cents),
+                     "" if stay is None else f"{stay:.1f}", row.peak_occupancy,
+                     "" if row.average_occupancy is None else f"{row.average_occupancy:.2f}"])
+    yield csv_text(rows)
+
+
+def tickets_csv(chunks: Iterable[str], tz: str) -> Iterator[str]:
+    """The header, then the service's CSV chunks as they come."""
+    yield csv_text([[f"{name} ({tz}, ISO 8601)" if name.endswith("_time") else name for name in TICKET_COLUMNS]])
+    yield from chunks

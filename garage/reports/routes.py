@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from typing import Iterable
+
+from flask import Response, abort, render_template, request, stream_with_context
+
+from ..domain.clock import local_today, utcnow
+from ..domain.errors import InvalidInput
+from ..domain.periods import Period, parse_period, presets
+from ..services import reports
+from ..services.settings import get_settings
+from ..web import is_htmx, manager_required, vary_on_htmx
+from . import bp, present
+
+def _period() -> tuple[Period | None, InvalidInput | None, str]:
+    tz = get_settings().timezone
+    try:
+        return parse_period(request.args, local_today(utcnow(), tz)), None, tz
+    except InvalidInput as exc:
+        return None, exc, tz
+
+
+def _wants_fragment() -> bool:
+    # A history restore (back button, nothing cached) needs the whole page.
+    return is_htmx() and request.headers.get("HX-History-Restore-Request") != "true"
+
+
+@bp.get("")
+@manager_required
+def index():
+    period, error, tz = _period()
+    today = local_today(utcnow(), tz)
+    context = {"error": error, "period": period, "presets": presets(today), "timezone": tz,
+               "form": {k: request.args.get(k, "") for k in ("from", "to", "group")}}
+    status = 422 if error else 200
+    if period is not None:
+        try:
+            report = reports.build_report(period)
+            context.update(report=report, charts=present.charts(report), figures=present.figures(report))
+        except reports.ReportTooSlow as exc:
+            # htmx here swaps only 2xx, 409 and 422 (base.html): show the message in place
+            context["error"], status = exc, 200 if _wants_fragment() else exc.status
+    template = "reports/_report.html" if _wants_fragment() else "reports/index.html"
+    response = Response(render_template(template, **context), status=status)
+    return vary_on_htmx(response)
+
+
+def _valid_period() -> tuple[Period, str]:
+    """For the SVG and CSV URLs: the period, or a plain-text 422."""
+    period, error, tz = _period()
+    if error:
+        abort(Response(error.message + "\n", status=422, mimetype="text/plain"))
+    return period, tz
+
+
+@bp.get("/charts/<name>.svg")
+@manager_required
+def chart(name: str):
+    if name not in present.CHARTS:
+        abort(404)
+    period, _ = _valid_period()
+    report = reports.build_report(period, full=False)
+    svg = render_template("reports/chart.svg", chart=present.BUILDERS[name](report))
+    response = Response(svg, mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "private, no-store"  # a manager's figures
+    return response
+
+
+def _csv_response(filename: str, chunks: Iterable[str]) -> Response:
+    """Stream CSV text chunk by chunk (the request context stays open for the cursor)."""
+    response = Response(stream_with_context(chunks), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/export/rows.csv")
+@manager_required
+def export_rows():
+    period, _ = _valid_period()
+    report = reports.build_report(period, full=False)
+    return _csv_response(f"garage-report-{period.first}-{period.last}-by-{period.group}.csv",
+                         present.report_csv(report))
+
+
+@bp.get("/export/tickets.csv")
+@manager_required
+def export_tickets():
+    period, tz = _valid_period()
+    return _csv_response(f"garage-tickets-{period.first}-{period.last}.csv",
+                         present.tickets_csv(reports.ticket_csv_chunks(period, tz), tz))

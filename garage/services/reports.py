@@ -1,0 +1,384 @@
+"""Revenue and traffic reports: every figure is aggregated in SQL over
+indexed time ranges (tickets.entry_time / exit_time), so a month of a
+million-ticket history answers quickly.
+
+Local days and hours (the garage's timezone, DST included):
+- PostgreSQL buckets with `date_trunc('hour', t, :tz)`, which returns the
+  instant the local hour began (a fall-back day keeps its two 01:00 hours apart);
+- SQLite has no timezones: it groups by UTC quarter-hour and Python folds the
+  quarters into the local hours (every real-world UTC offset is a multiple of
+  15 minutes), a few thousand grouped rows at most.
+Days are then unions of their local hours.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from ..domain.clock import to_local, utcnow
+from ..domain.errors import DomainError
+from ..domain.figures import (
+    FORMULA_STARTS, HourEvents, OccupancyPoint, cents_to_decimal, csv_text, occupancy_series, percent_change, safe_div,
+    weighted_median,
+)
+from ..domain.periods import Bucket, BucketIndex, Period
+from ..extensions import db
+from ..models import Ticket, User
+from .settings import get_settings
+
+UNKNOWN_ATTENDANT = "API/unknown"
+QUARTER = 900  # seconds
+
+
+# --- results ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Summary:
+    revenue_cents: int
+    exits: int
+    entries: int
+    average_stay_minutes: float | None
+    median_stay_minutes: float | None
+    average_ticket_cents: float | None
+
+    FIELDS = ("revenue_cents", "exits", "entries", "average_stay_minutes",
+              "median_stay_minutes", "average_ticket_cents")
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    label: str
+    exits: int
+    revenue_cents: int
+
+
+@dataclass(frozen=True)
+class Row:
+    """One report row (a local day or hour)."""
+
+    bucket: Bucket
+    entries: int
+    exits: int
+    revenue_cents: int
+    stay_minutes_total: int
+    peak_occupancy: int | None
+    average_occupancy: float | None
+
+    @property
+    def average_stay_minutes(self) -> float | None:
+        return safe_div(self.stay_minutes_total, self.exits)
+
+
+@dataclass
+class Report:
+    period: Period
+    previous: Period
+    timezone: str
+    total_spaces: int
+    summary: Summary | None  # None: built for a chart or CSV only (full=False)
+    previous_summary: Summary | None
+    by_method: list[BreakdownRow]
+    by_vehicle_type: list[BreakdownRow]
+    by_attendant: list[BreakdownRow]
+    rows: list[Row]
+    hours: list[Bucket]
+    hour_events: list[HourEvents]
+    occupancy: list[OccupancyPoint | None]
+    changes: dict[str, float | None] = field(default_factory=dict)
+
+
+# --- dialect helpers -------------------------------------------------------------------------
+
+def _is_postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _hour_key(column: Any, tzname: str) -> Any:
+    if _is_postgres():
+        return sa.func.date_trunc("hour", column, tzname)
+    return sa.cast(sa.func.strftime("%s", column), sa.Integer) // QUARTER  # integer division
+
+
+def _epoch(column: Any) -> Any:
+    """Seconds since 1970 as a float (date_part is double precision; extract() is numeric, slower)."""
+    if _is_postgres():
+        return sa.func.date_part("epoch", column)
+    return (sa.func.julianday(column) - 2440587.5) * 86400.0
+
+
+def _key_instant(key: Any) -> datetime:
+    """The UTC instant a grouped key stands for (bucket start or quarter start)."""
+    if isinstance(key, datetime):
+        return key.astimezone(timezone.utc)
+    return datetime.fromtimestamp(int(key) * QUARTER, timezone.utc)
+
+
+def _in(column: Any, start: datetime, end: datetime) -> Any:
+    return sa.and_(column >= start, column < end)
+
+
+# --- queries ---------------------------------------------------------------------------------
+
+def _count(column: Any, start: datetime, end: datetime) -> int:
+    # count(*) so PostgreSQL can answer from the index alone
+    return int(db.session.scalar(sa.select(sa.func.count()).select_from(Ticket).where(_in(column, start, end))) or 0)
+
+
+def summary(start: datetime, end: datetime) -> Summary:
+    """One grouped scan of the period's exits by stay length: totals and the
+    median come from the (at most a few thousand) distinct durations."""
+    histogram = db.session.execute(
+        sa.select(Ticket.duration_minutes, sa.func.count(), sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0),
+                  sa.func.count(Ticket.amount_paid))
+        .where(_in(Ticket.exit_time, start, end)).group_by(Ticket.duration_minutes)
+    ).all()
+    exits = sum(int(n) for _, n, _, _ in histogram)
+    revenue = sum(int(cents) for _, _, cents, _ in histogram)
+    paid = sum(int(p) for _, _, _, p in histogram)
+    stays = [(int(minutes), int(n)) for minutes, n, _, _ in histogram if minutes is not None]
+    stayed = sum(n for _, n in stays)
+    return Summary(revenue, exits, _count(Ticket.entry_time, start, end),
+                   safe_div(sum(m * n for m, n in stays), stayed), weighted_median(stays),
+                   safe_div(revenue, paid))
+
+
+@dataclass(frozen=True)
+class Breakdowns:
+    by_method: list[BreakdownRow]
+    by_vehicle_type: list[BreakdownRow]
+    by_attendant: list[BreakdownRow]
+
+
+def breakdowns(start: datetime, end: datetime) -> Breakdowns:
+    """One grouped scan of the period's exits by (method, vehicle type, who
+    closed it), folded into the three tables here (a few dozen rows)."""
+    closer = aliased(User)
+    rows = db.session.execute(
+        sa.select(Ticket.payment_method, Ticket.vehicle_type, closer.username, sa.func.count(),
+                  sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0))
+        .select_from(Ticket).outerjoin(closer, closer.id == Ticket.closed_by_id)
+        .where(_in(Ticket.exit_time, start, end))
+        .group_by(Ticket.payment_method, Ticket.vehicle_type, closer.username)
+    ).all()
+
+    def fold(position: int, missing: str) -> list[BreakdownRow]:
+        totals: dict[str, list[int]] = {}
+        for row in rows:
+            entry = totals.setdefault(row[position] or missing, [0, 0])
+            entry[0] += int(row[3])
+            entry[1] += int(row[4])
+        ordered = sorted(totals.items(), key=lambda item: (-item[1][1], item[0].lower()))
+        return [BreakdownRow(label, n, cents) for label, (n, cents) in ordered]
+
+    return Breakdowns(fold(0, "Unknown"), fold(1, "Unknown"), fold(2, UNKNOWN_ATTENDANT))
+
+
+def inside_at(moment: datetime, now: datetime) -> int:
+    """Cars inside just before `moment`, from index-only counts over the
+    shorter side of history: either everything that came in before it minus
+    everything that left before it, or the cars inside now minus those that
+    came in since plus those that left since."""
+    count = sa.select(sa.func.count()).select_from(Ticket)
+    first_entry = db.session.scalar(sa.select(sa.func.min(Ticket.entry_time)))
+    if first_entry is not None and moment - first_entry < now - moment:
+        came = count.where(Ticket.entry_time < moment).scalar_subquery()
+        left = count.where(Ticket.exit_time < moment).scalar_subquery()
+        return int(db.session.scalar(sa.select(came - left)) or 0)
+    active = count.where(Ticket.status == "active").scalar_subquery()
+    came = count.where(Ticket.entry_time >= moment).scalar_subquery()
+    left = count.where(Ticket.exit_time >= moment).scalar_subquery()
+    return int(db.session.scalar(sa.select(active - came + left)) or 0)
+
+
+def hour_events(period: Period, tzname: str) -> tuple[list[Bucket], list[HourEvents], list[int], list[int]]:
+    """Per local hour of the period: entries, exits, Σ ±event time, the highest
+    running (entries − exits) reached, the first event's time, revenue and
+    stay minutes.
+
+    One statement: entries (+1) and exits (−1) in the period as events, a
+    running sum over them in time order (exits first at equal times), grouped
+    by local hour."""
+    start, end = period.bounds(tzname)
+    hours = period.hour_buckets(tzname)
+    ev = sa.union_all(
+        sa.select(Ticket.entry_time.label("t"), sa.literal(1).label("d"),
+                  sa.null().label("amount"), sa.null().label("stay"))
+        .where(_in(Ticket.entry_time, start, end)),
+        sa.select(Ticket.exit_time.label("t"), sa.literal(-1).label("d"),
+                  Ticket.amount_paid.label("amount"), Ticket.duration_minutes.label("stay"))
+        .where(_in(Ticket.exit_time, start, end)),
+    ).subquery("ev")
+    running = sa.func.sum(ev.c.d).over(order_by=(ev.c.t, ev.c.d), rows=(None, 0))
+    run = sa.select(ev.c.t, ev.c.d, ev.c.amount, ev.c.stay, running.label("occ")).subquery("run")
+    key = _hour_key(run.c.t, tzname).label("k")
+    seconds = _epoch(run.c.t)
+    query = sa.select(
+        key,
+        sa.func.sum(sa.case((run.c.d == 1, 1), else_=0)),
+        sa.func.sum(sa.case((run.c.d == -1, 1), else_=0)),
+        sa.func.sum(run.c.d * seconds),
+        sa.func.max(run.c.occ),
+        sa.func.min(seconds),
+        sa.func.coalesce(sa.func.sum(run.c.amount), 0),
+        sa.func.coalesce(sa.func.sum(run.c.stay), 0),
+    ).group_by(key)
+    if _is_postgres():  # sort the month's events in memory, not on disk
+        db.session.execute(sa.select(sa.func.set_config("work_mem", "32MB", True)))
+    index = BucketIndex(hours)
+    events = [HourEvents() for _ in hours]
+    revenue = [0] * len(hours)
+    stays = [0] * len(hours)
+    for k, entries, exits, signed, max_run, first, cents, stay in db.session.execute(query):
+        i = index.find(_key_instant(k))
+        if i is None:  # cannot happen: events are filtered to the period
+            continue
+        events[i] = events[i].merge(HourEvents(int(entries), int(exits), float(signed), int(max_run), float(first)))
+        revenue[i] += int(cents)
+        stays[i] += int(stay)
+    return hours, events, revenue, stays
+
+
+def _rows(period: Period, tzname: str, hours: list[Bucket], events: list[HourEvents],
+          revenue: list[int], stays: list[int], occupancy: list[OccupancyPoint | None]) -> list[Row]:
+    if period.group == "hour":
+        return [Row(h, e.entries, e.exits, r, s, o.peak if o else None, o.average if o else None)
+                for h, e, r, s, o in zip(hours, events, revenue, stays, occupancy)]
+    days = period.day_buckets(tzname)
+    index = BucketIndex(days)
+    members: list[list[int]] = [[] for _ in days]
+    for i, h in enumerate(hours):
+        members[index.find(h.start)].append(i)
+    rows = []
+    for day, idx in zip(days, members):
+        occ = [(occupancy[i], hours[i].seconds) for i in idx if occupancy[i] is not None]
+        seconds = sum(s for _, s in occ)
+        rows.append(Row(
+            day, sum(events[i].entries for i in idx), sum(events[i].exits for i in idx),
+            sum(revenue[i] for i in idx), sum(stays[i] for i in idx),
+            max((o.peak for o, _ in occ), default=None),
+            sum(o.average * s for o, s in occ) / seconds if seconds else None))
+    return rows
+
+
+class ReportTooSlow(DomainError):
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__("This report took too long to compute; choose a shorter period and try again")
+
+
+def _statement_timeout(exc: sa.exc.OperationalError) -> bool:
+    return getattr(exc.orig, "pgcode", None) == "57014" or "statement timeout" in str(exc.orig)
+
+
+def build_report(period: Period, now: datetime | None = None, *, full: bool = True) -> Report:
+    """Everything the report page shows. Charts and CSV rows pass full=False
+    to skip the figures, comparison and breakdowns they do not draw.
+    A query cut off by the database's statement timeout (STATEMENT_TIMEOUT_MS)
+    raises ReportTooSlow (503) rather than an internal error."""
+    try:
+        return _build_report(period, now or utcnow(), full)
+    except sa.exc.OperationalError as exc:
+        if not _statement_timeout(exc):
+            raise
+        db.session.rollback()
+        raise ReportTooSlow() from exc
+
+
+def _build_report(period: Period, now: datetime, full: bool) -> Report:
+    settings = get_settings()
+    tz = settings.timezone
+    start, end = period.bounds(tz)
+    previous = period.previous()
+    hours, events, revenue, stays = hour_events(period, tz)
+    occupancy = occupancy_series(inside_at(start, now), hours, events, now)
+    current = summary(start, end) if full else None
+    parts = breakdowns(start, end) if full else Breakdowns([], [], [])
+    report = Report(
+        period=period, previous=previous, timezone=tz, total_spaces=settings.total_spaces,
+        summary=current, previous_summary=summary(*previous.bounds(tz)) if full else None,
+        by_method=parts.by_method, by_vehicle_type=parts.by_vehicle_type, by_attendant=parts.by_attendant,
+        rows=_rows(period, tz, hours, events, revenue, stays, occupancy),
+        hours=hours, hour_events=events, occupancy=occupancy,
+    )
+    if full:
+        report.changes = {name: percent_change(getattr(report.summary, name),
+                                               getattr(report.previous_summary, name))
+                          for name in Summary.FIELDS}
+    return report
+
+
+# --- ticket export ---------------------------------------------------------------------------
+
+TICKET_BATCH = 5000
+
+
+TICKET_COLUMNS = ("ticket_number", "license_plate", "vehicle_type", "status", "entry_time",
+                  "exit_time", "duration_minutes", "amount_usd", "payment_method", "issued_by", "closed_by")
+PG_ISO = 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'
+
+
+def _local_iso(moment: datetime | None, tzname: str) -> str | None:
+    return to_local(moment, tzname).isoformat(timespec="seconds") if moment else None
+
+
+def _cell(column: Any) -> Any:
+    """Text a spreadsheet would run as a formula gets a leading quote (same rule as domain safe_cell)."""
+    return sa.case((sa.func.substr(column, 1, 1).in_(FORMULA_STARTS), sa.literal("'") + column), else_=column)
+
+
+def _quoted(text: Any) -> Any:
+    """A CSV field in SQL: always quoted, inner quotes doubled; NULL stays NULL (concat makes it empty)."""
+    return sa.literal('"') + sa.func.replace(text, '"', '""') + sa.literal('"')
+
+
+def ticket_csv_chunks(period: Period, tzname: str) -> Iterator[str]:
+    """CSV text (no header; TICKET_COLUMNS) of the tickets that entered or
+    left in the period, oldest entry first: one chunk per batch of a
+    server-side cursor, never the whole result in memory. Times are ISO 8601
+    in the garage's timezone to the second, money "12.50", text a spreadsheet
+    would run as a formula starts with a quote.
+
+    Two range queries rather than one OR (which PostgreSQL, planning a cursor
+    for fast first rows, answers by walking the whole entry_time index): first
+    the few cars that entered before the period and left in it, then every
+    entry of the period straight off the entry_time index.
+
+    PostgreSQL writes each CSV line itself (session TimeZone set for this
+    transaction only): one text column per row is far cheaper to move and
+    parse than eleven. SQLite's rows are formatted and written here."""
+    start, end = period.bounds(tzname)
+    issuer, closer = aliased(User), aliased(User)
+    postgres = _is_postgres()
+    text = (Ticket.ticket_number, _cell(Ticket.license_plate), Ticket.vehicle_type, Ticket.status)
+    who = (Ticket.payment_method, _cell(issuer.username), _cell(closer.username))
+    if postgres:
+        db.session.execute(sa.select(sa.func.set_config("TimeZone", tzname, True)))
+        fields = [*map(_quoted, text), sa.func.to_char(Ticket.entry_time, PG_ISO),
+                  sa.func.to_char(Ticket.exit_time, PG_ISO), sa.cast(Ticket.duration_minutes, sa.Text),
+                  sa.cast(sa.cast(Ticket.amount_paid / 100.0, sa.Numeric(12, 2)), sa.Text), *map(_quoted, who)]
+        columns = [sa.func.concat(*[part for f in fields for part in (f, ",")][:-1], "\r\n")]
+    else:
+        columns = [*text, Ticket.entry_time, Ticket.exit_time, Ticket.duration_minutes, Ticket.amount_paid, *who]
+    base = (
+        sa.select(*columns).select_from(Ticket)
+        .outerjoin(issuer, issuer.id == Ticket.issued_by_id)
+        .outerjoin(closer, closer.id == Ticket.closed_by_id)
+        .order_by(Ticket.entry_time, Ticket.id)
+        .execution_options(stream_results=True, yield_per=TICKET_BATCH)
+    )
+    for where in ((_in(Ticket.exit_time, start, end), Ticket.entry_time < start),
+                  (_in(Ticket.entry_time, start, end),)):
+        # Core execution on the session's connection: no ORM row loading, same transaction.
+        for batch in db.session.connection().execute(base.where(*where)).partitions():
+            if postgres:
+                yield "".join(line for (line,) in batch)
+                continue
+            yield csv_text((number, plate, vehicle, status, _local_iso(entry, tzname), _local_iso(exit_, tzname),
+                            minutes, cents_to_decimal(cents), method, issued, closed)
+                           for (number, plate, vehicle, status, entry, exit_, minutes, cents, method, issued, closed)
+                           in batch)
