@@ -132,8 +132,9 @@ def test_activities_limit_is_validated(client, staff, limit):
     assert r.status_code == 422 and "limit" in r.get_json()["message"]
 
 
-def test_openapi_describes_every_api_route(client):
-    spec = client.get("/openapi.json").get_json()
+def test_openapi_describes_every_api_route(client, staff):
+    assert client.get("/openapi.json").status_code == 401  # not public
+    spec = client.get("/openapi.json", headers=staff).get_json()
     assert spec["openapi"].startswith("3.")
     for path, method in [("/api/status", "get"), ("/api/garage/stats", "get"), ("/api/tickets", "post"),
                          ("/api/tickets/{ticket_number}", "get"),
@@ -145,10 +146,16 @@ def test_openapi_describes_every_api_route(client):
     assert "Motorcycle" in str(create)
 
 
-def test_docs_page_uses_local_assets_only(client):
+def test_docs_page_is_for_staff_and_uses_local_assets_only(client, app, make_user):
     from bs4 import BeautifulSoup
+
+    from tests.web_helpers import signed_in
+    r = client.get("/docs")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    client = signed_in(app, make_user, "reader", "attendant")
     r = client.get("/docs")
     assert r.status_code == 200
+    assert client.get("/openapi.json").status_code == 200  # what Swagger UI fetches, with the session
     soup = BeautifulSoup(r.data, "html.parser")
     sources = [s["src"] for s in soup.find_all("script")] + [l["href"] for l in soup.find_all("link")]
     assert sources and all(src.startswith("/") for src in sources)

@@ -1,10 +1,17 @@
-"""Home redirect, OpenAPI document and the interactive API docs (local files)."""
+"""Home redirect, OpenAPI document and the interactive API docs (local files).
+
+The API's description is for staff and integrations, not the public: /docs needs
+a signed-in user, /openapi.json a signed-in user or an API token."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, send_from_directory, url_for
+from flask import (
+    Blueprint, abort, current_app, jsonify, redirect, render_template, request, send_from_directory, url_for,
+)
 from flask_login import current_user
 
 from ..api.openapi import build_spec
+from ..services import accounts
+from ..web import staff_required
 
 bp = Blueprint("meta", __name__)
 
@@ -16,17 +23,22 @@ SWAGGER_FILES = {"swagger-ui.css", "swagger-ui-bundle.js"}
 def home():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
-    if "desk.index" in current_app.view_functions:
-        return redirect(url_for("desk.index"))
-    return render_template("home.html")
+    return redirect(url_for("desk.index"))
 
 
 @bp.get("/openapi.json")
 def openapi():
+    if not current_user.is_authenticated:
+        scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or accounts.user_for_token(secret.strip()) is None:
+            response = jsonify(message="Sign in, or send Authorization: Bearer <token>")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="garage"'
+            return response, 401
     return jsonify(build_spec(current_app))
 
 
 @bp.get("/docs")
+@staff_required
 def docs():
     return render_template("docs.html")
 
