@@ -74,8 +74,13 @@ def test_lost_ticket_breakdown_on_quote_receipt_and_printed_receipt(desk, mode, 
     if not htmx:
         assert r.status_code == 303
         r = desk.client.get(r.headers["Location"])
-    receipt = soup(r).select_one("#exit .receipt-card")
+    exit_card = soup(r).select_one("#exit")
+    # The next car has its ticket: the lookup is back to ticket numbers, not stuck in "lost".
+    assert not exit_card.select_one('input[name="lost"][type="checkbox"]').has_attr("checked")
+    assert text(exit_card.select_one('label[for="lookup-q"]')) == "Ticket number or plate"
+    receipt = exit_card.select_one(".receipt-card")
     assert "Lost ticket" in text(receipt.select_one("[data-ticket-number]"))
+    assert text(receipt.select_one(".plate")) == "LOST 7"  # upper-cased by CSS: the type is not in it
     assert lost_fee_lines(receipt)["lost"] == "$50.00"
     assert lost_fee_lines(receipt)["time"].startswith(time_fee)
     assert text(receipt.select_one("[data-amount-paid]")) == total

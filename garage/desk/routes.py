@@ -244,7 +244,9 @@ def pay(number: str):
         state.method_error = exc.message
         return _exit(state, exc.status)
     if is_htmx():
-        return _exit(ExitState(ticket=paid, lost=lost, paid_now=True), changed=True)
+        # The receipt says "lost" from the ticket; the lookup form is back to ticket numbers
+        # for the next car (a lost ticket is the exception, not a mode to stay in).
+        return _exit(ExitState(ticket=paid, paid_now=True), changed=True)
     return redirect(url_for("desk.paid", number=paid.ticket_number), code=303)
 
 
