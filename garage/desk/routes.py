@@ -11,7 +11,7 @@ from flask import Response, make_response, redirect, render_template, request, u
 
 from ..domain.clock import format_duration, to_local
 from ..domain.errors import AlreadyProcessed, DomainError, InvalidInput, NotFound, QuoteChanged
-from ..domain.pricing import Quote
+from ..domain.pricing import Quote, recorded
 from ..domain.tickets import PAYMENT_METHODS, STATUS_ACTIVE, VEHICLE_TYPES
 from ..models import Ticket
 from ..services import stats as stats_service
@@ -61,7 +61,13 @@ def desk_helpers() -> dict[str, Any]:
     def local_time(moment: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
         return to_local(moment, tz).strftime(fmt) if moment else ""
 
-    return {"local_time": local_time, "duration": format_duration, "qr": qr_svg,
+    def charged(ticket: Ticket) -> Quote:
+        """What a paid ticket was charged, split into time fee and lost-ticket fee
+        (from the amounts recorded at exit, never today's rules)."""
+        return recorded(ticket.duration_minutes or 0, ticket.amount_paid or 0, ticket.lost,
+                        ticket.lost_fee_cents)
+
+    return {"local_time": local_time, "duration": format_duration, "qr": qr_svg, "charged": charged,
             "VEHICLE_TYPES": VEHICLE_TYPES, "PAYMENT_METHODS": PAYMENT_METHODS}
 
 
@@ -132,6 +138,13 @@ def live():
 def activity():
     return render_template("desk/_activity.html",
                            activity=ticket_service.recent_activity(ACTIVITY_LIMIT), oob=False)
+
+
+@bp.get("/rates")
+@staff_required
+def rates():
+    """The "current rates" panel alone (polled: a rule change reaches open desks)."""
+    return render_template("desk/_rates.html")
 
 
 @bp.get("/inside")
@@ -231,7 +244,9 @@ def pay(number: str):
         state.method_error = exc.message
         return _exit(state, exc.status)
     if is_htmx():
-        return _exit(ExitState(ticket=paid, lost=lost, paid_now=True), changed=True)
+        # The receipt says "lost" from the ticket; the lookup form is back to ticket numbers
+        # for the next car (a lost ticket is the exception, not a mode to stay in).
+        return _exit(ExitState(ticket=paid, paid_now=True), changed=True)
     return redirect(url_for("desk.paid", number=paid.ticket_number), code=303)
 
 

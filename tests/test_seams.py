@@ -1,0 +1,204 @@
+"""Where the areas meet, on SQLite and PostgreSQL: the current rates on the desk and
+the printed ticket, lost tickets on the quote and on every receipt, the desk's
+polling marked so it does not keep an idle session alive, and the nav per role."""
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+import pytest
+
+from garage.services import settings as settings_service
+from garage.services.audit import Actor
+from tests.test_auth import move_clock  # noqa: F401  (fixture)
+from tests.test_desk import HX, backdate, desk, quoted_amount, soup, text, ticket  # noqa: F401  (desk: fixture)
+from tests.web_helpers import signed_in
+
+BOSS = Actor(None, "boss", "127.0.0.1")
+
+
+def rate_lines(node) -> list[str]:
+    assert node is not None, "no current rates panel"
+    return [text(li) for li in node.select(".rates-list li")]
+
+
+# --- 1. current rates on the desk and on the printed ticket ------------------------------
+
+def test_desk_and_printed_ticket_show_the_rates_in_force_now(desk):
+    number = desk.issue("RATE 1")
+    page = soup(desk.client.get("/desk"))
+    assert rate_lines(page.select_one("#desk-rates")) == ["$10.00 per started hour"]
+    slip = soup(desk.client.get(f"/desk/tickets/{number}/print"))
+    assert rate_lines(slip.select_one(".slip")) == ["$10.00 per started hour"]
+
+    settings_service.update_settings(BOSS, grace_minutes=10, lost_ticket_fee_cents=5000,
+                                     vehicle_rates={"Motorcycle": 400})
+    expected = ["$10.00 per started hour", "Motorcycle: $4.00 per started hour", "First 10 minutes free",
+                "Lost ticket: $50.00 instead of the time fee"]
+    assert rate_lines(soup(desk.client.get("/desk")).select_one("#desk-rates")) == expected
+    assert rate_lines(soup(desk.client.get(f"/desk/tickets/{number}/print")).select_one(".slip")) == expected
+    # The panel refreshes itself: the polled fragment has the new line too.
+    fragment = soup(desk.client.get("/desk/rates", headers=HX))
+    assert rate_lines(fragment.select_one("#desk-rates")) == expected
+    assert fragment.find("html") is None
+
+
+def test_desk_page_links_the_stylesheet_that_lays_out_the_rates(desk):
+    page = soup(desk.client.get("/desk"))
+    sheets = [link["href"] for link in page.select('link[rel="stylesheet"]')]
+    assert any(href.endswith("/desk.css") for href in sheets)
+    css = desk.client.get("/static/css/desk.css").get_data(as_text=True)
+    assert ".desk-rates .rates-list" in css and ".slip-rates" in css
+
+
+# --- 2. lost tickets: the breakdown before payment and on every receipt -----------------
+
+def lost_fee_lines(node) -> dict[str, str]:
+    """{"time": ..., "lost": ...} from the breakdown lines of a quote or receipt."""
+    return {"time": text(node.select_one("[data-time-fee]")), "lost": text(node.select_one("[data-lost-fee]"))}
+
+
+@pytest.mark.parametrize("mode, time_fee, total", [("replace", "$0.00", "$50.00"), ("add", "$30.00", "$80.00")])
+@pytest.mark.parametrize("htmx", [False, True])
+def test_lost_ticket_breakdown_on_quote_receipt_and_printed_receipt(desk, mode, time_fee, total, htmx):
+    settings_service.update_settings(BOSS, lost_ticket_fee_cents=5000, lost_ticket_mode=mode)
+    number = desk.issue("LOST 7")
+    backdate(number, hours=2, minutes=30)  # 3 started hours: $30.00 of time
+
+    quote = soup(desk.lookup("lost7", lost=True, htmx=htmx)).select_one("#exit .quote")
+    assert lost_fee_lines(quote) == {"time": time_fee + (" (3 h)" if mode == "add" else ""), "lost": "$50.00"}
+    assert text(quote.select_one("[data-amount]")) == total
+    assert "Lost ticket" in text(quote) or "lost ticket" in text(quote)
+
+    r = desk.pay(number, "Cash", quoted_amount(soup(desk.lookup("lost7", lost=True))), lost=True, htmx=htmx)
+    if not htmx:
+        assert r.status_code == 303
+        r = desk.client.get(r.headers["Location"])
+    exit_card = soup(r).select_one("#exit")
+    # The next car has its ticket: the lookup is back to ticket numbers, not stuck in "lost".
+    assert not exit_card.select_one('input[name="lost"][type="checkbox"]').has_attr("checked")
+    assert text(exit_card.select_one('label[for="lookup-q"]')) == "Ticket number or plate"
+    receipt = exit_card.select_one(".receipt-card")
+    assert "Lost ticket" in text(receipt.select_one("[data-ticket-number]"))
+    assert text(receipt.select_one(".plate")) == "LOST 7"  # upper-cased by CSS: the type is not in it
+    assert lost_fee_lines(receipt)["lost"] == "$50.00"
+    assert lost_fee_lines(receipt)["time"].startswith(time_fee)
+    assert text(receipt.select_one("[data-amount-paid]")) == total
+
+    # Later rule changes do not rewrite what was charged.
+    settings_service.update_settings(BOSS, lost_ticket_fee_cents=100, lost_ticket_mode="add")
+    printed = soup(desk.client.get(f"/desk/tickets/{number}/receipt"))
+    slip = printed.select_one(".slip")
+    assert "Lost ticket" in text(slip.select_one(".slip-kind"))
+    assert lost_fee_lines(slip)["lost"] == "$50.00" and lost_fee_lines(slip)["time"].startswith(time_fee)
+    assert text(slip.select_one(".slip-total strong")) == total
+    assert ticket(number).lost_fee_cents == 5000
+
+
+def test_a_normal_exit_shows_no_lost_ticket_lines(desk):
+    settings_service.update_settings(BOSS, lost_ticket_fee_cents=5000, lost_ticket_mode="add")
+    number = desk.issue("FOUND 1")
+    backdate(number, minutes=30)
+    quote = soup(desk.lookup(number)).select_one("#exit .quote")
+    assert quote.select_one("[data-lost-fee]") is None and "lost" not in text(quote).lower()
+    r = desk.client.get(desk.pay(number, "Cash", 1000).headers["Location"])
+    receipt = soup(r).select_one("#exit .receipt-card")
+    assert receipt.select_one("[data-lost-fee]") is None and "Lost" not in text(receipt)
+    slip = soup(desk.client.get(f"/desk/tickets/{number}/receipt")).select_one(".slip")
+    assert "Lost" not in text(slip) and text(slip.select_one(".slip-total strong")) == "$10.00"
+
+
+# --- 3. polling is not activity ------------------------------------------------------------
+
+def poll_headers(node) -> dict[str, str]:
+    return json.loads(node["hx-headers"]) if node.has_attr("hx-headers") else {}
+
+
+def test_the_desks_polling_elements_are_marked_and_what_attendants_tap_is_not(desk):
+    for _ in range(11):  # two pages of cars inside: a pager link
+        desk.issue(f"POLL {_:02d}")
+    page = soup(desk.client.get("/desk"))
+    polling = page.select('[hx-trigger*="every"]')
+    assert {node["id"] for node in polling} == {"live", "activity", "inside-list", "desk-rates"}
+    for node in polling:
+        assert poll_headers(node) == {"X-Garage-Poll": "1"}, node["id"]
+    # htmx merges hx-headers from the ancestors (nearest wins): links inside the polled list
+    # would inherit the mark, so the ones an attendant taps undo it.
+    taps = page.select("#inside-list [hx-get]")
+    assert any("Exit" in text(a) for a in taps) and any(a.get("rel") == ["next"] for a in taps)
+    for a in taps:
+        assert poll_headers(a) == {"X-Garage-Poll": "0"}, text(a)
+    # The fragments keep the mark when they replace themselves (and when sent out-of-band).
+    for url, node_id in (("/desk/live", "live"), ("/desk/activity", "activity"),
+                         ("/desk/inside", "inside-list"), ("/desk/rates", "desk-rates")):
+        assert poll_headers(soup(desk.client.get(url, headers=HX)).select_one(f"#{node_id}")) == {"X-Garage-Poll": "1"}
+    r = desk.enter("POLL 99", htmx=True)
+    for node_id in ("live", "activity"):
+        node = soup(r).select_one(f"#{node_id}[hx-swap-oob]")
+        assert poll_headers(node) == {"X-Garage-Poll": "1"}
+    # <body> still sends the CSRF token to everything (merged with the poll mark).
+    assert "X-CSRFToken" in poll_headers(page.find("body"))
+
+
+def test_the_lobby_screen_poll_is_marked_too(client):
+    node = soup(client.get("/lobby")).select_one('[hx-trigger*="every"]')
+    assert poll_headers(node) == {"X-Garage-Poll": "1"}
+
+
+def test_a_desk_left_polling_signs_out_after_the_idle_time(app, make_user, move_clock):
+    client = signed_in(app, make_user, "ann", "attendant")
+    poll = {**HX, "X-Garage-Poll": "1"}
+    for hours in (3, 6, 9, 11.9):  # the page polls all along; nobody touches it
+        move_clock(hours)
+        for url in ("/desk/live", "/desk/activity", "/desk/inside", "/desk/rates"):
+            assert client.get(url, headers=poll).status_code == 200, (hours, url)
+    move_clock(12.1)
+    r = client.get("/desk/live", headers=poll)
+    assert r.status_code == 401 and urlsplit(r.headers["HX-Redirect"]).path == "/login"
+
+
+def test_a_tap_on_the_desk_keeps_the_session(app, make_user, move_clock):
+    client = signed_in(app, make_user, "ann", "attendant")
+    move_clock(11)
+    assert client.get("/desk/inside", headers={**HX, "X-Garage-Poll": "0"}).status_code == 200
+    move_clock(22)  # 11 h after the tap
+    assert client.get("/desk/live", headers={**HX, "X-Garage-Poll": "1"}).status_code == 200
+
+
+# --- 4. nav and roles across the areas ------------------------------------------------------
+
+EVERYONE = ["Desk", "Lobby screen", "API docs"]
+MANAGERS = ["Reports", "Staff", "Audit log", "Settings"]
+MANAGER_PAGES = ("/reports", "/admin/users", "/admin/audit", "/settings")
+
+
+def nav_links(client, path: str = "/desk") -> list[str]:
+    return [text(a) for a in soup(client.get(path)).select("nav.nav a")]
+
+
+def test_attendant_sees_the_desk_lobby_and_docs_only(app, make_user):
+    attendant = signed_in(app, make_user, "ann", "attendant")
+    assert attendant.get("/").headers["Location"].endswith("/desk")
+    for path in ("/desk", "/account/password"):
+        assert nav_links(attendant, path) == EVERYONE, path
+    for path in MANAGER_PAGES:
+        r = attendant.get(path)
+        assert r.status_code == 403, path
+        assert nav_links(attendant, path) == EVERYONE  # the 403 page keeps the nav
+    assert attendant.get("/lobby").status_code == 200 and attendant.get("/docs").status_code == 200
+
+
+def test_manager_sees_every_area_and_lands_on_the_desk(app, make_user):
+    boss = signed_in(app, make_user, "boss", "manager")
+    r = boss.get("/")
+    assert r.status_code == 302 and urlsplit(r.headers["Location"]).path == "/desk"
+    expected = ["Desk", *MANAGERS, "Lobby screen", "API docs"]
+    for path in ("/desk", *MANAGER_PAGES):
+        assert boss.get(path).status_code == 200, path
+        assert nav_links(boss, path) == expected, path
+
+
+def test_signed_out_visitors_see_no_staff_nav(client):
+    assert urlsplit(client.get("/").headers["Location"]).path == "/login"
+    assert soup(client.get("/login")).select("nav.nav a") == []
+    assert soup(client.get("/lobby")).select("nav.nav a") == []
