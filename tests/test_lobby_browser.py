@@ -21,11 +21,12 @@ import sqlalchemy as sa
 from garage import create_app
 from garage.extensions import db
 from tests.conftest import LiveServer, _throwaway_postgres
-from tests.live import call, gunicorn_server
+from tests.live import call, free_port, gunicorn_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
 
-PORT_MAIN, PORT_RESTART = 5301, 5302
+# Free ports picked once per run (the recovery test restarts its server on the same port).
+PORT_MAIN, PORT_RESTART = free_port(), free_port()
 TZ = "Asia/Kathmandu"  # UTC+05:45: a wrong timezone cannot show the right minute
 FULL_HD = {"width": 1920, "height": 1080}
 TABLET = {"width": 1280, "height": 800}
