@@ -64,6 +64,10 @@ REQUESTS = [
     Req("desk cars inside", "GET", "/desk/inside", auth="session", headers={"HX-Request": "true"}, most=6),
     Req("lobby page", "GET", "/lobby", most=2),
     Req("lobby panel", "GET", "/lobby/panel", headers={"HX-Request": "true"}, most=1),
+    # Reports (last 30 days): a fixed set of grouped scans, however many tickets. Measured on
+    # PostgreSQL (SQLite one fewer: no work_mem set_config): page 12, chart 7.
+    Req("reports page", "GET", "/reports", auth="manager-session", most=14),
+    Req("occupancy chart", "GET", "/reports/charts/occupancy.svg", auth="manager-session", most=9),
 ]
 
 

@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import sqlalchemy as sa
 from bs4 import BeautifulSoup
 
 from garage.extensions import db
@@ -351,8 +352,6 @@ def test_invalid_periods_are_422_with_a_message(manager_client, query, words):
 
 
 def test_a_report_cut_off_by_the_statement_timeout_says_so(manager_client, app, monkeypatch):
-    import sqlalchemy as sa
-
     from garage.services import reports
 
     def too_slow(*args, **kwargs):
@@ -403,11 +402,12 @@ def test_tickets_csv_neutralises_formulas_and_quotes_text(manager_client, app):
     add_ticket(z("2026-05-04 12:00"))  # still inside: empty exit, duration, amount, method
     db.session.commit()
     rows = csv_rows(manager_client, "/reports/export/tickets.csv", **{"from": "2026-05-04"})
-    assert len(rows) == 3 and all(len(r) == 11 for r in rows)
+    assert len(rows) == 3 and all(len(r) == 13 for r in rows)
     assert rows[1][1] == "'=1+2"
     assert rows[1][8] == 'Voucher, "gold"\nline 2'
     assert rows[1][4:8] == ["2026-05-04T10:00:00+00:00", "2026-05-04T11:00:00+00:00", "60", "10.00"]
     assert rows[2][3:9] == ["active", "2026-05-04T12:00:00+00:00", "", "", "", ""]
+    assert rows[1][11:] == rows[2][11:] == ["false", ""]
 
 
 def test_tickets_export_streams_in_batches(manager_client, app, monkeypatch):
@@ -430,3 +430,96 @@ def test_tickets_export_streams_in_batches(manager_client, app, monkeypatch):
     rows = list(csv.reader(io.StringIO("".join(chunks))))
     assert len(rows) == 1201
     assert sum(float(r[7]) for r in rows[1:]) == pytest.approx(12000.00)
+
+
+# --- lost tickets ----------------------------------------------------------------------------
+
+def pay(entry: datetime, exit: datetime, *, lost: bool = False, fee: int = 0, mode: str = "replace",
+        method: str = "Cash") -> str:
+    """Issue and close a ticket through the real services, with the lost-ticket
+    rule in force at that exit ($10 per started hour otherwise)."""
+    from garage.services import tickets as ticket_service
+    from garage.services.audit import Actor
+
+    row = db.session.get(GarageSetting, 1)
+    row.lost_ticket_fee_cents, row.lost_ticket_mode = fee, mode
+    db.session.commit()
+    actor = Actor(None, "test", None)
+    number = ticket_service.issue_ticket(f"L {next(_numbers)}", "Car", actor, now=entry).ticket_number
+    ticket_service.process_exit(number, method, actor, now=exit, lost=lost)
+    return number
+
+
+@pytest.fixture
+def lost_tickets(app):
+    """UTC. Monday 2026-05-04:
+      N  09:00-10:30  normal           $20 (2 started hours)
+      R  10:00-13:10  lost, replace    $50 (the fee instead of 4 hours' $40)
+      A  11:00-11:40  lost, add        $60 ($10 time + $50 fee)
+      Z  14:00-15:00  lost, no fee set $10 (lost, fee 0)
+    Sunday 2026-05-03 (the previous period):
+      P  08:00-10:20  normal           $30
+      Q  12:00-12:30  lost, replace    $50
+    """
+    set_timezone("UTC")
+    numbers = {
+        "N": pay(z("2026-05-04 09:00"), z("2026-05-04 10:30")),
+        "R": pay(z("2026-05-04 10:00"), z("2026-05-04 13:10"), lost=True, fee=5000, mode="replace"),
+        "A": pay(z("2026-05-04 11:00"), z("2026-05-04 11:40"), lost=True, fee=5000, mode="add"),
+        "Z": pay(z("2026-05-04 14:00"), z("2026-05-04 15:00"), lost=True, fee=0),
+        "P": pay(z("2026-05-03 08:00"), z("2026-05-03 10:20")),
+        "Q": pay(z("2026-05-03 12:00"), z("2026-05-03 12:30"), lost=True, fee=5000, mode="replace"),
+    }
+    stored = {t.ticket_number: (t.amount_paid, t.lost, t.lost_fee_cents) for t in db.session.scalars(sa.select(Ticket))}
+    assert [stored[numbers[k]] for k in "NRAZ"] == [(2000, False, None), (5000, True, 5000), (6000, True, 5000),
+                                                    (1000, True, 0)]
+    return numbers
+
+
+def test_lost_ticket_figures_with_comparison(manager_client, lost_tickets):
+    f = figures(manager_client.get("/reports?from=2026-05-04&to=2026-05-04").data)
+    assert f["Revenue"] == ("$140.00", "+75.0%")           # 20 + 50 + 60 + 10 vs 30 + 50
+    assert f["Time fees"] == ("$40.00", "+33.3%")          # 20 + 0 + 10 + 10 vs 30
+    assert f["Lost-ticket fees"] == ("$100.00", "+100.0%")  # 50 + 50 + 0 vs 50
+    assert f["Lost tickets"] == ("3", "+200.0%")           # R, A, Z vs Q
+    assert f["Exits"] == ("4", "+100.0%")
+    assert f["Average ticket"] == ("$35.00", "−12.5%")     # 140 / 4 vs 80 / 2
+    previous = BeautifulSoup(manager_client.get("/reports?from=2026-05-04&to=2026-05-04").data, "html.parser")
+    lost = previous.select_one(".figure[data-figure='lost_tickets'] .change .muted").get_text(strip=True)
+    assert lost == "vs 1"
+
+
+def test_no_lost_tickets_shows_zero_and_na(manager_client, busy_monday):
+    f = figures(manager_client.get("/reports?from=2026-05-04&to=2026-05-04").data)
+    assert f["Lost tickets"] == ("0", "n/a") and f["Lost-ticket fees"] == ("$0.00", "n/a")
+    assert f["Time fees"] == f["Revenue"] == ("$50.00", "n/a")
+
+
+def test_rows_csv_has_lost_tickets_and_fees(manager_client, lost_tickets):
+    head, *body = csv_rows(manager_client, "/reports/export/rows.csv", **{"from": "2026-05-03", "to": "2026-05-04"})
+    assert head[-3:] == ["average_occupancy", "lost_tickets", "lost_fees_usd"]
+    col = {name: i for i, name in enumerate(head)}
+    assert [(r[col["exits"]], r[col["revenue_usd"]], r[col["lost_tickets"]], r[col["lost_fees_usd"]])
+            for r in body] == [("2", "80.00", "1", "50.00"), ("4", "140.00", "3", "100.00")]
+    head, *body = csv_rows(manager_client, "/reports/export/rows.csv", **{"from": "2026-05-04", "group": "hour"})
+    by_hour = {int(r[0][11:13]): (r[col["revenue_usd"]], r[col["lost_tickets"]], r[col["lost_fees_usd"]])
+               for r in body}
+    assert len(by_hour) == 24
+    assert by_hour[10] == ("20.00", "0", "0.00")   # N
+    assert by_hour[11] == ("60.00", "1", "50.00")  # A: fee added to the time fee
+    assert by_hour[13] == ("50.00", "1", "50.00")  # R: fee instead of the time fee
+    assert by_hour[15] == ("10.00", "1", "0.00")   # Z: lost, no fee configured
+    assert sum(int(v[1]) for v in by_hour.values()) == 3
+
+
+def test_tickets_csv_has_lost_and_lost_fee(manager_client, lost_tickets):
+    add_ticket(z("2026-05-04 16:00"))  # still inside
+    head, *body = csv_rows(manager_client, "/reports/export/tickets.csv", **{"from": "2026-05-04"})
+    assert head[-2:] == ["lost", "lost_fee"] and all(len(r) == 13 for r in body)
+    col = {name: i for i, name in enumerate(head)}
+    got = {r[col["ticket_number"]]: (r[col["amount_usd"]], r[col["lost"]], r[col["lost_fee"]]) for r in body}
+    n = lost_tickets
+    assert got == {n["N"]: ("20.00", "false", ""), n["R"]: ("50.00", "true", "50.00"),
+                   n["A"]: ("60.00", "true", "50.00"), n["Z"]: ("10.00", "true", "0.00"),
+                   body[-1][col["ticket_number"]]: ("", "false", "")}
+    assert body[-1][col["status"]] == "active"

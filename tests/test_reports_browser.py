@@ -20,7 +20,8 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
 
 def seed(live, tickets: int = 4000) -> None:
-    """Five weeks of traffic ending now: busier by day, stays of 10 min to ~6 h."""
+    """Five weeks of traffic ending now: busier by day, stays of 10 min to ~6 h;
+    one ticket in 20 lost with a $50 fee (instead of the time fee, or added to it)."""
     from garage.models import Ticket, User
 
     rng = random.Random(6)
@@ -35,10 +36,12 @@ def seed(live, tickets: int = 4000) -> None:
             leave = entry + timedelta(minutes=stay)
             if leave >= now:
                 continue
+            time_fee, lost = 1000 * -(-stay // 60), g % 20 == 0
             rows.append(dict(
                 ticket_number=f"PS-W{g}", license_plate=f"WEB {g}", plate_key=f"WEB{g}",
                 vehicle_type=rng.choice(VEHICLE_TYPES), entry_time=entry, exit_time=leave,
-                duration_minutes=stay, amount_paid=1000 * -(-stay // 60), status="completed",
+                duration_minutes=stay, status="completed", lost=lost, lost_fee_cents=5000 if lost else None,
+                amount_paid=(5000 + (time_fee if g % 40 == 0 else 0)) if lost else time_fee,
                 payment_method=rng.choice(PAYMENT_METHODS), last_event_at=leave,
                 closed_by_id=None if g % 9 == 0 else users[g % 2]))
         db.session.execute(sa.insert(Ticket), rows)
@@ -70,6 +73,9 @@ def test_reports_page_in_chromium(live, browser):
         assert page.locator(".presets a[aria-current]").first.inner_text() in ("Last 30 days", "This month")
         revenue = page.locator(".figure[data-figure=revenue_cents] .value").inner_text()
         assert revenue.startswith("$") and revenue != "$0.00"
+        lost = int(page.locator(".figure[data-figure=lost_tickets] .value").inner_text())
+        assert lost > 0
+        assert page.locator(".figure[data-figure=lost_fee_cents] .value").inner_text() == f"${lost * 50:,}.00"
 
         page.evaluate("window.__sameDocument = true")  # survives only an htmx swap
         page.click(".presets a:has-text('Yesterday')")
@@ -79,7 +85,8 @@ def test_reports_page_in_chromium(live, browser):
         assert page.evaluate("window.__sameDocument") is True
         assert page.locator("#chart-revenue svg > title").text_content() == "Revenue per hour"
         if os.environ.get("SCREENSHOTS"):
-            page.screenshot(path="/tmp/reports-prof/day.png", full_page=True, caret="initial")  # "hide" injects a style the CSP refuses
+            page.screenshot(path=str(ROOT / "docs" / "screenshots" / "reports-day.png"), full_page=True,
+                            caret="initial")  # "hide" injects a style the CSP refuses
 
         page.fill("#report-from", "2026-03-09")
         page.fill("#report-to", "2026-03-01")

@@ -114,12 +114,16 @@ def charts(report: Report) -> dict[str, Chart]:
 
 
 FIGURES = (
+    # money (revenue = time fees + lost-ticket fees), then traffic: two rows of the wide grid
     ("revenue_cents", "Revenue", "money"),
+    ("time_fee_cents", "Time fees", "money"),
+    ("lost_fee_cents", "Lost-ticket fees", "money"),
+    ("lost_tickets", "Lost tickets", "count"),
+    ("average_ticket_cents", "Average ticket", "money"),
     ("exits", "Exits", "count"),
     ("entries", "Entries", "count"),
     ("average_stay_minutes", "Average stay", "minutes"),
     ("median_stay_minutes", "Median stay", "minutes"),
-    ("average_ticket_cents", "Average ticket", "money"),
 )
 
 
@@ -151,17 +155,20 @@ def _iso(moment) -> str:
 
 
 def report_csv(report: Report) -> Iterator[str]:
-    """The report's rows as CSV text: the header, then every row (at most 366 days or 31×24 hours)."""
+    """The report's rows as CSV text: the header, then every row (at most 366 days or 31×24 hours).
+    Revenue includes the lost-ticket fees, also given on their own."""
     tz = report.timezone
     yield csv_text([[f"start ({tz}, ISO 8601)", f"end ({tz}, ISO 8601)", "entries", "exits", "revenue_usd",
-                     "average_stay_minutes", "peak_occupancy", "average_occupancy"]])
+                     "average_stay_minutes", "peak_occupancy", "average_occupancy", "lost_tickets",
+                     "lost_fees_usd"]])
     rows = []
     for row in report.rows:
         stay = row.average_stay_minutes
         rows.append([_iso(row.bucket.local_start), _iso(row.bucket.end.astimezone(row.bucket.local_start.tzinfo)),
                      row.entries, row.exits, cents_to_decimal(row.revenue_cents),
                      "" if stay is None else f"{stay:.1f}", row.peak_occupancy,
-                     "" if row.average_occupancy is None else f"{row.average_occupancy:.2f}"])
+                     "" if row.average_occupancy is None else f"{row.average_occupancy:.2f}",
+                     row.lost_tickets, cents_to_decimal(row.lost_fee_cents)])
     yield csv_text(rows)
 
 

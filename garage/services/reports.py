@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -44,9 +44,16 @@ class Summary:
     average_stay_minutes: float | None
     median_stay_minutes: float | None
     average_ticket_cents: float | None
+    lost_tickets: int = 0
+    lost_fee_cents: int = 0  # lost-ticket fees (part of revenue)
 
-    FIELDS = ("revenue_cents", "exits", "entries", "average_stay_minutes",
-              "median_stay_minutes", "average_ticket_cents")
+    @property
+    def time_fee_cents(self) -> int:
+        """Revenue from stays: what was paid less the lost-ticket fees."""
+        return self.revenue_cents - self.lost_fee_cents
+
+    FIELDS = ("revenue_cents", "time_fee_cents", "lost_fee_cents", "lost_tickets", "exits", "entries",
+              "average_stay_minutes", "median_stay_minutes", "average_ticket_cents")
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,8 @@ class Row:
     stay_minutes_total: int
     peak_occupancy: int | None
     average_occupancy: float | None
+    lost_tickets: int = 0
+    lost_fee_cents: int = 0
 
     @property
     def average_stay_minutes(self) -> float | None:
@@ -128,22 +137,31 @@ def _count(column: Any, start: datetime, end: datetime) -> int:
     return int(db.session.scalar(sa.select(sa.func.count()).select_from(Ticket).where(_in(column, start, end))) or 0)
 
 
+def _lost_fee() -> Any:
+    """A lost ticket's fee (0 when none was charged), NULL for every other
+    ticket: count() of it is the number of lost tickets, sum() their fees."""
+    return sa.case((Ticket.lost, sa.func.coalesce(Ticket.lost_fee_cents, 0)), else_=sa.null())
+
+
 def summary(start: datetime, end: datetime) -> Summary:
     """One grouped scan of the period's exits by stay length: totals and the
     median come from the (at most a few thousand) distinct durations."""
+    lost_fee = _lost_fee()
     histogram = db.session.execute(
         sa.select(Ticket.duration_minutes, sa.func.count(), sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0),
-                  sa.func.count(Ticket.amount_paid))
+                  sa.func.count(Ticket.amount_paid), sa.func.count(lost_fee),
+                  sa.func.coalesce(sa.func.sum(lost_fee), 0))
         .where(_in(Ticket.exit_time, start, end)).group_by(Ticket.duration_minutes)
     ).all()
-    exits = sum(int(n) for _, n, _, _ in histogram)
-    revenue = sum(int(cents) for _, _, cents, _ in histogram)
-    paid = sum(int(p) for _, _, _, p in histogram)
-    stays = [(int(minutes), int(n)) for minutes, n, _, _ in histogram if minutes is not None]
+    exits = sum(int(row[1]) for row in histogram)
+    revenue = sum(int(row[2]) for row in histogram)
+    paid = sum(int(row[3]) for row in histogram)
+    stays = [(int(row[0]), int(row[1])) for row in histogram if row[0] is not None]
     stayed = sum(n for _, n in stays)
     return Summary(revenue, exits, _count(Ticket.entry_time, start, end),
                    safe_div(sum(m * n for m, n in stays), stayed), weighted_median(stays),
-                   safe_div(revenue, paid))
+                   safe_div(revenue, paid), lost_tickets=sum(int(row[4]) for row in histogram),
+                   lost_fee_cents=sum(int(row[5]) for row in histogram))
 
 
 @dataclass(frozen=True)
@@ -194,10 +212,33 @@ def inside_at(moment: datetime, now: datetime) -> int:
     return int(db.session.scalar(sa.select(active - came + left)) or 0)
 
 
-def hour_events(period: Period, tzname: str) -> tuple[list[Bucket], list[HourEvents], list[int], list[int]]:
+@dataclass
+class HourSums:
+    """What the period's exits in one local hour add up to."""
+
+    revenue_cents: int = 0
+    stay_minutes: int = 0
+    lost_tickets: int = 0
+    lost_fee_cents: int = 0
+
+    def add(self, revenue_cents: int, stay_minutes: int, lost_tickets: int, lost_fee_cents: int) -> None:
+        self.revenue_cents += revenue_cents
+        self.stay_minutes += stay_minutes
+        self.lost_tickets += lost_tickets
+        self.lost_fee_cents += lost_fee_cents
+
+    @classmethod
+    def total(cls, parts: Iterable["HourSums"]) -> "HourSums":
+        out = cls()
+        for part in parts:
+            out.add(part.revenue_cents, part.stay_minutes, part.lost_tickets, part.lost_fee_cents)
+        return out
+
+
+def hour_events(period: Period, tzname: str) -> tuple[list[Bucket], list[HourEvents], list[HourSums]]:
     """Per local hour of the period: entries, exits, Σ ±event time, the highest
-    running (entries − exits) reached, the first event's time, revenue and
-    stay minutes.
+    running (entries − exits) reached, the first event's time, and the exits'
+    revenue, stay minutes, lost tickets and lost-ticket fees.
 
     One statement: entries (+1) and exits (−1) in the period as events, a
     running sum over them in time order (exits first at equal times), grouped
@@ -206,14 +247,15 @@ def hour_events(period: Period, tzname: str) -> tuple[list[Bucket], list[HourEve
     hours = period.hour_buckets(tzname)
     ev = sa.union_all(
         sa.select(Ticket.entry_time.label("t"), sa.literal(1).label("d"),
-                  sa.null().label("amount"), sa.null().label("stay"))
+                  sa.null().label("amount"), sa.null().label("stay"), sa.null().label("lost_fee"))
         .where(_in(Ticket.entry_time, start, end)),
         sa.select(Ticket.exit_time.label("t"), sa.literal(-1).label("d"),
-                  Ticket.amount_paid.label("amount"), Ticket.duration_minutes.label("stay"))
+                  Ticket.amount_paid.label("amount"), Ticket.duration_minutes.label("stay"),
+                  _lost_fee().label("lost_fee"))
         .where(_in(Ticket.exit_time, start, end)),
     ).subquery("ev")
     running = sa.func.sum(ev.c.d).over(order_by=(ev.c.t, ev.c.d), rows=(None, 0))
-    run = sa.select(ev.c.t, ev.c.d, ev.c.amount, ev.c.stay, running.label("occ")).subquery("run")
+    run = sa.select(ev.c.t, ev.c.d, ev.c.amount, ev.c.stay, ev.c.lost_fee, running.label("occ")).subquery("run")
     key = _hour_key(run.c.t, tzname).label("k")
     seconds = _epoch(run.c.t)
     query = sa.select(
@@ -225,28 +267,29 @@ def hour_events(period: Period, tzname: str) -> tuple[list[Bucket], list[HourEve
         sa.func.min(seconds),
         sa.func.coalesce(sa.func.sum(run.c.amount), 0),
         sa.func.coalesce(sa.func.sum(run.c.stay), 0),
+        sa.func.count(run.c.lost_fee),
+        sa.func.coalesce(sa.func.sum(run.c.lost_fee), 0),
     ).group_by(key)
     if _is_postgres():  # sort the month's events in memory, not on disk
         db.session.execute(sa.select(sa.func.set_config("work_mem", "32MB", True)))
     index = BucketIndex(hours)
     events = [HourEvents() for _ in hours]
-    revenue = [0] * len(hours)
-    stays = [0] * len(hours)
-    for k, entries, exits, signed, max_run, first, cents, stay in db.session.execute(query):
+    sums = [HourSums() for _ in hours]
+    for k, entries, exits, signed, max_run, first, cents, stay, lost, lost_fee in db.session.execute(query):
         i = index.find(_key_instant(k))
         if i is None:  # cannot happen: events are filtered to the period
             continue
         events[i] = events[i].merge(HourEvents(int(entries), int(exits), float(signed), int(max_run), float(first)))
-        revenue[i] += int(cents)
-        stays[i] += int(stay)
-    return hours, events, revenue, stays
+        sums[i].add(int(cents), int(stay), int(lost), int(lost_fee))
+    return hours, events, sums
 
 
 def _rows(period: Period, tzname: str, hours: list[Bucket], events: list[HourEvents],
-          revenue: list[int], stays: list[int], occupancy: list[OccupancyPoint | None]) -> list[Row]:
+          sums: list[HourSums], occupancy: list[OccupancyPoint | None]) -> list[Row]:
     if period.group == "hour":
-        return [Row(h, e.entries, e.exits, r, s, o.peak if o else None, o.average if o else None)
-                for h, e, r, s, o in zip(hours, events, revenue, stays, occupancy)]
+        return [Row(h, e.entries, e.exits, s.revenue_cents, s.stay_minutes, o.peak if o else None,
+                    o.average if o else None, s.lost_tickets, s.lost_fee_cents)
+                for h, e, s, o in zip(hours, events, sums, occupancy)]
     days = period.day_buckets(tzname)
     index = BucketIndex(days)
     members: list[list[int]] = [[] for _ in days]
@@ -256,11 +299,13 @@ def _rows(period: Period, tzname: str, hours: list[Bucket], events: list[HourEve
     for day, idx in zip(days, members):
         occ = [(occupancy[i], hours[i].seconds) for i in idx if occupancy[i] is not None]
         seconds = sum(s for _, s in occ)
+        day_sums = HourSums.total(sums[i] for i in idx)
         rows.append(Row(
             day, sum(events[i].entries for i in idx), sum(events[i].exits for i in idx),
-            sum(revenue[i] for i in idx), sum(stays[i] for i in idx),
+            day_sums.revenue_cents, day_sums.stay_minutes,
             max((o.peak for o, _ in occ), default=None),
-            sum(o.average * s for o, s in occ) / seconds if seconds else None))
+            sum(o.average * s for o, s in occ) / seconds if seconds else None,
+            day_sums.lost_tickets, day_sums.lost_fee_cents))
     return rows
 
 
@@ -294,7 +339,7 @@ def _build_report(period: Period, now: datetime, full: bool) -> Report:
     tz = settings.timezone
     start, end = period.bounds(tz)
     previous = period.previous()
-    hours, events, revenue, stays = hour_events(period, tz)
+    hours, events, sums = hour_events(period, tz)
     occupancy = occupancy_series(inside_at(start, now), hours, events, now)
     current = summary(start, end) if full else None
     parts = breakdowns(start, end) if full else Breakdowns([], [], [])
@@ -302,7 +347,7 @@ def _build_report(period: Period, now: datetime, full: bool) -> Report:
         period=period, previous=previous, timezone=tz, total_spaces=settings.total_spaces,
         summary=current, previous_summary=summary(*previous.bounds(tz)) if full else None,
         by_method=parts.by_method, by_vehicle_type=parts.by_vehicle_type, by_attendant=parts.by_attendant,
-        rows=_rows(period, tz, hours, events, revenue, stays, occupancy),
+        rows=_rows(period, tz, hours, events, sums, occupancy),
         hours=hours, hour_events=events, occupancy=occupancy,
     )
     if full:
@@ -318,7 +363,8 @@ TICKET_BATCH = 5000
 
 
 TICKET_COLUMNS = ("ticket_number", "license_plate", "vehicle_type", "status", "entry_time",
-                  "exit_time", "duration_minutes", "amount_usd", "payment_method", "issued_by", "closed_by")
+                  "exit_time", "duration_minutes", "amount_usd", "payment_method", "issued_by", "closed_by",
+                  "lost", "lost_fee")
 PG_ISO = 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'
 
 
@@ -331,6 +377,16 @@ def _cell(column: Any) -> Any:
     return sa.case((sa.func.substr(column, 1, 1).in_(FORMULA_STARTS), sa.literal("'") + column), else_=column)
 
 
+def _pg_dollars(cents: Any) -> Any:
+    """12.50 as text in PostgreSQL; NULL stays NULL."""
+    return sa.cast(sa.cast(cents / 100.0, sa.Numeric(12, 2)), sa.Text)
+
+
+def _lost_cells(lost: Any, fee_cents: Any) -> tuple[str, str]:
+    """The `lost` and `lost_fee` cells (SQLite rows): the fee only for a lost ticket, 0.00 when none was charged."""
+    return ("true", cents_to_decimal(fee_cents or 0)) if lost else ("false", "")
+
+
 def _quoted(text: Any) -> Any:
     """A CSV field in SQL: always quoted, inner quotes doubled; NULL stays NULL (concat makes it empty)."""
     return sa.literal('"') + sa.func.replace(text, '"', '""') + sa.literal('"')
@@ -341,7 +397,8 @@ def ticket_csv_chunks(period: Period, tzname: str) -> Iterator[str]:
     left in the period, oldest entry first: one chunk per batch of a
     server-side cursor, never the whole result in memory. Times are ISO 8601
     in the garage's timezone to the second, money "12.50", text a spreadsheet
-    would run as a formula starts with a quote.
+    would run as a formula starts with a quote; `lost` is true or false and
+    `lost_fee` is the lost-ticket fee charged (empty unless lost).
 
     Two range queries rather than one OR (which PostgreSQL, planning a cursor
     for fast first rows, answers by walking the whole entry_time index): first
@@ -360,10 +417,12 @@ def ticket_csv_chunks(period: Period, tzname: str) -> Iterator[str]:
         db.session.execute(sa.select(sa.func.set_config("TimeZone", tzname, True)))
         fields = [*map(_quoted, text), sa.func.to_char(Ticket.entry_time, PG_ISO),
                   sa.func.to_char(Ticket.exit_time, PG_ISO), sa.cast(Ticket.duration_minutes, sa.Text),
-                  sa.cast(sa.cast(Ticket.amount_paid / 100.0, sa.Numeric(12, 2)), sa.Text), *map(_quoted, who)]
+                  _pg_dollars(Ticket.amount_paid), *map(_quoted, who),
+                  sa.case((Ticket.lost, "true"), else_="false"), _pg_dollars(_lost_fee())]
         columns = [sa.func.concat(*[part for f in fields for part in (f, ",")][:-1], "\r\n")]
     else:
-        columns = [*text, Ticket.entry_time, Ticket.exit_time, Ticket.duration_minutes, Ticket.amount_paid, *who]
+        columns = [*text, Ticket.entry_time, Ticket.exit_time, Ticket.duration_minutes, Ticket.amount_paid, *who,
+                   Ticket.lost, Ticket.lost_fee_cents]
     base = (
         sa.select(*columns).select_from(Ticket)
         .outerjoin(issuer, issuer.id == Ticket.issued_by_id)
@@ -379,6 +438,6 @@ def ticket_csv_chunks(period: Period, tzname: str) -> Iterator[str]:
                 yield "".join(line for (line,) in batch)
                 continue
             yield csv_text((number, plate, vehicle, status, _local_iso(entry, tzname), _local_iso(exit_, tzname),
-                            minutes, cents_to_decimal(cents), method, issued, closed)
-                           for (number, plate, vehicle, status, entry, exit_, minutes, cents, method, issued, closed)
-                           in batch)
+                            minutes, cents_to_decimal(cents), method, issued, closed, *_lost_cells(lost, fee))
+                           for (number, plate, vehicle, status, entry, exit_, minutes, cents, method, issued, closed,
+                                lost, fee) in batch)
