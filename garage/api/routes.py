@@ -16,7 +16,7 @@ from ..models import Ticket
 from ..services import accounts, settings as settings_service, stats as stats_service
 from ..services import tickets as ticket_service
 from ..services.audit import Actor
-from ..web import client_ip
+from ..web import autocommit, client_ip
 from . import bp
 from .openapi import document
 from .schemas import (
@@ -143,6 +143,7 @@ def garage_occupancy():
 
 
 @bp.post("/tickets")
+@autocommit
 @require_token(*STAFF)
 @document("Issue a ticket for an entering vehicle", body=TicketCreate, roles=STAFF,
           responses={201: ("Ticket issued", TicketResponse), 400: ("Malformed body", None),
@@ -192,6 +193,7 @@ def _flag(name: str) -> bool:
 
 
 @bp.put("/tickets/<ticket_number>/exit")
+@autocommit
 @require_token(*STAFF)
 @document("Charge and close a ticket (exactly once)", body=ExitRequest, roles=STAFF,
           responses={200: ("Completed ticket", TicketResponse), 400: ("Malformed body", None),
