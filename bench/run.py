@@ -458,6 +458,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="tickets to pre-create per second of the exit scenario")
     parser.add_argument("--only", nargs="*", help="scenario names to run (default: all)")
     parser.add_argument("--databases", default="empty,history", help="comma-separated: empty, history")
+    parser.add_argument("--db-prefix", default="garage_bench",
+                        help="names of the bench databases: PREFIX_empty and PREFIX_history")
     parser.add_argument("--reuse", action="store_true", help="reuse bench databases left by --keep")
     parser.add_argument("--keep", action="store_true", help="keep the bench databases afterwards")
     opts = parser.parse_args(argv)
@@ -468,8 +470,8 @@ def main(argv: list[str] | None = None) -> None:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     bench = Bench(opts, stamp)
     started = time.monotonic()
-    plan = {"empty": ("garage_bench_empty", 0, "empty"),
-            "history": ("garage_bench_history", opts.tickets, f"{opts.tickets / 1e6:g}M tickets")}
+    plan = {"empty": (f"{opts.db_prefix}_empty", 0, "empty"),
+            "history": (f"{opts.db_prefix}_history", opts.tickets, f"{opts.tickets / 1e6:g}M tickets")}
     results: list[Result] = []
     made = []
     try:

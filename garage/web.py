@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .domain.errors import DomainError
+from .extensions import autocommit_statements
 from .services.audit import Actor
 
 
@@ -78,6 +79,20 @@ def role_required(*roles: str) -> Callable:
 
 staff_required = role_required("attendant", "manager")
 manager_required = role_required("manager")
+
+
+def autocommit(view: Callable) -> Callable:
+    """Put outermost (right under the route): this request's statements, the
+    sign-in or token check included, run without BEGIN/COMMIT round trips. Only
+    for views that read, or write through a single statement
+    (see extensions.autocommit_statements)."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any):
+        autocommit_statements()
+        return view(*args, **kwargs)
+
+    return wrapped
 
 
 def vary_on_htmx(response: Response) -> Response:

@@ -174,6 +174,28 @@ def test_full_garage_refuses_entry_with_409(client, staff):
     assert ticket_count() == 2
 
 
+def test_full_garage_writes_nothing_not_even_an_audit_row(client, staff):
+    set_spaces(1)
+    assert enter(client, staff, "F1").status_code == 201
+    audit_rows = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
+    assert enter(client, staff, "F2").status_code == 409
+    db.session.remove()
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == audit_rows
+    assert db.session.get(GarageSetting, 1).occupied == 1 and ticket_count() == 1
+
+
+def test_a_ticket_number_collision_is_retried_with_a_new_number(client, staff, monkeypatch):
+    taken = enter(client, staff, "FIRST 1").get_json()["ticketNumber"]
+    numbers = iter([taken, "PS-ZZZZZZ"])  # the next draw collides, the one after does not
+    monkeypatch.setattr("garage.services.tickets.new_ticket_number", lambda: next(numbers))
+    r = enter(client, staff, "SECOND 2")
+    assert r.status_code == 201 and r.get_json()["ticketNumber"] == "PS-ZZZZZZ"
+    db.session.remove()
+    assert ticket_count() == 2 and db.session.get(GarageSetting, 1).occupied == 2
+    issued = db.session.scalars(sa.select(AuditEvent.object_id).where(AuditEvent.action == "ticket.issued"))
+    assert sorted(issued) == sorted([taken, "PS-ZZZZZZ"])
+
+
 def test_plate_already_inside_names_the_ticket(client, staff):
     number = enter(client, staff, "XY-99").get_json()["ticketNumber"]
     r = enter(client, staff, "xy 99")

@@ -16,7 +16,7 @@ from ..models import Ticket
 from ..services import accounts, settings as settings_service, stats as stats_service
 from ..services import tickets as ticket_service
 from ..services.audit import Actor
-from ..web import client_ip
+from ..web import autocommit, client_ip
 from . import bp
 from .openapi import document
 from .schemas import (
@@ -114,6 +114,7 @@ def status():
 
 
 @bp.get("/garage/stats")
+@autocommit
 @require_token(*STAFF)
 @document("Garage statistics (today = the garage's local day)", roles=STAFF,
           responses={200: ("Statistics", GarageStatsResponse), 401: ("No credentials", None),
@@ -131,6 +132,7 @@ def garage_stats():
 
 
 @bp.get("/garage/occupancy")
+@autocommit
 @document("Public occupancy for signage: no revenue, no plates",
           responses={200: ("Occupancy", OccupancyResponse)})
 def garage_occupancy():
@@ -143,6 +145,7 @@ def garage_occupancy():
 
 
 @bp.post("/tickets")
+@autocommit
 @require_token(*STAFF)
 @document("Issue a ticket for an entering vehicle", body=TicketCreate, roles=STAFF,
           responses={201: ("Ticket issued", TicketResponse), 400: ("Malformed body", None),
@@ -155,6 +158,7 @@ def create_ticket():
 
 
 @bp.get("/tickets/<ticket_number>")
+@autocommit
 @require_token(*STAFF)
 @document("Look a ticket up by number (any case, with or without PS-)", roles=STAFF,
           responses={200: ("Ticket", TicketResponse), 404: ("Not found", None)})
@@ -163,6 +167,7 @@ def get_ticket(ticket_number: str):
 
 
 @bp.get("/tickets/<ticket_number>/quote")
+@autocommit
 @require_token(*STAFF)
 @document("What an exit now would charge (same function as the charge)", roles=STAFF,
           params=[{"name": "lost", "in": "query", "required": False,
@@ -192,6 +197,7 @@ def _flag(name: str) -> bool:
 
 
 @bp.put("/tickets/<ticket_number>/exit")
+@autocommit
 @require_token(*STAFF)
 @document("Charge and close a ticket (exactly once)", body=ExitRequest, roles=STAFF,
           responses={200: ("Completed ticket", TicketResponse), 400: ("Malformed body", None),
@@ -206,6 +212,7 @@ def process_exit(ticket_number: str):
 
 
 @bp.get("/activities")
+@autocommit
 @require_token(*STAFF)
 @document("Most recent entries and exits, newest first", roles=STAFF,
           params=[{"name": "limit", "in": "query", "required": False,

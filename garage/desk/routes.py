@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask import Response, make_response, redirect, render_template, request, url_for
+from flask import Response, g, make_response, redirect, render_template, request, url_for
 
 from ..domain.clock import format_duration, to_local
 from ..domain.errors import AlreadyProcessed, DomainError, InvalidInput, NotFound, QuoteChanged
@@ -17,7 +17,7 @@ from ..models import Ticket
 from ..services import stats as stats_service
 from ..services import tickets as ticket_service
 from ..services.settings import get_settings
-from ..web import current_actor, is_htmx, staff_required, vary_on_htmx
+from ..web import autocommit, current_actor, is_htmx, staff_required, vary_on_htmx
 from . import bp
 from .codes import qr_svg
 
@@ -56,10 +56,10 @@ class ExitState:
 
 @bp.context_processor
 def desk_helpers() -> dict[str, Any]:
-    tz = get_settings().timezone
-
     def local_time(moment: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
-        return to_local(moment, tz).strftime(fmt) if moment else ""
+        # The garage's timezone is looked up only by templates that show a time
+        # (the polled live panel shows none: one settings read fewer per poll).
+        return to_local(moment, _timezone()).strftime(fmt) if moment else ""
 
     def charged(ticket: Ticket) -> Quote:
         """What a paid ticket was charged, split into time fee and lost-ticket fee
@@ -69,6 +69,12 @@ def desk_helpers() -> dict[str, Any]:
 
     return {"local_time": local_time, "duration": format_duration, "qr": qr_svg, "charged": charged,
             "VEHICLE_TYPES": VEHICLE_TYPES, "PAYMENT_METHODS": PAYMENT_METHODS}
+
+
+def _timezone() -> str:
+    if "desk_timezone" not in g:
+        g.desk_timezone = get_settings().timezone
+    return g.desk_timezone
 
 
 # --- rendering -----------------------------------------------------------------------------
@@ -127,6 +133,7 @@ def index():
 
 
 @bp.get("/live")
+@autocommit
 @staff_required
 def live():
     """The live panel alone (polled every few seconds): a counter and one indexed range."""

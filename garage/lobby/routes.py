@@ -10,6 +10,7 @@ from flask import Response, current_app, render_template, request
 
 from ..domain.clock import to_local, utcnow
 from ..services.stats import PublicOccupancy, public_occupancy
+from ..web import autocommit
 from . import bp
 
 PANEL = "lobby/_panel.html"
@@ -56,6 +57,7 @@ def index():
 
 
 @bp.get("/panel")
+@autocommit
 def panel():
     view = public_occupancy()
     etag = panel_etag(view)

@@ -142,12 +142,15 @@ def revoke_token(token_id: int, actor: Actor | None = None) -> ApiToken:
     return token
 
 
+# Built once: every API request runs it (no statement construction per request).
+# Nothing about the result is cached: a revoked token or a deactivated user fails
+# on the very next request.
+TOKEN_OWNER = (sa.select(User).join(ApiToken, ApiToken.user_id == User.id)
+               .where(ApiToken.token_hash == sa.bindparam("token_hash"), ApiToken.revoked_at.is_(None),
+                      User.active.is_(True)))
+
+
 def user_for_token(secret: str) -> User | None:
     if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
         return None
-    row = db.session.execute(
-        sa.select(User).join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == _hash_token(secret), ApiToken.revoked_at.is_(None),
-               User.active.is_(True))
-    ).scalar_one_or_none()
-    return row
+    return db.session.execute(TOKEN_OWNER, {"token_hash": _hash_token(secret)}).scalar_one_or_none()

@@ -66,14 +66,16 @@ def public_occupancy() -> PublicOccupancy:
                            garage_name=s.garage_name, timezone=s.timezone)
 
 
+# Built once (polled by the desk, the stats API and signage): [start, end) bound per call.
+TODAY_FIGURES = (sa.select(sa.func.count(Ticket.id), sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0),
+                           sa.func.avg(Ticket.duration_minutes))
+                 .where(Ticket.exit_time >= sa.bindparam("start"), Ticket.exit_time < sa.bindparam("end")))
+
+
 def today_figures(tzname: str, now: datetime | None = None) -> TodayFigures:
     now = now or utcnow()
     start, end = local_day_bounds(local_today(now, tzname), tzname)
-    count, revenue, avg_minutes = db.session.execute(
-        sa.select(sa.func.count(Ticket.id), sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0),
-                  sa.func.avg(Ticket.duration_minutes))
-        .where(Ticket.exit_time >= start, Ticket.exit_time < end)
-    ).one()
+    count, revenue, avg_minutes = db.session.execute(TODAY_FIGURES, {"start": start, "end": end}).one()
     return TodayFigures(int(revenue or 0), int(count or 0),
                         float(avg_minutes) if avg_minutes is not None else None)
 

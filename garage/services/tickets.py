@@ -17,10 +17,10 @@ from ..domain.tickets import (
     new_ticket_number, normalise_ticket_number, plate_key,
 )
 from ..extensions import db
-from ..models import GarageSetting, Ticket
+from ..models import GarageSetting, Ticket, VehicleRate
 from . import audit
 from .audit import Actor
-from .settings import SETTINGS_ID, current_tariff, current_vehicle_rates, get_settings
+from .settings import SETTINGS_ID, current_tariff, get_settings
 
 NUMBER_ATTEMPTS = 8
 
@@ -49,29 +49,88 @@ def _commit_keeping_loaded() -> None:
         session.expire_on_commit = True
 
 
+def _postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+# PostgreSQL: the entry as ONE statement (one round trip, atomic on its own, so
+# also right under autocommit). The counter's conditional UPDATE comes first and
+# the ticket and audit rows are inserted only from its RETURNING row: when the
+# garage is full nothing is written. A concurrent entry waits for the counter's
+# row lock and re-checks "occupied < total_spaces" on the new value (READ
+# COMMITTED re-evaluation), so capacity holds across workers. The plate rule is
+# the partial unique index: a violation aborts the whole statement.
+TICKET_COLUMNS = ", ".join(c.name for c in Ticket.__table__.c)
+ISSUE_SQL = sa.text(f"""
+WITH taken AS (
+    UPDATE garage_settings SET occupied = occupied + 1, updated_at = :now
+    WHERE id = :settings_id AND occupied < total_spaces
+    RETURNING id
+), ticket AS (
+    INSERT INTO tickets (ticket_number, license_plate, plate_key, vehicle_type, entry_time, status, lost,
+                         last_event_at, issued_by_id, created_at, updated_at)
+    SELECT :number, :plate, :plate_key, :vehicle_type, :now, :status, false, :now, :user_id, :now, :now
+    FROM taken
+    RETURNING {TICKET_COLUMNS}
+), audit AS (
+    INSERT INTO audit_log (at, user_id, username, action, object_type, object_id, ip, details)
+    SELECT :now, :user_id, :username, 'ticket.issued', 'ticket', ticket.ticket_number, :ip, CAST(:details AS json)
+    FROM ticket
+)
+SELECT {TICKET_COLUMNS} FROM ticket
+""").bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True))).columns(*Ticket.__table__.c)
+
+
+def _insert_in_one_statement(number: str, typed: str, key: str, vehicle_type: str, actor: Actor | None,
+                             now: datetime) -> Ticket | None:
+    actor = actor or Actor.system()
+    return db.session.scalar(sa.select(Ticket).from_statement(ISSUE_SQL), dict(
+        number=number, now=now, settings_id=SETTINGS_ID, plate=typed, plate_key=key, vehicle_type=vehicle_type,
+        status=STATUS_ACTIVE, user_id=actor.user_id, username=actor.username, ip=actor.ip,
+        details=audit.details_json({"plate": typed, "vehicleType": vehicle_type})))
+
+
+def _insert_with_orm(number: str, typed: str, key: str, vehicle_type: str, actor: Actor | None,
+                     now: datetime) -> Ticket | None:
+    """INSERT the ticket and its audit row, then take a space (conditional
+    UPDATE of the counter, atomic under concurrency): its row lock is taken
+    last, so it is held only until the commit."""
+    ticket = Ticket(
+        ticket_number=number, license_plate=typed, plate_key=key,
+        vehicle_type=vehicle_type, entry_time=now, status=STATUS_ACTIVE,
+        last_event_at=now, issued_by_id=actor.user_id if actor else None,
+        created_at=now, updated_at=now,
+    )
+    db.session.add(ticket)
+    audit.record(actor, "ticket.issued", "ticket", ticket.ticket_number,
+                 {"plate": typed, "vehicleType": vehicle_type})
+    db.session.flush()
+    taken = db.session.execute(
+        sa.update(GarageSetting)
+        .where(GarageSetting.id == SETTINGS_ID, GarageSetting.occupied < GarageSetting.total_spaces)
+        .values(occupied=GarageSetting.occupied + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return ticket if taken == 1 else None
+
+
 def issue_ticket(license_plate: str | None, vehicle_type: str | None,
                  actor: Actor | None = None, now: datetime | None = None) -> Ticket:
-    """One short transaction: INSERT the ticket and its audit row, then take a
-    space (conditional UPDATE of the counter, atomic under concurrency), COMMIT.
-    The counter's row lock is taken last, so it is held only until the commit.
+    """One short transaction: the ticket, its audit row and a space taken from
+    the counter (ONE statement on PostgreSQL, three on SQLite), COMMIT.
     The one-active-ticket-per-plate rule is the partial unique index: a
     violation rolls everything back and names the ticket already inside; a
     ticket-number collision (rare) rolls back and retries with a new number."""
     typed, key = clean_plate(license_plate)
     vehicle_type = check_vehicle_type(vehicle_type)
     now = now or utcnow()
+    insert = _insert_in_one_statement if _postgresql() else _insert_with_orm
     for _ in range(NUMBER_ATTEMPTS):
         try:
-            ticket = Ticket(
-                ticket_number=new_ticket_number(), license_plate=typed, plate_key=key,
-                vehicle_type=vehicle_type, entry_time=now, status=STATUS_ACTIVE,
-                last_event_at=now, issued_by_id=actor.user_id if actor else None,
-                created_at=now, updated_at=now,
-            )
-            db.session.add(ticket)
-            audit.record(actor, "ticket.issued", "ticket", ticket.ticket_number,
-                         {"plate": typed, "vehicleType": vehicle_type})
-            db.session.flush()
+            ticket = insert(new_ticket_number(), typed, key, vehicle_type, actor, now)
+            if ticket is not None:
+                _commit_keeping_loaded()
+                return ticket
         except IntegrityError:
             db.session.rollback()
             _refuse_if_inside(typed, key)  # an earlier or concurrent entry of this plate
@@ -79,24 +138,11 @@ def issue_ticket(license_plate: str | None, vehicle_type: str | None,
         except BaseException:
             db.session.rollback()
             raise
-        try:
-            taken = db.session.execute(
-                sa.update(GarageSetting)
-                .where(GarageSetting.id == SETTINGS_ID, GarageSetting.occupied < GarageSetting.total_spaces)
-                .values(occupied=GarageSetting.occupied + 1)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            if taken != 1:
-                db.session.rollback()
-                if db.session.get(GarageSetting, SETTINGS_ID) is None:
-                    get_settings()  # first entry ever on a fresh database: create the row, go again
-                    continue
-                raise GarageFull()
-            _commit_keeping_loaded()
-        except BaseException:
-            db.session.rollback()
-            raise
-        return ticket
+        db.session.rollback()  # no space taken: nothing is kept
+        if db.session.get(GarageSetting, SETTINGS_ID) is None:
+            get_settings()  # first entry ever on a fresh database: create the row, go again
+            continue
+        raise GarageFull()
     raise Conflict("Could not allocate a ticket number, try again")
 
 
@@ -150,10 +196,12 @@ def process_exit(ticket_number: str | None, payment_method: str | None,
     payment_method = check_payment_method(payment_method)
     now = now or utcnow()
     try:
-        ticket, settings = _ticket_with_settings(ticket_number)
+        ticket, settings, type_rate = _ticket_with_settings(ticket_number)
         if ticket.status != STATUS_ACTIVE:
             raise AlreadyProcessed()
-        tariff = settings.tariff(current_vehicle_rates()) if settings is not None else None
+        # The ticket's own vehicle type is the only one its fee looks at.
+        tariff = (settings.tariff({ticket.vehicle_type: type_rate} if type_rate is not None else None)
+                  if settings is not None else None)
         q = quote_for(ticket, now, lost=lost, tariff=tariff)
         if expected_amount_cents is not None and expected_amount_cents != q.amount_cents:
             raise QuoteChanged(expected_amount_cents, q.amount_cents)
@@ -161,26 +209,15 @@ def process_exit(ticket_number: str | None, payment_method: str | None,
                       amount_paid=q.amount_cents, payment_method=payment_method, last_event_at=now,
                       lost=lost, lost_fee_cents=q.lost_fee_cents if lost else None,
                       closed_by_id=actor.user_id if actor else None, updated_at=now)
-        # The guard (still active) makes a second, concurrent payment match no row.
-        closed = db.session.execute(
-            sa.update(Ticket).where(Ticket.id == ticket.id, Ticket.status == STATUS_ACTIVE)
-            .values(**values).execution_options(synchronize_session=False)
-        ).rowcount
-        if closed != 1:
-            raise AlreadyProcessed()
+        details = {"amountCents": q.amount_cents, "paymentMethod": payment_method,
+                   "durationMinutes": q.duration_minutes, "lost": lost,
+                   "timeFeeCents": q.time_fee_cents, "lostFeeCents": q.lost_fee_cents}
+        if _postgresql():
+            _close_in_one_statement(ticket, values, details, actor)
+        else:
+            _close_with_orm(ticket, values, details, actor)
         for name, value in values.items():  # what was written: no refresh round trip
             set_committed_value(ticket, name, value)
-        audit.record(actor, "ticket.paid", "ticket", ticket.ticket_number,
-                     {"amountCents": q.amount_cents, "paymentMethod": payment_method,
-                      "durationMinutes": q.duration_minutes, "lost": lost,
-                      "timeFeeCents": q.time_fee_cents, "lostFeeCents": q.lost_fee_cents})
-        db.session.flush()
-        # Counter last: its row lock is held only until the commit.
-        db.session.execute(
-            sa.update(GarageSetting).where(GarageSetting.id == SETTINGS_ID)
-            .values(occupied=GarageSetting.occupied - 1)
-            .execution_options(synchronize_session=False)
-        )
         _commit_keeping_loaded()
     except BaseException:
         db.session.rollback()
@@ -188,20 +225,73 @@ def process_exit(ticket_number: str | None, payment_method: str | None,
     return ticket
 
 
-def _ticket_with_settings(ticket_number: str | None) -> tuple[Ticket, GarageSetting | None]:
-    """The ticket and the settings row in one round trip (the fee needs both;
-    while the caller holds the row, get_settings() finds it in the session)."""
+# PostgreSQL: the exit's writes as ONE statement. The guard (still active) makes
+# a second, concurrent payment match no row, and then neither the audit row nor
+# the counter is touched: the caller answers "already processed".
+CLOSE_SQL = sa.text("""
+WITH closed AS (
+    UPDATE tickets SET status = :status, exit_time = :exit_time, duration_minutes = :duration_minutes,
+           amount_paid = :amount_paid, payment_method = :payment_method, last_event_at = :last_event_at,
+           lost = :lost, lost_fee_cents = :lost_fee_cents, closed_by_id = :closed_by_id, updated_at = :updated_at
+    WHERE id = :ticket_id AND status = :active
+    RETURNING ticket_number
+), freed AS (
+    UPDATE garage_settings SET occupied = occupied - 1, updated_at = :updated_at
+    FROM closed WHERE garage_settings.id = :settings_id
+), audit AS (
+    INSERT INTO audit_log (at, user_id, username, action, object_type, object_id, ip, details)
+    SELECT :updated_at, :user_id, :username, 'ticket.paid', 'ticket', ticket_number, :ip, CAST(:details AS json)
+    FROM closed
+)
+SELECT count(*) FROM closed
+""").bindparams(*(sa.bindparam(name, type_=sa.DateTime(timezone=True))
+                  for name in ("exit_time", "last_event_at", "updated_at")))
+
+
+def _close_in_one_statement(ticket: Ticket, values: dict, details: dict, actor: Actor | None) -> None:
+    actor = actor or Actor.system()
+    closed = db.session.scalar(CLOSE_SQL, {
+        **values, "ticket_id": ticket.id, "active": STATUS_ACTIVE, "settings_id": SETTINGS_ID,
+        "user_id": actor.user_id, "username": actor.username, "ip": actor.ip,
+        "details": audit.details_json(details)})
+    if closed != 1:
+        raise AlreadyProcessed()
+
+
+def _close_with_orm(ticket: Ticket, values: dict, details: dict, actor: Actor | None) -> None:
+    # The guard (still active) makes a second, concurrent payment match no row.
+    closed = db.session.execute(
+        sa.update(Ticket).where(Ticket.id == ticket.id, Ticket.status == STATUS_ACTIVE)
+        .values(**values).execution_options(synchronize_session=False)
+    ).rowcount
+    if closed != 1:
+        raise AlreadyProcessed()
+    audit.record(actor, "ticket.paid", "ticket", ticket.ticket_number, details)
+    db.session.flush()
+    # Counter last: its row lock is held only until the commit.
+    db.session.execute(
+        sa.update(GarageSetting).where(GarageSetting.id == SETTINGS_ID)
+        .values(occupied=GarageSetting.occupied - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _ticket_with_settings(ticket_number: str | None) -> tuple[Ticket, GarageSetting | None, int | None]:
+    """The ticket, the settings row and the ticket's vehicle-type rate (if it has
+    its own) in one round trip: everything the fee needs."""
     number = normalise_ticket_number(ticket_number)
     row = None
     if number is not None:
         row = db.session.execute(
-            sa.select(Ticket, GarageSetting).outerjoin(GarageSetting, GarageSetting.id == SETTINGS_ID)
+            sa.select(Ticket, GarageSetting, VehicleRate.hourly_rate).select_from(Ticket)
+            .outerjoin(GarageSetting, GarageSetting.id == SETTINGS_ID)
+            .outerjoin(VehicleRate, VehicleRate.vehicle_type == Ticket.vehicle_type)
             .where(Ticket.ticket_number == number)
             .execution_options(populate_existing=True)  # the rules as committed now
         ).first()
     if row is None:
         raise NotFound("Ticket not found")
-    return row[0], row[1]
+    return row[0], row[1], row[2]
 
 
 def recent_activity(limit: int = 10) -> list[Ticket]:
