@@ -12,7 +12,7 @@ from garage.domain.charts import bar_chart, heat_map, line_chart, nice_ticks
 from garage.domain.errors import InvalidInput
 from garage.domain.figures import (
     HourEvents, cents_to_decimal, format_change, hour_of_week, occupancy_series, percent_change,
-    safe_cell, weighted_median,
+    weighted_median,
 )
 from garage.domain.periods import BucketIndex, Period, parse_period, presets
 
@@ -92,11 +92,9 @@ def test_weighted_median_matches_the_median_of_the_expanded_list(pairs):
     assert weighted_median(pairs) == expected
 
 
-def test_money_and_cells_for_csv():
+def test_money_for_csv():
     assert cents_to_decimal(1250) == "12.50" and cents_to_decimal(5) == "0.05"
     assert cents_to_decimal(123456789) == "1234567.89" and cents_to_decimal(None) == ""
-    assert safe_cell("=HYPERLINK()") == "'=HYPERLINK()" and safe_cell("-1") == "'-1"
-    assert safe_cell("AB 123") == "AB 123" and safe_cell(None) == ""
 
 
 def test_occupancy_integral_and_peak():

@@ -67,14 +67,9 @@ def csv_text(rows: Iterable[Sequence[object]]) -> str:
     return buffer.getvalue()
 
 
+# Text a spreadsheet would run as a formula gets a leading quote in CSV exports
+# (done in SQL for both databases: services.reports._cell).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(text: str | None) -> str:
-    """Text a spreadsheet would run as a formula (=, +, -, @) gets a leading quote."""
-    if not text:
-        return ""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 @dataclass(frozen=True)

@@ -373,7 +373,7 @@ def _local_iso(moment: datetime | None, tzname: str) -> str | None:
 
 
 def _cell(column: Any) -> Any:
-    """Text a spreadsheet would run as a formula gets a leading quote (same rule as domain safe_cell)."""
+    """Text a spreadsheet would run as a formula (FORMULA_STARTS) gets a leading quote."""
     return sa.case((sa.func.substr(column, 1, 1).in_(FORMULA_STARTS), sa.literal("'") + column), else_=column)
 
 
