@@ -199,6 +199,33 @@ def test_revoked_token_and_deactivated_owner_are_401(client, make_user):
     api_refused(client.get("/api/garage/stats", headers={"Authorization": f"Bearer {bob_secret}"}), 401)
 
 
+def test_an_entry_with_a_dead_token_is_401_and_writes_nothing(client, make_user, staff):
+    """The entry checks its token inside its own statement (PostgreSQL): a revoked token or a
+    deactivated owner still takes no space, issues no ticket and leaves no audit row; a bad
+    body from a stranger is 401, not a lesson in the body's rules."""
+    from garage.models import GarageSetting, Ticket
+
+    make_user("alice")
+    make_user("bob")
+    revoked, revoked_secret = accounts.create_token("alice")
+    accounts.revoke_token(revoked.id)
+    _, bob_secret = accounts.create_token("bob")
+    accounts.set_active("bob", False)
+    for secret in (revoked_secret, bob_secret):
+        headers = {"Authorization": f"Bearer {secret}"}
+        api_refused(client.post("/api/tickets", json={"licensePlate": "DEAD 1", "vehicleType": "Car"},
+                                headers=headers), 401)
+        api_refused(client.post("/api/tickets", json={"licensePlate": ""}, headers=headers), 401)
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count(Ticket.id))) == 0
+    assert db.session.get(GarageSetting, 1).occupied == 0
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))
+                             .where(AuditEvent.action == "ticket.issued")) == 0
+    assert client.post("/api/tickets", json={"licensePlate": "DEAD 1", "vehicleType": "Car"},
+                       headers=staff).status_code == 201
+    assert client.post("/api/tickets", json={"licensePlate": ""}, headers=staff).status_code == 422
+
+
 def test_wrong_role_on_the_api_is_403_json(client, staff):
     api_refused(client.get("/api/garage/settings", headers=staff), 403)
     api_refused(client.put("/api/garage/settings", json={"totalSpaces": 5}, headers=staff), 403)

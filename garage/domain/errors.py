@@ -11,6 +11,20 @@ class DomainError(Exception):
         self.field = field
 
 
+class Unauthenticated(DomainError):
+    status = 401
+
+    def __init__(self, message: str = "Authentication required: send Authorization: Bearer <token>") -> None:
+        super().__init__(message)
+
+
+class Forbidden(DomainError):
+    status = 403
+
+    def __init__(self, message: str = "Your role does not allow this") -> None:
+        super().__init__(message)
+
+
 class InvalidInput(DomainError):
     status = 422
 

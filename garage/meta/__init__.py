@@ -30,7 +30,7 @@ def home():
 def openapi():
     if not current_user.is_authenticated:
         scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or accounts.user_for_token(secret.strip()) is None:
+        if scheme.lower() != "bearer" or accounts.token_owner(secret.strip()) is None:
             response = jsonify(message="Sign in, or send Authorization: Bearer <token>")
             response.headers["WWW-Authenticate"] = 'Bearer realm="garage"'
             return response, 401

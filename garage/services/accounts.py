@@ -8,11 +8,11 @@ import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain.clock import utcnow
-from ..domain.errors import Conflict, InvalidInput, NotFound
+from ..domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from ..extensions import db
 from ..models import ApiToken, User
 from . import audit
-from .audit import Actor
+from .audit import Actor, TokenCaller
 
 ROLES = ("attendant", "manager")
 MIN_PASSWORD = 10
@@ -142,15 +142,38 @@ def revoke_token(token_id: int, actor: Actor | None = None) -> ApiToken:
     return token
 
 
-# Built once: every API request runs it (no statement construction per request).
+# Built once: every API request runs it (no statement construction per request),
+# and only the three columns a request needs (no ORM object to build).
 # Nothing about the result is cached: a revoked token or a deactivated user fails
 # on the very next request.
-TOKEN_OWNER = (sa.select(User).join(ApiToken, ApiToken.user_id == User.id)
+TOKEN_OWNER = (sa.select(User.id, User.username, User.role).join(ApiToken, ApiToken.user_id == User.id)
                .where(ApiToken.token_hash == sa.bindparam("token_hash"), ApiToken.revoked_at.is_(None),
                       User.active.is_(True)))
 
 
-def user_for_token(secret: str) -> User | None:
+def token_hash(secret: str | None) -> str | None:
+    """The stored form of a token, or None for anything that cannot be one."""
     if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
         return None
-    return db.session.execute(TOKEN_OWNER, {"token_hash": _hash_token(secret)}).scalar_one_or_none()
+    return _hash_token(secret)
+
+
+def token_owner(secret: str | None) -> sa.Row | None:
+    """(id, username, role) of the active user owning this live token, else None."""
+    hashed = token_hash(secret)
+    if hashed is None:
+        return None
+    return db.session.connection().execute(TOKEN_OWNER, {"token_hash": hashed}).first()
+
+
+def actor_for(caller: TokenCaller) -> Actor:
+    """The caller as an Actor, or Unauthenticated (no live token of an active
+    user) / Forbidden (its owner's role is not admitted)."""
+    owner = None
+    if caller.token_hash is not None:
+        owner = db.session.connection().execute(TOKEN_OWNER, {"token_hash": caller.token_hash}).first()
+    if owner is None:
+        raise Unauthenticated()
+    if owner.role not in caller.roles:
+        raise Forbidden()
+    return Actor(owner.id, owner.username, caller.ip)

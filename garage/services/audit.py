@@ -25,6 +25,18 @@ class Actor:
         return cls(None, name, None)
 
 
+@dataclass(frozen=True)
+class TokenCaller:
+    """An API caller known so far only by its token: the token's hash (None
+    when the request carried no well-formed token) and the roles the endpoint
+    admits. accounts.actor_for() looks it up; the entry does the same lookup
+    inside its own statement (one round trip fewer on the busiest endpoint)."""
+
+    token_hash: str | None
+    roles: tuple[str, ...]
+    ip: str | None = None
+
+
 def record(actor: Actor | None, action: str, object_type: str | None = None,
            object_id: Any = None, details: dict[str, Any] | None = None) -> None:
     actor = actor or Actor.system()

@@ -7,19 +7,23 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..domain import pricing
 from ..domain.clock import utcnow
-from ..domain.errors import AlreadyProcessed, Conflict, GarageFull, NotFound, QuoteChanged
+from ..domain.errors import (
+    AlreadyProcessed, Conflict, Forbidden, GarageFull, NotFound, QuoteChanged, Unauthenticated,
+)
 from ..domain.tickets import (
     STATUS_ACTIVE, STATUS_COMPLETED, check_payment_method, check_vehicle_type, clean_plate,
     new_ticket_number, normalise_ticket_number, plate_key,
 )
 from ..extensions import db
 from ..models import GarageSetting, Ticket, VehicleRate
-from . import audit
-from .audit import Actor
+from ..prepared import Prepared
+from . import accounts, audit
+from .audit import Actor, TokenCaller
 from .settings import SETTINGS_ID, current_tariff, get_settings
 
 NUMBER_ATTEMPTS = 8
@@ -53,52 +57,86 @@ def _postgresql() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-# PostgreSQL: the entry as ONE statement (one round trip, atomic on its own, so
-# also right under autocommit). The counter's conditional UPDATE comes first and
-# the ticket and audit rows are inserted only from its RETURNING row: when the
+# PostgreSQL: the entry as ONE prepared statement (one round trip, atomic on its
+# own, so also right under autocommit; parsed and planned once per connection,
+# see garage/prepared.py).
+# `actor`: for an API call, the owner of the token (checked here rather than in
+# a statement of its own); for a signed-in user, the user the caller passes.
+# The counter's conditional UPDATE runs only for an admitted actor and before
+# the inserts, which use its RETURNING row: when the caller is refused or the
 # garage is full nothing is written. A concurrent entry waits for the counter's
 # row lock and re-checks "occupied < total_spaces" on the new value (READ
 # COMMITTED re-evaluation), so capacity holds across workers. The plate rule is
 # the partial unique index: a violation aborts the whole statement.
-TICKET_COLUMNS = ", ".join(c.name for c in Ticket.__table__.c)
-ISSUE_SQL = sa.text(f"""
-WITH taken AS (
+# The one result row says who the caller was (caller_role) and, if a ticket was
+# issued, its columns.
+TICKET_COLUMNS = [c.name for c in Ticket.__table__.c]
+ISSUE = Prepared("garage_issue_ticket", f"""
+WITH actor AS (
+    SELECT users.id, users.username, users.role
+    FROM api_tokens JOIN users ON users.id = api_tokens.user_id
+    WHERE api_tokens.token_hash = :token_hash AND api_tokens.revoked_at IS NULL AND users.active
+    UNION ALL
+    SELECT :user_id, :username, NULL WHERE :token_hash IS NULL
+), admitted AS (
+    SELECT id, username FROM actor WHERE :token_hash IS NULL OR role = ANY(:roles)
+), taken AS (
     UPDATE garage_settings SET occupied = occupied + 1, updated_at = :now
-    WHERE id = :settings_id AND occupied < total_spaces
+    WHERE id = :settings_id AND occupied < total_spaces AND EXISTS (SELECT FROM admitted)
     RETURNING id
 ), ticket AS (
     INSERT INTO tickets (ticket_number, license_plate, plate_key, vehicle_type, entry_time, status, lost,
                          last_event_at, issued_by_id, created_at, updated_at)
-    SELECT :number, :plate, :plate_key, :vehicle_type, :now, :status, false, :now, :user_id, :now, :now
-    FROM taken
-    RETURNING {TICKET_COLUMNS}
+    SELECT :number, :plate, :plate_key, :vehicle_type, :now, :status, false, :now, admitted.id, :now, :now
+    FROM taken, admitted
+    RETURNING {", ".join(TICKET_COLUMNS)}
 ), audit AS (
     INSERT INTO audit_log (at, user_id, username, action, object_type, object_id, ip, details)
-    SELECT :now, :user_id, :username, 'ticket.issued', 'ticket', ticket.ticket_number, :ip, CAST(:details AS json)
-    FROM ticket
+    SELECT :now, admitted.id, admitted.username, 'ticket.issued', 'ticket', ticket.ticket_number, :ip, :details
+    FROM ticket, admitted
 )
-SELECT {TICKET_COLUMNS} FROM ticket
-""").bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True))).columns(*Ticket.__table__.c)
+SELECT (SELECT role FROM actor) AS caller_role, {", ".join("ticket." + c for c in TICKET_COLUMNS)}
+FROM (VALUES (1)) AS one (x) LEFT JOIN ticket ON true
+""", types=dict(token_hash="varchar", user_id="integer", username="varchar", roles="varchar[]",
+                now="timestamptz", settings_id="integer", number="varchar", plate="varchar",
+                plate_key="varchar", vehicle_type="varchar", status="varchar", ip="varchar", details="json"))
 
 
-def _insert_in_one_statement(number: str, typed: str, key: str, vehicle_type: str, actor: Actor | None,
-                             now: datetime) -> Ticket | None:
-    actor = actor or Actor.system()
-    return db.session.scalar(sa.select(Ticket).from_statement(ISSUE_SQL), dict(
-        number=number, now=now, settings_id=SETTINGS_ID, plate=typed, plate_key=key, vehicle_type=vehicle_type,
-        status=STATUS_ACTIVE, user_id=actor.user_id, username=actor.username, ip=actor.ip,
-        details=audit.details_json({"plate": typed, "vehicleType": vehicle_type})))
+def _ticket_from_row(row: sa.Row) -> Ticket:
+    """The ticket a statement returned, as a detached Ticket (no re-SELECT):
+    every column is loaded; a relationship would raise rather than query."""
+    ticket = Ticket(**{name: getattr(row, name) for name in TICKET_COLUMNS})
+    make_transient_to_detached(ticket)
+    return ticket
 
 
-def _insert_with_orm(number: str, typed: str, key: str, vehicle_type: str, actor: Actor | None,
-                     now: datetime) -> Ticket | None:
+def _insert_in_one_statement(number: str, typed: str, key: str, vehicle_type: str,
+                             actor: Actor | TokenCaller, now: datetime) -> Ticket | None:
+    by_token = isinstance(actor, TokenCaller)
+    row = ISSUE.execute(dict(
+        token_hash=actor.token_hash if by_token else None, roles=list(actor.roles) if by_token else [],
+        user_id=None if by_token else actor.user_id, username=None if by_token else actor.username,
+        now=now, settings_id=SETTINGS_ID, number=number, plate=typed, plate_key=key, vehicle_type=vehicle_type,
+        status=STATUS_ACTIVE, ip=actor.ip,
+        details=audit.details_json({"plate": typed, "vehicleType": vehicle_type}))).one()
+    if by_token and row.caller_role is None:
+        raise Unauthenticated()
+    if by_token and row.caller_role not in actor.roles:
+        raise Forbidden()
+    return None if row.id is None else _ticket_from_row(row)
+
+
+def _insert_with_orm(number: str, typed: str, key: str, vehicle_type: str,
+                     actor: Actor | TokenCaller, now: datetime) -> Ticket | None:
     """INSERT the ticket and its audit row, then take a space (conditional
     UPDATE of the counter, atomic under concurrency): its row lock is taken
     last, so it is held only until the commit."""
+    if isinstance(actor, TokenCaller):
+        actor = accounts.actor_for(actor)
     ticket = Ticket(
         ticket_number=number, license_plate=typed, plate_key=key,
         vehicle_type=vehicle_type, entry_time=now, status=STATUS_ACTIVE,
-        last_event_at=now, issued_by_id=actor.user_id if actor else None,
+        last_event_at=now, issued_by_id=actor.user_id,
         created_at=now, updated_at=now,
     )
     db.session.add(ticket)
@@ -115,15 +153,19 @@ def _insert_with_orm(number: str, typed: str, key: str, vehicle_type: str, actor
 
 
 def issue_ticket(license_plate: str | None, vehicle_type: str | None,
-                 actor: Actor | None = None, now: datetime | None = None) -> Ticket:
+                 actor: Actor | TokenCaller | None = None, now: datetime | None = None) -> Ticket:
     """One short transaction: the ticket, its audit row and a space taken from
     the counter (ONE statement on PostgreSQL, three on SQLite), COMMIT.
+    ``actor``: who issues it; a TokenCaller (an API request) is looked up in
+    the same transaction (Unauthenticated / Forbidden, and nothing written,
+    when it may not).
     The one-active-ticket-per-plate rule is the partial unique index: a
     violation rolls everything back and names the ticket already inside; a
     ticket-number collision (rare) rolls back and retries with a new number."""
     typed, key = clean_plate(license_plate)
     vehicle_type = check_vehicle_type(vehicle_type)
     now = now or utcnow()
+    actor = actor or Actor.system()
     insert = _insert_in_one_statement if _postgresql() else _insert_with_orm
     for _ in range(NUMBER_ATTEMPTS):
         try:
@@ -228,7 +270,7 @@ def process_exit(ticket_number: str | None, payment_method: str | None,
 # PostgreSQL: the exit's writes as ONE statement. The guard (still active) makes
 # a second, concurrent payment match no row, and then neither the audit row nor
 # the counter is touched: the caller answers "already processed".
-CLOSE_SQL = sa.text("""
+CLOSE = Prepared("garage_close_ticket", """
 WITH closed AS (
     UPDATE tickets SET status = :status, exit_time = :exit_time, duration_minutes = :duration_minutes,
            amount_paid = :amount_paid, payment_method = :payment_method, last_event_at = :last_event_at,
@@ -240,20 +282,22 @@ WITH closed AS (
     FROM closed WHERE garage_settings.id = :settings_id
 ), audit AS (
     INSERT INTO audit_log (at, user_id, username, action, object_type, object_id, ip, details)
-    SELECT :updated_at, :user_id, :username, 'ticket.paid', 'ticket', ticket_number, :ip, CAST(:details AS json)
+    SELECT :updated_at, :user_id, :username, 'ticket.paid', 'ticket', ticket_number, :ip, :details
     FROM closed
 )
 SELECT count(*) FROM closed
-""").bindparams(*(sa.bindparam(name, type_=sa.DateTime(timezone=True))
-                  for name in ("exit_time", "last_event_at", "updated_at")))
+""", types=dict(status="varchar", exit_time="timestamptz", duration_minutes="integer", amount_paid="integer",
+                payment_method="varchar", last_event_at="timestamptz", lost="boolean", lost_fee_cents="integer",
+                closed_by_id="integer", updated_at="timestamptz", ticket_id="integer", active="varchar",
+                settings_id="integer", user_id="integer", username="varchar", ip="varchar", details="json"))
 
 
 def _close_in_one_statement(ticket: Ticket, values: dict, details: dict, actor: Actor | None) -> None:
     actor = actor or Actor.system()
-    closed = db.session.scalar(CLOSE_SQL, {
+    closed = CLOSE.execute({
         **values, "ticket_id": ticket.id, "active": STATUS_ACTIVE, "settings_id": SETTINGS_ID,
         "user_id": actor.user_id, "username": actor.username, "ip": actor.ip,
-        "details": audit.details_json(details)})
+        "details": audit.details_json(details)}).scalar()
     if closed != 1:
         raise AlreadyProcessed()
 

@@ -1,0 +1,59 @@
+"""Prepared statements (garage/prepared.py): PREPAREd once per connection, then
+only EXECUTEd; still right after a rollback and on a replaced connection."""
+import pytest
+import sqlalchemy as sa
+
+from garage.extensions import db
+from garage.prepared import Prepared
+
+
+def test_named_parameters_become_positional_with_their_types():
+    p = Prepared("garage_t", "SELECT :b, :a::text, :b + 1 FROM x WHERE y = 'a:b'",
+                 types={"a": "integer", "b": "bigint"})
+    assert p.params == ["b", "a"]
+    assert p.prepare_sql == "PREPARE garage_t (bigint, integer) AS SELECT $1, $2::text, $1 + 1 FROM x WHERE y = 'a:b'"
+    assert str(p.statement) == "EXECUTE garage_t (:b, :a)"
+
+
+def test_every_parameter_needs_a_type():
+    with pytest.raises(ValueError, match=r"garage_t: no type for \['b'\]"):
+        Prepared("garage_t", "SELECT :a, :b", types={"a": "integer"})
+
+
+def sent(statements_run) -> list[str]:
+    return [s.split()[0].upper() for s in statements_run]
+
+
+@pytest.fixture
+def statements():
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    yield seen
+    sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
+@pytest.mark.postgres_only
+def test_prepared_once_per_connection_and_kept_across_rollbacks_and_replaced_connections(app, statements):
+    double = Prepared("garage_test_double", "SELECT :n * 2 AS twice", types={"n": "integer"})
+    db.session.remove()
+    db.engine.dispose()  # a new connection: nothing prepared on it yet
+
+    assert double.execute({"n": 21}).scalar() == 42
+    assert double.execute({"n": 5}).scalar() == 10
+    assert sent(statements) == ["PREPARE", "EXECUTE", "EXECUTE"]
+
+    db.session.rollback()  # PREPARE is not transactional: the statement stays
+    db.session.remove()    # back to the pool, out again: the same connection, still prepared
+    statements.clear()
+    assert double.execute({"n": 1}).scalar() == 2
+    assert sent(statements) == ["EXECUTE"]
+
+    db.session.connection().invalidate()  # a broken connection is replaced by a new one ...
+    db.session.rollback()
+    statements.clear()
+    assert double.execute({"n": 3}).scalar() == 6  # ... which prepares again
+    assert sent(statements) == ["PREPARE", "EXECUTE"]
