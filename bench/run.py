@@ -307,22 +307,23 @@ def wrk(opts, base: str, script: str, args: list[str], raw: Path, label: str,
             "statuses": statuses, "socket_errors": socket_errors}
 
 
-def pgbench(opts, url: str, raw: Path, label: str) -> Result:
+def pgbench(opts, url: str, raw: Path, label: str, duration: int) -> dict:
     logdir = RESULTS / "pgbench_logs"
     shutil.rmtree(logdir, ignore_errors=True)
     logdir.mkdir(parents=True)
     parts = urllib.parse.urlsplit(url)
     cmd = ["pgbench", "-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432),
            "-U", parts.username or "postgres", "-n", "-c", str(opts.connections), "-j", str(opts.threads),
-           "-T", str(opts.duration), "-f", str(ROOT / "bench" / "pgbench_insert.sql"),
+           "-T", str(duration), "-f", str(ROOT / "bench" / "pgbench_insert.sql"),
            "-l", f"--log-prefix={logdir}/tx", parts.path.lstrip("/")]
     env = {**os.environ, **({"PGPASSWORD": parts.password} if parts.password else {})}
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
     with raw.open("a") as f:
         f.write(f"\n### {label}\n$ {' '.join(cmd)}\n{proc.stdout}{proc.stderr}")
+    processed = re.search(r"number of transactions actually processed: (\d+)", proc.stdout)
     tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", proc.stdout)
-    if proc.returncode != 0 or not tps:
-        return Result("", "pgbench insert", note=f"pgbench failed: {proc.stderr.strip()[-200:]}")
+    if proc.returncode != 0 or not tps or not processed:
+        raise RuntimeError(f"pgbench failed: {proc.stderr.strip()[-200:]}")
     latencies = []
     for path in logdir.iterdir():
         for line in path.read_text().splitlines():
@@ -330,16 +331,26 @@ def pgbench(opts, url: str, raw: Path, label: str) -> Result:
     latencies.sort()
     pct = (lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] / 1000) if latencies else None
     failed = re.search(r"number of failed transactions: (\d+)", proc.stdout)
-    return Result("", "pgbench insert", rps=float(tps.group(1)), p50_ms=pct(0.5) if pct else None,
-                  p99_ms=pct(0.99) if pct else None, errors=int(failed.group(1)) if failed else 0)
+    requests = int(processed.group(1))
+    return {"requests": requests, "seconds": requests / float(tps.group(1)),
+            "p50": pct(0.5) if pct else None, "p99": pct(0.99) if pct else None,
+            "statuses": {}, "socket_errors": int(failed.group(1)) if failed else 0}
 
 
-def to_result(name: str, measured: dict, deliberate: set[int] = frozenset()) -> Result:
-    statuses = measured["statuses"]
+def to_result(name: str, runs: list[dict], deliberate: set[int] = frozenset()) -> Result:
+    """One row from a scenario's runs (one per round): requests over time for the
+    rate, the median of the runs' p50s and the worst of their p99s."""
+    statuses: dict[int, int] = {}
+    for run in runs:
+        for status, n in run["statuses"].items():
+            statuses[status] = statuses.get(status, 0) + n
     conflicts = sum(n for s, n in statuses.items() if s in deliberate)
     errors = sum(n for s, n in statuses.items() if not 200 <= s < 300 and s not in deliberate)
-    return Result("", name, rps=measured["requests"] / measured["seconds"], p50_ms=measured["p50"],
-                  p99_ms=measured["p99"], errors=errors + measured["socket_errors"], conflicts=conflicts)
+    p50s = sorted(r["p50"] for r in runs if r["p50"] is not None)
+    p99s = [r["p99"] for r in runs if r["p99"] is not None]
+    return Result("", name, rps=sum(r["requests"] for r in runs) / sum(r["seconds"] for r in runs),
+                  p50_ms=p50s[len(p50s) // 2] if p50s else None, p99_ms=max(p99s) if p99s else None,
+                  errors=errors + sum(r["socket_errors"] for r in runs), conflicts=conflicts)
 
 
 class Bench:
@@ -348,50 +359,72 @@ class Bench:
         self.raw = RESULTS / f"{stamp}-raw.txt"
         self.server_log = RESULTS / f"{stamp}-servers.log"
         self.tag = "".join(secrets.choice(string.ascii_uppercase) for _ in range(2))
+        self.tags_used: set[str] = set()
 
     def run_database(self, label: str, url: str, token: str) -> list[Result]:
+        """Both servers run side by side (an idle one costs nothing) and the work is
+        done in rounds: each round runs every scenario, the bare-Flask reference and
+        pgbench for a slice of --duration. A slow spell of this shared machine then
+        weighs on the scenarios and the references alike, so the ratios hold."""
         opts, results = self.opts, []
         wanted = [s for s in SCENARIOS if not opts.only or s.name in opts.only]
-        port = opts.port
-        with gunicorn(["-c", "gunicorn.conf.py", "wsgi:app"], url, port, "/api/status", self.server_log) as base:
+        bare_wanted = not opts.only or "bare Flask insert" in opts.only
+        pgbench_wanted = not opts.only or "pgbench insert" in opts.only
+        slice_s = max(2, round(opts.duration / opts.rounds))
+        runs: dict[str, list[dict]] = {}
+        skipped: dict[str, Result] = {}
+        with gunicorn(["-c", "gunicorn.conf.py", "wsgi:app"], url, opts.port, "/api/status",
+                      self.server_log) as base, \
+                gunicorn(["-c", "bench/gunicorn_bare.conf.py", "bench.bare_app:app"], url, opts.port + 1,
+                         "/insert", self.server_log) as bare_base:
             cookie = sign_in(base)
             auth = {"token": {"Authorization": f"Bearer {token}"}, "session": {"Cookie": cookie}, "none": {}}
             # warm-up: every worker opens its connection and imports lazily loaded code
             wrk(opts, base, "get.lua", ["path=/api/garage/stats", f"header=Authorization: Bearer {token}"],
                 self.raw, f"{label} warm-up", duration=2)
-            for sc in wanted:
-                headers = {**auth[sc.auth], **sc.headers}
-                result = self.run_scenario(label, url, base, sc, headers)
-                result.database = label
-                results.append(result)
-                log(f"[{label}] {format_row(result)}")
-        if not opts.only or "bare Flask insert" in opts.only:
-            with gunicorn(["-c", "bench/gunicorn_bare.conf.py", "bench.bare_app:app"], url, port + 1, "/insert",
-                          self.server_log) as base:
-                wrk(opts, base, "bare.lua", [], self.raw, f"{label} bare warm-up", duration=2)
-                r = to_result("bare Flask insert", wrk(opts, base, "bare.lua", [], self.raw, f"{label} bare"))
-                r.database = label
-                results.append(r)
-                log(f"[{label}] {format_row(r)}")
-        if not opts.only or "pgbench insert" in opts.only:
-            r = pgbench(opts, url, self.raw, f"{label} pgbench")
-            r.database = label
-            results.append(r)
-            log(f"[{label}] {format_row(r)}")
-        reset(url)
+            if bare_wanted:
+                wrk(opts, bare_base, "bare.lua", [], self.raw, f"{label} bare warm-up", duration=2)
+            for round_no in range(1, opts.rounds + 1):
+                for sc in wanted:
+                    if sc.name in skipped:
+                        continue
+                    headers = {**auth[sc.auth], **sc.headers}
+                    measured = self.run_scenario(label, url, base, sc, headers, slice_s)
+                    if isinstance(measured, Result):
+                        skipped[sc.name] = measured
+                    else:
+                        runs.setdefault(sc.name, []).append(measured)
+                if bare_wanted:
+                    runs.setdefault("bare Flask insert", []).append(
+                        wrk(opts, bare_base, "bare.lua", [], self.raw, f"{label} bare", duration=slice_s))
+                if pgbench_wanted:
+                    runs.setdefault("pgbench insert", []).append(
+                        pgbench(opts, url, self.raw, f"{label} pgbench", slice_s))
+                reset(url)
+                log(f"[{label}] round {round_no}/{opts.rounds} done")
+        for sc in wanted:
+            result = skipped.get(sc.name) or to_result(sc.name, runs[sc.name],
+                                                        {409} if sc.kind in ("entry", "exit") else set())
+            results.append(result)
+        results += [to_result(name, runs[name]) for name in REFERENCES if name in runs]
+        for result in results:
+            result.database = label
+            log(f"[{label}] {format_row(result)}")
         return results
 
-    def run_scenario(self, label: str, url: str, base: str, sc: Scenario, headers: dict[str, str]) -> Result:
+    def run_scenario(self, label: str, url: str, base: str, sc: Scenario, headers: dict[str, str],
+                     duration: int) -> dict | Result:
+        """One slice of a scenario: wrk's measurement, or a Result saying why it was not run."""
         opts = self.opts
         args = [f"header={k}: {v}" for k, v in headers.items()]
         reset(url)
         list_file = RESULTS / f"{label.replace(' ', '_')}-tickets.txt"
         paths = (sc.path,) if isinstance(sc.path, str) else sc.path
         if sc.kind in ("lookup", "exit"):
-            # enough cars to pay for the whole run at a generous rate
-            add_tickets_to_pay(url, opts.duration * opts.max_rate)
+            # enough cars to pay for the whole slice at a generous rate
+            add_tickets_to_pay(url, duration * opts.max_rate)
             where = "status = 'active'" if sc.kind == "exit" else "TRUE"
-            ticket_sample(url, opts.duration * opts.max_rate if sc.kind == "exit" else 20000, list_file, where)
+            ticket_sample(url, duration * opts.max_rate if sc.kind == "exit" else 20000, list_file, where)
             args.append(f"file={list_file}")
             paths = ("/api/tickets/" + list_file.read_text().split()[0],)
         for path in paths:
@@ -402,18 +435,21 @@ class Bench:
             return Result("", sc.name, note=f"not available yet ({sc.method} {' '.join(paths)} answers 404)")
         if not (200 <= status < 300 or (status == 405 and sc.method != "GET")):
             return Result("", sc.name, note=f"skipped: {path} answered {status} to the probe")
-        deliberate: set[int] = set()
         if sc.kind == "entry":
             set_spaces(url, 100_000)
             args.append(f"tag={self.tag}")
-            deliberate = {409}
-            self.tag = self.tag[::-1] if self.tag[::-1] != self.tag else self.tag + "Q"
-        elif sc.kind == "exit":
-            deliberate = {409}
-        else:
+            self.tag = self.next_tag()
+        elif sc.kind != "exit":
             args.append(f"path={path}")
-        measured = wrk(opts, base, sc.script, args, self.raw, f"{label} {sc.name}")
-        return to_result(sc.name, measured, deliberate)
+        return wrk(opts, base, sc.script, args, self.raw, f"{label} {sc.name}", duration=duration)
+
+    def next_tag(self) -> str:
+        """Plates of each entry slice start with a tag no earlier slice used."""
+        self.tags_used.add(self.tag)
+        while True:
+            tag = "".join(secrets.choice(string.ascii_uppercase) for _ in range(2))
+            if tag not in self.tags_used:
+                return tag
 
 
 def fmt(value: float | None, spec: str) -> str:
@@ -449,7 +485,9 @@ def main(argv: list[str] | None = None) -> None:
                         or "postgresql://postgres@127.0.0.1:5432/postgres",
                         help="PostgreSQL connection used to create/drop the bench databases")
     parser.add_argument("--tickets", type=int, default=1_000_000, help="history size of the big database")
-    parser.add_argument("--duration", type=int, default=12, help="seconds per scenario")
+    parser.add_argument("--duration", type=int, default=12, help="seconds per scenario, over all rounds")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of every scenario and reference, each --duration/--rounds seconds")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (and pgbench jobs)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT") or 5401),
@@ -487,7 +525,8 @@ def main(argv: list[str] | None = None) -> None:
                 sql(opts.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', autocommit=True)
     cores = os.cpu_count()
     header = (f"Garage bench {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {cores} cores, "
-              f"wrk -t{opts.threads} -c{opts.connections} -d{opts.duration}s, "
+              f"{opts.rounds} rounds of wrk -t{opts.threads} -c{opts.connections} "
+              f"-d{max(2, round(opts.duration / opts.rounds))}s, "
               f"pgbench -c{opts.connections} -j{opts.threads}, total {time.monotonic() - started:.0f} s")
     text = header + "\n\n" + table(results) + "\n"
     (RESULTS / f"{stamp}-table.md").write_text(text)
