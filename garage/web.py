@@ -1,12 +1,12 @@
 """Cross-cutting web helpers: client IP, page auth, htmx detection, headers, errors."""
 from __future__ import annotations
 
-from functools import wraps
+from functools import lru_cache, wraps
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from flask import (
-    Flask, Response, current_app, g, jsonify, make_response, redirect, render_template, request,
+    Flask, Response, current_app, jsonify, make_response, redirect, render_template, request,
     url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
@@ -120,21 +120,25 @@ class ApiSessionInterface(SecureCookieSessionInterface):
 def install(app: Flask) -> None:
     app.session_interface = ApiSessionInterface()
 
+    @lru_cache(maxsize=8)
+    def policy(frame: str, docs: bool) -> str:
+        csp = CSP.format(frame=frame)
+        return csp.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'") if docs else csp
+
     @app.after_request
     def security_headers(response: Response) -> Response:
         frame = "'none'"
         if request.blueprint == "lobby":
             frame = current_app.config["LOBBY_FRAME_ANCESTORS"]
-        csp = CSP.format(frame=frame)
-        if request.endpoint == "meta.docs":
-            csp = csp.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
-        response.headers.setdefault("Content-Security-Policy", csp)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+        headers = response.headers
+        if "Content-Security-Policy" not in headers:
+            headers["Content-Security-Policy"] = policy(frame, request.endpoint == "meta.docs")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
         if frame == "'none'":
-            response.headers.setdefault("X-Frame-Options", "DENY")
+            headers.setdefault("X-Frame-Options", "DENY")
         if request.path.startswith("/api/") or response.mimetype == "text/html":
-            response.headers.setdefault("Cache-Control", "no-store")
+            headers.setdefault("Cache-Control", "no-store")
         return response
 
     def wants_json() -> bool:

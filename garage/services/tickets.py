@@ -69,9 +69,8 @@ def _postgresql() -> bool:
 # COMMITTED re-evaluation), so capacity holds across workers. The plate rule is
 # the partial unique index: a violation aborts the whole statement.
 # The one result row says who the caller was (caller_role) and, if a ticket was
-# issued, its columns.
-TICKET_COLUMNS = [c.name for c in Ticket.__table__.c]
-ISSUE = Prepared("garage_issue_ticket", f"""
+# issued, its id and issuer: the rest of the row is what the caller sent.
+ISSUE = Prepared("garage_issue_ticket", """
 WITH actor AS (
     SELECT users.id, users.username, users.role
     FROM api_tokens JOIN users ON users.id = api_tokens.user_id
@@ -89,25 +88,26 @@ WITH actor AS (
                          last_event_at, issued_by_id, created_at, updated_at)
     SELECT :number, :plate, :plate_key, :vehicle_type, :now, :status, false, :now, admitted.id, :now, :now
     FROM taken, admitted
-    RETURNING {", ".join(TICKET_COLUMNS)}
+    RETURNING id, ticket_number, issued_by_id
 ), audit AS (
     INSERT INTO audit_log (at, user_id, username, action, object_type, object_id, ip, details)
     SELECT :now, admitted.id, admitted.username, 'ticket.issued', 'ticket', ticket.ticket_number, :ip, :details
     FROM ticket, admitted
 )
-SELECT (SELECT role FROM actor) AS caller_role, {", ".join("ticket." + c for c in TICKET_COLUMNS)}
+SELECT (SELECT role FROM actor) AS caller_role, ticket.id, ticket.issued_by_id
 FROM (VALUES (1)) AS one (x) LEFT JOIN ticket ON true
 """, types=dict(token_hash="varchar", user_id="integer", username="varchar", roles="varchar[]",
                 now="timestamptz", settings_id="integer", number="varchar", plate="varchar",
                 plate_key="varchar", vehicle_type="varchar", status="varchar", ip="varchar", details="json"))
 
 
-def _ticket_from_row(row: sa.Row) -> Ticket:
-    """The ticket a statement returned, as a detached Ticket (no re-SELECT):
-    every column is loaded; a relationship would raise rather than query."""
-    ticket = Ticket(**{name: getattr(row, name) for name in TICKET_COLUMNS})
-    make_transient_to_detached(ticket)
-    return ticket
+def _new_ticket(number: str, typed: str, key: str, vehicle_type: str, now: datetime,
+                issued_by_id: int | None) -> Ticket:
+    return Ticket(ticket_number=number, license_plate=typed, plate_key=key, vehicle_type=vehicle_type,
+                  entry_time=now, exit_time=None, duration_minutes=None, amount_paid=None,
+                  status=STATUS_ACTIVE, payment_method=None, lost=False, lost_fee_cents=None,
+                  last_event_at=now, issued_by_id=issued_by_id, closed_by_id=None,
+                  created_at=now, updated_at=now)
 
 
 def _insert_in_one_statement(number: str, typed: str, key: str, vehicle_type: str,
@@ -123,7 +123,14 @@ def _insert_in_one_statement(number: str, typed: str, key: str, vehicle_type: st
         raise Unauthenticated()
     if by_token and row.caller_role not in actor.roles:
         raise Forbidden()
-    return None if row.id is None else _ticket_from_row(row)
+    if row.id is None:
+        return None
+    # Exactly the row written (no re-SELECT), detached: every column is set, and a
+    # relationship would raise rather than query.
+    ticket = _new_ticket(number, typed, key, vehicle_type, now, row.issued_by_id)
+    ticket.id = row.id
+    make_transient_to_detached(ticket)
+    return ticket
 
 
 def _insert_with_orm(number: str, typed: str, key: str, vehicle_type: str,
@@ -133,12 +140,7 @@ def _insert_with_orm(number: str, typed: str, key: str, vehicle_type: str,
     last, so it is held only until the commit."""
     if isinstance(actor, TokenCaller):
         actor = accounts.actor_for(actor)
-    ticket = Ticket(
-        ticket_number=number, license_plate=typed, plate_key=key,
-        vehicle_type=vehicle_type, entry_time=now, status=STATUS_ACTIVE,
-        last_event_at=now, issued_by_id=actor.user_id,
-        created_at=now, updated_at=now,
-    )
+    ticket = _new_ticket(number, typed, key, vehicle_type, now, actor.user_id)
     db.session.add(ticket)
     audit.record(actor, "ticket.issued", "ticket", ticket.ticket_number,
                  {"plate": typed, "vehicleType": vehicle_type})
