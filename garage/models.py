@@ -40,6 +40,7 @@ class UTCDateTime(sa.types.TypeDecorator):
 
 
 ACTIVE = sa.text("status = 'active'")
+HAS_EXIT = sa.text("exit_time IS NOT NULL")
 
 
 class User(UserMixin, db.Model):
@@ -120,9 +121,9 @@ class Ticket(db.Model):
         # One active ticket per plate, enforced by the database.
         sa.Index("uq_tickets_active_plate", "plate_key", unique=True,
                  postgresql_where=ACTIVE, sqlite_where=ACTIVE),
-        sa.Index("ix_tickets_plate_key", "plate_key"),
         sa.Index("ix_tickets_active_entry", "entry_time", postgresql_where=ACTIVE, sqlite_where=ACTIVE),
-        sa.Index("ix_tickets_exit_time", "exit_time"),
+        # Completed tickets only: every range query on exit_time implies one (migration 0003).
+        sa.Index("ix_tickets_exit_time", "exit_time", postgresql_where=HAS_EXIT, sqlite_where=HAS_EXIT),
         sa.Index("ix_tickets_entry_time", "entry_time"),
         sa.Index("ix_tickets_last_event_at", "last_event_at"),
     )

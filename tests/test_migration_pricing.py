@@ -1,4 +1,4 @@
-"""Migration 0002 on a database that already has data at 0001, on SQLite and
+"""Migrations 0002 and 0003 on a database that already has data, on SQLite and
 PostgreSQL: defaults keep the old fees, and the models match the migrations."""
 from datetime import datetime, timedelta, timezone
 
@@ -75,6 +75,45 @@ def test_upgrade_from_0001_keeps_data_and_behaviour(empty_database, tmp_path):
                 assert "lost" not in columns
                 assert conn.execute(sa.text("SELECT hourly_rate FROM garage_settings")).scalar() == 1200
             upgrade()
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_ticket_indexes_after_0003_serve_the_range_queries(empty_database, tmp_path):
+    """Migration 0003: no plate index (nothing reads it), and exit times indexed only
+    where there is one; today's figures still read that index, not the whole table."""
+    from flask_migrate import downgrade, upgrade
+
+    from garage.services.stats import TODAY_FIGURES
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": empty_database, "SECRET_KEY": "k"})
+    app.instance_path = str(tmp_path)
+    with app.app_context():
+        try:
+            upgrade()
+            with db.engine.connect() as conn:
+                indexes = {i["name"]: i for i in sa.inspect(conn).get_indexes("tickets")}
+                assert "ix_tickets_plate_key" not in indexes
+                if conn.dialect.name == "postgresql":
+                    definition = conn.execute(sa.text(
+                        "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_tickets_exit_time'")).scalar()
+                    conn.execute(sa.text("SET enable_seqscan = off"))  # an empty table: ask for the index
+                    explain = "EXPLAIN "
+                else:
+                    definition = conn.execute(sa.text(
+                        "SELECT sql FROM sqlite_master WHERE name = 'ix_tickets_exit_time'")).scalar()
+                    explain = "EXPLAIN QUERY PLAN "
+                assert "exit_time IS NOT NULL" in definition
+                compiled = TODAY_FIGURES.compile(conn)  # the statement the stats endpoint runs
+                bounds = compiled.construct_params(
+                    {"start": T0.isoformat(), "end": (T0 + timedelta(days=1)).isoformat()})
+                args = tuple(bounds[k] for k in compiled.positiontup) if compiled.positional else bounds
+                plan = conn.exec_driver_sql(explain + compiled.string, args).fetchall()
+                assert "ix_tickets_exit_time" in " ".join(str(row) for row in plan), plan
+            downgrade(revision="0002")
+            with db.engine.connect() as conn:
+                assert "ix_tickets_plate_key" in {i["name"] for i in sa.inspect(conn).get_indexes("tickets")}
         finally:
             db.session.remove()
             db.engine.dispose()
