@@ -19,7 +19,7 @@ from ..domain.tickets import (
     STATUS_ACTIVE, STATUS_COMPLETED, check_payment_method, check_vehicle_type, clean_plate,
     new_ticket_number, normalise_ticket_number, plate_key,
 )
-from ..extensions import db
+from ..extensions import autocommitting, db
 from ..models import GarageSetting, Ticket, VehicleRate
 from ..prepared import Prepared
 from . import accounts, audit
@@ -44,7 +44,10 @@ def _refuse_if_inside(typed: str, key: str) -> None:
 def _commit_keeping_loaded() -> None:
     """Commit without expiring what the session holds: the objects are exactly
     what was just written, so the caller can serialise them without a
-    re-SELECT (one transaction and two round trips fewer per request)."""
+    re-SELECT (one transaction and two round trips fewer per request).
+    Under autocommit the one statement already committed: nothing to do."""
+    if autocommitting():
+        return
     session = db.session()
     session.expire_on_commit = False
     try:
