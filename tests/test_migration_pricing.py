@@ -98,6 +98,9 @@ def test_ticket_indexes_after_0003_serve_the_range_queries(empty_database, tmp_p
                 if conn.dialect.name == "postgresql":
                     definition = conn.execute(sa.text(
                         "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_tickets_exit_time'")).scalar()
+                    options = conn.execute(sa.text(
+                        "SELECT reloptions FROM pg_class WHERE relname = 'tickets'")).scalar()
+                    assert "autovacuum_vacuum_scale_factor=0.01" in options
                     conn.execute(sa.text("SET enable_seqscan = off"))  # an empty table: ask for the index
                     explain = "EXPLAIN "
                 else:
@@ -114,6 +117,9 @@ def test_ticket_indexes_after_0003_serve_the_range_queries(empty_database, tmp_p
             downgrade(revision="0002")
             with db.engine.connect() as conn:
                 assert "ix_tickets_plate_key" in {i["name"] for i in sa.inspect(conn).get_indexes("tickets")}
+                if conn.dialect.name == "postgresql":
+                    assert conn.execute(sa.text("SELECT reloptions FROM pg_class WHERE relname = 'tickets'")
+                                        ).scalar() is None
         finally:
             db.session.remove()
             db.engine.dispose()
