@@ -36,7 +36,7 @@ browsers:
 test: install
 	$(BIN)/python -m pytest
 
-# The benchmark (README "Performance"): needs PostgreSQL, wrk and pgbench; about 10 minutes.
+# The benchmark (README "Performance"): needs PostgreSQL, wrk and pgbench; about 6-12 minutes.
 # BENCH_ARGS passes options, e.g. make bench BENCH_ARGS="--duration 5 --databases empty".
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
