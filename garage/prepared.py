@@ -32,7 +32,7 @@ class Prepared:
     """``sql`` uses :name parameters; ``types`` gives each one's PostgreSQL
     type (PREPARE needs them: a bare parameter has no type to infer)."""
 
-    def __init__(self, name: str, sql: str, types: dict[str, str], columns: Any = ()) -> None:
+    def __init__(self, name: str, sql: str, types: dict[str, str]) -> None:
         self.name = name
         self.params: list[str] = list(dict.fromkeys(_PARAM.findall(sql)))
         missing = set(self.params) - set(types)
@@ -41,8 +41,7 @@ class Prepared:
         position = {p: i + 1 for i, p in enumerate(self.params)}
         body = _PARAM.sub(lambda m: f"${position[m.group(1)]}", sql)
         self.prepare_sql = f"PREPARE {name} ({', '.join(types[p] for p in self.params)}) AS {body}"
-        execute = sa.text(f"EXECUTE {name} ({', '.join(':' + p for p in self.params)})")
-        self.statement = execute.columns(*columns) if columns else execute
+        self.statement = sa.text(f"EXECUTE {name} ({', '.join(':' + p for p in self.params)})")
 
     def ensure(self) -> None:
         """PREPARE on the session's connection unless it already holds it."""
