@@ -40,12 +40,6 @@ def autocommit_statements() -> None:
     record.info[AUTOCOMMIT_FLAG] = True
 
 
-def autocommitting() -> bool:
-    """Whether this request's statements each commit on their own (see above)."""
-    session = db.session()
-    return session.in_transaction() and session.connection().connection.info.get(AUTOCOMMIT_FLAG, False)
-
-
 @sa.event.listens_for(sa.pool.Pool, "checkin")
 def _transactions_again(dbapi_connection, record) -> None:
     if record.info.pop(AUTOCOMMIT_FLAG, False) and dbapi_connection is not None:

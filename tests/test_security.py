@@ -215,7 +215,10 @@ def test_an_entry_with_a_dead_token_is_401_and_writes_nothing(client, make_user,
         headers = {"Authorization": f"Bearer {secret}"}
         api_refused(client.post("/api/tickets", json={"licensePlate": "DEAD 1", "vehicleType": "Car"},
                                 headers=headers), 401)
-        api_refused(client.post("/api/tickets", json={"licensePlate": ""}, headers=headers), 401)
+        for body in ({"licensePlate": ""}, {"licensePlate": "!!!", "vehicleType": "Car"},
+                     {"licensePlate": "   ", "vehicleType": "Car"}, {"licensePlate": "A1", "vehicleType": "Boat"},
+                     {"licensePlate": "A" * 20, "vehicleType": "Car"}):
+            api_refused(client.post("/api/tickets", json=body, headers=headers), 401)
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count(Ticket.id))) == 0
     assert db.session.get(GarageSetting, 1).occupied == 0
@@ -224,6 +227,25 @@ def test_an_entry_with_a_dead_token_is_401_and_writes_nothing(client, make_user,
     assert client.post("/api/tickets", json={"licensePlate": "DEAD 1", "vehicleType": "Car"},
                        headers=staff).status_code == 201
     assert client.post("/api/tickets", json={"licensePlate": ""}, headers=staff).status_code == 422
+    assert client.post("/api/tickets", json={"licensePlate": "!!!", "vehicleType": "Car"},
+                       headers=staff).status_code == 422
+
+
+@pytest.mark.postgres_only
+def test_a_token_caller_without_a_token_writes_nothing_even_in_autocommit(app):
+    """The service fails closed on its own, not only because the route checks first."""
+    from garage.domain.errors import Unauthenticated
+    from garage.extensions import autocommit_statements
+    from garage.models import GarageSetting, Ticket
+    from garage.services import tickets
+    from garage.services.audit import TokenCaller
+
+    autocommit_statements()  # as under @autocommit: a statement that ran is committed
+    with pytest.raises(Unauthenticated):
+        tickets.issue_ticket("NOTOKEN 1", "Car", TokenCaller(None, ("attendant", "manager"), "192.0.2.1"))
+    db.session.remove()
+    assert db.session.scalar(sa.select(sa.func.count(Ticket.id))) == 0
+    assert db.session.get(GarageSetting, 1).occupied == 0
 
 
 def test_wrong_role_on_the_api_is_403_json(client, staff):

@@ -13,13 +13,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..domain import pricing
 from ..domain.clock import utcnow
 from ..domain.errors import (
-    AlreadyProcessed, Conflict, Forbidden, GarageFull, NotFound, QuoteChanged, Unauthenticated,
+    AlreadyProcessed, Conflict, Forbidden, GarageFull, InvalidInput, NotFound, QuoteChanged, Unauthenticated,
 )
 from ..domain.tickets import (
     STATUS_ACTIVE, STATUS_COMPLETED, check_payment_method, check_vehicle_type, clean_plate,
     new_ticket_number, normalise_ticket_number, plate_key,
 )
-from ..extensions import autocommitting, db
+from ..extensions import db
 from ..models import GarageSetting, Ticket, VehicleRate
 from ..prepared import Prepared
 from . import accounts, audit
@@ -45,9 +45,7 @@ def _commit_keeping_loaded() -> None:
     """Commit without expiring what the session holds: the objects are exactly
     what was just written, so the caller can serialise them without a
     re-SELECT (one transaction and two round trips fewer per request).
-    Under autocommit the one statement already committed: nothing to do."""
-    if autocommitting():
-        return
+    Under autocommit it sends nothing and hands the connection back."""
     session = db.session()
     session.expire_on_commit = False
     try:
@@ -79,9 +77,9 @@ WITH actor AS (
     FROM api_tokens JOIN users ON users.id = api_tokens.user_id
     WHERE api_tokens.token_hash = :token_hash AND api_tokens.revoked_at IS NULL AND users.active
     UNION ALL
-    SELECT :user_id, :username, NULL WHERE :token_hash IS NULL
+    SELECT :user_id, :username, NULL WHERE NOT :by_token
 ), admitted AS (
-    SELECT id, username FROM actor WHERE :token_hash IS NULL OR role = ANY(:roles)
+    SELECT id, username FROM actor WHERE NOT :by_token OR role = ANY(:roles)
 ), taken AS (
     UPDATE garage_settings SET occupied = occupied + 1, updated_at = :now
     WHERE id = :settings_id AND occupied < total_spaces AND EXISTS (SELECT FROM admitted)
@@ -99,8 +97,8 @@ WITH actor AS (
 )
 SELECT (SELECT role FROM actor) AS caller_role, ticket.id, ticket.issued_by_id
 FROM (VALUES (1)) AS one (x) LEFT JOIN ticket ON true
-""", types=dict(token_hash="varchar", user_id="integer", username="varchar", roles="varchar[]",
-                now="timestamptz", settings_id="integer", number="varchar", plate="varchar",
+""", types=dict(token_hash="varchar", by_token="boolean", user_id="integer", username="varchar",
+                roles="varchar[]", now="timestamptz", settings_id="integer", number="varchar", plate="varchar",
                 plate_key="varchar", vehicle_type="varchar", status="varchar", ip="varchar", details="json"))
 
 
@@ -116,8 +114,11 @@ def _new_ticket(number: str, typed: str, key: str, vehicle_type: str, now: datet
 def _insert_in_one_statement(number: str, typed: str, key: str, vehicle_type: str,
                              actor: Actor | TokenCaller, now: datetime) -> Ticket | None:
     by_token = isinstance(actor, TokenCaller)
+    if by_token and actor.token_hash is None:
+        raise Unauthenticated()  # no token at all: nothing to look up, nothing to run
     row = ISSUE.execute(dict(
-        token_hash=actor.token_hash if by_token else None, roles=list(actor.roles) if by_token else [],
+        token_hash=actor.token_hash if by_token else None, by_token=by_token,
+        roles=list(actor.roles) if by_token else [],
         user_id=None if by_token else actor.user_id, username=None if by_token else actor.username,
         now=now, settings_id=SETTINGS_ID, number=number, plate=typed, plate_key=key, vehicle_type=vehicle_type,
         status=STATUS_ACTIVE, ip=actor.ip,
@@ -167,8 +168,13 @@ def issue_ticket(license_plate: str | None, vehicle_type: str | None,
     The one-active-ticket-per-plate rule is the partial unique index: a
     violation rolls everything back and names the ticket already inside; a
     ticket-number collision (rare) rolls back and retries with a new number."""
-    typed, key = clean_plate(license_plate)
-    vehicle_type = check_vehicle_type(vehicle_type)
+    try:
+        typed, key = clean_plate(license_plate)
+        vehicle_type = check_vehicle_type(vehicle_type)
+    except InvalidInput:
+        if isinstance(actor, TokenCaller):
+            accounts.actor_for(actor)  # a stranger gets 401/403, not the rules of the fields
+        raise
     now = now or utcnow()
     actor = actor or Actor.system()
     insert = _insert_in_one_statement if _postgresql() else _insert_with_orm
