@@ -26,6 +26,7 @@ from .extensions import db
 
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
 INFO_KEY = "garage_prepared"
+INVALID_STATEMENT_NAME = "26000"  # SQLSTATE: "prepared statement ... does not exist"
 
 
 class Prepared:
@@ -52,6 +53,22 @@ class Prepared:
             names.add(self.name)
 
     def execute(self, params: dict[str, Any]) -> sa.CursorResult:
-        """Run it on the session's connection (Core: plain rows, no ORM objects)."""
+        """Run it on the session's connection (Core: plain rows, no ORM objects).
+
+        If the server no longer holds the statement although the connection
+        lives on (DEALLOCATE or DISCARD ALL from a proxy's reset query or an
+        admin), the connection's list is forgotten so that it prepares again:
+        at once under autocommit (nothing was done), otherwise on the next
+        transaction (this one is aborted and raises)."""
         self.ensure()
-        return db.session.connection().execute(self.statement, params)
+        connection = db.session.connection()
+        try:
+            return connection.execute(self.statement, params)
+        except sa.exc.DBAPIError as exc:
+            if getattr(exc.orig, "pgcode", None) != INVALID_STATEMENT_NAME:
+                raise
+            connection.connection.info.pop(INFO_KEY, None)
+            if not connection.connection.dbapi_connection.autocommit:
+                raise
+        self.ensure()
+        return connection.execute(self.statement, params)

@@ -117,6 +117,11 @@ def test_ticket_indexes_after_0003_serve_the_range_queries(empty_database, tmp_p
             downgrade(revision="0002")
             with db.engine.connect() as conn:
                 assert "ix_tickets_plate_key" in {i["name"] for i in sa.inspect(conn).get_indexes("tickets")}
+                definition = conn.execute(sa.text(
+                    "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_tickets_exit_time'"
+                    if conn.dialect.name == "postgresql" else
+                    "SELECT sql FROM sqlite_master WHERE name = 'ix_tickets_exit_time'")).scalar()
+                assert "exit_time" in definition and "NOT NULL" not in definition  # the full index again
                 if conn.dialect.name == "postgresql":
                     assert conn.execute(sa.text("SELECT reloptions FROM pg_class WHERE relname = 'tickets'")
                                         ).scalar() is None

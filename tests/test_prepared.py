@@ -57,3 +57,25 @@ def test_prepared_once_per_connection_and_kept_across_rollbacks_and_replaced_con
     statements.clear()
     assert double.execute({"n": 3}).scalar() == 6  # ... which prepares again
     assert sent(statements) == ["PREPARE", "EXECUTE"]
+
+
+@pytest.mark.postgres_only
+def test_a_statement_the_server_dropped_is_prepared_again(app, statements):
+    """DEALLOCATE/DISCARD ALL (a proxy's reset query, an admin) on a connection that lives on."""
+    from garage.extensions import autocommit_statements
+
+    triple = Prepared("garage_test_triple", "SELECT :n * 3 AS thrice", types={"n": "integer"})
+    db.session.remove()
+    autocommit_statements()  # as under @autocommit (the API): one statement, its own transaction
+    assert triple.execute({"n": 1}).scalar() == 3
+    db.session.connection().exec_driver_sql("DEALLOCATE ALL")
+    statements.clear()
+    assert triple.execute({"n": 2}).scalar() == 6  # re-prepared and run again, within the same call
+    assert sent(statements) == ["EXECUTE", "PREPARE", "EXECUTE"]
+
+    db.session.remove()  # a transactional request (the desk): the failed EXECUTE aborts it ...
+    db.session.connection().exec_driver_sql("DEALLOCATE ALL")
+    with pytest.raises(sa.exc.DBAPIError):
+        triple.execute({"n": 3})
+    db.session.rollback()
+    assert triple.execute({"n": 3}).scalar() == 9  # ... and the next transaction prepares again
