@@ -122,8 +122,10 @@ class Ticket(db.Model):
         sa.Index("uq_tickets_active_plate", "plate_key", unique=True,
                  postgresql_where=ACTIVE, sqlite_where=ACTIVE),
         sa.Index("ix_tickets_active_entry", "entry_time", postgresql_where=ACTIVE, sqlite_where=ACTIVE),
-        # Completed tickets only: every range query on exit_time implies one (migration 0003).
-        sa.Index("ix_tickets_exit_time", "exit_time", postgresql_where=HAS_EXIT, sqlite_where=HAS_EXIT),
+        # Completed tickets only: every range query on exit_time implies one; amount and stay
+        # ride along so that today's figures need no table page (migration 0003).
+        sa.Index("ix_tickets_exit_time", "exit_time", "amount_paid", "duration_minutes",
+                 postgresql_where=HAS_EXIT, sqlite_where=HAS_EXIT),
         sa.Index("ix_tickets_entry_time", "entry_time"),
         sa.Index("ix_tickets_last_event_at", "last_event_at"),
     )

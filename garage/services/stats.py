@@ -67,7 +67,8 @@ def public_occupancy() -> PublicOccupancy:
 
 
 # Built once (polled by the desk, the stats API and signage): [start, end) bound per call.
-TODAY_FIGURES = (sa.select(sa.func.count(Ticket.id), sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0),
+# count(*), not count(id): every column read is in ix_tickets_exit_time (an index-only scan).
+TODAY_FIGURES = (sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0),
                            sa.func.avg(Ticket.duration_minutes))
                  .where(Ticket.exit_time >= sa.bindparam("start"), Ticket.exit_time < sa.bindparam("end")))
 

@@ -4,7 +4,9 @@ Every entry writes a row into each index of tickets. ix_tickets_plate_key
 served no query (a car inside is found through uq_tickets_active_plate, the
 cars-inside search is a substring match), and ix_tickets_exit_time held a
 NULL for every car still inside: it now covers completed tickets only, which
-is all its range queries (today's figures, reports) ever read.
+is all its range queries (today's figures, reports) ever read, and carries the
+amount and the stay, so today's figures (stats, desk panel) are read from the
+index alone instead of one table page per exit of the day.
 
 PostgreSQL: the indexes are built and dropped CONCURRENTLY, so entries and
 exits go on during the migration. Autovacuum visits tickets after 1 % of its
@@ -36,8 +38,8 @@ def upgrade():
         # that blocks entries and exits while a million-row index is built), each in its
         # own transaction, then swap the names.
         with op.get_context().autocommit_block():
-            op.execute('CREATE INDEX CONCURRENTLY ix_tickets_exit_time_0003 ON tickets (exit_time) '
-                       'WHERE exit_time IS NOT NULL')
+            op.execute('CREATE INDEX CONCURRENTLY ix_tickets_exit_time_0003 '
+                       'ON tickets (exit_time, amount_paid, duration_minutes) WHERE exit_time IS NOT NULL')
             op.execute('DROP INDEX CONCURRENTLY ix_tickets_exit_time')
             op.execute('DROP INDEX CONCURRENTLY ix_tickets_plate_key')
             op.execute('ALTER INDEX ix_tickets_exit_time_0003 RENAME TO ix_tickets_exit_time')
@@ -47,7 +49,8 @@ def upgrade():
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index('ix_tickets_plate_key')
         batch_op.drop_index('ix_tickets_exit_time')
-        batch_op.create_index('ix_tickets_exit_time', ['exit_time'], unique=False, sqlite_where=HAS_EXIT)
+        batch_op.create_index('ix_tickets_exit_time', ['exit_time', 'amount_paid', 'duration_minutes'],
+                              unique=False, sqlite_where=HAS_EXIT)
 
 
 def downgrade():
