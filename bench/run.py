@@ -27,7 +27,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -379,10 +379,12 @@ class Bench:
         slice_s = max(2, round(opts.duration / opts.rounds))
         runs: dict[str, list[dict]] = {}
         skipped: dict[str, Result] = {}
-        with gunicorn(["-c", "gunicorn.conf.py", "wsgi:app"], url, opts.port, "/api/status",
-                      self.server_log) as base, \
-                gunicorn(["-c", "bench/gunicorn_bare.conf.py", "bench.bare_app:app"], url, opts.port + 1,
-                         "/insert", self.server_log) as bare_base:
+        with ExitStack() as servers:
+            base = servers.enter_context(gunicorn(["-c", "gunicorn.conf.py", "wsgi:app"], url, opts.port,
+                                                  "/api/status", self.server_log))
+            bare_base = servers.enter_context(gunicorn(
+                ["-c", "bench/gunicorn_bare.conf.py", "bench.bare_app:app"], url, opts.port + 1, "/insert",
+                self.server_log)) if bare_wanted else None
             cookie = sign_in(base)
             auth = {"token": {"Authorization": f"Bearer {token}"}, "session": {"Cookie": cookie}, "none": {}}
             # warm-up: every worker opens its connection and imports lazily loaded code
@@ -403,16 +405,21 @@ class Bench:
                 if bare_wanted:
                     runs.setdefault("bare Flask insert", []).append(
                         wrk(opts, bare_base, "bare.lua", [], self.raw, f"{label} bare", duration=slice_s))
-                if pgbench_wanted:
-                    runs.setdefault("pgbench insert", []).append(
-                        pgbench(opts, url, self.raw, f"{label} pgbench", slice_s))
+                if pgbench_wanted and "pgbench insert" not in skipped:
+                    try:
+                        runs.setdefault("pgbench insert", []).append(
+                            pgbench(opts, url, self.raw, f"{label} pgbench", slice_s))
+                    except RuntimeError as exc:
+                        skipped["pgbench insert"] = Result("", "pgbench insert", note=str(exc))
+                        runs.pop("pgbench insert", None)
                 reset(url)
                 log(f"[{label}] round {round_no}/{opts.rounds} done")
         for sc in wanted:
             result = skipped.get(sc.name) or to_result(sc.name, runs[sc.name],
                                                         {409} if sc.kind in ("entry", "exit") else set())
             results.append(result)
-        results += [to_result(name, runs[name]) for name in REFERENCES if name in runs]
+        results += [skipped.get(name) or to_result(name, runs[name]) for name in REFERENCES
+                    if name in runs or name in skipped]
         for result in results:
             result.database = label
             log(f"[{label}] {format_row(result)}")
@@ -507,6 +514,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reuse", action="store_true", help="reuse bench databases left by --keep")
     parser.add_argument("--keep", action="store_true", help="keep the bench databases afterwards")
     opts = parser.parse_args(argv)
+    if opts.rounds < 1 or opts.duration < 1:
+        parser.error("--rounds and --duration must be at least 1")
     for tool in ("wrk", "pgbench"):
         if shutil.which(tool) is None:
             parser.error(f"{tool} is not installed (apt-get install wrk postgresql-client)")
