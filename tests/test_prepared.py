@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from garage.extensions import db
 from garage.prepared import Prepared
+from tests.test_query_counts import counting
 
 
 def test_named_parameters_become_positional_with_their_types():
@@ -26,14 +27,8 @@ def sent(statements_run) -> list[str]:
 
 @pytest.fixture
 def statements():
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    yield seen
-    sa.event.remove(db.engine, "before_cursor_execute", record)
+    with counting() as seen:
+        yield seen
 
 
 @pytest.mark.postgres_only

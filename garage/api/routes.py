@@ -9,7 +9,7 @@ from flask import current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from ..domain.clock import utcnow
-from ..domain.errors import DomainError, Unauthenticated
+from ..domain.errors import DomainError, InvalidInput, Unauthenticated
 from ..domain.pricing import describe
 from ..extensions import db
 from ..models import Ticket
@@ -157,14 +157,12 @@ def create_ticket():
     """The busiest endpoint: the token is checked by the entry's own statement
     (issue_ticket with a TokenCaller), not by require_token's extra query."""
     who = caller(*STAFF)
-    if who.token_hash is None:
-        raise Unauthenticated()
     try:
         body = parse(TicketCreate)
-    except ApiError:
-        accounts.actor_for(who)  # a stranger gets 401/403, not the body's rules
+        ticket = ticket_service.issue_ticket(body.licensePlate, body.vehicleType, who)
+    except (ApiError, InvalidInput):
+        accounts.actor_for(who)  # a stranger gets 401/403, never the rules of the body or its fields
         raise
-    ticket = ticket_service.issue_ticket(body.licensePlate, body.vehicleType, who)
     return jsonify(ticket_json(ticket)), 201
 
 

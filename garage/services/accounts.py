@@ -160,7 +160,10 @@ def token_hash(secret: str | None) -> str | None:
 
 def token_owner(secret: str | None) -> sa.Row | None:
     """(id, username, role) of the active user owning this live token, else None."""
-    hashed = token_hash(secret)
+    return _owner_of(token_hash(secret))
+
+
+def _owner_of(hashed: str | None) -> sa.Row | None:
     if hashed is None:
         return None
     return db.session.connection().execute(TOKEN_OWNER, {"token_hash": hashed}).first()
@@ -169,9 +172,7 @@ def token_owner(secret: str | None) -> sa.Row | None:
 def actor_for(caller: TokenCaller) -> Actor:
     """The caller as an Actor, or Unauthenticated (no live token of an active
     user) / Forbidden (its owner's role is not admitted)."""
-    owner = None
-    if caller.token_hash is not None:
-        owner = db.session.connection().execute(TOKEN_OWNER, {"token_hash": caller.token_hash}).first()
+    owner = _owner_of(caller.token_hash)
     if owner is None:
         raise Unauthenticated()
     if owner.role not in caller.roles:

@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..domain import pricing
 from ..domain.clock import utcnow
 from ..domain.errors import (
-    AlreadyProcessed, Conflict, Forbidden, GarageFull, InvalidInput, NotFound, QuoteChanged, Unauthenticated,
+    AlreadyProcessed, Conflict, Forbidden, GarageFull, NotFound, QuoteChanged, Unauthenticated,
 )
 from ..domain.tickets import (
     STATUS_ACTIVE, STATUS_COMPLETED, check_payment_method, check_vehicle_type, clean_plate,
@@ -168,13 +168,8 @@ def issue_ticket(license_plate: str | None, vehicle_type: str | None,
     The one-active-ticket-per-plate rule is the partial unique index: a
     violation rolls everything back and names the ticket already inside; a
     ticket-number collision (rare) rolls back and retries with a new number."""
-    try:
-        typed, key = clean_plate(license_plate)
-        vehicle_type = check_vehicle_type(vehicle_type)
-    except InvalidInput:
-        if isinstance(actor, TokenCaller):
-            accounts.actor_for(actor)  # a stranger gets 401/403, not the rules of the fields
-        raise
+    typed, key = clean_plate(license_plate)
+    vehicle_type = check_vehicle_type(vehicle_type)
     now = now or utcnow()
     actor = actor or Actor.system()
     insert = _insert_in_one_statement if _postgresql() else _insert_with_orm
