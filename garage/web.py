@@ -120,25 +120,33 @@ class ApiSessionInterface(SecureCookieSessionInterface):
 def install(app: Flask) -> None:
     app.session_interface = ApiSessionInterface()
 
-    @lru_cache(maxsize=8)
-    def policy(frame: str, docs: bool) -> str:
+    @lru_cache(maxsize=16)
+    def defaults(frame: str, docs: bool, no_store: bool) -> tuple[tuple[str, str, str], ...]:
+        """The headers every response gets unless its view set them: (lower-case
+        name, name, value). Built once per kind of response: this runs on every
+        request, the entry's included."""
         csp = CSP.format(frame=frame)
-        return csp.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'") if docs else csp
+        if docs:
+            csp = csp.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+        items = [("Content-Security-Policy", csp), ("X-Content-Type-Options", "nosniff"),
+                 ("Referrer-Policy", "same-origin")]
+        if frame == "'none'":
+            items.append(("X-Frame-Options", "DENY"))
+        if no_store:
+            items.append(("Cache-Control", "no-store"))
+        return tuple((name.lower(), name, value) for name, value in items)
 
     @app.after_request
     def security_headers(response: Response) -> Response:
         frame = "'none'"
         if request.blueprint == "lobby":
             frame = current_app.config["LOBBY_FRAME_ANCESTORS"]
+        no_store = request.path.startswith("/api/") or response.mimetype == "text/html"
         headers = response.headers
-        if "Content-Security-Policy" not in headers:
-            headers["Content-Security-Policy"] = policy(frame, request.endpoint == "meta.docs")
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        if frame == "'none'":
-            headers.setdefault("X-Frame-Options", "DENY")
-        if request.path.startswith("/api/") or response.mimetype == "text/html":
-            headers.setdefault("Cache-Control", "no-store")
+        present = {name.lower() for name, _ in headers.items()}
+        for lower, name, value in defaults(frame, request.endpoint == "meta.docs", no_store):
+            if lower not in present:
+                headers.add(name, value)
         return response
 
     def wants_json() -> bool:

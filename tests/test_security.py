@@ -66,6 +66,18 @@ def test_staff_pages_public_pages_api_and_errors_send_strict_headers(app, make_u
     assert boss.get("/admin/users").headers["Cache-Control"] == "no-store"
 
 
+def test_each_security_header_is_sent_once_and_a_views_own_value_wins(app, make_user):
+    boss = signed_in(app, make_user, "boss", "manager")
+    names = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "Cache-Control")
+    for path in ("/admin/users", "/lobby", "/lobby/panel", "/reports", "/reports/charts/revenue.svg", "/docs", "/api/status", "/api/nope"):
+        response = boss.get(path)
+        for name in names:
+            assert len(response.headers.getlist(name)) == 1, (path, name, response.headers.getlist(name))
+    assert boss.get("/lobby/panel").headers["Cache-Control"] == "no-cache"  # its own (ETag polling)
+    assert boss.get("/reports/charts/revenue.svg").headers["Cache-Control"] == "private, no-store"
+    assert "style-src 'self' 'unsafe-inline'" in boss.get("/docs").headers["Content-Security-Policy"]
+
+
 def test_pages_have_no_inline_script_or_handlers(app, make_user):
     boss = signed_in(app, make_user, "boss", "manager")
     for client, path in ((boss, "/admin/users"), (boss, "/admin/audit"), (boss, "/account/password"),
