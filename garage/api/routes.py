@@ -94,7 +94,7 @@ def _describe(error: dict[str, Any]) -> str:
     return f"{where}: {error['msg']}"
 
 
-def ticket_json(t: Ticket) -> dict[str, Any]:
+def ticket_json(t: Ticket | ticket_service.IssuedTicket) -> dict[str, Any]:
     return TicketResponse(
         id=t.id, ticketNumber=t.ticket_number, licensePlate=t.license_plate,
         vehicleType=t.vehicle_type, entryTime=t.entry_time, exitTime=t.exit_time,

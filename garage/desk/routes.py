@@ -34,7 +34,7 @@ class EntryState:
     plate: str = ""
     vehicle_type: str = DEFAULT_VEHICLE
     errors: dict[str, str] = field(default_factory=dict)
-    ticket: Ticket | None = None  # the ticket just issued
+    ticket: Ticket | ticket_service.IssuedTicket | None = None  # the ticket just issued
 
 
 @dataclass
