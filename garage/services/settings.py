@@ -40,10 +40,16 @@ def get_settings() -> GarageSetting:
     return db.session.get(GarageSetting, SETTINGS_ID) or ensure_settings()
 
 
+# Built once: read on every exit, quote and desk panel.
+VEHICLE_RATES = sa.select(VehicleRate.vehicle_type, VehicleRate.hourly_rate)
+SETTINGS_AS_COMMITTED = (sa.select(GarageSetting).where(GarageSetting.id == SETTINGS_ID)
+                         .execution_options(populate_existing=True))
+
+
 def current_vehicle_rates() -> dict[str, int]:
     """{vehicle type: cents per hour} for the types with their own rate, in the usual type order."""
     order = {kind: i for i, kind in enumerate(VEHICLE_TYPES)}
-    rows = db.session.execute(sa.select(VehicleRate.vehicle_type, VehicleRate.hourly_rate)).all()
+    rows = db.session.execute(VEHICLE_RATES).all()
     return dict(sorted(((k, r) for k, r in rows), key=lambda kv: order.get(kv[0], len(order))))
 
 
@@ -51,8 +57,7 @@ def current_tariff() -> Tariff:
     """The pricing rules as committed right now. The row is re-read from the
     database on every call (never an object cached in the session), so a rule
     change applies to the very next exit, whichever worker handles it."""
-    row = db.session.scalar(sa.select(GarageSetting).where(GarageSetting.id == SETTINGS_ID)
-                            .execution_options(populate_existing=True)) or ensure_settings()
+    row = db.session.scalar(SETTINGS_AS_COMMITTED) or ensure_settings()
     return row.tariff(current_vehicle_rates())
 
 

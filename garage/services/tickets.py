@@ -28,10 +28,15 @@ from .settings import SETTINGS_ID, current_tariff, get_settings
 NUMBER_ATTEMPTS = 8
 
 
+# Hot statements are built once, with bind parameters: building a select costs
+# more Python than running its cached compilation (exit: 1.8 -> 1.4 ms of CPU
+# per request in-process with the exit's statement below).
+TICKET_BY_NUMBER = sa.select(Ticket).where(Ticket.ticket_number == sa.bindparam("number"))
+ACTIVE_BY_PLATE = sa.select(Ticket).where(Ticket.plate_key == sa.bindparam("key"), Ticket.status == STATUS_ACTIVE)
+
+
 def _active_by_plate(key: str) -> Ticket | None:
-    return db.session.scalar(
-        sa.select(Ticket).where(Ticket.plate_key == key, Ticket.status == STATUS_ACTIVE)
-    )
+    return db.session.scalar(ACTIVE_BY_PLATE, {"key": key})
 
 
 def _refuse_if_inside(typed: str, key: str) -> None:
@@ -217,7 +222,7 @@ def find_ticket(ticket_number: str | None) -> Ticket:
     number = normalise_ticket_number(ticket_number)
     ticket = None
     if number is not None:
-        ticket = db.session.scalar(sa.select(Ticket).where(Ticket.ticket_number == number))
+        ticket = db.session.scalar(TICKET_BY_NUMBER, {"number": number})
     if ticket is None:
         raise NotFound("Ticket not found")
     return ticket
@@ -227,7 +232,7 @@ def find_active(query: str | None) -> Ticket:
     """Ticket number (any case, with or without PS-) or plate of a car inside."""
     number = normalise_ticket_number(query)
     if number is not None:
-        ticket = db.session.scalar(sa.select(Ticket).where(Ticket.ticket_number == number))
+        ticket = db.session.scalar(TICKET_BY_NUMBER, {"number": number})
         if ticket is not None:
             return ticket
     key = plate_key(query or "")
@@ -345,19 +350,23 @@ def _close_with_orm(ticket: Ticket, values: dict, details: dict, actor: Actor | 
     )
 
 
+# The ticket, the settings row and the ticket's vehicle-type rate.
+TICKET_WITH_SETTINGS = (
+    sa.select(Ticket, GarageSetting, VehicleRate.hourly_rate).select_from(Ticket)
+    .outerjoin(GarageSetting, GarageSetting.id == SETTINGS_ID)
+    .outerjoin(VehicleRate, VehicleRate.vehicle_type == Ticket.vehicle_type)
+    .where(Ticket.ticket_number == sa.bindparam("number"))
+    .execution_options(populate_existing=True)  # the rules as committed now
+)
+
+
 def _ticket_with_settings(ticket_number: str | None) -> tuple[Ticket, GarageSetting | None, int | None]:
     """The ticket, the settings row and the ticket's vehicle-type rate (if it has
     its own) in one round trip: everything the fee needs."""
     number = normalise_ticket_number(ticket_number)
     row = None
     if number is not None:
-        row = db.session.execute(
-            sa.select(Ticket, GarageSetting, VehicleRate.hourly_rate).select_from(Ticket)
-            .outerjoin(GarageSetting, GarageSetting.id == SETTINGS_ID)
-            .outerjoin(VehicleRate, VehicleRate.vehicle_type == Ticket.vehicle_type)
-            .where(Ticket.ticket_number == number)
-            .execution_options(populate_existing=True)  # the rules as committed now
-        ).first()
+        row = db.session.execute(TICKET_WITH_SETTINGS, {"number": number}).first()
     if row is None:
         raise NotFound("Ticket not found")
     return row[0], row[1], row[2]
