@@ -359,6 +359,19 @@ def to_result(name: str, runs: list[dict], deliberate: set[int] = frozenset()) -
                   errors=errors + sum(r["socket_errors"] for r in runs), conflicts=conflicts)
 
 
+@dataclass
+class Target:
+    """One database under test: its servers, credentials and what was measured."""
+
+    label: str
+    url: str
+    base: str
+    bare_base: str | None
+    auth: dict[str, dict[str, str]]
+    runs: dict[str, list[dict]] = field(default_factory=dict)
+    skipped: dict[str, Result] = field(default_factory=dict)
+
+
 class Bench:
     def __init__(self, opts, stamp: str) -> None:
         self.opts = opts
@@ -367,62 +380,78 @@ class Bench:
         self.tag = "".join(secrets.choice(string.ascii_uppercase) for _ in range(2))
         self.tags_used: set[str] = set()
 
-    def run_database(self, label: str, url: str, token: str) -> list[Result]:
-        """Both servers run side by side (an idle one costs nothing) and the work is
-        done in rounds: each round runs every scenario, the bare-Flask reference and
-        pgbench for a slice of --duration. A slow spell of this shared machine then
-        weighs on the scenarios and the references alike, so the ratios hold."""
-        opts, results = self.opts, []
-        wanted = [s for s in SCENARIOS if not opts.only or s.name in opts.only]
-        bare_wanted = not opts.only or "bare Flask insert" in opts.only
-        pgbench_wanted = not opts.only or "pgbench insert" in opts.only
-        slice_s = max(2, round(opts.duration / opts.rounds))
-        runs: dict[str, list[dict]] = {}
-        skipped: dict[str, Result] = {}
+    def run(self, databases: list[tuple[str, str, str]]) -> list[Result]:
+        """`databases`: (label, url, token) each. Every database gets its app and
+        bare-Flask servers, all up side by side (an idle server costs nothing), and
+        the work is done in rounds: each round runs, on each database in turn,
+        every scenario, the bare-Flask reference and pgbench for a slice of
+        --duration. A slow spell of this shared machine then weighs on the
+        scenarios, the references and both databases alike, so the ratios hold
+        (the 1M-vs-empty comparison included)."""
+        opts = self.opts
         with ExitStack() as servers:
-            base = servers.enter_context(gunicorn(["-c", "gunicorn.conf.py", "wsgi:app"], url, opts.port,
-                                                  "/api/status", self.server_log))
-            bare_base = servers.enter_context(gunicorn(
-                ["-c", "bench/gunicorn_bare.conf.py", "bench.bare_app:app"], url, opts.port + 1, "/insert",
-                self.server_log)) if bare_wanted else None
-            cookie = sign_in(base)
-            auth = {"token": {"Authorization": f"Bearer {token}"}, "session": {"Cookie": cookie}, "none": {}}
-            # warm-up: every worker opens its connection and imports lazily loaded code
-            wrk(opts, base, "get.lua", ["path=/api/garage/stats", f"header=Authorization: Bearer {token}"],
-                self.raw, f"{label} warm-up", duration=2)
-            if bare_wanted:
-                wrk(opts, bare_base, "bare.lua", [], self.raw, f"{label} bare warm-up", duration=2)
+            targets = [self.start(servers, i, *database) for i, database in enumerate(databases)]
             for round_no in range(1, opts.rounds + 1):
-                for sc in wanted:
-                    if sc.name in skipped:
-                        continue
-                    headers = {**auth[sc.auth], **sc.headers}
-                    measured = self.run_scenario(label, url, base, sc, headers, slice_s)
-                    if isinstance(measured, Result):
-                        skipped[sc.name] = measured
-                    else:
-                        runs.setdefault(sc.name, []).append(measured)
-                if bare_wanted:
-                    runs.setdefault("bare Flask insert", []).append(
-                        wrk(opts, bare_base, "bare.lua", [], self.raw, f"{label} bare", duration=slice_s))
-                if pgbench_wanted and "pgbench insert" not in skipped:
-                    try:
-                        runs.setdefault("pgbench insert", []).append(
-                            pgbench(opts, url, self.raw, f"{label} pgbench", slice_s))
-                    except RuntimeError as exc:
-                        skipped["pgbench insert"] = Result("", "pgbench insert", note=str(exc))
-                        runs.pop("pgbench insert", None)
-                reset(url)
-                log(f"[{label}] round {round_no}/{opts.rounds} done")
-        for sc in wanted:
-            result = skipped.get(sc.name) or to_result(sc.name, runs[sc.name],
-                                                        {409} if sc.kind in ("entry", "exit") else set())
-            results.append(result)
-        results += [skipped.get(name) or to_result(name, runs[name]) for name in REFERENCES
-                    if name in runs or name in skipped]
+                for target in targets:
+                    self.run_round(target)
+                    log(f"[{target.label}] round {round_no}/{opts.rounds} done")
+        return [result for target in targets for result in self.results(target)]
+
+    def start(self, servers: ExitStack, index: int, label: str, url: str, token: str) -> Target:
+        """The database's servers (app on --port + 2 * index, bare Flask on the next
+        port), a signed-in session, and a warm-up: every worker opens its
+        connection and imports lazily loaded code."""
+        opts = self.opts
+        port = opts.port + 2 * index
+        base = servers.enter_context(gunicorn(["-c", "gunicorn.conf.py", "wsgi:app"], url, port,
+                                              "/api/status", self.server_log))
+        bare_base = servers.enter_context(gunicorn(
+            ["-c", "bench/gunicorn_bare.conf.py", "bench.bare_app:app"], url, port + 1, "/insert",
+            self.server_log)) if self.wanted("bare Flask insert") else None
+        auth = {"token": {"Authorization": f"Bearer {token}"}, "session": {"Cookie": sign_in(base)}, "none": {}}
+        wrk(opts, base, "get.lua", ["path=/api/garage/stats", f"header=Authorization: Bearer {token}"],
+            self.raw, f"{label} warm-up", duration=2)
+        if bare_base:
+            wrk(opts, bare_base, "bare.lua", [], self.raw, f"{label} bare warm-up", duration=2)
+        return Target(label, url, base, bare_base, auth)
+
+    def wanted(self, name: str) -> bool:
+        return not self.opts.only or name in self.opts.only
+
+    def run_round(self, t: Target) -> None:
+        opts, label = self.opts, t.label
+        slice_s = max(2, round(opts.duration / opts.rounds))
+        for sc in SCENARIOS:
+            if not self.wanted(sc.name) or sc.name in t.skipped:
+                continue
+            measured = self.run_scenario(label, t.url, t.base, sc, {**t.auth[sc.auth], **sc.headers}, slice_s)
+            if isinstance(measured, Result):
+                t.skipped[sc.name] = measured
+            else:
+                t.runs.setdefault(sc.name, []).append(measured)
+        if t.bare_base:
+            t.runs.setdefault("bare Flask insert", []).append(
+                wrk(opts, t.bare_base, "bare.lua", [], self.raw, f"{label} bare", duration=slice_s))
+        if self.wanted("pgbench insert") and "pgbench insert" not in t.skipped:
+            try:
+                t.runs.setdefault("pgbench insert", []).append(
+                    pgbench(opts, t.url, self.raw, f"{label} pgbench", slice_s))
+            except RuntimeError as exc:
+                t.skipped["pgbench insert"] = Result("", "pgbench insert", note=str(exc))
+                t.runs.pop("pgbench insert", None)
+        reset(t.url)
+
+    def results(self, t: Target) -> list[Result]:
+        results = []
+        for sc in SCENARIOS:
+            if self.wanted(sc.name):
+                results.append(t.skipped.get(sc.name) or to_result(
+                    sc.name, t.runs[sc.name], {409} if sc.kind in ("entry", "exit") else set()))
+        results += [t.skipped.get(name) or to_result(name, t.runs[name]) for name in REFERENCES
+                    if name in t.runs or name in t.skipped]
         for result in results:
-            result.database = label
-            log(f"[{label}] {format_row(result)}")
+            result.database = t.label
+            log(f"[{t.label}] {format_row(result)}")
         return results
 
     def run_scenario(self, label: str, url: str, base: str, sc: Scenario, headers: dict[str, str],
@@ -504,7 +533,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (and pgbench jobs)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT") or 5401),
-                        help="the app's port; the bare app uses the next one")
+                        help="the first database's app port; its bare app uses the next one, "
+                             "the second database the two after")
     parser.add_argument("--max-rate", type=int, default=4000,
                         help="tickets to pre-create per second of the exit scenario")
     parser.add_argument("--only", nargs="*", help="scenario names to run (default: all)")
@@ -525,15 +555,15 @@ def main(argv: list[str] | None = None) -> None:
     started = time.monotonic()
     plan = {"empty": (f"{opts.db_prefix}_empty", 0, "empty"),
             "history": (f"{opts.db_prefix}_history", opts.tickets, f"{opts.tickets / 1e6:g}M tickets")}
-    results: list[Result] = []
     made = []
     try:
+        databases = []
         for key in opts.databases.split(","):
             name, tickets, label = plan[key.strip()]
             url = prepare_database(opts.admin_url, name, tickets, opts.reuse)
             made.append(name)
-            token = create_account(url)
-            results += bench.run_database(label, url, token)
+            databases.append((label, url, create_account(url)))
+        results = bench.run(databases)
     finally:
         if not opts.keep:
             for name in made:
