@@ -164,6 +164,20 @@ def ensure_settings_row(url: str) -> None:
              "ON CONFLICT (id) DO NOTHING")
 
 
+def quiesce(url: str, idle_polls: int = 5, timeout: float = 60.0) -> None:
+    """Wait until no query of the app runs on this database for `idle_polls`
+    consecutive polls 0.1 s apart. wrk stops sending after its slice, but
+    gunicorn still works through the requests queued before that: 16 reports
+    on the 1M database are ~7 s of work, which landed on the next scenario
+    (activities on 1M showed p99 150-240 ms while its own queries take ~1 ms)."""
+    deadline, idle = time.monotonic() + timeout, 0
+    while idle < idle_polls and time.monotonic() < deadline:
+        busy = sql(url, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND state = 'active' AND pid <> pg_backend_pid()")[0][0]
+        idle = 0 if busy else idle + 1
+        time.sleep(0.1)
+
+
 def reset(url: str) -> None:
     """Back to the database as seeded: drop what the scenarios added, then VACUUM
     what was dropped. Without the VACUUM, the thousands of rows each writing
@@ -171,6 +185,7 @@ def reset(url: str) -> None:
     (the partial index of cars inside above all) until autovacuum passes, and
     the next scenarios measure that leftover instead of the app: the desk page
     on the small database fell from ~220 to ~70 req/s over one run."""
+    quiesce(url)
     sql(url, """
         DELETE FROM tickets WHERE id > (SELECT max_ticket_id FROM bench_meta);
         DELETE FROM audit_log WHERE id > (SELECT max_audit_id FROM bench_meta);
