@@ -12,6 +12,13 @@ trips' wait). Rounds alternate the scenarios, because this machine's speed
 drifts; the median and the best round are shown. `--profile NAME` prints
 cProfile's top functions for one scenario instead.
 
+CPU time is as noisy as the machine. For a figure that is not, count
+instructions: run one scenario under valgrind twice, with 1 and with 201
+requests, and divide the difference of the two totals by 200:
+
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+        .venv/bin/python bench/inprocess.py --only entry --rounds 1 --requests 201
+
 This is for finding where the time goes; throughput figures come from
 bench/run.py (gunicorn + wrk).
 """
@@ -66,8 +73,8 @@ def expect(status: str, data: bytes, code: str) -> bytes:
     return data
 
 
-def build(url: str, requests: int, rounds: int) -> dict[str, Callable[[int], None]]:
-    """One callable per scenario: request i of the run (each i is used once)."""
+def build(url: str, total: int, only: list[str]) -> dict[str, Callable[[int], None]]:
+    """One callable per scenario: request i (< total) of the run, each i used once."""
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("SECRET_KEY", "bench-inprocess")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -79,7 +86,8 @@ def build(url: str, requests: int, rounds: int) -> dict[str, Callable[[int], Non
     bare = Caller(create_bare())
     # The exits pay tickets issued beforehand (not timed), one per request.
     numbers = [json.loads(expect(*app("POST", "/api/tickets", {"licensePlate": f"PAY {i}", "vehicleType": "Car"}),
-                                 "201"))["ticketNumber"] for i in range(requests * (rounds + 1))]
+                                 "201"))["ticketNumber"]
+               for i in range(total if "exit" in only else 0)]
 
     def entry(i: int) -> None:
         expect(*app("POST", "/api/tickets", {"licensePlate": f"IN {i}", "vehicleType": "Car"}), "201")
@@ -90,7 +98,8 @@ def build(url: str, requests: int, rounds: int) -> dict[str, Callable[[int], Non
     def insert(i: int) -> None:
         expect(*bare("POST", "/insert", {"payload": "x"}), "201")
 
-    return {"entry": entry, "exit": exit_, "bare Flask insert": insert}
+    return {name: run for name, run in (("entry", entry), ("exit", exit_), ("bare Flask insert", insert))
+            if name in only}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -100,17 +109,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database", default="garage_bench_inprocess", help="created and dropped")
     parser.add_argument("--requests", type=int, default=2000, help="per scenario and round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=200, help="untimed requests per scenario first")
+    parser.add_argument("--only", nargs="+", choices=SCENARIOS, default=list(SCENARIOS))
     parser.add_argument("--profile", choices=SCENARIOS, help="print cProfile's top for this scenario")
     opts = parser.parse_args(argv)
+    if opts.profile and opts.profile not in opts.only:
+        opts.only.append(opts.profile)
     if opts.requests < 1 or opts.rounds < 1:
         parser.error("--requests and --rounds must be at least 1")
     url = prepare_database(opts.admin_url, opts.database, 0, reuse=False)
     try:
         set_spaces(url, 10_000_000)
-        scenarios = build(url, opts.requests, opts.rounds)
+        scenarios = build(url, opts.requests * opts.rounds + opts.warmup, opts.only)
         n = opts.requests
         for name, run in scenarios.items():  # warm-up: imports, pools, prepared statements
-            for i in range(n * opts.rounds, n * opts.rounds + min(n, 200)):
+            for i in range(n * opts.rounds, n * opts.rounds + opts.warmup):
                 run(i)
         if opts.profile:
             profiler = cProfile.Profile()
