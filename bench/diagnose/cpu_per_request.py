@@ -5,10 +5,11 @@
 Starts the app (entry: POST /api/tickets with a token) or the bare-Flask
 reference (POST /insert) under gunicorn with the production config on a bench
 database left by `make bench BENCH_ARGS=--keep` (default: garage_bench_empty),
-drives it with wrk (-t2 -c16) and reads utime + stime from /proc for every
-process before and after: gunicorn workers (Python) and PostgreSQL backends,
-divided by the requests served. What wrk itself and the kernel's networking
-cost is the "rest" column: the machine's two cores over the run minus both.
+drives it with wrk (-t2 -c16) and reads utime + stime from /proc before and
+after for the gunicorn master and its workers (Python) and for the bench
+database's client backends (PostgreSQL), divided by the requests served. The
+last column is the rest of the machine's busy time (/proc/stat): wrk, the
+kernel, PostgreSQL's WAL writer, and anything else running.
 """
 from __future__ import annotations
 
@@ -26,26 +27,36 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.run import create_account, reset, set_spaces  # noqa: E402
+from bench.run import create_account, reset, set_spaces, sql  # noqa: E402
 
 PORT = 5701
 HZ = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds() -> dict[tuple[str, str], float]:
-    """{(pid, kind): CPU seconds} for every process still alive."""
-    seen = {}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        comm = stat[stat.index("(") + 1:stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2:].split()
-        kind = ("postgres" if comm.startswith("postgres")
-                else "gunicorn" if "gunicorn" in comm or comm.startswith("python") else "other")
-        seen[(pid, kind)] = (int(fields[11]) + int(fields[12])) / HZ
-    return seen
+def process_cpu(pid: int) -> tuple[int, float]:
+    """(parent pid, CPU seconds) of one process, or (0, 0.0) if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0, 0.0
+    fields = stat[stat.rindex(")") + 2:].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / HZ
+
+
+def gunicorn_pids(master: int) -> list[int]:
+    return [master] + [int(p) for p in filter(str.isdigit, os.listdir("/proc")) if process_cpu(int(p))[0] == master]
+
+
+def backend_pids(url: str) -> list[int]:
+    """The bench database's client backends (the pooled connections of the server under test)."""
+    return [row[0] for row in sql(url, "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                       "AND backend_type = 'client backend' AND pid <> pg_backend_pid()")]
+
+
+def busy_seconds() -> float:
+    """CPU seconds the whole machine spent not idle (all processes, kernel included)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(values[:8]) - values[3] - values[4]) / HZ  # minus idle and iowait
 
 
 def main() -> None:
@@ -76,10 +87,14 @@ def main() -> None:
         warm, measured = ([*load, f"tag={warm_tag}"], [*load, f"tag={tag}"]) if opts.server == "entry" \
             else (load, load)
         subprocess.run(["wrk", "-t2", "-c16", "-d2s", *warm], cwd=ROOT, capture_output=True)
-        before, started = cpu_seconds(), time.monotonic()
+        # The warm-up opened every worker's pooled connection: these are the processes to watch.
+        watched = {"gunicorn": gunicorn_pids(server.pid), "postgres": backend_pids(url)}
+        before = {kind: sum(process_cpu(p)[1] for p in pids) for kind, pids in watched.items()}
+        machine = busy_seconds()
         run = subprocess.run(["wrk", "-t2", "-c16", f"-d{opts.seconds}s", *measured], cwd=ROOT,
                              capture_output=True, text=True)
-        after, elapsed = cpu_seconds(), time.monotonic() - started
+        machine = busy_seconds() - machine
+        spent = {kind: sum(process_cpu(p)[1] for p in pids) - before[kind] for kind, pids in watched.items()}
     finally:
         server.terminate()
         server.wait()
@@ -87,13 +102,10 @@ def main() -> None:
     if not served or "Non-2xx" in run.stdout:
         raise SystemExit(f"wrk did not get clean answers:\n{run.stdout}")
     n = int(served.group(1))
-    spent: dict[str, float] = {}
-    for key, seconds in after.items():
-        spent[key[1]] = spent.get(key[1], 0.0) + seconds - before.get(key, 0.0)
-    python, postgres = spent.get("gunicorn", 0.0), spent.get("postgres", 0.0)
-    rest = (os.cpu_count() or 1) * elapsed - python - postgres
+    python, postgres = spent["gunicorn"], spent["postgres"]
     print(f"{opts.server}: {n / opts.seconds:,.0f} req/s; CPU ms per request: gunicorn {python / n * 1e3:.3f}, "
-          f"PostgreSQL {postgres / n * 1e3:.3f}, rest {rest / n * 1e3:.3f}")
+          f"PostgreSQL backends {postgres / n * 1e3:.3f}, everything else busy "
+          f"{(machine - python - postgres) / n * 1e3:.3f} (wrk, kernel, WAL writer, other jobs)")
 
 
 if __name__ == "__main__":
