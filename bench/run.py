@@ -31,7 +31,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import psycopg2
 
@@ -249,8 +249,15 @@ def ticket_sample(url: str, count: int, path: Path, where: str = "TRUE") -> Path
 
 # --- servers --------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Server:
+    base: str  # http://127.0.0.1:PORT
+    pid: int  # gunicorn's master (its workers are its children)
+
+
 @contextmanager
-def gunicorn(args: list[str], url: str, port: int, probe: str, log_path: Path) -> Iterator[str]:
+def gunicorn(args: list[str], url: str, port: int, probe: str, log_path: Path) -> Iterator[Server]:
+    """A gunicorn server on `url`'s database, once `probe` answers; stopped on exit."""
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(16),
            "GUNICORN_BIND": f"127.0.0.1:{port}", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
     out = open(log_path, "ab")
@@ -270,7 +277,7 @@ def gunicorn(args: list[str], url: str, port: int, probe: str, log_path: Path) -
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"gunicorn {' '.join(args)} did not start; see {log_path}")
             time.sleep(0.2)
-        yield base
+        yield Server(base, proc.pid)
     finally:
         proc.terminate()
         try:
@@ -423,10 +430,10 @@ class Bench:
         opts = self.opts
         port = opts.port + 2 * index
         base = servers.enter_context(gunicorn(["-c", "gunicorn.conf.py", "wsgi:app"], url, port,
-                                              "/api/status", self.server_log))
+                                              "/api/status", self.server_log)).base
         bare_base = servers.enter_context(gunicorn(
             ["-c", "bench/gunicorn_bare.conf.py", "bench.bare_app:app"], url, port + 1, "/insert",
-            self.server_log)) if self.wanted("bare Flask insert") else None
+            self.server_log)).base if self.wanted("bare Flask insert") else None
         auth = {"token": {"Authorization": f"Bearer {token}"}, "session": {"Cookie": sign_in(base)}, "none": {}}
         wrk(opts, base, "get.lua", ["path=/api/garage/stats", f"header=Authorization: Bearer {token}"],
             self.raw, f"{label} warm-up", duration=2)

@@ -69,7 +69,8 @@ def test_staff_pages_public_pages_api_and_errors_send_strict_headers(app, make_u
 def test_each_security_header_is_sent_once_and_a_views_own_value_wins(app, make_user):
     boss = signed_in(app, make_user, "boss", "manager")
     names = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "Cache-Control")
-    for path in ("/admin/users", "/lobby", "/lobby/panel", "/reports", "/reports/charts/revenue.svg", "/docs", "/api/status", "/api/nope"):
+    for path in ("/admin/users", "/lobby", "/lobby/panel", "/reports", "/reports/charts/revenue.svg", "/docs",
+                 "/api/status", "/api/nope"):
         response = boss.get(path)
         for name in names:
             assert len(response.headers.getlist(name)) == 1, (path, name, response.headers.getlist(name))

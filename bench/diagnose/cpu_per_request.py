@@ -18,16 +18,14 @@ import itertools
 import os
 import random
 import re
-import secrets
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.run import create_account, reset, set_spaces, sql  # noqa: E402
+from bench.run import RESULTS, create_account, gunicorn, reset, set_spaces, sql  # noqa: E402
 
 PORT = 5701
 HZ = os.sysconf("SC_CLK_TCK")
@@ -69,23 +67,18 @@ def main() -> None:
     reset(url)
     set_spaces(url, 10_000_000)
     token = create_account(url)
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(16),
-           "GUNICORN_BIND": f"127.0.0.1:{PORT}", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
     if opts.server == "entry":
-        args = ["-c", "gunicorn.conf.py", "wsgi:app"]
+        args, probe = ["-c", "gunicorn.conf.py", "wsgi:app"], "/api/status"
         warm_tag, tag = random.sample(["".join(p) for p in itertools.product("ABCDEFGHJKLMNPRSTUVWXYZ", repeat=2)], 2)
         load = ["-s", "bench/lua/entry.lua", f"http://127.0.0.1:{PORT}", "--",
                 f"header=Authorization: Bearer {token}"]
-    else:
-        args = ["-c", "bench/gunicorn_bare.conf.py", "bench.bare_app:app"]
-        load = ["-s", "bench/lua/bare.lua", f"http://127.0.0.1:{PORT}"]
-    server = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), *args], cwd=ROOT, env=env,
-                              stderr=subprocess.DEVNULL)
-    try:
-        time.sleep(4)  # preload and fork
         # Warm-up, then the measured run; entry plates carry a tag per run, so none repeats.
-        warm, measured = ([*load, f"tag={warm_tag}"], [*load, f"tag={tag}"]) if opts.server == "entry" \
-            else (load, load)
+        warm, measured = [*load, f"tag={warm_tag}"], [*load, f"tag={tag}"]
+    else:
+        args, probe = ["-c", "bench/gunicorn_bare.conf.py", "bench.bare_app:app"], "/insert"
+        warm = measured = ["-s", "bench/lua/bare.lua", f"http://127.0.0.1:{PORT}"]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with gunicorn(args, url, PORT, probe, RESULTS / "diagnose-servers.log") as server:
         subprocess.run(["wrk", "-t2", "-c16", "-d2s", *warm], cwd=ROOT, capture_output=True)
         # The warm-up opened every worker's pooled connection: these are the processes to watch.
         watched = {"gunicorn": gunicorn_pids(server.pid), "postgres": backend_pids(url)}
@@ -95,9 +88,6 @@ def main() -> None:
                              capture_output=True, text=True)
         machine = busy_seconds() - machine
         spent = {kind: sum(process_cpu(p)[1] for p in pids) - before[kind] for kind, pids in watched.items()}
-    finally:
-        server.terminate()
-        server.wait()
     served = re.search(r"(\d+) requests in", run.stdout)
     if not served or "Non-2xx" in run.stdout:
         raise SystemExit(f"wrk did not get clean answers:\n{run.stdout}")

@@ -111,7 +111,7 @@ class IssuedTicket:
     """A ticket exactly as the entry wrote it: every column the desk and the API
     show, as plain values. No ORM object: the entry is the busiest path, and
     building an instrumented Ticket only to read it back cost more CPU than
-    the security headers and the JSON together (callgrind, bench notes)."""
+    the security headers and the JSON together (bench/inprocess.py under callgrind)."""
 
     id: int
     ticket_number: str
