@@ -12,7 +12,7 @@ from bs4 import BeautifulSoup
 from flask import g
 
 from garage.extensions import db
-from garage.models import AuditEvent, GarageSetting, Ticket
+from garage.models import AuditEvent, GarageSetting, Ticket, VehicleRate
 
 HX = {"HX-Request": "true"}
 PASSWORD = "correct horse battery"
@@ -433,6 +433,22 @@ def test_cars_inside_is_paginated_longest_parked_first_with_the_fee_so_far(desk)
     assert exit_link["hx-target"] == "#exit"
     quote = soup(desk.client.get(exit_link["href"], headers=HX))
     assert text(quote.select_one("[data-ticket-number]")) == numbers[10]
+
+
+def test_cars_inside_shows_each_cars_fee_at_its_own_vehicle_rate(desk):
+    """The fee so far in the list is what the exit will charge: a motorcycle with
+    its own rate is not shown at the default car rate."""
+    db.session.add(VehicleRate(vehicle_type="Motorcycle", hourly_rate=400))
+    db.session.commit()
+    moto, car = desk.issue("MOTO 1", "Motorcycle"), desk.issue("CAR 1", "Car")
+    backdate(moto, hours=2, minutes=10)  # 3 started hours
+    backdate(car, hours=1, minutes=50)  # 2 started hours
+    listed = {text(r.select_one(".plate")): text(r)
+              for r in soup(desk.client.get("/desk")).select("#inside-list tbody tr")}
+    assert "$12.00" in listed["MOTO 1"] and "$30.00" not in listed["MOTO 1"]
+    assert "$20.00" in listed["CAR 1"]
+    quote = soup(desk.lookup(moto, htmx=True))
+    assert "$12.00" in text(quote.select_one("#exit"))
 
 
 def test_cars_inside_filters_by_plate_or_ticket_number_as_you_type(desk):

@@ -432,7 +432,8 @@ def _active_filter(query: str | None) -> list[sa.ColumnElement[bool]]:
 
 def list_active(query: str | None = None, page: int = 1, per_page: int = 10,
                 now: datetime | None = None) -> InsidePage:
-    """Cars inside, longest-parked first, with the fee so far (tariff read once)."""
+    """Cars inside, longest-parked first, with the fee so far: the exit's own
+    pricing (the rules as committed, each car's vehicle-type rate), read once."""
     per_page = max(1, min(per_page, 100))
     conditions = _active_filter(query)
     total = db.session.scalar(sa.select(sa.func.count(Ticket.id)).where(*conditions)) or 0
@@ -443,6 +444,6 @@ def list_active(query: str | None = None, page: int = 1, per_page: int = 10,
         .offset((page - 1) * per_page).limit(per_page)
     )
     now = now or utcnow()
-    tariff = get_settings().tariff()
-    rows = [InsideRow(t, pricing.quote(t.entry_time, now, tariff)) for t in tickets]
+    tariff = current_tariff()
+    rows = [InsideRow(t, pricing.quote(t.entry_time, now, tariff, vehicle_type=t.vehicle_type)) for t in tickets]
     return InsidePage(rows, total, page, per_page)
