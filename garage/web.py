@@ -19,6 +19,12 @@ from .extensions import autocommit_statements
 from .services.audit import Actor
 
 
+# Requests a page makes by itself (htmx polling: hx-headers='{"X-Garage-Poll": "1"}') are not
+# activity: a desk tablet left open still signs out after the idle time (auth/sessions.py),
+# and its session cookie is not sent again with every poll (ApiSessionInterface).
+POLL_HEADER = "X-Garage-Poll"
+
+
 def client_ip() -> str | None:
     return request.remote_addr
 
@@ -115,6 +121,15 @@ class ApiSessionInterface(SecureCookieSessionInterface):
         if request.path.startswith("/api/"):
             return self.make_null_session(app)
         return super().open_session(app, request)
+
+    def should_set_cookie(self, app: Flask, session) -> bool:  # type: ignore[override]
+        """A page's own polling (X-Garage-Poll: 1) is not activity: the session
+        it carries is unchanged, so the cookie is not re-signed and re-sent on
+        every poll (SESSION_REFRESH_EACH_REQUEST applies to what users do).
+        A poll that changed the session (it ended an idle one) still sets it."""
+        if request.headers.get(POLL_HEADER) == "1":
+            return session.modified
+        return super().should_set_cookie(app, session)
 
 
 def install(app: Flask) -> None:

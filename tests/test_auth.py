@@ -166,6 +166,26 @@ def test_polling_does_not_keep_an_idle_session_alive(app, make_user, move_clock)
     assert client.get("/admin/users", headers=poll).status_code == 401
 
 
+def test_a_poll_does_not_resend_the_session_cookie_but_activity_and_sign_out_do(app, make_user, move_clock):
+    """A desk left open polls every few seconds: the cookie it already holds is
+    unchanged, so a poll answers without Set-Cookie (no re-signing, no bytes);
+    a request the user made refreshes it, and a session the poll ended is cleared."""
+    client = signed_in(app, make_user)
+    poll = {**HTMX, "X-Garage-Poll": "1"}
+
+    def session_cookie(r) -> list[str]:
+        return [c for c in r.headers.getlist("Set-Cookie") if c.startswith("session=")]
+
+    move_clock(1)
+    r = client.get("/desk/live", headers=poll)
+    assert r.status_code == 200 and session_cookie(r) == []
+    r = client.get("/desk/live", headers=HTMX)  # not a poll: activity, the idle time starts again
+    assert r.status_code == 200 and len(session_cookie(r)) == 1
+    move_clock(1 + 12.5)
+    r = client.get("/desk/live", headers=poll)
+    assert r.status_code == 401 and len(session_cookie(r)) == 1  # the ended session is cleared
+
+
 def test_idle_timeout_follows_session_idle_hours(monkeypatch):
     monkeypatch.setenv("SESSION_IDLE_HOURS", "2")
     assert Config().PERMANENT_SESSION_LIFETIME == timedelta(hours=2)

@@ -17,12 +17,10 @@ from flask_login import login_user, logout_user
 from ..domain import clock
 from ..extensions import db, login_manager
 from ..models import User
+from ..web import POLL_HEADER
 from . import bp
 
 LAST_SEEN = "_seen"
-# Requests a page makes by itself (htmx polling: hx-headers='{"X-Garage-Poll": "1"}') are not
-# activity: a desk tablet left open still signs out after the idle time.
-POLL_HEADER = "X-Garage-Poll"
 
 
 @login_manager.user_loader
