@@ -61,13 +61,15 @@ class Scenario:
     kind: str = "read"  # read | entry | lookup | exit
 
 
+POLL = {"HX-Request": "true", "X-Garage-Poll": "1"}
 # Read-only scenarios first (they see the database as seeded), then the writers.
 SCENARIOS = [
     Scenario("stats", "GET", "/api/garage/stats", "get.lua"),
     # wrk sends no If-None-Match: every poll renders the panel (the worst case; a TV gets 304s).
-    Scenario("lobby fragment", "GET", "/lobby/panel", "get.lua", auth="none", headers={"HX-Request": "true"}),
+    # The polled fragments carry the headers their pages' htmx polls send (hx-headers).
+    Scenario("lobby fragment", "GET", "/lobby/panel", "get.lua", auth="none", headers=POLL),
     Scenario("desk page", "GET", "/desk", "get.lua", auth="session"),
-    Scenario("desk live panel", "GET", "/desk/live", "get.lua", auth="session", headers={"HX-Request": "true"}),
+    Scenario("desk live panel", "GET", "/desk/live", "get.lua", auth="session", headers=POLL),
     # The default report: the last 30 local days, figures and four SVG charts.
     Scenario("report", "GET", "/reports", "get.lua", auth="session"),
     Scenario("activities", "GET", "/api/activities?limit=10", "get.lua"),
