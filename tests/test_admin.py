@@ -58,6 +58,9 @@ def test_add_attendant_without_javascript_redirects_and_shows_them(boss):
     assert r.status_code == 303 and r.headers["Location"] == "/admin/users"
     page = boss.get("/admin/users")
     assert "Added attendant carol" in text(page)
+    # A success notice, shown once, styled as done rather than as a warning.
+    assert "Added attendant carol" in soup(page).select_one("#staff .notice.ok[role=status]").get_text()
+    assert "Added attendant carol" not in text(boss.get("/admin/users"))
     assert rows(page)["carol"][:3] == ["carol", "Attendant", "Active · must change password"]
     carol = user("carol")
     assert carol.role == "attendant" and carol.must_change_password and carol.check_password(NEW["password"])

@@ -125,8 +125,12 @@ def test_must_change_password_blocks_pages_until_changed(client, make_user):
                                                "new_password": "my own password",
                                                "confirm_password": "my own password", "csrf_token": token})
     assert r.status_code == 303
-    # Still signed in (the session follows the new password) and now allowed in.
-    assert client.get("/admin/users").status_code == 200
+    # Still signed in (the session follows the new password) and now allowed in, told once
+    # that it worked (a success notice, not the staff list's own messages).
+    page = soup(client.get("/admin/users"))
+    confirmation = page.select("main .notice.ok[role=status]")
+    assert [n.get_text(" ", strip=True) for n in confirmation] == ["Your password has been changed."]
+    assert "Your password has been changed." not in text(client.get("/admin/users"))
     assert db.session.scalar(sa.select(User).where(User.username == "fresh")).must_change_password is False
 
 

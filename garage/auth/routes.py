@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..domain.clock import utcnow
@@ -15,6 +15,9 @@ from ..services.audit import Actor
 from ..web import client_ip, current_actor, safe_next
 from . import bp
 from .sessions import end_session, refresh_session, start_session
+
+PASSWORD_CHANGED = "Your password has been changed."
+ACCOUNT_NOTICE = "account"  # flash category base.html shows on any page
 
 MAX_FAILURES = 5
 WINDOW = timedelta(minutes=15)
@@ -93,4 +96,5 @@ def change_password():
             errors["new_password"] = exc.message
     if errors:
         return render_template("auth/password.html", next=next_url, errors=errors), 422
+    flash(PASSWORD_CHANGED, ACCOUNT_NOTICE)  # shown once, on whichever page comes next (base.html)
     return redirect(next_url or url_for("meta.home"), code=303)
