@@ -253,13 +253,23 @@ def test_audit_log_is_newest_first_in_local_time(boss, new_york):
     add_event("ticket.issued", "2024-07-01 12:00:00", "dave")
     add_event("settings.changed", "2024-07-02 03:30:00", details={
         "before": {"totalSpaces": 140, "hourlyRate": 1000}, "after": {"totalSpaces": 150, "hourlyRate": 1000}})
+    add_event("settings.changed", "2024-07-02 03:40:00", details={
+        "before": {"hourlyRate": 1000, "vehicleRates": {}},
+        "after": {"hourlyRate": 1250, "vehicleRates": {"SUV": 1500}}})
+    add_event("ticket.paid", "2024-07-02 03:50:00", details={
+        "amountCents": 6000, "paymentMethod": "Card", "durationMinutes": 95, "lost": True,
+        "timeFeeCents": 2000, "lostFeeCents": 4000})
     r = boss.get("/admin/audit")
     assert r.status_code == 200
     table = audit_rows(r)
-    assert table[0][:3] == ["2024-07-01 23:30:00", "boss", "Settings changed"]  # EDT = UTC-4
-    assert table[0][4] == "203.0.113.9"
-    assert table[0][5] == "totalSpaces 140 → 150"  # only what changed
-    assert table[1][:3] == ["2024-07-01 08:00:00", "dave", "Ticket issued"]
+    # Money in dollars (stored as cents), a stay in hours, keys in words: never "amountCents 6000".
+    assert table[0][2] == "Exit paid" and table[0][5] == (
+        "amount $60.00 payment Card stay 1 h 35 min lost ticket yes time fee $20.00 lost-ticket fee $40.00")
+    assert table[1][5] == "hourly rate $10.00 → $12.50 vehicle rates none → SUV $15.00"
+    assert table[2][:3] == ["2024-07-01 23:30:00", "boss", "Settings changed"]  # EDT = UTC-4
+    assert table[2][4] == "203.0.113.9"
+    assert table[2][5] == "total spaces 140 → 150"  # only what changed
+    assert table[3][:3] == ["2024-07-01 08:00:00", "dave", "Ticket issued"]
     assert "times in America/New_York" in text(r)
 
 

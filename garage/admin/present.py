@@ -1,0 +1,62 @@
+"""How an audit event's details read on /admin/audit: words for the keys, dollars
+for money, a stay as hours and minutes. The stored JSON keeps integer cents and
+the API's names (exports and integrations read it as it is); only the page
+translates. Plain Python: no Flask, no database."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ..domain.clock import format_duration
+from ..domain.errors import format_dollars
+
+# Settings snapshots use the column names in camelCase: hourlyRate is cents there
+# (unlike the seed API's dollar hourlyRate), as are every *Cents key and vehicleRates.
+MONEY = frozenset({"amountCents", "timeFeeCents", "lostFeeCents", "hourlyRate", "dailyMaxCents",
+                   "lostTicketFeeCents"})
+LABELS = {
+    "amountCents": "amount", "timeFeeCents": "time fee", "lostFeeCents": "lost-ticket fee",
+    "paymentMethod": "payment", "durationMinutes": "stay", "lost": "lost ticket", "vehicleType": "vehicle",
+    "hourlyRate": "hourly rate", "dailyMaxCents": "daily maximum", "lostTicketFeeCents": "lost-ticket fee",
+    "lostTicketMode": "lost-ticket fee mode", "graceMinutes": "grace period", "totalSpaces": "total spaces",
+    "garageName": "garage name", "almostFullPercent": "almost full at", "vehicleRates": "vehicle rates",
+    "prefix": "token",
+}
+
+
+@dataclass(frozen=True)
+class DetailLine:
+    label: str
+    text: str  # the value; for a change, the value before
+    after: str | None = None  # for a change: the value after
+
+
+def value_text(key: str, value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if key in MONEY and isinstance(value, int):
+        return format_dollars(value)
+    if key == "vehicleRates" and isinstance(value, Mapping):
+        return ", ".join(f"{kind} {value_text('hourlyRate', rate)}" for kind, rate in value.items()) or "none"
+    if key in ("durationMinutes", "graceMinutes") and isinstance(value, int):
+        return format_duration(value)
+    if key == "almostFullPercent" and isinstance(value, int):
+        return f"{value} %"
+    return str(value)
+
+
+def label(key: str) -> str:
+    return LABELS.get(key, key)
+
+
+def detail_lines(details: Mapping[str, Any] | None) -> list[DetailLine]:
+    """One line per detail; for a before/after record (settings.changed), one line
+    per key that changed, with both values. Empty when there is nothing to show."""
+    details = details or {}
+    before, after = details.get("before"), details.get("after")
+    if isinstance(before, Mapping) and isinstance(after, Mapping):
+        return [DetailLine(label(k), value_text(k, old), value_text(k, after.get(k)))
+                for k, old in before.items() if after.get(k) != old]
+    return [DetailLine(label(k), value_text(k, v)) for k, v in details.items()]

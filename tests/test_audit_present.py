@@ -1,0 +1,29 @@
+"""garage/admin/present.py: how audit details read (plain Python, no app)."""
+from garage.admin.present import DetailLine, detail_lines, value_text
+
+
+def test_money_keys_read_in_dollars_everything_else_as_stored():
+    assert value_text("amountCents", 1050) == "$10.50"
+    assert value_text("hourlyRate", 1000) == "$10.00"  # a settings snapshot: cents, like the column
+    assert value_text("dailyMaxCents", None) == "none"
+    assert value_text("vehicleRates", {"Motorcycle": 400, "SUV": 1500}) == "Motorcycle $4.00, SUV $15.00"
+    assert value_text("vehicleRates", {}) == "none"
+    assert value_text("durationMinutes", 61) == "1 h 01 min"
+    assert value_text("graceMinutes", 10) == "10 min"
+    assert value_text("almostFullPercent", 90) == "90 %"
+    assert value_text("lost", False) == "no"
+    assert value_text("totalSpaces", 140) == "140"
+    assert value_text("plate", "ABC 123") == "ABC 123"
+
+
+def test_a_change_lists_only_what_changed_with_both_values():
+    lines = detail_lines({"before": {"totalSpaces": 140, "lostTicketFeeCents": 0, "garageName": "A"},
+                          "after": {"totalSpaces": 140, "lostTicketFeeCents": 2500, "garageName": "B"}})
+    assert lines == [DetailLine("lost-ticket fee", "$0.00", "$25.00"), DetailLine("garage name", "A", "B")]
+    assert detail_lines({"before": {"totalSpaces": 140}, "after": {"totalSpaces": 140}}) == []
+
+
+def test_plain_details_keep_their_order_and_unknown_keys_show_as_they_are():
+    assert detail_lines({"plate": "X 1", "vehicleType": "Car", "somethingNew": 3}) == [
+        DetailLine("plate", "X 1"), DetailLine("vehicle", "Car"), DetailLine("somethingNew", "3")]
+    assert detail_lines(None) == [] and detail_lines({}) == []
