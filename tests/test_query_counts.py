@@ -62,9 +62,11 @@ REQUESTS = [
         postgresql_most=3),
     Req("settings", "GET", "/api/garage/settings", auth="manager-token", most=4),
     # Pages: the desk and its polled fragments, the lobby's polled panel.
-    Req("desk page", "GET", "/desk", auth="session", most=12),
-    Req("desk live panel", "GET", "/desk/live", auth="session", headers={"HX-Request": "true"}, most=5),
-    Req("desk activity", "GET", "/desk/activity", auth="session", headers={"HX-Request": "true"}, most=5),
+    # desk page: user, settings (once per request), counts, cars inside, rules (settings as committed +
+    # vehicle rates, once for the list and the rates panel), activity, today's figures.
+    Req("desk page", "GET", "/desk", auth="session", most=8),
+    Req("desk live panel", "GET", "/desk/live", auth="session", headers={"HX-Request": "true"}, most=3),
+    Req("desk activity", "GET", "/desk/activity", auth="session", headers={"HX-Request": "true"}, most=3),
     Req("desk cars inside", "GET", "/desk/inside", auth="session", headers={"HX-Request": "true"}, most=6),
     Req("lobby page", "GET", "/lobby", most=2),
     Req("lobby panel", "GET", "/lobby/panel", headers={"HX-Request": "true"}, most=1),

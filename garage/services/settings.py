@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, g, has_request_context
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import garage_settings as rules
@@ -37,7 +37,15 @@ def ensure_settings() -> GarageSetting:
 
 
 def get_settings() -> GarageSetting:
-    return db.session.get(GarageSetting, SETTINGS_ID) or ensure_settings()
+    """The settings row. Within a request it is loaded once: the session's
+    identity map holds objects weakly, so without the reference kept in `g`
+    every caller that let go of the row (stats, the cars-inside list, the time
+    zone of a template) read it again: four SELECTs for one desk page. After a
+    commit the row is expired and the next attribute read refreshes it, as ever."""
+    row = db.session.get(GarageSetting, SETTINGS_ID) or ensure_settings()
+    if has_request_context():
+        g.garage_settings_row = row
+    return row
 
 
 # Built once: read on every exit, quote and desk panel.
@@ -54,11 +62,18 @@ def current_vehicle_rates() -> dict[str, int]:
 
 
 def current_tariff() -> Tariff:
-    """The pricing rules as committed right now. The row is re-read from the
-    database on every call (never an object cached in the session), so a rule
-    change applies to the very next exit, whichever worker handles it."""
+    """The pricing rules as committed right now, read from the database (never
+    an object cached in the session), so a rule change applies to the very next
+    exit, whichever worker handles it. Read once per request: the fees of the
+    cars-inside list and the rates panel beside it come from the same rules
+    (update_settings drops the request's copy)."""
+    if has_request_context() and "garage_tariff" in g:
+        return g.garage_tariff
     row = db.session.scalar(SETTINGS_AS_COMMITTED) or ensure_settings()
-    return row.tariff(current_vehicle_rates())
+    tariff = row.tariff(current_vehicle_rates())
+    if has_request_context():
+        g.garage_tariff = tariff
+    return tariff
 
 
 def _camel(name: str) -> str:
@@ -130,6 +145,9 @@ def update_settings(actor, *, total_spaces: int | None = None, hourly_rate: int 
     except BaseException:
         db.session.rollback()
         raise
+    finally:
+        if has_request_context():
+            g.pop("garage_tariff", None)  # whatever happened, this request reads the rules again
     return row
 
 

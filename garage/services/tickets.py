@@ -291,6 +291,8 @@ def process_exit(ticket_number: str | None, payment_method: str | None,
         for name, value in values.items():  # what was written: no refresh round trip
             set_committed_value(ticket, name, value)
         _commit_keeping_loaded()
+        if settings is not None:  # its counter was changed by SQL: read again if anyone asks
+            db.session.expire(settings, ["occupied", "updated_at"])
     except BaseException:
         db.session.rollback()
         raise
