@@ -212,19 +212,24 @@ def test_revoked_token_and_deactivated_owner_are_401(client, make_user):
     api_refused(client.get("/api/garage/stats", headers={"Authorization": f"Bearer {bob_secret}"}), 401)
 
 
-def test_an_entry_with_a_dead_token_is_401_and_writes_nothing(client, make_user, staff):
-    """The entry checks its token inside its own statement (PostgreSQL): a revoked token or a
-    deactivated owner still takes no space, issues no ticket and leaves no audit row; a bad
-    body from a stranger is 401, not a lesson in the body's rules."""
-    from garage.models import GarageSetting, Ticket
-
+def dead_tokens(make_user) -> tuple[str, str]:
+    """A revoked token (alice's) and the token of a deactivated user (bob's)."""
     make_user("alice")
     make_user("bob")
     revoked, revoked_secret = accounts.create_token("alice")
     accounts.revoke_token(revoked.id)
     _, bob_secret = accounts.create_token("bob")
     accounts.set_active("bob", False)
-    for secret in (revoked_secret, bob_secret):
+    return revoked_secret, bob_secret
+
+
+def test_an_entry_with_a_dead_token_is_401_and_writes_nothing(client, make_user, staff):
+    """The entry checks its token inside its own statement (PostgreSQL): a revoked token or a
+    deactivated owner still takes no space, issues no ticket and leaves no audit row; a bad
+    body from a stranger is 401, not a lesson in the body's rules."""
+    from garage.models import GarageSetting, Ticket
+
+    for secret in dead_tokens(make_user):
         headers = {"Authorization": f"Bearer {secret}"}
         api_refused(client.post("/api/tickets", json={"licensePlate": "DEAD 1", "vehicleType": "Car"},
                                 headers=headers), 401)
@@ -242,6 +247,33 @@ def test_an_entry_with_a_dead_token_is_401_and_writes_nothing(client, make_user,
     assert client.post("/api/tickets", json={"licensePlate": ""}, headers=staff).status_code == 422
     assert client.post("/api/tickets", json={"licensePlate": "!!!", "vehicleType": "Car"},
                        headers=staff).status_code == 422
+
+
+def test_an_exit_with_a_dead_token_is_401_before_anything_else_and_charges_nothing(client, make_user, staff):
+    """The exit checks its token in its own SELECT: a revoked token, a deactivated owner or no
+    token at all is 401 whatever the ticket, the body or the payment method, and nothing is
+    charged, closed or audited; a live token then gets the ordinary answers."""
+    from garage.models import GarageSetting, Ticket
+
+    number = client.post("/api/tickets", json={"licensePlate": "EXIT 1", "vehicleType": "Car"},
+                         headers=staff).get_json()["ticketNumber"]
+    revoked_secret, bob_secret = dead_tokens(make_user)
+    for headers in ({}, {"Authorization": f"Bearer {revoked_secret}"}, {"Authorization": f"Bearer {bob_secret}"},
+                    {"Authorization": "Bearer gar_not-a-real-token"}):
+        for target, body in ((number, {"paymentMethod": "Cash"}), ("PS-NOSUCH", {"paymentMethod": "Cash"}),
+                             (number, {"paymentMethod": "Gold"}), (number, {"paymentMethod": 3}), (number, [])):
+            api_refused(client.put(f"/api/tickets/{target}/exit", json=body, headers=headers), 401)
+    db.session.rollback()
+    assert db.session.scalar(sa.select(Ticket.status).where(Ticket.ticket_number == number)) == "active"
+    assert db.session.get(GarageSetting, 1).occupied == 1
+    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "ticket.paid")) == 0
+    assert client.put("/api/tickets/PS-NOSUCH/exit", json={"paymentMethod": "Cash"}, headers=staff).status_code == 404
+    assert client.put(f"/api/tickets/{number}/exit", json={"paymentMethod": "Gold"}, headers=staff).status_code == 422
+    assert client.put(f"/api/tickets/{number}/exit", json={"paymentMethod": 3}, headers=staff).status_code == 422
+    paid = client.put(f"/api/tickets/{number}/exit", json={"paymentMethod": "Cash"}, headers=staff)
+    assert paid.status_code == 200 and paid.get_json()["status"] == "completed"
+    event, = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "ticket.paid"))
+    assert event.username is not None and event.user_id is not None  # the token's owner, looked up by that SELECT
 
 
 @pytest.mark.postgres_only

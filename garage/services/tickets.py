@@ -257,18 +257,23 @@ def quote_for(ticket: Ticket, now: datetime | None = None, lost: bool = False,
 
 
 def process_exit(ticket_number: str | None, payment_method: str | None,
-                 actor: Actor | None = None, now: datetime | None = None,
+                 actor: Actor | TokenCaller | None = None, now: datetime | None = None,
                  expected_amount_cents: int | None = None, lost: bool = False) -> Ticket:
     """Charge and close an active ticket, exactly once.
 
     With ``expected_amount_cents`` (what the attendant quoted), the payment is
     refused if the fee has changed since, so nobody is charged a surprise.
     ``lost``: closed without the paper ticket (found by plate); see quote_for.
+    ``actor``: a TokenCaller (an API request) is looked up by the exit's own
+    SELECT; a caller who may not call gets Unauthenticated / Forbidden before
+    anything else is said (payment method, ticket) and nothing is written.
     """
-    payment_method = check_payment_method(payment_method)
     now = now or utcnow()
     try:
-        ticket, settings, type_rate = _ticket_with_settings(ticket_number)
+        ticket, settings, type_rate, actor = _ticket_with_settings(ticket_number, actor)
+        payment_method = check_payment_method(payment_method)
+        if ticket is None:
+            raise NotFound("Ticket not found")
         if ticket.status != STATUS_ACTIVE:
             raise AlreadyProcessed()
         # The ticket's own vehicle type is the only one its fee looks at.
@@ -362,16 +367,39 @@ TICKET_WITH_SETTINGS = (
 )
 
 
-def _ticket_with_settings(ticket_number: str | None) -> tuple[Ticket, GarageSetting | None, int | None]:
-    """The ticket, the settings row and the ticket's vehicle-type rate (if it has
-    its own) in one round trip: everything the fee needs."""
+# The same for an API exit, with the caller: the token's owner is the base row and
+# the ticket is joined to it, so a dead token gives no row at all (401, whatever the
+# ticket), a live one a row with or without the ticket. One round trip fewer than
+# looking the token up first (accounts.actor_for).
+_OWNER = accounts.TOKEN_OWNER.subquery("owner")
+TICKET_WITH_SETTINGS_FOR_TOKEN = (
+    sa.select(Ticket, GarageSetting, VehicleRate.hourly_rate, _OWNER.c.id, _OWNER.c.username, _OWNER.c.role)
+    .select_from(_OWNER)
+    .outerjoin(Ticket, Ticket.ticket_number == sa.bindparam("number"))
+    .outerjoin(GarageSetting, GarageSetting.id == SETTINGS_ID)
+    .outerjoin(VehicleRate, VehicleRate.vehicle_type == Ticket.vehicle_type)
+    .execution_options(populate_existing=True)
+)
+
+
+def _ticket_with_settings(ticket_number: str | None, actor: Actor | TokenCaller | None
+                          ) -> tuple[Ticket | None, GarageSetting | None, int | None, Actor | None]:
+    """The ticket (None if there is no such ticket), the settings row and the
+    ticket's vehicle-type rate (if it has its own) in one round trip: everything
+    the fee needs; and who asks (a TokenCaller checked and turned into an Actor)."""
     number = normalise_ticket_number(ticket_number)
-    row = None
-    if number is not None:
-        row = db.session.execute(TICKET_WITH_SETTINGS, {"number": number}).first()
-    if row is None:
-        raise NotFound("Ticket not found")
-    return row[0], row[1], row[2]
+    if isinstance(actor, TokenCaller):
+        if actor.token_hash is None:
+            raise Unauthenticated()  # no token at all: nothing to look up
+        row = db.session.execute(TICKET_WITH_SETTINGS_FOR_TOKEN,
+                                 {"number": number, "token_hash": actor.token_hash}).first()
+        if row is None:
+            raise Unauthenticated()
+        if row[5] not in actor.roles:
+            raise Forbidden()
+        return row[0], row[1], row[2], Actor(row[3], row[4], actor.ip)
+    row = db.session.execute(TICKET_WITH_SETTINGS, {"number": number}).first() if number is not None else None
+    return (row[0], row[1], row[2], actor) if row is not None else (None, None, None, actor)
 
 
 def recent_activity(limit: int = 10) -> list[Ticket]:
