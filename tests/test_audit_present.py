@@ -27,3 +27,4 @@ def test_plain_details_keep_their_order_and_unknown_keys_show_as_they_are():
     assert detail_lines({"plate": "X 1", "vehicleType": "Car", "somethingNew": 3}) == [
         DetailLine("plate", "X 1"), DetailLine("vehicle", "Car"), DetailLine("somethingNew", "3")]
     assert detail_lines(None) == [] and detail_lines({}) == []
+    assert detail_lines(["odd"]) == [DetailLine("details", "['odd']")]  # never a 500 on the audit page

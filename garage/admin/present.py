@@ -54,7 +54,8 @@ def label(key: str) -> str:
 def detail_lines(details: Mapping[str, Any] | None) -> list[DetailLine]:
     """One line per detail; for a before/after record (settings.changed), one line
     per key that changed, with both values. Empty when there is nothing to show."""
-    details = details or {}
+    if not isinstance(details, Mapping):  # the app stores objects; anything else is shown as it is
+        return [DetailLine("details", str(details))] if details is not None else []
     before, after = details.get("before"), details.get("after")
     if isinstance(before, Mapping) and isinstance(after, Mapping):
         return [DetailLine(label(k), value_text(k, old), value_text(k, after.get(k)))

@@ -7,6 +7,7 @@ from typing import Any, Callable, TypeVar
 import sqlalchemy as sa
 from flask import current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..domain.clock import utcnow
 from ..domain.errors import DomainError, InvalidInput, Unauthenticated
@@ -71,6 +72,11 @@ def require_token(*roles: str) -> Callable:
         return wrapped
 
     return decorator
+
+
+# What a request can be refused for before its caller is known; the entry and the exit
+# check their token inside their own statement, so on these a stranger is told 401/403 first.
+BODY_ERRORS = (ApiError, RequestEntityTooLarge)
 
 
 def parse(model: type[M]) -> M:
@@ -160,7 +166,7 @@ def create_ticket():
     try:
         body = parse(TicketCreate)
         ticket = ticket_service.issue_ticket(body.licensePlate, body.vehicleType, who)
-    except (ApiError, InvalidInput):
+    except (*BODY_ERRORS, InvalidInput):
         accounts.actor_for(who)  # a stranger gets 401/403, never the rules of the body or its fields
         raise
     return jsonify(ticket_json(ticket)), 201
@@ -218,8 +224,8 @@ def process_exit(ticket_number: str):
     who = caller(*STAFF)
     try:
         body = parse(ExitRequest)
-    except ApiError:
-        accounts.actor_for(who)  # a stranger gets 401/403, never the rules of the body
+    except BODY_ERRORS:
+        accounts.actor_for(who)  # a stranger gets 401/403, never the rules (or size) of the body
         raise
     ticket = ticket_service.process_exit(ticket_number, body.paymentMethod, who,
                                          expected_amount_cents=body.expectedAmount, lost=body.lost)
