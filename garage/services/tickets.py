@@ -31,7 +31,8 @@ NUMBER_ATTEMPTS = 8
 # Hot statements are built once, with bind parameters: building a select costs
 # more Python than running its cached compilation (exit: 1.8 -> 1.4 ms of CPU
 # per request in-process with the exit's statement below).
-TICKET_BY_NUMBER = sa.select(Ticket).where(Ticket.ticket_number == sa.bindparam("number"))
+_BY_NUMBER = Ticket.ticket_number == sa.bindparam("number")
+TICKET_BY_NUMBER = sa.select(Ticket).where(_BY_NUMBER)
 ACTIVE_BY_PLATE = sa.select(Ticket).where(Ticket.plate_key == sa.bindparam("key"), Ticket.status == STATUS_ACTIVE)
 
 
@@ -218,11 +219,14 @@ def issue_ticket(license_plate: str | None, vehicle_type: str | None,
     raise Conflict("Could not allocate a ticket number, try again")
 
 
+def _by_number(typed: str | None) -> Ticket | None:
+    """The ticket a typed number names (any case, with or without PS-), if any."""
+    number = normalise_ticket_number(typed)
+    return db.session.scalar(TICKET_BY_NUMBER, {"number": number}) if number is not None else None
+
+
 def find_ticket(ticket_number: str | None) -> Ticket:
-    number = normalise_ticket_number(ticket_number)
-    ticket = None
-    if number is not None:
-        ticket = db.session.scalar(TICKET_BY_NUMBER, {"number": number})
+    ticket = _by_number(ticket_number)
     if ticket is None:
         raise NotFound("Ticket not found")
     return ticket
@@ -230,11 +234,9 @@ def find_ticket(ticket_number: str | None) -> Ticket:
 
 def find_active(query: str | None) -> Ticket:
     """Ticket number (any case, with or without PS-) or plate of a car inside."""
-    number = normalise_ticket_number(query)
-    if number is not None:
-        ticket = db.session.scalar(TICKET_BY_NUMBER, {"number": number})
-        if ticket is not None:
-            return ticket
+    ticket = _by_number(query)
+    if ticket is not None:
+        return ticket
     key = plate_key(query or "")
     if key:
         ticket = _active_by_plate(key)
@@ -357,29 +359,25 @@ def _close_with_orm(ticket: Ticket, values: dict, details: dict, actor: Actor | 
     )
 
 
+def _with_fee_inputs(stmt: sa.Select) -> sa.Select:
+    """Join what the fee needs to a select that has the ticket: the settings row
+    and the ticket's vehicle-type rate, both as committed now."""
+    return (stmt.outerjoin(GarageSetting, GarageSetting.id == SETTINGS_ID)
+            .outerjoin(VehicleRate, VehicleRate.vehicle_type == Ticket.vehicle_type)
+            .execution_options(populate_existing=True))
+
+
 # The ticket, the settings row and the ticket's vehicle-type rate.
-TICKET_WITH_SETTINGS = (
-    sa.select(Ticket, GarageSetting, VehicleRate.hourly_rate).select_from(Ticket)
-    .outerjoin(GarageSetting, GarageSetting.id == SETTINGS_ID)
-    .outerjoin(VehicleRate, VehicleRate.vehicle_type == Ticket.vehicle_type)
-    .where(Ticket.ticket_number == sa.bindparam("number"))
-    .execution_options(populate_existing=True)  # the rules as committed now
-)
-
-
+TICKET_WITH_SETTINGS = _with_fee_inputs(
+    sa.select(Ticket, GarageSetting, VehicleRate.hourly_rate).select_from(Ticket)).where(_BY_NUMBER)
 # The same for an API exit, with the caller: the token's owner is the base row and
 # the ticket is joined to it, so a dead token gives no row at all (401, whatever the
 # ticket), a live one a row with or without the ticket. One round trip fewer than
 # looking the token up first (accounts.actor_for).
 _OWNER = accounts.TOKEN_OWNER.subquery("owner")
-TICKET_WITH_SETTINGS_FOR_TOKEN = (
+TICKET_WITH_SETTINGS_FOR_TOKEN = _with_fee_inputs(
     sa.select(Ticket, GarageSetting, VehicleRate.hourly_rate, _OWNER.c.id, _OWNER.c.username, _OWNER.c.role)
-    .select_from(_OWNER)
-    .outerjoin(Ticket, Ticket.ticket_number == sa.bindparam("number"))
-    .outerjoin(GarageSetting, GarageSetting.id == SETTINGS_ID)
-    .outerjoin(VehicleRate, VehicleRate.vehicle_type == Ticket.vehicle_type)
-    .execution_options(populate_existing=True)
-)
+    .select_from(_OWNER).outerjoin(Ticket, _BY_NUMBER))
 
 
 def _ticket_with_settings(ticket_number: str | None, actor: Actor | TokenCaller | None
