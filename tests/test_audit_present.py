@@ -1,5 +1,5 @@
 """garage/admin/present.py: how audit details read (plain Python, no app)."""
-from garage.admin.present import DetailLine, detail_lines, value_text
+from garage.admin.present import DetailLine, Details, event_details, value_text
 
 
 def test_money_keys_read_in_dollars_everything_else_as_stored():
@@ -17,14 +17,15 @@ def test_money_keys_read_in_dollars_everything_else_as_stored():
 
 
 def test_a_change_lists_only_what_changed_with_both_values():
-    lines = detail_lines({"before": {"totalSpaces": 140, "lostTicketFeeCents": 0, "garageName": "A"},
-                          "after": {"totalSpaces": 140, "lostTicketFeeCents": 2500, "garageName": "B"}})
-    assert lines == [DetailLine("lost-ticket fee", "$0.00", "$25.00"), DetailLine("garage name", "A", "B")]
-    assert detail_lines({"before": {"totalSpaces": 140}, "after": {"totalSpaces": 140}}) == []
+    shown = event_details({"before": {"totalSpaces": 140, "lostTicketFeeCents": 0, "garageName": "A"},
+                           "after": {"totalSpaces": 140, "lostTicketFeeCents": 2500, "garageName": "B"}})
+    assert shown == Details([DetailLine("lost-ticket fee", "$0.00", "$25.00"), DetailLine("garage name", "A", "B")],
+                            change=True)
+    assert event_details({"before": {"totalSpaces": 140}, "after": {"totalSpaces": 140}}) == Details([], change=True)
 
 
 def test_plain_details_keep_their_order_and_unknown_keys_show_as_they_are():
-    assert detail_lines({"plate": "X 1", "vehicleType": "Car", "somethingNew": 3}) == [
-        DetailLine("plate", "X 1"), DetailLine("vehicle", "Car"), DetailLine("somethingNew", "3")]
-    assert detail_lines(None) == [] and detail_lines({}) == []
-    assert detail_lines(["odd"]) == [DetailLine("details", "['odd']")]  # never a 500 on the audit page
+    assert event_details({"plate": "X 1", "vehicleType": "Car", "somethingNew": 3}) == Details([
+        DetailLine("plate", "X 1"), DetailLine("vehicle", "Car"), DetailLine("somethingNew", "3")])
+    assert event_details(None) == Details([]) and event_details({}) == Details([])
+    assert event_details(["odd"]) == Details([DetailLine("details", "['odd']")])  # never a 500 on the audit page

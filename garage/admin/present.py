@@ -51,13 +51,19 @@ def label(key: str) -> str:
     return LABELS.get(key, key)
 
 
-def detail_lines(details: Mapping[str, Any] | None) -> list[DetailLine]:
+@dataclass(frozen=True)
+class Details:
+    lines: list[DetailLine]
+    change: bool = False  # a before/after record: the lines are what changed (none: "no change")
+
+
+def event_details(details: Any) -> Details:
     """One line per detail; for a before/after record (settings.changed), one line
-    per key that changed, with both values. Empty when there is nothing to show."""
+    per key that changed, with both values. No lines when there is nothing to show."""
     if not isinstance(details, Mapping):  # the app stores objects; anything else is shown as it is
-        return [DetailLine("details", str(details))] if details is not None else []
+        return Details([DetailLine("details", str(details))] if details is not None else [])
     before, after = details.get("before"), details.get("after")
     if isinstance(before, Mapping) and isinstance(after, Mapping):
-        return [DetailLine(label(k), value_text(k, old), value_text(k, after.get(k)))
-                for k, old in before.items() if after.get(k) != old]
-    return [DetailLine(label(k), value_text(k, v)) for k, v in details.items()]
+        return Details([DetailLine(label(k), value_text(k, old), value_text(k, after.get(k)))
+                        for k, old in before.items() if after.get(k) != old], change=True)
+    return Details([DetailLine(label(k), value_text(k, v)) for k, v in details.items()])

@@ -14,7 +14,7 @@ from ..services import audit as audit_service
 from ..services.settings import get_settings
 from ..web import current_actor, is_htmx, manager_required, vary_on_htmx
 from . import bp
-from .present import detail_lines
+from .present import event_details
 
 ACTION_LABELS = {
     "auth.login": "Signed in",
@@ -159,7 +159,7 @@ def audit():
     filters = {"action": action, "user": username, "from": first.isoformat() if first else "",
                "to": last.isoformat() if last else ""}
     context: dict[str, Any] = dict(filters=filters, errors=errors, actions=sorted(set(known) | set(ACTION_LABELS)),
-                                   label=action_label, detail_lines=detail_lines, tz=tz, result=None)
+                                   label=action_label, event_details=event_details, tz=tz, result=None)
     if errors:
         return _page("admin/audit.html", "admin/_audit_results.html", 422, **context)
     query = audit_service.AuditQuery(
