@@ -5,35 +5,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import sqlalchemy as sa
-
 from garage.domain.clock import utcnow
 from garage.extensions import db
 from garage.services import settings as settings_service
 from garage.services import stats as stats_service
 from garage.services import tickets as ticket_service
 from garage.services.audit import Actor
-
-
-def count_statements(app):
-    seen: list[str] = []
-
-    def listen(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", listen)
-    return seen, lambda: sa.event.remove(db.engine, "before_cursor_execute", listen)
+from tests.test_query_counts import counting
 
 
 def test_the_settings_row_is_read_once_per_request(app):
-    with app.test_request_context("/desk"):
-        seen, stop = count_statements(app)
-        try:
-            tz = settings_service.get_settings().timezone
-            for _ in range(3):
-                assert settings_service.get_settings().timezone == tz
-        finally:
-            stop()
+    with app.test_request_context("/desk"), counting() as seen:
+        tz = settings_service.get_settings().timezone
+        for _ in range(3):
+            assert settings_service.get_settings().timezone == tz
     assert sum("FROM garage_settings" in s for s in seen) == 1
 
 

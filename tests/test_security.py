@@ -255,12 +255,13 @@ def test_an_entry_with_a_dead_token_is_401_and_writes_nothing(client, make_user,
                        headers=staff).status_code == 422
 
 
-def test_an_exit_with_a_dead_token_is_401_before_anything_else_and_charges_nothing(client, make_user, staff):
+def test_an_exit_with_a_dead_token_is_401_before_anything_else_and_charges_nothing(client, make_user, token_for):
     """The exit checks its token in its own SELECT: a revoked token, a deactivated owner or no
     token at all is 401 whatever the ticket, the body or the payment method, and nothing is
     charged, closed or audited; a live token then gets the ordinary answers."""
     from garage.models import GarageSetting, Ticket
 
+    staff = token_for("attendant", "ann")
     number = client.post("/api/tickets", json={"licensePlate": "EXIT 1", "vehicleType": "Car"},
                          headers=staff).get_json()["ticketNumber"]
     revoked_secret, bob_secret = dead_tokens(make_user)
@@ -273,13 +274,19 @@ def test_an_exit_with_a_dead_token_is_401_before_anything_else_and_charges_nothi
     assert db.session.scalar(sa.select(Ticket.status).where(Ticket.ticket_number == number)) == "active"
     assert db.session.get(GarageSetting, 1).occupied == 1
     assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "ticket.paid")) == 0
-    assert client.put("/api/tickets/PS-NOSUCH/exit", json={"paymentMethod": "Cash"}, headers=staff).status_code == 404
-    assert client.put(f"/api/tickets/{number}/exit", json={"paymentMethod": "Gold"}, headers=staff).status_code == 422
-    assert client.put(f"/api/tickets/{number}/exit", json={"paymentMethod": 3}, headers=staff).status_code == 422
+    # A live token: the ordinary answers, each saying what is wrong.
+    r = client.put("/api/tickets/PS-NOSUCH/exit", json={"paymentMethod": "Cash"}, headers=staff)
+    assert r.status_code == 404 and r.get_json() == {"message": "Ticket not found"}
+    r = client.put(f"/api/tickets/{number}/exit", json={"paymentMethod": "Gold"}, headers=staff)
+    assert r.status_code == 422 and r.get_json()["message"].startswith("paymentMethod: Input should be 'Cash'")
+    r = client.put(f"/api/tickets/{number}/exit", json={"paymentMethod": 3}, headers=staff)
+    assert r.status_code == 422 and "paymentMethod" in r.get_json()["message"]
     paid = client.put(f"/api/tickets/{number}/exit", json={"paymentMethod": "Cash"}, headers=staff)
     assert paid.status_code == 200 and paid.get_json()["status"] == "completed"
+    assert paid.get_json()["amountPaid"] == 1000
+    # Recorded as the token's owner, looked up by that same SELECT.
     event, = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "ticket.paid"))
-    assert event.username is not None and event.user_id is not None  # the token's owner, looked up by that SELECT
+    assert (event.username, event.object_id, event.details["amountCents"]) == ("ann", number, 1000)
 
 
 @pytest.mark.postgres_only
