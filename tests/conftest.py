@@ -105,7 +105,7 @@ class LiveServer:
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     from flask_migrate import upgrade
 
-    from tests.live import gunicorn_server
+    from tests.helpers.live import gunicorn_server
 
     gen = _throwaway_postgres()
     url = next(gen)

@@ -11,7 +11,7 @@ from flask import g, render_template_string
 from garage.extensions import db
 from garage.models import AuditEvent, GarageSetting, VehicleRate
 from garage.services import settings as settings_service
-from tests.test_api import enter
+from tests.api.test_api import enter
 
 PASSWORD = "correct horse battery"
 HTMX = {"HX-Request": "true"}

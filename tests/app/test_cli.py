@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from garage.extensions import db
 from garage.models import ApiToken, AuditEvent, User
-from tests.web_helpers import sign_in
+from tests.helpers.web import sign_in
 
 
 def run(app, *args, input=None):

@@ -1,6 +1,6 @@
 """The seed's test plan (its section 6.2), run against a live server.
 
-    python -m tests.seed_plan --base-url http://127.0.0.1:5001 --token gar_...
+    python -m tests.helpers.seed_plan --base-url http://127.0.0.1:5001 --token gar_...
 
 The token comes from `flask --app garage tokens create USERNAME` (the seed had
 no accounts; ours needs credentials for everything but status and docs).
@@ -13,7 +13,7 @@ import sys
 import uuid
 from typing import Callable
 
-from tests.live import call
+from tests.helpers.live import call
 
 Check = Callable[[str, dict], None]
 

@@ -8,7 +8,7 @@ import pytest
 from garage import create_app
 from garage.config import Config, normalise_database_url
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("given, expected", [

@@ -7,7 +7,7 @@ from garage.config import Config
 from garage.extensions import db
 from garage.models import ApiToken, AuditEvent
 from garage.services import accounts
-from tests.web_helpers import HTMX, csrf_token, sign_in, signed_in, soup, text
+from tests.helpers.web import HTMX, csrf_token, sign_in, signed_in, soup, text
 
 
 # --- cookies -----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.browser
 
 # The README's screenshots are rewritten only when asked (UPDATE_SCREENSHOTS=1), so an ordinary
 # test run leaves the working tree clean; otherwise they go to a scratch directory.
-SHOTS = (Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+SHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots"
          if os.environ.get("UPDATE_SCREENSHOTS") == "1"
          else Path(tempfile.gettempdir()) / "garage-screenshots")
 

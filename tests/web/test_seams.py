@@ -10,9 +10,9 @@ import pytest
 
 from garage.services import settings as settings_service
 from garage.services.audit import Actor
-from tests.test_auth import move_clock  # noqa: F401  (fixture)
-from tests.test_desk import HX, backdate, desk, quoted_amount, soup, text, ticket  # noqa: F401  (desk: fixture)
-from tests.web_helpers import signed_in
+from tests.web.test_auth import move_clock  # noqa: F401  (fixture)
+from tests.web.test_desk import HX, backdate, desk, quoted_amount, soup, text, ticket  # noqa: F401  (desk: fixture)
+from tests.helpers.web import signed_in
 
 BOSS = Actor(None, "boss", "127.0.0.1")
 

@@ -11,7 +11,7 @@ from garage.domain import clock
 from garage.extensions import db
 from garage.models import AuditEvent, User
 from garage.services import accounts
-from tests.web_helpers import HTMX, PASSWORD, csrf_token, post_form, sign_in, signed_in, soup, text
+from tests.helpers.web import HTMX, PASSWORD, csrf_token, post_form, sign_in, signed_in, soup, text
 
 
 def audit_actions(action: str) -> list[AuditEvent]:

@@ -17,7 +17,7 @@ from garage.domain.tickets import PAYMENT_METHODS, VEHICLE_TYPES
 from garage.extensions import db
 
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 def seed(live, tickets: int = 4000) -> None:
     """Five weeks of traffic ending now: busier by day, stays of 10 min to ~6 h;

@@ -9,7 +9,7 @@ from garage.extensions import db
 from garage.models import AuditEvent, GarageSetting, User
 from garage.services import accounts
 from garage.services.audit import Actor, record
-from tests.web_helpers import HTMX, PASSWORD, csrf_token, post_form, sign_in, signed_in, soup, text
+from tests.helpers.web import HTMX, PASSWORD, csrf_token, post_form, sign_in, signed_in, soup, text
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from collections import Counter
 
 import sqlalchemy as sa
 
-from tests.live import call
+from tests.helpers.live import call
 
 
 def fire(n: int, request) -> list[tuple[int, dict]]:

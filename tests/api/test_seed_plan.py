@@ -1,7 +1,7 @@
 """The seed's own test plan passes against our API served by gunicorn on PostgreSQL."""
 import pytest
 
-from tests.seed_plan import PLAN
+from tests.helpers.seed_plan import PLAN
 
 
 @pytest.mark.parametrize("check", PLAN, ids=lambda c: c.__name__)

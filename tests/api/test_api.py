@@ -149,7 +149,7 @@ def test_openapi_describes_every_api_route(client, staff):
 def test_docs_page_is_for_staff_and_uses_local_assets_only(client, app, make_user):
     from bs4 import BeautifulSoup
 
-    from tests.web_helpers import signed_in
+    from tests.helpers.web import signed_in
     r = client.get("/docs")
     assert r.status_code == 302 and "/login" in r.headers["Location"]
     client = signed_in(app, make_user, "reader", "attendant")

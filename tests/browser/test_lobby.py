@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from garage import create_app
 from garage.extensions import db
 from tests.conftest import LiveServer, _throwaway_postgres
-from tests.live import call, free_port, gunicorn_server
+from tests.helpers.live import call, free_port, gunicorn_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
 

@@ -10,7 +10,7 @@ from garage.extensions import db
 from garage.models import AuditEvent, GarageSetting, Ticket, VehicleRate
 from garage.services import settings as settings_service, tickets as ticket_service
 from garage.services.audit import Actor
-from tests.test_api import backdate, enter
+from tests.api.test_api import backdate, enter
 
 BOSS = Actor(None, "boss", "127.0.0.1")
 
