@@ -118,7 +118,7 @@ def seed(app, n: int) -> None:
 def manager_client(app):
     """A test client signed in as the manager: the session a sign-in writes
     (Flask-Login id "<id>:<key>", last-seen time for the idle timeout)."""
-    from garage.auth.sessions import LAST_SEEN
+    from garage.identity import LAST_SEEN
     from garage.models import User
 
     client = app.test_client()

@@ -54,18 +54,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.logger.setLevel(app.config["LOG_LEVEL"])
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-    from .extensions import csrf, db, login_manager, migrate
+    from .extensions import csrf, db, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
-    login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
-    login_manager.session_protection = "basic"
 
-    from . import models  # noqa: F401  (register tables with SQLAlchemy)
-    from . import web
+    from . import identity, persistence, web
 
+    persistence.install(app)  # the database implementation, chosen once from the engine's dialect
+    identity.install(app)  # session users and the idle timeout
     web.install(app)
 
     from .api import bp as api_bp

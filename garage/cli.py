@@ -12,7 +12,7 @@ from .domain.errors import DomainError
 from .extensions import db
 from .models import ApiToken, User
 from .services import accounts
-from .services.audit import Actor
+from .identity import Actor
 from .services.settings import ensure_settings
 
 CLI = Actor.system("cli")

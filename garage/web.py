@@ -1,45 +1,20 @@
-"""Cross-cutting web helpers: client IP, page auth, htmx detection, headers, errors."""
+"""Cross-cutting web plumbing: safe redirects, autocommit views, the API's cookie-less
+sessions, security headers and error pages. (Who the caller is: garage/identity.py;
+htmx details: garage/htmx.py.)"""
 from __future__ import annotations
 
 from functools import lru_cache, wraps
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from flask import (
-    Flask, Response, current_app, jsonify, make_response, redirect, render_template, request,
-    url_for,
-)
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
-from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from . import htmx
 from .domain.errors import DomainError
-from .extensions import autocommit_statements
-from .services.audit import Actor
-
-
-# Requests a page makes by itself (htmx polling: hx-headers='{"X-Garage-Poll": "1"}') are not
-# activity: a desk tablet left open still signs out after the idle time (auth/sessions.py),
-# and its session cookie is not sent again with every poll (ApiSessionInterface).
-POLL_HEADER = "X-Garage-Poll"
-
-
-def client_ip() -> str | None:
-    return request.remote_addr
-
-
-def is_htmx() -> bool:
-    """An htmx request that wants a fragment. A history restore (Back button after
-    hx-push-url, nothing cached) also says HX-Request but needs the whole page."""
-    return (request.headers.get("HX-Request") == "true"
-            and request.headers.get("HX-History-Restore-Request") != "true")
-
-
-def current_actor() -> Actor:
-    if current_user.is_authenticated:
-        return Actor(current_user.id, current_user.username, client_ip())
-    return Actor(None, None, client_ip())
+from .persistence import store
 
 
 def safe_next(target: str | None) -> str | None:
@@ -53,57 +28,17 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def login_redirect() -> Response:
-    target = request.full_path if request.query_string else request.path
-    login = url_for("auth.login", next=target)
-    if is_htmx():
-        # A fragment must not turn into a login form inside the page: send the whole page.
-        response = make_response("", 401)
-        response.headers["HX-Redirect"] = login
-        return response
-    return redirect(login)
-
-
-def role_required(*roles: str) -> Callable:
-    """Page views: signed in, password changed, and one of the roles."""
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any):
-            if not current_user.is_authenticated:
-                return login_redirect()
-            if current_user.must_change_password:
-                return redirect(url_for("auth.change_password", next=request.path))
-            if roles and current_user.role not in roles:
-                return render_template("errors/403.html"), 403
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
-staff_required = role_required("attendant", "manager")
-manager_required = role_required("manager")
-
-
 def autocommit(view: Callable) -> Callable:
     """Put outermost (right under the route): this request's statements, the
     sign-in or token check included, run without BEGIN/COMMIT round trips. Only
-    for views that read, or write through a single statement
-    (see extensions.autocommit_statements)."""
+    for views that read, or write through a single statement (Store.autocommit)."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any):
-        autocommit_statements()
+        store().autocommit()
         return view(*args, **kwargs)
 
     return wrapped
-
-
-def vary_on_htmx(response: Response) -> Response:
-    response.vary.add("HX-Request")
-    return response
 
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -127,7 +62,7 @@ class ApiSessionInterface(SecureCookieSessionInterface):
         it carries is unchanged, so the cookie is not re-signed and re-sent on
         every poll (SESSION_REFRESH_EACH_REQUEST applies to what users do).
         A poll that changed the session (it ended an idle one) still sets it."""
-        if request.headers.get(POLL_HEADER) == "1":
+        if htmx.is_poll():
             return session.modified
         return super().should_set_cookie(app, session)
 

@@ -12,7 +12,8 @@ from ..domain.errors import DomainError
 from ..services import accounts
 from ..services import audit as audit_service
 from ..services.settings import get_settings
-from ..web import current_actor, is_htmx, manager_required, vary_on_htmx
+from ..htmx import is_htmx, vary_on_htmx
+from ..identity import current_actor, manager_required
 from . import bp
 from .present import event_details
 

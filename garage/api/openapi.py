@@ -1,39 +1,14 @@
-"""OpenAPI 3.1 document generated from the routes' declared schemas."""
+"""OpenAPI 3.1 document generated from the operations' declarations (garage/api/operation.py):
+the roles it shows are the ones enforced."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from pydantic import BaseModel
+from .operation import OPERATIONS
 
 REF = "#/components/schemas/{model}"
-
-
-@dataclass
-class Operation:
-    endpoint: str
-    summary: str
-    body: type[BaseModel] | None
-    responses: dict[int, tuple[str, Any]]
-    roles: tuple[str, ...] | None
-    params: list[dict[str, Any]] = field(default_factory=list)
-
-
-OPERATIONS: dict[str, Operation] = {}
-
-
-def document(summary: str, *, body: type[BaseModel] | None = None,
-             responses: dict[int, tuple[str, Any]] | None = None,
-             roles: tuple[str, ...] | None = None,
-             params: list[dict[str, Any]] | None = None) -> Callable:
-    """Record what a view takes and answers; the spec is built from these records."""
-
-    def wrap(view: Callable) -> Callable:
-        OPERATIONS[view.__name__] = Operation(view.__name__, summary, body, responses or {},
-                                              roles, params or [])
-        return view
-
-    return wrap
+# Every operation that takes a token can answer these (the decorator enforces them).
+TOKEN_RESPONSES = {401: ("No live API token", None), 403: ("The token's role is not admitted", None)}
 
 
 def _schema_ref(model: Any, components: dict[str, Any]) -> dict[str, Any]:
@@ -65,15 +40,17 @@ def build_spec(app, blueprint: str = "api") -> dict[str, Any]:
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             entry: dict[str, Any] = {"summary": op.summary, "operationId": op.endpoint,
                                      "parameters": params + op.params, "responses": {}}
+            responses = dict(op.responses)
             if op.roles:
                 entry["security"] = [{"bearerAuth": []}]
                 entry["description"] = "Roles: " + ", ".join(op.roles)
+                responses = {**TOKEN_RESPONSES, **responses}
             else:
                 entry["security"] = []
             if op.body is not None:
                 entry["requestBody"] = {"required": True, "content": {
                     "application/json": {"schema": _schema_ref(op.body, components)}}}
-            for status, (description, model) in sorted(op.responses.items()):
+            for status, (description, model) in sorted(responses.items()):
                 response: dict[str, Any] = {"description": description}
                 model = model or (ErrorResponse if status >= 400 else None)
                 if model is not None:

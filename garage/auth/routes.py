@@ -11,10 +11,9 @@ from ..domain.errors import InvalidInput
 from ..extensions import db
 from ..models import AuditEvent
 from ..services import accounts, audit
-from ..services.audit import Actor
-from ..web import client_ip, current_actor, safe_next
+from ..identity import Actor, client_ip, current_actor, end_session, refresh_session, start_session
+from ..web import safe_next
 from . import bp
-from .sessions import end_session, refresh_session, start_session
 
 PASSWORD_CHANGED = "Your password has been changed."
 ACCOUNT_NOTICE = "account"  # flash category base.html shows on any page

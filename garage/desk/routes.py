@@ -12,12 +12,14 @@ from flask import Response, g, make_response, redirect, render_template, request
 from ..domain.clock import format_duration, to_local
 from ..domain.errors import AlreadyProcessed, DomainError, InvalidInput, NotFound, QuoteChanged
 from ..domain.pricing import Quote, recorded
-from ..domain.tickets import PAYMENT_METHODS, STATUS_ACTIVE, VEHICLE_TYPES
+from ..domain.tickets import PAYMENT_METHODS, STATUS_ACTIVE, VEHICLE_TYPES, TicketView
 from ..models import Ticket
 from ..services import stats as stats_service
 from ..services import tickets as ticket_service
 from ..services.settings import get_settings
-from ..web import autocommit, current_actor, is_htmx, staff_required, vary_on_htmx
+from ..htmx import is_htmx, vary_on_htmx
+from ..identity import current_actor, staff_required
+from ..web import autocommit
 from . import bp
 from .codes import qr_svg
 
@@ -34,7 +36,7 @@ class EntryState:
     plate: str = ""
     vehicle_type: str = DEFAULT_VEHICLE
     errors: dict[str, str] = field(default_factory=dict)
-    ticket: Ticket | ticket_service.IssuedTicket | None = None  # the ticket just issued
+    ticket: TicketView | None = None  # the ticket just issued
 
 
 @dataclass

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import datetime
+from typing import Protocol
 
 from .errors import InvalidInput
 
@@ -77,3 +79,21 @@ def normalise_ticket_number(raw: str | None) -> str | None:
     code = text[len(TICKET_PREFIX):] if text.startswith(TICKET_PREFIX) else text
     candidate = TICKET_PREFIX + code
     return candidate if _TICKET_RE.match(candidate) else None
+
+
+class TicketView(Protocol):
+    """What pages and the API read of a ticket. The ORM row (garage.models.Ticket)
+    and the entry's plain record (garage.persistence.IssuedTicket) both are one."""
+
+    id: int
+    ticket_number: str
+    license_plate: str
+    vehicle_type: str
+    entry_time: datetime
+    exit_time: datetime | None
+    duration_minutes: int | None
+    amount_paid: int | None
+    status: str
+    payment_method: str | None
+    lost: bool
+    lost_fee_cents: int | None

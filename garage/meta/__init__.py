@@ -4,14 +4,12 @@ The API's description is for staff and integrations, not the public: /docs needs
 a signed-in user, /openapi.json a signed-in user or an API token."""
 from __future__ import annotations
 
-from flask import (
-    Blueprint, abort, current_app, jsonify, redirect, render_template, request, send_from_directory, url_for,
-)
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, send_from_directory, url_for
 from flask_login import current_user
 
+from .. import identity
 from ..api.openapi import build_spec
-from ..services import accounts
-from ..web import staff_required
+from ..identity import staff_required
 
 bp = Blueprint("meta", __name__)
 
@@ -29,8 +27,7 @@ def home():
 @bp.get("/openapi.json")
 def openapi():
     if not current_user.is_authenticated:
-        scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or accounts.token_owner(secret.strip()) is None:
+        if identity.owner_of(identity.bearer_token_hash()) is None:
             response = jsonify(message="Sign in, or send Authorization: Bearer <token>")
             response.headers["WWW-Authenticate"] = 'Bearer realm="garage"'
             return response, 401

@@ -9,7 +9,8 @@ from ..domain.errors import InvalidInput
 from ..domain.periods import Period, parse_period, presets
 from ..services import reports
 from ..services.settings import get_settings
-from ..web import is_htmx, manager_required, vary_on_htmx
+from ..htmx import is_htmx, vary_on_htmx
+from ..identity import manager_required
 from . import bp, present
 
 def _period() -> tuple[Period | None, InvalidInput | None, str]:

@@ -1,26 +1,19 @@
 """Users and API tokens."""
 from __future__ import annotations
 
-import hashlib
 import secrets
 
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain.clock import utcnow
-from ..domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..models import ApiToken, User
 from . import audit
-from .audit import Actor, TokenCaller
+from ..identity import ROLES, TOKEN_PREFIX, Actor, hash_token
 
-ROLES = ("attendant", "manager")
 MIN_PASSWORD = 10
-TOKEN_PREFIX = "gar_"
-
-
-def _hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def check_new_password(password: str | None) -> str:
@@ -123,7 +116,7 @@ def authenticate(username: str, password: str) -> User | None:
 def create_token(username: str, actor: Actor | None = None) -> tuple[ApiToken, str]:
     user = get_user(username)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, token_hash=_hash_token(secret), prefix=secret[:10])
+    token = ApiToken(user_id=user.id, token_hash=hash_token(secret), prefix=secret[:10])
     db.session.add(token)
     db.session.flush()
     audit.record(actor, "token.created", "token", token.id, {"user": user.username, "prefix": token.prefix})
@@ -140,41 +133,3 @@ def revoke_token(token_id: int, actor: Actor | None = None) -> ApiToken:
         audit.record(actor, "token.revoked", "token", token.id, {"prefix": token.prefix})
         db.session.commit()
     return token
-
-
-# Built once: every API request runs it (no statement construction per request),
-# and only the three columns a request needs (no ORM object to build).
-# Nothing about the result is cached: a revoked token or a deactivated user fails
-# on the very next request.
-TOKEN_OWNER = (sa.select(User.id, User.username, User.role).join(ApiToken, ApiToken.user_id == User.id)
-               .where(ApiToken.token_hash == sa.bindparam("token_hash"), ApiToken.revoked_at.is_(None),
-                      User.active.is_(True)))
-
-
-def token_hash(secret: str | None) -> str | None:
-    """The stored form of a token, or None for anything that cannot be one."""
-    if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
-        return None
-    return _hash_token(secret)
-
-
-def token_owner(secret: str | None) -> sa.Row | None:
-    """(id, username, role) of the active user owning this live token, else None."""
-    return _owner_of(token_hash(secret))
-
-
-def _owner_of(hashed: str | None) -> sa.Row | None:
-    if hashed is None:
-        return None
-    return db.session.connection().execute(TOKEN_OWNER, {"token_hash": hashed}).first()
-
-
-def actor_for(caller: TokenCaller) -> Actor:
-    """The caller as an Actor, or Unauthenticated (no live token of an active
-    user) / Forbidden (its owner's role is not admitted)."""
-    owner = _owner_of(caller.token_hash)
-    if owner is None:
-        raise Unauthenticated()
-    if owner.role not in caller.roles:
-        raise Forbidden()
-    return Actor(owner.id, owner.username, caller.ip)

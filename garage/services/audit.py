@@ -9,32 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..extensions import db
+from ..identity import Actor
 from ..models import AuditEvent
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who does something, and from where. Blueprints build it from the request."""
-
-    user_id: int | None = None
-    username: str | None = None
-    ip: str | None = None
-
-    @classmethod
-    def system(cls, name: str = "system") -> "Actor":
-        return cls(None, name, None)
-
-
-@dataclass(frozen=True)
-class TokenCaller:
-    """An API caller known so far only by its token: the token's hash (None
-    when the request carried no well-formed token) and the roles the endpoint
-    admits. accounts.actor_for() looks it up; the entry does the same lookup
-    inside its own statement (one round trip fewer on the busiest endpoint)."""
-
-    token_hash: str | None
-    roles: tuple[str, ...]
-    ip: str | None = None
 
 
 def record(actor: Actor | None, action: str, object_type: str | None = None,

@@ -2,36 +2,31 @@
 indexed time ranges (tickets.entry_time / exit_time), so a month of a
 million-ticket history answers quickly.
 
-Local days and hours (the garage's timezone, DST included):
-- PostgreSQL buckets with `date_trunc('hour', t, :tz)`, which returns the
-  instant the local hour began (a fall-back day keeps its two 01:00 hours apart);
-- SQLite has no timezones: it groups by UTC quarter-hour and Python folds the
-  quarters into the local hours (every real-world UTC offset is a multiple of
-  15 minutes), a few thousand grouped rows at most.
-Days are then unions of their local hours.
+Local days and hours (the garage's timezone, DST included): events are grouped
+by a per-database hour key (persistence: Store.hour_key, Store.key_instant) and
+folded here into the local hours of the period; days are unions of their local hours.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Iterable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from ..domain.clock import to_local, utcnow
+from ..domain.clock import utcnow
 from ..domain.errors import DomainError
 from ..domain.figures import (
-    FORMULA_STARTS, HourEvents, OccupancyPoint, cents_to_decimal, csv_text, occupancy_series, percent_change, safe_div,
-    weighted_median,
+    HourEvents, OccupancyPoint, occupancy_series, percent_change, safe_div, weighted_median,
 )
 from ..domain.periods import Bucket, BucketIndex, Period
 from ..extensions import db
 from ..models import Ticket, User
+from ..persistence import TICKET_CSV_COLUMNS, lost_fee_column, store, within
 from .settings import get_settings
 
 UNKNOWN_ATTENDANT = "API/unknown"
-QUARTER = 900  # seconds
 
 
 # --- results ---------------------------------------------------------------------------------
@@ -100,58 +95,22 @@ class Report:
     changes: dict[str, float | None] = field(default_factory=dict)
 
 
-# --- dialect helpers -------------------------------------------------------------------------
-
-def _is_postgres() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
-def _hour_key(column: Any, tzname: str) -> Any:
-    if _is_postgres():
-        return sa.func.date_trunc("hour", column, tzname)
-    return sa.cast(sa.func.strftime("%s", column), sa.Integer) // QUARTER  # integer division
-
-
-def _epoch(column: Any) -> Any:
-    """Seconds since 1970 as a float (date_part is double precision; extract() is numeric, slower)."""
-    if _is_postgres():
-        return sa.func.date_part("epoch", column)
-    return (sa.func.julianday(column) - 2440587.5) * 86400.0
-
-
-def _key_instant(key: Any) -> datetime:
-    """The UTC instant a grouped key stands for (bucket start or quarter start)."""
-    if isinstance(key, datetime):
-        return key.astimezone(timezone.utc)
-    return datetime.fromtimestamp(int(key) * QUARTER, timezone.utc)
-
-
-def _in(column: Any, start: datetime, end: datetime) -> Any:
-    return sa.and_(column >= start, column < end)
-
-
 # --- queries ---------------------------------------------------------------------------------
 
 def _count(column: Any, start: datetime, end: datetime) -> int:
     # count(*) so PostgreSQL can answer from the index alone
-    return int(db.session.scalar(sa.select(sa.func.count()).select_from(Ticket).where(_in(column, start, end))) or 0)
-
-
-def _lost_fee() -> Any:
-    """A lost ticket's fee (0 when none was charged), NULL for every other
-    ticket: count() of it is the number of lost tickets, sum() their fees."""
-    return sa.case((Ticket.lost, sa.func.coalesce(Ticket.lost_fee_cents, 0)), else_=sa.null())
+    return int(db.session.scalar(sa.select(sa.func.count()).select_from(Ticket).where(within(column, start, end))) or 0)
 
 
 def summary(start: datetime, end: datetime) -> Summary:
     """One grouped scan of the period's exits by stay length: totals and the
     median come from the (at most a few thousand) distinct durations."""
-    lost_fee = _lost_fee()
+    lost_fee = lost_fee_column()
     histogram = db.session.execute(
         sa.select(Ticket.duration_minutes, sa.func.count(), sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0),
                   sa.func.count(Ticket.amount_paid), sa.func.count(lost_fee),
                   sa.func.coalesce(sa.func.sum(lost_fee), 0))
-        .where(_in(Ticket.exit_time, start, end)).group_by(Ticket.duration_minutes)
+        .where(within(Ticket.exit_time, start, end)).group_by(Ticket.duration_minutes)
     ).all()
     exits = sum(int(row[1]) for row in histogram)
     revenue = sum(int(row[2]) for row in histogram)
@@ -179,7 +138,7 @@ def breakdowns(start: datetime, end: datetime) -> Breakdowns:
         sa.select(Ticket.payment_method, Ticket.vehicle_type, closer.username, sa.func.count(),
                   sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0))
         .select_from(Ticket).outerjoin(closer, closer.id == Ticket.closed_by_id)
-        .where(_in(Ticket.exit_time, start, end))
+        .where(within(Ticket.exit_time, start, end))
         .group_by(Ticket.payment_method, Ticket.vehicle_type, closer.username)
     ).all()
 
@@ -248,16 +207,17 @@ def hour_events(period: Period, tzname: str) -> tuple[list[Bucket], list[HourEve
     ev = sa.union_all(
         sa.select(Ticket.entry_time.label("t"), sa.literal(1).label("d"),
                   sa.null().label("amount"), sa.null().label("stay"), sa.null().label("lost_fee"))
-        .where(_in(Ticket.entry_time, start, end)),
+        .where(within(Ticket.entry_time, start, end)),
         sa.select(Ticket.exit_time.label("t"), sa.literal(-1).label("d"),
                   Ticket.amount_paid.label("amount"), Ticket.duration_minutes.label("stay"),
-                  _lost_fee().label("lost_fee"))
-        .where(_in(Ticket.exit_time, start, end)),
+                  lost_fee_column().label("lost_fee"))
+        .where(within(Ticket.exit_time, start, end)),
     ).subquery("ev")
     running = sa.func.sum(ev.c.d).over(order_by=(ev.c.t, ev.c.d), rows=(None, 0))
     run = sa.select(ev.c.t, ev.c.d, ev.c.amount, ev.c.stay, ev.c.lost_fee, running.label("occ")).subquery("run")
-    key = _hour_key(run.c.t, tzname).label("k")
-    seconds = _epoch(run.c.t)
+    db_store = store()
+    key = db_store.hour_key(run.c.t, tzname).label("k")
+    seconds = db_store.epoch(run.c.t)
     query = sa.select(
         key,
         sa.func.sum(sa.case((run.c.d == 1, 1), else_=0)),
@@ -270,13 +230,12 @@ def hour_events(period: Period, tzname: str) -> tuple[list[Bucket], list[HourEve
         sa.func.count(run.c.lost_fee),
         sa.func.coalesce(sa.func.sum(run.c.lost_fee), 0),
     ).group_by(key)
-    if _is_postgres():  # sort the month's events in memory, not on disk
-        db.session.execute(sa.select(sa.func.set_config("work_mem", "32MB", True)))
+    db_store.sort_in_memory()  # the month's events, not on disk
     index = BucketIndex(hours)
     events = [HourEvents() for _ in hours]
     sums = [HourSums() for _ in hours]
     for k, entries, exits, signed, max_run, first, cents, stay, lost, lost_fee in db.session.execute(query):
-        i = index.find(_key_instant(k))
+        i = index.find(db_store.key_instant(k))
         if i is None:  # cannot happen: events are filtered to the period
             continue
         events[i] = events[i].merge(HourEvents(int(entries), int(exits), float(signed), int(max_run), float(first)))
@@ -316,10 +275,6 @@ class ReportTooSlow(DomainError):
         super().__init__("This report took too long to compute; choose a shorter period and try again")
 
 
-def _statement_timeout(exc: sa.exc.OperationalError) -> bool:
-    return getattr(exc.orig, "pgcode", None) == "57014" or "statement timeout" in str(exc.orig)
-
-
 def build_report(period: Period, now: datetime | None = None, *, full: bool = True) -> Report:
     """Everything the report page shows. Charts and CSV rows pass full=False
     to skip the figures, comparison and breakdowns they do not draw.
@@ -328,7 +283,7 @@ def build_report(period: Period, now: datetime | None = None, *, full: bool = Tr
     try:
         return _build_report(period, now or utcnow(), full)
     except sa.exc.OperationalError as exc:
-        if not _statement_timeout(exc):
+        if not store().is_statement_timeout(exc):
             raise
         db.session.rollback()
         raise ReportTooSlow() from exc
@@ -359,85 +314,11 @@ def _build_report(period: Period, now: datetime, full: bool) -> Report:
 
 # --- ticket export ---------------------------------------------------------------------------
 
-TICKET_BATCH = 5000
-
-
-TICKET_COLUMNS = ("ticket_number", "license_plate", "vehicle_type", "status", "entry_time",
-                  "exit_time", "duration_minutes", "amount_usd", "payment_method", "issued_by", "closed_by",
-                  "lost", "lost_fee")
-PG_ISO = 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'
-
-
-def _local_iso(moment: datetime | None, tzname: str) -> str | None:
-    return to_local(moment, tzname).isoformat(timespec="seconds") if moment else None
-
-
-def _cell(column: Any) -> Any:
-    """Text a spreadsheet would run as a formula (FORMULA_STARTS) gets a leading quote."""
-    return sa.case((sa.func.substr(column, 1, 1).in_(FORMULA_STARTS), sa.literal("'") + column), else_=column)
-
-
-def _pg_dollars(cents: Any) -> Any:
-    """12.50 as text in PostgreSQL; NULL stays NULL."""
-    return sa.cast(sa.cast(cents / 100.0, sa.Numeric(12, 2)), sa.Text)
-
-
-def _lost_cells(lost: Any, fee_cents: Any) -> tuple[str, str]:
-    """The `lost` and `lost_fee` cells (SQLite rows): the fee only for a lost ticket, 0.00 when none was charged."""
-    return ("true", cents_to_decimal(fee_cents or 0)) if lost else ("false", "")
-
-
-def _quoted(text: Any) -> Any:
-    """A CSV field in SQL: always quoted, inner quotes doubled; NULL stays NULL (concat makes it empty)."""
-    return sa.literal('"') + sa.func.replace(text, '"', '""') + sa.literal('"')
+TICKET_COLUMNS = TICKET_CSV_COLUMNS  # the header's names, in the order the store writes the cells
 
 
 def ticket_csv_chunks(period: Period, tzname: str) -> Iterator[str]:
-    """CSV text (no header; TICKET_COLUMNS) of the tickets that entered or
-    left in the period, oldest entry first: one chunk per batch of a
-    server-side cursor, never the whole result in memory. Times are ISO 8601
-    in the garage's timezone to the second, money "12.50", text a spreadsheet
-    would run as a formula starts with a quote; `lost` is true or false and
-    `lost_fee` is the lost-ticket fee charged (empty unless lost).
-
-    Two range queries rather than one OR (which PostgreSQL, planning a cursor
-    for fast first rows, answers by walking the whole entry_time index): first
-    the few cars that entered before the period and left in it, then every
-    entry of the period straight off the entry_time index.
-
-    PostgreSQL writes each CSV line itself (session TimeZone set for this
-    transaction only): one text column per row is far cheaper to move and
-    parse than eleven. SQLite's rows are formatted and written here."""
+    """CSV text (no header; TICKET_COLUMNS) of the tickets that entered or left
+    in the period, oldest entry first, a batch at a time (see Store.ticket_csv_chunks)."""
     start, end = period.bounds(tzname)
-    issuer, closer = aliased(User), aliased(User)
-    postgres = _is_postgres()
-    text = (Ticket.ticket_number, _cell(Ticket.license_plate), Ticket.vehicle_type, Ticket.status)
-    who = (Ticket.payment_method, _cell(issuer.username), _cell(closer.username))
-    if postgres:
-        db.session.execute(sa.select(sa.func.set_config("TimeZone", tzname, True)))
-        fields = [*map(_quoted, text), sa.func.to_char(Ticket.entry_time, PG_ISO),
-                  sa.func.to_char(Ticket.exit_time, PG_ISO), sa.cast(Ticket.duration_minutes, sa.Text),
-                  _pg_dollars(Ticket.amount_paid), *map(_quoted, who),
-                  sa.case((Ticket.lost, "true"), else_="false"), _pg_dollars(_lost_fee())]
-        columns = [sa.func.concat(*[part for f in fields for part in (f, ",")][:-1], "\r\n")]
-    else:
-        columns = [*text, Ticket.entry_time, Ticket.exit_time, Ticket.duration_minutes, Ticket.amount_paid, *who,
-                   Ticket.lost, Ticket.lost_fee_cents]
-    base = (
-        sa.select(*columns).select_from(Ticket)
-        .outerjoin(issuer, issuer.id == Ticket.issued_by_id)
-        .outerjoin(closer, closer.id == Ticket.closed_by_id)
-        .order_by(Ticket.entry_time, Ticket.id)
-        .execution_options(stream_results=True, yield_per=TICKET_BATCH)
-    )
-    for where in ((_in(Ticket.exit_time, start, end), Ticket.entry_time < start),
-                  (_in(Ticket.entry_time, start, end),)):
-        # Core execution on the session's connection: no ORM row loading, same transaction.
-        for batch in db.session.connection().execute(base.where(*where)).partitions():
-            if postgres:
-                yield "".join(line for (line,) in batch)
-                continue
-            yield csv_text((number, plate, vehicle, status, _local_iso(entry, tzname), _local_iso(exit_, tzname),
-                            minutes, cents_to_decimal(cents), method, issued, closed, *_lost_cells(lost, fee))
-                           for (number, plate, vehicle, status, entry, exit_, minutes, cents, method, issued, closed,
-                                lost, fee) in batch)
+    return store().ticket_csv_chunks(start, end, tzname)

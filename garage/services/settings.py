@@ -9,11 +9,11 @@ from sqlalchemy.exc import IntegrityError
 
 from ..domain import garage_settings as rules
 from ..domain.pricing import Tariff
-from ..domain.tickets import VEHICLE_TYPES
+from ..domain.tickets import STATUS_ACTIVE, VEHICLE_TYPES
 from ..extensions import db
-from ..models import GarageSetting, VehicleRate
+from ..models import GarageSetting, Ticket, VehicleRate
+from ..persistence import SETTINGS_ID
 
-SETTINGS_ID = 1
 # Columns of garage_settings a manager may change (vehicle rates live in their own table).
 COLUMNS = ("total_spaces", "hourly_rate", "grace_minutes", "daily_max_cents", "lost_ticket_fee_cents",
            "lost_ticket_mode", "garage_name", "timezone", "almost_full_percent")
@@ -24,7 +24,8 @@ def ensure_settings() -> GarageSetting:
     row = db.session.get(GarageSetting, SETTINGS_ID)
     if row is not None:
         return row
-    occupied = db.session.scalar(sa.text("SELECT count(*) FROM tickets WHERE status = 'active'")) or 0
+    occupied = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Ticket).where(Ticket.status == STATUS_ACTIVE)) or 0
     row = GarageSetting(id=SETTINGS_ID, timezone=current_app.config["GARAGE_TIMEZONE"],
                         occupied=occupied, total_spaces=max(140, occupied))
     db.session.add(row)

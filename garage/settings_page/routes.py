@@ -14,7 +14,8 @@ from ..domain.errors import Conflict
 from ..domain.pricing import LOST_ADD, LOST_REPLACE, cents_to_input, describe, parse_dollars
 from ..domain.tickets import VEHICLE_TYPES
 from ..services import settings as settings_service
-from ..web import current_actor, is_htmx, manager_required, vary_on_htmx
+from ..htmx import is_htmx, vary_on_htmx
+from ..identity import current_actor, manager_required
 from . import bp
 
 SAVED = "Saved. New rules apply to exits from now on; tickets already paid keep their amount."

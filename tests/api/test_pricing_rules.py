@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from garage.extensions import db
 from garage.models import AuditEvent, GarageSetting, Ticket, VehicleRate
 from garage.services import settings as settings_service, tickets as ticket_service
-from garage.services.audit import Actor
+from garage.identity import Actor
 from tests.api.test_api import backdate, enter
 
 BOSS = Actor(None, "boss", "127.0.0.1")

@@ -14,7 +14,7 @@ def log(action: str) -> list[AuditEvent]:
 
 def owner(headers) -> User:
     """The user whose token is in these Bearer headers."""
-    from garage.services.accounts import token_owner
+    from garage.identity import token_owner
 
     return db.session.get(User, token_owner(headers["Authorization"].removeprefix("Bearer ")).id)
 
@@ -127,7 +127,7 @@ def test_total_spaces_cannot_go_below_the_cars_inside(client, staff, manager):
 
 def test_token_creation_and_revocation_are_audited(app, make_user):
     from garage.services import accounts
-    from garage.services.audit import Actor
+    from garage.identity import Actor
 
     make_user("bob")
     token, _ = accounts.create_token("bob", Actor(None, "cli", None))

@@ -1,10 +1,10 @@
-"""Prepared statements (garage/prepared.py): PREPAREd once per connection, then
+"""Prepared statements (garage/persistence/prepared.py): PREPAREd once per connection, then
 only EXECUTEd; still right after a rollback and on a replaced connection."""
 import pytest
 import sqlalchemy as sa
 
 from garage.extensions import db
-from garage.prepared import Prepared
+from garage.persistence.prepared import Prepared
 from tests.perf.test_query_counts import counting
 
 
@@ -57,11 +57,11 @@ def test_prepared_once_per_connection_and_kept_across_rollbacks_and_replaced_con
 @pytest.mark.postgres_only
 def test_a_statement_the_server_dropped_is_prepared_again(app, statements):
     """DEALLOCATE/DISCARD ALL (a proxy's reset query, an admin) on a connection that lives on."""
-    from garage.extensions import autocommit_statements
+    from garage.persistence import store
 
     triple = Prepared("garage_test_triple", "SELECT :n * 3 AS thrice", types={"n": "integer"})
     db.session.remove()
-    autocommit_statements()  # as under @autocommit (the API): one statement, its own transaction
+    store().autocommit()  # as under @autocommit (the API): one statement, its own transaction
     assert triple.execute({"n": 1}).scalar() == 3
     db.session.connection().exec_driver_sql("DEALLOCATE ALL")
     statements.clear()

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from garage.domain.clock import utcnow
 from garage.extensions import db
 from garage.services import tickets as ticket_service
-from garage.services.audit import Actor
+from garage.identity import Actor
 
 HTMX = {"HX-Request": "true"}
 

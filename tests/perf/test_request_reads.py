@@ -10,7 +10,7 @@ from garage.extensions import db
 from garage.services import settings as settings_service
 from garage.services import stats as stats_service
 from garage.services import tickets as ticket_service
-from garage.services.audit import Actor
+from garage.identity import Actor
 from tests.perf.test_query_counts import counting
 
 

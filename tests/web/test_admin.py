@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from garage.extensions import db
 from garage.models import AuditEvent, GarageSetting, User
 from garage.services import accounts
-from garage.services.audit import Actor, record
+from garage.identity import Actor
+from garage.services.audit import record
 from tests.helpers.web import HTMX, PASSWORD, csrf_token, post_form, sign_in, signed_in, soup, text
 
 

@@ -411,9 +411,9 @@ def test_tickets_csv_neutralises_formulas_and_quotes_text(manager_client, app):
 
 
 def test_tickets_export_streams_in_batches(manager_client, app, monkeypatch):
-    from garage.services import reports
+    from garage.persistence import base
 
-    monkeypatch.setattr(reports, "TICKET_BATCH", 500)
+    monkeypatch.setattr(base, "TICKET_BATCH", 500)
     set_timezone("UTC")
     start = z("2026-05-04 00:00")
     for i in range(1200):
@@ -439,7 +439,7 @@ def pay(entry: datetime, exit: datetime, *, lost: bool = False, fee: int = 0, mo
     """Issue and close a ticket through the real services, with the lost-ticket
     rule in force at that exit ($10 per started hour otherwise)."""
     from garage.services import tickets as ticket_service
-    from garage.services.audit import Actor
+    from garage.identity import Actor
 
     row = db.session.get(GarageSetting, 1)
     row.lost_ticket_fee_cents, row.lost_ticket_mode = fee, mode

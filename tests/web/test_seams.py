@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from garage.services import settings as settings_service
-from garage.services.audit import Actor
+from garage.identity import Actor
 from tests.web.test_auth import move_clock  # noqa: F401  (fixture)
 from tests.web.test_desk import HX, backdate, desk, quoted_amount, soup, text, ticket  # noqa: F401  (desk: fixture)
 from tests.helpers.web import signed_in

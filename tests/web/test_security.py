@@ -293,12 +293,12 @@ def test_an_exit_with_a_dead_token_is_401_before_anything_else_and_charges_nothi
 def test_a_token_caller_without_a_token_writes_nothing_even_in_autocommit(app):
     """The service fails closed on its own, not only because the route checks first."""
     from garage.domain.errors import Unauthenticated
-    from garage.extensions import autocommit_statements
+    from garage.persistence import store
     from garage.models import GarageSetting, Ticket
     from garage.services import tickets
-    from garage.services.audit import TokenCaller
+    from garage.identity import TokenCaller
 
-    autocommit_statements()  # as under @autocommit: a statement that ran is committed
+    store().autocommit()  # as under @autocommit: a statement that ran is committed
     with pytest.raises(Unauthenticated):
         tickets.issue_ticket("NOTOKEN 1", "Car", TokenCaller(None, ("attendant", "manager"), "192.0.2.1"))
     db.session.remove()

@@ -1,0 +1,116 @@
+"""One declaration per API operation: what it takes, answers and who may call it.
+
+``@operation(...)`` both **enforces** and **documents**: the roles it names are the
+ones checked on every request (garage/identity.py) and the ones /openapi.json shows
+(garage/api/openapi.py builds the document from the same records), so the two cannot
+drift. It also parses the declared JSON body and hands it to the view as ``body``.
+
+How the caller is checked:
+- ``roles=None``: public (no token looked at).
+- ``roles=(...)``: the token is looked up before anything else; the view finds the caller
+  as ``g.actor``. A stranger gets 401 (403 for a role not admitted) before the body is read.
+- ``roles=(...), token_in_statement=True``: the busiest operations (entry, exit) check
+  the token inside their own database statement (one round trip fewer); the view finds
+  the unchecked caller as ``g.caller`` and passes it to the service. If the request is
+  refused for its body or a field before that statement ran, the token is looked up then,
+  so a stranger is still told 401/403 first, never the rules of the body.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any, Callable
+
+from flask import g, request
+from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from .. import identity
+from ..domain.errors import InvalidInput
+
+
+class ApiError(Exception):
+    """A request the API refuses before any service ran: answered {"message": ...}."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+# What a request can be refused for before its caller is known (see token_in_statement).
+REFUSED_BEFORE_THE_CALLER = (ApiError, RequestEntityTooLarge, InvalidInput)
+
+
+@dataclass
+class Operation:
+    endpoint: str
+    summary: str
+    body: type[BaseModel] | None
+    responses: dict[int, tuple[str, Any]]
+    roles: tuple[str, ...] | None
+    params: list[dict[str, Any]] = field(default_factory=list)
+
+
+OPERATIONS: dict[str, Operation] = {}
+
+
+def parse(model: type[BaseModel]) -> BaseModel:
+    """The request's JSON body validated by `model` (400 unreadable, 422 invalid)."""
+    data = request.get_json(silent=True)
+    if data is None:
+        raise ApiError(400, "The request body must be a JSON object")
+    if not isinstance(data, dict):
+        raise ApiError(422, "The request body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(422, "; ".join(_describe(e) for e in exc.errors())) from None
+
+
+def _describe(error: dict[str, Any]) -> str:
+    where = ".".join(str(p) for p in error["loc"]) or "body"
+    if error["type"] == "extra_forbidden":
+        return f"{where}: unknown field"
+    if error["type"] == "missing":
+        return f"{where}: field required"
+    return f"{where}: {error['msg']}"
+
+
+def operation(summary: str, *, roles: tuple[str, ...] | None = None, body: type[BaseModel] | None = None,
+              responses: dict[int, tuple[str, Any]] | None = None, params: list[dict[str, Any]] | None = None,
+              token_in_statement: bool = False) -> Callable:
+    """Declare an API operation (put it under the route and @autocommit)."""
+
+    def wrap(view: Callable) -> Callable:
+        OPERATIONS[view.__name__] = Operation(view.__name__, summary, body, dict(responses or {}), roles,
+                                              list(params or []))
+        if roles is None:
+            if body is None:
+                return view
+
+            @wraps(view)
+            def public(*args: Any, **kwargs: Any):
+                return view(*args, body=parse(body), **kwargs)
+
+            return public
+
+        @wraps(view)
+        def checked(*args: Any, **kwargs: Any):
+            caller = identity.bearer_caller(roles)
+            if not token_in_statement:
+                g.actor = identity.actor_for(caller)
+                if body is not None:
+                    kwargs["body"] = parse(body)
+                return view(*args, **kwargs)
+            g.caller = caller
+            try:
+                if body is not None:
+                    kwargs["body"] = parse(body)
+                return view(*args, **kwargs)
+            except REFUSED_BEFORE_THE_CALLER:
+                identity.actor_for(caller)  # a stranger gets 401/403, never the rules of the body or its fields
+                raise
+
+        return checked
+
+    return wrap

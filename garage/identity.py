@@ -1,0 +1,245 @@
+"""Who the caller is, and whether they may do what they ask: the one home of identity.
+
+Two kinds of caller reach Garage:
+- **staff in a browser**: a signed session cookie (Flask-Login). The session id is
+  "<user id>:<key>" (User.get_id); the key follows the password hash, so a password change
+  or reset ends every other session of that user at once; a deactivated user is not loaded.
+  The idle timeout is enforced here, by the server, not only by the cookie's expiry.
+- **integrations on the JSON API**: `Authorization: Bearer gar_...`. Only the token's SHA-256
+  is stored; the token acts with its owner's role while the owner is active and the token
+  is not revoked (nothing about the answer is cached: a revoked token fails on the next request).
+
+Everything below is what the rest of the code asks about a caller:
+- :class:`Actor` (who did something, for the audit log) and :class:`TokenCaller` (an API
+  caller known so far only by its token's hash and the roles the operation admits);
+- :func:`current_actor` / :func:`client_ip` for page views, :func:`bearer_caller` for the API;
+- :func:`actor_for` (a TokenCaller looked up: 401 without a live token, 403 for a role the
+  operation does not admit);
+- the page decorators :func:`role_required`, :data:`staff_required`, :data:`manager_required`;
+- the session lifecycle: :func:`start_session`, :func:`refresh_session`, :func:`end_session`.
+
+The API's decorator (garage/api/operation.py) enforces and documents an operation's roles
+through this module, including the rule that a stranger is told 401 before anything about the
+request's body. The entry and the exit check the token inside their own statement on
+PostgreSQL (garage/persistence/postgresql.py): same rule as :data:`TOKEN_OWNER`, one round trip.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, Callable
+
+import sqlalchemy as sa
+from flask import Flask, Response, current_app, make_response, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from . import htmx
+from .domain import clock
+from .domain.errors import Forbidden, Unauthenticated
+from .extensions import db, login_manager
+from .models import ApiToken, User
+
+ATTENDANT = "attendant"
+MANAGER = "manager"
+ROLES = (ATTENDANT, MANAGER)
+STAFF = ROLES  # every signed-in role works the desk
+MANAGERS = (MANAGER,)
+
+
+# --- who ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does something, and from where (what the audit log records)."""
+
+    user_id: int | None = None
+    username: str | None = None
+    ip: str | None = None
+
+    @classmethod
+    def system(cls, name: str = "system") -> "Actor":
+        return cls(None, name, None)
+
+
+@dataclass(frozen=True)
+class TokenCaller:
+    """An API caller known so far only by its token: the token's hash (None
+    when the request carried no well-formed token) and the roles the operation
+    admits. :func:`actor_for` looks it up; the entry and the exit do the same
+    lookup inside their own statement (one round trip fewer on the busiest paths)."""
+
+    token_hash: str | None
+    roles: tuple[str, ...]
+    ip: str | None = None
+
+
+def client_ip() -> str | None:
+    return request.remote_addr
+
+
+def current_actor() -> Actor:
+    """The signed-in user of a page request (or an anonymous actor with the address)."""
+    if current_user.is_authenticated:
+        return Actor(current_user.id, current_user.username, client_ip())
+    return Actor(None, None, client_ip())
+
+
+# --- API tokens --------------------------------------------------------------------------------
+
+TOKEN_PREFIX = "gar_"
+TOKEN_MAX = 100
+
+
+def hash_token(secret: str) -> str:
+    """The stored form of a token (tokens are random: a fast hash is enough)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def token_hash(secret: str | None) -> str | None:
+    """The stored form of a token, or None for anything that cannot be one."""
+    if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > TOKEN_MAX:
+        return None
+    return hash_token(secret)
+
+
+def bearer_token_hash() -> str | None:
+    """The hash of this request's `Authorization: Bearer ...` token (None if it has none)."""
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    return token_hash(secret.strip()) if scheme.lower() == "bearer" else None
+
+
+def bearer_caller(roles: tuple[str, ...]) -> TokenCaller:
+    """Who sends this API request, as far as the request itself tells (no lookup yet)."""
+    return TokenCaller(bearer_token_hash(), roles, client_ip())
+
+
+# Built once: every API request runs it (no statement construction per request),
+# and only the three columns a request needs (no ORM object to build).
+TOKEN_OWNER = (sa.select(User.id, User.username, User.role).join(ApiToken, ApiToken.user_id == User.id)
+               .where(ApiToken.token_hash == sa.bindparam("token_hash"), ApiToken.revoked_at.is_(None),
+                      User.active.is_(True)))
+
+
+def owner_of(hashed: str | None) -> sa.Row | None:
+    """(id, username, role) of the active user owning this live token hash, else None."""
+    if hashed is None:
+        return None
+    return db.session.connection().execute(TOKEN_OWNER, {"token_hash": hashed}).first()
+
+
+def token_owner(secret: str | None) -> sa.Row | None:
+    """(id, username, role) of the active user owning this live token, else None."""
+    return owner_of(token_hash(secret))
+
+
+def admit(role: str | None, caller: TokenCaller) -> None:
+    """401 when no live token was found (role None), 403 for a role the operation does not admit."""
+    if role is None:
+        raise Unauthenticated()
+    if role not in caller.roles:
+        raise Forbidden()
+
+
+def actor_for(caller: TokenCaller) -> Actor:
+    """The caller as an Actor, or Unauthenticated (no live token of an active
+    user) / Forbidden (its owner's role is not admitted)."""
+    owner = owner_of(caller.token_hash)
+    admit(owner.role if owner is not None else None, caller)
+    return Actor(owner.id, owner.username, caller.ip)
+
+
+# --- staff sessions ----------------------------------------------------------------------------
+
+LAST_SEEN = "_seen"
+
+
+def load_user(session_id: str) -> User | None:
+    """Flask-Login's user loader: the user of a session id, if it is still valid."""
+    user_id, _, key = session_id.partition(":")
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    if user is None or not user.active or not hmac.compare_digest(key, user.session_key):
+        return None
+    return user
+
+
+def _now() -> int:
+    return int(clock.utcnow().timestamp())
+
+
+def start_session(user: User) -> None:
+    """A fresh session for `user` (no fixation: whatever was in the old one is dropped)."""
+    session.clear()
+    session.permanent = True  # cookie expiry = PERMANENT_SESSION_LIFETIME, refreshed each request
+    login_user(user)
+    session[LAST_SEEN] = _now()
+
+
+def refresh_session(user: User) -> None:
+    """After the user changed their own password: keep them signed in with the new key."""
+    login_user(user)
+    session[LAST_SEEN] = _now()
+
+
+def end_session() -> None:
+    logout_user()
+    session.clear()
+
+
+def end_idle_sessions() -> None:
+    """Before every request: a session unused for PERMANENT_SESSION_LIFETIME is ended.
+    A page's own polling is not use (a desk left open still signs out)."""
+    if request.endpoint == "static" or "_user_id" not in session:
+        return
+    now = _now()
+    seen = session.get(LAST_SEEN)
+    idle_limit = current_app.permanent_session_lifetime.total_seconds()
+    if not isinstance(seen, int) or now - seen > idle_limit:
+        end_session()  # the request goes on as anonymous: pages send it to /login
+        return
+    if now != seen and not htmx.is_poll():
+        session[LAST_SEEN] = now
+
+
+# --- page access -------------------------------------------------------------------------------
+
+def login_redirect() -> Response:
+    target = request.full_path if request.query_string else request.path
+    login = url_for("auth.login", next=target)
+    if htmx.is_htmx():
+        # A fragment must not turn into a login form inside the page: send the whole page.
+        return htmx.client_redirect(login, status=401)
+    return redirect(login)
+
+
+def role_required(*roles: str) -> Callable:
+    """Page views: signed in, password changed, and one of the roles."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any):
+            if not current_user.is_authenticated:
+                return login_redirect()
+            if current_user.must_change_password:
+                return redirect(url_for("auth.change_password", next=request.path))
+            if roles and current_user.role not in roles:
+                return make_response(render_template("errors/403.html"), 403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+staff_required = role_required(*STAFF)
+manager_required = role_required(*MANAGERS)
+
+
+def install(app: Flask) -> None:
+    """Called by the app factory: the session user loader and the idle timeout."""
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_user)
+    app.before_request(end_idle_sessions)

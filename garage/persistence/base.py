@@ -1,0 +1,247 @@
+"""The interface every database implementation offers, and what they share.
+
+A :class:`Store` is what the services ask of the database beyond ordinary portable
+queries: the entry's and the exit's writes (capacity, one car per plate and pay-once are
+enforced by the database there), the exit's one-round-trip read, the report's time
+arithmetic and the CSV export. Services call ``store()`` and never ask which database
+they run on; the implementations are garage/persistence/postgresql.py (the production
+database: one prepared statement per entry and per exit, autocommit) and
+garage/persistence/portable.py (the ORM path: SQLite for the quick start and the tests).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterator, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from ..domain.errors import Unauthenticated
+from ..domain.figures import FORMULA_STARTS
+from ..domain.tickets import STATUS_ACTIVE
+from ..extensions import db
+from ..identity import TOKEN_OWNER, Actor, TokenCaller, admit
+from ..models import GarageSetting, Ticket, User, VehicleRate
+
+SETTINGS_ID = 1  # the one garage_settings row
+TICKET_BATCH = 5000  # CSV export: rows per server-side cursor batch
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTicket:
+    """A ticket exactly as the entry wrote it: every column the desk and the API
+    show, as plain values (a :class:`garage.domain.tickets.TicketView`). No ORM
+    object: the entry is the busiest path, and building an instrumented Ticket
+    only to read it back costs more CPU than the rest of the response."""
+
+    id: int
+    ticket_number: str
+    license_plate: str
+    plate_key: str
+    vehicle_type: str
+    entry_time: datetime
+    issued_by_id: int | None
+    exit_time: None = None
+    duration_minutes: None = None
+    amount_paid: None = None
+    status: str = STATUS_ACTIVE
+    payment_method: None = None
+    lost: bool = False
+    lost_fee_cents: None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewTicket:
+    """What an entry writes: the checked plate, its key, the vehicle type, a fresh number."""
+
+    number: str
+    plate: str
+    plate_key: str
+    vehicle_type: str
+    now: datetime
+
+    def issued(self, ticket_id: int, issued_by_id: int | None) -> IssuedTicket:
+        return IssuedTicket(ticket_id, self.number, self.plate, self.plate_key, self.vehicle_type, self.now,
+                            issued_by_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ExitInputs:
+    """Everything an exit needs, read in one round trip: the ticket (None if there is
+    no such ticket), the settings row, the ticket's vehicle-type rate (None: the
+    default rate applies) and who asks (a TokenCaller checked and turned into an Actor)."""
+
+    ticket: Ticket | None
+    settings: GarageSetting | None
+    type_rate: int | None
+    actor: Actor | None
+
+
+def details_json(details: dict[str, Any] | None) -> str | None:
+    """Audit `details` as the JSON column stores it, for a statement written in SQL."""
+    return None if details is None else json.dumps(details)
+
+
+def commit_keeping_loaded() -> None:
+    """Commit without expiring what the session holds: the objects are exactly
+    what was just written, so the caller can serialise them without a
+    re-SELECT. Under autocommit it sends nothing and hands the connection back."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+
+
+def lost_fee_column() -> Any:
+    """A lost ticket's fee (0 when none was charged), NULL for every other
+    ticket: count() of it is the number of lost tickets, sum() their fees."""
+    return sa.case((Ticket.lost, sa.func.coalesce(Ticket.lost_fee_cents, 0)), else_=sa.null())
+
+
+def formula_safe(column: Any) -> Any:
+    """Text a spreadsheet would run as a formula (FORMULA_STARTS) gets a leading quote."""
+    return sa.case((sa.func.substr(column, 1, 1).in_(FORMULA_STARTS), sa.literal("'") + column), else_=column)
+
+
+def within(column: Any, start: datetime, end: datetime) -> Any:
+    return sa.and_(column >= start, column < end)
+
+
+# Hot statements are built once, with bind parameters: building a select costs
+# more Python than running its cached compilation.
+BY_NUMBER = Ticket.ticket_number == sa.bindparam("number")
+
+
+def _with_fee_inputs(stmt: sa.Select) -> sa.Select:
+    """Join what the fee needs to a select that has the ticket: the settings row
+    and the ticket's vehicle-type rate, both as committed now."""
+    return (stmt.outerjoin(GarageSetting, GarageSetting.id == SETTINGS_ID)
+            .outerjoin(VehicleRate, VehicleRate.vehicle_type == Ticket.vehicle_type)
+            .execution_options(populate_existing=True))
+
+
+# The ticket, the settings row and the ticket's vehicle-type rate.
+TICKET_WITH_SETTINGS = _with_fee_inputs(
+    sa.select(Ticket, GarageSetting, VehicleRate.hourly_rate).select_from(Ticket)).where(BY_NUMBER)
+# The same for an API exit, with the caller: the token's owner is the base row and
+# the ticket is joined to it, so a dead token gives no row at all (401, whatever the
+# ticket), a live one a row with or without the ticket. One round trip fewer than
+# looking the token up first (identity.actor_for).
+_OWNER = TOKEN_OWNER.subquery("owner")
+TICKET_WITH_SETTINGS_FOR_TOKEN = _with_fee_inputs(
+    sa.select(Ticket, GarageSetting, VehicleRate.hourly_rate, _OWNER.c.id, _OWNER.c.username, _OWNER.c.role)
+    .select_from(_OWNER).outerjoin(Ticket, BY_NUMBER))
+
+TICKET_CSV_COLUMNS = ("ticket_number", "license_plate", "vehicle_type", "status", "entry_time",
+                      "exit_time", "duration_minutes", "amount_usd", "payment_method", "issued_by", "closed_by",
+                      "lost", "lost_fee")
+
+
+class Store:
+    """One implementation per database, chosen once by the app factory (persistence.install)."""
+
+    name = "base"
+
+    # --- transactions and health ---------------------------------------------------------
+
+    def autocommit(self) -> None:
+        """From now until the session releases its connection, every statement is its own
+        transaction, where the database makes that cheaper (see the PostgreSQL store)."""
+
+    def ping(self) -> None:
+        """Raises sqlalchemy's error (the session rolled back) if the database does not answer."""
+        try:
+            db.session.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError:
+            db.session.rollback()
+            raise
+
+    @staticmethod
+    def is_statement_timeout(exc: sa.exc.OperationalError) -> bool:
+        """A query cut off by the database's statement timeout (STATEMENT_TIMEOUT_MS)."""
+        return getattr(exc.orig, "pgcode", None) == "57014" or "statement timeout" in str(exc.orig)
+
+    # --- entry and exit ------------------------------------------------------------------
+
+    def issue(self, new: NewTicket, caller: Actor | TokenCaller,
+              details: dict[str, Any]) -> IssuedTicket | None:
+        """Write the ticket and its audit row and take a space, in the caller's transaction.
+        None when the garage is full (nothing written). A TokenCaller is checked here:
+        Unauthenticated / Forbidden, nothing written. A second active ticket for the plate or
+        a taken number raise sqlalchemy's IntegrityError (the caller rolls back)."""
+        raise NotImplementedError
+
+    def close(self, ticket: Ticket, values: dict[str, Any], details: dict[str, Any], actor: Actor | None) -> None:
+        """Write the exit's `values` on a still-active ticket, its audit row, and free its
+        space. AlreadyProcessed (nothing written) when the ticket is no longer active:
+        a second, concurrent payment of the same ticket matches no row."""
+        raise NotImplementedError
+
+    def exit_inputs(self, number: str | None, caller: Actor | TokenCaller | None) -> ExitInputs:
+        """The ticket, the settings row and the vehicle-type rate in one round trip; a
+        TokenCaller is checked by the same SELECT (Unauthenticated / Forbidden)."""
+        if isinstance(caller, TokenCaller):
+            if caller.token_hash is None:
+                raise Unauthenticated()  # no token at all: nothing to look up
+            row = db.session.execute(TICKET_WITH_SETTINGS_FOR_TOKEN,
+                                     {"number": number, "token_hash": caller.token_hash}).first()
+            admit(row[5] if row is not None else None, caller)
+            return ExitInputs(row[0], row[1], row[2], Actor(row[3], row[4], caller.ip))
+        row = db.session.execute(TICKET_WITH_SETTINGS, {"number": number}).first() if number is not None else None
+        if row is None:
+            return ExitInputs(None, None, None, caller)
+        return ExitInputs(row[0], row[1], row[2], caller)
+
+    # --- reports -------------------------------------------------------------------------
+
+    def hour_key(self, column: Any, tzname: str) -> Any:
+        """A grouping key per local hour of `column` (see key_instant)."""
+        raise NotImplementedError
+
+    def key_instant(self, key: Any) -> datetime:
+        """The UTC instant a grouped hour_key stands for."""
+        raise NotImplementedError
+
+    def epoch(self, column: Any) -> Any:
+        """Seconds since 1970 of a timestamp column, as a float."""
+        raise NotImplementedError
+
+    def sort_in_memory(self) -> None:
+        """Before a query that sorts a month of events: let it sort in memory, for this transaction."""
+
+    def ticket_csv_chunks(self, start: datetime, end: datetime, tzname: str) -> Iterator[str]:
+        """CSV text (no header; TICKET_CSV_COLUMNS) of the tickets that entered or
+        left in [start, end), oldest entry first: one chunk per batch of a
+        server-side cursor, never the whole result in memory. Times are ISO 8601
+        in the garage's timezone to the second, money "12.50", text a spreadsheet
+        would run as a formula starts with a quote; `lost` is true or false and
+        `lost_fee` is the lost-ticket fee charged (empty unless lost).
+
+        Two range queries rather than one OR (which PostgreSQL, planning a cursor
+        for fast first rows, answers by walking the whole entry_time index): first
+        the few cars that entered before the period and left in it, then every
+        entry of the period straight off the entry_time index."""
+        issuer, closer = aliased(User), aliased(User)
+        base = (
+            sa.select(*self._csv_columns(issuer, closer, tzname)).select_from(Ticket)
+            .outerjoin(issuer, issuer.id == Ticket.issued_by_id)
+            .outerjoin(closer, closer.id == Ticket.closed_by_id)
+            .order_by(Ticket.entry_time, Ticket.id)
+            .execution_options(stream_results=True, yield_per=TICKET_BATCH)
+        )
+        for where in ((within(Ticket.exit_time, start, end), Ticket.entry_time < start),
+                      (within(Ticket.entry_time, start, end),)):
+            # Core execution on the session's connection: no ORM row loading, same transaction.
+            for batch in db.session.connection().execute(base.where(*where)).partitions():
+                yield self._csv_chunk(batch, tzname)
+
+    def _csv_columns(self, issuer: Any, closer: Any, tzname: str) -> list[Any]:
+        raise NotImplementedError
+
+    def _csv_chunk(self, batch: Sequence[sa.Row], tzname: str) -> str:
+        raise NotImplementedError
+

@@ -1,0 +1,104 @@
+"""The portable implementation: the ORM on any SQLAlchemy database (SQLite for the
+quick start and the tests). Same rules as PostgreSQL, enforced by the same database
+constraints: the plate's partial unique index, the conditional counter UPDATE, the
+still-active guard on the exit."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+import sqlalchemy as sa
+
+from ..domain.clock import to_local
+from ..domain.errors import AlreadyProcessed
+from ..domain.figures import cents_to_decimal, csv_text
+from ..domain.tickets import STATUS_ACTIVE
+from ..extensions import db
+from ..identity import Actor, TokenCaller, actor_for
+from ..models import AuditEvent, GarageSetting, Ticket
+from .base import SETTINGS_ID, IssuedTicket, NewTicket, Store, formula_safe
+
+QUARTER = 900  # seconds
+
+
+def _audit(actor: Actor | None, action: str, ticket_number: str, details: dict[str, Any]) -> None:
+    actor = actor or Actor.system()
+    db.session.add(AuditEvent(user_id=actor.user_id, username=actor.username, ip=actor.ip, action=action,
+                              object_type="ticket", object_id=ticket_number, details=details))
+
+
+def _local_iso(moment: datetime | None, tzname: str) -> str | None:
+    return to_local(moment, tzname).isoformat(timespec="seconds") if moment else None
+
+
+def _lost_cells(lost: Any, fee_cents: Any) -> tuple[str, str]:
+    """The `lost` and `lost_fee` cells: the fee only for a lost ticket, 0.00 when none was charged."""
+    return ("true", cents_to_decimal(fee_cents or 0)) if lost else ("false", "")
+
+
+class PortableStore(Store):
+    name = "portable"
+
+    def issue(self, new: NewTicket, caller: Actor | TokenCaller,
+              details: dict[str, Any]) -> IssuedTicket | None:
+        """INSERT the ticket and its audit row, then take a space (conditional
+        UPDATE of the counter, atomic under concurrency): its row lock is taken
+        last, so it is held only until the commit."""
+        actor = actor_for(caller) if isinstance(caller, TokenCaller) else caller
+        ticket = Ticket(ticket_number=new.number, license_plate=new.plate, plate_key=new.plate_key,
+                        vehicle_type=new.vehicle_type, entry_time=new.now, exit_time=None, duration_minutes=None,
+                        amount_paid=None, status=STATUS_ACTIVE, payment_method=None, lost=False,
+                        lost_fee_cents=None, last_event_at=new.now, issued_by_id=actor.user_id, closed_by_id=None,
+                        created_at=new.now, updated_at=new.now)
+        db.session.add(ticket)
+        _audit(actor, "ticket.issued", new.number, details)
+        db.session.flush()
+        taken = db.session.execute(
+            sa.update(GarageSetting)
+            .where(GarageSetting.id == SETTINGS_ID, GarageSetting.occupied < GarageSetting.total_spaces)
+            .values(occupied=GarageSetting.occupied + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if taken != 1:
+            return None
+        return new.issued(ticket.id, actor.user_id)
+
+    def close(self, ticket: Ticket, values: dict[str, Any], details: dict[str, Any], actor: Actor | None) -> None:
+        # The guard (still active) makes a second, concurrent payment match no row.
+        closed = db.session.execute(
+            sa.update(Ticket).where(Ticket.id == ticket.id, Ticket.status == STATUS_ACTIVE)
+            .values(**values).execution_options(synchronize_session=False)
+        ).rowcount
+        if closed != 1:
+            raise AlreadyProcessed()
+        _audit(actor, "ticket.paid", ticket.ticket_number, details)
+        db.session.flush()
+        # Counter last: its row lock is held only until the commit.
+        db.session.execute(
+            sa.update(GarageSetting).where(GarageSetting.id == SETTINGS_ID)
+            .values(occupied=GarageSetting.occupied - 1)
+            .execution_options(synchronize_session=False)
+        )
+
+    # SQLite has no timezones: group by UTC quarter-hour, and the report folds the quarters
+    # into local hours (every real-world UTC offset is a multiple of 15 minutes).
+    def hour_key(self, column: Any, tzname: str) -> Any:
+        return sa.cast(sa.func.strftime("%s", column), sa.Integer) // QUARTER  # integer division
+
+    def key_instant(self, key: Any) -> datetime:
+        return datetime.fromtimestamp(int(key) * QUARTER, timezone.utc)
+
+    def epoch(self, column: Any) -> Any:
+        return (sa.func.julianday(column) - 2440587.5) * 86400.0
+
+    # The CSV export: rows are formatted here.
+    def _csv_columns(self, issuer: Any, closer: Any, tzname: str) -> list[Any]:
+        return [Ticket.ticket_number, formula_safe(Ticket.license_plate), Ticket.vehicle_type, Ticket.status,
+                Ticket.entry_time, Ticket.exit_time, Ticket.duration_minutes, Ticket.amount_paid, Ticket.payment_method,
+                formula_safe(issuer.username), formula_safe(closer.username), Ticket.lost, Ticket.lost_fee_cents]
+
+    def _csv_chunk(self, batch: Sequence[sa.Row], tzname: str) -> str:
+        return csv_text((number, plate, vehicle, status, _local_iso(entry, tzname), _local_iso(exit_, tzname),
+                         minutes, cents_to_decimal(cents), method, issued, closed, *_lost_cells(lost, fee))
+                        for (number, plate, vehicle, status, entry, exit_, minutes, cents, method, issued, closed,
+                             lost, fee) in batch)

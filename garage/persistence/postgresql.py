@@ -1,0 +1,179 @@
+"""PostgreSQL, the production database: the entry and the exit as ONE prepared statement
+each (one round trip, atomic on its own, so also right under autocommit), autocommit for
+requests whose writes are one statement, and the reports' time arithmetic in SQL."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+import sqlalchemy as sa
+
+from ..domain.errors import AlreadyProcessed
+from ..domain.tickets import STATUS_ACTIVE
+from ..extensions import db
+from ..identity import Actor, TokenCaller, admit
+from ..models import Ticket
+from .base import SETTINGS_ID, IssuedTicket, NewTicket, Store, details_json, formula_safe, lost_fee_column
+from .prepared import Prepared
+
+AUTOCOMMIT_FLAG = "garage_autocommit"
+
+# The entry. `actor`: for an API call, the owner of the token (checked here rather
+# than in a statement of its own: the rule is identity.TOKEN_OWNER's); for a signed-in
+# user, the user the caller passes.
+# The counter's conditional UPDATE runs only for an admitted actor and before
+# the inserts, which use its RETURNING row: when the caller is refused or the
+# garage is full nothing is written. A concurrent entry waits for the counter's
+# row lock and re-checks "occupied < total_spaces" on the new value (READ
+# COMMITTED re-evaluation), so capacity holds across workers. The plate rule is
+# the partial unique index: a violation aborts the whole statement.
+# The one result row says who the caller was (caller_role) and, if a ticket was
+# issued, its id and issuer: the rest of the row is what the caller sent.
+ISSUE = Prepared("garage_issue_ticket", """
+WITH actor AS (
+    SELECT users.id, users.username, users.role
+    FROM api_tokens JOIN users ON users.id = api_tokens.user_id
+    WHERE api_tokens.token_hash = :token_hash AND api_tokens.revoked_at IS NULL AND users.active
+    UNION ALL
+    SELECT :user_id, :username, NULL WHERE NOT :by_token
+), admitted AS (
+    SELECT id, username FROM actor WHERE NOT :by_token OR role = ANY(:roles)
+), taken AS (
+    UPDATE garage_settings SET occupied = occupied + 1, updated_at = :now
+    WHERE id = :settings_id AND occupied < total_spaces AND EXISTS (SELECT FROM admitted)
+    RETURNING id
+), ticket AS (
+    INSERT INTO tickets (ticket_number, license_plate, plate_key, vehicle_type, entry_time, status, lost,
+                         last_event_at, issued_by_id, created_at, updated_at)
+    SELECT :number, :plate, :plate_key, :vehicle_type, :now, :status, false, :now, admitted.id, :now, :now
+    FROM taken, admitted
+    RETURNING id, ticket_number, issued_by_id
+), audit AS (
+    INSERT INTO audit_log (at, user_id, username, action, object_type, object_id, ip, details)
+    SELECT :now, admitted.id, admitted.username, 'ticket.issued', 'ticket', ticket.ticket_number, :ip, :details
+    FROM ticket, admitted
+)
+SELECT (SELECT role FROM actor) AS caller_role, ticket.id, ticket.issued_by_id
+FROM (VALUES (1)) AS one (x) LEFT JOIN ticket ON true
+""", types=dict(token_hash="varchar", by_token="boolean", user_id="integer", username="varchar",
+                roles="varchar[]", now="timestamptz", settings_id="integer", number="varchar", plate="varchar",
+                plate_key="varchar", vehicle_type="varchar", status="varchar", ip="varchar", details="json"))
+
+# The exit's writes. The guard (still active) makes a second, concurrent payment match
+# no row, and then neither the audit row nor the counter is touched.
+CLOSE = Prepared("garage_close_ticket", """
+WITH closed AS (
+    UPDATE tickets SET status = :status, exit_time = :exit_time, duration_minutes = :duration_minutes,
+           amount_paid = :amount_paid, payment_method = :payment_method, last_event_at = :last_event_at,
+           lost = :lost, lost_fee_cents = :lost_fee_cents, closed_by_id = :closed_by_id, updated_at = :updated_at
+    WHERE id = :ticket_id AND status = :active
+    RETURNING ticket_number
+), freed AS (
+    UPDATE garage_settings SET occupied = occupied - 1, updated_at = :updated_at
+    FROM closed WHERE garage_settings.id = :settings_id
+), audit AS (
+    INSERT INTO audit_log (at, user_id, username, action, object_type, object_id, ip, details)
+    SELECT :updated_at, :user_id, :username, 'ticket.paid', 'ticket', ticket_number, :ip, :details
+    FROM closed
+)
+SELECT count(*) FROM closed
+""", types=dict(status="varchar", exit_time="timestamptz", duration_minutes="integer", amount_paid="integer",
+                payment_method="varchar", last_event_at="timestamptz", lost="boolean", lost_fee_cents="integer",
+                closed_by_id="integer", updated_at="timestamptz", ticket_id="integer", active="varchar",
+                settings_id="integer", user_id="integer", username="varchar", ip="varchar", details="json"))
+
+ISO_8601 = 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'
+
+
+def _dollars(cents: Any) -> Any:
+    """12.50 as text; NULL stays NULL."""
+    return sa.cast(sa.cast(cents / 100.0, sa.Numeric(12, 2)), sa.Text)
+
+
+def _quoted(text: Any) -> Any:
+    """A CSV field in SQL: always quoted, inner quotes doubled; NULL stays NULL (concat makes it empty)."""
+    return sa.literal('"') + sa.func.replace(text, '"', '""') + sa.literal('"')
+
+
+class PostgresStore(Store):
+    name = "postgresql"
+
+    def autocommit(self) -> None:
+        """Every statement its own transaction until the session releases its connection:
+        no BEGIN and COMMIT/ROLLBACK round trips. For requests whose reads need no common
+        snapshot (in READ COMMITTED each statement has its own anyway) and whose writes are
+        each ONE statement (the entry and exit). A no-op once a transaction has started.
+
+        psycopg2's own switch is used (a client-side flag): SQLAlchemy's
+        isolation_level="AUTOCOMMIT" would cost a SET statement on the way in and
+        another on the way out. The pool hook below turns it off again when the
+        connection goes back to the pool."""
+        session = db.session()
+        if session.in_transaction():
+            return
+        record = session.connection().connection  # checked out (pre-ping), nothing sent yet
+        record.dbapi_connection.autocommit = True
+        record.info[AUTOCOMMIT_FLAG] = True
+
+    def issue(self, new: NewTicket, caller: Actor | TokenCaller,
+              details: dict[str, Any]) -> IssuedTicket | None:
+        by_token = isinstance(caller, TokenCaller)
+        if by_token and caller.token_hash is None:
+            admit(None, caller)  # no token at all: nothing to look up, nothing to run
+        row = ISSUE.execute(dict(
+            token_hash=caller.token_hash if by_token else None, by_token=by_token,
+            roles=list(caller.roles) if by_token else [],
+            user_id=None if by_token else caller.user_id, username=None if by_token else caller.username,
+            now=new.now, settings_id=SETTINGS_ID, number=new.number, plate=new.plate, plate_key=new.plate_key,
+            vehicle_type=new.vehicle_type, status=STATUS_ACTIVE, ip=caller.ip,
+            details=details_json(details))).one()
+        if by_token:
+            admit(row.caller_role, caller)
+        if row.id is None:
+            return None
+        return new.issued(row.id, row.issued_by_id)  # no re-SELECT
+
+    def close(self, ticket: Ticket, values: dict[str, Any], details: dict[str, Any], actor: Actor | None) -> None:
+        actor = actor or Actor.system()
+        closed = CLOSE.execute({
+            **values, "ticket_id": ticket.id, "active": STATUS_ACTIVE, "settings_id": SETTINGS_ID,
+            "user_id": actor.user_id, "username": actor.username, "ip": actor.ip,
+            "details": details_json(details)}).scalar()
+        if closed != 1:
+            raise AlreadyProcessed()
+
+    # Local hours: date_trunc('hour', t, tz) returns the instant the local hour began
+    # (a fall-back day keeps its two 01:00 hours apart).
+    def hour_key(self, column: Any, tzname: str) -> Any:
+        return sa.func.date_trunc("hour", column, tzname)
+
+    def key_instant(self, key: Any) -> datetime:
+        return key.astimezone(timezone.utc)
+
+    def epoch(self, column: Any) -> Any:
+        # date_part is double precision; extract() is numeric, slower.
+        return sa.func.date_part("epoch", column)
+
+    def sort_in_memory(self) -> None:
+        db.session.execute(sa.select(sa.func.set_config("work_mem", "32MB", True)))
+
+    # The CSV export: PostgreSQL writes each line itself (session TimeZone set for this
+    # transaction only): one text column per row is far cheaper to move and parse than eleven.
+    def _csv_columns(self, issuer: Any, closer: Any, tzname: str) -> list[Any]:
+        db.session.execute(sa.select(sa.func.set_config("TimeZone", tzname, True)))
+        text = (Ticket.ticket_number, formula_safe(Ticket.license_plate), Ticket.vehicle_type, Ticket.status)
+        who = (Ticket.payment_method, formula_safe(issuer.username), formula_safe(closer.username))
+        fields = [*map(_quoted, text), sa.func.to_char(Ticket.entry_time, ISO_8601),
+                  sa.func.to_char(Ticket.exit_time, ISO_8601), sa.cast(Ticket.duration_minutes, sa.Text),
+                  _dollars(Ticket.amount_paid), *map(_quoted, who),
+                  sa.case((Ticket.lost, "true"), else_="false"), _dollars(lost_fee_column())]
+        return [sa.func.concat(*[part for f in fields for part in (f, ",")][:-1], "\r\n")]
+
+    def _csv_chunk(self, batch: Sequence[sa.Row], tzname: str) -> str:
+        return "".join(line for (line,) in batch)
+
+
+@sa.event.listens_for(sa.pool.Pool, "checkin")
+def _transactions_again(dbapi_connection, record) -> None:
+    if record.info.pop(AUTOCOMMIT_FLAG, False) and dbapi_connection is not None:
+        dbapi_connection.autocommit = False  # client-side: nothing is sent
