@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from garage import create_app
 from garage.extensions import db
 from tests.helpers.db import empty_tables
-from tests.helpers.live import LiveServer, gunicorn_server
+from tests.helpers.live import LiveServer, gunicorn_server, migrated_postgres
 from tests.helpers.postgres import throwaway_postgres
 from tests.helpers.staff import StaffActions
 
@@ -35,23 +35,9 @@ def postgres_database() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
-    from flask_migrate import upgrade
-
-    gen = throwaway_postgres()
-    url = next(gen)
-    try:
-        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url,
-                          "SECRET_KEY": secrets.token_hex(16)})
-        app.instance_path = str(tmp_path_factory.mktemp("live-instance"))
-        with app.app_context():
-            upgrade()
-            db.session.remove()
+    with migrated_postgres(str(tmp_path_factory.mktemp("live-instance"))) as (url, app):
         with gunicorn_server(url, workers=3) as base:
             yield LiveServer(base, url, app)
-        with app.app_context():
-            db.engine.dispose()
-    finally:
-        gen.close()
 
 
 @pytest.fixture

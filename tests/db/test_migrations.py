@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from garage import create_app
 from garage.extensions import db
+from tests.helpers.postgres import throwaway_postgres
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -16,8 +17,7 @@ def empty_database(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'old.db'}"
         return
-    from tests.conftest import _throwaway_postgres
-    gen = _throwaway_postgres()
+    gen = throwaway_postgres()
     try:
         yield next(gen)
     finally:

@@ -18,8 +18,10 @@ from typing import Any, Iterator
 
 import sqlalchemy as sa
 
+from garage import create_app
 from garage.extensions import db
 from tests.helpers.db import empty_tables
+from tests.helpers.postgres import throwaway_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,6 +59,26 @@ class LiveServer:
             _, secret = accounts.create_token(name)
             db.session.remove()
         return {"Authorization": f"Bearer {secret}"}
+
+
+@contextmanager
+def migrated_postgres(instance_path: str) -> Iterator[tuple[str, Any]]:
+    """A throw-away PostgreSQL database, migrated to head: (its URL, an app bound to it)."""
+    from flask_migrate import upgrade
+
+    gen = throwaway_postgres()
+    url = next(gen)
+    try:
+        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secrets.token_hex(16)})
+        app.instance_path = instance_path
+        with app.app_context():
+            upgrade()
+            db.session.remove()
+        yield url, app
+        with app.app_context():
+            db.engine.dispose()
+    finally:
+        gen.close()
 
 
 def free_port() -> int:

@@ -9,10 +9,10 @@ from bs4 import BeautifulSoup
 from flask import render_template_string
 
 from garage.extensions import db
-from garage.models import AuditEvent, GarageSetting, VehicleRate
+from garage.models import GarageSetting, VehicleRate
 from garage.services import settings as settings_service
 from tests.helpers.api import enter
-from tests.helpers.db import counting
+from tests.helpers.db import audit_events, counting
 from tests.helpers.web import HTMX, csrf_token, soup
 
 VALID = {
@@ -46,7 +46,7 @@ def snapshot():
 
 
 def settings_audits():
-    return db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "settings.changed")).all()
+    return audit_events("settings.changed")
 
 
 # --- access ------------------------------------------------------------------------------
