@@ -1,4 +1,5 @@
-"""The seed's JSON API contract, with credentials, on SQLite and PostgreSQL."""
+"""The JSON API (/api) through the Flask test client, on SQLite and PostgreSQL: the seed's
+contract (fields, status codes, messages) with credentials, and the OpenAPI document and docs page."""
 from datetime import datetime, timedelta, timezone
 
 import pytest

@@ -1,5 +1,6 @@
-"""Migrations 0002 and 0003 on a database that already has data, on SQLite and
-PostgreSQL: defaults keep the old fees, and the models match the migrations."""
+"""Migrations on a database that already has data, on SQLite and PostgreSQL: after 0002
+the defaults keep the old fees and the models match the migrations; 0003's ticket indexes
+serve the range queries."""
 from datetime import datetime, timedelta, timezone
 
 import pytest

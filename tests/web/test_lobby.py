@@ -1,4 +1,5 @@
-"""Lobby screen (public): states, privacy, fragment polling with ETag/304, headers, API parity."""
+"""The lobby screen (public) through the Flask test client, on SQLite and PostgreSQL: states,
+privacy, fragment polling with ETag/304, headers, parity with the API."""
 from __future__ import annotations
 
 import re
