@@ -1,39 +1,23 @@
-"""Fixtures. Every database test runs twice: on SQLite and on a throw-away
-PostgreSQL database (created here, dropped at the end). The schema comes from
-the Alembic migrations, so the migrations are tested too."""
+"""Fixtures for every test. Every database test runs twice: on SQLite and on a throw-away
+PostgreSQL database (created here, dropped at the end). The schema comes from the Alembic
+migrations, so the migrations are tested too. Shared non-fixture code is in tests/helpers/."""
 from __future__ import annotations
 
-import os
 import secrets
-import sys
-import uuid
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import timedelta
 from typing import Iterator
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from flask.testing import FlaskClient
 
 from garage import create_app
-from garage.config import normalise_database_url
 from garage.extensions import db
-
-ADMIN_URL = normalise_database_url(
-    os.environ.get("TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres")
-IN_CI = os.environ.get("CI", "").lower() == "true"
-TABLES = ("audit_log", "api_tokens", "tickets", "garage_settings", "vehicle_rates", "users")
-
-
-def _postgres_unavailable(reason: str) -> None:
-    message = (f"\n{'!' * 72}\nPostgreSQL tests cannot run: {reason}\n"
-               f"Admin URL: {ADMIN_URL} (set TEST_DATABASE_URL)\n{'!' * 72}\n")
-    if IN_CI:
-        pytest.fail(message + "Under CI=true the PostgreSQL tests must run.", pytrace=False)
-    print(message, file=sys.stderr)
-    pytest.skip("PostgreSQL unreachable: " + reason)
+from tests.helpers.db import empty_tables
+from tests.helpers.live import LiveServer, gunicorn_server, migrated_postgres
+from tests.helpers.postgres import throwaway_postgres
+from tests.helpers.staff import StaffActions
 
 
 @dataclass
@@ -42,123 +26,24 @@ class TestDatabase:
     url: str
 
 
-def _throwaway_postgres() -> Iterator[str]:
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"garage_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        _postgres_unavailable(str(exc).splitlines()[0])
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    try:
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
-    yield from _throwaway_postgres()
+    yield from throwaway_postgres()
 
 
 # --- a real server (gunicorn) on its own PostgreSQL database ------------------------------
 
-@dataclass
-class LiveServer:
-    url: str
-    database_url: str
-    app: object  # a Flask app bound to the same database, for set-up and checks
-
-    def reset(self, total_spaces: int = 140) -> None:
-        """Empty every table and start from default settings with `total_spaces`."""
-        with self.app.app_context():
-            _empty(self.app)
-            from garage.services.settings import ensure_settings
-            ensure_settings()
-            db.session.execute(sa.text("UPDATE garage_settings SET total_spaces = :n"), {"n": total_spaces})
-            db.session.commit()
-            db.session.remove()
-
-    def user(self, username: str, role: str, password: str = "correct horse battery") -> str:
-        """Create a user; returns its password."""
-        from garage.services import accounts
-        with self.app.app_context():
-            accounts.create_user(username, password, role)
-            db.session.remove()
-        return password
-
-    def token(self, role: str = "attendant") -> dict[str, str]:
-        from garage.services import accounts
-        name = f"{role}-{secrets.token_hex(3)}"
-        self.user(name, role)
-        with self.app.app_context():
-            _, secret = accounts.create_token(name)
-            db.session.remove()
-        return {"Authorization": f"Bearer {secret}"}
-
-
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
-    from flask_migrate import upgrade
-
-    from tests.helpers.live import gunicorn_server
-
-    gen = _throwaway_postgres()
-    url = next(gen)
-    try:
-        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url,
-                          "SECRET_KEY": secrets.token_hex(16)})
-        app.instance_path = str(tmp_path_factory.mktemp("live-instance"))
-        with app.app_context():
-            upgrade()
-            db.session.remove()
+    with migrated_postgres(str(tmp_path_factory.mktemp("live-instance"))) as (url, app):
         with gunicorn_server(url, workers=3) as base:
             yield LiveServer(base, url, app)
-        with app.app_context():
-            db.engine.dispose()
-    finally:
-        gen.close()
 
 
 @pytest.fixture
 def live(live_server) -> LiveServer:
     live_server.reset()
     return live_server
-
-
-# --- a real browser: Playwright driving Debian's Chromium ---------------------------------
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-        if IN_CI:
-            pytest.fail(message + "; under CI=true the browser tests must run.", pytrace=False)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def tablet(browser):
-    """A fresh browser context at a tablet viewport (landscape 1024x768, touch)."""
-    context = browser.new_context(viewport={"width": 1024, "height": 768}, has_touch=True)
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -215,21 +100,12 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def app(_app, request):
     with _app.app_context():
-        _empty(_app)
+        empty_tables()
         from garage.services.settings import ensure_settings
 
         ensure_settings()
         yield _app
         db.session.remove()
-
-
-def _empty(app) -> None:
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in TABLES:
-                conn.execute(sa.text(f"DELETE FROM {table}"))
 
 
 @pytest.fixture
@@ -269,3 +145,36 @@ def staff(token_for) -> dict[str, str]:
 @pytest.fixture
 def manager(token_for) -> dict[str, str]:
     return token_for("manager")
+
+
+@pytest.fixture
+def actions(client, make_user) -> StaffActions:
+    """Staff actions through the pages (sign in as a role, issue, look up, pay) on `client`."""
+    return StaffActions(client, make_user)
+
+
+@pytest.fixture
+def desk(actions) -> StaffActions:
+    """An attendant ("ann") signed in at the desk."""
+    actions.sign_in("ann", "attendant")
+    return actions
+
+
+@pytest.fixture
+def manager_client(actions):
+    """The test client, signed in as a manager ("boss")."""
+    actions.sign_in("boss", "manager")
+    return actions.client
+
+
+@pytest.fixture
+def move_clock(monkeypatch):
+    """Move the clock the session checks forward by `hours`."""
+    from garage.domain import clock
+
+    real = clock.utcnow
+
+    def move(hours: float) -> None:
+        monkeypatch.setattr(clock, "utcnow", lambda: real() + timedelta(hours=hours))
+
+    return move

@@ -1,4 +1,5 @@
-"""The seed's JSON API contract, with credentials, on SQLite and PostgreSQL."""
+"""The JSON API (/api) through the Flask test client, on SQLite and PostgreSQL: the seed's
+contract (fields, status codes, messages) with credentials, and the OpenAPI document and docs page."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -6,29 +7,12 @@ import sqlalchemy as sa
 
 from garage.extensions import db
 from garage.models import AuditEvent, GarageSetting, Ticket
+from tests.helpers.api import enter
+from tests.helpers.db import backdate, set_settings, ticket_count
+from tests.helpers.web import signed_in, soup
 
 TICKET_FIELDS = {"id", "ticketNumber", "licensePlate", "vehicleType", "entryTime", "exitTime",
                  "durationMinutes", "amountPaid", "status", "paymentMethod", "lost", "lostFee"}
-
-
-def enter(client, headers, plate="ABC123", vehicle="Car"):
-    return client.post("/api/tickets", json={"licensePlate": plate, "vehicleType": vehicle}, headers=headers)
-
-
-def ticket_count() -> int:
-    return db.session.scalar(sa.select(sa.func.count(Ticket.id)))
-
-
-def set_spaces(n: int) -> None:
-    db.session.execute(sa.update(GarageSetting).values(total_spaces=n))
-    db.session.commit()
-
-
-def backdate(number: str, **delta) -> None:
-    """Move a ticket's entry into the past (the clock 'moves forward')."""
-    t = db.session.scalar(sa.select(Ticket).where(Ticket.ticket_number == number))
-    t.entry_time = t.entry_time - timedelta(**delta)
-    db.session.commit()
 
 
 # --- the seed's test plan (section 6.2) -------------------------------------------------
@@ -147,17 +131,14 @@ def test_openapi_describes_every_api_route(client, staff):
 
 
 def test_docs_page_is_for_staff_and_uses_local_assets_only(client, app, make_user):
-    from bs4 import BeautifulSoup
-
-    from tests.helpers.web import signed_in
     r = client.get("/docs")
     assert r.status_code == 302 and "/login" in r.headers["Location"]
     client = signed_in(app, make_user, "reader", "attendant")
     r = client.get("/docs")
     assert r.status_code == 200
     assert client.get("/openapi.json").status_code == 200  # what Swagger UI fetches, with the session
-    soup = BeautifulSoup(r.data, "html.parser")
-    sources = [s["src"] for s in soup.find_all("script")] + [l["href"] for l in soup.find_all("link")]
+    page = soup(r)
+    sources = [s["src"] for s in page.find_all("script")] + [l["href"] for l in page.find_all("link")]
     assert sources and all(src.startswith("/") for src in sources)
     for src in sources:
         assert client.get(src).status_code == 200, src
@@ -166,7 +147,7 @@ def test_docs_page_is_for_staff_and_uses_local_assets_only(client, app, make_use
 # --- capacity, duplicates, validation ---------------------------------------------------
 
 def test_full_garage_refuses_entry_with_409(client, staff):
-    set_spaces(2)
+    set_settings(total_spaces=2)
     assert enter(client, staff, "A1").status_code == 201
     assert enter(client, staff, "A2").status_code == 201
     r = enter(client, staff, "A3")
@@ -175,7 +156,7 @@ def test_full_garage_refuses_entry_with_409(client, staff):
 
 
 def test_full_garage_writes_nothing_not_even_an_audit_row(client, staff):
-    set_spaces(1)
+    set_settings(total_spaces=1)
     assert enter(client, staff, "F1").status_code == 201
     audit_rows = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
     assert enter(client, staff, "F2").status_code == 409

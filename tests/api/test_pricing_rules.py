@@ -1,16 +1,15 @@
 """Pricing rules through the services and the JSON API, on SQLite and PostgreSQL:
 each rule at exit, lost tickets in both modes, per-type rates, and rule
 changes that apply to the next exit only."""
-from datetime import timedelta
-
 import pytest
 import sqlalchemy as sa
 
 from garage.extensions import db
-from garage.models import AuditEvent, GarageSetting, Ticket, VehicleRate
+from garage.models import GarageSetting, Ticket, VehicleRate
 from garage.services import settings as settings_service, tickets as ticket_service
 from garage.identity import Actor
-from tests.api.test_api import backdate, enter
+from tests.helpers.api import enter, pay, quote
+from tests.helpers.db import audit_events, backdate
 
 BOSS = Actor(None, "boss", "127.0.0.1")
 
@@ -25,22 +24,6 @@ def parked(client, staff, plate="ABC123", vehicle="Car", **ago) -> str:
     number = enter(client, staff, plate, vehicle).get_json()["ticketNumber"]
     backdate(number, **ago)
     return number
-
-
-def quote(client, staff, number, lost=None):
-    suffix = "" if lost is None else f"?lost={lost}"
-    r = client.get(f"/api/tickets/{number}/quote{suffix}", headers=staff)
-    assert r.status_code == 200, r.get_json()
-    return r.get_json()
-
-
-def pay(client, staff, number, **extra):
-    return client.put(f"/api/tickets/{number}/exit", json={"paymentMethod": "Cash", **extra}, headers=staff)
-
-
-def audits(action: str) -> list[AuditEvent]:
-    return db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
-                              .order_by(AuditEvent.id)).all()
 
 
 def test_defaults_keep_ten_dollars_per_started_hour(client, staff, manager):
@@ -101,7 +84,7 @@ def test_lost_ticket_fee_instead_of_the_time_fee(client, staff, manager):
     db.session.expire_all()
     ticket = db.session.scalar(sa.select(Ticket).where(Ticket.ticket_number == number))
     assert ticket.lost is True and ticket.lost_fee_cents == 5000 and ticket.amount_paid == 5000
-    detail = audits("ticket.paid")[-1].details
+    detail = audit_events("ticket.paid")[-1].details
     assert detail["lost"] is True and detail["lostFeeCents"] == 5000 and detail["timeFeeCents"] == 0
 
 
@@ -176,14 +159,14 @@ def test_quotes_never_use_a_cached_tariff(app, staff, client):
 
 def test_settings_change_is_audited_with_before_and_after_of_what_changed(client, manager):
     rules(client, manager, graceMinutes=10, dailyMaximum=4000, vehicleRates={"Van": 1200}, totalSpaces=140)
-    events = audits("settings.changed")
+    events = audit_events("settings.changed")
     assert len(events) == 1
     assert events[0].details == {
         "before": {"graceMinutes": 0, "dailyMaxCents": None, "vehicleRates": {}},
         "after": {"graceMinutes": 10, "dailyMaxCents": 4000, "vehicleRates": {"Van": 1200}},
     }
     rules(client, manager, graceMinutes=10)  # no change: nothing to audit
-    assert len(audits("settings.changed")) == 1
+    assert len(audit_events("settings.changed")) == 1
 
 
 @pytest.mark.parametrize("body, words", [
@@ -201,7 +184,7 @@ def test_settings_change_is_audited_with_before_and_after_of_what_changed(client
 def test_invalid_settings_are_refused_and_change_nothing(client, manager, body, words):
     r = client.put("/api/garage/settings", json=body, headers=manager)
     assert r.status_code == 422 and words in r.get_json()["message"]
-    assert audits("settings.changed") == []
+    assert audit_events("settings.changed") == []
     assert settings_service.current_tariff() == settings_service.get_settings().tariff()
     assert client.get("/api/garage/settings", headers=manager).get_json()["rates"] == ["$10.00 per started hour"]
 
@@ -213,7 +196,7 @@ def test_total_spaces_below_cars_inside_is_409_via_the_api(client, staff, manage
     assert r.status_code == 409 and "3 cars inside" in r.get_json()["message"]
     row = db.session.get(GarageSetting, 1)
     db.session.refresh(row)
-    assert row.total_spaces == 140 and row.grace_minutes == 0 and audits("settings.changed") == []
+    assert row.total_spaces == 140 and row.grace_minutes == 0 and audit_events("settings.changed") == []
 
 
 def test_attendants_cannot_change_rules(client, staff):

@@ -1,0 +1,1 @@
+"""The application shell: configuration and the operator commands (flask --app garage ...)."""

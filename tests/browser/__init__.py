@@ -1,0 +1,1 @@
+"""Real Chromium (Playwright) against gunicorn on PostgreSQL: htmx, the CSP, screenshots."""

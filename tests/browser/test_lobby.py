@@ -6,7 +6,6 @@ otherwise to a temporary directory."""
 from __future__ import annotations
 
 import os
-import secrets
 import threading
 import time
 from contextlib import contextmanager
@@ -18,10 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from garage import create_app
 from garage.extensions import db
-from tests.conftest import LiveServer, _throwaway_postgres
-from tests.helpers.live import call, free_port, gunicorn_server
+from tests.helpers.live import LiveServer, call, free_port, gunicorn_server, migrated_postgres
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
 
@@ -35,21 +32,8 @@ TABLET = {"width": 1280, "height": 800}
 @pytest.fixture(scope="module")
 def garage_db(tmp_path_factory) -> Iterator[LiveServer]:
     """A throw-away PostgreSQL database, migrated, with an app bound to it for set-up."""
-    from flask_migrate import upgrade
-
-    gen = _throwaway_postgres()
-    url = next(gen)
-    try:
-        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secrets.token_hex(16)})
-        app.instance_path = str(tmp_path_factory.mktemp("lobby-instance"))
-        with app.app_context():
-            upgrade()
-            db.session.remove()
+    with migrated_postgres(str(tmp_path_factory.mktemp("lobby-instance"))) as (url, app):
         yield LiveServer("", url, app)
-        with app.app_context():
-            db.engine.dispose()
-    finally:
-        gen.close()
 
 
 @contextmanager

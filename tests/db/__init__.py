@@ -1,0 +1,1 @@
+"""What the database guarantees: the audit trail, concurrency, migrations, prepared statements."""

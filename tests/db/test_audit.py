@@ -4,12 +4,8 @@ import pytest
 import sqlalchemy as sa
 
 from garage.extensions import db
-from garage.models import AuditEvent, GarageSetting, Ticket, User
-
-
-def log(action: str) -> list[AuditEvent]:
-    return list(db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
-                                   .order_by(AuditEvent.id)))
+from garage.models import GarageSetting, Ticket, User
+from tests.helpers.db import audit_events
 
 
 def owner(headers) -> User:
@@ -29,14 +25,14 @@ def test_ticket_issued_and_exit_paid_are_audited_with_who_and_where(client, staf
     attendant = owner(staff)
     r = client.post("/api/tickets", json={"licensePlate": "abc 123", "vehicleType": "SUV"}, headers=staff)
     number = r.get_json()["ticketNumber"]
-    issued, = log("ticket.issued")
+    issued, = audit_events("ticket.issued")
     assert (issued.user_id, issued.username, issued.ip, issued.object_type, issued.object_id) == \
         (attendant.id, attendant.username, from_ip, "ticket", number)
     assert issued.details == {"plate": "ABC 123", "vehicleType": "SUV"}
 
     r = client.put(f"/api/tickets/{number}/exit", json={"paymentMethod": "Cash"}, headers=staff)
     assert r.status_code == 200
-    paid, = log("ticket.paid")
+    paid, = audit_events("ticket.paid")
     assert (paid.username, paid.ip, paid.object_id) == (attendant.username, from_ip, number)
     assert paid.details["amountCents"] == 1000 and paid.details["paymentMethod"] == "Cash"
     ticket = db.session.scalar(sa.select(Ticket).where(Ticket.ticket_number == number))
@@ -58,11 +54,11 @@ def test_refused_entries_and_exits_write_no_audit_row(client, staff):
                    headers=staff),
     ]
     assert [r.status_code for r in refused] == [409, 409, 422, 422, 422, 409]
-    assert len(log("ticket.issued")) == 1 and not log("ticket.paid")
+    assert len(audit_events("ticket.issued")) == 1 and not audit_events("ticket.paid")
     client.put(f"/api/tickets/{number}/exit", json={"paymentMethod": "Cash"}, headers=staff)
     assert client.put(f"/api/tickets/{number}/exit", json={"paymentMethod": "Cash"},
                       headers=staff).status_code == 409  # paid twice: charged and audited once
-    assert len(log("ticket.paid")) == 1
+    assert len(audit_events("ticket.paid")) == 1
 
 
 # --- settings API ------------------------------------------------------------------------
@@ -86,7 +82,7 @@ def test_settings_change_is_audited_with_before_and_after(client, manager, from_
     assert r.status_code == 200
     assert r.get_json()["totalSpaces"] == 150 and r.get_json()["hourlyRate"] == 1250
     assert (settings().total_spaces, settings().hourly_rate) == (150, 1250)
-    changed, = log("settings.changed")
+    changed, = audit_events("settings.changed")
     assert changed.details == {"before": {"totalSpaces": 140, "hourlyRate": 1000},
                                "after": {"totalSpaces": 150, "hourlyRate": 1250}}
     assert changed.ip == from_ip and changed.username.startswith("manager-")
@@ -103,7 +99,7 @@ def test_invalid_settings_are_refused_and_not_audited(client, manager, body, sta
     r = client.put("/api/garage/settings", json=body, headers=manager)
     assert r.status_code == status and r.get_json()["message"]
     assert (settings().total_spaces, settings().hourly_rate) == (140, 1000)
-    assert not log("settings.changed")
+    assert not audit_events("settings.changed")
 
 
 @pytest.mark.parametrize("body", [{"totalSpaces": 1}, {"totalSpaces": 100000}, {"hourlyRate": 0},
@@ -121,7 +117,7 @@ def test_total_spaces_cannot_go_below_the_cars_inside(client, staff, manager):
     r = client.put("/api/garage/settings", json={"totalSpaces": 2, "hourlyRate": 500}, headers=manager)
     assert r.status_code == 409 and r.get_json() == {"message": "Total spaces cannot be below the 3 cars inside"}
     assert (settings().total_spaces, settings().hourly_rate) == (140, 1000)  # nothing changed, not even the rate
-    assert not log("settings.changed")
+    assert not audit_events("settings.changed")
     assert client.put("/api/garage/settings", json={"totalSpaces": 3}, headers=manager).status_code == 200
 
 
@@ -133,5 +129,5 @@ def test_token_creation_and_revocation_are_audited(app, make_user):
     token, _ = accounts.create_token("bob", Actor(None, "cli", None))
     accounts.revoke_token(token.id, Actor(None, "cli", None))
     accounts.revoke_token(token.id, Actor(None, "cli", None))  # already revoked: nothing new
-    assert [(e.username, e.object_id) for e in log("token.created")] == [("cli", str(token.id))]
-    assert [(e.username, e.object_id) for e in log("token.revoked")] == [("cli", str(token.id))]
+    assert [(e.username, e.object_id) for e in audit_events("token.created")] == [("cli", str(token.id))]
+    assert [(e.username, e.object_id) for e in audit_events("token.revoked")] == [("cli", str(token.id))]

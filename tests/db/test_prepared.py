@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from garage.extensions import db
 from garage.persistence.prepared import Prepared
-from tests.perf.test_query_counts import counting
+from tests.helpers.db import counting
 
 
 def test_named_parameters_become_positional_with_their_types():

@@ -1,0 +1,1 @@
+"""The rules in garage.domain (and plain presenters): no Flask, no database."""

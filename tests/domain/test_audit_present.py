@@ -1,4 +1,4 @@
-"""garage/admin/present.py: how audit details read (plain Python, no app)."""
+"""How the audit log's details read (garage/admin/present.py, plain Python, no app)."""
 from garage.admin.present import DetailLine, Details, event_details, value_text
 
 

@@ -1,4 +1,5 @@
-"""Pricing rules, without Flask or a database."""
+"""The fee (garage.domain.pricing), without Flask or a database: started hours, grace,
+the daily maximum, per-type rates and lost tickets, with properties checked by Hypothesis."""
 from datetime import datetime, timedelta, timezone
 
 import pytest

@@ -1,4 +1,4 @@
-"""Pure report helpers: periods (local days, DST), comparison, median,
+"""Report helpers without Flask or a database (garage.domain: periods, figures, charts): periods (local days, DST), comparison, median,
 occupancy arithmetic, chart geometry."""
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Plates, vehicle types, payment methods, ticket numbers, occupancy, local days."""
+"""The domain's rules without Flask or a database (garage.domain): plates, vehicle types,
+payment methods, ticket numbers, occupancy states, local days."""
 from datetime import date, datetime, timezone
 
 import pytest

@@ -1,4 +1,5 @@
-"""A real server for tests: gunicorn (the production config) on a PostgreSQL database."""
+"""A real server for tests: gunicorn (the production config) on a PostgreSQL database,
+`LiveServer` to arrange its data, and `call` for its JSON API over HTTP."""
 from __future__ import annotations
 
 import json
@@ -11,10 +12,73 @@ import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+import sqlalchemy as sa
+
+from garage import create_app
+from garage.extensions import db
+from tests.helpers.db import empty_tables
+from tests.helpers.postgres import throwaway_postgres
+
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class LiveServer:
+    url: str
+    database_url: str
+    app: object  # a Flask app bound to the same database, for set-up and checks
+
+    def reset(self, total_spaces: int = 140) -> None:
+        """Empty every table and start from default settings with `total_spaces`."""
+        with self.app.app_context():
+            empty_tables()
+            from garage.services.settings import ensure_settings
+            ensure_settings()
+            db.session.execute(sa.text("UPDATE garage_settings SET total_spaces = :n"), {"n": total_spaces})
+            db.session.commit()
+            db.session.remove()
+
+    def user(self, username: str, role: str, password: str = "correct horse battery") -> str:
+        """Create a user; returns its password."""
+        from garage.services import accounts
+        with self.app.app_context():
+            accounts.create_user(username, password, role)
+            db.session.remove()
+        return password
+
+    def token(self, role: str = "attendant") -> dict[str, str]:
+        """Bearer headers of a new user with `role`."""
+        from garage.services import accounts
+        name = f"{role}-{secrets.token_hex(3)}"
+        self.user(name, role)
+        with self.app.app_context():
+            _, secret = accounts.create_token(name)
+            db.session.remove()
+        return {"Authorization": f"Bearer {secret}"}
+
+
+@contextmanager
+def migrated_postgres(instance_path: str) -> Iterator[tuple[str, Any]]:
+    """A throw-away PostgreSQL database, migrated to head: (its URL, an app bound to it)."""
+    from flask_migrate import upgrade
+
+    gen = throwaway_postgres()
+    url = next(gen)
+    try:
+        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secrets.token_hex(16)})
+        app.instance_path = instance_path
+        with app.app_context():
+            upgrade()
+            db.session.remove()
+        yield url, app
+        with app.app_context():
+            db.engine.dispose()
+    finally:
+        gen.close()
 
 
 def free_port() -> int:

@@ -4,7 +4,7 @@
 
 The token comes from `flask --app garage tokens create USERNAME` (the seed had
 no accounts; ours needs credentials for everything but status and docs).
-tests/test_seed_plan.py runs the same checks against gunicorn on PostgreSQL.
+tests/api/test_seed_plan.py runs the same checks against gunicorn on PostgreSQL.
 """
 from __future__ import annotations
 

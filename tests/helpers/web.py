@@ -1,14 +1,26 @@
-"""Helpers for tests that use the staff pages like a browser: CSRF token, sign in, parse."""
+"""Reading pages and using them as a browser would: parse (`soup`, `text`), the CSRF token,
+sign in, post a form, and the headers htmx sends (`HTMX`)."""
 from __future__ import annotations
 
 from bs4 import BeautifulSoup
 
 PASSWORD = "correct horse battery"
-HTMX = {"HX-Request": "true"}
+HTMX = {"HX-Request": "true"}  # what htmx adds to every request it makes
 
 
-def soup(response) -> BeautifulSoup:
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+def soup(page) -> BeautifulSoup:
+    """A response (or its bytes or text) parsed as HTML."""
+    if hasattr(page, "get_data"):
+        page = page.get_data(as_text=True)
+    return BeautifulSoup(page, "html.parser")
+
+
+def text(page) -> str:
+    """The visible text of a response or of a parsed node, whitespace collapsed ("" for None)."""
+    if page is None:
+        return ""
+    node = page if hasattr(page, "get_text") else soup(page)
+    return " ".join(node.get_text(" ").split())
 
 
 def csrf_token(client, path: str = "/login") -> str:
@@ -31,10 +43,6 @@ def post_form(client, path: str, data: dict | None = None, htmx: bool = False, p
     token = csrf_token(client, page or path)
     headers = {**HTMX, "X-CSRFToken": token} if htmx else {}
     return client.post(path, data={**(data or {}), **({} if htmx else {"csrf_token": token})}, headers=headers)
-
-
-def text(response) -> str:
-    return " ".join(soup(response).get_text(" ").split())
 
 
 def signed_in(app, make_user, username: str = "boss", role: str = "manager", ip: str | None = None):

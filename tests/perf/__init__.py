@@ -1,0 +1,1 @@
+"""Statements per request: counts, bounds, reads once per request, autocommit on the hot paths."""

@@ -4,17 +4,12 @@ transaction each). Counted with SQLAlchemy's before_cursor_execute event, so
 every statement sent to the database counts (savepoints too; the pool's
 pre-ping, BEGIN and COMMIT are not statements of ours and are not counted).
 
-To cover a new page, add one line to REQUESTS, for instance after the desk,
-lobby and reports land:
+To cover a new page or endpoint, add one line to REQUESTS, for instance:
 
-    Req("desk page", "GET", "/desk", auth="session", most=8),
-    Req("desk live panel", "GET", "/desk/panel", auth="session", headers=HTMX, most=5),
-    Req("lobby fragment", "GET", "/lobby", headers=HTMX, most=2),
-    Req("revenue report", "GET", "/reports", auth="manager-session", most=10),
+    Req("desk live panel", "GET", "/desk/live", auth="session", headers=HTMX, most=3),
 """
 from __future__ import annotations
 
-import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -27,8 +22,8 @@ from garage.domain.clock import utcnow
 from garage.extensions import db
 from garage.services import tickets as ticket_service
 from garage.identity import Actor
-
-HTMX = {"HX-Request": "true"}
+from tests.helpers.db import counting, empty_tables
+from tests.helpers.web import HTMX, sign_in
 
 
 @dataclass(frozen=True)
@@ -65,30 +60,16 @@ REQUESTS = [
     # desk page: user, settings (once per request), counts, cars inside, rules (settings as committed +
     # vehicle rates, once for the list and the rates panel), activity, today's figures.
     Req("desk page", "GET", "/desk", auth="session", most=8),
-    Req("desk live panel", "GET", "/desk/live", auth="session", headers={"HX-Request": "true"}, most=3),
-    Req("desk activity", "GET", "/desk/activity", auth="session", headers={"HX-Request": "true"}, most=3),
-    Req("desk cars inside", "GET", "/desk/inside", auth="session", headers={"HX-Request": "true"}, most=6),
+    Req("desk live panel", "GET", "/desk/live", auth="session", headers=HTMX, most=3),
+    Req("desk activity", "GET", "/desk/activity", auth="session", headers=HTMX, most=3),
+    Req("desk cars inside", "GET", "/desk/inside", auth="session", headers=HTMX, most=6),
     Req("lobby page", "GET", "/lobby", most=2),
-    Req("lobby panel", "GET", "/lobby/panel", headers={"HX-Request": "true"}, most=1),
+    Req("lobby panel", "GET", "/lobby/panel", headers=HTMX, most=1),
     # Reports (last 30 days): a fixed set of grouped scans, however many tickets. Measured on
     # PostgreSQL (SQLite one fewer: no work_mem set_config): page 12, chart 7.
     Req("reports page", "GET", "/reports", auth="manager-session", most=14),
     Req("occupancy chart", "GET", "/reports/charts/occupancy.svg", auth="manager-session", most=9),
 ]
-
-
-@contextmanager
-def counting() -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
 
 
 def fill(active: int, completed: int) -> str:
@@ -107,20 +88,10 @@ def start_over(app) -> None:
     """Empty tables (as the app fixture does). The test client's requests share the
     test's app context, hence its session: end its transaction first."""
     from garage.services.settings import ensure_settings
-    from tests.conftest import _empty
 
     db.session.remove()
-    _empty(app)
+    empty_tables()
     ensure_settings()
-
-
-def sign_in(client, make_user, role: str) -> None:
-    make_user(f"q{role}", role)
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    r = client.post("/login", data={"username": f"q{role}", "password": "correct horse battery",
-                                    "csrf_token": token})
-    assert r.status_code == 303, r.get_data(as_text=True)
 
 
 def statements_for(req: Req, client, headers: dict[str, str], ticket: str) -> list[str]:
@@ -129,7 +100,7 @@ def statements_for(req: Req, client, headers: dict[str, str], ticket: str) -> li
                         headers={**headers, **req.headers})
     assert r.status_code == req.status, (req.name, r.status_code, r.get_data(as_text=True)[:300])
     db.session.remove()  # as at the end of a real request
-    # A PREPARE goes out once per pooled connection, not per request (tests/test_prepared.py).
+    # A PREPARE goes out once per pooled connection, not per request (tests/db/test_prepared.py).
     return [s for s in statements if not s.startswith("PREPARE ")]
 
 
@@ -139,7 +110,10 @@ def auth_headers(req: Req, client, token_for, make_user) -> dict[str, str]:
     if req.auth == "manager-token":
         return token_for("manager")
     if req.auth in ("session", "manager-session"):
-        sign_in(client, make_user, "manager" if req.auth == "manager-session" else "attendant")
+        role = "manager" if req.auth == "manager-session" else "attendant"
+        make_user(f"q{role}", role)
+        r = sign_in(client, f"q{role}")
+        assert r.status_code == 303, r.get_data(as_text=True)
     return {}
 
 

@@ -11,7 +11,7 @@ from garage.services import settings as settings_service
 from garage.services import stats as stats_service
 from garage.services import tickets as ticket_service
 from garage.identity import Actor
-from tests.perf.test_query_counts import counting
+from tests.helpers.db import counting
 
 
 def test_the_settings_row_is_read_once_per_request(app):

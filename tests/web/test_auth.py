@@ -7,16 +7,11 @@ import pytest
 import sqlalchemy as sa
 
 from garage.config import Config
-from garage.domain import clock
 from garage.extensions import db
-from garage.models import AuditEvent, User
+from garage.models import User
 from garage.services import accounts
+from tests.helpers.db import audit_events
 from tests.helpers.web import HTMX, PASSWORD, csrf_token, post_form, sign_in, signed_in, soup, text
-
-
-def audit_actions(action: str) -> list[AuditEvent]:
-    return list(db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
-                                   .order_by(AuditEvent.id)))
 
 
 # --- pages need a signed-in user with the right role -------------------------------------
@@ -60,7 +55,7 @@ def test_sign_out_ends_the_session(app, make_user):
     r = post_form(client, "/logout", page="/admin/users")
     assert r.status_code == 303 and r.headers["Location"] == "/login"
     assert client.get("/admin/users").status_code == 302
-    assert [e.username for e in audit_actions("auth.logout")] == ["boss"]
+    assert [e.username for e in audit_events("auth.logout")] == ["boss"]
 
 
 def test_wrong_password_and_unknown_user_look_the_same(client, make_user):
@@ -135,17 +130,6 @@ def test_must_change_password_blocks_pages_until_changed(client, make_user):
 
 
 # --- sessions: idle timeout, ended by deactivation and by a password reset -------------
-
-@pytest.fixture
-def move_clock(monkeypatch):
-    """Move the clock the session checks forward by `hours`."""
-    real = clock.utcnow
-
-    def move(hours: float) -> None:
-        monkeypatch.setattr(clock, "utcnow", lambda: real() + timedelta(hours=hours))
-
-    return move
-
 
 def test_idle_session_is_signed_out_by_the_server(app, make_user, move_clock):
     client = signed_in(app, make_user)
@@ -276,7 +260,7 @@ def test_five_failures_from_one_address_block_the_sixth(app, make_user):
     r = sign_in(c, "alice", PASSWORD)
     assert r.status_code == 429 and "Too many failed sign-ins" in text(r)
     assert c.get("/admin/users").status_code == 302
-    assert not audit_actions("auth.login")
+    assert not audit_events("auth.login")
 
 
 def test_failures_older_than_15_minutes_do_not_count(app, make_user):
@@ -284,7 +268,7 @@ def test_failures_older_than_15_minutes_do_not_count(app, make_user):
     c = app.test_client()
     for _ in range(5):
         sign_in(c, "alice", "wrong password")
-    for event in audit_actions("auth.login_failed"):
+    for event in audit_events("auth.login_failed"):
         event.at -= timedelta(minutes=16)
     db.session.commit()
     assert sign_in(c, "alice").status_code == 303
@@ -298,8 +282,8 @@ def test_sign_in_success_and_failure_are_audited_with_the_address(app, make_user
     c.environ_base["REMOTE_ADDR"] = "192.0.2.7"
     sign_in(c, "alice", "wrong password")
     sign_in(c, "alice")
-    failed, = audit_actions("auth.login_failed")
+    failed, = audit_events("auth.login_failed")
     assert (failed.username, failed.object_id, failed.ip) == (None, "alice", "192.0.2.7")
     assert "wrong password" not in str(failed.details)
-    ok, = audit_actions("auth.login")
+    ok, = audit_events("auth.login")
     assert (ok.username, ok.ip) == ("alice", "192.0.2.7")

@@ -7,105 +7,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 from bs4 import BeautifulSoup
-from flask import g
 
 from garage.extensions import db
-from garage.models import AuditEvent, GarageSetting, Ticket, VehicleRate
-
-HX = {"HX-Request": "true"}
-PASSWORD = "correct horse battery"
-
-
-def soup(response) -> BeautifulSoup:
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
-
-
-def text(node) -> str:
-    return " ".join(node.get_text(" ").split()) if node is not None else ""
-
-
-class Desk:
-    """An attendant signed in through the real login form (CSRF token and all)."""
-
-    def __init__(self, client) -> None:
-        self.client = client
-        self.token = ""
-
-    def login(self, username: str, password: str = PASSWORD) -> None:
-        page = soup(self.client.get("/login"))
-        token = page.find("input", {"name": "csrf_token"})["value"]
-        r = self.client.post("/login", data={"username": username, "password": password, "csrf_token": token})
-        assert r.status_code == 303, r.get_data(as_text=True)
-        # The `app` fixture keeps one app context open, which Flask reuses for every test
-        # request, so `g` outlives a request here (never in a server): drop the CSRF token
-        # cached for the session that login just replaced.
-        g.pop("csrf_token", None)
-        desk = self.client.get("/desk")
-        assert desk.status_code == 200
-        self.token = soup(desk).find("input", {"name": "csrf_token"})["value"]
-
-    def enter(self, plate: str, vehicle_type: str | None = "Car", htmx: bool = False):
-        data = {"plate": plate, "csrf_token": self.token}
-        if vehicle_type is not None:
-            data["vehicle_type"] = vehicle_type
-        return self.client.post("/desk/entries", data=data, headers=HX if htmx else {})
-
-    def issue(self, plate: str, vehicle_type: str = "Car") -> str:
-        r = self.enter(plate, vehicle_type)
-        assert r.status_code == 303, r.get_data(as_text=True)
-        return r.headers["Location"].rsplit("/", 1)[1]
-
-    def lookup(self, query: str, lost: bool = False, htmx: bool = False):
-        params = {"q": query, **({"lost": "1"} if lost else {})}
-        return self.client.get("/desk/exit", query_string=params, headers=HX if htmx else {})
-
-    def pay(self, number: str, method: str | None = "Cash", expected: int | str | None = None,
-            lost: bool = False, htmx: bool = False):
-        data = {"csrf_token": self.token}
-        if method is not None:
-            data["payment_method"] = method
-        if expected is not None:
-            data["expected_amount"] = str(expected)
-        if lost:
-            data["lost"] = "1"
-        return self.client.post(f"/desk/tickets/{number}/exit", data=data, headers=HX if htmx else {})
-
-
-@pytest.fixture
-def desk(client, make_user) -> Desk:
-    make_user("ann", "attendant")
-    d = Desk(client)
-    d.login("ann")
-    return d
-
-
-def ticket(number: str) -> Ticket:
-    db.session.expire_all()
-    return db.session.scalar(sa.select(Ticket).where(Ticket.ticket_number == number))
-
-
-def backdate(number: str, **delta) -> None:
-    """Move a ticket's entry into the past: for the fee, the clock moved forward."""
-    t = ticket(number)
-    t.entry_time = t.entry_time - timedelta(**delta)
-    db.session.commit()
-
-
-def ticket_count() -> int:
-    return db.session.scalar(sa.select(sa.func.count(Ticket.id)))
-
-
-def paid_events(number: str) -> list[AuditEvent]:
-    return list(db.session.scalars(sa.select(AuditEvent).where(
-        AuditEvent.action == "ticket.paid", AuditEvent.object_id == number)))
-
-
-def set_settings(**values) -> None:
-    db.session.execute(sa.update(GarageSetting).values(**values))
-    db.session.commit()
-
+from garage.models import VehicleRate
+from tests.helpers.db import audit_events, backdate, set_settings, ticket, ticket_count
+from tests.helpers.staff import quoted_amount
+from tests.helpers.web import HTMX, soup, text
 
 def stat(page: BeautifulSoup, name: str) -> str:
     return text(page.select_one(f'#live [data-stat="{name}"]'))
@@ -115,17 +23,13 @@ def is_full_page(page: BeautifulSoup) -> bool:
     return page.find("html") is not None and page.select_one("header.topbar") is not None
 
 
-def quoted_amount(page: BeautifulSoup) -> int:
-    return int(page.select_one('#exit input[name="expected_amount"]')["value"])
-
-
 # --- access --------------------------------------------------------------------------------
 
 def test_signed_out_visitors_are_sent_to_the_login_page(client):
     for url in ("/desk", "/desk/live", "/desk/inside", "/desk/exit?q=ABC"):
         r = client.get(url)
         assert r.status_code == 302 and "/login" in r.headers["Location"], url
-    r = client.get("/desk/live", headers=HX)
+    r = client.get("/desk/live", headers=HTMX)
     assert r.status_code == 401 and "/login" in r.headers["HX-Redirect"]
 
 
@@ -332,11 +236,11 @@ def test_when_the_fee_moves_after_the_quote_nothing_is_charged_and_the_new_amoun
     assert text(page.select_one("#exit [data-amount]")) == "$30.00"
     assert quoted_amount(page) == 3000
     assert page.select_one('input[name="payment_method"][value="Debit Card"]').has_attr("checked")
-    assert ticket(number).status == "active" and paid_events(number) == []
+    assert ticket(number).status == "active" and audit_events("ticket.paid", number) == []
     # Confirming the new amount charges it.
     r = desk.pay(number, "Debit Card", quoted_amount(page), htmx=htmx)
     assert r.status_code == (200 if htmx else 303)
-    assert ticket(number).amount_paid == 3000 and len(paid_events(number)) == 1
+    assert ticket(number).amount_paid == 3000 and len(audit_events("ticket.paid", number)) == 1
 
 
 @pytest.mark.parametrize("htmx", [False, True])
@@ -352,7 +256,7 @@ def test_a_double_submit_never_charges_twice(desk, htmx):
     assert "$10.00" in text(receipt) and "Cash" in text(receipt)
     t = ticket(number)
     assert t.amount_paid == 1000 and t.payment_method == "Cash"
-    assert len(paid_events(number)) == 1
+    assert len(audit_events("ticket.paid", number)) == 1
     assert stat(soup(desk.client.get("/desk")), "revenue") == "$10.00"
 
 
@@ -367,7 +271,7 @@ def test_payment_needs_a_method_and_the_quoted_amount(desk, htmx):
     r = desk.pay(number, "Cash", "ten dollars", htmx=htmx)
     assert r.status_code == 422 and "confirm again" in text(soup(r).select_one("#exit .notice"))
     assert quoted_amount(soup(r)) == 1000
-    assert ticket(number).status == "active" and paid_events(number) == []
+    assert ticket(number).status == "active" and audit_events("ticket.paid", number) == []
 
 
 def test_looking_up_a_paid_ticket_shows_its_receipt_not_a_charge(desk):
@@ -402,7 +306,7 @@ def test_a_lost_ticket_is_found_by_plate_and_closed_the_same_way(desk, htmx):
     assert r.status_code == 422 and "No car inside has that plate" in text(soup(r).select_one("#lookup-error"))
     r = desk.pay(number, "Cash", quoted_amount(page), lost=True, htmx=htmx)
     assert r.status_code == (200 if htmx else 303)
-    events = paid_events(number)
+    events = audit_events("ticket.paid", number)
     assert len(events) == 1 and events[0].details["lost"] is True
     assert ticket(number).status == "completed"
 
@@ -421,7 +325,7 @@ def test_cars_inside_is_paginated_longest_parked_first_with_the_fee_so_far(desk)
     next_link = page.select_one('#inside-list a[rel="next"]')
     r = desk.client.get(next_link["href"])
     assert r.status_code == 200 and is_full_page(soup(r))
-    r = desk.client.get(next_link["hx-get"], headers=HX)
+    r = desk.client.get(next_link["hx-get"], headers=HTMX)
     assert r.status_code == 200 and "HX-Request" in r.headers["Vary"]
     fragment = soup(r)
     assert not is_full_page(fragment)
@@ -431,7 +335,7 @@ def test_cars_inside_is_paginated_longest_parked_first_with_the_fee_so_far(desk)
     # A row opens the exit flow for its ticket.
     exit_link = rows[0].select_one("a.btn-row")
     assert exit_link["hx-target"] == "#exit"
-    quote = soup(desk.client.get(exit_link["href"], headers=HX))
+    quote = soup(desk.client.get(exit_link["href"], headers=HTMX))
     assert text(quote.select_one("[data-ticket-number]")) == numbers[10]
 
 
@@ -460,7 +364,7 @@ def test_cars_inside_filters_by_plate_or_ticket_number_as_you_type(desk):
     assert "input changed delay:300ms" in search["hx-trigger"] and "search" in search["hx-trigger"]
 
     def listed(query: str) -> str:
-        r = desk.client.get("/desk/inside", query_string={"q": query}, headers=HX)
+        r = desk.client.get("/desk/inside", query_string={"q": query}, headers=HTMX)
         assert r.status_code == 200
         return text(soup(r).select_one("#inside-list"))
 
@@ -479,7 +383,7 @@ def test_cars_inside_filters_by_plate_or_ticket_number_as_you_type(desk):
 def test_a_silly_page_number_falls_back_to_a_real_page(desk):
     desk.issue("ONE 1")
     for page_no in ("0", "-3", "abc", "999999999999", "7"):
-        r = desk.client.get("/desk/inside", query_string={"page": page_no}, headers=HX)
+        r = desk.client.get("/desk/inside", query_string={"page": page_no}, headers=HTMX)
         assert r.status_code == 200 and "ONE 1" in text(soup(r)), page_no
 
 
@@ -490,7 +394,7 @@ def test_the_polled_live_panel_is_a_fragment_with_todays_figures(desk):
     backdate(number, minutes=89, seconds=30)  # 90 minutes once rounded up
     desk.pay(number, "Cash", 2000)
     desk.issue("LIVE 2")
-    r = desk.client.get("/desk/live", headers=HX)
+    r = desk.client.get("/desk/live", headers=HTMX)
     page = soup(r)
     assert r.status_code == 200 and not is_full_page(page)
     live = page.select_one("section#live")
@@ -504,7 +408,7 @@ def test_the_polled_live_panel_is_a_fragment_with_todays_figures(desk):
 def test_almost_full_is_flagged(desk):
     set_settings(total_spaces=2, almost_full_percent=50)
     desk.issue("HALF 1")
-    live = soup(desk.client.get("/desk/live", headers=HX)).select_one("#live")
+    live = soup(desk.client.get("/desk/live", headers=HTMX)).select_one("#live")
     assert live["data-state"] == "ALMOST FULL" and "1 space left" in text(live)
 
 
@@ -512,7 +416,7 @@ def test_recent_activity_lists_entries_and_exits_newest_first(desk):
     first = desk.issue("ACT 1")
     second = desk.issue("ACT 2")
     desk.pay(first, "Cash", 1000)
-    r = desk.client.get("/desk/activity", headers=HX)
+    r = desk.client.get("/desk/activity", headers=HTMX)
     rows = soup(r).select("#activity tbody tr")
     assert r.status_code == 200 and "every 10s" in soup(r).select_one("#activity")["hx-trigger"]
     assert first in text(rows[0]) and "Exit" in text(rows[0]) and "$10.00" in text(rows[0])

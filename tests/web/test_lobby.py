@@ -1,4 +1,5 @@
-"""Lobby screen (public): states, privacy, fragment polling with ETag/304, headers, API parity."""
+"""The lobby screen (public) through the Flask test client, on SQLite and PostgreSQL: states,
+privacy, fragment polling with ETag/304, headers, parity with the API."""
 from __future__ import annotations
 
 import re
@@ -6,36 +7,21 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-import sqlalchemy as sa
 from bs4 import BeautifulSoup
 
-from garage.extensions import db
-from garage.models import GarageSetting
-
-
-def configure(**values) -> None:
-    db.session.execute(sa.update(GarageSetting).values(**values))
-    db.session.commit()
+from tests.helpers.api import issue
+from tests.helpers.db import counting, set_settings
+from tests.helpers.web import HTMX, soup, text
 
 
 def page(client, url="/lobby") -> BeautifulSoup:
     r = client.get(url)
     assert r.status_code == 200
-    return BeautifulSoup(r.get_data(as_text=True), "html.parser")
+    return soup(r)
 
 
-def panel_of(soup: BeautifulSoup):
-    return soup.select_one(".panel")
-
-
-def text(node) -> str:
-    return " ".join(node.get_text(" ").split())
-
-
-def enter(client, headers, plate):
-    r = client.post("/api/tickets", json={"licensePlate": plate, "vehicleType": "Car"}, headers=headers)
-    assert r.status_code == 201, r.get_json()
-    return r.get_json()["ticketNumber"]
+def panel_of(doc: BeautifulSoup):
+    return doc.select_one(".panel")
 
 
 # --- what the screen shows ---------------------------------------------------------------
@@ -47,51 +33,51 @@ def enter(client, headers, plate):
     (10, 10, "FULL", "state-full", "0", "free spaces", "10 of 10 spaces taken · 100% full"),
 ])
 def test_each_state_shows_its_words_numbers_and_class(client, total, occupied, state, css, free, label, taken):
-    configure(total_spaces=total, occupied=occupied)
-    for soup in (page(client), BeautifulSoup(client.get("/lobby/panel").get_data(as_text=True), "html.parser")):
-        panel = panel_of(soup)
+    set_settings(total_spaces=total, occupied=occupied)
+    for doc in (page(client), soup(client.get("/lobby/panel"))):
+        panel = panel_of(doc)
         assert css in panel["class"] and panel["data-state"] == state
         assert [c for c in panel["class"] if c.startswith("state-")] == [css]
-        assert text(soup.select_one("#lobby-state")) == state
-        assert text(soup.select_one("#lobby-free")) == free
-        assert text(soup.select_one(".free-label")) == label
-        assert text(soup.select_one("#lobby-counts")) == taken
-        fill = soup.select_one(".bar-fill")
+        assert text(doc.select_one("#lobby-state")) == state
+        assert text(doc.select_one("#lobby-free")) == free
+        assert text(doc.select_one(".free-label")) == label
+        assert text(doc.select_one("#lobby-counts")) == taken
+        fill = doc.select_one(".bar-fill")
         assert float(fill["width"]) == pytest.approx(occupied * 100 / total, abs=0.05)
 
 
 def test_threshold_comes_from_the_settings(client):
-    configure(total_spaces=20, occupied=15, almost_full_percent=75)
-    soup = page(client)
-    assert text(soup.select_one("#lobby-state")) == "ALMOST FULL"
-    assert soup.select_one(".bar-threshold")["x"] == "75"
-    configure(almost_full_percent=80)
+    set_settings(total_spaces=20, occupied=15, almost_full_percent=75)
+    doc = page(client)
+    assert text(doc.select_one("#lobby-state")) == "ALMOST FULL"
+    assert doc.select_one(".bar-threshold")["x"] == "75"
+    set_settings(almost_full_percent=80)
     assert text(page(client).select_one("#lobby-state")) == "OPEN"
 
 
 def test_garage_name_is_shown_and_escaped(client):
-    configure(garage_name="<b>Joe's</b> Parking")
+    set_settings(garage_name="<b>Joe's</b> Parking")
     r = client.get("/lobby")
     assert "<b>Joe" not in r.get_data(as_text=True)
-    soup = BeautifulSoup(r.get_data(as_text=True), "html.parser")
-    assert text(soup.select_one(".panel-name")) == "<b>Joe's</b> Parking"
-    assert "<b>Joe's</b> Parking" in text(soup.title)
+    doc = soup(r)
+    assert text(doc.select_one(".panel-name")) == "<b>Joe's</b> Parking"
+    assert "<b>Joe's</b> Parking" in text(doc.title)
 
 
 def test_no_revenue_no_plates_nothing_private(client, staff):
-    configure(hourly_rate=1234)
-    number = enter(client, staff, "PRIV 987")
-    enter(client, staff, "SECRET 42")
+    set_settings(hourly_rate=1234)
+    number = issue(client, staff, "PRIV 987")
+    issue(client, staff, "SECRET 42")
     r = client.put(f"/api/tickets/{number}/exit", json={"paymentMethod": "Cash"}, headers=staff)
     assert r.status_code == 200
     for url in ("/lobby", "/lobby/panel", "/lobby?theme=dark"):
-        soup = BeautifulSoup(client.get(url).get_data(as_text=True), "html.parser")
-        for tag in soup.select("[hx-headers], [data-etag]"):  # random tokens: may hold any digits
+        doc = soup(client.get(url))
+        for tag in doc.select("[hx-headers], [data-etag]"):  # random tokens: may hold any digits
             del tag["hx-headers"], tag["data-etag"]
-        html = str(soup)
+        html = str(doc)
         for private in ("PRIV", "SECRET", "$", "12.34", "1234", "evenue", "Cash", number, number[3:]):
             assert private not in html, (url, private)
-        assert text(soup.select_one("#lobby-free")) == "139"  # one car still inside
+        assert text(doc.select_one("#lobby-free")) == "139"  # one car still inside
 
 
 def test_dark_theme_is_a_class_and_unknown_themes_fall_back(client):
@@ -102,27 +88,27 @@ def test_dark_theme_is_a_class_and_unknown_themes_fall_back(client):
 
 
 def test_page_shows_local_time_in_the_garage_timezone(client):
-    configure(timezone="Pacific/Kiritimati")  # UTC+14: never the same clock time as UTC
+    set_settings(timezone="Pacific/Kiritimati")  # UTC+14: never the same clock time as UTC
     before = datetime.now(timezone.utc)
-    soup = page(client)
+    doc = page(client)
     after = datetime.now(timezone.utc)
-    clock = soup.select_one("#lobby-clock")
+    clock = doc.select_one("#lobby-clock")
     assert clock["data-timezone"] == "Pacific/Kiritimati"
-    assert panel_of(soup)["data-timezone"] == "Pacific/Kiritimati"
+    assert panel_of(doc)["data-timezone"] == "Pacific/Kiritimati"
     tz = ZoneInfo("Pacific/Kiritimati")
     allowed = {t.astimezone(tz).strftime("%H:%M") for t in (before, after)}
-    assert text(soup.select_one("#lobby-time")) in allowed
-    assert text(soup.select_one("#lobby-date")) in {t.astimezone(tz).strftime("%A %-d %B") for t in (before, after)}
+    assert text(doc.select_one("#lobby-time")) in allowed
+    assert text(doc.select_one("#lobby-date")) in {t.astimezone(tz).strftime("%A %-d %B") for t in (before, after)}
 
 
 def test_full_page_has_no_staff_chrome_and_loads_its_own_assets(client):
-    soup = page(client)
-    assert soup.select_one("header.topbar") is None and soup.select_one("nav") is None
-    assert soup.select_one("form") is None  # no sign-out form, nothing to submit
-    assets = [t.get("href") or t.get("src") for t in soup.select("link[rel=stylesheet], script[src]")]
+    doc = page(client)
+    assert doc.select_one("header.topbar") is None and doc.select_one("nav") is None
+    assert doc.select_one("form") is None  # no sign-out form, nothing to submit
+    assets = [t.get("href") or t.get("src") for t in doc.select("link[rel=stylesheet], script[src]")]
     assert "/static/css/lobby.css" in assets and "/static/js/lobby.js" in assets
-    assert soup.select("[style]") == [] and soup.select("script:not([src])") == []
-    assert not any(a.startswith("on") for tag in soup.find_all(True) for a in tag.attrs)
+    assert doc.select("[style]") == [] and doc.select("script:not([src])") == []
+    assert not any(a.startswith("on") for tag in doc.find_all(True) for a in tag.attrs)
     for asset in ("/static/css/lobby.css", "/static/js/lobby.js"):
         assert client.get(asset).status_code == 200
 
@@ -134,10 +120,10 @@ def test_page_polls_a_fragment_that_is_only_the_panel(client, app, monkeypatch):
     assert live["hx-get"] == "/lobby/panel" and live["hx-swap"] == "innerHTML"
     assert live["hx-trigger"] == "every 5000ms"
     assert live.select_one(".panel") is not None
-    html = client.get("/lobby/panel", headers={"HX-Request": "true"}).get_data(as_text=True)
+    html = client.get("/lobby/panel", headers=HTMX).get_data(as_text=True)
     assert "<html" not in html and "<body" not in html and "<script" not in html
-    soup = BeautifulSoup(html, "html.parser")
-    assert len(soup.find_all(recursive=False)) == 1 and panel_of(soup) is not None
+    doc = soup(html)
+    assert len(doc.find_all(recursive=False)) == 1 and panel_of(doc) is not None
     # Same panel with or without HX-Request: nothing to Vary on.
     assert client.get("/lobby/panel").get_data(as_text=True) == html
     monkeypatch.setitem(app.config, "LOBBY_POLL_SECONDS", 0.25)
@@ -156,10 +142,10 @@ def test_fragment_sends_etag_and_answers_304_until_something_changes(client, sta
     assert again.status_code == 304 and again.data == b""
     assert again.headers["ETag"] == etag and again.headers["Cache-Control"] == "no-cache"
 
-    enter(client, staff, "NEW 1")
+    issue(client, staff, "NEW 1")
     changed = client.get("/lobby/panel", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
-    assert text(BeautifulSoup(changed.data, "html.parser").select_one("#lobby-free")) == "139"
+    assert text(soup(changed).select_one("#lobby-free")) == "139"
     assert client.get("/lobby/panel", headers={"If-None-Match": changed.headers["ETag"]}).status_code == 304
 
 
@@ -167,25 +153,17 @@ def test_fragment_sends_etag_and_answers_304_until_something_changes(client, sta
                                     {"total_spaces": 141}, {"timezone": "Europe/Paris"}])
 def test_etag_covers_everything_the_panel_shows(client, change):
     etag = client.get("/lobby/panel").headers["ETag"]
-    configure(**change)
+    set_settings(**change)
     r = client.get("/lobby/panel", headers={"If-None-Match": etag})
     assert r.status_code == 200 and r.headers["ETag"] != etag
 
 
 def test_fragment_is_one_primary_key_read_whatever_the_history(client, staff):
     for i in range(5):
-        enter(client, staff, f"HIST {i}")
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
+        issue(client, staff, f"HIST {i}")
+    with counting() as statements:
         assert client.get("/lobby/panel").status_code == 200
         assert client.get("/lobby/panel", headers={"If-None-Match": "\"x\""}).status_code == 200
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
     assert len(statements) == 2, statements
     for sql in statements:
         assert "garage_settings" in sql and "tickets" not in sql
@@ -222,7 +200,7 @@ def test_lobby_cannot_be_framed_by_default(client):
 
 @pytest.mark.parametrize("occupied, state", [(0, "OPEN"), (9, "ALMOST FULL"), (10, "FULL")])
 def test_occupancy_api_fields_and_state_match_the_screen(client, occupied, state):
-    configure(total_spaces=10, occupied=occupied)
+    set_settings(total_spaces=10, occupied=occupied)
     r = client.get("/api/garage/occupancy")
     assert r.status_code == 200
     body = r.get_json()
@@ -234,7 +212,7 @@ def test_occupancy_api_fields_and_state_match_the_screen(client, occupied, state
 
 
 def test_occupancy_api_uses_the_configured_threshold(client):
-    configure(total_spaces=4, occupied=2, almost_full_percent=50)
+    set_settings(total_spaces=4, occupied=2, almost_full_percent=50)
     assert client.get("/api/garage/occupancy").get_json()["state"] == "ALMOST FULL"
 
 

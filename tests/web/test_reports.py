@@ -10,15 +10,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
-from bs4 import BeautifulSoup
 
 from garage.extensions import db
 from garage.models import GarageSetting, Ticket, User
+from tests.helpers.web import HTMX, sign_in, soup
 
 SVG = "{http://www.w3.org/2000/svg}"
 NY = "America/New_York"
 UTC = timezone.utc
-PASSWORD = "correct horse battery"
 _numbers = itertools.count(1)
 
 
@@ -46,20 +45,6 @@ def set_timezone(name: str, total_spaces: int = 140) -> None:
     row.timezone = name
     row.total_spaces = total_spaces
     db.session.commit()
-
-
-def login(client, username: str) -> None:
-    page = BeautifulSoup(client.get("/login").data, "html.parser")
-    token = page.find("input", {"name": "csrf_token"})["value"]
-    r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    assert r.status_code == 303, r.data
-
-
-@pytest.fixture
-def manager_client(client, make_user):
-    make_user("boss", "manager")
-    login(client, "boss")
-    return client
 
 
 @pytest.fixture
@@ -90,14 +75,14 @@ def dst_week(app, staff_users):
 
 
 def figures(html: bytes) -> dict[str, tuple[str, str]]:
-    page = BeautifulSoup(html, "html.parser")
+    page = soup(html)
     return {div.dt.get_text(strip=True): (div.select_one(".value").get_text(strip=True),
                                           div.select_one(".change").contents[0].strip())
             for div in page.select(".figure")}
 
 
 def breakdown(html: bytes, title: str) -> list[tuple[str, str, str]]:
-    page = BeautifulSoup(html, "html.parser")
+    page = soup(html)
     section = next(s for s in page.select(".breakdown") if s.h2.get_text(strip=True).startswith(title))
     return [tuple(c.get_text(strip=True) for c in tr.find_all(["th", "td"])) for tr in section.tbody.find_all("tr")]
 
@@ -130,7 +115,7 @@ def test_anonymous_is_sent_to_login_and_attendant_is_refused(client, make_user, 
     r = client.get(url)
     assert r.status_code == 302 and "/login" in r.headers["Location"]
     make_user("alice", "attendant")
-    login(client, "alice")
+    assert sign_in(client, "alice").status_code == 303
     r = client.get(url)
     assert r.status_code == 403
     assert b"revenue_usd" not in r.data and b"<svg" not in r.data
@@ -139,7 +124,7 @@ def test_anonymous_is_sent_to_login_and_attendant_is_refused(client, make_user, 
 def test_manager_sees_the_page_and_the_nav_link(manager_client):
     r = manager_client.get("/reports")
     assert r.status_code == 200
-    page = BeautifulSoup(r.data, "html.parser")
+    page = soup(r)
     assert page.h1.get_text(strip=True) == "Revenue and traffic"
     assert page.select_one("nav.nav a[href='/reports']") is not None
     assert "HX-Request" in r.headers["Vary"]
@@ -216,7 +201,7 @@ def test_comparison_without_previous_data_says_na(manager_client, app):
     add_ticket(z("2026-05-04 10:00"), z("2026-05-04 11:00"), 1000)
     f = figures(manager_client.get("/reports?from=2026-05-04&to=2026-05-04").data)
     assert f["Revenue"] == ("$10.00", "n/a")
-    page = BeautifulSoup(manager_client.get("/reports?from=2026-05-04&to=2026-05-04").data, "html.parser")
+    page = soup(manager_client.get("/reports?from=2026-05-04&to=2026-05-04"))
     assert "Sun 03 May 2026" in page.select_one(".report-head").get_text()
 
 
@@ -301,12 +286,12 @@ def test_traffic_chart_per_hour_of_day_over_many_days(manager_client, dst_week):
 # --- page behaviour --------------------------------------------------------------------------
 
 def test_htmx_gets_the_fragment_only(manager_client, dst_week):
-    r = manager_client.get("/reports?from=2026-03-07&to=2026-03-08", headers={"HX-Request": "true"})
+    r = manager_client.get("/reports?from=2026-03-07&to=2026-03-08", headers=HTMX)
     assert r.status_code == 200
     assert "HX-Request" in r.headers["Vary"]
     html = r.get_data(as_text=True)
     assert "<html" not in html and html.lstrip().startswith("<section id=\"report\"")
-    page = BeautifulSoup(html, "html.parser")
+    page = soup(html)
     assert len(page.select("figure.chart-card svg > title")) == 4
     assert len(page.select("figure.chart-card details table")) == 4
     form = page.select_one("form.period-form")
@@ -314,18 +299,18 @@ def test_htmx_gets_the_fragment_only(manager_client, dst_week):
     assert page.select_one("#report-from")["value"] == "2026-03-07"
     # A history restore needs the whole page
     r = manager_client.get("/reports?from=2026-03-07&to=2026-03-08",
-                           headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+                           headers={**HTMX, "HX-History-Restore-Request": "true"})
     assert "<html" in r.get_data(as_text=True)
 
 
 def test_presets_link_to_bookmarkable_urls(manager_client, app):
-    page = BeautifulSoup(manager_client.get("/reports").data, "html.parser")
+    page = soup(manager_client.get("/reports"))
     links = {a.get_text(strip=True): a["href"] for a in page.select(".presets a")}
     assert set(links) == {"Today", "Yesterday", "This week", "This month", "Last 30 days"}
     assert "Last 30 days" in [a.get_text(strip=True) for a in page.select(".presets a[aria-current]")]
     r = manager_client.get(links["Yesterday"])
     assert r.status_code == 200
-    assert BeautifulSoup(r.data, "html.parser").select_one(".presets a[aria-current]").get_text(strip=True) == "Yesterday"
+    assert soup(r).select_one(".presets a[aria-current]").get_text(strip=True) == "Yesterday"
 
 
 @pytest.mark.parametrize("query, words", [
@@ -339,13 +324,13 @@ def test_presets_link_to_bookmarkable_urls(manager_client, app):
 def test_invalid_periods_are_422_with_a_message(manager_client, query, words):
     r = manager_client.get(f"/reports?{query}")
     assert r.status_code == 422
-    page = BeautifulSoup(r.data, "html.parser")
+    page = soup(r)
     assert words in page.select_one("#report-error").get_text()
     assert page.h1 is not None  # the whole page, form still there
     assert not page.select(".figure")
-    r = manager_client.get(f"/reports?{query}", headers={"HX-Request": "true"})
+    r = manager_client.get(f"/reports?{query}", headers=HTMX)
     assert r.status_code == 422 and "<html" not in r.get_data(as_text=True)
-    assert words in BeautifulSoup(r.data, "html.parser").select_one("#report-error").get_text()
+    assert words in soup(r).select_one("#report-error").get_text()
     for url in ("/reports/charts/revenue.svg", "/reports/export/rows.csv", "/reports/export/tickets.csv"):
         r = manager_client.get(f"{url}?{query}")
         assert r.status_code == 422 and words in r.get_data(as_text=True)
@@ -360,8 +345,8 @@ def test_a_report_cut_off_by_the_statement_timeout_says_so(manager_client, app, 
     monkeypatch.setattr(reports, "hour_events", too_slow)
     r = manager_client.get("/reports?from=2026-01-01&to=2026-12-31")
     assert r.status_code == 503
-    assert "choose a shorter period" in BeautifulSoup(r.data, "html.parser").select_one("#report-error").get_text()
-    r = manager_client.get("/reports?from=2026-01-01&to=2026-12-31", headers={"HX-Request": "true"})
+    assert "choose a shorter period" in soup(r).select_one("#report-error").get_text()
+    r = manager_client.get("/reports?from=2026-01-01&to=2026-12-31", headers=HTMX)
     assert r.status_code == 200 and "choose a shorter period" in r.get_data(as_text=True)
     r = manager_client.get("/reports/charts/revenue.svg?from=2026-01-01&to=2026-12-31")
     assert r.status_code == 503 and "choose a shorter period" in r.get_data(as_text=True)
@@ -484,7 +469,7 @@ def test_lost_ticket_figures_with_comparison(manager_client, lost_tickets):
     assert f["Lost tickets"] == ("3", "+200.0%")           # R, A, Z vs Q
     assert f["Exits"] == ("4", "+100.0%")
     assert f["Average ticket"] == ("$35.00", "−12.5%")     # 140 / 4 vs 80 / 2
-    previous = BeautifulSoup(manager_client.get("/reports?from=2026-05-04&to=2026-05-04").data, "html.parser")
+    previous = soup(manager_client.get("/reports?from=2026-05-04&to=2026-05-04"))
     lost = previous.select_one(".figure[data-figure='lost_tickets'] .change .muted").get_text(strip=True)
     assert lost == "vs 1"
 

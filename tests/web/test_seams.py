@@ -10,9 +10,8 @@ import pytest
 
 from garage.services import settings as settings_service
 from garage.identity import Actor
-from tests.web.test_auth import move_clock  # noqa: F401  (fixture)
-from tests.web.test_desk import HX, backdate, desk, quoted_amount, soup, text, ticket  # noqa: F401  (desk: fixture)
-from tests.helpers.web import signed_in
+from tests.helpers.db import backdate, ticket
+from tests.helpers.web import HTMX, signed_in, soup, text
 
 BOSS = Actor(None, "boss", "127.0.0.1")
 
@@ -38,7 +37,7 @@ def test_desk_and_printed_ticket_show_the_rates_in_force_now(desk):
     assert rate_lines(soup(desk.client.get("/desk")).select_one("#desk-rates")) == expected
     assert rate_lines(soup(desk.client.get(f"/desk/tickets/{number}/print")).select_one(".slip")) == expected
     # The panel refreshes itself: the polled fragment has the new line too.
-    fragment = soup(desk.client.get("/desk/rates", headers=HX))
+    fragment = soup(desk.client.get("/desk/rates", headers=HTMX))
     assert rate_lines(fragment.select_one("#desk-rates")) == expected
     assert fragment.find("html") is None
 
@@ -70,7 +69,7 @@ def test_lost_ticket_breakdown_on_quote_receipt_and_printed_receipt(desk, mode, 
     assert text(quote.select_one("[data-amount]")) == total
     assert "Lost ticket" in text(quote) or "lost ticket" in text(quote)
 
-    r = desk.pay(number, "Cash", quoted_amount(soup(desk.lookup("lost7", lost=True))), lost=True, htmx=htmx)
+    r = desk.pay(number, "Cash", desk.quote("lost7", lost=True), lost=True, htmx=htmx)
     if not htmx:
         assert r.status_code == 303
         r = desk.client.get(r.headers["Location"])
@@ -131,7 +130,7 @@ def test_the_desks_polling_elements_are_marked_and_what_attendants_tap_is_not(de
     # The fragments keep the mark when they replace themselves (and when sent out-of-band).
     for url, node_id in (("/desk/live", "live"), ("/desk/activity", "activity"),
                          ("/desk/inside", "inside-list"), ("/desk/rates", "desk-rates")):
-        assert poll_headers(soup(desk.client.get(url, headers=HX)).select_one(f"#{node_id}")) == {"X-Garage-Poll": "1"}
+        assert poll_headers(soup(desk.client.get(url, headers=HTMX)).select_one(f"#{node_id}")) == {"X-Garage-Poll": "1"}
     r = desk.enter("POLL 99", htmx=True)
     for node_id in ("live", "activity"):
         node = soup(r).select_one(f"#{node_id}[hx-swap-oob]")
@@ -147,7 +146,7 @@ def test_the_lobby_screen_poll_is_marked_too(client):
 
 def test_a_desk_left_polling_signs_out_after_the_idle_time(app, make_user, move_clock):
     client = signed_in(app, make_user, "ann", "attendant")
-    poll = {**HX, "X-Garage-Poll": "1"}
+    poll = {**HTMX, "X-Garage-Poll": "1"}
     for hours in (3, 6, 9, 11.9):  # the page polls all along; nobody touches it
         move_clock(hours)
         for url in ("/desk/live", "/desk/activity", "/desk/inside", "/desk/rates"):
@@ -160,9 +159,9 @@ def test_a_desk_left_polling_signs_out_after_the_idle_time(app, make_user, move_
 def test_a_tap_on_the_desk_keeps_the_session(app, make_user, move_clock):
     client = signed_in(app, make_user, "ann", "attendant")
     move_clock(11)
-    assert client.get("/desk/inside", headers={**HX, "X-Garage-Poll": "0"}).status_code == 200
+    assert client.get("/desk/inside", headers={**HTMX, "X-Garage-Poll": "0"}).status_code == 200
     move_clock(22)  # 11 h after the tap
-    assert client.get("/desk/live", headers={**HX, "X-Garage-Poll": "1"}).status_code == 200
+    assert client.get("/desk/live", headers={**HTMX, "X-Garage-Poll": "1"}).status_code == 200
 
 
 # --- 4. nav and roles across the areas ------------------------------------------------------

@@ -7,6 +7,8 @@ from garage.config import Config
 from garage.extensions import db
 from garage.models import ApiToken, AuditEvent
 from garage.services import accounts
+from tests.helpers.api import issue
+from tests.helpers.db import audit_events, ticket, ticket_count
 from tests.helpers.web import HTMX, csrf_token, sign_in, signed_in, soup, text
 
 
@@ -233,7 +235,7 @@ def test_an_entry_with_a_dead_token_is_401_and_writes_nothing(client, make_user,
     """The entry checks its token inside its own statement (PostgreSQL): a revoked token or a
     deactivated owner still takes no space, issues no ticket and leaves no audit row; a bad
     body from a stranger is 401, not a lesson in the body's rules."""
-    from garage.models import GarageSetting, Ticket
+    from garage.models import GarageSetting
 
     for secret in dead_tokens(make_user):
         headers = {"Authorization": f"Bearer {secret}"}
@@ -244,10 +246,9 @@ def test_an_entry_with_a_dead_token_is_401_and_writes_nothing(client, make_user,
                      {"licensePlate": "A" * 20, "vehicleType": "Car"}):
             api_refused(client.post("/api/tickets", json=body, headers=headers), 401)
     db.session.rollback()
-    assert db.session.scalar(sa.select(sa.func.count(Ticket.id))) == 0
+    assert ticket_count() == 0
     assert db.session.get(GarageSetting, 1).occupied == 0
-    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))
-                             .where(AuditEvent.action == "ticket.issued")) == 0
+    assert audit_events("ticket.issued") == []
     assert client.post("/api/tickets", json={"licensePlate": "DEAD 1", "vehicleType": "Car"},
                        headers=staff).status_code == 201
     assert client.post("/api/tickets", json={"licensePlate": ""}, headers=staff).status_code == 422
@@ -259,11 +260,10 @@ def test_an_exit_with_a_dead_token_is_401_before_anything_else_and_charges_nothi
     """The exit checks its token in its own SELECT: a revoked token, a deactivated owner or no
     token at all is 401 whatever the ticket, the body or the payment method, and nothing is
     charged, closed or audited; a live token then gets the ordinary answers."""
-    from garage.models import GarageSetting, Ticket
+    from garage.models import GarageSetting
 
     staff = token_for("attendant", "ann")
-    number = client.post("/api/tickets", json={"licensePlate": "EXIT 1", "vehicleType": "Car"},
-                         headers=staff).get_json()["ticketNumber"]
+    number = issue(client, staff, "EXIT 1")
     revoked_secret, bob_secret = dead_tokens(make_user)
     for headers in ({}, {"Authorization": f"Bearer {revoked_secret}"}, {"Authorization": f"Bearer {bob_secret}"},
                     {"Authorization": "Bearer gar_not-a-real-token"}):
@@ -271,9 +271,9 @@ def test_an_exit_with_a_dead_token_is_401_before_anything_else_and_charges_nothi
                              (number, {"paymentMethod": "Gold"}), (number, {"paymentMethod": 3}), (number, [])):
             api_refused(client.put(f"/api/tickets/{target}/exit", json=body, headers=headers), 401)
     db.session.rollback()
-    assert db.session.scalar(sa.select(Ticket.status).where(Ticket.ticket_number == number)) == "active"
+    assert ticket(number).status == "active"
     assert db.session.get(GarageSetting, 1).occupied == 1
-    assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "ticket.paid")) == 0
+    assert audit_events("ticket.paid") == []
     # A live token: the ordinary answers, each saying what is wrong.
     r = client.put("/api/tickets/PS-NOSUCH/exit", json={"paymentMethod": "Cash"}, headers=staff)
     assert r.status_code == 404 and r.get_json() == {"message": "Ticket not found"}
@@ -285,7 +285,7 @@ def test_an_exit_with_a_dead_token_is_401_before_anything_else_and_charges_nothi
     assert paid.status_code == 200 and paid.get_json()["status"] == "completed"
     assert paid.get_json()["amountPaid"] == 1000
     # Recorded as the token's owner, looked up by that same SELECT.
-    event, = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "ticket.paid"))
+    event, = audit_events("ticket.paid")
     assert (event.username, event.object_id, event.details["amountCents"]) == ("ann", number, 1000)
 
 

@@ -6,15 +6,14 @@ import re
 import pytest
 import sqlalchemy as sa
 from bs4 import BeautifulSoup
-from flask import g, render_template_string
+from flask import render_template_string
 
 from garage.extensions import db
-from garage.models import AuditEvent, GarageSetting, VehicleRate
+from garage.models import GarageSetting, VehicleRate
 from garage.services import settings as settings_service
-from tests.api.test_api import enter
-
-PASSWORD = "correct horse battery"
-HTMX = {"HX-Request": "true"}
+from tests.helpers.api import enter
+from tests.helpers.db import audit_events, counting
+from tests.helpers.web import HTMX, csrf_token, soup
 
 VALID = {
     "garage_name": "Main Street Garage", "total_spaces": "120", "timezone": "Europe/Berlin",
@@ -24,28 +23,8 @@ VALID = {
 }
 
 
-def soup(response) -> BeautifulSoup:
-    return BeautifulSoup(response.data, "html.parser")
-
-
-def sign_in(client, make_user, role="manager", username=None):
-    username = username or role
-    make_user(username, role, PASSWORD)
-    page = client.get("/login")
-    token = soup(page).find("input", {"name": "csrf_token"})["value"]
-    r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    assert r.status_code == 303
-    # The tests share one app context, so Flask-WTF's per-request token cache (g)
-    # would outlive the login's fresh session; a real browser never sees this.
-    g.pop("csrf_token", None)
-
-
-def csrf(client) -> str:
-    return soup(client.get("/settings")).find("input", {"name": "csrf_token"})["value"]
-
-
 def post(client, overrides=None, headers=None, **kwargs):
-    data = {**VALID, **(overrides or {}), "csrf_token": csrf(client)}
+    data = {**VALID, **(overrides or {}), "csrf_token": csrf_token(client, "/settings")}
     return client.post("/settings", data=data, headers=headers or {}, **kwargs)
 
 
@@ -67,13 +46,7 @@ def snapshot():
 
 
 def settings_audits():
-    return db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "settings.changed")).all()
-
-
-@pytest.fixture
-def manager_client(client, make_user):
-    sign_in(client, make_user)
-    return client
+    return audit_events("settings.changed")
 
 
 # --- access ------------------------------------------------------------------------------
@@ -83,8 +56,9 @@ def test_anonymous_is_sent_to_login(client):
     assert r.status_code == 302 and "/login" in r.location and "next=" in r.location
 
 
-def test_attendants_get_403_and_cannot_post(client, make_user):
-    sign_in(client, make_user, "attendant")
+def test_attendants_get_403_and_cannot_post(actions):
+    client = actions.client
+    actions.sign_in("attendant", "attendant")
     denied = client.get("/settings")
     assert denied.status_code == 403 and soup(denied).find(id="settings-form") is None
     token = soup(denied).find("input", {"name": "csrf_token"})["value"]  # the sign-out form's
@@ -150,7 +124,7 @@ def test_saving_stores_cents_redirects_and_says_saved(manager_client):
 def test_saving_is_audited_with_who_before_and_after(manager_client):
     post(manager_client)
     (event,) = settings_audits()
-    assert event.username == "manager" and event.ip
+    assert event.username == "boss" and event.ip
     assert event.details["before"]["hourlyRate"] == 1000 and event.details["after"]["hourlyRate"] == 1050
     assert event.details["before"]["vehicleRates"] == {}
     assert event.details["after"]["vehicleRates"] == {"SUV": 1500, "Motorcycle": 550}
@@ -244,24 +218,15 @@ def test_rates_fragment_can_be_included_by_any_template(app):
     settings_service.update_settings(None, grace_minutes=15, lost_ticket_fee_cents=2500)
     with app.test_request_context("/"):
         html = render_template_string('<div>{% include "settings/_rates.html" %}</div>')
-    items = [li.get_text() for li in BeautifulSoup(html, "html.parser").select("li")]
+    items = [li.get_text() for li in soup(html).select("li")]
     assert items == ["$10.00 per started hour", "First 15 minutes free",
                      "Lost ticket: $25.00 instead of the time fee"]
 
 
 def test_rates_are_only_read_when_a_template_shows_them(app):
     from garage.settings_page.routes import current_rates
-    statements = []
-
-    def record(conn, cursor, statement, *rest):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        with app.test_request_context("/"):
-            render_template_string("<p>no rates here</p>")
-            assert statements == []
-            lines = list(current_rates()["rates"])
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
+    with counting() as statements, app.test_request_context("/"):
+        render_template_string("<p>no rates here</p>")
+        assert statements == []
+        lines = list(current_rates()["rates"])
     assert lines == ["$10.00 per started hour"] and any(re.search(r"vehicle_rates", s) for s in statements)

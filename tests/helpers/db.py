@@ -1,0 +1,70 @@
+"""Looking at and arranging the database directly, inside the test's app context:
+tickets, settings, audit rows, emptying the tables, and counting the SQL statements sent."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Iterator
+
+import sqlalchemy as sa
+
+from garage.extensions import db
+from garage.models import AuditEvent, GarageSetting, Ticket
+
+TABLES = ("audit_log", "api_tokens", "tickets", "garage_settings", "vehicle_rates", "users")
+
+
+def empty_tables() -> None:
+    """Delete every row (PostgreSQL: TRUNCATE, identities restarted)."""
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in TABLES:
+                conn.execute(sa.text(f"DELETE FROM {table}"))
+
+
+def ticket(number: str) -> Ticket:
+    """The ticket as stored now (not a cached copy)."""
+    db.session.expire_all()
+    return db.session.scalar(sa.select(Ticket).where(Ticket.ticket_number == number))
+
+
+def backdate(number: str, **delta) -> None:
+    """Move a ticket's entry into the past (`timedelta` arguments): for the fee, the clock moved forward."""
+    t = ticket(number)
+    t.entry_time = t.entry_time - timedelta(**delta)
+    db.session.commit()
+
+
+def ticket_count() -> int:
+    return db.session.scalar(sa.select(sa.func.count(Ticket.id)))
+
+
+def set_settings(**values) -> None:
+    """Change the settings row directly (no validation, no audit)."""
+    db.session.execute(sa.update(GarageSetting).values(**values))
+    db.session.commit()
+
+
+def audit_events(action: str, object_id: str | None = None) -> list[AuditEvent]:
+    """The audit rows of `action` (for one object, if given), oldest first."""
+    query = sa.select(AuditEvent).where(AuditEvent.action == action)
+    if object_id is not None:
+        query = query.where(AuditEvent.object_id == object_id)
+    return list(db.session.scalars(query.order_by(AuditEvent.id)))
+
+
+@contextmanager
+def counting() -> Iterator[list[str]]:
+    """Every SQL statement sent while inside (SQLAlchemy's before_cursor_execute)."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
