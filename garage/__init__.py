@@ -80,7 +80,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     @app.context_processor
     def template_globals() -> dict[str, Any]:
-        from .domain.errors import format_dollars
+        from .domain.money import format_dollars
 
         return {"dollars": format_dollars, "available_endpoints": app.view_functions}
 

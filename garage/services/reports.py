@@ -22,9 +22,10 @@ from sqlalchemy.orm import aliased
 from ..domain.clock import to_local, utcnow
 from ..domain.errors import DomainError
 from ..domain.figures import (
-    FORMULA_STARTS, HourEvents, OccupancyPoint, cents_to_decimal, csv_text, occupancy_series, percent_change, safe_div,
+    FORMULA_STARTS, HourEvents, OccupancyPoint, csv_text, occupancy_series, percent_change, safe_div,
     weighted_median,
 )
+from ..domain.money import cents_to_decimal
 from ..domain.periods import Bucket, BucketIndex, Period
 from ..extensions import db
 from ..models import Ticket, User

@@ -11,7 +11,8 @@ from flask import flash, get_flashed_messages, make_response, redirect, render_t
 
 from ..domain import garage_settings as rules
 from ..domain.errors import Conflict
-from ..domain.pricing import LOST_ADD, LOST_REPLACE, cents_to_input, describe, parse_dollars
+from ..domain.money import cents_to_decimal, parse_dollars
+from ..domain.pricing import LOST_ADD, LOST_REPLACE, describe
 from ..domain.tickets import VEHICLE_TYPES
 from ..services import settings as settings_service
 from ..web import current_actor, is_htmx, manager_required, vary_on_htmx
@@ -68,10 +69,10 @@ def form_values() -> dict[str, str]:
     tariff = settings_service.current_tariff()
     own = dict(tariff.vehicle_rates)
     return {
-        "total_spaces": str(s.total_spaces), "hourly_rate": cents_to_input(s.hourly_rate),
-        **{rate_field(kind): cents_to_input(own.get(kind)) for kind in VEHICLE_TYPES},
-        "grace_minutes": str(tariff.grace_minutes), "daily_max": cents_to_input(tariff.daily_max_cents),
-        "lost_ticket_fee": cents_to_input(tariff.lost_ticket_fee_cents or None),
+        "total_spaces": str(s.total_spaces), "hourly_rate": cents_to_decimal(s.hourly_rate),
+        **{rate_field(kind): cents_to_decimal(own.get(kind)) for kind in VEHICLE_TYPES},
+        "grace_minutes": str(tariff.grace_minutes), "daily_max": cents_to_decimal(tariff.daily_max_cents),
+        "lost_ticket_fee": cents_to_decimal(tariff.lost_ticket_fee_cents or None),
         "lost_ticket_mode": tariff.lost_ticket_mode, "garage_name": s.garage_name,
         "timezone": s.timezone, "almost_full_percent": str(s.almost_full_percent),
     }
