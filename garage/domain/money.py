@@ -6,6 +6,7 @@ Pure Python: no Flask, no database.
 - :func:`format_dollar_amount`: a computed dollar figure (an average, a chart
   value) for display, ``12.345`` → ``"$12.35"``; :func:`format_whole_dollars`
   the same for chart ticks, without cents when there are none.
+- :func:`cents_to_dollars`: cents as a number of dollars (JSON, chart values).
 - :func:`cents_to_decimal`: cents as a plain decimal for CSV cells and form
   fields, ``123450`` → ``"1234.50"`` (no sign, no separators).
 - :func:`parse_dollars`: what someone typed in dollars → cents.
@@ -13,6 +14,11 @@ Pure Python: no Flask, no database.
 from __future__ import annotations
 
 import re
+
+
+def cents_to_dollars(cents: float | None) -> float | None:
+    """1050 → 10.5 (a float: for JSON and charts, never for arithmetic); None → None."""
+    return None if cents is None else cents / 100
 
 
 def format_dollars(cents: int) -> str:

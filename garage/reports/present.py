@@ -6,7 +6,7 @@ from typing import Iterable, Iterator
 from ..domain.charts import Chart, bar_chart, heat_map, line_chart
 from ..domain.clock import format_duration
 from ..domain.figures import WEEKDAYS, csv_text, format_change, hour_of_week
-from ..domain.money import cents_to_decimal, format_dollar_amount, format_whole_dollars
+from ..domain.money import cents_to_decimal, cents_to_dollars, format_dollar_amount, format_whole_dollars
 from ..domain.periods import Bucket
 from ..services.reports import TICKET_COLUMNS, Report
 
@@ -47,7 +47,7 @@ def revenue_chart(report: Report) -> Chart:
     return bar_chart(
         "revenue", f"Revenue per {unit}",
         f"Money taken at exits in each local {unit}, {report.period.label()} ({report.timezone}).",
-        row_labels(report), [("Revenue", [r.revenue_cents / 100 for r in report.rows])],
+        row_labels(report), [("Revenue", [cents_to_dollars(r.revenue_cents) for r in report.rows])],
         x_label=f"{unit.title()} ({report.timezone})", y_label="Revenue (US$)", fmt=format_dollar_amount,
         tick_fmt=format_whole_dollars,
         axis_labels=hour_axis([r.bucket for r in report.rows], unit == "hour" and not report.period.single_day))
@@ -125,7 +125,7 @@ def show(value: float | None, kind: str) -> str:
     if value is None:
         return "–"
     if kind == "money":
-        return format_dollar_amount(value / 100)
+        return format_dollar_amount(cents_to_dollars(value))
     if kind == "minutes":
         return format_duration(int(round(value)))
     return count(value)

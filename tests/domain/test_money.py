@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from garage.domain.money import (
-    cents_to_decimal, format_dollar_amount, format_dollars, format_whole_dollars, parse_dollars,
+    cents_to_decimal, cents_to_dollars, format_dollar_amount, format_dollars, format_whole_dollars, parse_dollars,
 )
 
 # Every amount the settings accept and every total a report can reach, and more.
@@ -22,6 +22,11 @@ def test_computed_dollar_figures_round_to_the_cent_and_ticks_drop_whole_cents():
     assert format_dollar_amount(12.5) == "$12.50" and format_dollar_amount(1234.567) == "$1,234.57"
     assert format_whole_dollars(40.0) == "$40" and format_whole_dollars(2500) == "$2,500"
     assert format_whole_dollars(12.5) == "$12.50"
+
+
+def test_cents_as_a_number_of_dollars_for_json_and_charts():
+    assert cents_to_dollars(1050) == 10.5 and cents_to_dollars(0) == 0 and cents_to_dollars(None) is None
+    assert cents_to_dollars(1234.5) == 12.345
 
 
 def test_money_for_csv():
@@ -57,7 +62,7 @@ def test_what_the_page_shows_can_be_typed_back(cents):
 
 @given(amounts)
 def test_one_amount_reads_the_same_from_cents_and_from_dollars(cents):
-    assert format_dollar_amount(cents / 100) == format_dollars(cents)
+    assert format_dollar_amount(cents_to_dollars(cents)) == format_dollars(cents)
     assert format_dollars(cents).replace("$", "").replace(",", "") == cents_to_decimal(cents)
 
 
