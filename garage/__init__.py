@@ -1,7 +1,6 @@
 """Garage: parking-garage management (Flask + Jinja + HTMX)."""
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import secrets
@@ -13,19 +12,6 @@ from flask import Flask
 from .config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
-
-# One blueprint per user-facing area (one line each).
-BLUEPRINTS = (
-    "garage.admin",
-    "garage.api",
-    "garage.auth",
-    "garage.desk",
-    "garage.meta",
-    "garage.lobby",
-    "garage.settings_page",
-    "garage.reports",
-)
-
 
 def _secret_key(app: Flask) -> str:
     """SECRET_KEY from the environment; else the key `make run` keeps in
@@ -60,26 +46,34 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
 
-    from . import identity, persistence, web
+    from . import identity, persistence, templating, web
 
     persistence.install(app)  # the database implementation, chosen once from the engine's dialect
     identity.install(app)  # session users and the idle timeout
     web.install(app)
+    templating.install(app)
 
+    # One blueprint per user-facing area.
+    from .admin import bp as admin_bp
     from .api import bp as api_bp
+    from .auth import bp as auth_bp
+    from .desk import bp as desk_bp
+    from .lobby import bp as lobby_bp
+    from .meta import bp as meta_bp
+    from .reports import bp as reports_bp
+    from .settings_page import bp as settings_bp
 
     csrf.exempt(api_bp)  # Bearer-token API: no cookies, so no CSRF
-    for name in BLUEPRINTS:
-        app.register_blueprint(importlib.import_module(name).bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(desk_bp)
+    app.register_blueprint(meta_bp)
+    app.register_blueprint(lobby_bp)
+    app.register_blueprint(settings_bp)
+    app.register_blueprint(reports_bp)
 
     from .cli import register as register_cli
 
     register_cli(app)
-
-    @app.context_processor
-    def template_globals() -> dict[str, Any]:
-        from .domain.errors import format_dollars
-
-        return {"dollars": format_dollars, "available_endpoints": app.view_functions}
-
     return app

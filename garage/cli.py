@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from .domain.errors import DomainError
+from .domain.roles import ROLE_MANAGER, ROLES
 from .extensions import db
 from .models import ApiToken, User
 from .services import accounts
@@ -24,13 +25,13 @@ def _fail(exc: DomainError) -> None:
 
 def bootstrap_admin() -> str | None:
     """Create `admin` with a random one-time password when no manager exists."""
-    has_manager = db.session.scalar(sa.select(User.id).where(User.role == "manager").limit(1))
+    has_manager = db.session.scalar(sa.select(User.id).where(User.role == ROLE_MANAGER).limit(1))
     if has_manager is not None:
         return None
     if db.session.scalar(sa.select(User.id).where(User.username == "admin")) is not None:
         return None
     password = secrets.token_urlsafe(12)
-    accounts.create_user("admin", password, "manager", CLI, must_change_password=True)
+    accounts.create_user("admin", password, ROLE_MANAGER, CLI, must_change_password=True)
     return password
 
 
@@ -55,7 +56,7 @@ def register(app: Flask) -> None:
 
     @users.command("create")
     @click.argument("username")
-    @click.option("--role", type=click.Choice(accounts.ROLES), required=True)
+    @click.option("--role", type=click.Choice(ROLES), required=True)
     @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
     def users_create(username: str, role: str, password_stdin: bool) -> None:
         if password_stdin:

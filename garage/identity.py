@@ -38,14 +38,12 @@ from flask_login import current_user, login_user, logout_user
 from . import htmx
 from .domain import clock
 from .domain.errors import Forbidden, Unauthenticated
+from .domain.roles import ROLE_MANAGER, ROLES
 from .extensions import db, login_manager
 from .models import ApiToken, User
 
-ATTENDANT = "attendant"
-MANAGER = "manager"
-ROLES = (ATTENDANT, MANAGER)
-STAFF = ROLES  # every signed-in role works the desk
-MANAGERS = (MANAGER,)
+STAFF = ROLES  # every role works the desk
+MANAGERS = (ROLE_MANAGER,)
 
 
 # --- who ---------------------------------------------------------------------------------------

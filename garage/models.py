@@ -13,6 +13,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .domain.clock import utcnow
 from .domain.occupancy import DEFAULT_ALMOST_FULL_PERCENT
 from .domain.pricing import DEFAULT_HOURLY_RATE_CENTS, LOST_REPLACE, Tariff
+from .domain.roles import ROLE_ATTENDANT, ROLE_MANAGER
+from .domain.tickets import STATUS_ACTIVE
 from .extensions import db
 
 
@@ -48,7 +50,7 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(256))
-    role: Mapped[str] = mapped_column(sa.String(16), default="attendant")
+    role: Mapped[str] = mapped_column(sa.String(16), default=ROLE_ATTENDANT)
     active: Mapped[bool] = mapped_column(default=True)
     must_change_password: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -76,7 +78,7 @@ class User(UserMixin, db.Model):
 
     @property
     def is_manager(self) -> bool:
-        return self.role == "manager"
+        return self.role == ROLE_MANAGER
 
 
 class ApiToken(db.Model):
@@ -101,7 +103,7 @@ class Ticket(db.Model):
     exit_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_minutes: Mapped[int | None]
     amount_paid: Mapped[int | None]  # cents
-    status: Mapped[str] = mapped_column(sa.String(16), default="active")
+    status: Mapped[str] = mapped_column(sa.String(16), default=STATUS_ACTIVE)
     payment_method: Mapped[str | None] = mapped_column(sa.String(32))
     # Closed without the paper ticket; the lost-ticket fee charged (part of amount_paid).
     lost: Mapped[bool] = mapped_column(default=False, server_default=sa.false())

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..domain.clock import format_duration
-from ..domain.errors import format_dollars
+from ..domain.money import format_dollars
 
 # Settings snapshots use the column names in camelCase: hourlyRate is cents there
 # (unlike the seed API's dollar hourlyRate), as are every *Cents key and vehicleRates.

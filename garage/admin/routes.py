@@ -9,6 +9,7 @@ from flask import flash, make_response, redirect, render_template, request, url_
 
 from ..domain.clock import local_day_bounds, to_local
 from ..domain.errors import DomainError
+from ..domain.roles import ROLE_ATTENDANT
 from ..services import accounts
 from ..services import audit as audit_service
 from ..services.settings import get_settings
@@ -78,7 +79,7 @@ def users():
 @manager_required
 def create_user():
     form = {"username": (request.form.get("username") or "").strip(),
-            "role": request.form.get("role") or "attendant"}
+            "role": request.form.get("role") or ROLE_ATTENDANT}
     try:
         # The manager knows this password, so the new user chooses their own at first sign-in.
         user = accounts.create_user(form["username"], request.form.get("password") or "", form["role"],

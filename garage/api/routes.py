@@ -9,6 +9,7 @@ from flask import current_app, g, jsonify, request
 
 from ..domain.clock import utcnow
 from ..domain.errors import DomainError, Unauthenticated
+from ..domain.money import cents_to_dollars
 from ..domain.pricing import describe
 from ..domain.tickets import STATUS_ACTIVE, TicketView
 from ..identity import MANAGERS, STAFF
@@ -72,7 +73,7 @@ def garage_stats():
         availableSpaces=s.occupancy.available,
         occupiedSpacesPercentage=s.occupancy.occupied_percent,
         availableSpacesPercentage=s.occupancy.available_percent,
-        hourlyRate=s.hourly_rate_cents / 100, todaysRevenue=s.today.revenue_cents / 100,
+        hourlyRate=cents_to_dollars(s.hourly_rate_cents), todaysRevenue=cents_to_dollars(s.today.revenue_cents),
         vehiclesProcessedToday=s.today.exits, averageStayTime=s.average_stay_hours,
     ).model_dump())
 
@@ -171,7 +172,7 @@ def activities():
     return jsonify([ActivityResponse(
         id=t.id, ticketNumber=t.ticket_number, licensePlate=t.license_plate, entryTime=t.entry_time,
         exitTime=t.exit_time, durationMinutes=t.duration_minutes,
-        amount=None if t.amount_paid is None else t.amount_paid / 100, status=t.status,
+        amount=cents_to_dollars(t.amount_paid), status=t.status,
     ).model_dump(mode="json") for t in rows])
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..domain import garage_settings as limits
 from ..domain.pricing import LOST_MODES
-from ..domain.tickets import PAYMENT_METHODS, VEHICLE_TYPES
+from ..domain.tickets import PAYMENT_METHODS, STATUS_ACTIVE, STATUS_COMPLETED, VEHICLE_TYPES
 
 VehicleType = Literal[VEHICLE_TYPES]  # type: ignore[valid-type]
 PaymentMethod = Literal[PAYMENT_METHODS]  # type: ignore[valid-type]
@@ -62,7 +62,7 @@ class TicketResponse(BaseModel):
     exitTime: datetime | None
     durationMinutes: int | None
     amountPaid: int | None = Field(description="cents")
-    status: Literal["active", "completed"]
+    status: Literal[STATUS_ACTIVE, STATUS_COMPLETED]
     paymentMethod: str | None
     lost: bool = Field(default=False, description="closed as a lost ticket")
     lostFee: int | None = Field(default=None, description="cents of amountPaid that are the lost-ticket fee")
@@ -86,7 +86,7 @@ class ActivityResponse(BaseModel):
     exitTime: datetime | None
     durationMinutes: int | None
     amount: float | None = Field(description="dollars")
-    status: Literal["active", "completed"]
+    status: Literal[STATUS_ACTIVE, STATUS_COMPLETED]
 
 
 class GarageStatsResponse(BaseModel):

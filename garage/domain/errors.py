@@ -1,6 +1,8 @@
 """Errors the rules raise; the web layers map them to HTTP statuses."""
 from __future__ import annotations
 
+from .money import format_dollars
+
 
 class DomainError(Exception):
     status = 400
@@ -57,9 +59,3 @@ class QuoteChanged(Conflict):
         )
         self.quoted_cents = quoted_cents
         self.current_cents = current_cents
-
-
-def format_dollars(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    cents = abs(cents)
-    return f"{sign}${cents // 100:,}.{cents % 100:02d}"

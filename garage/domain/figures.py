@@ -1,5 +1,5 @@
 """Report arithmetic on already-aggregated numbers: comparisons, medians,
-occupancy from per-hour entry/exit aggregates, CSV cell formats. Pure Python."""
+occupancy from per-hour entry/exit aggregates, CSV text (money cells: domain.money). Pure Python."""
 from __future__ import annotations
 
 import csv
@@ -49,15 +49,6 @@ def weighted_median(counts: Iterable[tuple[float, int]]) -> float | None:
 
 def safe_div(total: float, count: int) -> float | None:
     return total / count if count else None
-
-
-def cents_to_decimal(cents: int | None) -> str:
-    """12.50 (no currency sign, no thousands separator): for CSV."""
-    if cents is None:
-        return ""
-    sign = "-" if cents < 0 else ""
-    cents = abs(int(cents))
-    return f"{sign}{cents // 100}.{cents % 100:02d}"
 
 
 def csv_text(rows: Iterable[Sequence[object]]) -> str:

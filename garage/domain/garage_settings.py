@@ -8,7 +8,8 @@ from functools import lru_cache
 from typing import Any, Mapping
 from zoneinfo import available_timezones
 
-from .errors import InvalidInput, format_dollars
+from .errors import InvalidInput
+from .money import format_dollars
 from .pricing import LOST_MODES
 from .tickets import VEHICLE_TYPES
 

@@ -19,12 +19,11 @@ at least one hour"):
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Mapping
 
-from .errors import format_dollars
+from .money import format_dollars
 
 DEFAULT_HOURLY_RATE_CENTS = 1000
 LOST_REPLACE = "replace"
@@ -153,20 +152,3 @@ def describe(tariff: Tariff) -> list[str]:
         lines.append(f"Lost ticket: {format_dollars(tariff.lost_ticket_fee_cents)} {how}")
     return lines
 
-
-_DOLLARS = re.compile(r"^\$?\s*(\d{1,3}(?:,\d{3}){1,2}|\d{0,9})(?:\.(\d{1,2}))?$", re.ASCII)
-
-
-def parse_dollars(text: str) -> int:
-    """"10", "10.5", "10.50", ".50", "$10", "1,000.00" → cents. ValueError
-    otherwise (negative amounts, more than two decimals, letters, empty)."""
-    match = _DOLLARS.match((text or "").strip())
-    if not match or not (match.group(1) or match.group(2)):
-        raise ValueError(f"not an amount in dollars: {text!r}")
-    whole, frac = match.groups()
-    return int(whole.replace(",", "") or "0") * 100 + int((frac or "0").ljust(2, "0"))
-
-
-def cents_to_input(cents: int | None) -> str:
-    """Cents as the dollars a form field shows: 1000 → "10.00"; None → ""."""
-    return "" if cents is None else f"{cents // 100}.{cents % 100:02d}"

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from ..domain.clock import to_local
 from ..domain.errors import AlreadyProcessed
-from ..domain.figures import cents_to_decimal, csv_text
+from ..domain.figures import csv_text
+from ..domain.money import cents_to_decimal
 from ..domain.tickets import STATUS_ACTIVE
 from ..extensions import db
 from ..identity import Actor, TokenCaller, actor_for

@@ -5,15 +5,12 @@ from typing import Iterable, Iterator
 
 from ..domain.charts import Chart, bar_chart, heat_map, line_chart
 from ..domain.clock import format_duration
-from ..domain.figures import WEEKDAYS, cents_to_decimal, csv_text, format_change, hour_of_week
+from ..domain.figures import WEEKDAYS, csv_text, format_change, hour_of_week
+from ..domain.money import cents_to_decimal, cents_to_dollars, format_dollar_amount, format_whole_dollars
 from ..domain.periods import Bucket
 from ..services.reports import TICKET_COLUMNS, Report
 
 CHARTS = ("revenue", "traffic", "occupancy", "heatmap")
-
-
-def money(value: float) -> str:
-    return f"${value:,.2f}"
 
 
 def count(value: float) -> str:
@@ -38,10 +35,6 @@ def hour_axis(buckets: list[Bucket], with_day: bool) -> list[str] | None:
     return [b.local_start.strftime("%a %d %b") if b.local_start.hour == 0 else "" for b in buckets]
 
 
-def whole_dollars(value: float) -> str:
-    return f"${value:,.0f}" if value == int(value) else f"${value:,.2f}"
-
-
 def row_labels(report: Report) -> list[str]:
     buckets = [r.bucket for r in report.rows]
     if report.period.group == "hour":
@@ -54,8 +47,9 @@ def revenue_chart(report: Report) -> Chart:
     return bar_chart(
         "revenue", f"Revenue per {unit}",
         f"Money taken at exits in each local {unit}, {report.period.label()} ({report.timezone}).",
-        row_labels(report), [("Revenue", [r.revenue_cents / 100 for r in report.rows])],
-        x_label=f"{unit.title()} ({report.timezone})", y_label="Revenue (US$)", fmt=money, tick_fmt=whole_dollars,
+        row_labels(report), [("Revenue", [cents_to_dollars(r.revenue_cents) for r in report.rows])],
+        x_label=f"{unit.title()} ({report.timezone})", y_label="Revenue (US$)", fmt=format_dollar_amount,
+        tick_fmt=format_whole_dollars,
         axis_labels=hour_axis([r.bucket for r in report.rows], unit == "hour" and not report.period.single_day))
 
 
@@ -131,7 +125,7 @@ def show(value: float | None, kind: str) -> str:
     if value is None:
         return "–"
     if kind == "money":
-        return money(value / 100)
+        return format_dollar_amount(cents_to_dollars(value))
     if kind == "minutes":
         return format_duration(int(round(value)))
     return count(value)

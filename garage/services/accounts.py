@@ -11,7 +11,8 @@ from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..models import ApiToken, User
 from . import audit
-from ..identity import ROLES, TOKEN_PREFIX, Actor, hash_token
+from ..domain.roles import ROLES
+from ..identity import TOKEN_PREFIX, Actor, hash_token
 
 MIN_PASSWORD = 10
 

@@ -21,6 +21,7 @@ from ..domain.figures import (
     HourEvents, OccupancyPoint, occupancy_series, percent_change, safe_div, weighted_median,
 )
 from ..domain.periods import Bucket, BucketIndex, Period
+from ..domain.tickets import STATUS_ACTIVE
 from ..extensions import db
 from ..models import Ticket, User
 from ..persistence import TICKET_CSV_COLUMNS, lost_fee_column, store, within
@@ -165,7 +166,7 @@ def inside_at(moment: datetime, now: datetime) -> int:
         came = count.where(Ticket.entry_time < moment).scalar_subquery()
         left = count.where(Ticket.exit_time < moment).scalar_subquery()
         return int(db.session.scalar(sa.select(came - left)) or 0)
-    active = count.where(Ticket.status == "active").scalar_subquery()
+    active = count.where(Ticket.status == STATUS_ACTIVE).scalar_subquery()
     came = count.where(Ticket.entry_time >= moment).scalar_subquery()
     left = count.where(Ticket.exit_time >= moment).scalar_subquery()
     return int(db.session.scalar(sa.select(active - came + left)) or 0)

@@ -1,4 +1,5 @@
-"""Garage settings page (/settings, managers only) and the "current rates" fragment."""
+"""Garage settings page (/settings, managers only). The "current rates" fragment
+any template may include gets its `rates` from garage/templating.py."""
 from flask import Blueprint
 
 bp = Blueprint("settings", __name__)

@@ -5,13 +5,14 @@ after saving, with a "Saved" notice) and the form fragment htmx swaps in
 (422/409 with each message next to its field, the typed values kept)."""
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 from flask import flash, get_flashed_messages, make_response, redirect, render_template, request, url_for
 
 from ..domain import garage_settings as rules
 from ..domain.errors import Conflict
-from ..domain.pricing import LOST_ADD, LOST_REPLACE, cents_to_input, describe, parse_dollars
+from ..domain.money import cents_to_decimal, parse_dollars
+from ..domain.pricing import LOST_ADD, LOST_REPLACE
 from ..domain.tickets import VEHICLE_TYPES
 from ..services import settings as settings_service
 from ..htmx import is_htmx, vary_on_htmx
@@ -34,45 +35,16 @@ FIELD_OF = {"daily_max_cents": "daily_max", "lost_ticket_fee_cents": "lost_ticke
             **{f"vehicle_rates.{kind}": rate_field(kind) for kind in VEHICLE_TYPES}}
 
 
-class _Rates:
-    """The current rules as lines, read from the database only if a template
-    actually shows them (so pages without the panel cost no query)."""
-
-    def __init__(self) -> None:
-        self._lines: list[str] | None = None
-
-    def _load(self) -> list[str]:
-        if self._lines is None:
-            self._lines = describe(settings_service.current_tariff())
-        return self._lines
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._load())
-
-    def __len__(self) -> int:
-        return len(self._load())
-
-    def __bool__(self) -> bool:
-        return bool(self._load())
-
-
-@bp.app_context_processor
-def current_rates() -> dict[str, Any]:
-    """`rates` for {% include "settings/_rates.html" %} in any template
-    (a view passing its own `rates` wins)."""
-    return {"rates": _Rates()}
-
-
 def form_values() -> dict[str, str]:
     """The saved settings as the form shows them (money in dollars)."""
     s = settings_service.get_settings()
     tariff = settings_service.current_tariff()
     own = dict(tariff.vehicle_rates)
     return {
-        "total_spaces": str(s.total_spaces), "hourly_rate": cents_to_input(s.hourly_rate),
-        **{rate_field(kind): cents_to_input(own.get(kind)) for kind in VEHICLE_TYPES},
-        "grace_minutes": str(tariff.grace_minutes), "daily_max": cents_to_input(tariff.daily_max_cents),
-        "lost_ticket_fee": cents_to_input(tariff.lost_ticket_fee_cents or None),
+        "total_spaces": str(s.total_spaces), "hourly_rate": cents_to_decimal(s.hourly_rate),
+        **{rate_field(kind): cents_to_decimal(own.get(kind)) for kind in VEHICLE_TYPES},
+        "grace_minutes": str(tariff.grace_minutes), "daily_max": cents_to_decimal(tariff.daily_max_cents),
+        "lost_ticket_fee": cents_to_decimal(tariff.lost_ticket_fee_cents or None),
         "lost_ticket_mode": tariff.lost_ticket_mode, "garage_name": s.garage_name,
         "timezone": s.timezone, "almost_full_percent": str(s.almost_full_percent),
     }

@@ -11,7 +11,7 @@ from hypothesis import given, strategies as st
 from garage.domain.charts import bar_chart, heat_map, line_chart, nice_ticks
 from garage.domain.errors import InvalidInput
 from garage.domain.figures import (
-    HourEvents, cents_to_decimal, format_change, hour_of_week, occupancy_series, percent_change,
+    HourEvents, format_change, hour_of_week, occupancy_series, percent_change,
     weighted_median,
 )
 from garage.domain.periods import BucketIndex, Period, parse_period, presets
@@ -90,11 +90,6 @@ def test_weighted_median_matches_the_median_of_the_expanded_list(pairs):
     expanded = [v for v, n in pairs for _ in range(n)]
     expected = statistics.median(expanded) if expanded else None
     assert weighted_median(pairs) == expected
-
-
-def test_money_for_csv():
-    assert cents_to_decimal(1250) == "12.50" and cents_to_decimal(5) == "0.05"
-    assert cents_to_decimal(123456789) == "1234567.89" and cents_to_decimal(None) == ""
 
 
 def test_occupancy_integral_and_peak():

@@ -224,7 +224,7 @@ def test_rates_fragment_can_be_included_by_any_template(app):
 
 
 def test_rates_are_only_read_when_a_template_shows_them(app):
-    from garage.settings_page.routes import current_rates
+    from garage.templating import current_rates
     with counting() as statements, app.test_request_context("/"):
         render_template_string("<p>no rates here</p>")
         assert statements == []
