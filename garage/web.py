@@ -1,4 +1,4 @@
-"""Cross-cutting web helpers: client IP, page auth, htmx detection, headers, errors."""
+"""Cross-cutting web helpers: client IP, page auth, headers, errors (htmx: garage/htmx.py)."""
 from __future__ import annotations
 
 from functools import lru_cache, wraps
@@ -6,7 +6,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from flask import (
-    Flask, Response, current_app, jsonify, make_response, redirect, render_template, request,
+    Flask, Response, current_app, jsonify, redirect, render_template, request,
     url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
@@ -14,26 +14,14 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from . import htmx
 from .domain.errors import DomainError
 from .extensions import autocommit_statements
 from .services.audit import Actor
 
 
-# Requests a page makes by itself (htmx polling: hx-headers='{"X-Garage-Poll": "1"}') are not
-# activity: a desk tablet left open still signs out after the idle time (auth/sessions.py),
-# and its session cookie is not sent again with every poll (ApiSessionInterface).
-POLL_HEADER = "X-Garage-Poll"
-
-
 def client_ip() -> str | None:
     return request.remote_addr
-
-
-def is_htmx() -> bool:
-    """An htmx request that wants a fragment. A history restore (Back button after
-    hx-push-url, nothing cached) also says HX-Request but needs the whole page."""
-    return (request.headers.get("HX-Request") == "true"
-            and request.headers.get("HX-History-Restore-Request") != "true")
 
 
 def current_actor() -> Actor:
@@ -56,11 +44,9 @@ def safe_next(target: str | None) -> str | None:
 def login_redirect() -> Response:
     target = request.full_path if request.query_string else request.path
     login = url_for("auth.login", next=target)
-    if is_htmx():
+    if htmx.is_htmx():
         # A fragment must not turn into a login form inside the page: send the whole page.
-        response = make_response("", 401)
-        response.headers["HX-Redirect"] = login
-        return response
+        return htmx.client_redirect(login, 401)
     return redirect(login)
 
 
@@ -101,11 +87,6 @@ def autocommit(view: Callable) -> Callable:
     return wrapped
 
 
-def vary_on_htmx(response: Response) -> Response:
-    response.vary.add("HX-Request")
-    return response
-
-
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
        "frame-ancestors {frame}")
@@ -123,17 +104,18 @@ class ApiSessionInterface(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
     def should_set_cookie(self, app: Flask, session) -> bool:  # type: ignore[override]
-        """A page's own polling (X-Garage-Poll: 1) is not activity: the session
+        """A page's own polling (htmx.is_poll) is not activity: the session
         it carries is unchanged, so the cookie is not re-signed and re-sent on
         every poll (SESSION_REFRESH_EACH_REQUEST applies to what users do).
         A poll that changed the session (it ended an idle one) still sets it."""
-        if request.headers.get(POLL_HEADER) == "1":
+        if htmx.is_poll():
             return session.modified
         return super().should_set_cookie(app, session)
 
 
 def install(app: Flask) -> None:
     app.session_interface = ApiSessionInterface()
+    htmx.install(app)
 
     @lru_cache(maxsize=16)
     def defaults(frame: str, docs: bool, no_store: bool) -> tuple[tuple[str, str, str], ...]:

@@ -17,7 +17,7 @@ from flask_login import login_user, logout_user
 from ..domain import clock
 from ..extensions import db, login_manager
 from ..models import User
-from ..web import POLL_HEADER
+from ..htmx import POLL_HEADER
 from . import bp
 
 LAST_SEEN = "_seen"

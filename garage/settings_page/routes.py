@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Mapping
 
-from flask import flash, get_flashed_messages, make_response, redirect, render_template, request, url_for
+from flask import flash, get_flashed_messages, redirect, request, url_for
 
 from ..domain import garage_settings as rules
 from ..domain.errors import Conflict
 from ..domain.pricing import LOST_ADD, LOST_REPLACE, cents_to_input, describe, parse_dollars
 from ..domain.tickets import VEHICLE_TYPES
 from ..services import settings as settings_service
-from ..web import current_actor, is_htmx, manager_required, vary_on_htmx
+from .. import htmx
+from ..htmx import is_htmx
+from ..web import current_actor, manager_required
 from . import bp
 
 SAVED = "Saved. New rules apply to exits from now on; tickets already paid keep their amount."
@@ -130,14 +132,13 @@ def parse_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]
 
 def _render(values: Mapping[str, str], errors: Mapping[str, str], status: int = 200,
             saved: bool = False):
-    template = "settings/_form.html" if is_htmx() else "settings/index.html"
     settings = settings_service.get_settings()
-    return vary_on_htmx(make_response(render_template(
-        template, values=values, errors=errors, saved=saved, oob=is_htmx() and saved,
+    return htmx.page_or_fragment(
+        "settings/index.html", "settings/_form.html", status,
+        values=values, errors=errors, saved=saved, oob=is_htmx() and saved,
         vehicle_types=[(kind, rate_field(kind)) for kind in VEHICLE_TYPES],
         timezones=rules.COMMON_TIMEZONES, occupied=settings.occupied,
-        modes=((LOST_REPLACE, "Instead of the time fee"), (LOST_ADD, "On top of the time fee")),
-    ), status))
+        modes=((LOST_REPLACE, "Instead of the time fee"), (LOST_ADD, "On top of the time fee")))
 
 
 @bp.get("/settings")
