@@ -9,8 +9,8 @@ from functools import lru_cache
 from flask import Response, current_app, render_template, request
 
 from ..domain.clock import to_local, utcnow
-from ..services.stats import PublicOccupancy, public_occupancy
 from ..htmx import poll_ms
+from ..services.stats import PublicOccupancy, public_occupancy
 from ..web import autocommit
 from . import bp
 
