@@ -58,7 +58,7 @@ class ApiSessionInterface(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
     def should_set_cookie(self, app: Flask, session) -> bool:  # type: ignore[override]
-        """A page's own polling (X-Garage-Poll: 1) is not activity: the session
+        """A page's own polling (htmx.is_poll) is not activity: the session
         it carries is unchanged, so the cookie is not re-signed and re-sent on
         every poll (SESSION_REFRESH_EACH_REQUEST applies to what users do).
         A poll that changed the session (it ended an idle one) still sets it."""
@@ -69,6 +69,7 @@ class ApiSessionInterface(SecureCookieSessionInterface):
 
 def install(app: Flask) -> None:
     app.session_interface = ApiSessionInterface()
+    htmx.install(app)
 
     @lru_cache(maxsize=16)
     def defaults(frame: str, docs: bool, no_store: bool) -> tuple[tuple[str, str, str], ...]:

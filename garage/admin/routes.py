@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
-from flask import flash, make_response, redirect, render_template, request, url_for
+from flask import flash, redirect, request, url_for
 
 from ..domain.clock import local_day_bounds, to_local
 from ..domain.errors import DomainError
@@ -13,7 +13,8 @@ from ..domain.roles import ROLE_ATTENDANT
 from ..services import accounts
 from ..services import audit as audit_service
 from ..services.settings import get_settings
-from ..htmx import is_htmx, vary_on_htmx
+from .. import htmx
+from ..htmx import is_htmx
 from ..identity import current_actor, manager_required
 from . import bp
 from .present import event_details
@@ -44,21 +45,15 @@ def _local_time(tz: str):
     return lambda moment: to_local(moment, tz).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _page(full: str, fragment: str, status: int = 200, **context: Any):
-    """One template pair per page: the full page includes the fragment htmx swaps."""
-    response = make_response(render_template(fragment if is_htmx() else full, **context), status)
-    return vary_on_htmx(response)
-
-
 # --- staff ------------------------------------------------------------------------------
 
 def _staff(status: int = 200, **context: Any):
     context.setdefault("form", {})
     context.setdefault("errors", {})
-    return _page("admin/users.html", "admin/_staff.html", status,
-                 users=accounts.list_users(), roles=accounts.ROLES,
-                 min_password=accounts.MIN_PASSWORD, local=_local_time(get_settings().timezone),
-                 **context)
+    return htmx.page_or_fragment("admin/users.html", "admin/_staff.html", status,
+                                 users=accounts.list_users(), roles=accounts.ROLES,
+                                 min_password=accounts.MIN_PASSWORD,
+                                 local=_local_time(get_settings().timezone), **context)
 
 
 def _done(message: str):
@@ -163,7 +158,7 @@ def audit():
     context: dict[str, Any] = dict(filters=filters, errors=errors, actions=sorted(set(known) | set(ACTION_LABELS)),
                                    label=action_label, event_details=event_details, tz=tz, result=None)
     if errors:
-        return _page("admin/audit.html", "admin/_audit_results.html", 422, **context)
+        return htmx.page_or_fragment("admin/audit.html", "admin/_audit_results.html", 422, **context)
     query = audit_service.AuditQuery(
         action=action or None, username=username or None,
         start=local_day_bounds(first, tz)[0] if first else None,
@@ -175,11 +170,9 @@ def audit():
         return url_for("admin.audit") + "?" + urlencode({**active, "page": n})
 
     context.update(result=result, page_url=page_url, local=_local_time(tz))
-    response = _page("admin/audit.html", "admin/_audit_results.html", **context)
+    response = htmx.page_or_fragment("admin/audit.html", "admin/_audit_results.html", **context)
     if is_htmx():  # the address bar shows the filters: bookmarkable, Back works
         url = page_url(page) if page > 1 else url_for("admin.audit") + ("?" + urlencode(active) if active else "")
-        current = urlsplit(request.headers.get("HX-Current-URL", ""))
-        same = url == current.path + ("?" + current.query if current.query else "")
         # Enter in a field sends change and submit: one history entry, not two.
-        response.headers["HX-Replace-Url" if same else "HX-Push-Url"] = url
+        htmx.push_or_replace_url(response, url)
     return response

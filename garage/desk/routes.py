@@ -17,7 +17,8 @@ from ..models import Ticket
 from ..services import stats as stats_service
 from ..services import tickets as ticket_service
 from ..services.settings import get_settings
-from ..htmx import is_htmx, vary_on_htmx
+from .. import htmx
+from ..htmx import is_htmx
 from ..identity import current_actor, staff_required
 from ..web import autocommit
 from . import bp
@@ -27,6 +28,8 @@ ACTIVITY_LIMIT = 10
 INSIDE_PER_PAGE = 10
 DEFAULT_VEHICLE = "Car"
 DEFAULT_METHOD = "Cash"
+# The client event after an entry or exit: the cars-inside list reloads on it (_inside_list.html).
+DESK_CHANGED = "desk-changed"
 # Domain errors name API fields; the desk's form fields are snake_case.
 FORM_FIELDS = {"licensePlate": "plate", "vehicleType": "vehicle_type", "paymentMethod": "payment_method"}
 
@@ -92,38 +95,40 @@ def _inside_context(query: str = "", page: int = 1) -> dict[str, Any]:
 
 def _full_page(status: int = 200, entry: EntryState | None = None, exit: ExitState | None = None,
                focus: str = "plate", inside_q: str = "", inside_page: int = 1) -> Response:
+    """The whole desk (without JS, and for a history restore)."""
     html = render_template(
         "desk/index.html", stats=stats_service.garage_stats(), entry=entry or EntryState(),
         exit=exit or ExitState(), focus=focus, activity=ticket_service.recent_activity(ACTIVITY_LIMIT),
         **_inside_context(inside_q, inside_page))
-    return vary_on_htmx(make_response(html, status))
+    return htmx.vary(make_response(html, status))
 
 
-def _fragment(template: str, status: int = 200, changed: bool = False, **context: Any) -> Response:
-    """One fragment; after a change, plus the live panel and activity out-of-band,
-    and an event that makes the cars-inside list reload itself."""
-    html = render_template(template, **context)
-    if changed:
-        html += render_template("desk/_live.html", stats=stats_service.garage_stats(), oob=True)
-        html += render_template("desk/_activity.html",
-                                activity=ticket_service.recent_activity(ACTIVITY_LIMIT), oob=True)
-    response = make_response(html, status)
-    if changed:
-        response.headers["HX-Trigger"] = "desk-changed"
-    return vary_on_htmx(response)
+def _changed(response: Response) -> Response:
+    """After an entry or exit: the live panel and activity out-of-band, and an event
+    that makes the cars-inside list reload itself."""
+    response.set_data(response.get_data(as_text=True)
+                      + render_template("desk/_live.html", stats=stats_service.garage_stats(), oob=True)
+                      + render_template("desk/_activity.html",
+                                        activity=ticket_service.recent_activity(ACTIVITY_LIMIT), oob=True))
+    return htmx.trigger(response, DESK_CHANGED)
+
+
+def _card(fragment: str, status: int, changed: bool, **context: Any) -> Response:
+    """The entry or exit card for htmx (plus what moved, after a change), else the whole
+    desk (which shows more than the card: its data is read only for the page)."""
+    if not is_htmx():
+        return _full_page(status, **context)
+    response = htmx.fragment(fragment, status, **context)
+    return _changed(response) if changed else response
 
 
 def _entry(state: EntryState, status: int = 200, changed: bool = False) -> Response:
-    if is_htmx():
-        return _fragment("desk/_entry.html", status, changed, entry=state, focus="plate")
-    return _full_page(status, entry=state, focus="plate")
+    return _card("desk/_entry.html", status, changed, entry=state, focus="plate")
 
 
 def _exit(state: ExitState, status: int = 200, changed: bool = False) -> Response:
     focus = "pay" if state.quote is not None and not state.receipt else "lookup"
-    if is_htmx():
-        return _fragment("desk/_exit.html", status, changed, exit=state, focus=focus)
-    return _full_page(status, exit=state, focus=focus)
+    return _card("desk/_exit.html", status, changed, exit=state, focus=focus)
 
 
 # --- pages and polled fragments --------------------------------------------------------------
@@ -162,8 +167,7 @@ def inside():
     query = request.args.get("q", "")
     page = _page_number(request.args.get("page"))
     if is_htmx():
-        return vary_on_htmx(make_response(render_template("desk/_inside_list.html",
-                                                          **_inside_context(query, page))))
+        return htmx.fragment("desk/_inside_list.html", **_inside_context(query, page))
     return _full_page(inside_q=query, inside_page=page, focus="inside")
 
 

@@ -9,6 +9,7 @@ from functools import lru_cache
 from flask import Response, current_app, render_template, request
 
 from ..domain.clock import to_local, utcnow
+from ..htmx import poll_ms
 from ..services.stats import PublicOccupancy, public_occupancy
 from ..web import autocommit
 from . import bp
@@ -33,11 +34,6 @@ def panel_etag(view: PublicOccupancy) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def poll_ms() -> int:
-    seconds = float(current_app.config.get("LOBBY_POLL_SECONDS", 5))
-    return int(min(max(seconds, 0.1), 3600) * 1000)
-
-
 def panel_context(view: PublicOccupancy) -> dict:
     o = view.occupancy
     fill = 100.0 if o.total <= 0 else min(100.0, round(o.occupied * 100 / o.total, 1))
@@ -49,7 +45,7 @@ def index():
     view = public_occupancy()
     theme = request.args.get("theme", "light")
     now = to_local(utcnow(), view.timezone)
-    interval = poll_ms()
+    interval = poll_ms("lobby.panel")  # LOBBY_POLL_SECONDS (config.py)
     return render_template(
         "lobby/index.html", theme=theme if theme in THEMES else "light", now=now,
         poll_ms=interval, timeout_ms=max(2000, 2 * interval), etag=panel_etag(view),

@@ -9,7 +9,8 @@ from ..domain.errors import InvalidInput
 from ..domain.periods import Period, parse_period, presets
 from ..services import reports
 from ..services.settings import get_settings
-from ..htmx import is_htmx, vary_on_htmx
+from .. import htmx
+from ..htmx import is_htmx
 from ..identity import manager_required
 from . import bp, present
 
@@ -19,11 +20,6 @@ def _period() -> tuple[Period | None, InvalidInput | None, str]:
         return parse_period(request.args, local_today(utcnow(), tz)), None, tz
     except InvalidInput as exc:
         return None, exc, tz
-
-
-def _wants_fragment() -> bool:
-    # A history restore (back button, nothing cached) needs the whole page.
-    return is_htmx() and request.headers.get("HX-History-Restore-Request") != "true"
 
 
 @bp.get("")
@@ -40,10 +36,8 @@ def index():
             context.update(report=report, charts=present.charts(report), figures=present.figures(report))
         except reports.ReportTooSlow as exc:
             # htmx here swaps only 2xx, 409 and 422 (base.html): show the message in place
-            context["error"], status = exc, 200 if _wants_fragment() else exc.status
-    template = "reports/_report.html" if _wants_fragment() else "reports/index.html"
-    response = Response(render_template(template, **context), status=status)
-    return vary_on_htmx(response)
+            context["error"], status = exc, 200 if is_htmx() else exc.status
+    return htmx.page_or_fragment("reports/index.html", "reports/_report.html", status, **context)
 
 
 def _valid_period() -> tuple[Period, str]:

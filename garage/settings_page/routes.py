@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from flask import flash, get_flashed_messages, make_response, redirect, render_template, request, url_for
+from flask import flash, get_flashed_messages, redirect, request, url_for
 
 from ..domain import garage_settings as rules
 from ..domain.errors import Conflict
@@ -15,7 +15,8 @@ from ..domain.money import cents_to_decimal, parse_dollars
 from ..domain.pricing import LOST_ADD, LOST_REPLACE
 from ..domain.tickets import VEHICLE_TYPES
 from ..services import settings as settings_service
-from ..htmx import is_htmx, vary_on_htmx
+from .. import htmx
+from ..htmx import is_htmx
 from ..identity import current_actor, manager_required
 from . import bp
 
@@ -103,14 +104,13 @@ def parse_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]
 
 def _render(values: Mapping[str, str], errors: Mapping[str, str], status: int = 200,
             saved: bool = False):
-    template = "settings/_form.html" if is_htmx() else "settings/index.html"
     settings = settings_service.get_settings()
-    return vary_on_htmx(make_response(render_template(
-        template, values=values, errors=errors, saved=saved, oob=is_htmx() and saved,
+    return htmx.page_or_fragment(
+        "settings/index.html", "settings/_form.html", status,
+        values=values, errors=errors, saved=saved, oob=is_htmx() and saved,
         vehicle_types=[(kind, rate_field(kind)) for kind in VEHICLE_TYPES],
         timezones=rules.COMMON_TIMEZONES, occupied=settings.occupied,
-        modes=((LOST_REPLACE, "Instead of the time fee"), (LOST_ADD, "On top of the time fee")),
-    ), status))
+        modes=((LOST_REPLACE, "Instead of the time fee"), (LOST_ADD, "On top of the time fee")))
 
 
 @bp.get("/settings")
