@@ -62,7 +62,7 @@ browsers:
 test: install-dev
 	$(BIN)/python -m pytest
 
-# The benchmark (README "Performance"): needs PostgreSQL, wrk and pgbench; several minutes.
+# The benchmark (bench/README.md): needs PostgreSQL, wrk and pgbench; several minutes.
 # BENCH_ARGS passes options, e.g. make bench BENCH_ARGS="--duration 5 --databases empty".
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

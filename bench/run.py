@@ -169,9 +169,9 @@ def ensure_settings_row(url: str) -> None:
 def quiesce(url: str, idle_polls: int = 5, timeout: float = 60.0) -> None:
     """Wait until no query of the app runs on this database for `idle_polls`
     consecutive polls 0.1 s apart. wrk stops sending after its slice, but
-    gunicorn still works through the requests queued before that: 16 reports
-    on the 1M database are ~7 s of work, which landed on the next scenario
-    (activities on 1M showed p99 150-240 ms while its own queries take ~1 ms)."""
+    gunicorn still works through the requests queued before that (16 reports
+    on the large database are seconds of work), which would land on the next
+    scenario's percentiles."""
     deadline, idle = time.monotonic() + timeout, 0
     while idle < idle_polls:
         if time.monotonic() > deadline:
@@ -189,8 +189,8 @@ def reset(url: str) -> None:
     what was dropped. Without the VACUUM, the thousands of rows each writing
     scenario adds and this function deletes stay behind as dead index entries
     (the partial index of cars inside above all) until autovacuum passes, and
-    the next scenarios measure that leftover instead of the app: the desk page
-    on the small database fell from ~220 to ~70 req/s over one run."""
+    the next scenarios measure that leftover instead of the app (the desk page
+    slowed down several-fold over one run)."""
     quiesce(url)
     sql(url, """
         DELETE FROM tickets WHERE id > (SELECT max_ticket_id FROM bench_meta);

@@ -1,6 +1,6 @@
 """The desk in a real Chromium at tablet size, against gunicorn on PostgreSQL.
 
-Also takes the README's screenshots (UPDATE_SCREENSHOTS=1 writes them to docs/screenshots/)."""
+Also takes the desk's screenshots (docs/desk.md, README) (UPDATE_SCREENSHOTS=1 writes them to docs/screenshots/)."""
 from __future__ import annotations
 
 import os
@@ -17,7 +17,7 @@ from garage.services import tickets as ticket_service
 
 pytestmark = pytest.mark.browser
 
-# The README's screenshots are rewritten only when asked (UPDATE_SCREENSHOTS=1), so an ordinary
+# The screenshots in docs/ are rewritten only when asked (UPDATE_SCREENSHOTS=1), so an ordinary
 # test run leaves the working tree clean; otherwise they go to a scratch directory.
 SHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots"
          if os.environ.get("UPDATE_SCREENSHOTS") == "1"

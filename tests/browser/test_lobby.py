@@ -1,7 +1,7 @@
 """The lobby screen in a real Chromium against gunicorn on PostgreSQL: it follows the
 garage without reloads, survives the server going away, and does not grow with time.
 
-Screenshots go to $LOBBY_SCREENSHOTS when set (docs/screenshots to refresh the README's),
+Screenshots go to $LOBBY_SCREENSHOTS when set (docs/screenshots to refresh docs/lobby.md's),
 otherwise to a temporary directory."""
 from __future__ import annotations
 
