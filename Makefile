@@ -8,7 +8,7 @@ PORT   ?= 5001
 FLASK  := $(BIN)/flask --app garage
 PIP    := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: install install-dev lock run test browsers bench clean
+.PHONY: install install-dev lock run test browsers bench bench-tools clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -62,9 +62,15 @@ browsers:
 test: install-dev
 	$(BIN)/python -m pytest
 
+# wrk and pgbench for the benchmark, from Debian's packages when missing (needs root).
+bench-tools:
+	@command -v wrk >/dev/null 2>&1 && command -v pgbench >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk postgresql-client >/dev/null) \
+	  || echo "wrk or pgbench missing: install the wrk and postgresql-client packages"; }
+
 # The benchmark (bench/README.md): needs PostgreSQL, wrk and pgbench; several minutes.
 # BENCH_ARGS passes options, e.g. make bench BENCH_ARGS="--duration 5 --databases empty".
-bench: install
+bench: install bench-tools
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:

@@ -27,6 +27,10 @@ class Forbidden(DomainError):
         super().__init__(message)
 
 
+class TooManyAttempts(DomainError):
+    status = 429
+
+
 class InvalidInput(DomainError):
     status = 422
 

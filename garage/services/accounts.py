@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain.clock import utcnow
-from ..domain.errors import Conflict, InvalidInput, NotFound
+from ..domain.errors import Conflict, InvalidInput, NotFound, TooManyAttempts, Unauthenticated
 from ..extensions import db
-from ..models import ApiToken, User
+from ..models import ApiToken, AuditEvent, User
+from ..persistence import commit_keeping_loaded
 from . import audit
 from ..domain.roles import ROLES
 from ..identity import TOKEN_PREFIX, Actor, hash_token
@@ -98,6 +100,43 @@ def change_password(user: User, new_password: str, actor: Actor | None = None,
     user.set_password(new_password)
     user.must_change_password = must_change
     audit.record(actor, "user.password_changed", "user", user.username)
+    db.session.commit()
+
+
+# The sign-in throttle: failures per username and per address in a sliding window,
+# counted from the audit log, so it holds across workers and restarts.
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+LOGIN_FAILED = "auth.login_failed"
+
+
+def throttled(username: str, ip: str | None) -> bool:
+    """Too many failures for this username or this address in the window."""
+    since = utcnow() - FAILURE_WINDOW
+    failures = sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == LOGIN_FAILED, AuditEvent.at >= since)
+    by_name = db.session.scalar(failures.where(AuditEvent.object_id == username))
+    by_ip = db.session.scalar(failures.where(AuditEvent.ip == ip)) if ip else 0
+    return max(by_name or 0, by_ip or 0) >= MAX_FAILURES
+
+
+def sign_in(username: str, password: str, ip: str | None) -> User:
+    """A sign-in attempt, one transaction: refused while throttled (429); a wrong
+    username or password is recorded (it counts towards the throttle) and refused
+    (401); a success is recorded and its user returned (loaded: no re-SELECT)."""
+    if throttled(username, ip):
+        raise TooManyAttempts("Too many failed sign-ins. Wait 15 minutes and try again.")
+    user = authenticate(username, password)
+    if user is None:
+        audit.record(Actor(None, None, ip), LOGIN_FAILED, "user", username)
+        db.session.commit()
+        raise Unauthenticated("Wrong username or password.")
+    audit.record(Actor(user.id, user.username, ip), "auth.login", "user", user.username)
+    commit_keeping_loaded()
+    return user
+
+
+def sign_out(actor: Actor) -> None:
+    audit.record(actor, "auth.logout", "user", actor.username)
     db.session.commit()
 
 
