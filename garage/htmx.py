@@ -6,7 +6,7 @@ In the spirit of django-htmx (`HtmxDetails`, `django_htmx.http`):
 - `details()` reads what htmx says about the request: is it htmx, a history restore,
   boosted, which element triggered it, its target, the page's URL, and whether it is one
   of our own polls (`X-Garage-Poll: 1`: a page asking by itself is not user activity; see
-  web.ApiSessionInterface and auth/sessions.py).
+  web.ApiSessionInterface and identity.end_idle_sessions).
 - `page_or_fragment()` renders the fragment for htmx and the whole page otherwise, and
   always says `Vary: HX-Request` (one URL, two bodies: a cache must keep both).
 - Response helpers: `trigger()` a client event, `push_url()` / `replace_url()` /
