@@ -10,7 +10,6 @@ garage/persistence/portable.py (the ORM path: SQLite for the quick start and the
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterator, Sequence
@@ -77,11 +76,6 @@ class ExitInputs:
     settings: GarageSetting | None
     type_rate: int | None
     actor: Actor | None
-
-
-def details_json(details: dict[str, Any] | None) -> str | None:
-    """Audit `details` as the JSON column stores it, for a statement written in SQL."""
-    return None if details is None else json.dumps(details)
 
 
 def commit_keeping_loaded() -> None:

@@ -3,6 +3,7 @@ each (one round trip, atomic on its own, so also right under autocommit), autoco
 requests whose writes are one statement, and the reports' time arithmetic in SQL."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
@@ -13,7 +14,7 @@ from ..domain.tickets import STATUS_ACTIVE
 from ..extensions import db
 from ..identity import Actor, TokenCaller, admit
 from ..models import Ticket
-from .base import SETTINGS_ID, IssuedTicket, NewTicket, Store, details_json, formula_safe, lost_fee_column
+from .base import SETTINGS_ID, IssuedTicket, NewTicket, Store, formula_safe, lost_fee_column
 from .prepared import Prepared
 
 AUTOCOMMIT_FLAG = "garage_autocommit"
@@ -81,6 +82,12 @@ SELECT count(*) FROM closed
                 payment_method="varchar", last_event_at="timestamptz", lost="boolean", lost_fee_cents="integer",
                 closed_by_id="integer", updated_at="timestamptz", ticket_id="integer", active="varchar",
                 settings_id="integer", user_id="integer", username="varchar", ip="varchar", details="json"))
+
+
+def details_json(details: dict[str, Any] | None) -> str | None:
+    """Audit `details` as the JSON column stores it (the statements below write it in SQL)."""
+    return None if details is None else json.dumps(details)
+
 
 ISO_8601 = 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'
 

@@ -1,7 +1,6 @@
 """Append-only audit trail, written in the caller's transaction."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,11 +20,6 @@ def record(actor: Actor | None, action: str, object_type: str | None = None,
         object_type=object_type, object_id=None if object_id is None else str(object_id),
         details=details,
     ))
-
-
-def details_json(details: dict[str, Any] | None) -> str | None:
-    """`details` as the JSON column stores it, for a statement written in SQL."""
-    return None if details is None else json.dumps(details)
 
 
 @dataclass(frozen=True)
