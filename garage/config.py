@@ -1,6 +1,7 @@
 """Configuration read from the environment (see README "Configuration")."""
 from __future__ import annotations
 
+import math
 import os
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -74,9 +75,25 @@ class Config:
         self.LOBBY_FRAME_ANCESTORS = os.environ.get("LOBBY_FRAME_ANCESTORS") or "'none'"
         # Lobby screen refresh: seconds between polls (tests use a fraction of a second).
         self.LOBBY_POLL_SECONDS = _seconds("LOBBY_POLL_SECONDS", 5.0)
+        # A database that is down or frozen must cost a request seconds, not a worker
+        # (docs/operations.md, "When the database is down"; garage/persistence/outage.py).
+        timeout_ms = _int("STATEMENT_TIMEOUT_MS", 5000)  # one bad query must not hold a worker
+        self.DB_CONNECT_TIMEOUT = _seconds("DB_CONNECT_TIMEOUT", 3.0)  # connect, and check a pooled connection
+        self.DB_REPLY_TIMEOUT = _seconds(  # any statement's answer
+            "DB_REPLY_TIMEOUT", timeout_ms / 1000 + 1 if 0 < timeout_ms < 3_599_000 else 3600)
+        if 0 < timeout_ms and self.DB_REPLY_TIMEOUT * 1000 <= timeout_ms:
+            raise ValueError("DB_REPLY_TIMEOUT must be longer than STATEMENT_TIMEOUT_MS "
+                             "(the server cuts off slow queries; the reply timeout is for a silent server)")
+        # An error repeating (an outage: every request fails alike) logs one line per request and
+        # its traceback at most once per this many seconds (per worker and kind of error).
+        self.TRACEBACK_LOG_INTERVAL = _seconds("TRACEBACK_LOG_INTERVAL", 60.0)
         engine: dict = {"pool_pre_ping": True}
         if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
-            # One bad query must not hold a worker forever.
-            timeout_ms = _int("STATEMENT_TIMEOUT_MS", 5000)
-            engine["connect_args"] = {"options": f"-c statement_timeout={timeout_ms}"}
+            engine["pool_timeout"] = _seconds("DB_POOL_TIMEOUT", 3.0)  # waiting for a free pooled connection
+            engine["connect_args"] = {
+                "options": f"-c statement_timeout={timeout_ms}",
+                "connect_timeout": max(2, math.ceil(self.DB_CONNECT_TIMEOUT)),  # libpq's own (whole seconds, >= 2)
+                # A vanished host (not a frozen one) is noticed on idle pooled connections too.
+                "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 5, "keepalives_count": 3,
+            }
         self.SQLALCHEMY_ENGINE_OPTIONS = engine

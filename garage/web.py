@@ -1,12 +1,16 @@
 """Cross-cutting web plumbing: safe redirects, autocommit views, the API's cookie-less
-sessions, security headers and error pages. (Who the caller is: garage/identity.py;
-htmx details: garage/htmx.py.)"""
+sessions, security headers, error pages (503 while the database is unreachable) and the
+error log. (Who the caller is: garage/identity.py; htmx details: garage/htmx.py.)"""
 from __future__ import annotations
 
+import logging
+import time
+import traceback
 from functools import lru_cache, wraps
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
@@ -14,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import htmx
 from .domain.errors import DomainError
-from .persistence import store
+from .persistence import store, unavailable
 
 
 def safe_next(target: str | None) -> str | None:
@@ -67,8 +71,59 @@ class ApiSessionInterface(SecureCookieSessionInterface):
         return super().should_set_cookie(app, session)
 
 
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE = "The garage's database is not answering. Please try again in a few seconds."
+
+
+class ErrorLog:
+    """The one place failed requests are logged: a line per request, and the traceback of
+    each kind of error (exception types and where it was raised) at most once per
+    TRACEBACK_LOG_INTERVAL seconds, per worker. During an outage every request fails the
+    same way: the log shows that it goes on, not the same traceback thousands of times."""
+
+    def __init__(self, logger: logging.Logger, interval: float) -> None:
+        self.logger = logger
+        self.interval = interval
+        self._shown: dict[tuple, float] = {}  # kind -> when its traceback was last logged
+
+    @staticmethod
+    def kind(exc: BaseException) -> tuple:
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = (frames[-1].filename, frames[-1].lineno) if frames else None
+        cause = getattr(exc, "orig", None)
+        return type(exc).__qualname__, type(cause).__qualname__, where
+
+    def __call__(self, exc: BaseException, status: int) -> None:
+        kind = self.kind(exc)
+        now = time.monotonic()
+        last = self._shown.get(kind)
+        show = last is None or now - last >= self.interval
+        if show:
+            self._shown[kind] = now
+        self.logger.error("%s %s -> %d: %s: %s%s", request.method, _printable(request.path, 200), status,
+                          type(exc).__name__, _printable(str(exc), 300),
+                          f" (traceback below; next one for this error in {self.interval:g} s at the earliest)"
+                          if show else "", exc_info=exc if show else None)
+
+
+ERROR_LOG = "garage.error_log"
+
+
+def log_failure(exc: BaseException, status: int) -> None:
+    """Log a request that failed with `exc` (answered with `status`): see :class:`ErrorLog`."""
+    current_app.extensions[ERROR_LOG](exc, status)
+
+
+def _printable(text: str, limit: int) -> str:
+    """One line of at most `limit` characters: no control characters to forge or break log lines."""
+    line = " ".join(text.split())
+    line = "".join(c if c.isprintable() else "?" for c in line)
+    return line if len(line) <= limit else line[:limit] + "..."
+
+
 def install(app: Flask) -> None:
     app.session_interface = ApiSessionInterface()
+    app.extensions[ERROR_LOG] = ErrorLog(app.logger, app.config["TRACEBACK_LOG_INTERVAL"])
     htmx.install(app)
 
     @lru_cache(maxsize=16)
@@ -125,9 +180,27 @@ def install(app: Flask) -> None:
             return jsonify(message=exc.message), exc.status
         return render_template("errors/error.html", code=exc.status, message=exc.message), exc.status
 
+    @app.errorhandler(sa.exc.SQLAlchemyError)
+    def database_error(exc: sa.exc.SQLAlchemyError):
+        """Any route: the database unreachable or timed out (persistence.unavailable) is a 503
+        that says to try again, rendered without touching the database (no signed-in user
+        is looked up: the page has no menu). Any other database error is a bug: 500."""
+        if not unavailable(exc):
+            return unexpected(exc)
+        log_failure(exc, 503)
+        if wants_json():
+            response = jsonify(message=UNAVAILABLE)
+            response.status_code = 503
+        else:
+            response = htmx.page_or_fragment(
+                "errors/unavailable.html", "errors/_unavailable.html", 503, message=UNAVAILABLE,
+                refresh=RETRY_AFTER_SECONDS if request.method == "GET" else None)
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        log_failure(exc, 500)
         if wants_json():
             return jsonify(message="Internal error; it has been logged"), 500
         return render_template("errors/error.html", code=500,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, g, jsonify, request
+from flask import g, jsonify, request
 
 from ..domain.clock import utcnow
 from ..domain.errors import DomainError, Unauthenticated
@@ -16,7 +16,7 @@ from ..identity import MANAGERS, STAFF
 from ..persistence import store
 from ..services import settings as settings_service, stats as stats_service
 from ..services import tickets as ticket_service
-from ..web import autocommit
+from ..web import RETRY_AFTER_SECONDS, autocommit, log_failure
 from . import bp
 from .operation import ApiError, operation
 from .schemas import (
@@ -56,9 +56,9 @@ def ticket_json(t: TicketView) -> dict[str, Any]:
 def status():
     try:
         store().ping()
-    except sa.exc.SQLAlchemyError:
-        current_app.logger.exception("status: database check failed")
-        return jsonify(status="error", message="Database unreachable"), 503
+    except sa.exc.SQLAlchemyError as exc:
+        log_failure(exc, 503)
+        return jsonify(status="error", message="Database unreachable"), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
     return jsonify(status="ok")
 
 

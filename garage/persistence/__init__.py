@@ -5,6 +5,8 @@
 - postgresql.py: PostgreSQL (production): prepared one-statement entry and exit, autocommit.
 - portable.py: the ORM path for any other database (SQLite: the quick start and the tests).
 - prepared.py: server-side prepared statements (PostgreSQL).
+- outage.py: bounded waits on PostgreSQL (connect, ping, every answer) and :func:`unavailable`,
+  the one rule for "the database is unreachable or timed out" (503, not 500).
 
 The implementation is chosen once, when the app is created (:func:`install`, from the
 engine's dialect); services get it with :func:`store` and never test the dialect themselves.
@@ -14,23 +16,28 @@ from __future__ import annotations
 from flask import Flask, current_app
 
 from ..extensions import db
+from . import outage
 from .base import (
     BY_NUMBER, SETTINGS_ID, TICKET_CSV_COLUMNS, ExitInputs, IssuedTicket, NewTicket, Store, commit_keeping_loaded, lost_fee_column,
     within,
 )
+from .outage import unavailable
 from .portable import PortableStore
 from .postgresql import PostgresStore
 
 EXTENSION = "garage.store"
 
 __all__ = ["BY_NUMBER", "SETTINGS_ID", "TICKET_CSV_COLUMNS", "ExitInputs", "IssuedTicket", "NewTicket", "Store",
-           "commit_keeping_loaded", "install", "lost_fee_column", "store", "within"]
+           "commit_keeping_loaded", "install", "lost_fee_column", "store", "unavailable", "within"]
 
 
 def install(app: Flask) -> Store:
     """Pick the implementation for the app's database (called by the app factory)."""
     with app.app_context():
-        dialect = db.engine.dialect.name
+        engine = db.engine
+        dialect = engine.dialect.name
+    if dialect == "postgresql":  # bounded waits: a frozen server costs seconds, not a worker
+        outage.install(engine, app.config["DB_CONNECT_TIMEOUT"], app.config["DB_REPLY_TIMEOUT"])
     chosen: Store = PostgresStore() if dialect == "postgresql" else PortableStore()
     app.extensions[EXTENSION] = chosen
     return chosen

@@ -23,6 +23,7 @@ from ..domain.tickets import STATUS_ACTIVE
 from ..extensions import db
 from ..identity import TOKEN_OWNER, Actor, TokenCaller, admit
 from ..models import GarageSetting, Ticket, User, VehicleRate
+from .outage import STATEMENT_TIMEOUT
 
 SETTINGS_ID = 1  # the one garage_settings row
 TICKET_BATCH = 5000  # CSV export: rows per server-side cursor batch
@@ -157,7 +158,7 @@ class Store:
     @staticmethod
     def is_statement_timeout(exc: sa.exc.OperationalError) -> bool:
         """A query cut off by the database's statement timeout (STATEMENT_TIMEOUT_MS)."""
-        return getattr(exc.orig, "pgcode", None) == "57014" or "statement timeout" in str(exc.orig)
+        return getattr(exc.orig, "pgcode", None) == STATEMENT_TIMEOUT or "statement timeout" in str(exc.orig)
 
     # --- entry and exit ------------------------------------------------------------------
 

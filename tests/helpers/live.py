@@ -91,12 +91,22 @@ def free_port() -> int:
 def gunicorn_server(database_url: str, workers: int = 3, port: int | None = None,
                     extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """Start `gunicorn -c gunicorn.conf.py wsgi:app` and yield its base URL."""
+    with gunicorn_process(database_url, workers, port, extra_env) as (base, _):
+        yield base
+
+
+@contextmanager
+def gunicorn_process(database_url: str, workers: int = 3, port: int | None = None,
+                     extra_env: dict[str, str] | None = None,
+                     log: Path | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """gunicorn_server, yielding (base URL, the master process); its output goes to `log`."""
     port = port or free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": secrets.token_hex(16),
            "WEB_CONCURRENCY": str(workers), "GUNICORN_BIND": f"127.0.0.1:{port}",
            "LOG_LEVEL": "WARNING", **(extra_env or {})}
+    output = open(log, "ab") if log else subprocess.PIPE
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -108,9 +118,11 @@ def gunicorn_server(database_url: str, workers: int = 3, port: int | None = None
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                if log:
+                    out = log.read_text(errors="replace")
                 raise RuntimeError(f"gunicorn did not start:\n{out[-4000:]}")
             time.sleep(0.2)
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         try:
@@ -118,6 +130,8 @@ def gunicorn_server(database_url: str, workers: int = 3, port: int | None = None
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if log:
+            output.close()
 
 
 def call(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,

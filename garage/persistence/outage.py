@@ -1,0 +1,122 @@
+"""When the database is unreachable: bounded waits, and the one rule that says "outage".
+
+Why a client-side deadline: PostgreSQL's own ``statement_timeout`` (STATEMENT_TIMEOUT_MS) is
+enforced by the server, and libpq's ``connect_timeout`` only while connecting. A server that is
+frozen (stopped process, hung host, full disk stalling every backend) still has its kernel
+accept TCP connections and acknowledge what we send, so TCP keepalives see a healthy peer and a
+worker waits for an answer for ever, until gunicorn kills it. psycopg2 has no read timeout; its
+hook for waiting (a *wait callback*, ``psycopg2.extensions.set_wait_callback``) is where we bound
+every wait instead:
+
+- connecting, and the pool's check of an idle connection (pre-ping): DB_CONNECT_TIMEOUT;
+- any statement's answer: DB_REPLY_TIMEOUT (longer than STATEMENT_TIMEOUT_MS, so a slow query is
+  still cut off by the server, with its own error, and only a silent server ends here).
+
+Past the deadline psycopg2 closes the connection and the statement raises :class:`NoAnswer`;
+SQLAlchemy sees the closed connection as a disconnect and replaces the pooled connections.
+Connections this module did not open (scripts, test admin engines) wait without a deadline.
+
+:func:`unavailable` is the one classification of database errors as "unreachable or timed out,
+try again later" (garage/web.py answers those with 503 for every route)."""
+from __future__ import annotations
+
+import select
+import sqlite3
+import time
+import weakref
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Iterator
+
+import psycopg2
+import psycopg2.extensions as pgext
+import sqlalchemy as sa
+from sqlalchemy import event
+
+
+class NoAnswer(psycopg2.OperationalError):
+    """The database did not answer within the deadline (the connection is closed)."""
+
+
+# Deadline of the connections the app's engines opened (weak: dropped with the connection).
+_REPLY_TIMEOUT: "weakref.WeakKeyDictionary[Any, float]" = weakref.WeakKeyDictionary()
+# A shorter deadline for what runs inside (connecting, the pool's ping).
+_OVERRIDE: ContextVar[float | None] = ContextVar("garage_db_deadline", default=None)
+_EVENTS = {pgext.POLL_READ: select.POLLIN, pgext.POLL_WRITE: select.POLLOUT}
+
+
+def wait(conn: Any) -> None:
+    """psycopg2's wait callback: psycopg2.extras.wait_select, with a deadline."""
+    timeout = _OVERRIDE.get() or _REPLY_TIMEOUT.get(conn)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        state = conn.poll()
+        if state == pgext.POLL_OK:
+            return
+        events = _EVENTS.get(state)
+        if events is None:
+            raise psycopg2.OperationalError(f"unexpected state from poll(): {state!r}")
+        waiting = select.poll()
+        waiting.register(conn.fileno(), events)
+        if deadline is None:
+            waiting.poll()
+            continue
+        left = deadline - time.monotonic()
+        if left <= 0 or not waiting.poll(left * 1000):
+            raise NoAnswer(f"the database did not answer within {timeout:g} s")
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    token = _OVERRIDE.set(seconds)
+    try:
+        yield
+    finally:
+        _OVERRIDE.reset(token)
+
+
+def install(engine: sa.Engine, connect_timeout: float, reply_timeout: float) -> None:
+    """Bound every wait on `engine`'s PostgreSQL connections (called once per engine)."""
+    pgext.set_wait_callback(wait)  # process-wide; a no-deadline wait for connections not ours
+
+    @event.listens_for(engine, "do_connect")
+    def connect(dialect: Any, record: Any, cargs: Any, cparams: Any) -> Any:
+        with _deadline(connect_timeout):
+            conn = dialect.connect(*cargs, **cparams)
+        _REPLY_TIMEOUT[conn] = reply_timeout
+        return conn
+
+    ping = engine.dialect.do_ping
+
+    def short_ping(dbapi_connection: Any) -> bool:
+        with _deadline(connect_timeout):
+            return ping(dbapi_connection)
+
+    engine.dialect.do_ping = short_ping  # type: ignore[method-assign]
+
+
+# SQLSTATE classes and codes that mean "the server cannot serve now": 08 connection exception,
+# 53 insufficient resources (too many connections, disk full, out of memory), 57P01-57P03
+# shutdown / crash / starting up, 57014 a statement cut off by statement_timeout.
+UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "53", "57P")
+STATEMENT_TIMEOUT = "57014"
+
+
+def unavailable(exc: BaseException) -> bool:
+    """True when `exc` means the database is unreachable, overloaded or timed out (503, try
+    again), not that the statement or the data is wrong (a bug: 500)."""
+    if isinstance(exc, sa.exc.TimeoutError):  # no pooled connection free within DB_POOL_TIMEOUT
+        return True
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:  # SQLAlchemy recognised a lost connection
+        return True
+    orig = exc.orig
+    if isinstance(orig, psycopg2.Error):
+        code = orig.pgcode
+        if code is None:  # raised by libpq itself: refused, reset, timed out, closed
+            return isinstance(orig, (psycopg2.OperationalError, psycopg2.InterfaceError))
+        return code.startswith(UNAVAILABLE_SQLSTATE_PREFIXES) or code == STATEMENT_TIMEOUT
+    if isinstance(orig, sqlite3.OperationalError):  # busy beyond its timeout, or the file is gone
+        return str(orig).startswith(("database is locked", "unable to open database file", "disk I/O error"))
+    return False

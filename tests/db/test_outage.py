@@ -1,0 +1,181 @@
+"""The database misbehaving under gunicorn (issue 14, part 3), on a private PostgreSQL server
+(tests/helpers/cluster.py) that these tests stop and freeze: every database URL answers 503
+within seconds (the API with {"message"} and Retry-After, pages with a page that says so, htmx
+with a fragment), static files and the sign-in page still work, no worker is killed, the log
+has a line per failed request and a traceback per burst, and everything comes back by itself."""
+from __future__ import annotations
+
+import secrets
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from bs4 import BeautifulSoup
+
+from garage import create_app
+from garage.extensions import db
+from tests.helpers.cluster import PrivateCluster, children, private_postgres
+from tests.helpers.live import gunicorn_process
+
+pytestmark = pytest.mark.postgres_only
+
+WORKERS = 2
+# Short timeouts keep the test quick; the defaults only scale them (README, Configuration).
+TIMEOUTS = {"STATEMENT_TIMEOUT_MS": "1500", "DB_REPLY_TIMEOUT": "2.5", "DB_CONNECT_TIMEOUT": "1.5",
+            "TRACEBACK_LOG_INTERVAL": "600", "GUNICORN_TIMEOUT": "30"}
+DB_ANSWER_WITHIN = 6.0  # seconds: ping (1.5) + connect (1.5), with room for a loaded machine
+NO_DB_WITHIN = 2.0  # static files and the sign-in page
+PANEL = {"HX-Request": "true", "X-Garage-Poll": "1"}
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: str
+    seconds: float
+
+
+@dataclass
+class Site:
+    pg: PrivateCluster
+    base: str
+    master: int
+    log: Path
+    token: dict[str, str]
+
+    def fetch(self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes | None = None,
+              timeout: float = 20) -> Reply:
+        request = urllib.request.Request(self.base + path, data=body, method=method, headers=headers or {})
+        started = time.monotonic()
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as r:
+                status, raw, head = r.status, r.read(), r.headers
+        except urllib.error.HTTPError as e:
+            status, raw, head = e.code, e.read(), e.headers
+        return Reply(status, dict(head.items()), raw.decode(errors="replace"), time.monotonic() - started)
+
+    def entry(self) -> Reply:
+        plate = f"OUT{secrets.token_hex(2).upper()}"
+        return self.fetch("POST", "/api/tickets", {**self.token, "Content-Type": "application/json"},
+                          f'{{"licensePlate": "{plate}", "vehicleType": "Car"}}'.encode())
+
+    def database_urls(self) -> dict[str, Reply]:
+        """The four URLs the probe saw answer 500 during an outage."""
+        return {"occupancy": self.fetch("GET", "/api/garage/occupancy"), "lobby": self.fetch("GET", "/lobby"),
+                "panel": self.fetch("GET", "/lobby/panel", PANEL), "entry": self.entry()}
+
+    def workers(self) -> list[int]:
+        return children(self.master)
+
+    def log_size(self) -> int:
+        return self.log.stat().st_size
+
+    def log_since(self, offset: int) -> str:
+        with open(self.log, "rb") as f:
+            f.seek(offset)
+            return f.read().decode(errors="replace")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Iterator[Site]:
+    from flask_migrate import upgrade
+
+    from garage.services import accounts
+    from garage.services.settings import ensure_settings
+
+    with private_postgres() as pg:
+        url = pg.create_database("garage")
+        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secrets.token_hex(16)})
+        app.instance_path = str(tmp_path_factory.mktemp("outage-instance"))
+        with app.app_context():
+            upgrade()
+            ensure_settings()
+            accounts.create_user("gate", "correct horse battery", "attendant")
+            _, secret = accounts.create_token("gate")
+            db.session.remove()
+            db.engine.dispose()
+        log = tmp_path_factory.mktemp("outage-log") / "gunicorn.log"
+        with gunicorn_process(url, workers=WORKERS, extra_env=TIMEOUTS, log=log) as (base, proc):
+            yield Site(pg, base, proc.pid, log, {"Authorization": f"Bearer {secret}"})
+
+
+def assert_all_work(site: Site, within: float = 15) -> None:
+    """Every database URL answers normally again, by itself, within `within` seconds."""
+    deadline = time.monotonic() + within
+    while site.fetch("GET", "/api/garage/occupancy").status != 200:
+        assert time.monotonic() < deadline, "the app did not recover by itself"
+        time.sleep(0.3)
+    replies = site.database_urls()
+    assert {name: r.status for name, r in replies.items()} == {
+        "occupancy": 200, "lobby": 200, "panel": 200, "entry": 201}
+
+
+def assert_no_database_needed(site: Site) -> None:
+    for path in ("/static/css/app.css", "/login"):
+        reply = site.fetch("GET", path)
+        assert reply.status == 200 and reply.seconds < NO_DB_WITHIN, (path, reply.status, reply.seconds)
+    assert "Sign in" in site.fetch("GET", "/login").body
+
+
+def assert_unavailable(replies: dict[str, Reply]) -> None:
+    """503 within seconds, each in the form its client understands, with Retry-After."""
+    for name, reply in replies.items():
+        assert reply.status == 503, (name, reply.status, reply.body[:300])
+        assert reply.seconds < DB_ANSWER_WITHIN, (name, reply.seconds)
+        assert int(reply.headers["Retry-After"]) > 0
+        assert "Traceback" not in reply.body
+    for name in ("occupancy", "entry"):  # the API
+        assert replies[name].headers["Content-Type"] == "application/json"
+        assert "database is not answering" in replies[name].body
+    page = BeautifulSoup(replies["lobby"].body, "html.parser")
+    assert page.h1.get_text() == "Temporarily unavailable"
+    assert page.find("meta", attrs={"http-equiv": "refresh"})  # a lobby screen comes back by itself
+    fragment = BeautifulSoup(replies["panel"].body, "html.parser")
+    assert fragment.find("html") is None and fragment.find(attrs={"data-unavailable": True})
+
+
+def assert_one_traceback_per_burst(log: str, failed: int) -> None:
+    """A line per failed request; tracebacks: one per worker and kind of error, not per request."""
+    assert log.count(" -> 503: ") == failed, log[-3000:]
+    with_traceback = log.count("(traceback below;")  # one record (its chained causes included) per kind
+    assert 1 <= with_traceback <= 2 * WORKERS, log[-6000:]
+    assert log.count("\nTraceback (most recent call last)") <= 3 * with_traceback  # nothing else logs one
+
+
+def test_a_stopped_database_answers_503_and_the_app_recovers(site):
+    assert_all_work(site)
+    workers = site.workers()
+    mark = site.log_size()
+    site.pg.stop()
+    try:
+        assert_unavailable(site.database_urls())
+        assert_no_database_needed(site)
+        polls = [site.fetch("GET", "/lobby/panel", PANEL) for _ in range(20)]  # a lobby screen, polling
+        assert {p.status for p in polls} == {503}
+        assert_one_traceback_per_burst(site.log_since(mark), failed=4 + 20)
+    finally:
+        site.pg.start()
+    assert_all_work(site)
+    assert site.workers() == workers  # no worker died or was killed
+
+
+def test_a_frozen_database_costs_seconds_not_workers(site):
+    assert_all_work(site)  # the workers hold pooled connections: each is checked (pre-ping) first
+    workers = site.workers()
+    mark = site.log_size()
+    site.pg.freeze()
+    try:
+        assert_no_database_needed(site)
+        assert_unavailable(site.database_urls())
+        assert_unavailable(site.database_urls())  # again: no pooled connection left to wait on
+        assert_no_database_needed(site)
+        assert_one_traceback_per_burst(site.log_since(mark), failed=8)
+    finally:
+        site.pg.thaw()
+    assert_all_work(site)
+    assert site.workers() == workers
