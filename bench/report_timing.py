@@ -117,17 +117,20 @@ def seed(app, n: int) -> None:
 
 def manager_client(app):
     """A test client signed in as the manager: the session a sign-in writes
-    (Flask-Login id "<id>:<key>", last-seen time for the idle timeout)."""
-    from garage.identity import LAST_SEEN
+    (Flask-Login id: the secret of a new session row; last-seen time for the idle timeout)."""
+    from garage.identity import LAST_SEEN, TOUCHED
     from garage.models import User
+    from garage.services.accounts import open_session
 
     client = app.test_client()
     with app.app_context():
         boss = db.session.scalar(sa.select(User).where(User.username == "boss"))
+        secret = open_session(boss)
+        db.session.commit()
         with client.session_transaction() as s:
-            s["_user_id"] = boss.get_id()
+            s["_user_id"] = secret
             s["_fresh"] = True
-            s[LAST_SEEN] = int(utcnow().timestamp())
+            s[LAST_SEEN] = s[TOUCHED] = int(utcnow().timestamp())
         db.session.remove()
     return client
 

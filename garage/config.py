@@ -67,6 +67,10 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
         self.REMEMBER_COOKIE_HTTPONLY = True
+        # Sign-in throttle: failed sign-ins from one address per 15 minutes (garage/domain/throttle.py).
+        self.SIGN_IN_ADDRESS_FAILURES = _int("SIGN_IN_ADDRESS_FAILURES", 100)
+        if self.SIGN_IN_ADDRESS_FAILURES < 1:
+            raise ValueError("SIGN_IN_ADDRESS_FAILURES must be at least 1")
         # Request bodies: nothing the app accepts is anywhere near this.
         self.MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 64 * 1024)
         self.WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session

@@ -1,10 +1,12 @@
 """Who the caller is, and whether they may do what they ask: the one home of identity.
 
 Two kinds of caller reach Garage:
-- **staff in a browser**: a signed session cookie (Flask-Login). The session id is
-  "<user id>:<key>" (User.get_id); the key follows the password hash, so a password change
-  or reset ends every other session of that user at once; a deactivated user is not loaded.
-  The idle timeout is enforced here, by the server, not only by the cookie's expiry.
+- **staff in a browser**: a signed session cookie (Flask-Login) whose id is a random secret
+  with a row in user_sessions (models.UserSession; only its hash is stored). The row is what
+  makes the session live: sign-out deletes it, deactivation and a password reset or change
+  delete all of the user's rows (garage/services/accounts.py), so an old copy of the cookie
+  opens nothing on any worker or instance. A deactivated user is not loaded. The idle timeout
+  is enforced here, by the server, not only by the cookie's expiry.
 - **integrations on the JSON API**: `Authorization: Bearer gar_...`. Only the token's SHA-256
   is stored; the token acts with its owner's role while the owner is active and the token
   is not revoked (nothing about the answer is cached: a revoked token fails on the next request).
@@ -16,7 +18,8 @@ Everything below is what the rest of the code asks about a caller:
 - :func:`actor_for` (a TokenCaller looked up: 401 without a live token, 403 for a role the
   operation does not admit);
 - the page decorators :func:`role_required`, :data:`staff_required`, :data:`manager_required`;
-- the session lifecycle: :func:`start_session`, :func:`refresh_session`, :func:`end_session`.
+- the session lifecycle: :func:`start_session`, :func:`end_session`
+  (the rows themselves are written by garage/services/accounts.py).
 
 The API's decorator (garage/api/operation.py) enforces and documents an operation's roles
 through this module, including the rule that a stranger is told 401 before anything about the
@@ -26,8 +29,8 @@ PostgreSQL (garage/persistence/postgresql.py): same rule as :data:`TOKEN_OWNER`,
 from __future__ import annotations
 
 import hashlib
-import hmac
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, Callable
 
@@ -40,7 +43,7 @@ from .domain import clock
 from .domain.errors import Forbidden, Unauthenticated
 from .domain.roles import ROLE_MANAGER, ROLES
 from .extensions import db, login_manager
-from .models import ApiToken, User
+from .models import ApiToken, User, UserSession
 
 STAFF = ROLES  # every role works the desk
 MANAGERS = (ROLE_MANAGER,)
@@ -151,14 +154,32 @@ def actor_for(caller: TokenCaller) -> Actor:
 # --- staff sessions ----------------------------------------------------------------------------
 
 LAST_SEEN = "_seen"
+TOUCHED = "_touched"  # when this session's row was last told it is in use
+TOUCH_SECONDS = 300  # the row's last_seen_at lags the cookie's by at most this
+
+# The user of a live session row, in one statement (as the plain user lookup it replaces).
+SESSION_USER = (sa.select(User).join(UserSession, UserSession.user_id == User.id)
+                .where(UserSession.key_hash == sa.bindparam("key_hash"), User.active.is_(True),
+                       UserSession.last_seen_at >= sa.bindparam("cutoff")))
+
+
+def idle_limit() -> float:
+    return current_app.permanent_session_lifetime.total_seconds()
+
+
+def stale_before(now: datetime) -> datetime:
+    """Rows last seen before this belong to sessions the idle timeout has ended."""
+    return now - timedelta(seconds=idle_limit() + TOUCH_SECONDS)
 
 
 def load_user(session_id: str) -> User | None:
-    """Flask-Login's user loader: the user of a session id, if it is still valid."""
-    user_id, _, key = session_id.partition(":")
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    if user is None or not user.active or not hmac.compare_digest(key, user.session_key):
+    """Flask-Login's user loader: the user of a session id, if its row still exists."""
+    if not session_id or len(session_id) > TOKEN_MAX:
         return None
+    user = db.session.scalars(SESSION_USER, {"key_hash": hash_token(session_id),
+                                             "cutoff": stale_before(clock.utcnow())}).first()
+    if user is not None:
+        user.session_secret = session_id
     return user
 
 
@@ -167,17 +188,18 @@ def _now() -> int:
 
 
 def start_session(user: User) -> None:
-    """A fresh session for `user` (no fixation: whatever was in the old one is dropped)."""
+    """A fresh cookie for `user`'s new session row (user.session_secret, from
+    accounts.sign_in or change_password): whatever was in the old cookie is dropped (no
+    fixation)."""
     session.clear()
     session.permanent = True  # cookie expiry = PERMANENT_SESSION_LIFETIME, refreshed each request
     login_user(user)
-    session[LAST_SEEN] = _now()
+    session[LAST_SEEN] = session[TOUCHED] = _now()
 
 
-def refresh_session(user: User) -> None:
-    """After the user changed their own password: keep them signed in with the new key."""
-    login_user(user)
-    session[LAST_SEEN] = _now()
+def session_secret() -> str | None:
+    """This browser's session secret (its row's key), if it is signed in."""
+    return getattr(current_user, "session_secret", None) if current_user.is_authenticated else None
 
 
 def end_session() -> None:
@@ -192,12 +214,17 @@ def end_idle_sessions() -> None:
         return
     now = _now()
     seen = session.get(LAST_SEEN)
-    idle_limit = current_app.permanent_session_lifetime.total_seconds()
-    if not isinstance(seen, int) or now - seen > idle_limit:
+    if not isinstance(seen, int) or now - seen > idle_limit():
         end_session()  # the request goes on as anonymous: pages send it to /login
         return
     if now != seen and not htmx.is_poll():
         session[LAST_SEEN] = now
+        touched = session.get(TOUCHED)
+        if not isinstance(touched, int) or now - touched >= TOUCH_SECONDS:
+            from .services.accounts import touch_session  # services import this module
+
+            touch_session(session["_user_id"], clock.utcnow())
+            session[TOUCHED] = now
 
 
 # --- page access -------------------------------------------------------------------------------

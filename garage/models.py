@@ -1,7 +1,6 @@
 """Database models (typed SQLAlchemy 2). Table and column names follow the seed."""
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timezone
 from typing import Any
 
@@ -63,14 +62,16 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
-    def get_id(self) -> str:
-        """Flask-Login session id: "<id>:<key>". The key changes with the password,
-        so a reset (or change) ends every session opened with the old one."""
-        return f"{self.id}:{self.session_key}"
+    # The secret of the session this object was signed in or loaded with (not a column; see
+    # UserSession): Flask-Login's id, kept in the signed cookie.
+    session_secret = None
 
-    @property
-    def session_key(self) -> str:
-        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:20]
+    def get_id(self) -> str:
+        """Flask-Login session id: this sign-in's secret (identity.load_user finds its
+        user_sessions row). Ending the row ends the session, whatever the cookie says."""
+        if not self.session_secret:
+            raise RuntimeError("a user is signed in through identity.start_session, with a session secret")
+        return self.session_secret
 
     @property
     def is_active(self) -> bool:  # Flask-Login: a deactivated user is signed out at once
@@ -79,6 +80,34 @@ class User(UserMixin, db.Model):
     @property
     def is_manager(self) -> bool:
         return self.role == ROLE_MANAGER
+
+
+class UserSession(db.Model):
+    """One row per signed-in browser: the server's half of a session cookie. Sign-out
+    deletes this session's row; deactivation, a password reset or change delete the
+    user's rows. Only the secret's SHA-256 is stored (like an API token's), so a copy of
+    the table opens no session. last_seen_at is refreshed at most every few minutes
+    (identity.TOUCH_SECONDS) and lets abandoned rows be pruned."""
+
+    __tablename__ = "user_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class SignInThrottle(db.Model):
+    """Failed sign-ins of one key ("user:<name>" or "ip:<address>") in the current series,
+    counted and decided by one conditional upsert (garage/persistence), so the limit holds
+    across workers. Times are Unix seconds: the statement does its arithmetic on integers
+    the same way on every database."""
+
+    __tablename__ = "sign_in_throttle"
+    key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    failures: Mapped[int]
+    started_at: Mapped[int] = mapped_column(sa.BigInteger)  # first failure of the series
+    next_at: Mapped[int] = mapped_column(sa.BigInteger)  # no attempt is checked before this
 
 
 class ApiToken(db.Model):

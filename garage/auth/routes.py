@@ -4,7 +4,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..domain.errors import DomainError, InvalidInput
-from ..identity import client_ip, current_actor, end_session, refresh_session, start_session
+from ..identity import client_ip, current_actor, end_session, session_secret, start_session
 from ..services import accounts
 from ..web import safe_next
 from . import bp
@@ -19,12 +19,13 @@ def login():
         if current_user.is_authenticated:
             return redirect(next_url or url_for("meta.home"))
         return render_template("auth/login.html", next=next_url, error=None, username="")
-    username = (request.form.get("username") or "").strip().lower()[:64]
+    username = request.form.get("username") or ""
     password = request.form.get("password") or ""
     try:
         user = accounts.sign_in(username, password, client_ip())
     except DomainError as exc:
-        return render_template("auth/login.html", next=next_url, username=username, error=exc.message), exc.status
+        return (render_template("auth/login.html", next=next_url, username=username.strip()[:64], error=exc.message),
+                exc.status)
     start_session(user)
     if user.must_change_password:
         return redirect(url_for("auth.change_password", next=next_url), code=303)
@@ -34,7 +35,7 @@ def login():
 @bp.post("/logout")
 def logout():
     if current_user.is_authenticated:
-        accounts.sign_out(current_actor())
+        accounts.sign_out(current_actor(), session_secret())  # this browser only
     end_session()
     return redirect(url_for("auth.login"), code=303)
 
@@ -59,8 +60,8 @@ def change_password():
     else:
         try:
             user = current_user._get_current_object()
-            accounts.change_password(user, new, current_actor())
-            refresh_session(user)  # the session key follows the password
+            accounts.change_password(user, new, current_actor(), keep_signed_in=True)
+            start_session(user)  # every session of the user ended: this browser gets a new one
         except InvalidInput as exc:
             errors["new_password"] = exc.message
     if errors:

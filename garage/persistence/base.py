@@ -19,10 +19,11 @@ from sqlalchemy.orm import aliased
 
 from ..domain.errors import Unauthenticated
 from ..domain.figures import FORMULA_STARTS
+from ..domain.throttle import Limit
 from ..domain.tickets import STATUS_ACTIVE
 from ..extensions import db
 from ..identity import TOKEN_OWNER, Actor, TokenCaller, admit
-from ..models import GarageSetting, Ticket, User, VehicleRate
+from ..models import GarageSetting, SignInThrottle, Ticket, User, VehicleRate
 from .outage import STATEMENT_TIMEOUT
 
 SETTINGS_ID = 1  # the one garage_settings row
@@ -136,10 +137,58 @@ TICKET_CSV_COLUMNS = ("ticket_number", "license_plate", "vehicle_type", "status"
                       "lost", "lost_fee")
 
 
+THROTTLE = SignInThrottle.__table__
+
+
+def _wait(failures: Any, limit: Limit) -> Any:
+    """The limit's wait after `failures` (a SQL expression), as a SQL CASE of its steps."""
+    return sa.case((failures < limit.free, 0), *[(failures == n, wait) for n, wait in limit.schedule()],
+                   else_=limit.max_wait)
+
+
 class Store:
     """One implementation per database, chosen once by the app factory (persistence.install)."""
 
     name = "base"
+    insert: Any = None  # the dialect's INSERT with ON CONFLICT (both supported databases have one)
+
+    # --- the sign-in throttle (garage/domain/throttle.py) --------------------------------
+
+    def count_attempt(self, key: str, limit: Limit, now: int) -> int:
+        """Count an attempt for `key` as a failure in advance, if it may be checked now:
+        0 when admitted, else the seconds to wait (nothing counted). ONE conditional
+        upsert decides and counts: concurrent attempts queue on the row's lock and each
+        sees the count the previous one left, so exactly `limit.free` pass before the
+        first wait, across workers. A success gives the count back (forgive / clear)."""
+        restart = THROTTLE.c.started_at <= now - limit.window  # the series is over: start again
+        failures = sa.case((restart, 1), else_=THROTTLE.c.failures + 1)
+        stmt = (self.insert(THROTTLE)
+                .values(key=key, failures=1, started_at=now, next_at=now + limit.wait_after(1))
+                .on_conflict_do_update(
+                    index_elements=[THROTTLE.c.key],
+                    set_={"failures": failures, "started_at": sa.case((restart, now), else_=THROTTLE.c.started_at),
+                          "next_at": now + _wait(failures, limit)},
+                    where=THROTTLE.c.next_at <= now)
+                .returning(THROTTLE.c.failures))
+        if db.session.execute(stmt).first() is not None:
+            return 0
+        next_at = db.session.scalar(sa.select(THROTTLE.c.next_at).where(THROTTLE.c.key == key))
+        return max(1, (next_at or now) - now)
+
+    def forgive_attempt(self, key: str, limit: Limit, now: int) -> None:
+        """Give back one attempt counted in advance (it succeeded, or was not checked)."""
+        remaining = THROTTLE.c.failures - 1
+        db.session.execute(sa.update(THROTTLE).where(THROTTLE.c.key == key, THROTTLE.c.failures > 0)
+                           .values(failures=remaining,
+                                   next_at=sa.case((remaining < limit.free, now), else_=THROTTLE.c.next_at)))
+
+    def clear_attempts(self, key: str) -> None:
+        db.session.execute(sa.delete(THROTTLE).where(THROTTLE.c.key == key))
+
+    def prune_attempts(self, now: int, older_than: int) -> None:
+        """Forget series that started `older_than` seconds ago and wait for nothing."""
+        db.session.execute(sa.delete(THROTTLE).where(THROTTLE.c.started_at < now - older_than,
+                                                     THROTTLE.c.next_at <= now))
 
     # --- transactions and health ---------------------------------------------------------
 

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any, Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..domain.clock import to_local
 from ..domain.errors import AlreadyProcessed
@@ -39,6 +40,7 @@ def _lost_cells(lost: Any, fee_cents: Any) -> tuple[str, str]:
 
 class PortableStore(Store):
     name = "portable"
+    insert = staticmethod(sqlite_insert)  # the portable path runs on SQLite (ON CONFLICT as PostgreSQL's)
 
     def issue(self, new: NewTicket, caller: Actor | TokenCaller,
               details: dict[str, Any]) -> IssuedTicket | None:

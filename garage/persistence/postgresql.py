@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any, Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from ..domain.errors import AlreadyProcessed
 from ..domain.tickets import STATUS_ACTIVE
@@ -104,6 +105,7 @@ def _quoted(text: Any) -> Any:
 
 class PostgresStore(Store):
     name = "postgresql"
+    insert = staticmethod(pg_insert)
 
     def autocommit(self) -> None:
         """Every statement its own transaction until the session releases its connection:

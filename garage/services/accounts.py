@@ -1,20 +1,22 @@
-"""Users and API tokens."""
+"""Users, their sessions and API tokens, sign-in and its throttle."""
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..domain import clock, throttle, usernames
 from ..domain.clock import utcnow
 from ..domain.errors import Conflict, InvalidInput, NotFound, TooManyAttempts, Unauthenticated
 from ..extensions import db
-from ..models import ApiToken, AuditEvent, User
-from ..persistence import commit_keeping_loaded
+from ..models import ApiToken, User, UserSession
+from ..persistence import commit_keeping_loaded, store
 from . import audit
 from ..domain.roles import ROLES
-from ..identity import TOKEN_PREFIX, Actor, hash_token
+from ..identity import TOKEN_PREFIX, Actor, hash_token, stale_before
 
 MIN_PASSWORD = 10
 
@@ -27,19 +29,22 @@ def check_new_password(password: str | None) -> str:
     return password
 
 
+def find_user(username: str | None) -> User | None:
+    """The user with this name as typed (normalised as usernames.lookup_key), if any."""
+    name = usernames.lookup_key(username)
+    return db.session.scalar(sa.select(User).where(User.username == name)) if name is not None else None
+
+
 def get_user(username: str) -> User:
-    user = db.session.scalar(sa.select(User).where(User.username == username.strip().lower()))
+    user = find_user(username)
     if user is None:
-        raise NotFound(f"No user named {username!r}")
+        raise NotFound(f"No user named {usernames.for_display(username)!r}")
     return user
 
 
 def create_user(username: str, password: str, role: str, actor: Actor | None = None,
                 must_change_password: bool = False) -> User:
-    name = (username or "").strip().lower()
-    if not name or len(name) > 64 or not all(c.isalnum() or c in "._-" for c in name):
-        raise InvalidInput("Usernames are 1-64 letters, digits, dots, dashes or underscores",
-                           field="username")
+    name = usernames.clean_username(username)
     if role not in ROLES:
         raise InvalidInput("Role must be attendant or manager", field="role")
     check_new_password(password)
@@ -59,13 +64,16 @@ def list_users() -> list[User]:
 
 
 def set_active(username: str, active: bool, actor: Actor | None = None) -> User:
-    """Deactivated users are signed out on their next request and their tokens stop working."""
+    """Deactivation ends the user's sessions (a later reactivation revives none) and stops
+    their tokens working."""
     user = get_user(username)
     if not active and actor is not None and actor.user_id == user.id:
         raise Conflict("You cannot deactivate your own account; ask another manager", field="username")
     if user.active == active:
         return user  # nothing changes, nothing to audit
     user.active = active
+    if not active:
+        end_sessions(user)
     audit.record(actor, "user.activated" if active else "user.deactivated", "user", user.username)
     db.session.commit()
     return user
@@ -82,60 +90,119 @@ def temporary_password() -> str:
 
 def reset_password(username: str, actor: Actor | None = None) -> tuple[User, str]:
     """Give the user a random temporary password to change at next sign-in.
-    The password hash changes, so their open sessions end at once (see User.get_id)."""
+    Their open sessions end at once."""
     user = get_user(username)
     if actor is not None and actor.user_id == user.id:
         raise Conflict("Use Change password for your own account", field="username")
     password = temporary_password()
     user.set_password(password)
     user.must_change_password = True
+    end_sessions(user)
     audit.record(actor, "user.password_reset", "user", user.username)
     db.session.commit()
     return user, password
 
 
 def change_password(user: User, new_password: str, actor: Actor | None = None,
-                    must_change: bool = False) -> None:
+                    must_change: bool = False, keep_signed_in: bool = False) -> None:
+    """Every session of the user ends (whoever knew the old password is out); with
+    `keep_signed_in` the user gets a fresh one (user.session_secret): the caller's
+    browser stays signed in under a new session id."""
     check_new_password(new_password)
     user.set_password(new_password)
     user.must_change_password = must_change
+    end_sessions(user)
+    if keep_signed_in:
+        open_session(user)
     audit.record(actor, "user.password_changed", "user", user.username)
+    commit_keeping_loaded()
+
+
+# --- sessions (the server's half: one user_sessions row per signed-in browser) ------------
+
+def open_session(user: User, now: datetime | None = None) -> str:
+    """A new session row for `user` (in the caller's transaction); its secret, also left in
+    user.session_secret for Flask-Login (identity.start_session)."""
+    now = now or clock.utcnow()
+    secret = secrets.token_urlsafe(32)
+    db.session.add(UserSession(user_id=user.id, key_hash=hash_token(secret), created_at=now, last_seen_at=now))
+    user.session_secret = secret
+    return secret
+
+
+def end_sessions(user: User) -> None:
+    """Every session of the user ends (in the caller's transaction): every worker refuses
+    their cookies from the next request on."""
+    db.session.execute(sa.delete(UserSession).where(UserSession.user_id == user.id))
+
+
+def touch_session(secret: str, now: datetime) -> None:
+    """The session is in use (identity calls this every few minutes of activity, not per request)."""
+    db.session.execute(sa.update(UserSession).where(UserSession.key_hash == hash_token(secret))
+                       .values(last_seen_at=now))
     db.session.commit()
 
 
-# The sign-in throttle: failures per username and per address in a sliding window,
-# counted from the audit log, so it holds across workers and restarts.
-MAX_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=15)
+# --- sign-in and its throttle (policy: garage/domain/throttle.py) -------------------------
+
 LOGIN_FAILED = "auth.login_failed"
 
 
-def throttled(username: str, ip: str | None) -> bool:
-    """Too many failures for this username or this address in the window."""
-    since = utcnow() - FAILURE_WINDOW
-    failures = sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == LOGIN_FAILED, AuditEvent.at >= since)
-    by_name = db.session.scalar(failures.where(AuditEvent.object_id == username))
-    by_ip = db.session.scalar(failures.where(AuditEvent.ip == ip)) if ip else 0
-    return max(by_name or 0, by_ip or 0) >= MAX_FAILURES
+def _throttle_keys(name: str | None, ip: str | None) -> list[tuple[str, throttle.Limit]]:
+    """What one attempt counts against: its address, then the account (a name no user can
+    have locks nothing and is left to the address limit)."""
+    keys = []
+    if ip:
+        failures = current_app.config.get("SIGN_IN_ADDRESS_FAILURES", throttle.ADDRESS_FAILURES)
+        keys.append((f"ip:{ip}"[:100], throttle.address_limit(failures)))
+    if name is not None:
+        keys.append((f"user:{name}", throttle.ACCOUNT))
+    return keys
 
 
 def sign_in(username: str, password: str, ip: str | None) -> User:
-    """A sign-in attempt, one transaction: refused while throttled (429); a wrong
-    username or password is recorded (it counts towards the throttle) and refused
-    (401); a success is recorded and its user returned (loaded: no re-SELECT)."""
-    if throttled(username, ip):
-        raise TooManyAttempts("Too many failed sign-ins. Wait 15 minutes and try again.")
-    user = authenticate(username, password)
+    """A sign-in attempt. The throttle counts it first, as a failure, and commits (so that
+    every worker sees it before the password is checked): refused while its name or
+    address must wait (429, nothing checked, nothing recorded). Then the password is
+    checked: a wrong username or password is audited and refused (401); a success clears
+    the name's failures, gives the address its attempt back, opens a session row (its
+    secret in user.session_secret) and is audited; the user is returned loaded."""
+    now = clock.utcnow()
+    seconds = int(now.timestamp())
+    name = usernames.lookup_key(username)
+    counted: list[tuple[str, throttle.Limit]] = []
+    for key, limit in _throttle_keys(name, ip):
+        wait = store().count_attempt(key, limit, seconds)
+        if wait:
+            for earlier, its_limit in counted:  # not checked: it costs the address nothing
+                store().forgive_attempt(earlier, its_limit, seconds)
+            db.session.commit()
+            raise TooManyAttempts(throttle.refused_message(wait))
+        counted.append((key, limit))
+    db.session.commit()
+    user = authenticate(name, password)
     if user is None:
-        audit.record(Actor(None, None, ip), LOGIN_FAILED, "user", username)
+        audit.record(Actor(None, None, ip), LOGIN_FAILED, "user", usernames.for_display(username))
         db.session.commit()
         raise Unauthenticated("Wrong username or password.")
+    for key, limit in counted:
+        if key.startswith("user:"):
+            store().clear_attempts(key)
+        else:
+            store().forgive_attempt(key, limit, seconds)
+    store().prune_attempts(seconds, throttle.ACCOUNT.window)
+    db.session.execute(sa.delete(UserSession).where(UserSession.last_seen_at < stale_before(now)))
+    open_session(user, now)
     audit.record(Actor(user.id, user.username, ip), "auth.login", "user", user.username)
     commit_keeping_loaded()
     return user
 
 
-def sign_out(actor: Actor) -> None:
+def sign_out(actor: Actor, secret: str | None) -> None:
+    """This browser's session ends (the user's other sessions go on: a booth tablet
+    signing out leaves the office PC signed in)."""
+    if secret:
+        db.session.execute(sa.delete(UserSession).where(UserSession.key_hash == hash_token(secret)))
     audit.record(actor, "auth.logout", "user", actor.username)
     db.session.commit()
 
@@ -143,8 +210,9 @@ def sign_out(actor: Actor) -> None:
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
 
 
-def authenticate(username: str, password: str) -> User | None:
-    user = db.session.scalar(sa.select(User).where(User.username == (username or "").strip().lower()))
+def authenticate(name: str | None, password: str) -> User | None:
+    """The active user with this (normalised) name and password, else None, in about the same time."""
+    user = db.session.scalar(sa.select(User).where(User.username == name)) if name is not None else None
     if user is None:
         check_password_hash(_DUMMY_HASH, password or "")  # same time as a real check
         return None

@@ -47,6 +47,15 @@ def test_environment_settings_are_read(monkeypatch):
     assert (config.GARAGE_TIMEZONE, config.PORT, config.LOG_LEVEL) == ("Europe/Paris", 6000, "DEBUG")
 
 
+def test_sign_in_address_limit_is_read_and_must_be_positive(monkeypatch):
+    assert Config().SIGN_IN_ADDRESS_FAILURES == 100
+    monkeypatch.setenv("SIGN_IN_ADDRESS_FAILURES", "400")
+    assert Config().SIGN_IN_ADDRESS_FAILURES == 400
+    monkeypatch.setenv("SIGN_IN_ADDRESS_FAILURES", "0")
+    with pytest.raises(ValueError, match="SIGN_IN_ADDRESS_FAILURES"):
+        Config()
+
+
 def test_unknown_timezone_is_refused(monkeypatch):
     monkeypatch.setenv("GARAGE_TIMEZONE", "Mars/Olympus")
     with pytest.raises(ValueError, match="Mars/Olympus"):

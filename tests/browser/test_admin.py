@@ -53,3 +53,24 @@ def test_manager_adds_and_resets_an_attendant_who_cannot_open_staff(live, tablet
     page.goto(f"{live.url}/admin/users")
     expect(page.locator("h1")).to_have_text("Not allowed")
     assert problems == []
+
+
+LONG = "a" * 30 + "." + "b" * 33  # 64 characters, no space to break at
+
+
+def test_long_usernames_stay_inside_the_staff_and_audit_pages_at_tablet_width(live, tablet):
+    page = tablet
+    password = live.user("boss", "manager")
+    live.user(LONG, "attendant")
+    sign_in(page, live.url, "boss", password, "/admin/users")
+    expect(page.locator("h1")).to_have_text("Staff")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator(f'tr[data-username="{LONG}"] button', has_text="Reset password").click()
+    expect(page.locator("[data-temp-password]")).to_be_visible()
+    for path, table in (("/admin/users", ".staff-list table"), ("/admin/audit", ".audit-table")):
+        page.goto(live.url + path)
+        expect(page.locator(table)).to_contain_text(LONG[:20])
+        page.screenshot(path=f"/tmp/garage-long-names{path.replace('/', '-')}.png", full_page=True)
+        widths = page.evaluate(f"""() => ({{page: document.documentElement.scrollWidth,
+            table: document.querySelector('{table}').getBoundingClientRect().right}})""")
+        assert widths["page"] <= 1024 and widths["table"] <= 1024, (path, widths)

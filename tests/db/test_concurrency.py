@@ -2,12 +2,13 @@
 processes on PostgreSQL, requests fired at the same moment from many threads."""
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter
 
 import sqlalchemy as sa
 
-from tests.helpers.live import call
+from tests.helpers.live import call, login_form, page
 
 
 def fire(n: int, request) -> list[tuple[int, dict]]:
@@ -71,3 +72,31 @@ def test_concurrent_payments_of_one_ticket_charge_once(live):
     assert scalar(live, "SELECT count(*) FROM audit_log WHERE action = 'ticket.paid'") == 1
     assert scalar(live, "SELECT occupied FROM garage_settings") == 0
     assert scalar(live, "SELECT amount_paid FROM tickets") == 1000
+
+
+def test_parallel_wrong_passwords_for_one_user_check_exactly_five(live):
+    """The throttle counts and decides in one statement: 30 attempts at the same moment,
+    on three workers, and exactly five passwords are checked (the rest wait, unchecked)."""
+    live.user("ann", "attendant")
+    cookie, token = login_form(live.url)
+    form = {"username": "ann", "password": "wrong password", "csrf_token": token}
+    results = fire(30, lambda i: page("POST", f"{live.url}/login", cookie, form)[0])
+    assert Counter(results) == {401: 5, 429: 25}, Counter(results)
+    assert scalar(live, "SELECT count(*) FROM audit_log WHERE action = 'auth.login_failed'") == 5
+    right = {**form, "password": "correct horse battery"}
+    assert page("POST", f"{live.url}/login", cookie, right)[0] == 429
+
+
+def test_a_session_signed_out_on_one_worker_is_refused_by_every_worker(live):
+    live.user("boss", "manager")
+    cookie, token = login_form(live.url)
+    status, cookie, _ = page("POST", f"{live.url}/login", cookie,
+                             {"username": "boss", "password": "correct horse battery", "csrf_token": token})
+    assert status == 303
+    copied = cookie
+    assert {page("GET", f"{live.url}/settings", copied)[0] for _ in range(6)} == {200}
+    _, cookie, body = page("GET", f"{live.url}/settings", cookie)  # the session now holds a CSRF token
+    token = re.search(r'name="csrf_token" value="([^"]+)"', body).group(1)
+    assert page("POST", f"{live.url}/logout", cookie, {"csrf_token": token})[0] == 303
+    answers = fire(9, lambda i: page("GET", f"{live.url}/settings", copied))
+    assert {(status, 'href="/login?' in body) for status, _, body in answers} == {(302, True)}

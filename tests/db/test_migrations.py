@@ -1,6 +1,7 @@
 """Migrations on a database that already has data, on SQLite and PostgreSQL: after 0002
 the defaults keep the old fees and the models match the migrations; 0003's ticket indexes
 serve the range queries."""
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -132,3 +133,49 @@ def test_ticket_indexes_after_0003_serve_the_range_queries(empty_database, tmp_p
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+@contextmanager
+def app_on(url: str, tmp_path):
+    """An app on the database at `url` (migrated as the test says), inside its app context."""
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "k"})
+    app.instance_path = str(tmp_path)
+    with app.app_context():
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_0004_adds_session_and_throttle_tables_to_a_database_with_users(empty_database, tmp_path):
+    """Migration 0004 on a database with staff: the users keep signing in (a session row
+    each, the throttle counting in its own table), and it downgrades cleanly."""
+    from flask_migrate import downgrade, upgrade
+    from werkzeug.security import generate_password_hash
+
+    from garage.domain.errors import Unauthenticated
+    from garage.services import accounts
+
+    with app_on(empty_database, tmp_path) as app, app.test_request_context():
+        upgrade(revision="0003")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO users (username, password_hash, role, active, must_change_password, created_at) "
+                "VALUES ('old.boss', :h, 'manager', :t, :f, :at)"),
+                {"h": generate_password_hash("old boss password", method="scrypt"), "t": True, "f": False, "at": T0})
+        upgrade()
+        with pytest.raises(Unauthenticated):
+            accounts.sign_in("old.boss", "wrong password", "192.0.2.1")
+        db.session.rollback()
+        user = accounts.sign_in("Old.Boss", "old boss password", "192.0.2.1")
+        assert user.username == "old.boss" and user.session_secret
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM user_sessions")).scalar() == 1
+            assert conn.execute(sa.text("SELECT key FROM sign_in_throttle")).scalars().all() == ["ip:192.0.2.1"]
+        db.session.remove()
+        downgrade(revision="0003")
+        with db.engine.connect() as conn:
+            tables = set(sa.inspect(conn).get_table_names())
+            assert "user_sessions" not in tables and "sign_in_throttle" not in tables
+            assert conn.execute(sa.text("SELECT username FROM users")).scalar() == "old.boss"

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from garage.extensions import db
 from garage.models import AuditEvent, GarageSetting, Ticket
 
-TABLES = ("audit_log", "api_tokens", "tickets", "garage_settings", "vehicle_rates", "users")
+TABLES = ("audit_log", "user_sessions", "sign_in_throttle", "api_tokens", "tickets", "garage_settings", "vehicle_rates", "users")
 
 
 def empty_tables() -> None:

@@ -144,3 +144,35 @@ def call(method: str, url: str, body: Any = None, headers: dict[str, str] | None
             return r.status, json.loads(r.read() or b"null")
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read() or b"null")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # a 303 is an answer to look at, not to follow
+        return None
+
+
+_PAGES = urllib.request.build_opener(_NoRedirect)
+
+
+def page(method: str, url: str, cookie: str = "", form: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """A browser-like page request: (status, the session cookie it set or `cookie`, body)."""
+    from urllib.parse import urlencode
+
+    data = urlencode(form).encode() if form is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={"Cookie": cookie} if cookie else {})
+    try:
+        r = _PAGES.open(req, timeout=30)
+    except urllib.error.HTTPError as e:
+        r = e
+    for header in r.headers.get_all("Set-Cookie") or []:
+        if header.startswith("session="):
+            cookie = header.split(";", 1)[0]
+    return r.status if hasattr(r, "status") else r.code, cookie, r.read().decode(errors="replace")
+
+
+def login_form(base: str) -> tuple[str, str]:
+    """(a fresh session cookie, the CSRF token the sign-in page gave it)."""
+    import re
+
+    _, cookie, body = page("GET", f"{base}/login")
+    return cookie, re.search(r'name="csrf_token" value="([^"]+)"', body).group(1)

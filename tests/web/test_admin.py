@@ -88,6 +88,9 @@ def test_add_manager_with_htmx_swaps_the_staff_section(boss):
     ("username", "", 422, "letters, digits"),
     ("role", "owner", 422, "Role must be attendant or manager"),
     ("username", "boss", 409, "A user named boss already exists"),
+    ("username", "ＢＯＳＳ", 409, "A user named boss already exists"),  # a look-alike is the same name
+    ("username", "bοss", 422, "a-z 0-9 . - _"),  # Greek omicron: refused, not a second "boss"
+    ("username", "x" * 65, 422, "1-64 letters"),
 ])
 @pytest.mark.parametrize("htmx", [False, True])
 def test_invalid_new_user_is_refused_with_the_fields_message(boss, field, value, status, message, htmx):
@@ -104,6 +107,14 @@ def test_invalid_new_user_is_refused_with_the_fields_message(boss, field, value,
     assert not page.find("input", id="new-password").get("value")
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == before
     assert not events("user.created")
+
+
+def test_a_look_alike_name_is_stored_as_the_plain_name_and_signs_in_either_way(app, boss):
+    r = post_form(boss, "/admin/users", {**NEW, "username": "１２３"}, page="/admin/users")
+    assert r.status_code == 303
+    assert "123" in rows(boss.get("/admin/users")) and user("１２３") is None
+    for typed in ("１２３", "123"):
+        assert sign_in(app.test_client(), typed, NEW["password"]).status_code == 303
 
 
 # --- deactivate / reactivate -------------------------------------------------------------
