@@ -230,3 +230,12 @@ def test_rates_are_only_read_when_a_template_shows_them(app):
         assert statements == []
         lines = list(current_rates()["rates"])
     assert lines == ["$10.00 per started hour"] and any(re.search(r"vehicle_rates", s) for s in statements)
+
+
+def test_the_display_name_field_limits_typing_to_what_the_rule_accepts(manager_client):
+    """The browser stops typing at the display name's limit (a real maxlength attribute,
+    not an escaped string) and the limit is the rule's."""
+    from garage.domain.garage_settings import NAME_MAX
+
+    field = soup(manager_client.get("/settings")).select_one("#garage_name")
+    assert field.get("maxlength") == str(NAME_MAX)
