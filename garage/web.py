@@ -7,7 +7,7 @@ from functools import lru_cache, wraps
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, make_response, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -116,8 +116,16 @@ def install(app: Flask) -> None:
         if wants_json():
             messages = {404: "Not found", 405: "Method not allowed",
                         413: "Request body too large", 400: "Bad request"}
-            return jsonify(message=messages.get(code, exc.name)), code
-        return render_template("errors/error.html", code=code, message=exc.description), code
+            response = jsonify(message=messages.get(code, exc.name))
+        else:
+            response = make_response(render_template("errors/error.html", code=code, message=exc.description))
+        response.status_code = code
+        # The exception's own headers survive our body: Allow on 405 (RFC 9110), WWW-Authenticate,
+        # Retry-After, Content-Range. Only its HTML Content-Type is Werkzeug's, not ours.
+        for name, value in exc.get_headers(request.environ):
+            if name.lower() != "content-type":
+                response.headers.add(name, value)
+        return response
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
