@@ -72,13 +72,11 @@ def install(app: Flask) -> None:
     htmx.install(app)
 
     @lru_cache(maxsize=16)
-    def defaults(frame: str, docs: bool, no_store: bool) -> tuple[tuple[str, str, str], ...]:
+    def defaults(frame: str, no_store: bool) -> tuple[tuple[str, str, str], ...]:
         """The headers every response gets unless its view set them: (lower-case
         name, name, value). Built once per kind of response: this runs on every
         request, the entry's included."""
         csp = CSP.format(frame=frame)
-        if docs:
-            csp = csp.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
         items = [("Content-Security-Policy", csp), ("X-Content-Type-Options", "nosniff"),
                  ("Referrer-Policy", "same-origin")]
         if frame == "'none'":
@@ -95,7 +93,7 @@ def install(app: Flask) -> None:
         no_store = request.path.startswith("/api/") or response.mimetype == "text/html"
         headers = response.headers
         present = {name.lower() for name, _ in headers.items()}
-        for lower, name, value in defaults(frame, request.endpoint == "meta.docs", no_store):
+        for lower, name, value in defaults(frame, no_store):
             if lower not in present:
                 headers.add(name, value)
         return response
