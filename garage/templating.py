@@ -5,7 +5,7 @@
 - ``available_endpoints``: the app's view functions, for links to optional pages;
 - ``rates``: the current pricing rules, one line each, for
   ``{% include "settings/_rates.html" %}`` (a view passing its own ``rates`` wins);
-- the ticket status and staff role constants, so templates compare against
+- the ticket status and staff role constants (and the plate's length), so templates compare against
   ``STATUS_ACTIVE`` or ``ROLE_MANAGER`` instead of string literals.
 
 Blueprint-specific helpers stay with their blueprint (``desk_helpers`` in desk/routes.py)."""
@@ -18,7 +18,7 @@ from flask import Flask
 from .domain.money import format_dollars
 from .domain.pricing import describe
 from .domain.roles import ROLE_ATTENDANT, ROLE_MANAGER
-from .domain.tickets import STATUS_ACTIVE, STATUS_COMPLETED
+from .domain.tickets import PLATE_TYPED_MAX, STATUS_ACTIVE, STATUS_COMPLETED
 from .services import settings as settings_service
 
 
@@ -54,6 +54,6 @@ def install(app: Flask) -> None:
     app.jinja_env.globals.update(
         dollars=format_dollars, available_endpoints=app.view_functions,
         STATUS_ACTIVE=STATUS_ACTIVE, STATUS_COMPLETED=STATUS_COMPLETED,
-        ROLE_ATTENDANT=ROLE_ATTENDANT, ROLE_MANAGER=ROLE_MANAGER,
+        ROLE_ATTENDANT=ROLE_ATTENDANT, ROLE_MANAGER=ROLE_MANAGER, PLATE_TYPED_MAX=PLATE_TYPED_MAX,
     )
     app.context_processor(current_rates)

@@ -11,7 +11,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, make_response, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -127,13 +127,11 @@ def install(app: Flask) -> None:
     htmx.install(app)
 
     @lru_cache(maxsize=16)
-    def defaults(frame: str, docs: bool, no_store: bool) -> tuple[tuple[str, str, str], ...]:
+    def defaults(frame: str, no_store: bool) -> tuple[tuple[str, str, str], ...]:
         """The headers every response gets unless its view set them: (lower-case
         name, name, value). Built once per kind of response: this runs on every
         request, the entry's included."""
         csp = CSP.format(frame=frame)
-        if docs:
-            csp = csp.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
         items = [("Content-Security-Policy", csp), ("X-Content-Type-Options", "nosniff"),
                  ("Referrer-Policy", "same-origin")]
         if frame == "'none'":
@@ -150,7 +148,7 @@ def install(app: Flask) -> None:
         no_store = request.path.startswith("/api/") or response.mimetype == "text/html"
         headers = response.headers
         present = {name.lower() for name, _ in headers.items()}
-        for lower, name, value in defaults(frame, request.endpoint == "meta.docs", no_store):
+        for lower, name, value in defaults(frame, no_store):
             if lower not in present:
                 headers.add(name, value)
         return response
@@ -171,8 +169,16 @@ def install(app: Flask) -> None:
         if wants_json():
             messages = {404: "Not found", 405: "Method not allowed",
                         413: "Request body too large", 400: "Bad request"}
-            return jsonify(message=messages.get(code, exc.name)), code
-        return render_template("errors/error.html", code=code, message=exc.description), code
+            response = jsonify(message=messages.get(code, exc.name))
+        else:
+            response = make_response(render_template("errors/error.html", code=code, message=exc.description))
+        response.status_code = code
+        # The exception's own headers survive our body: Allow on 405 (RFC 9110), WWW-Authenticate,
+        # Retry-After, Content-Range. Only its HTML Content-Type is Werkzeug's, not ours.
+        for name, value in exc.get_headers(request.environ):
+            if name.lower() != "content-type":
+                response.headers.add(name, value)
+        return response
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):

@@ -9,6 +9,14 @@ from .operation import OPERATIONS
 REF = "#/components/schemas/{model}"
 # Every operation that takes a token can answer these (the decorator enforces them).
 TOKEN_RESPONSES = {401: ("No live API token", None), 403: ("The token's role is not admitted", None)}
+# Every operation that takes a JSON body (operation.parse; Flask's MAX_CONTENT_LENGTH).
+BODY_RESPONSES = {400: ("Malformed body: not JSON", None), 413: ("Body larger than MAX_CONTENT_LENGTH", None),
+                  422: ("Invalid field", None)}
+# Every operation with a path parameter: what it names may not exist.
+PATH_RESPONSES = {404: ("Not found", None)}
+# Every operation reads the database: while it is unreachable or frozen, 503 with Retry-After
+# (garage/persistence/outage.py decides what counts, garage/web.py answers).
+OUTAGE_RESPONSES = {503: ("The database is unreachable or timed out; try again after Retry-After seconds", None)}
 
 
 def _schema_ref(model: Any, components: dict[str, Any]) -> dict[str, Any]:
@@ -40,11 +48,12 @@ def build_spec(app, blueprint: str = "api") -> dict[str, Any]:
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             entry: dict[str, Any] = {"summary": op.summary, "operationId": op.endpoint,
                                      "parameters": params + op.params, "responses": {}}
-            responses = dict(op.responses)
+            # What the declarations imply, then what the operation declares (its wording wins).
+            responses = {**(TOKEN_RESPONSES if op.roles else {}), **(BODY_RESPONSES if op.body else {}),
+                         **(PATH_RESPONSES if rule.arguments else {}), **OUTAGE_RESPONSES, **op.responses}
             if op.roles:
                 entry["security"] = [{"bearerAuth": []}]
                 entry["description"] = "Roles: " + ", ".join(op.roles)
-                responses = {**TOKEN_RESPONSES, **responses}
             else:
                 entry["security"] = []
             if op.body is not None:

@@ -73,6 +73,8 @@ def _describe(error: dict[str, Any]) -> str:
         return f"{where}: unknown field"
     if error["type"] == "missing":
         return f"{where}: field required"
+    if "input" in error and error["input"] is None:  # the fields where null means something accept it
+        return f"{where}: may not be null"
     return f"{where}: {error['msg']}"
 
 

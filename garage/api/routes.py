@@ -94,9 +94,8 @@ def garage_occupancy():
 @bp.post("/tickets")
 @autocommit
 @operation("Issue a ticket for an entering vehicle", body=TicketCreate, roles=STAFF, token_in_statement=True,
-           responses={201: ("Ticket issued", TicketResponse), 400: ("Malformed body", None),
-                      409: ("Garage full, or the plate is already inside", None),
-                      422: ("Invalid field", None)})
+           responses={201: ("Ticket issued", TicketResponse),
+                      409: ("Garage full, or the plate is already inside", None)})
 def create_ticket(body: TicketCreate):
     """The busiest endpoint: the token is checked by the entry's own statement."""
     ticket = ticket_service.issue_ticket(body.licensePlate, body.vehicleType, g.caller)
@@ -106,7 +105,7 @@ def create_ticket(body: TicketCreate):
 @bp.get("/tickets/<ticket_number>")
 @autocommit
 @operation("Look a ticket up by number (any case, with or without PS-)", roles=STAFF,
-           responses={200: ("Ticket", TicketResponse), 404: ("Not found", None)})
+           responses={200: ("Ticket", TicketResponse), 404: ("No ticket with this number", None)})
 def get_ticket(ticket_number: str):
     return jsonify(ticket_json(ticket_service.find_ticket(ticket_number)))
 
@@ -117,7 +116,7 @@ def get_ticket(ticket_number: str):
            params=[{"name": "lost", "in": "query", "required": False,
                     "schema": {"type": "boolean", "default": False},
                     "description": "quote a lost ticket (the lost-ticket fee applies)"}],
-           responses={200: ("Quote", QuoteResponse), 404: ("Not found", None),
+           responses={200: ("Quote", QuoteResponse), 404: ("No ticket with this number", None),
                       409: ("Already processed", None), 422: ("Bad lost flag", None)})
 def quote_ticket(ticket_number: str):
     lost = _flag("lost")
@@ -143,10 +142,8 @@ def _flag(name: str) -> bool:
 @bp.put("/tickets/<ticket_number>/exit")
 @autocommit
 @operation("Charge and close a ticket (exactly once)", body=ExitRequest, roles=STAFF, token_in_statement=True,
-           responses={200: ("Completed ticket", TicketResponse), 400: ("Malformed body", None),
-                      404: ("Not found", None),
-                      409: ("Already processed, or the quoted amount changed", None),
-                      422: ("Invalid field", None)})
+           responses={200: ("Completed ticket", TicketResponse), 404: ("No ticket with this number", None),
+                      409: ("Already processed, or the quoted amount changed", None)})
 def process_exit(ticket_number: str, body: ExitRequest):
     """The token is checked by the exit's own SELECT."""
     ticket = ticket_service.process_exit(ticket_number, body.paymentMethod, g.caller,
@@ -205,8 +202,7 @@ def get_garage_settings():
 @bp.put("/garage/settings")
 @operation("Change settings and pricing rules (only the fields sent); applies to later exits",
            body=SettingsUpdate, roles=MANAGERS,
-           responses={200: ("Settings", SettingsResponse), 409: ("Below the cars inside", None),
-                      422: ("Invalid field", None)})
+           responses={200: ("Settings", SettingsResponse), 409: ("Below the cars inside", None)})
 def put_garage_settings(body: SettingsUpdate):
     changes = {SETTINGS_FIELDS[name]: getattr(body, name) for name in body.model_fields_set}
     settings_service.update_settings(g.actor, **changes)

@@ -3,17 +3,43 @@ The OpenAPI document is generated from these classes."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ..domain import garage_settings as limits
 from ..domain.pricing import LOST_MODES
-from ..domain.tickets import PAYMENT_METHODS, STATUS_ACTIVE, STATUS_COMPLETED, VEHICLE_TYPES
+from ..domain.tickets import (
+    PAYMENT_METHODS, PLATE_MAX, PLATE_PATTERN, PLATE_TYPED_MAX, STATUS_ACTIVE, STATUS_COMPLETED, VEHICLE_TYPES,
+)
 
 VehicleType = Literal[VEHICLE_TYPES]  # type: ignore[valid-type]
 PaymentMethod = Literal[PAYMENT_METHODS]  # type: ignore[valid-type]
 LostMode = Literal[LOST_MODES]  # type: ignore[valid-type]
+
+
+def _whole_number(value: Any) -> Any:
+    """JSON has one kind of number, and JSON Schema's "integer" is any number without a
+    fraction: 1000.0 is the integer 1000. 1000.5, true and "1000" stay refused (422)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def whole(low: int, high: int | None = None) -> Any:
+    """Every integer a request carries (cents, counts, minutes, percent): low..high, 1000.0 accepted
+    as 1000. (The bounds go before the validator: after it, the schema would not show them.)"""
+    return Annotated[int, Field(ge=low, le=high), BeforeValidator(_whole_number)]
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def optional(**details: Any) -> Any:
+    """A field a partial update may leave out; sent, it must have a value: null is refused (422).
+    In the schema: not required, not nullable, no default."""
+    return Field(default=None, json_schema_extra=_no_default, **details)
 
 
 class Request(BaseModel):
@@ -21,36 +47,48 @@ class Request(BaseModel):
 
 
 class TicketCreate(Request):
-    licensePlate: str = Field(min_length=1, max_length=40, examples=["ABC123"])
+    # The plate's rules are the domain's (clean_plate refuses with its own message, 422): the
+    # schema publishes them from the same constants; pydantic does not check them a second time.
+    licensePlate: str = Field(
+        min_length=1, examples=["ABC123"], json_schema_extra={"pattern": PLATE_PATTERN, "maxLength": PLATE_TYPED_MAX},
+        description=f"letters A-Z and digits (1 to {PLATE_MAX} of them), spaces and dashes; any case")
     vehicleType: VehicleType = Field(examples=["Car"])
 
 
 class ExitRequest(Request):
     paymentMethod: PaymentMethod = Field(examples=["Credit Card"])
-    expectedAmount: int | None = Field(
-        default=None, ge=0,
+    expectedAmount: whole(0) | None = Field(  # type: ignore[valid-type]
+        default=None,
         description="Optional: the amount (cents) quoted to the driver; if the fee has "
-                    "changed since, the exit is refused with 409 and nothing is charged.")
+                    "changed since, the exit is refused with 409 and nothing is charged. "
+                    "null, or left out: no such check.")
     lost: bool = Field(default=False, description="The driver has no ticket: the lost-ticket fee applies.")
 
 
+# A type's rate: its bounds are published here and checked by the domain, whose message names the
+# type and says the range in dollars (garage/domain/garage_settings.py).
+VehicleRate = Annotated[int, BeforeValidator(_whole_number),
+                        Field(json_schema_extra={"minimum": 0, "maximum": limits.MAX_RATE_CENTS})]
+
+
 class SettingsUpdate(Request):
-    """Only the fields sent are changed."""
-    totalSpaces: int | None = Field(default=None, ge=1, le=limits.MAX_SPACES)
-    hourlyRate: int | None = Field(default=None, ge=0, le=limits.MAX_RATE_CENTS, description="cents")
-    vehicleRates: dict[VehicleType, int | None] | None = Field(  # type: ignore[valid-type]
-        default=None, description="cents per hour by vehicle type; null: the type pays the default "
-                                  "rate again. Types not sent keep their rate.")
-    graceMinutes: int | None = Field(default=None, ge=0, le=limits.MAX_GRACE_MINUTES)
-    dailyMaximum: int | None = Field(default=None, ge=1, le=limits.MAX_DAILY_CENTS,
-                                     description="cents per 24 hours of stay; null: no maximum")
-    lostTicketFee: int | None = Field(default=None, ge=0, le=limits.MAX_LOST_FEE_CENTS,
-                                      description="cents; 0: no fee")
-    lostTicketMode: LostMode | None = Field(  # type: ignore[valid-type]
-        default=None, description="replace: charged instead of the time fee; add: on top of it")
-    garageName: str | None = Field(default=None, min_length=1, max_length=limits.NAME_MAX)
-    timezone: str | None = Field(default=None, description="IANA name, e.g. Europe/Berlin")
-    almostFullPercent: int | None = Field(default=None, ge=1, le=100)
+    """Only the fields sent are changed. null means something only where a field says so
+    (dailyMaximum, a vehicle type's rate); for any other field it is refused with 422."""
+    totalSpaces: whole(1, limits.MAX_SPACES) = optional()  # type: ignore[valid-type]
+    hourlyRate: whole(0, limits.MAX_RATE_CENTS) = optional(description="cents")  # type: ignore[valid-type]
+    vehicleRates: dict[VehicleType, VehicleRate | None] = optional(  # type: ignore[valid-type]
+        description="cents per hour by vehicle type; null: the type pays the default "
+                    "rate again. Types not sent keep their rate.")
+    graceMinutes: whole(0, limits.MAX_GRACE_MINUTES) = optional(description="minutes")  # type: ignore[valid-type]
+    dailyMaximum: whole(1, limits.MAX_DAILY_CENTS) | None = Field(  # type: ignore[valid-type]
+        default=None, description="cents per 24 hours of stay; null: no maximum")
+    lostTicketFee: whole(0, limits.MAX_LOST_FEE_CENTS) = optional(  # type: ignore[valid-type]
+        description="cents; 0: no fee")
+    lostTicketMode: LostMode = optional(  # type: ignore[valid-type]
+        description="replace: charged instead of the time fee; add: on top of it")
+    garageName: str = optional(min_length=1, max_length=limits.NAME_MAX)
+    timezone: str = optional(description="IANA name, e.g. Europe/Berlin")
+    almostFullPercent: whole(1, 100) = optional(description="percent")  # type: ignore[valid-type]
 
 
 class TicketResponse(BaseModel):

@@ -13,8 +13,13 @@ PAYMENT_METHODS: tuple[str, ...] = ("Cash", "Credit Card", "Debit Card", "Mobile
 STATUS_ACTIVE = "active"
 STATUS_COMPLETED = "completed"
 
-PLATE_MAX = 12
-_PLATE_INPUT = re.compile(r"^[A-Za-z0-9 \-]+$")
+PLATE_MAX = 12  # letters and digits: the plate's key
+PLATE_TYPED_MAX = 40  # characters as typed, spaces and dashes included (the desk's field, the API's maxLength)
+# The whole rule for a plate as typed: ASCII letters and digits, 1 to PLATE_MAX of them, with spaces and
+# dashes anywhere. One expression in the dialect Python and JSON Schema (ECMA-262) share, so the API's
+# schema publishes exactly this (garage/api/schemas.py); match it whole (fullmatch).
+PLATE_PATTERN = rf"^[ -]*(?:[A-Za-z0-9][ -]*){{1,{PLATE_MAX}}}$"
+_PLATE_CHARS = re.compile(r"[A-Za-z0-9 -]+")
 
 # No 0/O, 1/I/L: a ticket read aloud or typed from paper cannot be mistaken.
 TICKET_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -27,12 +32,14 @@ def clean_plate(raw: str | None) -> tuple[str, str]:
     """Return (plate as typed but trimmed, normalised key) or raise InvalidInput."""
     if raw is None or not raw.strip():
         raise InvalidInput("Enter a licence plate", field="licensePlate")
-    typed = " ".join(raw.split())
-    if not _PLATE_INPUT.match(typed):
+    if len(raw) > PLATE_TYPED_MAX:
+        raise InvalidInput(f"A licence plate is at most {PLATE_TYPED_MAX} characters long", field="licensePlate")
+    if not _PLATE_CHARS.fullmatch(raw):
         raise InvalidInput(
             "A licence plate may contain only letters, digits, spaces and dashes",
             field="licensePlate",
         )
+    typed = " ".join(raw.split())
     key = re.sub(r"[^A-Za-z0-9]", "", typed).upper()
     if not key:
         raise InvalidInput("A licence plate needs at least one letter or digit", field="licensePlate")

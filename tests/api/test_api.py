@@ -282,3 +282,11 @@ def test_api_needs_a_token_except_public_endpoints(client):
     assert client.post("/api/tickets", json={"licensePlate": "A1", "vehicleType": "Car"}).status_code == 401
     assert ticket_count() == 0
     assert client.get("/api/garage/occupancy").status_code == 200
+
+
+def test_openapi_says_every_operation_may_answer_503_while_the_database_is_away(client, staff):
+    spec = client.get("/openapi.json", headers=staff).get_json()
+    operations = [(path, method, op) for path, item in spec["paths"].items() for method, op in item.items()]
+    assert len(operations) >= 9
+    missing = [(path, method) for path, method, op in operations if "503" not in op["responses"]]
+    assert missing == []

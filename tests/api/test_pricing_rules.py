@@ -178,7 +178,8 @@ def test_settings_change_is_audited_with_before_and_after_of_what_changed(client
     ({"vehicleRates": {"Van": -5}}, "Van rate must be from $0.00"),
     ({"almostFullPercent": 0}, "almostFullPercent"),
     ({"garageName": ""}, "garageName"),
-    ({"graceMinutes": None}, "grace period"),
+    ({"graceMinutes": None}, "graceMinutes: may not be null"),
+    ({"vehicleRates": {"Van": 1200.5}}, "vehicleRates.Van"),
     ({"lostTicketFee": "50"}, "lostTicketFee"),
 ])
 def test_invalid_settings_are_refused_and_change_nothing(client, manager, body, words):

@@ -1,0 +1,184 @@
+"""/openapi.json tells the truth, on SQLite and PostgreSQL: every status it lists for an operation
+can happen and every status that happens is listed (credentials, malformed and oversized bodies,
+missing resources), the plate rules are the domain's, null and numbers mean what the API does."""
+from __future__ import annotations
+
+import re
+
+import jsonschema_rs
+import pytest
+from hypothesis import example, given, settings, strategies as st
+
+from garage.api.schemas import SettingsUpdate, TicketCreate
+from garage.domain.errors import InvalidInput
+from garage.domain.tickets import PLATE_MAX, PLATE_PATTERN, PLATE_TYPED_MAX, clean_plate
+from tests.helpers.api import enter, issue, quote
+from tests.helpers.db import backdate, ticket_count
+
+METHODS = ("get", "put", "post", "delete", "patch")
+
+
+def operations(spec: dict):
+    """(method, path, operation) for every operation the document lists."""
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if method in METHODS:
+                yield method, path, op
+
+
+@pytest.fixture
+def spec(client, staff) -> dict:
+    return client.get("/openapi.json", headers=staff).get_json()
+
+
+def concrete(path: str) -> str:
+    """A path of the document with a ticket number that does not exist."""
+    return path.replace("{ticket_number}", "PS-ZZZZZZ")
+
+
+# --- credentials ---------------------------------------------------------------------------
+
+def test_every_operation_that_needs_a_token_says_401_and_403_and_answers_them(client, spec, token_for):
+    attendant = token_for("attendant")
+    manager_only = 0
+    for method, path, op in operations(spec):
+        statuses = set(op["responses"])
+        if not op["security"]:
+            assert not statuses & {"401", "403"}, (method, path)
+            continue
+        assert {"401", "403"} <= statuses, (method, path)
+        stranger = client.open(concrete(path), method=method.upper(), json={})
+        assert stranger.status_code == 401 and stranger.get_json()["message"], (method, path)
+        if "manager" not in op["description"] or "attendant" in op["description"]:
+            continue
+        manager_only += 1
+        refused = client.open(concrete(path), method=method.upper(), json={}, headers=attendant)
+        assert refused.status_code == 403 and refused.get_json()["message"], (method, path)
+    assert manager_only >= 2  # the settings, read and written
+
+
+# --- bodies and path parameters -----------------------------------------------------------
+
+def test_every_operation_with_a_body_says_and_answers_400_413_and_422(client, spec, manager, app):
+    with_body = [(m, p, op) for m, p, op in operations(spec) if "requestBody" in op]
+    assert len(with_body) == 3
+    before = ticket_count()
+    for method, path, op in with_body:
+        assert {"400", "413", "422"} <= set(op["responses"]), (method, path)
+        send = lambda **kw: client.open(concrete(path), method=method.upper(), headers=manager, **kw)  # noqa: E731
+        malformed = send(data="{not json", content_type="application/json")
+        assert malformed.status_code == 400 and "JSON" in malformed.get_json()["message"], (method, path)
+        huge = send(data=b"{" + b" " * app.config["MAX_CONTENT_LENGTH"] + b"}", content_type="application/json")
+        assert huge.status_code == 413 and huge.get_json() == {"message": "Request body too large"}
+        invalid = send(json={"noSuchField": 1})
+        assert invalid.status_code == 422 and "noSuchField: unknown field" in invalid.get_json()["message"]
+    assert ticket_count() == before
+
+
+def test_every_operation_with_a_path_parameter_says_and_answers_404(client, spec, staff):
+    with_parameter = [(m, p, op) for m, p, op in operations(spec) if "{" in p]
+    assert len(with_parameter) == 3
+    for method, path, op in with_parameter:
+        assert "404" in op["responses"], (method, path)
+        body = {"paymentMethod": "Cash"} if method == "put" else None
+        r = client.open(concrete(path), method=method.upper(), json=body, headers=staff)
+        assert r.status_code == 404 and r.get_json()["message"], (method, path)
+
+
+# --- the plate ----------------------------------------------------------------------------
+
+PLATE = TicketCreate.model_json_schema()["properties"]["licensePlate"]
+PLATE_VALIDATOR = jsonschema_rs.validator_for(PLATE)  # ECMA-262 patterns, as any client reads them
+
+
+def test_the_documented_plate_rules_come_from_the_domain(spec):
+    documented = spec["components"]["schemas"]["TicketCreate"]["properties"]["licensePlate"]
+    assert documented["pattern"] == PLATE_PATTERN and documented["maxLength"] == PLATE_TYPED_MAX
+    assert str(PLATE_MAX) in PLATE_PATTERN
+
+
+PLATE_EXAMPLES = ["ABC 123", "  7-xyz-001 ", "AB\tC", "ABC\n", "\nABC", "-", " ", "A" * PLATE_MAX,
+                  "A" * (PLATE_MAX + 1), "A" + " " * (PLATE_TYPED_MAX - 1), "A" + " " * PLATE_TYPED_MAX, "١٢٣"]
+
+
+def with_plate_examples(test):
+    for typed in PLATE_EXAMPLES:
+        test = example(typed)(test)
+    return test
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from("aZ09 -\t\n_.Ä٣²\x00") | st.characters(codec="utf-8"),
+               max_size=PLATE_TYPED_MAX + 3))
+@with_plate_examples
+def test_a_plate_matches_the_documented_schema_exactly_when_the_domain_accepts_it(typed):
+    try:
+        clean_plate(typed)
+        accepted = True
+    except InvalidInput:
+        accepted = False
+    assert PLATE_VALIDATOR.is_valid(typed) == accepted, typed
+    assert (re.fullmatch(PLATE_PATTERN, typed) is not None and len(typed) <= PLATE_TYPED_MAX) == accepted
+
+
+@pytest.mark.parametrize("plate, message", [
+    ("AB\tC", "only letters, digits, spaces and dashes"),
+    ("A" * (PLATE_MAX + 1), f"at most {PLATE_MAX} letters and digits"),
+    ("A" + " " * PLATE_TYPED_MAX, f"at most {PLATE_TYPED_MAX} characters"),
+])
+def test_a_plate_outside_the_schema_is_refused_with_the_domains_message(client, staff, plate, message):
+    r = enter(client, staff, plate)
+    assert r.status_code == 422 and message in r.get_json()["message"]
+    assert ticket_count() == 0
+
+
+# --- null in a partial update -------------------------------------------------------------
+
+NULL_MEANS_SOMETHING = {"dailyMaximum"}  # and a vehicle type's rate inside vehicleRates
+
+
+def nullable(prop: dict) -> bool:
+    return prop.get("type") == "null" or any(branch.get("type") == "null" for branch in prop.get("anyOf", []))
+
+
+@pytest.mark.parametrize("field", sorted(SettingsUpdate.model_fields))
+def test_null_is_refused_where_it_means_nothing_and_the_schema_says_so(client, manager, spec, field):
+    prop = spec["components"]["schemas"]["SettingsUpdate"]["properties"][field]
+    before = client.get("/api/garage/settings", headers=manager).get_json()
+    r = client.put("/api/garage/settings", json={field: None}, headers=manager)
+    if field in NULL_MEANS_SOMETHING:
+        assert nullable(prop) and r.status_code == 200
+        return
+    assert not nullable(prop) and "default" not in prop, prop
+    assert r.status_code == 422 and r.get_json() == {"message": f"{field}: may not be null"}
+    assert client.get("/api/garage/settings", headers=manager).get_json() == before
+
+
+def test_null_for_the_daily_maximum_or_a_vehicle_rate_means_none_or_the_default(client, manager):
+    client.put("/api/garage/settings", json={"dailyMaximum": 4000, "vehicleRates": {"SUV": 1500}}, headers=manager)
+    r = client.put("/api/garage/settings", json={"dailyMaximum": None, "vehicleRates": {"SUV": None}},
+                   headers=manager)
+    assert r.status_code == 200
+    assert r.get_json()["dailyMaximum"] is None and r.get_json()["vehicleRates"] == {}
+
+
+# --- numbers ------------------------------------------------------------------------------
+
+def test_a_whole_number_written_with_a_fraction_of_zero_is_that_number(client, staff, manager):
+    r = client.put("/api/garage/settings", json={"totalSpaces": 150.0, "vehicleRates": {"Van": 1200.0}},
+                   headers=manager)
+    assert r.status_code == 200
+    assert r.get_json()["totalSpaces"] == 150 and r.get_json()["vehicleRates"] == {"Van": 1200}
+    number = issue(client, staff)
+    backdate(number, minutes=61)
+    due = quote(client, staff, number)["amountDue"]
+    paid = client.put(f"/api/tickets/{number}/exit", json={"paymentMethod": "Cash", "expectedAmount": float(due)},
+                      headers=staff)
+    assert paid.status_code == 200 and paid.get_json()["amountPaid"] == due
+
+
+@pytest.mark.parametrize("value", [150.5, True, "150", 1e300, -1.0])
+def test_anything_else_is_not_a_whole_number(client, manager, value):
+    r = client.put("/api/garage/settings", json={"totalSpaces": value}, headers=manager)
+    assert r.status_code == 422 and r.get_json()["message"].startswith("totalSpaces: ")
+    assert client.get("/api/garage/settings", headers=manager).get_json()["totalSpaces"] == 140
