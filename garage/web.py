@@ -7,6 +7,7 @@ import logging
 import time
 import traceback
 from functools import lru_cache, wraps
+from itertools import chain
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -18,12 +19,14 @@ from werkzeug.exceptions import HTTPException
 
 from . import htmx
 from .domain.errors import DomainError
+from .domain.inputs import check_text, has_control
 from .persistence import store, unavailable
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only local paths: no scheme, no host, no protocol-relative //evil."""
-    if not target:
+    """Only local paths: no scheme, no host, no protocol-relative //evil, and no
+    character a Location header cannot carry (CR, LF, any control character)."""
+    if not target or has_control(target):
         return None
     target = target.replace("\\", "/").strip()
     parts = urlsplit(target)
@@ -121,10 +124,34 @@ def _printable(text: str, limit: int) -> str:
     return line if len(line) <= limit else line[:limit] + "..."
 
 
+def refuse_control_characters() -> None:
+    """Before every view: no query parameter, form field or path segment may hold a
+    control character (garage/domain/inputs.py); 400 naming the field, nothing read or
+    written. (JSON bodies: garage/api/operation.py `parse`.) On the API a stranger is
+    still told 401/403 first."""
+    form = () if request.blueprint == "api" else request.form.items(multi=True)  # the API reads no form
+    for name, value in chain((request.view_args or {}).items(), request.args.items(multi=True), form):
+        if isinstance(value, str) and has_control(value):
+            refuse_stranger_first()
+            check_text(value, name)
+
+
+def refuse_stranger_first() -> None:
+    """An API operation that needs a token answers 401/403 before anything about the request."""
+    from .api.operation import OPERATIONS  # the API imports this module
+    from . import identity
+
+    blueprint, _, name = (request.endpoint or "").partition(".")
+    op = OPERATIONS.get(name) if blueprint == "api" else None
+    if op is not None and op.roles:
+        identity.actor_for(identity.bearer_caller(op.roles))
+
+
 def install(app: Flask) -> None:
     app.session_interface = ApiSessionInterface()
     app.extensions[ERROR_LOG] = ErrorLog(app.logger, app.config["TRACEBACK_LOG_INTERVAL"])
     htmx.install(app)
+    app.before_request(refuse_control_characters)
 
     @lru_cache(maxsize=16)
     def defaults(frame: str, no_store: bool) -> tuple[tuple[str, str, str], ...]:

@@ -8,7 +8,9 @@ from urllib.parse import urlencode
 from flask import flash, redirect, request, url_for
 
 from ..domain.clock import local_day_bounds, to_local
-from ..domain.errors import DomainError
+from ..domain.errors import DomainError, InvalidInput
+from ..domain.inputs import parse_page
+from ..domain.periods import parse_date
 from ..domain.roles import ROLE_ATTENDANT
 from ..services import accounts
 from ..services import audit as audit_service
@@ -130,9 +132,9 @@ def _parse_date(name: str, errors: dict[str, str]) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        errors[name] = "Use a date like 2024-05-31"
+        return parse_date(raw, name)  # the reports' rule: YYYY-MM-DD, years in range
+    except InvalidInput as exc:
+        errors[name] = exc.message
         return None
 
 
@@ -149,10 +151,7 @@ def audit():
     first, last = _parse_date("from", errors), _parse_date("to", errors)
     if first and last and last < first:
         errors["to"] = "The end date is before the start date"
-    try:
-        page = max(1, int(request.args.get("page") or 1))
-    except ValueError:
-        page = 1
+    page = parse_page(request.args.get("page"))  # 422 "page must be a whole number from 1 to ..."
     filters = {"action": action, "user": username, "from": first.isoformat() if first else "",
                "to": last.isoformat() if last else ""}
     context: dict[str, Any] = dict(filters=filters, errors=errors, actions=sorted(set(known) | set(ACTION_LABELS)),

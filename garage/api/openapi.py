@@ -14,6 +14,9 @@ BODY_RESPONSES = {400: ("Malformed body: not JSON", None), 413: ("Body larger th
                   422: ("Invalid field", None)}
 # Every operation with a path parameter: what it names may not exist.
 PATH_RESPONSES = {404: ("Not found", None)}
+# Every operation with a path or query parameter: one holding a control character is refused
+# before the view (web.refuse_control_characters).
+PARAMETER_RESPONSES = {400: ("A path segment or query parameter holds a control character", None)}
 # Every operation reads the database: while it is unreachable or frozen, 503 with Retry-After
 # (garage/persistence/outage.py decides what counts, garage/web.py answers).
 OUTAGE_RESPONSES = {503: ("The database is unreachable or timed out; try again after Retry-After seconds", None)}
@@ -49,8 +52,10 @@ def build_spec(app, blueprint: str = "api") -> dict[str, Any]:
             entry: dict[str, Any] = {"summary": op.summary, "operationId": op.endpoint,
                                      "parameters": params + op.params, "responses": {}}
             # What the declarations imply, then what the operation declares (its wording wins).
-            responses = {**(TOKEN_RESPONSES if op.roles else {}), **(BODY_RESPONSES if op.body else {}),
-                         **(PATH_RESPONSES if rule.arguments else {}), **OUTAGE_RESPONSES, **op.responses}
+            responses = {**(TOKEN_RESPONSES if op.roles else {}),
+                         **(PARAMETER_RESPONSES if rule.arguments or op.params else {}),
+                         **(BODY_RESPONSES if op.body else {}), **(PATH_RESPONSES if rule.arguments else {}),
+                         **OUTAGE_RESPONSES, **op.responses}
             if op.roles:
                 entry["security"] = [{"bearerAuth": []}]
                 entry["description"] = "Roles: " + ", ".join(op.roles)

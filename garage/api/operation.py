@@ -27,6 +27,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import identity
 from ..domain.errors import InvalidInput
+from ..domain.inputs import CONTROL_MESSAGE, has_control
 
 
 class ApiError(Exception):
@@ -55,16 +56,37 @@ OPERATIONS: dict[str, Operation] = {}
 
 
 def parse(model: type[BaseModel]) -> BaseModel:
-    """The request's JSON body validated by `model` (400 unreadable, 422 invalid)."""
-    data = request.get_json(silent=True)
+    """The request's JSON body validated by `model` (400 unreadable, 422 invalid).
+    The only place the API reads a body: a body nested too deep for the parser is
+    unreadable (400), not a RecursionError; no string in it may hold a control character."""
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        data = None
     if data is None:
         raise ApiError(400, "The request body must be a JSON object")
     if not isinstance(data, dict):
         raise ApiError(422, "The request body must be a JSON object")
+    _refuse_control_characters(data)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise ApiError(422, "; ".join(_describe(e) for e in exc.errors())) from None
+
+
+def _refuse_control_characters(body: dict[str, Any]) -> None:
+    """Every string of the body, keys too; iterative (a body may be nested hundreds deep)."""
+    pending: list[tuple[Any, str]] = [(body, "body")]
+    while pending:
+        value, where = pending.pop()
+        if isinstance(value, str):
+            if has_control(value):
+                raise ApiError(422, CONTROL_MESSAGE.format(field=where))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                pending += [(key, where), (item, key if where == "body" else f"{where}.{key}")]
+        elif isinstance(value, list):
+            pending += [(item, f"{where}.{i}") for i, item in enumerate(value)]
 
 
 def _describe(error: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ from flask import g, jsonify, request
 
 from ..domain.clock import utcnow
 from ..domain.errors import DomainError, Unauthenticated
+from ..domain.inputs import parse_whole
 from ..domain.money import cents_to_dollars
 from ..domain.pricing import describe
 from ..domain.tickets import STATUS_ACTIVE, TicketView
@@ -158,13 +159,7 @@ def process_exit(ticket_number: str, body: ExitRequest):
                     "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}}],
            responses={200: ("Activities", [ActivityResponse]), 422: ("Bad limit", None)})
 def activities():
-    raw = request.args.get("limit", "10")
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise ApiError(422, "limit must be a whole number from 1 to 100") from None
-    if not 1 <= limit <= 100:
-        raise ApiError(422, "limit must be a whole number from 1 to 100")
+    limit = parse_whole(request.args.get("limit"), field="limit", minimum=1, maximum=100, default=10)
     rows = ticket_service.recent_activity(limit)
     return jsonify([ActivityResponse(
         id=t.id, ticketNumber=t.ticket_number, licensePlate=t.license_plate, entryTime=t.entry_time,

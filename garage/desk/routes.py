@@ -11,6 +11,7 @@ from flask import Response, g, make_response, redirect, render_template, request
 
 from ..domain.clock import format_duration, to_local
 from ..domain.errors import AlreadyProcessed, DomainError, InvalidInput, NotFound, QuoteChanged
+from ..domain.inputs import parse_page, parse_whole
 from ..domain.pricing import Quote, recorded
 from ..domain.tickets import PAYMENT_METHODS, STATUS_ACTIVE, VEHICLE_TYPES, TicketView
 from ..models import Ticket
@@ -26,6 +27,7 @@ from .codes import qr_svg
 
 ACTIVITY_LIMIT = 10
 INSIDE_PER_PAGE = 10
+EXPECTED_MAX = 999_999_999  # cents: the largest amount the exit form's hidden field carries
 DEFAULT_VEHICLE = "Car"
 DEFAULT_METHOD = "Cash"
 # The client event after an entry or exit: the cars-inside list reloads on it (_inside_list.html).
@@ -83,10 +85,6 @@ def _timezone() -> str:
 
 
 # --- rendering -----------------------------------------------------------------------------
-
-def _page_number(raw: str | None) -> int:
-    return int(raw) if raw and raw.isdigit() and 0 < len(raw) < 7 else 1
-
 
 def _inside_context(query: str = "", page: int = 1) -> dict[str, Any]:
     query = query.strip()[:40]
@@ -165,7 +163,7 @@ def rates():
 @staff_required
 def inside():
     query = request.args.get("q", "")
-    page = _page_number(request.args.get("page"))
+    page = parse_page(request.args.get("page"))  # 422 "page must be a whole number from 1 to ..."
     if is_htmx():
         return htmx.fragment("desk/_inside_list.html", **_inside_context(query, page))
     return _full_page(inside_q=query, inside_page=page, focus="inside")
@@ -222,7 +220,11 @@ def lookup():
 
 
 def _expected_amount(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() and len(raw) < 10 else None
+    """The quoted amount (cents) the exit form carries; None when missing or not a number."""
+    try:
+        return parse_whole(raw, field="expected_amount", minimum=0, maximum=EXPECTED_MAX)
+    except InvalidInput:
+        return None
 
 
 @bp.post("/tickets/<number>/exit")

@@ -31,6 +31,11 @@ class TooManyAttempts(DomainError):
     status = 429
 
 
+class Malformed(DomainError):
+    """A request no form of ours sends (a control character in a field): 400, nothing read."""
+    status = 400
+
+
 class InvalidInput(DomainError):
     status = 422
 

@@ -6,6 +6,7 @@ has 23 or 25 hourly buckets and the bounds move with the offset.
 """
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -105,13 +106,20 @@ def default_period(today: date) -> Period:
     return Period(today - timedelta(days=29), today, "day")
 
 
-def _parse_date(raw: str, field: str) -> date:
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
+def parse_date(raw: str, field: str) -> date:
+    """A date typed as YYYY-MM-DD (ASCII digits, a real calendar day) from MIN_YEAR to
+    MAX_YEAR: every date parameter (reports, audit log) goes through here, so none can
+    overflow a day's bounds or reach the database out of range. Else InvalidInput for `field`."""
+    not_a_date = InvalidInput(f"“{raw[:20]}” is not a date: use YYYY-MM-DD, e.g. 2026-03-08", field=field)
+    if not _ISO_DATE.fullmatch(raw):
+        raise not_a_date
     try:
         value = date.fromisoformat(raw)
     except ValueError:
-        raise InvalidInput(f"“{raw[:20]}” is not a date: use YYYY-MM-DD, e.g. 2026-03-08", field=field) from None
-    if len(raw) != 10:
-        raise InvalidInput(f"“{raw[:20]}” is not a date: use YYYY-MM-DD, e.g. 2026-03-08", field=field)
+        raise not_a_date from None
     if not MIN_YEAR <= value.year <= MAX_YEAR:
         raise InvalidInput(f"Dates must be between {MIN_YEAR} and {MAX_YEAR}", field=field)
     return value
@@ -127,8 +135,8 @@ def parse_period(args: Mapping[str, str], today: date) -> Period:
     if not raw_from and not raw_to:
         period = default_period(today)
     else:
-        first = _parse_date(raw_from, "from") if raw_from else None
-        last = _parse_date(raw_to, "to") if raw_to else None
+        first = parse_date(raw_from, "from") if raw_from else None
+        last = parse_date(raw_to, "to") if raw_to else None
         first = first or last
         last = last or first
         if first > last:

@@ -342,12 +342,17 @@ def test_audit_is_paginated(boss):
     assert soup(second).select_one("a[rel=next]") is None
     r = boss.get("/admin/audit?action=ticket.issued&page=9")
     assert "No events match" in text(r)
-    assert boss.get("/admin/audit?page=abc").status_code == 200
+    r = boss.get("/admin/audit?page=abc")
+    assert r.status_code == 422 and "page must be a whole number from 1 to 100000" in text(r)
 
 
 @pytest.mark.parametrize("query, message", [
-    ("from=yesterday", "From: Use a date like 2024-05-31"),
-    ("to=2024-13-01", "To: Use a date like 2024-05-31"),
+    ("from=yesterday", "From: “yesterday” is not a date: use YYYY-MM-DD"),
+    ("to=2024-13-01", "To: “2024-13-01” is not a date: use YYYY-MM-DD"),
+    ("from=2026-02-30", "From: “2026-02-30” is not a date"),
+    ("from=9999-12-31", "From: Dates must be between 2000 and 2100"),
+    ("to=0000-01-01", "To: “0000-01-01” is not a date"),
+    ("from=２０２６-03-08", "From: “２０２６-03-08” is not a date"),
     ("from=2024-07-02&to=2024-07-01", "To: The end date is before the start date"),
     ("action=drop.tables", "Action: Unknown action"),
 ])

@@ -380,11 +380,13 @@ def test_cars_inside_filters_by_plate_or_ticket_number_as_you_type(desk):
     assert b in text(page.select_one("#inside-list")) and a not in text(page.select_one("#inside-list"))
 
 
-def test_a_silly_page_number_falls_back_to_a_real_page(desk):
+def test_a_page_past_the_last_shows_the_last_and_a_silly_one_is_refused(desk):
     desk.issue("ONE 1")
-    for page_no in ("0", "-3", "abc", "999999999999", "7"):
+    r = desk.client.get("/desk/inside", query_string={"page": "7"}, headers=HTMX)
+    assert r.status_code == 200 and "ONE 1" in text(soup(r))
+    for page_no in ("0", "-3", "abc", "999999999999", "²"):  # issue 14: a clear 422, not a guess
         r = desk.client.get("/desk/inside", query_string={"page": page_no}, headers=HTMX)
-        assert r.status_code == 200 and "ONE 1" in text(soup(r)), page_no
+        assert r.status_code == 422 and "page must be a whole number from 1 to 100000" in text(soup(r)), page_no
 
 
 # --- live panel and activity ---------------------------------------------------------------

@@ -1,0 +1,60 @@
+"""What Garage accepts as typed input, whatever field or parameter it arrives in.
+Pure Python: no Flask, no database. (Dates: garage/domain/periods.py `parse_date`;
+amounts in dollars: garage/domain/money.py `parse_dollars`.)
+
+- **A number** a person types (a form field, a query parameter such as ``page`` or
+  ``limit``, a hidden field) is ASCII digits ``0-9`` only, in a stated range:
+  no sign, no exponent, no ``_``, and none of the other characters Python's
+  ``int()`` or ``str.isdigit()`` take for digits (``²``, ``٣``, ``８``).
+  :func:`parse_whole` is the one parser; out of range is an :class:`InvalidInput`
+  that says the range, never an overflow further down.
+- **Text** may contain no control character (Unicode category Cc: NUL, CR, LF, TAB,
+  ESC, DEL, C1) and no lone surrogate. The web layer refuses such a request before any
+  view runs (garage/web.py, every query parameter, form field and path segment;
+  garage/api/operation.py, every string of a JSON body), so no field can forget it.
+"""
+from __future__ import annotations
+
+import re
+
+from .errors import InvalidInput, Malformed
+
+_WHOLE = re.compile(r"[0-9]+", re.ASCII)
+_LONGEST = 18  # digits read at all: far beyond any range below, far below a bigint
+MAX_PAGE = 100_000
+
+
+def parse_whole(raw: str | None, *, field: str, minimum: int, maximum: int,
+                default: int | None = None, label: str | None = None) -> int:
+    """`raw` (surrounding spaces ignored) as a whole number in [minimum, maximum].
+    Blank gives `default` when there is one. Otherwise InvalidInput (422) for `field`:
+    "<label> must be a whole number from <minimum> to <maximum>"."""
+    text = (raw or "").strip()
+    if text == "" and default is not None:
+        return default
+    if _WHOLE.fullmatch(text) and len(text) <= _LONGEST and minimum <= int(text) <= maximum:
+        return int(text)
+    raise InvalidInput(f"{label or field} must be a whole number from {minimum} to {maximum}", field=field)
+
+
+def parse_page(raw: str | None) -> int:
+    """A ``?page=`` parameter: blank is page 1."""
+    return parse_whole(raw, field="page", minimum=1, maximum=MAX_PAGE, default=1)
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")  # exactly the Cc and Cs characters
+
+
+def has_control(text: str) -> bool:
+    """True if `text` holds a character no text field accepts."""
+    return _CONTROL.search(text) is not None
+
+
+CONTROL_MESSAGE = "{field}: control characters (such as NUL, line breaks or tabs) are not allowed"
+
+
+def check_text(text: str, field: str) -> str:
+    """`text` unchanged, or Malformed (400) naming `field` if it holds a control character."""
+    if has_control(text):
+        raise Malformed(CONTROL_MESSAGE.format(field=field), field=field)
+    return text

@@ -1,0 +1,299 @@
+"""The guard that keeps issue 14 §1 closed: hostile values in every query parameter, path
+segment, form field and API body never produce a 5xx or a traceback, on both databases.
+
+- **Routes** come from `app.url_map`, so a new route is driven automatically; the test
+  fails until RECIPES names the query parameters it reads (and VALID a good value for
+  each path parameter it takes), so no new route escapes.
+- **Forms** come from the rendered pages' `<form>` elements (their real action and field
+  names, with the page's own CSRF token), so a new form or field is driven automatically;
+  every POST route of the pages must be the action of some form found.
+- **API bodies** come from the operations' declared models (garage/api/operation.py).
+
+Signed in as a manager, so nothing is refused for lack of a role. Each known bad value of
+the outside probe is an explicit example; the generated ones are few and bounded (the
+whole guard is budgeted at well under a minute on both databases).
+(Schemathesis against /openapi.json is a separate test.)"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Callable
+from urllib.parse import quote, urlencode
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings, strategies as st
+
+from garage.api.operation import OPERATIONS
+from garage.services import accounts
+from tests.helpers.api import issue
+from tests.helpers.web import PASSWORD, csrf_token, signed_in, soup
+
+# --- hostile values ------------------------------------------------------------------------
+
+KNOWN_BAD = [
+    "a\x00b", "/\r\nX", "/a\nb", "\t\x1b[31m\x7f", "²", "٣", "８", "1e309", "-0", "99999999999999999999",
+    "9999-12-31", "0000-01-01", "2026-02-30", "A" * 5000,
+]
+NUMERALS = ["²", "٣", "８", "１２", "1e309", "-0", "-1", "0", "+1", "1_000", "NaN", "inf", "0x1F",
+            "99999999999999999999", "9" * 400, "1.5", " 7 "]
+DATES = ["9999-12-31", "0000-01-01", "2026-02-30", "2026-13-01", "1999-12-31", "2100-12-31", "2026-3-8",
+         "2026-W10-1", "20260308"]
+
+_printable = st.characters(exclude_categories=("Cs",))  # a lone surrogate cannot be sent as UTF-8 text
+TEXT = st.one_of(
+    st.text(_printable, max_size=30),
+    st.builds(lambda a, c, b: a + c + b, st.text(_printable, max_size=6),  # a control character inside
+              st.characters(categories=("Cc",)), st.text(_printable, max_size=6)),
+    st.builds(lambda c, n: c * n, _printable, st.integers(200, 6000)),  # very long
+)
+NUMBERS = st.one_of(st.sampled_from(NUMERALS), st.integers(-(10 ** 30), 10 ** 30).map(str),
+                    st.floats().map(str), st.text(st.characters(categories=("Nd", "No")), min_size=1, max_size=4))
+DATE_TEXT = st.one_of(st.sampled_from(DATES), st.dates().map(date.isoformat),
+                      st.tuples(st.integers(0, 99999), st.integers(0, 99), st.integers(0, 99))
+                      .map(lambda t: f"{t[0]:04d}-{t[1]:02d}-{t[2]:02d}"))
+HOSTILE = st.one_of(TEXT, NUMBERS, DATE_TEXT)
+SLOTS = 8  # values drawn per request: enough for the widest form on its own; more fields reuse them
+GUARD = settings(max_examples=10, deadline=None, database=None,
+                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+def known_bad_examples(run: Callable) -> Callable:
+    """Every known bad value in every slot at once, then mixed: one example each."""
+    for value in KNOWN_BAD:
+        run = example(values=[value] * SLOTS, hostile=[True] * SLOTS, htmx=False)(run)
+    return example(values=KNOWN_BAD[:SLOTS], hostile=[True] * SLOTS, htmx=True)(run)
+
+
+# --- what each route reads -----------------------------------------------------------------------
+
+# endpoint → the query parameters it reads (path parameters come from the rule itself).
+RECIPES: dict[str, tuple[str, ...]] = {
+    "static": (), "meta.home": (), "meta.openapi": (), "meta.docs": (), "meta.docs_asset": (),
+    "auth.login": ("next",), "auth.logout": (), "auth.change_password": ("next",),
+    "desk.index": (), "desk.live": (), "desk.activity": (), "desk.rates": (), "desk.inside": ("q", "page"),
+    "desk.enter": (), "desk.ticket": (), "desk.lookup": ("q", "lost"), "desk.pay": (), "desk.paid": (),
+    "desk.print_ticket": (), "desk.print_receipt": (),
+    "lobby.index": ("theme",), "lobby.panel": (),
+    "reports.index": ("from", "to", "group"), "reports.chart": ("from", "to", "group"),
+    "reports.export_rows": ("from", "to", "group"), "reports.export_tickets": ("from", "to", "group"),
+    "settings.index": (), "settings.save": (),
+    "admin.users": (), "admin.create_user": (), "admin.deactivate": (), "admin.reactivate": (),
+    "admin.reset_password": (), "admin.audit": ("action", "user", "from", "to", "page"),
+    "api.status": (), "api.garage_stats": (), "api.garage_occupancy": (), "api.create_ticket": (),
+    "api.get_ticket": (), "api.quote_ticket": ("lost",), "api.process_exit": (), "api.activities": ("limit",),
+    "api.get_garage_settings": (), "api.put_garage_settings": (),
+}
+
+# A good value for each parameter name, so generated requests also get past the first check.
+VALID: dict[str, str] = {
+    "next": "/desk", "q": "GUARD1", "page": "1", "lost": "1", "theme": "dark", "from": "2026-03-01",
+    "to": "2026-03-08", "group": "day", "action": "auth.login", "user": "boss", "limit": "10",
+    "number": "{ticket}", "ticket_number": "{ticket}", "username": "dave", "name": "occupancy",
+    "filename": "css/app.css",
+}
+
+
+@dataclass
+class Guarded:
+    """The manager's browser, the manager's API token and the data the values point at."""
+
+    browser: Any
+    anonymous: Any
+    token: dict[str, str]
+    ticket: str
+
+    def valid(self, name: str) -> str:
+        return VALID.get(name, "x").format(ticket=self.ticket)
+
+
+@pytest.fixture
+def guarded(app, client, make_user, token_for) -> Guarded:
+    browser = signed_in(app, make_user, "boss", "manager")
+    make_user("dave")
+    make_user("eve")
+    accounts.set_active("eve", False)  # the staff page shows its Reactivate form
+    token = token_for("manager")
+    return Guarded(browser, app.test_client(), token, issue(client, token, "GUARD1"))
+
+
+def assert_no_server_error(response, what: str) -> None:
+    body = response.get_data(as_text=True)
+    assert response.status_code < 500, f"{response.status_code} for {what}"
+    for leak in ("Traceback (most recent call last)", "psycopg2.", "sqlalchemy.exc", 'File "/'):
+        assert leak not in body, f"{leak!r} in the answer to {what}"
+
+
+def page_routes(app):
+    """(rule, method) for every route and method (HEAD and OPTIONS are Werkzeug's own)."""
+    for rule in app.url_map.iter_rules():
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            yield rule, method
+
+
+def test_every_route_has_a_recipe_and_every_path_parameter_a_good_value(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints - set(RECIPES) == set(), "new routes: say which query parameters they read"
+    assert set(RECIPES) - endpoints == set(), "stale recipes"
+    for rule in app.url_map.iter_rules():
+        assert set(rule.arguments) <= set(VALID), f"{rule.rule}: no good value for its path parameters"
+
+
+# --- every query parameter and path segment ------------------------------------------------------
+
+def get_with_hostile_values(guarded: Guarded, rule) -> Callable[[], None]:
+    """A Hypothesis run over one GET route: each path and query parameter hostile or good."""
+    names = [*sorted(rule.arguments), *RECIPES[rule.endpoint]]
+    api = rule.endpoint.startswith("api.")
+
+    @GUARD
+    @given(values=st.lists(HOSTILE, min_size=SLOTS, max_size=SLOTS),
+           hostile=st.lists(st.booleans(), min_size=SLOTS, max_size=SLOTS), htmx=st.booleans())
+    def run(values, hostile, htmx):
+        chosen = {name: values[i % SLOTS] if hostile[i % SLOTS] else guarded.valid(name)
+                  for i, name in enumerate(names)}
+        path = rule.rule
+        for name in rule.arguments:
+            segment = quote(chosen[name], safe="")
+            path = path.replace(f"<{name}>", segment).replace(f"<path:{name}>", segment)
+        query = {name: chosen[name] for name in RECIPES[rule.endpoint]}
+        url = path + ("?" + urlencode(query) if query else "")
+        headers = dict(guarded.token) if api else {}
+        if htmx:
+            headers |= {"HX-Request": "true", "HX-Current-URL": values[0].replace("\r", "").replace("\n", "")}
+        assert_no_server_error(guarded.browser.get(url, headers=headers), f"GET {url[:300]}")
+
+    return known_bad_examples(run)
+
+
+def test_query_parameters_and_path_segments_never_fail(app, guarded):
+    """GET every route (the API with the manager's token) with hostile path segments and query values."""
+    for rule, method in page_routes(app):
+        if method == "GET":  # POST and PUT: the forms and the API bodies below
+            get_with_hostile_values(guarded, rule)()
+
+
+# --- every form of every page ----------------------------------------------------------------------
+
+FORM_PAGES = ("/desk", "/desk/exit?q=GUARD1", "/desk/tickets/{ticket}", "/admin/users", "/admin/audit",
+              "/settings", "/reports", "/account/password")
+
+
+@dataclass(frozen=True)
+class Form:
+    page: str
+    action: str
+    method: str
+    fields: tuple[str, ...]
+    defaults: tuple[tuple[str, str], ...]
+
+
+def forms_on(client, page: str) -> list[Form]:
+    found = []
+    for form in soup(client.get(page)).find_all("form"):
+        names, defaults = [], {}
+        for field in form.find_all(["input", "select", "textarea"]):
+            name = field.get("name")
+            if not name or name == "csrf_token":
+                continue
+            if name not in names:
+                names.append(name)
+            if field.name == "select":
+                option = field.find("option", selected=True) or field.find("option")
+                defaults.setdefault(name, option.get("value", "") if option else "")
+            elif field.get("type") not in ("radio", "checkbox") or field.has_attr("checked"):
+                defaults.setdefault(name, field.get("value", ""))
+        found.append(Form(page, form["action"], form.get("method", "get").lower(), tuple(names),
+                          tuple(defaults.items())))
+    return found
+
+
+def drive(client, form: Form, token: str) -> None:
+    """Hypothesis over one form: each field hostile or the page's own value."""
+    if not form.fields:  # a button (deactivate, sign out): nothing to vary
+        r = client.post(form.action, data={"csrf_token": token})
+        assert_no_server_error(r, f"POST {form.action}")
+        return
+
+    @GUARD
+    @given(values=st.lists(HOSTILE, min_size=SLOTS, max_size=SLOTS),
+           hostile=st.lists(st.booleans(), min_size=SLOTS, max_size=SLOTS), htmx=st.booleans())
+    def run(values, hostile, htmx):
+        defaults = dict(form.defaults)
+        data = {name: values[i % SLOTS] if hostile[i % SLOTS] else defaults.get(name, "")
+                for i, name in enumerate(form.fields)}
+        headers = {"HX-Request": "true"} if htmx else {}
+        if form.method == "post":
+            r = client.post(form.action, data={**data, "csrf_token": token}, headers=headers)
+        else:
+            r = client.get(form.action, query_string=data, headers=headers)
+        assert_no_server_error(r, f"{form.method.upper()} {form.action} from {form.page} with {data!r:.300}")
+
+    known_bad_examples(run)()
+
+
+def test_every_form_on_every_page_never_fails(app, guarded, make_user):
+    browser = guarded.browser
+    pages = [page.format(ticket=guarded.ticket) for page in FORM_PAGES]
+    forms = {form.action: form for page in pages for form in forms_on(browser, page)}
+    forms.update({form.action: form for form in forms_on(guarded.anonymous, "/login")})
+    posted = {app.url_map.bind("localhost").match(action.split("?")[0], method="POST")[0]
+              for action, form in forms.items() if form.method == "post"}
+    page_posts = {rule.endpoint for rule, method in page_routes(app)
+                  if method in ("POST", "PUT") and not rule.endpoint.startswith("api.")}
+    assert page_posts - posted == set(), "a POST route with no form on the pages: add its page to FORM_PAGES"
+    for action, form in forms.items():
+        if action == "/logout":  # it would sign the manager out: a browser of its own
+            leaving = signed_in(app, make_user, "lou", "manager")
+            drive(leaving, form, csrf_token(leaving, "/desk"))
+        elif action == "/login":
+            drive(guarded.anonymous, form, csrf_token(guarded.anonymous, "/login"))
+        else:
+            drive(browser, form, csrf_token(browser, form.page))
+
+
+# --- every API operation's body ---------------------------------------------------------------------
+
+RAW_BODIES = [
+    b"[" * 1200 + b"]" * 1200, b'{"a": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+    b'{"licensePlate": "\\ud800", "vehicleType": "Car"}', b'{"licensePlate": "A\\u0000B", "vehicleType": "Car"}',
+    b'{"garageName": "\\udfff"}', b"1e309", b"NaN", b'{"totalSpaces": 1e309}', b'{"totalSpaces": NaN}',
+    b'{"expectedAmount": ' + b"9" * 5000 + b"}", b'{"paymentMethod": "Cash", "expectedAmount": ' + b"9" * 30 + b"}",
+    b'{"vehicleRates": {"Car": 99999999999999999999}}', b'{"timezone": "../../etc/passwd"}',
+    b"", b"{", b"\xff\xfe{}", b'{"licensePlate": "\xff", "vehicleType": "Car"}', b'{"a": 1, "a": 2}',
+]
+JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(-(2 ** 70), 2 ** 70), st.floats(allow_nan=False),
+                      HOSTILE)
+JSON_VALUE = st.recursive(JSON_LEAF, lambda inner: st.lists(inner, max_size=3)
+                          | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=6)
+
+
+def body_strategy(model) -> st.SearchStrategy:
+    fields = list(model.model_fields)
+    return st.one_of(
+        st.fixed_dictionaries({}, optional={name: JSON_VALUE for name in fields}),
+        JSON_VALUE,
+    ).map(lambda value: json.dumps(value).encode())  # ASCII: lone surrogates travel as \\ud800
+
+
+def send_hostile_bodies(guarded: Guarded, method: str, url: str, model) -> Callable[[], None]:
+    send = getattr(guarded.anonymous, method.lower())
+
+    @GUARD
+    @given(body=body_strategy(model))
+    def run(body):
+        r = send(url, data=body, headers={**guarded.token, "Content-Type": "application/json"})
+        assert_no_server_error(r, f"{method} {url} with {body[:300]!r}")
+        assert r.status_code < 300 or "message" in (r.get_json(silent=True) or {}), r.get_data(as_text=True)
+
+    for raw in RAW_BODIES:
+        run = example(body=raw)(run)
+    return run
+
+
+def test_every_api_body_never_fails(app, guarded):
+    """Every operation that takes a body, with the manager's token (admitted everywhere)."""
+    for rule, method in page_routes(app):
+        op = OPERATIONS.get(rule.endpoint.split(".", 1)[1]) if rule.endpoint.startswith("api.") else None
+        if op is not None and op.body is not None:
+            send_hostile_bodies(guarded, method, rule.rule.replace("<ticket_number>", guarded.ticket), op.body)()
