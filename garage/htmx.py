@@ -12,7 +12,8 @@ In the spirit of django-htmx (`HtmxDetails`, `django_htmx.http`):
 - Response helpers: `trigger()` a client event, `push_url()` / `replace_url()` /
   `push_or_replace_url()`, `client_redirect()`.
 - `POLL_SECONDS`: every polling element's interval. Templates write a polling element with
-  the `poll()` macro of templates/_macros.html (URL + interval + the poll mark).
+  the `poll()` global defined here (URL + interval + the poll mark), and a link inside one that
+  people tap with `tapped()`: the only two writers of the poll mark.
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ import json
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, make_response, render_template, request
+from flask import Flask, Response, current_app, make_response, render_template, request, url_for
+from markupsafe import Markup
 
 # --- headers -----------------------------------------------------------------------------------
 
@@ -221,6 +223,28 @@ def client_redirect(url: str, status: int = 200) -> Response:
     return response
 
 
+# The poll mark as htmx sends it (hx-headers): "1" on a polling element; "0" on what people tap
+# inside one (htmx merges hx-headers from the ancestors), which is activity, not a poll.
+POLL_MARK = Markup("hx-headers='{\"%s\": \"1\"}'" % POLL_HEADER)
+TAPPED_MARK = Markup("hx-headers='{\"%s\": \"0\"}'" % POLL_HEADER)
+
+
+def poll(endpoint: str, also: str = "", **url_args: Any) -> Markup:
+    """The attributes of an element that polls `endpoint` (templates: ``<div {{ poll("desk.live") }}>``):
+    hx-get (url_for with `url_args`), hx-trigger with the endpoint's interval (`also`: other
+    triggers first, e.g. "desk-changed from:body") and the poll mark.
+
+    A template global rather than a Jinja macro: polled fragments render every few seconds
+    on every open desk, and a macro (with its import) costs several times the Python of this."""
+    trigger = f"{also}, {poll_every(endpoint)}" if also else poll_every(endpoint)
+    return Markup('hx-get="{}" hx-trigger="{}" ').format(url_for(endpoint, **url_args), trigger) + POLL_MARK
+
+
+def tapped() -> Markup:
+    """The mark of a link or button inside a polled element that people tap: activity, not a poll."""
+    return TAPPED_MARK
+
+
 def install(app: Flask) -> None:
-    """Templates' `poll_every(endpoint)` (used by the poll macro)."""
-    app.jinja_env.globals["poll_every"] = poll_every
+    """Templates' `poll(...)`, `tapped()` and `poll_every(endpoint)`."""
+    app.jinja_env.globals.update(poll=poll, tapped=tapped, poll_every=poll_every)

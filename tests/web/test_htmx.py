@@ -4,7 +4,7 @@
 - A history restore (HX-Request and HX-History-Restore-Request) gets the whole page.
 - The response helpers set the headers htmx reads; the request details read what it sends.
 - A page's own poll is recognised; polling elements get their interval from POLL_SECONDS.
-- Nothing else writes an HX-* header name or X-Garage-Poll (one home each)."""
+- Nothing else writes an HX-* header name or X-Garage-Poll (one home each: garage/htmx.py)."""
 from __future__ import annotations
 
 import json
@@ -102,9 +102,9 @@ def test_page_or_fragment_chooses_by_the_request(app):
         assert "Current rates" in r.get_data(as_text=True) and "HX-Request" in r.headers["Vary"]
 
 
-def test_the_poll_macro_writes_url_interval_and_mark(app, monkeypatch):
+def test_the_poll_helper_writes_url_interval_and_mark(app, monkeypatch):
     monkeypatch.setitem(htmx.POLL_SECONDS, "desk.live", 7)
-    source = '{% from "_macros.html" import poll, tapped %}<div {{ poll("desk.live") }}></div>' \
+    source = '<div {{ poll("desk.live") }}></div>' \
              '<div {{ poll("desk.inside", also="desk-changed from:body", q="AB", page=2) }}></div>' \
              '<a {{ tapped() }}></a>'
     with app.test_request_context("/"):
@@ -146,13 +146,9 @@ def test_hx_header_names_and_the_poll_mark_live_only_in_garage_htmx():
     assert offenders == []
 
 
-def test_the_poll_mark_is_written_in_one_template_macro():
+def test_the_poll_mark_is_written_only_by_garage_htmx():
+    """Templates and scripts never spell the poll mark: they call poll() / tapped()."""
     written = [(p.relative_to(ROOT).as_posix(), n)
                for p in files("templates", "*.html", "*.svg") + files("static/js", "*.js")
                for n, line in enumerate(p.read_text().splitlines(), 1) if "X-Garage-Poll" in line]
-    assert [path for path, _ in written] == ["templates/_macros.html"], written
-    assert len(written) == 1, written
-    # ...inside the poll_mark macro, which the others (poll, tapped) call.
-    macros = (ROOT / "templates" / "_macros.html").read_text()
-    start = macros.rindex("{% macro", 0, macros.index('"X-Garage-Poll"'))
-    assert macros[start:].startswith("{% macro poll_mark(")
+    assert written == []
