@@ -14,6 +14,8 @@ BODY_RESPONSES = {400: ("Malformed body: not JSON", None), 413: ("Body larger th
                   422: ("Invalid field", None)}
 # Every operation with a path parameter: what it names may not exist.
 PATH_RESPONSES = {404: ("Not found", None)}
+# A path segment is text without control characters (web.refuse_control_characters answers 400).
+PATH_TEXT = {"type": "string", "minLength": 1, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$"}
 # Every operation with a path or query parameter: one holding a control character is refused
 # before the view (web.refuse_control_characters).
 PARAMETER_RESPONSES = {400: ("A path segment or query parameter holds a control character", None)}
@@ -47,7 +49,7 @@ def build_spec(app, blueprint: str = "api") -> dict[str, Any]:
         params = []
         for arg in rule.arguments:
             path = path.replace(f"<{arg}>", "{" + arg + "}")
-            params.append({"name": arg, "in": "path", "required": True, "schema": {"type": "string"}})
+            params.append({"name": arg, "in": "path", "required": True, "schema": PATH_TEXT})
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             entry: dict[str, Any] = {"summary": op.summary, "operationId": op.endpoint,
                                      "parameters": params + op.params, "responses": {}}

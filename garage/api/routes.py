@@ -159,7 +159,8 @@ def process_exit(ticket_number: str, body: ExitRequest):
                     "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}}],
            responses={200: ("Activities", [ActivityResponse]), 422: ("Bad limit", None)})
 def activities():
-    limit = parse_whole(request.args.get("limit"), field="limit", minimum=1, maximum=100, default=10)
+    raw = request.args.get("limit")  # absent: the default; present, it must be a number (blank too)
+    limit = 10 if raw is None else parse_whole(raw, field="limit", minimum=1, maximum=100)
     rows = ticket_service.recent_activity(limit)
     return jsonify([ActivityResponse(
         id=t.id, ticketNumber=t.ticket_number, licensePlate=t.license_plate, entryTime=t.entry_time,

@@ -87,7 +87,7 @@ class SettingsUpdate(Request):
     lostTicketMode: LostMode = optional(  # type: ignore[valid-type]
         description="replace: charged instead of the time fee; add: on top of it")
     garageName: str = optional(min_length=1, max_length=limits.NAME_MAX)
-    timezone: str = optional(description="IANA name, e.g. Europe/Berlin")
+    timezone: str = optional(min_length=1, max_length=64, description="IANA name, e.g. Europe/Berlin")
     almostFullPercent: whole(1, 100) = optional(description="percent")  # type: ignore[valid-type]
 
 

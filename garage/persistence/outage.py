@@ -14,6 +14,11 @@ every wait instead:
 
 Past the deadline psycopg2 closes the connection and the statement raises :class:`NoAnswer`;
 SQLAlchemy sees the closed connection as a disconnect and replaces the pooled connections.
+
+After a failed connect or an unanswered wait, this worker does not ask again for as long as one
+attempt may take (DB_CONNECT_TIMEOUT): requests in that window get their 503 at once instead of
+each holding the worker for seconds, so static files and the sign-in page, which need no
+database, are still served promptly by the few sync workers while the database is frozen.
 Connections this module did not open (scripts, test admin engines) wait without a deadline.
 
 :func:`unavailable` is the one classification of database errors as "unreachable or timed out,
@@ -45,6 +50,21 @@ _OVERRIDE: ContextVar[float | None] = ContextVar("garage_db_deadline", default=N
 _EVENTS = {pgext.POLL_READ: select.POLLIN, pgext.POLL_WRITE: select.POLLOUT}
 
 
+# Until when (time.monotonic) this worker treats the database as away: see _refuse_while_away.
+_AWAY_UNTIL = [0.0]
+_PAUSE = [3.0]  # DB_CONNECT_TIMEOUT, set by install()
+
+
+def _away() -> None:
+    """The database just failed to connect or to answer: do not ask again for a moment."""
+    _AWAY_UNTIL[0] = time.monotonic() + _PAUSE[0]
+
+
+def _refuse_while_away() -> None:
+    if time.monotonic() < _AWAY_UNTIL[0]:
+        raise NoAnswer("the database did not answer moments ago; not asking again yet")
+
+
 def wait(conn: Any) -> None:
     """psycopg2's wait callback: psycopg2.extras.wait_select, with a deadline."""
     timeout = _OVERRIDE.get() or _REPLY_TIMEOUT.get(conn)
@@ -63,6 +83,7 @@ def wait(conn: Any) -> None:
             continue
         left = deadline - time.monotonic()
         if left <= 0 or not waiting.poll(left * 1000):
+            _away()
             raise NoAnswer(f"the database did not answer within {timeout:g} s")
 
 
@@ -78,17 +99,25 @@ def _deadline(seconds: float) -> Iterator[None]:
 def install(engine: sa.Engine, connect_timeout: float, reply_timeout: float) -> None:
     """Bound every wait on `engine`'s PostgreSQL connections (called once per engine)."""
     pgext.set_wait_callback(wait)  # process-wide; a no-deadline wait for connections not ours
+    _PAUSE[0] = connect_timeout
 
     @event.listens_for(engine, "do_connect")
     def connect(dialect: Any, record: Any, cargs: Any, cparams: Any) -> Any:
-        with _deadline(connect_timeout):
-            conn = dialect.connect(*cargs, **cparams)
+        _refuse_while_away()
+        try:
+            with _deadline(connect_timeout):
+                conn = dialect.connect(*cargs, **cparams)
+        except psycopg2.OperationalError:
+            _away()
+            raise
         _REPLY_TIMEOUT[conn] = reply_timeout
         return conn
 
     ping = engine.dialect.do_ping
 
     def short_ping(dbapi_connection: Any) -> bool:
+        if time.monotonic() < _AWAY_UNTIL[0]:
+            return False  # a pooled connection from before: replace it (connect refuses while away)
         with _deadline(connect_timeout):
             return ping(dbapi_connection)
 

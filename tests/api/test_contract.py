@@ -183,3 +183,23 @@ def test_anything_else_is_not_a_whole_number(client, manager, value):
     r = client.put("/api/garage/settings", json={"totalSpaces": value}, headers=manager)
     assert r.status_code == 422 and r.get_json()["message"].startswith("totalSpaces: ")
     assert client.get("/api/garage/settings", headers=manager).get_json()["totalSpaces"] == 140
+
+
+def test_a_blank_limit_is_refused_like_any_other_non_number(client, staff):
+    """Absent: the default; present, blank included, it must be a whole number (the schema's integer)."""
+    assert client.get("/api/activities", headers=staff).status_code == 200
+    r = client.get("/api/activities?limit=", headers=staff)
+    assert r.status_code == 422 and "limit must be a whole number from 1 to 100" in r.get_json()["message"]
+
+
+def test_the_schema_says_what_the_app_refuses_in_paths_and_timezones(client, staff):
+    """What Schemathesis flagged: a control character in a path segment (400) and an empty
+    timezone (422) must be outside the published schema, not accepted by it."""
+    spec = client.get("/openapi.json", headers=staff).get_json()
+    quote = spec["paths"]["/api/tickets/{ticket_number}/quote"]["get"]
+    number = next(p for p in quote["parameters"] if p["name"] == "ticket_number")["schema"]
+    assert re.fullmatch(number["pattern"].strip("^$"), "PS-ABC234")
+    assert not re.search(number["pattern"], "\x02AB")
+    assert client.get("/api/tickets/%02AB/quote", headers=staff).status_code == 400
+    timezone = spec["components"]["schemas"]["SettingsUpdate"]["properties"]["timezone"]
+    assert timezone["minLength"] == 1
