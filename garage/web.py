@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 from . import htmx
 from .domain.errors import DomainError
 from .domain.inputs import check_text, has_control
-from .persistence import store, unavailable
+from .persistence import outage_number, store, unavailable
 
 
 def safe_next(target: str | None) -> str | None:
@@ -80,7 +80,7 @@ UNAVAILABLE = "The garage's database is not answering. Please try again in a few
 
 class ErrorLog:
     """The one place failed requests are logged: a line per request, and the traceback of
-    each kind of error (exception types and where it was raised) at most once per
+    each kind of error (exception types, where it was raised, which outage) at most once per
     TRACEBACK_LOG_INTERVAL seconds, per worker. During an outage every request fails the
     same way: the log shows that it goes on, not the same traceback thousands of times."""
 
@@ -94,7 +94,7 @@ class ErrorLog:
         frames = traceback.extract_tb(exc.__traceback__)
         where = (frames[-1].filename, frames[-1].lineno) if frames else None
         cause = getattr(exc, "orig", None)
-        return type(exc).__qualname__, type(cause).__qualname__, where
+        return type(exc).__qualname__, type(cause).__qualname__, where, outage_number()
 
     def __call__(self, exc: BaseException, status: int) -> None:
         kind = self.kind(exc)

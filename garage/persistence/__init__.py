@@ -21,14 +21,14 @@ from .base import (
     BY_NUMBER, SETTINGS_ID, TICKET_CSV_COLUMNS, ExitInputs, IssuedTicket, NewTicket, Store, commit_keeping_loaded, lost_fee_column,
     within,
 )
-from .outage import unavailable
+from .outage import outage_number, unavailable
 from .portable import PortableStore
 from .postgresql import PostgresStore
 
 EXTENSION = "garage.store"
 
 __all__ = ["BY_NUMBER", "SETTINGS_ID", "TICKET_CSV_COLUMNS", "ExitInputs", "IssuedTicket", "NewTicket", "Store",
-           "commit_keeping_loaded", "install", "lost_fee_column", "store", "unavailable", "within"]
+           "commit_keeping_loaded", "install", "lost_fee_column", "outage_number", "store", "unavailable", "within"]
 
 
 def install(app: Flask) -> Store:

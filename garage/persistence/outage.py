@@ -53,11 +53,21 @@ _EVENTS = {pgext.POLL_READ: select.POLLIN, pgext.POLL_WRITE: select.POLLOUT}
 # Until when (time.monotonic) this worker treats the database as away: see _refuse_while_away.
 _AWAY_UNTIL = [0.0]
 _PAUSE = [3.0]  # DB_CONNECT_TIMEOUT, set by install()
+# How many times this worker saw the database come back after failing: one outage ends there.
+_OUTAGES = [0]
+_FAILED = [False]
 
 
 def _away() -> None:
     """The database just failed to connect or to answer: do not ask again for a moment."""
     _AWAY_UNTIL[0] = time.monotonic() + _PAUSE[0]
+    _FAILED[0] = True
+
+
+def outage_number() -> int:
+    """Changes each time the database answers again after failing (per worker): the error log
+    shows each outage's traceback once, whatever earlier outages showed."""
+    return _OUTAGES[0]
 
 
 def _refuse_while_away() -> None:
@@ -110,6 +120,9 @@ def install(engine: sa.Engine, connect_timeout: float, reply_timeout: float) -> 
         except psycopg2.OperationalError:
             _away()
             raise
+        if _FAILED[0]:  # connected again after a failure: that outage is over
+            _FAILED[0] = False
+            _OUTAGES[0] += 1
         _REPLY_TIMEOUT[conn] = reply_timeout
         return conn
 
