@@ -18,10 +18,11 @@ In the spirit of django-htmx (`HtmxDetails`, `django_htmx.http`):
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from functools import wraps
+from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, make_response, render_template, request, url_for
+from flask import Flask, Response, current_app, make_response, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 # --- headers -----------------------------------------------------------------------------------
@@ -221,6 +222,21 @@ def client_redirect(url: str, status: int = 200) -> Response:
     response = make_response("", status)
     response.headers[HX_REDIRECT] = url
     return response
+
+
+def fragment_of(page_endpoint: str) -> Callable:
+    """Mark a view that serves only a fragment of the page `page_endpoint` (a polled panel).
+    Asked for by anything but htmx wanting a fragment (a typed or bookmarked URL, a sign-in's
+    `next`, a history restore), it sends the person to the page that contains it (303): a
+    fragment URL never becomes the page someone lands on."""
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not is_htmx():
+                return vary(redirect(url_for(page_endpoint), code=303))
+            return vary(make_response(view(*args, **kwargs)))
+        return wrapper
+    return decorate
 
 
 # The poll mark as htmx sends it (hx-headers): "1" on a polling element; "0" on what people tap

@@ -138,6 +138,7 @@ def index():
 
 
 @bp.get("/live")
+@htmx.fragment_of("desk.index")
 @autocommit
 @staff_required
 def live():
@@ -146,6 +147,7 @@ def live():
 
 
 @bp.get("/activity")
+@htmx.fragment_of("desk.index")
 @staff_required
 def activity():
     return render_template("desk/_activity.html",
@@ -153,6 +155,7 @@ def activity():
 
 
 @bp.get("/rates")
+@htmx.fragment_of("desk.index")
 @staff_required
 def rates():
     """The "current rates" panel alone (polled: a rule change reaches open desks)."""

@@ -9,7 +9,7 @@ from functools import lru_cache
 from flask import Response, current_app, render_template, request
 
 from ..domain.clock import to_local, utcnow
-from ..htmx import poll_ms
+from ..htmx import fragment_of, poll_ms
 from ..services.stats import PublicOccupancy, public_occupancy
 from ..web import autocommit
 from . import bp
@@ -53,6 +53,7 @@ def index():
 
 
 @bp.get("/panel")
+@fragment_of("lobby.index")
 @autocommit
 def panel():
     view = public_occupancy()

@@ -15,7 +15,7 @@ import pytest
 from flask import make_response, render_template_string
 
 from garage import htmx
-from tests.helpers.web import HTMX, signed_in, soup
+from tests.helpers.web import HTMX, sign_in, signed_in, soup
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -152,3 +152,40 @@ def test_the_poll_mark_is_written_only_by_garage_htmx():
                for p in files("templates", "*.html", "*.svg") + files("static/js", "*.js")
                for n, line in enumerate(p.read_text().splitlines(), 1) if "X-Garage-Poll" in line]
     assert written == []
+
+
+# --- fragment-only URLs (issue 15, defect 3) --------------------------------------------------
+
+# Each URL serves only a fragment (a polled panel); asked for as a page, it sends people to its page.
+FRAGMENT_ONLY = {"/desk/live": "/desk", "/desk/activity": "/desk", "/desk/rates": "/desk",
+                 "/lobby/panel": "/lobby"}
+
+
+@pytest.mark.parametrize("restore", [False, True])
+@pytest.mark.parametrize("url", sorted(FRAGMENT_ONLY))
+def test_a_fragment_url_asked_for_as_a_page_sends_people_to_its_page(manager_client, url, restore):
+    headers = {**HTMX, "HX-History-Restore-Request": "true"} if restore else {}
+    r = manager_client.get(url, headers=headers)
+    assert (r.status_code, r.headers["Location"]) == (303, FRAGMENT_ONLY[url])
+    assert "HX-Request" in r.headers["Vary"]
+    fragment = manager_client.get(url, headers=HTMX)
+    assert fragment.status_code == 200 and "<html" not in fragment.get_data(as_text=True)
+    assert "HX-Request" in fragment.headers["Vary"]
+
+
+def test_every_polled_endpoint_is_a_page_or_declares_its_page(app):
+    """A new polled panel cannot forget the rule: its view is wrapped by htmx.fragment_of, or it is
+    one of the page-or-fragment URLs."""
+    for endpoint in (*htmx.POLL_SECONDS, *htmx.CONFIGURED_POLL_SECONDS):
+        with app.test_request_context():
+            url = htmx.url_for(endpoint)
+        assert url in FRAGMENT_ONLY or url in PAGE_OR_FRAGMENT, endpoint
+
+
+def test_signing_in_with_a_fragment_as_next_ends_on_its_page(client, make_user):
+    make_user("ann", "attendant")
+    r = sign_in(client, "ann", next_url="/desk/live")
+    assert r.status_code == 303
+    landed = client.get(r.headers["Location"], follow_redirects=True)
+    assert landed.request.path == "/desk" and landed.status_code == 200
+    assert soup(landed).select_one("link[rel=stylesheet]") is not None  # a whole, styled page

@@ -34,7 +34,7 @@ def panel_of(doc: BeautifulSoup):
 ])
 def test_each_state_shows_its_words_numbers_and_class(client, total, occupied, state, css, free, label, taken):
     set_settings(total_spaces=total, occupied=occupied)
-    for doc in (page(client), soup(client.get("/lobby/panel"))):
+    for doc in (page(client), soup(client.get("/lobby/panel", headers=HTMX))):
         panel = panel_of(doc)
         assert css in panel["class"] and panel["data-state"] == state
         assert [c for c in panel["class"] if c.startswith("state-")] == [css]
@@ -71,7 +71,7 @@ def test_no_revenue_no_plates_nothing_private(client, staff):
     r = client.put(f"/api/tickets/{number}/exit", json={"paymentMethod": "Cash"}, headers=staff)
     assert r.status_code == 200
     for url in ("/lobby", "/lobby/panel", "/lobby?theme=dark"):
-        doc = soup(client.get(url))
+        doc = soup(client.get(url, headers=HTMX))
         for tag in doc.select("[hx-headers], [data-etag]"):  # random tokens: may hold any digits
             del tag["hx-headers"], tag["data-etag"]
         html = str(doc)
@@ -124,37 +124,38 @@ def test_page_polls_a_fragment_that_is_only_the_panel(client, app, monkeypatch):
     assert "<html" not in html and "<body" not in html and "<script" not in html
     doc = soup(html)
     assert len(doc.find_all(recursive=False)) == 1 and panel_of(doc) is not None
-    # Same panel with or without HX-Request: nothing to Vary on.
-    assert client.get("/lobby/panel").get_data(as_text=True) == html
+    # Without HX-Request (typed, bookmarked, a history restore) the URL sends people to the lobby.
+    r = client.get("/lobby/panel")
+    assert (r.status_code, r.headers["Location"]) == (303, "/lobby") and "HX-Request" in r.headers["Vary"]
     monkeypatch.setitem(app.config, "LOBBY_POLL_SECONDS", 0.25)
     assert page(client).select_one("#lobby-live")["hx-trigger"] == "every 250ms"
 
 
 def test_fragment_sends_etag_and_answers_304_until_something_changes(client, staff):
-    first = client.get("/lobby/panel")
+    first = client.get("/lobby/panel", headers=HTMX)
     etag = first.headers["ETag"]
     assert re.fullmatch(r'"[0-9a-f]{32}"', etag)
     assert first.headers["Cache-Control"] == "no-cache"
     # The page carries the same tag, so the first poll after loading does not re-swap.
     assert page(client).select_one("#lobby-live")["data-etag"] == etag.strip('"')
 
-    again = client.get("/lobby/panel", headers={"If-None-Match": etag})
+    again = client.get("/lobby/panel", headers={**HTMX, "If-None-Match": etag})
     assert again.status_code == 304 and again.data == b""
     assert again.headers["ETag"] == etag and again.headers["Cache-Control"] == "no-cache"
 
     issue(client, staff, "NEW 1")
-    changed = client.get("/lobby/panel", headers={"If-None-Match": etag})
+    changed = client.get("/lobby/panel", headers={**HTMX, "If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
     assert text(soup(changed).select_one("#lobby-free")) == "139"
-    assert client.get("/lobby/panel", headers={"If-None-Match": changed.headers["ETag"]}).status_code == 304
+    assert client.get("/lobby/panel", headers={**HTMX, "If-None-Match": changed.headers["ETag"]}).status_code == 304
 
 
 @pytest.mark.parametrize("change", [{"garage_name": "North"}, {"almost_full_percent": 50},
                                     {"total_spaces": 141}, {"timezone": "Europe/Paris"}])
 def test_etag_covers_everything_the_panel_shows(client, change):
-    etag = client.get("/lobby/panel").headers["ETag"]
+    etag = client.get("/lobby/panel", headers=HTMX).headers["ETag"]
     set_settings(**change)
-    r = client.get("/lobby/panel", headers={"If-None-Match": etag})
+    r = client.get("/lobby/panel", headers={**HTMX, "If-None-Match": etag})
     assert r.status_code == 200 and r.headers["ETag"] != etag
 
 
@@ -162,8 +163,8 @@ def test_fragment_is_one_primary_key_read_whatever_the_history(client, staff):
     for i in range(5):
         issue(client, staff, f"HIST {i}")
     with counting() as statements:
-        assert client.get("/lobby/panel").status_code == 200
-        assert client.get("/lobby/panel", headers={"If-None-Match": "\"x\""}).status_code == 200
+        assert client.get("/lobby/panel", headers=HTMX).status_code == 200
+        assert client.get("/lobby/panel", headers={**HTMX, "If-None-Match": "\"x\""}).status_code == 200
     assert len(statements) == 2, statements
     for sql in statements:
         assert "garage_settings" in sql and "tickets" not in sql
@@ -173,7 +174,7 @@ def test_fragment_is_one_primary_key_read_whatever_the_history(client, staff):
 
 def test_lobby_is_public_while_staff_pages_still_need_login(client):
     for url in ("/lobby", "/lobby/panel", "/api/garage/occupancy"):
-        assert client.get(url).status_code == 200, url
+        assert client.get(url, headers=HTMX).status_code == 200, url
     r = client.get("/account/password")
     assert r.status_code == 302 and "/login" in r.headers["Location"]
     assert client.get("/api/garage/stats").status_code == 401
@@ -182,7 +183,7 @@ def test_lobby_is_public_while_staff_pages_still_need_login(client):
 def test_frame_ancestors_follow_lobby_setting_only_on_the_lobby(client, app, monkeypatch):
     monkeypatch.setitem(app.config, "LOBBY_FRAME_ANCESTORS", "'self' https://signage.example")
     for url in ("/lobby", "/lobby/panel"):
-        r = client.get(url)
+        r = client.get(url, headers=HTMX)
         assert "frame-ancestors 'self' https://signage.example" in r.headers["Content-Security-Policy"]
         assert "X-Frame-Options" not in r.headers
     other = client.get("/login")
