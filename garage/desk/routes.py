@@ -29,7 +29,8 @@ ACTIVITY_LIMIT = 10
 INSIDE_PER_PAGE = 10
 EXPECTED_MAX = 999_999_999  # cents: the largest amount the exit form's hidden field carries
 DEFAULT_VEHICLE = "Car"
-DEFAULT_METHOD = "Cash"
+# No payment method is pre-selected: the attendant picks the one the driver uses (issue 15).
+CHOOSE_METHOD = "Choose how the driver pays"
 # The client event after an entry or exit: the cars-inside list reloads on it (_inside_list.html).
 DESK_CHANGED = "desk-changed"
 # Domain errors name API fields; the desk's form fields are snake_case.
@@ -51,7 +52,7 @@ class ExitState:
     error: str | None = None  # next to the lookup field
     ticket: Ticket | None = None
     quote: Quote | None = None  # set while the ticket waits for payment
-    method: str = DEFAULT_METHOD
+    method: str = ""  # none until the attendant picks one
     method_error: str | None = None
     notice: str | None = None  # quote changed, already paid
     paid_now: bool = False  # the receipt of a payment taken by this request
@@ -125,8 +126,9 @@ def _entry(state: EntryState, status: int = 200, changed: bool = False) -> Respo
 
 
 def _exit(state: ExitState, status: int = 200, changed: bool = False) -> Response:
-    focus = "pay" if state.quote is not None and not state.receipt else "lookup"
-    return _card("desk/_exit.html", status, changed, exit=state, focus=focus)
+    # Focus stays on the lookup field, even with a quote open: the next scan (keys then Enter)
+    # looks its ticket up and never confirms the open quote (static/js/desk-pay.js).
+    return _card("desk/_exit.html", status, changed, exit=state, focus="lookup")
 
 
 # --- pages and polled fragments --------------------------------------------------------------
@@ -238,10 +240,14 @@ def pay(number: str):
     expected = _expected_amount(request.form.get("expected_amount"))
     current = ticket_service.find_ticket(number)  # 404 for an unknown number
     state = ExitState(query=current.ticket_number, lost=lost, ticket=current,
-                      method=method if method in PAYMENT_METHODS else DEFAULT_METHOD)
+                      method=method if method in PAYMENT_METHODS else "")
     if current.status != STATUS_ACTIVE:
         state.notice = "This ticket was already paid. No second payment was taken."
         return _exit(state, 409)
+    if not method:
+        state.quote = ticket_service.quote_for(current, lost=lost)
+        state.method_error = CHOOSE_METHOD
+        return _exit(state, 422)
     if expected is None:
         state.quote = ticket_service.quote_for(current, lost=lost)
         state.notice = "Check the amount due and confirm again."

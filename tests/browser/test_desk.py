@@ -121,13 +121,14 @@ def test_issue_look_up_pay_and_the_counters_follow_without_a_reload(live, tablet
     quote = tablet.locator("#exit .quote")
     expect(quote.locator("[data-amount]")).to_have_text("$10.00")
     expect(quote.locator("[data-ticket-number]")).to_have_text(number)
-    expect(tablet.locator('input[name="payment_method"][value="Cash"]')).to_be_focused()
+    expect(tablet.locator("#lookup-q")).to_be_focused()  # the next scan looks its ticket up
+    expect(tablet.locator('input[name="payment_method"]:checked')).to_have_count(0)  # nothing pre-selected
     tablet.locator("label.choice", has_text="Credit Card").tap()
     shot(tablet, "desk-exit-quote.png")
-    # The confirm button is reachable from the keyboard.
+    # The confirm button is reachable from the keyboard; Space activates it (Enter never pays).
     tablet.keyboard.press("Tab")
     expect(tablet.locator("button.btn-confirm")).to_be_focused()
-    tablet.keyboard.press("Enter")
+    tablet.keyboard.press("Space")
     receipt = tablet.locator("#exit .receipt-card")
     expect(receipt).to_contain_text("Paid $10.00")
     expect(receipt).to_contain_text("Credit Card")
@@ -145,6 +146,65 @@ def test_issue_look_up_pay_and_the_counters_follow_without_a_reload(live, tablet
     expect(tablet.locator("#activity")).to_contain_text("OTHER 1", timeout=15_000)
 
     assert tablet.evaluate("window.__sameDocument") is True
+    assert errors == [], errors
+
+
+def _status(live, number: str) -> str:
+    with live.app.app_context():
+        status = ticket_service.find_ticket(number).status
+        db.session.remove()
+    return status
+
+
+def _settled(page: Page) -> None:
+    """The last swap has settled (htmx has moved the focus): a real scan comes seconds later."""
+    expect(page.locator(".htmx-request, .htmx-settling, .htmx-swapping")).to_have_count(0)
+    expect(page.locator("#lookup-q")).to_be_focused()
+
+
+def test_a_scan_while_a_quote_is_open_looks_the_new_ticket_up_and_pays_nothing(live, tablet):
+    """Issue 15: focus sat on the pre-selected Cash, and the next scan's Enter paid the open quote.
+    A keyboard-wedge scanner is keys then Enter, typed into whatever has focus."""
+    errors = watch_console(tablet)
+    live.reset()
+    with live.app.app_context():
+        first, second = (ticket_service.issue_ticket(p, "Car").ticket_number for p in ("SCAN 1", "SCAN 2"))
+        db.session.remove()
+    sign_in(tablet, live)
+    quote = tablet.locator("#exit .quote")
+    tablet.locator("#lookup-q").click()
+    tablet.keyboard.type(first)
+    tablet.keyboard.press("Enter")
+    expect(quote.locator("[data-ticket-number]")).to_have_text(first)
+    _settled(tablet)
+
+    # The next car's scan, with the focus wherever the lookup left it.
+    tablet.keyboard.type(second)
+    tablet.keyboard.press("Enter")
+    expect(quote.locator("[data-ticket-number]")).to_have_text(second)
+    _settled(tablet)
+    assert _status(live, first) == "active"
+
+    # The attendant tapped a method (the focus is on it), then a scan comes in.
+    tablet.locator("label.choice", has_text="Cash").tap()
+    expect(tablet.locator('input[name="payment_method"][value="Cash"]')).to_be_focused()
+    tablet.keyboard.type(first.lower())
+    tablet.keyboard.press("Enter")
+    expect(quote.locator("[data-ticket-number]")).to_have_text(first)
+    expect(tablet.locator('input[name="payment_method"]:checked')).to_have_count(0)
+    _settled(tablet)
+    assert _status(live, second) == "active"
+
+    # Enter on Confirm itself does not pay either; a tap does.
+    tablet.locator("label.choice", has_text="Debit Card").tap()
+    tablet.locator("button.btn-confirm").focus()
+    tablet.keyboard.press("Enter")
+    tablet.wait_for_timeout(500)
+    expect(tablet.locator("#exit .receipt-card")).to_have_count(0)
+    assert _status(live, first) == "active"
+    tablet.locator("button.btn-confirm").tap()
+    expect(tablet.locator("#exit .receipt-card")).to_contain_text("Debit Card")
+    assert (_status(live, first), _status(live, second)) == ("completed", "active")
     assert errors == [], errors
 
 

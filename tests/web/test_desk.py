@@ -263,15 +263,35 @@ def test_a_double_submit_never_charges_twice(desk, htmx):
 @pytest.mark.parametrize("htmx", [False, True])
 def test_payment_needs_a_method_and_the_quoted_amount(desk, htmx):
     number = desk.issue("METHOD 1")
-    r = desk.pay(number, None, 1000, htmx=htmx)
-    assert r.status_code == 422
-    assert "Payment method must be one of" in text(soup(r).select_one("#exit .quote .error"))
     r = desk.pay(number, "Cheque", 1000, htmx=htmx)
     assert r.status_code == 422
+    assert "Payment method must be one of" in text(soup(r).select_one("#exit .quote .error"))
     r = desk.pay(number, "Cash", "ten dollars", htmx=htmx)
     assert r.status_code == 422 and "confirm again" in text(soup(r).select_one("#exit .notice"))
     assert quoted_amount(soup(r)) == 1000
     assert ticket(number).status == "active" and audit_events("ticket.paid", number) == []
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_no_method_is_pre_selected_and_confirming_without_one_charges_nothing(desk, htmx):
+    """Issue 15: a scan's Enter on a pre-selected Cash took payments nobody confirmed."""
+    number = desk.issue("CHOOSE 1")
+    page = soup(desk.lookup(number, htmx=htmx))
+    methods = page.select('#exit .quote input[name="payment_method"]')
+    assert len(methods) == 4 and not any(m.has_attr("checked") or m.has_attr("autofocus") for m in methods)
+    assert page.select_one("#lookup-q").has_attr("data-autofocus")  # the next scan goes to the lookup
+    for sent in (None, ""):
+        r = desk.pay(number, sent, quoted_amount(page), htmx=htmx)
+        assert r.status_code == 422
+        answer = soup(r)
+        assert is_full_page(answer) is not htmx
+        error = answer.select_one("#exit .quote fieldset.methods + .error")  # right under the methods
+        assert text(error) == "Choose how the driver pays"
+        assert text(answer.select_one("#exit [data-ticket-number]")) == number and quoted_amount(answer) == 1000
+        assert not any(m.has_attr("checked") for m in answer.select('input[name="payment_method"]'))
+        assert answer.select_one('input[name="payment_method"]')["aria-describedby"] == "method-error"
+    assert ticket(number).status == "active" and ticket(number).amount_paid is None
+    assert audit_events("ticket.paid", number) == []
 
 
 def test_looking_up_a_paid_ticket_shows_its_receipt_not_a_charge(desk):

@@ -1,0 +1,51 @@
+// Desk: a payment is taken only by a click or tap on Confirm, or its explicit activation (Space).
+// A keyboard-wedge scanner types a code and then Enter wherever the focus is, so while a quote is
+// open: Enter inside the payment form never submits it, and keys typed there (or on the page
+// itself) are collected; their Enter looks the scanned code up instead. Without JS the form is a
+// plain form: the attendant picks a method and presses Confirm (the server refuses no method).
+(function () {
+  "use strict";
+  var typed = "", lastKey = 0, GAP_MS = 1000;  // a scan is a burst: a pause starts a new one
+
+  function isField(el) {
+    if (!el || !el.tagName) { return false; }
+    if (el.isContentEditable || el.tagName === "TEXTAREA" || el.tagName === "SELECT") { return true; }
+    return el.tagName === "INPUT" && !/^(radio|checkbox|button|submit|reset|hidden)$/i.test(el.type);
+  }
+
+  function lookUp(code) {
+    var input = document.getElementById("lookup-q");
+    if (!input || !input.form) { return; }
+    input.value = code;
+    var lost = input.form.querySelector('input[name="lost"]');
+    if (lost) { lost.checked = false; }  // a scanned ticket is not a lost one
+    if (input.form.requestSubmit) { input.form.requestSubmit(); } else { input.form.submit(); }
+  }
+
+  // The lookup field selects its text when it gets the focus (after a lookup, htmx focuses it):
+  // the next scan replaces the code looked up last instead of adding to it.
+  document.addEventListener("focusin", function (event) {
+    if (event.target && event.target.id === "lookup-q" && event.target.select) { event.target.select(); }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var form = document.querySelector("form[data-pay-form]");
+    var target = event.target;
+    var inPay = !!form && form.contains(target);
+    var onPage = target === document.body || target === document.documentElement;
+    if (!form || !(inPay || onPage) || (!inPay && isField(target))) { typed = ""; return; }
+    if (event.ctrlKey || event.metaKey || event.altKey) { return; }
+    var now = Date.now();
+    if (now - lastKey > GAP_MS) { typed = ""; }
+    lastKey = now;
+    if (event.key === "Enter") {
+      event.preventDefault();  // never a payment: not the radios, not Confirm itself
+      event.stopPropagation();
+      var code = typed.trim();
+      typed = "";
+      if (code) { lookUp(code); }
+      return;
+    }
+    if (event.key && event.key.length === 1 && event.key !== " ") { typed += event.key; }
+  }, true);
+})();
