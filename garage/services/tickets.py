@@ -205,14 +205,6 @@ class InsidePage:
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
 
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
 
 def _active_filter(query: str | None) -> list[sa.ColumnElement[bool]]:
     """Active tickets whose plate or ticket code contains what was typed.
