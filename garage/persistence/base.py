@@ -238,7 +238,8 @@ class Store:
         settings = db.session.execute(SETTINGS_COUNTER).first()
         missing = PAID_WITHOUT_AUDIT.subquery()
         paid_without_audit = db.session.scalar(sa.select(sa.func.count()).select_from(missing)) or 0
-        examples = db.session.scalars(PAID_WITHOUT_AUDIT.order_by(Ticket.id).limit(EXAMPLES)).all()
+        examples = (db.session.scalars(PAID_WITHOUT_AUDIT.order_by(Ticket.id).limit(EXAMPLES)).all()
+                    if paid_without_audit else ())
         return Counts(total_spaces=None if settings is None else settings.total_spaces,
                       occupied=0 if settings is None else settings.occupied,
                       inside=db.session.scalar(CARS_INSIDE) or 0,
