@@ -141,6 +141,14 @@ def test_a_plate_outside_the_schema_is_refused_with_the_domains_message(client, 
     assert ticket_count() == 0
 
 
+def test_an_international_plate_is_one_car_through_the_api(client, staff):
+    r = enter(client, staff, "mü-ab 12")
+    assert r.status_code == 201 and r.get_json()["licensePlate"] == "MÜ-AB 12"
+    again = enter(client, staff, "MÜ.AB.12")
+    assert again.status_code == 409 and r.get_json()["ticketNumber"] in again.get_json()["message"]
+    assert enter(client, staff, "MU-AB 12").status_code == 201 and ticket_count() == 2
+
+
 # --- null in a partial update -------------------------------------------------------------
 
 NULL_MEANS_SOMETHING = {"dailyMaximum"}  # and a vehicle type's rate inside vehicleRates
