@@ -35,8 +35,8 @@ PLATE_PATTERN = r"^[^\x00-\x1F\x7F-\x9F]+$"
 _FOLD = {"ß": "ẞ", "İ": "I", "Ð": "Đ", "Ɖ": "Đ"}
 _DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212"  # what keyboards and phones make of "-"
 _SEPARATORS = " ." + _DASHES
-PLATE_LETTERS_MESSAGE = ("A licence plate may contain only letters (A-Z, also with accents such as Ä, Ø or Č), "
-                         "digits, spaces, dashes and dots")
+PLATE_LETTERS_MESSAGE = ("A licence plate may contain only letters, digits, spaces, dashes and dots "
+                         "(Latin letters A-Z, also with accents such as Ä, Ø or Č)")
 NOTHING_TO_FIND = "Type letters or digits of the plate"
 
 
