@@ -158,6 +158,9 @@ class Ticket(db.Model):
         sa.Index("ix_tickets_exit_time", "exit_time", "amount_paid", "duration_minutes",
                  postgresql_where=HAS_EXIT, sqlite_where=HAS_EXIT),
         sa.Index("ix_tickets_entry_time", "entry_time"),
+        # Every ticket of a plate, newest last: the desk's lookup by plate finds a departed
+        # car's latest ticket (migration 0006).
+        sa.Index("ix_tickets_plate_latest", "plate_key", "entry_time"),
         sa.Index("ix_tickets_last_event_at", "last_event_at"),
     )
 

@@ -14,6 +14,10 @@ from ..domain.money import format_dollars
 # (unlike the seed API's dollar hourlyRate), as are every *Cents key and vehicleRates.
 MONEY = frozenset({"amountCents", "timeFeeCents", "lostFeeCents", "hourlyRate", "dailyMaxCents",
                    "lostTicketFeeCents"})
+# Settings whose 0 means "no such fee" (the lost-ticket fee column stores 0 for none, while an absent
+# daily maximum is stored as null): both read "none", so one kind of change reads one way
+# ("none → $25.00"), in every row ever recorded.
+NONE_WHEN_ZERO = frozenset({"lostTicketFeeCents"})
 LABELS = {
     "amountCents": "amount", "timeFeeCents": "time fee", "lostFeeCents": "lost-ticket fee",
     "paymentMethod": "payment", "durationMinutes": "stay", "lost": "lost ticket", "vehicleType": "vehicle",
@@ -32,7 +36,7 @@ class DetailLine:
 
 
 def value_text(key: str, value: Any) -> str:
-    if value is None:
+    if value is None or (key in NONE_WHEN_ZERO and value == 0 and not isinstance(value, bool)):
         return "none"
     if isinstance(value, bool):
         return "yes" if value else "no"

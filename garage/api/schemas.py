@@ -48,10 +48,12 @@ class Request(BaseModel):
 
 class TicketCreate(Request):
     # The plate's rules are the domain's (clean_plate refuses with its own message, 422): the
-    # schema publishes them from the same constants; pydantic does not check them a second time.
+    # schema publishes a superset from the same constants (PLATE_PATTERN); pydantic checks nothing more.
     licensePlate: str = Field(
         min_length=1, examples=["ABC123"], json_schema_extra={"pattern": PLATE_PATTERN, "maxLength": PLATE_TYPED_MAX},
-        description=f"letters A-Z and digits (1 to {PLATE_MAX} of them), spaces and dashes; any case")
+        description=f"Latin letters (A-Z, also with accents such as Ä, Ø or Č) and digits, 1 to {PLATE_MAX} of them, "
+                    "with spaces, dashes and dots anywhere; any case. The pattern only excludes control "
+                    "characters: a plate it admits may still be refused (422, the rule's message)")
     vehicleType: VehicleType = Field(examples=["Car"])
 
 

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
+from ..domain import clock
 from ..domain.errors import DomainError, InvalidInput
 from ..identity import client_ip, current_actor, end_session, session_secret, start_session
 from ..services import accounts
@@ -11,6 +12,27 @@ from . import bp
 
 PASSWORD_CHANGED = "Your password has been changed."
 ACCOUNT_NOTICE = "account"  # flash category base.html shows on any page
+# Signed in with a one-time password just now: the forced change that follows does not ask for it
+# again (it was typed seconds earlier). Kept in this browser's signed session cookie only, as
+# [user id, Unix seconds], for PROVEN_SECONDS; start_session clears it (docs/security.md).
+ONE_TIME_PROVEN = "one_time_password_proven"
+PROVEN_SECONDS = 300
+
+
+def _now() -> int:
+    return int(clock.utcnow().timestamp())
+
+
+def _just_proved_one_time_password() -> bool:
+    """This session signed in with the user's one-time password within PROVEN_SECONDS, and the
+    user still has to change it. An ordinary change always asks for the current password."""
+    proven = session.get(ONE_TIME_PROVEN)
+    if not (current_user.is_authenticated and current_user.must_change_password
+            and isinstance(proven, list) and len(proven) == 2 and all(isinstance(v, int) for v in proven)):
+        return False
+    user_id, at = proven
+    return user_id == current_user.id and 0 <= _now() - at <= PROVEN_SECONDS
+
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
@@ -28,6 +50,7 @@ def login():
                 exc.status)
     start_session(user)
     if user.must_change_password:
+        session[ONE_TIME_PROVEN] = [user.id, _now()]
         return redirect(url_for("auth.change_password", next=next_url), code=303)
     return redirect(next_url or url_for("meta.home"), code=303)
 
@@ -45,17 +68,18 @@ def change_password():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.path))
     next_url = safe_next(request.values.get("next"))
+    ask_current = not _just_proved_one_time_password()
     if request.method == "GET":
-        return render_template("auth/password.html", next=next_url, errors={})
+        return render_template("auth/password.html", next=next_url, errors={}, ask_current=ask_current)
     errors: dict[str, str] = {}
     current = request.form.get("current_password") or ""
     new = request.form.get("new_password") or ""
     confirm = request.form.get("confirm_password") or ""
-    if not current_user.check_password(current):
+    if ask_current and not current_user.check_password(current):
         errors["current_password"] = "That is not your current password."
     elif new != confirm:
         errors["confirm_password"] = "The two new passwords differ."
-    elif new == current:
+    elif new == current or (not ask_current and current_user.check_password(new)):
         errors["new_password"] = "Choose a password different from the current one."
     else:
         try:
@@ -65,6 +89,6 @@ def change_password():
         except InvalidInput as exc:
             errors["new_password"] = exc.message
     if errors:
-        return render_template("auth/password.html", next=next_url, errors=errors), 422
+        return render_template("auth/password.html", next=next_url, errors=errors, ask_current=ask_current), 422
     flash(PASSWORD_CHANGED, ACCOUNT_NOTICE)  # shown once, on whichever page comes next (base.html)
     return redirect(next_url or url_for("meta.home"), code=303)

@@ -25,7 +25,8 @@ from ..web import autocommit
 from . import bp
 from .codes import qr_svg
 
-ACTIVITY_LIMIT = 10
+ACTIVITY_LIMIT = 10  # rows of recent activity the desk shows (and polls)
+ACTIVITY_MORE = 50  # rows after "Show more" (?rows=50, polled as such)
 INSIDE_PER_PAGE = 10
 EXPECTED_MAX = 999_999_999  # cents: the largest amount the exit form's hidden field carries
 DEFAULT_VEHICLE = "Car"
@@ -76,7 +77,8 @@ def desk_helpers() -> dict[str, Any]:
                         ticket.lost_fee_cents)
 
     return {"local_time": local_time, "duration": format_duration, "qr": qr_svg, "charged": charged,
-            "VEHICLE_TYPES": VEHICLE_TYPES, "PAYMENT_METHODS": PAYMENT_METHODS}
+            "VEHICLE_TYPES": VEHICLE_TYPES, "PAYMENT_METHODS": PAYMENT_METHODS,
+            "ACTIVITY_LIMIT": ACTIVITY_LIMIT, "ACTIVITY_MORE": ACTIVITY_MORE}
 
 
 def _timezone() -> str:
@@ -88,17 +90,26 @@ def _timezone() -> str:
 # --- rendering -----------------------------------------------------------------------------
 
 def _inside_context(query: str = "", page: int = 1) -> dict[str, Any]:
+    """The cars-inside list; a filter with nothing of a plate in it lists nothing and says so."""
     query = query.strip()[:40]
-    return {"inside": ticket_service.list_active(query, page, INSIDE_PER_PAGE), "inside_q": query}
+    try:
+        return {"inside": ticket_service.list_active(query, page, INSIDE_PER_PAGE), "inside_q": query,
+                "inside_error": None}
+    except InvalidInput as exc:
+        return {"inside": ticket_service.InsidePage([], 0, 1, INSIDE_PER_PAGE), "inside_q": query,
+                "inside_error": exc.message}
 
 
 def _full_page(status: int = 200, entry: EntryState | None = None, exit: ExitState | None = None,
                focus: str = "plate", inside_q: str = "", inside_page: int = 1) -> Response:
     """The whole desk (without JS, and for a history restore)."""
+    inside = _inside_context(inside_q, inside_page)
+    if inside["inside_error"] and status == 200:
+        status = 422
     html = render_template(
         "desk/index.html", stats=stats_service.garage_stats(), entry=entry or EntryState(),
         exit=exit or ExitState(), focus=focus, activity=ticket_service.recent_activity(ACTIVITY_LIMIT),
-        **_inside_context(inside_q, inside_page))
+        **inside)
     return htmx.vary(make_response(html, status))
 
 
@@ -152,8 +163,11 @@ def live():
 @htmx.fragment_of("desk.index")
 @staff_required
 def activity():
-    return render_template("desk/_activity.html",
-                           activity=ticket_service.recent_activity(ACTIVITY_LIMIT), oob=False)
+    """Recent activity alone (polled): the last 10 events, or up to 50 after "Show more"."""
+    rows = parse_whole(request.args.get("rows"), field="rows", minimum=1, maximum=ACTIVITY_MORE,
+                       default=ACTIVITY_LIMIT)
+    return render_template("desk/_activity.html", activity=ticket_service.recent_activity(rows), oob=False,
+                           activity_rows=rows)
 
 
 @bp.get("/rates")
@@ -170,7 +184,8 @@ def inside():
     query = request.args.get("q", "")
     page = parse_page(request.args.get("page"))  # 422 "page must be a whole number from 1 to ..."
     if is_htmx():
-        return htmx.fragment("desk/_inside_list.html", **_inside_context(query, page))
+        context = _inside_context(query, page)
+        return htmx.fragment("desk/_inside_list.html", 422 if context["inside_error"] else 200, **context)
     return _full_page(inside_q=query, inside_page=page, focus="inside")
 
 
@@ -213,7 +228,7 @@ def lookup():
     try:
         found = (ticket_service.find_inside_by_plate(query) if lost
                  else ticket_service.find_active(query))
-    except NotFound as exc:
+    except (NotFound, InvalidInput) as exc:  # nothing found, or nothing of a plate typed
         state.error = exc.message
         return _exit(state, 422)
     state.ticket = found

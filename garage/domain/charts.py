@@ -175,34 +175,65 @@ def line_chart(slug: str, title: str, description: str, labels: Sequence[str],
     return chart
 
 
-def heat_level(value: float | None, top: float) -> str:
+def heat_scale(top: float, levels: int = len(HEAT_COLOURS) - 1) -> tuple[int, int]:
+    """(decimals, steps) of a heat map whose largest value is `top`: values are shown with
+    `decimals` (1, or more while the largest value is small: an average of 0.08 cars reads
+    0.08, not 0.1), and the colours use `steps` levels above zero, at most `levels` and no
+    more than there are distinct values at that precision. So each legend entry reads
+    differently (not "≈ 0.0" four times); no steps at all when every value is 0."""
+    decimals = next((d for d in (1, 2) if top * 10 ** d >= levels), 3)
+    return decimals, min(levels, math.floor(top * 10 ** decimals + 1e-9)) if top > 0 else 0
+
+
+def heat_level(value: float | None, top: float, steps: int | None = None) -> str:
+    """The colour of `value` on a map whose largest value is `top`, in `steps` levels above zero."""
     if value is None:
         return NO_DATA_COLOUR
-    if top <= 0:
+    steps = heat_scale(top)[1] if steps is None else steps
+    if top <= 0 or steps <= 0:
         return HEAT_COLOURS[0]
-    level = min(len(HEAT_COLOURS) - 1, int(value / top * (len(HEAT_COLOURS) - 1) + 0.5))
-    return HEAT_COLOURS[level]
+    level = min(steps, int(value / top * steps + 0.5))
+    return HEAT_COLOURS[round(level * (len(HEAT_COLOURS) - 1) / steps)]
+
+
+def heat_legend(top: float) -> list[tuple[str, str]]:
+    """One entry per colour in use: "≈ value" at the shown precision, every label different."""
+    decimals, steps = heat_scale(top)
+    if steps == 0:
+        return [("0", HEAT_COLOURS[0])]
+    unit = 10 ** decimals
+    # Multiples of the shown precision, one unit or more apart (the steps are): never the same label twice.
+    marks: list[int] = []
+    for level in range(steps + 1):
+        mark = math.floor(top * unit * level / steps + 0.5)
+        marks.append(max(mark, marks[-1] + 1) if marks else mark)
+    return [(f"≈ {mark / unit:.{decimals}f}", heat_level(top * level / steps, top, steps))
+            for level, mark in enumerate(marks)]
 
 
 def heat_map(slug: str, title: str, description: str, row_labels: Sequence[str],
              col_labels: Sequence[str], values: Sequence[Sequence[float | None]],
-             x_label: str, y_label: str, fmt: Callable[[float], str] = lambda v: f"{v:.1f}") -> Chart:
+             x_label: str, y_label: str) -> Chart:
     chart = Chart("heat", slug, title, description, x_label, y_label, height=300,
                   left=56, bottom=300 - 48)
     rows, cols = len(row_labels), len(col_labels)
     cw, ch = chart.plot_width / cols, chart.plot_height / rows
     top = max((v for row in values for v in row if v is not None), default=0)
+    decimals, steps = heat_scale(top)
+
+    def fmt(value: float) -> str:
+        return f"{value:.{decimals}f}"
+
     for r in range(rows):
         for c in range(cols):
             value = values[r][c]
             text = "no data" if value is None else fmt(value)
             chart.cells.append(Rect(round(chart.left + c * cw, 2), round(chart.top + r * ch, 2),
-                                    round(cw - 1, 2), round(ch - 1, 2), heat_level(value, top),
+                                    round(cw - 1, 2), round(ch - 1, 2), heat_level(value, top, steps),
                                     f"{row_labels[r]} {col_labels[c]}: {text}"))
     chart.x_ticks = [Tick(round(chart.left + (c + 0.5) * cw, 2), col_labels[c]) for c in range(0, cols, 2)]
     chart.y_ticks = [Tick(round(chart.top + (r + 0.5) * ch, 2), row_labels[r]) for r in range(rows)]
-    chart.legend = [(f"≈ {fmt(top * i / (len(HEAT_COLOURS) - 1))}", colour)
-                    for i, colour in enumerate(HEAT_COLOURS)] + [("no data", NO_DATA_COLOUR)]
+    chart.legend = heat_legend(top) + [("no data", NO_DATA_COLOUR)]
     chart.table_head = [y_label] + list(col_labels)
     chart.table_rows = [[row_labels[r]] + ["" if values[r][c] is None else fmt(values[r][c])
                                            for c in range(cols)] for r in range(rows)]

@@ -65,7 +65,10 @@ def check(changes: Mapping[str, Any]) -> dict[str, str]:
         if name not in SETTING_NAMES:
             errors[name] = f"Unknown setting {name}"
     if "total_spaces" in changes and not _range(changes["total_spaces"], 1, MAX_SPACES):
-        errors["total_spaces"] = f"Total spaces must be a whole number from 1 to {MAX_SPACES}"
+        spaces = changes["total_spaces"]
+        errors["total_spaces"] = ("Total spaces must be a whole number" if not _whole(spaces)
+                                  else "Total spaces must be at least 1" if spaces < 1
+                                  else f"Total spaces can be at most {MAX_SPACES:,}")
     if "hourly_rate" in changes and not _range(changes["hourly_rate"], 0, MAX_RATE_CENTS):
         errors["hourly_rate"] = f"The hourly rate must be {_money_range(0, MAX_RATE_CENTS)}"
     rates = changes.get("vehicle_rates")

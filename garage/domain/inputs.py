@@ -37,6 +37,21 @@ def parse_whole(raw: str | None, *, field: str, minimum: int, maximum: int,
     raise InvalidInput(f"{label or field} must be a whole number from {minimum} to {maximum}", field=field)
 
 
+_SIGNED = re.compile(r"[+-]?([0-9]+)", re.ASCII)
+
+
+def parse_integer(raw: str | None) -> int | None:
+    """`raw` (surrounding spaces ignored) as a whole number with an optional sign, ASCII digits
+    only, or None when it is not one. For a form whose limits are checked elsewhere with their
+    own words ("Total spaces must be at least 1" for -5: it *is* a whole number). More than
+    18 digits read as ±10**18: outside every range, never a huge int."""
+    match = _SIGNED.fullmatch((raw or "").strip())
+    if match is None:
+        return None
+    value = int(match.group(1)) if len(match.group(1)) <= _LONGEST else 10 ** _LONGEST
+    return -value if raw.strip().startswith("-") else value
+
+
 def parse_page(raw: str | None) -> int:
     """A ``?page=`` parameter: blank is page 1."""
     return parse_whole(raw, field="page", minimum=1, maximum=MAX_PAGE, default=1)

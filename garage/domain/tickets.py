@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from datetime import datetime
 from typing import Protocol
 
@@ -13,45 +14,93 @@ PAYMENT_METHODS: tuple[str, ...] = ("Cash", "Credit Card", "Debit Card", "Mobile
 STATUS_ACTIVE = "active"
 STATUS_COMPLETED = "completed"
 
-PLATE_MAX = 12  # letters and digits: the plate's key
-PLATE_TYPED_MAX = 40  # characters as typed, spaces and dashes included (the desk's field, the API's maxLength)
-# The whole rule for a plate as typed: ASCII letters and digits, 1 to PLATE_MAX of them, with spaces and
-# dashes anywhere. One expression in the dialect Python and JSON Schema (ECMA-262) share, so the API's
-# schema publishes exactly this (garage/api/schemas.py); match it whole (fullmatch).
-PLATE_PATTERN = rf"^[ -]*(?:[A-Za-z0-9][ -]*){{1,{PLATE_MAX}}}$"
-_PLATE_CHARS = re.compile(r"[A-Za-z0-9 -]+")
+PLATE_MAX = 12  # letters and digits: the plate's key (characters, not bytes: the column is VARCHAR(12))
+PLATE_TYPED_MAX = 40  # characters as typed and as stored, separators included (the desk's field, the API's maxLength)
+# What the API's schema publishes (garage/api/schemas.py): a superset of the rule below, in the dialect
+# Python and JSON Schema (ECMA-262) share: no control characters. Everything clean_plate accepts matches
+# it and everything it refuses the rule refuses too; the rule itself (Unicode normalisation, scripts,
+# look-alikes) is more than a regular expression can say, so the API answers its refusals with 422 and
+# the rule's own message.
+PLATE_PATTERN = r"^[^\x00-\x1F\x7F-\x9F]+$"
 
-# No 0/O, 1/I/L: a ticket read aloud or typed from paper cannot be mistaken.
-TICKET_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-TICKET_PREFIX = "PS-"
-TICKET_CODE_LENGTH = 6  # 31**6 ≈ 887 million codes; collisions are retried
-_TICKET_RE = re.compile(rf"^{TICKET_PREFIX}[{TICKET_ALPHABET}]{{4,12}}$")
+# Plate normalisation (docs/desk.md, "Plates"): NFKC (full-width and compatibility forms become the
+# ordinary letter or digit), then each letter to its one capital. Allowed: digits 0-9 and capital
+# letters of the Latin script, with their diacritics (Ä, Ø, Å, Č, Ł, Ş, ...): distinct letters stay
+# distinct (MÜ is not MU). Letters of other scripts are refused by name: a Cyrillic А or a Greek Α looks
+# like the Latin A, and one plate typed both ways would give two keys for one car.
+# Separators (dropped from the key, kept in the plate as shown): spaces, dashes and dots.
+# Same-looking capitals within the Latin script fold to one letter, and a letter whose capital is two
+# letters keeps one: ß and ẞ are ẞ (not SS), the Turkish İ is I (no plate tells İ from I), Ð (eth) and
+# Ɖ (African D) are Đ.
+_FOLD = {"ß": "ẞ", "İ": "I", "Ð": "Đ", "Ɖ": "Đ"}
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212"  # what keyboards and phones make of "-"
+_SEPARATORS = " ." + _DASHES
+PLATE_LETTERS_MESSAGE = ("A licence plate may contain only letters, digits, spaces, dashes and dots "
+                         "(Latin letters A-Z, also with accents such as Ä, Ø or Č)")
+NOTHING_TO_FIND = "Type letters or digits of the plate"
+
+
+def _plate_char(ch: str) -> str | None:
+    """The key character of one NFKC character: a digit 0-9 or a Latin capital letter; None otherwise."""
+    if "0" <= ch <= "9":
+        return ch
+    capital = ch.upper() if ch not in _FOLD else _FOLD[ch]
+    capital = _FOLD.get(capital, capital)
+    if len(capital) != 1 or unicodedata.category(capital) != "Lu":
+        return None
+    return capital if unicodedata.name(capital, "").startswith("LATIN CAPITAL ") else None
+
+
+def _script(ch: str) -> str | None:
+    """"Cyrillic", "Greek", ... for a letter of another script than Latin, else None."""
+    if not unicodedata.category(ch).startswith("L"):
+        return None
+    word = unicodedata.name(ch, "").split(" ")[0]
+    return word.title() if word and word != "LATIN" else None
 
 
 def clean_plate(raw: str | None) -> tuple[str, str]:
-    """Return (plate as typed but trimmed, normalised key) or raise InvalidInput."""
+    """Return (plate as shown: normalised, separators kept; normalised key) or raise InvalidInput."""
     if raw is None or not raw.strip():
         raise InvalidInput("Enter a licence plate", field="licensePlate")
     if len(raw) > PLATE_TYPED_MAX:
         raise InvalidInput(f"A licence plate is at most {PLATE_TYPED_MAX} characters long", field="licensePlate")
-    if not _PLATE_CHARS.fullmatch(raw):
-        raise InvalidInput(
-            "A licence plate may contain only letters, digits, spaces and dashes",
-            field="licensePlate",
-        )
-    typed = " ".join(raw.split())
-    key = re.sub(r"[^A-Za-z0-9]", "", typed).upper()
+    shown: list[str] = []
+    for ch in unicodedata.normalize("NFKC", raw):
+        if ch.isspace() and ch.isprintable() or ch == " ":
+            shown.append(" ")
+        elif ch in _SEPARATORS:
+            shown.append("-" if ch in _DASHES else ch)
+        elif (capital := _plate_char(ch)) is not None:
+            shown.append(capital)
+        elif (script := _script(ch)) is not None:
+            raise InvalidInput(f"Type the plate in Latin letters: {ch} is a {script} letter", field="licensePlate")
+        else:
+            raise InvalidInput(PLATE_LETTERS_MESSAGE, field="licensePlate")
+    typed = " ".join("".join(shown).split())
+    key = "".join(ch for ch in typed if ch not in _SEPARATORS)
     if not key:
         raise InvalidInput("A licence plate needs at least one letter or digit", field="licensePlate")
     if len(key) > PLATE_MAX:
         raise InvalidInput(
             f"A licence plate has at most {PLATE_MAX} letters and digits", field="licensePlate"
         )
-    return typed.upper(), key
+    if len(typed) > PLATE_TYPED_MAX:
+        raise InvalidInput(f"A licence plate is at most {PLATE_TYPED_MAX} characters long", field="licensePlate")
+    return typed, key
 
 
-def plate_key(raw: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]", "", raw or "").upper()
+def plate_key(raw: str | None) -> str:
+    """The key of a plate for a search: what clean_plate would make of its letters and digits,
+    everything else left out. Empty when nothing of it can be part of a plate (NOTHING_TO_FIND)."""
+    return "".join(ch for ch in map(_plate_char, unicodedata.normalize("NFKC", raw or "")) if ch is not None)
+
+
+# No 0/O, 1/I/L: a ticket read aloud or typed from paper cannot be mistaken.
+TICKET_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+TICKET_PREFIX = "PS-"
+TICKET_CODE_LENGTH = 6  # 31**6 ≈ 887 million codes; collisions are retried
+_TICKET_RE = re.compile(rf"^{TICKET_PREFIX}[{TICKET_ALPHABET}]{{4,12}}$")
 
 
 def check_vehicle_type(value: str | None) -> str:

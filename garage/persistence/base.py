@@ -121,6 +121,17 @@ def _with_fee_inputs(stmt: sa.Select) -> sa.Select:
             .execution_options(populate_existing=True))
 
 
+# The desk's lookup: the ticket of that number, else the plate's latest ticket, paid or not (an
+# active one first: a car inside is the one at the barrier). ONE statement on both databases;
+# PostgreSQL answers it from two indexes (tickets_ticket_number_key, ix_tickets_plate_latest).
+# An absent number (None) matches nothing, an absent key ("") too.
+BY_PLATE = Ticket.plate_key == sa.bindparam("key")
+LATEST_BY_NUMBER_OR_PLATE = (
+    sa.select(Ticket).where(sa.or_(BY_NUMBER, BY_PLATE))
+    .order_by(sa.case((BY_NUMBER, 0), else_=1), sa.case((Ticket.status == STATUS_ACTIVE, 0), else_=1),
+              Ticket.entry_time.desc(), Ticket.id.desc())
+    .limit(1))
+
 # The ticket, the settings row and the ticket's vehicle-type rate.
 TICKET_WITH_SETTINGS = _with_fee_inputs(
     sa.select(Ticket, GarageSetting, VehicleRate.hourly_rate).select_from(Ticket)).where(BY_NUMBER)
@@ -293,6 +304,10 @@ class Store:
         if row is None:
             return ExitInputs(None, None, None, caller)
         return ExitInputs(row[0], row[1], row[2], caller)
+
+    def latest_ticket(self, number: str | None, key: str) -> Ticket | None:
+        """The ticket numbered `number`, else the latest ticket of the plate `key` (active first)."""
+        return db.session.scalar(LATEST_BY_NUMBER_OR_PLATE, {"number": number, "key": key})
 
     # --- reports -------------------------------------------------------------------------
 

@@ -9,18 +9,19 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..domain import pricing
 from ..domain.clock import utcnow
-from ..domain.errors import AlreadyProcessed, Conflict, GarageFull, NotFound, QuoteChanged
+from ..domain.errors import AlreadyProcessed, Conflict, GarageFull, InvalidInput, NotFound, QuoteChanged
 from ..domain.tickets import (
-    STATUS_ACTIVE, STATUS_COMPLETED, TicketView, check_payment_method, check_vehicle_type, clean_plate,
+    NOTHING_TO_FIND, STATUS_ACTIVE, STATUS_COMPLETED, TicketView, check_payment_method, check_vehicle_type, clean_plate,
     new_ticket_number, normalise_ticket_number, plate_key,
 )
 from ..extensions import db
 from ..identity import Actor, TokenCaller
-from ..models import GarageSetting, Ticket
+from ..models import GarageSetting, Ticket, User
 from ..persistence import BY_NUMBER, SETTINGS_ID, NewTicket, commit_keeping_loaded, store
 from .settings import current_tariff, get_settings
 
@@ -105,16 +106,15 @@ def find_ticket(ticket_number: str | None) -> Ticket:
 
 
 def find_active(query: str | None) -> Ticket:
-    """Ticket number (any case, with or without PS-) or plate of a car inside."""
-    ticket = _by_number(query)
-    if ticket is not None:
-        return ticket
-    key = plate_key(query or "")
-    if key:
-        ticket = _active_by_plate(key)
-        if ticket is not None:
-            return ticket
-    raise NotFound("No ticket or car inside matches that number or plate")
+    """The desk's lookup: a ticket number (any case, with or without PS-), else a plate: its car
+    inside, or the plate's latest ticket, paid or not (a departed car: its receipt). ONE statement."""
+    number, key = normalise_ticket_number(query), plate_key(query)
+    if number is None and not key:
+        raise InvalidInput(NOTHING_TO_FIND, field="q")
+    ticket = store().latest_ticket(number, key)
+    if ticket is None:
+        raise NotFound("No ticket or car matches that number or plate")
+    return ticket
 
 
 def quote_for(ticket: Ticket, now: datetime | None = None, lost: bool = False,
@@ -173,16 +173,27 @@ def process_exit(ticket_number: str | None, payment_method: str | None,
     return ticket
 
 
+# The latest event first, with who recorded it (the issuer of an entry, the attendant who
+# took a payment): ONE statement, the users joined for their names only.
+RECENT_ACTIVITY = (
+    sa.select(Ticket)
+    .options(joinedload(Ticket.issued_by).load_only(User.username),
+             joinedload(Ticket.closed_by).load_only(User.username))
+    .order_by(Ticket.last_event_at.desc(), Ticket.id.desc()).limit(sa.bindparam("limit")))
+
+
 def recent_activity(limit: int = 10) -> list[Ticket]:
-    return list(db.session.scalars(
-        sa.select(Ticket).order_by(Ticket.last_event_at.desc(), Ticket.id.desc()).limit(limit)
-    ))
+    """The last `limit` tickets to enter or leave, newest event first; ticket.issued_by and
+    ticket.closed_by are loaded (their usernames) by the same statement."""
+    return list(db.session.scalars(RECENT_ACTIVITY, {"limit": limit}).unique())
 
 
 def find_inside_by_plate(license_plate: str | None) -> Ticket:
     """The active ticket of a car inside, by plate only (a lost ticket)."""
-    key = plate_key(license_plate or "")
-    ticket = _active_by_plate(key) if key else None
+    key = plate_key(license_plate)
+    if not key:
+        raise InvalidInput(NOTHING_TO_FIND, field="plate")
+    ticket = _active_by_plate(key)
     if ticket is None:
         raise NotFound("No car inside has that plate", field="plate")
     return ticket
@@ -212,10 +223,14 @@ def _active_filter(query: str | None) -> list[sa.ColumnElement[bool]]:
     Only active tickets are scanned (the partial index on active entry_time),
     and there are never more of them than spaces, so a contains-match stays cheap.
     Plate keys and ticket codes are letters and digits only: no LIKE wildcards.
+    A filter with nothing of a plate in it (only emoji, say) matches nothing and says so
+    (InvalidInput, NOTHING_TO_FIND) rather than listing every car.
     """
     conditions: list[sa.ColumnElement[bool]] = [Ticket.status == STATUS_ACTIVE]
     text = (query or "").strip().upper()
     key = plate_key(text)
+    if text and not key:
+        raise InvalidInput(NOTHING_TO_FIND, field="q")
     if key:
         code = plate_key(text[len("PS-"):]) if text.startswith("PS-") else key
         conditions.append(sa.or_(Ticket.plate_key.contains(key, autoescape=True),
@@ -226,7 +241,8 @@ def _active_filter(query: str | None) -> list[sa.ColumnElement[bool]]:
 def list_active(query: str | None = None, page: int = 1, per_page: int = 10,
                 now: datetime | None = None) -> InsidePage:
     """Cars inside, longest-parked first, with the fee so far: the exit's own
-    pricing (the rules as committed, each car's vehicle-type rate), read once."""
+    pricing (the rules as committed, each car's vehicle-type rate), read once.
+    InvalidInput when `query` holds nothing of a plate or ticket number."""
     per_page = max(1, min(per_page, 100))
     conditions = _active_filter(query)
     total = db.session.scalar(sa.select(sa.func.count(Ticket.id)).where(*conditions)) or 0

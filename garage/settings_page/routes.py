@@ -10,8 +10,8 @@ from typing import Any, Mapping
 from flask import flash, get_flashed_messages, redirect, request, url_for
 
 from ..domain import garage_settings as rules
-from ..domain.errors import Conflict, InvalidInput
-from ..domain.inputs import parse_whole
+from ..domain.errors import Conflict
+from ..domain.inputs import parse_integer
 from ..domain.money import cents_to_decimal, parse_dollars
 from ..domain.pricing import LOST_ADD, LOST_REPLACE
 from ..domain.tickets import VEHICLE_TYPES
@@ -21,7 +21,6 @@ from ..htmx import is_htmx
 from ..identity import current_actor, manager_required
 from . import bp
 
-WHOLE_MAX = 10 ** 9  # far above every limit rules.check enforces: those say the real range
 SAVED = "Saved. New rules apply to exits from now on; tickets already paid keep their amount."
 
 
@@ -67,10 +66,11 @@ def parse_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]
         if raw == "" and blank is not None:
             changes[setting] = blank
         else:
-            try:  # the limits are checked below (rules.check), with their own messages
-                changes[setting] = parse_whole(raw, field=name, minimum=0, maximum=WHOLE_MAX)
-            except InvalidInput:
+            number = parse_integer(raw)  # -5 is a whole number: rules.check says its limits
+            if number is None:
                 errors[name] = f"Enter {label} as a whole number"
+            else:
+                changes[setting] = number
 
     def money(name: str, label: str, required: bool = False) -> int | None:
         raw = text(name)

@@ -229,7 +229,7 @@ def test_a_bad_plate_shows_the_error_next_to_the_field(live, tablet):
     sign_in(tablet, live)
     tablet.locator("#plate").fill("AB$12")
     tablet.locator("button", has_text="Issue ticket").tap()
-    expect(tablet.locator("#plate-error")).to_contain_text("only letters, digits, spaces and dashes")
+    expect(tablet.locator("#plate-error")).to_contain_text("digits, spaces, dashes and dots")
     expect(tablet.locator("#plate")).to_have_value("AB$12")
     expect(tablet.locator("#plate")).to_have_attribute("aria-invalid", "true")
     expect(stat(tablet, "occupied")).to_have_text("0")

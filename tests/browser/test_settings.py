@@ -47,7 +47,7 @@ def test_settings_with_htmx(live, tablet, csp_violations, screenshots):
     page.click("text=Save settings")
     page.wait_for_selector("#hourly_rate-error")
     assert "dollars and cents" in page.inner_text("#hourly_rate-error")
-    assert "from 1 to 100000" in page.inner_text("#total_spaces-error")
+    assert "Total spaces must be at least 1" in page.inner_text("#total_spaces-error")
     assert page.input_value("#hourly_rate") == "ten"              # what was typed is kept
     assert loads == []                                           # swapped in place, no reload
     page.screenshot(path=str(screenshots / "settings-errors.png"), caret="initial")

@@ -19,7 +19,7 @@ def test_money_keys_read_in_dollars_everything_else_as_stored():
 def test_a_change_lists_only_what_changed_with_both_values():
     shown = event_details({"before": {"totalSpaces": 140, "lostTicketFeeCents": 0, "garageName": "A"},
                            "after": {"totalSpaces": 140, "lostTicketFeeCents": 2500, "garageName": "B"}})
-    assert shown == Details([DetailLine("lost-ticket fee", "$0.00", "$25.00"), DetailLine("garage name", "A", "B")],
+    assert shown == Details([DetailLine("lost-ticket fee", "none", "$25.00"), DetailLine("garage name", "A", "B")],
                             change=True)
     assert event_details({"before": {"totalSpaces": 140}, "after": {"totalSpaces": 140}}) == Details([], change=True)
 
@@ -29,3 +29,15 @@ def test_plain_details_keep_their_order_and_unknown_keys_show_as_they_are():
         DetailLine("plate", "X 1"), DetailLine("vehicle", "Car"), DetailLine("somethingNew", "3")])
     assert event_details(None) == Details([]) and event_details({}) == Details([])
     assert event_details(["odd"]) == Details([DetailLine("details", "['odd']")])  # never a 500 on the audit page
+
+
+def test_a_fee_set_or_removed_reads_the_same_whatever_column_it_is():
+    """The lost-ticket fee stores 0 for none, the daily maximum null: both read "none" (old rows too)."""
+    shown = event_details({"before": {"dailyMaxCents": None, "lostTicketFeeCents": 0},
+                           "after": {"dailyMaxCents": 3000, "lostTicketFeeCents": 2500}})
+    assert [(line.text, line.after) for line in shown.lines] == [("none", "$30.00"), ("none", "$25.00")]
+    removed = event_details({"before": {"dailyMaxCents": 3000, "lostTicketFeeCents": 2500},
+                             "after": {"dailyMaxCents": None, "lostTicketFeeCents": 0}})
+    assert [(line.text, line.after) for line in removed.lines] == [("$30.00", "none"), ("$25.00", "none")]
+    assert value_text("lostFeeCents", 0) == "$0.00"  # what a lost ticket was charged: an amount, even nothing
+    assert value_text("hourlyRate", 0) == "$0.00"  # free parking is a rate

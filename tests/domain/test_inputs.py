@@ -6,7 +6,7 @@ import pytest
 from hypothesis import example, given, settings, strategies as st
 
 from garage.domain.errors import InvalidInput, Malformed
-from garage.domain.inputs import MAX_PAGE, check_text, has_control, parse_page, parse_whole
+from garage.domain.inputs import MAX_PAGE, check_text, has_control, parse_integer, parse_page, parse_whole
 from garage.domain.periods import parse_date
 from garage.web import safe_next
 
@@ -96,3 +96,26 @@ def test_next_refuses_other_sites_and_what_a_location_header_cannot_carry(target
 @pytest.mark.parametrize("target", ["/desk", "/reports?from=2026-03-01&to=2026-03-08", "/admin/audit?user=é"])
 def test_next_keeps_local_paths(target):
     assert safe_next(target) == target
+
+
+@pytest.mark.parametrize("raw, number", [("0", 0), ("-5", -5), (" +7 ", 7), ("0012", 12),
+                                         ("9" * 40, 10 ** 18), ("-" + "9" * 40, -(10 ** 18))])
+def test_a_signed_whole_number_is_read_as_one(raw, number):
+    assert parse_integer(raw) == number
+
+
+@pytest.mark.parametrize("raw", ["", " ", "-", "1.5", "1e3", "٣", "²", "1_000", "--5", "5-"])
+def test_what_is_no_whole_number_is_none(raw):
+    assert parse_integer(raw) is None
+
+
+@pytest.mark.parametrize("spaces, message", [(0, "Total spaces must be at least 1"),
+                                             (-5, "Total spaces must be at least 1"),
+                                             (10 ** 18, "Total spaces can be at most 100,000"),
+                                             (1.5, "Total spaces must be a whole number"),
+                                             (True, "Total spaces must be a whole number")])
+def test_total_spaces_out_of_range_say_which_limit(spaces, message):
+    from garage.domain.garage_settings import check
+
+    assert check({"total_spaces": spaces}) == {"total_spaces": message}
+    assert check({"total_spaces": 1}) == {} and check({"total_spaces": 100_000}) == {}

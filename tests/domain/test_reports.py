@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from hypothesis import given, strategies as st
 
-from garage.domain.charts import bar_chart, heat_map, line_chart, nice_ticks
+from garage.domain.charts import bar_chart, heat_legend, heat_level, heat_map, heat_scale, line_chart, nice_ticks
 from garage.domain.errors import InvalidInput
 from garage.domain.figures import (
     HourEvents, format_change, hour_of_week, occupancy_series, percent_change,
@@ -134,6 +134,15 @@ def test_line_breaks_on_missing_values_and_draws_the_ceiling():
     peak, ceiling = chart.lines
     assert [len(s.split()) for s in peak.segments] == [2, 1]
     assert ceiling.dashed and len(ceiling.segments) == 1
+
+
+@given(st.floats(min_value=0, max_value=100_000, allow_nan=False))
+def test_a_heat_map_legend_never_repeats_a_label_and_shows_every_colour_drawn(top):
+    legend = heat_legend(top)
+    labels = [name for name, _ in legend]
+    assert len(labels) == len(set(labels)) and len({colour for _, colour in legend}) == len(legend)
+    drawn = {heat_level(top * i / 97, top, heat_scale(top)[1]) for i in range(98)}
+    assert drawn <= {colour for _, colour in legend}
 
 
 def test_heat_map_colours_scale_with_the_value():

@@ -63,6 +63,11 @@ REQUESTS = [
     Req("desk live panel", "GET", "/desk/live", auth="session", headers=HTMX, most=3),
     Req("desk activity", "GET", "/desk/activity", auth="session", headers=HTMX, most=3),
     Req("desk cars inside", "GET", "/desk/inside", auth="session", headers=HTMX, most=6),
+    # the desk's lookup: user, ONE statement for the number or the plate's latest ticket, the rules
+    # for the quote (settings as committed + vehicle rates), the settings row (the time zone of the times shown)
+    Req("desk lookup by plate", "GET", "/desk/exit?q=car-1", auth="session", headers=HTMX, most=5),
+    Req("desk lookup by number", "GET", "/desk/exit?q={ticket}", auth="session", headers=HTMX, most=5),
+    Req("desk activity, more", "GET", "/desk/activity?rows=50", auth="session", headers=HTMX, most=3),
     Req("lobby page", "GET", "/lobby", most=2),
     Req("lobby panel", "GET", "/lobby/panel", headers=HTMX, most=1),
     # Reports (last 30 days): a fixed set of grouped scans, however many tickets. Measured on

@@ -277,6 +277,47 @@ def test_password_reset_ends_the_users_open_sessions(app, make_user):
     assert sign_in(app.test_client(), "boss", PASSWORD).status_code == 401
 
 
+def change(client, new: str, current: str | None = None):
+    data = {"new_password": new, "confirm_password": new, "csrf_token": csrf_token(client, "/account/password")}
+    if current is not None:
+        data["current_password"] = current
+    return client.post("/account/password", data=data)
+
+
+def test_the_forced_change_right_after_a_one_time_password_does_not_ask_for_it_again(app, make_user):
+    make_user("boss", "manager")
+    _, temporary = accounts.reset_password("boss")
+    client = app.test_client()
+    sign_in(client, "boss", temporary)
+    page = soup(client.get("/account/password"))
+    assert page.select_one("#current_password") is None and page.select_one("#new_password") is not None
+    assert change(client, temporary).status_code == 422  # the one-time password is not a new one
+    r = change(client, "my very own password")
+    assert r.status_code == 303 and client.get("/admin/users").status_code == 200
+    # From now on an ordinary change: the current password is asked for again.
+    assert soup(client.get("/account/password")).select_one("#current_password") is not None
+    r = change(client, "yet another password")
+    assert r.status_code == 422 and "That is not your current password." in text(r)
+
+
+def test_only_the_session_that_proved_the_one_time_password_and_only_for_minutes(app, make_user, move_clock):
+    make_user("boss", "manager")
+    _, temporary = accounts.reset_password("boss")
+    late = app.test_client()
+    sign_in(late, "boss", temporary)
+    other = app.test_client()  # signed in with the one-time password too, then the marker is forged away
+    sign_in(other, "boss", temporary)
+    with other.session_transaction() as cookie:
+        cookie.pop("one_time_password_proven")
+    r = change(other, "my very own password")
+    assert r.status_code == 422 and "That is not your current password." in text(r)
+    move_clock(0.1)  # six minutes later
+    assert soup(late.get("/account/password")).select_one("#current_password") is not None
+    r = change(late, "my very own password")
+    assert r.status_code == 422 and "That is not your current password." in text(r)
+    assert change(late, "my very own password", current=temporary).status_code == 303
+
+
 def test_changing_your_password_ends_your_other_sessions(app, make_user):
     desk = signed_in(app, make_user, "boss", "manager")
     office = app.test_client()

@@ -102,7 +102,7 @@ def test_a_bad_plate_is_refused_next_to_the_field_and_the_form_keeps_it(desk, ht
     plate = page.select_one("#plate")
     assert plate["value"] == "AB$12" and plate["aria-invalid"] == "true"
     error = page.select_one("#plate-error")
-    assert "letters, digits, spaces and dashes" in text(error)
+    assert "digits, spaces, dashes and dots" in text(error)
     assert plate.find_next_sibling("p") is error  # right under the field
     assert page.select_one('input[name="vehicle_type"][value="Motorcycle"]').has_attr("checked")
     assert page.select_one(".ticket-card") is None and page.select_one('#live[hx-swap-oob]') is None
@@ -181,7 +181,7 @@ def test_lookup_of_nothing_or_an_unknown_ticket_is_a_message_next_to_the_field(d
     r = desk.lookup("PS-ZZZZZZ", htmx=htmx)
     assert r.status_code == 422
     page = soup(r)
-    assert "No ticket or car inside matches" in text(page.select_one("#lookup-error"))
+    assert "No ticket or car matches" in text(page.select_one("#lookup-error"))
     assert page.select_one("#lookup-q")["value"] == "PS-ZZZZZZ"
     r = desk.lookup("  ", htmx=htmx)
     assert r.status_code == 422 and "Enter a ticket number or a plate" in text(soup(r).select_one("#lookup-error"))

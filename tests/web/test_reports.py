@@ -272,6 +272,20 @@ def test_heat_map_has_a_cell_per_hour_of_week(manager_client, busy_monday):
     assert tips[24 + 10] == "Tue 10: no data"
 
 
+def test_heat_map_legend_of_a_quiet_quarter_reads_distinct_values(app, manager_client):
+    """One car-hour in 13 weeks: an average of 0.08 cars. The legend read "≈ 0.0" four times;
+    now every entry differs, the cell says 0.08, and each colour drawn is in the legend."""
+    set_timezone("UTC")
+    add_ticket(z("2026-05-04 10:00"), z("2026-05-04 11:00"), 1000)
+    root = svg(manager_client, "heatmap", **{"from": "2026-05-04", "to": "2026-08-02"})
+    legend = root.find(f"{SVG}g[@class='legend']")
+    labels = [t.text for t in legend.findall(f"{SVG}text")]
+    assert len(labels) == len(set(labels)) and labels[0] == "≈ 0.00" and labels[-2:] == ["≈ 0.08", "no data"], labels
+    cells = root.find(f"{SVG}g[@class='cells']").findall(f"{SVG}rect")
+    assert cells[10].find(f"{SVG}title").text == "Mon 10: 0.08"
+    assert {c.get("fill") for c in cells} <= {r.get("fill") for r in legend.findall(f"{SVG}rect")}
+
+
 def test_traffic_chart_per_hour_of_day_over_many_days(manager_client, dst_week):
     root = svg(manager_client, "traffic", **{"from": "2026-03-01", "to": "2026-03-10"})
     assert root.find(f"{SVG}title").text == "Entries and exits by hour of day"

@@ -132,6 +132,18 @@ def test_saving_is_audited_with_who_before_and_after(manager_client):
     assert event.details["before"]["timezone"] == "UTC" and event.details["after"]["timezone"] == "Europe/Berlin"
 
 
+def test_the_audit_log_words_every_fee_set_from_none_the_same_way(manager_client):
+    """The lost-ticket fee stores 0 for none, the daily maximum null: the audit log read one
+    change as "$0.00 → $50.00" and the other as "none → $40.00" (issue 15)."""
+    post(manager_client)
+    shown = soup(manager_client.get("/admin/audit?action=settings.changed")).get_text(" ", strip=True)
+    assert "daily maximum none → $40.00" in shown and "lost-ticket fee none → $50.00" in shown
+    post(manager_client, {"daily_max": "", "lost_ticket_fee": ""})
+    shown = soup(manager_client.get("/admin/audit?action=settings.changed")).get_text(" ", strip=True)
+    assert "daily maximum $40.00 → none" in shown and "lost-ticket fee $50.00 → none" in shown
+    assert "$0.00" not in shown
+
+
 def test_clearing_optional_money_fields_removes_the_rules(manager_client):
     post(manager_client)
     post(manager_client, {"daily_max": "", "lost_ticket_fee": "", "rate_suv": "", "rate_motorcycle": ""})
@@ -164,8 +176,13 @@ def test_htmx_save_swaps_the_form_with_saved_and_updates_the_rates_panel(manager
     ({"lost_ticket_fee": "1e3"}, "lost_ticket_fee", "lost-ticket fee"),
     ({"grace_minutes": "2.5"}, "grace_minutes", "whole number"),
     ({"grace_minutes": "9999"}, "grace_minutes", "from 0 to 1440"),
-    ({"total_spaces": "0"}, "total_spaces", "from 1 to 100000"),
+    ({"total_spaces": "0"}, "total_spaces", "Total spaces must be at least 1"),
+    ({"total_spaces": "-5"}, "total_spaces", "Total spaces must be at least 1"),  # a whole number, too small
+    ({"total_spaces": "100001"}, "total_spaces", "Total spaces can be at most 100,000"),
+    ({"total_spaces": "9" * 40}, "total_spaces", "Total spaces can be at most 100,000"),
     ({"total_spaces": "lots"}, "total_spaces", "whole number"),
+    ({"total_spaces": "1.5"}, "total_spaces", "whole number"),
+    ({"grace_minutes": "-5"}, "grace_minutes", "from 0 to 1440"),
     ({"almost_full_percent": "101"}, "almost_full_percent", "from 1 to 100"),
     ({"timezone": "Mars/Olympus"}, "timezone", "Unknown timezone"),
     ({"timezone": "../../etc/passwd"}, "timezone", "Unknown timezone"),

@@ -1,0 +1,44 @@
+"""plate lookup index: the desk finds a departed car's ticket by its plate
+
+The desk's lookup by plate finds the plate's latest ticket, paid or not (issue 15:
+a receipt is reprinted for a car that has left). uq_tickets_active_plate covers
+cars inside only, so every ticket's plate is indexed again, with the entry time:
+the lookup reads the plate's few index entries, newest first, and nothing else.
+Each entry writes one more index row (0003 dropped the plain plate index when no
+query read it). The plate key's column keeps its length: 12 characters, which the
+plate rule (garage/domain/tickets.py) never exceeds, Latin letters with diacritics
+included (PostgreSQL counts characters; SQLite does not check lengths).
+
+PostgreSQL: built CONCURRENTLY, so entries and exits go on during the migration.
+
+Revision ID: 0006
+Revises: 0004
+
+"""
+from alembic import op
+
+
+# revision identifiers, used by Alembic.
+revision = '0006'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    if op.get_bind().dialect.name == 'postgresql':
+        with op.get_context().autocommit_block():
+            op.execute('CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_tickets_plate_latest '
+                       'ON tickets (plate_key, entry_time)')
+        return
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.create_index('ix_tickets_plate_latest', ['plate_key', 'entry_time'], unique=False)
+
+
+def downgrade():
+    if op.get_bind().dialect.name == 'postgresql':
+        with op.get_context().autocommit_block():
+            op.execute('DROP INDEX CONCURRENTLY IF EXISTS ix_tickets_plate_latest')
+        return
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index('ix_tickets_plate_latest')
