@@ -9,13 +9,17 @@ query read it). The plate key's column keeps its length: 12 characters, which th
 plate rule (garage/domain/tickets.py) never exceeds, Latin letters with diacritics
 included (PostgreSQL counts characters; SQLite does not check lengths).
 
-PostgreSQL: built CONCURRENTLY, so entries and exits go on during the migration.
+PostgreSQL: built CONCURRENTLY, so entries and exits go on during the migration; an
+INVALID index left by an interrupted run is dropped and rebuilt on the next run
+(schema_changes.create_index_concurrently).
 
 Revision ID: 0006
 Revises: 0004
 
 """
 from alembic import op
+
+from garage.persistence import schema_changes
 
 
 # revision identifiers, used by Alembic.
@@ -28,8 +32,8 @@ depends_on = None
 def upgrade():
     if op.get_bind().dialect.name == 'postgresql':
         with op.get_context().autocommit_block():
-            op.execute('CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_tickets_plate_latest '
-                       'ON tickets (plate_key, entry_time)')
+            schema_changes.create_index_concurrently(
+                op, 'ix_tickets_plate_latest', 'tickets', ['plate_key', 'entry_time'])
         return
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.create_index('ix_tickets_plate_latest', ['plate_key', 'entry_time'], unique=False)
@@ -38,7 +42,7 @@ def upgrade():
 def downgrade():
     if op.get_bind().dialect.name == 'postgresql':
         with op.get_context().autocommit_block():
-            op.execute('DROP INDEX CONCURRENTLY IF EXISTS ix_tickets_plate_latest')
+            schema_changes.drop_index_concurrently(op, 'ix_tickets_plate_latest')
         return
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index('ix_tickets_plate_latest')
