@@ -52,7 +52,6 @@ class IssuedTicket:
     lost: bool = False
     lost_fee_cents: None = None
     receipt_number: None = None
-    tax_rate_bp: None = None
 
 
 @dataclass(frozen=True, slots=True)
