@@ -29,3 +29,12 @@ def test_plain_details_keep_their_order_and_unknown_keys_show_as_they_are():
         DetailLine("plate", "X 1"), DetailLine("vehicle", "Car"), DetailLine("somethingNew", "3")])
     assert event_details(None) == Details([]) and event_details({}) == Details([])
     assert event_details(["odd"]) == Details([DetailLine("details", "['odd']")])  # never a 500 on the audit page
+
+
+def test_receipt_details_read_as_on_the_receipt():
+    assert value_text("receiptNumber", 42) == "R-000042"
+    assert value_text("taxRateBp", 725) == "7.25 %" and value_text("taxRateBp", 0) == "0 %"
+    assert value_text("garageAddress", "12 Main St\nSpringfield") == "12 Main St, Springfield"
+    assert value_text("garageAddress", "") == "none" and value_text("taxId", "") == "none"
+    paid = event_details({"amountCents": 1000, "receiptNumber": 7})
+    assert paid.lines[-1] == DetailLine("receipt", "R-000007")
