@@ -10,8 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .domain.clock import utcnow
+from .domain.garage_settings import ADDRESS_MAX, TAX_ID_MAX
 from .domain.occupancy import DEFAULT_ALMOST_FULL_PERCENT
 from .domain.pricing import DEFAULT_HOURLY_RATE_CENTS, LOST_REPLACE, Tariff
+from .domain.tax import MAX_RATE_BP
 from .domain.roles import ROLE_ATTENDANT, ROLE_MANAGER
 from .domain.tickets import STATUS_ACTIVE
 from .extensions import db
@@ -137,6 +139,12 @@ class Ticket(db.Model):
     # Closed without the paper ticket; the lost-ticket fee charged (part of amount_paid).
     lost: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     lost_fee_cents: Mapped[int | None]
+    # Drawn from garage_settings.receipt_seq by the exit's own statement: gap-free, one per
+    # payment (NULL while active, and for tickets paid before migration 0005).
+    receipt_number: Mapped[int | None] = mapped_column(sa.Integer)
+    # The tax rate in force when it was paid (basis points; 0: none): a receipt printed
+    # again later shows the tax of the day it was paid (garage/domain/tax.py).
+    tax_rate_bp: Mapped[int | None] = mapped_column(sa.Integer)
     # Latest of entry and exit: the activity feed's order, kept indexable.
     last_event_at: Mapped[datetime] = mapped_column(UTCDateTime)
     issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -162,6 +170,7 @@ class Ticket(db.Model):
         # car's latest ticket (migration 0006).
         sa.Index("ix_tickets_plate_latest", "plate_key", "entry_time"),
         sa.Index("ix_tickets_last_event_at", "last_event_at"),
+        sa.Index("uq_tickets_receipt_number", "receipt_number", unique=True),
     )
 
 
@@ -174,6 +183,14 @@ class GarageSetting(db.Model):
     hourly_rate: Mapped[int] = mapped_column(default=DEFAULT_HOURLY_RATE_CENTS)  # cents
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     garage_name: Mapped[str] = mapped_column(sa.String(80), default="Garage")
+    # On receipts: the address (lines joined by "\n"), the tax rate in basis points
+    # (prices include it; 0: no tax line) and the tax/VAT id ("" : none).
+    garage_address: Mapped[str] = mapped_column(sa.String(ADDRESS_MAX), default="", server_default="")
+    tax_rate_bp: Mapped[int] = mapped_column(default=0, server_default="0")
+    tax_id: Mapped[str] = mapped_column(sa.String(TAX_ID_MAX), default="", server_default="")
+    # The last receipt number drawn: the exit adds one in the statement that frees the
+    # space (the same row, already locked by it), so numbers have no gaps and no repeats.
+    receipt_seq: Mapped[int] = mapped_column(default=0, server_default="0")
     almost_full_percent: Mapped[int] = mapped_column(default=DEFAULT_ALMOST_FULL_PERCENT)
     # Pricing rules (garage/domain/pricing.py); the defaults keep "rate per started hour".
     grace_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
@@ -195,6 +212,8 @@ class GarageSetting(db.Model):
         sa.CheckConstraint("daily_max_cents IS NULL OR daily_max_cents > 0", name="ck_settings_daily_max_pos"),
         sa.CheckConstraint("lost_ticket_fee_cents >= 0", name="ck_settings_lost_fee_nonneg"),
         sa.CheckConstraint("lost_ticket_mode IN ('replace', 'add')", name="ck_settings_lost_mode"),
+        sa.CheckConstraint(f"tax_rate_bp >= 0 AND tax_rate_bp <= {MAX_RATE_BP}", name="ck_settings_tax_rate"),
+        sa.CheckConstraint("receipt_seq >= 0", name="ck_settings_receipt_seq_nonneg"),
     )
 
     def tariff(self, vehicle_rates: dict[str, int] | None = None) -> Tariff:

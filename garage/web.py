@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import htmx
 from .domain.errors import DomainError
-from .domain.inputs import check_text, has_control
+from .domain.inputs import MULTILINE_FIELDS, check_text, has_control
 from .persistence import outage_number, store, unavailable
 
 
@@ -131,7 +131,7 @@ def refuse_control_characters() -> None:
     still told 401/403 first."""
     form = () if request.blueprint == "api" else request.form.items(multi=True)  # the API reads no form
     for name, value in chain((request.view_args or {}).items(), request.args.items(multi=True), form):
-        if isinstance(value, str) and has_control(value):
+        if isinstance(value, str) and has_control(value, multiline=name in MULTILINE_FIELDS):
             refuse_stranger_first()
             check_text(value, name)
 

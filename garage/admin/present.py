@@ -9,6 +9,8 @@ from typing import Any, Mapping
 
 from ..domain.clock import format_duration
 from ..domain.money import format_dollars
+from ..domain.tax import format_percent
+from ..domain.tickets import format_receipt_number
 
 # Settings snapshots use the column names in camelCase: hourlyRate is cents there
 # (unlike the seed API's dollar hourlyRate), as are every *Cents key and vehicleRates.
@@ -24,7 +26,8 @@ LABELS = {
     "hourlyRate": "hourly rate", "dailyMaxCents": "daily maximum", "lostTicketFeeCents": "lost-ticket fee",
     "lostTicketMode": "lost-ticket fee mode", "graceMinutes": "grace period", "totalSpaces": "total spaces",
     "garageName": "garage name", "almostFullPercent": "almost full at", "vehicleRates": "vehicle rates",
-    "prefix": "token",
+    "prefix": "token", "garageAddress": "address", "taxRateBp": "tax rate", "taxId": "tax/VAT id",
+    "receiptNumber": "receipt",
 }
 
 
@@ -48,6 +51,12 @@ def value_text(key: str, value: Any) -> str:
         return format_duration(value)
     if key == "almostFullPercent" and isinstance(value, int):
         return f"{value} %"
+    if key == "taxRateBp" and isinstance(value, int):
+        return format_percent(value)
+    if key in ("garageAddress", "taxId") and isinstance(value, str):
+        return ", ".join(value.splitlines()) or "none"
+    if key == "receiptNumber" and isinstance(value, int):
+        return format_receipt_number(value)
     return str(value)
 
 

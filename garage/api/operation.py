@@ -27,7 +27,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import identity
 from ..domain.errors import InvalidInput
-from ..domain.inputs import CONTROL_MESSAGE, has_control
+from ..domain.inputs import CONTROL_MESSAGE, MULTILINE_FIELDS, has_control
 
 
 class ApiError(Exception):
@@ -80,7 +80,7 @@ def _refuse_control_characters(body: dict[str, Any]) -> None:
     while pending:
         value, where = pending.pop()
         if isinstance(value, str):
-            if has_control(value):
+            if has_control(value, multiline=where in MULTILINE_FIELDS):
                 raise ApiError(422, CONTROL_MESSAGE.format(field=where))
         elif isinstance(value, dict):
             for key, item in value.items():

@@ -12,7 +12,7 @@ from ..domain.errors import DomainError, Unauthenticated
 from ..domain.inputs import parse_whole
 from ..domain.money import cents_to_dollars
 from ..domain.pricing import describe
-from ..domain.tickets import STATUS_ACTIVE, TicketView
+from ..domain.tickets import STATUS_ACTIVE, TicketView, format_receipt_number
 from ..identity import MANAGERS, STAFF
 from ..persistence import store
 from ..services import settings as settings_service, stats as stats_service
@@ -48,6 +48,7 @@ def ticket_json(t: TicketView) -> dict[str, Any]:
         vehicleType=t.vehicle_type, entryTime=t.entry_time, exitTime=t.exit_time,
         durationMinutes=t.duration_minutes, amountPaid=t.amount_paid, status=t.status,
         paymentMethod=t.payment_method, lost=bool(t.lost), lostFee=t.lost_fee_cents,
+        receiptNumber=format_receipt_number(t.receipt_number),
     ).model_dump(mode="json")
 
 
@@ -174,7 +175,8 @@ SETTINGS_FIELDS = {"totalSpaces": "total_spaces", "hourlyRate": "hourly_rate", "
                    "graceMinutes": "grace_minutes", "dailyMaximum": "daily_max_cents",
                    "lostTicketFee": "lost_ticket_fee_cents", "lostTicketMode": "lost_ticket_mode",
                    "garageName": "garage_name", "timezone": "timezone",
-                   "almostFullPercent": "almost_full_percent"}
+                   "almostFullPercent": "almost_full_percent", "garageAddress": "garage_address",
+                   "taxRateBasisPoints": "tax_rate_bp", "taxId": "tax_id"}
 
 
 def settings_json() -> dict[str, Any]:
@@ -185,7 +187,8 @@ def settings_json() -> dict[str, Any]:
         timezone=s.timezone, vehicleRates=dict(tariff.vehicle_rates), graceMinutes=tariff.grace_minutes,
         dailyMaximum=tariff.daily_max_cents, lostTicketFee=tariff.lost_ticket_fee_cents,
         lostTicketMode=tariff.lost_ticket_mode, garageName=s.garage_name,
-        almostFullPercent=s.almost_full_percent, rates=describe(tariff),
+        almostFullPercent=s.almost_full_percent, garageAddress=s.garage_address,
+        taxRateBasisPoints=s.tax_rate_bp, taxId=s.tax_id, rates=describe(tariff),
     ).model_dump()
 
 

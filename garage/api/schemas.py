@@ -9,13 +9,16 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ..domain import garage_settings as limits
 from ..domain.pricing import LOST_MODES
+from ..domain.tax import MAX_RATE_BP
 from ..domain.tickets import (
-    PAYMENT_METHODS, PLATE_MAX, PLATE_PATTERN, PLATE_TYPED_MAX, STATUS_ACTIVE, STATUS_COMPLETED, VEHICLE_TYPES,
+    PAYMENT_METHODS, PLATE_MAX, PLATE_PATTERN, PLATE_TYPED_MAX, RECEIPT_DIGITS, RECEIPT_PREFIX, STATUS_ACTIVE,
+    STATUS_COMPLETED, VEHICLE_TYPES,
 )
 
 VehicleType = Literal[VEHICLE_TYPES]  # type: ignore[valid-type]
 PaymentMethod = Literal[PAYMENT_METHODS]  # type: ignore[valid-type]
 LostMode = Literal[LOST_MODES]  # type: ignore[valid-type]
+RECEIPT_PATTERN = rf"^{RECEIPT_PREFIX}[0-9]{{{RECEIPT_DIGITS},}}$"
 
 
 def _whole_number(value: Any) -> Any:
@@ -91,6 +94,13 @@ class SettingsUpdate(Request):
     garageName: str = optional(min_length=1, max_length=limits.NAME_MAX)
     timezone: str = optional(min_length=1, max_length=64, description="IANA name, e.g. Europe/Berlin")
     almostFullPercent: whole(1, 100) = optional(description="percent")  # type: ignore[valid-type]
+    garageAddress: str = optional(
+        max_length=limits.ADDRESS_MAX,
+        description=f"printed on receipts: up to {limits.ADDRESS_LINES} lines (\\n between them) of up to "
+                    f"{limits.ADDRESS_LINE_MAX} characters; empty: none")
+    taxRateBasisPoints: whole(0, MAX_RATE_BP) = optional(  # type: ignore[valid-type]
+        description="tax included in every price, in basis points (1900 = 19 %); 0: no tax line on receipts")
+    taxId: str = optional(max_length=limits.TAX_ID_MAX, description="tax/VAT id printed on receipts; empty: none")
 
 
 class TicketResponse(BaseModel):
@@ -106,6 +116,10 @@ class TicketResponse(BaseModel):
     paymentMethod: str | None
     lost: bool = Field(default=False, description="closed as a lost ticket")
     lostFee: int | None = Field(default=None, description="cents of amountPaid that are the lost-ticket fee")
+    receiptNumber: str | None = Field(
+        default=None, examples=["R-000123"], json_schema_extra={"pattern": RECEIPT_PATTERN},
+        description="drawn when the ticket is paid: gap-free and sequential per garage; "
+                    "null while active (and for tickets paid before receipt numbers)")
 
 
 class QuoteResponse(BaseModel):
@@ -161,6 +175,9 @@ class SettingsResponse(BaseModel):
     lostTicketMode: LostMode  # type: ignore[valid-type]
     garageName: str
     almostFullPercent: int
+    garageAddress: str = Field(description="lines separated by \\n; empty: none")
+    taxRateBasisPoints: int = Field(description="1900 = 19 %; 0: no tax line")
+    taxId: str = Field(description="empty: none")
     rates: list[str] = Field(description="the rules as shown to drivers")
 
 

@@ -13,7 +13,8 @@ from ..domain.clock import format_duration, to_local
 from ..domain.errors import AlreadyProcessed, DomainError, InvalidInput, NotFound, QuoteChanged
 from ..domain.inputs import parse_page, parse_whole
 from ..domain.pricing import Quote, recorded
-from ..domain.tickets import PAYMENT_METHODS, STATUS_ACTIVE, VEHICLE_TYPES, TicketView
+from ..domain.tax import included_line
+from ..domain.tickets import PAYMENT_METHODS, STATUS_ACTIVE, VEHICLE_TYPES, TicketView, format_receipt_number
 from ..models import Ticket
 from ..services import stats as stats_service
 from ..services import tickets as ticket_service
@@ -76,7 +77,12 @@ def desk_helpers() -> dict[str, Any]:
         return recorded(ticket.duration_minutes or 0, ticket.amount_paid or 0, ticket.lost,
                         ticket.lost_fee_cents)
 
+    def tax_line(ticket: Ticket) -> str | None:
+        """"incl. VAT 19 %: $1.60" at the rate recorded when the ticket was paid; None without one."""
+        return included_line(ticket.amount_paid or 0, ticket.tax_rate_bp)
+
     return {"local_time": local_time, "duration": format_duration, "qr": qr_svg, "charged": charged,
+            "receipt_number": format_receipt_number, "tax_line": tax_line, "receipt_garage": get_settings,
             "VEHICLE_TYPES": VEHICLE_TYPES, "PAYMENT_METHODS": PAYMENT_METHODS,
             "ACTIVITY_LIMIT": ACTIVITY_LIMIT, "ACTIVITY_MORE": ACTIVITY_MORE}
 

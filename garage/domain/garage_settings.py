@@ -11,6 +11,7 @@ from zoneinfo import available_timezones
 from .errors import InvalidInput
 from .money import format_dollars
 from .pricing import LOST_MODES
+from .tax import MAX_RATE_BP
 from .tickets import VEHICLE_TYPES
 
 MAX_SPACES = 100_000
@@ -19,6 +20,11 @@ MAX_DAILY_CENTS = 1_000_000       # $10,000 per day
 MAX_LOST_FEE_CENTS = 1_000_000
 MAX_GRACE_MINUTES = 1440
 NAME_MAX = 80
+# The receipt's header: a short postal address (a few lines of an 80 mm slip) and a tax/VAT id.
+ADDRESS_LINES = 4
+ADDRESS_LINE_MAX = 60
+ADDRESS_MAX = ADDRESS_LINES * (ADDRESS_LINE_MAX + 1)  # the column's length, line breaks included
+TAX_ID_MAX = 32
 
 # Offered in the settings form (any other IANA name may be typed).
 COMMON_TIMEZONES = (
@@ -33,7 +39,7 @@ COMMON_TIMEZONES = (
 
 SETTING_NAMES = ("total_spaces", "hourly_rate", "vehicle_rates", "grace_minutes", "daily_max_cents",
                  "lost_ticket_fee_cents", "lost_ticket_mode", "garage_name", "timezone",
-                 "almost_full_percent")
+                 "almost_full_percent", "garage_address", "tax_rate_bp", "tax_id")
 
 
 @lru_cache(maxsize=1)
@@ -55,6 +61,18 @@ def _range(value: Any, low: int, high: int) -> bool:
 
 def _money_range(low: int, high: int) -> str:
     return f"from {format_dollars(low)} to {format_dollars(high)}"
+
+
+def clean_address(text: str) -> str:
+    """The address as stored: each line trimmed, blank lines dropped, lines joined by "\n"
+    (whatever line breaks were typed). Not a string: returned as it is, for check() to refuse."""
+    if not isinstance(text, str):
+        return text
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _printable_text(value: Any, most: int) -> bool:
+    return isinstance(value, str) and len(value) <= most and value.isprintable()
 
 
 def check(changes: Mapping[str, Any]) -> dict[str, str]:
@@ -104,6 +122,18 @@ def check(changes: Mapping[str, Any]) -> dict[str, str]:
             errors["timezone"] = "Unknown timezone: use an IANA name such as Europe/Berlin or America/New_York"
     if "almost_full_percent" in changes and not _range(changes["almost_full_percent"], 1, 100):
         errors["almost_full_percent"] = "The ALMOST FULL threshold must be a whole percent from 1 to 100"
+    if "garage_address" in changes:
+        address = clean_address(changes["garage_address"])
+        lines = address.split("\n") if isinstance(address, str) else None
+        if lines is None or len(lines) > ADDRESS_LINES or not all(_printable_text(ln, ADDRESS_LINE_MAX)
+                                                                   for ln in lines):
+            errors["garage_address"] = (f"The address has at most {ADDRESS_LINES} lines of at most "
+                                        f"{ADDRESS_LINE_MAX} printable characters each")
+    if "tax_rate_bp" in changes and not _range(changes["tax_rate_bp"], 0, MAX_RATE_BP):
+        errors["tax_rate_bp"] = ("The tax rate must be a percentage from 0 to 100 with at most two decimals,"
+                                 " e.g. 19 or 7.25 (0: no tax line)")
+    if "tax_id" in changes and not _printable_text(changes["tax_id"], TAX_ID_MAX):
+        errors["tax_id"] = f"The tax/VAT id has at most {TAX_ID_MAX} printable characters (empty: none)"
     return errors
 
 

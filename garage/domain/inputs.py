@@ -12,6 +12,7 @@ amounts in dollars: garage/domain/money.py `parse_dollars`.)
   ESC, DEL, C1) and no lone surrogate. The web layer refuses such a request before any
   view runs (garage/web.py, every query parameter, form field and path segment;
   garage/api/operation.py, every string of a JSON body), so no field can forget it.
+  The one exception is the address (``MULTILINE_FIELDS``), which may also hold line breaks.
 """
 from __future__ import annotations
 
@@ -60,9 +61,16 @@ def parse_page(raw: str | None) -> int:
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")  # exactly the Cc and Cs characters
 
 
-def has_control(text: str) -> bool:
-    """True if `text` holds a character no text field accepts."""
-    return _CONTROL.search(text) is not None
+# The one multi-line text: the garage's address (settings form field, API field). Line
+# breaks (CR, LF) are all it may hold beyond other text; every other control character
+# is refused there too. garage/domain/garage_settings.py `clean_address` tidies the lines.
+MULTILINE_FIELDS = frozenset({"garage_address", "garageAddress"})
+_LINE_BREAKS = str.maketrans("", "", "\r\n")
+
+
+def has_control(text: str, multiline: bool = False) -> bool:
+    """True if `text` holds a character no text field accepts (`multiline`: line breaks apart)."""
+    return _CONTROL.search(text.translate(_LINE_BREAKS) if multiline else text) is not None
 
 
 CONTROL_MESSAGE = "{field}: control characters (such as NUL, line breaks or tabs) are not allowed"

@@ -1,4 +1,4 @@
-"""Ticket rules: plates, vehicle types, payment methods, ticket numbers."""
+"""Ticket rules: plates, vehicle types, payment methods, ticket and receipt numbers."""
 from __future__ import annotations
 
 import re
@@ -137,6 +137,17 @@ def normalise_ticket_number(raw: str | None) -> str | None:
     return candidate if _TICKET_RE.match(candidate) else None
 
 
+# Receipt numbers: gap-free and sequential per garage, drawn when a ticket is paid, in the
+# exit's own statement (garage/persistence: the settings row's receipt_seq). Shown R-000123.
+RECEIPT_PREFIX = "R-"
+RECEIPT_DIGITS = 6  # zero-padded to six digits; longer numbers simply grow
+
+
+def format_receipt_number(number: int | None) -> str | None:
+    """123 → "R-000123"; None (not paid, or paid before receipt numbers) → None."""
+    return None if number is None else f"{RECEIPT_PREFIX}{number:0{RECEIPT_DIGITS}d}"
+
+
 class TicketView(Protocol):
     """What pages and the API read of a ticket. The ORM row (garage.models.Ticket)
     and the entry's plain record (garage.persistence.IssuedTicket) both are one."""
@@ -153,3 +164,4 @@ class TicketView(Protocol):
     payment_method: str | None
     lost: bool
     lost_fee_cents: int | None
+    receipt_number: int | None

@@ -52,6 +52,16 @@ class IssuedTicket:
     payment_method: None = None
     lost: bool = False
     lost_fee_cents: None = None
+    receipt_number: None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What the exit's statement drew for the payment: the receipt number (the settings row's
+    next receipt_seq) and the tax rate in force on that row then (basis points, 0: none)."""
+
+    number: int
+    tax_rate_bp: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,10 +294,13 @@ class Store:
         a taken number raise sqlalchemy's IntegrityError (the caller rolls back)."""
         raise NotImplementedError
 
-    def close(self, ticket: Ticket, values: dict[str, Any], details: dict[str, Any], actor: Actor | None) -> None:
-        """Write the exit's `values` on a still-active ticket, its audit row, and free its
-        space. AlreadyProcessed (nothing written) when the ticket is no longer active:
-        a second, concurrent payment of the same ticket matches no row."""
+    def close(self, ticket: Ticket, values: dict[str, Any], details: dict[str, Any],
+              actor: Actor | None) -> Receipt:
+        """Write the exit's `values` on a still-active ticket, its audit row, free its
+        space and draw its receipt number (the settings row's receipt_seq + 1, with the
+        tax rate of that row, both stored on the ticket and returned). AlreadyProcessed
+        (nothing written, no number drawn) when the ticket is no longer active: a second,
+        concurrent payment of the same ticket matches no row. Needs the settings row."""
         raise NotImplementedError
 
     def exit_inputs(self, number: str | None, caller: Actor | TokenCaller | None) -> ExitInputs:

@@ -18,7 +18,7 @@ from ..domain.tickets import STATUS_ACTIVE
 from ..extensions import db
 from ..identity import Actor, TokenCaller, actor_for
 from ..models import AuditEvent, GarageSetting, Ticket
-from .base import SETTINGS_ID, IssuedTicket, NewTicket, Store, formula_safe
+from .base import SETTINGS_ID, IssuedTicket, NewTicket, Receipt, Store, formula_safe
 
 QUARTER = 900  # seconds
 
@@ -66,22 +66,33 @@ class PortableStore(Store):
             return None
         return new.issued(ticket.id, actor.user_id)
 
-    def close(self, ticket: Ticket, values: dict[str, Any], details: dict[str, Any], actor: Actor | None) -> None:
+    def close(self, ticket: Ticket, values: dict[str, Any], details: dict[str, Any],
+              actor: Actor | None) -> Receipt:
+        """Free the space and draw the receipt number (one UPDATE of the settings row,
+        RETURNING the number and the tax rate), then close the still-active ticket with
+        them: a second, concurrent payment of the same ticket matches no row, and the
+        service's rollback then takes the number back (no gap). SQLite writes one
+        transaction at a time, so drawing first holds no lock anyone else could wait for."""
+        drawn = db.session.execute(
+            sa.update(GarageSetting).where(GarageSetting.id == SETTINGS_ID)
+            .values(occupied=GarageSetting.occupied - 1, receipt_seq=GarageSetting.receipt_seq + 1)
+            .returning(GarageSetting.receipt_seq, GarageSetting.tax_rate_bp)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if drawn is None:
+            raise AlreadyProcessed()
+        receipt = Receipt(drawn.receipt_seq, drawn.tax_rate_bp)
         # The guard (still active) makes a second, concurrent payment match no row.
         closed = db.session.execute(
             sa.update(Ticket).where(Ticket.id == ticket.id, Ticket.status == STATUS_ACTIVE)
-            .values(**values).execution_options(synchronize_session=False)
+            .values(**values, receipt_number=receipt.number, tax_rate_bp=receipt.tax_rate_bp)
+            .execution_options(synchronize_session=False)
         ).rowcount
         if closed != 1:
             raise AlreadyProcessed()
-        _audit(actor, "ticket.paid", ticket.ticket_number, details)
+        _audit(actor, "ticket.paid", ticket.ticket_number, {**details, "receiptNumber": receipt.number})
         db.session.flush()
-        # Counter last: its row lock is held only until the commit.
-        db.session.execute(
-            sa.update(GarageSetting).where(GarageSetting.id == SETTINGS_ID)
-            .values(occupied=GarageSetting.occupied - 1)
-            .execution_options(synchronize_session=False)
-        )
+        return receipt
 
     # SQLite has no timezones: group by UTC quarter-hour, and the report folds the quarters
     # into local hours (every real-world UTC offset is a multiple of 15 minutes).

@@ -15,7 +15,7 @@ from ..domain.tickets import STATUS_ACTIVE
 from ..extensions import db
 from ..identity import Actor, TokenCaller, admit
 from ..models import Ticket
-from .base import SETTINGS_ID, IssuedTicket, NewTicket, Store, formula_safe, lost_fee_column
+from .base import SETTINGS_ID, IssuedTicket, NewTicket, Receipt, Store, formula_safe, lost_fee_column
 from .prepared import Prepared
 
 AUTOCOMMIT_FLAG = "garage_autocommit"
@@ -61,28 +61,41 @@ FROM (VALUES (1)) AS one (x) LEFT JOIN ticket ON true
                 roles="varchar[]", now="timestamptz", settings_id="integer", number="varchar", plate="varchar",
                 plate_key="varchar", vehicle_type="varchar", status="varchar", ip="varchar", details="json"))
 
-# The exit's writes. The guard (still active) makes a second, concurrent payment match
-# no row, and then neither the audit row nor the counter is touched.
+# The exit's writes. `locked` takes the ticket's row lock while it is still active: a second,
+# concurrent payment of the same ticket waits for it, re-reads the row (READ COMMITTED),
+# finds it paid and matches nothing, and then neither the counter, the receipt sequence nor
+# the audit is touched. Only then is the settings row updated: the space freed and the
+# next receipt number drawn (receipt_seq + 1) in the same UPDATE, so concurrent exits
+# queue on that row exactly as before and each gets the next number, with no gap (the
+# statement is atomic: a failed exit draws none). The ticket is closed with that number
+# and the tax rate in force on that row at that moment (garage/domain/tax.py). The audit
+# row's details are the service's JSON object (never empty) with "receiptNumber" appended
+# as its last key: text, so the keys keep their order (jsonb would sort them).
 CLOSE = Prepared("garage_close_ticket", """
-WITH closed AS (
+WITH locked AS (
+    SELECT id FROM tickets WHERE id = :ticket_id AND status = :active FOR UPDATE
+), numbered AS (
+    UPDATE garage_settings SET occupied = occupied - 1, receipt_seq = receipt_seq + 1, updated_at = :updated_at
+    FROM locked WHERE garage_settings.id = :settings_id
+    RETURNING garage_settings.receipt_seq, garage_settings.tax_rate_bp
+), closed AS (
     UPDATE tickets SET status = :status, exit_time = :exit_time, duration_minutes = :duration_minutes,
            amount_paid = :amount_paid, payment_method = :payment_method, last_event_at = :last_event_at,
-           lost = :lost, lost_fee_cents = :lost_fee_cents, closed_by_id = :closed_by_id, updated_at = :updated_at
-    WHERE id = :ticket_id AND status = :active
-    RETURNING ticket_number
-), freed AS (
-    UPDATE garage_settings SET occupied = occupied - 1, updated_at = :updated_at
-    FROM closed WHERE garage_settings.id = :settings_id
+           lost = :lost, lost_fee_cents = :lost_fee_cents, closed_by_id = :closed_by_id, updated_at = :updated_at,
+           receipt_number = numbered.receipt_seq, tax_rate_bp = numbered.tax_rate_bp
+    FROM numbered WHERE tickets.id = :ticket_id
+    RETURNING ticket_number, receipt_number, tickets.tax_rate_bp
 ), audit AS (
     INSERT INTO audit_log (at, user_id, username, action, object_type, object_id, ip, details)
-    SELECT :updated_at, :user_id, :username, 'ticket.paid', 'ticket', ticket_number, :ip, :details
+    SELECT :updated_at, :user_id, :username, 'ticket.paid', 'ticket', ticket_number, :ip,
+           CAST(left(:details, -1) || ', "receiptNumber": ' || receipt_number || '}' AS json)
     FROM closed
 )
-SELECT count(*) FROM closed
+SELECT receipt_number, tax_rate_bp FROM closed
 """, types=dict(status="varchar", exit_time="timestamptz", duration_minutes="integer", amount_paid="integer",
                 payment_method="varchar", last_event_at="timestamptz", lost="boolean", lost_fee_cents="integer",
                 closed_by_id="integer", updated_at="timestamptz", ticket_id="integer", active="varchar",
-                settings_id="integer", user_id="integer", username="varchar", ip="varchar", details="json"))
+                settings_id="integer", user_id="integer", username="varchar", ip="varchar", details="text"))
 
 
 def details_json(details: dict[str, Any] | None) -> str | None:
@@ -142,14 +155,16 @@ class PostgresStore(Store):
             return None
         return new.issued(row.id, row.issued_by_id)  # no re-SELECT
 
-    def close(self, ticket: Ticket, values: dict[str, Any], details: dict[str, Any], actor: Actor | None) -> None:
+    def close(self, ticket: Ticket, values: dict[str, Any], details: dict[str, Any],
+              actor: Actor | None) -> Receipt:
         actor = actor or Actor.system()
-        closed = CLOSE.execute({
+        row = CLOSE.execute({
             **values, "ticket_id": ticket.id, "active": STATUS_ACTIVE, "settings_id": SETTINGS_ID,
             "user_id": actor.user_id, "username": actor.username, "ip": actor.ip,
-            "details": details_json(details)}).scalar()
-        if closed != 1:
+            "details": details_json(details)}).first()
+        if row is None:
             raise AlreadyProcessed()
+        return Receipt(row.receipt_number, row.tax_rate_bp)
 
     # Local hours: date_trunc('hour', t, tz) returns the instant the local hour began
     # (a fall-back day keeps its two 01:00 hours apart).

@@ -16,7 +16,8 @@ from ..persistence import SETTINGS_ID
 
 # Columns of garage_settings a manager may change (vehicle rates live in their own table).
 COLUMNS = ("total_spaces", "hourly_rate", "grace_minutes", "daily_max_cents", "lost_ticket_fee_cents",
-           "lost_ticket_mode", "garage_name", "timezone", "almost_full_percent")
+           "lost_ticket_mode", "garage_name", "timezone", "almost_full_percent", "garage_address", "tax_rate_bp",
+           "tax_id")
 
 
 def ensure_settings() -> GarageSetting:
@@ -112,8 +113,11 @@ def update_settings(actor, *, total_spaces: int | None = None, hourly_rate: int 
     errors = rules.check(changes)
     if errors:
         raise rules.InvalidSettings(errors)
-    if isinstance(changes.get("garage_name"), str):
-        changes["garage_name"] = changes["garage_name"].strip()
+    for name in ("garage_name", "tax_id"):
+        if isinstance(changes.get(name), str):
+            changes[name] = changes[name].strip()
+    if "garage_address" in changes:
+        changes["garage_address"] = rules.clean_address(changes["garage_address"])
     values = {k: v for k, v in changes.items() if k in COLUMNS}
 
     row = get_settings()

@@ -133,7 +133,8 @@ def quote_for(ticket: Ticket, now: datetime | None = None, lost: bool = False,
 def process_exit(ticket_number: str | None, payment_method: str | None,
                  actor: Actor | TokenCaller | None = None, now: datetime | None = None,
                  expected_amount_cents: int | None = None, lost: bool = False) -> Ticket:
-    """Charge and close an active ticket, exactly once.
+    """Charge and close an active ticket, exactly once, drawing its receipt number
+    (gap-free: in the exit's own statement; a refused exit draws none).
 
     With ``expected_amount_cents`` (what the attendant quoted), the payment is
     refused if the fee has changed since, so nobody is charged a surprise.
@@ -161,12 +162,14 @@ def process_exit(ticket_number: str | None, payment_method: str | None,
                       amount_paid=q.amount_cents, payment_method=payment_method, last_event_at=now,
                       lost=lost, lost_fee_cents=q.lost_fee_cents if lost else None,
                       closed_by_id=found.actor.user_id if found.actor else None, updated_at=now)
-        store().close(ticket, values, exit_details(q, payment_method, lost), found.actor)
+        # (No settings row: quote_for's current_tariff() has just created it.)
+        receipt = store().close(ticket, values, exit_details(q, payment_method, lost), found.actor)
+        values.update(receipt_number=receipt.number, tax_rate_bp=receipt.tax_rate_bp)
         for name, value in values.items():  # what was written: no refresh round trip
             set_committed_value(ticket, name, value)
         commit_keeping_loaded()
-        if settings is not None:  # its counter was changed by SQL: read again if anyone asks
-            db.session.expire(settings, ["occupied", "updated_at"])
+        if settings is not None:  # its counters were changed by SQL: read again if anyone asks
+            db.session.expire(settings, ["occupied", "receipt_seq", "updated_at"])
     except BaseException:
         db.session.rollback()
         raise

@@ -14,6 +14,7 @@ from ..domain.errors import Conflict
 from ..domain.inputs import parse_integer
 from ..domain.money import cents_to_decimal, parse_dollars
 from ..domain.pricing import LOST_ADD, LOST_REPLACE
+from ..domain.tax import parse_percent, percent_text
 from ..domain.tickets import VEHICLE_TYPES
 from ..services import settings as settings_service
 from .. import htmx
@@ -31,9 +32,9 @@ def rate_field(kind: str) -> str:
 
 FIELDS = ("garage_name", "total_spaces", "timezone", "almost_full_percent", "hourly_rate",
           *(rate_field(kind) for kind in VEHICLE_TYPES), "grace_minutes", "daily_max",
-          "lost_ticket_fee", "lost_ticket_mode")
+          "lost_ticket_fee", "lost_ticket_mode", "garage_address", "tax_rate", "tax_id")
 # Setting (service keyword / check() key) → form field, where they differ.
-FIELD_OF = {"daily_max_cents": "daily_max", "lost_ticket_fee_cents": "lost_ticket_fee",
+FIELD_OF = {"daily_max_cents": "daily_max", "lost_ticket_fee_cents": "lost_ticket_fee", "tax_rate_bp": "tax_rate",
             **{f"vehicle_rates.{kind}": rate_field(kind) for kind in VEHICLE_TYPES}}
 
 
@@ -49,6 +50,7 @@ def form_values() -> dict[str, str]:
         "lost_ticket_fee": cents_to_decimal(tariff.lost_ticket_fee_cents or None),
         "lost_ticket_mode": tariff.lost_ticket_mode, "garage_name": s.garage_name,
         "timezone": s.timezone, "almost_full_percent": str(s.almost_full_percent),
+        "garage_address": s.garage_address, "tax_rate": percent_text(s.tax_rate_bp), "tax_id": s.tax_id,
     }
 
 
@@ -100,6 +102,12 @@ def parse_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]
     changes["garage_name"] = text("garage_name")
     changes["timezone"] = text("timezone")
     whole("almost_full_percent", "almost_full_percent", "the ALMOST FULL threshold")
+    changes["garage_address"] = form.get("garage_address") or ""  # lines: the service tidies them
+    try:
+        changes["tax_rate_bp"] = parse_percent(text("tax_rate"))
+    except ValueError:
+        errors["tax_rate"] = "Enter the tax rate as a percentage with at most two decimals, e.g. 19 or 7.25"
+    changes["tax_id"] = text("tax_id")
     for setting, message in rules.check(changes).items():
         errors.setdefault(FIELD_OF.get(setting, setting), message)
     return changes, errors

@@ -14,7 +14,7 @@ INVALID index left by an interrupted run is dropped and rebuilt on the next run
 (schema_changes.create_index_concurrently).
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 
 """
 from alembic import op
@@ -24,7 +24,7 @@ from garage.persistence import schema_changes
 
 # revision identifiers, used by Alembic.
 revision = '0006'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

@@ -12,7 +12,7 @@ from tests.helpers.db import backdate, set_settings, ticket_count
 from tests.helpers.web import signed_in, soup
 
 TICKET_FIELDS = {"id", "ticketNumber", "licensePlate", "vehicleType", "entryTime", "exitTime",
-                 "durationMinutes", "amountPaid", "status", "paymentMethod", "lost", "lostFee"}
+                 "durationMinutes", "amountPaid", "status", "paymentMethod", "lost", "lostFee", "receiptNumber"}
 
 
 # --- the seed's test plan (section 6.2) -------------------------------------------------

@@ -100,3 +100,30 @@ def test_a_session_signed_out_on_one_worker_is_refused_by_every_worker(live):
     assert page("POST", f"{live.url}/logout", cookie, {"csrf_token": token})[0] == 303
     answers = fire(9, lambda i: page("GET", f"{live.url}/settings", copied))
     assert {(status, 'href="/login?' in body) for status, _, body in answers} == {(302, True)}
+
+
+def test_concurrent_exits_draw_gap_free_receipt_numbers_and_refused_ones_draw_none(live):
+    """Twelve tickets paid at the same moment on three workers, each twice, plus a payment of
+    each refused for a changed quote: twelve payments, twelve numbers 1..12, none shared, none
+    skipped (the number is drawn by the exit's own statement, on the counter's row)."""
+    headers = live.token()
+    numbers = []
+    for i in range(12):
+        status, ticket = call("POST", f"{live.url}/api/tickets", {"licensePlate": f"RN{i:03d}", "vehicleType": "Car"},
+                              headers)
+        assert status == 201
+        numbers.append(ticket["ticketNumber"])
+
+    def request(i: int):
+        number, kind = numbers[i % 12], i // 12
+        body = {"paymentMethod": "Cash"} if kind < 2 else {"paymentMethod": "Cash", "expectedAmount": 1}
+        return call("PUT", f"{live.url}/api/tickets/{number}/exit", body, headers)
+
+    results = fire(36, request)
+    assert Counter(status for status, _ in results) == {200: 12, 409: 24}, Counter(s for s, _ in results)
+    drawn = sorted(body["receiptNumber"] for status, body in results if status == 200)
+    assert drawn == [f"R-{n:06d}" for n in range(1, 13)]
+    assert scalar(live, "SELECT receipt_seq FROM garage_settings") == 12
+    assert scalar(live, "SELECT count(DISTINCT receipt_number) FROM tickets") == 12
+    assert scalar(live, "SELECT occupied FROM garage_settings") == 0
+    assert scalar(live, "SELECT count(*) FROM audit_log WHERE action = 'ticket.paid'") == 12

@@ -179,3 +179,48 @@ def test_0004_adds_session_and_throttle_tables_to_a_database_with_users(empty_da
             tables = set(sa.inspect(conn).get_table_names())
             assert "user_sessions" not in tables and "sign_in_throttle" not in tables
             assert conn.execute(sa.text("SELECT username FROM users")).scalar() == "old.boss"
+
+
+def test_0005_adds_receipt_details_to_a_garage_with_history(empty_database, tmp_path):
+    """Migration 0005 on a garage with paid and active tickets: no address, tax or tax id
+    until a manager sets them; tickets paid before keep no receipt number, and numbering
+    starts at 1 with the next payment. It downgrades cleanly, keeping the data."""
+    from flask_migrate import downgrade, upgrade
+
+    from garage.services import tickets as ticket_service
+
+    with app_on(empty_database, tmp_path) as app, app.test_request_context():
+        upgrade(revision="0004")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO garage_settings (id, total_spaces, hourly_rate, timezone, garage_name, "
+                "almost_full_percent, occupied, updated_at) VALUES (1, 50, 1200, 'UTC', 'Old', 90, 1, :t)"),
+                {"t": T0})
+            for number, status, exit_time, amount in [("PS-CCCC44", "completed", T0, 2400),
+                                                      ("PS-DDDD55", "active", None, None)]:
+                conn.execute(sa.text(
+                    "INSERT INTO tickets (ticket_number, license_plate, plate_key, vehicle_type, "
+                    "entry_time, exit_time, amount_paid, status, last_event_at, created_at, updated_at) "
+                    "VALUES (:n, 'P', :k, 'Car', :e, :x, :a, :s, :e, :e, :e)"),
+                    {"n": number, "k": number[-4:], "e": T0 - timedelta(hours=2), "x": exit_time,
+                     "a": amount, "s": status})
+        upgrade()
+        with db.engine.connect() as conn:
+            row = conn.execute(sa.text(
+                "SELECT garage_address, tax_rate_bp, tax_id, receipt_seq FROM garage_settings")).one()
+            assert tuple(row) == ("", 0, "", 0)
+            assert conn.execute(sa.text(
+                "SELECT receipt_number, tax_rate_bp FROM tickets WHERE status = 'completed'")).one() == (None, None)
+        paid = ticket_service.process_exit("PS-DDDD55", "Cash", now=T0)
+        assert (paid.receipt_number, paid.tax_rate_bp, paid.amount_paid) == (1, 0, 1200 * 2)
+        db.session.remove()
+        with db.engine.connect() as conn:  # the unique index refuses a second ticket with the same number
+            with pytest.raises(sa.exc.IntegrityError):
+                conn.execute(sa.text("UPDATE tickets SET receipt_number = 1 WHERE ticket_number = 'PS-CCCC44'"))
+        downgrade(revision="0004")
+        with db.engine.connect() as conn:
+            assert not {"receipt_number", "tax_rate_bp"} & {c["name"] for c in sa.inspect(conn).get_columns("tickets")}
+            settings_columns = {c["name"] for c in sa.inspect(conn).get_columns("garage_settings")}
+            assert not {"garage_address", "tax_rate_bp", "tax_id", "receipt_seq"} & settings_columns
+            assert conn.execute(sa.text("SELECT count(*) FROM tickets WHERE status = 'completed'")).scalar() == 2
+        upgrade()  # and up again

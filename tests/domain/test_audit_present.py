@@ -41,3 +41,12 @@ def test_a_fee_set_or_removed_reads_the_same_whatever_column_it_is():
     assert [(line.text, line.after) for line in removed.lines] == [("$30.00", "none"), ("$25.00", "none")]
     assert value_text("lostFeeCents", 0) == "$0.00"  # what a lost ticket was charged: an amount, even nothing
     assert value_text("hourlyRate", 0) == "$0.00"  # free parking is a rate
+
+
+def test_receipt_details_read_as_on_the_receipt():
+    assert value_text("receiptNumber", 42) == "R-000042"
+    assert value_text("taxRateBp", 725) == "7.25 %" and value_text("taxRateBp", 0) == "0 %"
+    assert value_text("garageAddress", "12 Main St\nSpringfield") == "12 Main St, Springfield"
+    assert value_text("garageAddress", "") == "none" and value_text("taxId", "") == "none"
+    paid = event_details({"amountCents": 1000, "receiptNumber": 7})
+    assert paid.lines[-1] == DetailLine("receipt", "R-000007")

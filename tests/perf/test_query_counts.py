@@ -51,8 +51,9 @@ REQUESTS = [
     # all four are one prepared statement: EXECUTE, after a PREPARE on a connection's first entry).
     Req("entry", "POST", "/api/tickets", auth="token", json={"licensePlate": "NEW 1", "vehicleType": "Car"},
         most=4, postgresql_most=1, status=201),
-    # ONE SELECT (token's owner, ticket, settings, rate) + guarded UPDATE + INSERT audit + UPDATE counter
-    # (on PostgreSQL the three writes are one prepared statement, PREPAREd once per connection).
+    # ONE SELECT (token's owner, ticket, settings, rate) + UPDATE counter and receipt number + guarded
+    # UPDATE + INSERT audit (on PostgreSQL the three writes are one prepared statement, PREPAREd once
+    # per connection).
     Req("exit", "PUT", "/api/tickets/{ticket}/exit", auth="token", json={"paymentMethod": "Cash"}, most=4,
         postgresql_most=2),
     Req("settings", "GET", "/api/garage/settings", auth="manager-token", most=4),
@@ -178,7 +179,9 @@ def test_entry_and_exit_are_one_transaction_without_savepoints(app, client, staf
         assert "api_tokens" in exit_statements[0] and "garage_settings" in exit_statements[0]
     else:
         assert verbs == ["SELECT", "INSERT", "INSERT", "UPDATE"], statements
-        assert exit_verbs == ["SELECT", "UPDATE", "INSERT", "UPDATE"], exit_statements
+        # counter + receipt number (UPDATE ... RETURNING), guarded UPDATE of the ticket, audit
+        assert exit_verbs == ["SELECT", "UPDATE", "UPDATE", "INSERT"], exit_statements
+        assert "garage_settings" in exit_statements[1] and "RETURNING" in exit_statements[1]
 
 
 @contextmanager

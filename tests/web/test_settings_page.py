@@ -20,6 +20,7 @@ VALID = {
     "almost_full_percent": "85", "hourly_rate": "10.50", "rate_car": "", "rate_standard_vehicle": "",
     "rate_compact_car": "", "rate_suv": "15", "rate_motorcycle": "5.5", "rate_van": "",
     "grace_minutes": "10", "daily_max": "40", "lost_ticket_fee": "50", "lost_ticket_mode": "add",
+    "garage_address": " 12 Main Street \r\n\r\nSpringfield IL 62701\r\n", "tax_rate": "19", "tax_id": " DE123456789 ",
 }
 
 
@@ -109,7 +110,8 @@ def test_saving_stores_cents_redirects_and_says_saved(manager_client):
     assert settings == {"total_spaces": 120, "hourly_rate": 1050, "grace_minutes": 10, "daily_max_cents": 4000,
                         "lost_ticket_fee_cents": 5000, "lost_ticket_mode": "add",
                         "garage_name": "Main Street Garage", "timezone": "Europe/Berlin",
-                        "almost_full_percent": 85}
+                        "almost_full_percent": 85, "garage_address": "12 Main Street\nSpringfield IL 62701",
+                        "tax_rate_bp": 1900, "tax_id": "DE123456789"}
     assert rates == [("Motorcycle", 550), ("SUV", 1500)]  # blank types pay the default rate
     page = soup(manager_client.get(r.location))
     assert "Saved" in page.find(class_="saved").get_text()
@@ -189,6 +191,11 @@ def test_htmx_save_swaps_the_form_with_saved_and_updates_the_rates_panel(manager
     ({"garage_name": "   "}, "garage_name", "display name"),
     ({"garage_name": "x" * 81}, "garage_name", "at most 80"),
     ({"lost_ticket_mode": "double"}, "lost_ticket_mode", "replaces or is added"),
+    ({"tax_rate": "19.005"}, "tax_rate", "at most two decimals"),
+    ({"tax_rate": "-7"}, "tax_rate", "as a percentage"),
+    ({"tax_rate": "VAT"}, "tax_rate", "as a percentage"),
+    ({"tax_rate": "100.01"}, "tax_rate", "from 0 to 100"),
+    ({"tax_id": "D" * 33}, "tax_id", "at most 32"),
 ])
 def test_invalid_field_is_422_with_its_message_and_nothing_changes(manager_client, overrides, field, words):
     before = snapshot()
@@ -256,3 +263,44 @@ def test_the_display_name_field_limits_typing_to_what_the_rule_accepts(manager_c
 
     field = soup(manager_client.get("/settings")).select_one("#garage_name")
     assert field.get("maxlength") == str(NAME_MAX)
+
+
+# --- receipts: address, tax rate, tax id ------------------------------------------------------
+
+def test_the_receipt_settings_show_as_saved_with_the_rate_in_percent(manager_client):
+    post(manager_client, {"tax_rate": "7,25"})
+    page = soup(manager_client.get("/settings"))
+    assert page.find(id="garage_address").get_text() == "12 Main Street\nSpringfield IL 62701"
+    assert page.find(id="tax_rate")["value"] == "7.25" and page.find(id="tax_id")["value"] == "DE123456789"
+    assert page.find(id="tax_id").get("maxlength") == "32"
+    post(manager_client, {"tax_rate": "", "tax_id": "", "garage_address": ""})  # all optional: none
+    assert {k: v for k, v in snapshot()[0].items() if k in ("garage_address", "tax_rate_bp", "tax_id")} == \
+        {"garage_address": "", "tax_rate_bp": 0, "tax_id": ""}
+    assert soup(manager_client.get("/settings")).find(id="tax_rate")["value"] == "0"
+
+
+def test_the_receipt_settings_are_audited_in_words(manager_client):
+    from garage.admin.present import event_details
+
+    post(manager_client)
+    (event,) = settings_audits()
+    assert event.details["before"]["taxRateBp"] == 0 and event.details["after"]["taxRateBp"] == 1900
+    lines = {line.label: (line.text, line.after) for line in event_details(event.details).lines}
+    assert lines["tax rate"] == ("0 %", "19 %") and lines["tax/VAT id"] == ("none", "DE123456789")
+    assert lines["address"] == ("none", "12 Main Street, Springfield IL 62701")
+
+
+@pytest.mark.parametrize("address, status", [
+    ("1\n2\n3\n4\n5", 422),  # five lines
+    ("x" * 61, 422),  # a line too long
+    ("Main Street\tNorth", 400),  # a control character other than a line break: refused before any view
+])
+def test_an_address_too_long_is_422_next_to_the_field_and_kept(manager_client, address, status):
+    before = snapshot()
+    r = post(manager_client, {"garage_address": address})
+    assert r.status_code == status
+    if status == 422:
+        page = soup(r)
+        assert "at most 4 lines of at most 60" in field_error(page, "garage_address")
+        assert page.find(id="garage_address").get_text() == address
+    assert snapshot() == before and settings_audits() == []

@@ -1,0 +1,75 @@
+"""Sales tax / VAT on receipts. Pure Python: no Flask, no database.
+
+Prices are tax-INCLUSIVE: the fee a driver pays is the total, and a receipt shows how
+much of it is tax. A rate is stored as integer **basis points** (1 % = 100 bp, so
+19 % is 1900 and 7.25 % is 725); 0 means no tax line.
+
+The rounding rule (one place, every receipt): the tax included in a total of ``T``
+cents at rate ``r`` bp is ``T * r / (10000 + r)`` cents, rounded **half-up** to the
+cent (``.5`` goes up), in integer arithmetic. So it is never more than the total,
+0 at a 0 rate, and never smaller for a larger total (tests/domain/test_tax.py).
+
+- :func:`included_tax`: the tax included in a total.
+- :func:`parse_percent`: what a manager typed ("19", "7.25", "19 %") → basis points.
+- :func:`format_percent`: basis points for people ("19 %", "7.25 %"); :func:`percent_text`
+  the same without the sign, for a form field ("19", "7.25").
+- :func:`included_line`: the receipt's line, "incl. VAT 19 %: $1.60".
+"""
+from __future__ import annotations
+
+import re
+
+from .money import format_dollars
+
+BP_PER_PERCENT = 100
+WHOLE = 100 * BP_PER_PERCENT  # 100 % in basis points
+MAX_RATE_BP = WHOLE  # the settings accept 0 to 100 %
+
+_PERCENT = re.compile(r"^(\d{1,3})(?:[.,](\d{1,2}))?\s*%?$", re.ASCII)
+
+
+def included_tax(total_cents: int, rate_bp: int) -> int:
+    """The tax included in a tax-inclusive total, in cents, rounded half-up.
+    1190 at 1900 bp (19 %) → 190; 1000 at 1900 → 160 (159.66 rounds up); 0 bp → 0."""
+    if total_cents < 0 or rate_bp < 0:
+        raise ValueError("a total and a tax rate cannot be negative")
+    if rate_bp == 0:
+        return 0
+    denominator = WHOLE + rate_bp
+    # floor(T*r/d + 1/2) == floor((2*T*r + d) / (2*d)): exact, no float
+    return (2 * total_cents * rate_bp + denominator) // (2 * denominator)
+
+
+def parse_percent(text: str) -> int:
+    """"19", "19.5", "7.25", "7,25", "19 %", "" (none: 0) → basis points. ValueError
+    for anything else: more than two decimals, a sign, letters."""
+    text = (text or "").strip()
+    if text == "":
+        return 0
+    match = _PERCENT.match(text)
+    if not match:
+        raise ValueError(f"not a percentage: {text!r}")
+    whole, frac = match.groups()
+    return int(whole) * BP_PER_PERCENT + int((frac or "0").ljust(2, "0"))
+
+
+def percent_text(rate_bp: int) -> str:
+    """1900 → "19", 725 → "7.25", 750 → "7.5", 0 → "0"."""
+    whole, frac = divmod(rate_bp, BP_PER_PERCENT)
+    return f"{whole}.{frac:02d}".rstrip("0").rstrip(".") if frac else str(whole)
+
+
+def format_percent(rate_bp: int) -> str:
+    """1900 → "19 %", 725 → "7.25 %"."""
+    return f"{percent_text(rate_bp)} %"
+
+
+TAX_NAME = "VAT"  # the word on receipts
+
+
+def included_line(total_cents: int, rate_bp: int | None) -> str | None:
+    """The receipt's tax line, "incl. VAT 19 %: $1.60"; None without a rate (0, or a ticket
+    paid before tax rates were recorded)."""
+    if not rate_bp:
+        return None
+    return f"incl. {TAX_NAME} {format_percent(rate_bp)}: {format_dollars(included_tax(total_cents, rate_bp))}"
