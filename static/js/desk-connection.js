@@ -64,13 +64,14 @@
 
   // --- offline: stale markers and disabled actions -----------------------------------------
   function markStale(panel) {
-    if (panel.querySelector(":scope > [data-stale-marker]")) { return; }
+    if (panel.querySelector(":scope > [data-stale-marker]")) { return; }  // already marked
     var marker = document.createElement("p");
     marker.className = "stale-marker";
     marker.setAttribute("data-stale-marker", "");
     marker.textContent = "Not connected — figures from " + clock(arrived.get(panel) || lastOk);
     panel.classList.add("is-stale");
-    panel.insertBefore(marker, panel.firstChild);
+    var first = panel.firstElementChild;  // under the panel's title, if it starts with one
+    panel.insertBefore(marker, first && /^H[1-6]$/.test(first.tagName) ? first.nextSibling : panel.firstChild);
   }
   function actions() {
     var main = document.getElementById("main") || document.body;

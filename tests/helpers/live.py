@@ -176,3 +176,59 @@ def login_form(base: str) -> tuple[str, str]:
 
     _, cookie, body = page("GET", f"{base}/login")
     return cookie, re.search(r'name="csrf_token" value="([^"]+)"', body).group(1)
+
+
+class StoppableServer:
+    """gunicorn that a test can take away and bring back on the same port with the same secret
+    key (the browser's session survives): `stop()` / `start()` (connections refused meanwhile), or
+    `freeze()` / `thaw()` (SIGSTOP: the port still accepts connections, nothing answers; requests
+    sent meanwhile are served on thaw, as a hung server that comes back would)."""
+
+    def __init__(self, database_url: str, workers: int = 2) -> None:
+        self.database_url, self.workers = database_url, workers
+        self.port, self.secret = free_port(), secrets.token_hex(16)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._running = None
+        self._frozen: list[int] = []
+
+    def start(self) -> None:
+        assert self._running is None, "already running"
+        self._running = gunicorn_process(self.database_url, self.workers, self.port,
+                                         extra_env={"SECRET_KEY": self.secret})
+        _, self.process = self._running.__enter__()
+
+    def stop(self) -> None:
+        self.thaw()
+        if self._running is not None:
+            running, self._running = self._running, None
+            running.__exit__(None, None, None)
+
+    def _pids(self) -> list[int]:
+        """The master and its workers."""
+        master = self.process.pid
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == master:
+                children.append(int(stat.parent.name))
+        return [master, *children]
+
+    def freeze(self) -> None:
+        import signal
+
+        self._frozen = self._pids()
+        for pid in self._frozen:
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        import signal
+
+        for pid in self._frozen:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        self._frozen = []
