@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from garage.extensions import db
 from garage.models import Ticket
 from garage.services import tickets as ticket_service
+from tests.helpers.browser import sign_in_at_desk
 from tests.helpers.live import LiveServer, StoppableServer, migrated_postgres
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
@@ -50,12 +51,7 @@ def booth(browser, garage: LiveServer, username: str, viewport=LANDSCAPE) -> Pag
     # Refused connections and htmx's own error log are expected here; scripts and CSP are ours.
     page.on("console", lambda m: page.js_errors.append(m.text) if m.type == "error"
             and "Content Security Policy" in m.text else None)
-    password = garage.user(username, "attendant")
-    page.goto(garage.url + "/login")
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.locator("button[type=submit]", has_text="Sign in").click()
-    page.wait_for_url("**/desk")
+    sign_in_at_desk(page, garage, username)
     return page
 
 

@@ -22,6 +22,7 @@ from garage import create_app
 from garage.extensions import db
 from tests.helpers.db import empty_tables
 from tests.helpers.postgres import throwaway_postgres
+from tests.helpers.processes import freeze, thaw
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -203,32 +204,9 @@ class StoppableServer:
             running, self._running = self._running, None
             running.__exit__(None, None, None)
 
-    def _pids(self) -> list[int]:
-        """The master and its workers."""
-        master = self.process.pid
-        children = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == master:
-                children.append(int(stat.parent.name))
-        return [master, *children]
-
     def freeze(self) -> None:
-        import signal
-
-        self._frozen = self._pids()
-        for pid in self._frozen:
-            os.kill(pid, signal.SIGSTOP)
+        self._frozen = freeze(self.process.pid)  # the master and its workers
 
     def thaw(self) -> None:
-        import signal
-
-        for pid in self._frozen:
-            try:
-                os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
+        thaw(self._frozen)
         self._frozen = []
