@@ -135,6 +135,15 @@
     }
     clearMessages();  // a new attempt: the last one's message no longer applies
   });
+  // Enter in a field (a scanner's, a keyboard's) would submit nothing, its button being disabled:
+  // say so where the attendant is looking.
+  document.addEventListener("keydown", function (event) {
+    var field = event.target;
+    if (stats.online || event.key !== "Enter" || !field.form || field.tagName !== "INPUT") { return; }
+    event.preventDefault();
+    stats.blocked += 1;
+    tell(field, NOT_CONNECTED);
+  });
   document.addEventListener("click", function (event) {
     var link = event.target.closest ? event.target.closest("a[data-offline-disabled]") : null;
     if (link) { event.preventDefault(); event.stopPropagation(); }
