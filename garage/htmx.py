@@ -75,8 +75,10 @@ REFRESH_ON: dict[str, tuple[str, ...]] = {
     "desk.rates": (GARAGE_CHANGED, RECONNECTED),
 }
 # How long a desk waits for any answer (htmx's timeout, set by static/js/desk-connection.js): a
-# hung server ends in "No answer" within seconds, like one that refuses the connection.
-DESK_TIMEOUT_SECONDS = 5
+# hung server ends in "No answer" within seconds, as one that refuses the connection ends in "Not
+# connected". Longer than the server's own wait for a silent database (DB_REPLY_TIMEOUT, 6 s by
+# default), so a database outage ends in the server's own answer (503), not in the desk giving up.
+DESK_TIMEOUT_SECONDS = 8
 
 
 def poll_ms(endpoint: str) -> int:

@@ -119,6 +119,12 @@ def test_the_desk_page_carries_the_connection_status_its_timeout_and_its_scripts
     assert [s["src"].rsplit("/", 1)[-1] for s in lobby.select("script[src]")][-2:] == ["connection.js", "lobby.js"]
 
 
+def test_the_desk_waits_longer_than_the_server_waits_for_its_database(app):
+    """A frozen database ends in the server's own answer (503), which the desk shows, before the
+    desk gives up waiting and can only say "No answer"."""
+    assert htmx.DESK_TIMEOUT_SECONDS > app.config["DB_REPLY_TIMEOUT"] > 0
+
+
 @pytest.mark.parametrize("path", ["static/js/desk-connection.js", "static/js/connection.js"])
 def test_no_script_of_ours_sends_a_request_again(path):
     """An action is never replayed: the connection scripts send nothing (htmx.ajax, fetch, XHR,
