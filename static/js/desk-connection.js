@@ -78,7 +78,11 @@
     return main.querySelectorAll("button, a[hx-get], a[hx-post]");
   }
   function disable(el) {
-    if (el.hasAttribute("data-offline-disabled") || el.disabled) { return; }
+    if (el.hasAttribute("data-offline-disabled")) {  // already ours: htmx may have re-enabled it
+      if (el.tagName === "BUTTON") { el.disabled = true; }
+      return;
+    }
+    if (el.disabled) { return; }  // disabled for another reason (htmx, a request in flight)
     el.setAttribute("data-offline-disabled", el.getAttribute("aria-describedby") || "");
     el.setAttribute("aria-disabled", "true");
     el.setAttribute("aria-describedby", "desk-connection");
@@ -122,6 +126,11 @@
     if (!elt || !elt.querySelectorAll) { return; }
     if (isPolled(elt)) { arrived.set(elt, now); }
     elt.querySelectorAll("[hx-trigger]").forEach(function (el) { if (isPolled(el)) { arrived.set(el, now); } });
+    if (!stats.online) { actions().forEach(disable); }
+  });
+  // htmx re-enables a form's button when its request ends (hx-disabled-elt), after an error status
+  // has already put the desk offline: disable again whatever it re-enabled.
+  document.addEventListener("htmx:afterRequest", function () {
     if (!stats.online) { actions().forEach(disable); }
   });
   // While offline an action is not sent (a scanner's Enter, a link in the list...): say so instead.

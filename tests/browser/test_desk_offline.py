@@ -37,17 +37,26 @@ def garage_db(tmp_path_factory) -> Iterator[LiveServer]:
         yield LiveServer("", url, app)
 
 
-@pytest.fixture
-def server(garage_db) -> Iterator[StoppableServer]:
-    """A fresh garage behind a gunicorn the test may stop, start, freeze and thaw."""
-    garage_db.reset()
+@pytest.fixture(scope="module")
+def _gunicorn(garage_db) -> Iterator[StoppableServer]:
     stoppable = StoppableServer(garage_db.database_url)
-    stoppable.start()
     garage_db.url = stoppable.url
     try:
         yield stoppable
     finally:
         stoppable.stop()
+
+
+@pytest.fixture
+def server(_gunicorn, garage_db) -> StoppableServer:
+    """A fresh garage behind a gunicorn (one per module, started once) that the test may stop,
+    start, freeze and thaw; running when the test begins, whatever the last test left."""
+    _gunicorn.thaw()
+    if _gunicorn.process is None or _gunicorn.process.poll() is not None:
+        _gunicorn.stop()
+        _gunicorn.start()
+    garage_db.reset()
+    return _gunicorn
 
 
 def booth(browser, garage: LiveServer, username: str, viewport=LANDSCAPE) -> Page:

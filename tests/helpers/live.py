@@ -190,6 +190,7 @@ class StoppableServer:
         self.port, self.secret = free_port(), secrets.token_hex(16)
         self.url = f"http://127.0.0.1:{self.port}"
         self._running = None
+        self.process: subprocess.Popen | None = None  # the master while running
         self._frozen: list[int] = []
 
     def start(self) -> None:
@@ -203,6 +204,7 @@ class StoppableServer:
         if self._running is not None:
             running, self._running = self._running, None
             running.__exit__(None, None, None)
+        self.process = None
 
     def freeze(self) -> None:
         self._frozen = freeze(self.process.pid)  # the master and its workers
