@@ -154,7 +154,7 @@ def live():
     stats = stats_service.garage_stats()
     response = make_response(render_template("desk/_live.html", stats=stats, oob=False))
     seen = request.args.get(SEEN)
-    if seen is not None and seen != stats.version:
+    if seen is not None and seen != stats.change_mark:
         htmx.trigger(response, htmx.GARAGE_CHANGED)
     return response
 

@@ -31,7 +31,7 @@ class GarageStats:
     timezone: str
     # What the desks' live poll compares to learn that something changed anywhere (issue 15):
     # see change_mark().
-    version: str = ""
+    change_mark: str = ""
 
     @property
     def state(self) -> str:
@@ -100,5 +100,5 @@ def garage_stats(now: datetime | None = None) -> GarageStats:
     return GarageStats(
         occupancy=occupancy, almost_full_percent=s.almost_full_percent,
         hourly_rate_cents=s.hourly_rate, today=today,
-        garage_name=s.garage_name, timezone=s.timezone, version=change_mark(s, today),
+        garage_name=s.garage_name, timezone=s.timezone, change_mark=change_mark(s, today),
     )
