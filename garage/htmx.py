@@ -11,9 +11,11 @@ In the spirit of django-htmx (`HtmxDetails`, `django_htmx.http`):
   always says `Vary: HX-Request` (one URL, two bodies: a cache must keep both).
 - Response helpers: `trigger()` a client event, `push_url()` / `replace_url()` /
   `push_or_replace_url()`, `client_redirect()`.
-- `POLL_SECONDS`: every polling element's interval. Templates write a polling element with
-  the `poll()` global defined here (URL + interval + the poll mark), and a link inside one that
-  people tap with `tapped()`: the only two writers of the poll mark.
+- `POLL_SECONDS`: every polling element's interval, `REFRESH_ON`: the client events that make
+  a polled panel ask at once (a change made here or at another desk, the connection back).
+  Templates write a polling element with the `poll()` global defined here (URL + triggers + the
+  poll mark), and a link inside one that people tap with `tapped()`: the only two writers of the
+  poll mark.
 """
 from __future__ import annotations
 
@@ -60,6 +62,23 @@ POLL_SECONDS: dict[str, int] = {
 CONFIGURED_POLL_SECONDS: dict[str, str] = {
     "lobby.panel": "LOBBY_POLL_SECONDS",
 }
+
+# Client events, fired on <body>, that make polled panels ask at once instead of at their interval:
+DESK_CHANGED = "desk-changed"        # this desk's own entry or exit (its response says so)
+GARAGE_CHANGED = "garage-changed"    # the live poll saw a change made anywhere (desk.live)
+RECONNECTED = "desk-reconnected"     # a request got through again (static/js/desk-connection.js)
+REFRESH_ON: dict[str, tuple[str, ...]] = {
+    "desk.live": (RECONNECTED,),
+    # The own desk's activity comes out-of-band with its entry or exit: no DESK_CHANGED here.
+    "desk.activity": (GARAGE_CHANGED, RECONNECTED),
+    "desk.inside": (DESK_CHANGED, GARAGE_CHANGED, RECONNECTED),
+    "desk.rates": (GARAGE_CHANGED, RECONNECTED),
+}
+# How long a desk waits for any answer (htmx's timeout, set by static/js/desk-connection.js): a
+# hung server ends in "No answer" within seconds, as one that refuses the connection ends in "Not
+# connected". Longer than the server's own wait for a silent database (DB_REPLY_TIMEOUT, 6 s by
+# default), so a database outage ends in the server's own answer (503), not in the desk giving up.
+DESK_TIMEOUT_SECONDS = 8
 
 
 def poll_ms(endpoint: str) -> int:
@@ -245,15 +264,24 @@ POLL_MARK = Markup("hx-headers='{\"%s\": \"1\"}'" % POLL_HEADER)
 TAPPED_MARK = Markup("hx-headers='{\"%s\": \"0\"}'" % POLL_HEADER)
 
 
+def poll_trigger(endpoint: str, also: str = "") -> str:
+    """The hx-trigger of `endpoint`'s polling element: `also` (other triggers), the client events
+    of REFRESH_ON[endpoint] (on <body>), then the interval."""
+    clauses = [also] if also else []
+    clauses += [f"{event} from:body" for event in REFRESH_ON.get(endpoint, ())]
+    clauses.append(poll_every(endpoint))
+    return ", ".join(clauses)
+
+
 def poll(endpoint: str, also: str = "", **url_args: Any) -> Markup:
     """The attributes of an element that polls `endpoint` (templates: ``<div {{ poll("desk.live") }}>``):
-    hx-get (url_for with `url_args`), hx-trigger with the endpoint's interval (`also`: other
-    triggers first, e.g. "desk-changed from:body") and the poll mark.
+    hx-get (url_for with `url_args`), hx-trigger (`poll_trigger`: `also`, the events it reloads
+    on, its interval) and the poll mark.
 
     A template global rather than a Jinja macro: polled fragments render every few seconds
     on every open desk, and a macro (with its import) costs several times the Python of this."""
-    trigger = f"{also}, {poll_every(endpoint)}" if also else poll_every(endpoint)
-    return Markup('hx-get="{}" hx-trigger="{}" ').format(url_for(endpoint, **url_args), trigger) + POLL_MARK
+    return Markup('hx-get="{}" hx-trigger="{}" ').format(url_for(endpoint, **url_args),
+                                                          poll_trigger(endpoint, also)) + POLL_MARK
 
 
 def tapped() -> Markup:

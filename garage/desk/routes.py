@@ -33,8 +33,10 @@ EXPECTED_MAX = 999_999_999  # cents: the largest amount the exit form's hidden f
 DEFAULT_VEHICLE = "Car"
 # No payment method is pre-selected: the attendant picks the one the driver uses (issue 15).
 CHOOSE_METHOD = "Choose how the driver pays"
-# The client event after an entry or exit: the cars-inside list reloads on it (_inside_list.html).
-DESK_CHANGED = "desk-changed"
+# The client event after this desk's own entry or exit: the cars-inside list reloads on it.
+DESK_CHANGED = htmx.DESK_CHANGED
+# The live panel's query parameter: the change mark the page last saw (stats.change_mark).
+SEEN = "seen"
 # Domain errors name API fields; the desk's form fields are snake_case.
 FORM_FIELDS = {"licensePlate": "plate", "vehicleType": "vehicle_type", "paymentMethod": "payment_method"}
 
@@ -84,7 +86,8 @@ def desk_helpers() -> dict[str, Any]:
     return {"local_time": local_time, "duration": format_duration, "qr": qr_svg, "charged": charged,
             "receipt_number": format_receipt_number, "tax_line": tax_line, "receipt_garage": get_settings,
             "VEHICLE_TYPES": VEHICLE_TYPES, "PAYMENT_METHODS": PAYMENT_METHODS,
-            "ACTIVITY_LIMIT": ACTIVITY_LIMIT, "ACTIVITY_MORE": ACTIVITY_MORE}
+            "ACTIVITY_LIMIT": ACTIVITY_LIMIT, "ACTIVITY_MORE": ACTIVITY_MORE,
+            "DESK_TIMEOUT_MS": htmx.DESK_TIMEOUT_SECONDS * 1000, "DESK_RECONNECTED": htmx.RECONNECTED}
 
 
 def _timezone() -> str:
@@ -161,8 +164,16 @@ def index():
 @autocommit
 @staff_required
 def live():
-    """The live panel alone (polled every few seconds): a counter and one indexed range."""
-    return render_template("desk/_live.html", stats=stats_service.garage_stats(), oob=False)
+    """The live panel alone (polled every few seconds): a counter and one indexed range.
+    The panel carries the change mark it shows (sent back as ?seen=): when the garage has
+    changed since (an entry or exit at any desk, a settings change), the answer also fires
+    GARAGE_CHANGED, and cars inside, activity and rates reload at once (issue 15)."""
+    stats = stats_service.garage_stats()
+    response = make_response(render_template("desk/_live.html", stats=stats, oob=False))
+    seen = request.args.get(SEEN)
+    if seen is not None and seen != stats.change_mark:
+        htmx.trigger(response, htmx.GARAGE_CHANGED)
+    return response
 
 
 @bp.get("/activity")

@@ -8,6 +8,7 @@ from flask import current_app, g, has_request_context
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import garage_settings as rules
+from ..domain.clock import utcnow
 from ..domain.pricing import Tariff
 from ..domain.tickets import STATUS_ACTIVE, VEHICLE_TYPES
 from ..extensions import db
@@ -119,6 +120,10 @@ def update_settings(actor, *, total_spaces: int | None = None, hourly_rate: int 
     if "garage_address" in changes:
         changes["garage_address"] = rules.clean_address(changes["garage_address"])
     values = {k: v for k, v in changes.items() if k in COLUMNS}
+    if vehicle_rates and not values:
+        # Only the vehicle rates change: stamp the settings row all the same, so open desks see
+        # a change (stats.change_mark) and reload their rates and fees.
+        values["updated_at"] = utcnow()
 
     row = get_settings()
     names = list(changes)

@@ -29,6 +29,9 @@ class GarageStats:
     today: TodayFigures
     garage_name: str
     timezone: str
+    # What the desks' live poll compares to learn that something changed anywhere (issue 15):
+    # see change_mark().
+    change_mark: str = ""
 
     @property
     def state(self) -> str:
@@ -81,10 +84,21 @@ def today_figures(tzname: str, now: datetime | None = None) -> TodayFigures:
                         float(avg_minutes) if avg_minutes is not None else None)
 
 
+def change_mark(settings: GarageSetting, today: TodayFigures) -> str:
+    """Changes whenever a car enters or leaves anywhere (occupied moves, or today's exits), and
+    whenever the settings row is written (every entry, exit and settings change stamps its
+    updated_at; settings.update_settings stamps it for vehicle rates too). Free: both values are
+    read for the live panel anyway, so the 5-s poll sends no extra statement."""
+    stamp = settings.updated_at
+    micros = int(stamp.timestamp() * 1_000_000) if stamp else 0
+    return f"{settings.occupied}.{today.exits}.{micros}"
+
+
 def garage_stats(now: datetime | None = None) -> GarageStats:
     occupancy, s = current_occupancy()
+    today = today_figures(s.timezone, now)
     return GarageStats(
         occupancy=occupancy, almost_full_percent=s.almost_full_percent,
-        hourly_rate_cents=s.hourly_rate, today=today_figures(s.timezone, now),
-        garage_name=s.garage_name, timezone=s.timezone,
+        hourly_rate_cents=s.hourly_rate, today=today,
+        garage_name=s.garage_name, timezone=s.timezone, change_mark=change_mark(s, today),
     )

@@ -1,7 +1,8 @@
 // Lobby screen: runs for weeks without a reload. htmx polls #lobby-live; this file only
 // (1) skips swaps when the panel is unchanged (ETag; the browser turns the server's 304 into
 //     a 200 from its cache, so htmx would otherwise re-swap identical HTML every poll),
-// (2) shows "Reconnecting…" and the data's age while polls fail, hides them on success,
+// (2) shows "Reconnecting…" and the data's age while polls fail, hides them on success
+//     (told by static/js/connection.js, shared with the desk),
 // (3) keeps the clock in the garage's timezone, from the browser's own clock.
 // Listeners are attached once (guarded), on document; the DOM is only ever swapped in place.
 (function () {
@@ -25,13 +26,7 @@
     return "updated " + h + " h " + (m % 60) + " min ago";
   }
 
-  function setHidden(el, hidden) { if (el.hidden !== hidden) { el.hidden = hidden; } }
-  function setText(el, text) {
-    // Reuse the text node: no node churn even after weeks of ticking.
-    if (el.firstChild && el.firstChild.nodeType === 3) {
-      if (el.firstChild.nodeValue !== text) { el.firstChild.nodeValue = text; }
-    } else { el.textContent = text; }
-  }
+  var connection = window.garageConnection, setHidden = connection.setHidden, setText = connection.setText;
 
   function renderStatus() {
     var stale = Date.now() - lastOk > 3 * pollMs;
@@ -92,14 +87,7 @@
   document.addEventListener("htmx:afterSwap", function (event) {
     if (fromLobby(event)) { stats.swaps += 1; tickClock(); }
   });
-  document.addEventListener("htmx:afterRequest", function (event) {
-    if (!fromLobby(event)) { return; }
-    var status = event.detail.xhr ? event.detail.xhr.status : 0;
-    if (event.detail.successful && (status === 200 || status === 304)) { ok(); }
-  });
-  ["htmx:sendError", "htmx:responseError", "htmx:timeout", "htmx:sendAbort"].forEach(function (name) {
-    document.addEventListener(name, function (event) { if (fromLobby(event)) { failed(); } });
-  });
+  connection.watch(fromLobby, ok, failed);  // static/js/connection.js
 
   function start() {
     live = document.getElementById("lobby-live");

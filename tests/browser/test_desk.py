@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from garage.domain.clock import utcnow
 from garage.extensions import db
 from garage.services import tickets as ticket_service
+from tests.helpers.browser import sign_in_at_desk
 
 pytestmark = pytest.mark.browser
 
@@ -44,12 +45,7 @@ def watch_console(page: Page) -> list[str]:
 
 
 def sign_in(page: Page, live, username: str = "ann") -> None:
-    password = live.user(username, "attendant")
-    page.goto(live.url + "/login")
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.locator("button[type=submit]", has_text="Sign in").tap()
-    page.wait_for_url("**/desk")
+    sign_in_at_desk(page, live, username)
 
 
 def seed_a_morning(live) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ from typing import Iterator
 import sqlalchemy as sa
 
 from tests.helpers.live import free_port
+from tests.helpers.processes import children, freeze, thaw  # children: for tests/db/test_outage.py
 from tests.helpers.postgres import postgres_unavailable
 
 
@@ -33,20 +33,6 @@ def postgres_bin() -> Path | None:
         return Path(os.environ["PG_BIN"])
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
     return Path(found[-1]).parent if found else None
-
-
-def children(pid: int) -> list[int]:
-    """PIDs of the live processes whose parent is `pid` (from /proc)."""
-    found = []
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            text = Path(stat).read_text()
-        except OSError:
-            continue  # ended meanwhile
-        fields = text[text.rindex(")") + 2:].split()  # after "pid (comm) "
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(stat.split("/")[2]))
-    return sorted(found)
 
 
 @dataclass
@@ -90,17 +76,10 @@ class PrivateCluster:
 
     def freeze(self) -> None:
         """SIGSTOP the postmaster and every backend: TCP still accepts, nothing answers."""
-        main = self.postmaster()
-        self.frozen = [main, *children(main)]
-        for pid in self.frozen:
-            os.kill(pid, signal.SIGSTOP)
+        self.frozen = freeze(self.postmaster())
 
     def thaw(self) -> None:
-        for pid in self.frozen:
-            try:
-                os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
+        thaw(self.frozen)
         self.frozen = []
 
     def create_database(self, name: str) -> str:

@@ -22,6 +22,7 @@ from garage import create_app
 from garage.extensions import db
 from tests.helpers.db import empty_tables
 from tests.helpers.postgres import throwaway_postgres
+from tests.helpers.processes import freeze, thaw
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -176,3 +177,38 @@ def login_form(base: str) -> tuple[str, str]:
 
     _, cookie, body = page("GET", f"{base}/login")
     return cookie, re.search(r'name="csrf_token" value="([^"]+)"', body).group(1)
+
+
+class StoppableServer:
+    """gunicorn that a test can take away and bring back on the same port with the same secret
+    key (the browser's session survives): `stop()` / `start()` (connections refused meanwhile), or
+    `freeze()` / `thaw()` (SIGSTOP: the port still accepts connections, nothing answers; requests
+    sent meanwhile are served on thaw, as a hung server that comes back would)."""
+
+    def __init__(self, database_url: str, workers: int = 2) -> None:
+        self.database_url, self.workers = database_url, workers
+        self.port, self.secret = free_port(), secrets.token_hex(16)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._running = None
+        self.process: subprocess.Popen | None = None  # the master while running
+        self._frozen: list[int] = []
+
+    def start(self) -> None:
+        assert self._running is None, "already running"
+        self._running = gunicorn_process(self.database_url, self.workers, self.port,
+                                         extra_env={"SECRET_KEY": self.secret})
+        _, self.process = self._running.__enter__()
+
+    def stop(self) -> None:
+        self.thaw()
+        if self._running is not None:
+            running, self._running = self._running, None
+            running.__exit__(None, None, None)
+        self.process = None
+
+    def freeze(self) -> None:
+        self._frozen = freeze(self.process.pid)  # the master and its workers
+
+    def thaw(self) -> None:
+        thaw(self._frozen)
+        self._frozen = []

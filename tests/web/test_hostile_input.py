@@ -71,7 +71,7 @@ def known_bad_examples(run: Callable) -> Callable:
 RECIPES: dict[str, tuple[str, ...]] = {
     "static": (), "meta.home": (), "meta.openapi": (), "meta.docs": (), "meta.docs_asset": (),
     "auth.login": ("next",), "auth.logout": (), "auth.change_password": ("next",),
-    "desk.index": (), "desk.live": (), "desk.activity": ("rows",), "desk.rates": (), "desk.inside": ("q", "page"),
+    "desk.index": (), "desk.live": ("seen",), "desk.activity": ("rows",), "desk.rates": (), "desk.inside": ("q", "page"),
     "desk.enter": (), "desk.ticket": (), "desk.lookup": ("q", "lost"), "desk.pay": (), "desk.paid": (),
     "desk.print_ticket": (), "desk.print_receipt": (),
     "lobby.index": ("theme",), "lobby.panel": (),
@@ -90,7 +90,7 @@ VALID: dict[str, str] = {
     "next": "/desk", "q": "GUARD1", "page": "1", "lost": "1", "theme": "dark", "from": "2026-03-01",
     "to": "2026-03-08", "group": "day", "action": "auth.login", "user": "boss", "limit": "10",
     "number": "{ticket}", "ticket_number": "{ticket}", "username": "dave", "name": "occupancy",
-    "filename": "css/app.css", "rows": "50",
+    "filename": "css/app.css", "rows": "50", "seen": "0.0.0",
 }
 
 

@@ -105,16 +105,28 @@ def test_page_or_fragment_chooses_by_the_request(app):
 def test_the_poll_helper_writes_url_interval_and_mark(app, monkeypatch):
     monkeypatch.setitem(htmx.POLL_SECONDS, "desk.live", 7)
     source = '<div {{ poll("desk.live") }}></div>' \
-             '<div {{ poll("desk.inside", also="desk-changed from:body", q="AB", page=2) }}></div>' \
+             '<div {{ poll("desk.inside", q="AB", page=2) }}></div>' \
+             '<div {{ poll("lobby.panel", also="load") }}></div>' \
              '<a {{ tapped() }}></a>'
     with app.test_request_context("/"):
         html = render_template_string(source)
-    live, inside, tap = soup(make_response(html)).select("div, a")
-    assert (live["hx-get"], live["hx-trigger"]) == ("/desk/live", "every 7s")
+    live, inside, lobby, tap = soup(make_response(html)).select("div, a")
+    assert (live["hx-get"], live["hx-trigger"]) == ("/desk/live", "desk-reconnected from:body, every 7s")
     assert json.loads(live["hx-headers"]) == {"X-Garage-Poll": "1"}
     assert inside["hx-get"] == "/desk/inside?q=AB&page=2"
-    assert inside["hx-trigger"] == "desk-changed from:body, every 60s"
+    # Cars inside reloads after this desk's change, any desk's change (seen by the live poll),
+    # the connection coming back, and every minute.
+    assert inside["hx-trigger"] == ("desk-changed from:body, garage-changed from:body, "
+                                    "desk-reconnected from:body, every 60s")
+    assert lobby["hx-trigger"] == "load, every 5000ms"  # `also` first; the lobby has no events
     assert json.loads(tap["hx-headers"]) == {"X-Garage-Poll": "0"}
+
+
+def test_every_desk_panel_reloads_when_the_connection_is_back_and_after_changes_elsewhere():
+    assert set(htmx.REFRESH_ON) == set(htmx.POLL_SECONDS)
+    assert all(htmx.RECONNECTED in events for events in htmx.REFRESH_ON.values())
+    assert {e for e, events in htmx.REFRESH_ON.items() if htmx.GARAGE_CHANGED in events} == {
+        "desk.activity", "desk.inside", "desk.rates"}
 
 
 def test_the_lobby_interval_is_the_deployers_setting(app, monkeypatch):
