@@ -8,7 +8,7 @@
 writes OUT/upstream.conf, OUT/locations.conf and OUT/garage.conf (the site: plain HTTP, or HTTPS
 with --tls); include OUT/garage.conf in nginx's http { } (a symlink in sites-enabled/) and run
 `nginx -t && nginx -s reload`. --down drains an instance (rolling deploy, docs/deployment.md).
-Every ${GARAGE_...} name is filled; nginx's own $variables are left alone."""
+Every GARAGE_... placeholder is filled; nginx's own $variables are left alone."""
 from __future__ import annotations
 
 import argparse
@@ -19,7 +19,7 @@ from string import Template
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = ("upstream.conf", "locations.conf")
-PASSIVE_CHECK = "max_fails=2 fail_timeout=10s"
+PASSIVE_CHECK = "max_fails=2 fail_timeout=5s"
 
 
 def address(instance: str) -> str:
