@@ -32,6 +32,16 @@ def _int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def _whole(name: str, default: int, low: int, high: int) -> int:
+    """A whole number from `low` to `high` (ASCII digits only), else a message naming the variable."""
+    value = (os.environ.get(name) or "").strip()
+    if value == "":
+        return default
+    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
+        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+    return int(value)
+
+
 def _seconds(name: str, default: float) -> float:
     value = os.environ.get(name)
     try:
@@ -67,6 +77,9 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
         self.REMEMBER_COOKIE_HTTPONLY = True
+        # Reverse proxies in front of the app whose X-Forwarded-For / -Proto are believed
+        # (Werkzeug's ProxyFix, installed by create_app); 0: forwarded headers are ignored.
+        self.TRUSTED_PROXY_HOPS = _whole("TRUSTED_PROXY_HOPS", 0, 0, 10)
         # Sign-in throttle: failed sign-ins from one address per 15 minutes (garage/domain/throttle.py).
         self.SIGN_IN_ADDRESS_FAILURES = _int("SIGN_IN_ADDRESS_FAILURES", 100)
         if self.SIGN_IN_ADDRESS_FAILURES < 1:
