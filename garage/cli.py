@@ -1,4 +1,4 @@
-"""Operator commands: flask --app garage (init | users ... | tokens ...)."""
+"""Operator commands: flask --app garage (init | verify | users ... | tokens ...)."""
 from __future__ import annotations
 
 import secrets
@@ -12,7 +12,7 @@ from .domain.errors import DomainError
 from .domain.roles import ROLE_MANAGER, ROLES
 from .extensions import db
 from .models import ApiToken, User
-from .services import accounts
+from .services import accounts, verification
 from .identity import Actor
 from .services.settings import ensure_settings
 
@@ -48,6 +48,29 @@ def register(app: Flask) -> None:
             click.echo("Sign in at /login; you will be asked to choose a new password.")
             click.echo("This password is shown only once.")
             click.echo("=" * 64)
+
+    @app.cli.command("verify")
+    @click.option("--repair-counter", is_flag=True,
+                  help="First set the occupancy counter to the cars inside (audited).")
+    def verify_command(repair_counter: bool) -> None:
+        """Check the data's invariants (after a restore): exit status 1 if any fails."""
+        if repair_counter:
+            try:
+                repair = verification.repair_counter(CLI)
+            except DomainError as exc:
+                _fail(exc)
+            if repair.before == repair.after:
+                click.echo(f"Counter already equals the cars inside ({repair.after}): nothing changed")
+            else:
+                click.echo(f"Counter repaired: {repair.before} -> {repair.after} (the cars inside)")
+        results = verification.check()
+        for result in results:
+            click.echo(f"{'OK  ' if result.ok else 'FAIL'}  {result.name}: {result.detail}")
+        failed = sum(not result.ok for result in results)
+        if failed:
+            click.echo(f"{failed} of {len(results)} checks failed", err=True)
+            sys.exit(1)
+        click.echo(f"All {len(results)} checks passed")
 
     users = click.Group("users", help="Staff accounts.")
     tokens = click.Group("tokens", help="API tokens (Authorization: Bearer ...).")

@@ -101,6 +101,13 @@ class Config:
         if 0 < timeout_ms and self.DB_REPLY_TIMEOUT * 1000 <= timeout_ms:
             raise ValueError("DB_REPLY_TIMEOUT must be longer than STATEMENT_TIMEOUT_MS "
                              "(the server cuts off slow queries; the reply timeout is for a silent server)")
+        # Migrations (flask db upgrade) on PostgreSQL run on their own connection, without the
+        # statement timeout: a schema change waits at most this long for a lock, then is rolled back
+        # and tried again, this many times in all (garage/persistence/schema_changes.py).
+        self.MIGRATION_LOCK_TIMEOUT_MS = _int("MIGRATION_LOCK_TIMEOUT_MS", 5000)
+        self.MIGRATION_LOCK_RETRIES = _int("MIGRATION_LOCK_RETRIES", 5)
+        if self.MIGRATION_LOCK_TIMEOUT_MS < 1 or self.MIGRATION_LOCK_RETRIES < 1:
+            raise ValueError("MIGRATION_LOCK_TIMEOUT_MS and MIGRATION_LOCK_RETRIES must be at least 1")
         # An error repeating (an outage: every request fails alike) logs one line per request and
         # its traceback at most once per this many seconds (per worker and kind of error).
         self.TRACEBACK_LOG_INTERVAL = _seconds("TRACEBACK_LOG_INTERVAL", 60.0)

@@ -90,6 +90,9 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = process_revision_directives
 
     connectable = get_engine()
+    if connectable.dialect.name == 'postgresql':
+        run_postgresql_migrations(conf_args)
+        return
 
     with connectable.connect() as connection:
         context.configure(
@@ -100,6 +103,33 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+
+
+def run_postgresql_migrations(conf_args):
+    """PostgreSQL: migrations cannot wedge a live garage (garage/persistence/schema_changes.py).
+    Their own connection (no app statement timeout, no reply deadline), a lock timeout, one
+    transaction per migration, and a run refused a lock rolled back and tried again."""
+    from garage.persistence import schema_changes
+
+    settings = current_app.config
+    lock_timeout_ms = settings['MIGRATION_LOCK_TIMEOUT_MS']
+    engine = schema_changes.migration_engine(
+        get_engine().url, settings['SQLALCHEMY_ENGINE_OPTIONS'].get('connect_args', {}), lock_timeout_ms)
+
+    def run_once(connection):
+        context.configure(
+            connection=connection,
+            target_metadata=get_metadata(),
+            **{**conf_args, 'transaction_per_migration': True}
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    try:
+        schema_changes.run_migrations(engine, run_once, tries=settings['MIGRATION_LOCK_RETRIES'],
+                                      lock_timeout_ms=lock_timeout_ms)
+    finally:
+        engine.dispose()
 
 
 if context.is_offline_mode():

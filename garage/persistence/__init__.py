@@ -7,6 +7,8 @@
 - prepared.py: server-side prepared statements (PostgreSQL).
 - outage.py: bounded waits on PostgreSQL (connect, ping, every answer) and :func:`unavailable`,
   the one rule for "the database is unreachable or timed out" (503, not 500).
+- schema_changes.py: how migrations run on PostgreSQL (their own connection, lock timeout,
+  retries) and index builds a re-run can finish (migrations/env.py and the version scripts).
 
 The implementation is chosen once, when the app is created (:func:`install`, from the
 engine's dialect); services get it with :func:`store` and never test the dialect themselves.

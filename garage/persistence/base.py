@@ -19,11 +19,12 @@ from sqlalchemy.orm import aliased
 
 from ..domain.errors import Unauthenticated
 from ..domain.figures import FORMULA_STARTS
+from ..domain.invariants import Counts
 from ..domain.throttle import Limit
-from ..domain.tickets import STATUS_ACTIVE
+from ..domain.tickets import STATUS_ACTIVE, STATUS_COMPLETED
 from ..extensions import db
 from ..identity import TOKEN_OWNER, Actor, TokenCaller, admit
-from ..models import GarageSetting, SignInThrottle, Ticket, User, VehicleRate
+from ..models import AuditEvent, GarageSetting, SignInThrottle, Ticket, User, VehicleRate
 from .outage import STATEMENT_TIMEOUT
 
 SETTINGS_ID = 1  # the one garage_settings row
@@ -139,6 +140,27 @@ TICKET_CSV_COLUMNS = ("ticket_number", "license_plate", "vehicle_type", "status"
 
 THROTTLE = SignInThrottle.__table__
 
+# The invariants a restore must keep (garage/domain/invariants.py); portable SQL.
+CARS_INSIDE = sa.select(sa.func.count(Ticket.id)).where(Ticket.status == STATUS_ACTIVE)
+PAID_WITHOUT_AUDIT = sa.select(Ticket.ticket_number).where(
+    Ticket.status == STATUS_COMPLETED,
+    ~sa.exists().where(AuditEvent.action == "ticket.paid", AuditEvent.object_type == "ticket",
+                       AuditEvent.object_id == Ticket.ticket_number))
+SETTINGS_COUNTER = sa.select(GarageSetting.total_spaces, GarageSetting.occupied).where(GarageSetting.id == SETTINGS_ID)
+EXAMPLES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class CounterRepair:
+    """The occupancy counter before and after a repair; `done` False: the cars inside are
+    more than the total spaces (the counter could not hold them: nothing changed)."""
+
+    before: int
+    after: int
+    inside: int
+    total_spaces: int
+    done: bool
+
 
 def _wait(failures: Any, limit: Limit) -> Any:
     """The limit's wait after `failures` (a SQL expression), as a SQL CASE of its steps."""
@@ -208,6 +230,38 @@ class Store:
     def is_statement_timeout(exc: sa.exc.OperationalError) -> bool:
         """A query cut off by the database's statement timeout (STATEMENT_TIMEOUT_MS)."""
         return getattr(exc.orig, "pgcode", None) == STATEMENT_TIMEOUT or "statement timeout" in str(exc.orig)
+
+    # --- invariants (flask --app garage verify) ----------------------------------------------
+
+    def invariant_counts(self) -> Counts:
+        """The figures the invariants are checked on, read in the caller's transaction."""
+        settings = db.session.execute(SETTINGS_COUNTER).first()
+        missing = PAID_WITHOUT_AUDIT.subquery()
+        paid_without_audit = db.session.scalar(sa.select(sa.func.count()).select_from(missing)) or 0
+        examples = (db.session.scalars(PAID_WITHOUT_AUDIT.order_by(Ticket.id).limit(EXAMPLES)).all()
+                    if paid_without_audit else ())
+        return Counts(total_spaces=None if settings is None else settings.total_spaces,
+                      occupied=0 if settings is None else settings.occupied,
+                      inside=db.session.scalar(CARS_INSIDE) or 0,
+                      paid_without_audit=paid_without_audit, examples=tuple(examples))
+
+    def repair_counter(self) -> CounterRepair | None:
+        """Set the occupancy counter to the cars inside, in the caller's transaction (None: no
+        settings row). The settings row is locked first, so entries and exits wait for the
+        commit (both touch it), and the count, a later statement, sees every one committed
+        before the lock; an exit whose ticket update was not committed yet is counted as
+        inside and takes its one off the repaired value when it commits. SQLite: the UPDATE
+        with its count is one atomic write."""
+        before = db.session.execute(SETTINGS_COUNTER.with_for_update()).first()
+        if before is None:
+            return None
+        inside = CARS_INSIDE.scalar_subquery()
+        done = db.session.execute(
+            sa.update(GarageSetting).where(GarageSetting.id == SETTINGS_ID, inside <= GarageSetting.total_spaces)
+            .values(occupied=inside).execution_options(synchronize_session=False)).rowcount == 1
+        after = db.session.execute(SETTINGS_COUNTER).one()
+        return CounterRepair(before.occupied, after.occupied, db.session.scalar(CARS_INSIDE) or 0,
+                             after.total_spaces, done)
 
     # --- entry and exit ------------------------------------------------------------------
 

@@ -9,7 +9,9 @@ amount and the stay, so today's figures (stats, desk panel) are read from the
 index alone instead of one table page per exit of the day.
 
 PostgreSQL: the indexes are built and dropped CONCURRENTLY, so entries and
-exits go on during the migration. Autovacuum visits tickets after 1 % of its
+exits go on during the migration; every step can be re-run (an interrupted build
+leaves an INVALID index, which the next run drops and builds again:
+garage/persistence/schema_changes.py). Autovacuum visits tickets after 1 % of its
 rows changed instead of 20 %: every exit leaves a dead version behind in the
 indexes of cars inside, and with a year of history (a million rows) the
 default waited for 200,000 of them, weeks of exits, while each desk page and
@@ -21,6 +23,8 @@ Revises: 0002
 """
 from alembic import op
 import sqlalchemy as sa
+
+from garage.persistence import schema_changes
 
 
 # revision identifiers, used by Alembic.
@@ -37,12 +41,17 @@ def upgrade():
         # A garage keeps running through a deploy: build and drop CONCURRENTLY (no lock
         # that blocks entries and exits while a million-row index is built), each in its
         # own transaction, then swap the names.
+        # Each step can be re-run: a run cut off anywhere (lock timeout, Ctrl-C) and run again
+        # (or retried by env.py) finishes the job; an INVALID half-built index is rebuilt.
         with op.get_context().autocommit_block():
-            op.execute('CREATE INDEX CONCURRENTLY ix_tickets_exit_time_0003 '
-                       'ON tickets (exit_time, amount_paid, duration_minutes) WHERE exit_time IS NOT NULL')
-            op.execute('DROP INDEX CONCURRENTLY ix_tickets_exit_time')
-            op.execute('DROP INDEX CONCURRENTLY ix_tickets_plate_key')
-            op.execute('ALTER INDEX ix_tickets_exit_time_0003 RENAME TO ix_tickets_exit_time')
+            bind = op.get_bind()
+            if schema_changes.index_predicate(bind, 'ix_tickets_exit_time') is None:  # not swapped yet
+                schema_changes.create_index_concurrently(
+                    op, 'ix_tickets_exit_time_0003', 'tickets', ['exit_time', 'amount_paid', 'duration_minutes'],
+                    where='exit_time IS NOT NULL')
+                schema_changes.drop_index_concurrently(op, 'ix_tickets_exit_time')
+                op.execute('ALTER INDEX ix_tickets_exit_time_0003 RENAME TO ix_tickets_exit_time')
+            schema_changes.drop_index_concurrently(op, 'ix_tickets_plate_key')
         op.execute('ALTER TABLE tickets SET (autovacuum_vacuum_scale_factor = 0.01, '
                    'autovacuum_analyze_scale_factor = 0.02)')
         return
