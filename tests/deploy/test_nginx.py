@@ -15,10 +15,11 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -45,10 +46,20 @@ class Stack:
             db.session.remove()
         return rows
 
-    def upstreams(self, method: str, uri_pattern: str) -> list[str]:
-        """Which instance served each request matching (method, uri regex), in order."""
-        return [r["upstream"] for r in self.nginx.records()
-                if r["method"] == method and re.fullmatch(uri_pattern, r["uri"])]
+    def logged(self, wanted: Callable[[dict], bool], count: int) -> list[dict]:
+        """The access log's records that match, in order; waits (briefly) for `count` of them:
+        nginx writes a request's line just after sending its response."""
+        deadline = time.monotonic() + 3
+        while True:
+            found = [r for r in self.nginx.records() if wanted(r)]
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.02)
+
+    def upstreams(self, method: str, uri_pattern: str, count: int) -> list[str]:
+        """Which instance served each of the `count` requests matching (method, uri regex)."""
+        return [r["upstream"] for r in self.logged(
+            lambda r: r["method"] == method and re.fullmatch(uri_pattern, r["uri"]), count)]
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +111,8 @@ def test_a_shift_through_nginx_uses_both_instances_with_one_sign_in(stack):
         assert r.status == 303, r.text
 
     # Round robin: consecutive entries (and exits) alternate between the two instances.
-    entries = stack.upstreams("POST", r"/desk/entries")
-    exits = stack.upstreams("POST", r"/desk/tickets/[^/]+/exit")
+    entries = stack.upstreams("POST", r"/desk/entries", 4)
+    exits = stack.upstreams("POST", r"/desk/tickets/[^/]+/exit", 4)
     assert len(entries) == len(exits) == 4
     for served in (entries, exits):
         assert set(served) == set(stack.instances)
@@ -137,12 +148,12 @@ def test_health_and_readiness_answer_through_nginx_with_a_request_id(stack):
     ready = client.request("GET", "/readyz")
     assert (ready.status, ready.json()) == (200, {"status": "ready"})
     # nginx makes up the request id, the app answers with it, and the access log has the same.
-    logged = [r["request_id"] for r in stack.nginx.records() if r["uri"] == "/readyz"]
+    logged = [r["request_id"] for r in stack.logged(lambda r: r["uri"] == "/readyz", 1)]
     assert re.fullmatch(r"[0-9a-f]{32}", logged[-1])
     # A well-formed id from the caller is kept; a malformed one is replaced.
     kept = client.request("GET", "/healthz", headers={"X-Request-ID": "booth-7.0042"})
     replaced = client.request("GET", "/healthz", headers={"X-Request-ID": "a b\"c"})
-    ids = [r["request_id"] for r in stack.nginx.records() if r["uri"] == "/healthz"][-2:]
+    ids = [r["request_id"] for r in stack.logged(lambda r: r["uri"] == "/healthz", 3)][-2:]
     assert ids[0] == "booth-7.0042" and re.fullmatch(r"[0-9a-f]{32}", ids[1])
     assert kept.status == replaced.status == 200
 
@@ -179,15 +190,18 @@ def hanging_up_instance() -> Iterator[tuple[str, list[bytes]]]:
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(16)
+    server.settimeout(0.1)
     received: list[bytes] = []
+    done = threading.Event()
 
     def serve() -> None:
-        while True:
+        while not done.is_set():
             try:
                 conn, _ = server.accept()
-            except OSError:
-                return
+            except TimeoutError:
+                continue
             with conn:
+                conn.settimeout(5)
                 received.append(conn.recv(65536))
 
     thread = threading.Thread(target=serve, daemon=True)
@@ -195,8 +209,9 @@ def hanging_up_instance() -> Iterator[tuple[str, list[bytes]]]:
     try:
         yield f"127.0.0.1:{server.getsockname()[1]}", received
     finally:
-        server.close()
+        done.set()
         thread.join(timeout=5)
+        server.close()
 
 
 def test_a_post_that_reached_an_instance_is_never_sent_to_another(stack):
@@ -210,11 +225,11 @@ def test_a_post_that_reached_an_instance_is_never_sent_to_another(stack):
         assert r.status == 503 and r.json()["message"].startswith("The garage is not answering")
         assert r.headers["Retry-After"] == "5"
         assert any(b"TWICE1" in request for request in received)  # it reached the instance...
-        assert [rec["upstream"] for rec in nginx.records()] == [hangs]  # ...so it was not sent elsewhere
+        assert [rec["upstream"] for rec in nginx.records(at_least=1)] == [hangs]  # ...so it was not sent elsewhere
         assert stack.rows("SELECT count(*) FROM tickets") == [(0,)]
         # A GET is idempotent: after the same failure it is answered by the other instance.
         assert [client.request("GET", "/api/garage/occupancy").status for _ in range(3)] == [200, 200, 200]
-        gets = [(rec["upstream"], rec["status"]) for rec in nginx.records() if rec["method"] == "GET"]
+        gets = [(rec["upstream"], rec["status"]) for rec in nginx.records(at_least=4) if rec["method"] == "GET"]
         assert (f"{hangs}, {live}", 200) in gets, gets
 
 
@@ -228,7 +243,7 @@ def test_an_instance_that_refuses_connections_costs_no_request_not_even_a_post(s
             r = client.request("POST", "/api/tickets", body={"licensePlate": f"REF{i}", "vehicleType": "Car"},
                                headers=api)
             assert r.status == 201, r.text
-        assert nginx.records()[0]["upstream"].startswith(down + ", ")  # refused, so never sent: tried next
+        assert nginx.records(at_least=4)[0]["upstream"].startswith(down + ", ")  # refused, so never sent: tried next
     assert stack.rows("SELECT count(*) FROM tickets") == [(4,)]
 
 

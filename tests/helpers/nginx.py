@@ -79,11 +79,16 @@ class Nginx:
     def access_log(self) -> Path:
         return self.dir / "garage-access.log"
 
-    def records(self) -> list[dict[str, Any]]:
-        """The access log, one dict per request (the site's garage_json format)."""
-        if not self.access_log.exists():
-            return []
-        return [json.loads(line) for line in self.access_log.read_text().splitlines() if line.strip()]
+    def records(self, at_least: int = 0, timeout: float = 3) -> list[dict[str, Any]]:
+        """The access log, one dict per request (the site's garage_json format). nginx writes a
+        request's line just after its response: wait until there are `at_least` lines."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.access_log.read_text() if self.access_log.exists() else ""
+            found = [json.loads(line) for line in text.splitlines() if line.strip()]
+            if len(found) >= at_least or time.monotonic() > deadline:
+                return found
+            time.sleep(0.02)
 
     def error_log(self) -> str:
         path = self.dir / "error.log"
