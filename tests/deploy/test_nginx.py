@@ -168,6 +168,8 @@ def test_static_files_come_from_nginx_gzipped_and_cached_for_a_year_when_version
     assert gzip.decompress(r.body) == (ROOT / "static/css/app.css").read_bytes()
     assert r.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     assert "Content-Security-Policy" not in r.headers  # the app sets it on everything: nginx served this
+    page = client.request("GET", "/login", headers={"Accept-Encoding": "gzip"})
+    assert page.status == 200 and "Content-Encoding" not in page.headers  # pages: never compressed (BREACH)
     unversioned = client.request("GET", "/static/css/app.css")
     assert unversioned.status == 200 and unversioned.headers["Cache-Control"] == "no-cache"
     for path in ("/static/../garage/config.py", "/static/..%2fgarage%2fconfig.py", "/static/css/../../wsgi.py"):
@@ -181,6 +183,17 @@ def test_sign_in_posts_are_rate_limited_per_address(stack):
     assert 429 not in statuses[:10] and statuses[-3:] == [429, 429, 429], statuses
     assert flood.request("GET", "/login").status == 200  # reading the form is not limited
     assert Client(stack.nginx.url, "127.0.0.10").request("POST", "/login", form={}).status != 429
+
+
+def test_api_calls_are_rate_limited_per_address_with_a_json_answer(stack):
+    flood = Client(stack.nginx.url, "127.0.0.11")
+    answers = [flood.request("GET", "/api/nothing-here") for _ in range(160)]
+    statuses = [r.status for r in answers]
+    assert statuses[:100] == [404] * 100 and statuses[-10:] == [429] * 10, statuses  # bursts of 100 pass
+    refused = answers[-1]
+    assert refused.json() == {"message": "Too many requests from this address. Please slow down."}
+    assert refused.headers["Retry-After"] == "1"
+    assert Client(stack.nginx.url, "127.0.0.12").request("GET", "/api/nothing-here").status == 404
 
 
 @contextmanager

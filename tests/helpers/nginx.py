@@ -52,11 +52,12 @@ def main_config(tmp: Path, site: Path) -> str:
     return f"""worker_processes 1;
 error_log {tmp / 'error.log'} info;
 pid {tmp / 'nginx.pid'};
-events {{ worker_connections 2048; }}
+events {{ worker_connections 1024; }}
 http {{
     {types}
     default_type application/octet-stream;
     sendfile on;
+    gzip on;  # as Debian's nginx.conf: the site must turn it off for pages itself
 {temp}
     include {site};
 }}
