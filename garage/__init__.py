@@ -49,8 +49,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["SECRET_KEY"] = _secret_key(app)
     os.makedirs(app.instance_path, exist_ok=True)
     trust_proxies(app)
-    logging.basicConfig(level=app.config["LOG_LEVEL"],
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .observability import logs
+
+    logs.configure(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])  # JSON lines unless LOG_FORMAT=text
     app.logger.setLevel(app.config["LOG_LEVEL"])
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
@@ -60,9 +61,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
 
-    from . import identity, persistence, templating, web
+    from . import identity, observability, persistence, templating, web
 
     persistence.install(app)  # the database implementation, chosen once from the engine's dialect
+    observability.install(app)  # request ids, request log, metrics: before every other request hook
     identity.install(app)  # session users and the idle timeout
     web.install(app)
     templating.install(app)

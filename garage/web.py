@@ -113,7 +113,7 @@ class ErrorLog:
         if show:
             self._shown[kind] = now
         self.logger.error("%s %s -> %d: %s: %s%s", request.method, _printable(request.path, 200), status,
-                          type(exc).__name__, _printable(str(exc), 300),
+                          type(exc).__name__, _printable(str(exc).split("\n", 1)[0], 300),  # no DETAIL, SQL
                           f" (traceback below; next one for this error in {self.interval:g} s at the earliest)"
                           if show else "", exc_info=exc if show else None)
 
@@ -190,7 +190,8 @@ def install(app: Flask) -> None:
         return response
 
     def wants_json() -> bool:
-        return request.path.startswith("/api/")
+        """The API, and the probes (no session: no page, which would need a CSRF token, for them)."""
+        return request.path.startswith("/api/") or request.path in COOKIELESS_PATHS
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
