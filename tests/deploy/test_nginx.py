@@ -31,6 +31,8 @@ from tests.helpers.postgres import IN_CI
 from tests.helpers.web import PASSWORD
 
 CLIENT = "127.0.0.7"  # the test's own address: nginx sees it, the app must too (not 127.0.0.1)
+MONITOR = "127.0.0.5"  # the only address METRICS_ALLOW lets read /metrics
+METRICS_TOKEN = secrets.token_hex(16)
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -66,7 +68,8 @@ class Stack:
 def stack(tmp_path_factory) -> Iterator[Stack]:
     nginx_binary()  # skipped (failed under CI=true) before any set-up when nginx is missing
     secret = secrets.token_hex(16)  # one key for every instance: a session signed by one is read by the other
-    env = {"SECRET_KEY": secret, "TRUSTED_PROXY_HOPS": "1"}
+    env = {"SECRET_KEY": secret, "TRUSTED_PROXY_HOPS": "1", "METRICS_ALLOW": f"{MONITOR}/32",
+           "METRICS_TOKEN": METRICS_TOKEN}
     with migrated_postgres(str(tmp_path_factory.mktemp("nginx-instance"))) as (url, app), ExitStack() as stack:
         bases = [stack.enter_context(gunicorn_server(url, workers=1, extra_env=env)) for _ in range(2)]
         instances = {base.removeprefix("http://"): base for base in bases}
@@ -141,21 +144,33 @@ def test_the_throttle_and_the_audit_log_see_the_forwarded_address_never_a_forged
     assert stack.rows("SELECT ip FROM audit_log WHERE action = 'ticket.issued'") == [("127.0.0.8",)]
 
 
-def test_health_and_readiness_answer_through_nginx_with_a_request_id(stack):
+def test_health_readiness_and_metrics_answer_through_nginx_with_one_request_id(stack):
     client = Client(stack.nginx.url, CLIENT)
     health = client.request("GET", "/healthz")
     assert (health.status, health.json()) == (200, {"status": "ok"})
     ready = client.request("GET", "/readyz")
     assert (ready.status, ready.json()) == (200, {"status": "ready"})
-    # nginx makes up the request id, the app answers with it, and the access log has the same.
-    logged = [r["request_id"] for r in stack.logged(lambda r: r["uri"] == "/readyz", 1)]
-    assert re.fullmatch(r"[0-9a-f]{32}", logged[-1])
-    # A well-formed id from the caller is kept; a malformed one is replaced.
+    # nginx makes up the request id, the app answers with it, and nginx's access log has the same.
+    logged = stack.logged(lambda r: r["uri"] == "/readyz", 1)[-1]["request_id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", logged) and ready.headers["X-Request-ID"] == logged
+    # A well-formed id from the caller is kept all the way; a malformed one is replaced by nginx's.
     kept = client.request("GET", "/healthz", headers={"X-Request-ID": "booth-7.0042"})
     replaced = client.request("GET", "/healthz", headers={"X-Request-ID": "a b\"c"})
     ids = [r["request_id"] for r in stack.logged(lambda r: r["uri"] == "/healthz", 3)][-2:]
-    assert ids[0] == "booth-7.0042" and re.fullmatch(r"[0-9a-f]{32}", ids[1])
-    assert kept.status == replaced.status == 200
+    assert ids[0] == kept.headers["X-Request-ID"] == "booth-7.0042"
+    assert re.fullmatch(r"[0-9a-f]{32}", ids[1]) and replaced.headers["X-Request-ID"] == ids[1]
+
+    # /metrics: for the monitoring address only, which the app learns from nginx's X-Forwarded-For.
+    scraped = Client(stack.nginx.url, MONITOR).request("GET", "/metrics")
+    assert scraped.status == 200 and scraped.headers["Content-Type"].startswith("text/plain")
+    assert re.search(r"^garage_spaces_total \d", scraped.text, flags=re.M)
+    assert re.search(r'^garage_http_requests_total\{[^}]*route="ops.healthz"', scraped.text, flags=re.M)
+    assert client.request("GET", "/metrics").status == 403
+    assert client.request("GET", "/metrics", headers={"X-Forwarded-For": MONITOR}).status == 403  # forged
+    # Each instance counts its own requests: Prometheus scrapes every instance directly (with the token).
+    for base in stack.instances.values():
+        direct = client.request("GET", "/metrics", base=base, headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        assert direct.status == 200 and "garage_db_pool_connections_limit" in direct.text
 
 
 # --- what nginx itself does ------------------------------------------------------------------

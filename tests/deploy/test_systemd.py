@@ -43,6 +43,8 @@ def test_the_unit_runs_one_hardened_instance_per_port_from_the_env_file():
     unit = settings(UNIT.read_text())
     assert unit["ExecStart"] == ["/srv/garage/.venv/bin/gunicorn -c gunicorn.conf.py wsgi:app"]
     assert "GUNICORN_BIND=127.0.0.1:%i" in unit["Environment"]  # garage@5001 listens on 5001
+    assert "PROMETHEUS_MULTIPROC_DIR=/run/garage/%i" in unit["Environment"]  # writable, per instance
+    assert unit["RuntimeDirectory"] == ["garage/%i"]
     assert unit["EnvironmentFile"] == ["/etc/garage/garage.env"]
     assert unit["Type"] == ["notify"]  # restart returns once gunicorn listens (rolling deploy)
     assert unit["Restart"] == ["always"] and unit["KillSignal"] == ["SIGTERM"]  # graceful stop
