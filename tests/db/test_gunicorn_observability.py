@@ -49,8 +49,14 @@ def value(samples, name: str, **labels) -> float:
 def site(tmp_path_factory) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("observed")
     log = folder / "gunicorn.log"
+    metrics_dir = folder / "metrics"  # as systemd's RuntimeDirectory would be: named by the environment
+    metrics_dir.mkdir()
+    stale = metrics_dir / "counter_99999.db"
+    stale.write_bytes(b"left over from an earlier run")
     with migrated_postgres(str(folder)) as (url, app):
-        with gunicorn_process(url, workers=2, extra_env=ENV, log=log) as (base, proc):
+        with gunicorn_process(url, workers=2, extra_env={**ENV, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)},
+                              log=log) as (base, proc):
+            assert not stale.exists()  # emptied when gunicorn started
             s = Site(base, url, app)
             s.log, s.master = log, proc.pid
             s.reset()
