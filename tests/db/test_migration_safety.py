@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 import psycopg2
+import sqlalchemy as sa
 import pytest
 
 from bench.seed_history import psycopg2_dsn, seed
@@ -189,3 +190,38 @@ def test_a_migration_waiting_for_a_lock_retries_and_finishes_once_it_is_released
     assert process.returncode == 0, output
     assert "gave up" not in output
     assert_at_head_with_a_valid_partial_index(old_database)
+
+
+class Refused(Exception):
+    """What psycopg2 raises when lock_timeout expires (SQLSTATE 55P03)."""
+
+    pgcode = "55P03"
+
+
+def test_only_a_refused_lock_is_retried_after_a_growing_pause():
+    from garage.persistence.schema_changes import MigrationLocked, run_migrations
+
+    engine = sa.create_engine("sqlite://")
+    tries, pauses = [], []
+
+    def refused_twice(connection):
+        tries.append(connection)
+        if len(tries) <= 2:
+            raise sa.exc.OperationalError("CREATE INDEX CONCURRENTLY ix ON tickets (x)", {}, Refused())
+
+    run_migrations(engine, refused_twice, tries=3, lock_timeout_ms=500, sleep=pauses.append)
+    assert len(tries) == 3 and pauses == [0.5, 1.0]
+
+    tries.clear(), pauses.clear()
+    with pytest.raises(MigrationLocked, match=r"gave up: a step waited 500 ms .* 2 tries \(CREATE INDEX"):
+        run_migrations(engine, refused_twice, tries=2, lock_timeout_ms=500, sleep=pauses.append)
+    assert pauses == [0.5]
+
+    def broken(connection):
+        tries.append(connection)
+        raise sa.exc.ProgrammingError("ALTER TABLE nope", {}, Exception("syntax error"))
+
+    tries.clear(), pauses.clear()
+    with pytest.raises(sa.exc.ProgrammingError):  # anything else is not retried
+        run_migrations(engine, broken, tries=5, lock_timeout_ms=500, sleep=pauses.append)
+    assert len(tries) == 1 and pauses == []
