@@ -22,7 +22,9 @@ whose ticket is not in the database afterwards, or a paid exit (200) whose ticke
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
+import io
 import itertools
 import os
 import secrets
@@ -348,7 +350,8 @@ def prepare(cluster: PrivateCluster, url: str, env: dict[str, str]) -> str:
     os.environ["LOG_LEVEL"] = "WARNING"  # no migration chatter in the figures
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": env["SECRET_KEY"]})
     with app.app_context():
-        upgrade()
+        with contextlib.redirect_stderr(io.StringIO()):  # alembic's INFO lines (migrations/env.py logs them)
+            upgrade()
         ensure_settings()
         db.session.execute(sa.text("UPDATE garage_settings SET total_spaces = 5000"))
         db.session.commit()
