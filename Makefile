@@ -8,7 +8,7 @@ PORT   ?= 5001
 FLASK  := $(BIN)/flask --app garage
 PIP    := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: install install-dev lock run test browsers bench bench-tools clean
+.PHONY: install install-dev lock run test browsers nginx bench bench-tools drills clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,14 @@ browsers:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "chromium missing: browser tests will be skipped (install the chromium package)"; }
 
+# Debian's nginx (and openssl, for the TLS example's test certificate) for the deployment tests
+# (tests/deploy) and make drills; needs root. Without it those tests are skipped, and fail under CI=true.
+nginx:
+	@{ command -v nginx || test -x /usr/sbin/nginx; } >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light openssl >/dev/null) \
+	  || echo "nginx missing: the nginx tests will be skipped (install the nginx-light and openssl packages)"; }
+
 test: install-dev
 	$(BIN)/python -m pytest
 
@@ -72,6 +80,13 @@ bench-tools:
 # BENCH_ARGS passes options, e.g. make bench BENCH_ARGS="--duration 5 --databases empty".
 bench: install bench-tools
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# The operations drills (docs/deployment.md): nginx in front of app instances on a private
+# PostgreSQL, under a steady load of entries and exits: rolling deploy, database restart, a worker
+# killed, 200 slow clients, backup and restore. A few minutes; not part of make test.
+# DRILL_ARGS passes options, e.g. make drills DRILL_ARGS="--only rolling,slow --seconds 10".
+drills: install-dev nginx
+	$(BIN)/python -m bench.drills $(DRILL_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,6 +1,17 @@
 """gunicorn settings for production: gunicorn -c gunicorn.conf.py wsgi:app"""
 import multiprocessing
 import os
+import shutil
+import tempfile
+from pathlib import Path
+
+# Metrics from every worker (garage/observability/metrics.py): prometheus_client's multiprocess
+# mode keeps each worker's values in files under PROMETHEUS_MULTIPROC_DIR. It must be set before
+# anything imports prometheus_client (the app is preloaded below): a fresh folder of our own
+# unless the environment names one (e.g. systemd's RuntimeDirectory), which is emptied at start.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="garage-metrics-")
+    os.environ["GARAGE_OWN_METRICS_DIR"] = "1"  # removed on exit (survives a reload, which re-reads this file)
 
 bind = os.environ.get("GUNICORN_BIND") or f"127.0.0.1:{os.environ.get('PORT', '5001')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)
@@ -12,6 +23,17 @@ preload_app = True
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# Error and access logs as JSON lines (LOG_FORMAT=text for the classic ones), with the request id,
+# user and route the app saw (garage/observability/logs.py).
+logger_class = "garage.observability.logs.GunicornLogger"
+
+
+def on_starting(server):
+    """A new master: no values left over from an earlier run (counters start at zero)."""
+    folder = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    for leftover in folder.glob("*.db"):
+        leftover.unlink()
 
 
 def post_fork(server, worker):
@@ -22,3 +44,15 @@ def post_fork(server, worker):
 
     with app.app_context():
         db.engine.dispose(close=False)
+
+
+def child_exit(server, worker):
+    """A worker that exits leaves the live gauges (its counters stay in the totals)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if os.environ.get("GARAGE_OWN_METRICS_DIR"):
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Config
 
@@ -26,6 +27,18 @@ def _secret_key(app: Flask) -> str:
     raise RuntimeError("SECRET_KEY is not set. Set it in the environment (see README, Configuration).")
 
 
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXY_HOPS reverse proxies (nginx...), the client's address and scheme are
+    the ones the nearest proxies wrote in X-Forwarded-For / X-Forwarded-Proto: the sign-in
+    throttle, the audit log and the session cookie's Secure flag then see the real client.
+    With 0 (the default) nothing is installed and those headers are ignored (anyone can send
+    them). The Host header is never taken from X-Forwarded-Host: the proxy passes Host itself."""
+    hops = app.config["TRUSTED_PROXY_HOPS"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0,  # type: ignore[method-assign]
+                                x_prefix=0)
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     config = dict(config or {})
     app = Flask(__name__, instance_relative_config=True, instance_path=config.pop("INSTANCE_PATH", None),
@@ -35,8 +48,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config.update(config)
     app.config["SECRET_KEY"] = _secret_key(app)
     os.makedirs(app.instance_path, exist_ok=True)
-    logging.basicConfig(level=app.config["LOG_LEVEL"],
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    trust_proxies(app)
+    from .observability import logs
+
+    logs.configure(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])  # JSON lines unless LOG_FORMAT=text
     app.logger.setLevel(app.config["LOG_LEVEL"])
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
@@ -46,9 +61,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
 
-    from . import identity, persistence, templating, web
+    from . import identity, observability, persistence, templating, web
 
     persistence.install(app)  # the database implementation, chosen once from the engine's dialect
+    observability.install(app)  # request ids, request log, metrics: before every other request hook
     identity.install(app)  # session users and the idle timeout
     web.install(app)
     templating.install(app)
@@ -60,6 +76,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .desk import bp as desk_bp
     from .lobby import bp as lobby_bp
     from .meta import bp as meta_bp
+    from .ops import bp as ops_bp
     from .reports import bp as reports_bp
     from .settings_page import bp as settings_bp
 
@@ -69,6 +86,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(desk_bp)
     app.register_blueprint(meta_bp)
+    app.register_blueprint(ops_bp)
     app.register_blueprint(lobby_bp)
     app.register_blueprint(settings_bp)
     app.register_blueprint(reports_bp)

@@ -1,6 +1,7 @@
 """Configuration read from the environment (see README "Configuration")."""
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 from datetime import timedelta
@@ -32,6 +33,35 @@ def _int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def _whole(name: str, default: int, low: int, high: int) -> int:
+    """A whole number from `low` to `high` (ASCII digits only), else a message naming the variable."""
+    value = (os.environ.get(name) or "").strip()
+    if value == "":
+        return default
+    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
+        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+    return int(value)
+
+
+def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = (os.environ.get(name) or default).strip().lower()
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def _networks(name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """A comma-separated list of networks (CIDR; a bare address is a network of one)."""
+    found = []
+    for part in (os.environ.get(name) or "").split(","):
+        if part.strip():
+            try:
+                found.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError:
+                raise ValueError(f"{name}: {part.strip()!r} is not an IP network such as 10.0.0.0/8") from None
+    return tuple(found)
+
+
 def _seconds(name: str, default: float) -> float:
     value = os.environ.get(name)
     try:
@@ -59,6 +89,14 @@ class Config:
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or None
         self.GARAGE_TIMEZONE = valid_timezone(os.environ.get("GARAGE_TIMEZONE") or "UTC")
         self.LOG_LEVEL = (os.environ.get("LOG_LEVEL") or "INFO").upper()
+        # Logs (garage/observability/logs.py): JSON lines or text; a line per request from the app.
+        self.LOG_FORMAT = _choice("LOG_FORMAT", "json", ("json", "text"))
+        self.LOG_REQUESTS = _bool("LOG_REQUESTS", False)
+        # GET /metrics: from these networks (CIDR, comma-separated), or with this bearer token.
+        self.METRICS_ALLOW = _networks("METRICS_ALLOW")
+        self.METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+        if self.METRICS_TOKEN is not None and len(self.METRICS_TOKEN) < 16:
+            raise ValueError("METRICS_TOKEN must be at least 16 characters (e.g. openssl rand -hex 24)")
         self.PORT = _int("PORT", 5001)
         # Sessions: idle timeout (a shift), cookie flags.
         self.PERMANENT_SESSION_LIFETIME = timedelta(hours=float(os.environ.get("SESSION_IDLE_HOURS") or 12))
@@ -67,6 +105,9 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
         self.REMEMBER_COOKIE_HTTPONLY = True
+        # Reverse proxies in front of the app whose X-Forwarded-For / -Proto are believed
+        # (Werkzeug's ProxyFix, installed by create_app); 0: forwarded headers are ignored.
+        self.TRUSTED_PROXY_HOPS = _whole("TRUSTED_PROXY_HOPS", 0, 0, 10)
         # Sign-in throttle: failed sign-ins from one address per 15 minutes (garage/domain/throttle.py).
         self.SIGN_IN_ADDRESS_FAILURES = _int("SIGN_IN_ADDRESS_FAILURES", 100)
         if self.SIGN_IN_ADDRESS_FAILURES < 1:
@@ -98,8 +139,13 @@ class Config:
         # An error repeating (an outage: every request fails alike) logs one line per request and
         # its traceback at most once per this many seconds (per worker and kind of error).
         self.TRACEBACK_LOG_INTERVAL = _seconds("TRACEBACK_LOG_INTERVAL", 60.0)
-        engine: dict = {"pool_pre_ping": True}
+        # hide_parameters: a database error's text (logged) never carries the values sent with it.
+        engine: dict = {"pool_pre_ping": True, "hide_parameters": True}
         if self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
+            # Per worker: DB_POOL_SIZE kept open at most, DB_MAX_OVERFLOW more for a burst (docs/operations.md,
+            # "Several instances": instances x workers x (size + overflow) <= max_connections).
+            engine["pool_size"] = _whole("DB_POOL_SIZE", 5, 1, 100)
+            engine["max_overflow"] = _whole("DB_MAX_OVERFLOW", 0, 0, 100)
             engine["pool_timeout"] = _seconds("DB_POOL_TIMEOUT", 3.0)  # waiting for a free pooled connection
             engine["connect_args"] = {
                 "options": f"-c statement_timeout={timeout_ms}",

@@ -35,7 +35,7 @@ from functools import wraps
 from typing import Any, Callable
 
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, make_response, redirect, render_template, request, session, url_for
+from flask import Flask, Response, current_app, g, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from . import htmx
@@ -148,6 +148,7 @@ def actor_for(caller: TokenCaller) -> Actor:
     user) / Forbidden (its owner's role is not admitted)."""
     owner = owner_of(caller.token_hash)
     admit(owner.role if owner is not None else None, caller)
+    g.caller_name = owner.username  # for the logs (observability/logs.py)
     return Actor(owner.id, owner.username, caller.ip)
 
 

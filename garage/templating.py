@@ -6,11 +6,15 @@
 - ``rates``: the current pricing rules, one line each, for
   ``{% include "settings/_rates.html" %}`` (a view passing its own ``rates`` wins);
 - the ticket status and staff role constants (and the plate's length), so templates compare against
-  ``STATUS_ACTIVE`` or ``ROLE_MANAGER`` instead of string literals.
+  ``STATUS_ACTIVE`` or ``ROLE_MANAGER`` instead of string literals;
+- versioned static URLs: ``url_for('static', filename=...)`` adds ``?v=<hash of the file>``, so a
+  proxy may cache static files for a year (deploy/nginx/garage.conf) and a changed file gets a new URL.
 
 Blueprint-specific helpers stay with their blueprint (``desk_helpers`` in desk/routes.py)."""
 from __future__ import annotations
 
+import hashlib
+import os
 from typing import Any, Iterator
 
 from flask import Flask
@@ -50,7 +54,35 @@ def current_rates() -> dict[str, Any]:
     return {"rates": _Rates()}
 
 
+def static_versions(app: Flask):
+    """A `url_defaults` callback: ``url_for('static', filename=f)`` gets ``v=`` the first 12 hex
+    digits of the SHA-256 of the file. Hashed once per file and process (a deploy restarts the
+    processes); in debug mode again whenever the file's modification time changes."""
+    known: dict[str, tuple[float, str]] = {}
+
+    def add_version(endpoint: str, values: dict[str, Any]) -> None:
+        if endpoint != "static" or "v" in values or "filename" not in values:
+            return
+        filename = values["filename"]
+        cached = known.get(filename)
+        if cached is not None and not app.debug:
+            values["v"] = cached[1]
+            return
+        path = os.path.join(app.static_folder, filename)
+        try:
+            mtime = os.stat(path).st_mtime
+        except OSError:
+            return  # no such file: the URL stays as asked (and answers 404)
+        if cached is None or cached[0] != mtime:
+            with open(path, "rb") as f:
+                cached = known[filename] = (mtime, hashlib.sha256(f.read()).hexdigest()[:12])
+        values["v"] = cached[1]
+
+    return add_version
+
+
 def install(app: Flask) -> None:
+    app.url_defaults(static_versions(app))
     app.jinja_env.globals.update(
         dollars=format_dollars, available_endpoints=app.view_functions,
         STATUS_ACTIVE=STATUS_ACTIVE, STATUS_COMPLETED=STATUS_COMPLETED,

@@ -53,16 +53,25 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "frame-ancestors {frame}")
 
 
+# Probes and scrapers (garage/ops): no session either, so a probe never touches the database.
+COOKIELESS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
 class ApiSessionInterface(SecureCookieSessionInterface):
     """The JSON API authenticates with Bearer tokens only: its requests get a
     null session (nothing parsed, never saved), so they neither read nor set
     a cookie, nor answer with Vary: Cookie (Flask-Login still asks whether a
-    remember-me flag is set: a null session simply says no)."""
+    remember-me flag is set: a null session simply says no). So do COOKIELESS_PATHS."""
 
     def open_session(self, app: Flask, request):  # type: ignore[override]
-        if request.path.startswith("/api/"):
+        if request.path.startswith("/api/") or request.path in COOKIELESS_PATHS:
             return self.make_null_session(app)
         return super().open_session(app, request)
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """Secure when SESSION_COOKIE_SECURE says so, and whenever the request came over HTTPS
+        (behind trusted proxies, the scheme the client used: TRUSTED_PROXY_HOPS)."""
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
 
     def should_set_cookie(self, app: Flask, session) -> bool:  # type: ignore[override]
         """A page's own polling (htmx.is_poll) is not activity: the session
@@ -104,7 +113,7 @@ class ErrorLog:
         if show:
             self._shown[kind] = now
         self.logger.error("%s %s -> %d: %s: %s%s", request.method, _printable(request.path, 200), status,
-                          type(exc).__name__, _printable(str(exc), 300),
+                          type(exc).__name__, _printable(str(exc).split("\n", 1)[0], 300),  # no DETAIL, SQL
                           f" (traceback below; next one for this error in {self.interval:g} s at the earliest)"
                           if show else "", exc_info=exc if show else None)
 
@@ -181,7 +190,8 @@ def install(app: Flask) -> None:
         return response
 
     def wants_json() -> bool:
-        return request.path.startswith("/api/")
+        """The API, and the probes (no session: no page, which would need a CSRF token, for them)."""
+        return request.path.startswith("/api/") or request.path in COOKIELESS_PATHS
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):

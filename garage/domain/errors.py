@@ -53,6 +53,13 @@ class GarageFull(Conflict):
         super().__init__("Garage is full", field="licensePlate")
 
 
+class AlreadyInside(Conflict):
+    """The plate already has an active ticket (one car per plate)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="licensePlate")
+
+
 class AlreadyProcessed(Conflict):
     def __init__(self) -> None:
         super().__init__("Ticket has already been processed")

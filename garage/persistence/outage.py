@@ -106,6 +106,12 @@ def _deadline(seconds: float) -> Iterator[None]:
         _OVERRIDE.reset(token)
 
 
+def bounded(seconds: float):
+    """Every wait for PostgreSQL inside (connecting included) ends after `seconds` at most
+    (a readiness check must answer promptly whatever the database does)."""
+    return _deadline(seconds)
+
+
 def install(engine: sa.Engine, connect_timeout: float, reply_timeout: float) -> None:
     """Bound every wait on `engine`'s PostgreSQL connections (called once per engine)."""
     pgext.set_wait_callback(wait)  # process-wide; a no-deadline wait for connections not ours

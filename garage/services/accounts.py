@@ -13,6 +13,7 @@ from ..domain.clock import utcnow
 from ..domain.errors import Conflict, InvalidInput, NotFound, TooManyAttempts, Unauthenticated
 from ..extensions import db
 from ..models import ApiToken, User, UserSession
+from ..observability import metrics
 from ..persistence import commit_keeping_loaded, store
 from . import audit
 from ..domain.roles import ROLES
@@ -160,6 +161,7 @@ def _throttle_keys(name: str | None, ip: str | None) -> list[tuple[str, throttle
     return keys
 
 
+@metrics.counted("sign_in")
 def sign_in(username: str, password: str, ip: str | None) -> User:
     """A sign-in attempt. The throttle counts it first, as a failure, and commits (so that
     every worker sees it before the password is checked): refused while its name or

@@ -14,7 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..domain import pricing
 from ..domain.clock import utcnow
-from ..domain.errors import AlreadyProcessed, Conflict, GarageFull, InvalidInput, NotFound, QuoteChanged
+from ..domain.errors import AlreadyInside, AlreadyProcessed, Conflict, GarageFull, InvalidInput, NotFound, QuoteChanged
 from ..domain.tickets import (
     NOTHING_TO_FIND, STATUS_ACTIVE, STATUS_COMPLETED, TicketView, check_payment_method, check_vehicle_type, clean_plate,
     new_ticket_number, normalise_ticket_number, plate_key,
@@ -22,6 +22,7 @@ from ..domain.tickets import (
 from ..extensions import db
 from ..identity import Actor, TokenCaller
 from ..models import GarageSetting, Ticket, User
+from ..observability import metrics
 from ..persistence import BY_NUMBER, SETTINGS_ID, NewTicket, commit_keeping_loaded, store
 from .settings import current_tariff, get_settings
 
@@ -41,7 +42,7 @@ def _active_by_plate(key: str) -> Ticket | None:
 def _refuse_if_inside(typed: str, key: str) -> None:
     existing = _active_by_plate(key)
     if existing is not None:
-        raise Conflict(f"{typed} is already inside on ticket {existing.ticket_number}", field="licensePlate")
+        raise AlreadyInside(f"{typed} is already inside on ticket {existing.ticket_number}")
 
 
 def entry_details(plate: str, vehicle_type: str) -> dict[str, Any]:
@@ -56,6 +57,7 @@ def exit_details(quote: pricing.Quote, payment_method: str, lost: bool) -> dict[
             "timeFeeCents": quote.time_fee_cents, "lostFeeCents": quote.lost_fee_cents}
 
 
+@metrics.counted("entry")
 def issue_ticket(license_plate: str | None, vehicle_type: str | None,
                  actor: Actor | TokenCaller | None = None, now: datetime | None = None) -> TicketView:
     """One short transaction: the ticket, its audit row and a space taken from
@@ -130,6 +132,7 @@ def quote_for(ticket: Ticket, now: datetime | None = None, lost: bool = False,
                          vehicle_type=ticket.vehicle_type, lost=lost)
 
 
+@metrics.counted("exit")
 def process_exit(ticket_number: str | None, payment_method: str | None,
                  actor: Actor | TokenCaller | None = None, now: datetime | None = None,
                  expected_amount_cents: int | None = None, lost: bool = False) -> Ticket:

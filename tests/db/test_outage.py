@@ -5,6 +5,7 @@ with a fragment), static files and the sign-in page still work, no worker is kil
 has a line per failed request and a traceback per burst, and everything comes back by itself."""
 from __future__ import annotations
 
+import json
 import secrets
 import time
 import urllib.error
@@ -143,7 +144,8 @@ def assert_one_traceback_per_burst(log: str, failed: int) -> None:
     assert log.count(" -> 503: ") == failed, log[-3000:]
     with_traceback = log.count("(traceback below;")  # one record (its chained causes included) per kind
     assert 1 <= with_traceback <= 2 * WORKERS, log[-6000:]
-    assert log.count("\nTraceback (most recent call last)") <= 3 * with_traceback  # nothing else logs one
+    # (JSON lines: a traceback is the "exception" field of its line, not lines of its own)
+    assert log.count("Traceback (most recent call last)") <= 3 * with_traceback  # nothing else logs one
 
 
 def test_a_stopped_database_answers_503_and_the_app_recovers(site):
@@ -173,7 +175,10 @@ def test_a_frozen_database_costs_seconds_not_workers(site):
         assert_unavailable(site.database_urls())
         assert_unavailable(site.database_urls())  # again: no pooled connection left to wait on
         assert_no_database_needed(site)
-        assert_one_traceback_per_burst(site.log_since(mark), failed=8)
+        ready = site.fetch("GET", "/readyz")  # a load balancer's probe: bounded too, and says why
+        assert (ready.status, json.loads(ready.body)) == (503, {"status": "unavailable", "reason": "database unreachable"})
+        assert ready.seconds < DB_ANSWER_WITHIN and site.fetch("GET", "/healthz").status == 200
+        assert_one_traceback_per_burst(site.log_since(mark), failed=9)
     finally:
         site.pg.thaw()
     assert_all_work(site)

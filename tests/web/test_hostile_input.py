@@ -70,6 +70,7 @@ def known_bad_examples(run: Callable) -> Callable:
 # endpoint → the query parameters it reads (path parameters come from the rule itself).
 RECIPES: dict[str, tuple[str, ...]] = {
     "static": (), "meta.home": (), "meta.openapi": (), "meta.docs": (), "meta.docs_asset": (),
+    "ops.healthz": (), "ops.readyz": (), "ops.metrics": (),
     "auth.login": ("next",), "auth.logout": (), "auth.change_password": ("next",),
     "desk.index": (), "desk.live": ("seen",), "desk.activity": ("rows",), "desk.rates": (), "desk.inside": ("q", "page"),
     "desk.enter": (), "desk.ticket": (), "desk.lookup": ("q", "lost"), "desk.pay": (), "desk.paid": (),

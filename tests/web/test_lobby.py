@@ -105,7 +105,7 @@ def test_full_page_has_no_staff_chrome_and_loads_its_own_assets(client):
     doc = page(client)
     assert doc.select_one("header.topbar") is None and doc.select_one("nav") is None
     assert doc.select_one("form") is None  # no sign-out form, nothing to submit
-    assets = [t.get("href") or t.get("src") for t in doc.select("link[rel=stylesheet], script[src]")]
+    assets = [(t.get("href") or t.get("src")).split("?v=")[0] for t in doc.select("link[rel=stylesheet], script[src]")]
     assert "/static/css/lobby.css" in assets and "/static/js/lobby.js" in assets
     assert doc.select("[style]") == [] and doc.select("script:not([src])") == []
     assert not any(a.startswith("on") for tag in doc.find_all(True) for a in tag.attrs)
