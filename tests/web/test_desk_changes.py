@@ -112,11 +112,11 @@ def test_the_desk_page_carries_the_connection_status_its_timeout_and_its_scripts
     assert status is not None and status.has_attr("hidden") and status["role"] == "alert"
     assert int(status["data-timeout-ms"]) == htmx.DESK_TIMEOUT_SECONDS * 1000 <= 10_000
     assert status["data-reconnected-event"] == htmx.RECONNECTED
-    scripts = [s["src"].rsplit("/", 1)[-1] for s in page.select("script[src]")]
+    scripts = [s["src"].split("?")[0].rsplit("/", 1)[-1] for s in page.select("script[src]")]
     # connection.js (shared with the lobby) before the desk's script that uses it.
     assert scripts.index("connection.js") < scripts.index("desk-connection.js")
     lobby = soup(desk.client.get("/lobby"))
-    assert [s["src"].rsplit("/", 1)[-1] for s in lobby.select("script[src]")][-2:] == ["connection.js", "lobby.js"]
+    assert [s["src"].split("?")[0].rsplit("/", 1)[-1] for s in lobby.select("script[src]")][-2:] == ["connection.js", "lobby.js"]
 
 
 def test_the_desk_waits_longer_than_the_server_waits_for_its_database(app):
