@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Config
 
@@ -30,13 +29,15 @@ def _secret_key(app: Flask) -> str:
 def trust_proxies(app: Flask) -> None:
     """Behind TRUSTED_PROXY_HOPS reverse proxies (nginx...), the client's address and scheme are
     the ones the nearest proxies wrote in X-Forwarded-For / X-Forwarded-Proto: the sign-in
-    throttle, the audit log and the session cookie's Secure flag then see the real client.
-    With 0 (the default) nothing is installed and those headers are ignored (anyone can send
-    them). The Host header is never taken from X-Forwarded-Host: the proxy passes Host itself."""
+    throttle, the audit log and the session cookie's Secure flag then see the real client; a
+    malformed value is answered 400 (garage/proxies.py). With 0 (the default) nothing is
+    installed and those headers are ignored (anyone can send them). The Host header is never
+    taken from X-Forwarded-Host: the proxy passes Host itself."""
     hops = app.config["TRUSTED_PROXY_HOPS"]
     if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0,  # type: ignore[method-assign]
-                                x_prefix=0)
+        from .proxies import TrustedProxies
+
+        app.wsgi_app = TrustedProxies(app.wsgi_app, hops)  # type: ignore[method-assign]
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

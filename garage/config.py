@@ -106,7 +106,7 @@ class Config:
         self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
         self.REMEMBER_COOKIE_HTTPONLY = True
         # Reverse proxies in front of the app whose X-Forwarded-For / -Proto are believed
-        # (Werkzeug's ProxyFix, installed by create_app); 0: forwarded headers are ignored.
+        # (garage/proxies.py, installed by create_app); 0: forwarded headers are ignored.
         self.TRUSTED_PROXY_HOPS = _whole("TRUSTED_PROXY_HOPS", 0, 0, 10)
         # Sign-in throttle: failed sign-ins from one address per 15 minutes (garage/domain/throttle.py).
         self.SIGN_IN_ADDRESS_FAILURES = _int("SIGN_IN_ADDRESS_FAILURES", 100)
