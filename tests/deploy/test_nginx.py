@@ -31,7 +31,8 @@ from tests.helpers.postgres import IN_CI
 from tests.helpers.web import PASSWORD
 
 CLIENT = "127.0.0.7"  # the test's own address: nginx sees it, the app must too (not 127.0.0.1)
-MONITOR = "127.0.0.5"  # the only address METRICS_ALLOW lets read /metrics
+MONITOR = "127.0.0.5"  # METRICS_ALLOW lets it read /metrics...
+NGINX = "127.0.0.1"  # ...and nginx's own address, as docs/operations.md suggests: never a client through it
 METRICS_TOKEN = secrets.token_hex(16)
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -68,7 +69,7 @@ class Stack:
 def stack(tmp_path_factory) -> Iterator[Stack]:
     nginx_binary()  # skipped (failed under CI=true) before any set-up when nginx is missing
     secret = secrets.token_hex(16)  # one key for every instance: a session signed by one is read by the other
-    env = {"SECRET_KEY": secret, "TRUSTED_PROXY_HOPS": "1", "METRICS_ALLOW": f"{MONITOR}/32",
+    env = {"SECRET_KEY": secret, "TRUSTED_PROXY_HOPS": "1", "METRICS_ALLOW": f"{MONITOR}/32,{NGINX}/32",
            "METRICS_TOKEN": METRICS_TOKEN}
     with migrated_postgres(str(tmp_path_factory.mktemp("nginx-instance"))) as (url, app), ExitStack() as stack:
         bases = [stack.enter_context(gunicorn_server(url, workers=1, extra_env=env)) for _ in range(2)]
@@ -167,6 +168,9 @@ def test_health_readiness_and_metrics_answer_through_nginx_with_one_request_id(s
     assert re.search(r'^garage_http_requests_total\{[^}]*route="ops.healthz"', scraped.text, flags=re.M)
     assert client.request("GET", "/metrics").status == 403
     assert client.request("GET", "/metrics", headers={"X-Forwarded-For": MONITOR}).status == 403  # forged
+    # A quote in the client's header once hid nginx's appended address (the app saw nginx's own).
+    for hostile in ('6.6.6.6"', '" 10.0.0.1', '"'):
+        assert client.request("GET", "/metrics", headers={"X-Forwarded-For": hostile}).status == 403, hostile
     # Each instance counts its own requests: Prometheus scrapes every instance directly (with the token).
     for base in stack.instances.values():
         direct = client.request("GET", "/metrics", base=base, headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
@@ -187,9 +191,22 @@ def test_static_files_come_from_nginx_gzipped_and_cached_for_a_year_when_version
     assert page.status == 200 and "Content-Encoding" not in page.headers  # pages: never compressed (BREACH)
     unversioned = client.request("GET", "/static/css/app.css")
     assert unversioned.status == 200 and unversioned.headers["Cache-Control"] == "no-cache"
+    # A file that is not there (yet) is not cached for a year, versioned URL or not.
+    for missing in ("/static/css/next.css?v=0123456789ab", "/static/css/next.css"):
+        r = client.request("GET", missing)
+        assert r.status == 404 and r.headers["Cache-Control"] == "no-cache", missing
     for path in ("/static/../garage/config.py", "/static/..%2fgarage%2fconfig.py", "/static/css/../../wsgi.py"):
         r = client.request("GET", path)
         assert r.status in (400, 403, 404) and b"create_app" not in r.body, path
+
+
+def test_the_access_log_keeps_paths_without_their_query_strings(stack):
+    client = Client(stack.nginx.url, "127.0.0.13")
+    client.request("GET", "/login?next=%2Fdesk%2Fexit%3Fq%3DSECRET7&plate=SECRET7")
+    client.request("GET", "/static/css/app.css?v=SECRET8")
+    logged, = stack.logged(lambda r: r["client"] == "127.0.0.13", 1)
+    assert logged["uri"] == "/login"
+    assert "SECRET" not in stack.nginx.access_log.read_text()
 
 
 def test_sign_in_posts_are_rate_limited_per_address(stack):
