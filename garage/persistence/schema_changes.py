@@ -22,12 +22,20 @@ What migrations/env.py gets from this module, on PostgreSQL (SQLite migrates as 
   ``CREATE INDEX CONCURRENTLY`` leaves an INVALID index behind; a re-run drops it and builds
   again instead of failing with DuplicateTable, and skips a valid one. Parts of a migration run
   in an autocommit block are repeated by a retry, so they must be written to be re-run.
+- **Ctrl-C that stops** (:func:`interruptible`): SIGINT during a step waiting for its lock cancels
+  the statement on the server (so the session leaves the lock queue at once instead of holding
+  its place, and everyone queued behind it, until the lock timeout), is never retried, and ends
+  the run with :class:`MigrationInterrupted` (exit status 1, "interrupted" in the log), whatever
+  the driver's wait callback (garage/persistence/outage.py) made of the KeyboardInterrupt.
 """
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
-from typing import Any, Callable, Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
@@ -41,6 +49,50 @@ MAX_DELAY = 60.0  # seconds between two tries, at most
 class MigrationLocked(RuntimeError):
     """A migration step could not get its lock within the lock timeout, try after try.
     (A RuntimeError: `flask db upgrade` prints it as one line and exits with status 1.)"""
+
+
+class MigrationInterrupted(RuntimeError):
+    """Ctrl-C (SIGINT) during the run: stopped, not retried (exit status 1, like MigrationLocked)."""
+
+
+class _Interrupt:
+    """What the SIGINT handler of one run knows: whether it fired, and the connection to cancel."""
+
+    def __init__(self) -> None:
+        self.fired = False
+        self.dbapi_connection: Any = None
+
+    def handle(self, signum: int, frame: Any) -> None:
+        self.fired = True
+        cancel = getattr(self.dbapi_connection, "cancel", None)  # psycopg2: ends the server-side wait
+        if cancel is not None:
+            try:
+                cancel()
+            except Exception:  # noqa: BLE001 (a closed connection: nothing left to cancel)
+                pass
+        raise KeyboardInterrupt
+
+
+@contextmanager
+def interruptible() -> Iterator[_Interrupt]:
+    """SIGINT, for the duration, goes through an :class:`_Interrupt` (main thread only: elsewhere
+    signals cannot be handled, and the default KeyboardInterrupt stays)."""
+    interrupt = _Interrupt()
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupt
+        return
+    previous = signal.signal(signal.SIGINT, interrupt.handle)
+    try:
+        yield interrupt
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _interrupted(exc: BaseException | None = None) -> MigrationInterrupted:
+    message = ("migration interrupted (Ctrl-C): the step in progress was cancelled and rolled back, and not tried "
+               "again. Nothing after the last completed migration was recorded; run the upgrade again.")
+    log.error(message)
+    return MigrationInterrupted(message)
 
 
 def migration_engine(url: sa.URL, connect_args: dict[str, Any], lock_timeout_ms: int) -> sa.Engine:
@@ -80,14 +132,29 @@ def run_migrations(engine: sa.Engine, run_once: Callable[[sa.Connection], None],
     transaction each) on a fresh connection, again after a step was refused its lock:
     `tries` times in all, waiting lock_timeout, then twice as long each time (at most
     MAX_DELAY seconds). Any other error stops at once."""
+    with interruptible() as interrupt:
+        try:
+            _run_with_retries(engine, run_once, interrupt, tries=tries, lock_timeout_ms=lock_timeout_ms, sleep=sleep)
+        except BaseException as exc:
+            if interrupt.fired or isinstance(exc, KeyboardInterrupt):
+                raise _interrupted() from None  # whatever the interrupt turned into on its way out
+            raise
+
+
+def _run_with_retries(engine: sa.Engine, run_once: Callable[[sa.Connection], None], interrupt: _Interrupt, *,
+                      tries: int, lock_timeout_ms: int, sleep: Callable[[float], None]) -> None:
     delay = max(lock_timeout_ms / 1000, 0.1)
     for attempt in range(1, tries + 1):
         try:
             with engine.connect() as connection:
-                run_once(connection)
+                interrupt.dbapi_connection = connection.connection.dbapi_connection
+                try:
+                    run_once(connection)
+                finally:
+                    interrupt.dbapi_connection = None
             return
         except sa.exc.DBAPIError as exc:
-            if not lock_not_available(exc):
+            if interrupt.fired or not lock_not_available(exc):
                 raise
             statement = " ".join(str(exc.statement or "").split())[:160]
             holders = _long_transactions(engine, lock_timeout_ms)

@@ -6,6 +6,7 @@ an index build interrupted half-way (left INVALID) is dropped and built again by
 from __future__ import annotations
 
 import os
+import signal
 import secrets
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Iterator
 
 import psycopg2
+import psycopg2.extras
 import sqlalchemy as sa
 import pytest
 from alembic.script import ScriptDirectory
@@ -227,3 +229,82 @@ def test_only_a_refused_lock_is_retried_after_a_growing_pause():
     with pytest.raises(sa.exc.ProgrammingError):  # anything else is not retried
         run_migrations(engine, broken, tries=5, lock_timeout_ms=500, sleep=pauses.append)
     assert len(tries) == 1 and pauses == []
+
+
+@pytest.fixture
+def empty_0002() -> Iterator[str]:
+    """A database at revision 0002 with no tickets (quick to make: for what needs only the schema)."""
+    gen = throwaway_postgres()
+    url = next(gen)
+    try:
+        process = flask(url, "db", "upgrade", "0002")
+        assert process.wait(timeout=60) == 0, process.stdout.read()
+        yield url
+    finally:
+        gen.close()
+
+
+class SnapshotHolder:
+    """A session running a long query in a REPEATABLE READ transaction (a long report): its
+    snapshot makes CREATE INDEX CONCURRENTLY wait, lock timeout after lock timeout."""
+
+    def __init__(self, url: str, seconds: int) -> None:
+        self.conn = psycopg2.connect(psycopg2_dsn(url), async_=True)
+        psycopg2.extras.wait_select(self.conn)
+        self.cur = self.conn.cursor()
+        self.cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM users; "
+                         f"SELECT pg_sleep({seconds})")
+
+    def release(self) -> None:
+        self.conn.cancel()
+        self.conn.close()
+
+
+def test_ctrl_c_while_a_step_waits_for_a_lock_stops_the_upgrade_at_once(empty_0002):
+    holder = SnapshotHolder(empty_0002, 22)
+    try:
+        started = time.monotonic()
+        process = flask(empty_0002, "db", "upgrade", MIGRATION_LOCK_TIMEOUT_MS="5000", MIGRATION_LOCK_RETRIES="5")
+        lines = []
+        for line in process.stdout:  # 0003's index build has started waiting behind the snapshot
+            lines.append(line)
+            if "Running upgrade 0002 -> 0003" in line:
+                break
+        time.sleep(1)
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=30)
+        elapsed = time.monotonic() - started
+        output = "".join(lines) + rest
+        # The statement was cancelled on the server, not just abandoned: while the holder still holds
+        # its snapshot, no session of the upgrade is left waiting (holding everyone queued behind it).
+        waiting = query(empty_0002, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND query LIKE 'CREATE INDEX%%' AND state = 'active'")
+    finally:
+        holder.release()
+    assert waiting == [(0,)], output
+    assert process.returncode not in (0, None), output
+    assert "interrupted" in output, output
+    assert "trying again" not in output and "Traceback" not in output, output  # never retried after Ctrl-C
+    assert elapsed < 8, (elapsed, output)  # not after the 5-s lock timeout, nor the holder's 22 s
+    assert version(empty_0002) == "0002"
+
+
+def test_an_interrupt_the_driver_turned_into_a_refused_lock_is_not_retried():
+    """psycopg2's wait callback may hand a Ctrl-C back as a failed statement: still no retry."""
+    from garage.persistence.schema_changes import MigrationInterrupted, run_migrations
+
+    engine = sa.create_engine("sqlite://")
+    tries, pauses = [], []
+
+    def interrupted_while_waiting(connection):
+        tries.append(connection)
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)  # the handler runs here
+        except KeyboardInterrupt:
+            raise sa.exc.OperationalError("ALTER TABLE users ADD x int", {}, Refused()) from None
+
+    with pytest.raises(MigrationInterrupted, match="interrupted"):
+        run_migrations(engine, interrupted_while_waiting, tries=5, lock_timeout_ms=500, sleep=pauses.append)
+    assert len(tries) == 1 and pauses == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the run's handler is gone
