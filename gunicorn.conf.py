@@ -23,6 +23,14 @@ preload_app = True
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# gunicorn's control socket (gunicornc, gunicorn >= 25.1) is off: its default path,
+# $XDG_RUNTIME_DIR/gunicorn.ctl or ~/.gunicorn/gunicorn.ctl, is one for every instance on the host
+# (each master, and each worker replacement, takes it over from the others), and under the systemd
+# unit's ProtectHome/ProtectSystem it cannot be created at all. GUNICORN_CONTROL_SOCKET turns it on
+# at a path of this instance's own (e.g. /run/garage/5001/gunicorn.ctl).
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
+if not control_socket_disable:
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
 # Error and access logs as JSON lines (LOG_FORMAT=text for the classic ones), with the request id,
 # user and route the app saw (garage/observability/logs.py).
 logger_class = "garage.observability.logs.GunicornLogger"

@@ -42,6 +42,7 @@ class Stack:
     nginx: Nginx
     instances: dict[str, str]  # upstream address ("127.0.0.1:PORT") -> its base URL
     live: LiveServer  # set-up and checks on the shared database
+    home: Path  # the instances' HOME and XDG_RUNTIME_DIR
 
     def rows(self, sql: str, **params) -> list[tuple]:
         with self.live.app.app_context():
@@ -69,13 +70,14 @@ class Stack:
 def stack(tmp_path_factory) -> Iterator[Stack]:
     nginx_binary()  # skipped (failed under CI=true) before any set-up when nginx is missing
     secret = secrets.token_hex(16)  # one key for every instance: a session signed by one is read by the other
+    home = tmp_path_factory.mktemp("instance-home")  # where gunicorn would put its control socket
     env = {"SECRET_KEY": secret, "TRUSTED_PROXY_HOPS": "1", "METRICS_ALLOW": f"{MONITOR}/32,{NGINX}/32",
-           "METRICS_TOKEN": METRICS_TOKEN}
+           "METRICS_TOKEN": METRICS_TOKEN, "HOME": str(home), "XDG_RUNTIME_DIR": str(home)}
     with migrated_postgres(str(tmp_path_factory.mktemp("nginx-instance"))) as (url, app), ExitStack() as stack:
         bases = [stack.enter_context(gunicorn_server(url, workers=1, extra_env=env)) for _ in range(2)]
         instances = {base.removeprefix("http://"): base for base in bases}
         nginx = stack.enter_context(nginx_server(list(instances)))
-        yield Stack(nginx, instances, LiveServer(nginx.url, url, app))
+        yield Stack(nginx, instances, LiveServer(nginx.url, url, app), home)
 
 
 def sign_in(client: Client, username: str, password: str = PASSWORD) -> None:
@@ -175,6 +177,14 @@ def test_health_readiness_and_metrics_answer_through_nginx_with_one_request_id(s
     for base in stack.instances.values():
         direct = client.request("GET", "/metrics", base=base, headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
         assert direct.status == 200 and "garage_db_pool_connections_limit" in direct.text
+
+
+def test_instances_on_one_host_share_no_gunicorn_control_socket(stack):
+    """gunicorn 27's control socket defaults to one path per user ($XDG_RUNTIME_DIR/gunicorn.ctl or
+    ~/.gunicorn/gunicorn.ctl): each instance (and each worker replacement) took it from the others."""
+    for base in stack.instances.values():
+        assert Client(base, CLIENT).request("GET", "/healthz").status == 200
+    assert sorted(p.name for p in stack.home.rglob("*.ctl")) == []
 
 
 # --- what nginx itself does ------------------------------------------------------------------
