@@ -84,7 +84,7 @@ bench: install bench-tools
 # The operations drills (docs/deployment.md): nginx in front of app instances on a private
 # PostgreSQL, under a steady load of entries and exits: rolling deploy, database restart, a worker
 # killed, 200 slow clients, backup and restore. A few minutes; not part of make test.
-# DRILL_ARGS passes options, e.g. make drills DRILL_ARGS="--only rolling,slow --seconds 10".
+# DRILL_ARGS passes options, e.g. make drills DRILL_ARGS="--only rolling,slow --rate 4" (--help: all of them).
 drills: install-dev nginx
 	$(BIN)/python -m bench.drills $(DRILL_ARGS)
 

@@ -362,7 +362,8 @@ def prepare(cluster: PrivateCluster, url: str, env: dict[str, str]) -> str:
     return token
 
 
-def main(argv: list[str] | None = None) -> int:
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line (`make drills DRILL_ARGS="..."`); exits with a usage message if wrong."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", default=",".join(DRILLS), help=f"comma-separated, from {', '.join(DRILLS)}")
     parser.add_argument("--instances", type=int, default=2)
@@ -376,6 +377,13 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(chosen) - set(DRILLS)
     if unknown:
         parser.error(f"unknown drill(s): {', '.join(sorted(unknown))}")
+    args.chosen = chosen
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv)
+    chosen = args.chosen
 
     results: list[Result] = []
     with ExitStack() as stack:
