@@ -66,7 +66,6 @@ class TrustedProxies:
             log.warning("bad forwarded header from %s: X-Forwarded-For %r, X-Forwarded-Proto %r",
                         environ.get("REMOTE_ADDR"), forwarded_for[:200], (forwarded_proto or "")[:200])
             return Response("Bad forwarded header\n", status=400, mimetype="text/plain")(environ, start_response)
-        environ["garage.proxied_from"] = environ.get("REMOTE_ADDR")
         environ["REMOTE_ADDR"] = address
         if scheme is not None:
             environ["wsgi.url_scheme"] = scheme
