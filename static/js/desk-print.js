@@ -32,7 +32,11 @@
     // The next scan goes where it went before: the field of the card the print came from.
     var section = from && from.closest ? from.closest("section") : null;
     var field = section ? section.querySelector("[data-autofocus]") : null;
-    frame.addEventListener("load", function () { if (field) { field.focus(); } });
+    frame.addEventListener("load", function () {
+      // Back from the print dialog, unless the attendant has moved on to another field meanwhile.
+      var now = document.activeElement;
+      if (field && (!now || now === frame || now === document.body)) { field.focus(); }
+    });
     frame.src = url;
     document.body.appendChild(frame);
     if (field) { field.focus(); }

@@ -66,7 +66,9 @@ def off_screen(page: Page, *selectors: str) -> list[str]:
 
 
 def issue_by_keyboard(page: Page, plate: str) -> None:
-    """Type the plate and press Enter (a scanner's way): nothing scrolls the page for us."""
+    """Type the plate and press Enter (a scanner's way): nothing scrolls the page for us. Waits for
+    the last swap to settle first (htmx then moves the focus; a real car comes seconds later)."""
+    expect(page.locator(".htmx-request, .htmx-settling, .htmx-swapping")).to_have_count(0)
     page.locator("#plate").fill(plate)
     page.locator("#plate").press("Enter")
 
@@ -96,6 +98,22 @@ def test_entry_controls_stay_on_the_first_screen_before_and_after_a_ticket_and_a
     expect(page.locator("#plate")).to_be_focused()
     assert off_screen(page, "#plate-error", *ENTRY_CONTROLS) == []
     assert errors == [] or all("422" in e for e in errors), errors
+
+
+@ORIENTATIONS
+def test_the_almost_full_banner_leaves_the_entry_controls_on_the_first_screen(live, desk_at, viewport):
+    live.reset(total_spaces=12)
+    seed_a_morning(live)  # 6 cars inside
+    with live.app.app_context():
+        for i in range(4):
+            ticket_service.issue_ticket(f"BUSY {i}", "Car")
+        db.session.remove()
+    page = desk_at(viewport)
+    sign_in(page, live)
+    issue_by_keyboard(page, "ELEVEN 1")
+    expect(page.locator("#live")).to_have_attribute("data-state", "ALMOST FULL")
+    expect(page.locator("#entry .ticket-card")).to_contain_text("ELEVEN 1")
+    assert off_screen(page, "#live .almost-banner", "#entry .ticket-card", *ENTRY_CONTROLS) == []
 
 
 ONE_LINE = """el => {
@@ -251,6 +269,7 @@ def test_print_every_ticket_automatically_prints_each_new_ticket_once_and_nothin
         pass
     issue_by_keyboard(page, "AB$1")  # a refused entry
     expect(page.locator("#plate-error")).to_be_visible()
+    expect(page.locator("#plate")).to_be_focused()  # settled: the next keys go where we put them
     page.locator("#lookup-q").fill(inside)  # a payment: its receipt prints only when asked
     page.locator("#lookup-q").press("Enter")
     page.locator("label.choice", has_text="Cash").tap()
