@@ -48,6 +48,15 @@ def autocommit(view: Callable) -> Callable:
     return wrapped
 
 
+def framed_by_desk(view: Callable) -> Callable:
+    """Put right under the route: this page may be shown in a frame of the same site
+    (frame-ancestors 'self', X-Frame-Options SAMEORIGIN). The desk prints a ticket or a
+    receipt by loading its print page in a hidden frame (static/js/desk-print.js); every
+    other page refuses to be framed at all (the lobby: LOBBY_FRAME_ANCESTORS)."""
+    view.framed_by_desk = True  # type: ignore[attr-defined]
+    return view
+
+
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
        "frame-ancestors {frame}")
@@ -172,6 +181,8 @@ def install(app: Flask) -> None:
                  ("Referrer-Policy", "same-origin")]
         if frame == "'none'":
             items.append(("X-Frame-Options", "DENY"))
+        elif frame == "'self'":
+            items.append(("X-Frame-Options", "SAMEORIGIN"))
         if no_store:
             items.append(("Cache-Control", "no-store"))
         return tuple((name.lower(), name, value) for name, value in items)
@@ -181,6 +192,8 @@ def install(app: Flask) -> None:
         frame = "'none'"
         if request.blueprint == "lobby":
             frame = current_app.config["LOBBY_FRAME_ANCESTORS"]
+        elif getattr(current_app.view_functions.get(request.endpoint or ""), "framed_by_desk", False):
+            frame = "'self'"
         no_store = request.path.startswith("/api/") or response.mimetype == "text/html"
         headers = response.headers
         present = {name.lower() for name, _ in headers.items()}

@@ -22,7 +22,7 @@ from ..services.settings import get_settings
 from .. import htmx
 from ..htmx import is_htmx
 from ..identity import current_actor, staff_required
-from ..web import autocommit
+from ..web import autocommit, framed_by_desk
 from . import bp
 from .codes import qr_svg
 
@@ -47,6 +47,7 @@ class EntryState:
     vehicle_type: str = DEFAULT_VEHICLE
     errors: dict[str, str] = field(default_factory=dict)
     ticket: TicketView | None = None  # the ticket just issued
+    issued_now: bool = False  # by this request: the card "print every ticket automatically" prints
 
 
 @dataclass
@@ -220,7 +221,7 @@ def enter():
         state = EntryState(plate=plate, vehicle_type=vehicle_type, errors={error_field: exc.message})
         return _entry(state, exc.status)
     if is_htmx():
-        return _entry(EntryState(ticket=ticket), changed=True)
+        return _entry(EntryState(ticket=ticket, issued_now=True), changed=True)
     return redirect(url_for("desk.ticket", number=ticket.ticket_number), code=303)
 
 
@@ -319,6 +320,7 @@ def paid(number: str):
 # --- print -----------------------------------------------------------------------------------
 
 @bp.get("/tickets/<number>/print")
+@framed_by_desk
 @staff_required
 def print_ticket(number: str):
     return render_template("desk/print_ticket.html", ticket=ticket_service.find_ticket(number),
@@ -326,6 +328,7 @@ def print_ticket(number: str):
 
 
 @bp.get("/tickets/<number>/receipt")
+@framed_by_desk
 @staff_required
 def print_receipt(number: str):
     found = ticket_service.find_ticket(number)

@@ -95,14 +95,13 @@ def test_issue_look_up_pay_and_the_counters_follow_without_a_reload(live, tablet
     expect(tablet.locator("#plate")).to_have_value("")
     shot(tablet, "desk-ticket.png")
 
-    # The print page opens in a new tab with the number and the QR code.
-    with tablet.context.expect_page() as new_tab:
-        card.locator("a", has_text="Print ticket").tap()
-    printed = new_tab.value
-    printed.wait_for_load_state()
+    # Print ticket prints on the desk, through a hidden frame: the number and the QR code, no new tab
+    # (tests/browser/test_desk_layout.py counts the print() calls).
+    card.locator("a", has_text="Print ticket").tap()
+    printed = tablet.frame_locator("#print-frame")
     expect(printed.locator(".slip-number")).to_have_text(number)
-    expect(printed.locator(".slip-qr svg")).to_be_visible()
-    printed.close()
+    expect(printed.locator(".slip-qr svg")).to_have_count(1)
+    assert len(tablet.context.pages) == 1
 
     # Cars inside filters as you type (no Enter needed).
     tablet.locator("#inside-q").type("ab 1")
