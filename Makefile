@@ -47,11 +47,12 @@ instance/secret_key:
 	$(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $@
 	chmod 600 $@
 
+# The quick start's console reads as text; production (gunicorn) logs JSON lines unless LOG_FORMAT says otherwise.
 run: install instance/secret_key
 	$(FLASK) db upgrade
 	$(FLASK) init
 	@echo "Garage is serving on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
-	$(FLASK) run --host 127.0.0.1 --port $(PORT) --with-threads
+	LOG_FORMAT=$${LOG_FORMAT:-text} $(FLASK) run --host 127.0.0.1 --port $(PORT) --with-threads
 
 # Debian's Chromium for the Playwright tests (needs root; skipped otherwise).
 browsers:
