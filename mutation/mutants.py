@@ -58,7 +58,7 @@ PHASES = {
         ["garage/services/tickets.py", "garage/services/settings.py", "garage/persistence/portable.py"],
         ["tests/web/test_desk.py", "tests/web/test_settings_page.py", "tests/api/test_api.py",
          "tests/api/test_pricing_rules.py", "tests/db/test_concurrency.py", "tests/db/test_interleaving.py",
-         "tests/domain/test_rules.py"],
+         "tests/db/test_service_rules.py", "tests/domain/test_rules.py", "tests/perf/test_query_counts.py"],
         env={"GARAGE_TEST_DATABASES": "sqlite"},
         scope={
             "garage/services/tickets.py": ["_refuse_if_inside", "issue_ticket", "quote_for", "process_exit",

@@ -72,7 +72,27 @@ def test_positions_are_rounded_to_a_hundredth():
     chart = bar_chart("r", "R", "d", ["a"] * 7, [("S", [1, 1234, 0, 0, 0, 0, 0])], "X", "Y")
     # slots of 864 / 7 = 123.428...; the axis goes to 1250, so 1 is 228 / 1250 = 0.1824 above the bottom
     assert chart.x_ticks[0].pos == 141.71
-    assert (chart.bars[0].x, chart.bars[0].y, chart.bars[0].height) == (89.26, 263.82, 0.18)
+    # the gap is 15 % of a slot (18.51...), the bar the rest: 104.914...
+    assert (chart.bars[0].x, chart.bars[0].y, chart.bars[0].width, chart.bars[0].height) == (
+        89.26, 263.82, 104.91, 0.18)
+    line = line_chart("o", "O", "d", list("abcdefgh"), [("A", [1] * 8)], "X", "Y")  # 864 / 7 apart
+    assert line.x_ticks[1].pos == 203.43
+
+
+def test_a_chart_with_nothing_to_show_has_an_axis_from_0_to_1():
+    for chart in (bar_chart("r", "R", "d", [], [("S", [])], "X", "Y"),
+                  line_chart("o", "O", "d", [], [("S", [])], "X", "Y")):
+        assert chart.y_ticks == [Tick(264.0, "0"), Tick(36.0, "1")]
+        assert chart.bars == [] and chart.table_rows == []
+    empty = heat_map("h", "H", "d", ["Mon"], ["00"], [[None]], "Hour", "Day")
+    assert [label for label, _ in empty.legend] == ["≈ 0.0"] * 6 + ["no data"]
+
+
+def test_one_bar_fills_the_plot_and_two_points_span_it():
+    one = bar_chart("r", "R", "d", ["Mon"], [("S", [4])], "X", "Y")
+    assert (one.bars[0].x, one.bars[0].width) == (144.8, 734.4)  # a slot of 864, a gap of 129.6
+    two = line_chart("o", "O", "d", ["a", "b"], [("A", [1, 2])], "X", "Y")
+    assert two.lines[0].segments == ["80.0,150.0 944.0,36.0"]
 
 
 def test_a_line_breaks_where_a_value_is_missing_and_the_ceiling_is_dashed():
@@ -88,7 +108,8 @@ def test_a_line_breaks_where_a_value_is_missing_and_the_ceiling_is_dashed():
     assert [t.label for t in chart.y_ticks] == ["0", "1", "2", "3", "4"]
     assert chart.table_head == ["Hour", "Peak"]
     assert chart.table_rows == [["00", "1"], ["01", ""], ["02", "3"]]
-    assert (chart.kind, chart.slug, chart.title) == ("line", "occ", "Occupancy")
+    assert (chart.kind, chart.slug, chart.title, chart.description, chart.x_label, chart.y_label) == (
+        "line", "occ", "Occupancy", "d", "Hour", "Cars")
 
 
 def test_a_line_of_one_point_is_drawn_in_the_middle_and_an_unbroken_one_is_one_segment():
@@ -96,6 +117,8 @@ def test_a_line_of_one_point_is_drawn_in_the_middle_and_an_unbroken_one_is_one_s
     assert one.lines[0].segments == ["512.0,36.0"] and one.x_ticks == [Tick(512.0, "00")]
     two = line_chart("o", "O", "d", ["a", "b", "c"], [("A", [1, 2, 2]), ("B", [None, 0, None])], "X", "Y")
     assert two.lines[0].segments == ["80.0,150.0 512.0,36.0 944.0,36.0"]
+    broken = line_chart("o", "O", "d", ["a", "b", "c", "d"], [("A", [1, 2, None, 2])], "X", "Y")
+    assert broken.lines[0].segments == ["80.0,150.0 368.0,36.0", "944.0,36.0"]
     assert two.lines[1].segments == ["512.0,264.0"] and two.lines[1].colour == "#e07b00"
 
 
@@ -118,14 +141,23 @@ def test_a_heat_map_of_two_days_by_three_hours():
                             ("no data", "#f1f1f1")]
     assert chart.table_head == ["Day", "00", "01", "02"]
     assert chart.table_rows == [["Mon", "0.0", "5.0", ""], ["Tue", "2.5", "1.0", "4.0"]]
-    assert (chart.kind, chart.slug, chart.title, chart.x_label, chart.y_label) == ("heat", "heat", "Heat", "Hour",
-                                                                                  "Day")
+    assert (chart.kind, chart.slug, chart.title, chart.description, chart.x_label, chart.y_label) == (
+        "heat", "heat", "Heat", "d", "Hour", "Day")
     assert (chart.width, chart.height, chart.left, chart.bottom) == (960, 300, 56, 252)
+
+
+def test_a_week_heat_map_rounds_its_cells_to_a_hundredth():
+    hours = [f"{h:02d}" for h in range(7)]
+    chart = heat_map("h", "H", "d", ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], hours,
+                     [[1.0] * 7 for _ in range(7)], "Hour", "Day")
+    # 888 / 7 = 126.857... wide, 216 / 7 = 30.857... high
+    assert chart.cells[8] == Rect(182.86, 66.86, 125.86, 29.86, HEAT_COLOURS[5], "Tue 01: 1.0")
+    assert chart.x_ticks[1] == Tick(373.14, "02") and chart.y_ticks[1] == Tick(82.29, "Tue")
 
 
 @pytest.mark.parametrize("value, top, colour", [
     (None, 5, NO_DATA_COLOUR), (3, 0, HEAT_COLOURS[0]), (0, 5, HEAT_COLOURS[0]), (0.49, 5, HEAT_COLOURS[0]),
-    (0.5, 5, HEAT_COLOURS[1]), (5, 5, HEAT_COLOURS[5]), (9, 5, HEAT_COLOURS[5]),
+    (0.5, 5, HEAT_COLOURS[1]), (5, 5, HEAT_COLOURS[5]), (9, 5, HEAT_COLOURS[5]), (0.5, 0.5, HEAT_COLOURS[5]),
 ])
 def test_a_heat_colour_is_the_nearest_of_six_levels(value, top, colour):
     assert heat_level(value, top) == colour

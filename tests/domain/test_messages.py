@@ -19,16 +19,22 @@ def refusal(call, *args) -> tuple[str, str | None, int]:
     return caught.value.message, caught.value.field, caught.value.status
 
 
-@pytest.mark.parametrize("error, message, field, status", [
-    (errors.Unauthenticated(), "Authentication required: send Authorization: Bearer <token>", None, 401),
-    (errors.Forbidden(), "Your role does not allow this", None, 403),
-    (errors.GarageFull(), "Garage is full", PLATE, 409),
-    (errors.AlreadyProcessed(), "Ticket has already been processed", None, 409),
-    (errors.QuoteChanged(1250, 123456),
+@pytest.mark.parametrize("make, message, field, status", [
+    (errors.Unauthenticated, "Authentication required: send Authorization: Bearer <token>", None, 401),
+    (errors.Forbidden, "Your role does not allow this", None, 403),
+    (errors.GarageFull, "Garage is full", PLATE, 409),
+    (errors.AlreadyProcessed, "Ticket has already been processed", None, 409),
+    (lambda: errors.QuoteChanged(1250, 123456),
      "The amount due changed from $12.50 to $1,234.56; confirm the new amount", None, 409),
 ])
-def test_each_error_says_what_happened_under_its_field(error, message, field, status):
+def test_each_error_says_what_happened_under_its_field(make, message, field, status):
+    error = make()  # built inside the test: a mutant of the error's code must be running
     assert (error.message, str(error), error.field, error.status) == (message, message, field, status)
+
+
+def test_an_error_can_say_something_else():
+    assert errors.Forbidden("Managers only").message == "Managers only"
+    assert errors.Unauthenticated("Token expired").message == "Token expired"
 
 
 def test_a_changed_quote_keeps_both_amounts_for_the_page():
@@ -54,7 +60,7 @@ def test_a_plate_of_exactly_40_typed_characters_is_accepted():
     assert tickets.clean_plate(typed) == ("AB 12", "AB12")
 
 
-@pytest.mark.parametrize("raw, key", [("ab-12 c", "AB12C"), ("", ""), (None, ""), (" é-1 ", "1")])
+@pytest.mark.parametrize("raw, key", [("ab-12 c", "AB12C"), ("XY 9", "XY9"), ("", ""), (None, ""), (" é-1 ", "1")])
 def test_a_plate_key_keeps_only_ascii_letters_and_digits_in_upper_case(raw, key):
     assert tickets.plate_key(raw) == key
 

@@ -1,0 +1,111 @@
+"""The rules the services enforce, called directly (both databases): where a refusal is
+shown (the field) and what it says, a vehicle rate that is changed, not just set, and what
+an exit records (the time it was given, who charged, how, not a lost ticket by default)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from garage.domain.errors import Conflict, NotFound
+from garage.identity import Actor
+from garage.services.settings import current_tariff, current_vehicle_rates, update_settings
+from garage.services.tickets import find_active, find_inside_by_plate, issue_ticket, process_exit, quote_for
+from tests.helpers.db import audit_events, set_settings, ticket
+
+
+def test_a_plate_already_inside_is_refused_under_the_plate_field_with_its_ticket(app):
+    first = issue_ticket("ab-12 c", "Car")
+    with pytest.raises(Conflict) as inside:
+        issue_ticket("AB 12C", "SUV")
+    assert inside.value.message == f"AB 12C is already inside on ticket {first.ticket_number}"
+    assert inside.value.field == "licensePlate"
+
+
+@pytest.mark.parametrize("typed", ["NOPE 1", None, "", " - "])
+def test_a_lost_ticket_s_plate_that_is_not_inside_is_refused_under_the_plate_field(app, typed):
+    issue_ticket("XXXX", "Car")  # a car whose plate a blank search must not find
+    with pytest.raises(NotFound) as missing:
+        find_inside_by_plate(typed)
+    assert (missing.value.message, missing.value.field) == ("No car inside has that plate", "plate")
+
+
+def test_a_vehicle_rate_can_be_changed_and_removed(app):
+    update_settings(None, vehicle_rates={"Van": 1500})
+    update_settings(None, vehicle_rates={"Van": 1800, "SUV": 1200})
+    assert current_vehicle_rates() == {"SUV": 1200, "Van": 1800}
+    assert current_tariff().rate_for("Van") == 1800
+    update_settings(None, vehicle_rates={"Van": None})
+    assert current_vehicle_rates() == {"SUV": 1200}
+
+
+def test_an_exit_charges_at_the_time_it_is_given_and_records_who_and_how(app, make_user):
+    issued = issue_ticket("TIME 1", "Car")
+    user = make_user("cashier", "attendant")
+    later = issued.entry_time + timedelta(hours=2, minutes=30)
+    paid = process_exit(issued.ticket_number, "Debit Card", Actor(user.id, "cashier", "10.0.0.9"), now=later)
+    assert (paid.amount_paid, paid.duration_minutes, paid.exit_time, paid.updated_at) == (3000, 150, later, later)
+    assert (paid.lost, paid.lost_fee_cents, paid.closed_by_id) == (False, None, user.id)  # not a lost ticket
+    stored = ticket(issued.ticket_number)
+    assert (stored.updated_at, stored.lost) == (later, False)
+    [event] = audit_events("ticket.paid", issued.ticket_number)
+    assert (event.username, event.ip) == ("cashier", "10.0.0.9")
+    assert event.details["paymentMethod"] == "Debit Card" and event.details["amountCents"] == 3000
+
+
+def test_an_exit_uses_the_ticket_s_own_vehicle_rate(app):
+    update_settings(None, vehicle_rates={"Van": 1500})
+    issued = issue_ticket("VAN 1", "Van")
+    paid = process_exit(issued.ticket_number, "Cash", now=issued.entry_time + timedelta(minutes=61))
+    assert paid.amount_paid == 3000
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: process_exit("PS-ZZZZZZ", "Cash"), "Ticket not found"),
+    (lambda: find_active(None), "No ticket or car inside matches that number or plate"),
+    (lambda: find_active("NOPE 9"), "No ticket or car inside matches that number or plate"),
+])
+def test_what_is_not_there_is_said_plainly(app, call, message):
+    issue_ticket("XXXX", "Car")  # a car a blank search must not find
+    with pytest.raises(NotFound) as missing:
+        call()
+    assert missing.value.message == message
+
+
+def test_within_one_request_a_rule_change_is_read_back_at_once(app):
+    with app.test_request_context("/settings"):
+        assert current_tariff().hourly_rate_cents == 1000  # read, and kept for this request
+        update_settings(None, hourly_rate=1200)
+        assert current_tariff().hourly_rate_cents == 1200
+
+
+def test_a_quote_is_for_a_ticket_in_hand_unless_it_is_said_lost_and_a_paid_one_keeps_its_lost_fee(app):
+    set_settings(lost_ticket_fee_cents=2500, lost_ticket_mode="add")
+    issued = issue_ticket("LOST 1", "Car")
+    later = issued.entry_time + timedelta(minutes=30)
+    assert quote_for(ticket(issued.ticket_number), later).amount_cents == 1000
+    process_exit(issued.ticket_number, "Cash", now=later, lost=True)
+    paid = quote_for(ticket(issued.ticket_number))
+    assert (paid.amount_cents, paid.time_fee_cents, paid.lost_fee_cents, paid.lost) == (3500, 1000, 2500, True)
+
+
+def test_a_settings_change_is_audited_against_the_settings_row(app):
+    update_settings(None, hourly_rate=1100)
+    [event] = audit_events("settings.changed")
+    assert (event.object_type, event.object_id) == ("garage_settings", "1")
+    assert event.details == {"before": {"hourlyRate": 1000}, "after": {"hourlyRate": 1100}}
+
+
+def test_a_settings_change_that_collides_with_another_asks_to_try_again(app, monkeypatch):
+    from sqlalchemy.exc import IntegrityError
+
+    from garage.services import settings
+
+    def collide(kind, rate):
+        raise IntegrityError("INSERT INTO vehicle_rates", {}, Exception("duplicate key"))
+
+    monkeypatch.setattr(settings, "_set_vehicle_rate", collide)
+    with pytest.raises(Conflict) as collided:
+        update_settings(None, vehicle_rates={"Van": 1500})
+    assert collided.value.message == "The settings were changed by someone else at the same moment; try again"
+    assert current_vehicle_rates() == {}
