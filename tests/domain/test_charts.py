@@ -77,6 +77,7 @@ def test_positions_are_rounded_to_a_hundredth():
         89.26, 263.82, 104.91, 0.18)
     line = line_chart("o", "O", "d", list("abcdefgh"), [("A", [1] * 8)], "X", "Y")  # 864 / 7 apart
     assert line.x_ticks[1].pos == 203.43
+    assert line.lines[0].segments[0].startswith("80.0,36.0 203.43,36.0 326.86,36.0 ")
 
 
 def test_a_chart_with_nothing_to_show_has_an_axis_from_0_to_1():
