@@ -9,7 +9,7 @@ import pytest
 
 from garage.domain.errors import Conflict, NotFound
 from garage.identity import Actor
-from garage.services.settings import current_tariff, current_vehicle_rates, update_settings
+from garage.services.settings import current_tariff, current_vehicle_rates, get_settings, update_settings
 from garage.services.tickets import find_active, find_inside_by_plate, issue_ticket, process_exit, quote_for
 from tests.helpers.db import audit_events, set_settings, ticket
 
@@ -109,3 +109,11 @@ def test_a_settings_change_that_collides_with_another_asks_to_try_again(app, mon
         update_settings(None, vehicle_rates={"Van": 1500})
     assert collided.value.message == "The settings were changed by someone else at the same moment; try again"
     assert current_vehicle_rates() == {}
+
+
+def test_after_an_exit_the_same_request_reads_the_freed_space(app):
+    issued = issue_ticket("FREE 1", "Car")
+    with app.test_request_context("/desk/pay"):
+        assert get_settings().occupied == 1  # the desk page has read the counter
+        process_exit(issued.ticket_number, "Cash")
+        assert get_settings().occupied == 0  # the panel rendered after the payment
