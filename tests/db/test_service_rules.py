@@ -87,6 +87,14 @@ def test_a_quote_is_for_a_ticket_in_hand_unless_it_is_said_lost_and_a_paid_one_k
     process_exit(issued.ticket_number, "Cash", now=later, lost=True)
     paid = quote_for(ticket(issued.ticket_number))
     assert (paid.amount_cents, paid.time_fee_cents, paid.lost_fee_cents, paid.lost) == (3500, 1000, 2500, True)
+    assert (paid.duration_minutes, paid.billable_hours) == (30, 1)  # the stay, as charged
+
+
+def test_a_ticket_paid_the_minute_it_entered_shows_a_stay_of_0_minutes(app):
+    issued = issue_ticket("QUICK 1", "Car")
+    process_exit(issued.ticket_number, "Cash", now=issued.entry_time)
+    paid = quote_for(ticket(issued.ticket_number))
+    assert (paid.duration_minutes, paid.amount_cents) == (0, 1000)
 
 
 def test_a_settings_change_is_audited_against_the_settings_row(app):
