@@ -3,7 +3,7 @@ shown (the field) and what it says, a vehicle rate that is changed, not just set
 an exit records (the time it was given, who charged, how, not a lost ticket by default)."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -125,3 +125,13 @@ def test_after_an_exit_the_same_request_reads_the_freed_space(app):
         assert get_settings().occupied == 1  # the desk page has read the counter
         process_exit(issued.ticket_number, "Cash")
         assert get_settings().occupied == 0  # the panel rendered after the payment
+
+
+def test_an_entry_records_who_issued_it_and_when(app, make_user):
+    user = make_user("gate", "attendant")
+    moment = datetime(2026, 3, 8, 9, 30, tzinfo=timezone.utc)
+    issued = issue_ticket("WHO 1", "Car", Actor(user.id, "gate", None), now=moment)
+    stored = ticket(issued.ticket_number)
+    assert (stored.issued_by_id, stored.closed_by_id, stored.status, stored.lost) == (user.id, None, "active", False)
+    assert stored.entry_time == stored.last_event_at == stored.created_at == stored.updated_at == moment
+    assert (stored.exit_time, stored.amount_paid, stored.payment_method) == (None, None, None)
