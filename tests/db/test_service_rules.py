@@ -135,3 +135,5 @@ def test_an_entry_records_who_issued_it_and_when(app, make_user):
     assert (stored.issued_by_id, stored.closed_by_id, stored.status, stored.lost) == (user.id, None, "active", False)
     assert stored.entry_time == stored.last_event_at == stored.created_at == stored.updated_at == moment
     assert (stored.exit_time, stored.amount_paid, stored.payment_method) == (None, None, None)
+    [event] = audit_events("ticket.issued", issued.ticket_number)
+    assert (event.username, event.user_id, event.details) == ("gate", user.id, {"plate": "WHO 1", "vehicleType": "Car"})
