@@ -7,8 +7,9 @@ own mutmut configuration, cache and results:
   services  the capacity / plate / pay-once / pricing code of the services and the portable
             (SQLite) store, against the SQLite half of the app tests that exercise it
 
-Usage:  python mutation/mutants.py [run|scores|survivors] [domain|services ...]
+Usage:  python mutation/mutants.py [run|rerun|scores|survivors] [domain|services ...]
         run        fresh mutmut run of the phases (default: both), then the scores
+        rerun      re-run only the last run's unlisted survivors, with the tests as they are now
         scores     the scores of the last run
         survivors  the diff of every surviving mutant not listed in mutation/equivalents.txt
 
@@ -94,15 +95,17 @@ def prepare(phase: Phase) -> Path:
     return home
 
 
-def run(phase: Phase) -> None:
-    home = prepare(phase)
+def run(phase: Phase, only: list[str] | None = None) -> None:
+    """A fresh run of the phase; `only`: re-run these mutants in the last run's directory
+    (same code, the tests as they are now: after writing a test for a survivor)."""
+    home = WORK / phase.name if only else prepare(phase)
     env = {**os.environ, **phase.env}
     print(f"== mutmut: {phase.name} ({', '.join(phase.modules)}) against {' '.join(phase.tests)}", flush=True)
     log = home / "mutmut.log"  # mutmut's progress spinner: kept out of the terminal
     started = time.monotonic()
     with log.open("w") as out:
-        done = subprocess.run([str(MUTMUT), "run", "--max-children", MAX_CHILDREN, *_globs(phase)], cwd=home,
-                              env=env, stdout=out, stderr=subprocess.STDOUT)
+        done = subprocess.run([str(MUTMUT), "run", "--max-children", MAX_CHILDREN, *(only or _globs(phase))],
+                              cwd=home, env=env, stdout=out, stderr=subprocess.STDOUT)
     last = log.read_text(errors="replace").replace("\r", "\n").strip().splitlines()[-3:]
     print(f"   {phase.name}: {time.monotonic() - started:.0f} s; " + " | ".join(line.strip() for line in last))
     if done.returncode != 0:
@@ -232,6 +235,15 @@ def main(argv: list[str]) -> int:
         scores(names)
         return 0
     if command == "scores":
+        scores(names)
+        return 0
+    if command == "rerun":
+        listed = equivalents()
+        for name in names:
+            left = [n for statuses in results(PHASES[name]).values() for n, status in statuses.items()
+                    if status in ("survived", "no tests", "not checked") and n not in listed]
+            if left:
+                run(PHASES[name], only=left)
         scores(names)
         return 0
     if command == "survivors":
