@@ -131,9 +131,24 @@ def test_an_entry_records_who_issued_it_and_when(app, make_user):
     user = make_user("gate", "attendant")
     moment = datetime(2026, 3, 8, 9, 30, tzinfo=timezone.utc)
     issued = issue_ticket("WHO 1", "Car", Actor(user.id, "gate", None), now=moment)
+    assert issued.issued_by_id == user.id  # the ticket card shown straight away, without a read back
     stored = ticket(issued.ticket_number)
     assert (stored.issued_by_id, stored.closed_by_id, stored.status, stored.lost) == (user.id, None, "active", False)
     assert stored.entry_time == stored.last_event_at == stored.created_at == stored.updated_at == moment
     assert (stored.exit_time, stored.amount_paid, stored.payment_method) == (None, None, None)
     [event] = audit_events("ticket.issued", issued.ticket_number)
     assert (event.username, event.user_id, event.details) == ("gate", user.id, {"plate": "WHO 1", "vehicleType": "Car"})
+
+
+def test_a_ticket_number_already_taken_is_drawn_again(app, monkeypatch):
+    from garage.services import tickets
+
+    taken = issue_ticket("FIRST 1", "Car").ticket_number
+    draws = iter([taken, taken, "PS-ABCDEF"])
+    monkeypatch.setattr(tickets, "new_ticket_number", lambda: next(draws))
+    assert issue_ticket("SECOND 2", "Car").ticket_number == "PS-ABCDEF"
+    monkeypatch.setattr(tickets, "new_ticket_number", lambda: taken)
+    with pytest.raises(Conflict) as exhausted:
+        issue_ticket("THIRD 3", "Car")
+    assert exhausted.value.message == "Could not allocate a ticket number, try again"
+    assert [t.license_plate for t in map(ticket, [taken, "PS-ABCDEF"])] == ["FIRST 1", "SECOND 2"]
