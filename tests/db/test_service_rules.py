@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import sqlalchemy as sa
 
 from garage.domain.errors import Conflict, NotFound
 from garage.identity import Actor
@@ -152,3 +153,14 @@ def test_a_ticket_number_already_taken_is_drawn_again(app, monkeypatch):
         issue_ticket("THIRD 3", "Car")
     assert exhausted.value.message == "Could not allocate a ticket number, try again"
     assert [t.license_plate for t in map(ticket, [taken, "PS-ABCDEF"])] == ["FIRST 1", "SECOND 2"]
+
+
+def test_the_first_entry_on_a_database_without_settings_creates_them_and_gets_its_space(app):
+    from garage.extensions import db
+    from garage.models import GarageSetting
+
+    db.session.execute(sa.delete(GarageSetting))
+    db.session.commit()
+    issued = issue_ticket("FIRST 1", "Car")
+    assert ticket(issued.ticket_number).status == "active"
+    assert get_settings().occupied == 1
