@@ -48,7 +48,8 @@ class Phase:
     modules: list[str]  # files to mutate
     tests: list[str]  # what the stats run executes; each mutant then runs the tests that reach it
     env: dict[str, str] = field(default_factory=dict)
-    # Only these functions of a module are scored (the rules); None: all of the module.
+    # Only these functions of a module are mutated, run and scored (the rules); a module not
+    # listed here: all of it.
     scope: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -58,8 +59,8 @@ PHASES = {
         "services",
         ["garage/services/tickets.py", "garage/services/settings.py", "garage/persistence/portable.py"],
         ["tests/web/test_desk.py", "tests/web/test_settings_page.py", "tests/api/test_api.py",
-         "tests/api/test_pricing_rules.py", "tests/db/test_concurrency.py", "tests/db/test_interleaving.py",
-         "tests/db/test_service_rules.py", "tests/domain/test_rules.py", "tests/perf/test_query_counts.py"],
+         "tests/api/test_pricing_rules.py", "tests/db/test_interleaving.py", "tests/db/test_service_rules.py",
+         "tests/domain/test_rules.py", "tests/perf/test_query_counts.py"],
         env={"GARAGE_TEST_DATABASES": "sqlite"},
         scope={
             "garage/services/tickets.py": ["_refuse_if_inside", "issue_ticket", "quote_for", "process_exit",
