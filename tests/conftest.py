@@ -3,6 +3,7 @@ PostgreSQL database (created here, dropped at the end). The schema comes from th
 migrations, so the migrations are tested too. Shared non-fixture code is in tests/helpers/."""
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -85,15 +86,30 @@ def _app(database: TestDatabase, tmp_path_factory):
         db.engine.dispose()
 
 
+# GARAGE_TEST_DATABASES=sqlite keeps only what runs without PostgreSQL (the domain tests and
+# the SQLite half): the mutation run (make mutants, docs/testing.md) uses it.
+NEEDS_POSTGRESQL = {"postgres_database", "live_server"}
+
+
+def needs_postgresql(item) -> bool:
+    params = getattr(item, "callspec", None)
+    return (item.get_closest_marker("postgres_only") is not None
+            or item.get_closest_marker("browser") is not None
+            or bool(NEEDS_POSTGRESQL & set(getattr(item, "fixturenames", ())))
+            or (params is not None and "postgresql" in params.params.values()))
+
+
 def pytest_collection_modifyitems(config, items):
     """A postgres_only test has no SQLite half: it is not collected there (deselected,
     not skipped), so a skip in the report always means something did not run."""
-    sqlite_halves = [item for item in items if item.get_closest_marker("postgres_only")
+    sqlite_only = os.environ.get("GARAGE_TEST_DATABASES") == "sqlite"
+    dropped_items = [item for item in items if (sqlite_only and needs_postgresql(item)) or (
+                     item.get_closest_marker("postgres_only")
                      and getattr(item, "callspec", None) is not None
-                     and item.callspec.params.get("database") == "sqlite"]
-    if sqlite_halves:
-        config.hook.pytest_deselected(items=sqlite_halves)
-        dropped = {id(item) for item in sqlite_halves}
+                     and item.callspec.params.get("database") == "sqlite")]
+    if dropped_items:
+        config.hook.pytest_deselected(items=dropped_items)
+        dropped = {id(item) for item in dropped_items}
         items[:] = [item for item in items if id(item) not in dropped]
 
 

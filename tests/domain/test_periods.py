@@ -1,0 +1,85 @@
+"""Report periods at their edges (garage/domain/periods.py): the range limits (366 days, a
+leap year, 31 days per hour, 2000-2100), the grouping of each shortcut, the page's label and
+link, and the message and field of every refusal."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+
+from garage.domain.errors import InvalidInput
+from garage.domain.periods import Period, default_period, parse_date, parse_period, presets
+
+TODAY = date(2026, 11, 26)
+NY = "America/New_York"
+
+
+def refused(args: dict) -> tuple[str, str]:
+    with pytest.raises(InvalidInput) as caught:
+        parse_period(args, TODAY)
+    return caught.value.message, caught.value.field
+
+
+def test_a_report_covers_up_to_366_days_a_leap_year_whole():
+    leap = parse_period({"from": "2028-01-01", "to": "2028-12-31"}, TODAY)
+    assert (leap.days, leap.group) == (366, "day")
+    assert refused({"from": "2027-01-01", "to": "2028-01-02"}) == (
+        "A report covers at most 366 days; choose a shorter range", "to")
+
+
+def test_per_hour_rows_cover_up_to_31_days():
+    assert parse_period({"from": "2026-01-01", "to": "2026-01-31", "group": "hour"}, TODAY).group == "hour"
+    assert refused({"from": "2026-01-01", "to": "2026-02-01", "group": "hour"}) == (
+        "Per-hour rows are available for up to 31 days; group by day or choose a shorter range", "group")
+
+
+@pytest.mark.parametrize("args, message, field", [
+    ({"group": "week"}, "Group by must be “day” or “hour”", "group"),
+    ({"from": "2026-03-02", "to": "2026-03-01"}, "The start date must be on or before the end date", "to"),
+    ({"from": "1999-12-31"}, "Dates must be between 2000 and 2100", "from"),
+    ({"to": "2101-01-01"}, "Dates must be between 2000 and 2100", "to"),
+    ({"from": "2026-02-30"}, "“2026-02-30” is not a date: use YYYY-MM-DD, e.g. 2026-03-08", "from"),
+    ({"from": "not a date at all, honest"}, "“not a date at all, h” is not a date: use YYYY-MM-DD, e.g. 2026-03-08",
+     "from"),
+])
+def test_each_refusal_names_its_field(args, message, field):
+    assert refused(args) == (message, field)
+
+
+@pytest.mark.parametrize("raw", ["2000-01-01", "2100-12-31"])
+def test_the_first_and_last_years_are_accepted(raw):
+    assert parse_date(raw, "from") == date.fromisoformat(raw)
+
+
+def test_one_date_alone_is_a_single_day_per_hour_and_group_is_any_case():
+    assert parse_period({"to": "2026-03-08"}, TODAY) == Period(date(2026, 3, 8), date(2026, 3, 8), "hour")
+    assert parse_period({"from": "2026-03-08", "group": " DAY "}, TODAY).group == "day"
+
+
+def test_no_dates_is_the_last_30_days_per_day():
+    assert parse_period({}, TODAY) == default_period(TODAY) == Period(date(2026, 10, 28), TODAY, "day")
+
+
+def test_each_shortcut_has_its_grouping():
+    assert [(label, p.group) for label, p in presets(TODAY)] == [
+        ("Today", "hour"), ("Yesterday", "hour"), ("This week", "day"), ("This month", "day"),
+        ("Last 30 days", "day")]
+
+
+def test_the_previous_period_keeps_the_grouping():
+    assert Period(TODAY, TODAY, "hour").previous().group == "hour"
+
+
+def test_a_period_reads_as_its_dates_and_links_to_itself():
+    assert Period(date(2026, 3, 8), date(2026, 3, 8)).label() == "Sun 08 Mar 2026"
+    assert Period(date(2026, 3, 1), date(2026, 3, 31)).label() == "01 Mar 2026 – 31 Mar 2026"
+    assert Period(date(2026, 3, 1), date(2026, 3, 31), "hour").query() == {
+        "from": "2026-03-01", "to": "2026-03-31", "group": "hour"}
+
+
+def test_the_grouping_chooses_hour_or_day_buckets():
+    day = date(2026, 3, 8)
+    assert len(Period(day, day, "hour").buckets(NY)) == 23
+    days = Period(day, date(2026, 3, 9), "day").buckets(NY)
+    assert [b.local_start.isoformat() for b in days] == ["2026-03-08T00:00:00-05:00", "2026-03-09T00:00:00-04:00"]
+    assert days[0].start == datetime(2026, 3, 8, 5, tzinfo=timezone.utc)
