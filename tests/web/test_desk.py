@@ -132,6 +132,33 @@ def test_a_plate_already_inside_is_refused_with_its_ticket_number(desk, htmx):
 
 
 @pytest.mark.parametrize("htmx", [False, True])
+def test_a_ticket_scanned_into_the_plate_field_is_refused_not_issued(desk, htmx):
+    """Issue 15: the cursor rests in the plate field; a ticket scanned there is not a new car."""
+    number = desk.issue("SCAN 1")
+    r = desk.enter(number, htmx=htmx)
+    assert r.status_code == 409
+    assert (text(soup(r).select_one("#plate-error"))
+            == f"{number} is a ticket number: look it up under Exit & payment")
+    assert ticket_count() == 1
+
+
+def test_a_plate_shaped_like_a_ticket_number_is_refused_only_when_that_ticket_exists(desk):
+    # Real plates may look alike (Pirmasens: "PS-AB 123"): the shape alone refuses nothing.
+    for plate in ("PS-AB 123", "PS-ABC234", "ps-xyz789"):
+        desk.issue(plate)
+    assert ticket_count() == 3
+
+
+def test_the_api_refuses_a_ticket_number_as_a_plate_but_tells_a_stranger_nothing(client, staff, desk):
+    number = desk.issue("SCAN 2")
+    body = {"licensePlate": number, "vehicleType": "Car"}
+    assert client.post("/api/tickets", json=body).status_code == 401  # not 409: no oracle for numbers
+    r = client.post("/api/tickets", json=body, headers=staff)
+    assert r.status_code == 409 and "is a ticket number" in r.get_json()["message"]
+    assert ticket_count() == 1
+
+
+@pytest.mark.parametrize("htmx", [False, True])
 def test_a_full_garage_refuses_entries_and_says_so_loudly(desk, htmx):
     set_settings(total_spaces=1)
     desk.issue("FIRST1")
