@@ -104,7 +104,9 @@ _TICKET_RE = re.compile(rf"^{TICKET_PREFIX}[{TICKET_ALPHABET}]{{4,12}}$")
 # Exactly what a scanner types from a printed ticket: the plate field is where the cursor rests, so a
 # ticket scanned there arrives as a "plate" of this shape (issue 15). Real plates can look alike
 # (German "PS-AB 123"): the shape alone never refuses a plate, only together with an existing ticket.
-_SCANNED_TICKET_RE = re.compile(rf"^{TICKET_PREFIX}[{TICKET_ALPHABET}]{{{TICKET_CODE_LENGTH}}}$")
+# Also the desk's plate field's data-scanned-ticket (static/js/desk-pay.js): the same rule in the browser.
+SCANNED_TICKET_PATTERN = rf"^{TICKET_PREFIX}[{TICKET_ALPHABET}]{{{TICKET_CODE_LENGTH}}}$"
+_SCANNED_TICKET_RE = re.compile(SCANNED_TICKET_PATTERN)
 
 
 def check_vehicle_type(value: str | None) -> str:
