@@ -201,6 +201,7 @@ def rates():
 
 @bp.get("/inside")
 @staff_required
+@htmx.part_of("desk.index")
 def inside():
     query = request.args.get("q", "")
     page = parse_page(request.args.get("page"))  # 422 "page must be a whole number from 1 to ..."
