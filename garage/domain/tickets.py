@@ -101,6 +101,8 @@ TICKET_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 TICKET_PREFIX = "PS-"
 TICKET_CODE_LENGTH = 6  # 31**6 ≈ 887 million codes; collisions are retried
 _TICKET_RE = re.compile(rf"^{TICKET_PREFIX}[{TICKET_ALPHABET}]{{4,12}}$")
+# A ticket number inside a message ("... already inside on ticket PS-9EB9RV"): kept on one line when shown.
+TICKET_NUMBER_IN_TEXT = re.compile(rf"\b{TICKET_PREFIX}[{TICKET_ALPHABET}]{{4,12}}\b")
 # Exactly what a scanner types from a printed ticket: the plate field is where the cursor rests, so a
 # ticket scanned there arrives as a "plate" of this shape (issue 15). Real plates can look alike
 # (German "PS-AB 123"): the shape alone never refuses a plate, only together with an existing ticket.

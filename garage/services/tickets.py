@@ -39,10 +39,11 @@ def _active_by_plate(key: str) -> Ticket | None:
     return db.session.scalar(ACTIVE_BY_PLATE, {"key": key})
 
 
-def _refuse_if_inside(typed: str, key: str) -> None:
+def _refuse_if_inside(key: str) -> None:
+    """The plate as stored (not as typed now: "HH AB.102" is the car "HH-AB 102" inside) names the car."""
     existing = _active_by_plate(key)
     if existing is not None:
-        raise AlreadyInside(f"{typed} is already inside on ticket {existing.ticket_number}")
+        raise AlreadyInside(f"{existing.license_plate} is already inside on ticket {existing.ticket_number}")
 
 
 def _refuse_scanned_ticket(typed: str, actor: Actor | TokenCaller) -> Actor:
@@ -95,7 +96,7 @@ def issue_ticket(license_plate: str | None, vehicle_type: str | None,
                 return ticket
         except IntegrityError:
             db.session.rollback()
-            _refuse_if_inside(typed, key)  # an earlier or concurrent entry of this plate
+            _refuse_if_inside(key)  # an earlier or concurrent entry of this plate
             continue  # otherwise the ticket number collided: draw another
         except BaseException:
             db.session.rollback()
