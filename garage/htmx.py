@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, make_response, redirect, render_template, request, url_for
 from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
 
 # --- headers -----------------------------------------------------------------------------------
 
@@ -243,6 +244,9 @@ def client_redirect(url: str, status: int = 200) -> Response:
     return response
 
 
+PAGE_OF = "htmx_page_of"  # a view's attribute: the endpoint of the page it is a fragment of
+
+
 def fragment_of(page_endpoint: str) -> Callable:
     """Mark a view that serves only a fragment of the page `page_endpoint` (a polled panel).
     Asked for by anything but htmx wanting a fragment (a typed or bookmarked URL, a sign-in's
@@ -254,8 +258,32 @@ def fragment_of(page_endpoint: str) -> Callable:
             if not is_htmx():
                 return vary(redirect(url_for(page_endpoint), code=303))
             return vary(make_response(view(*args, **kwargs)))
+        setattr(wrapper, PAGE_OF, page_endpoint)
         return wrapper
     return decorate
+
+
+def part_of(page_endpoint: str) -> Callable:
+    """Mark a view that answers without JS as a page of its own but that htmx asks for as a part of
+    `page_endpoint` (a filter of a list on it, polled too): a sign-in's `next` naming it lands on
+    `page_endpoint` (`page_for`), not on the part's own state (a session that ended in a poll or a
+    filter sent the desk to /login?next=/desk/inside?q=, issue 15). functools.wraps carries the mark
+    to the decorators above."""
+    def decorate(view: Callable) -> Callable:
+        setattr(view, PAGE_OF, page_endpoint)
+        return view
+    return decorate
+
+
+def page_for(target: str) -> str:
+    """Where a sign-in's `next` (a local path, web.safe_next) should land: the URL of the page a
+    fragment or part belongs to (fragment_of, part_of), else `target` itself."""
+    try:
+        endpoint, _ = current_app.create_url_adapter(request).match(urlsplit(target).path, method="GET")
+    except HTTPException:  # no such page (404 later), a redirect, another method: left as it is
+        return target
+    page = getattr(current_app.view_functions.get(endpoint), PAGE_OF, None)
+    return url_for(page) if page else target
 
 
 # The poll mark as htmx sends it (hx-headers): "1" on a polling element; "0" on what people tap

@@ -217,6 +217,7 @@ def end_idle_sessions() -> None:
     seen = session.get(LAST_SEEN)
     if not isinstance(seen, int) or now - seen > idle_limit():
         end_session()  # the request goes on as anonymous: pages send it to /login
+        g.session_ended = True  # ... saying why (login_redirect)
         return
     if now != seen and not htmx.is_poll():
         session[LAST_SEEN] = now
@@ -230,9 +231,22 @@ def end_idle_sessions() -> None:
 
 # --- page access -------------------------------------------------------------------------------
 
+# /login?reason=: why the sign-in page is shown. Set only by login_redirect, for a request whose
+# session had ended (idle timeout, or its row gone: deactivated, password reset); the sign-in page
+# shows only the messages of an allow-list (auth/routes.py LOGIN_REASONS).
+SESSION_ENDED = "session-ended"
+
+
+def session_ended() -> bool:
+    """This request came with a session that has ended: timed out just now (end_idle_sessions),
+    or a cookie naming a user whose session row is gone."""
+    return bool(g.get("session_ended")) or "_user_id" in session
+
+
 def login_redirect() -> Response:
     target = request.full_path if request.query_string else request.path
-    login = url_for("auth.login", next=target)
+    reason = {"reason": SESSION_ENDED} if session_ended() else {}
+    login = url_for("auth.login", next=target, **reason)
     if htmx.is_htmx():
         # A fragment must not turn into a login form inside the page: send the whole page.
         return htmx.client_redirect(login, status=401)

@@ -7,6 +7,7 @@
   ``{% include "settings/_rates.html" %}`` (a view passing its own ``rates`` wins);
 - the ticket status and staff role constants (and the plate's length), so templates compare against
   ``STATUS_ACTIVE`` or ``ROLE_MANAGER`` instead of string literals;
+- the filter ``ticket_numbers_whole``: a message with its ticket numbers kept on one line (field errors);
 - versioned static URLs: ``url_for('static', filename=...)`` adds ``?v=<hash of the file>``, so a
   proxy may cache static files for a year (deploy/nginx/garage.conf) and a changed file gets a new URL.
 
@@ -18,11 +19,12 @@ import os
 from typing import Any, Iterator
 
 from flask import Flask
+from markupsafe import Markup, escape
 
 from .domain.money import format_dollars
 from .domain.pricing import describe
 from .domain.roles import ROLE_ATTENDANT, ROLE_MANAGER
-from .domain.tickets import PLATE_TYPED_MAX, STATUS_ACTIVE, STATUS_COMPLETED
+from .domain.tickets import PLATE_TYPED_MAX, STATUS_ACTIVE, STATUS_COMPLETED, TICKET_NUMBER_IN_TEXT
 from .services import settings as settings_service
 
 
@@ -81,6 +83,13 @@ def static_versions(app: Flask):
     return add_version
 
 
+def ticket_numbers_whole(message: str) -> Markup:
+    """A message (escaped) with each ticket number in it in <span class="ticket-no">, which never
+    breaks at its dash: "... on ticket PS-9EB9RV" does not wrap inside the number (issue 15)."""
+    return Markup(TICKET_NUMBER_IN_TEXT.sub(lambda m: f'<span class="ticket-no">{m.group(0)}</span>',
+                                            str(escape(message))))
+
+
 def install(app: Flask) -> None:
     app.url_defaults(static_versions(app))
     app.jinja_env.globals.update(
@@ -88,4 +97,5 @@ def install(app: Flask) -> None:
         STATUS_ACTIVE=STATUS_ACTIVE, STATUS_COMPLETED=STATUS_COMPLETED,
         ROLE_ATTENDANT=ROLE_ATTENDANT, ROLE_MANAGER=ROLE_MANAGER, PLATE_TYPED_MAX=PLATE_TYPED_MAX,
     )
+    app.jinja_env.filters["ticket_numbers_whole"] = ticket_numbers_whole
     app.context_processor(current_rates)

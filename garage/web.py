@@ -35,6 +35,13 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def next_page(target: str | None) -> str | None:
+    """Where a sign-in (or a password change) goes next: a `safe_next` path, made the URL of its
+    page when it names a fragment of one (htmx.page_for: /desk/inside?q= → /desk)."""
+    target = safe_next(target)
+    return htmx.page_for(target) if target else None
+
+
 def autocommit(view: Callable) -> Callable:
     """Put outermost (right under the route): this request's statements, the
     sign-in or token check included, run without BEGIN/COMMIT round trips. Only

@@ -5,12 +5,14 @@ from flask_login import current_user
 
 from ..domain import clock
 from ..domain.errors import DomainError, InvalidInput
-from ..identity import client_ip, current_actor, end_session, session_secret, start_session
+from ..identity import SESSION_ENDED, client_ip, current_actor, end_session, session_secret, start_session
 from ..services import accounts
-from ..web import safe_next
+from ..web import next_page
 from . import bp
 
 PASSWORD_CHANGED = "Your password has been changed."
+# /login?reason= (identity.login_redirect): the only messages the sign-in page shows for it.
+LOGIN_REASONS = {SESSION_ENDED: "Your session ended — sign in again"}
 ACCOUNT_NOTICE = "account"  # flash category base.html shows on any page
 # Signed in with a one-time password just now: the forced change that follows does not ask for it
 # again (it was typed seconds earlier). Kept in this browser's signed session cookie only, as
@@ -36,11 +38,12 @@ def _just_proved_one_time_password() -> bool:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    next_url = safe_next(request.values.get("next"))
+    next_url = next_page(request.values.get("next"))
     if request.method == "GET":
         if current_user.is_authenticated:
             return redirect(next_url or url_for("meta.home"))
-        return render_template("auth/login.html", next=next_url, error=None, username="")
+        return render_template("auth/login.html", next=next_url, error=None, username="",
+                               reason=LOGIN_REASONS.get(request.args.get("reason", "")))
     username = request.form.get("username") or ""
     password = request.form.get("password") or ""
     try:
@@ -67,7 +70,7 @@ def logout():
 def change_password():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.path))
-    next_url = safe_next(request.values.get("next"))
+    next_url = next_page(request.values.get("next"))
     ask_current = not _just_proved_one_time_password()
     if request.method == "GET":
         return render_template("auth/password.html", next=next_url, errors={}, ask_current=ask_current)

@@ -14,7 +14,9 @@ from ..domain.errors import AlreadyProcessed, DomainError, InvalidInput, NotFoun
 from ..domain.inputs import parse_page, parse_whole
 from ..domain.pricing import Quote, recorded
 from ..domain.tax import included_line
-from ..domain.tickets import PAYMENT_METHODS, STATUS_ACTIVE, VEHICLE_TYPES, TicketView, format_receipt_number
+from ..domain.tickets import (
+    PAYMENT_METHODS, SCANNED_TICKET_PATTERN, STATUS_ACTIVE, VEHICLE_TYPES, TicketView, format_receipt_number,
+)
 from ..models import Ticket
 from ..services import stats as stats_service
 from ..services import tickets as ticket_service
@@ -87,6 +89,7 @@ def desk_helpers() -> dict[str, Any]:
     return {"local_time": local_time, "duration": format_duration, "qr": qr_svg, "charged": charged,
             "receipt_number": format_receipt_number, "tax_line": tax_line, "receipt_garage": get_settings,
             "VEHICLE_TYPES": VEHICLE_TYPES, "PAYMENT_METHODS": PAYMENT_METHODS,
+            "SCANNED_TICKET_PATTERN": SCANNED_TICKET_PATTERN,
             "ACTIVITY_LIMIT": ACTIVITY_LIMIT, "ACTIVITY_MORE": ACTIVITY_MORE,
             "DESK_TIMEOUT_MS": htmx.DESK_TIMEOUT_SECONDS * 1000, "DESK_RECONNECTED": htmx.RECONNECTED}
 
@@ -198,6 +201,7 @@ def rates():
 
 @bp.get("/inside")
 @staff_required
+@htmx.part_of("desk.index")
 def inside():
     query = request.args.get("q", "")
     page = parse_page(request.args.get("page"))  # 422 "page must be a whole number from 1 to ..."

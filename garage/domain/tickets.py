@@ -101,6 +101,14 @@ TICKET_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 TICKET_PREFIX = "PS-"
 TICKET_CODE_LENGTH = 6  # 31**6 ≈ 887 million codes; collisions are retried
 _TICKET_RE = re.compile(rf"^{TICKET_PREFIX}[{TICKET_ALPHABET}]{{4,12}}$")
+# A ticket number inside a message ("... already inside on ticket PS-9EB9RV"): kept on one line when shown.
+TICKET_NUMBER_IN_TEXT = re.compile(rf"\b{TICKET_PREFIX}[{TICKET_ALPHABET}]{{4,12}}\b")
+# Exactly what a scanner types from a printed ticket: the plate field is where the cursor rests, so a
+# ticket scanned there arrives as a "plate" of this shape (issue 15). Real plates can look alike
+# (German "PS-AB 123"): the shape alone never refuses a plate, only together with an existing ticket.
+# Also the desk's plate field's data-scanned-ticket (static/js/desk-pay.js): the same rule in the browser.
+SCANNED_TICKET_PATTERN = rf"^{TICKET_PREFIX}[{TICKET_ALPHABET}]{{{TICKET_CODE_LENGTH}}}$"
+_SCANNED_TICKET_RE = re.compile(SCANNED_TICKET_PATTERN)
 
 
 def check_vehicle_type(value: str | None) -> str:
@@ -135,6 +143,15 @@ def normalise_ticket_number(raw: str | None) -> str | None:
     code = text[len(TICKET_PREFIX):] if text.startswith(TICKET_PREFIX) else text
     candidate = TICKET_PREFIX + code
     return candidate if _TICKET_RE.match(candidate) else None
+
+
+def looks_like_ticket_number(typed: str) -> bool:
+    """True when a plate (as clean_plate shows it) has exactly the shape of a printed ticket number."""
+    return _SCANNED_TICKET_RE.match(typed) is not None
+
+
+def scanned_ticket_message(number: str) -> str:
+    return f"{number} is a ticket number: look it up under Exit & payment"
 
 
 # Receipt numbers: gap-free and sequential per garage, drawn when a ticket is paid, in the

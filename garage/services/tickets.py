@@ -17,10 +17,10 @@ from ..domain.clock import utcnow
 from ..domain.errors import AlreadyInside, AlreadyProcessed, Conflict, GarageFull, InvalidInput, NotFound, QuoteChanged
 from ..domain.tickets import (
     NOTHING_TO_FIND, STATUS_ACTIVE, STATUS_COMPLETED, TicketView, check_payment_method, check_vehicle_type, clean_plate,
-    new_ticket_number, normalise_ticket_number, plate_key,
+    looks_like_ticket_number, new_ticket_number, normalise_ticket_number, plate_key, scanned_ticket_message,
 )
 from ..extensions import db
-from ..identity import Actor, TokenCaller
+from ..identity import Actor, TokenCaller, actor_for
 from ..models import GarageSetting, Ticket, User
 from ..observability import metrics
 from ..persistence import BY_NUMBER, SETTINGS_ID, NewTicket, commit_keeping_loaded, store
@@ -39,10 +39,25 @@ def _active_by_plate(key: str) -> Ticket | None:
     return db.session.scalar(ACTIVE_BY_PLATE, {"key": key})
 
 
-def _refuse_if_inside(typed: str, key: str) -> None:
+def _refuse_if_inside(key: str) -> None:
+    """The plate as stored (not as typed now: "HH AB.102" is the car "HH-AB 102" inside) names the car."""
     existing = _active_by_plate(key)
     if existing is not None:
-        raise AlreadyInside(f"{typed} is already inside on ticket {existing.ticket_number}")
+        raise AlreadyInside(f"{existing.license_plate} is already inside on ticket {existing.ticket_number}")
+
+
+def _refuse_scanned_ticket(typed: str, actor: Actor | TokenCaller) -> Actor:
+    """A ticket scanned into the plate field is not a car: refuse a plate that has exactly a ticket
+    number's shape AND is the number of a ticket (issue 15). Only for that shape are statements
+    added: an API caller is checked first (no one without a token learns which numbers exist),
+    then one SELECT. Returns the actor (looked up, if it was a TokenCaller that was checked)."""
+    if not looks_like_ticket_number(typed):
+        return actor
+    if isinstance(actor, TokenCaller):
+        actor = actor_for(actor)
+    if db.session.scalar(TICKET_BY_NUMBER, {"number": typed}) is not None:
+        raise Conflict(scanned_ticket_message(typed), field="licensePlate")
+    return actor
 
 
 def entry_details(plate: str, vehicle_type: str) -> dict[str, Any]:
@@ -71,7 +86,7 @@ def issue_ticket(license_plate: str | None, vehicle_type: str | None,
     typed, key = clean_plate(license_plate)
     vehicle_type = check_vehicle_type(vehicle_type)
     now = now or utcnow()
-    actor = actor or Actor.system()
+    actor = _refuse_scanned_ticket(typed, actor or Actor.system())
     details = entry_details(typed, vehicle_type)
     for _ in range(NUMBER_ATTEMPTS):
         try:
@@ -81,7 +96,7 @@ def issue_ticket(license_plate: str | None, vehicle_type: str | None,
                 return ticket
         except IntegrityError:
             db.session.rollback()
-            _refuse_if_inside(typed, key)  # an earlier or concurrent entry of this plate
+            _refuse_if_inside(key)  # an earlier or concurrent entry of this plate
             continue  # otherwise the ticket number collided: draw another
         except BaseException:
             db.session.rollback()

@@ -96,6 +96,22 @@
     if (el.tagName === "BUTTON") { el.disabled = false; } else { el.removeAttribute("tabindex"); el.classList.remove("is-disabled"); }
   }
 
+  // --- offline: the focus stays in a field ------------------------------------------------
+  // Disabling the button just tapped drops the focus to <body>, where a scan's keys would vanish
+  // without a word (issue 15): put it back in the field last used (else the plate), so a scan lands
+  // there and its Enter says "Not connected".
+  var lastField = null;
+  document.addEventListener("focusin", function (event) {
+    var el = event.target;
+    if (el && el.tagName === "INPUT" && el.form && /^(text|search)$/i.test(el.type)) { lastField = el; }
+  });
+  function keepFocus() {
+    var active = document.activeElement;
+    if (active && active !== document.body && !active.disabled) { return; }
+    var field = lastField && document.contains(lastField) ? lastField : document.getElementById("plate");
+    if (field && !field.disabled) { field.focus({ preventScroll: true }); }
+  }
+
   function goOffline() {
     stats.failures += 1;
     if (stats.online) { stats.online = false; stats.offlineSince = Date.now(); }
@@ -105,6 +121,7 @@
     document.body.classList.add("is-offline");
     polled().forEach(markStale);
     actions().forEach(disable);
+    keepFocus();
   }
   function goOnline() {
     lastOk = Date.now();
@@ -131,7 +148,7 @@
   // htmx re-enables a form's button when its request ends (hx-disabled-elt), after an error status
   // has already put the desk offline: disable again whatever it re-enabled.
   document.addEventListener("htmx:afterRequest", function () {
-    if (!stats.online) { actions().forEach(disable); }
+    if (!stats.online) { actions().forEach(disable); keepFocus(); }
   });
   // While offline an action is not sent (a scanner's Enter, a link in the list...): say so instead.
   document.addEventListener("htmx:beforeRequest", function (event) {

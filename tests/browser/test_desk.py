@@ -9,10 +9,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from garage.domain.clock import utcnow
 from garage.extensions import db
+from garage.models import Ticket
 from garage.services import tickets as ticket_service
 from tests.helpers.browser import sign_in_at_desk
 
@@ -200,6 +202,40 @@ def test_a_scan_while_a_quote_is_open_looks_the_new_ticket_up_and_pays_nothing(l
     tablet.locator("button.btn-confirm").tap()
     expect(tablet.locator("#exit .receipt-card")).to_contain_text("Debit Card")
     assert (_status(live, first), _status(live, second)) == ("completed", "active")
+    assert errors == [], errors
+
+
+def _ticket_count(live) -> int:
+    with live.app.app_context():
+        count = db.session.scalar(sa.select(sa.func.count()).select_from(Ticket))
+        db.session.remove()
+    return count
+
+
+def test_a_ticket_scanned_into_the_plate_field_is_looked_up_not_issued(live, tablet):
+    """Issue 15: the cursor rests in the plate field after every entry, and a ticket scanned there
+    was issued as a new car "PS-EAYJPM". A scanner's burst of a ticket number is looked up instead;
+    the same text typed by hand (a plate that merely looks alike) is still an entry."""
+    errors = watch_console(tablet)
+    live.reset()
+    with live.app.app_context():
+        number = ticket_service.issue_ticket("SCAN 3", "Car").ticket_number
+        db.session.remove()
+    sign_in(tablet, live)
+    plate = tablet.locator("#plate")
+    plate.focus()
+    tablet.keyboard.type(number, delay=5)
+    tablet.keyboard.press("Enter")
+    expect(tablet.locator("#exit .quote [data-ticket-number]")).to_have_text(number)
+    expect(plate).to_have_value("")
+    expect(tablet.locator("#entry .ticket-card")).to_have_count(0)
+    assert _ticket_count(live) == 1
+
+    plate.focus()
+    tablet.keyboard.type("PS-ABC234", delay=120)  # a person, not a scanner
+    tablet.keyboard.press("Enter")
+    expect(tablet.locator("#entry [data-ticket-number]")).to_have_count(1)
+    assert _ticket_count(live) == 2
     assert errors == [], errors
 
 

@@ -202,6 +202,31 @@ def test_an_action_tried_while_offline_is_not_sent_and_says_so(server, garage_db
         page.context.close()
 
 
+def test_offline_the_focus_stays_in_the_field_so_a_scan_is_told_not_connected(server, garage_db, browser):
+    """Issue 15: tapping Issue ticket offline disabled it and the focus fell to <body>: the next
+    scan's keys vanished without a word. The focus goes back to the field the attendant used."""
+    page = booth(browser, garage_db, "cid")
+    try:
+        page.locator("#plate").fill("GONE 2")
+        server.stop()
+        page.get_by_role("button", name="Issue ticket").tap()
+        expect(page.locator("#entry [data-offline-message]")).to_contain_text(NOT_CONNECTED, timeout=3_000)
+        expect_offline(page)
+        expect(page.locator("#plate")).to_be_focused()
+        page.evaluate("document.querySelectorAll('[data-offline-message]').forEach(e => e.remove())")
+        blocked = page.evaluate("window.garageDesk.blocked")
+        page.keyboard.type("NEXT 2", delay=5)  # the next car's plate, scanned
+        page.keyboard.press("Enter")
+        expect(page.locator("#plate")).to_have_value(re.compile("NEXT 2"))
+        expect(page.locator("#entry [data-offline-message]")).to_contain_text(NOT_CONNECTED)
+        assert page.evaluate("window.garageDesk.blocked") == blocked + 1
+        server.start()
+        expect_online(page)
+        assert tickets_for(garage_db, "GONE 2") == [] and page.js_errors == [], page.js_errors
+    finally:
+        page.context.close()
+
+
 def test_a_hung_server_ends_in_no_answer_and_its_late_work_shows_in_recent_activity(server, garage_db, browser):
     page = booth(browser, garage_db, "cy")
     try:

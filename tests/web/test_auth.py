@@ -258,12 +258,50 @@ def test_idle_timeout_for_htmx_sends_the_page_to_login(app, make_user, move_cloc
     assert r.status_code == 401 and r.headers["HX-Redirect"].startswith("/login")
 
 
+def test_a_session_that_ended_in_a_poll_signs_in_again_to_the_desk_and_says_why(app, make_user, move_clock):
+    """Issue 15: an ended session's poll or filter sent the desk to /login?next=/desk/inside?q=; after
+    signing in the attendant landed on the bare filter. The page says why, and sign-in ends on /desk."""
+    client = signed_in(app, make_user, "ann", "attendant")
+    move_clock(13)
+    r = client.get("/desk/inside?q=", headers={**HTMX, "X-Garage-Poll": "1"})
+    assert r.status_code == 401
+    login = urlsplit(r.headers["HX-Redirect"])
+    assert login.path == "/login"
+    assert parse_qs(login.query) == {"next": ["/desk/inside?q="], "reason": ["session-ended"]}
+    page = soup(client.get(r.headers["HX-Redirect"]))
+    assert text(page.select_one("main [data-login-reason]")) == "Your session ended — sign in again"
+    r = sign_in(client, "ann", next_url="/desk/inside?q=")
+    assert (r.status_code, r.headers["Location"]) == (303, "/desk")
+
+
+@pytest.mark.parametrize("target", ["/desk/inside?q=AB", "/desk/inside", "/desk/live", "/desk/activity?rows=50",
+                                    "/lobby/panel"])
+def test_a_fragment_as_next_signs_in_straight_to_its_page(client, make_user, target):
+    make_user("ann", "attendant")
+    r = sign_in(client, "ann", next_url=target)
+    assert (r.status_code, r.headers["Location"]) == (303, "/lobby" if target.startswith("/lobby") else "/desk")
+
+
+def test_a_page_as_next_is_kept(client, make_user):
+    make_user("boss", "manager")
+    r = sign_in(client, "boss", next_url="/admin/audit?from=2026-01-01")
+    assert r.headers["Location"] == "/admin/audit?from=2026-01-01"
+
+
+def test_the_session_ended_message_is_only_for_an_ended_session(client):
+    r = client.get("/desk")  # never signed in
+    assert r.status_code == 302 and "reason" not in parse_qs(urlsplit(r.headers["Location"]).query)
+    for url in ("/login", "/login?reason=whatever", "/login?reason=%3Cb%3E"):
+        assert soup(client.get(url)).select_one("[data-login-reason]") is None, url
+
+
 def test_deactivated_users_open_session_stops_on_the_next_request(app, make_user):
     client = signed_in(app, make_user, "boss", "manager")
     assert client.get("/admin/users").status_code == 200
     accounts.set_active("boss", False)
     r = client.get("/admin/users")
     assert r.status_code == 302 and urlsplit(r.headers["Location"]).path == "/login"
+    assert parse_qs(urlsplit(r.headers["Location"]).query)["reason"] == ["session-ended"]
 
 
 def test_password_reset_ends_the_users_open_sessions(app, make_user):

@@ -11,6 +11,7 @@ from bs4 import BeautifulSoup
 
 from garage.extensions import db
 from garage.models import VehicleRate
+from garage.templating import ticket_numbers_whole
 from tests.helpers.db import audit_events, backdate, set_settings, ticket, ticket_count
 from tests.helpers.staff import quoted_amount
 from tests.helpers.web import HTMX, soup, text
@@ -128,6 +129,45 @@ def test_a_plate_already_inside_is_refused_with_its_ticket_number(desk, htmx):
     page = soup(r)
     assert f"already inside on ticket {number}" in text(page.select_one("#plate-error"))
     assert page.select_one("#plate")["value"] == "dup1"
+    assert ticket_count() == 1
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_duplicate_plate_is_named_as_stored_and_its_ticket_number_never_wraps(desk, htmx):
+    """Issue 15: the message echoed the plate as typed and broke inside the ticket number."""
+    number = desk.issue("HH-AB 102")
+    r = desk.enter("HH AB.102", htmx=htmx)
+    error = soup(r).select_one("#plate-error")
+    assert r.status_code == 409
+    assert text(error) == f"HH-AB 102 is already inside on ticket {number}"
+    assert [text(span) for span in error.select("span.ticket-no")] == [number]
+    assert soup(r).select_one("#plate")["value"] == "HH AB.102"  # the field keeps what was typed
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_ticket_scanned_into_the_plate_field_is_refused_not_issued(desk, htmx):
+    """Issue 15: the cursor rests in the plate field; a ticket scanned there is not a new car."""
+    number = desk.issue("SCAN 1")
+    r = desk.enter(number, htmx=htmx)
+    assert r.status_code == 409
+    assert (text(soup(r).select_one("#plate-error"))
+            == f"{number} is a ticket number: look it up under Exit & payment")
+    assert ticket_count() == 1
+
+
+def test_a_plate_shaped_like_a_ticket_number_is_refused_only_when_that_ticket_exists(desk):
+    # Real plates may look alike (Pirmasens: "PS-AB 123"): the shape alone refuses nothing.
+    for plate in ("PS-AB 123", "PS-ABC234", "ps-xyz789"):
+        desk.issue(plate)
+    assert ticket_count() == 3
+
+
+def test_the_api_refuses_a_ticket_number_as_a_plate_but_tells_a_stranger_nothing(client, staff, desk):
+    number = desk.issue("SCAN 2")
+    body = {"licensePlate": number, "vehicleType": "Car"}
+    assert client.post("/api/tickets", json=body).status_code == 401  # not 409: no oracle for numbers
+    r = client.post("/api/tickets", json=body, headers=staff)
+    assert r.status_code == 409 and "is a ticket number" in r.get_json()["message"]
     assert ticket_count() == 1
 
 
@@ -483,3 +523,8 @@ def test_unknown_ticket_pages_are_404(desk):
 def test_desk_forms_need_the_csrf_token(desk):
     r = desk.client.post("/desk/entries", data={"plate": "NOCSRF1", "vehicle_type": "Car"})
     assert r.status_code == 400 and ticket_count() == 0
+
+
+def test_a_message_keeps_ticket_numbers_whole_and_escapes_the_rest():
+    assert (str(ticket_numbers_whole("<b> on ticket PS-ABC234, not XPS-ABC234"))
+            == '&lt;b&gt; on ticket <span class="ticket-no">PS-ABC234</span>, not XPS-ABC234')
