@@ -78,6 +78,12 @@ def test_control_characters_are_exactly_unicode_cc_and_surrogates(text):
     assert has_control(text) == any(unicodedata.category(c) in ("Cc", "Cs") for c in text)
 
 
+def test_the_address_may_hold_line_breaks_but_no_other_control_character():
+    assert has_control("12 Main St\r\nSpringfield", multiline=True) is False
+    assert has_control("12 Main St\nSpringfield") is True  # a one-line field refuses them
+    assert has_control("12 Main St\tSpringfield\n", multiline=True) is True
+
+
 def test_text_with_a_control_character_is_refused_naming_the_field():
     assert check_text("Ünïcode ok – ²", "name") == "Ünïcode ok – ²"
     with pytest.raises(Malformed) as refused:
@@ -99,7 +105,8 @@ def test_next_keeps_local_paths(target):
 
 
 @pytest.mark.parametrize("raw, number", [("0", 0), ("-5", -5), (" +7 ", 7), ("0012", 12),
-                                         ("9" * 40, 10 ** 18), ("-" + "9" * 40, -(10 ** 18))])
+                                         ("9" * 40, 10 ** 18), ("-" + "9" * 40, -(10 ** 18)),
+                                         ("9" * 18, 10 ** 18 - 1)])  # 18 digits are still read as they are
 def test_a_signed_whole_number_is_read_as_one(raw, number):
     assert parse_integer(raw) == number
 

@@ -26,6 +26,8 @@ rates = st.integers(min_value=0, max_value=MAX_RATE_BP)
     (21, 10000, 11),     # 10.5 → 11: half goes up
     (0, 1900, 0),
     (5000, 0, 0),
+    (5001, 1, 1),        # 0.01 %: 0.50005 → 1; the smallest rate still taxes a large enough total
+    (5000, 1, 0),        # 0.49995 → 0
 ])
 def test_the_tax_included_in_a_total_rounds_half_up_to_the_cent(total, rate, tax):
     assert included_tax(total, rate) == tax
@@ -59,9 +61,9 @@ def test_a_higher_rate_never_includes_less_tax(total, r1, r2):
 
 
 def test_negative_amounts_are_not_taxed():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^a total and a tax rate cannot be negative$"):
         included_tax(-1, 1900)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^a total and a tax rate cannot be negative$"):
         included_tax(100, -1)
 
 
@@ -75,8 +77,9 @@ def test_a_typed_percentage_becomes_basis_points(typed, bp):
 
 @pytest.mark.parametrize("typed", ["19.005", "-7", "+7", "VAT", "1e2", "19 20", "٣", "1000", ".5", "%"])
 def test_anything_else_is_not_a_percentage(typed):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError) as refused:
         parse_percent(typed)
+    assert str(refused.value) == f"not a percentage: {typed.strip()!r}"
 
 
 @given(rates)
@@ -105,6 +108,8 @@ def test_valid_receipt_settings_pass():
                         "tax_id": "DE123456789"}) == {}
     assert rules.check({"garage_address": "", "tax_rate_bp": 0, "tax_id": ""}) == {}
     assert rules.check({"tax_rate_bp": MAX_RATE_BP}) == {}
+    # the longest accepted: a 32-character tax id, address lines of 60
+    assert rules.check({"tax_id": "X" * 32, "garage_address": "y" * 60 + "\n" + "z" * 60}) == {}
 
 
 @pytest.mark.parametrize("changes, key, words", [
@@ -112,6 +117,8 @@ def test_valid_receipt_settings_pass():
     ({"tax_rate_bp": -1}, "tax_rate_bp", "from 0 to 100"),
     ({"tax_rate_bp": 19.5}, "tax_rate_bp", "from 0 to 100"),
     ({"tax_rate_bp": True}, "tax_rate_bp", "from 0 to 100"),
+    ({"tax_rate_bp": 100.5}, "tax_rate_bp", "The tax rate must be a percentage from 0 to 100 with at most two"
+                                            " decimals, e.g. 19 or 7.25 (0: no tax line)"),
     ({"tax_id": "X" * 33}, "tax_id", "at most 32"),
     ({"tax_id": None}, "tax_id", "at most 32"),
     ({"garage_address": "a\nb\nc\nd\ne"}, "garage_address", "at most 4 lines"),
