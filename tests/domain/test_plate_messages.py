@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given, strategies as st
 
 from garage.domain.errors import AlreadyInside, Conflict, InvalidInput
-from garage.domain.tickets import PLATE_LETTERS_MESSAGE, PLATE_TYPED_MAX, clean_plate
+from garage.domain.tickets import PLATE_LETTERS_MESSAGE, PLATE_TYPED_MAX, clean_plate, looks_like_ticket_number
 
 
 def refusal(typed: str) -> InvalidInput:
@@ -53,3 +53,13 @@ def test_a_plate_already_inside_is_a_conflict_on_the_plate_field():
     assert isinstance(error, Conflict)
     assert (error.message, error.field) == ("AB 123 is already inside on ticket PS-9EB9RV", "licensePlate")
     assert str(error) == "AB 123 is already inside on ticket PS-9EB9RV"
+
+
+@pytest.mark.parametrize("typed, scanned", [
+    ("PS-9EB9RV", True),    # exactly a printed ticket: the scanner typed it into the plate field
+    ("PS-AB 123", False),   # a real German plate of the same start
+    ("PS-9EB9R", False), ("PS-9EB9RVX", False), ("9EB9RV", False),
+    ("PS-9EB0RV", False),   # 0 is no ticket character
+])
+def test_only_the_exact_shape_of_a_printed_ticket_looks_like_one(typed, scanned):
+    assert looks_like_ticket_number(typed) is scanned
