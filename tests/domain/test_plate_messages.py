@@ -1,6 +1,7 @@
 """What the plate rule says when it refuses (garage/domain/tickets.py): the message names the script
 only for letters of another script, never "Latin" nor a made-up one; the typed-length limit holds
-after NFKC too (one "…" becomes three dots); a plate already inside is reported on the plate field."""
+after NFKC too (one "…" becomes three dots); a plate already inside is reported on the plate field;
+only the exact shape of a printed ticket looks like a scanned ticket."""
 from __future__ import annotations
 
 import unicodedata
