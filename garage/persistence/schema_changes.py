@@ -217,3 +217,26 @@ def create_index_concurrently(op: Any, name: str, table: str, columns: Sequence[
 def drop_index_concurrently(op: Any, name: str) -> None:
     """DROP INDEX CONCURRENTLY IF EXISTS (inside an autocommit block): re-runnable."""
     op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {_quote(op.get_bind(), name)}")
+
+
+# --- a migration's index on any database ---------------------------------------------------------
+
+def add_index(op: Any, name: str, table: str, columns: Sequence[str], *, unique: bool = False) -> None:
+    """A migration's new index: on PostgreSQL built CONCURRENTLY (writes go on; an interrupted
+    build is rebuilt by the next run), elsewhere (SQLite) an ordinary one."""
+    if op.get_bind().dialect.name == "postgresql":
+        with op.get_context().autocommit_block():
+            create_index_concurrently(op, name, table, columns, unique=unique)
+    else:
+        with op.batch_alter_table(table) as batch_op:
+            batch_op.create_index(name, list(columns), unique=unique)
+
+
+def remove_index(op: Any, name: str, table: str) -> None:
+    """The downgrade of add_index."""
+    if op.get_bind().dialect.name == "postgresql":
+        with op.get_context().autocommit_block():
+            drop_index_concurrently(op, name)
+    else:
+        with op.batch_alter_table(table) as batch_op:
+            batch_op.drop_index(name)

@@ -38,24 +38,12 @@ def upgrade():
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.add_column(sa.Column('receipt_number', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('tax_rate_bp', sa.Integer(), nullable=True))
-    if op.get_bind().dialect.name == 'postgresql':
-        # Built CONCURRENTLY: entries and exits go on while a large tickets table is read;
-        # an interrupted build is dropped and rebuilt by the next run.
-        with op.get_context().autocommit_block():
-            schema_changes.create_index_concurrently(
-                op, 'uq_tickets_receipt_number', 'tickets', ['receipt_number'], unique=True)
-    else:
-        with op.batch_alter_table('tickets', schema=None) as batch_op:
-            batch_op.create_index('uq_tickets_receipt_number', ['receipt_number'], unique=True)
+    # CONCURRENTLY on PostgreSQL: entries and exits go on while a large tickets table is read.
+    schema_changes.add_index(op, 'uq_tickets_receipt_number', 'tickets', ['receipt_number'], unique=True)
 
 
 def downgrade():
-    if op.get_bind().dialect.name == 'postgresql':
-        with op.get_context().autocommit_block():
-            schema_changes.drop_index_concurrently(op, 'uq_tickets_receipt_number')
-    else:
-        with op.batch_alter_table('tickets', schema=None) as batch_op:
-            batch_op.drop_index('uq_tickets_receipt_number')
+    schema_changes.remove_index(op, 'uq_tickets_receipt_number', 'tickets')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_column('tax_rate_bp')
         batch_op.drop_column('receipt_number')

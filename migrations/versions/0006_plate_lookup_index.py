@@ -30,19 +30,8 @@ depends_on = None
 
 
 def upgrade():
-    if op.get_bind().dialect.name == 'postgresql':
-        with op.get_context().autocommit_block():
-            schema_changes.create_index_concurrently(
-                op, 'ix_tickets_plate_latest', 'tickets', ['plate_key', 'entry_time'])
-        return
-    with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.create_index('ix_tickets_plate_latest', ['plate_key', 'entry_time'], unique=False)
+    schema_changes.add_index(op, 'ix_tickets_plate_latest', 'tickets', ['plate_key', 'entry_time'])
 
 
 def downgrade():
-    if op.get_bind().dialect.name == 'postgresql':
-        with op.get_context().autocommit_block():
-            schema_changes.drop_index_concurrently(op, 'ix_tickets_plate_latest')
-        return
-    with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.drop_index('ix_tickets_plate_latest')
+    schema_changes.remove_index(op, 'ix_tickets_plate_latest', 'tickets')
