@@ -55,7 +55,7 @@ def _refuse_scanned_ticket(typed: str, actor: Actor | TokenCaller) -> Actor:
         return actor
     if isinstance(actor, TokenCaller):
         actor = actor_for(actor)
-    if db.session.scalar(TICKET_BY_NUMBER, {"number": typed}) is not None:
+    if _by_number(typed) is not None:
         raise Conflict(scanned_ticket_message(typed), field="licensePlate")
     return actor
 
