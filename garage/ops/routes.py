@@ -37,8 +37,11 @@ def readyz():
     reason, error = readiness.check(current_app.config["DB_CONNECT_TIMEOUT"])
     if reason is None:
         return _answer(200, status="ready")
-    if error is not None:
-        log_failure(error, 503)
+    if error is not None and reason == readiness.DATABASE:
+        log_failure(error, 503)  # an outage: one line, its traceback once per outage
+    elif reason == readiness.MIGRATIONS_BEHIND:
+        # Expected before `flask db upgrade` (never migrated included): a warning, no traceback.
+        current_app.logger.warning("/readyz: the database schema is not at the migrations' head; run flask db upgrade")
     response = _answer(503, status="unavailable", reason=NOT_READY[reason])
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response

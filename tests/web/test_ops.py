@@ -43,11 +43,15 @@ def test_readyz_is_503_while_the_schema_is_behind_the_code(app, client):
     assert client.get("/readyz").status_code == 200  # back at head: ready again
 
 
-def test_readyz_is_503_on_a_database_never_migrated(tmp_path):
+def test_readyz_is_503_on_a_database_never_migrated(tmp_path, caplog):
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/empty.db",
                       "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path)})
     r = app.test_client().get("/readyz")
     assert r.status_code == 503 and "migrations head" in r.get_json()["reason"]
+    # Expected before the first `flask db upgrade`: said once as a warning, not logged as an error
+    # with a traceback every time a probe asks.
+    assert [rec.levelname for rec in caplog.records if rec.name.startswith("garage")] == ["WARNING"]
+    assert "flask db upgrade" in caplog.text and "Traceback" not in caplog.text
     assert app.test_client().get("/healthz").status_code == 200
 
 
