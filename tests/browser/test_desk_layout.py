@@ -270,8 +270,12 @@ def test_print_every_ticket_automatically_prints_each_new_ticket_once_and_nothin
     issue_by_keyboard(page, "AB$1")  # a refused entry
     expect(page.locator("#plate-error")).to_be_visible()
     expect(page.locator("#plate")).to_be_focused()  # settled: the next keys go where we put them
+    # The panels' reloads just triggered above are still in flight: let them land, as an attendant
+    # would see them, before the lookup (htmx drops a request made while its element is busy).
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
     page.locator("#lookup-q").fill(inside)  # a payment: its receipt prints only when asked
     page.locator("#lookup-q").press("Enter")
+    expect(page.locator("label.choice", has_text="Cash")).to_be_visible()
     page.locator("label.choice", has_text="Cash").tap()
     page.locator("button.btn-confirm").tap()
     expect(page.locator("#exit .receipt-card")).to_contain_text("Paid $")
