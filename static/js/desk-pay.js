@@ -29,25 +29,29 @@
   });
 
   // The plate field is where the cursor rests after every entry, so a ticket is often scanned there
-  // (issue 15). A burst of keys ending in Enter (a scanner: every key within BURST_MS of the last)
-  // whose text has exactly a ticket number's shape (the field's data-scanned-ticket) is looked up
-  // instead of issued; the field gets back what it held before the burst. A plate typed by hand,
-  // even one shaped alike (Pirmasens: PS-...), is never a burst and is issued as ever. Without JS
-  // the server refuses the number of an existing ticket as a plate.
-  var BURST_MS = 50, burst = null;  // {start: the field's value before it, keys: typed since, last: ms}
+  // (issue 15). A burst of keys ending in Enter (a scanner: on average at most BURST_MS per key from
+  // its first key to the Enter) whose text has exactly a ticket number's shape (the field's
+  // data-scanned-ticket) is looked up instead of issued; the field gets back what it held before the
+  // burst. A plate typed by hand, even one shaped alike (Pirmasens: PS-...), is never that fast and
+  // is issued as ever. The times are the events' own (when the key was pressed), not when this
+  // handler ran: a busy tablet that handles queued keys back to back does not turn typing into a
+  // scan, and one hiccup of the scanner (up to PAUSE_MS) does not split a scan. Without JS the
+  // server refuses the number of an existing ticket as a plate.
+  var BURST_MS = 50, PAUSE_MS = 250, burst = null;  // {start: the field's value before, keys, first, last}
   document.addEventListener("keydown", function (event) {
     var field = event.target, pattern = field && field.getAttribute && field.getAttribute("data-scanned-ticket");
     if (!pattern || event.ctrlKey || event.metaKey || event.altKey) { burst = null; return; }
-    var now = Date.now();
-    if (!burst || now - burst.last > BURST_MS) { burst = { start: field.value, keys: "", last: now }; }
+    var now = event.timeStamp || Date.now();
+    if (!burst || now - burst.last > PAUSE_MS) { burst = { start: field.value, keys: "", first: now, last: now }; }
     burst.last = now;
     if (event.key !== "Enter") {
       if (event.key && event.key.length === 1) { burst.keys += event.key; } else { burst = null; }
       return;
     }
     var code = burst.keys.trim().toUpperCase(), before = burst.start;
+    var scanned = burst.keys.length > 0 && (now - burst.first) <= BURST_MS * burst.keys.length;
     burst = null;
-    if (!new RegExp(pattern).test(code) || !document.getElementById("lookup-q")) { return; }
+    if (!scanned || !new RegExp(pattern).test(code) || !document.getElementById("lookup-q")) { return; }
     event.preventDefault();  // not an entry
     event.stopImmediatePropagation();
     field.value = before;
