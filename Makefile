@@ -74,7 +74,7 @@ test: install-dev
 # Mutation testing of the business rules (docs/testing.md): mutmut on garage/domain/ against the
 # fast tests, then on the capacity / plate / pay-once / pricing code of the services and the
 # SQLite store against the SQLite half of their tests; prints the score per module. Not part of
-# make test (35-45 minutes on 2 cores). MUTANTS=domain or MUTANTS=services runs one phase.
+# make test (35-50 minutes on 2 cores). MUTANTS=domain or MUTANTS=services runs one phase.
 mutants: install-dev
 	$(BIN)/python mutation/mutants.py run $(MUTANTS)
 

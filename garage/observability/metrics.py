@@ -141,7 +141,11 @@ COUNTED: dict[str, tuple[Callable[[Any], None] | None, Callable[[errors.DomainEr
 
 def counted(operation: str) -> Callable[[Callable], Callable]:
     """A service's outcome in the business counters: its result once committed, or the domain
-    error it refused with (``operation``: a key of :data:`COUNTED`)."""
+    error it refused with (``operation``: a key of :data:`COUNTED`).
+
+    Applied by a call after the use case, ``issue_ticket = metrics.counted("entry")(issue_ticket)``,
+    not with ``@``: mutmut 3 does not mutate a decorated function, and the use cases are what
+    ``make mutants`` tests (docs/testing.md)."""
     success, refusal = COUNTED[operation]
 
     def decorator(service: Callable) -> Callable:

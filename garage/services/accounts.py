@@ -161,7 +161,6 @@ def _throttle_keys(name: str | None, ip: str | None) -> list[tuple[str, throttle
     return keys
 
 
-@metrics.counted("sign_in")
 def sign_in(username: str, password: str, ip: str | None) -> User:
     """A sign-in attempt. The throttle counts it first, as a failure, and commits (so that
     every worker sees it before the password is checked): refused while its name or
@@ -198,6 +197,9 @@ def sign_in(username: str, password: str, ip: str | None) -> User:
     audit.record(Actor(user.id, user.username, ip), "auth.login", "user", user.username)
     commit_keeping_loaded()
     return user
+
+
+sign_in = metrics.counted("sign_in")(sign_in)  # not `@`: mutmut 3 skips decorated functions
 
 
 def sign_out(actor: Actor, secret: str | None) -> None:

@@ -52,6 +52,19 @@ def test_a_vehicle_rate_can_be_changed_and_removed(app):
     assert current_vehicle_rates() == {"SUV": 1200}
 
 
+def test_a_change_of_vehicle_rates_alone_stamps_the_settings_row_and_a_change_of_nothing_does_not(app, monkeypatch):
+    """Open desks reload their rates and fees when the row's updated_at moves (stats.change_mark)."""
+    from garage.services import settings
+
+    first = get_settings().updated_at
+    later = first + timedelta(minutes=5)
+    monkeypatch.setattr(settings, "utcnow", lambda: later)
+    update_settings(None)  # nothing to change: nothing written, no desk reloads
+    assert get_settings().updated_at == first
+    update_settings(None, vehicle_rates={"SUV": 777})  # no column of the row changes
+    assert get_settings().updated_at == later
+
+
 def test_an_exit_charges_at_the_time_it_is_given_and_records_who_and_how(app, make_user):
     issued = issue_ticket("TIME 1", "Car")
     user = make_user("cashier", "attendant")
