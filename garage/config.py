@@ -4,6 +4,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -98,6 +99,11 @@ class Config:
         if self.METRICS_TOKEN is not None and len(self.METRICS_TOKEN) < 16:
             raise ValueError("METRICS_TOKEN must be at least 16 characters (e.g. openssl rand -hex 24)")
         self.PORT = _int("PORT", 5001)
+        # How passwords are hashed (werkzeug's method string): scrypt at werkzeug's cost by default.
+        # The tests set a cheaper scrypt (tests/conftest.py): the same code path in a fraction of the time.
+        self.PASSWORD_HASH = os.environ.get("PASSWORD_HASH") or "scrypt"
+        if not re.fullmatch(r"scrypt(:\d+:\d+:\d+)?|pbkdf2(:sha256|:sha512)?(:\d+)?", self.PASSWORD_HASH):
+            raise ValueError("PASSWORD_HASH must be scrypt[:N:r:p] or pbkdf2[:sha256|:sha512][:iterations]")
         # Sessions: idle timeout (a shift), cookie flags.
         self.PERMANENT_SESSION_LIFETIME = timedelta(hours=float(os.environ.get("SESSION_IDLE_HOURS") or 12))
         self.SESSION_REFRESH_EACH_REQUEST = True

@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -59,7 +60,7 @@ class User(UserMixin, db.Model):
     __table_args__ = (sa.CheckConstraint("role IN ('attendant', 'manager')", name="ck_users_role"),)
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password, method="scrypt")
+        self.password_hash = generate_password_hash(password, method=current_app.config.get("PASSWORD_HASH", "scrypt"))
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

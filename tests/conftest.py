@@ -20,6 +20,12 @@ from tests.helpers.live import LiveServer, gunicorn_server, migrated_postgres
 from tests.helpers.postgres import throwaway_postgres
 from tests.helpers.staff import StaffActions
 
+# Passwords: the same scrypt code path at a 32nd of production's cost (werkzeug's default N=2**15):
+# at full cost, hashing was over half the suite's time. Servers the tests start inherit it; what
+# production uses is checked in tests/app/test_config.py.
+TEST_PASSWORD_HASH = "scrypt:1024:8:1"
+os.environ.setdefault("PASSWORD_HASH", TEST_PASSWORD_HASH)
+
 
 @dataclass
 class TestDatabase:

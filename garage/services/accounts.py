@@ -211,14 +211,21 @@ def sign_out(actor: Actor, secret: str | None) -> None:
     db.session.commit()
 
 
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+_DUMMY_HASHES: dict[str, str] = {}  # per hash method: a check of an unknown name costs what a real one does
+
+
+def _dummy_hash() -> str:
+    method = current_app.config.get("PASSWORD_HASH", "scrypt")
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash("not-a-real-password", method=method)
+    return _DUMMY_HASHES[method]
 
 
 def authenticate(name: str | None, password: str) -> User | None:
     """The active user with this (normalised) name and password, else None, in about the same time."""
     user = db.session.scalar(sa.select(User).where(User.username == name)) if name is not None else None
     if user is None:
-        check_password_hash(_DUMMY_HASH, password or "")  # same time as a real check
+        check_password_hash(_dummy_hash(), password or "")  # same time as a real check
         return None
     if not user.check_password(password or "") or not user.active:
         return None

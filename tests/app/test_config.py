@@ -72,3 +72,21 @@ def test_vendored_files_match_their_recorded_checksums(folder, files):
     for name in files:
         digest = hashlib.sha256((ROOT / folder / name).read_bytes()).hexdigest()
         assert re.search(rf"`{re.escape(name)}`.*`{digest}`|{digest}", record), name
+
+
+def test_passwords_are_hashed_with_full_strength_scrypt_unless_configured(monkeypatch, tmp_path):
+    """Production: werkzeug's scrypt at its own cost (N=2**15). The tests' cheaper setting is theirs
+    only; a hash method werkzeug would refuse stops the start, not the first sign-in."""
+    monkeypatch.delenv("PASSWORD_HASH", raising=False)
+    assert Config().PASSWORD_HASH == "scrypt"
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db"})
+    from garage.models import User
+    with app.app_context():
+        user = User(username="boss")
+        user.set_password("a long password")
+        assert user.password_hash.startswith("scrypt:32768:8:1$")
+        assert user.check_password("a long password") and not user.check_password("a long passwore")
+    for bad in ("md5", "plain", "scrypt:1", "scrypt:x:8:1", "pbkdf2:sha1"):
+        monkeypatch.setenv("PASSWORD_HASH", bad)
+        with pytest.raises(ValueError, match="PASSWORD_HASH"):
+            Config()
