@@ -45,7 +45,7 @@ def seed(live, tickets: int = 4000) -> None:
                 payment_method=rng.choice(PAYMENT_METHODS), last_event_at=leave,
                 closed_by_id=None if g % 9 == 0 else users[g % 2]))
         db.session.execute(sa.insert(Ticket), rows)
-        db.session.execute(sa.text("UPDATE garage_settings SET timezone = 'America/New_York', total_spaces = 60"))
+        db.session.execute(sa.text("UPDATE garages SET timezone = 'America/New_York', total_spaces = 60"))
         db.session.commit()
         db.session.remove()
 

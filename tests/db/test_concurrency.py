@@ -46,7 +46,7 @@ def test_concurrent_entries_never_exceed_capacity(live):
     assert statuses == {201: 5, 409: 35}, statuses
     assert all(body == {"message": "Garage is full"} for status, body in results if status == 409)
     assert scalar(live, "SELECT count(*) FROM tickets WHERE status = 'active'") == 5
-    assert scalar(live, "SELECT occupied FROM garage_settings") == 5
+    assert scalar(live, "SELECT occupied FROM garages") == 5
 
 
 def test_concurrent_entries_of_one_plate_issue_one_ticket(live):
@@ -56,7 +56,7 @@ def test_concurrent_entries_of_one_plate_issue_one_ticket(live):
     statuses = Counter(status for status, _ in results)
     assert statuses == {201: 1, 409: 11}, statuses
     assert scalar(live, "SELECT count(*) FROM tickets") == 1
-    assert scalar(live, "SELECT occupied FROM garage_settings") == 1
+    assert scalar(live, "SELECT occupied FROM garages") == 1
 
 
 def test_concurrent_payments_of_one_ticket_charge_once(live):
@@ -70,7 +70,7 @@ def test_concurrent_payments_of_one_ticket_charge_once(live):
     assert all(body == {"message": "Ticket has already been processed"}
                for status, body in results if status == 409)
     assert scalar(live, "SELECT count(*) FROM audit_log WHERE action = 'ticket.paid'") == 1
-    assert scalar(live, "SELECT occupied FROM garage_settings") == 0
+    assert scalar(live, "SELECT occupied FROM garages") == 0
     assert scalar(live, "SELECT amount_paid FROM tickets") == 1000
 
 
@@ -123,7 +123,7 @@ def test_concurrent_exits_draw_gap_free_receipt_numbers_and_refused_ones_draw_no
     assert Counter(status for status, _ in results) == {200: 12, 409: 24}, Counter(s for s, _ in results)
     drawn = sorted(body["receiptNumber"] for status, body in results if status == 200)
     assert drawn == [f"R-{n:06d}" for n in range(1, 13)]
-    assert scalar(live, "SELECT receipt_seq FROM garage_settings") == 12
+    assert scalar(live, "SELECT receipt_seq FROM garages") == 12
     assert scalar(live, "SELECT count(DISTINCT receipt_number) FROM tickets") == 12
-    assert scalar(live, "SELECT occupied FROM garage_settings") == 0
+    assert scalar(live, "SELECT occupied FROM garages") == 0
     assert scalar(live, "SELECT count(*) FROM audit_log WHERE action = 'ticket.paid'") == 12

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from garage import create_app
 from garage.extensions import db
 from tests.helpers.postgres import throwaway_postgres
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -53,13 +54,13 @@ def test_upgrade_from_0001_keeps_data_and_behaviour(empty_database, tmp_path):
 
             from garage.services import tickets as ticket_service
             from garage.services.settings import current_tariff
-            tariff = current_tariff()
+            tariff = current_tariff(MAIN)
             assert (tariff.hourly_rate_cents, tariff.grace_minutes, tariff.daily_max_cents,
                     tariff.vehicle_rates, tariff.lost_ticket_fee_cents, tariff.lost_ticket_mode) == \
                 (1200, 0, None, (), 0, "replace")
-            paid = ticket_service.find_ticket("PS-AAAA22")
+            paid = ticket_service.find_ticket(MAIN, "PS-AAAA22")
             assert paid.lost is False and paid.lost_fee_cents is None and paid.amount_paid == 2400
-            inside = ticket_service.find_ticket("PS-BBBB33")
+            inside = ticket_service.find_ticket(MAIN, "PS-BBBB33")
             # the old rule: 2 hours 30 at $12 is three started hours, lost or not (no fee configured)
             for lost in (False, True):
                 q = ticket_service.quote_for(inside, T0 + timedelta(minutes=30), lost=lost)
@@ -112,7 +113,7 @@ def test_ticket_indexes_after_0003_serve_the_range_queries(empty_database, tmp_p
                 assert "exit_time IS NOT NULL" in definition
                 compiled = TODAY_FIGURES.compile(conn)  # the statement the stats endpoint runs
                 bounds = compiled.construct_params(
-                    {"start": T0.isoformat(), "end": (T0 + timedelta(days=1)).isoformat()})
+                    {"garage_id": 1, "start": T0.isoformat(), "end": (T0 + timedelta(days=1)).isoformat()})
                 args = tuple(bounds[k] for k in compiled.positiontup) if compiled.positional else bounds
                 plan = conn.exec_driver_sql(explain + compiled.string, args).fetchall()
                 plan = " ".join(str(row) for row in plan)
@@ -207,11 +208,11 @@ def test_0005_adds_receipt_details_to_a_garage_with_history(empty_database, tmp_
         upgrade()
         with db.engine.connect() as conn:
             row = conn.execute(sa.text(
-                "SELECT garage_address, tax_rate_bp, tax_id, receipt_seq FROM garage_settings")).one()
+                "SELECT garage_address, tax_rate_bp, tax_id, receipt_seq FROM garages")).one()
             assert tuple(row) == ("", 0, "", 0)
             assert conn.execute(sa.text(
                 "SELECT receipt_number, tax_rate_bp FROM tickets WHERE status = 'completed'")).one() == (None, None)
-        paid = ticket_service.process_exit("PS-DDDD55", "Cash", now=T0)
+        paid = ticket_service.process_exit(MAIN, "PS-DDDD55", "Cash", now=T0)
         assert (paid.receipt_number, paid.tax_rate_bp, paid.amount_paid) == (1, 0, 1200 * 2)
         db.session.remove()
         with db.engine.connect() as conn:  # the unique index refuses a second ticket with the same number
