@@ -127,3 +127,32 @@ def test_concurrent_exits_draw_gap_free_receipt_numbers_and_refused_ones_draw_no
     assert scalar(live, "SELECT count(DISTINCT receipt_number) FROM tickets") == 12
     assert scalar(live, "SELECT occupied FROM garages") == 0
     assert scalar(live, "SELECT count(*) FROM audit_log WHERE action = 'ticket.paid'") == 12
+
+
+def test_two_garages_racing_entries_each_fill_only_their_own_capacity(live):
+    """Entries at two garages at once, each garage with 5 spaces: each takes exactly its own 5 (its
+    own counter row), whatever the other does; the same plates enter both."""
+    from garage.extensions import db
+    from garage.identity import Actor
+    from garage.services import accounts, garages
+
+    live.reset(total_spaces=5)
+    with live.app.app_context():
+        north = garages.create_garage(Actor.system("cli"), "north", "North", 5).id
+        db.session.remove()
+    main_headers = live.token()  # an attendant of the default garage, its token scoped there
+    north_name = "north-attendant"
+    live.user(north_name, "attendant")
+    with live.app.app_context():
+        garages.grant(Actor.system("cli"), north_name, north, "attendant")
+        garages.revoke(Actor.system("cli"), north_name, 1)
+        north_headers = {"Authorization": f"Bearer {accounts.create_token(north_name)[1]}"}
+        db.session.remove()
+    results = fire(40, lambda i: call("POST", f"{live.url}/api/tickets",
+                                      {"licensePlate": f"CC{i // 2:03d}", "vehicleType": "Car"},
+                                      main_headers if i % 2 else north_headers))
+    by_garage = Counter(("main" if i % 2 else "north", status) for i, (status, _) in enumerate(results))
+    assert by_garage == {("main", 201): 5, ("main", 409): 15, ("north", 201): 5, ("north", 409): 15}, by_garage
+    assert scalar(live, "SELECT string_agg(occupied::text, ',' ORDER BY id) FROM garages") == "5,5"
+    assert scalar(live, f"SELECT count(*) FROM tickets WHERE status = 'active' AND garage_id = {north}") == 5
+    assert scalar(live, "SELECT count(*) FROM tickets WHERE status = 'active' AND garage_id = 1") == 5
