@@ -87,7 +87,8 @@ def desk_helpers() -> dict[str, Any]:
         return included_line(ticket.amount_paid or 0, ticket.tax_rate_bp)
 
     return {"local_time": local_time, "duration": format_duration, "qr": qr_svg, "charged": charged,
-            "receipt_number": format_receipt_number, "tax_line": tax_line, "receipt_garage": lambda: get_settings(current_garage()),
+            "receipt_number": format_receipt_number, "tax_line": tax_line,
+            "receipt_garage": lambda: get_settings(current_garage()),
             "VEHICLE_TYPES": VEHICLE_TYPES, "PAYMENT_METHODS": PAYMENT_METHODS,
             "SCANNED_TICKET_PATTERN": SCANNED_TICKET_PATTERN,
             "ACTIVITY_LIMIT": ACTIVITY_LIMIT, "ACTIVITY_MORE": ACTIVITY_MORE,
@@ -119,9 +120,10 @@ def _full_page(status: int = 200, entry: EntryState | None = None, exit: ExitSta
     inside = _inside_context(inside_q, inside_page)
     if inside["inside_error"] and status == 200:
         status = 422
+    garage = current_garage()
     html = render_template(
-        "desk/index.html", stats=stats_service.garage_stats(current_garage()), entry=entry or EntryState(),
-        exit=exit or ExitState(), focus=focus, activity=ticket_service.recent_activity(current_garage(), ACTIVITY_LIMIT),
+        "desk/index.html", stats=stats_service.garage_stats(garage), entry=entry or EntryState(),
+        exit=exit or ExitState(), focus=focus, activity=ticket_service.recent_activity(garage, ACTIVITY_LIMIT),
         **inside)
     return htmx.vary(make_response(html, status))
 
@@ -129,10 +131,11 @@ def _full_page(status: int = 200, entry: EntryState | None = None, exit: ExitSta
 def _changed(response: Response) -> Response:
     """After an entry or exit: the live panel and activity out-of-band, and an event
     that makes the cars-inside list reload itself."""
+    garage = current_garage()
     response.set_data(response.get_data(as_text=True)
-                      + render_template("desk/_live.html", stats=stats_service.garage_stats(current_garage()), oob=True)
+                      + render_template("desk/_live.html", stats=stats_service.garage_stats(garage), oob=True)
                       + render_template("desk/_activity.html",
-                                        activity=ticket_service.recent_activity(current_garage(), ACTIVITY_LIMIT), oob=True))
+                                        activity=ticket_service.recent_activity(garage, ACTIVITY_LIMIT), oob=True))
     return htmx.trigger(response, DESK_CHANGED)
 
 
@@ -187,8 +190,8 @@ def activity():
     """Recent activity alone (polled): the last 10 events, or up to 50 after "Show more"."""
     rows = parse_whole(request.args.get("rows"), field="rows", minimum=1, maximum=ACTIVITY_MORE,
                        default=ACTIVITY_LIMIT)
-    return render_template("desk/_activity.html", activity=ticket_service.recent_activity(current_garage(), rows), oob=False,
-                           activity_rows=rows)
+    return render_template("desk/_activity.html", activity=ticket_service.recent_activity(current_garage(), rows),
+                           oob=False, activity_rows=rows)
 
 
 @bp.get("/rates")

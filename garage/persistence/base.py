@@ -300,8 +300,8 @@ class Store:
               details: dict[str, Any]) -> IssuedTicket | None:
         """Write the ticket and its audit row and take a space at that garage (its counter row
         only), in the caller's transaction. None when the garage is full (nothing written).
-        `garage_id` None: a TokenCaller's own garage (TokenCaller.garage_id, else its only one). A TokenCaller is checked here:
-        Unauthenticated / Forbidden, nothing written. A second active ticket for the plate or
+        `garage_id` None: a TokenCaller's own garage (TokenCaller.garage_id, else its only one).
+        A TokenCaller is checked here: Unauthenticated / Forbidden, nothing written. A second active ticket for the plate or
         a taken number raise sqlalchemy's IntegrityError (the caller rolls back)."""
         raise NotImplementedError
 

@@ -26,8 +26,8 @@ QUARTER = 900  # seconds
 
 def _audit(garage_id: int, actor: Actor | None, action: str, ticket_number: str, details: dict[str, Any]) -> None:
     actor = actor or Actor.system()
-    db.session.add(AuditEvent(garage_id=garage_id, user_id=actor.user_id, username=actor.username, ip=actor.ip, action=action,
-                              object_type="ticket", object_id=ticket_number, details=details))
+    db.session.add(AuditEvent(garage_id=garage_id, user_id=actor.user_id, username=actor.username, ip=actor.ip,
+                              action=action, object_type="ticket", object_id=ticket_number, details=details))
 
 
 def _local_iso(moment: datetime | None, tzname: str) -> str | None:
@@ -94,7 +94,8 @@ class PortableStore(Store):
         ).rowcount
         if closed != 1:
             raise AlreadyProcessed()
-        _audit(ticket.garage_id, actor, "ticket.paid", ticket.ticket_number, {**details, "receiptNumber": receipt.number})
+        _audit(ticket.garage_id, actor, "ticket.paid", ticket.ticket_number,
+               {**details, "receiptNumber": receipt.number})
         db.session.flush()
         return receipt
 

@@ -10,7 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain import clock, throttle, usernames
 from ..domain.clock import utcnow
-from ..domain.errors import Conflict, InvalidInput, NotFound, TooManyAttempts, Unauthenticated
+from ..domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts, Unauthenticated
 from ..extensions import db
 from ..models import ApiToken, ApiTokenGarage, Garage, GarageGrant, User, UserSession
 from ..observability import metrics
@@ -86,10 +86,21 @@ def list_users(garage_id: int) -> list[User]:
     return users
 
 
+def _refuse_unless_admin_may(user: User, actor: Actor | None) -> None:
+    """An admin's account is changed only by an admin (or the command line): a garage's
+    manager sees the admins on the staff page but cannot lock the operator out."""
+    if not user.is_admin or actor is None or actor.user_id is None:
+        return
+    acting = db.session.get(User, actor.user_id)
+    if acting is None or not acting.is_admin:
+        raise Forbidden("Only an admin may change an admin's account")
+
+
 def set_active(username: str, active: bool, actor: Actor | None = None) -> User:
     """Deactivation ends the user's sessions (a later reactivation revives none) and stops
     their tokens working."""
     user = get_user(username)
+    _refuse_unless_admin_may(user, actor)
     if not active and actor is not None and actor.user_id == user.id:
         raise Conflict("You cannot deactivate your own account; ask another manager", field="username")
     if user.active == active:
@@ -117,6 +128,7 @@ def reset_password(username: str, actor: Actor | None = None) -> tuple[User, str
     user = get_user(username)
     if actor is not None and actor.user_id == user.id:
         raise Conflict("Use Change password for your own account", field="username")
+    _refuse_unless_admin_may(user, actor)
     password = temporary_password()
     user.set_password(password)
     user.must_change_password = True

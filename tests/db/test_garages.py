@@ -194,3 +194,17 @@ def test_a_person_s_desk_works_for_their_garage(app, client, north, make_user):
     other = app.test_client()
     assert sign_in(other, "idle").status_code == 303 and nobody.id
     assert other.get("/desk").status_code == 403  # no grant anywhere
+
+
+def test_a_garage_s_manager_cannot_lock_the_admin_out(app, make_user):
+    root = accounts.create_user("root", "correct horse battery", "admin", CLI, allow_admin=True)
+    boss = make_user("boss", "manager")
+    as_boss = Actor(boss.id, "boss", "10.0.0.1")
+    assert "root" in [u.username for u in accounts.list_users(MAIN)]  # admins are listed at every garage
+    with pytest.raises(Forbidden):
+        accounts.set_active("root", False, as_boss)
+    with pytest.raises(Forbidden):
+        accounts.reset_password("root", as_boss)
+    accounts.set_active("boss", False, Actor(root.id, "root", "10.0.0.1"))  # an admin manages all staff
+    db.session.expire_all()
+    assert accounts.get_user("root").active and not accounts.get_user("boss").active
