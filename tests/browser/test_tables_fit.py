@@ -43,7 +43,8 @@ def seed_a_busy_month(live) -> None:
     with live.app.app_context():
         closed_by = db.session.scalar(sa.select(User.id).where(User.username == LONG))
         db.session.execute(sa.insert(Ticket), [dict(
-            ticket_number=f"PS-M{i}", license_plate=f"M {i}", plate_key=f"M{i}", vehicle_type="Standard Vehicle",
+            garage_id=MAIN, ticket_number=f"PS-M{i}", license_plate=f"M {i}", plate_key=f"M{i}",
+            vehicle_type="Standard Vehicle",
             entry_time=now - timedelta(days=i % 28, hours=11), exit_time=now - timedelta(days=i % 28, hours=1),
             duration_minutes=600, status="completed", lost=False, lost_fee_cents=None, amount_paid=10289,
             payment_method="Mobile Payment", last_event_at=now - timedelta(days=i % 28, hours=1),
