@@ -353,7 +353,7 @@ def prepare(cluster: PrivateCluster, url: str, env: dict[str, str]) -> str:
         with contextlib.redirect_stderr(io.StringIO()):  # alembic's INFO lines (migrations/env.py logs them)
             upgrade()
         ensure_settings()
-        db.session.execute(sa.text("UPDATE garage_settings SET total_spaces = 5000"))
+        db.session.execute(sa.text("UPDATE garages SET total_spaces = 5000"))
         db.session.commit()
         accounts.create_user("drill", "correct horse battery", "attendant")
         _, token = accounts.create_token("drill")

@@ -105,7 +105,7 @@ def seed(app, n: int) -> None:
         started = time.perf_counter()
         db.session.execute(sa.text(SEED), {"n": n, "users": len(users), "first_user": users[0].id})
         active = db.session.scalar(sa.text("SELECT count(*) FROM tickets WHERE status = 'active'"))
-        db.session.execute(sa.text("UPDATE garage_settings SET timezone = :tz, occupied = :o, "
+        db.session.execute(sa.text("UPDATE garages SET timezone = :tz, occupied = :o, "
                                    "total_spaces = GREATEST(400, :o)"), {"tz": TZ, "o": active})
         db.session.commit()
         lost = db.session.scalar(sa.text("SELECT count(*) FROM tickets WHERE lost"))

@@ -156,13 +156,13 @@ def prepare_database(admin: str, name: str, tickets: int, reuse: bool) -> str:
     sql(url, "CREATE TABLE bench_meta AS SELECT %s::int AS seeded_tickets, "
              "(SELECT coalesce(max(id), 0) FROM tickets) AS max_ticket_id, "
              "(SELECT coalesce(max(id), 0) FROM audit_log) AS max_audit_id, "
-             "(SELECT total_spaces FROM garage_settings WHERE id = 1) AS total_spaces", (tickets,))
+             "(SELECT total_spaces FROM garages WHERE id = 1) AS total_spaces", (tickets,))
     return url
 
 
 def ensure_settings_row(url: str) -> None:
-    sql(url, "INSERT INTO garage_settings (id, total_spaces, hourly_rate, timezone, garage_name, "
-             "almost_full_percent, occupied, updated_at) VALUES (1, 140, 1000, 'UTC', 'Garage', 90, 0, now()) "
+    sql(url, "INSERT INTO garages (id, slug, total_spaces, hourly_rate, timezone, garage_name, "
+             "almost_full_percent, occupied, updated_at) VALUES (1, 'main', 140, 1000, 'UTC', 'Garage', 90, 0, now()) "
              "ON CONFLICT (id) DO NOTHING")
 
 
@@ -195,11 +195,11 @@ def reset(url: str) -> None:
     sql(url, """
         DELETE FROM tickets WHERE id > (SELECT max_ticket_id FROM bench_meta);
         DELETE FROM audit_log WHERE id > (SELECT max_audit_id FROM bench_meta);
-        UPDATE garage_settings SET occupied = (SELECT count(*) FROM tickets WHERE status = 'active'),
+        UPDATE garages SET occupied = (SELECT count(*) FROM tickets WHERE status = 'active'),
                total_spaces = (SELECT total_spaces FROM bench_meta) WHERE id = 1;
         TRUNCATE bench_rows;
     """)
-    sql(url, "VACUUM (ANALYZE) tickets, audit_log, garage_settings", autocommit=True)
+    sql(url, "VACUUM (ANALYZE) tickets, audit_log, garages", autocommit=True)
 
 
 def create_account(url: str) -> str:
@@ -222,7 +222,7 @@ def create_account(url: str) -> str:
 
 
 def set_spaces(url: str, spaces: int) -> None:
-    sql(url, "UPDATE garage_settings SET total_spaces = greatest(%s, occupied) WHERE id = 1", (spaces,))
+    sql(url, "UPDATE garages SET total_spaces = greatest(%s, occupied) WHERE id = 1", (spaces,))
 
 
 def add_tickets_to_pay(url: str, count: int) -> None:
@@ -237,7 +237,7 @@ def add_tickets_to_pay(url: str, count: int) -> None:
         SELECT 'PS-' || {code}, 'PAY ' || g, 'PAY' || g, 'Car', t, 'active', t, t, t
         FROM generate_series(1, %s) AS g,
              LATERAL (SELECT now() - make_interval(secs => 600 + g %% 7 + random() * 21000)) AS e(t);
-        UPDATE garage_settings SET total_spaces = greatest(total_spaces, occupied + %s), occupied = occupied + %s
+        UPDATE garages SET total_spaces = greatest(total_spaces, occupied + %s), occupied = occupied + %s
         WHERE id = 1;
         ANALYZE tickets;
     """, (count, count, count))

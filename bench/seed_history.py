@@ -21,7 +21,7 @@ Invariants kept: unique ticket numbers from the unambiguous PS- alphabet (an
 affine permutation of the row number, base 31: no collisions by construction);
 cars whose stay has not ended yet are the active tickets (one per plate), at
 most total_spaces of them (total_spaces is raised to the history's peak
-occupancy if it was lower); garage_settings.occupied = the active count;
+occupancy if it was lower); garages.occupied = the active count;
 completed tickets' duration_minutes and amount_paid follow the pricing rule
 (seconds rounded up to the minute, hourly_rate x started hours, at least one).
 ANALYZE (and VACUUM) afterwards so the planner knows the new table.
@@ -75,6 +75,13 @@ def plate_sql(n: str) -> str:
     return f"{letters} || ' ' || lpad((({n}) % 10000)::text, 4, '0')"
 
 
+def garages_schema(cur) -> bool:
+    """True at migration 0007 or later (garages, garage_id, grants); the seeder also fills older
+    schemas (tests/db/test_migration_safety.py seeds a database at 0002)."""
+    cur.execute("SELECT to_regclass('garages') IS NOT NULL")
+    return bool(cur.fetchone()[0])
+
+
 def ensure_attendants(cur) -> list[int]:
     from werkzeug.security import generate_password_hash
 
@@ -84,27 +91,33 @@ def ensure_attendants(cur) -> list[int]:
         cur.execute("SELECT id FROM users WHERE username = %s", (name,))
         row = cur.fetchone()
         if row is None:
+            garages = garages_schema(cur)
             cur.execute("INSERT INTO users (username, password_hash, role, active, must_change_password, "
-                        "created_at) VALUES (%s, %s, 'attendant', true, false, now() - interval '2 years') "
-                        "RETURNING id", (name, unusable))
+                        "created_at) VALUES (%s, %s, %s, true, false, now() - interval '2 years') "
+                        "RETURNING id", (name, unusable, None if garages else "attendant"))
             row = cur.fetchone()
+            if garages:  # an attendant of the default garage (it exists: ensure_settings ran first)
+                cur.execute("INSERT INTO garage_grants (user_id, garage_id, role) VALUES (%s, 1, 'attendant')",
+                            (row[0],))
         ids.append(row[0])
     return ids
 
 
 def ensure_settings(cur) -> tuple[int, int, str]:
-    cur.execute("SELECT total_spaces, hourly_rate, timezone FROM garage_settings WHERE id = 1")
+    table = "garages" if garages_schema(cur) else "garage_settings"
+    cur.execute(f"SELECT total_spaces, hourly_rate, timezone FROM {table} WHERE id = 1")
     row = cur.fetchone()
     if row is None:
         tz = os.environ.get("GARAGE_TIMEZONE") or "UTC"
-        cur.execute("INSERT INTO garage_settings (id, total_spaces, hourly_rate, timezone, garage_name, "
-                    "almost_full_percent, occupied, updated_at) VALUES (1, 140, 1000, %s, 'Garage', 90, 0, now())",
-                    (tz,))
+        slug = ("slug, ", "'main', ") if table == "garages" else ("", "")
+        cur.execute(f"INSERT INTO {table} (id, {slug[0]}total_spaces, hourly_rate, timezone, garage_name, "
+                    f"almost_full_percent, occupied, updated_at) VALUES (1, {slug[1]}140, 1000, %s, 'Garage', 90, 0, "
+                    "now())", (tz,))
         return 140, 1000, tz
     return row
 
 
-def history_sql(attendants: list[int]) -> str:
+def history_sql(attendants: list[int], garage_id: bool = True) -> str:
     """The INSERT ... SELECT (psycopg2 parameters: tickets, days, tz, rate, now)."""
     a = attendants
     sql = f"""
@@ -161,10 +174,10 @@ shaped AS (
            (s.entry_time + make_interval(secs => s.secs)) > p.now AS inside
     FROM stays s, params p
 )
-INSERT INTO tickets (ticket_number, license_plate, plate_key, vehicle_type, entry_time, exit_time,
+INSERT INTO tickets ({"garage_id, " if garage_id else ""}ticket_number, license_plate, plate_key, vehicle_type, entry_time, exit_time,
                      duration_minutes, amount_paid, status, payment_method, last_event_at,
                      issued_by_id, closed_by_id, created_at, updated_at)
-SELECT '{TICKET_PREFIX}' || ({code_sql(f"(s.i * {MULTIPLIER} + {OFFSET}) % {CODE_SPACE}")}),
+SELECT {"1, " if garage_id else ""}'{TICKET_PREFIX}' || ({code_sql(f"(s.i * {MULTIPLIER} + {OFFSET}) % {CODE_SPACE}")}),
        plate, replace(plate, ' ', ''),
        CASE WHEN s.r_type < .45 THEN 'Car' WHEN s.r_type < .60 THEN 'Compact Car'
             WHEN s.r_type < .80 THEN 'SUV' WHEN s.r_type < .90 THEN 'Standard Vehicle'
@@ -221,8 +234,8 @@ def seed(url: str, tickets: int, days: int, replace: bool, do_migrate: bool = Tr
                 raise SystemExit(f"tickets already holds {existing} rows: pass --replace to start over")
             if existing:
                 cur.execute("TRUNCATE tickets RESTART IDENTITY")
-            attendants = ensure_attendants(cur)
             total_spaces, rate, tz = ensure_settings(cur)
+            attendants = ensure_attendants(cur)
             # Secondary indexes are dropped for the load and rebuilt afterwards (much faster);
             # their definitions come from the catalogue, so they come back exactly as migrated.
             cur.execute("""SELECT i.indexname, i.indexdef FROM pg_indexes i
@@ -233,7 +246,7 @@ def seed(url: str, tickets: int, days: int, replace: bool, do_migrate: bool = Tr
                 cur.execute(f'DROP INDEX "{name}"')
             cur.execute("SELECT now()")
             now = cur.fetchone()[0]
-            cur.execute(history_sql(attendants), {"tickets": tickets, "days": days, "tz": tz, "rate": rate,
+            cur.execute(history_sql(attendants, garages_schema(cur)), {"tickets": tickets, "days": days, "tz": tz, "rate": rate,
                                                   "now": now})
             inserted = cur.rowcount
             for _, definition in indexes:
@@ -243,12 +256,13 @@ def seed(url: str, tickets: int, days: int, replace: bool, do_migrate: bool = Tr
             cur.execute("SELECT count(*) FROM tickets WHERE status = 'active'")
             active = cur.fetchone()[0]
             spaces = max(total_spaces, peak, active)
-            cur.execute("UPDATE garage_settings SET total_spaces = %s, occupied = %s, updated_at = now() "
+            table = "garages" if garages_schema(cur) else "garage_settings"
+            cur.execute(f"UPDATE {table} SET total_spaces = %s, occupied = %s, updated_at = now() "
                         "WHERE id = 1", (spaces, active))
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute("VACUUM (ANALYZE) tickets")
-            cur.execute("ANALYZE users; ANALYZE garage_settings")
+            cur.execute(f"ANALYZE users; ANALYZE {table}")
     finally:
         conn.close()
     return {"tickets": inserted, "active": active, "peak": peak, "total_spaces": spaces,

@@ -18,6 +18,9 @@ Everything below is what the rest of the code asks about a caller:
 - :func:`actor_for` (a TokenCaller looked up: 401 without a live token, 403 for a role the
   operation does not admit);
 - the page decorators :func:`role_required`, :data:`staff_required`, :data:`manager_required`;
+- **the garage the request works for** (:func:`current_garage`) and the caller's role there
+  (:func:`caller_role`): a person's grant at that garage (garage_grants), an admin a manager
+  everywhere; a token acts only at garages in its scope (api_token_garages) where its owner may;
 - the session lifecycle: :func:`start_session`, :func:`end_session`
   (the rows themselves are written by garage/services/accounts.py).
 
@@ -35,15 +38,19 @@ from functools import wraps
 from typing import Any, Callable
 
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, g, make_response, redirect, render_template, request, session, url_for
+from flask import (
+    Flask, Response, current_app, g, has_request_context, make_response, redirect, render_template, request, session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 
 from . import htmx
 from .domain import clock
 from .domain.errors import Forbidden, Unauthenticated
-from .domain.roles import ROLE_MANAGER, ROLES
+from .domain.garages import DEFAULT_GARAGE_ID
+from .domain.roles import ROLE_ADMIN, ROLE_MANAGER, ROLES
 from .extensions import db, login_manager
-from .models import ApiToken, User, UserSession
+from .models import ApiToken, ApiTokenGarage, GarageGrant, User, UserSession
 
 STAFF = ROLES  # every role works the desk
 MANAGERS = (ROLE_MANAGER,)
@@ -67,13 +74,16 @@ class Actor:
 @dataclass(frozen=True)
 class TokenCaller:
     """An API caller known so far only by its token: the token's hash (None
-    when the request carried no well-formed token) and the roles the operation
-    admits. :func:`actor_for` looks it up; the entry and the exit do the same
-    lookup inside their own statement (one round trip fewer on the busiest paths)."""
+    when the request carried no well-formed token), the roles the operation
+    admits and the garage it asks to act at (None: the one garage its token is
+    scoped to, found by the lookup). :func:`actor_for` looks it up; the entry and
+    the exit do the same lookup inside their own statement (one round trip fewer
+    on the busiest paths)."""
 
     token_hash: str | None
     roles: tuple[str, ...]
     ip: str | None = None
+    garage_id: int | None = None
 
 
 def client_ip() -> str | None:
@@ -112,44 +122,70 @@ def bearer_token_hash() -> str | None:
 
 
 def bearer_caller(roles: tuple[str, ...]) -> TokenCaller:
-    """Who sends this API request, as far as the request itself tells (no lookup yet)."""
-    return TokenCaller(bearer_token_hash(), roles, client_ip())
+    """Who sends this API request, as far as the request itself tells (no lookup yet). The
+    garage: the one the request names (stage 2: its URL), else its token's only garage."""
+    return TokenCaller(bearer_token_hash(), roles, client_ip(), g.get("asked_garage_id"))
 
+
+# The garage a token acts at: the one asked for (:garage_id), else the only garage of its
+# scope (NULL when it has several: the caller must name one).
+_ONLY_SCOPE = (sa.select(sa.func.min(ApiTokenGarage.garage_id)).where(ApiTokenGarage.token_id == ApiToken.id)
+               .having(sa.func.count() == 1).correlate(ApiToken).scalar_subquery())
+_ASKED = sa.func.coalesce(sa.bindparam("garage_id", type_=sa.Integer), _ONLY_SCOPE)
+# The token's role there: its owner's grant (an admin: a manager everywhere); "" when the token
+# is not scoped there or its owner may not act there (403, not 401: the token itself is live).
+_ROLE_THERE = sa.case((ApiTokenGarage.garage_id.is_(None), ""), (User.role == ROLE_ADMIN, ROLE_MANAGER),
+                      else_=sa.func.coalesce(GarageGrant.role, "")).label("role")
 
 # Built once: every API request runs it (no statement construction per request),
-# and only the three columns a request needs (no ORM object to build).
-TOKEN_OWNER = (sa.select(User.id, User.username, User.role).join(ApiToken, ApiToken.user_id == User.id)
+# and only the four columns a request needs (no ORM object to build): the owner's id, name,
+# role at the garage and that garage's id. The entry's statement (persistence/postgresql.py)
+# writes the same rule in SQL.
+TOKEN_OWNER = (sa.select(User.id, User.username, _ROLE_THERE, ApiTokenGarage.garage_id)
+               .select_from(ApiToken).join(User, User.id == ApiToken.user_id)
+               .outerjoin(ApiTokenGarage, sa.and_(ApiTokenGarage.token_id == ApiToken.id,
+                                                  ApiTokenGarage.garage_id == _ASKED))
+               .outerjoin(GarageGrant, sa.and_(GarageGrant.user_id == User.id,
+                                               GarageGrant.garage_id == ApiTokenGarage.garage_id))
                .where(ApiToken.token_hash == sa.bindparam("token_hash"), ApiToken.revoked_at.is_(None),
                       User.active.is_(True)))
 
 
-def owner_of(hashed: str | None) -> sa.Row | None:
-    """(id, username, role) of the active user owning this live token hash, else None."""
+def owner_of(hashed: str | None, garage_id: int | None = None) -> sa.Row | None:
+    """(id, username, role, garage_id) of the active user owning this live token hash, else None;
+    role and garage are the token's at `garage_id` (None: its only garage); role "" where it may not act."""
     if hashed is None:
         return None
-    return db.session.connection().execute(TOKEN_OWNER, {"token_hash": hashed}).first()
+    return db.session.connection().execute(TOKEN_OWNER, {"token_hash": hashed, "garage_id": garage_id}).first()
 
 
-def token_owner(secret: str | None) -> sa.Row | None:
-    """(id, username, role) of the active user owning this live token, else None."""
-    return owner_of(token_hash(secret))
+def token_owner(secret: str | None, garage_id: int | None = None) -> sa.Row | None:
+    """(id, username, role, garage_id) of the active user owning this live token, else None."""
+    return owner_of(token_hash(secret), garage_id)
 
 
 def admit(role: str | None, caller: TokenCaller) -> None:
-    """401 when no live token was found (role None), 403 for a role the operation does not admit."""
+    """401 when no live token was found (role None), 403 for a role the operation does not admit
+    (or "": the token may not act at that garage)."""
     if role is None:
         raise Unauthenticated()
     if role not in caller.roles:
         raise Forbidden()
 
 
-def actor_for(caller: TokenCaller) -> Actor:
-    """The caller as an Actor, or Unauthenticated (no live token of an active
-    user) / Forbidden (its owner's role is not admitted)."""
-    owner = owner_of(caller.token_hash)
+def admitted(caller: TokenCaller) -> tuple[Actor, int]:
+    """The caller as an Actor and the garage it acts at, or Unauthenticated (no live token of an
+    active user) / Forbidden (not admitted at that garage)."""
+    owner = owner_of(caller.token_hash, caller.garage_id)
     admit(owner.role if owner is not None else None, caller)
     g.caller_name = owner.username  # for the logs (observability/logs.py)
-    return Actor(owner.id, owner.username, caller.ip)
+    g.garage_id = owner.garage_id  # the request's garage (current_garage)
+    return Actor(owner.id, owner.username, caller.ip), owner.garage_id
+
+
+def actor_for(caller: TokenCaller) -> Actor:
+    """The caller as an Actor (see :func:`admitted`)."""
+    return admitted(caller)[0]
 
 
 # --- staff sessions ----------------------------------------------------------------------------
@@ -158,8 +194,19 @@ LAST_SEEN = "_seen"
 TOUCHED = "_touched"  # when this session's row was last told it is in use
 TOUCH_SECONDS = 300  # the row's last_seen_at lags the cookie's by at most this
 
-# The user of a live session row, in one statement (as the plain user lookup it replaces).
-SESSION_USER = (sa.select(User).join(UserSession, UserSession.user_id == User.id)
+# The user of a live session row, with the garage the request works for and their grant there,
+# in one statement (as the plain user lookup it replaces). The garage: the one the request names
+# (stage 2: its URL; :garage_id), else the person's garage: an admin's is the default garage, anyone
+# else's the garage of their grant (the lowest id when they hold several, until they can choose).
+_HOME = (sa.select(sa.func.min(GarageGrant.garage_id)).where(GarageGrant.user_id == User.id)
+         .correlate(User).scalar_subquery())
+_WORKS_AT = sa.func.coalesce(sa.bindparam("garage_id", type_=sa.Integer),
+                             sa.case((User.role == ROLE_ADMIN, DEFAULT_GARAGE_ID), else_=_HOME))
+_GRANT_THERE = (sa.select(GarageGrant.role).where(GarageGrant.user_id == User.id, GarageGrant.garage_id == _WORKS_AT)
+                .correlate(User).scalar_subquery())
+_ROLE_HERE = sa.case((User.role == ROLE_ADMIN, ROLE_MANAGER), else_=_GRANT_THERE)
+SESSION_USER = (sa.select(User, _WORKS_AT, _ROLE_HERE)
+                .join(UserSession, UserSession.user_id == User.id)
                 .where(UserSession.key_hash == sa.bindparam("key_hash"), User.active.is_(True),
                        UserSession.last_seen_at >= sa.bindparam("cutoff")))
 
@@ -177,11 +224,50 @@ def load_user(session_id: str) -> User | None:
     """Flask-Login's user loader: the user of a session id, if its row still exists."""
     if not session_id or len(session_id) > TOKEN_MAX:
         return None
-    user = db.session.scalars(SESSION_USER, {"key_hash": hash_token(session_id),
-                                             "cutoff": stale_before(clock.utcnow())}).first()
-    if user is not None:
-        user.session_secret = session_id
+    row = db.session.execute(SESSION_USER, {"key_hash": hash_token(session_id), "garage_id": asked_garage(),
+                                            "cutoff": stale_before(clock.utcnow())}).first()
+    if row is None:
+        return None
+    user, user.garage_id, user.garage_role = row
+    user.session_secret = session_id
     return user
+
+
+def place(user: User) -> None:
+    """Set `user.garage_id` and `user.garage_role` as load_user does (for a user signed in during
+    this request, who was not loaded by it)."""
+    user.garage_id, user.garage_role = db.session.execute(
+        sa.select(_WORKS_AT, _ROLE_HERE).select_from(User).where(User.id == user.id),
+        {"garage_id": asked_garage()}).one()
+
+
+def asked_garage() -> int | None:
+    """The garage this request names itself (stage 2 puts it in the URL), if any."""
+    return g.get("asked_garage_id") if has_request_context() else None
+
+
+def current_garage() -> int:
+    """The id of the garage this request works for: the ONE place it is decided.
+    - a garage the request names (stage 2: the slug in its URL) wins;
+    - an API caller whose token was looked up: the garage it was admitted at (its only garage);
+    - a signed-in person: their garage (an admin: the default garage; anyone else: their grant's);
+    - everyone else (the lobby, public occupancy): the default garage, the only one of a
+      single-garage deployment.
+    Whether the caller may act there is :func:`caller_role`'s answer, not this function's."""
+    asked = asked_garage()
+    if asked is not None:
+        return asked
+    if has_request_context():
+        if g.get("garage_id") is not None:
+            return g.garage_id
+        if current_user.is_authenticated and current_user.garage_id is not None:
+            return current_user.garage_id
+    return DEFAULT_GARAGE_ID
+
+
+def caller_role() -> str | None:
+    """The signed-in person's role at :func:`current_garage` (an admin: manager), None without one."""
+    return current_user.garage_role if current_user.is_authenticated else None
 
 
 def _now() -> int:
@@ -194,6 +280,7 @@ def start_session(user: User) -> None:
     fixation)."""
     session.clear()
     session.permanent = True  # cookie expiry = PERMANENT_SESSION_LIFETIME, refreshed each request
+    place(user)
     login_user(user)
     session[LAST_SEEN] = session[TOUCHED] = _now()
 
@@ -254,7 +341,8 @@ def login_redirect() -> Response:
 
 
 def role_required(*roles: str) -> Callable:
-    """Page views: signed in, password changed, and one of the roles."""
+    """Page views: signed in, password changed, and one of the roles at the request's garage
+    (:func:`caller_role`: the person's grant there; an admin is a manager everywhere)."""
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
@@ -263,7 +351,7 @@ def role_required(*roles: str) -> Callable:
                 return login_redirect()
             if current_user.must_change_password:
                 return redirect(url_for("auth.change_password", next=request.path))
-            if roles and current_user.role not in roles:
+            if roles and caller_role() not in roles:
                 return make_response(render_template("errors/403.html"), 403)
             return view(*args, **kwargs)
 

@@ -15,7 +15,7 @@ from .domain.garage_settings import ADDRESS_MAX, TAX_ID_MAX
 from .domain.occupancy import DEFAULT_ALMOST_FULL_PERCENT
 from .domain.pricing import DEFAULT_HOURLY_RATE_CENTS, LOST_REPLACE, Tariff
 from .domain.tax import MAX_RATE_BP
-from .domain.roles import ROLE_ATTENDANT, ROLE_MANAGER
+from .domain.roles import ROLE_ADMIN, ROLE_MANAGER
 from .domain.tickets import STATUS_ACTIVE
 from .extensions import db
 
@@ -52,12 +52,14 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(256))
-    role: Mapped[str] = mapped_column(sa.String(16), default=ROLE_ATTENDANT)
+    # The operator-wide role: 'admin' (every garage, with a manager's powers and more) or None.
+    # What a person may do at one garage is their grant there (GarageGrant, migration 0007).
+    role: Mapped[str | None] = mapped_column(sa.String(16))
     active: Mapped[bool] = mapped_column(default=True)
     must_change_password: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    __table_args__ = (sa.CheckConstraint("role IN ('attendant', 'manager')", name="ck_users_role"),)
+    __table_args__ = (sa.CheckConstraint("role IS NULL OR role = 'admin'", name="ck_users_role"),)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method=current_app.config.get("PASSWORD_HASH", "scrypt"))
@@ -80,9 +82,19 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login: a deactivated user is signed out at once
         return bool(self.active)
 
+    # The garage this request works for and the role there (not columns: set by
+    # identity.load_user for a signed-in user; see identity.current_garage).
+    garage_id = None
+    garage_role = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ROLE_ADMIN
+
     @property
     def is_manager(self) -> bool:
-        return self.role == ROLE_MANAGER
+        """A manager at the garage this request works for (an admin is one everywhere)."""
+        return self.garage_role == ROLE_MANAGER
 
 
 class UserSession(db.Model):
@@ -124,10 +136,30 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship()
 
 
+class GarageGrant(db.Model):
+    """What one person may do at one garage: 'manager' or 'attendant' (an admin needs none)."""
+
+    __tablename__ = "garage_grants"
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), primary_key=True)
+    garage_id: Mapped[int] = mapped_column(sa.ForeignKey("garages.id"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(sa.String(16))
+
+    __table_args__ = (sa.CheckConstraint("role IN ('attendant', 'manager')", name="ck_garage_grants_role"),)
+
+
+class ApiTokenGarage(db.Model):
+    """A token's scope: the garages it may act at (with its owner's role there, if any)."""
+
+    __tablename__ = "api_token_garages"
+    token_id: Mapped[int] = mapped_column(sa.ForeignKey("api_tokens.id"), primary_key=True)
+    garage_id: Mapped[int] = mapped_column(sa.ForeignKey("garages.id"), primary_key=True, index=True)
+
+
 class Ticket(db.Model):
     __tablename__ = "tickets"
     id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_number: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    garage_id: Mapped[int] = mapped_column(sa.ForeignKey("garages.id"))
+    ticket_number: Mapped[str] = mapped_column(sa.String(16))
     license_plate: Mapped[str] = mapped_column(sa.String(40))
     plate_key: Mapped[str] = mapped_column(sa.String(12))
     vehicle_type: Mapped[str] = mapped_column(sa.String(32))
@@ -140,7 +172,7 @@ class Ticket(db.Model):
     # Closed without the paper ticket; the lost-ticket fee charged (part of amount_paid).
     lost: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     lost_fee_cents: Mapped[int | None]
-    # Drawn from garage_settings.receipt_seq by the exit's own statement: gap-free, one per
+    # Drawn from garages.receipt_seq by the exit's own statement: gap-free, one per
     # payment (NULL while active, and for tickets paid before migration 0005).
     receipt_number: Mapped[int | None] = mapped_column(sa.Integer)
     # The tax rate in force when it was paid (basis points; 0: none): a receipt printed
@@ -158,28 +190,37 @@ class Ticket(db.Model):
 
     __table_args__ = (
         sa.CheckConstraint("status IN ('active', 'completed')", name="ck_tickets_status"),
-        # One active ticket per plate, enforced by the database.
-        sa.Index("uq_tickets_active_plate", "plate_key", unique=True,
+        # Every key and lookup leads with the garage (migration 0007): each rule holds per garage,
+        # and one garage's queries read only its own index entries.
+        # Ticket numbers are unique per garage.
+        sa.Index("uq_tickets_garage_number", "garage_id", "ticket_number", unique=True),
+        # One active ticket per plate in each garage, enforced by the database.
+        sa.Index("uq_tickets_active_plate", "garage_id", "plate_key", unique=True,
                  postgresql_where=ACTIVE, sqlite_where=ACTIVE),
-        sa.Index("ix_tickets_active_entry", "entry_time", postgresql_where=ACTIVE, sqlite_where=ACTIVE),
+        sa.Index("ix_tickets_active_entry", "garage_id", "entry_time", postgresql_where=ACTIVE, sqlite_where=ACTIVE),
         # Completed tickets only: every range query on exit_time implies one; amount and stay
         # ride along so that today's figures need no table page (migration 0003).
-        sa.Index("ix_tickets_exit_time", "exit_time", "amount_paid", "duration_minutes",
+        sa.Index("ix_tickets_exit_time", "garage_id", "exit_time", "amount_paid", "duration_minutes",
                  postgresql_where=HAS_EXIT, sqlite_where=HAS_EXIT),
-        sa.Index("ix_tickets_entry_time", "entry_time"),
+        sa.Index("ix_tickets_entry_time", "garage_id", "entry_time"),
         # Every ticket of a plate, newest last: the desk's lookup by plate finds a departed
         # car's latest ticket (migration 0006).
-        sa.Index("ix_tickets_plate_latest", "plate_key", "entry_time"),
-        sa.Index("ix_tickets_last_event_at", "last_event_at"),
-        sa.Index("uq_tickets_receipt_number", "receipt_number", unique=True),
+        sa.Index("ix_tickets_plate_latest", "garage_id", "plate_key", "entry_time"),
+        sa.Index("ix_tickets_last_event_at", "garage_id", "last_event_at"),
+        # Receipt numbers: gap-free per garage (garages.receipt_seq).
+        sa.Index("uq_tickets_receipt_number", "garage_id", "receipt_number", unique=True),
     )
 
 
-class GarageSetting(db.Model):
-    """Single row (id = 1)."""
+class Garage(db.Model):
+    """One garage: its name and address, settings, pricing, and its occupancy counter and receipt
+    sequence (each garage's own row: its entries and exits lock no other garage's). Id 1 is the
+    default garage (the one a single-garage deployment has had since before migration 0007)."""
 
-    __tablename__ = "garage_settings"
+    __tablename__ = "garages"
     id: Mapped[int] = mapped_column(primary_key=True)
+    # In URLs (stage 2) and on the command line; the rule is garage/domain/garages.py.
+    slug: Mapped[str] = mapped_column(sa.String(40), unique=True)
     total_spaces: Mapped[int] = mapped_column(default=140)
     hourly_rate: Mapped[int] = mapped_column(default=DEFAULT_HOURLY_RATE_CENTS)  # cents
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
@@ -227,11 +268,12 @@ class GarageSetting(db.Model):
 
 
 class VehicleRate(db.Model):
-    """An hourly rate for one vehicle type; types without a row pay the default rate.
-    A table rather than a JSON column: the database keeps each rate an integer,
-    non-negative, and at most one per type, exactly like the default rate."""
+    """An hourly rate for one vehicle type at one garage; types without a row pay the garage's
+    default rate. A table rather than a JSON column: the database keeps each rate an integer,
+    non-negative, and at most one per type and garage, exactly like the default rate."""
 
     __tablename__ = "vehicle_rates"
+    garage_id: Mapped[int] = mapped_column(sa.ForeignKey("garages.id"), primary_key=True)
     vehicle_type: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     hourly_rate: Mapped[int]  # cents
 
@@ -244,6 +286,8 @@ class AuditEvent(db.Model):
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # The garage it happened at; None for operator-level events (a user or a garage created).
+    garage_id: Mapped[int | None] = mapped_column(sa.ForeignKey("garages.id"))
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     username: Mapped[str | None] = mapped_column(sa.String(64))
     action: Mapped[str] = mapped_column(sa.String(40), index=True)
@@ -251,3 +295,5 @@ class AuditEvent(db.Model):
     object_id: Mapped[str | None] = mapped_column(sa.String(64))
     ip: Mapped[str | None] = mapped_column(sa.String(64))
     details: Mapped[dict | None] = mapped_column(sa.JSON)
+
+    __table_args__ = (sa.Index("ix_audit_log_garage_at", "garage_id", "at"),)

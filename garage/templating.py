@@ -25,6 +25,7 @@ from .domain.money import format_dollars
 from .domain.pricing import describe
 from .domain.roles import ROLE_ATTENDANT, ROLE_MANAGER
 from .domain.tickets import PLATE_TYPED_MAX, STATUS_ACTIVE, STATUS_COMPLETED, TICKET_NUMBER_IN_TEXT
+from .identity import current_garage
 from .services import settings as settings_service
 
 
@@ -37,7 +38,7 @@ class _Rates:
 
     def _load(self) -> list[str]:
         if self._lines is None:
-            self._lines = describe(settings_service.current_tariff())
+            self._lines = describe(settings_service.current_tariff(current_garage()))
         return self._lines
 
     def __iter__(self) -> Iterator[str]:

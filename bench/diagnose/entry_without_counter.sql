@@ -4,23 +4,33 @@
 -- entry locks): compare with entry_statement.sql at the same -c.
 \set n random(1, 9999999999)
 WITH actor AS (
-    SELECT users.id, users.username, users.role
+    SELECT users.id, users.username,
+           CASE WHEN scope.garage_id IS NULL THEN '' WHEN users.role = 'admin' THEN 'manager'
+                ELSE COALESCE(grants.role, '') END AS role,
+           scope.garage_id
     FROM api_tokens JOIN users ON users.id = api_tokens.user_id
+    LEFT JOIN api_token_garages AS scope ON scope.token_id = api_tokens.id AND scope.garage_id = COALESCE(
+        1, (SELECT min(sole.garage_id) FROM api_token_garages AS sole
+                     WHERE sole.token_id = api_tokens.id HAVING count(*) = 1))
+    LEFT JOIN garage_grants AS grants ON grants.user_id = users.id AND grants.garage_id = scope.garage_id
     WHERE api_tokens.token_hash = 'nohash' AND api_tokens.revoked_at IS NULL AND users.active
     UNION ALL
-    SELECT 1, 'bench', NULL WHERE NOT false
+    SELECT 1, 'bench', NULL, 1 WHERE NOT false
 ), admitted AS (
-    SELECT id, username FROM actor WHERE NOT false OR role = ANY(ARRAY[]::varchar[])
+    SELECT id, username, garage_id FROM actor WHERE NOT false OR role = ANY(ARRAY[]::varchar[])
 ), ticket AS (
-    INSERT INTO tickets (ticket_number, license_plate, plate_key, vehicle_type, entry_time, status, lost,
+    INSERT INTO tickets (garage_id, ticket_number, license_plate, plate_key, vehicle_type, entry_time, status, lost,
                          last_event_at, issued_by_id, created_at, updated_at)
-    SELECT 'Y' || :n, 'Y ' || :n, 'Y' || :n, 'Car', now(), 'active', false, now(), admitted.id, now(), now()
+    SELECT admitted.garage_id, 'Y' || :n, 'Y ' || :n, 'Y' || :n, 'Car', now(), 'active', false, now(), admitted.id, now(),
+           now()
     FROM admitted
-    RETURNING id, ticket_number, issued_by_id
+    RETURNING id, garage_id, ticket_number, issued_by_id
 ), audit AS (
-    INSERT INTO audit_log (at, user_id, username, action, object_type, object_id, ip, details)
-    SELECT now(), admitted.id, admitted.username, 'ticket.issued', 'ticket', ticket.ticket_number, '1.2.3.4', '{"plate": "x"}'::json
+    INSERT INTO audit_log (garage_id, at, user_id, username, action, object_type, object_id, ip, details)
+    SELECT ticket.garage_id, now(), admitted.id, admitted.username, 'ticket.issued', 'ticket', ticket.ticket_number,
+           '1.2.3.4', '{"plate": "x"}'::json
     FROM ticket, admitted
 )
-SELECT (SELECT role FROM actor) AS caller_role, ticket.id, ticket.issued_by_id
+SELECT (SELECT role FROM actor) AS caller_role, (SELECT garage_id FROM actor) AS garage_id,
+       ticket.id, ticket.issued_by_id
 FROM (VALUES (1)) AS one (x) LEFT JOIN ticket ON true;

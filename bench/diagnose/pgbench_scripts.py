@@ -6,7 +6,7 @@
 
 tests/perf/test_diagnose_scripts.py runs the check. Then, e.g.:
     pgbench -n -c5 -j2 -T5 -M prepared -f bench/diagnose/entry_statement.sql garage_bench_empty
-(raise garage_settings.total_spaces first, or the garage fills up and nothing is written)."""
+(raise garages.total_spaces first, or the garage fills up and nothing is written)."""
 from __future__ import annotations
 
 import re
@@ -22,7 +22,7 @@ from garage.persistence.postgresql import ISSUE  # noqa: E402
 # (pgbench's :n). Every parameter of the statement must have a value here.
 VALUES = {
     "token_hash": "'nohash'", "by_token": "false", "roles": "ARRAY[]::varchar[]", "user_id": "1",
-    "username": "'bench'", "now": "now()", "settings_id": "1", "number": "'{p}' || :n",
+    "username": "'bench'", "now": "now()", "garage_id": "1", "number": "'{p}' || :n",
     "plate": "'{p} ' || :n", "plate_key": "'{p}' || :n", "vehicle_type": "'Car'", "status": "'active'",
     "ip": "'1.2.3.4'", "details": "'{{\"plate\": \"x\"}}'::json",
 }

@@ -17,7 +17,7 @@ from ..services import audit as audit_service
 from ..services.settings import get_settings
 from .. import htmx
 from ..htmx import is_htmx
-from ..identity import current_actor, manager_required
+from ..identity import current_garage, current_actor, manager_required
 from . import bp
 from .present import event_details
 
@@ -53,9 +53,9 @@ def _staff(status: int = 200, **context: Any):
     context.setdefault("form", {})
     context.setdefault("errors", {})
     return htmx.page_or_fragment("admin/users.html", "admin/_staff.html", status,
-                                 users=accounts.list_users(), roles=accounts.ROLES,
+                                 users=accounts.list_users(current_garage()), roles=accounts.ROLES,
                                  min_password=accounts.MIN_PASSWORD,
-                                 local=_local_time(get_settings().timezone), **context)
+                                 local=_local_time(get_settings(current_garage()).timezone), **context)
 
 
 def _done(message: str):
@@ -80,10 +80,10 @@ def create_user():
     try:
         # The manager knows this password, so the new user chooses their own at first sign-in.
         user = accounts.create_user(form["username"], request.form.get("password") or "", form["role"],
-                                    current_actor(), must_change_password=True)
+                                    current_actor(), must_change_password=True, garage_id=current_garage())
     except DomainError as exc:
         return _staff(exc.status, form=form, errors={exc.field or "username": exc.message})
-    return _done(f"Added {user.role} {user.username}. They choose their own password at first sign-in.")
+    return _done(f"Added {user.garage_role} {user.username}. They choose their own password at first sign-in.")
 
 
 def _user_action(username: str, change):
@@ -141,8 +141,8 @@ def _parse_date(name: str, errors: dict[str, str]) -> date | None:
 @bp.get("/audit")
 @manager_required
 def audit():
-    tz = get_settings().timezone
-    known = audit_service.actions()
+    tz = get_settings(current_garage()).timezone
+    known = audit_service.actions(current_garage())
     errors: dict[str, str] = {}
     action = (request.args.get("action") or "").strip()
     if action and action not in known and action not in ACTION_LABELS:
@@ -162,7 +162,7 @@ def audit():
         action=action or None, username=username or None,
         start=local_day_bounds(first, tz)[0] if first else None,
         end=local_day_bounds(last, tz)[1] if last else None)
-    result = audit_service.search(query, page, PER_PAGE)
+    result = audit_service.search(current_garage(), query, page, PER_PAGE)
     active = {k: v for k, v in filters.items() if v}
 
     def page_url(n: int) -> str:

@@ -13,7 +13,7 @@ from ..domain.inputs import parse_whole
 from ..domain.money import cents_to_dollars
 from ..domain.pricing import describe
 from ..domain.tickets import STATUS_ACTIVE, TicketView, format_receipt_number
-from ..identity import MANAGERS, STAFF
+from ..identity import current_garage, MANAGERS, STAFF
 from ..persistence import store
 from ..services import settings as settings_service, stats as stats_service
 from ..services import tickets as ticket_service
@@ -69,7 +69,7 @@ def status():
 @operation("Garage statistics (today = the garage's local day)", roles=STAFF,
            responses={200: ("Statistics", GarageStatsResponse)})
 def garage_stats():
-    s = stats_service.garage_stats()
+    s = stats_service.garage_stats(current_garage())
     return jsonify(GarageStatsResponse(
         totalSpaces=s.occupancy.total, occupiedSpaces=s.occupancy.occupied,
         availableSpaces=s.occupancy.available,
@@ -85,7 +85,7 @@ def garage_stats():
 @operation("Public occupancy for signage: no revenue, no plates",
            responses={200: ("Occupancy", OccupancyResponse)})
 def garage_occupancy():
-    public = stats_service.public_occupancy()  # the same figures and state as the lobby screen
+    public = stats_service.public_occupancy(current_garage())  # the same figures and state as the lobby screen
     occupancy = public.occupancy
     return jsonify(OccupancyResponse(
         total=occupancy.total, occupied=occupancy.occupied, available=occupancy.available,
@@ -100,7 +100,7 @@ def garage_occupancy():
                       409: ("Garage full, or the plate is already inside", None)})
 def create_ticket(body: TicketCreate):
     """The busiest endpoint: the token is checked by the entry's own statement."""
-    ticket = ticket_service.issue_ticket(body.licensePlate, body.vehicleType, g.caller)
+    ticket = ticket_service.issue_ticket(g.caller.garage_id, body.licensePlate, body.vehicleType, g.caller)
     return jsonify(ticket_json(ticket)), 201
 
 
@@ -109,7 +109,7 @@ def create_ticket(body: TicketCreate):
 @operation("Look a ticket up by number (any case, with or without PS-)", roles=STAFF,
            responses={200: ("Ticket", TicketResponse), 404: ("No ticket with this number", None)})
 def get_ticket(ticket_number: str):
-    return jsonify(ticket_json(ticket_service.find_ticket(ticket_number)))
+    return jsonify(ticket_json(ticket_service.find_ticket(current_garage(), ticket_number)))
 
 
 @bp.get("/tickets/<ticket_number>/quote")
@@ -122,7 +122,7 @@ def get_ticket(ticket_number: str):
                       409: ("Already processed", None), 422: ("Bad lost flag", None)})
 def quote_ticket(ticket_number: str):
     lost = _flag("lost")
-    ticket = ticket_service.find_ticket(ticket_number)
+    ticket = ticket_service.find_ticket(current_garage(), ticket_number)
     if ticket.status != STATUS_ACTIVE:
         raise ApiError(409, "Ticket has already been processed")
     q = ticket_service.quote_for(ticket, lost=lost)
@@ -148,7 +148,7 @@ def _flag(name: str) -> bool:
                       409: ("Already processed, or the quoted amount changed", None)})
 def process_exit(ticket_number: str, body: ExitRequest):
     """The token is checked by the exit's own SELECT."""
-    ticket = ticket_service.process_exit(ticket_number, body.paymentMethod, g.caller,
+    ticket = ticket_service.process_exit(g.caller.garage_id, ticket_number, body.paymentMethod, g.caller,
                                          expected_amount_cents=body.expectedAmount, lost=body.lost)
     return jsonify(ticket_json(ticket))
 
@@ -162,7 +162,7 @@ def process_exit(ticket_number: str, body: ExitRequest):
 def activities():
     raw = request.args.get("limit")  # absent: the default; present, it must be a number (blank too)
     limit = 10 if raw is None else parse_whole(raw, field="limit", minimum=1, maximum=100)
-    rows = ticket_service.recent_activity(limit)
+    rows = ticket_service.recent_activity(current_garage(), limit)
     return jsonify([ActivityResponse(
         id=t.id, ticketNumber=t.ticket_number, licensePlate=t.license_plate, entryTime=t.entry_time,
         exitTime=t.exit_time, durationMinutes=t.duration_minutes,
@@ -180,8 +180,8 @@ SETTINGS_FIELDS = {"totalSpaces": "total_spaces", "hourlyRate": "hourly_rate", "
 
 
 def settings_json() -> dict[str, Any]:
-    s = settings_service.get_settings()
-    tariff = settings_service.current_tariff()
+    s = settings_service.get_settings(current_garage())
+    tariff = settings_service.current_tariff(current_garage())
     return SettingsResponse(
         totalSpaces=s.total_spaces, hourlyRate=s.hourly_rate, occupiedSpaces=s.occupied,
         timezone=s.timezone, vehicleRates=dict(tariff.vehicle_rates), graceMinutes=tariff.grace_minutes,
@@ -204,5 +204,5 @@ def get_garage_settings():
            responses={200: ("Settings", SettingsResponse), 409: ("Below the cars inside", None)})
 def put_garage_settings(body: SettingsUpdate):
     changes = {SETTINGS_FIELDS[name]: getattr(body, name) for name in body.model_fields_set}
-    settings_service.update_settings(g.actor, **changes)
+    settings_service.update_settings(current_garage(), g.actor, **changes)
     return jsonify(settings_json())

@@ -23,7 +23,7 @@ from ..services import tickets as ticket_service
 from ..services.settings import get_settings
 from .. import htmx
 from ..htmx import is_htmx
-from ..identity import current_actor, staff_required
+from ..identity import current_garage, current_actor, staff_required
 from ..web import autocommit, framed_by_desk
 from . import bp
 from .codes import qr_svg
@@ -87,7 +87,8 @@ def desk_helpers() -> dict[str, Any]:
         return included_line(ticket.amount_paid or 0, ticket.tax_rate_bp)
 
     return {"local_time": local_time, "duration": format_duration, "qr": qr_svg, "charged": charged,
-            "receipt_number": format_receipt_number, "tax_line": tax_line, "receipt_garage": get_settings,
+            "receipt_number": format_receipt_number, "tax_line": tax_line,
+            "receipt_garage": lambda: get_settings(current_garage()),
             "VEHICLE_TYPES": VEHICLE_TYPES, "PAYMENT_METHODS": PAYMENT_METHODS,
             "SCANNED_TICKET_PATTERN": SCANNED_TICKET_PATTERN,
             "ACTIVITY_LIMIT": ACTIVITY_LIMIT, "ACTIVITY_MORE": ACTIVITY_MORE,
@@ -96,7 +97,7 @@ def desk_helpers() -> dict[str, Any]:
 
 def _timezone() -> str:
     if "desk_timezone" not in g:
-        g.desk_timezone = get_settings().timezone
+        g.desk_timezone = get_settings(current_garage()).timezone
     return g.desk_timezone
 
 
@@ -106,7 +107,7 @@ def _inside_context(query: str = "", page: int = 1) -> dict[str, Any]:
     """The cars-inside list; a filter with nothing of a plate in it lists nothing and says so."""
     query = query.strip()[:40]
     try:
-        return {"inside": ticket_service.list_active(query, page, INSIDE_PER_PAGE), "inside_q": query,
+        return {"inside": ticket_service.list_active(current_garage(), query, page, INSIDE_PER_PAGE), "inside_q": query,
                 "inside_error": None}
     except InvalidInput as exc:
         return {"inside": ticket_service.InsidePage([], 0, 1, INSIDE_PER_PAGE), "inside_q": query,
@@ -119,9 +120,10 @@ def _full_page(status: int = 200, entry: EntryState | None = None, exit: ExitSta
     inside = _inside_context(inside_q, inside_page)
     if inside["inside_error"] and status == 200:
         status = 422
+    garage = current_garage()
     html = render_template(
-        "desk/index.html", stats=stats_service.garage_stats(), entry=entry or EntryState(),
-        exit=exit or ExitState(), focus=focus, activity=ticket_service.recent_activity(ACTIVITY_LIMIT),
+        "desk/index.html", stats=stats_service.garage_stats(garage), entry=entry or EntryState(),
+        exit=exit or ExitState(), focus=focus, activity=ticket_service.recent_activity(garage, ACTIVITY_LIMIT),
         **inside)
     return htmx.vary(make_response(html, status))
 
@@ -129,10 +131,11 @@ def _full_page(status: int = 200, entry: EntryState | None = None, exit: ExitSta
 def _changed(response: Response) -> Response:
     """After an entry or exit: the live panel and activity out-of-band, and an event
     that makes the cars-inside list reload itself."""
+    garage = current_garage()
     response.set_data(response.get_data(as_text=True)
-                      + render_template("desk/_live.html", stats=stats_service.garage_stats(), oob=True)
+                      + render_template("desk/_live.html", stats=stats_service.garage_stats(garage), oob=True)
                       + render_template("desk/_activity.html",
-                                        activity=ticket_service.recent_activity(ACTIVITY_LIMIT), oob=True))
+                                        activity=ticket_service.recent_activity(garage, ACTIVITY_LIMIT), oob=True))
     return htmx.trigger(response, DESK_CHANGED)
 
 
@@ -172,7 +175,7 @@ def live():
     The panel carries the change mark it shows (sent back as ?seen=): when the garage has
     changed since (an entry or exit at any desk, a settings change), the answer also fires
     GARAGE_CHANGED, and cars inside, activity and rates reload at once (issue 15)."""
-    stats = stats_service.garage_stats()
+    stats = stats_service.garage_stats(current_garage())
     response = make_response(render_template("desk/_live.html", stats=stats, oob=False))
     seen = request.args.get(SEEN)
     if seen is not None and seen != stats.change_mark:
@@ -187,8 +190,8 @@ def activity():
     """Recent activity alone (polled): the last 10 events, or up to 50 after "Show more"."""
     rows = parse_whole(request.args.get("rows"), field="rows", minimum=1, maximum=ACTIVITY_MORE,
                        default=ACTIVITY_LIMIT)
-    return render_template("desk/_activity.html", activity=ticket_service.recent_activity(rows), oob=False,
-                           activity_rows=rows)
+    return render_template("desk/_activity.html", activity=ticket_service.recent_activity(current_garage(), rows),
+                           oob=False, activity_rows=rows)
 
 
 @bp.get("/rates")
@@ -219,7 +222,7 @@ def enter():
     plate = request.form.get("plate", "")[:40]
     vehicle_type = request.form.get("vehicle_type") or DEFAULT_VEHICLE
     try:
-        ticket = ticket_service.issue_ticket(plate, vehicle_type, current_actor())
+        ticket = ticket_service.issue_ticket(current_garage(), plate, vehicle_type, current_actor())
     except DomainError as exc:
         error_field = FORM_FIELDS.get(exc.field or "", "plate")
         state = EntryState(plate=plate, vehicle_type=vehicle_type, errors={error_field: exc.message})
@@ -233,7 +236,7 @@ def enter():
 @staff_required
 def ticket(number: str):
     """The result page of an entry without JS: the desk with the ticket card."""
-    return _full_page(entry=EntryState(ticket=ticket_service.find_ticket(number)))
+    return _full_page(entry=EntryState(ticket=ticket_service.find_ticket(current_garage(), number)))
 
 
 # --- exit ------------------------------------------------------------------------------------
@@ -248,8 +251,8 @@ def lookup():
         state.error = "Enter the plate of the car" if lost else "Enter a ticket number or a plate"
         return _exit(state, 422)
     try:
-        found = (ticket_service.find_inside_by_plate(query) if lost
-                 else ticket_service.find_active(query))
+        found = (ticket_service.find_inside_by_plate(current_garage(), query) if lost
+                 else ticket_service.find_active(current_garage(), query))
     except (NotFound, InvalidInput) as exc:  # nothing found, or nothing of a plate typed
         state.error = exc.message
         return _exit(state, 422)
@@ -275,7 +278,7 @@ def pay(number: str):
     method = request.form.get("payment_method") or ""
     lost = request.form.get("lost") == "1"
     expected = _expected_amount(request.form.get("expected_amount"))
-    current = ticket_service.find_ticket(number)  # 404 for an unknown number
+    current = ticket_service.find_ticket(current_garage(), number)  # 404 for an unknown number
     state = ExitState(query=current.ticket_number, lost=lost, ticket=current,
                       method=method if method in PAYMENT_METHODS else "")
     if current.status != STATUS_ACTIVE:
@@ -290,14 +293,14 @@ def pay(number: str):
         state.notice = "Check the amount due and confirm again."
         return _exit(state, 422)
     try:
-        paid = ticket_service.process_exit(number, method, current_actor(),
+        paid = ticket_service.process_exit(current_garage(), number, method, current_actor(),
                                            expected_amount_cents=expected, lost=lost)
     except QuoteChanged as exc:
         state.quote = ticket_service.quote_for(current, lost=lost)
         state.notice = exc.message + ". Nothing was charged."
         return _exit(state, exc.status)
     except AlreadyProcessed:
-        state.ticket = ticket_service.find_ticket(number)
+        state.ticket = ticket_service.find_ticket(current_garage(), number)
         state.notice = "This ticket was already paid. No second payment was taken."
         return _exit(state, 409)
     except InvalidInput as exc:
@@ -315,7 +318,7 @@ def pay(number: str):
 @staff_required
 def paid(number: str):
     """The result page of a payment without JS: the desk with the receipt."""
-    found = ticket_service.find_ticket(number)
+    found = ticket_service.find_ticket(current_garage(), number)
     if found.status == STATUS_ACTIVE:
         return redirect(url_for("desk.lookup", q=found.ticket_number), code=303)
     return _full_page(exit=ExitState(ticket=found, paid_now=True), focus="lookup")
@@ -327,15 +330,15 @@ def paid(number: str):
 @framed_by_desk
 @staff_required
 def print_ticket(number: str):
-    return render_template("desk/print_ticket.html", ticket=ticket_service.find_ticket(number),
-                           garage=get_settings())
+    return render_template("desk/print_ticket.html", ticket=ticket_service.find_ticket(current_garage(), number),
+                           garage=get_settings(current_garage()))
 
 
 @bp.get("/tickets/<number>/receipt")
 @framed_by_desk
 @staff_required
 def print_receipt(number: str):
-    found = ticket_service.find_ticket(number)
+    found = ticket_service.find_ticket(current_garage(), number)
     if found.status == STATUS_ACTIVE:
         raise NotFound(f"Ticket {found.ticket_number} has not been paid yet: no receipt")
-    return render_template("desk/print_receipt.html", ticket=found, garage=get_settings())
+    return render_template("desk/print_receipt.html", ticket=found, garage=get_settings(current_garage()))

@@ -10,6 +10,7 @@ from flask import Response, current_app, render_template, request
 
 from ..domain.clock import to_local, utcnow
 from ..htmx import fragment_of, poll_ms
+from ..identity import current_garage
 from ..services.stats import PublicOccupancy, public_occupancy
 from ..web import autocommit
 from . import bp
@@ -42,7 +43,7 @@ def panel_context(view: PublicOccupancy) -> dict:
 
 @bp.get("")
 def index():
-    view = public_occupancy()
+    view = public_occupancy(current_garage())
     theme = request.args.get("theme", "light")
     now = to_local(utcnow(), view.timezone)
     interval = poll_ms("lobby.panel")  # LOBBY_POLL_SECONDS (config.py)
@@ -56,7 +57,7 @@ def index():
 @fragment_of("lobby.index")
 @autocommit
 def panel():
-    view = public_occupancy()
+    view = public_occupancy(current_garage())
     etag = panel_etag(view)
     if request.if_none_match.contains(etag):
         response = Response(status=304)

@@ -170,6 +170,7 @@ def counted(operation: str) -> Callable[[Callable], Callable]:
 def scrape_database() -> CollectorRegistry:
     """The figures read from the database at scrape time (a registry of their own: answered by
     whichever worker serves the scrape, never summed over workers)."""
+    from ..domain.garages import DEFAULT_GARAGE_ID
     from ..services.stats import current_occupancy  # services import this module
 
     registry = CollectorRegistry(auto_describe=False)
@@ -177,7 +178,7 @@ def scrape_database() -> CollectorRegistry:
     total = GaugeMetricFamily("garage_spaces_total", "Parking spaces in the garage")
     occupied = GaugeMetricFamily("garage_spaces_occupied", "Spaces taken by cars inside")
     try:
-        occupancy, _ = current_occupancy()
+        occupancy, _ = current_occupancy(DEFAULT_GARAGE_ID)
     except sa.exc.SQLAlchemyError:
         from ..extensions import db
 

@@ -24,10 +24,9 @@ from ..domain.throttle import Limit
 from ..domain.tickets import STATUS_ACTIVE, STATUS_COMPLETED
 from ..extensions import db
 from ..identity import TOKEN_OWNER, Actor, TokenCaller, admit
-from ..models import AuditEvent, GarageSetting, SignInThrottle, Ticket, User, VehicleRate
+from ..models import AuditEvent, Garage, SignInThrottle, Ticket, User, VehicleRate
 from .outage import STATEMENT_TIMEOUT
 
-SETTINGS_ID = 1  # the one garage_settings row
 TICKET_BATCH = 5000  # CSV export: rows per server-side cursor batch
 
 
@@ -86,7 +85,7 @@ class ExitInputs:
     default rate applies) and who asks (a TokenCaller checked and turned into an Actor)."""
 
     ticket: Ticket | None
-    settings: GarageSetting | None
+    settings: Garage | None
     type_rate: int | None
     actor: Actor | None
 
@@ -119,40 +118,49 @@ def within(column: Any, start: datetime, end: datetime) -> Any:
 
 
 # Hot statements are built once, with bind parameters: building a select costs
-# more Python than running its cached compilation.
-BY_NUMBER = Ticket.ticket_number == sa.bindparam("number")
+# more Python than running its cached compilation. Every ticket statement names its garage
+# (every ticket index leads with garage_id, migration 0007).
+IN_GARAGE = Ticket.garage_id == sa.bindparam("garage_id")
+NUMBER_IS = Ticket.ticket_number == sa.bindparam("number")
+BY_NUMBER = sa.and_(IN_GARAGE, NUMBER_IS)
 
 
-def _with_fee_inputs(stmt: sa.Select) -> sa.Select:
-    """Join what the fee needs to a select that has the ticket: the settings row
-    and the ticket's vehicle-type rate, both as committed now."""
-    return (stmt.outerjoin(GarageSetting, GarageSetting.id == SETTINGS_ID)
-            .outerjoin(VehicleRate, VehicleRate.vehicle_type == Ticket.vehicle_type)
+def _with_fee_inputs(stmt: sa.Select, garage_id: Any) -> sa.Select:
+    """Join what the fee needs to a select that has the ticket: its garage's row and the
+    ticket's vehicle-type rate there, both as committed now."""
+    return (stmt.outerjoin(Garage, Garage.id == garage_id)
+            .outerjoin(VehicleRate, sa.and_(VehicleRate.garage_id == garage_id,
+                                            VehicleRate.vehicle_type == Ticket.vehicle_type))
             .execution_options(populate_existing=True))
 
 
 # The desk's lookup: the ticket of that number, else the plate's latest ticket, paid or not (an
 # active one first: a car inside is the one at the barrier). ONE statement on both databases;
-# PostgreSQL answers it from two indexes (tickets_ticket_number_key, ix_tickets_plate_latest).
+# PostgreSQL answers it from two indexes (uq_tickets_garage_number, ix_tickets_plate_latest).
 # An absent number (None) matches nothing, an absent key ("") too.
 BY_PLATE = Ticket.plate_key == sa.bindparam("key")
 LATEST_BY_NUMBER_OR_PLATE = (
-    sa.select(Ticket).where(sa.or_(BY_NUMBER, BY_PLATE))
-    .order_by(sa.case((BY_NUMBER, 0), else_=1), sa.case((Ticket.status == STATUS_ACTIVE, 0), else_=1),
+    # The garage inside each side of the OR: each is one index's lookup (SQLite plans an OR of
+    # indexable terms as two index searches, not a scan of the garage's tickets).
+    sa.select(Ticket).where(sa.or_(BY_NUMBER, sa.and_(IN_GARAGE, BY_PLATE)))
+    .order_by(sa.case((NUMBER_IS, 0), else_=1), sa.case((Ticket.status == STATUS_ACTIVE, 0), else_=1),
               Ticket.entry_time.desc(), Ticket.id.desc())
     .limit(1))
 
-# The ticket, the settings row and the ticket's vehicle-type rate.
+# The ticket, its garage's row and the ticket's vehicle-type rate there.
 TICKET_WITH_SETTINGS = _with_fee_inputs(
-    sa.select(Ticket, GarageSetting, VehicleRate.hourly_rate).select_from(Ticket)).where(BY_NUMBER)
+    sa.select(Ticket, Garage, VehicleRate.hourly_rate).select_from(Ticket), Ticket.garage_id).where(BY_NUMBER)
 # The same for an API exit, with the caller: the token's owner is the base row and
 # the ticket is joined to it, so a dead token gives no row at all (401, whatever the
 # ticket), a live one a row with or without the ticket. One round trip fewer than
-# looking the token up first (identity.actor_for).
+# looking the token up first (identity.actor_for). The garage is the one the token
+# acts at (the one asked for, else its only garage): a ticket of another garage is not found.
 _OWNER = TOKEN_OWNER.subquery("owner")
 TICKET_WITH_SETTINGS_FOR_TOKEN = _with_fee_inputs(
-    sa.select(Ticket, GarageSetting, VehicleRate.hourly_rate, _OWNER.c.id, _OWNER.c.username, _OWNER.c.role)
-    .select_from(_OWNER).outerjoin(Ticket, BY_NUMBER))
+    sa.select(Ticket, Garage, VehicleRate.hourly_rate, _OWNER.c.id, _OWNER.c.username, _OWNER.c.role)
+    .select_from(_OWNER).outerjoin(Ticket, sa.and_(Ticket.garage_id == _OWNER.c.garage_id,
+                                                   NUMBER_IS)),
+    _OWNER.c.garage_id)
 
 TICKET_CSV_COLUMNS = ("ticket_number", "license_plate", "vehicle_type", "status", "entry_time",
                       "exit_time", "duration_minutes", "amount_usd", "payment_method", "issued_by", "closed_by",
@@ -161,13 +169,13 @@ TICKET_CSV_COLUMNS = ("ticket_number", "license_plate", "vehicle_type", "status"
 
 THROTTLE = SignInThrottle.__table__
 
-# The invariants a restore must keep (garage/domain/invariants.py); portable SQL.
-CARS_INSIDE = sa.select(sa.func.count(Ticket.id)).where(Ticket.status == STATUS_ACTIVE)
+# The invariants a restore must keep (garage/domain/invariants.py), per garage; portable SQL.
+CARS_INSIDE = sa.select(sa.func.count(Ticket.id)).where(IN_GARAGE, Ticket.status == STATUS_ACTIVE)
 PAID_WITHOUT_AUDIT = sa.select(Ticket.ticket_number).where(
-    Ticket.status == STATUS_COMPLETED,
-    ~sa.exists().where(AuditEvent.action == "ticket.paid", AuditEvent.object_type == "ticket",
-                       AuditEvent.object_id == Ticket.ticket_number))
-SETTINGS_COUNTER = sa.select(GarageSetting.total_spaces, GarageSetting.occupied).where(GarageSetting.id == SETTINGS_ID)
+    IN_GARAGE, Ticket.status == STATUS_COMPLETED,
+    ~sa.exists().where(AuditEvent.garage_id == Ticket.garage_id, AuditEvent.action == "ticket.paid",
+                       AuditEvent.object_type == "ticket", AuditEvent.object_id == Ticket.ticket_number))
+SETTINGS_COUNTER = sa.select(Garage.total_spaces, Garage.occupied).where(Garage.id == sa.bindparam("garage_id"))
 EXAMPLES = 5
 
 
@@ -254,73 +262,80 @@ class Store:
 
     # --- invariants (flask --app garage verify) ----------------------------------------------
 
-    def invariant_counts(self) -> Counts:
-        """The figures the invariants are checked on, read in the caller's transaction."""
-        settings = db.session.execute(SETTINGS_COUNTER).first()
+    def invariant_counts(self, garage_id: int) -> Counts:
+        """The figures the invariants are checked on for one garage, read in the caller's transaction."""
+        at = {"garage_id": garage_id}
+        settings = db.session.execute(SETTINGS_COUNTER, at).first()
         missing = PAID_WITHOUT_AUDIT.subquery()
-        paid_without_audit = db.session.scalar(sa.select(sa.func.count()).select_from(missing)) or 0
-        examples = (db.session.scalars(PAID_WITHOUT_AUDIT.order_by(Ticket.id).limit(EXAMPLES)).all()
+        paid_without_audit = db.session.scalar(sa.select(sa.func.count()).select_from(missing), at) or 0
+        examples = (db.session.scalars(PAID_WITHOUT_AUDIT.order_by(Ticket.id).limit(EXAMPLES), at).all()
                     if paid_without_audit else ())
         return Counts(total_spaces=None if settings is None else settings.total_spaces,
                       occupied=0 if settings is None else settings.occupied,
-                      inside=db.session.scalar(CARS_INSIDE) or 0,
+                      inside=db.session.scalar(CARS_INSIDE, at) or 0,
                       paid_without_audit=paid_without_audit, examples=tuple(examples))
 
-    def repair_counter(self) -> CounterRepair | None:
+    def repair_counter(self, garage_id: int) -> CounterRepair | None:
         """Set the occupancy counter to the cars inside, in the caller's transaction (None: no
         settings row). The settings row is locked first, so entries and exits wait for the
         commit (both touch it), and the count, a later statement, sees every one committed
         before the lock; an exit whose ticket update was not committed yet is counted as
         inside and takes its one off the repaired value when it commits. SQLite: the UPDATE
         with its count is one atomic write."""
-        before = db.session.execute(SETTINGS_COUNTER.with_for_update()).first()
+        at = {"garage_id": garage_id}
+        before = db.session.execute(SETTINGS_COUNTER.with_for_update(), at).first()
         if before is None:
             return None
         inside = CARS_INSIDE.scalar_subquery()
         done = db.session.execute(
-            sa.update(GarageSetting).where(GarageSetting.id == SETTINGS_ID, inside <= GarageSetting.total_spaces)
-            .values(occupied=inside).execution_options(synchronize_session=False)).rowcount == 1
-        after = db.session.execute(SETTINGS_COUNTER).one()
-        return CounterRepair(before.occupied, after.occupied, db.session.scalar(CARS_INSIDE) or 0,
+            sa.update(Garage).where(Garage.id == garage_id, inside <= Garage.total_spaces)
+            .values(occupied=inside).execution_options(synchronize_session=False), at).rowcount == 1
+        after = db.session.execute(SETTINGS_COUNTER, at).one()
+        return CounterRepair(before.occupied, after.occupied, db.session.scalar(CARS_INSIDE, at) or 0,
                              after.total_spaces, done)
 
     # --- entry and exit ------------------------------------------------------------------
 
-    def issue(self, new: NewTicket, caller: Actor | TokenCaller,
+    def issue(self, garage_id: int | None, new: NewTicket, caller: Actor | TokenCaller,
               details: dict[str, Any]) -> IssuedTicket | None:
-        """Write the ticket and its audit row and take a space, in the caller's transaction.
-        None when the garage is full (nothing written). A TokenCaller is checked here:
-        Unauthenticated / Forbidden, nothing written. A second active ticket for the plate or
+        """Write the ticket and its audit row and take a space at that garage (its counter row
+        only), in the caller's transaction. None when the garage is full (nothing written).
+        `garage_id` None: a TokenCaller's own garage (TokenCaller.garage_id, else its only one).
+        A TokenCaller is checked here: Unauthenticated / Forbidden, nothing written. A second active ticket for the plate or
         a taken number raise sqlalchemy's IntegrityError (the caller rolls back)."""
         raise NotImplementedError
 
     def close(self, ticket: Ticket, values: dict[str, Any], details: dict[str, Any],
               actor: Actor | None) -> Receipt:
         """Write the exit's `values` on a still-active ticket, its audit row, free its
-        space and draw its receipt number (the settings row's receipt_seq + 1, with the
+        space and draw its receipt number (its garage's receipt_seq + 1, with the
         tax rate of that row, both stored on the ticket and returned). AlreadyProcessed
         (nothing written, no number drawn) when the ticket is no longer active: a second,
         concurrent payment of the same ticket matches no row. Needs the settings row."""
         raise NotImplementedError
 
-    def exit_inputs(self, number: str | None, caller: Actor | TokenCaller | None) -> ExitInputs:
-        """The ticket, the settings row and the vehicle-type rate in one round trip; a
-        TokenCaller is checked by the same SELECT (Unauthenticated / Forbidden)."""
+    def exit_inputs(self, garage_id: int | None, number: str | None,
+                    caller: Actor | TokenCaller | None) -> ExitInputs:
+        """The ticket of that garage, the garage's row and the vehicle-type rate in one round
+        trip; a TokenCaller is checked by the same SELECT (Unauthenticated / Forbidden), at
+        `garage_id` (None: its own garage, see issue)."""
         if isinstance(caller, TokenCaller):
             if caller.token_hash is None:
                 raise Unauthenticated()  # no token at all: nothing to look up
+            asked = garage_id if garage_id is not None else caller.garage_id
             row = db.session.execute(TICKET_WITH_SETTINGS_FOR_TOKEN,
-                                     {"number": number, "token_hash": caller.token_hash}).first()
+                                     {"number": number, "token_hash": caller.token_hash, "garage_id": asked}).first()
             admit(row[5] if row is not None else None, caller)
             return ExitInputs(row[0], row[1], row[2], Actor(row[3], row[4], caller.ip))
-        row = db.session.execute(TICKET_WITH_SETTINGS, {"number": number}).first() if number is not None else None
+        row = (db.session.execute(TICKET_WITH_SETTINGS, {"number": number, "garage_id": garage_id}).first()
+               if number is not None else None)
         if row is None:
             return ExitInputs(None, None, None, caller)
         return ExitInputs(row[0], row[1], row[2], caller)
 
-    def latest_ticket(self, number: str | None, key: str) -> Ticket | None:
-        """The ticket numbered `number`, else the latest ticket of the plate `key` (active first)."""
-        return db.session.scalar(LATEST_BY_NUMBER_OR_PLATE, {"number": number, "key": key})
+    def latest_ticket(self, garage_id: int, number: str | None, key: str) -> Ticket | None:
+        """The garage's ticket numbered `number`, else its latest ticket of the plate `key` (active first)."""
+        return db.session.scalar(LATEST_BY_NUMBER_OR_PLATE, {"garage_id": garage_id, "number": number, "key": key})
 
     # --- reports -------------------------------------------------------------------------
 
@@ -339,8 +354,8 @@ class Store:
     def sort_in_memory(self) -> None:
         """Before a query that sorts a month of events: let it sort in memory, for this transaction."""
 
-    def ticket_csv_chunks(self, start: datetime, end: datetime, tzname: str) -> Iterator[str]:
-        """CSV text (no header; TICKET_CSV_COLUMNS) of the tickets that entered or
+    def ticket_csv_chunks(self, garage_id: int, start: datetime, end: datetime, tzname: str) -> Iterator[str]:
+        """CSV text (no header; TICKET_CSV_COLUMNS) of the garage's tickets that entered or
         left in [start, end), oldest entry first: one chunk per batch of a
         server-side cursor, never the whole result in memory. Times are ISO 8601
         in the garage's timezone to the second, money "12.50", text a spreadsheet
@@ -356,6 +371,7 @@ class Store:
             sa.select(*self._csv_columns(issuer, closer, tzname)).select_from(Ticket)
             .outerjoin(issuer, issuer.id == Ticket.issued_by_id)
             .outerjoin(closer, closer.id == Ticket.closed_by_id)
+            .where(Ticket.garage_id == garage_id)
             .order_by(Ticket.entry_time, Ticket.id)
             .execution_options(stream_results=True, yield_per=TICKET_BATCH)
         )

@@ -4,6 +4,7 @@ constraints: the plate's partial unique index, the conditional counter UPDATE, t
 still-active guard on the exit."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
@@ -16,17 +17,17 @@ from ..domain.figures import csv_text
 from ..domain.money import cents_to_decimal
 from ..domain.tickets import STATUS_ACTIVE
 from ..extensions import db
-from ..identity import Actor, TokenCaller, actor_for
-from ..models import AuditEvent, GarageSetting, Ticket
-from .base import SETTINGS_ID, IssuedTicket, NewTicket, Receipt, Store, formula_safe
+from ..identity import Actor, TokenCaller, admitted
+from ..models import AuditEvent, Garage, Ticket
+from .base import IssuedTicket, NewTicket, Receipt, Store, formula_safe
 
 QUARTER = 900  # seconds
 
 
-def _audit(actor: Actor | None, action: str, ticket_number: str, details: dict[str, Any]) -> None:
+def _audit(garage_id: int, actor: Actor | None, action: str, ticket_number: str, details: dict[str, Any]) -> None:
     actor = actor or Actor.system()
-    db.session.add(AuditEvent(user_id=actor.user_id, username=actor.username, ip=actor.ip, action=action,
-                              object_type="ticket", object_id=ticket_number, details=details))
+    db.session.add(AuditEvent(garage_id=garage_id, user_id=actor.user_id, username=actor.username, ip=actor.ip,
+                              action=action, object_type="ticket", object_id=ticket_number, details=details))
 
 
 def _local_iso(moment: datetime | None, tzname: str) -> str | None:
@@ -42,24 +43,27 @@ class PortableStore(Store):
     name = "portable"
     insert = staticmethod(sqlite_insert)  # the portable path runs on SQLite (ON CONFLICT as PostgreSQL's)
 
-    def issue(self, new: NewTicket, caller: Actor | TokenCaller,
+    def issue(self, garage_id: int | None, new: NewTicket, caller: Actor | TokenCaller,
               details: dict[str, Any]) -> IssuedTicket | None:
-        """INSERT the ticket and its audit row, then take a space (conditional
-        UPDATE of the counter, atomic under concurrency): its row lock is taken
+        """INSERT the ticket and its audit row, then take a space at that garage (conditional
+        UPDATE of its counter, atomic under concurrency): its row lock is taken
         last, so it is held only until the commit."""
-        actor = actor_for(caller) if isinstance(caller, TokenCaller) else caller
-        ticket = Ticket(ticket_number=new.number, license_plate=new.plate, plate_key=new.plate_key,
+        if isinstance(caller, TokenCaller):
+            actor, garage_id = admitted(caller if garage_id is None else replace(caller, garage_id=garage_id))
+        else:
+            actor = caller
+        ticket = Ticket(garage_id=garage_id, ticket_number=new.number, license_plate=new.plate, plate_key=new.plate_key,
                         vehicle_type=new.vehicle_type, entry_time=new.now, exit_time=None, duration_minutes=None,
                         amount_paid=None, status=STATUS_ACTIVE, payment_method=None, lost=False,
                         lost_fee_cents=None, last_event_at=new.now, issued_by_id=actor.user_id, closed_by_id=None,
                         created_at=new.now, updated_at=new.now)
         db.session.add(ticket)
-        _audit(actor, "ticket.issued", new.number, details)
+        _audit(garage_id, actor, "ticket.issued", new.number, details)
         db.session.flush()
         taken = db.session.execute(
-            sa.update(GarageSetting)
-            .where(GarageSetting.id == SETTINGS_ID, GarageSetting.occupied < GarageSetting.total_spaces)
-            .values(occupied=GarageSetting.occupied + 1)
+            sa.update(Garage)
+            .where(Garage.id == garage_id, Garage.occupied < Garage.total_spaces)
+            .values(occupied=Garage.occupied + 1)
             .execution_options(synchronize_session=False)
         ).rowcount
         if taken != 1:
@@ -74,9 +78,9 @@ class PortableStore(Store):
         service's rollback then takes the number back (no gap). SQLite writes one
         transaction at a time, so drawing first holds no lock anyone else could wait for."""
         drawn = db.session.execute(
-            sa.update(GarageSetting).where(GarageSetting.id == SETTINGS_ID)
-            .values(occupied=GarageSetting.occupied - 1, receipt_seq=GarageSetting.receipt_seq + 1)
-            .returning(GarageSetting.receipt_seq, GarageSetting.tax_rate_bp)
+            sa.update(Garage).where(Garage.id == ticket.garage_id)
+            .values(occupied=Garage.occupied - 1, receipt_seq=Garage.receipt_seq + 1)
+            .returning(Garage.receipt_seq, Garage.tax_rate_bp)
             .execution_options(synchronize_session=False)
         ).first()
         if drawn is None:
@@ -90,7 +94,8 @@ class PortableStore(Store):
         ).rowcount
         if closed != 1:
             raise AlreadyProcessed()
-        _audit(actor, "ticket.paid", ticket.ticket_number, {**details, "receiptNumber": receipt.number})
+        _audit(ticket.garage_id, actor, "ticket.paid", ticket.ticket_number,
+               {**details, "receiptNumber": receipt.number})
         db.session.flush()
         return receipt
 

@@ -15,58 +15,70 @@ from ..domain.tickets import STATUS_ACTIVE
 from ..extensions import db
 from ..identity import Actor, TokenCaller, admit
 from ..models import Ticket
-from .base import SETTINGS_ID, IssuedTicket, NewTicket, Receipt, Store, formula_safe, lost_fee_column
+from .base import IssuedTicket, NewTicket, Receipt, Store, formula_safe, lost_fee_column
 from .prepared import Prepared
 
 AUTOCOMMIT_FLAG = "garage_autocommit"
 
 # The entry. `actor`: for an API call, the owner of the token (checked here rather
-# than in a statement of its own: the rule is identity.TOKEN_OWNER's); for a signed-in
-# user, the user the caller passes.
+# than in a statement of its own: the rule is identity.TOKEN_OWNER's, garage included: the
+# token must be scoped to the garage and its owner hold a grant there, or be an admin); for a
+# signed-in user, the user the caller passes, at the garage the caller passes.
 # The counter's conditional UPDATE runs only for an admitted actor and before
 # the inserts, which use its RETURNING row: when the caller is refused or the
-# garage is full nothing is written. A concurrent entry waits for the counter's
-# row lock and re-checks "occupied < total_spaces" on the new value (READ
-# COMMITTED re-evaluation), so capacity holds across workers. The plate rule is
-# the partial unique index: a violation aborts the whole statement.
+# garage is full nothing is written. It updates that garage's row only, so one
+# garage's entries never wait on another's. A concurrent entry at the same garage
+# waits for the counter's row lock and re-checks "occupied < total_spaces" on the
+# new value (READ COMMITTED re-evaluation), so capacity holds across workers. The
+# plate rule is the partial unique index (per garage): a violation aborts the whole statement.
 # The one result row says who the caller was (caller_role) and, if a ticket was
 # issued, its id and issuer: the rest of the row is what the caller sent.
 ISSUE = Prepared("garage_issue_ticket", """
 WITH actor AS (
-    SELECT users.id, users.username, users.role
+    SELECT users.id, users.username,
+           CASE WHEN scope.garage_id IS NULL THEN '' WHEN users.role = 'admin' THEN 'manager'
+                ELSE COALESCE(grants.role, '') END AS role,
+           scope.garage_id
     FROM api_tokens JOIN users ON users.id = api_tokens.user_id
+    LEFT JOIN api_token_garages AS scope ON scope.token_id = api_tokens.id AND scope.garage_id = COALESCE(
+        :garage_id, (SELECT min(sole.garage_id) FROM api_token_garages AS sole
+                     WHERE sole.token_id = api_tokens.id HAVING count(*) = 1))
+    LEFT JOIN garage_grants AS grants ON grants.user_id = users.id AND grants.garage_id = scope.garage_id
     WHERE api_tokens.token_hash = :token_hash AND api_tokens.revoked_at IS NULL AND users.active
     UNION ALL
-    SELECT :user_id, :username, NULL WHERE NOT :by_token
+    SELECT :user_id, :username, NULL, :garage_id WHERE NOT :by_token
 ), admitted AS (
-    SELECT id, username FROM actor WHERE NOT :by_token OR role = ANY(:roles)
+    SELECT id, username, garage_id FROM actor WHERE NOT :by_token OR role = ANY(:roles)
 ), taken AS (
-    UPDATE garage_settings SET occupied = occupied + 1, updated_at = :now
-    WHERE id = :settings_id AND occupied < total_spaces AND EXISTS (SELECT FROM admitted)
+    UPDATE garages SET occupied = occupied + 1, updated_at = :now
+    WHERE id = (SELECT garage_id FROM admitted) AND occupied < total_spaces
     RETURNING id
 ), ticket AS (
-    INSERT INTO tickets (ticket_number, license_plate, plate_key, vehicle_type, entry_time, status, lost,
+    INSERT INTO tickets (garage_id, ticket_number, license_plate, plate_key, vehicle_type, entry_time, status, lost,
                          last_event_at, issued_by_id, created_at, updated_at)
-    SELECT :number, :plate, :plate_key, :vehicle_type, :now, :status, false, :now, admitted.id, :now, :now
+    SELECT admitted.garage_id, :number, :plate, :plate_key, :vehicle_type, :now, :status, false, :now, admitted.id, :now,
+           :now
     FROM taken, admitted
-    RETURNING id, ticket_number, issued_by_id
+    RETURNING id, garage_id, ticket_number, issued_by_id
 ), audit AS (
-    INSERT INTO audit_log (at, user_id, username, action, object_type, object_id, ip, details)
-    SELECT :now, admitted.id, admitted.username, 'ticket.issued', 'ticket', ticket.ticket_number, :ip, :details
+    INSERT INTO audit_log (garage_id, at, user_id, username, action, object_type, object_id, ip, details)
+    SELECT ticket.garage_id, :now, admitted.id, admitted.username, 'ticket.issued', 'ticket', ticket.ticket_number,
+           :ip, :details
     FROM ticket, admitted
 )
-SELECT (SELECT role FROM actor) AS caller_role, ticket.id, ticket.issued_by_id
+SELECT (SELECT role FROM actor) AS caller_role, (SELECT garage_id FROM actor) AS garage_id,
+       ticket.id, ticket.issued_by_id
 FROM (VALUES (1)) AS one (x) LEFT JOIN ticket ON true
 """, types=dict(token_hash="varchar", by_token="boolean", user_id="integer", username="varchar",
-                roles="varchar[]", now="timestamptz", settings_id="integer", number="varchar", plate="varchar",
+                roles="varchar[]", now="timestamptz", garage_id="integer", number="varchar", plate="varchar",
                 plate_key="varchar", vehicle_type="varchar", status="varchar", ip="varchar", details="json"))
 
 # The exit's writes. `locked` takes the ticket's row lock while it is still active: a second,
 # concurrent payment of the same ticket waits for it, re-reads the row (READ COMMITTED),
 # finds it paid and matches nothing, and then neither the counter, the receipt sequence nor
-# the audit is touched. Only then is the settings row updated: the space freed and the
-# next receipt number drawn (receipt_seq + 1) in the same UPDATE, so concurrent exits
-# queue on that row exactly as before and each gets the next number, with no gap (the
+# the audit is touched. Only then is the ticket's garage's row updated: the space freed and
+# the next receipt number drawn (receipt_seq + 1) in the same UPDATE, so concurrent exits of
+# that garage queue on its row and each gets the next number of that garage, with no gap (the
 # statement is atomic: a failed exit draws none). The ticket is closed with that number
 # and the tax rate in force on that row at that moment (garage/domain/tax.py). The audit
 # row's details are the service's JSON object (never empty) with "receiptNumber" appended
@@ -75,9 +87,9 @@ CLOSE = Prepared("garage_close_ticket", """
 WITH locked AS (
     SELECT id FROM tickets WHERE id = :ticket_id AND status = :active FOR UPDATE
 ), numbered AS (
-    UPDATE garage_settings SET occupied = occupied - 1, receipt_seq = receipt_seq + 1, updated_at = :updated_at
-    FROM locked WHERE garage_settings.id = :settings_id
-    RETURNING garage_settings.receipt_seq, garage_settings.tax_rate_bp
+    UPDATE garages SET occupied = occupied - 1, receipt_seq = receipt_seq + 1, updated_at = :updated_at
+    FROM locked WHERE garages.id = :garage_id
+    RETURNING garages.receipt_seq, garages.tax_rate_bp
 ), closed AS (
     UPDATE tickets SET status = :status, exit_time = :exit_time, duration_minutes = :duration_minutes,
            amount_paid = :amount_paid, payment_method = :payment_method, last_event_at = :last_event_at,
@@ -86,8 +98,8 @@ WITH locked AS (
     FROM numbered WHERE tickets.id = :ticket_id
     RETURNING ticket_number, receipt_number, tickets.tax_rate_bp
 ), audit AS (
-    INSERT INTO audit_log (at, user_id, username, action, object_type, object_id, ip, details)
-    SELECT :updated_at, :user_id, :username, 'ticket.paid', 'ticket', ticket_number, :ip,
+    INSERT INTO audit_log (garage_id, at, user_id, username, action, object_type, object_id, ip, details)
+    SELECT :garage_id, :updated_at, :user_id, :username, 'ticket.paid', 'ticket', ticket_number, :ip,
            CAST(left(:details, -1) || ', "receiptNumber": ' || receipt_number || '}' AS json)
     FROM closed
 )
@@ -95,7 +107,7 @@ SELECT receipt_number, tax_rate_bp FROM closed
 """, types=dict(status="varchar", exit_time="timestamptz", duration_minutes="integer", amount_paid="integer",
                 payment_method="varchar", last_event_at="timestamptz", lost="boolean", lost_fee_cents="integer",
                 closed_by_id="integer", updated_at="timestamptz", ticket_id="integer", active="varchar",
-                settings_id="integer", user_id="integer", username="varchar", ip="varchar", details="text"))
+                garage_id="integer", user_id="integer", username="varchar", ip="varchar", details="text"))
 
 
 def details_json(details: dict[str, Any] | None) -> str | None:
@@ -137,16 +149,18 @@ class PostgresStore(Store):
         record.dbapi_connection.autocommit = True
         record.info[AUTOCOMMIT_FLAG] = True
 
-    def issue(self, new: NewTicket, caller: Actor | TokenCaller,
+    def issue(self, garage_id: int | None, new: NewTicket, caller: Actor | TokenCaller,
               details: dict[str, Any]) -> IssuedTicket | None:
         by_token = isinstance(caller, TokenCaller)
         if by_token and caller.token_hash is None:
             admit(None, caller)  # no token at all: nothing to look up, nothing to run
+        if by_token and garage_id is None:
+            garage_id = caller.garage_id  # None: the token's only garage (the statement finds it)
         row = ISSUE.execute(dict(
             token_hash=caller.token_hash if by_token else None, by_token=by_token,
             roles=list(caller.roles) if by_token else [],
             user_id=None if by_token else caller.user_id, username=None if by_token else caller.username,
-            now=new.now, settings_id=SETTINGS_ID, number=new.number, plate=new.plate, plate_key=new.plate_key,
+            now=new.now, garage_id=garage_id, number=new.number, plate=new.plate, plate_key=new.plate_key,
             vehicle_type=new.vehicle_type, status=STATUS_ACTIVE, ip=caller.ip,
             details=details_json(details))).one()
         if by_token:
@@ -159,7 +173,7 @@ class PostgresStore(Store):
               actor: Actor | None) -> Receipt:
         actor = actor or Actor.system()
         row = CLOSE.execute({
-            **values, "ticket_id": ticket.id, "active": STATUS_ACTIVE, "settings_id": SETTINGS_ID,
+            **values, "ticket_id": ticket.id, "active": STATUS_ACTIVE, "garage_id": ticket.garage_id,
             "user_id": actor.user_id, "username": actor.username, "ip": actor.ip,
             "details": details_json(details)}).first()
         if row is None:

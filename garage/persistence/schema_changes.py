@@ -240,3 +240,37 @@ def remove_index(op: Any, name: str, table: str) -> None:
     else:
         with op.batch_alter_table(table) as batch_op:
             batch_op.drop_index(name)
+
+
+INDEX_DEFINITION = sa.text("SELECT pg_get_indexdef(to_regclass(:name))")
+
+
+def _columns_of(definition: str | None) -> list[str] | None:
+    """The key columns of `CREATE INDEX ... USING btree (a, b) [WHERE ...]` (None: no index)."""
+    if not definition:
+        return None
+    inside = definition.split(" USING btree (", 1)[1].split(")", 1)[0]
+    return [column.strip().strip('"') for column in inside.split(",")]
+
+
+def replace_index(op: Any, name: str, table: str, columns: Sequence[str], *, where: str | None = None,
+                  unique: bool = False) -> None:
+    """Give the index `name` new key columns, keeping its name. PostgreSQL: the new index is built
+    CONCURRENTLY as `<name>_new`, the old one dropped CONCURRENTLY, the new one renamed: the rule a
+    unique index enforces holds throughout and writes go on. Re-runnable at every step (an index
+    with the new columns is kept; a half-built `_new` is rebuilt). SQLite: dropped and created."""
+    if op.get_bind().dialect.name != "postgresql":
+        with op.batch_alter_table(table) as batch_op:
+            batch_op.drop_index(name)
+            options = {"sqlite_where": sa.text(where)} if where else {}
+            batch_op.create_index(name, list(columns), unique=unique, **options)
+        return
+    bind = op.get_bind()
+    temporary = f"{name}_new"
+    with op.get_context().autocommit_block():
+        if _columns_of(bind.execute(INDEX_DEFINITION, {"name": name}).scalar()) == list(columns):
+            drop_index_concurrently(op, temporary)  # a leftover of a run that renamed, then failed
+            return
+        create_index_concurrently(op, temporary, table, columns, where=where, unique=unique)
+        drop_index_concurrently(op, name)
+        op.execute(f"ALTER INDEX {_quote(bind, temporary)} RENAME TO {_quote(bind, name)}")

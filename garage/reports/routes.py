@@ -11,11 +11,11 @@ from ..services import reports
 from ..services.settings import get_settings
 from .. import htmx
 from ..htmx import is_htmx
-from ..identity import manager_required
+from ..identity import current_garage, manager_required
 from . import bp, present
 
 def _period() -> tuple[Period | None, InvalidInput | None, str]:
-    tz = get_settings().timezone
+    tz = get_settings(current_garage()).timezone
     try:
         return parse_period(request.args, local_today(utcnow(), tz)), None, tz
     except InvalidInput as exc:
@@ -32,7 +32,7 @@ def index():
     status = 422 if error else 200
     if period is not None:
         try:
-            report = reports.build_report(period)
+            report = reports.build_report(current_garage(), period)
             context.update(report=report, charts=present.charts(report), figures=present.figures(report))
         except reports.ReportTooSlow as exc:
             # htmx here swaps only 2xx, 409 and 422 (base.html): show the message in place
@@ -54,7 +54,7 @@ def chart(name: str):
     if name not in present.CHARTS:
         abort(404)
     period, _ = _valid_period()
-    report = reports.build_report(period, full=False)
+    report = reports.build_report(current_garage(), period, full=False)
     svg = render_template("reports/chart.svg", chart=present.BUILDERS[name](report))
     response = Response(svg, mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "private, no-store"  # a manager's figures
@@ -73,7 +73,7 @@ def _csv_response(filename: str, chunks: Iterable[str]) -> Response:
 @manager_required
 def export_rows():
     period, _ = _valid_period()
-    report = reports.build_report(period, full=False)
+    report = reports.build_report(current_garage(), period, full=False)
     return _csv_response(f"garage-report-{period.first}-{period.last}-by-{period.group}.csv",
                          present.report_csv(report))
 
@@ -83,4 +83,4 @@ def export_rows():
 def export_tickets():
     period, tz = _valid_period()
     return _csv_response(f"garage-tickets-{period.first}-{period.last}.csv",
-                         present.tickets_csv(reports.ticket_csv_chunks(period, tz), tz))
+                         present.tickets_csv(reports.ticket_csv_chunks(current_garage(), period, tz), tz))

@@ -10,13 +10,14 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain import clock, throttle, usernames
 from ..domain.clock import utcnow
-from ..domain.errors import Conflict, InvalidInput, NotFound, TooManyAttempts, Unauthenticated
+from ..domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts, Unauthenticated
 from ..extensions import db
-from ..models import ApiToken, User, UserSession
+from ..models import ApiToken, ApiTokenGarage, Garage, GarageGrant, User, UserSession
 from ..observability import metrics
 from ..persistence import commit_keeping_loaded, store
 from . import audit
-from ..domain.roles import ROLES
+from ..domain.garages import DEFAULT_GARAGE_ID
+from ..domain.roles import ACCOUNT_ROLES, ROLE_ADMIN, ROLE_MANAGER, ROLES
 from ..identity import TOKEN_PREFIX, Actor, hash_token, stale_before
 
 MIN_PASSWORD = 10
@@ -44,30 +45,62 @@ def get_user(username: str) -> User:
 
 
 def create_user(username: str, password: str, role: str, actor: Actor | None = None,
-                must_change_password: bool = False) -> User:
+                must_change_password: bool = False, *, garage_id: int = DEFAULT_GARAGE_ID,
+                allow_admin: bool = False) -> User:
+    """A new account. `role` manager or attendant: granted at `garage_id` (the garage the staff
+    page works for; the default garage elsewhere). `role` admin (only with `allow_admin`: the
+    command line): the operator-wide admin, no grant needed."""
     name = usernames.clean_username(username)
-    if role not in ROLES:
+    if role not in (ACCOUNT_ROLES if allow_admin else ROLES):
         raise InvalidInput("Role must be attendant or manager", field="role")
     check_new_password(password)
     if db.session.scalar(sa.select(User.id).where(User.username == name)) is not None:
         raise Conflict(f"A user named {name} already exists", field="username")
-    user = User(username=name, role=role, active=True, must_change_password=must_change_password)
+    admin = role == ROLE_ADMIN
+    if not admin and db.session.get(Garage, garage_id) is None:
+        raise NotFound("No such garage", field="garage")
+    user = User(username=name, role=ROLE_ADMIN if admin else None, active=True,
+                must_change_password=must_change_password)
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
-    audit.record(actor, "user.created", "user", name, {"role": role})
+    if not admin:
+        db.session.add(GarageGrant(user_id=user.id, garage_id=garage_id, role=role))
+    user.garage_role = ROLE_MANAGER if admin else role
+    audit.record(actor, "user.created", "user", name, {"role": role}, garage_id=None if admin else garage_id)
     db.session.commit()
     return user
 
 
-def list_users() -> list[User]:
-    return list(db.session.scalars(sa.select(User).order_by(User.active.desc(), User.username)))
+def list_users(garage_id: int) -> list[User]:
+    """The garage's staff (a grant there) and the admins, each with `garage_role`, their role there."""
+    rows = db.session.execute(
+        sa.select(User, GarageGrant.role)
+        .outerjoin(GarageGrant, sa.and_(GarageGrant.user_id == User.id, GarageGrant.garage_id == garage_id))
+        .where(sa.or_(GarageGrant.role.is_not(None), User.role == ROLE_ADMIN))
+        .order_by(User.active.desc(), User.username)).all()
+    users = []
+    for user, role in rows:
+        user.garage_role = ROLE_MANAGER if user.is_admin else role
+        users.append(user)
+    return users
+
+
+def _refuse_unless_admin_may(user: User, actor: Actor | None) -> None:
+    """An admin's account is changed only by an admin (or the command line): a garage's
+    manager sees the admins on the staff page but cannot lock the operator out."""
+    if not user.is_admin or actor is None or actor.user_id is None:
+        return
+    acting = db.session.get(User, actor.user_id)
+    if acting is None or not acting.is_admin:
+        raise Forbidden("Only an admin may change an admin's account")
 
 
 def set_active(username: str, active: bool, actor: Actor | None = None) -> User:
     """Deactivation ends the user's sessions (a later reactivation revives none) and stops
     their tokens working."""
     user = get_user(username)
+    _refuse_unless_admin_may(user, actor)
     if not active and actor is not None and actor.user_id == user.id:
         raise Conflict("You cannot deactivate your own account; ask another manager", field="username")
     if user.active == active:
@@ -95,6 +128,7 @@ def reset_password(username: str, actor: Actor | None = None) -> tuple[User, str
     user = get_user(username)
     if actor is not None and actor.user_id == user.id:
         raise Conflict("Use Change password for your own account", field="username")
+    _refuse_unless_admin_may(user, actor)
     password = temporary_password()
     user.set_password(password)
     user.must_change_password = True
@@ -232,12 +266,20 @@ def authenticate(name: str | None, password: str) -> User | None:
     return user
 
 
-def create_token(username: str, actor: Actor | None = None) -> tuple[ApiToken, str]:
+def create_token(username: str, actor: Actor | None = None,
+                 garage_ids: list[int] | None = None) -> tuple[ApiToken, str]:
+    """A token for the user, scoped to `garage_ids` (default: every garage the user holds a
+    grant at; an admin's, the default garage). It acts at a garage of its scope with its
+    owner's role there (identity.TOKEN_OWNER)."""
     user = get_user(username)
+    if garage_ids is None:
+        garage_ids = ([DEFAULT_GARAGE_ID] if user.is_admin else list(db.session.scalars(
+            sa.select(GarageGrant.garage_id).where(GarageGrant.user_id == user.id).order_by(GarageGrant.garage_id))))
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, token_hash=hash_token(secret), prefix=secret[:10])
     db.session.add(token)
     db.session.flush()
+    db.session.add_all(ApiTokenGarage(token_id=token.id, garage_id=garage_id) for garage_id in sorted(set(garage_ids)))
     audit.record(actor, "token.created", "token", token.id, {"user": user.username, "prefix": token.prefix})
     db.session.commit()
     return token, secret

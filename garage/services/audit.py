@@ -13,10 +13,12 @@ from ..models import AuditEvent
 
 
 def record(actor: Actor | None, action: str, object_type: str | None = None,
-           object_id: Any = None, details: dict[str, Any] | None = None) -> None:
+           object_id: Any = None, details: dict[str, Any] | None = None, *, garage_id: int | None = None) -> None:
+    """`garage_id`: the garage it happened at; None for an operator-level event (a user or a
+    garage created, a sign-in)."""
     actor = actor or Actor.system()
     db.session.add(AuditEvent(
-        user_id=actor.user_id, username=actor.username, ip=actor.ip, action=action,
+        garage_id=garage_id, user_id=actor.user_id, username=actor.username, ip=actor.ip, action=action,
         object_type=object_type, object_id=None if object_id is None else str(object_id),
         details=details,
     ))
@@ -44,9 +46,14 @@ class AuditPage:
         return max(1, -(-self.total // self.per_page))
 
 
-def search(query: AuditQuery, page: int = 1, per_page: int = 50) -> AuditPage:
-    """Newest first, one page of it (read-only)."""
-    conditions = []
+def _at(garage_id: int) -> sa.ColumnElement[bool]:
+    """A garage's trail: its own events and the operator-level ones (no garage)."""
+    return sa.or_(AuditEvent.garage_id == garage_id, AuditEvent.garage_id.is_(None))
+
+
+def search(garage_id: int, query: AuditQuery, page: int = 1, per_page: int = 50) -> AuditPage:
+    """Newest first, one page of it (read-only): the garage's events and the operator-level ones."""
+    conditions = [_at(garage_id)]
     if query.action:
         conditions.append(AuditEvent.action == query.action)
     if query.username:
@@ -65,6 +72,7 @@ def search(query: AuditQuery, page: int = 1, per_page: int = 50) -> AuditPage:
     return AuditPage(events, page, per_page, total)
 
 
-def actions() -> list[str]:
-    """Every action that occurs in the log, for the filter's choices."""
-    return list(db.session.scalars(sa.select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
+def actions(garage_id: int) -> list[str]:
+    """Every action that occurs in the garage's log, for the filter's choices."""
+    return list(db.session.scalars(sa.select(AuditEvent.action).where(_at(garage_id)).distinct()
+                                   .order_by(AuditEvent.action)))

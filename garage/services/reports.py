@@ -98,12 +98,13 @@ class Report:
 
 # --- queries ---------------------------------------------------------------------------------
 
-def _count(column: Any, start: datetime, end: datetime) -> int:
+def _count(garage_id: int, column: Any, start: datetime, end: datetime) -> int:
     # count(*) so PostgreSQL can answer from the index alone
-    return int(db.session.scalar(sa.select(sa.func.count()).select_from(Ticket).where(within(column, start, end))) or 0)
+    return int(db.session.scalar(sa.select(sa.func.count()).select_from(Ticket)
+                                 .where(Ticket.garage_id == garage_id, within(column, start, end))) or 0)
 
 
-def summary(start: datetime, end: datetime) -> Summary:
+def summary(garage_id: int, start: datetime, end: datetime) -> Summary:
     """One grouped scan of the period's exits by stay length: totals and the
     median come from the (at most a few thousand) distinct durations."""
     lost_fee = lost_fee_column()
@@ -111,14 +112,15 @@ def summary(start: datetime, end: datetime) -> Summary:
         sa.select(Ticket.duration_minutes, sa.func.count(), sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0),
                   sa.func.count(Ticket.amount_paid), sa.func.count(lost_fee),
                   sa.func.coalesce(sa.func.sum(lost_fee), 0))
-        .where(within(Ticket.exit_time, start, end)).group_by(Ticket.duration_minutes)
+        .where(Ticket.garage_id == garage_id, within(Ticket.exit_time, start, end))
+        .group_by(Ticket.duration_minutes)
     ).all()
     exits = sum(int(row[1]) for row in histogram)
     revenue = sum(int(row[2]) for row in histogram)
     paid = sum(int(row[3]) for row in histogram)
     stays = [(int(row[0]), int(row[1])) for row in histogram if row[0] is not None]
     stayed = sum(n for _, n in stays)
-    return Summary(revenue, exits, _count(Ticket.entry_time, start, end),
+    return Summary(revenue, exits, _count(garage_id, Ticket.entry_time, start, end),
                    safe_div(sum(m * n for m, n in stays), stayed), weighted_median(stays),
                    safe_div(revenue, paid), lost_tickets=sum(int(row[4]) for row in histogram),
                    lost_fee_cents=sum(int(row[5]) for row in histogram))
@@ -131,7 +133,7 @@ class Breakdowns:
     by_attendant: list[BreakdownRow]
 
 
-def breakdowns(start: datetime, end: datetime) -> Breakdowns:
+def breakdowns(garage_id: int, start: datetime, end: datetime) -> Breakdowns:
     """One grouped scan of the period's exits by (method, vehicle type, who
     closed it), folded into the three tables here (a few dozen rows)."""
     closer = aliased(User)
@@ -139,7 +141,7 @@ def breakdowns(start: datetime, end: datetime) -> Breakdowns:
         sa.select(Ticket.payment_method, Ticket.vehicle_type, closer.username, sa.func.count(),
                   sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0))
         .select_from(Ticket).outerjoin(closer, closer.id == Ticket.closed_by_id)
-        .where(within(Ticket.exit_time, start, end))
+        .where(Ticket.garage_id == garage_id, within(Ticket.exit_time, start, end))
         .group_by(Ticket.payment_method, Ticket.vehicle_type, closer.username)
     ).all()
 
@@ -155,13 +157,13 @@ def breakdowns(start: datetime, end: datetime) -> Breakdowns:
     return Breakdowns(fold(0, "Unknown"), fold(1, "Unknown"), fold(2, UNKNOWN_ATTENDANT))
 
 
-def inside_at(moment: datetime, now: datetime) -> int:
+def inside_at(garage_id: int, moment: datetime, now: datetime) -> int:
     """Cars inside just before `moment`, from index-only counts over the
     shorter side of history: either everything that came in before it minus
     everything that left before it, or the cars inside now minus those that
     came in since plus those that left since."""
-    count = sa.select(sa.func.count()).select_from(Ticket)
-    first_entry = db.session.scalar(sa.select(sa.func.min(Ticket.entry_time)))
+    count = sa.select(sa.func.count()).select_from(Ticket).where(Ticket.garage_id == garage_id)
+    first_entry = db.session.scalar(sa.select(sa.func.min(Ticket.entry_time)).where(Ticket.garage_id == garage_id))
     if first_entry is not None and moment - first_entry < now - moment:
         came = count.where(Ticket.entry_time < moment).scalar_subquery()
         left = count.where(Ticket.exit_time < moment).scalar_subquery()
@@ -195,7 +197,8 @@ class HourSums:
         return out
 
 
-def hour_events(period: Period, tzname: str) -> tuple[list[Bucket], list[HourEvents], list[HourSums]]:
+def hour_events(garage_id: int, period: Period,
+                tzname: str) -> tuple[list[Bucket], list[HourEvents], list[HourSums]]:
     """Per local hour of the period: entries, exits, Σ ±event time, the highest
     running (entries − exits) reached, the first event's time, and the exits'
     revenue, stay minutes, lost tickets and lost-ticket fees.
@@ -208,11 +211,11 @@ def hour_events(period: Period, tzname: str) -> tuple[list[Bucket], list[HourEve
     ev = sa.union_all(
         sa.select(Ticket.entry_time.label("t"), sa.literal(1).label("d"),
                   sa.null().label("amount"), sa.null().label("stay"), sa.null().label("lost_fee"))
-        .where(within(Ticket.entry_time, start, end)),
+        .where(Ticket.garage_id == garage_id, within(Ticket.entry_time, start, end)),
         sa.select(Ticket.exit_time.label("t"), sa.literal(-1).label("d"),
                   Ticket.amount_paid.label("amount"), Ticket.duration_minutes.label("stay"),
                   lost_fee_column().label("lost_fee"))
-        .where(within(Ticket.exit_time, start, end)),
+        .where(Ticket.garage_id == garage_id, within(Ticket.exit_time, start, end)),
     ).subquery("ev")
     running = sa.func.sum(ev.c.d).over(order_by=(ev.c.t, ev.c.d), rows=(None, 0))
     run = sa.select(ev.c.t, ev.c.d, ev.c.amount, ev.c.stay, ev.c.lost_fee, running.label("occ")).subquery("run")
@@ -276,13 +279,13 @@ class ReportTooSlow(DomainError):
         super().__init__("This report took too long to compute; choose a shorter period and try again")
 
 
-def build_report(period: Period, now: datetime | None = None, *, full: bool = True) -> Report:
+def build_report(garage_id: int, period: Period, now: datetime | None = None, *, full: bool = True) -> Report:
     """Everything the report page shows. Charts and CSV rows pass full=False
     to skip the figures, comparison and breakdowns they do not draw.
     A query cut off by the database's statement timeout (STATEMENT_TIMEOUT_MS)
     raises ReportTooSlow (503) rather than an internal error."""
     try:
-        return _build_report(period, now or utcnow(), full)
+        return _build_report(garage_id, period, now or utcnow(), full)
     except sa.exc.OperationalError as exc:
         if not store().is_statement_timeout(exc):
             raise
@@ -290,18 +293,18 @@ def build_report(period: Period, now: datetime | None = None, *, full: bool = Tr
         raise ReportTooSlow() from exc
 
 
-def _build_report(period: Period, now: datetime, full: bool) -> Report:
-    settings = get_settings()
+def _build_report(garage_id: int, period: Period, now: datetime, full: bool) -> Report:
+    settings = get_settings(garage_id)
     tz = settings.timezone
     start, end = period.bounds(tz)
     previous = period.previous()
-    hours, events, sums = hour_events(period, tz)
-    occupancy = occupancy_series(inside_at(start, now), hours, events, now)
-    current = summary(start, end) if full else None
-    parts = breakdowns(start, end) if full else Breakdowns([], [], [])
+    hours, events, sums = hour_events(garage_id, period, tz)
+    occupancy = occupancy_series(inside_at(garage_id, start, now), hours, events, now)
+    current = summary(garage_id, start, end) if full else None
+    parts = breakdowns(garage_id, start, end) if full else Breakdowns([], [], [])
     report = Report(
         period=period, previous=previous, timezone=tz, total_spaces=settings.total_spaces,
-        summary=current, previous_summary=summary(*previous.bounds(tz)) if full else None,
+        summary=current, previous_summary=summary(garage_id, *previous.bounds(tz)) if full else None,
         by_method=parts.by_method, by_vehicle_type=parts.by_vehicle_type, by_attendant=parts.by_attendant,
         rows=_rows(period, tz, hours, events, sums, occupancy),
         hours=hours, hour_events=events, occupancy=occupancy,
@@ -318,8 +321,8 @@ def _build_report(period: Period, now: datetime, full: bool) -> Report:
 TICKET_COLUMNS = TICKET_CSV_COLUMNS  # the header's names, in the order the store writes the cells
 
 
-def ticket_csv_chunks(period: Period, tzname: str) -> Iterator[str]:
-    """CSV text (no header; TICKET_COLUMNS) of the tickets that entered or left
+def ticket_csv_chunks(garage_id: int, period: Period, tzname: str) -> Iterator[str]:
+    """CSV text (no header; TICKET_COLUMNS) of the garage's tickets that entered or left
     in the period, oldest entry first, a batch at a time (see Store.ticket_csv_chunks)."""
     start, end = period.bounds(tzname)
-    return store().ticket_csv_chunks(start, end, tzname)
+    return store().ticket_csv_chunks(garage_id, start, end, tzname)

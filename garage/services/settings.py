@@ -1,4 +1,5 @@
-"""The single garage_settings row and the per-vehicle-type rates."""
+"""A garage's row (its settings, pricing and counters) and its per-vehicle-type rates. Every
+function takes the garage's id first (identity.current_garage for a request)."""
 from __future__ import annotations
 
 from typing import Any, Mapping
@@ -12,70 +13,79 @@ from ..domain.clock import utcnow
 from ..domain.pricing import Tariff
 from ..domain.tickets import STATUS_ACTIVE, VEHICLE_TYPES
 from ..extensions import db
-from ..models import GarageSetting, Ticket, VehicleRate
-from ..persistence import SETTINGS_ID
+from ..domain.errors import NotFound
+from ..domain.garages import DEFAULT_GARAGE_ID, DEFAULT_SLUG
+from ..models import Garage, Ticket, VehicleRate
 
-# Columns of garage_settings a manager may change (vehicle rates live in their own table).
+# Columns of garages a manager may change (vehicle rates live in their own table).
 COLUMNS = ("total_spaces", "hourly_rate", "grace_minutes", "daily_max_cents", "lost_ticket_fee_cents",
            "lost_ticket_mode", "garage_name", "timezone", "almost_full_percent", "garage_address", "tax_rate_bp",
            "tax_id")
 
 
-def ensure_settings() -> GarageSetting:
-    """Create the default row if missing (idempotent, safe to race)."""
-    row = db.session.get(GarageSetting, SETTINGS_ID)
+def ensure_settings() -> Garage:
+    """Create the default garage (id 1, slug main) if missing (idempotent, safe to race): a
+    fresh deployment has one garage without anyone creating it."""
+    row = db.session.get(Garage, DEFAULT_GARAGE_ID)
     if row is not None:
         return row
     occupied = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Ticket).where(Ticket.status == STATUS_ACTIVE)) or 0
-    row = GarageSetting(id=SETTINGS_ID, timezone=current_app.config["GARAGE_TIMEZONE"],
-                        occupied=occupied, total_spaces=max(140, occupied))
+        sa.select(sa.func.count()).select_from(Ticket)
+        .where(Ticket.garage_id == DEFAULT_GARAGE_ID, Ticket.status == STATUS_ACTIVE)) or 0
+    row = Garage(id=DEFAULT_GARAGE_ID, slug=DEFAULT_SLUG, timezone=current_app.config["GARAGE_TIMEZONE"],
+                 occupied=occupied, total_spaces=max(140, occupied))
     db.session.add(row)
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        row = db.session.get(GarageSetting, SETTINGS_ID)
+        row = db.session.get(Garage, DEFAULT_GARAGE_ID)
     return row
 
 
-def get_settings() -> GarageSetting:
-    """The settings row. Within a request it is loaded once: the session's
+def get_settings(garage_id: int) -> Garage:
+    """The garage's row (NotFound for a garage that does not exist; the default garage is
+    created on first use). Within a request it is loaded once: the session's
     identity map holds objects weakly, so without the reference kept in `g`
     every caller that let go of the row (stats, the cars-inside list, the time
     zone of a template) read it again: four SELECTs for one desk page. After a
     commit the row is expired and the next attribute read refreshes it, as ever."""
-    row = db.session.get(GarageSetting, SETTINGS_ID) or ensure_settings()
+    row = db.session.get(Garage, garage_id)
+    if row is None:
+        if garage_id != DEFAULT_GARAGE_ID:
+            raise NotFound("No such garage")
+        row = ensure_settings()
     if has_request_context():
-        g.garage_settings_row = row
+        g.setdefault("garage_rows", {})[garage_id] = row
     return row
 
 
 # Built once: read on every exit, quote and desk panel.
-VEHICLE_RATES = sa.select(VehicleRate.vehicle_type, VehicleRate.hourly_rate)
-SETTINGS_AS_COMMITTED = (sa.select(GarageSetting).where(GarageSetting.id == SETTINGS_ID)
+VEHICLE_RATES = (sa.select(VehicleRate.vehicle_type, VehicleRate.hourly_rate)
+                 .where(VehicleRate.garage_id == sa.bindparam("garage_id")))
+SETTINGS_AS_COMMITTED = (sa.select(Garage).where(Garage.id == sa.bindparam("garage_id"))
                          .execution_options(populate_existing=True))
 
 
-def current_vehicle_rates() -> dict[str, int]:
-    """{vehicle type: cents per hour} for the types with their own rate, in the usual type order."""
+def current_vehicle_rates(garage_id: int) -> dict[str, int]:
+    """{vehicle type: cents per hour} for the types with their own rate at the garage, in the usual type order."""
     order = {kind: i for i, kind in enumerate(VEHICLE_TYPES)}
-    rows = db.session.execute(VEHICLE_RATES).all()
+    rows = db.session.execute(VEHICLE_RATES, {"garage_id": garage_id}).all()
     return dict(sorted(((k, r) for k, r in rows), key=lambda kv: order.get(kv[0], len(order))))
 
 
-def current_tariff() -> Tariff:
+def current_tariff(garage_id: int) -> Tariff:
     """The pricing rules as committed right now, read from the database (never
     an object cached in the session), so a rule change applies to the very next
     exit, whichever worker handles it. Read once per request: the fees of the
     cars-inside list and the rates panel beside it come from the same rules
     (update_settings drops the request's copy)."""
-    if has_request_context() and "garage_tariff" in g:
-        return g.garage_tariff
-    row = db.session.scalar(SETTINGS_AS_COMMITTED) or ensure_settings()
-    tariff = row.tariff(current_vehicle_rates())
+    if has_request_context() and garage_id in g.get("garage_tariffs", {}):
+        return g.garage_tariffs[garage_id]
+    row = db.session.scalar(SETTINGS_AS_COMMITTED, {"garage_id": garage_id}) or get_settings(garage_id)
+    tariff = row.tariff(current_vehicle_rates(garage_id))
     if has_request_context():
-        g.garage_tariff = tariff
+        g.setdefault("garage_tariffs", {})[garage_id] = tariff
     return tariff
 
 
@@ -84,14 +94,14 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-def _snapshot(row: GarageSetting, names: list[str]) -> dict[str, Any]:
-    rates = current_vehicle_rates() if "vehicle_rates" in names else None
+def _snapshot(row: Garage, names: list[str]) -> dict[str, Any]:
+    rates = current_vehicle_rates(row.id) if "vehicle_rates" in names else None
     return {_camel(n): (rates if n == "vehicle_rates" else getattr(row, n)) for n in names}
 
 
-def update_settings(actor, *, total_spaces: int | None = None, hourly_rate: int | None = None,
+def update_settings(garage_id: int, actor, *, total_spaces: int | None = None, hourly_rate: int | None = None,
                     vehicle_rates: Mapping[str, int | None] | None = None,
-                    **other: Any) -> GarageSetting:
+                    **other: Any) -> Garage:
     """Change settings in one audited transaction (before/after of what changed).
 
     ``other``: any of the COLUMNS by name; ``daily_max_cents=None`` removes the
@@ -125,29 +135,29 @@ def update_settings(actor, *, total_spaces: int | None = None, hourly_rate: int 
         # a change (stats.change_mark) and reload their rates and fees.
         values["updated_at"] = utcnow()
 
-    row = get_settings()
+    row = get_settings(garage_id)
     names = list(changes)
     try:
         db.session.refresh(row)
         before = _snapshot(row, names)
         if values:
-            stmt = sa.update(GarageSetting).where(GarageSetting.id == SETTINGS_ID)
+            stmt = sa.update(Garage).where(Garage.id == garage_id)
             if "total_spaces" in values:
-                stmt = stmt.where(GarageSetting.occupied <= values["total_spaces"])
+                stmt = stmt.where(Garage.occupied <= values["total_spaces"])
             changed = db.session.execute(stmt.values(**values).execution_options(synchronize_session=False)).rowcount
             if changed != 1:
-                occupied = db.session.scalar(sa.select(GarageSetting.occupied).where(GarageSetting.id == SETTINGS_ID))
+                occupied = db.session.scalar(sa.select(Garage.occupied).where(Garage.id == garage_id))
                 raise Conflict(f"Total spaces cannot be below the {occupied} cars inside", field="total_spaces")
         for kind, rate in (vehicle_rates or {}).items():
-            _set_vehicle_rate(kind, rate)
+            _set_vehicle_rate(garage_id, kind, rate)
         db.session.flush()
         db.session.expire(row)
         after = _snapshot(row, names)
         changed_names = [k for k in before if before[k] != after[k]]
         if changed_names:
-            audit.record(actor, "settings.changed", "garage_settings", SETTINGS_ID,
+            audit.record(actor, "settings.changed", "garage_settings", garage_id,
                          {"before": {k: before[k] for k in changed_names},
-                          "after": {k: after[k] for k in changed_names}})
+                          "after": {k: after[k] for k in changed_names}}, garage_id=garage_id)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -157,16 +167,16 @@ def update_settings(actor, *, total_spaces: int | None = None, hourly_rate: int 
         raise
     finally:
         if has_request_context():
-            g.pop("garage_tariff", None)  # whatever happened, this request reads the rules again
+            g.get("garage_tariffs", {}).pop(garage_id, None)  # whatever happened, this request reads them again
     return row
 
 
-def _set_vehicle_rate(kind: str, rate: int | None) -> None:
-    existing = db.session.get(VehicleRate, kind)
+def _set_vehicle_rate(garage_id: int, kind: str, rate: int | None) -> None:
+    existing = db.session.get(VehicleRate, (garage_id, kind))
     if rate is None:
         if existing is not None:
             db.session.delete(existing)
     elif existing is None:
-        db.session.add(VehicleRate(vehicle_type=kind, hourly_rate=rate))
+        db.session.add(VehicleRate(garage_id=garage_id, vehicle_type=kind, hourly_rate=rate))
     else:
         existing.hourly_rate = rate

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from ..domain.clock import local_day_bounds, local_today, utcnow
 from ..domain.occupancy import Occupancy
 from ..extensions import db
-from ..models import GarageSetting, Ticket
+from ..models import Garage, Ticket
 from .settings import get_settings
 
 
@@ -43,8 +43,8 @@ class GarageStats:
         return round(minutes / 60, 1) if minutes else 0.0
 
 
-def current_occupancy() -> tuple[Occupancy, GarageSetting]:
-    s = get_settings()
+def current_occupancy(garage_id: int) -> tuple[Occupancy, Garage]:
+    s = get_settings(garage_id)
     return Occupancy(total=s.total_spaces, occupied=s.occupied), s
 
 
@@ -62,9 +62,9 @@ class PublicOccupancy:
         return self.occupancy.state(self.almost_full_percent)
 
 
-def public_occupancy() -> PublicOccupancy:
-    """One primary-key read of the settings row (the maintained counter): O(1)."""
-    occupancy, s = current_occupancy()
+def public_occupancy(garage_id: int) -> PublicOccupancy:
+    """One primary-key read of the garage's row (the maintained counter): O(1)."""
+    occupancy, s = current_occupancy(garage_id)
     return PublicOccupancy(occupancy=occupancy, almost_full_percent=s.almost_full_percent,
                            garage_name=s.garage_name, timezone=s.timezone)
 
@@ -73,18 +73,20 @@ def public_occupancy() -> PublicOccupancy:
 # count(*), not count(id): every column read is in ix_tickets_exit_time (an index-only scan).
 TODAY_FIGURES = (sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0),
                            sa.func.avg(Ticket.duration_minutes))
-                 .where(Ticket.exit_time >= sa.bindparam("start"), Ticket.exit_time < sa.bindparam("end")))
+                 .where(Ticket.garage_id == sa.bindparam("garage_id"), Ticket.exit_time >= sa.bindparam("start"),
+                        Ticket.exit_time < sa.bindparam("end")))
 
 
-def today_figures(tzname: str, now: datetime | None = None) -> TodayFigures:
+def today_figures(garage_id: int, tzname: str, now: datetime | None = None) -> TodayFigures:
     now = now or utcnow()
     start, end = local_day_bounds(local_today(now, tzname), tzname)
-    count, revenue, avg_minutes = db.session.execute(TODAY_FIGURES, {"start": start, "end": end}).one()
+    count, revenue, avg_minutes = db.session.execute(
+        TODAY_FIGURES, {"garage_id": garage_id, "start": start, "end": end}).one()
     return TodayFigures(int(revenue or 0), int(count or 0),
                         float(avg_minutes) if avg_minutes is not None else None)
 
 
-def change_mark(settings: GarageSetting, today: TodayFigures) -> str:
+def change_mark(settings: Garage, today: TodayFigures) -> str:
     """Changes whenever a car enters or leaves anywhere (occupied moves, or today's exits), and
     whenever the settings row is written (every entry, exit and settings change stamps its
     updated_at; settings.update_settings stamps it for vehicle rates too). Free: both values are
@@ -94,9 +96,9 @@ def change_mark(settings: GarageSetting, today: TodayFigures) -> str:
     return f"{settings.occupied}.{today.exits}.{micros}"
 
 
-def garage_stats(now: datetime | None = None) -> GarageStats:
-    occupancy, s = current_occupancy()
-    today = today_figures(s.timezone, now)
+def garage_stats(garage_id: int, now: datetime | None = None) -> GarageStats:
+    occupancy, s = current_occupancy(garage_id)
+    today = today_figures(garage_id, s.timezone, now)
     return GarageStats(
         occupancy=occupancy, almost_full_percent=s.almost_full_percent,
         hourly_rate_cents=s.hourly_rate, today=today,

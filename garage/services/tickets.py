@@ -1,9 +1,10 @@
 """Entries, lookups and exits: each use case one short transaction. Capacity,
 one-active-ticket-per-plate and pay-once are enforced by the database (through
-the persistence layer), so they hold across gunicorn workers."""
+the persistence layer), so they hold across gunicorn workers, each per garage.
+Every use case takes the garage's id first (identity.current_garage for a request)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,10 +21,11 @@ from ..domain.tickets import (
     looks_like_ticket_number, new_ticket_number, normalise_ticket_number, plate_key, scanned_ticket_message,
 )
 from ..extensions import db
-from ..identity import Actor, TokenCaller, actor_for
-from ..models import GarageSetting, Ticket, User
+from ..domain.garages import DEFAULT_GARAGE_ID
+from ..identity import Actor, TokenCaller, admitted
+from ..models import Garage, Ticket, User
 from ..observability import metrics
-from ..persistence import BY_NUMBER, SETTINGS_ID, NewTicket, commit_keeping_loaded, store
+from ..persistence import BY_NUMBER, IN_GARAGE, NewTicket, commit_keeping_loaded, store
 from .settings import current_tariff, get_settings
 
 NUMBER_ATTEMPTS = 8
@@ -32,32 +34,35 @@ NUMBER_ATTEMPTS = 8
 # Built once, with bind parameters: building a select costs more Python than running
 # its cached compilation.
 TICKET_BY_NUMBER = sa.select(Ticket).where(BY_NUMBER)
-ACTIVE_BY_PLATE = sa.select(Ticket).where(Ticket.plate_key == sa.bindparam("key"), Ticket.status == STATUS_ACTIVE)
+ACTIVE_BY_PLATE = sa.select(Ticket).where(IN_GARAGE, Ticket.plate_key == sa.bindparam("key"),
+                                           Ticket.status == STATUS_ACTIVE)
 
 
-def _active_by_plate(key: str) -> Ticket | None:
-    return db.session.scalar(ACTIVE_BY_PLATE, {"key": key})
+def _active_by_plate(garage_id: int, key: str) -> Ticket | None:
+    return db.session.scalar(ACTIVE_BY_PLATE, {"garage_id": garage_id, "key": key})
 
 
-def _refuse_if_inside(key: str) -> None:
+def _refuse_if_inside(garage_id: int, key: str) -> None:
     """The plate as stored (not as typed now: "HH AB.102" is the car "HH-AB 102" inside) names the car."""
-    existing = _active_by_plate(key)
+    existing = _active_by_plate(garage_id, key)
     if existing is not None:
         raise AlreadyInside(f"{existing.license_plate} is already inside on ticket {existing.ticket_number}")
 
 
-def _refuse_scanned_ticket(typed: str, actor: Actor | TokenCaller) -> Actor:
+def _refuse_scanned_ticket(garage_id: int | None, typed: str,
+                           actor: Actor | TokenCaller) -> tuple[int | None, Actor | TokenCaller]:
     """A ticket scanned into the plate field is not a car: refuse a plate that has exactly a ticket
-    number's shape AND is the number of a ticket (issue 15). Only for that shape are statements
-    added: an API caller is checked first (no one without a token learns which numbers exist),
-    then one SELECT. Returns the actor (looked up, if it was a TokenCaller that was checked)."""
+    number's shape AND is the number of a ticket of that garage (issue 15). Only for that shape are
+    statements added: an API caller is checked first (no one without a token learns which numbers
+    exist), then one SELECT. Returns the garage and the actor (looked up, if it was a TokenCaller
+    that was checked: then the garage is the one it was admitted at)."""
     if not looks_like_ticket_number(typed):
-        return actor
+        return garage_id, actor
     if isinstance(actor, TokenCaller):
-        actor = actor_for(actor)
-    if _by_number(typed) is not None:
+        actor, garage_id = admitted(actor if garage_id is None else replace(actor, garage_id=garage_id))
+    if _by_number(garage_id, typed) is not None:
         raise Conflict(scanned_ticket_message(typed), field="licensePlate")
-    return actor
+    return garage_id, actor
 
 
 def entry_details(plate: str, vehicle_type: str) -> dict[str, Any]:
@@ -72,37 +77,41 @@ def exit_details(quote: pricing.Quote, payment_method: str, lost: bool) -> dict[
             "timeFeeCents": quote.time_fee_cents, "lostFeeCents": quote.lost_fee_cents}
 
 
-def issue_ticket(license_plate: str | None, vehicle_type: str | None,
+def issue_ticket(garage_id: int | None, license_plate: str | None, vehicle_type: str | None,
                  actor: Actor | TokenCaller | None = None, now: datetime | None = None) -> TicketView:
     """One short transaction: the ticket, its audit row and a space taken from
-    the counter (ONE statement on PostgreSQL, three on SQLite), COMMIT.
+    the garage's counter (ONE statement on PostgreSQL, three on SQLite), COMMIT.
     ``actor``: who issues it; a TokenCaller (an API request) is looked up in
     the same transaction (Unauthenticated / Forbidden, and nothing written,
-    when it may not).
+    when it may not act at that garage). ``garage_id`` None: only with a
+    TokenCaller, the garage its token acts at (its only one), found by that lookup.
     The one-active-ticket-per-plate rule is the partial unique index: a
     violation rolls everything back and names the ticket already inside; a
     ticket-number collision (rare) rolls back and retries with a new number."""
     typed, key = clean_plate(license_plate)
     vehicle_type = check_vehicle_type(vehicle_type)
     now = now or utcnow()
-    actor = _refuse_scanned_ticket(typed, actor or Actor.system())
+    garage_id, actor = _refuse_scanned_ticket(garage_id, typed, actor or Actor.system())
     details = entry_details(typed, vehicle_type)
     for _ in range(NUMBER_ATTEMPTS):
         try:
-            ticket = store().issue(NewTicket(new_ticket_number(), typed, key, vehicle_type, now), actor, details)
+            ticket = store().issue(garage_id, NewTicket(new_ticket_number(), typed, key, vehicle_type, now), actor,
+                                   details)
             if ticket is not None:
                 db.session.commit()
                 return ticket
         except IntegrityError:
             db.session.rollback()
-            _refuse_if_inside(key)  # an earlier or concurrent entry of this plate
+            if isinstance(actor, TokenCaller) and garage_id is None:
+                garage_id = admitted(actor)[1]  # the garage the statement resolved (a rare path)
+            _refuse_if_inside(garage_id, key)  # an earlier or concurrent entry of this plate
             continue  # otherwise the ticket number collided: draw another
         except BaseException:
             db.session.rollback()
             raise
         db.session.rollback()  # no space taken: nothing is kept
-        if db.session.get(GarageSetting, SETTINGS_ID) is None:
-            get_settings()  # first entry ever on a fresh database: create the row, go again
+        if db.session.get(Garage, DEFAULT_GARAGE_ID) is None:
+            get_settings(DEFAULT_GARAGE_ID)  # first entry ever on a fresh database: create the row, go again
             continue
         raise GarageFull()
     raise Conflict("Could not allocate a ticket number, try again")
@@ -111,26 +120,28 @@ def issue_ticket(license_plate: str | None, vehicle_type: str | None,
 issue_ticket = metrics.counted("entry")(issue_ticket)  # not `@`: mutmut 3 skips decorated functions
 
 
-def _by_number(typed: str | None) -> Ticket | None:
-    """The ticket a typed number names (any case, with or without PS-), if any."""
+def _by_number(garage_id: int, typed: str | None) -> Ticket | None:
+    """The garage's ticket a typed number names (any case, with or without PS-), if any."""
     number = normalise_ticket_number(typed)
-    return db.session.scalar(TICKET_BY_NUMBER, {"number": number}) if number is not None else None
+    return (db.session.scalar(TICKET_BY_NUMBER, {"garage_id": garage_id, "number": number})
+            if number is not None else None)
 
 
-def find_ticket(ticket_number: str | None) -> Ticket:
-    ticket = _by_number(ticket_number)
+def find_ticket(garage_id: int, ticket_number: str | None) -> Ticket:
+    """The garage's ticket of that number; NotFound also for another garage's (nothing said of it)."""
+    ticket = _by_number(garage_id, ticket_number)
     if ticket is None:
         raise NotFound("Ticket not found")
     return ticket
 
 
-def find_active(query: str | None) -> Ticket:
+def find_active(garage_id: int, query: str | None) -> Ticket:
     """The desk's lookup: a ticket number (any case, with or without PS-), else a plate: its car
     inside, or the plate's latest ticket, paid or not (a departed car: its receipt). ONE statement."""
     number, key = normalise_ticket_number(query), plate_key(query)
     if number is None and not key:
         raise InvalidInput(NOTHING_TO_FIND, field="q")
-    ticket = store().latest_ticket(number, key)
+    ticket = store().latest_ticket(garage_id, number, key)
     if ticket is None:
         raise NotFound("No ticket or car matches that number or plate")
     return ticket
@@ -145,11 +156,11 @@ def quote_for(ticket: Ticket, now: datetime | None = None, lost: bool = False,
     if ticket.status == STATUS_COMPLETED and ticket.amount_paid is not None:
         return pricing.recorded(ticket.duration_minutes or 0, ticket.amount_paid, ticket.lost,
                                 ticket.lost_fee_cents)
-    return pricing.quote(ticket.entry_time, now or utcnow(), tariff or current_tariff(),
+    return pricing.quote(ticket.entry_time, now or utcnow(), tariff or current_tariff(ticket.garage_id),
                          vehicle_type=ticket.vehicle_type, lost=lost)
 
 
-def process_exit(ticket_number: str | None, payment_method: str | None,
+def process_exit(garage_id: int | None, ticket_number: str | None, payment_method: str | None,
                  actor: Actor | TokenCaller | None = None, now: datetime | None = None,
                  expected_amount_cents: int | None = None, lost: bool = False) -> Ticket:
     """Charge and close an active ticket, exactly once, drawing its receipt number
@@ -161,10 +172,12 @@ def process_exit(ticket_number: str | None, payment_method: str | None,
     ``actor``: a TokenCaller (an API request) is looked up by the exit's own
     SELECT; a caller who may not call gets Unauthenticated / Forbidden before
     anything else is said (payment method, ticket) and nothing is written.
+    ``garage_id``: the garage the exit is at (a ticket of another is not found); None only
+    with a TokenCaller, as in issue_ticket.
     """
     now = now or utcnow()
     try:
-        found = store().exit_inputs(normalise_ticket_number(ticket_number), actor)
+        found = store().exit_inputs(garage_id, normalise_ticket_number(ticket_number), actor)
         ticket, settings = found.ticket, found.settings
         payment_method = check_payment_method(payment_method)
         if ticket is None:
@@ -201,24 +214,24 @@ process_exit = metrics.counted("exit")(process_exit)  # not `@`: mutmut 3 skips 
 # The latest event first, with who recorded it (the issuer of an entry, the attendant who
 # took a payment): ONE statement, the users joined for their names only.
 RECENT_ACTIVITY = (
-    sa.select(Ticket)
+    sa.select(Ticket).where(IN_GARAGE)
     .options(joinedload(Ticket.issued_by).load_only(User.username),
              joinedload(Ticket.closed_by).load_only(User.username))
     .order_by(Ticket.last_event_at.desc(), Ticket.id.desc()).limit(sa.bindparam("limit")))
 
 
-def recent_activity(limit: int = 10) -> list[Ticket]:
-    """The last `limit` tickets to enter or leave, newest event first; ticket.issued_by and
+def recent_activity(garage_id: int, limit: int = 10) -> list[Ticket]:
+    """The garage's last `limit` tickets to enter or leave, newest event first; ticket.issued_by and
     ticket.closed_by are loaded (their usernames) by the same statement."""
-    return list(db.session.scalars(RECENT_ACTIVITY, {"limit": limit}).unique())
+    return list(db.session.scalars(RECENT_ACTIVITY, {"garage_id": garage_id, "limit": limit}).unique())
 
 
-def find_inside_by_plate(license_plate: str | None) -> Ticket:
+def find_inside_by_plate(garage_id: int, license_plate: str | None) -> Ticket:
     """The active ticket of a car inside, by plate only (a lost ticket)."""
     key = plate_key(license_plate)
     if not key:
         raise InvalidInput(NOTHING_TO_FIND, field="plate")
-    ticket = _active_by_plate(key)
+    ticket = _active_by_plate(garage_id, key)
     if ticket is None:
         raise NotFound("No car inside has that plate", field="plate")
     return ticket
@@ -242,7 +255,7 @@ class InsidePage:
         return max(1, -(-self.total // self.per_page))
 
 
-def _active_filter(query: str | None) -> list[sa.ColumnElement[bool]]:
+def _active_filter(garage_id: int, query: str | None) -> list[sa.ColumnElement[bool]]:
     """Active tickets whose plate or ticket code contains what was typed.
 
     Only active tickets are scanned (the partial index on active entry_time),
@@ -251,7 +264,7 @@ def _active_filter(query: str | None) -> list[sa.ColumnElement[bool]]:
     A filter with nothing of a plate in it (only emoji, say) matches nothing and says so
     (InvalidInput, NOTHING_TO_FIND) rather than listing every car.
     """
-    conditions: list[sa.ColumnElement[bool]] = [Ticket.status == STATUS_ACTIVE]
+    conditions: list[sa.ColumnElement[bool]] = [Ticket.garage_id == garage_id, Ticket.status == STATUS_ACTIVE]
     text = (query or "").strip().upper()
     key = plate_key(text)
     if text and not key:
@@ -263,13 +276,13 @@ def _active_filter(query: str | None) -> list[sa.ColumnElement[bool]]:
     return conditions
 
 
-def list_active(query: str | None = None, page: int = 1, per_page: int = 10,
+def list_active(garage_id: int, query: str | None = None, page: int = 1, per_page: int = 10,
                 now: datetime | None = None) -> InsidePage:
     """Cars inside, longest-parked first, with the fee so far: the exit's own
     pricing (the rules as committed, each car's vehicle-type rate), read once.
     InvalidInput when `query` holds nothing of a plate or ticket number."""
     per_page = max(1, min(per_page, 100))
-    conditions = _active_filter(query)
+    conditions = _active_filter(garage_id, query)
     total = db.session.scalar(sa.select(sa.func.count(Ticket.id)).where(*conditions)) or 0
     pages = max(1, -(-total // per_page))
     page = max(1, min(page, pages))
@@ -278,6 +291,6 @@ def list_active(query: str | None = None, page: int = 1, per_page: int = 10,
         .offset((page - 1) * per_page).limit(per_page)
     )
     now = now or utcnow()
-    tariff = current_tariff()
+    tariff = current_tariff(garage_id)
     rows = [InsideRow(t, pricing.quote(t.entry_time, now, tariff, vehicle_type=t.vehicle_type)) for t in tickets]
     return InsidePage(rows, total, page, per_page)

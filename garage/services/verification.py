@@ -3,40 +3,51 @@ the occupancy counter: `flask --app garage verify [--repair-counter]` (garage/cl
 rules are garage/domain/invariants.py; the SQL is the store's."""
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from ..domain import invariants
 from ..domain.errors import Conflict, NotFound
 from ..extensions import db
 from ..identity import Actor
-from ..persistence import SETTINGS_ID, store
+from ..models import Garage
+from ..persistence import store
 from ..persistence.base import CounterRepair
 from . import audit
 
 REPAIRED = "occupancy.repaired"
 
 
-def check() -> list[invariants.Check]:
-    """Every invariant with OK or FAIL and its figures (read-only: one transaction, rolled back)."""
+def garages() -> list[tuple[int, str]]:
+    """(id, slug) of every garage, in id order (the default garage first): read in the
+    transaction the checks then read in (and roll back)."""
+    return [(row.id, row.slug) for row in db.session.execute(sa.select(Garage.id, Garage.slug).order_by(Garage.id))]
+
+
+def check(garage_id: int) -> list[invariants.Check]:
+    """Every invariant of one garage with OK or FAIL and its figures (read-only: one
+    transaction, rolled back)."""
     try:
-        counts = store().invariant_counts()
+        counts = store().invariant_counts(garage_id)
     finally:
         db.session.rollback()
     return invariants.checks(counts)
 
 
-def repair_counter(actor: Actor) -> CounterRepair:
+def repair_counter(garage_id: int, actor: Actor) -> CounterRepair:
     """Set the occupancy counter to the cars inside, in one transaction that locks the
     settings row, and audit the change (nothing is recorded when it was already right).
     Conflict when more cars are inside than there are spaces (nothing changed)."""
     try:
-        repair = store().repair_counter()
+        repair = store().repair_counter(garage_id)
         if repair is None:
-            raise NotFound("No garage_settings row: run flask --app garage init first")
+            raise NotFound("No such garage: run flask --app garage init first")
         if not repair.done:
             raise Conflict(f"{repair.inside} cars are inside but the garage has {repair.total_spaces} spaces: "
                            "the counter cannot hold them; raise the total spaces first (settings page)")
         if repair.before != repair.after:
-            audit.record(actor, REPAIRED, "garage_settings", SETTINGS_ID,
-                         {"before": {"occupied": repair.before}, "after": {"occupied": repair.after}})
+            audit.record(actor, REPAIRED, "garage_settings", garage_id,
+                         {"before": {"occupied": repair.before}, "after": {"occupied": repair.after}},
+                         garage_id=garage_id)
         db.session.commit()
     except BaseException:
         db.session.rollback()

@@ -19,7 +19,7 @@ from ..domain.tickets import VEHICLE_TYPES
 from ..services import settings as settings_service
 from .. import htmx
 from ..htmx import is_htmx
-from ..identity import current_actor, manager_required
+from ..identity import current_garage, current_actor, manager_required
 from . import bp
 
 SAVED = "Saved. New rules apply to exits from now on; tickets already paid keep their amount."
@@ -40,8 +40,8 @@ FIELD_OF = {"daily_max_cents": "daily_max", "lost_ticket_fee_cents": "lost_ticke
 
 def form_values() -> dict[str, str]:
     """The saved settings as the form shows them (money in dollars)."""
-    s = settings_service.get_settings()
-    tariff = settings_service.current_tariff()
+    s = settings_service.get_settings(current_garage())
+    tariff = settings_service.current_tariff(current_garage())
     own = dict(tariff.vehicle_rates)
     return {
         "total_spaces": str(s.total_spaces), "hourly_rate": cents_to_decimal(s.hourly_rate),
@@ -115,7 +115,7 @@ def parse_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]
 
 def _render(values: Mapping[str, str], errors: Mapping[str, str], status: int = 200,
             saved: bool = False):
-    settings = settings_service.get_settings()
+    settings = settings_service.get_settings(current_garage())
     return htmx.page_or_fragment(
         "settings/index.html", "settings/_form.html", status,
         values=values, errors=errors, saved=saved, oob=is_htmx() and saved,
@@ -139,7 +139,7 @@ def save():
     if errors:
         return _render(values, errors, 422)
     try:
-        settings_service.update_settings(current_actor(), **changes)
+        settings_service.update_settings(current_garage(), current_actor(), **changes)
     except Conflict as exc:  # total spaces below the cars inside (checked atomically)
         return _render(values, {FIELD_OF.get(exc.field or "", exc.field or "form"): exc.message}, 409)
     except rules.InvalidSettings as exc:  # parse_form already checked; kept for safety

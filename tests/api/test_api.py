@@ -6,10 +6,11 @@ import pytest
 import sqlalchemy as sa
 
 from garage.extensions import db
-from garage.models import AuditEvent, GarageSetting, Ticket
+from garage.models import AuditEvent, Garage, Ticket
 from tests.helpers.api import enter
 from tests.helpers.db import backdate, set_settings, ticket_count
 from tests.helpers.web import signed_in, soup
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 TICKET_FIELDS = {"id", "ticketNumber", "licensePlate", "vehicleType", "entryTime", "exitTime",
                  "durationMinutes", "amountPaid", "status", "paymentMethod", "lost", "lostFee", "receiptNumber"}
@@ -162,7 +163,7 @@ def test_full_garage_writes_nothing_not_even_an_audit_row(client, staff):
     assert enter(client, staff, "F2").status_code == 409
     db.session.remove()
     assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == audit_rows
-    assert db.session.get(GarageSetting, 1).occupied == 1 and ticket_count() == 1
+    assert db.session.get(Garage, 1).occupied == 1 and ticket_count() == 1
 
 
 def test_a_ticket_number_collision_is_retried_with_a_new_number(client, staff, monkeypatch):
@@ -172,7 +173,7 @@ def test_a_ticket_number_collision_is_retried_with_a_new_number(client, staff, m
     r = enter(client, staff, "SECOND 2")
     assert r.status_code == 201 and r.get_json()["ticketNumber"] == "PS-ZZZZZZ"
     db.session.remove()
-    assert ticket_count() == 2 and db.session.get(GarageSetting, 1).occupied == 2
+    assert ticket_count() == 2 and db.session.get(Garage, 1).occupied == 2
     issued = db.session.scalars(sa.select(AuditEvent.object_id).where(AuditEvent.action == "ticket.issued"))
     assert sorted(issued) == sorted([taken, "PS-ZZZZZZ"])
 
@@ -238,7 +239,7 @@ def test_counter_matches_active_tickets(client, staff):
     for n in numbers[:2]:
         client.put(f"/api/tickets/{n}/exit", json={"paymentMethod": "Cash"}, headers=staff)
     active = db.session.scalar(sa.select(sa.func.count()).where(Ticket.status == "active"))
-    assert db.session.get(GarageSetting, 1).occupied == active == 3
+    assert db.session.get(Garage, 1).occupied == active == 3
 
 
 def test_times_are_stored_timezone_aware_utc(client, staff):
@@ -251,14 +252,14 @@ def test_times_are_stored_timezone_aware_utc(client, staff):
 def test_todays_figures_follow_the_garage_timezone(client, staff, app):
     """An exit at 23:30 local yesterday is not today's revenue, whatever UTC says."""
     from zoneinfo import ZoneInfo
-    db.session.execute(sa.update(GarageSetting).values(timezone="America/New_York"))
+    db.session.execute(sa.update(Garage).values(timezone="America/New_York"))
     db.session.commit()
     now_local = datetime.now(ZoneInfo("America/New_York"))
     midnight = now_local.replace(hour=0, minute=0, second=0, microsecond=0)
     for plate, exit_local, cents in [("OLD1", midnight - timedelta(minutes=30), 7000),
                                      ("NEW1", midnight + timedelta(minutes=1), 3000)]:
         exit_utc = exit_local.astimezone(timezone.utc)
-        db.session.add(Ticket(ticket_number=f"PS-{plate}", license_plate=plate, plate_key=plate,
+        db.session.add(Ticket(garage_id=MAIN, ticket_number=f"PS-{plate}", license_plate=plate, plate_key=plate,
                               vehicle_type="Car", entry_time=exit_utc - timedelta(hours=3),
                               exit_time=exit_utc, duration_minutes=180, amount_paid=cents,
                               status="completed", payment_method="Cash", last_event_at=exit_utc))

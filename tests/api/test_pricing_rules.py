@@ -5,11 +5,12 @@ import pytest
 import sqlalchemy as sa
 
 from garage.extensions import db
-from garage.models import GarageSetting, Ticket, VehicleRate
+from garage.models import Garage, Ticket, VehicleRate
 from garage.services import settings as settings_service, tickets as ticket_service
 from garage.identity import Actor
 from tests.helpers.api import enter, pay, quote
 from tests.helpers.db import audit_events, backdate
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 BOSS = Actor(None, "boss", "127.0.0.1")
 
@@ -70,7 +71,7 @@ def test_rate_per_vehicle_type_and_fallback(client, staff, manager):
     # null: the type pays the default rate again; types not sent keep theirs
     body = rules(client, manager, vehicleRates={"Motorcycle": None})
     assert body["vehicleRates"] == {"SUV": 1500}
-    assert db.session.get(VehicleRate, "Motorcycle") is None
+    assert db.session.get(VehicleRate, (MAIN, "Motorcycle")) is None
 
 
 def test_lost_ticket_fee_instead_of_the_time_fee(client, staff, manager):
@@ -137,7 +138,7 @@ def test_rule_change_applies_to_the_next_exit_only(client, staff, manager):
     rules(client, manager, hourlyRate=2500, graceMinutes=5, lostTicketFee=9900)
     # the ticket paid before keeps its amount, in the API and in the service's breakdown
     assert client.get(f"/api/tickets/{before}", headers=staff).get_json()["amountPaid"] == 2000
-    paid = ticket_service.find_ticket(before)
+    paid = ticket_service.find_ticket(MAIN, before)
     assert ticket_service.quote_for(paid).amount_cents == 2000
     # the next exit uses the new rate
     assert pay(client, staff, after).get_json()["amountPaid"] == 5000
@@ -147,14 +148,14 @@ def test_quotes_never_use_a_cached_tariff(app, staff, client):
     """Another worker changes the rate while this session holds the settings row:
     the next quote still sees the new rate."""
     number = parked(client, staff, hours=1, minutes=30)
-    ticket = ticket_service.find_ticket(number)
-    held = settings_service.get_settings()
+    ticket = ticket_service.find_ticket(MAIN, number)
+    held = settings_service.get_settings(MAIN)
     assert held.hourly_rate == 1000 and ticket_service.quote_for(ticket).amount_cents == 2000
     with db.engine.begin() as other_worker:
-        other_worker.execute(sa.text("UPDATE garage_settings SET hourly_rate = 700"))
-        other_worker.execute(sa.text("INSERT INTO vehicle_rates (vehicle_type, hourly_rate) VALUES ('Car', 300)"))
+        other_worker.execute(sa.text("UPDATE garages SET hourly_rate = 700"))
+        other_worker.execute(sa.text("INSERT INTO vehicle_rates (garage_id, vehicle_type, hourly_rate) VALUES (1, 'Car', 300)"))
     assert ticket_service.quote_for(ticket).amount_cents == 600
-    assert ticket_service.process_exit(number, "Cash").amount_paid == 600
+    assert ticket_service.process_exit(MAIN, number, "Cash").amount_paid == 600
 
 
 def test_settings_change_is_audited_with_before_and_after_of_what_changed(client, manager):
@@ -186,7 +187,7 @@ def test_invalid_settings_are_refused_and_change_nothing(client, manager, body, 
     r = client.put("/api/garage/settings", json=body, headers=manager)
     assert r.status_code == 422 and words in r.get_json()["message"]
     assert audit_events("settings.changed") == []
-    assert settings_service.current_tariff() == settings_service.get_settings().tariff()
+    assert settings_service.current_tariff(MAIN) == settings_service.get_settings(MAIN).tariff()
     assert client.get("/api/garage/settings", headers=manager).get_json()["rates"] == ["$10.00 per started hour"]
 
 
@@ -195,7 +196,7 @@ def test_total_spaces_below_cars_inside_is_409_via_the_api(client, staff, manage
         enter(client, staff, plate)
     r = client.put("/api/garage/settings", json={"totalSpaces": 2, "graceMinutes": 15}, headers=manager)
     assert r.status_code == 409 and "3 cars inside" in r.get_json()["message"]
-    row = db.session.get(GarageSetting, 1)
+    row = db.session.get(Garage, 1)
     db.session.refresh(row)
     assert row.total_spaces == 140 and row.grace_minutes == 0 and audit_events("settings.changed") == []
 
@@ -203,16 +204,16 @@ def test_total_spaces_below_cars_inside_is_409_via_the_api(client, staff, manage
 def test_attendants_cannot_change_rules(client, staff):
     r = client.put("/api/garage/settings", json={"graceMinutes": 60}, headers=staff)
     assert r.status_code == 403
-    assert settings_service.current_tariff().grace_minutes == 0
+    assert settings_service.current_tariff(MAIN).grace_minutes == 0
 
 
 def test_service_reports_every_problem_at_once(app):
     from garage.domain.garage_settings import InvalidSettings
     with pytest.raises(InvalidSettings) as exc:
-        settings_service.update_settings(BOSS, hourly_rate=-1, grace_minutes=5000, occupied=0)
+        settings_service.update_settings(MAIN, BOSS, hourly_rate=-1, grace_minutes=5000, occupied=0)
     assert set(exc.value.errors) == {"hourly_rate", "grace_minutes", "occupied"}
 
 
 def test_service_trims_the_garage_name(app):
-    settings_service.update_settings(BOSS, garage_name="  Main Street  ")
-    assert settings_service.get_settings().garage_name == "Main Street"
+    settings_service.update_settings(MAIN, BOSS, garage_name="  Main Street  ")
+    assert settings_service.get_settings(MAIN).garage_name == "Main Street"

@@ -7,6 +7,7 @@ import pytest
 from garage.services import settings as settings_service
 from tests.helpers.api import issue, pay
 from tests.helpers.db import audit_events, backdate
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 
 def put(client, headers, **body):
@@ -43,7 +44,7 @@ def test_the_receipt_settings_round_trip_and_are_audited(client, manager):
 def test_invalid_receipt_settings_are_refused_and_change_nothing(client, manager, body, words):
     r = put(client, manager, **body)
     assert r.status_code == 422 and words in r.get_json()["message"], r.get_json()
-    s = settings_service.get_settings()
+    s = settings_service.get_settings(MAIN)
     assert (s.garage_address, s.tax_rate_bp, s.tax_id) == ("", 0, "") and audit_events("settings.changed") == []
 
 

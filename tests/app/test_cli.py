@@ -4,7 +4,8 @@ import re
 import sqlalchemy as sa
 
 from garage.extensions import db
-from garage.models import ApiToken, AuditEvent, User
+from garage.models import ApiToken, AuditEvent, Garage, User
+from tests.helpers.db import role_at
 from tests.helpers.web import sign_in
 
 
@@ -27,7 +28,7 @@ def test_users_create_reads_the_password_from_stdin(app, client):
     assert r.exit_code == 0, r.output
     assert "Created attendant bob" in r.output and "a long password" not in r.output
     bob = get_user("bob")
-    assert bob.role == "attendant" and bob.active and not bob.must_change_password
+    assert role_at("bob") == "attendant" and bob.active and not bob.must_change_password
     assert bob.password_hash.startswith("scrypt:") and "a long password" not in bob.password_hash
     assert sign_in(client, "bob", "a long password").headers["Location"] == "/"  # no forced change
     assert [e.object_id for e in cli_events("user.created")] == ["bob"]
@@ -43,7 +44,7 @@ def test_users_create_refuses_duplicates_short_passwords_and_bad_roles(app):
     run(app, "users", "create", "bob", "--role", "attendant", "--password-stdin", input="a long password\n")
     r = run(app, "users", "create", "BOB", "--role", "manager", "--password-stdin", input="another password\n")
     assert r.exit_code != 0 and "A user named bob already exists" in r.output
-    assert get_user("bob").role == "attendant"
+    assert role_at("bob") == "attendant"
     r = run(app, "users", "create", "dave", "--role", "attendant", "--password-stdin", input="short\n")
     assert r.exit_code != 0 and "at least 10 characters" in r.output and get_user("dave") is None
     r = run(app, "users", "create", "erin", "--role", "owner", "--password-stdin", input="a long password\n")
@@ -99,7 +100,7 @@ def test_init_creates_admin_once_with_a_random_password_to_change(app, client):
     password = re.search(r"One-time password: (\S+)", first.output).group(1)
     assert len(password) >= 12
     admin = get_user("admin")
-    assert admin.role == "manager" and admin.must_change_password and admin.check_password(password)
+    assert admin.role == "admin" and admin.must_change_password and admin.check_password(password)
     r = sign_in(client, "admin", password)
     assert r.status_code == 303 and r.headers["Location"].startswith("/account/password")
 
@@ -123,3 +124,51 @@ def test_init_creates_no_admin_when_a_manager_exists(app, make_user):
     make_user("alice", "manager")
     r = run(app, "init")
     assert "One-time password" not in r.output and get_user("admin") is None
+
+
+def test_garages_create_and_list(app):
+    r = run(app, "garages", "create", "north", "--name", "North Deck", "--spaces", "80", "--timezone", "Europe/Berlin")
+    assert r.exit_code == 0, r.output
+    assert "Created garage north (North Deck, 80 spaces, Europe/Berlin)" in r.output
+    listing = [line.split() for line in run(app, "garages", "list").output.splitlines()]
+    assert [line[0] for line in listing] == ["main", "north"] and listing[1][-2:] == ["0/80", "Europe/Berlin"]
+    for args, message in ((("north", "--name", "Again", "--spaces", "10"), "A garage north already exists"),
+                          (("North", "--name", "X", "--spaces", "10"), "lower-case letters"),
+                          (("south", "--name", "X", "--spaces", "0"), ""),
+                          (("south", "--name", "X", "--spaces", "10", "--timezone", "Mars/Base"), "")):
+        r = run(app, "garages", "create", *args)
+        assert r.exit_code != 0 and message in r.output, r.output
+    [event] = cli_events("garage.created")
+    assert (event.object_id, event.garage_id) == ("north", None)
+
+
+def test_users_at_a_garage_grants_and_scoped_tokens(app, client):
+    run(app, "garages", "create", "north", "--name", "North", "--spaces", "5")
+    r = run(app, "users", "create", "nina", "--role", "attendant", "--garage", "north", "--password-stdin",
+            input="a long password\n")
+    assert r.exit_code == 0 and "Created attendant nina at north" in r.output, r.output
+    north = db.session.scalar(sa.select(Garage.id).where(Garage.slug == "north"))
+    assert (role_at("nina"), role_at("nina", north)) == (None, "attendant")
+    r = run(app, "users", "grant", "nina", "--garage", "main", "--role", "manager")
+    assert r.exit_code == 0 and "nina is now manager at main" in r.output, r.output
+    assert role_at("nina") == "manager"
+    listing = [line.split() for line in run(app, "users", "list").output.splitlines()]
+    assert listing == [["nina", "manager@main,attendant@north", "active"]]
+    assert run(app, "users", "grant", "nina", "--garage", "nowhere", "--role", "manager").exit_code != 0
+    assert run(app, "users", "create", "x", "--role", "admin", "--garage", "north").exit_code != 0
+
+    r = run(app, "tokens", "create", "nina", "--garage", "north")
+    assert r.exit_code == 0, r.output
+    headers = {"Authorization": f"Bearer {r.output.strip().splitlines()[-1]}"}
+    r = client.post("/api/tickets", json={"licensePlate": "CLI 1", "vehicleType": "Car"}, headers=headers)
+    assert r.status_code == 201, r.get_json()  # at north, its one garage
+    assert db.session.scalar(sa.select(Garage.occupied).where(Garage.id == north)) == 1
+
+
+def test_users_create_admin_makes_an_operator_admin(app, client):
+    r = run(app, "users", "create", "root", "--role", "admin", "--password-stdin", input="a long password\n")
+    assert r.exit_code == 0 and "Created admin root" in r.output, r.output
+    assert get_user("root").role == "admin" and role_at("root") is None
+    assert sign_in(client, "root", "a long password").status_code == 303
+    assert client.get("/settings").status_code == 200  # a manager's page, at the default garage
+    assert [line.split()[:2] for line in run(app, "users", "list").output.splitlines()] == [["root", "admin"]]

@@ -10,8 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from garage.extensions import db
-from garage.models import AuditEvent, GarageSetting, Ticket
+from garage.models import AuditEvent, Garage, Ticket
 from tests.helpers.db import audit_events, set_settings, ticket
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 
 def verify(app, *args):
@@ -60,7 +61,7 @@ def test_a_counter_out_of_step_fails_and_is_repaired_once_with_an_audit_row(app,
     assert "Counter repaired: 5 -> 2 (the cars inside)" in result.output
     assert lines(result)[COUNTER] == "OK counter 2, cars inside 2"
     db.session.expire_all()
-    assert db.session.get(GarageSetting, 1).occupied == 2
+    assert db.session.get(Garage, 1).occupied == 2
     [event] = audit_events("occupancy.repaired")
     assert (event.username, event.object_type, event.object_id) == ("cli", "garage_settings", "1")
     assert event.details == {"before": {"occupied": 5}, "after": {"occupied": 2}}
@@ -91,7 +92,7 @@ def test_more_cars_inside_than_spaces_is_reported_and_the_counter_is_not_forced(
     desk.issue("BBB222")
     set_settings(total_spaces=2)
     copy = ticket(number)  # a third car inside that never took a space (a restore of mixed moments)
-    db.session.add(Ticket(ticket_number="PS-XTRA22", license_plate="CCC333", plate_key="CCC333",
+    db.session.add(Ticket(garage_id=MAIN, ticket_number="PS-XTRA22", license_plate="CCC333", plate_key="CCC333",
                           vehicle_type="Car", entry_time=copy.entry_time, status="active",
                           last_event_at=copy.entry_time))
     db.session.commit()
@@ -106,7 +107,7 @@ def test_more_cars_inside_than_spaces_is_reported_and_the_counter_is_not_forced(
     assert "3 cars are inside but the garage has 2 spaces" in refused.output
     assert "OK  " not in refused.output  # refused before any check ran
     db.session.expire_all()
-    assert db.session.get(GarageSetting, 1).occupied == 2
+    assert db.session.get(Garage, 1).occupied == 2
     assert audit_events("occupancy.repaired") == []
 
 
@@ -118,8 +119,8 @@ def check_constraints_off():
     conn = db.session.connection()
     try:
         if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("ALTER TABLE garage_settings DROP CONSTRAINT ck_settings_occupied_capacity"))
-            conn.execute(sa.text("ALTER TABLE garage_settings DROP CONSTRAINT ck_settings_occupied_nonneg"))
+            conn.execute(sa.text("ALTER TABLE garages DROP CONSTRAINT ck_settings_occupied_capacity"))
+            conn.execute(sa.text("ALTER TABLE garages DROP CONSTRAINT ck_settings_occupied_nonneg"))
         else:
             conn.exec_driver_sql("PRAGMA ignore_check_constraints = ON")
         yield
@@ -136,20 +137,20 @@ def test_a_counter_beyond_the_total_or_below_zero_is_reported(app):
                               (-1, {COUNTER: "FAIL counter -1, cars inside 0",
                                     WITHIN: "FAIL counter -1, total 140"})):
         with check_constraints_off():
-            db.session.execute(sa.update(GarageSetting).values(occupied=occupied))
+            db.session.execute(sa.update(Garage).values(occupied=occupied))
             result = verify(app)
         assert result.exit_code == 1, result.output
         assert {name: line for name, line in lines(result).items() if line.startswith("FAIL")} == failing
     assert verify(app).exit_code == 0  # the row and the constraints are as they were
-    assert db.session.get(GarageSetting, 1).occupied == 0
+    assert db.session.get(Garage, 1).occupied == 0
     for occupied in (141, -1):
         with pytest.raises(sa.exc.IntegrityError):
-            db.session.execute(sa.update(GarageSetting).values(occupied=occupied))
+            db.session.execute(sa.update(Garage).values(occupied=occupied))
         db.session.rollback()
 
 
 def test_no_settings_row_is_reported(app):
-    db.session.execute(sa.delete(GarageSetting))
+    db.session.execute(sa.delete(Garage))
     db.session.commit()
     result = verify(app)
     assert result.exit_code == 1

@@ -17,6 +17,7 @@ from garage.extensions import db
 from garage.models import Ticket
 from garage.services import tickets as ticket_service
 from tests.helpers.browser import settled, sign_in_at_desk
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 pytestmark = pytest.mark.browser
 
@@ -59,9 +60,9 @@ def seed_a_morning(live) -> None:
             ("EV 2024", "Compact Car", 95), ("MOTO 7", "Motorcycle", 50), ("GR 1104", "Car", 20),
             ("NY 4471", "Car", 185), ("CA 9902", "Standard Vehicle", 130),
         ]):
-            t = ticket_service.issue_ticket(plate, kind, now=now - timedelta(minutes=minutes))
+            t = ticket_service.issue_ticket(MAIN, plate, kind, now=now - timedelta(minutes=minutes))
             if i >= 6:
-                ticket_service.process_exit(t.ticket_number, "Credit Card" if i % 2 else "Cash",
+                ticket_service.process_exit(MAIN, t.ticket_number, "Credit Card" if i % 2 else "Cash",
                                             now=now - timedelta(minutes=5 * i))
         db.session.remove()
 
@@ -137,7 +138,7 @@ def test_issue_look_up_pay_and_the_counters_follow_without_a_reload(live, tablet
 
     # Another attendant's entry reaches this desk by polling.
     with live.app.app_context():
-        ticket_service.issue_ticket("OTHER 1", "Car")
+        ticket_service.issue_ticket(MAIN, "OTHER 1", "Car")
         db.session.remove()
     expect(stat(tablet, "occupied")).to_have_text("7", timeout=12_000)
     expect(tablet.locator("#activity")).to_contain_text("OTHER 1", timeout=15_000)
@@ -148,7 +149,7 @@ def test_issue_look_up_pay_and_the_counters_follow_without_a_reload(live, tablet
 
 def _status(live, number: str) -> str:
     with live.app.app_context():
-        status = ticket_service.find_ticket(number).status
+        status = ticket_service.find_ticket(MAIN, number).status
         db.session.remove()
     return status
 
@@ -165,7 +166,7 @@ def test_a_scan_while_a_quote_is_open_looks_the_new_ticket_up_and_pays_nothing(l
     errors = watch_console(tablet)
     live.reset()
     with live.app.app_context():
-        first, second = (ticket_service.issue_ticket(p, "Car").ticket_number for p in ("SCAN 1", "SCAN 2"))
+        first, second = (ticket_service.issue_ticket(MAIN, p, "Car").ticket_number for p in ("SCAN 1", "SCAN 2"))
         db.session.remove()
     sign_in(tablet, live)
     quote = tablet.locator("#exit .quote")
@@ -219,8 +220,8 @@ def test_a_ticket_scanned_into_the_plate_field_is_looked_up_not_issued(live, tab
     errors = watch_console(tablet)
     live.reset()
     with live.app.app_context():
-        number = ticket_service.issue_ticket("SCAN 3", "Car").ticket_number
-        stalled = ticket_service.issue_ticket("SCAN 4", "Car").ticket_number
+        number = ticket_service.issue_ticket(MAIN, "SCAN 3", "Car").ticket_number
+        stalled = ticket_service.issue_ticket(MAIN, "SCAN 4", "Car").ticket_number
         db.session.remove()
     sign_in(tablet, live)
     plate = tablet.locator("#plate")

@@ -15,6 +15,7 @@ from garage.extensions import db
 from garage.services import tickets as ticket_service
 from tests.browser.test_desk import seed_a_morning, sign_in, watch_console
 from tests.helpers.browser import settled
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 pytestmark = pytest.mark.browser
 
@@ -107,7 +108,7 @@ def test_the_almost_full_banner_leaves_the_entry_controls_on_the_first_screen(li
     seed_a_morning(live)  # 6 cars inside
     with live.app.app_context():
         for i in range(4):
-            ticket_service.issue_ticket(f"BUSY {i}", "Car")
+            ticket_service.issue_ticket(MAIN, f"BUSY {i}", "Car")
         db.session.remove()
     page = desk_at(viewport)
     sign_in(page, live)
@@ -142,7 +143,7 @@ def assert_one_line(page: Page, selector: str) -> None:
 
 def test_portrait_ticket_number_print_and_confirm_stay_on_one_line_inside_the_screen(live, desk_at):
     with live.app.app_context():  # a month-long stay: the longest amount a desk shows
-        long_stay = ticket_service.issue_ticket("MONTH 1", "Standard Vehicle",
+        long_stay = ticket_service.issue_ticket(MAIN, "MONTH 1", "Standard Vehicle",
                                                 now=utcnow() - timedelta(days=30, minutes=7)).ticket_number
         db.session.remove()
     page = desk_at({"width": 768, "height": 1024})
@@ -187,7 +188,7 @@ def test_every_target_on_the_desk_and_its_menu_is_at_least_44_px(live, desk_at, 
     seed_a_morning(live)
     with live.app.app_context():  # more than a page of cars inside: the pager shows
         for i in range(8):
-            ticket_service.issue_ticket(f"PAGE {i}", "Car")
+            ticket_service.issue_ticket(MAIN, f"PAGE {i}", "Car")
         db.session.remove()
     page = desk_at(viewport)
     sign_in(page, live)
@@ -247,7 +248,7 @@ def test_print_ticket_and_receipt_print_on_the_desk_without_a_new_tab(live, desk
 
 def test_print_every_ticket_automatically_prints_each_new_ticket_once_and_nothing_else(live, desk_at):
     with live.app.app_context():
-        inside = ticket_service.issue_ticket("INSIDE 1", "Car").ticket_number
+        inside = ticket_service.issue_ticket(MAIN, "INSIDE 1", "Car").ticket_number
         db.session.remove()
     page = desk_at(LANDSCAPE)
     sign_in(page, live)

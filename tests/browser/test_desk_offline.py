@@ -20,6 +20,7 @@ from garage.models import Ticket
 from garage.services import tickets as ticket_service
 from tests.helpers.browser import sign_in_at_desk
 from tests.helpers.live import LiveServer, StoppableServer, migrated_postgres
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
 
@@ -73,7 +74,7 @@ def booth(browser, garage: LiveServer, username: str, viewport=LANDSCAPE) -> Pag
 
 def issue(garage: LiveServer, *plates: str) -> list[str]:
     with garage.app.app_context():
-        numbers = [ticket_service.issue_ticket(p, "Car").ticket_number for p in plates]
+        numbers = [ticket_service.issue_ticket(MAIN, p, "Car").ticket_number for p in plates]
         db.session.remove()
     return numbers
 
@@ -195,7 +196,7 @@ def test_an_action_tried_while_offline_is_not_sent_and_says_so(server, garage_db
         expect_online(page)
         expect(page.locator("#exit .quote [data-ticket-number]")).to_have_text(number)  # still the quote
         with garage_db.app.app_context():
-            assert ticket_service.find_ticket(number).status == "active"  # nothing charged, ever
+            assert ticket_service.find_ticket(MAIN, number).status == "active"  # nothing charged, ever
             db.session.remove()
         assert page.js_errors == [], page.js_errors
     finally:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from garage.extensions import db
 from tests.helpers.live import LiveServer, call, free_port, gunicorn_server, migrated_postgres
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
 
@@ -56,9 +57,9 @@ def setup_garage(garage: LiveServer, total: int = 10) -> dict[str, str]:
 
 
 def set_settings(garage: LiveServer, **values) -> None:
-    from garage.models import GarageSetting
+    from garage.models import Garage
     with garage.app.app_context():
-        db.session.execute(sa.update(GarageSetting).values(**values))
+        db.session.execute(sa.update(Garage).values(**values))
         db.session.commit()
         db.session.remove()
 
@@ -278,7 +279,7 @@ def test_keeps_numbers_while_the_server_is_gone_and_recovers_by_itself(screen, g
     from garage.services import tickets
     with garage_db.app.app_context():
         for i in range(3):
-            tickets.issue_ticket(f"WHILE {i}", "Car")
+            tickets.issue_ticket(MAIN, f"WHILE {i}", "Car")
         db.session.remove()
     with serve(garage_db, PORT_RESTART, 0.2):
         wait_for_free(screen, "5", timeout=15000)

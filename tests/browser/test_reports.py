@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from garage.domain.clock import local_today, utcnow
 from garage.domain.tickets import PAYMENT_METHODS, VEHICLE_TYPES
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 from garage.extensions import db
 
 pytestmark = pytest.mark.browser
@@ -38,14 +39,14 @@ def seed(live, tickets: int = 4000) -> None:
                 continue
             time_fee, lost = 1000 * -(-stay // 60), g % 20 == 0
             rows.append(dict(
-                ticket_number=f"PS-W{g}", license_plate=f"WEB {g}", plate_key=f"WEB{g}",
+                garage_id=MAIN, ticket_number=f"PS-W{g}", license_plate=f"WEB {g}", plate_key=f"WEB{g}",
                 vehicle_type=rng.choice(VEHICLE_TYPES), entry_time=entry, exit_time=leave,
                 duration_minutes=stay, status="completed", lost=lost, lost_fee_cents=5000 if lost else None,
                 amount_paid=(5000 + (time_fee if g % 40 == 0 else 0)) if lost else time_fee,
                 payment_method=rng.choice(PAYMENT_METHODS), last_event_at=leave,
                 closed_by_id=None if g % 9 == 0 else users[g % 2]))
         db.session.execute(sa.insert(Ticket), rows)
-        db.session.execute(sa.text("UPDATE garage_settings SET timezone = 'America/New_York', total_spaces = 60"))
+        db.session.execute(sa.text("UPDATE garages SET timezone = 'America/New_York', total_spaces = 60"))
         db.session.commit()
         db.session.remove()
 

@@ -11,6 +11,7 @@ from playwright.sync_api import Page
 
 from garage.domain.clock import utcnow
 from garage.extensions import db
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +43,8 @@ def seed_a_busy_month(live) -> None:
     with live.app.app_context():
         closed_by = db.session.scalar(sa.select(User.id).where(User.username == LONG))
         db.session.execute(sa.insert(Ticket), [dict(
-            ticket_number=f"PS-M{i}", license_plate=f"M {i}", plate_key=f"M{i}", vehicle_type="Standard Vehicle",
+            garage_id=MAIN, ticket_number=f"PS-M{i}", license_plate=f"M {i}", plate_key=f"M{i}",
+            vehicle_type="Standard Vehicle",
             entry_time=now - timedelta(days=i % 28, hours=11), exit_time=now - timedelta(days=i % 28, hours=1),
             duration_minutes=600, status="completed", lost=False, lost_fee_cents=None, amount_paid=10289,
             payment_method="Mobile Payment", last_event_at=now - timedelta(days=i % 28, hours=1),
@@ -78,12 +80,12 @@ def test_the_audit_log_fits_a_portrait_tablet(live, browser):
     with live.app.app_context():  # the widest rows the log has: IPv6, long names, many changes
         boss = Actor(username="boss", ip="2001:0db8:85a3:0000:0000:8a2e:0370:7334")
         accounts.create_user(LONG, "correct horse battery", "attendant", boss)
-        settings.update_settings(boss, total_spaces=150, hourly_rate=1250, almost_full_percent=85,
+        settings.update_settings(MAIN, boss, total_spaces=150, hourly_rate=1250, almost_full_percent=85,
                                  garage_name="Harbour Street Multi-Storey Car Park", daily_max_cents=4500,
                                  grace_minutes=15, vehicle_rates={"SUV": 1500, "Motorcycle": 500})
         attendant = Actor(username=LONG, ip="10.0.0.1")
-        number = ticket_service.issue_ticket("LONGPLATE-123", "Standard Vehicle", attendant).ticket_number
-        ticket_service.process_exit(number, "Mobile Payment", attendant, lost=True)
+        number = ticket_service.issue_ticket(MAIN, "LONGPLATE-123", "Standard Vehicle", attendant).ticket_number
+        ticket_service.process_exit(MAIN, number, "Mobile Payment", attendant, lost=True)
         db.session.remove()
     page = manager_page(live, browser, 768, "/admin/audit")
     try:

@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from garage.extensions import db
-from garage.models import GarageSetting, Ticket, User
+from garage.models import Garage, Ticket, User
 from tests.helpers.db import audit_events
 
 
@@ -40,7 +40,7 @@ def test_ticket_issued_and_exit_paid_are_audited_with_who_and_where(client, staf
 
 
 def test_refused_entries_and_exits_write_no_audit_row(client, staff):
-    db.session.execute(sa.update(GarageSetting).values(total_spaces=1))
+    db.session.execute(sa.update(Garage).values(total_spaces=1))
     db.session.commit()
     number = client.post("/api/tickets", json={"licensePlate": "A1", "vehicleType": "Car"},
                          headers=staff).get_json()["ticketNumber"]
@@ -63,8 +63,8 @@ def test_refused_entries_and_exits_write_no_audit_row(client, staff):
 
 # --- settings API ------------------------------------------------------------------------
 
-def settings() -> GarageSetting:
-    return db.session.scalar(sa.select(GarageSetting).execution_options(populate_existing=True))
+def settings() -> Garage:
+    return db.session.scalar(sa.select(Garage).execution_options(populate_existing=True))
 
 
 def test_settings_need_a_manager(client, staff, manager):

@@ -74,7 +74,7 @@ def test_a_dump_restored_into_another_database_passes_verify(tmp_path):
                                                     (numbers[2], "active")]
             # a restore that lost the counter's last update: found, and repaired
             with engine.begin() as conn:
-                conn.execute(sa.text("UPDATE garage_settings SET occupied = 2"))
+                conn.execute(sa.text("UPDATE garages SET occupied = 2"))
         finally:
             engine.dispose()
         repaired = verify(copy, "--repair-counter")

@@ -46,7 +46,7 @@ def test_concurrent_entries_never_exceed_capacity(live):
     assert statuses == {201: 5, 409: 35}, statuses
     assert all(body == {"message": "Garage is full"} for status, body in results if status == 409)
     assert scalar(live, "SELECT count(*) FROM tickets WHERE status = 'active'") == 5
-    assert scalar(live, "SELECT occupied FROM garage_settings") == 5
+    assert scalar(live, "SELECT occupied FROM garages") == 5
 
 
 def test_concurrent_entries_of_one_plate_issue_one_ticket(live):
@@ -56,7 +56,7 @@ def test_concurrent_entries_of_one_plate_issue_one_ticket(live):
     statuses = Counter(status for status, _ in results)
     assert statuses == {201: 1, 409: 11}, statuses
     assert scalar(live, "SELECT count(*) FROM tickets") == 1
-    assert scalar(live, "SELECT occupied FROM garage_settings") == 1
+    assert scalar(live, "SELECT occupied FROM garages") == 1
 
 
 def test_concurrent_payments_of_one_ticket_charge_once(live):
@@ -70,7 +70,7 @@ def test_concurrent_payments_of_one_ticket_charge_once(live):
     assert all(body == {"message": "Ticket has already been processed"}
                for status, body in results if status == 409)
     assert scalar(live, "SELECT count(*) FROM audit_log WHERE action = 'ticket.paid'") == 1
-    assert scalar(live, "SELECT occupied FROM garage_settings") == 0
+    assert scalar(live, "SELECT occupied FROM garages") == 0
     assert scalar(live, "SELECT amount_paid FROM tickets") == 1000
 
 
@@ -123,7 +123,36 @@ def test_concurrent_exits_draw_gap_free_receipt_numbers_and_refused_ones_draw_no
     assert Counter(status for status, _ in results) == {200: 12, 409: 24}, Counter(s for s, _ in results)
     drawn = sorted(body["receiptNumber"] for status, body in results if status == 200)
     assert drawn == [f"R-{n:06d}" for n in range(1, 13)]
-    assert scalar(live, "SELECT receipt_seq FROM garage_settings") == 12
+    assert scalar(live, "SELECT receipt_seq FROM garages") == 12
     assert scalar(live, "SELECT count(DISTINCT receipt_number) FROM tickets") == 12
-    assert scalar(live, "SELECT occupied FROM garage_settings") == 0
+    assert scalar(live, "SELECT occupied FROM garages") == 0
     assert scalar(live, "SELECT count(*) FROM audit_log WHERE action = 'ticket.paid'") == 12
+
+
+def test_two_garages_racing_entries_each_fill_only_their_own_capacity(live):
+    """Entries at two garages at once, each garage with 5 spaces: each takes exactly its own 5 (its
+    own counter row), whatever the other does; the same plates enter both."""
+    from garage.extensions import db
+    from garage.identity import Actor
+    from garage.services import accounts, garages
+
+    live.reset(total_spaces=5)
+    with live.app.app_context():
+        north = garages.create_garage(Actor.system("cli"), "north", "North", 5).id
+        db.session.remove()
+    main_headers = live.token()  # an attendant of the default garage, its token scoped there
+    north_name = "north-attendant"
+    live.user(north_name, "attendant")
+    with live.app.app_context():
+        garages.grant(Actor.system("cli"), north_name, north, "attendant")
+        garages.revoke(Actor.system("cli"), north_name, 1)
+        north_headers = {"Authorization": f"Bearer {accounts.create_token(north_name)[1]}"}
+        db.session.remove()
+    results = fire(40, lambda i: call("POST", f"{live.url}/api/tickets",
+                                      {"licensePlate": f"CC{i // 2:03d}", "vehicleType": "Car"},
+                                      main_headers if i % 2 else north_headers))
+    by_garage = Counter(("main" if i % 2 else "north", status) for i, (status, _) in enumerate(results))
+    assert by_garage == {("main", 201): 5, ("main", 409): 15, ("north", 201): 5, ("north", 409): 15}, by_garage
+    assert scalar(live, "SELECT string_agg(occupied::text, ',' ORDER BY id) FROM garages") == "5,5"
+    assert scalar(live, f"SELECT count(*) FROM tickets WHERE status = 'active' AND garage_id = {north}") == 5
+    assert scalar(live, "SELECT count(*) FROM tickets WHERE status = 'active' AND garage_id = 1") == 5

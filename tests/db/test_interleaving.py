@@ -8,15 +8,16 @@ import pytest
 
 from garage.domain.errors import AlreadyProcessed, GarageFull
 from garage.extensions import db
-from garage.models import GarageSetting
+from garage.models import Garage
 from garage.persistence import store
 from garage.services.tickets import issue_ticket, process_exit
 from tests.helpers.db import audit_events, set_settings, ticket
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 
 def occupied() -> int:
     db.session.expire_all()
-    return db.session.get(GarageSetting, 1).occupied
+    return db.session.get(Garage, 1).occupied
 
 
 def pay_meanwhile(app, monkeypatch, number: str) -> list[str]:
@@ -30,7 +31,7 @@ def pay_meanwhile(app, monkeypatch, number: str) -> list[str]:
         if not paid:
             paid.append("other desk")
             with app.app_context():  # a second session, as another worker's would be
-                process_exit(number, "Cash")
+                process_exit(MAIN, number, "Cash")
                 db.session.remove()
         return found
 
@@ -39,12 +40,12 @@ def pay_meanwhile(app, monkeypatch, number: str) -> list[str]:
 
 
 def test_two_exits_of_one_ticket_on_stale_state_charge_once(app, monkeypatch):
-    issued = issue_ticket("PAY ONCE", "Car")
-    issue_ticket("OTHER 1", "Car")
+    issued = issue_ticket(MAIN, "PAY ONCE", "Car")
+    issue_ticket(MAIN, "OTHER 1", "Car")
     assert occupied() == 2
     paid = pay_meanwhile(app, monkeypatch, issued.ticket_number)
     with pytest.raises(AlreadyProcessed):
-        process_exit(issued.ticket_number, "Credit Card")
+        process_exit(MAIN, issued.ticket_number, "Credit Card")
     assert paid == ["other desk"]
     closed = ticket(issued.ticket_number)
     assert (closed.status, closed.payment_method, closed.amount_paid) == ("completed", "Cash", 1000)
@@ -54,10 +55,10 @@ def test_two_exits_of_one_ticket_on_stale_state_charge_once(app, monkeypatch):
 
 def test_the_last_space_goes_to_one_entry_only(app):
     set_settings(total_spaces=2)
-    issue_ticket("FIRST 1", "Car")
-    issue_ticket("SECOND 2", "Car")
+    issue_ticket(MAIN, "FIRST 1", "Car")
+    issue_ticket(MAIN, "SECOND 2", "Car")
     with pytest.raises(GarageFull) as full:
-        issue_ticket("THIRD 3", "Car")
+        issue_ticket(MAIN, "THIRD 3", "Car")
     assert (full.value.message, full.value.field) == ("Garage is full", "licensePlate")
     assert occupied() == 2
     assert ticket("nothing") is None and len(audit_events("ticket.issued")) == 2

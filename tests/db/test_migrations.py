@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from garage import create_app
 from garage.extensions import db
 from tests.helpers.postgres import throwaway_postgres
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -53,13 +54,13 @@ def test_upgrade_from_0001_keeps_data_and_behaviour(empty_database, tmp_path):
 
             from garage.services import tickets as ticket_service
             from garage.services.settings import current_tariff
-            tariff = current_tariff()
+            tariff = current_tariff(MAIN)
             assert (tariff.hourly_rate_cents, tariff.grace_minutes, tariff.daily_max_cents,
                     tariff.vehicle_rates, tariff.lost_ticket_fee_cents, tariff.lost_ticket_mode) == \
                 (1200, 0, None, (), 0, "replace")
-            paid = ticket_service.find_ticket("PS-AAAA22")
+            paid = ticket_service.find_ticket(MAIN, "PS-AAAA22")
             assert paid.lost is False and paid.lost_fee_cents is None and paid.amount_paid == 2400
-            inside = ticket_service.find_ticket("PS-BBBB33")
+            inside = ticket_service.find_ticket(MAIN, "PS-BBBB33")
             # the old rule: 2 hours 30 at $12 is three started hours, lost or not (no fee configured)
             for lost in (False, True):
                 q = ticket_service.quote_for(inside, T0 + timedelta(minutes=30), lost=lost)
@@ -112,7 +113,7 @@ def test_ticket_indexes_after_0003_serve_the_range_queries(empty_database, tmp_p
                 assert "exit_time IS NOT NULL" in definition
                 compiled = TODAY_FIGURES.compile(conn)  # the statement the stats endpoint runs
                 bounds = compiled.construct_params(
-                    {"start": T0.isoformat(), "end": (T0 + timedelta(days=1)).isoformat()})
+                    {"garage_id": 1, "start": T0.isoformat(), "end": (T0 + timedelta(days=1)).isoformat()})
                 args = tuple(bounds[k] for k in compiled.positiontup) if compiled.positional else bounds
                 plan = conn.exec_driver_sql(explain + compiled.string, args).fetchall()
                 plan = " ".join(str(row) for row in plan)
@@ -207,11 +208,11 @@ def test_0005_adds_receipt_details_to_a_garage_with_history(empty_database, tmp_
         upgrade()
         with db.engine.connect() as conn:
             row = conn.execute(sa.text(
-                "SELECT garage_address, tax_rate_bp, tax_id, receipt_seq FROM garage_settings")).one()
+                "SELECT garage_address, tax_rate_bp, tax_id, receipt_seq FROM garages")).one()
             assert tuple(row) == ("", 0, "", 0)
             assert conn.execute(sa.text(
                 "SELECT receipt_number, tax_rate_bp FROM tickets WHERE status = 'completed'")).one() == (None, None)
-        paid = ticket_service.process_exit("PS-DDDD55", "Cash", now=T0)
+        paid = ticket_service.process_exit(MAIN, "PS-DDDD55", "Cash", now=T0)
         assert (paid.receipt_number, paid.tax_rate_bp, paid.amount_paid) == (1, 0, 1200 * 2)
         db.session.remove()
         with db.engine.connect() as conn:  # the unique index refuses a second ticket with the same number
@@ -223,4 +224,85 @@ def test_0005_adds_receipt_details_to_a_garage_with_history(empty_database, tmp_
             settings_columns = {c["name"] for c in sa.inspect(conn).get_columns("garage_settings")}
             assert not {"garage_address", "tax_rate_bp", "tax_id", "receipt_seq"} & settings_columns
             assert conn.execute(sa.text("SELECT count(*) FROM tickets WHERE status = 'completed'")).scalar() == 2
+        upgrade()  # and up again
+
+
+def test_0007_turns_a_single_garage_into_the_default_garage_keeping_everything(empty_database, tmp_path):
+    """Migration 0007 on a database filled at 0006 (a garage with cars inside and paid, staff, a
+    token, a vehicle rate, audit rows): every row is kept and belongs to garage 1 (slug main), the
+    counter and the receipt sequence go on where they were, managers and attendants keep their
+    role there, the first-run admin becomes the operator admin, the token is scoped to garage 1.
+    The models match the migrations; the downgrade gives the old roles back."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from flask_migrate import downgrade, upgrade
+    from werkzeug.security import generate_password_hash
+
+    from garage.identity import STAFF, TokenCaller, hash_token
+    from garage.services import tickets as ticket_service
+    from garage.services.settings import current_tariff
+    from tests.helpers.db import role_at
+
+    with app_on(empty_database, tmp_path) as app, app.test_request_context():
+        upgrade(revision="0006")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO garage_settings (id, total_spaces, hourly_rate, timezone, garage_name, almost_full_percent,"
+                " occupied, updated_at, receipt_seq, tax_rate_bp) VALUES (1, 50, 1200, 'UTC', 'Old', 90, 1, :t, 7, 1900)"),
+                {"t": T0})
+            for name, role in (("admin", "manager"), ("boss", "manager"), ("ann", "attendant")):
+                conn.execute(sa.text(
+                    "INSERT INTO users (username, password_hash, role, active, must_change_password, created_at) "
+                    "VALUES (:u, :h, :r, :a, :f, :t)"),
+                    {"u": name, "h": generate_password_hash("x" * 12, method="scrypt"), "r": role, "a": True,
+                     "f": False, "t": T0})
+            ann = conn.execute(sa.text("SELECT id FROM users WHERE username = 'ann'")).scalar()
+            conn.execute(sa.text("INSERT INTO api_tokens (user_id, token_hash, prefix, created_at) "
+                                 "VALUES (:u, :h, 'gar_old', :t)"), {"u": ann, "h": hash_token("gar_old_token"), "t": T0})
+            conn.execute(sa.text("INSERT INTO vehicle_rates (vehicle_type, hourly_rate) VALUES ('Van', 1500)"))
+            for number, status, exit_time, amount, receipt in [("PS-AAAA22", "completed", T0, 2400, 7),
+                                                               ("PS-BBBB33", "active", None, None, None)]:
+                conn.execute(sa.text(
+                    "INSERT INTO tickets (ticket_number, license_plate, plate_key, vehicle_type, entry_time, exit_time,"
+                    " amount_paid, status, last_event_at, created_at, updated_at, receipt_number, lost) "
+                    "VALUES (:n, :p, :k, 'Van', :e, :x, :a, :s, :e, :e, :e, :r, :lost)"),
+                    {"n": number, "p": f"OLD {number[3]}", "k": f"OLD{number[3]}", "e": T0 - timedelta(hours=2), "x": exit_time, "a": amount, "s": status,
+                     "r": receipt, "lost": False})
+                conn.execute(sa.text("INSERT INTO audit_log (at, username, action, object_type, object_id) "
+                                     "VALUES (:t, 'ann', :a, 'ticket', :n)"),
+                             {"t": T0, "a": "ticket.paid" if status == "completed" else "ticket.issued", "n": number})
+            conn.execute(sa.text("INSERT INTO audit_log (at, username, action, object_type, object_id) "
+                                 "VALUES (:t, 'cli', 'user.created', 'user', 'ann')"), {"t": T0})
+        upgrade()
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT id, slug, garage_name, occupied, receipt_seq, total_spaces, tax_rate_bp "
+                                        "FROM garages")).all() == [(1, "main", "Old", 1, 7, 50, 1900)]
+            assert conn.execute(sa.text("SELECT garage_id, count(*) FROM tickets GROUP BY garage_id")).all() == [(1, 2)]
+            assert conn.execute(sa.text("SELECT garage_id, count(*) FROM audit_log GROUP BY garage_id")).all() == [(1, 3)]
+            assert conn.execute(sa.text("SELECT garage_id, vehicle_type, hourly_rate FROM vehicle_rates")).all() == \
+                [(1, "Van", 1500)]
+            assert conn.execute(sa.text("SELECT username, role FROM users ORDER BY username")).all() == \
+                [("admin", "admin"), ("ann", None), ("boss", None)]
+            assert conn.execute(sa.text("SELECT garage_id FROM api_token_garages")).scalars().all() == [1]
+        assert (role_at("boss"), role_at("ann"), role_at("admin")) == ("manager", "attendant", None)
+        assert current_tariff(1).rate_for("Van") == 1500
+        from garage.domain.errors import AlreadyInside
+        with pytest.raises(AlreadyInside):  # the plate rule holds on the migrated rows
+            ticket_service.issue_ticket(1, "old b", "Car")
+        ann_token = TokenCaller(hash_token("gar_old_token"), STAFF, None)  # the old token, at its only garage
+        paid = ticket_service.process_exit(None, "PS-BBBB33", "Cash", ann_token, now=T0)
+        assert (paid.receipt_number, paid.tax_rate_bp, paid.amount_paid, paid.garage_id) == (8, 1900, 3000, 1)
+        db.session.remove()
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT occupied, receipt_seq FROM garages")).one() == (0, 8)
+            diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+        assert diff == [], diff
+
+        downgrade(revision="0006")
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT username, role FROM users ORDER BY username")).all() == \
+                [("admin", "manager"), ("ann", "attendant"), ("boss", "manager")]
+            assert conn.execute(sa.text("SELECT occupied, receipt_seq FROM garage_settings")).one() == (0, 8)
+            assert conn.execute(sa.text("SELECT count(*) FROM tickets")).scalar() == 2
+            assert conn.execute(sa.text("SELECT vehicle_type FROM vehicle_rates")).scalars().all() == ["Van"]
         upgrade()  # and up again

@@ -17,6 +17,7 @@ from garage.identity import Actor
 from garage.persistence import store
 from garage.services import tickets as ticket_service
 from tests.helpers.db import ticket
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 pytestmark = pytest.mark.postgres_only
 ACTOR = Actor(None, "race", None)
@@ -38,7 +39,7 @@ def pay_in_another_session(app, number: str) -> tuple[threading.Thread, dict]:
     def run() -> None:
         with app.app_context():
             try:
-                outcome["ticket"] = ticket_service.process_exit(number, "Cash", ACTOR)
+                outcome["ticket"] = ticket_service.process_exit(MAIN, number, "Cash", ACTOR)
                 outcome["receipt"] = outcome["ticket"].receipt_number
             except AlreadyProcessed as exc:
                 outcome["refused"] = exc
@@ -66,11 +67,11 @@ def wait_until_someone_waits_for_a_lock(seconds: float = 10) -> None:
 
 def counters() -> tuple[int, int]:
     with db.engine.connect() as conn:
-        return tuple(conn.execute(sa.text("SELECT receipt_seq, occupied FROM garage_settings")).one())
+        return tuple(conn.execute(sa.text("SELECT receipt_seq, occupied FROM garages")).one())
 
 
 def test_a_second_payment_of_the_same_ticket_waits_then_draws_no_number(app):
-    number = ticket_service.issue_ticket("RACE 1", "Car", ACTOR).ticket_number
+    number = ticket_service.issue_ticket(MAIN, "RACE 1", "Car", ACTOR).ticket_number
     db.session.commit()
     assert counters() == (0, 1)
     assert close_and_hold(number).number == 1
@@ -86,8 +87,8 @@ def test_a_second_payment_of_the_same_ticket_waits_then_draws_no_number(app):
 
 
 def test_an_exit_of_another_ticket_waits_for_the_counter_then_draws_the_next_number(app):
-    first = ticket_service.issue_ticket("RACE 2", "Car", ACTOR).ticket_number
-    second = ticket_service.issue_ticket("RACE 3", "Car", ACTOR).ticket_number
+    first = ticket_service.issue_ticket(MAIN, "RACE 2", "Car", ACTOR).ticket_number
+    second = ticket_service.issue_ticket(MAIN, "RACE 3", "Car", ACTOR).ticket_number
     db.session.commit()
     assert close_and_hold(first).number == 1
     thread, outcome = pay_in_another_session(app, second)
@@ -99,9 +100,9 @@ def test_an_exit_of_another_ticket_waits_for_the_counter_then_draws_the_next_num
 
 
 def test_a_rolled_back_exit_gives_its_number_back(app):
-    number = ticket_service.issue_ticket("RACE 4", "Car", ACTOR).ticket_number
+    number = ticket_service.issue_ticket(MAIN, "RACE 4", "Car", ACTOR).ticket_number
     db.session.commit()
     assert close_and_hold(number).number == 1
     db.session.rollback()  # e.g. the connection failed before the commit
     assert counters() == (0, 1) and ticket(number).receipt_number is None
-    assert ticket_service.process_exit(number, "Cash", ACTOR).receipt_number == 1
+    assert ticket_service.process_exit(MAIN, number, "Cash", ACTOR).receipt_number == 1

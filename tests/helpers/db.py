@@ -9,9 +9,11 @@ from typing import Iterator
 import sqlalchemy as sa
 
 from garage.extensions import db
-from garage.models import AuditEvent, GarageSetting, Ticket
+from garage.domain.garages import DEFAULT_GARAGE_ID
+from garage.models import AuditEvent, Garage, GarageGrant, Ticket, User
 
-TABLES = ("audit_log", "user_sessions", "sign_in_throttle", "api_tokens", "tickets", "garage_settings", "vehicle_rates", "users")
+TABLES = ("audit_log", "user_sessions", "sign_in_throttle", "api_token_garages", "api_tokens", "tickets", "vehicle_rates",
+          "garage_grants", "garages", "users")
 
 
 def empty_tables() -> None:
@@ -43,8 +45,15 @@ def ticket_count() -> int:
 
 def set_settings(**values) -> None:
     """Change the settings row directly (no validation, no audit)."""
-    db.session.execute(sa.update(GarageSetting).values(**values))
+    db.session.execute(sa.update(Garage).values(**values))
     db.session.commit()
+
+
+def role_at(username: str, garage_id: int = DEFAULT_GARAGE_ID) -> str | None:
+    """The user's role at the garage (their grant there), None without one."""
+    return db.session.scalar(sa.select(GarageGrant.role).join(User, User.id == GarageGrant.user_id)
+                             .where(User.username == username, GarageGrant.garage_id == garage_id)
+                             .execution_options(populate_existing=True))
 
 
 def audit_events(action: str, object_id: str | None = None) -> list[AuditEvent]:

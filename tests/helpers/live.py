@@ -39,7 +39,7 @@ class LiveServer:
             empty_tables()
             from garage.services.settings import ensure_settings
             ensure_settings()
-            db.session.execute(sa.text("UPDATE garage_settings SET total_spaces = :n"), {"n": total_spaces})
+            db.session.execute(sa.text("UPDATE garages SET total_spaces = :n"), {"n": total_spaces})
             db.session.commit()
             db.session.remove()
 

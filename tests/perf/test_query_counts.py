@@ -24,6 +24,7 @@ from garage.services import tickets as ticket_service
 from garage.identity import Actor
 from tests.helpers.db import counting, empty_tables
 from tests.helpers.web import HTMX, sign_in
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 
 @dataclass(frozen=True)
@@ -82,10 +83,10 @@ def fill(active: int, completed: int) -> str:
     """`active` cars inside and `completed` of today's exits; returns an active ticket's number."""
     actor = Actor(None, "fixture", None)
     earlier = utcnow() - timedelta(hours=3)
-    numbers = [ticket_service.issue_ticket(f"CAR {i}", "Car", actor, now=earlier).ticket_number
+    numbers = [ticket_service.issue_ticket(MAIN, f"CAR {i}", "Car", actor, now=earlier).ticket_number
                for i in range(active + completed)]
     for number in numbers[active:]:
-        ticket_service.process_exit(number, "Cash", actor)
+        ticket_service.process_exit(MAIN, number, "Cash", actor)
     db.session.remove()
     return numbers[0]
 
@@ -176,12 +177,12 @@ def test_entry_and_exit_are_one_transaction_without_savepoints(app, client, staf
         # ONE SELECT: token's owner + ticket + settings + its vehicle type's rate, then ONE
         # statement: guarded UPDATE + counter + audit
         assert exit_verbs == ["SELECT", "EXECUTE"], exit_statements
-        assert "api_tokens" in exit_statements[0] and "garage_settings" in exit_statements[0]
+        assert "api_tokens" in exit_statements[0] and "garages" in exit_statements[0]
     else:
         assert verbs == ["SELECT", "INSERT", "INSERT", "UPDATE"], statements
         # counter + receipt number (UPDATE ... RETURNING), guarded UPDATE of the ticket, audit
         assert exit_verbs == ["SELECT", "UPDATE", "UPDATE", "INSERT"], exit_statements
-        assert "garage_settings" in exit_statements[1] and "RETURNING" in exit_statements[1]
+        assert "garages" in exit_statements[1] and "RETURNING" in exit_statements[1]
 
 
 @contextmanager

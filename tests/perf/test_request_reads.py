@@ -12,31 +12,32 @@ from garage.services import stats as stats_service
 from garage.services import tickets as ticket_service
 from garage.identity import Actor
 from tests.helpers.db import counting
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 
 def test_the_settings_row_is_read_once_per_request(app):
     with app.test_request_context("/desk"), counting() as seen:
-        tz = settings_service.get_settings().timezone
+        tz = settings_service.get_settings(MAIN).timezone
         for _ in range(3):
-            assert settings_service.get_settings().timezone == tz
-    assert sum("FROM garage_settings" in s for s in seen) == 1
+            assert settings_service.get_settings(MAIN).timezone == tz
+    assert sum("FROM garages" in s for s in seen) == 1
 
 
 def test_the_counter_a_request_reads_after_its_own_exit_is_the_new_one(app):
     actor = Actor.system()
-    number = ticket_service.issue_ticket("READ 1", "Car", actor).ticket_number
+    number = ticket_service.issue_ticket(MAIN, "READ 1", "Car", actor).ticket_number
     db.session.remove()
     with app.test_request_context("/desk/tickets/x/exit", method="POST"):
-        assert stats_service.garage_stats().occupancy.occupied == 1  # read before the exit...
-        ticket_service.process_exit(number, "Cash", actor, now=utcnow() + timedelta(minutes=30))
-        assert stats_service.garage_stats().occupancy.occupied == 0  # ...and after it: the new count
-        assert ticket_service.issue_ticket("READ 2", "Car", actor) is not None
-        assert stats_service.garage_stats().occupancy.occupied == 1  # after an entry too
+        assert stats_service.garage_stats(MAIN).occupancy.occupied == 1  # read before the exit...
+        ticket_service.process_exit(MAIN, number, "Cash", actor, now=utcnow() + timedelta(minutes=30))
+        assert stats_service.garage_stats(MAIN).occupancy.occupied == 0  # ...and after it: the new count
+        assert ticket_service.issue_ticket(MAIN, "READ 2", "Car", actor) is not None
+        assert stats_service.garage_stats(MAIN).occupancy.occupied == 1  # after an entry too
 
 
 def test_rules_changed_in_a_request_are_the_rules_it_reads_afterwards(app):
     with app.test_request_context("/settings", method="POST"):
-        assert settings_service.current_tariff().hourly_rate_cents == 1000
-        settings_service.update_settings(Actor.system(), hourly_rate=1500, vehicle_rates={"SUV": 2000})
-        tariff = settings_service.current_tariff()
+        assert settings_service.current_tariff(MAIN).hourly_rate_cents == 1000
+        settings_service.update_settings(MAIN, Actor.system(), hourly_rate=1500, vehicle_rates={"SUV": 2000})
+        tariff = settings_service.current_tariff(MAIN)
         assert tariff.hourly_rate_cents == 1500 and tariff.rate_for("SUV") == 2000

@@ -6,10 +6,11 @@ import pytest
 import sqlalchemy as sa
 
 from garage.extensions import db
-from garage.models import AuditEvent, GarageSetting, User
+from garage.models import AuditEvent, Garage, User
 from garage.services import accounts
 from garage.identity import Actor
 from garage.services.audit import record
+from tests.helpers.db import role_at
 from tests.helpers.web import HTMX, PASSWORD, csrf_token, post_form, sign_in, signed_in, soup, text
 
 
@@ -64,7 +65,7 @@ def test_add_attendant_without_javascript_redirects_and_shows_them(boss):
     assert "Added attendant carol" not in text(boss.get("/admin/users"))
     assert rows(page)["carol"][:3] == ["carol", "Attendant", "Active · must change password"]
     carol = user("carol")
-    assert carol.role == "attendant" and carol.must_change_password and carol.check_password(NEW["password"])
+    assert role_at("carol") == "attendant" and carol.must_change_password and carol.check_password(NEW["password"])
     created, = events("user.created")
     assert (created.username, created.object_id, created.ip, created.details) == \
         ("boss", "carol", "198.51.100.4", {"role": "attendant"})
@@ -255,7 +256,7 @@ def audit_rows(response) -> list[list[str]]:
 
 @pytest.fixture
 def new_york():
-    db.session.execute(sa.update(GarageSetting).values(timezone="America/New_York"))
+    db.session.execute(sa.update(Garage).values(timezone="America/New_York"))
     db.session.commit()
 
 

@@ -15,6 +15,7 @@ from garage.templating import ticket_numbers_whole
 from tests.helpers.db import audit_events, backdate, set_settings, ticket, ticket_count
 from tests.helpers.staff import quoted_amount
 from tests.helpers.web import HTMX, soup, text
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 def stat(page: BeautifulSoup, name: str) -> str:
     return text(page.select_one(f'#live [data-stat="{name}"]'))
@@ -402,7 +403,7 @@ def test_cars_inside_is_paginated_longest_parked_first_with_the_fee_so_far(desk)
 def test_cars_inside_shows_each_cars_fee_at_its_own_vehicle_rate(desk):
     """The fee so far in the list is what the exit will charge: a motorcycle with
     its own rate is not shown at the default car rate."""
-    db.session.add(VehicleRate(vehicle_type="Motorcycle", hourly_rate=400))
+    db.session.add(VehicleRate(garage_id=MAIN, vehicle_type="Motorcycle", hourly_rate=400))
     db.session.commit()
     moto, car = desk.issue("MOTO 1", "Motorcycle"), desk.issue("CAR 1", "Car")
     backdate(moto, hours=2, minutes=10)  # 3 started hours

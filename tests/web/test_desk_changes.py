@@ -11,6 +11,7 @@ from garage.services import settings as settings_service
 from garage.services import tickets as ticket_service
 from tests.helpers.db import counting
 from tests.helpers.web import HTMX, soup
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 GARAGE_CHANGED = "garage-changed"
 
@@ -37,7 +38,7 @@ def test_the_live_poll_fires_a_change_only_when_the_garage_moved_since_the_mark_
     assert r.status_code == 200 and not fires_change(r) and shown_mark(soup(r)) == mark
 
     # Another booth (or the API) lets a car in: this desk's next poll says so.
-    other = ticket_service.issue_ticket("ELSE 1", "Car")
+    other = ticket_service.issue_ticket(MAIN, "ELSE 1", "Car")
     db.session.remove()
     r = poll(desk, mark)
     assert fires_change(r) and r.headers["HX-Trigger"] == GARAGE_CHANGED
@@ -46,7 +47,7 @@ def test_the_live_poll_fires_a_change_only_when_the_garage_moved_since_the_mark_
     assert not fires_change(poll(desk, after_entry))  # once: the page now shows the new mark
 
     # The car leaves at the other booth: the car must leave this desk's Cars inside too.
-    ticket_service.process_exit(other.ticket_number, "Cash")
+    ticket_service.process_exit(MAIN, other.ticket_number, "Cash")
     db.session.remove()
     r = poll(desk, after_entry)
     assert fires_change(r)
@@ -56,11 +57,11 @@ def test_the_live_poll_fires_a_change_only_when_the_garage_moved_since_the_mark_
 
 
 def test_one_car_in_and_another_out_between_two_polls_is_still_a_change(desk):
-    first = ticket_service.issue_ticket("SWAP 1", "Car")
+    first = ticket_service.issue_ticket(MAIN, "SWAP 1", "Car")
     db.session.remove()
     mark = shown_mark(soup(poll(desk, None)))
-    ticket_service.issue_ticket("SWAP 2", "Car")
-    ticket_service.process_exit(first.ticket_number, "Cash")
+    ticket_service.issue_ticket(MAIN, "SWAP 2", "Car")
+    ticket_service.process_exit(MAIN, first.ticket_number, "Cash")
     db.session.remove()
     page = soup(desk.client.get("/desk"))
     assert page.select_one('[data-stat="occupied"]').get_text(strip=True) == "1"  # same count as before
@@ -69,11 +70,11 @@ def test_one_car_in_and_another_out_between_two_polls_is_still_a_change(desk):
 
 def test_a_rate_change_reaches_open_desks_with_their_next_live_poll(desk):
     mark = shown_mark(soup(poll(desk, None)))
-    settings_service.update_settings(None, vehicle_rates={"SUV": 777})  # only a vehicle rate
+    settings_service.update_settings(MAIN, None, vehicle_rates={"SUV": 777})  # only a vehicle rate
     db.session.remove()
     assert fires_change(poll(desk, mark))
     mark = shown_mark(soup(poll(desk, None)))
-    settings_service.update_settings(None, hourly_rate=900)
+    settings_service.update_settings(MAIN, None, hourly_rate=900)
     db.session.remove()
     assert fires_change(poll(desk, mark))
 

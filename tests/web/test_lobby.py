@@ -167,7 +167,7 @@ def test_fragment_is_one_primary_key_read_whatever_the_history(client, staff):
         assert client.get("/lobby/panel", headers={**HTMX, "If-None-Match": "\"x\""}).status_code == 200
     assert len(statements) == 2, statements
     for sql in statements:
-        assert "garage_settings" in sql and "tickets" not in sql
+        assert "garages" in sql and "tickets" not in sql
 
 
 # --- access and headers ------------------------------------------------------------------

@@ -68,7 +68,7 @@ def test_the_request_log_is_one_json_line_per_request_with_who_what_and_how_long
 def test_error_log_lines_carry_the_request_id(app, client, caplog, monkeypatch):
     from garage.services import stats
 
-    def broken():
+    def broken(*args):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(stats, "public_occupancy", broken)

@@ -12,8 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 from garage.extensions import db
-from garage.models import GarageSetting, Ticket, User
+from garage.models import Garage, Ticket, User
 from tests.helpers.web import HTMX, sign_in, soup
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 SVG = "{http://www.w3.org/2000/svg}"
 NY = "America/New_York"
@@ -29,7 +30,7 @@ def z(text: str) -> datetime:
 def add_ticket(entry: datetime, exit: datetime | None = None, cents: int | None = None,
                method: str | None = "Cash", vehicle: str = "Car", closed_by: User | None = None) -> Ticket:
     n = next(_numbers)
-    t = Ticket(ticket_number=f"PS-T{n:05d}", license_plate=f"TST {n}", plate_key=f"TST{n}",
+    t = Ticket(garage_id=MAIN, ticket_number=f"PS-T{n:05d}", license_plate=f"TST {n}", plate_key=f"TST{n}",
                vehicle_type=vehicle, entry_time=entry, exit_time=exit,
                duration_minutes=int((exit - entry).total_seconds() // 60) if exit else None,
                amount_paid=cents if exit else None, status="completed" if exit else "active",
@@ -41,7 +42,7 @@ def add_ticket(entry: datetime, exit: datetime | None = None, cents: int | None 
 
 
 def set_timezone(name: str, total_spaces: int = 140) -> None:
-    row = db.session.get(GarageSetting, 1)
+    row = db.session.get(Garage, 1)
     row.timezone = name
     row.total_spaces = total_spaces
     db.session.commit()
@@ -257,9 +258,9 @@ def test_cars_inside_at_a_moment_counted_from_either_side(app, busy_monday):
     from garage.services.reports import inside_at
 
     moment = z("2026-05-04 10:30")  # C, B and A are inside
-    assert inside_at(moment, now=z("2026-05-04 11:00")) == 3   # counted back from now
-    assert inside_at(moment, now=z("2027-01-01 00:00")) == 3   # counted up from the first entry
-    assert inside_at(z("2026-05-04 12:00"), now=z("2026-05-04 12:30")) == 2  # D left as E came
+    assert inside_at(MAIN, moment, now=z("2026-05-04 11:00")) == 3   # counted back from now
+    assert inside_at(MAIN, moment, now=z("2027-01-01 00:00")) == 3   # counted up from the first entry
+    assert inside_at(MAIN, z("2026-05-04 12:00"), now=z("2026-05-04 12:30")) == 2  # D left as E came
 
 
 def test_heat_map_has_a_cell_per_hour_of_week(manager_client, busy_monday):
@@ -416,7 +417,7 @@ def test_tickets_export_streams_in_batches(manager_client, app, monkeypatch):
     set_timezone("UTC")
     start = z("2026-05-04 00:00")
     for i in range(1200):
-        db.session.add(Ticket(ticket_number=f"PS-S{i:05d}", license_plate=f"S{i}", plate_key=f"S{i}",
+        db.session.add(Ticket(garage_id=MAIN, ticket_number=f"PS-S{i:05d}", license_plate=f"S{i}", plate_key=f"S{i}",
                               vehicle_type="Car", entry_time=start + timedelta(seconds=i),
                               exit_time=start + timedelta(seconds=i + 60), duration_minutes=1,
                               amount_paid=1000, status="completed", payment_method="Cash",
@@ -440,12 +441,12 @@ def pay(entry: datetime, exit: datetime, *, lost: bool = False, fee: int = 0, mo
     from garage.services import tickets as ticket_service
     from garage.identity import Actor
 
-    row = db.session.get(GarageSetting, 1)
+    row = db.session.get(Garage, 1)
     row.lost_ticket_fee_cents, row.lost_ticket_mode = fee, mode
     db.session.commit()
     actor = Actor(None, "test", None)
-    number = ticket_service.issue_ticket(f"L {next(_numbers)}", "Car", actor, now=entry).ticket_number
-    ticket_service.process_exit(number, method, actor, now=exit, lost=lost)
+    number = ticket_service.issue_ticket(MAIN, f"L {next(_numbers)}", "Car", actor, now=entry).ticket_number
+    ticket_service.process_exit(MAIN, number, method, actor, now=exit, lost=lost)
     return number
 
 

@@ -12,6 +12,7 @@ from garage.services import settings as settings_service
 from garage.identity import Actor
 from tests.helpers.db import backdate, ticket
 from tests.helpers.web import HTMX, signed_in, soup, text
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 BOSS = Actor(None, "boss", "127.0.0.1")
 
@@ -30,7 +31,7 @@ def test_desk_and_printed_ticket_show_the_rates_in_force_now(desk):
     slip = soup(desk.client.get(f"/desk/tickets/{number}/print"))
     assert rate_lines(slip.select_one(".slip")) == ["$10.00 per started hour"]
 
-    settings_service.update_settings(BOSS, grace_minutes=10, lost_ticket_fee_cents=5000,
+    settings_service.update_settings(MAIN, BOSS, grace_minutes=10, lost_ticket_fee_cents=5000,
                                      vehicle_rates={"Motorcycle": 400})
     expected = ["$10.00 per started hour", "Motorcycle: $4.00 per started hour", "First 10 minutes free",
                 "Lost ticket: $50.00 instead of the time fee"]
@@ -60,7 +61,7 @@ def lost_fee_lines(node) -> dict[str, str]:
 @pytest.mark.parametrize("mode, time_fee, total", [("replace", "$0.00", "$50.00"), ("add", "$30.00", "$80.00")])
 @pytest.mark.parametrize("htmx", [False, True])
 def test_lost_ticket_breakdown_on_quote_receipt_and_printed_receipt(desk, mode, time_fee, total, htmx):
-    settings_service.update_settings(BOSS, lost_ticket_fee_cents=5000, lost_ticket_mode=mode)
+    settings_service.update_settings(MAIN, BOSS, lost_ticket_fee_cents=5000, lost_ticket_mode=mode)
     number = desk.issue("LOST 7")
     backdate(number, hours=2, minutes=30)  # 3 started hours: $30.00 of time
 
@@ -85,7 +86,7 @@ def test_lost_ticket_breakdown_on_quote_receipt_and_printed_receipt(desk, mode, 
     assert text(receipt.select_one("[data-amount-paid]")) == total
 
     # Later rule changes do not rewrite what was charged.
-    settings_service.update_settings(BOSS, lost_ticket_fee_cents=100, lost_ticket_mode="add")
+    settings_service.update_settings(MAIN, BOSS, lost_ticket_fee_cents=100, lost_ticket_mode="add")
     printed = soup(desk.client.get(f"/desk/tickets/{number}/receipt"))
     slip = printed.select_one(".slip")
     assert "Lost ticket" in text(slip.select_one(".slip-kind"))
@@ -95,7 +96,7 @@ def test_lost_ticket_breakdown_on_quote_receipt_and_printed_receipt(desk, mode, 
 
 
 def test_a_normal_exit_shows_no_lost_ticket_lines(desk):
-    settings_service.update_settings(BOSS, lost_ticket_fee_cents=5000, lost_ticket_mode="add")
+    settings_service.update_settings(MAIN, BOSS, lost_ticket_fee_cents=5000, lost_ticket_mode="add")
     number = desk.issue("FOUND 1")
     backdate(number, minutes=30)
     quote = soup(desk.lookup(number)).select_one("#exit .quote")

@@ -10,6 +10,7 @@ from garage.services import accounts
 from tests.helpers.api import issue
 from tests.helpers.db import audit_events, ticket, ticket_count
 from tests.helpers.web import HTMX, csrf_token, sign_in, signed_in, soup, text
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 
 # --- cookies -----------------------------------------------------------------------------
@@ -235,7 +236,7 @@ def test_an_entry_with_a_dead_token_is_401_and_writes_nothing(client, make_user,
     """The entry checks its token inside its own statement (PostgreSQL): a revoked token or a
     deactivated owner still takes no space, issues no ticket and leaves no audit row; a bad
     body from a stranger is 401, not a lesson in the body's rules."""
-    from garage.models import GarageSetting
+    from garage.models import Garage
 
     for secret in dead_tokens(make_user):
         headers = {"Authorization": f"Bearer {secret}"}
@@ -247,7 +248,7 @@ def test_an_entry_with_a_dead_token_is_401_and_writes_nothing(client, make_user,
             api_refused(client.post("/api/tickets", json=body, headers=headers), 401)
     db.session.rollback()
     assert ticket_count() == 0
-    assert db.session.get(GarageSetting, 1).occupied == 0
+    assert db.session.get(Garage, 1).occupied == 0
     assert audit_events("ticket.issued") == []
     assert client.post("/api/tickets", json={"licensePlate": "DEAD 1", "vehicleType": "Car"},
                        headers=staff).status_code == 201
@@ -260,7 +261,7 @@ def test_an_exit_with_a_dead_token_is_401_before_anything_else_and_charges_nothi
     """The exit checks its token in its own SELECT: a revoked token, a deactivated owner or no
     token at all is 401 whatever the ticket, the body or the payment method, and nothing is
     charged, closed or audited; a live token then gets the ordinary answers."""
-    from garage.models import GarageSetting
+    from garage.models import Garage
 
     staff = token_for("attendant", "ann")
     number = issue(client, staff, "EXIT 1")
@@ -272,7 +273,7 @@ def test_an_exit_with_a_dead_token_is_401_before_anything_else_and_charges_nothi
             api_refused(client.put(f"/api/tickets/{target}/exit", json=body, headers=headers), 401)
     db.session.rollback()
     assert ticket(number).status == "active"
-    assert db.session.get(GarageSetting, 1).occupied == 1
+    assert db.session.get(Garage, 1).occupied == 1
     assert audit_events("ticket.paid") == []
     # A live token: the ordinary answers, each saying what is wrong.
     r = client.put("/api/tickets/PS-NOSUCH/exit", json={"paymentMethod": "Cash"}, headers=staff)
@@ -294,16 +295,16 @@ def test_a_token_caller_without_a_token_writes_nothing_even_in_autocommit(app):
     """The service fails closed on its own, not only because the route checks first."""
     from garage.domain.errors import Unauthenticated
     from garage.persistence import store
-    from garage.models import GarageSetting, Ticket
+    from garage.models import Garage, Ticket
     from garage.services import tickets
     from garage.identity import TokenCaller
 
     store().autocommit()  # as under @autocommit: a statement that ran is committed
     with pytest.raises(Unauthenticated):
-        tickets.issue_ticket("NOTOKEN 1", "Car", TokenCaller(None, ("attendant", "manager"), "192.0.2.1"))
+        tickets.issue_ticket(MAIN, "NOTOKEN 1", "Car", TokenCaller(None, ("attendant", "manager"), "192.0.2.1"))
     db.session.remove()
     assert db.session.scalar(sa.select(sa.func.count(Ticket.id))) == 0
-    assert db.session.get(GarageSetting, 1).occupied == 0
+    assert db.session.get(Garage, 1).occupied == 0
 
 
 def test_wrong_role_on_the_api_is_403_json(client, staff):

@@ -9,11 +9,12 @@ from bs4 import BeautifulSoup
 from flask import render_template_string
 
 from garage.extensions import db
-from garage.models import GarageSetting, VehicleRate
+from garage.models import Garage, VehicleRate
 from garage.services import settings as settings_service
 from tests.helpers.api import enter
 from tests.helpers.db import audit_events, counting
 from tests.helpers.web import HTMX, csrf_token, soup
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 VALID = {
     "garage_name": "Main Street Garage", "total_spaces": "120", "timezone": "Europe/Berlin",
@@ -41,7 +42,7 @@ def field_error(page: BeautifulSoup, name: str) -> str | None:
 
 def snapshot():
     db.session.expire_all()
-    row = db.session.get(GarageSetting, 1)
+    row = db.session.get(Garage, 1)
     rates = db.session.execute(sa.select(VehicleRate.vehicle_type, VehicleRate.hourly_rate)).all()
     return ({c: getattr(row, c) for c in settings_service.COLUMNS}, sorted(rates))
 
@@ -239,7 +240,7 @@ def test_total_spaces_below_cars_inside_is_409_next_to_the_field(manager_client,
 # --- the "current rates" fragment anywhere ---------------------------------------------------
 
 def test_rates_fragment_can_be_included_by_any_template(app):
-    settings_service.update_settings(None, grace_minutes=15, lost_ticket_fee_cents=2500)
+    settings_service.update_settings(MAIN, None, grace_minutes=15, lost_ticket_fee_cents=2500)
     with app.test_request_context("/"):
         html = render_template_string('<div>{% include "settings/_rates.html" %}</div>')
     items = [li.get_text() for li in soup(html).select("li")]

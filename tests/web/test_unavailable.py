@@ -50,7 +50,7 @@ def test_real_postgresql_errors_are_classified(app):
     db.session.rollback()
     assert persistence.unavailable(cut_off.value)
     with pytest.raises(sa.exc.ProgrammingError) as bug:  # a bug: 500
-        db.session.execute(sa.text("SELECT no_such_column FROM garage_settings"))
+        db.session.execute(sa.text("SELECT no_such_column FROM garages"))
     db.session.rollback()
     assert not persistence.unavailable(bug.value)
     nobody = sa.create_engine(f"postgresql+psycopg2://postgres@127.0.0.1:{free_port()}/postgres")

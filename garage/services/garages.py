@@ -1,0 +1,123 @@
+"""Garages and who may work at them: creating a garage (admins), listing the garages a caller
+may see, granting and revoking a person's role at a garage. Operator-level use cases: each is
+one audited transaction. The slug rule is garage/domain/garages.py."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from ..domain import garage_settings as rules
+from ..domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..domain.garages import clean_slug
+from ..domain.roles import ROLE_MANAGER, ROLES
+from ..extensions import db
+from ..identity import Actor
+from ..models import Garage, GarageGrant, User
+from . import audit
+from .accounts import get_user
+
+
+def _caller(actor: Actor) -> User | None:
+    """The person acting (None: the system itself, i.e. the server's command line)."""
+    if actor.user_id is None and actor.ip is None:
+        return None
+    user = db.session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None or not user.active:
+        raise Forbidden()
+    return user
+
+
+def _role_at(user: User | None, garage_id: int) -> str | None:
+    if user is None or user.is_admin:
+        return ROLE_MANAGER
+    return db.session.scalar(sa.select(GarageGrant.role).where(GarageGrant.user_id == user.id,
+                                                               GarageGrant.garage_id == garage_id))
+
+
+def _require_admin(actor: Actor) -> None:
+    user = _caller(actor)
+    if user is not None and not user.is_admin:
+        raise Forbidden("Only an admin may do this")
+
+
+def find_garage(slug: str | None) -> Garage:
+    garage = db.session.scalar(sa.select(Garage).where(Garage.slug == (slug or "").strip()))
+    if garage is None:
+        raise NotFound(f"No garage {slug!r}", field="garage")
+    return garage
+
+
+def create_garage(actor: Actor, slug: str | None, name: str | None, spaces: int,
+                  timezone: str = "UTC") -> Garage:
+    """A new garage with the default prices and rules (admins only; audited). Its id is the next
+    after the highest (the default garage, id 1, was written with its id: no sequence is relied
+    on); two garages created at the same moment get a Conflict for one of them."""
+    _require_admin(actor)
+    slug = clean_slug(slug)
+    name = (name or "").strip()
+    errors = rules.check({"garage_name": name, "total_spaces": spaces, "timezone": timezone})
+    if errors:
+        raise rules.InvalidSettings(errors)
+    if db.session.scalar(sa.select(Garage.id).where(Garage.slug == slug)) is not None:
+        raise Conflict(f"A garage {slug} already exists", field="slug")
+    next_id = (db.session.scalar(sa.select(sa.func.max(Garage.id))) or 0) + 1
+    garage = Garage(id=next_id, slug=slug, garage_name=name, total_spaces=spaces, timezone=timezone, occupied=0)
+    try:
+        db.session.add(garage)
+        db.session.flush()
+        audit.record(actor, "garage.created", "garage", slug,
+                     {"name": name, "totalSpaces": spaces, "timezone": timezone})
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("Another garage was created at the same moment; try again", field="slug") from None
+    return garage
+
+
+def list_garages(actor: Actor) -> list[Garage]:
+    """The garages the caller may see: every garage for an admin (and the command line),
+    else those where they hold a grant; in id order."""
+    user = _caller(actor)
+    query = sa.select(Garage).order_by(Garage.id)
+    if user is not None and not user.is_admin:
+        query = query.join(GarageGrant, sa.and_(GarageGrant.garage_id == Garage.id, GarageGrant.user_id == user.id))
+    return list(db.session.scalars(query))
+
+
+def grant(actor: Actor, username: str, garage_id: int, role: str) -> GarageGrant:
+    """Give (or change) `username`'s role at the garage: by an admin, or a manager there."""
+    if role not in ROLES:
+        raise InvalidInput("Role must be attendant or manager", field="role")
+    if _role_at(_caller(actor), garage_id) != ROLE_MANAGER:
+        raise Forbidden()
+    user = get_user(username)
+    if db.session.get(Garage, garage_id) is None:
+        raise NotFound("No such garage", field="garage")
+    try:
+        existing = db.session.get(GarageGrant, (user.id, garage_id))
+        before = existing.role if existing is not None else None
+        if existing is None:
+            existing = GarageGrant(user_id=user.id, garage_id=garage_id, role=role)
+            db.session.add(existing)
+        existing.role = role
+        if before != role:
+            audit.record(actor, "user.granted", "user", user.username, {"before": before, "role": role},
+                         garage_id=garage_id)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("The grant was changed at the same moment; try again") from None
+    return existing
+
+
+def revoke(actor: Actor, username: str, garage_id: int) -> None:
+    """Take `username`'s role at the garage away (nothing to do if they hold none)."""
+    if _role_at(_caller(actor), garage_id) != ROLE_MANAGER:
+        raise Forbidden()
+    user = get_user(username)
+    existing = db.session.get(GarageGrant, (user.id, garage_id))
+    if existing is None:
+        return
+    db.session.delete(existing)
+    audit.record(actor, "user.revoked", "user", user.username, {"role": existing.role}, garage_id=garage_id)
+    db.session.commit()
