@@ -5,6 +5,7 @@ wrk for a second against a stub server, sends each request to a garage with that
 spread over the garages asked for, with a plate no other request used."""
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import threading
@@ -34,6 +35,14 @@ def test_every_argument_the_plan_passes_is_read_by_the_script(tmp_path):
     for mode, garages in (("entry", 1), ("entry", 5), ("exit", 1), ("exit", 5)):
         passed = {arg.split("=", 1)[0] for arg in many_garages.wrk_args(mode, garages, files, "api")}
         assert passed <= read, f"{mode}: {passed - read} not read by {SCRIPT.name}"
+
+
+@pytest.mark.parametrize("place", ["Makefile", "bench/README.md", "docs/scaling.md"])
+def test_each_bench_args_example_is_accepted(place):
+    found = re.findall(r'BENCH_ARGS="([^"]*)"', (ROOT / place).read_text())
+    assert found
+    for example in found:
+        run.arguments().parse_args(shlex.split(example))
 
 
 def test_a_garage_count_below_one_is_refused(capsys):
