@@ -238,9 +238,9 @@ def add_tickets_to_pay(url: str, count: int) -> None:
     ticket numbers (the app and the seed use 6: never a collision)."""
     code = pay_code_sql("g")
     sql(url, f"""
-        INSERT INTO tickets (ticket_number, license_plate, plate_key, vehicle_type, entry_time, status,
+        INSERT INTO tickets (garage_id, ticket_number, license_plate, plate_key, vehicle_type, entry_time, status,
                              last_event_at, created_at, updated_at)
-        SELECT 'PS-' || {code}, 'PAY ' || g, 'PAY' || g, 'Car', t, 'active', t, t, t
+        SELECT 1, 'PS-' || {code}, 'PAY ' || g, 'PAY' || g, 'Car', t, 'active', t, t, t
         FROM generate_series(1, %s) AS g,
              LATERAL (SELECT now() - make_interval(secs => 600 + g %% 7 + random() * 21000)) AS e(t);
         UPDATE garages SET total_spaces = greatest(total_spaces, occupied + %s), occupied = occupied + %s
