@@ -287,6 +287,7 @@ def seed(url: str, tickets: int, days: int, replace: bool, do_migrate: bool = Tr
             if garages > 1:  # each garage: its own peak and cars inside
                 cur.execute(GARAGE_PEAKS_SQL)
                 per_garage = cur.fetchall()
+                cur.execute("UPDATE garages SET occupied = 0")  # a garage without tickets has no car inside
                 for garage_id, garage_peak, inside in per_garage:
                     cur.execute("UPDATE garages SET total_spaces = greatest(total_spaces, %s, %s), occupied = %s, "
                                 "updated_at = now() WHERE id = %s", (garage_peak, inside or 0, inside or 0, garage_id))
