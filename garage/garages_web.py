@@ -21,7 +21,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from . import htmx
+from . import htmx, identity
 from .identity import current_garage, login_redirect
 from .services import garages as garage_service
 from .web import safe_next
@@ -52,7 +52,11 @@ def resolve(endpoint: str | None, values: dict[str, Any] | None) -> None:
     g.asked_garage_id = garage.id  # before anything loads the user: their role is read for it
     g.garage_slug = garage.slug
     if current_user.is_authenticated and current_user.garage_role is None:
-        abort(404)  # no grant there (an admin is a manager everywhere): as if it did not exist
+        # No grant there (an admin is a manager everywhere): as if it did not exist. The 404 page
+        # (its top bar, its links) is the person's own garage's, not the one they asked for.
+        del g.asked_garage_id, g.garage_slug
+        identity.place(current_user._get_current_object())
+        abort(404)
 
 
 def current_slug() -> str:

@@ -60,8 +60,10 @@ REQUESTS = [
     Req("settings", "GET", "/api/garage/settings", auth="manager-token", most=4),
     # Pages: the desk and its polled fragments, the lobby's polled panel.
     # desk page: user, settings (once per request), counts, cars inside, rules (settings as committed +
-    # vehicle rates, once for the list and the rates panel), activity, today's figures.
-    Req("desk page", "GET", "/g/main/desk", auth="session", most=8),
+    # vehicle rates, once for the list and the rates panel), activity, today's figures, and the
+    # person's garages (a "Switch garage" link for someone with several). The garage's row is read
+    # with its slug (garages_web.resolve), so the settings cost nothing more.
+    Req("desk page", "GET", "/g/main/desk", auth="session", most=9),
     Req("desk live panel", "GET", "/g/main/desk/live", auth="session", headers=HTMX, most=3),
     Req("desk activity", "GET", "/g/main/desk/activity", auth="session", headers=HTMX, most=3),
     Req("desk cars inside", "GET", "/g/main/desk/inside", auth="session", headers=HTMX, most=6),
