@@ -328,7 +328,7 @@ def test_the_tls_site_redirects_plain_http_and_sends_hsts_everywhere(stack, tmp_
     tmp_path.chmod(0o755)
     key.chmod(0o644)  # read by nginx's master only, but it may not be us
     with nginx_server([next(iter(stack.instances))], tls=(str(cert), str(key))) as nginx:
-        plain = Client(nginx.url, CLIENT).request("GET", "/g/main/desk?x=1")
+        plain = Client(nginx.url, CLIENT).request("GET", "/desk?x=1")
         assert plain.status == 301 and plain.headers["Location"] == "https://127.0.0.1/desk?x=1"
         context = ssl.create_default_context()
         context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
