@@ -82,15 +82,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .settings_page import bp as settings_bp
 
     csrf.exempt(api_bp)  # Bearer-token API: no cookies, so no CSRF
-    app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)
-    app.register_blueprint(desk_bp)
     app.register_blueprint(meta_bp)
     app.register_blueprint(ops_bp)
-    app.register_blueprint(lobby_bp)
-    app.register_blueprint(settings_bp)
-    app.register_blueprint(reports_bp)
+    # A garage's pages: under /g/<garage>, and the URLs of before sending people there.
+    from . import garages_web
+
+    garages_web.install(app, [desk_bp, lobby_bp, reports_bp, settings_bp, admin_bp])
 
     from .cli import register as register_cli
 

@@ -279,11 +279,15 @@ def page_for(target: str) -> str:
     """Where a sign-in's `next` (a local path, web.safe_next) should land: the URL of the page a
     fragment or part belongs to (fragment_of, part_of), else `target` itself."""
     try:
-        endpoint, _ = current_app.create_url_adapter(request).match(urlsplit(target).path, method="GET")
+        endpoint, values = current_app.create_url_adapter(request).match(urlsplit(target).path, method="GET")
     except HTTPException:  # no such page (404 later), a redirect, another method: left as it is
         return target
     page = getattr(current_app.view_functions.get(endpoint), PAGE_OF, None)
-    return url_for(page) if page else target
+    if not page:
+        return target
+    # The page of the same garage (/g/<garage>/desk/live → /g/<garage>/desk), not the caller's.
+    return url_for(page, **{name: value for name, value in values.items()
+                            if current_app.url_map.is_endpoint_expecting(page, name)})
 
 
 # The poll mark as htmx sends it (hx-headers): "1" on a polling element; "0" on what people tap

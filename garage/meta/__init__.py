@@ -21,7 +21,7 @@ SWAGGER_FILES = {"swagger-ui.css", "swagger-ui-bundle.js"}
 def home():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
-    return redirect(url_for("desk.index"))
+    return redirect(url_for("moved.old_url"))  # /desk: their garage's desk, or the chooser
 
 
 @bp.get("/openapi.json")

@@ -4,11 +4,12 @@ one audited transaction. The slug rule is garage/domain/garages.py."""
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask import g, has_request_context
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import garage_settings as rules
 from ..domain.errors import Conflict, Forbidden, InvalidInput, NotFound
-from ..domain.garages import clean_slug
+from ..domain.garages import SLUG_PATTERN, clean_slug
 from ..domain.roles import ROLE_MANAGER, ROLES
 from ..extensions import db
 from ..identity import Actor
@@ -77,7 +78,10 @@ def create_garage(actor: Actor, slug: str | None, name: str | None, spaces: int,
 def list_garages(actor: Actor) -> list[Garage]:
     """The garages the caller may see: every garage for an admin (and the command line),
     else those where they hold a grant; in id order."""
-    user = _caller(actor)
+    return _visible_to(_caller(actor))
+
+
+def _visible_to(user: User | None) -> list[Garage]:
     query = sa.select(Garage).order_by(Garage.id)
     if user is not None and not user.is_admin:
         query = query.join(GarageGrant, sa.and_(GarageGrant.garage_id == Garage.id, GarageGrant.user_id == user.id))
@@ -121,3 +125,28 @@ def revoke(actor: Actor, username: str, garage_id: int) -> None:
     db.session.delete(existing)
     audit.record(actor, "user.revoked", "user", user.username, {"role": existing.role}, garage_id=garage_id)
     db.session.commit()
+
+
+def garage_by_slug(slug: str) -> Garage | None:
+    """The garage a URL names by its slug (None: no such garage; a string that cannot be a slug
+    is not looked up). Within a request the row is kept as `get_settings` keeps it, so the
+    pages that read the garage's settings afterwards read no row again."""
+    if not SLUG_PATTERN.fullmatch(slug):
+        return None
+    garage = db.session.scalar(sa.select(Garage).where(Garage.slug == slug))
+    if garage is not None and has_request_context():
+        g.setdefault("garage_rows", {})[garage.id] = garage
+    return garage
+
+
+def garages_of(user_id: int | None) -> list[Garage]:
+    """The garages a person may work at (every garage for an admin), in id order; with no
+    person (the public lobby), every garage."""
+    return _visible_to(db.session.get(User, user_id) if user_id is not None else None)
+
+
+def slug_of(garage_id: int) -> str:
+    """The slug of a garage that exists (the default garage's is created on first use)."""
+    from .settings import get_settings  # settings imports nothing of this module
+
+    return get_settings(garage_id).slug

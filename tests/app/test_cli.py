@@ -170,5 +170,5 @@ def test_users_create_admin_makes_an_operator_admin(app, client):
     assert r.exit_code == 0 and "Created admin root" in r.output, r.output
     assert get_user("root").role == "admin" and role_at("root") is None
     assert sign_in(client, "root", "a long password").status_code == 303
-    assert client.get("/settings").status_code == 200  # a manager's page, at the default garage
+    assert client.get("/g/main/settings").status_code == 200  # a manager's page, at the default garage
     assert [line.split()[:2] for line in run(app, "users", "list").output.splitlines()] == [["root", "admin"]]

@@ -23,7 +23,7 @@ def test_manager_adds_and_resets_an_attendant_who_cannot_open_staff(live, tablet
 
     page.goto(f"{live.url}/admin/users")
     expect(page).to_have_url(f"{live.url}/login?next=/admin/users")
-    sign_in(page, live.url, "boss", password, "/admin/users")
+    sign_in(page, live.url, "boss", password, "/g/main/admin/users")
     expect(page.locator("h1")).to_have_text("Staff")
 
     # A refused add keeps the page and shows the message by the field (htmx, 422).
@@ -62,12 +62,12 @@ def test_long_usernames_stay_inside_the_staff_and_audit_pages_at_tablet_width(li
     page = tablet
     password = live.user("boss", "manager")
     live.user(LONG, "attendant")
-    sign_in(page, live.url, "boss", password, "/admin/users")
+    sign_in(page, live.url, "boss", password, "/g/main/admin/users")
     expect(page.locator("h1")).to_have_text("Staff")
     page.once("dialog", lambda dialog: dialog.accept())
     page.locator(f'tr[data-username="{LONG}"] button', has_text="Reset password").click()
     expect(page.locator("[data-temp-password]")).to_be_visible()
-    for path, table in (("/admin/users", ".staff-list table"), ("/admin/audit", ".audit-table")):
+    for path, table in (("/g/main/admin/users", ".staff-list table"), ("/g/main/admin/audit", ".audit-table")):
         page.goto(live.url + path)
         expect(page.locator(table)).to_contain_text(LONG[:20])
         page.screenshot(path=f"/tmp/garage-long-names{path.replace('/', '-')}.png", full_page=True)

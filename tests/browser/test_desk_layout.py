@@ -223,11 +223,11 @@ def test_print_ticket_and_receipt_print_on_the_desk_without_a_new_tab(live, desk
 
     card.locator("a", has_text="Print ticket").tap()
     page.wait_for_function("() => (window.__prints || []).length === 1")
-    assert prints(page) == [f"/desk/tickets/{number}/print?auto=1"]
+    assert prints(page) == [f"/g/main/desk/tickets/{number}/print?auto=1"]
     frame = page.frame_locator("#print-frame")
     expect(frame.locator(".slip-number")).to_have_text(number)  # the ticket itself was laid out
     expect(page.locator("#plate")).to_be_focused()  # the next car's plate goes in straight away
-    assert len(page.context.pages) == 1 and page.url.endswith("/desk")
+    assert len(page.context.pages) == 1 and page.url.endswith("/g/main/desk")
 
     page.locator("#lookup-q").fill(number)
     page.locator("#lookup-q").press("Enter")
@@ -237,7 +237,7 @@ def test_print_ticket_and_receipt_print_on_the_desk_without_a_new_tab(live, desk
     expect(receipt).to_contain_text("Paid $")
     receipt.locator("a", has_text="Print receipt").tap()
     page.wait_for_function("() => (window.__prints || []).length === 2")
-    assert prints(page)[1] == f"/desk/tickets/{number}/receipt?auto=1"
+    assert prints(page)[1] == f"/g/main/desk/tickets/{number}/receipt?auto=1"
     expect(page.frame_locator("#print-frame").locator(".slip-number")).to_have_text(number)
     expect(page.locator("#print-frame")).to_have_count(1)  # one frame, reused
     expect(page.locator("#lookup-q")).to_be_focused()
@@ -261,13 +261,13 @@ def test_print_every_ticket_automatically_prints_each_new_ticket_once_and_nothin
     issue_by_keyboard(page, "AUTO 1")
     first = page.locator("#entry .ticket-card [data-ticket-number]").inner_text().strip()
     page.wait_for_function("() => (window.__prints || []).length === 1")
-    assert prints(page) == [f"/desk/tickets/{first}/print?auto=1"]
+    assert prints(page) == [f"/g/main/desk/tickets/{first}/print?auto=1"]
     expect(page.get_by_label("Print every ticket automatically")).to_be_checked()  # the new card keeps it
 
     # The same card again (a re-render) and the polls that follow print nothing more.
     page.evaluate("""() => { const entry = document.getElementById('entry');
         entry.dispatchEvent(new CustomEvent('htmx:load', {bubbles: true, detail: {elt: entry}})); }""")
-    for panel, url in (("#live", "/desk/live"), ("#activity", "/desk/activity")):  # as their polls do
+    for panel, url in (("#live", "/g/main/desk/live"), ("#activity", "/g/main/desk/activity")):  # as their polls do
         page.evaluate("([panel, url]) => htmx.ajax('GET', url, {target: panel, swap: 'outerHTML'})", [panel, url])
     issue_by_keyboard(page, "AB$1")  # a refused entry
     expect(page.locator("#plate-error")).to_be_visible()
@@ -282,7 +282,7 @@ def test_print_every_ticket_automatically_prints_each_new_ticket_once_and_nothin
     page.locator("button.btn-confirm").tap()
     expect(page.locator("#exit .receipt-card")).to_contain_text("Paid $")
     page.wait_for_timeout(300)
-    assert prints(page) == [f"/desk/tickets/{first}/print?auto=1"]
+    assert prints(page) == [f"/g/main/desk/tickets/{first}/print?auto=1"]
 
     # The setting belongs to this tablet: it survives a reload, which prints nothing.
     page.reload()
@@ -290,7 +290,7 @@ def test_print_every_ticket_automatically_prints_each_new_ticket_once_and_nothin
     issue_by_keyboard(page, "AUTO 2")
     second = page.locator("#entry .ticket-card [data-ticket-number]").inner_text().strip()
     page.wait_for_function("() => (window.__prints || []).length === 1")  # counted since the reload
-    assert prints(page) == [f"/desk/tickets/{second}/print?auto=1"]
+    assert prints(page) == [f"/g/main/desk/tickets/{second}/print?auto=1"]
 
     page.get_by_label("Print every ticket automatically").tap()  # off again
     issue_by_keyboard(page, "AUTO 3")

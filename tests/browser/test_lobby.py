@@ -130,7 +130,7 @@ def test_screen_follows_entries_through_every_state_without_reload(screen, brows
     wire: list[int] = []
     cdp.on("Network.responseReceivedExtraInfo", lambda e: wire.append(e["statusCode"]))
 
-    screen.goto(main_server + "/lobby")
+    screen.goto(main_server + "/g/main/lobby")
     screen.evaluate("window.__sameDocument = true")
     assert shown(screen) == ("10", "OPEN", "panel state-open")
     assert screen.inner_text(".panel-name") == "Harbour Street Garage"
@@ -185,7 +185,7 @@ def test_screen_follows_entries_through_every_state_without_reload(screen, brows
 
     dark = browser.new_page(viewport=FULL_HD)
     try:
-        dark.goto(main_server + "/lobby?theme=dark")
+        dark.goto(main_server + "/g/main/lobby?theme=dark")
         assert "theme-dark" in dark.get_attribute("body", "class")
         background = dark.evaluate("getComputedStyle(document.body).backgroundColor")
         assert background == "rgb(5, 7, 10)"
@@ -219,7 +219,7 @@ def test_polling_for_a_long_time_does_not_grow_dom_listeners_or_heap(screen, gar
     panel in. (A 2,900-poll soak run the same way showed the heap level at 1.4-1.5 MB after
     the first few hundred polls of warm-up, and Chromium's node count flat.)"""
     setup_garage(garage_db, total=50)
-    screen.goto(main_server + "/lobby")
+    screen.goto(main_server + "/g/main/lobby")
     cdp = screen.context.new_cdp_session(screen)
     cdp.send("Performance.enable")
     stop = threading.Event()
@@ -258,7 +258,7 @@ def test_keeps_numbers_while_the_server_is_gone_and_recovers_by_itself(screen, g
     staff = setup_garage(garage_db, total=10)
     screen.clock.install()  # real time flows; lets the test jump ahead to check "2 min ago"
     with serve(garage_db, PORT_RESTART, 0.2) as base:
-        screen.goto(base + "/lobby")
+        screen.goto(base + "/g/main/lobby")
         screen.evaluate("window.__sameDocument = true")
         enter(base, staff, "BEFORE 1")
         enter(base, staff, "BEFORE 2")

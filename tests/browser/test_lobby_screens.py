@@ -88,7 +88,7 @@ def screen(browser, viewport: dict):
 
 
 def open_lobby(page: Page, live, query: str = "") -> None:
-    page.goto(live.url + "/lobby" + query)
+    page.goto(live.url + "/g/main/lobby" + query)
     page.wait_for_selector(".panel")
 
 

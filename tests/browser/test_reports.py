@@ -69,7 +69,7 @@ def test_reports_page_in_chromium(live, browser):
         page.fill("#username", "boss")
         page.fill("#password", password)
         page.click("button[type=submit]")
-        page.wait_for_url(re.compile(r"/reports$"))
+        page.wait_for_url(re.compile(r"/g/main/reports$"))
         assert page.locator("figure.chart-card svg").count() == 4
         assert page.locator(".presets a[aria-current]").first.inner_text() in ("Last 30 days", "This month")
         revenue = page.locator(".figure[data-figure=revenue_cents] .value").inner_text()

@@ -20,7 +20,7 @@ def screenshots(tmp_path) -> Path:
     return folder
 
 
-def sign_in(page, live, next_path="/settings"):
+def sign_in(page, live, next_path="/g/main/settings"):
     password = live.user("boss", "manager")
     page.goto(live.url + next_path)
     page.fill("#username", "boss")
@@ -81,7 +81,7 @@ def test_settings_without_javascript(live, browser):
         page.fill("#daily_max", "35.50")
         page.click("text=Save settings")
         page.wait_for_selector(".saved")
-        assert page.url == live.url + "/settings"                # 303 back to the page
+        assert page.url == live.url + "/g/main/settings"                # 303 back to the page
         assert "Daily maximum $35.50 per 24 hours" in page.inner_text("#current-rates")
     finally:
         context.close()

@@ -56,7 +56,7 @@ def seed_a_busy_month(live) -> None:
 @pytest.mark.parametrize("width", [768, 1024])
 def test_the_reports_breakdowns_stay_inside_their_cards(live, browser, width):
     seed_a_busy_month(live)
-    page = manager_page(live, browser, width, "/reports")
+    page = manager_page(live, browser, width, "/g/main/reports")
     try:
         by_attendant = page.locator(".breakdown", has_text="By attendant")
         assert "$123,468.00" in by_attendant.inner_text() and LONG[:20] in by_attendant.inner_text()
@@ -87,7 +87,7 @@ def test_the_audit_log_fits_a_portrait_tablet(live, browser):
         number = ticket_service.issue_ticket(MAIN, "LONGPLATE-123", "Standard Vehicle", attendant).ticket_number
         ticket_service.process_exit(MAIN, number, "Mobile Payment", attendant, lost=True)
         db.session.remove()
-    page = manager_page(live, browser, 768, "/admin/audit")
+    page = manager_page(live, browser, 768, "/g/main/admin/audit")
     try:
         assert page.locator(".audit-table tbody tr").count() >= 5
         fit = page.evaluate("""() => { const box = document.querySelector('.audit-results');

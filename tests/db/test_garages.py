@@ -183,12 +183,13 @@ def test_a_person_s_desk_works_for_their_garage(app, client, north, make_user):
     garages.revoke(CLI, "nina", MAIN)
     main_number = tickets.issue_ticket(MAIN, "MAIN 1", "Car").ticket_number
     assert sign_in(client, "nina").status_code == 303
-    page = client.get("/desk")
+    assert client.get("/desk").headers["Location"] == "/g/north/desk"  # their only garage
+    page = client.get("/g/north/desk")
     assert page.status_code == 200 and "MAIN 1" not in page.get_data(as_text=True)
-    other, unknown = client.get(f"/desk/exit?q={main_number}"), client.get("/desk/exit?q=PS-ZZZZ22")
+    other, unknown = client.get(f"/g/north/desk/exit?q={main_number}"), client.get("/g/north/desk/exit?q=PS-ZZZZ22")
     assert other.status_code == unknown.status_code == 422  # as a number that does not exist
     assert "No ticket or car matches" in other.get_data(as_text=True)
-    assert client.get("/reports").status_code == 403  # an attendant at north
+    assert client.get("/g/north/reports").status_code == 403  # an attendant at north
     nobody = make_user("idle", "attendant")
     garages.revoke(CLI, "idle", MAIN)
     other = app.test_client()

@@ -47,10 +47,10 @@ def test_a_session_started_on_one_instance_works_on_the_other_with_its_csrf_toke
     make_user("ann", "attendant")
     on_a = app.test_client()
     assert sign_in(on_a, "ann").status_code == 303
-    token = csrf_token(on_a, "/desk")  # the page came from A ...
+    token = csrf_token(on_a, "/g/main/desk")  # the page came from A ...
     on_b = moved(cookie_of(on_a), instance_b)
-    assert "Desk" in text(on_b.get("/desk"))  # ... the next request reaches B: still signed in
-    r = on_b.post("/desk/entries", data={"plate": "TWO1", "vehicle_type": "Car", "csrf_token": token})
+    assert "Desk" in text(on_b.get("/g/main/desk"))  # ... the next request reaches B: still signed in
+    r = on_b.post("/g/main/desk/entries", data={"plate": "TWO1", "vehicle_type": "Car", "csrf_token": token})
     assert r.status_code == 303, text(r)  # A's CSRF token is good on B
     assert "TWO1" in text(on_a.get(r.headers["Location"]))  # and A sees what B wrote
 
@@ -61,8 +61,8 @@ def test_signing_out_on_one_instance_ends_the_session_on_the_other(app, instance
     sign_in(on_a, "ann")
     cookie = cookie_of(on_a)
     on_b = moved(cookie, instance_b)
-    on_b.post("/logout", data={"csrf_token": csrf_token(on_b, "/desk")})
-    assert moved(cookie, app).get("/desk").status_code == 302  # the row is gone: A sends it to /login
+    on_b.post("/logout", data={"csrf_token": csrf_token(on_b, "/g/main/desk")})
+    assert moved(cookie, app).get("/g/main/desk").status_code == 302  # the row is gone: A sends it to /login
 
 
 def test_the_sign_in_throttle_counts_attempts_on_every_instance(app, instance_b, make_user):
@@ -75,8 +75,8 @@ def test_the_sign_in_throttle_counts_attempts_on_every_instance(app, instance_b,
 
 
 def test_the_lobby_etag_of_one_instance_is_valid_on_the_other(app, instance_b):
-    etag = app.test_client().get("/lobby/panel", headers=HTMX).headers["ETag"]
-    assert instance_b.test_client().get("/lobby/panel", headers={**HTMX, "If-None-Match": etag}).status_code == 304
+    etag = app.test_client().get("/g/main/lobby/panel", headers=HTMX).headers["ETag"]
+    assert instance_b.test_client().get("/g/main/lobby/panel", headers={**HTMX, "If-None-Match": etag}).status_code == 304
 
 
 def test_an_instance_with_another_secret_key_opens_nobodys_session(app, make_user, tmp_path):
@@ -85,7 +85,7 @@ def test_an_instance_with_another_secret_key_opens_nobodys_session(app, make_use
     sign_in(on_a, "ann")
     stranger = other_instance(app, tmp_path, secret_key=secrets.token_hex(16))
     try:
-        assert moved(cookie_of(on_a), stranger).get("/desk").status_code == 302
+        assert moved(cookie_of(on_a), stranger).get("/g/main/desk").status_code == 302
     finally:
         with stranger.app_context():
             db.engine.dispose()

@@ -67,8 +67,8 @@ class Site:
 
     def database_urls(self) -> dict[str, Reply]:
         """The four URLs the probe saw answer 500 during an outage."""
-        return {"occupancy": self.fetch("GET", "/api/garage/occupancy"), "lobby": self.fetch("GET", "/lobby"),
-                "panel": self.fetch("GET", "/lobby/panel", PANEL), "entry": self.entry()}
+        return {"occupancy": self.fetch("GET", "/api/garage/occupancy"), "lobby": self.fetch("GET", "/g/main/lobby"),
+                "panel": self.fetch("GET", "/g/main/lobby/panel", PANEL), "entry": self.entry()}
 
     def workers(self) -> list[int]:
         return children(self.master)
@@ -156,7 +156,7 @@ def test_a_stopped_database_answers_503_and_the_app_recovers(site):
     try:
         assert_unavailable(site.database_urls())
         assert_no_database_needed(site)
-        polls = [site.fetch("GET", "/lobby/panel", PANEL) for _ in range(20)]  # a lobby screen, polling
+        polls = [site.fetch("GET", "/g/main/lobby/panel", PANEL) for _ in range(20)]  # a lobby screen, polling
         assert {p.status for p in polls} == {503}
         assert_one_traceback_per_burst(site.log_since(mark), failed=4 + 20)
     finally:

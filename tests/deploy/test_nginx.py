@@ -87,7 +87,7 @@ def sign_in(client: Client, username: str, password: str = PASSWORD) -> None:
 
 
 def desk_token(client: Client, base: str | None = None) -> str:
-    r = client.request("GET", "/desk", base=base)
+    r = client.request("GET", "/g/main/desk", base=base)
     assert r.status == 200, (r.status, r.headers.get("Location"))
     return CSRF.search(r.text).group(1)
 
@@ -101,24 +101,24 @@ def test_a_shift_through_nginx_uses_both_instances_with_one_sign_in(stack):
     sign_in(desk, "ann")
     # The session opened through nginx works on each instance, asked directly with the same cookie.
     for base in stack.instances.values():
-        assert "ann" in desk.request("GET", "/desk", base=base).text
+        assert "ann" in desk.request("GET", "/g/main/desk", base=base).text
     token = desk_token(desk)
 
     numbers = []
     for plate in ("NGX001", "NGX002", "NGX003", "NGX004"):
-        r = desk.request("POST", "/desk/entries", form={"plate": plate, "vehicle_type": "Car", "csrf_token": token})
+        r = desk.request("POST", "/g/main/desk/entries", form={"plate": plate, "vehicle_type": "Car", "csrf_token": token})
         assert r.status == 303, r.text
         numbers.append(r.headers["Location"].rsplit("/", 1)[1])
-    amounts = [re.search(r'name="expected_amount" value="(\d+)"', desk.request("GET", f"/desk/exit?q={n}").text)
+    amounts = [re.search(r'name="expected_amount" value="(\d+)"', desk.request("GET", f"/g/main/desk/exit?q={n}").text)
                .group(1) for n in numbers]
     for number, amount in zip(numbers, amounts):  # back to back, as the entries: nothing else in between
-        r = desk.request("POST", f"/desk/tickets/{number}/exit",
+        r = desk.request("POST", f"/g/main/desk/tickets/{number}/exit",
                          form={"payment_method": "Cash", "expected_amount": amount, "csrf_token": token})
         assert r.status == 303, r.text
 
     # Round robin: consecutive entries (and exits) alternate between the two instances.
-    entries = stack.upstreams("POST", r"/desk/entries", 4)
-    exits = stack.upstreams("POST", r"/desk/tickets/[^/]+/exit", 4)
+    entries = stack.upstreams("POST", r"/g/main/desk/entries", 4)
+    exits = stack.upstreams("POST", r"/g/main/desk/tickets/[^/]+/exit", 4)
     assert len(entries) == len(exits) == 4
     for served in (entries, exits):
         assert set(served) == set(stack.instances)
@@ -305,10 +305,10 @@ def test_an_instance_that_refuses_connections_costs_no_request_not_even_a_post(s
 def test_with_no_instance_answering_nginx_says_so_pages_and_api_alike():
     with nginx_server([f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]) as nginx:
         client = Client(nginx.url, CLIENT)
-        page = client.request("GET", "/desk")
+        page = client.request("GET", "/g/main/desk")
         assert page.status == 503 and "Temporarily unavailable" in page.text
         assert page.headers["Retry-After"] == "5" and page.headers["Content-Type"].startswith("text/html")
-        posted = client.request("POST", "/desk/entries", form={"plate": "X"})
+        posted = client.request("POST", "/g/main/desk/entries", form={"plate": "X"})
         assert posted.status == 503 and "Temporarily unavailable" in posted.text
         api = client.request("GET", "/api/status")
         assert api.status == 503 and api.json() == {

@@ -13,6 +13,7 @@ class StaffActions:
         self.client = client
         self._make_user = make_user
         self.token = ""  # the session's CSRF token, read from the desk after signing in
+        self.garage = "main"  # the slug of the garage whose desk the forms are posted to
 
     def sign_in(self, username: str = "ann", role: str | None = "attendant", password: str = PASSWORD):
         """Sign in through /login; with a `role`, the user is created first."""
@@ -20,8 +21,12 @@ class StaffActions:
             self._make_user(username, role, password)
         r = sign_in(self.client, username, password)
         assert r.status_code == 303, r.get_data(as_text=True)
-        self.token = csrf_token(self.client, "/desk")
+        self.token = csrf_token(self.client, self.url("/desk"))
         return r
+
+    def url(self, path: str) -> str:
+        """`path` (a page's URL of before stage 2, "/desk/...") in this desk's garage."""
+        return f"/g/{self.garage}{path}"
 
     def sign_out(self):
         r = self.client.post("/logout", data={"csrf_token": self.token})
@@ -33,7 +38,7 @@ class StaffActions:
         data = {"plate": plate, "csrf_token": self.token}
         if vehicle_type is not None:
             data["vehicle_type"] = vehicle_type
-        return self.client.post("/desk/entries", data=data, headers=HTMX if htmx else {})
+        return self.client.post(self.url("/desk/entries"), data=data, headers=HTMX if htmx else {})
 
     def issue(self, plate: str, vehicle_type: str = "Car") -> str:
         """Issue a ticket at the desk; returns its number."""
@@ -44,7 +49,7 @@ class StaffActions:
     def lookup(self, query: str, lost: bool = False, htmx: bool = False):
         """Look a ticket up at the desk's exit (by number or plate)."""
         params = {"q": query, **({"lost": "1"} if lost else {})}
-        return self.client.get("/desk/exit", query_string=params, headers=HTMX if htmx else {})
+        return self.client.get(self.url("/desk/exit"), query_string=params, headers=HTMX if htmx else {})
 
     def quote(self, query: str, lost: bool = False) -> int:
         """The amount (cents) the exit form asks for."""
@@ -60,7 +65,7 @@ class StaffActions:
             data["expected_amount"] = str(expected)
         if lost:
             data["lost"] = "1"
-        return self.client.post(f"/desk/tickets/{number}/exit", data=data, headers=HTMX if htmx else {})
+        return self.client.post(self.url(f"/desk/tickets/{number}/exit"), data=data, headers=HTMX if htmx else {})
 
 
 def quoted_amount(page) -> int:

@@ -6,7 +6,7 @@ pre-ping, BEGIN and COMMIT are not statements of ours and are not counted).
 
 To cover a new page or endpoint, add one line to REQUESTS, for instance:
 
-    Req("desk live panel", "GET", "/desk/live", auth="session", headers=HTMX, most=3),
+    Req("desk live panel", "GET", "/g/main/desk/live", auth="session", headers=HTMX, most=3),
 """
 from __future__ import annotations
 
@@ -60,22 +60,24 @@ REQUESTS = [
     Req("settings", "GET", "/api/garage/settings", auth="manager-token", most=4),
     # Pages: the desk and its polled fragments, the lobby's polled panel.
     # desk page: user, settings (once per request), counts, cars inside, rules (settings as committed +
-    # vehicle rates, once for the list and the rates panel), activity, today's figures.
-    Req("desk page", "GET", "/desk", auth="session", most=8),
-    Req("desk live panel", "GET", "/desk/live", auth="session", headers=HTMX, most=3),
-    Req("desk activity", "GET", "/desk/activity", auth="session", headers=HTMX, most=3),
-    Req("desk cars inside", "GET", "/desk/inside", auth="session", headers=HTMX, most=6),
+    # vehicle rates, once for the list and the rates panel), activity, today's figures, and the
+    # person's garages (a "Switch garage" link for someone with several). The garage's row is read
+    # with its slug (garages_web.resolve), so the settings cost nothing more.
+    Req("desk page", "GET", "/g/main/desk", auth="session", most=9),
+    Req("desk live panel", "GET", "/g/main/desk/live", auth="session", headers=HTMX, most=3),
+    Req("desk activity", "GET", "/g/main/desk/activity", auth="session", headers=HTMX, most=3),
+    Req("desk cars inside", "GET", "/g/main/desk/inside", auth="session", headers=HTMX, most=6),
     # the desk's lookup: user, ONE statement for the number or the plate's latest ticket, the rules
     # for the quote (settings as committed + vehicle rates), the settings row (the time zone of the times shown)
-    Req("desk lookup by plate", "GET", "/desk/exit?q=car-1", auth="session", headers=HTMX, most=5),
-    Req("desk lookup by number", "GET", "/desk/exit?q={ticket}", auth="session", headers=HTMX, most=5),
-    Req("desk activity, more", "GET", "/desk/activity?rows=50", auth="session", headers=HTMX, most=3),
-    Req("lobby page", "GET", "/lobby", most=2),
-    Req("lobby panel", "GET", "/lobby/panel", headers=HTMX, most=1),
+    Req("desk lookup by plate", "GET", "/g/main/desk/exit?q=car-1", auth="session", headers=HTMX, most=5),
+    Req("desk lookup by number", "GET", "/g/main/desk/exit?q={ticket}", auth="session", headers=HTMX, most=5),
+    Req("desk activity, more", "GET", "/g/main/desk/activity?rows=50", auth="session", headers=HTMX, most=3),
+    Req("lobby page", "GET", "/g/main/lobby", most=2),
+    Req("lobby panel", "GET", "/g/main/lobby/panel", headers=HTMX, most=1),
     # Reports (last 30 days): a fixed set of grouped scans, however many tickets. Measured on
     # PostgreSQL (SQLite one fewer: no work_mem set_config): page 12, chart 7.
-    Req("reports page", "GET", "/reports", auth="manager-session", most=14),
-    Req("occupancy chart", "GET", "/reports/charts/occupancy.svg", auth="manager-session", most=9),
+    Req("reports page", "GET", "/g/main/reports", auth="manager-session", most=14),
+    Req("occupancy chart", "GET", "/g/main/reports/charts/occupancy.svg", auth="manager-session", most=9),
 ]
 
 

@@ -16,7 +16,7 @@ from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 
 def test_the_settings_row_is_read_once_per_request(app):
-    with app.test_request_context("/desk"), counting() as seen:
+    with app.test_request_context("/g/main/desk"), counting() as seen:
         tz = settings_service.get_settings(MAIN).timezone
         for _ in range(3):
             assert settings_service.get_settings(MAIN).timezone == tz
@@ -27,7 +27,7 @@ def test_the_counter_a_request_reads_after_its_own_exit_is_the_new_one(app):
     actor = Actor.system()
     number = ticket_service.issue_ticket(MAIN, "READ 1", "Car", actor).ticket_number
     db.session.remove()
-    with app.test_request_context("/desk/tickets/x/exit", method="POST"):
+    with app.test_request_context("/g/main/desk/tickets/x/exit", method="POST"):
         assert stats_service.garage_stats(MAIN).occupancy.occupied == 1  # read before the exit...
         ticket_service.process_exit(MAIN, number, "Cash", actor, now=utcnow() + timedelta(minutes=30))
         assert stats_service.garage_stats(MAIN).occupancy.occupied == 0  # ...and after it: the new count
@@ -36,7 +36,7 @@ def test_the_counter_a_request_reads_after_its_own_exit_is_the_new_one(app):
 
 
 def test_rules_changed_in_a_request_are_the_rules_it_reads_afterwards(app):
-    with app.test_request_context("/settings", method="POST"):
+    with app.test_request_context("/g/main/settings", method="POST"):
         assert settings_service.current_tariff(MAIN).hourly_rate_cents == 1000
         settings_service.update_settings(MAIN, Actor.system(), hourly_rate=1500, vehicle_rates={"SUV": 2000})
         tariff = settings_service.current_tariff(MAIN)

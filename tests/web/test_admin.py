@@ -1,4 +1,4 @@
-"""/admin/users (staff accounts) and /admin/audit (the audit log), managers only."""
+"""/g/main/admin/users (staff accounts) and /admin/audit (the audit log), managers only."""
 from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlsplit
 
@@ -44,7 +44,7 @@ NEW = {"username": "Carol", "role": "attendant", "password": "initial password 1
 def test_staff_page_lists_accounts_with_role_and_status(boss, make_user):
     make_user("dave", "attendant")
     accounts.set_active("dave", False)
-    r = boss.get("/admin/users")
+    r = boss.get("/g/main/admin/users")
     assert r.status_code == 200
     table = rows(r)
     assert table["boss"][:3] == ["boss (you)", "Manager", "Active"]
@@ -56,13 +56,13 @@ def test_staff_page_lists_accounts_with_role_and_status(boss, make_user):
 
 
 def test_add_attendant_without_javascript_redirects_and_shows_them(boss):
-    r = post_form(boss, "/admin/users", NEW)
-    assert r.status_code == 303 and r.headers["Location"] == "/admin/users"
-    page = boss.get("/admin/users")
+    r = post_form(boss, "/g/main/admin/users", NEW)
+    assert r.status_code == 303 and r.headers["Location"] == "/g/main/admin/users"
+    page = boss.get("/g/main/admin/users")
     assert "Added attendant carol" in text(page)
     # A success notice, shown once, styled as done rather than as a warning.
     assert "Added attendant carol" in soup(page).select_one("#staff .notice.ok[role=status]").get_text()
-    assert "Added attendant carol" not in text(boss.get("/admin/users"))
+    assert "Added attendant carol" not in text(boss.get("/g/main/admin/users"))
     assert rows(page)["carol"][:3] == ["carol", "Attendant", "Active · must change password"]
     carol = user("carol")
     assert role_at("carol") == "attendant" and carol.must_change_password and carol.check_password(NEW["password"])
@@ -73,7 +73,7 @@ def test_add_attendant_without_javascript_redirects_and_shows_them(boss):
 
 
 def test_add_manager_with_htmx_swaps_the_staff_section(boss):
-    r = post_form(boss, "/admin/users", {**NEW, "role": "manager"}, htmx=True, page="/admin/users")
+    r = post_form(boss, "/g/main/admin/users", {**NEW, "role": "manager"}, htmx=True, page="/g/main/admin/users")
     assert r.status_code == 200
     page = soup(r)
     assert page.find("html") is None and page.select_one("section#staff") is not None
@@ -96,7 +96,7 @@ def test_add_manager_with_htmx_swaps_the_staff_section(boss):
 @pytest.mark.parametrize("htmx", [False, True])
 def test_invalid_new_user_is_refused_with_the_fields_message(boss, field, value, status, message, htmx):
     before = db.session.scalar(sa.select(sa.func.count(User.id)))
-    r = post_form(boss, "/admin/users", {**NEW, field: value}, htmx=htmx, page="/admin/users")
+    r = post_form(boss, "/g/main/admin/users", {**NEW, field: value}, htmx=htmx, page="/g/main/admin/users")
     assert r.status_code == status
     page = soup(r)
     assert (page.find("html") is None) == htmx
@@ -111,9 +111,9 @@ def test_invalid_new_user_is_refused_with_the_fields_message(boss, field, value,
 
 
 def test_a_look_alike_name_is_stored_as_the_plain_name_and_signs_in_either_way(app, boss):
-    r = post_form(boss, "/admin/users", {**NEW, "username": "１２３"}, page="/admin/users")
+    r = post_form(boss, "/g/main/admin/users", {**NEW, "username": "１２３"}, page="/g/main/admin/users")
     assert r.status_code == 303
-    assert "123" in rows(boss.get("/admin/users")) and user("１２３") is None
+    assert "123" in rows(boss.get("/g/main/admin/users")) and user("１２３") is None
     for typed in ("１２３", "123"):
         assert sign_in(app.test_client(), typed, NEW["password"]).status_code == 303
 
@@ -123,18 +123,18 @@ def test_a_look_alike_name_is_stored_as_the_plain_name_and_signs_in_either_way(a
 @pytest.mark.parametrize("htmx", [False, True])
 def test_deactivate_signs_them_out_and_reactivate_lets_them_back(app, boss, make_user, htmx):
     desk = signed_in(app, make_user, "dave", "attendant")
-    r = post_form(boss, "/admin/users/dave/deactivate", htmx=htmx, page="/admin/users")
+    r = post_form(boss, "/g/main/admin/users/dave/deactivate", htmx=htmx, page="/g/main/admin/users")
     if htmx:
         assert r.status_code == 200 and rows(r)["dave"][2] == "Deactivated"
     else:
         assert r.status_code == 303
-        assert "Deactivated dave" in text(boss.get("/admin/users"))
+        assert "Deactivated dave" in text(boss.get("/g/main/admin/users"))
     assert user("dave").active is False
-    assert desk.get("/admin/users").status_code == 302  # their open session ended
+    assert desk.get("/g/main/admin/users").status_code == 302  # their open session ended
     assert sign_in(app.test_client(), "dave").status_code == 401
     assert [(e.username, e.object_id) for e in events("user.deactivated")] == [("boss", "dave")]
 
-    r = post_form(boss, "/admin/users/dave/reactivate", htmx=htmx, page="/admin/users")
+    r = post_form(boss, "/g/main/admin/users/dave/reactivate", htmx=htmx, page="/g/main/admin/users")
     assert r.status_code == (200 if htmx else 303)
     assert user("dave").active is True
     assert sign_in(app.test_client(), "dave").status_code == 303
@@ -143,24 +143,24 @@ def test_deactivate_signs_them_out_and_reactivate_lets_them_back(app, boss, make
 
 def test_manager_cannot_deactivate_themself(boss):
     for htmx in (False, True):
-        r = post_form(boss, "/admin/users/boss/deactivate", htmx=htmx, page="/admin/users")
+        r = post_form(boss, "/g/main/admin/users/boss/deactivate", htmx=htmx, page="/g/main/admin/users")
         assert r.status_code == 409
         assert soup(r).find(role="alert").get_text() == \
             "You cannot deactivate your own account; ask another manager"
     assert user("boss").active is True
-    assert boss.get("/admin/users").status_code == 200
+    assert boss.get("/g/main/admin/users").status_code == 200
     assert not events("user.deactivated")
 
 
 def test_deactivating_twice_is_audited_once(boss, make_user):
     make_user("dave")
-    post_form(boss, "/admin/users/dave/deactivate", page="/admin/users")
-    post_form(boss, "/admin/users/dave/deactivate", page="/admin/users")
+    post_form(boss, "/g/main/admin/users/dave/deactivate", page="/g/main/admin/users")
+    post_form(boss, "/g/main/admin/users/dave/deactivate", page="/g/main/admin/users")
     assert len(events("user.deactivated")) == 1
 
 
 def test_unknown_user_is_404_and_changes_nothing(boss):
-    r = post_form(boss, "/admin/users/nobody/deactivate", page="/admin/users")
+    r = post_form(boss, "/g/main/admin/users/nobody/deactivate", page="/g/main/admin/users")
     assert r.status_code == 404 and "No user named 'nobody'" in text(r)
     assert not events("user.deactivated")
 
@@ -170,15 +170,15 @@ def test_unknown_user_is_404_and_changes_nothing(boss):
 @pytest.mark.parametrize("htmx", [False, True])
 def test_reset_password_shows_a_temporary_password_once(app, boss, make_user, htmx):
     desk = signed_in(app, make_user, "dave", "attendant")
-    r = post_form(boss, "/admin/users/dave/reset-password", htmx=htmx, page="/admin/users")
+    r = post_form(boss, "/g/main/admin/users/dave/reset-password", htmx=htmx, page="/g/main/admin/users")
     assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
     shown = soup(r).select_one("[data-temp-password]")
     temporary = shown.get_text().strip()
     assert len(temporary) >= accounts.MIN_PASSWORD and temporary != PASSWORD
     assert "shown only this once" in text(r)
-    assert temporary not in boss.get("/admin/users").get_data(as_text=True)  # once only
+    assert temporary not in boss.get("/g/main/admin/users").get_data(as_text=True)  # once only
 
-    assert desk.get("/admin/users").status_code == 302  # their session ended at once
+    assert desk.get("/g/main/admin/users").status_code == 302  # their session ended at once
     assert sign_in(app.test_client(), "dave", PASSWORD).status_code == 401
     fresh = app.test_client()
     r = sign_in(fresh, "dave", temporary)
@@ -192,15 +192,15 @@ def test_temporary_passwords_differ(boss, make_user):
     make_user("dave")
     seen = set()
     for _ in range(3):
-        r = post_form(boss, "/admin/users/dave/reset-password", page="/admin/users")
+        r = post_form(boss, "/g/main/admin/users/dave/reset-password", page="/g/main/admin/users")
         seen.add(soup(r).select_one("[data-temp-password]").get_text().strip())
     assert len(seen) == 3
 
 
 def test_manager_cannot_reset_their_own_password_here(app, boss):
-    r = post_form(boss, "/admin/users/boss/reset-password", page="/admin/users")
+    r = post_form(boss, "/g/main/admin/users/boss/reset-password", page="/g/main/admin/users")
     assert r.status_code == 409 and "Use Change password for your own account" in text(r)
-    assert boss.get("/admin/users").status_code == 200
+    assert boss.get("/g/main/admin/users").status_code == 200
     assert sign_in(app.test_client(), "boss", PASSWORD).status_code == 303
     assert not events("user.password_reset")
 
@@ -209,8 +209,8 @@ def test_manager_cannot_reset_their_own_password_here(app, boss):
 
 def test_form_post_without_csrf_token_is_400_and_changes_nothing(boss, make_user):
     make_user("dave")
-    for path, data in (("/admin/users", NEW), ("/admin/users/dave/deactivate", {}),
-                       ("/admin/users/dave/reset-password", {})):
+    for path, data in (("/g/main/admin/users", NEW), ("/g/main/admin/users/dave/deactivate", {}),
+                       ("/g/main/admin/users/dave/reset-password", {})):
         r = boss.post(path, data=data)
         assert r.status_code == 400 and "Your form expired" in text(r)
         r = boss.post(path, data={**data, "csrf_token": "forged"})
@@ -222,15 +222,15 @@ def test_form_post_without_csrf_token_is_400_and_changes_nothing(boss, make_user
 
 def test_htmx_post_without_csrf_header_is_400_and_changes_nothing(boss, make_user):
     make_user("dave")
-    r = boss.post("/admin/users/dave/deactivate", headers=HTMX)
+    r = boss.post("/g/main/admin/users/dave/deactivate", headers=HTMX)
     assert r.status_code == 400
-    r = boss.post("/admin/users", data=NEW, headers={**HTMX, "X-CSRFToken": "forged"})
+    r = boss.post("/g/main/admin/users", data=NEW, headers={**HTMX, "X-CSRFToken": "forged"})
     assert r.status_code == 400
     assert user("dave").active and user("carol") is None
 
 
 def test_pages_carry_the_csrf_token_for_htmx_and_forms(boss):
-    page = soup(boss.get("/admin/users"))
+    page = soup(boss.get("/g/main/admin/users"))
     assert "X-CSRFToken" in page.body["hx-headers"]
     for form in page.select("form[method=post]"):
         assert form.find("input", attrs={"name": "csrf_token"}) is not None, form.get("action")
@@ -272,7 +272,7 @@ def test_audit_log_is_newest_first_in_local_time(boss, new_york):
     add_event("ticket.paid", "2024-07-02 03:50:00", details={
         "amountCents": 6000, "paymentMethod": "Card", "durationMinutes": 95, "lost": True,
         "timeFeeCents": 2000, "lostFeeCents": 4000})
-    r = boss.get("/admin/audit")
+    r = boss.get("/g/main/admin/audit")
     assert r.status_code == 200
     table = audit_rows(r)
     # Money in dollars (stored as cents), a stay in hours, keys in words: never "amountCents 6000".
@@ -292,16 +292,16 @@ def test_audit_filters_by_action_user_and_local_dates(boss, new_york):
     add_event("ticket.issued", "2024-07-02 03:59:59", "erin")  # July 1, 23:59:59
     add_event("ticket.issued", "2024-07-02 04:00:00", "dave")  # July 2
     add_event("auth.login_failed", "2024-07-01 12:00:00", None, object_id="dave")
-    r = boss.get("/admin/audit?action=ticket.issued&from=2024-07-01&to=2024-07-01")
+    r = boss.get("/g/main/admin/audit?action=ticket.issued&from=2024-07-01&to=2024-07-01")
     assert [row[0] for row in audit_rows(r)] == ["2024-07-01 23:59:59", "2024-07-01 00:00:00"]
-    r = boss.get("/admin/audit?action=ticket.issued&user=DAVE&from=2024-07-01&to=2024-07-01")
+    r = boss.get("/g/main/admin/audit?action=ticket.issued&user=DAVE&from=2024-07-01&to=2024-07-01")
     assert [row[:2] for row in audit_rows(r)] == [["2024-07-01 00:00:00", "dave"]]
     # "User" finds what they did and what was done to them (a failed sign-in has no actor).
-    r = boss.get("/admin/audit?user=dave&from=2024-07-01&to=2024-07-01")
+    r = boss.get("/g/main/admin/audit?user=dave&from=2024-07-01&to=2024-07-01")
     assert [row[2] for row in audit_rows(r)] == ["Sign-in failed", "Ticket issued"]
     assert audit_rows(r)[0][1] == "—" and audit_rows(r)[0][3] == "user dave"
     # The filters are shown as chosen (bookmarkable URL, full page).
-    page = soup(boss.get("/admin/audit?action=ticket.issued&user=dave&from=2024-07-01&to=2024-07-02"))
+    page = soup(boss.get("/g/main/admin/audit?action=ticket.issued&user=dave&from=2024-07-01&to=2024-07-02"))
     assert page.select_one("#audit-action option[selected]")["value"] == "ticket.issued"
     assert page.select_one("#audit-user")["value"] == "dave"
     assert page.select_one("#audit-from")["value"] == "2024-07-01"
@@ -310,18 +310,18 @@ def test_audit_filters_by_action_user_and_local_dates(boss, new_york):
 
 def test_audit_htmx_returns_the_results_and_the_url_to_show(boss):
     add_event("ticket.issued", "2024-07-01 12:00:00", "dave")
-    r = boss.get("/admin/audit?action=ticket.issued&user=&from=&to=", headers=HTMX)
+    r = boss.get("/g/main/admin/audit?action=ticket.issued&user=&from=&to=", headers=HTMX)
     assert r.status_code == 200
     page = soup(r)
     assert page.find("html") is None and page.select_one("section#audit-results") is not None
-    assert r.headers["HX-Push-Url"] == "/admin/audit?action=ticket.issued"
+    assert r.headers["HX-Push-Url"] == "/g/main/admin/audit?action=ticket.issued"
     assert "HX-Request" in r.headers["Vary"]
     # The same filters again (Enter in a field sends change and submit): no second history entry.
-    r = boss.get("/admin/audit?action=ticket.issued&user=", headers={
-        **HTMX, "HX-Current-URL": "http://localhost/admin/audit?action=ticket.issued"})
-    assert "HX-Push-Url" not in r.headers and r.headers["HX-Replace-Url"] == "/admin/audit?action=ticket.issued"
+    r = boss.get("/g/main/admin/audit?action=ticket.issued&user=", headers={
+        **HTMX, "HX-Current-URL": "http://localhost/g/main/admin/audit?action=ticket.issued"})
+    assert "HX-Push-Url" not in r.headers and r.headers["HX-Replace-Url"] == "/g/main/admin/audit?action=ticket.issued"
     # Back button after a pushed URL: htmx asks for the whole page.
-    r = boss.get("/admin/audit?action=ticket.issued",
+    r = boss.get("/g/main/admin/audit?action=ticket.issued",
                  headers={**HTMX, "HX-History-Restore-Request": "true"})
     assert soup(r).find("html") is not None
 
@@ -332,7 +332,7 @@ def test_audit_is_paginated(boss):
     for i in range(55):
         record(Actor(None, "dave", None), "ticket.issued", "ticket", f"T{i:02d}")
     db.session.commit()
-    first = boss.get("/admin/audit?action=ticket.issued")
+    first = boss.get("/g/main/admin/audit?action=ticket.issued")
     assert len(audit_rows(first)) == 50
     assert "55 events · page 1 of 2" in text(first)
     older = soup(first).select_one("a[rel=next]")["href"]
@@ -341,9 +341,9 @@ def test_audit_is_paginated(boss):
     assert [row[3] for row in audit_rows(second)] == [f"ticket T{i:02d}" for i in range(4, -1, -1)]
     assert soup(second).select_one("a[rel=prev]") is not None
     assert soup(second).select_one("a[rel=next]") is None
-    r = boss.get("/admin/audit?action=ticket.issued&page=9")
+    r = boss.get("/g/main/admin/audit?action=ticket.issued&page=9")
     assert "No events match" in text(r)
-    r = boss.get("/admin/audit?page=abc")
+    r = boss.get("/g/main/admin/audit?page=abc")
     assert r.status_code == 422 and "page must be a whole number from 1 to 100000" in text(r)
 
 
@@ -359,7 +359,7 @@ def test_audit_is_paginated(boss):
 ])
 def test_bad_audit_filters_are_422_with_a_message(boss, query, message):
     for headers in ({}, HTMX):
-        r = boss.get(f"/admin/audit?{query}", headers=headers)
+        r = boss.get(f"/g/main/admin/audit?{query}", headers=headers)
         assert r.status_code == 422
         assert message in text(r)
         assert not audit_rows(r)
@@ -367,13 +367,13 @@ def test_bad_audit_filters_are_422_with_a_message(boss, query, message):
 
 def test_audit_page_escapes_what_users_typed(boss):
     add_event("auth.login_failed", "2024-07-01 12:00:00", None, object_id="<script>alert(1)</script>")
-    r = boss.get("/admin/audit")
+    r = boss.get("/g/main/admin/audit")
     assert "<script>alert(1)</script>" not in r.get_data(as_text=True)
     assert "<script>alert(1)</script>" in text(r)
 
 
 def test_nav_marks_the_page_you_are_on_and_hides_manager_pages_from_attendants(app, boss, make_user):
-    for path, label in (("/admin/users", "Staff"), ("/admin/audit", "Audit log")):
+    for path, label in (("/g/main/admin/users", "Staff"), ("/g/main/admin/audit", "Audit log")):
         nav = soup(boss.get(path)).select_one("nav.nav")
         assert [a.get_text() for a in nav.select("a.active")] == [label]
         assert nav.select_one("a[aria-current=page]").get_text() == label

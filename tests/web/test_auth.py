@@ -19,21 +19,21 @@ from tests.helpers.web import HTMX, PASSWORD, csrf_token, post_form, sign_in, si
 
 def test_staff_page_without_login_goes_to_login_and_back(client, make_user):
     make_user("boss", "manager")
-    r = client.get("/admin/audit?action=auth.login")
+    r = client.get("/g/main/admin/audit?action=auth.login")
     assert r.status_code == 302
     location = urlsplit(r.headers["Location"])
     assert location.path == "/login"
-    assert parse_qs(location.query)["next"] == ["/admin/audit?action=auth.login"]
+    assert parse_qs(location.query)["next"] == ["/g/main/admin/audit?action=auth.login"]
 
     login_page = soup(client.get(r.headers["Location"]))
-    assert login_page.find("input", attrs={"name": "next"})["value"] == "/admin/audit?action=auth.login"
-    r = sign_in(client, "boss", next_url="/admin/audit?action=auth.login")
-    assert r.status_code == 303 and r.headers["Location"] == "/admin/audit?action=auth.login"
+    assert login_page.find("input", attrs={"name": "next"})["value"] == "/g/main/admin/audit?action=auth.login"
+    r = sign_in(client, "boss", next_url="/g/main/admin/audit?action=auth.login")
+    assert r.status_code == 303 and r.headers["Location"] == "/g/main/admin/audit?action=auth.login"
     assert "Audit log" in text(client.get(r.headers["Location"]))
 
 
 def test_htmx_request_without_login_redirects_the_whole_page(client):
-    r = client.get("/admin/users", headers=HTMX)
+    r = client.get("/g/main/admin/users", headers=HTMX)
     assert r.status_code == 401
     assert r.headers["HX-Redirect"].startswith("/login?next=")
     assert r.get_data() == b""  # no login form squeezed into a fragment
@@ -41,21 +41,21 @@ def test_htmx_request_without_login_redirects_the_whole_page(client):
 
 def test_wrong_role_is_refused_with_403(app, make_user):
     attendant = signed_in(app, make_user, "att", "attendant")
-    for path in ("/admin/users", "/admin/audit"):
+    for path in ("/g/main/admin/users", "/g/main/admin/audit"):
         r = attendant.get(path)
         assert r.status_code == 403
         assert "Your role (attendant) cannot open this page" in text(r)
-    r = attendant.post("/admin/users", data={"username": "mallory", "role": "manager",
-                                             "password": "x" * 12, "csrf_token": csrf_token(attendant, "/desk")})
+    r = attendant.post("/g/main/admin/users", data={"username": "mallory", "role": "manager",
+                                             "password": "x" * 12, "csrf_token": csrf_token(attendant, "/g/main/desk")})
     assert r.status_code == 403
     assert db.session.scalar(sa.select(User).where(User.username == "mallory")) is None
 
 
 def test_sign_out_ends_the_session(app, make_user):
     client = signed_in(app, make_user)
-    r = post_form(client, "/logout", page="/admin/users")
+    r = post_form(client, "/logout", page="/g/main/admin/users")
     assert r.status_code == 303 and r.headers["Location"] == "/login"
-    assert client.get("/admin/users").status_code == 302
+    assert client.get("/g/main/admin/users").status_code == 302
     assert [e.username for e in audit_events("auth.logout")] == ["boss"]
 
 
@@ -69,9 +69,9 @@ def copy_of(app, client):
 def test_a_cookie_copied_before_sign_out_opens_nothing_afterwards(app, make_user):
     client = signed_in(app, make_user)
     thief = copy_of(app, client)
-    assert "Settings" in text(thief.get("/settings"))  # the copy works while the session lives
-    post_form(client, "/logout", page="/admin/users")
-    r = thief.get("/settings")
+    assert "Settings" in text(thief.get("/g/main/settings"))  # the copy works while the session lives
+    post_form(client, "/logout", page="/g/main/admin/users")
+    r = thief.get("/g/main/settings")
     assert r.status_code == 302 and urlsplit(r.headers["Location"]).path == "/login"
 
 
@@ -80,16 +80,16 @@ def test_signing_out_at_one_desk_leaves_the_users_other_sessions_signed_in(app, 
     tablet = signed_in(app, make_user, "boss", "manager")
     office = app.test_client()
     sign_in(office, "boss")
-    post_form(tablet, "/logout", page="/admin/users")
-    assert tablet.get("/admin/users").status_code == 302
-    assert "Staff" in text(office.get("/admin/users"))
+    post_form(tablet, "/logout", page="/g/main/admin/users")
+    assert tablet.get("/g/main/admin/users").status_code == 302
+    assert "Staff" in text(office.get("/g/main/admin/users"))
 
 
 def test_reactivating_a_user_does_not_revive_cookies_from_before_the_deactivation(app, make_user):
     client = signed_in(app, make_user, "ann", "attendant")
     accounts.set_active("ann", False)
     accounts.set_active("ann", True)
-    r = client.get("/desk")
+    r = client.get("/g/main/desk")
     assert r.status_code == 302 and urlsplit(r.headers["Location"]).path == "/login"
     assert sign_in(client, "ann").status_code == 303  # signing in again works
 
@@ -101,8 +101,8 @@ def test_a_cookie_from_before_a_password_change_stays_dead_even_when_the_passwor
     user = accounts.get_user("boss")
     accounts.change_password(user, "an interim password")
     accounts.change_password(user, PASSWORD)
-    assert thief.get("/admin/users").status_code == 302
-    assert client.get("/admin/users").status_code == 302
+    assert thief.get("/g/main/admin/users").status_code == 302
+    assert client.get("/g/main/admin/users").status_code == 302
 
 
 def test_changing_your_password_gives_this_browser_a_new_session_id(app, make_user):
@@ -112,8 +112,8 @@ def test_changing_your_password_gives_this_browser_a_new_session_id(app, make_us
         "current_password": PASSWORD, "new_password": "another long password",
         "confirm_password": "another long password", "csrf_token": csrf_token(client, "/account/password")})
     assert r.status_code == 303
-    assert "Staff" in text(client.get("/admin/users"))
-    assert before.get("/admin/users").status_code == 302
+    assert "Staff" in text(client.get("/g/main/admin/users"))
+    assert before.get("/g/main/admin/users").status_code == 302
 
 
 def test_sessions_are_rows_the_server_can_end(app, make_user):
@@ -123,7 +123,7 @@ def test_sessions_are_rows_the_server_can_end(app, make_user):
     with client.session_transaction() as cookie:
         secret = cookie["_user_id"]
     assert db.session.execute(sa.select(UserSession.key_hash)).scalars().all() == [hash_token(secret)]
-    post_form(client, "/logout", page="/admin/users")
+    post_form(client, "/logout", page="/g/main/admin/users")
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count(UserSession.id))) == 0
 
@@ -165,7 +165,7 @@ def test_forged_next_never_leaves_the_site(client, make_user, forged):
 
 def test_local_next_is_kept_through_the_forced_password_change(client, make_user):
     accounts.create_user("fresh", "temporary pw 1", "attendant", must_change_password=True)
-    r = sign_in(client, "fresh", "temporary pw 1", next_url="/admin/audit")
+    r = sign_in(client, "fresh", "temporary pw 1", next_url="/g/main/admin/audit")
     assert r.status_code == 303 and urlsplit(r.headers["Location"]).path == "/account/password"
     r = client.post("/account/password", data={
         "current_password": "temporary pw 1", "new_password": "my own password", "confirm_password":
@@ -178,7 +178,7 @@ def test_local_next_is_kept_through_the_forced_password_change(client, make_user
 def test_must_change_password_blocks_pages_until_changed(client, make_user):
     accounts.create_user("fresh", "temporary pw 1", "manager", must_change_password=True)
     sign_in(client, "fresh", "temporary pw 1")
-    r = client.get("/admin/users")
+    r = client.get("/g/main/admin/users")
     assert r.status_code == 302 and urlsplit(r.headers["Location"]).path == "/account/password"
     assert "Choose your own password before you continue." in text(client.get("/account/password"))
 
@@ -192,10 +192,10 @@ def test_must_change_password_blocks_pages_until_changed(client, make_user):
     assert r.status_code == 303
     # Still signed in (the session follows the new password) and now allowed in, told once
     # that it worked (a success notice, not the staff list's own messages).
-    page = soup(client.get("/admin/users"))
+    page = soup(client.get("/g/main/admin/users"))
     confirmation = page.select("main .notice.ok[role=status]")
     assert [n.get_text(" ", strip=True) for n in confirmation] == ["Your password has been changed."]
-    assert "Your password has been changed." not in text(client.get("/admin/users"))
+    assert "Your password has been changed." not in text(client.get("/g/main/admin/users"))
     assert db.session.scalar(sa.select(User).where(User.username == "fresh")).must_change_password is False
 
 
@@ -205,23 +205,23 @@ def test_idle_session_is_signed_out_by_the_server(app, make_user, move_clock):
     client = signed_in(app, make_user)
     assert app.permanent_session_lifetime == timedelta(hours=12)
     move_clock(11.9)
-    assert client.get("/admin/users").status_code == 200  # activity: the 12 h start again
+    assert client.get("/g/main/admin/users").status_code == 200  # activity: the 12 h start again
     move_clock(23.8)
-    assert client.get("/admin/users").status_code == 200
+    assert client.get("/g/main/admin/users").status_code == 200
     move_clock(23.8 + 12.1)
-    r = client.get("/admin/users")
+    r = client.get("/g/main/admin/users")
     assert r.status_code == 302 and urlsplit(r.headers["Location"]).path == "/login"
     move_clock(0)  # even back in time, that session is gone
-    assert client.get("/admin/users").status_code == 302
+    assert client.get("/g/main/admin/users").status_code == 302
 
 
 def test_polling_does_not_keep_an_idle_session_alive(app, make_user, move_clock):
     client = signed_in(app, make_user)
     poll = {**HTMX, "X-Garage-Poll": "1"}
     move_clock(6)
-    assert client.get("/admin/users", headers=poll).status_code == 200
+    assert client.get("/g/main/admin/users", headers=poll).status_code == 200
     move_clock(12.5)  # polled 6.5 h ago, but nobody did anything for 12.5 h
-    assert client.get("/admin/users", headers=poll).status_code == 401
+    assert client.get("/g/main/admin/users", headers=poll).status_code == 401
 
 
 def test_a_poll_does_not_resend_the_session_cookie_but_activity_and_sign_out_do(app, make_user, move_clock):
@@ -235,12 +235,12 @@ def test_a_poll_does_not_resend_the_session_cookie_but_activity_and_sign_out_do(
         return [c for c in r.headers.getlist("Set-Cookie") if c.startswith("session=")]
 
     move_clock(1)
-    r = client.get("/desk/live", headers=poll)
+    r = client.get("/g/main/desk/live", headers=poll)
     assert r.status_code == 200 and session_cookie(r) == []
-    r = client.get("/desk/live", headers=HTMX)  # not a poll: activity, the idle time starts again
+    r = client.get("/g/main/desk/live", headers=HTMX)  # not a poll: activity, the idle time starts again
     assert r.status_code == 200 and len(session_cookie(r)) == 1
     move_clock(1 + 12.5)
-    r = client.get("/desk/live", headers=poll)
+    r = client.get("/g/main/desk/live", headers=poll)
     assert r.status_code == 401 and len(session_cookie(r)) == 1  # the ended session is cleared
 
 
@@ -254,7 +254,7 @@ def test_idle_timeout_follows_session_idle_hours(monkeypatch):
 def test_idle_timeout_for_htmx_sends_the_page_to_login(app, make_user, move_clock):
     client = signed_in(app, make_user)
     move_clock(13)
-    r = client.get("/admin/users", headers=HTMX)
+    r = client.get("/g/main/admin/users", headers=HTMX)
     assert r.status_code == 401 and r.headers["HX-Redirect"].startswith("/login")
 
 
@@ -263,33 +263,33 @@ def test_a_session_that_ended_in_a_poll_signs_in_again_to_the_desk_and_says_why(
     signing in the attendant landed on the bare filter. The page says why, and sign-in ends on /desk."""
     client = signed_in(app, make_user, "ann", "attendant")
     move_clock(13)
-    r = client.get("/desk/inside?q=", headers={**HTMX, "X-Garage-Poll": "1"})
+    r = client.get("/g/main/desk/inside?q=", headers={**HTMX, "X-Garage-Poll": "1"})
     assert r.status_code == 401
     login = urlsplit(r.headers["HX-Redirect"])
     assert login.path == "/login"
-    assert parse_qs(login.query) == {"next": ["/desk/inside?q="], "reason": ["session-ended"]}
+    assert parse_qs(login.query) == {"next": ["/g/main/desk/inside?q="], "reason": ["session-ended"]}
     page = soup(client.get(r.headers["HX-Redirect"]))
     assert text(page.select_one("main [data-login-reason]")) == "Your session ended — sign in again"
-    r = sign_in(client, "ann", next_url="/desk/inside?q=")
-    assert (r.status_code, r.headers["Location"]) == (303, "/desk")
+    r = sign_in(client, "ann", next_url="/g/main/desk/inside?q=")
+    assert (r.status_code, r.headers["Location"]) == (303, "/g/main/desk")
 
 
-@pytest.mark.parametrize("target", ["/desk/inside?q=AB", "/desk/inside", "/desk/live", "/desk/activity?rows=50",
-                                    "/lobby/panel"])
+@pytest.mark.parametrize("target", ["/g/main/desk/inside?q=AB", "/g/main/desk/inside", "/g/main/desk/live", "/g/main/desk/activity?rows=50",
+                                    "/g/main/lobby/panel"])
 def test_a_fragment_as_next_signs_in_straight_to_its_page(client, make_user, target):
     make_user("ann", "attendant")
     r = sign_in(client, "ann", next_url=target)
-    assert (r.status_code, r.headers["Location"]) == (303, "/lobby" if target.startswith("/lobby") else "/desk")
+    assert (r.status_code, r.headers["Location"]) == (303, "/g/main/lobby" if target.startswith("/g/main/lobby") else "/g/main/desk")
 
 
 def test_a_page_as_next_is_kept(client, make_user):
     make_user("boss", "manager")
-    r = sign_in(client, "boss", next_url="/admin/audit?from=2026-01-01")
-    assert r.headers["Location"] == "/admin/audit?from=2026-01-01"
+    r = sign_in(client, "boss", next_url="/g/main/admin/audit?from=2026-01-01")
+    assert r.headers["Location"] == "/g/main/admin/audit?from=2026-01-01"
 
 
 def test_the_session_ended_message_is_only_for_an_ended_session(client):
-    r = client.get("/desk")  # never signed in
+    r = client.get("/g/main/desk")  # never signed in
     assert r.status_code == 302 and "reason" not in parse_qs(urlsplit(r.headers["Location"]).query)
     for url in ("/login", "/login?reason=whatever", "/login?reason=%3Cb%3E"):
         assert soup(client.get(url)).select_one("[data-login-reason]") is None, url
@@ -297,9 +297,9 @@ def test_the_session_ended_message_is_only_for_an_ended_session(client):
 
 def test_deactivated_users_open_session_stops_on_the_next_request(app, make_user):
     client = signed_in(app, make_user, "boss", "manager")
-    assert client.get("/admin/users").status_code == 200
+    assert client.get("/g/main/admin/users").status_code == 200
     accounts.set_active("boss", False)
-    r = client.get("/admin/users")
+    r = client.get("/g/main/admin/users")
     assert r.status_code == 302 and urlsplit(r.headers["Location"]).path == "/login"
     assert parse_qs(urlsplit(r.headers["Location"]).query)["reason"] == ["session-ended"]
 
@@ -307,7 +307,7 @@ def test_deactivated_users_open_session_stops_on_the_next_request(app, make_user
 def test_password_reset_ends_the_users_open_sessions(app, make_user):
     tablet = signed_in(app, make_user, "boss", "manager")
     _, temporary = accounts.reset_password("boss")
-    r = tablet.get("/admin/users")
+    r = tablet.get("/g/main/admin/users")
     assert r.status_code == 302 and urlsplit(r.headers["Location"]).path == "/login"
     # The temporary password works once and leads straight to choosing a new one.
     r = sign_in(tablet, "boss", temporary)
@@ -331,7 +331,7 @@ def test_the_forced_change_right_after_a_one_time_password_does_not_ask_for_it_a
     assert page.select_one("#current_password") is None and page.select_one("#new_password") is not None
     assert change(client, temporary).status_code == 422  # the one-time password is not a new one
     r = change(client, "my very own password")
-    assert r.status_code == 303 and client.get("/admin/users").status_code == 200
+    assert r.status_code == 303 and client.get("/g/main/admin/users").status_code == 200
     # From now on an ordinary change: the current password is asked for again.
     assert soup(client.get("/account/password")).select_one("#current_password") is not None
     r = change(client, "yet another password")
@@ -364,8 +364,8 @@ def test_changing_your_password_ends_your_other_sessions(app, make_user):
         "current_password": PASSWORD, "new_password": "another long password",
         "confirm_password": "another long password", "csrf_token": csrf_token(office, "/account/password")})
     assert r.status_code == 303
-    assert office.get("/admin/users").status_code == 200
-    assert desk.get("/admin/users").status_code == 302
+    assert office.get("/g/main/admin/users").status_code == 200
+    assert desk.get("/g/main/admin/users").status_code == 302
 
 
 # --- throttle: per account with backoff, a much higher limit per address -----------------
@@ -385,7 +385,7 @@ def test_five_failures_for_one_username_block_the_sixth_even_with_the_right_pass
     r = sign_in(c, "alice", PASSWORD)
     assert r.status_code == 429
     assert soup(r).find(role="alert").get_text() == "Too many failed sign-ins. Wait 1 minute and try again."
-    assert c.get("/admin/users").status_code == 302  # not signed in
+    assert c.get("/g/main/admin/users").status_code == 302  # not signed in
     # Someone else, elsewhere, is not affected.
     assert signed_in(app, make_user, "bob", "attendant", ip="10.0.1.1") is not None
 
@@ -397,7 +397,7 @@ def test_five_typos_by_one_attendant_do_not_lock_out_a_colleague_on_the_same_add
         assert attempt(app, "ann", ip="203.0.113.5").status_code == 401
     assert attempt(app, "ann", PASSWORD, ip="203.0.113.5").status_code == 429  # ann waits
     colleague = signed_in(app, make_user, "bob", "attendant", ip="203.0.113.5")
-    assert "Desk" in text(colleague.get("/desk"))
+    assert "Desk" in text(colleague.get("/g/main/desk"))
 
 
 def test_the_wait_doubles_with_each_further_failure_and_a_success_clears_it(app, make_user, move_clock):

@@ -28,20 +28,20 @@ def is_full_page(page: BeautifulSoup) -> bool:
 # --- access --------------------------------------------------------------------------------
 
 def test_signed_out_visitors_are_sent_to_the_login_page(client):
-    for url in ("/desk", "/desk/inside", "/desk/exit?q=ABC"):
+    for url in ("/g/main/desk", "/g/main/desk/inside", "/g/main/desk/exit?q=ABC"):
         r = client.get(url)
         assert r.status_code == 302 and "/login" in r.headers["Location"], url
-    r = client.get("/desk/live", headers=HTMX)
+    r = client.get("/g/main/desk/live", headers=HTMX)
     assert r.status_code == 401 and "/login" in r.headers["HX-Redirect"]
 
 
 def test_home_sends_signed_in_staff_to_the_desk(desk):
-    r = desk.client.get("/")
-    assert r.status_code == 302 and r.headers["Location"].endswith("/desk")
+    r = desk.client.get("/")  # through /desk, which knows the person's garages
+    assert r.status_code == 302 and desk.client.get("/", follow_redirects=True).request.path == "/g/main/desk"
 
 
 def test_the_desk_page_has_every_panel_and_focuses_the_plate(desk):
-    r = desk.client.get("/desk")
+    r = desk.client.get("/g/main/desk")
     page = soup(r)
     assert r.status_code == 200 and is_full_page(page)
     for section in ("live", "entry", "exit", "inside", "activity"):
@@ -51,7 +51,7 @@ def test_the_desk_page_has_every_panel_and_focuses_the_plate(desk):
     assert page.select_one('input[name="vehicle_type"][value="Car"]').has_attr("checked")
     assert stat(page, "available") == "140" and stat(page, "occupied") == "0"
     live = page.select_one("#live")
-    assert live["hx-get"] == "/desk/live" and "every 5s" in live["hx-trigger"]
+    assert live["hx-get"] == "/g/main/desk/live" and "every 5s" in live["hx-trigger"]
     # Every form works without JS: a real action and method.
     for form in page.find_all("form"):
         assert form.get("action") and form.get("method") in ("get", "post"), form
@@ -64,13 +64,13 @@ def test_entry_without_js_redirects_to_the_ticket_card(desk):
     r = desk.enter(" ab-12 x ", "SUV")
     assert r.status_code == 303, r.get_data(as_text=True)
     number = r.headers["Location"].rsplit("/", 1)[1]
-    assert r.headers["Location"].endswith(f"/desk/tickets/{number}")
+    assert r.headers["Location"].endswith(f"/g/main/desk/tickets/{number}")
     page = soup(desk.client.get(r.headers["Location"]))
     card = page.select_one("#entry .ticket-card")
     assert text(card.select_one("[data-ticket-number]")) == number
     assert "AB-12 X" in text(card) and "SUV" in text(card)
     assert card.find("svg") is not None  # the QR code, drawn server-side
-    assert card.find("a", string="Print ticket")["href"].startswith(f"/desk/tickets/{number}/print")
+    assert card.find("a", string="Print ticket")["href"].startswith(f"/g/main/desk/tickets/{number}/print")
     assert stat(page, "occupied") == "1" and stat(page, "available") == "139"
     assert page.select_one("#plate")["value"] == ""  # ready for the next car
     assert ticket(number).license_plate == "AB-12 X"
@@ -176,7 +176,7 @@ def test_the_api_refuses_a_ticket_number_as_a_plate_but_tells_a_stranger_nothing
 def test_a_full_garage_refuses_entries_and_says_so_loudly(desk, htmx):
     set_settings(total_spaces=1)
     desk.issue("FIRST1")
-    page = soup(desk.client.get("/desk"))
+    page = soup(desk.client.get("/g/main/desk"))
     assert page.select_one("#live")["data-state"] == "FULL"
     assert "GARAGE FULL" in text(page.select_one("#live .full-banner"))
     r = desk.enter("SECOND2", htmx=htmx)
@@ -191,7 +191,7 @@ def test_entry_time_is_shown_in_the_garage_timezone(desk):
     number = desk.issue("TZ1")
     t = ticket(number)
     local = (t.entry_time + timedelta(hours=5, minutes=30)).strftime("%H:%M")
-    page = soup(desk.client.get(f"/desk/tickets/{number}"))
+    page = soup(desk.client.get(f"/g/main/desk/tickets/{number}"))
     assert local in text(page.select_one(".ticket-card"))
 
 
@@ -236,13 +236,13 @@ def test_payment_without_js_redirects_to_the_receipt(desk):
     expected = quoted_amount(soup(desk.lookup(number)))
     assert expected == 3000
     r = desk.pay(number, "Credit Card", expected)
-    assert r.status_code == 303 and r.headers["Location"].endswith(f"/desk/tickets/{number}/paid")
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/g/main/desk/tickets/{number}/paid")
     page = soup(desk.client.get(r.headers["Location"]))
     receipt = page.select_one("#exit .receipt-card")
     assert text(receipt.select_one("[data-ticket-number]")) == number
     for shown in ("PAY 1", "$30.00", "Credit Card", "ann", "2 h 05 min"):
         assert shown in text(receipt), shown
-    assert receipt.find("a", string="Print receipt")["href"].startswith(f"/desk/tickets/{number}/receipt")
+    assert receipt.find("a", string="Print receipt")["href"].startswith(f"/g/main/desk/tickets/{number}/receipt")
     assert page.select_one("#lookup-q").has_attr("autofocus")  # next car
     assert stat(page, "occupied") == "0" and stat(page, "exits") == "1" and stat(page, "revenue") == "$30.00"
     t = ticket(number)
@@ -298,7 +298,7 @@ def test_a_double_submit_never_charges_twice(desk, htmx):
     t = ticket(number)
     assert t.amount_paid == 1000 and t.payment_method == "Cash"
     assert len(audit_events("ticket.paid", number)) == 1
-    assert stat(soup(desk.client.get("/desk")), "revenue") == "$10.00"
+    assert stat(soup(desk.client.get("/g/main/desk")), "revenue") == "$10.00"
 
 
 @pytest.mark.parametrize("htmx", [False, True])
@@ -378,7 +378,7 @@ def test_cars_inside_is_paginated_longest_parked_first_with_the_fee_so_far(desk)
     numbers = [desk.issue(f"CAR {i:02d}") for i in range(12)]
     for i, number in enumerate(numbers):
         backdate(number, minutes=(12 - i) * 30 - 1)  # CAR 00 parked longest (5 h 59 min)
-    page = soup(desk.client.get("/desk"))
+    page = soup(desk.client.get("/g/main/desk"))
     rows = page.select("#inside-list tbody tr")
     assert len(rows) == 10
     assert "CAR 00" in text(rows[0]) and "$60.00" in text(rows[0])
@@ -409,7 +409,7 @@ def test_cars_inside_shows_each_cars_fee_at_its_own_vehicle_rate(desk):
     backdate(moto, hours=2, minutes=10)  # 3 started hours
     backdate(car, hours=1, minutes=50)  # 2 started hours
     listed = {text(r.select_one(".plate")): text(r)
-              for r in soup(desk.client.get("/desk")).select("#inside-list tbody tr")}
+              for r in soup(desk.client.get("/g/main/desk")).select("#inside-list tbody tr")}
     assert "$12.00" in listed["MOTO 1"] and "$30.00" not in listed["MOTO 1"]
     assert "$20.00" in listed["CAR 1"]
     quote = soup(desk.lookup(moto, htmx=True))
@@ -421,11 +421,11 @@ def test_cars_inside_filters_by_plate_or_ticket_number_as_you_type(desk):
     b = desk.issue("XYZ 222")
     paid = desk.issue("ABC 999")
     desk.pay(paid, "Cash", 1000)  # gone: never listed
-    search = soup(desk.client.get("/desk")).select_one("#inside-q")
+    search = soup(desk.client.get("/g/main/desk")).select_one("#inside-q")
     assert "input changed delay:300ms" in search["hx-trigger"] and "search" in search["hx-trigger"]
 
     def listed(query: str) -> str:
-        r = desk.client.get("/desk/inside", query_string={"q": query}, headers=HTMX)
+        r = desk.client.get("/g/main/desk/inside", query_string={"q": query}, headers=HTMX)
         assert r.status_code == 200
         return text(soup(r).select_one("#inside-list"))
 
@@ -436,17 +436,17 @@ def test_cars_inside_filters_by_plate_or_ticket_number_as_you_type(desk):
     assert "0 matches" in listed("NOPE")
     assert a in listed("") and b in listed("")
     # Without JS the same URL serves the whole desk with the filter applied.
-    page = soup(desk.client.get("/desk/inside", query_string={"q": "xyz"}))
+    page = soup(desk.client.get("/g/main/desk/inside", query_string={"q": "xyz"}))
     assert is_full_page(page) and page.select_one("#inside-q")["value"] == "xyz"
     assert b in text(page.select_one("#inside-list")) and a not in text(page.select_one("#inside-list"))
 
 
 def test_a_page_past_the_last_shows_the_last_and_a_silly_one_is_refused(desk):
     desk.issue("ONE 1")
-    r = desk.client.get("/desk/inside", query_string={"page": "7"}, headers=HTMX)
+    r = desk.client.get("/g/main/desk/inside", query_string={"page": "7"}, headers=HTMX)
     assert r.status_code == 200 and "ONE 1" in text(soup(r))
     for page_no in ("0", "-3", "abc", "999999999999", "²"):  # issue 14: a clear 422, not a guess
-        r = desk.client.get("/desk/inside", query_string={"page": page_no}, headers=HTMX)
+        r = desk.client.get("/g/main/desk/inside", query_string={"page": page_no}, headers=HTMX)
         assert r.status_code == 422 and "page must be a whole number from 1 to 100000" in text(soup(r)), page_no
 
 
@@ -457,7 +457,7 @@ def test_the_polled_live_panel_is_a_fragment_with_todays_figures(desk):
     backdate(number, minutes=89, seconds=30)  # 90 minutes once rounded up
     desk.pay(number, "Cash", 2000)
     desk.issue("LIVE 2")
-    r = desk.client.get("/desk/live", headers=HTMX)
+    r = desk.client.get("/g/main/desk/live", headers=HTMX)
     page = soup(r)
     assert r.status_code == 200 and not is_full_page(page)
     live = page.select_one("section#live")
@@ -471,7 +471,7 @@ def test_the_polled_live_panel_is_a_fragment_with_todays_figures(desk):
 def test_almost_full_is_flagged(desk):
     set_settings(total_spaces=2, almost_full_percent=50)
     desk.issue("HALF 1")
-    live = soup(desk.client.get("/desk/live", headers=HTMX)).select_one("#live")
+    live = soup(desk.client.get("/g/main/desk/live", headers=HTMX)).select_one("#live")
     assert live["data-state"] == "ALMOST FULL" and "1 space left" in text(live)
 
 
@@ -479,7 +479,7 @@ def test_recent_activity_lists_entries_and_exits_newest_first(desk):
     first = desk.issue("ACT 1")
     second = desk.issue("ACT 2")
     desk.pay(first, "Cash", 1000)
-    r = desk.client.get("/desk/activity", headers=HTMX)
+    r = desk.client.get("/g/main/desk/activity", headers=HTMX)
     rows = soup(r).select("#activity tbody tr")
     assert r.status_code == 200 and "every 10s" in soup(r).select_one("#activity")["hx-trigger"]
     assert first in text(rows[0]) and "Exit" in text(rows[0]) and "$10.00" in text(rows[0])
@@ -490,7 +490,7 @@ def test_recent_activity_lists_entries_and_exits_newest_first(desk):
 
 def test_the_print_ticket_page_has_the_number_and_a_qr_code(desk):
     number = desk.issue("PRINT 1", "SUV")
-    r = desk.client.get(f"/desk/tickets/{number}/print")
+    r = desk.client.get(f"/g/main/desk/tickets/{number}/print")
     page = soup(r)
     assert r.status_code == 200 and page.select_one("header.topbar") is None
     slip = page.select_one(".slip")
@@ -499,16 +499,16 @@ def test_the_print_ticket_page_has_the_number_and_a_qr_code(desk):
     assert "PRINT 1" in text(slip) and "SUV" in text(slip)
     assert page.select_one('script[src^="/static/js/desk-print.js?v="]') is not None
     assert not slip.has_attr("data-autoprint")
-    auto = soup(desk.client.get(f"/desk/tickets/{number}/print?auto=1")).select_one(".slip")
+    auto = soup(desk.client.get(f"/g/main/desk/tickets/{number}/print?auto=1")).select_one(".slip")
     assert auto.has_attr("data-autoprint")
 
 
 def test_the_print_receipt_page_exists_only_once_paid(desk):
     number = desk.issue("PRINT 2")
-    r = desk.client.get(f"/desk/tickets/{number}/receipt")
+    r = desk.client.get(f"/g/main/desk/tickets/{number}/receipt")
     assert r.status_code == 404 and "has not been paid yet" in r.get_data(as_text=True)
     desk.pay(number, "Debit Card", 1000)
-    page = soup(desk.client.get(f"/desk/tickets/{number}/receipt"))
+    page = soup(desk.client.get(f"/g/main/desk/tickets/{number}/receipt"))
     slip = page.select_one(".slip")
     assert text(slip.select_one(".slip-number")) == number
     for shown in ("PRINT 2", "Debit Card", "$10.00", "ann"):
@@ -516,13 +516,13 @@ def test_the_print_receipt_page_exists_only_once_paid(desk):
 
 
 def test_unknown_ticket_pages_are_404(desk):
-    for url in ("/desk/tickets/PS-ZZZZZZ", "/desk/tickets/PS-ZZZZZZ/print",
-                "/desk/tickets/nonsense/receipt", "/desk/tickets/PS-ZZZZZZ/paid"):
+    for url in ("/g/main/desk/tickets/PS-ZZZZZZ", "/g/main/desk/tickets/PS-ZZZZZZ/print",
+                "/g/main/desk/tickets/nonsense/receipt", "/g/main/desk/tickets/PS-ZZZZZZ/paid"):
         assert desk.client.get(url).status_code == 404, url
 
 
 def test_desk_forms_need_the_csrf_token(desk):
-    r = desk.client.post("/desk/entries", data={"plate": "NOCSRF1", "vehicle_type": "Car"})
+    r = desk.client.post("/g/main/desk/entries", data={"plate": "NOCSRF1", "vehicle_type": "Car"})
     assert r.status_code == 400 and ticket_count() == 0
 
 

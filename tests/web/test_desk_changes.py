@@ -25,7 +25,7 @@ def shown_mark(page) -> str:
 
 def poll(desk, seen: str | None):
     query = {} if seen is None else {"seen": seen}
-    return desk.client.get("/desk/live", query_string=query, headers={**HTMX, "X-Garage-Poll": "1"})
+    return desk.client.get("/g/main/desk/live", query_string=query, headers={**HTMX, "X-Garage-Poll": "1"})
 
 
 def fires_change(response) -> bool:
@@ -33,7 +33,7 @@ def fires_change(response) -> bool:
 
 
 def test_the_live_poll_fires_a_change_only_when_the_garage_moved_since_the_mark_it_showed(desk):
-    mark = shown_mark(soup(desk.client.get("/desk")))
+    mark = shown_mark(soup(desk.client.get("/g/main/desk")))
     r = poll(desk, mark)
     assert r.status_code == 200 and not fires_change(r) and shown_mark(soup(r)) == mark
 
@@ -63,7 +63,7 @@ def test_one_car_in_and_another_out_between_two_polls_is_still_a_change(desk):
     ticket_service.issue_ticket(MAIN, "SWAP 2", "Car")
     ticket_service.process_exit(MAIN, first.ticket_number, "Cash")
     db.session.remove()
-    page = soup(desk.client.get("/desk"))
+    page = soup(desk.client.get("/g/main/desk"))
     assert page.select_one('[data-stat="occupied"]').get_text(strip=True) == "1"  # same count as before
     assert fires_change(poll(desk, mark))
 
@@ -98,7 +98,7 @@ def test_the_live_poll_costs_no_extra_statement_for_its_mark(desk):
 
 
 def test_cars_inside_activity_and_rates_reload_on_a_change_anywhere_and_when_reconnected(desk):
-    page = soup(desk.client.get("/desk"))
+    page = soup(desk.client.get("/g/main/desk"))
     inside, activity, rates, live = (page.select_one(s) for s in ("#inside-list", "#activity", "#desk-rates", "#live"))
     for element in (inside, activity, rates):
         assert f"{GARAGE_CHANGED} from:body" in element["hx-trigger"], element.get("id")
@@ -108,7 +108,7 @@ def test_cars_inside_activity_and_rates_reload_on_a_change_anywhere_and_when_rec
 
 
 def test_the_desk_page_carries_the_connection_status_its_timeout_and_its_scripts(desk):
-    page = soup(desk.client.get("/desk"))
+    page = soup(desk.client.get("/g/main/desk"))
     status = page.select_one("#desk-connection")
     assert status is not None and status.has_attr("hidden") and status["role"] == "alert"
     assert int(status["data-timeout-ms"]) == htmx.DESK_TIMEOUT_SECONDS * 1000 <= 10_000
@@ -116,7 +116,7 @@ def test_the_desk_page_carries_the_connection_status_its_timeout_and_its_scripts
     scripts = [s["src"].split("?")[0].rsplit("/", 1)[-1] for s in page.select("script[src]")]
     # connection.js (shared with the lobby) before the desk's script that uses it.
     assert scripts.index("connection.js") < scripts.index("desk-connection.js")
-    lobby = soup(desk.client.get("/lobby"))
+    lobby = soup(desk.client.get("/g/main/lobby"))
     assert [s["src"].split("?")[0].rsplit("/", 1)[-1] for s in lobby.select("script[src]")][-2:] == ["connection.js", "lobby.js"]
 
 

@@ -40,14 +40,14 @@ def test_a_look_alike_from_another_script_is_refused_by_name(desk):
 def test_a_filter_with_nothing_of_a_plate_says_so_and_lists_nothing(desk, htmx):
     desk.issue("FILT 1")
     desk.issue("FILT 2")
-    r = desk.client.get("/desk/inside", query_string={"q": "🚗🚙💥"}, headers=HTMX if htmx else {})
+    r = desk.client.get("/g/main/desk/inside", query_string={"q": "🚗🚙💥"}, headers=HTMX if htmx else {})
     assert r.status_code == 422
     page = soup(r)
     assert text(page.select_one("#inside-list .list-summary")) == NOTHING_TO_FIND
     assert page.select("#inside-list tbody tr") == [] and "FILT" not in text(page.select_one("#inside-list"))
-    r = desk.client.get("/desk/inside", query_string={"q": "fïlt"}, headers=HTMX)  # ï: not an I
+    r = desk.client.get("/g/main/desk/inside", query_string={"q": "fïlt"}, headers=HTMX)  # ï: not an I
     assert r.status_code == 200 and "0 matches" in text(soup(r).select_one(".list-summary"))
-    r = desk.client.get("/desk/inside", query_string={"q": "filt-1"}, headers=HTMX)
+    r = desk.client.get("/g/main/desk/inside", query_string={"q": "filt-1"}, headers=HTMX)
     assert r.status_code == 200 and "1 match " in text(soup(r).select_one(".list-summary"))
 
 
@@ -71,7 +71,7 @@ def test_a_departed_car_is_found_by_plate_with_its_receipt(desk):
         assert text(receipt.select_one("[data-ticket-number]")) == number
         assert "already been paid" in text(receipt) and soup(r).select_one("#exit .quote") is None
         reprint = receipt.find("a", string="Reprint receipt")
-        assert reprint["href"].startswith(f"/desk/tickets/{number}/receipt")
+        assert reprint["href"].startswith(f"/g/main/desk/tickets/{number}/receipt")
     assert desk.client.get(reprint["href"]).status_code == 200
 
 
@@ -95,7 +95,7 @@ def test_recent_activity_shows_payment_attendant_and_lost_ticket(desk, make_user
     number = desk.issue("ACT 9")
     kept = desk.issue("ACT 8")
     desk.pay(number, "Mobile Payment", 1000, lost=True)  # no lost-ticket fee set: the time fee
-    r = desk.client.get("/desk/activity", headers=HTMX)
+    r = desk.client.get("/g/main/desk/activity", headers=HTMX)
     rows = soup(r).select("#activity tbody tr")
     assert number in text(rows[0]) and "Exit" in text(rows[0])
     assert text(rows[0].select_one("[data-method]")) == "Mobile Payment"
@@ -107,7 +107,7 @@ def test_recent_activity_shows_payment_attendant_and_lost_ticket(desk, make_user
 
 def test_recent_activity_shows_more_than_ten_rows_on_request(desk):
     numbers = [desk.issue(f"MANY {i}") for i in range(12)]
-    first = soup(desk.client.get("/desk/activity", headers=HTMX))
+    first = soup(desk.client.get("/g/main/desk/activity", headers=HTMX))
     assert len(first.select("#activity tbody tr")) == 10
     more = first.find("a", string="Show more")
     r = desk.client.get(more["hx-get"], headers=HTMX)
@@ -116,5 +116,5 @@ def test_recent_activity_shows_more_than_ten_rows_on_request(desk):
     assert numbers[0] in text(page.select_one("#activity"))
     assert "rows=50" in page.select_one("#activity")["hx-get"]  # the poll keeps the longer list
     assert page.find("a", string="Show fewer") is not None
-    r = desk.client.get("/desk/activity?rows=51", headers=HTMX)
+    r = desk.client.get("/g/main/desk/activity?rows=51", headers=HTMX)
     assert r.status_code == 422 and "rows must be a whole number from 1 to 50" in r.get_data(as_text=True)

@@ -20,8 +20,8 @@ from tests.helpers.web import HTMX, sign_in, signed_in, soup
 ROOT = Path(__file__).resolve().parents[2]
 
 # Each URL serves a whole page, or to htmx the fragment it swaps.
-PAGE_OR_FRAGMENT = ["/desk/inside", "/desk/exit?q=nothing", "/settings", "/admin/users",
-                    "/admin/audit", "/admin/audit?from=bad", "/reports"]
+PAGE_OR_FRAGMENT = ["/g/main/desk/inside", "/g/main/desk/exit?q=nothing", "/g/main/settings", "/g/main/admin/users",
+                    "/g/main/admin/audit", "/g/main/admin/audit?from=bad", "/g/main/reports"]
 
 
 @pytest.fixture
@@ -51,17 +51,17 @@ def test_a_history_restore_gets_the_whole_page(manager_client, url):
 def test_request_details(app):
     headers = {"HX-Request": "true", "HX-Boosted": "true", "HX-Trigger": "lookup-q",
                "HX-Trigger-Name": "q", "HX-Target": "exit",
-               "HX-Current-URL": "http://localhost/desk/exit?q=AB"}
-    with app.test_request_context("/desk", headers=headers):
+               "HX-Current-URL": "http://localhost/g/main/desk/exit?q=AB"}
+    with app.test_request_context("/g/main/desk", headers=headers):
         d = htmx.details()
         assert d and d.request and d.fragment and not d.history_restore and htmx.is_htmx()
         assert d.boosted and (d.trigger, d.trigger_name, d.target) == ("lookup-q", "q", "exit")
-        assert d.current_url == "http://localhost/desk/exit?q=AB" and d.current_path == "/desk/exit?q=AB"
+        assert d.current_url == "http://localhost/g/main/desk/exit?q=AB" and d.current_path == "/g/main/desk/exit?q=AB"
         assert not d.poll and not htmx.is_poll()
-    with app.test_request_context("/desk", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}):
+    with app.test_request_context("/g/main/desk", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}):
         d = htmx.details()
         assert d.request and d.history_restore and not d.fragment and not d and not htmx.is_htmx()
-    with app.test_request_context("/desk"):
+    with app.test_request_context("/g/main/desk"):
         d = htmx.details()
         assert not d.request and not d and d.trigger is None and d.current_path == "" and not d.boosted
 
@@ -69,12 +69,12 @@ def test_request_details(app):
 @pytest.mark.parametrize("value, poll", [("1", True), ("0", False), (None, False)])
 def test_a_pages_own_poll_is_recognised(app, value, poll):
     headers = {**HTMX, **({htmx.POLL_HEADER: value} if value else {})}
-    with app.test_request_context("/desk/live", headers=headers):
+    with app.test_request_context("/g/main/desk/live", headers=headers):
         assert htmx.is_poll() is poll and htmx.details().poll is poll
 
 
 def test_response_helpers_set_the_headers_htmx_reads(app):
-    with app.test_request_context("/admin/audit", headers={**HTMX, "HX-Current-URL": "http://localhost/admin/audit?page=2"}):
+    with app.test_request_context("/g/main/admin/audit", headers={**HTMX, "HX-Current-URL": "http://localhost/g/main/admin/audit?page=2"}):
         r = htmx.trigger(make_response("x"), "desk-changed")
         assert r.headers["HX-Trigger"] == "desk-changed"  # a bare name, as before
         htmx.trigger(r, "saved", {"id": 3})
@@ -82,13 +82,13 @@ def test_response_helpers_set_the_headers_htmx_reads(app):
         assert htmx.push_url(make_response("x"), "/a").headers["HX-Push-Url"] == "/a"
         assert htmx.replace_url(make_response("x"), "/b").headers["HX-Replace-Url"] == "/b"
         # The address bar already shows the URL: replace (one history entry), else push.
-        same = htmx.push_or_replace_url(make_response("x"), "/admin/audit?page=2")
-        assert same.headers["HX-Replace-Url"] == "/admin/audit?page=2" and "HX-Push-Url" not in same.headers
-        other = htmx.push_or_replace_url(make_response("x"), "/admin/audit?page=3")
-        assert other.headers["HX-Push-Url"] == "/admin/audit?page=3" and "HX-Replace-Url" not in other.headers
+        same = htmx.push_or_replace_url(make_response("x"), "/g/main/admin/audit?page=2")
+        assert same.headers["HX-Replace-Url"] == "/g/main/admin/audit?page=2" and "HX-Push-Url" not in same.headers
+        other = htmx.push_or_replace_url(make_response("x"), "/g/main/admin/audit?page=3")
+        assert other.headers["HX-Push-Url"] == "/g/main/admin/audit?page=3" and "HX-Replace-Url" not in other.headers
         r = htmx.client_redirect("/login?next=/desk", 401)
         assert (r.status_code, r.headers["HX-Redirect"], r.get_data()) == (401, "/login?next=/desk", b"")
-        assert htmx.client_redirect("/desk").status_code == 200
+        assert htmx.client_redirect("/g/main/desk").status_code == 200
         assert "HX-Request" in htmx.vary(make_response("x")).headers["Vary"]
 
 
@@ -111,9 +111,9 @@ def test_the_poll_helper_writes_url_interval_and_mark(app, monkeypatch):
     with app.test_request_context("/"):
         html = render_template_string(source)
     live, inside, lobby, tap = soup(make_response(html)).select("div, a")
-    assert (live["hx-get"], live["hx-trigger"]) == ("/desk/live", "desk-reconnected from:body, every 7s")
+    assert (live["hx-get"], live["hx-trigger"]) == ("/g/main/desk/live", "desk-reconnected from:body, every 7s")
     assert json.loads(live["hx-headers"]) == {"X-Garage-Poll": "1"}
-    assert inside["hx-get"] == "/desk/inside?q=AB&page=2"
+    assert inside["hx-get"] == "/g/main/desk/inside?q=AB&page=2"
     # Cars inside reloads after this desk's change, any desk's change (seen by the live poll),
     # the connection coming back, and every minute.
     assert inside["hx-trigger"] == ("desk-changed from:body, garage-changed from:body, "
@@ -169,8 +169,8 @@ def test_the_poll_mark_is_written_only_by_garage_htmx():
 # --- fragment-only URLs (issue 15, defect 3) --------------------------------------------------
 
 # Each URL serves only a fragment (a polled panel); asked for as a page, it sends people to its page.
-FRAGMENT_ONLY = {"/desk/live": "/desk", "/desk/activity": "/desk", "/desk/rates": "/desk",
-                 "/lobby/panel": "/lobby"}
+FRAGMENT_ONLY = {"/g/main/desk/live": "/g/main/desk", "/g/main/desk/activity": "/g/main/desk", "/g/main/desk/rates": "/g/main/desk",
+                 "/g/main/lobby/panel": "/g/main/lobby"}
 
 
 @pytest.mark.parametrize("restore", [False, True])
@@ -196,8 +196,8 @@ def test_every_polled_endpoint_is_a_page_or_declares_its_page(app):
 
 def test_signing_in_with_a_fragment_as_next_ends_on_its_page(client, make_user):
     make_user("ann", "attendant")
-    r = sign_in(client, "ann", next_url="/desk/live")
+    r = sign_in(client, "ann", next_url="/g/main/desk/live")
     assert r.status_code == 303
     landed = client.get(r.headers["Location"], follow_redirects=True)
-    assert landed.request.path == "/desk" and landed.status_code == 200
+    assert landed.request.path == "/g/main/desk" and landed.status_code == 200
     assert soup(landed).select_one("link[rel=stylesheet]") is not None  # a whole, styled page

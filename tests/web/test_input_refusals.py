@@ -70,11 +70,11 @@ def test_the_exit_form_takes_only_ascii_digits_as_the_quoted_amount(desk, typed)
 
 @pytest.mark.parametrize("page", ["²", "٣", "0", "-1", "99999999999999999999", "abc"])
 def test_a_page_that_is_not_a_whole_number_in_range_is_422_with_the_range(desk, boss, page):
-    for client, path in ((desk.client, "/desk/inside"), (boss, "/admin/audit")):
+    for client, path in ((desk.client, "/g/main/desk/inside"), (boss, "/g/main/admin/audit")):
         r = client.get(path, query_string={"page": page})
         assert r.status_code == 422, (path, page)
         assert "page must be a whole number from 1 to 100000" in text(r)
-    assert desk.client.get("/desk/inside?page=2").status_code == 200  # past the last: the last page
+    assert desk.client.get("/g/main/desk/inside?page=2").status_code == 200  # past the last: the last page
 
 
 @pytest.mark.parametrize("limit", ["٣", "３", "²", "+3", " 3_0 "])
@@ -84,7 +84,7 @@ def test_the_api_limit_takes_only_ascii_digits(client, staff, limit):
 
 
 def test_settings_whole_numbers_take_only_ascii_digits(boss):
-    r = post_form(boss, "/settings", {"total_spaces": "٣٠٠", "hourly_rate": "5", "grace_minutes": "²",
+    r = post_form(boss, "/g/main/settings", {"total_spaces": "٣٠٠", "hourly_rate": "5", "grace_minutes": "²",
                                       "almost_full_percent": "90", "garage_name": "G", "timezone": "UTC",
                                       "lost_ticket_mode": "replace"})
     assert r.status_code == 422
@@ -102,7 +102,7 @@ def test_settings_whole_numbers_take_only_ascii_digits(boss):
     ("from=2026-02-30", "is not a date"),
 ])
 def test_audit_dates_follow_the_reports_rule(boss, query, message):
-    for path in ("/admin/audit", "/reports"):
+    for path in ("/g/main/admin/audit", "/g/main/reports"):
         r = boss.get(f"{path}?{query}")
         assert r.status_code == 422 and message in text(r), path
 
@@ -110,7 +110,7 @@ def test_audit_dates_follow_the_reports_rule(boss, query, message):
 # --- 4. control characters in any text -------------------------------------------------------------
 
 def test_a_nul_in_a_query_parameter_is_400_naming_it(boss):
-    r = boss.get("/admin/audit?user=a%00b")
+    r = boss.get("/g/main/admin/audit?user=a%00b")
     assert r.status_code == 400
     assert "user: control characters (such as NUL, line breaks or tabs) are not allowed" in text(r)
     assert "Traceback" not in r.get_data(as_text=True)
@@ -120,7 +120,7 @@ def test_a_nul_in_a_query_parameter_is_400_naming_it(boss):
 def test_a_nul_in_a_path_segment_is_400_and_changes_nothing(boss, make_user, action):
     make_user("dave")
     before = audit_rows()
-    r = post_form(boss, f"/admin/users/da%00ve/{action}", page="/admin/users")
+    r = post_form(boss, f"/g/main/admin/users/da%00ve/{action}", page="/g/main/admin/users")
     assert r.status_code == 400 and "username: control characters" in text(r)
     assert audit_rows() == before
 
@@ -134,16 +134,16 @@ def test_a_control_character_in_the_sign_in_form_signs_nobody_in_and_records_not
                                     "csrf_token": csrf_token(client)})
     assert r.status_code == 400 and "username: control characters" in text(r)
     assert audit_rows() == before
-    assert client.get("/desk").status_code == 302  # not signed in
+    assert client.get("/g/main/desk").status_code == 302  # not signed in
 
 
 def test_a_control_character_in_a_form_field_is_400_and_stores_nothing(boss):
-    r = post_form(boss, "/admin/users", {"username": "carol\x00", "role": "attendant",
-                                         "password": "initial password 1"}, page="/admin/users")
+    r = post_form(boss, "/g/main/admin/users", {"username": "carol\x00", "role": "attendant",
+                                         "password": "initial password 1"}, page="/g/main/admin/users")
     assert r.status_code == 400 and "username: control characters" in text(r)
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 1
-    r = post_form(boss, "/admin/users", {"username": "carol", "role": "attendant",
-                                         "password": "initial password 1"}, htmx=True, page="/admin/users")
+    r = post_form(boss, "/g/main/admin/users", {"username": "carol", "role": "attendant",
+                                         "password": "initial password 1"}, htmx=True, page="/g/main/admin/users")
     assert r.status_code == 200  # the same form without the NUL works
 
 
@@ -162,7 +162,7 @@ def test_next_with_a_control_character_never_reaches_a_location_header(app, clie
     r = client.post(f"/login?next={target}",
                     data={"username": "boss", "password": "correct horse battery", "csrf_token": token})
     assert r.status_code == 400 and "next: control characters" in text(r)
-    assert client.get("/desk").status_code == 302  # no session was created
+    assert client.get("/g/main/desk").status_code == 302  # no session was created
     signed = signed_in(app, make_user, "ann", "attendant")
     r = signed.get(f"/login?next={target}")
     assert r.status_code == 400 and "next: control characters" in text(r)
@@ -171,5 +171,5 @@ def test_next_with_a_control_character_never_reaches_a_location_header(app, clie
 
 def test_a_good_next_still_works(app, make_user):
     signed = signed_in(app, make_user, "ann", "attendant")
-    r = signed.get("/login?next=/desk/exit%3Fq%3DAB")
-    assert r.status_code == 302 and r.headers["Location"] == "/desk/exit?q=AB"
+    r = signed.get("/login?next=/g/main/desk/exit%3Fq%3DAB")
+    assert r.status_code == 302 and r.headers["Location"] == "/g/main/desk/exit?q=AB"

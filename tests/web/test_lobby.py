@@ -14,7 +14,7 @@ from tests.helpers.db import counting, set_settings
 from tests.helpers.web import HTMX, soup, text
 
 
-def page(client, url="/lobby") -> BeautifulSoup:
+def page(client, url="/g/main/lobby") -> BeautifulSoup:
     r = client.get(url)
     assert r.status_code == 200
     return soup(r)
@@ -34,7 +34,7 @@ def panel_of(doc: BeautifulSoup):
 ])
 def test_each_state_shows_its_words_numbers_and_class(client, total, occupied, state, css, free, label, taken):
     set_settings(total_spaces=total, occupied=occupied)
-    for doc in (page(client), soup(client.get("/lobby/panel", headers=HTMX))):
+    for doc in (page(client), soup(client.get("/g/main/lobby/panel", headers=HTMX))):
         panel = panel_of(doc)
         assert css in panel["class"] and panel["data-state"] == state
         assert [c for c in panel["class"] if c.startswith("state-")] == [css]
@@ -57,7 +57,7 @@ def test_threshold_comes_from_the_settings(client):
 
 def test_garage_name_is_shown_and_escaped(client):
     set_settings(garage_name="<b>Joe's</b> Parking")
-    r = client.get("/lobby")
+    r = client.get("/g/main/lobby")
     assert "<b>Joe" not in r.get_data(as_text=True)
     doc = soup(r)
     assert text(doc.select_one(".panel-name")) == "<b>Joe's</b> Parking"
@@ -70,7 +70,7 @@ def test_no_revenue_no_plates_nothing_private(client, staff):
     issue(client, staff, "SECRET 42")
     r = client.put(f"/api/tickets/{number}/exit", json={"paymentMethod": "Cash"}, headers=staff)
     assert r.status_code == 200
-    for url in ("/lobby", "/lobby/panel", "/lobby?theme=dark"):
+    for url in ("/g/main/lobby", "/g/main/lobby/panel", "/g/main/lobby?theme=dark"):
         doc = soup(client.get(url, headers=HTMX))
         for tag in doc.select("[hx-headers], [data-etag]"):  # random tokens: may hold any digits
             del tag["hx-headers"], tag["data-etag"]
@@ -81,8 +81,8 @@ def test_no_revenue_no_plates_nothing_private(client, staff):
 
 
 def test_dark_theme_is_a_class_and_unknown_themes_fall_back(client):
-    assert "theme-dark" in page(client, "/lobby?theme=dark").body["class"]
-    for url in ("/lobby", "/lobby?theme=<script>", "/lobby?theme=neon"):
+    assert "theme-dark" in page(client, "/g/main/lobby?theme=dark").body["class"]
+    for url in ("/g/main/lobby", "/g/main/lobby?theme=<script>", "/g/main/lobby?theme=neon"):
         body = page(client, url).body
         assert "theme-light" in body["class"] and "theme-dark" not in body["class"]
 
@@ -117,45 +117,45 @@ def test_full_page_has_no_staff_chrome_and_loads_its_own_assets(client):
 
 def test_page_polls_a_fragment_that_is_only_the_panel(client, app, monkeypatch):
     live = page(client).select_one("#lobby-live")
-    assert live["hx-get"] == "/lobby/panel" and live["hx-swap"] == "innerHTML"
+    assert live["hx-get"] == "/g/main/lobby/panel" and live["hx-swap"] == "innerHTML"
     assert live["hx-trigger"] == "every 5000ms"
     assert live.select_one(".panel") is not None
-    html = client.get("/lobby/panel", headers=HTMX).get_data(as_text=True)
+    html = client.get("/g/main/lobby/panel", headers=HTMX).get_data(as_text=True)
     assert "<html" not in html and "<body" not in html and "<script" not in html
     doc = soup(html)
     assert len(doc.find_all(recursive=False)) == 1 and panel_of(doc) is not None
     # Without HX-Request (typed, bookmarked, a history restore) the URL sends people to the lobby.
-    r = client.get("/lobby/panel")
-    assert (r.status_code, r.headers["Location"]) == (303, "/lobby") and "HX-Request" in r.headers["Vary"]
+    r = client.get("/g/main/lobby/panel")
+    assert (r.status_code, r.headers["Location"]) == (303, "/g/main/lobby") and "HX-Request" in r.headers["Vary"]
     monkeypatch.setitem(app.config, "LOBBY_POLL_SECONDS", 0.25)
     assert page(client).select_one("#lobby-live")["hx-trigger"] == "every 250ms"
 
 
 def test_fragment_sends_etag_and_answers_304_until_something_changes(client, staff):
-    first = client.get("/lobby/panel", headers=HTMX)
+    first = client.get("/g/main/lobby/panel", headers=HTMX)
     etag = first.headers["ETag"]
     assert re.fullmatch(r'"[0-9a-f]{32}"', etag)
     assert first.headers["Cache-Control"] == "no-cache"
     # The page carries the same tag, so the first poll after loading does not re-swap.
     assert page(client).select_one("#lobby-live")["data-etag"] == etag.strip('"')
 
-    again = client.get("/lobby/panel", headers={**HTMX, "If-None-Match": etag})
+    again = client.get("/g/main/lobby/panel", headers={**HTMX, "If-None-Match": etag})
     assert again.status_code == 304 and again.data == b""
     assert again.headers["ETag"] == etag and again.headers["Cache-Control"] == "no-cache"
 
     issue(client, staff, "NEW 1")
-    changed = client.get("/lobby/panel", headers={**HTMX, "If-None-Match": etag})
+    changed = client.get("/g/main/lobby/panel", headers={**HTMX, "If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
     assert text(soup(changed).select_one("#lobby-free")) == "139"
-    assert client.get("/lobby/panel", headers={**HTMX, "If-None-Match": changed.headers["ETag"]}).status_code == 304
+    assert client.get("/g/main/lobby/panel", headers={**HTMX, "If-None-Match": changed.headers["ETag"]}).status_code == 304
 
 
 @pytest.mark.parametrize("change", [{"garage_name": "North"}, {"almost_full_percent": 50},
                                     {"total_spaces": 141}, {"timezone": "Europe/Paris"}])
 def test_etag_covers_everything_the_panel_shows(client, change):
-    etag = client.get("/lobby/panel", headers=HTMX).headers["ETag"]
+    etag = client.get("/g/main/lobby/panel", headers=HTMX).headers["ETag"]
     set_settings(**change)
-    r = client.get("/lobby/panel", headers={**HTMX, "If-None-Match": etag})
+    r = client.get("/g/main/lobby/panel", headers={**HTMX, "If-None-Match": etag})
     assert r.status_code == 200 and r.headers["ETag"] != etag
 
 
@@ -163,8 +163,8 @@ def test_fragment_is_one_primary_key_read_whatever_the_history(client, staff):
     for i in range(5):
         issue(client, staff, f"HIST {i}")
     with counting() as statements:
-        assert client.get("/lobby/panel", headers=HTMX).status_code == 200
-        assert client.get("/lobby/panel", headers={**HTMX, "If-None-Match": "\"x\""}).status_code == 200
+        assert client.get("/g/main/lobby/panel", headers=HTMX).status_code == 200
+        assert client.get("/g/main/lobby/panel", headers={**HTMX, "If-None-Match": "\"x\""}).status_code == 200
     assert len(statements) == 2, statements
     for sql in statements:
         assert "garages" in sql and "tickets" not in sql
@@ -173,7 +173,7 @@ def test_fragment_is_one_primary_key_read_whatever_the_history(client, staff):
 # --- access and headers ------------------------------------------------------------------
 
 def test_lobby_is_public_while_staff_pages_still_need_login(client):
-    for url in ("/lobby", "/lobby/panel", "/api/garage/occupancy"):
+    for url in ("/g/main/lobby", "/g/main/lobby/panel", "/api/garage/occupancy"):
         assert client.get(url, headers=HTMX).status_code == 200, url
     r = client.get("/account/password")
     assert r.status_code == 302 and "/login" in r.headers["Location"]
@@ -182,7 +182,7 @@ def test_lobby_is_public_while_staff_pages_still_need_login(client):
 
 def test_frame_ancestors_follow_lobby_setting_only_on_the_lobby(client, app, monkeypatch):
     monkeypatch.setitem(app.config, "LOBBY_FRAME_ANCESTORS", "'self' https://signage.example")
-    for url in ("/lobby", "/lobby/panel"):
+    for url in ("/g/main/lobby", "/g/main/lobby/panel"):
         r = client.get(url, headers=HTMX)
         assert "frame-ancestors 'self' https://signage.example" in r.headers["Content-Security-Policy"]
         assert "X-Frame-Options" not in r.headers
@@ -192,7 +192,7 @@ def test_frame_ancestors_follow_lobby_setting_only_on_the_lobby(client, app, mon
 
 
 def test_lobby_cannot_be_framed_by_default(client):
-    r = client.get("/lobby")
+    r = client.get("/g/main/lobby")
     assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
     assert r.headers["X-Frame-Options"] == "DENY"
 

@@ -33,7 +33,7 @@ def test_an_unsafe_request_id_is_replaced(client, sent):
 
 
 def test_every_answer_carries_a_fresh_request_id_even_refusals_and_errors(client):
-    ids = {client.get(path).headers["X-Request-ID"] for path in ("/healthz", "/no-such-page", "/desk", "/api/tickets")}
+    ids = {client.get(path).headers["X-Request-ID"] for path in ("/healthz", "/no-such-page", "/g/main/desk", "/api/tickets")}
     assert len(ids) == 4
 
 
@@ -55,13 +55,13 @@ def test_the_request_log_is_one_json_line_per_request_with_who_what_and_how_long
     actions.sign_in("ann", "attendant")
     caplog.set_level(logging.INFO)
     caplog.clear()
-    r = actions.client.get("/desk/inside?q=ZZ", headers={"X-Request-ID": "req-1"})
+    r = actions.client.get("/g/main/desk/inside?q=ZZ", headers={"X-Request-ID": "req-1"})
     line, = json_lines(caplog, "garage.request")
     assert line["request_id"] == "req-1" == r.headers["X-Request-ID"]
     assert (line["user"], line["route"], line["method"], line["path"], line["status"]) == (
-        "ann", "desk.inside", "GET", "/desk/inside", 200)
+        "ann", "desk.inside", "GET", "/g/main/desk/inside", 200)
     assert line["client_ip"] == "127.0.0.1" and line["duration_ms"] >= 0
-    assert line["time"].endswith("Z") and line["level"] == "INFO" and line["message"] == "GET /desk/inside -> 200"
+    assert line["time"].endswith("Z") and line["level"] == "INFO" and line["message"] == "GET /g/main/desk/inside -> 200"
     assert "ZZ" not in json.dumps(line)  # no query string
 
 
@@ -73,7 +73,7 @@ def test_error_log_lines_carry_the_request_id(app, client, caplog, monkeypatch):
 
     monkeypatch.setattr(stats, "public_occupancy", broken)
     monkeypatch.setattr("garage.lobby.routes.public_occupancy", broken)
-    r = client.get("/lobby", headers={"X-Request-ID": "trace-me"})
+    r = client.get("/g/main/lobby", headers={"X-Request-ID": "trace-me"})
     assert r.status_code == 500
     line, = [l for l in json_lines(caplog) if l["level"] == "ERROR"]
     assert line["request_id"] == "trace-me" == r.headers["X-Request-ID"]
@@ -96,7 +96,7 @@ def test_database_errors_are_logged_without_the_values_sent(app, caplog):
 
     assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["hide_parameters"] is True
     secret = "hunter2-password"  # (a traceback quotes the source line below: not this one)
-    with app.test_request_context("/desk"):
+    with app.test_request_context("/g/main/desk"):
         for statement in ("SELECT * FROM no_such_table WHERE x = :secret",
                           "INSERT INTO users (username, password_hash, role) VALUES ('u', :secret, NULL)"):
             try:

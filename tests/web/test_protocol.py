@@ -14,11 +14,11 @@ def allowed(response) -> set[str]:
 
 
 @pytest.mark.parametrize("method, path, methods", [
-    ("DELETE", "/desk", {"GET", "HEAD", "OPTIONS"}),
+    ("DELETE", "/g/main/desk", {"GET", "HEAD", "OPTIONS"}),
     ("PUT", "/login", {"GET", "HEAD", "OPTIONS", "POST"}),
-    ("PATCH", "/lobby", {"GET", "HEAD", "OPTIONS"}),
-    ("DELETE", "/admin/users", None),
-    ("POST", "/reports", None),
+    ("PATCH", "/g/main/lobby", {"GET", "HEAD", "OPTIONS"}),
+    ("DELETE", "/g/main/admin/users", None),
+    ("POST", "/g/main/reports", None),
 ])
 def test_a_page_refusing_a_method_names_the_allowed_ones(app, make_user, method, path, methods):
     boss = signed_in(app, make_user, "boss", "manager")

@@ -34,7 +34,7 @@ def paid_ticket(desk, plate: str = "REC 1", method: str = "Credit Card", minutes
 def test_the_printed_receipt_has_what_a_customer_and_an_accountant_need(desk):
     set_settings(**RECEIPT_SETTINGS)
     number = paid_ticket(desk)
-    slip = soup(desk.client.get(f"/desk/tickets/{number}/receipt")).select_one(".slip")
+    slip = soup(desk.client.get(f"/g/main/desk/tickets/{number}/receipt")).select_one(".slip")
     assert text(slip.select_one(".slip-garage")) == "Main Street Garage"
     assert [text(p) for p in slip.select(".slip-address")] == ["12 Main Street", "Springfield IL 62701"]
     assert text(slip.select_one("[data-receipt-number]")) == "Receipt R-000001"
@@ -69,7 +69,7 @@ def test_the_desk_receipt_card_shows_the_same(desk):
 
 def test_without_tax_settings_there_is_no_tax_line_no_tax_id_and_no_address(desk):
     number = paid_ticket(desk)
-    slip = soup(desk.client.get(f"/desk/tickets/{number}/receipt")).select_one(".slip")
+    slip = soup(desk.client.get(f"/g/main/desk/tickets/{number}/receipt")).select_one(".slip")
     assert text(slip.select_one(".slip-garage")) == "Garage"
     assert slip.select(".slip-address") == [] and slip.select("[data-tax-line], [data-tax-id]") == []
     assert "VAT" not in text(slip)
@@ -82,10 +82,10 @@ def test_a_receipt_keeps_the_tax_rate_of_the_day_it_was_paid(desk):
     set_settings(tax_rate_bp=1900)
     number = paid_ticket(desk)
     set_settings(tax_rate_bp=700)  # the rate changes afterwards
-    slip = soup(desk.client.get(f"/desk/tickets/{number}/receipt")).select_one(".slip")
+    slip = soup(desk.client.get(f"/g/main/desk/tickets/{number}/receipt")).select_one(".slip")
     assert text(slip.select_one("[data-tax-line]")) == "incl. VAT 19 %: $4.79"
     later = paid_ticket(desk, "REC 9")
-    assert text(soup(desk.client.get(f"/desk/tickets/{later}/receipt")).select_one("[data-tax-line]")) == \
+    assert text(soup(desk.client.get(f"/g/main/desk/tickets/{later}/receipt")).select_one("[data-tax-line]")) == \
         "incl. VAT 7 %: $1.96"  # 196.26 cents
 
 
@@ -96,7 +96,7 @@ def test_a_lost_ticket_receipt_shows_its_breakdown_and_the_hours_billed(desk):
     amount = quoted_amount(soup(desk.lookup("LOST 1", lost=True)))
     assert amount == 4500
     assert desk.pay(number, "Cash", amount, lost=True).status_code == 303
-    slip = soup(desk.client.get(f"/desk/tickets/{number}/receipt")).select_one(".slip")
+    slip = soup(desk.client.get(f"/g/main/desk/tickets/{number}/receipt")).select_one(".slip")
     shown = facts(slip)
     assert shown["Hours billed"] == "2" and shown["Time fee"] == "$20.00 (2 h)" and shown["Lost-ticket fee"] == "$25.00"
     assert text(slip.select_one("[data-tax-line]")) == "incl. VAT 20 %: $7.50"
@@ -125,6 +125,6 @@ def test_a_ticket_paid_before_receipt_numbers_prints_without_one(desk):
                        .values(receipt_number=None, tax_rate_bp=None))
     db.session.commit()
     set_settings(tax_rate_bp=1900)
-    slip = soup(desk.client.get(f"/desk/tickets/{number}/receipt")).select_one(".slip")
+    slip = soup(desk.client.get(f"/g/main/desk/tickets/{number}/receipt")).select_one(".slip")
     assert slip.select("[data-receipt-number], [data-tax-line]") == [] and "R-0" not in text(slip)
     assert text(slip.select_one(".slip-total")) == "Total paid $30.00"

@@ -89,7 +89,7 @@ def breakdown(html: bytes, title: str) -> list[tuple[str, str, str]]:
 
 
 def svg(client, name: str, **query) -> ET.Element:
-    r = client.get(f"/reports/charts/{name}.svg", query_string=query)
+    r = client.get(f"/g/main/reports/charts/{name}.svg", query_string=query)
     assert r.status_code == 200, r.data
     assert r.mimetype == "image/svg+xml"
     return ET.fromstring(r.data)
@@ -110,8 +110,8 @@ def csv_rows(client, url: str, **query) -> list[list[str]]:
 
 # --- access ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("url", ["/reports", "/reports/charts/revenue.svg", "/reports/export/rows.csv",
-                                 "/reports/export/tickets.csv"])
+@pytest.mark.parametrize("url", ["/g/main/reports", "/g/main/reports/charts/revenue.svg", "/g/main/reports/export/rows.csv",
+                                 "/g/main/reports/export/tickets.csv"])
 def test_anonymous_is_sent_to_login_and_attendant_is_refused(client, make_user, url):
     r = client.get(url)
     assert r.status_code == 302 and "/login" in r.headers["Location"]
@@ -123,11 +123,11 @@ def test_anonymous_is_sent_to_login_and_attendant_is_refused(client, make_user, 
 
 
 def test_manager_sees_the_page_and_the_nav_link(manager_client):
-    r = manager_client.get("/reports")
+    r = manager_client.get("/g/main/reports")
     assert r.status_code == 200
     page = soup(r)
     assert page.h1.get_text(strip=True) == "Revenue and traffic"
-    assert page.select_one("nav.nav a[href='/reports']") is not None
+    assert page.select_one("nav.nav a[href='/g/main/reports']") is not None
     assert "HX-Request" in r.headers["Vary"]
     # Strict CSP: no inline style attributes, no inline scripts
     assert not page.select("[style]")
@@ -137,7 +137,7 @@ def test_manager_sees_the_page_and_the_nav_link(manager_client):
 # --- numbers ---------------------------------------------------------------------------------
 
 def test_two_days_across_midnight_and_spring_forward(manager_client, dst_week):
-    r = manager_client.get("/reports?from=2026-03-07&to=2026-03-08")
+    r = manager_client.get("/g/main/reports?from=2026-03-07&to=2026-03-08")
     assert r.status_code == 200
     f = figures(r.data)
     assert f["Revenue"] == ("$70.00", "+100.0%")        # 10 + 20 + 20 + 20 vs 35
@@ -155,7 +155,7 @@ def test_two_days_across_midnight_and_spring_forward(manager_client, dst_week):
 
 
 def test_report_rows_per_local_day(manager_client, dst_week):
-    rows = csv_rows(manager_client, "/reports/export/rows.csv", **{"from": "2026-03-07", "to": "2026-03-09"})
+    rows = csv_rows(manager_client, "/g/main/reports/export/rows.csv", **{"from": "2026-03-07", "to": "2026-03-09"})
     head, body = rows[0], rows[1:]
     assert head[0] == "start (America/New_York, ISO 8601)"
     assert [r[0] for r in body] == ["2026-03-07T00:00:00-05:00", "2026-03-08T00:00:00-05:00",
@@ -184,7 +184,7 @@ def test_fall_back_day_keeps_both_one_oclocks(manager_client, app):
     set_timezone(NY)
     add_ticket(z("2026-11-01 05:00"), z("2026-11-01 05:30"), 1000)  # 01:30 EDT
     add_ticket(z("2026-11-01 06:00"), z("2026-11-01 06:30"), 2500)  # 01:30 EST, an hour later
-    rows = csv_rows(manager_client, "/reports/export/rows.csv", **{"from": "2026-11-01", "group": "hour"})
+    rows = csv_rows(manager_client, "/g/main/reports/export/rows.csv", **{"from": "2026-11-01", "group": "hour"})
     body = rows[1:]
     assert len(body) == 25
     assert body[1][0] == "2026-11-01T01:00:00-04:00" and body[1][4] == "10.00"
@@ -193,21 +193,21 @@ def test_fall_back_day_keeps_both_one_oclocks(manager_client, app):
             bars(svg(manager_client, "revenue", **{"from": "2026-11-01", "to": "2026-11-01"}))]
     assert len(tips) == 25
     assert tips[1] == "01:00 EDT: Revenue $10.00" and tips[2] == "01:00 EST: Revenue $25.00"
-    day = figures(manager_client.get("/reports?from=2026-11-01&to=2026-11-01").data)
+    day = figures(manager_client.get("/g/main/reports?from=2026-11-01&to=2026-11-01").data)
     assert day["Revenue"][0] == "$35.00" and day["Exits"][0] == "2"
 
 
 def test_comparison_without_previous_data_says_na(manager_client, app):
     set_timezone("UTC")
     add_ticket(z("2026-05-04 10:00"), z("2026-05-04 11:00"), 1000)
-    f = figures(manager_client.get("/reports?from=2026-05-04&to=2026-05-04").data)
+    f = figures(manager_client.get("/g/main/reports?from=2026-05-04&to=2026-05-04").data)
     assert f["Revenue"] == ("$10.00", "n/a")
-    page = soup(manager_client.get("/reports?from=2026-05-04&to=2026-05-04"))
+    page = soup(manager_client.get("/g/main/reports?from=2026-05-04&to=2026-05-04"))
     assert "Sun 03 May 2026" in page.select_one(".report-head").get_text()
 
 
 def test_empty_period_shows_dashes_not_errors(manager_client):
-    r = manager_client.get("/reports?from=2026-01-01&to=2026-01-31")
+    r = manager_client.get("/g/main/reports?from=2026-01-01&to=2026-01-31")
     assert r.status_code == 200
     f = figures(r.data)
     assert f["Revenue"][0] == "$0.00" and f["Median stay"][0] == "–"
@@ -231,7 +231,7 @@ def busy_monday(app):
 def test_occupancy_peak_and_average_per_hour(manager_client, busy_monday):
     root = svg(manager_client, "occupancy", **{"from": "2026-05-04", "to": "2026-05-04"})
     assert root.find(f"{SVG}title").text == "Occupancy over time"
-    rows = csv_rows(manager_client, "/reports/export/rows.csv", **{"from": "2026-05-04", "group": "hour"})
+    rows = csv_rows(manager_client, "/g/main/reports/export/rows.csv", **{"from": "2026-05-04", "group": "hour"})
     head, body = rows[0], rows[1:]
     peak, avg = head.index("peak_occupancy"), head.index("average_occupancy")
     by_hour = {int(r[0][11:13]): (int(r[peak]), float(r[avg])) for r in body}
@@ -247,7 +247,7 @@ def test_occupancy_peak_and_average_per_hour(manager_client, busy_monday):
 
 
 def test_occupancy_counts_cars_inside_before_the_period(manager_client, busy_monday):
-    body = csv_rows(manager_client, "/reports/export/rows.csv", **{"from": "2026-05-04", "group": "day"})[1:]
+    body = csv_rows(manager_client, "/g/main/reports/export/rows.csv", **{"from": "2026-05-04", "group": "day"})[1:]
     assert len(body) == 1
     assert body[0][6] == "3"  # peak of the day
     # C all day (24) + B 2h + A 0.5h + D 10 min + E 1h, over 24 hours
@@ -301,7 +301,7 @@ def test_traffic_chart_per_hour_of_day_over_many_days(manager_client, dst_week):
 # --- page behaviour --------------------------------------------------------------------------
 
 def test_htmx_gets_the_fragment_only(manager_client, dst_week):
-    r = manager_client.get("/reports?from=2026-03-07&to=2026-03-08", headers=HTMX)
+    r = manager_client.get("/g/main/reports?from=2026-03-07&to=2026-03-08", headers=HTMX)
     assert r.status_code == 200
     assert "HX-Request" in r.headers["Vary"]
     html = r.get_data(as_text=True)
@@ -313,13 +313,13 @@ def test_htmx_gets_the_fragment_only(manager_client, dst_week):
     assert form["method"] == "get" and form["hx-push-url"] == "true"
     assert page.select_one("#report-from")["value"] == "2026-03-07"
     # A history restore needs the whole page
-    r = manager_client.get("/reports?from=2026-03-07&to=2026-03-08",
+    r = manager_client.get("/g/main/reports?from=2026-03-07&to=2026-03-08",
                            headers={**HTMX, "HX-History-Restore-Request": "true"})
     assert "<html" in r.get_data(as_text=True)
 
 
 def test_presets_link_to_bookmarkable_urls(manager_client, app):
-    page = soup(manager_client.get("/reports"))
+    page = soup(manager_client.get("/g/main/reports"))
     links = {a.get_text(strip=True): a["href"] for a in page.select(".presets a")}
     assert set(links) == {"Today", "Yesterday", "This week", "This month", "Last 30 days"}
     assert "Last 30 days" in [a.get_text(strip=True) for a in page.select(".presets a[aria-current]")]
@@ -337,16 +337,16 @@ def test_presets_link_to_bookmarkable_urls(manager_client, app):
     ("from=1999-12-31", "between 2000 and 2100"),
 ])
 def test_invalid_periods_are_422_with_a_message(manager_client, query, words):
-    r = manager_client.get(f"/reports?{query}")
+    r = manager_client.get(f"/g/main/reports?{query}")
     assert r.status_code == 422
     page = soup(r)
     assert words in page.select_one("#report-error").get_text()
     assert page.h1 is not None  # the whole page, form still there
     assert not page.select(".figure")
-    r = manager_client.get(f"/reports?{query}", headers=HTMX)
+    r = manager_client.get(f"/g/main/reports?{query}", headers=HTMX)
     assert r.status_code == 422 and "<html" not in r.get_data(as_text=True)
     assert words in soup(r).select_one("#report-error").get_text()
-    for url in ("/reports/charts/revenue.svg", "/reports/export/rows.csv", "/reports/export/tickets.csv"):
+    for url in ("/g/main/reports/charts/revenue.svg", "/g/main/reports/export/rows.csv", "/g/main/reports/export/tickets.csv"):
         r = manager_client.get(f"{url}?{query}")
         assert r.status_code == 422 and words in r.get_data(as_text=True)
 
@@ -358,23 +358,23 @@ def test_a_report_cut_off_by_the_statement_timeout_says_so(manager_client, app, 
         raise sa.exc.OperationalError("SELECT ...", {}, Exception("canceling statement due to statement timeout"))
 
     monkeypatch.setattr(reports, "hour_events", too_slow)
-    r = manager_client.get("/reports?from=2026-01-01&to=2026-12-31")
+    r = manager_client.get("/g/main/reports?from=2026-01-01&to=2026-12-31")
     assert r.status_code == 503
     assert "choose a shorter period" in soup(r).select_one("#report-error").get_text()
-    r = manager_client.get("/reports?from=2026-01-01&to=2026-12-31", headers=HTMX)
+    r = manager_client.get("/g/main/reports?from=2026-01-01&to=2026-12-31", headers=HTMX)
     assert r.status_code == 200 and "choose a shorter period" in r.get_data(as_text=True)
-    r = manager_client.get("/reports/charts/revenue.svg?from=2026-01-01&to=2026-12-31")
+    r = manager_client.get("/g/main/reports/charts/revenue.svg?from=2026-01-01&to=2026-12-31")
     assert r.status_code == 503 and "choose a shorter period" in r.get_data(as_text=True)
 
 
 def test_unknown_chart_is_404(manager_client):
-    assert manager_client.get("/reports/charts/pie.svg").status_code == 404
+    assert manager_client.get("/g/main/reports/charts/pie.svg").status_code == 404
 
 
 # --- exports ---------------------------------------------------------------------------------
 
 def test_tickets_csv_round_trips_with_the_report_totals(manager_client, dst_week):
-    r = manager_client.get("/reports/export/tickets.csv?from=2026-03-07&to=2026-03-08")
+    r = manager_client.get("/g/main/reports/export/tickets.csv?from=2026-03-07&to=2026-03-08")
     assert r.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert r.headers["Content-Disposition"] == 'attachment; filename="garage-tickets-2026-03-07-2026-03-08.csv"'
     rows = list(csv.reader(io.StringIO(r.get_data(as_text=True))))
@@ -401,7 +401,7 @@ def test_tickets_csv_neutralises_formulas_and_quotes_text(manager_client, app):
     t.license_plate = "=1+2"
     add_ticket(z("2026-05-04 12:00"))  # still inside: empty exit, duration, amount, method
     db.session.commit()
-    rows = csv_rows(manager_client, "/reports/export/tickets.csv", **{"from": "2026-05-04"})
+    rows = csv_rows(manager_client, "/g/main/reports/export/tickets.csv", **{"from": "2026-05-04"})
     assert len(rows) == 3 and all(len(r) == 13 for r in rows)
     assert rows[1][1] == "'=1+2"
     assert rows[1][8] == 'Voucher, "gold"\nline 2'
@@ -423,7 +423,7 @@ def test_tickets_export_streams_in_batches(manager_client, app, monkeypatch):
                               amount_paid=1000, status="completed", payment_method="Cash",
                               last_event_at=start + timedelta(seconds=i + 60)))
     db.session.commit()
-    r = manager_client.get("/reports/export/tickets.csv?from=2026-05-04", buffered=False)
+    r = manager_client.get("/g/main/reports/export/tickets.csv?from=2026-05-04", buffered=False)
     assert r.is_streamed
     chunks = [c.decode() if isinstance(c, bytes) else c for c in r.response]
     assert [c.count("\r\n") for c in chunks] == [1, 500, 500, 200]  # header, then one chunk per cursor batch
@@ -477,31 +477,31 @@ def lost_tickets(app):
 
 
 def test_lost_ticket_figures_with_comparison(manager_client, lost_tickets):
-    f = figures(manager_client.get("/reports?from=2026-05-04&to=2026-05-04").data)
+    f = figures(manager_client.get("/g/main/reports?from=2026-05-04&to=2026-05-04").data)
     assert f["Revenue"] == ("$140.00", "+75.0%")           # 20 + 50 + 60 + 10 vs 30 + 50
     assert f["Time fees"] == ("$40.00", "+33.3%")          # 20 + 0 + 10 + 10 vs 30
     assert f["Lost-ticket fees"] == ("$100.00", "+100.0%")  # 50 + 50 + 0 vs 50
     assert f["Lost tickets"] == ("3", "+200.0%")           # R, A, Z vs Q
     assert f["Exits"] == ("4", "+100.0%")
     assert f["Average ticket"] == ("$35.00", "−12.5%")     # 140 / 4 vs 80 / 2
-    previous = soup(manager_client.get("/reports?from=2026-05-04&to=2026-05-04"))
+    previous = soup(manager_client.get("/g/main/reports?from=2026-05-04&to=2026-05-04"))
     lost = previous.select_one(".figure[data-figure='lost_tickets'] .change .muted").get_text(strip=True)
     assert lost == "vs 1"
 
 
 def test_no_lost_tickets_shows_zero_and_na(manager_client, busy_monday):
-    f = figures(manager_client.get("/reports?from=2026-05-04&to=2026-05-04").data)
+    f = figures(manager_client.get("/g/main/reports?from=2026-05-04&to=2026-05-04").data)
     assert f["Lost tickets"] == ("0", "n/a") and f["Lost-ticket fees"] == ("$0.00", "n/a")
     assert f["Time fees"] == f["Revenue"] == ("$50.00", "n/a")
 
 
 def test_rows_csv_has_lost_tickets_and_fees(manager_client, lost_tickets):
-    head, *body = csv_rows(manager_client, "/reports/export/rows.csv", **{"from": "2026-05-03", "to": "2026-05-04"})
+    head, *body = csv_rows(manager_client, "/g/main/reports/export/rows.csv", **{"from": "2026-05-03", "to": "2026-05-04"})
     assert head[-3:] == ["average_occupancy", "lost_tickets", "lost_fees_usd"]
     col = {name: i for i, name in enumerate(head)}
     assert [(r[col["exits"]], r[col["revenue_usd"]], r[col["lost_tickets"]], r[col["lost_fees_usd"]])
             for r in body] == [("2", "80.00", "1", "50.00"), ("4", "140.00", "3", "100.00")]
-    head, *body = csv_rows(manager_client, "/reports/export/rows.csv", **{"from": "2026-05-04", "group": "hour"})
+    head, *body = csv_rows(manager_client, "/g/main/reports/export/rows.csv", **{"from": "2026-05-04", "group": "hour"})
     by_hour = {int(r[0][11:13]): (r[col["revenue_usd"]], r[col["lost_tickets"]], r[col["lost_fees_usd"]])
                for r in body}
     assert len(by_hour) == 24
@@ -514,7 +514,7 @@ def test_rows_csv_has_lost_tickets_and_fees(manager_client, lost_tickets):
 
 def test_tickets_csv_has_lost_and_lost_fee(manager_client, lost_tickets):
     add_ticket(z("2026-05-04 16:00"))  # still inside
-    head, *body = csv_rows(manager_client, "/reports/export/tickets.csv", **{"from": "2026-05-04"})
+    head, *body = csv_rows(manager_client, "/g/main/reports/export/tickets.csv", **{"from": "2026-05-04"})
     assert head[-2:] == ["lost", "lost_fee"] and all(len(r) == 13 for r in body)
     col = {name: i for i, name in enumerate(head)}
     got = {r[col["ticket_number"]]: (r[col["amount_usd"]], r[col["lost"]], r[col["lost_fee"]]) for r in body}

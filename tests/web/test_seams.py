@@ -26,25 +26,25 @@ def rate_lines(node) -> list[str]:
 
 def test_desk_and_printed_ticket_show_the_rates_in_force_now(desk):
     number = desk.issue("RATE 1")
-    page = soup(desk.client.get("/desk"))
+    page = soup(desk.client.get("/g/main/desk"))
     assert rate_lines(page.select_one("#desk-rates")) == ["$10.00 per started hour"]
-    slip = soup(desk.client.get(f"/desk/tickets/{number}/print"))
+    slip = soup(desk.client.get(f"/g/main/desk/tickets/{number}/print"))
     assert rate_lines(slip.select_one(".slip")) == ["$10.00 per started hour"]
 
     settings_service.update_settings(MAIN, BOSS, grace_minutes=10, lost_ticket_fee_cents=5000,
                                      vehicle_rates={"Motorcycle": 400})
     expected = ["$10.00 per started hour", "Motorcycle: $4.00 per started hour", "First 10 minutes free",
                 "Lost ticket: $50.00 instead of the time fee"]
-    assert rate_lines(soup(desk.client.get("/desk")).select_one("#desk-rates")) == expected
-    assert rate_lines(soup(desk.client.get(f"/desk/tickets/{number}/print")).select_one(".slip")) == expected
+    assert rate_lines(soup(desk.client.get("/g/main/desk")).select_one("#desk-rates")) == expected
+    assert rate_lines(soup(desk.client.get(f"/g/main/desk/tickets/{number}/print")).select_one(".slip")) == expected
     # The panel refreshes itself: the polled fragment has the new line too.
-    fragment = soup(desk.client.get("/desk/rates", headers=HTMX))
+    fragment = soup(desk.client.get("/g/main/desk/rates", headers=HTMX))
     assert rate_lines(fragment.select_one("#desk-rates")) == expected
     assert fragment.find("html") is None
 
 
 def test_desk_page_links_the_stylesheet_that_lays_out_the_rates(desk):
-    page = soup(desk.client.get("/desk"))
+    page = soup(desk.client.get("/g/main/desk"))
     sheets = [link["href"] for link in page.select('link[rel="stylesheet"]')]
     assert any(href.split("?v=")[0].endswith("/desk.css") for href in sheets)
     css = desk.client.get("/static/css/desk.css").get_data(as_text=True)
@@ -87,7 +87,7 @@ def test_lost_ticket_breakdown_on_quote_receipt_and_printed_receipt(desk, mode, 
 
     # Later rule changes do not rewrite what was charged.
     settings_service.update_settings(MAIN, BOSS, lost_ticket_fee_cents=100, lost_ticket_mode="add")
-    printed = soup(desk.client.get(f"/desk/tickets/{number}/receipt"))
+    printed = soup(desk.client.get(f"/g/main/desk/tickets/{number}/receipt"))
     slip = printed.select_one(".slip")
     assert "Lost ticket" in text(slip.select_one(".slip-kind"))
     assert lost_fee_lines(slip)["lost"] == "$50.00" and lost_fee_lines(slip)["time"].startswith(time_fee)
@@ -104,7 +104,7 @@ def test_a_normal_exit_shows_no_lost_ticket_lines(desk):
     r = desk.client.get(desk.pay(number, "Cash", 1000).headers["Location"])
     receipt = soup(r).select_one("#exit .receipt-card")
     assert receipt.select_one("[data-lost-fee]") is None and "Lost" not in text(receipt)
-    slip = soup(desk.client.get(f"/desk/tickets/{number}/receipt")).select_one(".slip")
+    slip = soup(desk.client.get(f"/g/main/desk/tickets/{number}/receipt")).select_one(".slip")
     assert "Lost" not in text(slip) and text(slip.select_one(".slip-total strong")) == "$10.00"
 
 
@@ -117,7 +117,7 @@ def poll_headers(node) -> dict[str, str]:
 def test_the_desks_polling_elements_are_marked_and_what_attendants_tap_is_not(desk):
     for _ in range(11):  # two pages of cars inside: a pager link
         desk.issue(f"POLL {_:02d}")
-    page = soup(desk.client.get("/desk"))
+    page = soup(desk.client.get("/g/main/desk"))
     polling = page.select('[hx-trigger*="every"]')
     assert {node["id"] for node in polling} == {"live", "activity", "inside-list", "desk-rates"}
     for node in polling:
@@ -129,8 +129,8 @@ def test_the_desks_polling_elements_are_marked_and_what_attendants_tap_is_not(de
     for a in taps:
         assert poll_headers(a) == {"X-Garage-Poll": "0"}, text(a)
     # The fragments keep the mark when they replace themselves (and when sent out-of-band).
-    for url, node_id in (("/desk/live", "live"), ("/desk/activity", "activity"),
-                         ("/desk/inside", "inside-list"), ("/desk/rates", "desk-rates")):
+    for url, node_id in (("/g/main/desk/live", "live"), ("/g/main/desk/activity", "activity"),
+                         ("/g/main/desk/inside", "inside-list"), ("/g/main/desk/rates", "desk-rates")):
         assert poll_headers(soup(desk.client.get(url, headers=HTMX)).select_one(f"#{node_id}")) == {"X-Garage-Poll": "1"}
     r = desk.enter("POLL 99", htmx=True)
     for node_id in ("live", "activity"):
@@ -141,7 +141,7 @@ def test_the_desks_polling_elements_are_marked_and_what_attendants_tap_is_not(de
 
 
 def test_the_lobby_screen_poll_is_marked_too(client):
-    node = soup(client.get("/lobby")).select_one('[hx-trigger*="every"]')
+    node = soup(client.get("/g/main/lobby")).select_one('[hx-trigger*="every"]')
     assert poll_headers(node) == {"X-Garage-Poll": "1"}
 
 
@@ -150,29 +150,29 @@ def test_a_desk_left_polling_signs_out_after_the_idle_time(app, make_user, move_
     poll = {**HTMX, "X-Garage-Poll": "1"}
     for hours in (3, 6, 9, 11.9):  # the page polls all along; nobody touches it
         move_clock(hours)
-        for url in ("/desk/live", "/desk/activity", "/desk/inside", "/desk/rates"):
+        for url in ("/g/main/desk/live", "/g/main/desk/activity", "/g/main/desk/inside", "/g/main/desk/rates"):
             assert client.get(url, headers=poll).status_code == 200, (hours, url)
     move_clock(12.1)
-    r = client.get("/desk/live", headers=poll)
+    r = client.get("/g/main/desk/live", headers=poll)
     assert r.status_code == 401 and urlsplit(r.headers["HX-Redirect"]).path == "/login"
 
 
 def test_a_tap_on_the_desk_keeps_the_session(app, make_user, move_clock):
     client = signed_in(app, make_user, "ann", "attendant")
     move_clock(11)
-    assert client.get("/desk/inside", headers={**HTMX, "X-Garage-Poll": "0"}).status_code == 200
+    assert client.get("/g/main/desk/inside", headers={**HTMX, "X-Garage-Poll": "0"}).status_code == 200
     move_clock(22)  # 11 h after the tap
-    assert client.get("/desk/live", headers={**HTMX, "X-Garage-Poll": "1"}).status_code == 200
+    assert client.get("/g/main/desk/live", headers={**HTMX, "X-Garage-Poll": "1"}).status_code == 200
 
 
 # --- 4. nav and roles across the areas ------------------------------------------------------
 
 EVERYONE = ["Desk", "Lobby"]
 MANAGERS = ["Reports", "Staff", "Audit log", "Settings"]
-MANAGER_PAGES = ("/reports", "/admin/users", "/admin/audit", "/settings")
+MANAGER_PAGES = ("/g/main/reports", "/g/main/admin/users", "/g/main/admin/audit", "/g/main/settings")
 
 
-def nav_links(client, path: str = "/desk") -> list[str]:
+def nav_links(client, path: str = "/g/main/desk") -> list[str]:
     return [text(a) for a in soup(client.get(path)).select("nav.nav a")]
 
 
@@ -180,22 +180,22 @@ def test_attendant_sees_the_desk_and_lobby_only(app, make_user):
     """The API docs (Swagger) are a manager's link: an attendant at the desk has no use for them
     (issue 15); the page itself stays open to staff, whose API tokens it describes."""
     attendant = signed_in(app, make_user, "ann", "attendant")
-    assert attendant.get("/").headers["Location"].endswith("/desk")
-    for path in ("/desk", "/account/password"):
+    assert attendant.get("/", follow_redirects=True).request.path == "/g/main/desk"
+    for path in ("/g/main/desk", "/account/password"):
         assert nav_links(attendant, path) == EVERYONE, path
     for path in MANAGER_PAGES:
         r = attendant.get(path)
         assert r.status_code == 403, path
         assert nav_links(attendant, path) == EVERYONE  # the 403 page keeps the nav
-    assert attendant.get("/lobby").status_code == 200 and attendant.get("/docs").status_code == 200
+    assert attendant.get("/g/main/lobby").status_code == 200 and attendant.get("/docs").status_code == 200
 
 
 def test_manager_sees_every_area_and_lands_on_the_desk(app, make_user):
     boss = signed_in(app, make_user, "boss", "manager")
     r = boss.get("/")
-    assert r.status_code == 302 and urlsplit(r.headers["Location"]).path == "/desk"
+    assert r.status_code == 302 and boss.get("/", follow_redirects=True).request.path == "/g/main/desk"
     expected = ["Desk", *MANAGERS, "Lobby", "API docs"]
-    for path in ("/desk", *MANAGER_PAGES):
+    for path in ("/g/main/desk", *MANAGER_PAGES):
         assert boss.get(path).status_code == 200, path
         assert nav_links(boss, path) == expected, path
 
@@ -203,4 +203,4 @@ def test_manager_sees_every_area_and_lands_on_the_desk(app, make_user):
 def test_signed_out_visitors_see_no_staff_nav(client):
     assert urlsplit(client.get("/").headers["Location"]).path == "/login"
     assert soup(client.get("/login")).select("nav.nav a") == []
-    assert soup(client.get("/lobby")).select("nav.nav a") == []
+    assert soup(client.get("/g/main/lobby")).select("nav.nav a") == []

@@ -63,28 +63,28 @@ def assert_strict_headers(response) -> None:
 
 def test_staff_pages_public_pages_api_and_errors_send_strict_headers(app, make_user):
     boss = signed_in(app, make_user, "boss", "manager")
-    for path in ("/admin/users", "/admin/audit", "/login", "/api/status", "/no-such-page", "/api/nope"):
+    for path in ("/g/main/admin/users", "/g/main/admin/audit", "/login", "/api/status", "/no-such-page", "/api/nope"):
         assert_strict_headers(boss.get(path))
-    assert_strict_headers(boss.get("/admin/users", headers=HTMX))
-    assert boss.get("/admin/users").headers["Cache-Control"] == "no-store"
+    assert_strict_headers(boss.get("/g/main/admin/users", headers=HTMX))
+    assert boss.get("/g/main/admin/users").headers["Cache-Control"] == "no-store"
 
 
 def test_each_security_header_is_sent_once_and_a_views_own_value_wins(app, make_user):
     boss = signed_in(app, make_user, "boss", "manager")
     names = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "Cache-Control")
-    for path in ("/admin/users", "/lobby", "/lobby/panel", "/reports", "/reports/charts/revenue.svg", "/docs",
+    for path in ("/g/main/admin/users", "/g/main/lobby", "/g/main/lobby/panel", "/g/main/reports", "/g/main/reports/charts/revenue.svg", "/docs",
                  "/api/status", "/api/nope"):
-        response = boss.get(path, headers=HTMX if path == "/lobby/panel" else {})
+        response = boss.get(path, headers=HTMX if path == "/g/main/lobby/panel" else {})
         for name in names:
             assert len(response.headers.getlist(name)) == 1, (path, name, response.headers.getlist(name))
-    assert boss.get("/lobby/panel", headers=HTMX).headers["Cache-Control"] == "no-cache"  # its own (ETag polling)
-    assert boss.get("/reports/charts/revenue.svg").headers["Cache-Control"] == "private, no-store"
+    assert boss.get("/g/main/lobby/panel", headers=HTMX).headers["Cache-Control"] == "no-cache"  # its own (ETag polling)
+    assert boss.get("/g/main/reports/charts/revenue.svg").headers["Cache-Control"] == "private, no-store"
     assert_strict_headers(boss.get("/docs"))  # Swagger UI included: tests/browser/test_docs.py
 
 
 def test_pages_have_no_inline_script_or_handlers(app, make_user):
     boss = signed_in(app, make_user, "boss", "manager")
-    for client, path in ((boss, "/admin/users"), (boss, "/admin/audit"), (boss, "/account/password"),
+    for client, path in ((boss, "/g/main/admin/users"), (boss, "/g/main/admin/audit"), (boss, "/account/password"),
                          (app.test_client(), "/login")):
         r = client.get(path)
         assert r.status_code == 200
@@ -108,7 +108,7 @@ def boom(*args, **kwargs):
 def test_500_page_shows_no_stack_trace_or_sql(app, make_user, monkeypatch):
     boss = signed_in(app, make_user, "boss", "manager")
     monkeypatch.setattr(accounts, "list_users", boom)
-    r = boss.get("/admin/users")
+    r = boss.get("/g/main/admin/users")
     assert r.status_code == 500
     body = r.get_data(as_text=True)
     assert "Something went wrong on our side" in text(r)
@@ -179,13 +179,13 @@ def test_sign_in_without_csrf_token_is_400_and_signs_nobody_in(client, make_user
     make_user("alice")
     r = client.post("/login", data={"username": "alice", "password": "correct horse battery"})
     assert r.status_code == 400 and "Your form expired" in text(r)
-    assert client.get("/admin/users").status_code == 302
+    assert client.get("/g/main/admin/users").status_code == 302
 
 
 def test_sign_out_without_csrf_token_is_refused(app, make_user):
     boss = signed_in(app, make_user)
     assert boss.post("/logout").status_code == 400
-    assert boss.get("/admin/users").status_code == 200
+    assert boss.get("/g/main/admin/users").status_code == 200
 
 
 # --- API credentials ---------------------------------------------------------------------

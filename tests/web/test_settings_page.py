@@ -26,8 +26,8 @@ VALID = {
 
 
 def post(client, overrides=None, headers=None, **kwargs):
-    data = {**VALID, **(overrides or {}), "csrf_token": csrf_token(client, "/settings")}
-    return client.post("/settings", data=data, headers=headers or {}, **kwargs)
+    data = {**VALID, **(overrides or {}), "csrf_token": csrf_token(client, "/g/main/settings")}
+    return client.post("/g/main/settings", data=data, headers=headers or {}, **kwargs)
 
 
 def field_error(page: BeautifulSoup, name: str) -> str | None:
@@ -54,30 +54,30 @@ def settings_audits():
 # --- access ------------------------------------------------------------------------------
 
 def test_anonymous_is_sent_to_login(client):
-    r = client.get("/settings")
+    r = client.get("/g/main/settings")
     assert r.status_code == 302 and "/login" in r.location and "next=" in r.location
 
 
 def test_attendants_get_403_and_cannot_post(actions):
     client = actions.client
     actions.sign_in("attendant", "attendant")
-    denied = client.get("/settings")
+    denied = client.get("/g/main/settings")
     assert denied.status_code == 403 and soup(denied).find(id="settings-form") is None
     token = soup(denied).find("input", {"name": "csrf_token"})["value"]  # the sign-out form's
     before = snapshot()
-    r = client.post("/settings", data={**VALID, "csrf_token": token})
+    r = client.post("/g/main/settings", data={**VALID, "csrf_token": token})
     assert r.status_code == 403 and snapshot() == before and settings_audits() == []
 
 
 def test_nav_links_to_settings_for_managers(manager_client):
-    page = soup(manager_client.get("/settings"))
+    page = soup(manager_client.get("/g/main/settings"))
     link = page.find("nav").find("a", string="Settings")
-    assert link["href"] == "/settings" and "active" in link["class"]
+    assert link["href"] == "/g/main/settings" and "active" in link["class"]
 
 
 def test_post_without_csrf_token_changes_nothing(manager_client):
     before = snapshot()
-    r = manager_client.post("/settings", data=VALID)
+    r = manager_client.post("/g/main/settings", data=VALID)
     assert r.status_code == 400 and "expired" in r.get_data(as_text=True)
     assert snapshot() == before
 
@@ -85,7 +85,7 @@ def test_post_without_csrf_token_changes_nothing(manager_client):
 # --- the form shows the current settings ---------------------------------------------------
 
 def test_form_shows_current_settings_in_dollars(manager_client):
-    page = soup(manager_client.get("/settings"))
+    page = soup(manager_client.get("/g/main/settings"))
     value = {i["name"]: i.get("value") for i in page.select("#settings-form input:not([type=radio])")}
     assert value["hourly_rate"] == "10.00" and value["total_spaces"] == "140"
     assert value["grace_minutes"] == "0" and value["daily_max"] == "" and value["lost_ticket_fee"] == ""
@@ -97,7 +97,7 @@ def test_form_shows_current_settings_in_dollars(manager_client):
 
 
 def test_every_label_points_at_a_field(manager_client):
-    page = soup(manager_client.get("/settings"))
+    page = soup(manager_client.get("/g/main/settings"))
     for label in page.select("#settings-form label[for]"):
         assert page.find(id=label["for"]) is not None, label
 
@@ -106,7 +106,7 @@ def test_every_label_points_at_a_field(manager_client):
 
 def test_saving_stores_cents_redirects_and_says_saved(manager_client):
     r = post(manager_client)
-    assert r.status_code == 303 and r.location.endswith("/settings")
+    assert r.status_code == 303 and r.location.endswith("/g/main/settings")
     settings, rates = snapshot()
     assert settings == {"total_spaces": 120, "hourly_rate": 1050, "grace_minutes": 10, "daily_max_cents": 4000,
                         "lost_ticket_fee_cents": 5000, "lost_ticket_mode": "add",
@@ -121,7 +121,7 @@ def test_saving_stores_cents_redirects_and_says_saved(manager_client):
         "$10.50 per started hour", "SUV: $15.00 per started hour", "Motorcycle: $5.50 per started hour",
         "First 10 minutes free", "Daily maximum $40.00 per 24 hours", "Lost ticket: $50.00 plus the time fee"]
     # the notice shows once
-    assert soup(manager_client.get("/settings")).find(class_="saved") is None
+    assert soup(manager_client.get("/g/main/settings")).find(class_="saved") is None
 
 
 def test_saving_is_audited_with_who_before_and_after(manager_client):
@@ -139,10 +139,10 @@ def test_the_audit_log_words_every_fee_set_from_none_the_same_way(manager_client
     """The lost-ticket fee stores 0 for none, the daily maximum null: the audit log read one
     change as "$0.00 → $50.00" and the other as "none → $40.00" (issue 15)."""
     post(manager_client)
-    shown = soup(manager_client.get("/admin/audit?action=settings.changed")).get_text(" ", strip=True)
+    shown = soup(manager_client.get("/g/main/admin/audit?action=settings.changed")).get_text(" ", strip=True)
     assert "daily maximum none → $40.00" in shown and "lost-ticket fee none → $50.00" in shown
     post(manager_client, {"daily_max": "", "lost_ticket_fee": ""})
-    shown = soup(manager_client.get("/admin/audit?action=settings.changed")).get_text(" ", strip=True)
+    shown = soup(manager_client.get("/g/main/admin/audit?action=settings.changed")).get_text(" ", strip=True)
     assert "daily maximum $40.00 → none" in shown and "lost-ticket fee $50.00 → none" in shown
     assert "$0.00" not in shown
 
@@ -225,7 +225,7 @@ def test_total_spaces_below_cars_inside_is_409_next_to_the_field(manager_client,
     staff = token_for("attendant")
     for plate in ("A1", "A2", "A3"):
         assert enter(manager_client, staff, plate).status_code == 201
-    page = soup(manager_client.get("/settings"))
+    page = soup(manager_client.get("/g/main/settings"))
     assert "Cars inside now: 3." in page.find(id="total_spaces-hint").get_text()
     before = snapshot()
     r = post(manager_client, {"total_spaces": "2"})
@@ -262,7 +262,7 @@ def test_the_display_name_field_limits_typing_to_what_the_rule_accepts(manager_c
     not an escaped string) and the limit is the rule's."""
     from garage.domain.garage_settings import NAME_MAX
 
-    field = soup(manager_client.get("/settings")).select_one("#garage_name")
+    field = soup(manager_client.get("/g/main/settings")).select_one("#garage_name")
     assert field.get("maxlength") == str(NAME_MAX)
 
 
@@ -270,14 +270,14 @@ def test_the_display_name_field_limits_typing_to_what_the_rule_accepts(manager_c
 
 def test_the_receipt_settings_show_as_saved_with_the_rate_in_percent(manager_client):
     post(manager_client, {"tax_rate": "7,25"})
-    page = soup(manager_client.get("/settings"))
+    page = soup(manager_client.get("/g/main/settings"))
     assert page.find(id="garage_address").get_text() == "12 Main Street\nSpringfield IL 62701"
     assert page.find(id="tax_rate")["value"] == "7.25" and page.find(id="tax_id")["value"] == "DE123456789"
     assert page.find(id="tax_id").get("maxlength") == "32"
     post(manager_client, {"tax_rate": "", "tax_id": "", "garage_address": ""})  # all optional: none
     assert {k: v for k, v in snapshot()[0].items() if k in ("garage_address", "tax_rate_bp", "tax_id")} == \
         {"garage_address": "", "tax_rate_bp": 0, "tax_id": ""}
-    assert soup(manager_client.get("/settings")).find(id="tax_rate")["value"] == "0"
+    assert soup(manager_client.get("/g/main/settings")).find(id="tax_rate")["value"] == "0"
 
 
 def test_the_receipt_settings_are_audited_in_words(manager_client):

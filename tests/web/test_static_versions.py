@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_static_link_on_a_page_names_the_hash_of_its_file(desk):
-    doc = soup(desk.client.get("/desk").get_data(as_text=True))
+    doc = soup(desk.client.get("/g/main/desk").get_data(as_text=True))
     urls = [t.get("href") or t.get("src") for t in doc.select("link[href], script[src]")]
     static = [u for u in urls if u.startswith("/static/")]
     assert len(static) >= 4, urls  # favicon, app.css, htmx, app.js, desk.css, desk-pay.js

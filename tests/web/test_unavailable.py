@@ -75,7 +75,7 @@ def test_every_client_gets_a_503_it_understands(client, outage):
     assert api.status_code == 503 and api.headers["Retry-After"] == "5"
     assert api.get_json() == {"message": "The garage's database is not answering. Please try again in a few seconds."}
 
-    page = client.get("/lobby")
+    page = client.get("/g/main/lobby")
     assert page.status_code == 503 and page.headers["Retry-After"] == "5"
     html = soup(page)
     assert html.h1.get_text() == "Temporarily unavailable"
@@ -83,7 +83,7 @@ def test_every_client_gets_a_503_it_understands(client, outage):
     assert html.find("meta", attrs={"http-equiv": "refresh"})["content"] == "5"
     assert html.find("nav") is None  # rendered without looking up anyone
 
-    panel = client.get("/lobby/panel", headers=PANEL)
+    panel = client.get("/g/main/lobby/panel", headers=PANEL)
     assert panel.status_code == 503 and panel.headers["Retry-After"] == "5"
     assert "<html" not in panel.get_data(as_text=True)
     assert soup(panel).find(attrs={"data-unavailable": True})
@@ -103,11 +103,11 @@ def test_an_outage_logs_a_line_per_request_and_one_traceback(app, client, outage
     monkeypatch.setitem(app.extensions, ERROR_LOG, ErrorLog(app.logger, 60))  # nothing shown yet
     with caplog.at_level(logging.ERROR):
         for _ in range(12):
-            assert client.get("/lobby/panel", headers=PANEL).status_code == 503
+            assert client.get("/g/main/lobby/panel", headers=PANEL).status_code == 503
     failed = [r for r in caplog.records if " -> 503: " in r.getMessage()]
     assert len(failed) == 12
     assert sum(1 for r in failed if r.exc_info) == 1
-    assert "/lobby/panel -> 503: OperationalError: (psycopg2.OperationalError) connection refused" in failed[-1].getMessage()
+    assert "/g/main/lobby/panel -> 503: OperationalError: (psycopg2.OperationalError) connection refused" in failed[-1].getMessage()
 
 
 def test_static_files_and_the_sign_in_page_send_no_statement(app, desk):

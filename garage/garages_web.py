@@ -1,0 +1,172 @@
+"""Pages per garage (issue 17 stage 2): every page of a garage's areas lives under `/g/<garage>`
+(the URL value `garage` holds the garage's slug), and the URLs of before (`/desk`, `/lobby`,
+`/reports`, `/settings`, `/admin/...`) send people to their garage's page.
+
+- `install` registers the areas' blueprints under the prefix, with ONE url value preprocessor
+  (`resolve`: the slug becomes `g.asked_garage_id`, which `identity.current_garage` honours; an
+  unknown slug, or a signed-in person with no role there, is 404: another garage's existence is
+  never revealed) and ONE url_defaults (`fill_garage`: inside a garage's pages
+  `url_for("desk.index")` is that garage's desk; elsewhere, the caller's garage).
+- `bp` (endpoints `moved.*`): the old URLs. GET: 302, anything else 307 (a form posted by a
+  tablet open during the upgrade is posted again, not lost); their query strings kept. A person
+  with several garages gets a chooser on a plain page request; the choice is remembered on that
+  tablet (the cookie DESK_COOKIE). The public `/lobby`: the only garage's lobby, or a chooser.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint, Flask, Response, abort, current_app, g, make_response, redirect, render_template, request, url_for,
+)
+from flask_login import current_user
+
+from . import htmx, identity
+from .identity import current_garage, login_redirect
+from .services import garages as garage_service
+from .web import safe_next
+
+PREFIX = "/g/<garage>"
+URL_VALUE = "garage"
+# The blueprints whose pages belong to one garage; the others (static, auth, ops, meta, api)
+# keep their URLs.
+AREAS = ("desk", "lobby", "reports", "settings", "admin")
+# The first path segment of each area's pages before stage 2 (settings: /settings itself).
+OLD_PREFIXES = ("desk", "lobby", "reports", "settings", "admin")
+
+DESK_COOKIE = "desk_garage"  # the slug a person with several garages chose on this tablet
+DESK_COOKIE_SECONDS = 400 * 24 * 3600  # the most a browser keeps a cookie (RFC 6265bis)
+
+bp = Blueprint("moved", __name__)
+
+
+# --- the prefix ----------------------------------------------------------------------------------
+
+def resolve(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """The url value preprocessor: `/g/<slug>/...` names the garage the request works for."""
+    if not values or URL_VALUE not in values:
+        return
+    garage = garage_service.garage_by_slug(values.pop(URL_VALUE))
+    if garage is None:
+        abort(404)
+    g.asked_garage_id = garage.id  # before anything loads the user: their role is read for it
+    g.garage_slug = garage.slug
+    if current_user.is_authenticated and current_user.garage_role is None:
+        # No grant there (an admin is a manager everywhere): as if it did not exist. The 404 page
+        # (its top bar, its links) is the person's own garage's, not the one they asked for.
+        del g.asked_garage_id, g.garage_slug
+        identity.place(current_user._get_current_object())
+        abort(404)
+
+
+def current_slug() -> str:
+    """The slug of the garage this request works for (identity.current_garage)."""
+    slug = g.get("garage_slug")
+    if slug is None:
+        slug = g.garage_slug = garage_service.slug_of(current_garage())
+    return slug
+
+
+def fill_garage(endpoint: str, values: dict[str, Any]) -> None:
+    """url_defaults: a garage's page links to its own garage's pages unless told otherwise."""
+    if URL_VALUE in values or endpoint.partition(".")[0] not in AREAS:
+        return
+    if current_app.url_map.is_endpoint_expecting(endpoint, URL_VALUE):
+        values[URL_VALUE] = current_slug()
+
+
+def garage_name() -> str | None:
+    """The display name of the garage whose page this is (None off a garage's pages)."""
+    if g.get("asked_garage_id") is None:
+        return None
+    from .services.settings import get_settings  # its row was read with the slug: no query
+
+    return get_settings(g.asked_garage_id).garage_name
+
+
+def several_garages() -> bool:
+    """The signed-in person may work at more than one garage (the desk's "Switch garage")."""
+    return current_user.is_authenticated and len(garage_service.garages_of(current_user.id)) > 1
+
+
+# --- the URLs of before ----------------------------------------------------------------------------
+
+def _in_garage(slug: str, path: str) -> str:
+    """`path` (an old URL, with its query) in the garage `slug`."""
+    return f"/g/{slug}{path}"
+
+
+def _old_target() -> str:
+    return request.full_path if request.query_string else request.path
+
+
+def _remembered(slugs: list[str]) -> str | None:
+    slug = request.cookies.get(DESK_COOKIE)
+    return slug if slug in slugs else None
+
+
+def moved(rest: str = "") -> Response | str:
+    """An old URL: to the same page in the person's garage (the public lobby: in the only one)."""
+    code = 302 if request.method in ("GET", "HEAD") else 307
+    public = request.path == "/lobby" or request.path.startswith("/lobby/")
+    if not current_user.is_authenticated and not public:
+        return login_redirect()  # after signing in, the old URL is resolved for that person
+    garages = garage_service.garages_of(current_user.id if current_user.is_authenticated else None)
+    slugs = [garage.slug for garage in garages]
+    if not slugs:  # a person with no garage at all
+        return make_response(render_template("errors/403.html"), 403)
+    slug = _remembered(slugs) or (slugs[0] if len(slugs) == 1 else None)
+    if slug is None and (code != 302 or htmx.is_htmx()):
+        # A form or a poll from a page opened before the upgrade: that page worked for the
+        # person's first garage (stage 1), so it goes on there; a chooser would be lost in a swap.
+        slug = current_slug()
+    if slug is None:
+        return render_template("garages/choose.html", garages=garages, target=_old_target(), public=public)
+    return redirect(_in_garage(slug, _old_target()), code=code)
+
+
+for _old in OLD_PREFIXES:
+    _methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    if _old != "admin":  # /admin itself was never a page
+        bp.add_url_rule(f"/{_old}", endpoint="old_url", view_func=moved, methods=_methods)
+    bp.add_url_rule(f"/{_old}/<path:rest>", endpoint="old_url", view_func=moved, methods=_methods)
+
+
+@bp.get("/desk/choose")
+def choose():
+    """The chooser itself ("Switch garage" on the desk): always shown, whatever was remembered."""
+    if not current_user.is_authenticated:
+        return login_redirect()
+    garages = garage_service.garages_of(current_user.id)
+    if not garages:
+        abort(404)
+    return render_template("garages/choose.html", garages=garages, target="/desk", public=False)
+
+
+@bp.post("/desk/choose")
+def remember():
+    """A person chose a garage: remembered on this tablet, then on to the page they asked for."""
+    if not current_user.is_authenticated:
+        return login_redirect()
+    slugs = [garage.slug for garage in garage_service.garages_of(current_user.id)]
+    slug = request.form.get("garage", "")
+    if slug not in slugs:
+        abort(404)
+    target = safe_next(request.form.get("next"))
+    if target is None or target.split("?")[0].split("/")[1] not in OLD_PREFIXES:
+        target = "/desk"
+    response = redirect(_in_garage(slug, target), code=303)
+    response.set_cookie(DESK_COOKIE, slug, max_age=DESK_COOKIE_SECONDS, httponly=True, samesite="Lax",
+                        secure=current_app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+    return response
+
+
+def install(app: Flask, blueprints: list[Blueprint]) -> None:
+    """Called by the app factory with the areas' blueprints (AREAS), after identity.install."""
+    assert sorted(bp.name for bp in blueprints) == sorted(AREAS)
+    for area in blueprints:
+        app.register_blueprint(area, url_prefix=PREFIX + (area.url_prefix or ""))
+    app.register_blueprint(bp)
+    app.url_value_preprocessor(resolve)
+    app.url_defaults(fill_garage)
+    app.jinja_env.globals.update(garage_name=garage_name, several_garages=several_garages)

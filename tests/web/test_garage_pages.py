@@ -1,0 +1,224 @@
+"""Pages per garage (issue 17 stage 2): every page of a garage under /g/<slug>, the URLs of
+before sending people to their garage (or a chooser, remembered per tablet), another garage's
+pages a 404 for anyone without a role there, each garage's lobby and top bar its own."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
+from garage.extensions import db
+from garage.garages_web import DESK_COOKIE, URL_VALUE
+from garage.models import Ticket
+from garage.services import tickets
+from tests.helpers.garages import person, second_garage
+from tests.helpers.web import HTMX, csrf_token, sign_in, soup, text
+
+# Every old URL (its sub-paths and query strings kept): (old, where it goes in the garage).
+OLD_URLS = ["/desk", "/desk/exit?q=AB", "/desk/live", "/desk/tickets/PS-AAAA22/print", "/lobby", "/lobby/panel",
+            "/reports", "/reports?from=2026-03-01&to=2026-03-08", "/reports/charts/occupancy.svg", "/settings",
+            "/admin/users", "/admin/audit?action=ticket.issued&page=2"]
+OLD_POSTS = ["/desk/entries", "/desk/tickets/PS-AAAA22/exit", "/settings", "/admin/users",
+             "/admin/users/dave/deactivate"]
+
+
+def browser(app, username: str):
+    client = app.test_client()
+    assert sign_in(client, username).status_code == 303
+    return client
+
+
+@pytest.fixture
+def north(app) -> int:
+    return second_garage("north", "North", 3)
+
+
+# --- the URLs of before --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("old", OLD_URLS)
+def test_an_old_url_sends_a_one_garage_person_to_the_same_page_of_their_garage(app, old):
+    person("ann", {MAIN: "manager"})
+    r = browser(app, "ann").get(old)
+    assert (r.status_code, r.headers["Location"]) == (302, "/g/main" + old)
+
+
+@pytest.mark.parametrize("old", OLD_POSTS)
+def test_a_form_posted_to_an_old_url_is_posted_again_to_the_garage_s(app, north, old):
+    """307: the browser posts the same body again (a tablet open during the upgrade loses nothing)."""
+    person("ann", {north: "manager"})
+    client = browser(app, "ann")
+    r = client.post(old, data={"plate": "AB 1", "csrf_token": csrf_token(client, "/g/north/desk")})
+    assert (r.status_code, r.headers["Location"]) == (307, "/g/north" + old)
+
+
+def test_a_form_posted_to_the_old_desk_reaches_the_garage_with_its_data(app, north):
+    person("ann", {north: "attendant"})
+    client = browser(app, "ann")
+    token = csrf_token(client, "/g/north/desk")
+    form = {"plate": "OLD 1", "vehicle_type": "Car", "csrf_token": token}
+    r = client.post("/desk/entries", data=form)
+    r = client.post(r.headers["Location"], data=form)  # what a browser does on a 307: the same body again
+    assert r.status_code == 303 and r.headers["Location"].startswith("/g/north/desk/tickets/")
+    plates = db.session.execute(sa.select(Ticket.garage_id, Ticket.license_plate)).all()
+    assert [tuple(row) for row in plates] == [(north, "OLD 1")]
+
+
+def test_an_old_url_signed_out_goes_to_sign_in_and_then_to_the_person_s_garage(app, client, north):
+    person("ann", {north: "attendant"})
+    r = client.get("/desk/exit?q=AB")
+    assert r.status_code == 302 and "/login?next=/desk/exit?q%3DAB" in r.headers["Location"]
+    r = sign_in(client, "ann", next_url="/desk/exit?q=AB")
+    assert r.headers["Location"] == "/desk/exit?q=AB"
+    assert client.get("/desk/exit?q=AB").headers["Location"] == "/g/north/desk/exit?q=AB"
+
+
+def test_the_public_lobby_is_the_only_garage_s_or_a_chooser_of_every_garage(app, client):
+    assert client.get("/lobby").headers["Location"] == "/g/main/lobby"
+    second_garage("north", "North Deck")
+    second_garage("south", "South Deck")
+    page = soup(client.get("/lobby"))
+    links = {a.text.strip(): a["href"] for a in page.select(".garage-choice a")}
+    assert links == {"Garage": "/g/main/lobby", "North Deck": "/g/north/lobby", "South Deck": "/g/south/lobby"}
+
+
+def test_several_garages_open_a_chooser_of_theirs_and_the_choice_is_remembered(app, north):
+    second_garage("south", "South")  # not theirs: never listed
+    person("ann", {MAIN: "attendant", north: "manager"})
+    client = browser(app, "ann")
+    r = client.get("/desk")
+    assert r.status_code == 200
+    page = soup(r)
+    assert [b["value"] for b in page.select('.garage-choice button[name="garage"]')] == ["main", "north"]
+    r = client.post("/desk/choose", data={"garage": "north", "next": "/desk",
+                                          "csrf_token": page.find("input", attrs={"name": "csrf_token"})["value"]})
+    assert (r.status_code, r.headers["Location"]) == (303, "/g/north/desk")
+    cookie = r.headers["Set-Cookie"]
+    assert cookie.startswith(f"{DESK_COOKIE}=north;") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Max-Age=" in cookie  # remembered beyond the session
+    assert client.get("/desk").headers["Location"] == "/g/north/desk"  # next time: straight there
+    assert client.get("/reports?from=2026-03-01").headers["Location"] == "/g/north/reports?from=2026-03-01"
+    desk = soup(client.get("/g/north/desk"))
+    assert desk.select_one(".switch-garage a")["href"] == "/desk/choose"
+    assert soup(client.get("/desk/choose")).select('.garage-choice button[name="garage"]')  # the switch shows it
+
+
+def test_a_choice_of_a_garage_not_theirs_is_refused_and_a_stale_cookie_ignored(app, north):
+    second_garage("south", "South")
+    person("ann", {MAIN: "attendant", north: "attendant"})
+    client = browser(app, "ann")
+    token = csrf_token(client, "/desk/choose")
+    assert client.post("/desk/choose", data={"garage": "south", "csrf_token": token}).status_code == 404
+    client.set_cookie(DESK_COOKIE, "south")
+    assert client.get("/desk").status_code == 200  # the chooser, not south's desk
+
+
+def test_one_garage_has_no_chooser_and_no_switch_link(app, north):
+    person("ann", {north: "attendant"})
+    client = browser(app, "ann")
+    assert client.get("/desk").headers["Location"] == "/g/north/desk"
+    assert soup(client.get("/g/north/desk")).select_one(".switch-garage") is None
+
+
+def test_a_poll_from_a_page_of_before_still_gets_its_fragment(app, north):
+    """A tablet open during the upgrade polls /desk/live: the redirect is followed by the XHR with
+    its headers, and the answer is the fragment; never the chooser, even with several garages."""
+    person("ann", {MAIN: "attendant", north: "attendant"})
+    client = browser(app, "ann")
+    r = client.get("/desk/live", headers=HTMX)
+    assert (r.status_code, r.headers["Location"]) == (302, "/g/main/desk/live")  # the garage the page showed
+    fragment = client.get("/desk/live", headers=HTMX, follow_redirects=True)
+    assert fragment.status_code == 200 and soup(fragment).find("html") is None
+    assert soup(fragment).select_one(".garage-choice") is None
+    page = browser(app, "ann").get("/g/north/desk/live", follow_redirects=True)  # typed in: its page
+    assert page.request.path == "/g/north/desk" and soup(page).find("html") is not None
+
+
+def test_signing_in_with_a_garage_s_fragment_as_next_lands_on_that_garage_s_page(app, client, north):
+    person("ann", {MAIN: "attendant", north: "attendant"})
+    r = sign_in(client, "ann", next_url="/g/north/desk/inside?q=AB")
+    assert r.headers["Location"] == "/g/north/desk"
+
+
+# --- another garage's pages ----------------------------------------------------------------------------
+
+def garage_urls(app, slug: str, ticket: str):
+    """(method, URL) of every route of a garage's pages (the `garage` URL value), at `slug`."""
+    values = {"number": ticket, "username": "ann", "name": "occupancy"}
+    for rule in app.url_map.iter_rules():
+        if URL_VALUE not in rule.arguments:
+            continue
+        url = rule.rule.replace(f"<{URL_VALUE}>", slug)
+        for name in rule.arguments - {URL_VALUE}:
+            url = url.replace(f"<{name}>", values[name])
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield method, url
+
+
+def test_every_page_and_fragment_of_a_garage_without_a_grant_is_not_found(app, north):
+    """Generated from the URL map: a new page of a garage is checked without being listed here."""
+    person("ann", {MAIN: "manager"})
+    ticket = tickets.issue_ticket(north, "NORTH 1", "Car").ticket_number
+    client = browser(app, "ann")
+    token = csrf_token(client, "/g/main/desk")
+    checked = 0
+    for method, url in garage_urls(app, "north", ticket):
+        for headers in ({}, HTMX):
+            r = client.open(url, method=method, headers=headers, data={"csrf_token": token, "plate": "X 1"})
+            assert r.status_code == 404, (method, url, headers)
+            assert "North" not in text(r) and "/g/north" not in r.get_data(as_text=True)
+        checked += 1
+    assert checked >= 25
+    for method, url in garage_urls(app, "main", ticket):  # their own garage answers (not all 404)
+        if method == "GET" and url.endswith(("/desk", "/lobby", "/reports", "/settings", "/admin/users")):
+            assert client.get(url).status_code == 200, url
+
+
+def test_an_unknown_garage_is_not_found_for_anyone(app, client):
+    person("ann", {MAIN: "manager"})
+    for who in (client, browser(app, "ann")):
+        for method, url in garage_urls(app, "nowhere", "PS-AAAA22"):
+            assert who.open(url, method=method).status_code == 404, (method, url)
+
+
+def test_an_admin_works_at_every_garage(app, north):
+    from garage.services import accounts
+    from tests.helpers.garages import CLI, PASSWORD
+
+    accounts.create_user("root", PASSWORD, "admin", CLI, allow_admin=True)
+    client = browser(app, "root")
+    assert client.get("/g/north/admin/users").status_code == 200
+    assert client.get("/g/main/settings").status_code == 200
+
+
+def test_an_attendant_here_and_a_manager_there_manages_only_there(app, north):
+    person("ann", {MAIN: "attendant", north: "manager"})
+    client = browser(app, "ann")
+    for path in ("/reports", "/settings", "/admin/users", "/admin/audit"):
+        assert client.get("/g/main" + path).status_code == 403, path
+        assert client.get("/g/north" + path).status_code == 200, path
+    main_nav = [a.text for a in soup(client.get("/g/main/desk")).select("nav a")]
+    north_nav = [a.text for a in soup(client.get("/g/north/desk")).select("nav a")]
+    assert "Reports" not in main_nav and "Reports" in north_nav
+    assert all(a["href"].startswith("/g/north/") for a in soup(client.get("/g/north/desk")).select("nav a")
+               if a.text != "API docs")
+
+
+def test_each_garage_s_lobby_shows_its_own_counts_and_name(app, client, north):
+    tickets.issue_ticket(north, "N 1", "Car")
+    tickets.issue_ticket(MAIN, "M 1", "Car")
+    tickets.issue_ticket(MAIN, "M 2", "Car")
+    total_main = soup(client.get("/g/main/lobby")).select_one("#lobby-counts").text
+    assert total_main.startswith("2 of ")
+    north_page = soup(client.get("/g/north/lobby"))
+    assert north_page.select_one("#lobby-counts").text.startswith("1 of 3 ")
+    assert north_page.select_one(".panel-name").text == "North"
+    panel = soup(client.get("/g/north/lobby/panel", headers=HTMX))
+    assert panel.select_one("#lobby-free").text == "2"
+
+
+def test_the_top_bar_names_the_garage(app, north):
+    person("ann", {MAIN: "attendant", north: "attendant"})
+    client = browser(app, "ann")
+    assert soup(client.get("/g/north/desk")).select_one(".brand").text == "North"
+    assert soup(client.get("/g/main/desk")).select_one(".brand").text == "Garage"  # the default garage's name
+    assert soup(client.get("/account/password")).select_one(".brand").text == "Garage"  # no garage's page
