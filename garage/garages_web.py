@@ -31,6 +31,7 @@ URL_VALUE = "garage"
 # The blueprints whose pages belong to one garage; the others (static, auth, ops, meta, api)
 # keep their URLs.
 AREAS = ("desk", "lobby", "reports", "settings", "admin")
+PUBLIC_AREAS = ("lobby",)  # every garage's lobby screen is public: for a signed-in person too
 # The first path segment of each area's pages before stage 2 (settings: /settings itself).
 OLD_PREFIXES = ("desk", "lobby", "reports", "settings", "admin")
 
@@ -51,7 +52,8 @@ def resolve(endpoint: str | None, values: dict[str, Any] | None) -> None:
         abort(404)
     g.asked_garage_id = garage.id  # before anything loads the user: their role is read for it
     g.garage_slug = garage.slug
-    if current_user.is_authenticated and current_user.garage_role is None:
+    if (current_user.is_authenticated and current_user.garage_role is None
+            and (endpoint or "").partition(".")[0] not in PUBLIC_AREAS):
         # No grant there (an admin is a manager everywhere): as if it did not exist. The 404 page
         # (its top bar, its links) is the person's own garage's, not the one they asked for.
         del g.asked_garage_id, g.garage_slug
