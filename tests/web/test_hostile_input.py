@@ -83,7 +83,7 @@ RECIPES: dict[str, tuple[str, ...]] = {
     "admin.reset_password": (), "admin.audit": ("action", "user", "from", "to", "page"),
     "api.status": (), "api.garage_stats": (), "api.garage_occupancy": (), "api.create_ticket": (),
     "api.get_ticket": (), "api.quote_ticket": ("lost",), "api.process_exit": (), "api.activities": ("limit",),
-    "api.get_garage_settings": (), "api.put_garage_settings": (),
+    "api.get_garage_settings": (), "api.put_garage_settings": (), "api.list_garages": (), "api.create_garage": (),
 }
 
 # A good value for each parameter name, so generated requests also get past the first check.
@@ -91,7 +91,7 @@ VALID: dict[str, str] = {
     "next": "/desk", "q": "GUARD1", "page": "1", "lost": "1", "theme": "dark", "from": "2026-03-01",
     "to": "2026-03-08", "group": "day", "action": "auth.login", "user": "boss", "limit": "10",
     "number": "{ticket}", "ticket_number": "{ticket}", "username": "dave", "name": "occupancy",
-    "filename": "css/app.css", "rows": "50", "seen": "0.0.0",
+    "filename": "css/app.css", "rows": "50", "seen": "0.0.0", "garage": "main",
 }
 
 
