@@ -195,3 +195,18 @@ def test_roles_still_hold_per_garage(client, make_user, second_garage):
     assert client.get("/api/garages/north/garage/settings", headers=token).status_code == 403
     assert client.get("/api/garages/north/garage/stats").status_code == 401  # a stranger at a real garage
     assert enter(client, {}, garage="north").status_code == 401
+
+
+def test_a_garage_s_path_costs_one_statement_more_than_the_seed_s(client, make_user, second_garage):
+    """The slug is read once (services.garages.garage_id); the entry's token check stays in its statement."""
+    make_user("nora", "attendant")
+    grant("nora", second_garage)
+    seed, named = bearer("nora", [second_garage]), bearer("nora")
+    issue(client, seed, "WARM 1")  # the first entry of a process prepares its statement
+
+    def statements(headers, plate: str, garage: str | None) -> int:
+        with counting() as sent:
+            issue(client, headers, plate, garage=garage)
+        return len(sent)
+
+    assert statements(named, "PER 1", "north") == statements(seed, "SEED 1", None) + 1
