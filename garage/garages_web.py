@@ -45,8 +45,8 @@ bp = Blueprint("moved", __name__)
 
 def resolve(endpoint: str | None, values: dict[str, Any] | None) -> None:
     """The url value preprocessor: `/g/<slug>/...` names the garage the request works for."""
-    if not values or URL_VALUE not in values:
-        return
+    if not values or URL_VALUE not in values or (endpoint or "").partition(".")[0] not in AREAS:
+        return  # not a garage's page (the API resolves its own /api/garages/<slug>, as JSON)
     garage = garage_service.garage_by_slug(values.pop(URL_VALUE))
     if garage is None:
         abort(404)

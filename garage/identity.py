@@ -46,14 +46,17 @@ from flask_login import current_user, login_user, logout_user
 
 from . import htmx
 from .domain import clock
-from .domain.errors import Forbidden, Unauthenticated
+from .domain.errors import Forbidden, NoSuchGarage, SeveralGarages, Unauthenticated
 from .domain.garages import DEFAULT_GARAGE_ID
 from .domain.roles import ROLE_ADMIN, ROLE_MANAGER, ROLES
 from .extensions import db, login_manager
-from .models import ApiToken, ApiTokenGarage, GarageGrant, User, UserSession
+from .models import ApiToken, ApiTokenGarage, Garage, GarageGrant, User, UserSession
 
 STAFF = ROLES  # every role works the desk
 MANAGERS = (ROLE_MANAGER,)
+# Operator-level API operations (no garage: /api/garages) admit by the token's owner's account:
+ADMINS = (ROLE_ADMIN,)  # an admin only
+ANY_ACCOUNT = (ROLE_ADMIN, *ROLES)  # any live token (an admin, or staff at some garage)
 
 
 # --- who ---------------------------------------------------------------------------------------
@@ -164,11 +167,32 @@ def token_owner(secret: str | None, garage_id: int | None = None) -> sa.Row | No
     return owner_of(token_hash(secret), garage_id)
 
 
+# The garages a live token may act at: its scope, where its owner holds a grant (an admin: all of its scope).
+TOKEN_GARAGES = (sa.select(Garage.slug).select_from(ApiToken).join(User, User.id == ApiToken.user_id)
+                 .join(ApiTokenGarage, ApiTokenGarage.token_id == ApiToken.id)
+                 .join(Garage, Garage.id == ApiTokenGarage.garage_id)
+                 .where(ApiToken.token_hash == sa.bindparam("token_hash"), ApiToken.revoked_at.is_(None),
+                        User.active.is_(True),
+                        sa.or_(User.role == ROLE_ADMIN,
+                               sa.exists().where(GarageGrant.user_id == User.id,
+                                                 GarageGrant.garage_id == ApiTokenGarage.garage_id)))
+                 .order_by(Garage.id))
+
+
 def admit(role: str | None, caller: TokenCaller) -> None:
-    """401 when no live token was found (role None), 403 for a role the operation does not admit
-    (or "": the token may not act at that garage)."""
+    """The one rule on a token's answer at a garage (every API path, the entry's and exit's own
+    statements included): 401 when no live token was found (role None); "" (the token may not act
+    at that garage): 404 "No such garage" at a garage the request names (never reveal it exists),
+    400 naming its garages for a token of several garages on a path that names none, else 403;
+    403 for a role the operation does not admit. Only a refusal costs the extra statement."""
     if role is None:
         raise Unauthenticated()
+    if role == "" and caller.garage_id is not None:
+        raise NoSuchGarage()
+    if role == "":
+        slugs = list(db.session.execute(TOKEN_GARAGES, {"token_hash": caller.token_hash}).scalars())
+        if len(slugs) > 1:
+            raise SeveralGarages(slugs)
     if role not in caller.roles:
         raise Forbidden()
 
@@ -186,6 +210,35 @@ def admitted(caller: TokenCaller) -> tuple[Actor, int]:
 def actor_for(caller: TokenCaller) -> Actor:
     """The caller as an Actor (see :func:`admitted`)."""
     return admitted(caller)[0]
+
+
+@dataclass(frozen=True)
+class TokenHolder:
+    """An API caller of an operator-level operation (no garage): who, whether an admin, which token."""
+
+    actor: Actor
+    admin: bool
+    token_id: int
+
+
+TOKEN_HOLDER = (sa.select(User.id, User.username, User.role, ApiToken.id.label("token_id"))
+                .select_from(ApiToken).join(User, User.id == ApiToken.user_id)
+                .where(ApiToken.token_hash == sa.bindparam("token_hash"), ApiToken.revoked_at.is_(None),
+                       User.active.is_(True)))
+
+
+def holder_for(caller: TokenCaller) -> TokenHolder:
+    """An operator-level caller (roles :data:`ADMINS` or :data:`ANY_ACCOUNT`): 401 without a live
+    token, 403 for a non-admin where only admins are admitted."""
+    row = (db.session.connection().execute(TOKEN_HOLDER, {"token_hash": caller.token_hash}).first()
+           if caller.token_hash is not None else None)
+    if row is None:
+        raise Unauthenticated()
+    admin = row.role == ROLE_ADMIN
+    if not admin and not set(caller.roles) & set(ROLES):
+        raise Forbidden()
+    g.caller_name = row.username  # for the logs (observability/logs.py)
+    return TokenHolder(Actor(row.id, row.username, caller.ip), admin, row.token_id)
 
 
 # --- staff sessions ----------------------------------------------------------------------------

@@ -163,13 +163,12 @@ def refuse_control_characters() -> None:
 
 def refuse_stranger_first() -> None:
     """An API operation that needs a token answers 401/403 before anything about the request."""
-    from .api.operation import OPERATIONS  # the API imports this module
-    from . import identity
+    from .api.operation import OPERATIONS, refuse_stranger  # the API imports this module
 
     blueprint, _, name = (request.endpoint or "").partition(".")
     op = OPERATIONS.get(name) if blueprint == "api" else None
     if op is not None and op.roles:
-        identity.actor_for(identity.bearer_caller(op.roles))
+        refuse_stranger(op)
 
 
 def install(app: Flask) -> None:

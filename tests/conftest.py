@@ -159,6 +159,14 @@ def token_for(app, make_user):
 
 
 @pytest.fixture
+def second_garage(app) -> int:
+    """A second garage, `north` (3 spaces, UTC): its id. Nobody holds a grant there yet."""
+    from tests.helpers.garages import add_garage
+
+    return add_garage("north")
+
+
+@pytest.fixture
 def staff(token_for) -> dict[str, str]:
     """Bearer headers of an attendant."""
     return token_for("attendant")

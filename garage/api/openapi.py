@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import re
+
+from ..domain.garages import SLUG_PATTERN
 from .operation import OPERATIONS
 
 REF = "#/components/schemas/{model}"
@@ -16,6 +19,15 @@ BODY_RESPONSES = {400: ("Malformed body: not JSON", None), 413: ("Body larger th
 PATH_RESPONSES = {404: ("Not found", None)}
 # A path segment is text without control characters (web.refuse_control_characters answers 400).
 PATH_TEXT = {"type": "string", "minLength": 1, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$"}
+# The garage a per-garage path names (garage/api/__init__.py): its slug (garage/domain/garages.py).
+GARAGE_PARAMETER = {"name": "garage", "in": "path", "required": True,
+                    "description": "the garage's slug (GET /api/garages lists the caller's)",
+                    "schema": {"type": "string", "pattern": f"^{SLUG_PATTERN.pattern}$"}}
+# A per-garage path names a garage that does not exist, or one the token may not act at (not revealed).
+GARAGE_RESPONSES = {404: ("No such garage (or the token may not act there), or no such ticket", None)}
+# A seed path names no garage: a token of several garages must use the per-garage path (identity.admit).
+SEVERAL_RESPONSES = {400: ("The token works at several garages: use /api/garages/{garage}/... "
+                           "(the message names them)", None)}
 # Every operation with a path or query parameter: one holding a control character is refused
 # before the view (web.refuse_control_characters).
 PARAMETER_RESPONSES = {400: ("A path segment or query parameter holds a control character", None)}
@@ -45,19 +57,24 @@ def build_spec(app, blueprint: str = "api") -> dict[str, Any]:
         op = OPERATIONS.get(rule.endpoint.split(".", 1)[1])
         if op is None:
             continue
-        path = rule.rule
-        params = []
-        for arg in rule.arguments:
-            path = path.replace(f"<{arg}>", "{" + arg + "}")
-            params.append({"name": arg, "in": "path", "required": True, "schema": PATH_TEXT})
+        path = re.sub(r"<(\w+)>", r"{\1}", rule.rule)
+        arguments = re.findall(r"<(\w+)>", rule.rule)  # in path order
+        params = [GARAGE_PARAMETER if arg == "garage" else
+                  {"name": arg, "in": "path", "required": True, "schema": PATH_TEXT} for arg in arguments]
+        per_garage = "garage" in arguments
+        several = op.roles and not op.operator and not per_garage
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            entry: dict[str, Any] = {"summary": op.summary, "operationId": op.endpoint,
+            entry: dict[str, Any] = {"summary": op.summary,
+                                     "operationId": op.endpoint + ("_at_garage" if per_garage else ""),
                                      "parameters": params + op.params, "responses": {}}
             # What the declarations imply, then what the operation declares (its wording wins).
             responses = {**(TOKEN_RESPONSES if op.roles else {}),
                          **(PARAMETER_RESPONSES if rule.arguments or op.params else {}),
                          **(BODY_RESPONSES if op.body else {}), **(PATH_RESPONSES if rule.arguments else {}),
-                         **OUTAGE_RESPONSES, **op.responses}
+                         **OUTAGE_RESPONSES, **op.responses, **(GARAGE_RESPONSES if per_garage else {})}
+            if several:
+                also = responses.get(400, ("", None))[0]
+                responses[400] = ("; ".join(filter(None, (also, SEVERAL_RESPONSES[400][0]))), None)
             if op.roles:
                 entry["security"] = [{"bearerAuth": []}]
                 entry["description"] = "Roles: " + ", ".join(op.roles)

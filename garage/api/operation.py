@@ -9,6 +9,8 @@ How the caller is checked:
 - ``roles=None``: public (no token looked at).
 - ``roles=(...)``: the token is looked up before anything else; the view finds the caller
   as ``g.actor``. A stranger gets 401 (403 for a role not admitted) before the body is read.
+- ``roles=ADMINS`` or ``ANY_ACCOUNT``, ``operator=True``: an operator-level operation (no garage:
+  /api/garages); the token's owner is checked by account (identity.holder_for), found as ``g.holder``.
 - ``roles=(...), token_in_statement=True``: the busiest operations (entry, exit) check
   the token inside their own database statement (one round trip fewer); the view finds
   the unchecked caller as ``g.caller`` and passes it to the service. If the request is
@@ -50,6 +52,7 @@ class Operation:
     responses: dict[int, tuple[str, Any]]
     roles: tuple[str, ...] | None
     params: list[dict[str, Any]] = field(default_factory=list)
+    operator: bool = False  # no garage: the caller is checked by account (identity.holder_for)
 
 
 OPERATIONS: dict[str, Operation] = {}
@@ -102,12 +105,12 @@ def _describe(error: dict[str, Any]) -> str:
 
 def operation(summary: str, *, roles: tuple[str, ...] | None = None, body: type[BaseModel] | None = None,
               responses: dict[int, tuple[str, Any]] | None = None, params: list[dict[str, Any]] | None = None,
-              token_in_statement: bool = False) -> Callable:
+              token_in_statement: bool = False, operator: bool = False) -> Callable:
     """Declare an API operation (put it under the route and @autocommit)."""
 
     def wrap(view: Callable) -> Callable:
         OPERATIONS[view.__name__] = Operation(view.__name__, summary, body, dict(responses or {}), roles,
-                                              list(params or []))
+                                              list(params or []), operator)
         if roles is None:
             if body is None:
                 return view
@@ -121,6 +124,12 @@ def operation(summary: str, *, roles: tuple[str, ...] | None = None, body: type[
         @wraps(view)
         def checked(*args: Any, **kwargs: Any):
             caller = identity.bearer_caller(roles)
+            if operator:
+                g.holder = identity.holder_for(caller)
+                g.actor = g.holder.actor
+                if body is not None:
+                    kwargs["body"] = parse(body)
+                return view(*args, **kwargs)
             if not token_in_statement:
                 g.actor = identity.actor_for(caller)
                 if body is not None:
@@ -138,3 +147,13 @@ def operation(summary: str, *, roles: tuple[str, ...] | None = None, body: type[
         return checked
 
     return wrap
+
+
+def refuse_stranger(op: Operation) -> None:
+    """401/403 (or 404 at a garage it may not act at) for a caller the operation does not admit:
+    before anything about the request is answered (garage/web.py)."""
+    caller = identity.bearer_caller(op.roles or ())
+    if op.operator:
+        identity.holder_for(caller)
+    else:
+        identity.actor_for(caller)

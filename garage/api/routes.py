@@ -13,15 +13,15 @@ from ..domain.inputs import parse_whole
 from ..domain.money import cents_to_dollars
 from ..domain.pricing import describe
 from ..domain.tickets import STATUS_ACTIVE, TicketView, format_receipt_number
-from ..identity import current_garage, MANAGERS, STAFF
+from ..identity import ADMINS, ANY_ACCOUNT, current_garage, MANAGERS, STAFF
 from ..persistence import store
-from ..services import settings as settings_service, stats as stats_service
+from ..services import garages as garage_service, settings as settings_service, stats as stats_service
 from ..services import tickets as ticket_service
 from ..web import RETRY_AFTER_SECONDS, autocommit, log_failure
-from . import bp
+from . import bp, route
 from .operation import ApiError, operation
 from .schemas import (
-    ActivityResponse, ExitRequest, GarageStatsResponse, OccupancyResponse, QuoteResponse,
+    ActivityResponse, ExitRequest, GarageCreate, GarageResponse, GarageStatsResponse, OccupancyResponse, QuoteResponse,
     SettingsResponse, SettingsUpdate, StatusResponse, TicketCreate, TicketResponse,
 )
 
@@ -64,7 +64,36 @@ def status():
     return jsonify(status="ok")
 
 
-@bp.get("/garage/stats")
+def garage_json(garage: stats_service.GarageOccupancy) -> dict[str, Any]:
+    return GarageResponse(slug=garage.slug, name=garage.name, timezone=garage.timezone,
+                          totalSpaces=garage.occupancy.total, occupied=garage.occupancy.occupied,
+                          available=garage.occupancy.available, state=garage.state).model_dump()
+
+
+@bp.get("/garages")
+@autocommit
+@operation("The garages the caller may see, with live occupancy: an admin's token every garage, "
+           "anyone else's the garages of its scope where its owner holds a grant",
+           roles=ANY_ACCOUNT, operator=True, responses={200: ("Garages, in the order they were created",
+                                                               [GarageResponse])})
+def list_garages():
+    holder = g.holder
+    board = (stats_service.garages_occupancy() if holder.admin else
+             stats_service.garages_occupancy(holder.token_id, holder.actor.user_id))
+    return jsonify([garage_json(garage) for garage in board])
+
+
+@bp.post("/garages")
+@operation("Create a garage with the default prices and rules (admins; audited)", roles=ADMINS, operator=True,
+           body=GarageCreate,
+           responses={201: ("The garage", GarageResponse), 409: ("A garage with this slug exists", None),
+                      422: ("Bad slug, name, spaces or timezone", None)})
+def create_garage(body: GarageCreate):
+    created = garage_service.create_garage(g.actor, body.slug, body.name, body.totalSpaces, body.timezone)
+    return jsonify(garage_json(stats_service.GarageOccupancy.of(created))), 201
+
+
+@route("/garage/stats", "GET")
 @autocommit
 @operation("Garage statistics (today = the garage's local day)", roles=STAFF,
            responses={200: ("Statistics", GarageStatsResponse)})
@@ -80,7 +109,7 @@ def garage_stats():
     ).model_dump())
 
 
-@bp.get("/garage/occupancy")
+@route("/garage/occupancy", "GET")
 @autocommit
 @operation("Public occupancy for signage: no revenue, no plates",
            responses={200: ("Occupancy", OccupancyResponse)})
@@ -93,7 +122,7 @@ def garage_occupancy():
     ).model_dump(mode="json"))
 
 
-@bp.post("/tickets")
+@route("/tickets", "POST")
 @autocommit
 @operation("Issue a ticket for an entering vehicle", body=TicketCreate, roles=STAFF, token_in_statement=True,
            responses={201: ("Ticket issued", TicketResponse),
@@ -104,7 +133,7 @@ def create_ticket(body: TicketCreate):
     return jsonify(ticket_json(ticket)), 201
 
 
-@bp.get("/tickets/<ticket_number>")
+@route("/tickets/<ticket_number>", "GET")
 @autocommit
 @operation("Look a ticket up by number (any case, with or without PS-)", roles=STAFF,
            responses={200: ("Ticket", TicketResponse), 404: ("No ticket with this number", None)})
@@ -112,7 +141,7 @@ def get_ticket(ticket_number: str):
     return jsonify(ticket_json(ticket_service.find_ticket(current_garage(), ticket_number)))
 
 
-@bp.get("/tickets/<ticket_number>/quote")
+@route("/tickets/<ticket_number>/quote", "GET")
 @autocommit
 @operation("What an exit now would charge (same function as the charge)", roles=STAFF,
            params=[{"name": "lost", "in": "query", "required": False,
@@ -141,7 +170,7 @@ def _flag(name: str) -> bool:
     raise ApiError(422, f"{name} must be true or false")
 
 
-@bp.put("/tickets/<ticket_number>/exit")
+@route("/tickets/<ticket_number>/exit", "PUT")
 @autocommit
 @operation("Charge and close a ticket (exactly once)", body=ExitRequest, roles=STAFF, token_in_statement=True,
            responses={200: ("Completed ticket", TicketResponse), 404: ("No ticket with this number", None),
@@ -153,7 +182,7 @@ def process_exit(ticket_number: str, body: ExitRequest):
     return jsonify(ticket_json(ticket))
 
 
-@bp.get("/activities")
+@route("/activities", "GET")
 @autocommit
 @operation("Most recent entries and exits, newest first", roles=STAFF,
            params=[{"name": "limit", "in": "query", "required": False,
@@ -192,13 +221,13 @@ def settings_json() -> dict[str, Any]:
     ).model_dump()
 
 
-@bp.get("/garage/settings")
+@route("/garage/settings", "GET")
 @operation("Garage settings", roles=MANAGERS, responses={200: ("Settings", SettingsResponse)})
 def get_garage_settings():
     return jsonify(settings_json())
 
 
-@bp.put("/garage/settings")
+@route("/garage/settings", "PUT")
 @operation("Change settings and pricing rules (only the fields sent); applies to later exits",
            body=SettingsUpdate, roles=MANAGERS,
            responses={200: ("Settings", SettingsResponse), 409: ("Below the cars inside", None)})

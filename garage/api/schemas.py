@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ..domain import garage_settings as limits
+from ..domain.garages import SLUG_MAX, SLUG_PATTERN
 from ..domain.pricing import LOST_MODES
 from ..domain.tax import MAX_RATE_BP
 from ..domain.tickets import (
@@ -101,6 +102,28 @@ class SettingsUpdate(Request):
     taxRateBasisPoints: whole(0, MAX_RATE_BP) = optional(  # type: ignore[valid-type]
         description="tax included in every price, in basis points (1900 = 19 %); 0: no tax line on receipts")
     taxId: str = optional(max_length=limits.TAX_ID_MAX, description="tax/VAT id printed on receipts; empty: none")
+
+
+class GarageCreate(Request):
+    # The rules are the domain's (garage/domain/garages.py, garage_settings.py): refused with their message, 422.
+    slug: str = Field(min_length=1, max_length=SLUG_MAX, examples=["north"],
+                      json_schema_extra={"pattern": f"^{SLUG_PATTERN.pattern}$"},
+                      description="in the garage's URLs: 1-40 lower-case letters, digits and hyphens, "
+                                  "starting with a letter or digit")
+    name: str = Field(min_length=1, max_length=limits.NAME_MAX, examples=["North Street"])
+    totalSpaces: whole(1, limits.MAX_SPACES) = Field(examples=[120])  # type: ignore[valid-type]
+    timezone: str = Field(min_length=1, max_length=64, examples=["Europe/Berlin"],
+                          description="IANA name: the garage's local day for reports and receipts")
+
+
+class GarageResponse(BaseModel):
+    slug: str
+    name: str
+    timezone: str
+    totalSpaces: int
+    occupied: int
+    available: int
+    state: Literal["OPEN", "ALMOST FULL", "FULL"]
 
 
 class TicketResponse(BaseModel):

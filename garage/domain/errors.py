@@ -44,6 +44,22 @@ class NotFound(DomainError):
     status = 404
 
 
+class NoSuchGarage(NotFound):
+    """A garage the caller may not act at answers as one that does not exist (never reveal it)."""
+
+    def __init__(self) -> None:
+        super().__init__("No such garage", field="garage")
+
+
+class SeveralGarages(DomainError):
+    """An API token of several garages called a path that names none: it must choose (400)."""
+
+    def __init__(self, slugs: list[str]) -> None:
+        super().__init__("This token works at several garages: use /api/garages/<slug>/... "
+                         f"({', '.join(slugs)})")
+        self.slugs = slugs
+
+
 class Conflict(DomainError):
     status = 409
 

@@ -16,7 +16,8 @@ process's default registry is used.
 - Business counters, incremented by the services (:func:`counted`): entries, exits, revenue
   in cents, refusals of an entry or an exit by reason, failed sign-ins by reason.
 - Business gauges read from the database when scraped (:func:`scrape_database`): spaces in
-  total and occupied (one cheap statement: the settings row), and whether the database answered."""
+  total and occupied per garage (label ``garage="<slug>"``; one cheap statement for every garage:
+  their rows' maintained counters), and whether the database answered."""
 from __future__ import annotations
 
 import os
@@ -170,15 +171,14 @@ def counted(operation: str) -> Callable[[Callable], Callable]:
 def scrape_database() -> CollectorRegistry:
     """The figures read from the database at scrape time (a registry of their own: answered by
     whichever worker serves the scrape, never summed over workers)."""
-    from ..domain.garages import DEFAULT_GARAGE_ID
-    from ..services.stats import current_occupancy  # services import this module
+    from ..services.stats import garages_occupancy  # services import this module
 
     registry = CollectorRegistry(auto_describe=False)
     up = GaugeMetricFamily("garage_database_up", "1 if the database answered this scrape, else 0")
-    total = GaugeMetricFamily("garage_spaces_total", "Parking spaces in the garage")
-    occupied = GaugeMetricFamily("garage_spaces_occupied", "Spaces taken by cars inside")
+    total = GaugeMetricFamily("garage_spaces_total", "Parking spaces in the garage", labels=["garage"])
+    occupied = GaugeMetricFamily("garage_spaces_occupied", "Spaces taken by cars inside", labels=["garage"])
     try:
-        occupancy, _ = current_occupancy(DEFAULT_GARAGE_ID)
+        board = garages_occupancy()  # every garage, one statement
     except sa.exc.SQLAlchemyError:
         from ..extensions import db
 
@@ -187,8 +187,9 @@ def scrape_database() -> CollectorRegistry:
         families = [up]
     else:
         up.add_metric([], 1)
-        total.add_metric([], occupancy.total)
-        occupied.add_metric([], occupancy.occupied)
+        for garage in board:
+            total.add_metric([garage.slug], garage.occupancy.total)
+            occupied.add_metric([garage.slug], garage.occupancy.occupied)
         families = [up, total, occupied]
 
     class Snapshot:

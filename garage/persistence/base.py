@@ -10,7 +10,7 @@ garage/persistence/portable.py (the ORM path: SQLite for the quick start and the
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Iterator, Sequence
 
@@ -323,6 +323,7 @@ class Store:
             if caller.token_hash is None:
                 raise Unauthenticated()  # no token at all: nothing to look up
             asked = garage_id if garage_id is not None else caller.garage_id
+            caller = replace(caller, garage_id=asked)  # admit: the garage asked for (404 there, not 400)
             row = db.session.execute(TICKET_WITH_SETTINGS_FOR_TOKEN,
                                      {"number": number, "token_hash": caller.token_hash, "garage_id": asked}).first()
             admit(row[5] if row is not None else None, caller)

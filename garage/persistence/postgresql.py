@@ -4,6 +4,7 @@ requests whose writes are one statement, and the reports' time arithmetic in SQL
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
@@ -156,6 +157,8 @@ class PostgresStore(Store):
             admit(None, caller)  # no token at all: nothing to look up, nothing to run
         if by_token and garage_id is None:
             garage_id = caller.garage_id  # None: the token's only garage (the statement finds it)
+        elif by_token:
+            caller = replace(caller, garage_id=garage_id)  # the garage asked for (admit: 404 there, not 400)
         row = ISSUE.execute(dict(
             token_hash=caller.token_hash if by_token else None, by_token=by_token,
             roles=list(caller.roles) if by_token else [],

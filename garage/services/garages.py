@@ -8,7 +8,7 @@ from flask import g, has_request_context
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import garage_settings as rules
-from ..domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..domain.errors import Conflict, Forbidden, InvalidInput, NoSuchGarage, NotFound
 from ..domain.garages import SLUG_PATTERN, clean_slug
 from ..domain.roles import ROLE_MANAGER, ROLES
 from ..extensions import db
@@ -46,6 +46,14 @@ def find_garage(slug: str | None) -> Garage:
     if garage is None:
         raise NotFound(f"No garage {slug!r}", field="garage")
     return garage
+
+
+def garage_id(slug: str) -> int:
+    """The id of the garage a URL names by its slug (NoSuchGarage: 404, for any other text)."""
+    found = db.session.scalar(sa.select(Garage.id).where(Garage.slug == slug)) if SLUG_PATTERN.fullmatch(slug) else None
+    if found is None:
+        raise NoSuchGarage()
+    return found
 
 
 def create_garage(actor: Actor, slug: str | None, name: str | None, spaces: int,

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from ..domain.clock import local_day_bounds, local_today, utcnow
 from ..domain.occupancy import Occupancy
 from ..extensions import db
-from ..models import Garage, Ticket
+from ..models import ApiTokenGarage, Garage, GarageGrant, Ticket
 from .settings import get_settings
 
 
@@ -67,6 +67,47 @@ def public_occupancy(garage_id: int) -> PublicOccupancy:
     occupancy, s = current_occupancy(garage_id)
     return PublicOccupancy(occupancy=occupancy, almost_full_percent=s.almost_full_percent,
                            garage_name=s.garage_name, timezone=s.timezone)
+
+
+@dataclass(frozen=True)
+class GarageOccupancy:
+    """One garage's live occupancy in a list of garages (/api/garages, /metrics)."""
+
+    id: int
+    slug: str
+    name: str
+    timezone: str
+    occupancy: Occupancy
+    almost_full_percent: int
+
+    @property
+    def state(self) -> str:
+        return self.occupancy.state(self.almost_full_percent)
+
+    @classmethod
+    def of(cls, garage: Garage) -> "GarageOccupancy":
+        return cls(garage.id, garage.slug, garage.garage_name, garage.timezone,
+                   Occupancy(total=garage.total_spaces, occupied=garage.occupied), garage.almost_full_percent)
+
+
+_BOARD = (sa.select(Garage.id, Garage.slug, Garage.garage_name, Garage.timezone, Garage.total_spaces,
+                    Garage.occupied, Garage.almost_full_percent).order_by(Garage.id))
+# A token's garages where its owner holds a grant (an admin's token: see garages_occupancy).
+_TOKEN_MAY_ACT = sa.exists().where(
+    ApiTokenGarage.token_id == sa.bindparam("token_id"), ApiTokenGarage.garage_id == Garage.id,
+    sa.exists().where(GarageGrant.user_id == sa.bindparam("user_id"), GarageGrant.garage_id == ApiTokenGarage.garage_id))
+
+
+def garages_occupancy(token_id: int | None = None, user_id: int | None = None) -> list[GarageOccupancy]:
+    """Every garage's live occupancy (the maintained counters), in id order, in ONE statement
+    whatever the number of garages (an admin's view, /metrics); with `token_id`, only the garages
+    of that token's scope where its owner `user_id` holds a grant."""
+    query, values = _BOARD, {}
+    if token_id is not None:
+        query, values = _BOARD.where(_TOKEN_MAY_ACT), {"token_id": token_id, "user_id": user_id}
+    return [GarageOccupancy(row.id, row.slug, row.garage_name, row.timezone,
+                            Occupancy(total=row.total_spaces, occupied=row.occupied), row.almost_full_percent)
+            for row in db.session.execute(query, values)]
 
 
 # Built once (polled by the desk, the stats API and signage): [start, end) bound per call.

@@ -31,9 +31,9 @@ def spec(client, staff) -> dict:
     return client.get("/openapi.json", headers=staff).get_json()
 
 
-def concrete(path: str) -> str:
-    """A path of the document with a ticket number that does not exist."""
-    return path.replace("{ticket_number}", "PS-ZZZZZZ")
+def concrete(path: str, garage: str = "main") -> str:
+    """A path of the document with a ticket number that does not exist, at `garage` (the tokens' own)."""
+    return path.replace("{ticket_number}", "PS-ZZZZZZ").replace("{garage}", garage)
 
 
 # --- credentials ---------------------------------------------------------------------------
@@ -54,18 +54,28 @@ def test_every_operation_that_needs_a_token_says_401_and_403_and_answers_them(cl
         manager_only += 1
         refused = client.open(concrete(path), method=method.upper(), json={}, headers=attendant)
         assert refused.status_code == 403 and refused.get_json()["message"], (method, path)
-    assert manager_only >= 2  # the settings, read and written
+    assert manager_only >= 4  # the settings, read and written, at the seed's path and per garage
+    for method, path, op in operations(spec):
+        if op["security"] and op["description"] == "Roles: admin":  # creating a garage
+            refused = client.open(concrete(path), method=method.upper(), json={}, headers=token_for("manager"))
+            assert refused.status_code == 403 and refused.get_json()["message"], (method, path)
 
 
 # --- bodies and path parameters -----------------------------------------------------------
 
 def test_every_operation_with_a_body_says_and_answers_400_413_and_422(client, spec, manager, app):
+    from garage.services import accounts
+    from tests.helpers.garages import bearer
+
+    accounts.create_user("root", "correct horse battery", "admin", allow_admin=True)
+    admin = bearer("root")
     with_body = [(m, p, op) for m, p, op in operations(spec) if "requestBody" in op]
-    assert len(with_body) == 3
+    assert len(with_body) == 7  # entry, exit and settings at the seed's path and per garage; a new garage
     before = ticket_count()
     for method, path, op in with_body:
         assert {"400", "413", "422"} <= set(op["responses"]), (method, path)
-        send = lambda **kw: client.open(concrete(path), method=method.upper(), headers=manager, **kw)  # noqa: E731
+        caller = admin if op["description"] == "Roles: admin" else manager
+        send = lambda **kw: client.open(concrete(path), method=method.upper(), headers=caller, **kw)  # noqa: E731
         malformed = send(data="{not json", content_type="application/json")
         assert malformed.status_code == 400 and "JSON" in malformed.get_json()["message"], (method, path)
         huge = send(data=b"{" + b" " * app.config["MAX_CONTENT_LENGTH"] + b"}", content_type="application/json")
@@ -77,12 +87,16 @@ def test_every_operation_with_a_body_says_and_answers_400_413_and_422(client, sp
 
 def test_every_operation_with_a_path_parameter_says_and_answers_404(client, spec, staff):
     with_parameter = [(m, p, op) for m, p, op in operations(spec) if "{" in p]
-    assert len(with_parameter) == 3
+    assert len(with_parameter) == 3 + 9  # the ticket's three; every garage operation per garage
     for method, path, op in with_parameter:
         assert "404" in op["responses"], (method, path)
         body = {"paymentMethod": "Cash"} if method == "put" else None
-        r = client.open(concrete(path), method=method.upper(), json=body, headers=staff)
-        assert r.status_code == 404 and r.get_json()["message"], (method, path)
+        if "{ticket_number}" in path:
+            r = client.open(concrete(path), method=method.upper(), json=body, headers=staff)
+            assert r.status_code == 404 and r.get_json()["message"], (method, path)
+        if "{garage}" in path:
+            r = client.open(concrete(path, "nowhere"), method=method.upper(), json=body, headers=staff)
+            assert (r.status_code, r.get_json()) == (404, {"message": "No such garage"}), (method, path)
 
 
 # --- the plate ----------------------------------------------------------------------------

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from garage.domain.errors import Conflict, Forbidden, GarageFull, InvalidInput, NotFound, Unauthenticated
+from garage.domain.errors import (
+    Conflict, Forbidden, GarageFull, InvalidInput, NoSuchGarage, NotFound, SeveralGarages, Unauthenticated,
+)
 from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 from garage.extensions import db
 from garage.identity import STAFF, Actor, TokenCaller, hash_token
@@ -146,14 +148,14 @@ def test_a_token_acts_only_where_it_is_scoped_and_its_owner_may(app, north, make
     only_main = TokenCaller(hash_token(token("ann", [MAIN])), STAFF, "10.0.0.2")
     # named garage: in scope and granted
     assert tickets.issue_ticket(north, "N 1", "Car", both).plate_key == "N1"
-    with pytest.raises(Forbidden):  # not in the token's scope
+    with pytest.raises(NoSuchGarage):  # not in the token's scope: as if there were no such garage
         tickets.issue_ticket(north, "N 2", "Car", only_main)
-    # no garage named: the token's only garage, or nothing when it has several
+    # no garage named: the token's only garage, or nothing when it has several (it is told which)
     assert tickets.issue_ticket(None, "M 1", "Car", only_main).plate_key == "M1"
-    with pytest.raises(Forbidden):
+    with pytest.raises(SeveralGarages, match=r"\(main, north\)"):
         tickets.issue_ticket(None, "M 2", "Car", both)
     garages.revoke(CLI, "ann", north)  # in scope, but its owner no longer works there
-    with pytest.raises(Forbidden):
+    with pytest.raises(NoSuchGarage):
         tickets.issue_ticket(north, "N 3", "Car", both)
     with pytest.raises(Unauthenticated):
         tickets.issue_ticket(north, "N 3", "Car", TokenCaller(hash_token("gar_nope"), STAFF, None))

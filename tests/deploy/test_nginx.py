@@ -166,7 +166,7 @@ def test_health_readiness_and_metrics_answer_through_nginx_with_one_request_id(s
     # /metrics: for the monitoring address only, which the app learns from nginx's X-Forwarded-For.
     scraped = Client(stack.nginx.url, MONITOR).request("GET", "/metrics")
     assert scraped.status == 200 and scraped.headers["Content-Type"].startswith("text/plain")
-    assert re.search(r"^garage_spaces_total \d", scraped.text, flags=re.M)
+    assert re.search(r'^garage_spaces_total\{garage="main"\} \d', scraped.text, flags=re.M)
     assert re.search(r'^garage_http_requests_total\{[^}]*route="ops.healthz"', scraped.text, flags=re.M)
     assert client.request("GET", "/metrics").status == 403
     assert client.request("GET", "/metrics", headers={"X-Forwarded-For": MONITOR}).status == 403  # forged

@@ -1,26 +1,44 @@
-"""A second garage and grants in one line each (issue 17): `second_garage(...)` creates a garage
-(as the command line would) and returns its id; `person(...)` creates a person with a role at each
-garage named (and none elsewhere)."""
+"""A second garage, a person with grants, a token scoped to some garages: each in one line (issue 17;
+inside the test's app context; the `second_garage` fixture in tests/conftest.py is `add_garage("north")`).
+Garages and grants are made as the command line makes them."""
 from __future__ import annotations
 
 from garage.domain.garages import DEFAULT_GARAGE_ID
 from garage.identity import Actor
 from garage.services import accounts, garages
 
-CLI = Actor.system("cli")
+OPERATOR = CLI = Actor.system("cli")  # the command line's caller: may create garages and grant anywhere
 PASSWORD = "correct horse battery"
 
 
+def add_garage(slug: str = "north", spaces: int = 3, name: str | None = None, timezone: str = "UTC") -> int:
+    """A new garage (default prices and rules); its id."""
+    return garages.create_garage(OPERATOR, slug, name or slug.title(), spaces, timezone).id
+
+
 def second_garage(slug: str = "north", name: str = "North", spaces: int = 3, timezone: str = "UTC") -> int:
-    """A new garage (the default prices and rules); its id."""
-    return garages.create_garage(CLI, slug, name, spaces, timezone).id
+    """`add_garage` with the name first (the pages' tests name their garages)."""
+    return add_garage(slug, spaces, name, timezone)
 
 
 def person(username: str, roles: dict[int, str]) -> None:
     """`username` with `roles` ({garage id: "attendant" | "manager"}) and no grant elsewhere."""
     first, *_ = roles.values()
-    accounts.create_user(username, PASSWORD, first, CLI, garage_id=DEFAULT_GARAGE_ID)
+    accounts.create_user(username, PASSWORD, first, OPERATOR, garage_id=DEFAULT_GARAGE_ID)
     if DEFAULT_GARAGE_ID not in roles:
-        garages.revoke(CLI, username, DEFAULT_GARAGE_ID)
+        garages.revoke(OPERATOR, username, DEFAULT_GARAGE_ID)
     for garage_id, role in roles.items():
-        garages.grant(CLI, username, garage_id, role)
+        garages.grant(OPERATOR, username, garage_id, role)
+
+
+def grant(username: str, garage_id: int, role: str = "attendant") -> None:
+    garages.grant(OPERATOR, username, garage_id, role)
+
+
+def revoke(username: str, garage_id: int) -> None:
+    garages.revoke(OPERATOR, username, garage_id)
+
+
+def bearer(username: str, garage_ids: list[int] | None = None) -> dict[str, str]:
+    """Headers with a new token of `username`, scoped to `garage_ids` (None: every garage of its owner)."""
+    return {"Authorization": f"Bearer {accounts.create_token(username, OPERATOR, garage_ids)[1]}"}

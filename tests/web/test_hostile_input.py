@@ -84,7 +84,7 @@ RECIPES: dict[str, tuple[str, ...]] = {
     "moved.old_url": (), "moved.choose": (), "moved.remember": (),
     "api.status": (), "api.garage_stats": (), "api.garage_occupancy": (), "api.create_ticket": (),
     "api.get_ticket": (), "api.quote_ticket": ("lost",), "api.process_exit": (), "api.activities": ("limit",),
-    "api.get_garage_settings": (), "api.put_garage_settings": (),
+    "api.get_garage_settings": (), "api.put_garage_settings": (), "api.list_garages": (), "api.create_garage": (),
 }
 
 # A good value for each parameter name, so generated requests also get past the first check.

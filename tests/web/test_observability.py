@@ -12,7 +12,9 @@ from garage import trust_proxies
 from garage.config import Config
 from garage.observability import logs
 from tests.helpers.api import enter, issue, pay
-from tests.helpers.db import set_settings
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
+from tests.helpers.db import counting, set_settings
+from tests.helpers.garages import add_garage, bearer, grant
 from tests.helpers.web import PASSWORD, sign_in
 
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
@@ -244,5 +246,21 @@ def test_business_figures(app, metrics_client, staff, make_user):
     assert grew("garage_refusals_total", operation="entry", reason="invalid") == 1
     assert grew("garage_refusals_total", operation="exit", reason="already_paid") == 1
     assert grew("garage_sign_in_failures_total", reason="wrong_credentials") == 1
-    assert value(after, "garage_spaces_total") == 2 and value(after, "garage_spaces_occupied") == 1
+    assert value(after, "garage_spaces_total", garage="main") == 2
+    assert value(after, "garage_spaces_occupied", garage="main") == 1
     assert value(after, "garage_database_up") == 1
+
+
+def test_occupancy_figures_are_per_garage_in_one_statement(app, metrics_client, make_user):
+    north = add_garage("north", spaces=3)
+    add_garage("south", spaces=7)
+    make_user("ann")  # at main
+    grant("ann", north)
+    issue(metrics_client, bearer("ann"), "N 1", garage="north")
+    issue(metrics_client, bearer("ann", [MAIN]), "M 1")
+    with counting() as sent:
+        after = scrape(metrics_client)
+    assert [value(after, "garage_spaces_occupied", garage=slug) for slug in ("main", "north", "south")] == [1, 1, 0]
+    assert [value(after, "garage_spaces_total", garage=slug) for slug in ("north", "south")] == [3, 7]
+    assert ("garage_spaces_total", ()) not in after  # no figure without its garage
+    assert sum("garages" in statement for statement in sent) == 1

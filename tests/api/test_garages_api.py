@@ -1,0 +1,212 @@
+"""The API per garage (issue 17, stage 2), on SQLite and PostgreSQL: GET/POST /api/garages, every
+seed operation under /api/garages/<slug>/..., the seed's own paths for a token of one garage (and
+400 naming the garages for a token of several), and 404 at a garage a token may not act at."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from garage.domain.pricing import DEFAULT_HOURLY_RATE_CENTS
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
+from garage.extensions import db
+from garage.models import Garage, Ticket
+from garage.services import accounts
+from tests.helpers.api import enter, issue, pay, quote
+from tests.helpers.db import audit_events, counting
+from tests.helpers.garages import add_garage, bearer, grant, revoke
+
+PASSWORD = "correct horse battery"
+NO_SUCH_GARAGE = {"message": "No such garage"}
+
+
+@pytest.fixture
+def admin(app) -> dict[str, str]:
+    """An admin's token (its scope: every garage there is when it is made)."""
+    accounts.create_user("root", PASSWORD, "admin", allow_admin=True)
+    return bearer("root", [MAIN, *db.session.scalars(sa.select(Garage.id).where(Garage.id != MAIN))])
+
+
+@pytest.fixture
+def both(make_user, second_garage) -> dict[str, str]:
+    """An attendant at main and at north, with a token of both garages."""
+    make_user("ann", "attendant")
+    grant("ann", second_garage)
+    return bearer("ann")
+
+
+def garages_seen(client, headers) -> list[str]:
+    r = client.get("/api/garages", headers=headers)
+    assert r.status_code == 200, r.get_json()
+    return [garage["slug"] for garage in r.get_json()]
+
+
+def test_the_list_shows_each_garage_with_its_own_live_occupancy(client, second_garage, both, admin):
+    issue(client, both, "N 1", garage="north")
+    issue(client, both, "N 2", garage="north")
+    issue(client, both, "M 1", garage="main")
+    listed = {garage["slug"]: garage for garage in client.get("/api/garages", headers=both).get_json()}
+    assert listed["north"] == {"slug": "north", "name": "North", "timezone": "UTC", "totalSpaces": 3,
+                               "occupied": 2, "available": 1, "state": "OPEN"}
+    assert (listed["main"]["occupied"], listed["main"]["available"]) == (1, listed["main"]["totalSpaces"] - 1)
+    issue(client, both, "N 3", garage="north")
+    north = client.get("/api/garages", headers=admin).get_json()[1]
+    assert (north["slug"], north["occupied"], north["available"], north["state"]) == ("north", 3, 0, "FULL")
+
+
+def test_who_sees_which_garages(client, app, make_user, second_garage, admin):
+    add_garage("south")
+    make_user("ann", "attendant")  # main only
+    make_user("nick", "manager")
+    grant("nick", second_garage, "manager")
+    assert garages_seen(client, bearer("ann")) == ["main"]
+    assert garages_seen(client, bearer("nick")) == ["main", "north"]
+    assert garages_seen(client, bearer("nick", [second_garage])) == ["north"]  # the token's scope
+    assert garages_seen(client, bearer("ann", [MAIN, second_garage])) == ["main"]  # scoped, but no grant
+    assert garages_seen(client, admin) == ["main", "north", "south"]  # an admin: every garage
+    assert client.get("/api/garages").status_code == 401
+
+
+def test_the_list_is_one_statement_whatever_the_number_of_garages(client, both):
+    def statements() -> int:
+        with counting() as sent:
+            assert client.get("/api/garages", headers=both).status_code == 200
+        return len(sent)
+
+    few = statements()
+    for i in range(5):
+        grant("ann", add_garage(f"g{i}"))
+    token = bearer("ann")
+    with counting() as sent:
+        assert len(client.get("/api/garages", headers=token).get_json()) == 7
+    assert len(sent) == few <= 3  # the token, the list (and a transaction's edges)
+
+
+def test_an_admin_creates_a_garage_audited(client, admin):
+    body = {"slug": "harbour", "name": "Harbour Street", "totalSpaces": 80, "timezone": "Europe/Berlin"}
+    r = client.post("/api/garages", json=body, headers=admin)
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json() == {"slug": "harbour", "name": "Harbour Street", "timezone": "Europe/Berlin",
+                            "totalSpaces": 80, "occupied": 0, "available": 80, "state": "OPEN"}
+    event, = audit_events("garage.created", "harbour")
+    assert (event.username, event.details["totalSpaces"]) == ("root", 80)
+    assert "harbour" in garages_seen(client, admin)
+    again = client.post("/api/garages", json={**body, "name": "Another"}, headers=admin)
+    assert again.status_code == 409 and "harbour" in again.get_json()["message"]
+
+
+@pytest.mark.parametrize("change, word", [({"slug": "Harbour"}, "lower-case"), ({"slug": "-x"}, "lower-case"),
+                                          ({"timezone": "Mars/Olympus"}, "timezone"),
+                                          ({"totalSpaces": 0}, "totalSpaces"),
+                                          ({"totalSpaces": 100_001}, "totalSpaces")])
+def test_a_bad_garage_is_refused_with_a_message(client, admin, change, word):
+    body = {"slug": "harbour", "name": "Harbour", "totalSpaces": 80, "timezone": "UTC", **change}
+    r = client.post("/api/garages", json=body, headers=admin)
+    assert r.status_code == 422 and word in r.get_json()["message"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Garage)) == 1
+
+
+def test_only_an_admin_creates_garages(client, manager):
+    body = {"slug": "harbour", "name": "Harbour", "totalSpaces": 80, "timezone": "UTC"}
+    assert client.post("/api/garages", json=body, headers=manager).status_code == 403
+    assert client.post("/api/garages", json=body).status_code == 401
+    assert db.session.scalar(sa.select(Garage.id).where(Garage.slug == "harbour")) is None
+
+
+def test_every_operation_works_per_garage(client, make_user, second_garage):
+    make_user("nick", "manager")
+    grant("nick", second_garage, "manager")
+    token = bearer("nick")  # main and north
+    number = issue(client, token, "AB 1", garage="north")
+    assert db.session.scalar(sa.select(Ticket.garage_id).where(Ticket.ticket_number == number)) == second_garage
+    assert client.get(f"/api/garages/north/tickets/{number}", headers=token).get_json()["licensePlate"] == "AB 1"
+    assert client.get(f"/api/garages/main/tickets/{number}", headers=token).status_code == 404
+    assert quote(client, token, number, garage="north")["amountDue"] == DEFAULT_HOURLY_RATE_CENTS != 700
+    assert client.get("/api/garages/north/garage/stats", headers=token).get_json()["occupiedSpaces"] == 1
+    assert client.get("/api/garages/main/garage/stats", headers=token).get_json()["occupiedSpaces"] == 0
+    activity, = client.get("/api/garages/north/activities", headers=token).get_json()
+    assert activity["ticketNumber"] == number
+    assert client.get("/api/garages/main/activities", headers=token).get_json() == []
+    occupancy = client.get("/api/garages/north/garage/occupancy").get_json()  # public
+    assert (occupancy["total"], occupancy["occupied"]) == (3, 1)
+    r = client.put("/api/garages/north/garage/settings", json={"hourlyRate": 700}, headers=token)
+    assert r.status_code == 200 and r.get_json()["hourlyRate"] == 700
+    assert client.get("/api/garages/main/garage/settings", headers=token).get_json()["hourlyRate"] == DEFAULT_HOURLY_RATE_CENTS
+    assert pay(client, token, number, garage="main").status_code == 404  # another garage's ticket
+    paid = pay(client, token, number, garage="north", expectedAmount=700)
+    assert paid.status_code == 200 and paid.get_json()["amountPaid"] == 700
+    assert client.get("/api/garages/north/garage/occupancy").get_json()["occupied"] == 0
+
+
+def test_the_seed_paths_work_for_a_token_of_one_garage(client, make_user, second_garage):
+    make_user("nora", "attendant")  # at main and north; her token only at north
+    grant("nora", second_garage)
+    token = bearer("nora", [second_garage])  # one garage: north
+    number = issue(client, token, "SEED 1")
+    assert db.session.scalar(sa.select(Ticket.garage_id).where(Ticket.ticket_number == number)) == second_garage
+    assert client.get("/api/garage/stats", headers=token).get_json()["totalSpaces"] == 3
+    assert pay(client, token, number).status_code == 200
+
+
+SEED_CALLS = [("get", "/api/garage/stats", None), ("post", "/api/tickets", {"licensePlate": "X 1", "vehicleType": "Car"}),
+              ("get", "/api/tickets/PS-ABC123", None), ("get", "/api/tickets/PS-ABC123/quote", None),
+              ("put", "/api/tickets/PS-ABC123/exit", {"paymentMethod": "Cash"}), ("get", "/api/activities", None),
+              ("get", "/api/garage/settings", None), ("put", "/api/garage/settings", {"hourlyRate": 1})]
+
+
+@pytest.mark.parametrize("method, path, body", SEED_CALLS)
+def test_a_token_of_several_garages_is_told_to_choose_on_the_seed_paths(client, make_user, second_garage,
+                                                                         method, path, body):
+    make_user("nick", "manager")
+    grant("nick", second_garage, "manager")
+    r = getattr(client, method)(path, json=body, headers=bearer("nick"))
+    assert r.status_code == 400
+    assert r.get_json() == {"message": "This token works at several garages: use /api/garages/<slug>/... "
+                                       "(main, north)"}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Ticket)) == 0
+
+
+PER_GARAGE_CALLS = [(method, path.replace("/api/", "/api/garages/north/"), body) for method, path, body in SEED_CALLS]
+
+
+@pytest.mark.parametrize("method, path, body", PER_GARAGE_CALLS)
+def test_a_token_not_scoped_at_a_garage_finds_no_such_garage(client, make_user, second_garage, method, path, body):
+    make_user("nick", "manager")
+    grant("nick", second_garage, "manager")
+    main_only = bearer("nick", [MAIN])
+    call = getattr(client, method)
+    r = call(path, json=body, headers=main_only)
+    assert (r.status_code, r.get_json()) == (404, NO_SUCH_GARAGE)
+    # Scoped there, but its owner no longer holds a grant there: the same answer.
+    scoped = bearer("nick")
+    revoke("nick", second_garage)
+    r = call(path, json=body, headers=scoped)
+    assert (r.status_code, r.get_json()) == (404, NO_SUCH_GARAGE)
+    # A garage that does not exist: the same answer, token or not.
+    r = call(path.replace("/north/", "/nowhere/"), json=body, headers=scoped)
+    assert (r.status_code, r.get_json()) == (404, NO_SUCH_GARAGE)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Ticket)) == 0
+
+
+def test_roles_still_hold_per_garage(client, make_user, second_garage):
+    make_user("boss", "manager")  # manager at main, attendant at north
+    grant("boss", second_garage, "attendant")
+    token = bearer("boss")
+    assert client.get("/api/garages/main/garage/settings", headers=token).status_code == 200
+    assert client.get("/api/garages/north/garage/settings", headers=token).status_code == 403
+    assert client.get("/api/garages/north/garage/stats").status_code == 401  # a stranger at a real garage
+    assert enter(client, {}, garage="north").status_code == 401
+
+
+def test_a_garage_s_path_costs_one_statement_more_than_the_seed_s(client, make_user, second_garage):
+    """The slug is read once (services.garages.garage_id); the entry's token check stays in its statement."""
+    make_user("nora", "attendant")
+    grant("nora", second_garage)
+    seed, named = bearer("nora", [second_garage]), bearer("nora")
+    issue(client, seed, "WARM 1")  # the first entry of a process prepares its statement
+
+    def statements(headers, plate: str, garage: str | None) -> int:
+        with counting() as sent:
+            issue(client, headers, plate, garage=garage)
+        return len(sent)
+
+    assert statements(named, "PER 1", "north") == statements(seed, "SEED 1", None) + 1
