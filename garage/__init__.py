@@ -79,6 +79,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .meta import bp as meta_bp
     from .ops import bp as ops_bp
     from .reports import bp as reports_bp
+    from .operator import bp as operator_bp
     from .settings_page import bp as settings_bp
 
     csrf.exempt(api_bp)  # Bearer-token API: no cookies, so no CSRF
@@ -91,6 +92,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(lobby_bp)
     app.register_blueprint(settings_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(operator_bp)
 
     from .cli import register as register_cli
 

@@ -57,6 +57,7 @@ POLL_SECONDS: dict[str, int] = {
     "desk.activity": 10,   # recent entries and exits
     "desk.inside": 60,     # cars inside (their fees grow by the minute)
     "desk.rates": 60,      # the published rates (a manager's change reaches open desks)
+    "operator.portfolio_live": 5,  # every garage's occupancy on /portfolio
 }
 # Intervals a deployer sets (config.py, from the environment), in seconds, possibly fractional:
 # the lobby screen's is tuned per site (a TV in the entrance, a tablet at the barrier).

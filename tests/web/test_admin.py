@@ -418,3 +418,31 @@ def test_a_managers_audit_log_shows_the_garages_events_not_everyones_sign_ins(ap
     root = app.test_client()
     assert sign_in(root, "root").status_code == 303
     assert {"Ticket issued", "Signed in", "Password changed"} <= {row[2] for row in audit_rows(root.get("/admin/audit"))}
+
+
+def test_an_admin_grants_and_revokes_a_role_at_any_garage_from_the_staff_page(app, boss, make_user):
+    from tests.helpers.db import audit_events
+    from tests.helpers.garages import make_admin, second_garage
+
+    north = second_garage()
+    make_user("nina", "attendant")
+    make_admin("root")
+    root = app.test_client()
+    assert sign_in(root, "root").status_code == 303
+    form = soup(root.get("/admin/users")).select_one("form.grant")
+    assert [o["value"] for o in form.select("select[name=garage] option")] == ["main", "north"]
+    r = post_form(root, "/admin/grants", {"username": "nina", "garage": "north", "role": "manager"}, page="/admin/users")
+    assert r.status_code == 303 and role_at("nina", north) == "manager"
+    assert "nina is now manager at North." in text(root.get("/admin/users"))
+    [event] = audit_events("user.granted")
+    assert event.garage_id == north and event.username == "root"
+    r = post_form(root, "/admin/grants", {"username": "nina", "garage": "north", "role": "none"},
+                  htmx=True, page="/admin/users")
+    assert r.status_code == 200 and "nina no longer works at North." in text(r)
+    assert role_at("nina", north) is None
+    assert post_form(root, "/admin/grants", {"username": "nina", "garage": "nowhere", "role": "manager"},
+                     page="/admin/users").status_code == 404
+    # A garage's manager has no such form, and may not post it.
+    assert soup(boss.get("/admin/users")).select_one("form.grant") is None
+    r = post_form(boss, "/admin/grants", {"username": "nina", "garage": "north", "role": "manager"}, page="/admin/users")
+    assert r.status_code == 403 and role_at("nina", north) is None
