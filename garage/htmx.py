@@ -75,6 +75,7 @@ REFRESH_ON: dict[str, tuple[str, ...]] = {
     "desk.activity": (GARAGE_CHANGED, RECONNECTED),
     "desk.inside": (DESK_CHANGED, GARAGE_CHANGED, RECONNECTED),
     "desk.rates": (GARAGE_CHANGED, RECONNECTED),
+    "operator.portfolio_live": (RECONNECTED,),
 }
 # How long a desk waits for any answer (htmx's timeout, set by static/js/desk-connection.js): a
 # hung server ends in "No answer" within seconds, as one that refuses the connection ends in "Not
