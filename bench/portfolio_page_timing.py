@@ -1,7 +1,7 @@
 """Time /portfolio across 100 garages (five timezones) on PostgreSQL: 200,000 paid tickets over 60
 days, one 28-day period (the page, its CSV, the live panel, and the figures' one statement alone).
 
-    PYTHONPATH=. .venv/bin/python bench/portfolio_timing.py
+    PYTHONPATH=. .venv/bin/python bench/portfolio_page_timing.py
 
 A throw-away database (tests/helpers/postgres.py), dropped at the end."""
 import secrets
