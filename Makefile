@@ -86,6 +86,7 @@ bench-tools:
 
 # The benchmark (bench/README.md): needs PostgreSQL, wrk and pgbench; several minutes.
 # BENCH_ARGS passes options, e.g. make bench BENCH_ARGS="--duration 5 --databases empty".
+# make bench BENCH_ARGS="--scenario garages": entries and exits over 100 garages (docs/scaling.md).
 bench: install bench-tools
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 

@@ -185,19 +185,36 @@ def explain(app, client, url: str) -> None:
         db.session.remove()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def timing_arguments(doc: str, prefix: str) -> argparse.ArgumentParser:
+    """The options this script and bench/portfolio_timing.py share."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="do not drop the database")
-    parser.add_argument("--prefix", default="garage_reports", help="name of the new database: <prefix>_<random>")
+    parser.add_argument("--prefix", default=prefix, help="name of the new database: <prefix>_<random>")
     parser.add_argument("--database", help="time an existing database kept earlier (no seeding, not dropped)")
-    args = parser.parse_args()
+    return parser
 
+
+def open_database(args) -> tuple[str, str]:
+    """(name, url): the kept database named by --database (then kept again), else a new one."""
     if args.database:
-        name, url, args.keep = args.database, database_url(args.database), True
+        args.keep = True
+        return args.database, database_url(args.database)
+    return create_database(args.prefix)
+
+
+def close_database(args, name: str) -> None:
+    if args.keep:
+        print(f"kept database {name}")
     else:
-        name, url = create_database(args.prefix)
+        drop_database(name)
+        print(f"\ndropped database {name}")
+
+
+def main() -> None:
+    args = timing_arguments(__doc__, "garage_reports").parse_args()
+    name, url = open_database(args)
     print(f"database {name}")
     try:
         app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secrets.token_hex(16)})
@@ -239,11 +256,7 @@ def main() -> None:
         with app.app_context():
             db.engine.dispose()
     finally:
-        if args.keep:
-            print(f"kept database {name}")
-        else:
-            drop_database(name)
-            print(f"\ndropped database {name}")
+        close_database(args, name)
 
 
 if __name__ == "__main__":

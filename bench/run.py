@@ -86,6 +86,7 @@ class Result:
     name: str
     rps: float | None = None
     p50_ms: float | None = None
+    p95_ms: float | None = None  # the median round's (the many-garages table shows it)
     p99_ms: float | None = None
     errors: int = 0
     conflicts: int = 0
@@ -225,16 +226,21 @@ def set_spaces(url: str, spaces: int) -> None:
     sql(url, "UPDATE garages SET total_spaces = greatest(%s, occupied) WHERE id = 1", (spaces,))
 
 
+def pay_code_sql(n: str) -> str:
+    """SQL for a 7-character ticket code of the integer expression n (a psycopg2 statement with
+    parameters: `%%` is its modulo), distinct for 0 <= n < 31**7 (7919 is prime to 31)."""
+    return " || ".join(f"substr('{TICKET_ALPHABET}', ((({n}) * 7919 + 104729) / {31 ** k} %% 31)::int + 1, 1)"
+                       for k in range(6, -1, -1))
+
+
 def add_tickets_to_pay(url: str, count: int) -> None:
     """`count` cars inside, entered 10 minutes to 6 hours ago, with 7-character
     ticket numbers (the app and the seed use 6: never a collision)."""
-    alphabet = TICKET_ALPHABET
-    code = " || ".join(f"substr('{alphabet}', ((g * 7919 + 104729) / {31 ** k} %% 31)::int + 1, 1)"
-                       for k in range(6, -1, -1))
+    code = pay_code_sql("g")
     sql(url, f"""
-        INSERT INTO tickets (ticket_number, license_plate, plate_key, vehicle_type, entry_time, status,
+        INSERT INTO tickets (garage_id, ticket_number, license_plate, plate_key, vehicle_type, entry_time, status,
                              last_event_at, created_at, updated_at)
-        SELECT 'PS-' || {code}, 'PAY ' || g, 'PAY' || g, 'Car', t, 'active', t, t, t
+        SELECT 1, 'PS-' || {code}, 'PAY ' || g, 'PAY' || g, 'Car', t, 'active', t, t, t
         FROM generate_series(1, %s) AS g,
              LATERAL (SELECT now() - make_interval(secs => 600 + g %% 7 + random() * 21000)) AS e(t);
         UPDATE garages SET total_spaces = greatest(total_spaces, occupied + %s), occupied = occupied + %s
@@ -337,7 +343,8 @@ def wrk(opts, base: str, script: str, args: list[str], raw: Path, label: str,
     statuses = {int(k): int(v) for k, v in (p.split(":") for p in fields["statuses"].split(",") if p)}
     socket_errors = sum(int(fields[k]) for k in ("connect", "read", "write", "timeout"))
     return {"requests": int(fields["requests"]), "seconds": int(fields["duration_us"]) / 1e6,
-            "p50": int(fields["p50_us"]) / 1000, "p99": int(fields["p99_us"]) / 1000,
+            "p50": int(fields["p50_us"]) / 1000, "p95": int(fields["p95_us"]) / 1000,
+            "p99": int(fields["p99_us"]) / 1000,
             "statuses": statuses, "socket_errors": socket_errors}
 
 
@@ -367,13 +374,14 @@ def pgbench(opts, url: str, raw: Path, label: str, duration: int) -> dict:
     failed = re.search(r"number of failed transactions: (\d+)", proc.stdout)
     requests = int(processed.group(1))
     return {"requests": requests, "seconds": requests / float(tps.group(1)),
-            "p50": pct(0.5) if pct else None, "p99": pct(0.99) if pct else None,
+            "p50": pct(0.5) if pct else None, "p95": pct(0.95) if pct else None,
+            "p99": pct(0.99) if pct else None,
             "statuses": {}, "socket_errors": int(failed.group(1)) if failed else 0}
 
 
 def to_result(name: str, runs: list[dict], deliberate: set[int] = frozenset()) -> Result:
     """One row from a scenario's runs (one per round): requests over time for the
-    rate, the median of the runs' p50s and the worst of their p99s."""
+    rate, the median of the runs' p50s (and p95s) and the worst of their p99s."""
     statuses: dict[int, int] = {}
     for run in runs:
         for status, n in run["statuses"].items():
@@ -381,9 +389,11 @@ def to_result(name: str, runs: list[dict], deliberate: set[int] = frozenset()) -
     conflicts = sum(n for s, n in statuses.items() if s in deliberate)
     errors = sum(n for s, n in statuses.items() if not 200 <= s < 300 and s not in deliberate)
     p50s = sorted(r["p50"] for r in runs if r["p50"] is not None)
+    p95s = sorted(r["p95"] for r in runs if r.get("p95") is not None)
     p99s = [r["p99"] for r in runs if r["p99"] is not None]
     return Result("", name, rps=sum(r["requests"] for r in runs) / sum(r["seconds"] for r in runs),
-                  p50_ms=p50s[len(p50s) // 2] if p50s else None, p99_ms=max(p99s) if p99s else None,
+                  p50_ms=p50s[len(p50s) // 2] if p50s else None, p95_ms=p95s[len(p95s) // 2] if p95s else None,
+                  p99_ms=max(p99s) if p99s else None,
                   errors=errors + sum(r["socket_errors"] for r in runs), conflicts=conflicts)
 
 
@@ -549,7 +559,7 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines).replace("-%", "-")
 
 
-def main(argv: list[str] | None = None) -> None:
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--admin-url", default=os.environ.get("BENCH_ADMIN_URL")
                         or "postgresql://postgres@127.0.0.1:5432/postgres",
@@ -571,12 +581,31 @@ def main(argv: list[str] | None = None) -> None:
                         help="names of the bench databases: PREFIX_empty and PREFIX_history")
     parser.add_argument("--reuse", action="store_true", help="reuse bench databases left by --keep")
     parser.add_argument("--keep", action="store_true", help="keep the bench databases afterwards")
+    parser.add_argument("--scenario", choices=("all", "garages"), default="all",
+                        help="all: every scenario on the empty and 1M databases; garages: entries and exits "
+                             "spread over --garages garages (bench/many_garages.py)")
+    parser.add_argument("--garages", type=int, default=100, help="garages of --scenario garages")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="--scenario garages: print the plan and the wrk command lines, run nothing")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = arguments()
     opts = parser.parse_args(argv)
     if opts.rounds < 1 or opts.duration < 1:
         parser.error("--rounds and --duration must be at least 1")
+    if opts.garages < 1:
+        parser.error("--garages must be at least 1")
+    if opts.scenario == "garages" and opts.dry_run:
+        from bench import many_garages
+        return many_garages.run(opts)
     for tool in ("wrk", "pgbench"):
         if shutil.which(tool) is None:
             parser.error(f"{tool} is not installed (apt-get install wrk postgresql-client)")
+    if opts.scenario == "garages":
+        from bench import many_garages
+        return many_garages.run(opts)
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     bench = Bench(opts, stamp)

@@ -15,7 +15,11 @@ tickets load in well under a minute. The database is migrated first
 - regulars come back (30% of entries from 2,000 regular plates);
 - vehicle types and payment methods with realistic weights;
 - four attendants (created if missing, unusable passwords) on shifts as
-  issued_by / closed_by.
+  issued_by / closed_by;
+- `--garages N` (default 1) spreads the tickets over N garages: the default
+  garage and garages 2..N (slugs g002..., created if missing as copies of the
+  default garage's settings), the busiest about seven times the quietest
+  (garage_id = 1 + floor(N * r^1.5)); the attendants hold a grant at each.
 
 Invariants kept: unique ticket numbers from the unambiguous PS- alphabet (an
 affine permutation of the row number, base 31: no collisions by construction);
@@ -97,8 +101,8 @@ def ensure_attendants(cur) -> list[int]:
                         "RETURNING id", (name, unusable, None if garages else "attendant"))
             row = cur.fetchone()
             if garages:  # an attendant of the default garage (it exists: ensure_settings ran first)
-                cur.execute("INSERT INTO garage_grants (user_id, garage_id, role) VALUES (%s, 1, 'attendant')",
-                            (row[0],))
+                cur.execute("INSERT INTO garage_grants (user_id, garage_id, role) SELECT %s, id, 'attendant' "
+                            "FROM garages", (row[0],))
         ids.append(row[0])
     return ids
 
@@ -117,8 +121,22 @@ def ensure_settings(cur) -> tuple[int, int, str]:
     return row
 
 
+def ensure_garages(cur, garages: int) -> None:
+    """Garages 2..`garages` (slugs g002...), each a copy of the default garage's settings, empty."""
+    cur.execute("""
+        INSERT INTO garages
+        SELECT (jsonb_populate_record(NULL::garages, to_jsonb(d) || jsonb_build_object(
+                    'id', n, 'slug', 'g' || lpad(n::text, 3, '0'), 'garage_name', 'Garage ' || n,
+                    'occupied', 0, 'receipt_seq', 0))).*
+        FROM garages d, generate_series(2, %s) AS n WHERE d.id = 1
+        ON CONFLICT DO NOTHING""", (garages,))
+    cur.execute("INSERT INTO garage_grants (user_id, garage_id, role) SELECT g.user_id, n.id, g.role "
+                "FROM garage_grants g JOIN garages n ON n.id <> 1 JOIN users u ON u.id = g.user_id "
+                "WHERE g.garage_id = 1 AND u.username = ANY(%s) ON CONFLICT DO NOTHING", (list(ATTENDANTS),))
+
+
 def history_sql(attendants: list[int], garage_id: bool = True) -> str:
-    """The INSERT ... SELECT (psycopg2 parameters: tickets, days, tz, rate, now)."""
+    """The INSERT ... SELECT (psycopg2 parameters: tickets, days, tz, rate, now, garages)."""
     a = attendants
     sql = f"""
 WITH params AS (
@@ -153,7 +171,7 @@ counts AS (  -- whole tickets per hour, summing exactly to n
 entries AS (
     SELECT c.utc_start + make_interval(secs => floor(random() * 3600)) AS entry_time, c.dow, c.hour,
            random() AS r_kind, random() AS r1, random() AS r2, random() AS r_plate, random() AS r_type,
-           random() AS r_pay
+           random() AS r_pay, random() AS r_garage
     FROM counts c, generate_series(1, c.cnt) AS g(k)
     WHERE c.cnt > 0
 ),
@@ -177,7 +195,7 @@ shaped AS (
 INSERT INTO tickets ({"garage_id, " if garage_id else ""}ticket_number, license_plate, plate_key, vehicle_type, entry_time, exit_time,
                      duration_minutes, amount_paid, status, payment_method, last_event_at,
                      issued_by_id, closed_by_id, created_at, updated_at)
-SELECT {"1, " if garage_id else ""}'{TICKET_PREFIX}' || ({code_sql(f"(s.i * {MULTIPLIER} + {OFFSET}) % {CODE_SPACE}")}),
+SELECT {"least(%(garages)s, 1 + floor(%(garages)s * power(s.r_garage, 1.5)))::int, " if garage_id else ""}'{TICKET_PREFIX}' || ({code_sql(f"(s.i * {MULTIPLIER} + {OFFSET}) % {CODE_SPACE}")}),
        plate, replace(plate, ' ', ''),
        CASE WHEN s.r_type < .45 THEN 'Car' WHEN s.r_type < .60 THEN 'Compact Car'
             WHEN s.r_type < .80 THEN 'SUV' WHEN s.r_type < .90 THEN 'Standard Vehicle'
@@ -205,7 +223,7 @@ FROM shaped s, params p,
          ELSE {plate_sql("2000 + (s.r_plate * 170000000)::bigint % 170000000")} END AS plate) AS pl
 """
     sql = sql.replace("%", "%%")  # SQL modulo, not a parameter
-    for name in ("tickets", "days", "tz", "rate", "now"):
+    for name in ("tickets", "days", "tz", "rate", "now", "garages"):
         sql = sql.replace(f"%%({name})s", f"%({name})s")
     return sql
 
@@ -217,9 +235,19 @@ SELECT coalesce(max(inside), 0) FROM (
         UNION ALL
         SELECT exit_time, -1 FROM tickets WHERE exit_time IS NOT NULL) events) running
 """
+# The same per garage: (garage_id, peak occupancy, cars inside now).
+GARAGE_PEAKS_SQL = """
+SELECT garage_id, max(inside), sum(delta) FILTER (WHERE is_active) FROM (
+    SELECT garage_id, delta, is_active,
+           sum(delta) OVER (PARTITION BY garage_id ORDER BY at, delta) AS inside FROM (
+        SELECT garage_id, entry_time AS at, 1 AS delta, status = 'active' AS is_active FROM tickets
+        UNION ALL
+        SELECT garage_id, exit_time, -1, false FROM tickets WHERE exit_time IS NOT NULL) events) running
+GROUP BY garage_id
+"""
 
 
-def seed(url: str, tickets: int, days: int, replace: bool, do_migrate: bool = True) -> dict:
+def seed(url: str, tickets: int, days: int, replace: bool, do_migrate: bool = True, garages: int = 1) -> dict:
     if do_migrate:
         migrate(url)
     started = time.monotonic()
@@ -235,6 +263,10 @@ def seed(url: str, tickets: int, days: int, replace: bool, do_migrate: bool = Tr
             if existing:
                 cur.execute("TRUNCATE tickets RESTART IDENTITY")
             total_spaces, rate, tz = ensure_settings(cur)
+            if garages > 1:
+                if not garages_schema(cur):
+                    raise SystemExit("--garages needs migration 0007 (the garages table)")
+                ensure_garages(cur, garages)
             attendants = ensure_attendants(cur)
             # Secondary indexes are dropped for the load and rebuilt afterwards (much faster);
             # their definitions come from the catalogue, so they come back exactly as migrated.
@@ -247,18 +279,30 @@ def seed(url: str, tickets: int, days: int, replace: bool, do_migrate: bool = Tr
             cur.execute("SELECT now()")
             now = cur.fetchone()[0]
             cur.execute(history_sql(attendants, garages_schema(cur)), {"tickets": tickets, "days": days, "tz": tz, "rate": rate,
-                                                  "now": now})
+                                                  "now": now, "garages": garages})
             inserted = cur.rowcount
             for _, definition in indexes:
                 cur.execute(definition)
-            cur.execute(PEAK_SQL)
-            peak = int(cur.fetchone()[0])
-            cur.execute("SELECT count(*) FROM tickets WHERE status = 'active'")
-            active = cur.fetchone()[0]
-            spaces = max(total_spaces, peak, active)
             table = "garages" if garages_schema(cur) else "garage_settings"
-            cur.execute(f"UPDATE {table} SET total_spaces = %s, occupied = %s, updated_at = now() "
-                        "WHERE id = 1", (spaces, active))
+            if garages > 1:  # each garage: its own peak and cars inside
+                cur.execute(GARAGE_PEAKS_SQL)
+                per_garage = cur.fetchall()
+                cur.execute("UPDATE garages SET occupied = 0")  # a garage without tickets has no car inside
+                for garage_id, garage_peak, inside in per_garage:
+                    cur.execute("UPDATE garages SET total_spaces = greatest(total_spaces, %s, %s), occupied = %s, "
+                                "updated_at = now() WHERE id = %s", (garage_peak, inside or 0, inside or 0, garage_id))
+                peak = max((int(p) for _, p, _ in per_garage), default=0)
+                active = sum(int(i or 0) for _, _, i in per_garage)
+                cur.execute("SELECT total_spaces FROM garages WHERE id = 1")
+                spaces = cur.fetchone()[0]
+            else:
+                cur.execute(PEAK_SQL)
+                peak = int(cur.fetchone()[0])
+                cur.execute("SELECT count(*) FROM tickets WHERE status = 'active'")
+                active = cur.fetchone()[0]
+                spaces = max(total_spaces, peak, active)
+                cur.execute(f"UPDATE {table} SET total_spaces = %s, occupied = %s, updated_at = now() "
+                            "WHERE id = 1", (spaces, active))
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute("VACUUM (ANALYZE) tickets")
@@ -276,15 +320,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--replace", action="store_true", help="delete existing tickets first")
+    parser.add_argument("--garages", type=int, default=1,
+                        help="spread the tickets over this many garages (created if missing)")
     parser.add_argument("--no-migrate", action="store_true", help="skip `flask db upgrade`")
     args = parser.parse_args(argv)
     if not args.database_url or not args.database_url.startswith(("postgres://", "postgresql")):
         parser.error("--database-url must be a PostgreSQL URL")
-    if not 1 <= args.tickets <= 50_000_000 or not 1 <= args.days <= 3650:
-        parser.error("--tickets must be 1..50,000,000 and --days 1..3650")
-    result = seed(args.database_url, args.tickets, args.days, args.replace, not args.no_migrate)
-    print(f"seeded {result['tickets']:,} tickets in {result['seconds']} s: {result['active']} cars inside, "
-          f"peak occupancy {result['peak']}, total_spaces {result['total_spaces']}")
+    if not 1 <= args.tickets <= 50_000_000 or not 1 <= args.days <= 3650 or not 1 <= args.garages <= 999:
+        parser.error("--tickets must be 1..50,000,000, --days 1..3650 and --garages 1..999")
+    result = seed(args.database_url, args.tickets, args.days, args.replace, not args.no_migrate, args.garages)
+    print(f"seeded {result['tickets']:,} tickets over {args.garages} garage(s) in {result['seconds']} s: "
+          f"{result['active']} cars inside, peak occupancy {result['peak']} (busiest garage), "
+          f"default garage's total_spaces {result['total_spaces']}")
 
 
 if __name__ == "__main__":

@@ -52,9 +52,9 @@ function done(summary, latency, requests)
    for status, n in pairs(total) do table.insert(parts, status .. ":" .. n) end
    local e = summary.errors
    io.write(string.format(
-      "BENCHRESULT requests=%d duration_us=%d p50_us=%d p90_us=%d p99_us=%d max_us=%d " ..
+      "BENCHRESULT requests=%d duration_us=%d p50_us=%d p90_us=%d p95_us=%d p99_us=%d max_us=%d " ..
       "connect=%d read=%d write=%d timeout=%d statuses=%s\n",
       summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
-      latency:percentile(99), latency.max, e.connect, e.read, e.write, e.timeout,
+      latency:percentile(95), latency:percentile(99), latency.max, e.connect, e.read, e.write, e.timeout,
       table.concat(parts, ",")))
 end

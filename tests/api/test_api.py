@@ -249,12 +249,21 @@ def test_times_are_stored_timezone_aware_utc(client, staff):
     assert t.entry_time.tzinfo is not None and t.entry_time.utcoffset() == timedelta(0)
 
 
-def test_todays_figures_follow_the_garage_timezone(client, staff, app):
-    """An exit at 23:30 local yesterday is not today's revenue, whatever UTC says."""
+@pytest.mark.parametrize("tzname, now_utc", [
+    ("America/New_York", datetime(2026, 12, 5, 3, 0, tzinfo=timezone.utc)),   # local: still the 4th, 22:00
+    ("America/New_York", datetime(2026, 12, 5, 17, 0, tzinfo=timezone.utc)),  # local: the 5th, 12:00
+    ("Asia/Tokyo", datetime(2026, 12, 5, 20, 0, tzinfo=timezone.utc)),        # local: already the 6th, 05:00
+])
+def test_todays_figures_follow_the_garage_timezone(client, staff, app, monkeypatch, tzname, now_utc):
+    """An exit at 23:30 local yesterday is not today's revenue, whatever UTC says. The clock is fixed
+    (at hours where the UTC date and the local date differ, and one where they agree): with the
+    real clock the UTC-date bug showed only five hours a day."""
     from zoneinfo import ZoneInfo
-    db.session.execute(sa.update(Garage).values(timezone="America/New_York"))
+    from garage.services import stats as stats_service
+    monkeypatch.setattr(stats_service, "utcnow", lambda: now_utc)
+    db.session.execute(sa.update(Garage).values(timezone=tzname))
     db.session.commit()
-    now_local = datetime.now(ZoneInfo("America/New_York"))
+    now_local = now_utc.astimezone(ZoneInfo(tzname))
     midnight = now_local.replace(hour=0, minute=0, second=0, microsecond=0)
     for plate, exit_local, cents in [("OLD1", midnight - timedelta(minutes=30), 7000),
                                      ("NEW1", midnight + timedelta(minutes=1), 3000)]:

@@ -47,6 +47,11 @@ def test_grace_period_is_free_and_one_minute_more_pays_from_entry(client, staff,
     assert paid["status"] == "completed" and paid["amountPaid"] == 0
     late = parked(client, staff, "LATE1", minutes=11)
     assert quote(client, staff, late)["amountDue"] == 1000
+    # Quoted free inside the grace period, paid after it ended: the $0.00 the attendant told the
+    # driver is a quote like any other, so the payment is refused and nothing is charged.
+    refused = pay(client, staff, late, expectedAmount=0)
+    assert refused.status_code == 409 and "$10.00" in refused.get_json()["message"]
+    assert db.session.scalar(sa.select(Ticket.status).where(Ticket.ticket_number == late)) == "active"
     assert pay(client, staff, late).get_json()["amountPaid"] == 1000
 
 

@@ -35,10 +35,14 @@ MIME_TYPES = Path("/etc/nginx/mime.types")
 def nginx_binary() -> str:
     """The nginx executable; without one the test is skipped, or fails under CI=true."""
     found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
+    return required(found, "nginx is not installed (make nginx installs Debian's nginx-light as root)", "nginx")
+
+
+def required(found: str | None, message: str, tests: str) -> str:
+    """`found` (a tool's path); when None the test is skipped, or fails under CI=true."""
     if found is None:
-        message = "nginx is not installed (make nginx installs Debian's nginx-light as root)"
         if IN_CI:
-            pytest.fail(message + "; under CI=true the nginx tests must run", pytrace=False)
+            pytest.fail(message + f"; under CI=true the {tests} tests must run", pytrace=False)
         pytest.skip(message)
     return found
 
