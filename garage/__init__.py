@@ -79,6 +79,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .meta import bp as meta_bp
     from .ops import bp as ops_bp
     from .reports import bp as reports_bp
+    from .operator import bp as operator_bp
     from .settings_page import bp as settings_bp
 
     csrf.exempt(api_bp)  # Bearer-token API: no cookies, so no CSRF
@@ -86,6 +87,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(meta_bp)
     app.register_blueprint(ops_bp)
+    app.register_blueprint(operator_bp)
     # A garage's pages: under /g/<garage>, and the URLs of before sending people there.
     from . import garages_web
 

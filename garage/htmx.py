@@ -57,6 +57,7 @@ POLL_SECONDS: dict[str, int] = {
     "desk.activity": 10,   # recent entries and exits
     "desk.inside": 60,     # cars inside (their fees grow by the minute)
     "desk.rates": 60,      # the published rates (a manager's change reaches open desks)
+    "operator.portfolio_live": 5,  # every garage's occupancy on /portfolio
 }
 # Intervals a deployer sets (config.py, from the environment), in seconds, possibly fractional:
 # the lobby screen's is tuned per site (a TV in the entrance, a tablet at the barrier).
@@ -74,6 +75,7 @@ REFRESH_ON: dict[str, tuple[str, ...]] = {
     "desk.activity": (GARAGE_CHANGED, RECONNECTED),
     "desk.inside": (DESK_CHANGED, GARAGE_CHANGED, RECONNECTED),
     "desk.rates": (GARAGE_CHANGED, RECONNECTED),
+    "operator.portfolio_live": (RECONNECTED,),
 }
 # How long a desk waits for any answer (htmx's timeout, set by static/js/desk-connection.js): a
 # hung server ends in "No answer" within seconds, as one that refuses the connection ends in "Not

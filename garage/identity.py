@@ -258,7 +258,12 @@ _WORKS_AT = sa.func.coalesce(sa.bindparam("garage_id", type_=sa.Integer),
 _GRANT_THERE = (sa.select(GarageGrant.role).where(GarageGrant.user_id == User.id, GarageGrant.garage_id == _WORKS_AT)
                 .correlate(User).scalar_subquery())
 _ROLE_HERE = sa.case((User.role == ROLE_ADMIN, ROLE_MANAGER), else_=_GRANT_THERE)
-SESSION_USER = (sa.select(User, _WORKS_AT, _ROLE_HERE)
+# How many garages the person manages (the menu's Portfolio link: two or more; revenue is a
+# manager's business, so an attendant at several garages has no portfolio).
+_GRANTS = (sa.select(sa.func.count()).select_from(GarageGrant)
+           .where(GarageGrant.user_id == User.id, GarageGrant.role == ROLE_MANAGER)
+           .correlate(User).scalar_subquery())
+SESSION_USER = (sa.select(User, _WORKS_AT, _ROLE_HERE, _GRANTS)
                 .join(UserSession, UserSession.user_id == User.id)
                 .where(UserSession.key_hash == sa.bindparam("key_hash"), User.active.is_(True),
                        UserSession.last_seen_at >= sa.bindparam("cutoff")))
@@ -281,16 +286,16 @@ def load_user(session_id: str) -> User | None:
                                             "cutoff": stale_before(clock.utcnow())}).first()
     if row is None:
         return None
-    user, user.garage_id, user.garage_role = row
+    user, user.garage_id, user.garage_role, user.garage_count = row
     user.session_secret = session_id
     return user
 
 
 def place(user: User) -> None:
-    """Set `user.garage_id` and `user.garage_role` as load_user does (for a user signed in during
+    """Set `user.garage_id`, `user.garage_role` and `user.garage_count` as load_user does (for a user signed in during
     this request, who was not loaded by it)."""
-    user.garage_id, user.garage_role = db.session.execute(
-        sa.select(_WORKS_AT, _ROLE_HERE).select_from(User).where(User.id == user.id),
+    user.garage_id, user.garage_role, user.garage_count = db.session.execute(
+        sa.select(_WORKS_AT, _ROLE_HERE, _GRANTS).select_from(User).where(User.id == user.id),
         {"garage_id": asked_garage()}).one()
 
 

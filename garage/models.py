@@ -86,6 +86,7 @@ class User(UserMixin, db.Model):
     # identity.load_user for a signed-in user; see identity.current_garage).
     garage_id = None
     garage_role = None
+    garage_count = 0  # garages the person manages (identity.load_user)
 
     @property
     def is_admin(self) -> bool:
@@ -95,6 +96,11 @@ class User(UserMixin, db.Model):
     def is_manager(self) -> bool:
         """A manager at the garage this request works for (an admin is one everywhere)."""
         return self.garage_role == ROLE_MANAGER
+
+    @property
+    def sees_portfolio(self) -> bool:
+        """/portfolio is for admins and for people who manage two garages or more."""
+        return self.is_admin or (self.garage_count or 0) >= 2
 
 
 class UserSession(db.Model):

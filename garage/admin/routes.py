@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import flash, redirect, request, url_for
+from flask_login import current_user
 
 from ..domain.clock import local_day_bounds, to_local
 from ..domain.errors import DomainError, InvalidInput
@@ -14,6 +15,7 @@ from ..domain.periods import parse_date
 from ..domain.roles import ROLE_ATTENDANT
 from ..services import accounts
 from ..services import audit as audit_service
+from ..services import garages as garage_service
 from ..services.settings import get_settings
 from .. import htmx
 from ..htmx import is_htmx
@@ -55,6 +57,7 @@ def _staff(status: int = 200, **context: Any):
     return htmx.page_or_fragment("admin/users.html", "admin/_staff.html", status,
                                  users=accounts.list_users(current_garage()), roles=accounts.ROLES,
                                  min_password=accounts.MIN_PASSWORD,
+                                 garages=garage_service.list_garages(current_actor()) if current_user.is_admin else [],
                                  local=_local_time(get_settings(current_garage()).timezone), **context)
 
 
@@ -125,6 +128,25 @@ def reset_password(username: str):
     return _staff(reset={"username": user.username, "password": password})
 
 
+@bp.post("/grants")
+@manager_required
+def grant():
+    """An admin gives a person a role at any garage, or takes it away (role "none")."""
+    if not current_user.is_admin:
+        return _staff(403, error="Only an admin may grant roles at other garages")
+    username = (request.form.get("username") or "").strip()
+    role = request.form.get("role") or ""
+    try:
+        garage = garage_service.find_garage(request.form.get("garage"))
+        if role == "none":
+            garage_service.revoke(current_actor(), username, garage.id)
+            return _done(f"{username} no longer works at {garage.garage_name}.")
+        garage_service.grant(current_actor(), username, garage.id, role)
+    except DomainError as exc:
+        return _staff(exc.status, error=exc.message)
+    return _done(f"{username} is now {role} at {garage.garage_name}.")
+
+
 # --- audit log --------------------------------------------------------------------------
 
 def _parse_date(name: str, errors: dict[str, str]) -> date | None:
@@ -142,7 +164,8 @@ def _parse_date(name: str, errors: dict[str, str]) -> date | None:
 @manager_required
 def audit():
     tz = get_settings(current_garage()).timezone
-    known = audit_service.actions(current_garage())
+    everyone = current_user.is_admin  # events with no garage (sign-ins, accounts): admins only
+    known = audit_service.actions(current_garage(), operator_events=everyone)
     errors: dict[str, str] = {}
     action = (request.args.get("action") or "").strip()
     if action and action not in known and action not in ACTION_LABELS:
@@ -162,7 +185,7 @@ def audit():
         action=action or None, username=username or None,
         start=local_day_bounds(first, tz)[0] if first else None,
         end=local_day_bounds(last, tz)[1] if last else None)
-    result = audit_service.search(current_garage(), query, page, PER_PAGE)
+    result = audit_service.search(current_garage(), query, page, PER_PAGE, operator_events=everyone)
     active = {k: v for k, v in filters.items() if v}
 
     def page_url(n: int) -> str:

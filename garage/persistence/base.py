@@ -11,7 +11,7 @@ garage/persistence/portable.py (the ORM path: SQLite for the quick start and the
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Iterator, Sequence
 
 import sqlalchemy as sa
@@ -350,6 +350,15 @@ class Store:
 
     def epoch(self, column: Any) -> Any:
         """Seconds since 1970 of a timestamp column, as a float."""
+        raise NotImplementedError
+
+    def day_key(self, column: Any, tz_column: Any) -> Any:
+        """A grouping key per local day of `column` in the timezone named by `tz_column` (a
+        column: each garage's own), for figures across garages (see key_day)."""
+        raise NotImplementedError
+
+    def key_day(self, key: Any, tzname: str) -> date:
+        """The local date (in `tzname`, the row's garage's timezone) a grouped day_key stands for."""
         raise NotImplementedError
 
     def sort_in_memory(self) -> None:

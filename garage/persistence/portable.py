@@ -5,7 +5,7 @@ still-active guard on the exit."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any, Sequence
 
 import sqlalchemy as sa
@@ -109,6 +109,13 @@ class PortableStore(Store):
 
     def epoch(self, column: Any) -> Any:
         return (sa.func.julianday(column) - 2440587.5) * 86400.0
+
+    # Across garages, the same UTC quarter-hours, each folded into its garage's local day.
+    def day_key(self, column: Any, tz_column: Any) -> Any:
+        return self.hour_key(column, "UTC")
+
+    def key_day(self, key: Any, tzname: str) -> date:
+        return to_local(self.key_instant(key), tzname).date()
 
     # The CSV export: rows are formatted here.
     def _csv_columns(self, issuer: Any, closer: Any, tzname: str) -> list[Any]:

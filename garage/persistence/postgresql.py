@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any, Sequence
 
 import sqlalchemy as sa
@@ -190,6 +190,13 @@ class PostgresStore(Store):
 
     def key_instant(self, key: Any) -> datetime:
         return key.astimezone(timezone.utc)
+
+    # The local date in each row's garage's own timezone (timezone(zone, timestamptz) is local time).
+    def day_key(self, column: Any, tz_column: Any) -> Any:
+        return sa.cast(sa.func.timezone(tz_column, column), sa.Date)
+
+    def key_day(self, key: Any, tzname: str) -> date:
+        return key
 
     def epoch(self, column: Any) -> Any:
         # date_part is double precision; extract() is numeric, slower.

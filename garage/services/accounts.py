@@ -86,21 +86,32 @@ def list_users(garage_id: int) -> list[User]:
     return users
 
 
-def _refuse_unless_admin_may(user: User, actor: Actor | None) -> None:
-    """An admin's account is changed only by an admin (or the command line): a garage's
-    manager sees the admins on the staff page but cannot lock the operator out."""
-    if not user.is_admin or actor is None or actor.user_id is None:
+def _refuse_unless_may_manage(user: User, actor: Actor | None) -> None:
+    """Who may change `user`'s account (deactivate, reactivate, reset the password): an admin (or
+    the command line) anyone's; a garage's manager only people who hold a grant at a garage where
+    they are manager: anyone else is not found for them (404: a garage's manager learns nothing of
+    another garage's staff). An admin's account is changed only by an admin (403: the manager sees
+    the admins on the staff page, but cannot lock the operator out)."""
+    if actor is None or actor.user_id is None:
         return
     acting = db.session.get(User, actor.user_id)
-    if acting is None or not acting.is_admin:
+    if acting is not None and acting.is_admin:
+        return
+    if user.is_admin:
         raise Forbidden("Only an admin may change an admin's account")
+    managed_here = (sa.select(GarageGrant.garage_id)
+                    .where(GarageGrant.user_id == actor.user_id, GarageGrant.role == ROLE_MANAGER))
+    works_there = db.session.scalar(sa.select(sa.func.count()).select_from(GarageGrant).where(
+        GarageGrant.user_id == user.id, GarageGrant.garage_id.in_(managed_here)))
+    if not works_there:
+        raise NotFound(f"No user named {usernames.for_display(user.username)!r}")
 
 
 def set_active(username: str, active: bool, actor: Actor | None = None) -> User:
     """Deactivation ends the user's sessions (a later reactivation revives none) and stops
     their tokens working."""
     user = get_user(username)
-    _refuse_unless_admin_may(user, actor)
+    _refuse_unless_may_manage(user, actor)
     if not active and actor is not None and actor.user_id == user.id:
         raise Conflict("You cannot deactivate your own account; ask another manager", field="username")
     if user.active == active:
@@ -128,7 +139,7 @@ def reset_password(username: str, actor: Actor | None = None) -> tuple[User, str
     user = get_user(username)
     if actor is not None and actor.user_id == user.id:
         raise Conflict("Use Change password for your own account", field="username")
-    _refuse_unless_admin_may(user, actor)
+    _refuse_unless_may_manage(user, actor)
     password = temporary_password()
     user.set_password(password)
     user.must_change_password = True

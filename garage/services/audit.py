@@ -46,14 +46,19 @@ class AuditPage:
         return max(1, -(-self.total // self.per_page))
 
 
-def _at(garage_id: int) -> sa.ColumnElement[bool]:
-    """A garage's trail: its own events and the operator-level ones (no garage)."""
+def _at(garage_id: int, operator_events: bool) -> sa.ColumnElement[bool]:
+    """A garage's trail: its own events, and with `operator_events` (an admin reading it) the
+    operator-level ones (no garage: sign-ins, everyone's account changes, garages created)."""
+    if not operator_events:
+        return AuditEvent.garage_id == garage_id
     return sa.or_(AuditEvent.garage_id == garage_id, AuditEvent.garage_id.is_(None))
 
 
-def search(garage_id: int, query: AuditQuery, page: int = 1, per_page: int = 50) -> AuditPage:
-    """Newest first, one page of it (read-only): the garage's events and the operator-level ones."""
-    conditions = [_at(garage_id)]
+def search(garage_id: int, query: AuditQuery, page: int = 1, per_page: int = 50, *,
+           operator_events: bool = False) -> AuditPage:
+    """Newest first, one page of it (read-only): the garage's events, and the operator-level
+    ones with `operator_events` (admins only: they are about every garage's people)."""
+    conditions = [_at(garage_id, operator_events)]
     if query.action:
         conditions.append(AuditEvent.action == query.action)
     if query.username:
@@ -72,7 +77,7 @@ def search(garage_id: int, query: AuditQuery, page: int = 1, per_page: int = 50)
     return AuditPage(events, page, per_page, total)
 
 
-def actions(garage_id: int) -> list[str]:
-    """Every action that occurs in the garage's log, for the filter's choices."""
-    return list(db.session.scalars(sa.select(AuditEvent.action).where(_at(garage_id)).distinct()
+def actions(garage_id: int, *, operator_events: bool = False) -> list[str]:
+    """Every action that occurs in the garage's log (as `search` reads it), for the filter's choices."""
+    return list(db.session.scalars(sa.select(AuditEvent.action).where(_at(garage_id, operator_events)).distinct()
                                    .order_by(AuditEvent.action)))

@@ -3,6 +3,8 @@ may see, granting and revoking a person's role at a garage. Operator-level use c
 one audited transaction. The slug rule is garage/domain/garages.py."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from flask import g, has_request_context
 from sqlalchemy.exc import IntegrityError
@@ -10,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from ..domain import garage_settings as rules
 from ..domain.errors import Conflict, Forbidden, InvalidInput, NoSuchGarage, NotFound
 from ..domain.garages import SLUG_PATTERN, clean_slug
+from ..domain.occupancy import Occupancy
 from ..domain.roles import ROLE_MANAGER, ROLES
 from ..extensions import db
 from ..identity import Actor
@@ -58,29 +61,62 @@ def garage_id(slug: str) -> int:
 
 def create_garage(actor: Actor, slug: str | None, name: str | None, spaces: int,
                   timezone: str = "UTC") -> Garage:
-    """A new garage with the default prices and rules (admins only; audited). Its id is the next
-    after the highest (the default garage, id 1, was written with its id: no sequence is relied
-    on); two garages created at the same moment get a Conflict for one of them."""
+    """A new garage with the default prices and rules (admins only; audited). Its id comes from
+    the table's own sequence (migration 0008; SQLite: the next rowid under its write lock), so two
+    garages created at the same moment both succeed; only a duplicate slug is refused (409)."""
     _require_admin(actor)
     slug = clean_slug(slug)
     name = (name or "").strip()
     errors = rules.check({"garage_name": name, "total_spaces": spaces, "timezone": timezone})
     if errors:
         raise rules.InvalidSettings(errors)
+    taken = Conflict(f"A garage {slug} already exists", field="slug")
     if db.session.scalar(sa.select(Garage.id).where(Garage.slug == slug)) is not None:
-        raise Conflict(f"A garage {slug} already exists", field="slug")
-    next_id = (db.session.scalar(sa.select(sa.func.max(Garage.id))) or 0) + 1
-    garage = Garage(id=next_id, slug=slug, garage_name=name, total_spaces=spaces, timezone=timezone, occupied=0)
+        raise taken
+    garage = Garage(slug=slug, garage_name=name, total_spaces=spaces, timezone=timezone, occupied=0)
     try:
         db.session.add(garage)
         db.session.flush()
         audit.record(actor, "garage.created", "garage", slug,
                      {"name": name, "totalSpaces": spaces, "timezone": timezone})
         db.session.commit()
-    except IntegrityError:
+    except IntegrityError:  # the slug's unique key: the same slug created at the same moment
         db.session.rollback()
-        raise Conflict("Another garage was created at the same moment; try again", field="slug") from None
+        raise taken from None
     return garage
+
+
+@dataclass(frozen=True)
+class GarageNow:
+    """A garage as the portfolio shows it live: who it is, and how full it is now."""
+
+    id: int
+    slug: str
+    name: str
+    timezone: str
+    occupancy: Occupancy
+    state: str
+
+
+def may_see_portfolio(actor: Actor) -> list[Garage]:
+    """The garages on the caller's portfolio: an admin's every garage, anyone else's the garages
+    they manage if two or more (revenue is a manager's business: an attendant at several garages,
+    or a manager at one, has none); else NotFound (the page does not exist for them)."""
+    user = _caller(actor)
+    garages = list_garages(actor)
+    if user is not None and not user.is_admin:
+        managed = set(db.session.scalars(sa.select(GarageGrant.garage_id).where(
+            GarageGrant.user_id == user.id, GarageGrant.role == ROLE_MANAGER)))
+        garages = [garage for garage in garages if garage.id in managed]
+        if len(garages) < 2:
+            raise NotFound("No such page")
+    return garages
+
+
+def garages_now(garages: list[Garage]) -> list[GarageNow]:
+    """Each garage's occupancy and state now, from the rows read (its counter: no other statement)."""
+    return [GarageNow(g.id, g.slug, g.garage_name, g.timezone, o, o.state(g.almost_full_percent))
+            for g in garages for o in [Occupancy(g.total_spaces, g.occupied)]]
 
 
 def list_garages(actor: Actor) -> list[Garage]:

@@ -9,7 +9,7 @@ folded here into the local hours of the period; days are unions of their local h
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Iterator
 
 import sqlalchemy as sa
@@ -23,7 +23,7 @@ from ..domain.figures import (
 from ..domain.periods import Bucket, BucketIndex, Period
 from ..domain.tickets import STATUS_ACTIVE
 from ..extensions import db
-from ..models import Ticket, User
+from ..models import Garage, Ticket, User
 from ..persistence import TICKET_CSV_COLUMNS, lost_fee_column, store, within
 from .settings import get_settings
 
@@ -326,3 +326,77 @@ def ticket_csv_chunks(garage_id: int, period: Period, tzname: str) -> Iterator[s
     in the period, oldest entry first, a batch at a time (see Store.ticket_csv_chunks)."""
     start, end = period.bounds(tzname)
     return store().ticket_csv_chunks(garage_id, start, end, tzname)
+
+
+# --- across garages (the portfolio) ----------------------------------------------------------
+
+@dataclass
+class GarageDay:
+    """One garage's local day: cars in, cars out, money taken at its exits."""
+
+    day: date
+    entries: int = 0
+    exits: int = 0
+    revenue_cents: int = 0
+
+
+@dataclass
+class GarageFigures:
+    """One garage's figures for a period: its local days (every day of the period, empty ones
+    too) and their totals."""
+
+    garage_id: int
+    slug: str
+    name: str
+    timezone: str
+    days: list[GarageDay]
+
+    @property
+    def entries(self) -> int:
+        return sum(d.entries for d in self.days)
+
+    @property
+    def exits(self) -> int:
+        return sum(d.exits for d in self.days)
+
+    @property
+    def revenue_cents(self) -> int:
+        return sum(d.revenue_cents for d in self.days)
+
+
+def portfolio_figures(garages: list[Garage], period: Period) -> list[GarageFigures]:
+    """Entries, exits and revenue per garage and local day (each garage's own timezone) over the
+    period, in ONE statement for all the garages (grouped by garage and day key), however many
+    there are: the events of the widest UTC range the period covers in any of their timezones."""
+    out = {g.id: GarageFigures(g.id, g.slug, g.garage_name, g.timezone,
+                               [GarageDay(period.first + timedelta(days=i)) for i in range(period.days)])
+           for g in garages}
+    if not out:
+        return []
+    bounds = [period.bounds(tz) for tz in {g.timezone for g in garages}]
+    start, end = min(b[0] for b in bounds), max(b[1] for b in bounds)
+    ids = list(out)
+    ev = sa.union_all(
+        sa.select(Ticket.garage_id, Ticket.entry_time.label("t"), sa.literal(1).label("d"),
+                  sa.null().label("amount"))
+        .where(Ticket.garage_id.in_(ids), within(Ticket.entry_time, start, end)),
+        sa.select(Ticket.garage_id, Ticket.exit_time.label("t"), sa.literal(-1).label("d"),
+                  Ticket.amount_paid.label("amount"))
+        .where(Ticket.garage_id.in_(ids), within(Ticket.exit_time, start, end)),
+    ).subquery("ev")
+    db_store = store()
+    key = db_store.day_key(ev.c.t, Garage.timezone).label("k")
+    query = (sa.select(ev.c.garage_id, key, sa.func.sum(sa.case((ev.c.d == 1, 1), else_=0)),
+                       sa.func.sum(sa.case((ev.c.d == -1, 1), else_=0)), sa.func.coalesce(sa.func.sum(ev.c.amount), 0))
+             .select_from(ev).join(Garage, Garage.id == ev.c.garage_id)
+             .group_by(ev.c.garage_id, key))
+    for garage_id, k, entries, exits, cents in db.session.execute(query):
+        figures = out[garage_id]
+        i = (db_store.key_day(k, figures.timezone) - period.first).days
+        if not 0 <= i < period.days:  # the wider range of another garage's timezone
+            continue
+        day = figures.days[i]
+        day.entries += int(entries)
+        day.exits += int(exits)
+        day.revenue_cents += int(cents)
+    return [out[g.id] for g in garages]

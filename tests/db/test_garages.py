@@ -211,3 +211,53 @@ def test_a_garage_s_manager_cannot_lock_the_admin_out(app, make_user):
     accounts.set_active("boss", False, Actor(root.id, "root", "10.0.0.1"))  # an admin manages all staff
     db.session.expire_all()
     assert accounts.get_user("root").active and not accounts.get_user("boss").active
+
+
+@pytest.mark.postgres_only
+def test_two_garages_created_at_the_same_moment_both_exist(app, monkeypatch):
+    """The id is the table's sequence's, not max(id) + 1: a creation that has not committed yet
+    does not make another one (another slug) fail."""
+    import threading
+
+    from garage.services import audit
+
+    paused, release, errors = threading.Event(), threading.Event(), []
+    record = audit.record
+
+    def record_then_wait(*args, **kwargs):
+        record(*args, **kwargs)
+        if threading.current_thread().name == "east":  # inserted, not committed yet
+            paused.set()
+            release.wait(10)
+
+    monkeypatch.setattr(audit, "record", record_then_wait)
+
+    def east() -> None:
+        with app.app_context():
+            try:
+                garages.create_garage(CLI, "east", "East", 5)
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=east, name="east")
+    thread.start()
+    assert paused.wait(10)
+    threading.Timer(1.0, release.set).start()  # east commits a second later, whatever happens here
+    try:
+        west = garages.create_garage(CLI, "west", "West", 5)
+    finally:
+        release.set()
+        thread.join(10)
+    assert errors == []
+    db.session.expire_all()
+    assert sorted(db.session.scalars(sa.select(Garage.slug))) == ["east", "main", "west"]
+    assert west.id > MAIN
+
+
+def test_a_garage_slug_taken_is_a_conflict_naming_the_slug(app):
+    garages.create_garage(CLI, "east", "East", 5)
+    with pytest.raises(Conflict) as refused:
+        garages.create_garage(CLI, "east", "East again", 5)
+    assert refused.value.field == "slug" and refused.value.message == "A garage east already exists"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from garage.domain.garages import DEFAULT_GARAGE_ID
 from garage.identity import Actor
+from garage.models import User
 from garage.services import accounts, garages
 
 OPERATOR = CLI = Actor.system("cli")  # the command line's caller: may create garages and grant anywhere
@@ -42,3 +43,8 @@ def revoke(username: str, garage_id: int) -> None:
 def bearer(username: str, garage_ids: list[int] | None = None) -> dict[str, str]:
     """Headers with a new token of `username`, scoped to `garage_ids` (None: every garage of its owner)."""
     return {"Authorization": f"Bearer {accounts.create_token(username, OPERATOR, garage_ids)[1]}"}
+
+
+def make_admin(username: str = "root", password: str = PASSWORD) -> User:
+    """An operator-wide admin (a manager at every garage)."""
+    return accounts.create_user(username, password, "admin", OPERATOR, allow_admin=True)

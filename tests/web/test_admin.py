@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from garage.extensions import db
-from garage.models import AuditEvent, Garage, User
+from garage.models import AuditEvent, Garage, GarageGrant, User
 from garage.services import accounts
 from garage.identity import Actor
 from garage.services.audit import record
@@ -243,9 +243,10 @@ def at(text_utc: str) -> datetime:
 
 
 def add_event(action: str, when: str, who: str | None = "boss", object_id: str | None = None,
-              details: dict | None = None) -> None:
+              details: dict | None = None, garage_id: int | None = 1) -> None:
+    """An event at the default garage (garage_id None: an operator-level one, e.g. a sign-in)."""
     db.session.add(AuditEvent(at=at(when), username=who, action=action, object_type="user" if object_id else None,
-                              object_id=object_id, ip="203.0.113.9", details=details))
+                              object_id=object_id, ip="203.0.113.9", details=details, garage_id=garage_id))
     db.session.commit()
 
 
@@ -330,7 +331,7 @@ def test_audit_is_paginated(boss):
     db.session.execute(sa.delete(AuditEvent))
     db.session.commit()
     for i in range(55):
-        record(Actor(None, "dave", None), "ticket.issued", "ticket", f"T{i:02d}")
+        record(Actor(None, "dave", None), "ticket.issued", "ticket", f"T{i:02d}", garage_id=1)
     db.session.commit()
     first = boss.get("/g/main/admin/audit?action=ticket.issued")
     assert len(audit_rows(first)) == 50
@@ -380,3 +381,68 @@ def test_nav_marks_the_page_you_are_on_and_hides_manager_pages_from_attendants(a
     attendant = signed_in(app, make_user, "dave", "attendant")
     links = [a.get_text() for a in soup(attendant.get("/account/password")).select("nav.nav a")]
     assert "Staff" not in links and "Audit log" not in links
+
+
+# --- several garages: a manager manages their own garages' people only (issue 17) ----------------
+
+def test_a_manager_cannot_deactivate_or_reset_someone_who_works_only_at_another_garage(boss, make_user):
+    from tests.helpers.garages import grant, second_garage
+
+    north = second_garage()
+    make_user("nina", "attendant")  # at the default garage, then moved to north only
+    grant("nina", north, "attendant")
+    db.session.execute(sa.delete(GarageGrant).where(GarageGrant.garage_id == 1,
+                                                    GarageGrant.user_id == user("nina").id))
+    db.session.commit()
+    assert "nina" not in rows(boss.get("/g/main/admin/users"))
+    for action in ("deactivate", "reset-password"):
+        r = post_form(boss, f"/g/main/admin/users/nina/{action}", page="/g/main/admin/users")
+        assert r.status_code == 404, action
+        assert "No user named 'nina'" in text(r)
+    assert user("nina").active and not user("nina").must_change_password
+    # Someone who works here as well as at north is the manager's to manage.
+    grant("nina", 1, "attendant")
+    assert post_form(boss, "/g/main/admin/users/nina/deactivate", page="/g/main/admin/users").status_code == 303
+    assert not user("nina").active
+
+
+def test_a_managers_audit_log_shows_the_garages_events_not_everyones_sign_ins(app, boss, make_user):
+    from tests.helpers.garages import make_admin
+
+    add_event("ticket.issued", "2024-07-01 12:00:00", "dave", garage_id=1)
+    add_event("auth.login", "2024-07-01 12:05:00", "zoe", garage_id=None)
+    add_event("user.password_changed", "2024-07-01 12:06:00", "zoe", object_id="zoe", garage_id=None)
+    seen = {row[2] for row in audit_rows(boss.get("/g/main/admin/audit"))}
+    assert "Ticket issued" in seen and "Signed in" not in seen and "Password changed" not in seen
+    make_admin("root")
+    root = app.test_client()
+    assert sign_in(root, "root").status_code == 303
+    assert {"Ticket issued", "Signed in", "Password changed"} <= {row[2] for row in audit_rows(root.get("/g/main/admin/audit"))}
+
+
+def test_an_admin_grants_and_revokes_a_role_at_any_garage_from_the_staff_page(app, boss, make_user):
+    from tests.helpers.db import audit_events
+    from tests.helpers.garages import make_admin, second_garage
+
+    north = second_garage()
+    make_user("nina", "attendant")
+    make_admin("root")
+    root = app.test_client()
+    assert sign_in(root, "root").status_code == 303
+    form = soup(root.get("/g/main/admin/users")).select_one("form.grant")
+    assert [o["value"] for o in form.select("select[name=garage] option")] == ["main", "north"]
+    r = post_form(root, "/g/main/admin/grants", {"username": "nina", "garage": "north", "role": "manager"}, page="/g/main/admin/users")
+    assert r.status_code == 303 and role_at("nina", north) == "manager"
+    assert "nina is now manager at North." in text(root.get("/g/main/admin/users"))
+    [event] = audit_events("user.granted")
+    assert event.garage_id == north and event.username == "root"
+    r = post_form(root, "/g/main/admin/grants", {"username": "nina", "garage": "north", "role": "none"},
+                  htmx=True, page="/g/main/admin/users")
+    assert r.status_code == 200 and "nina no longer works at North." in text(r)
+    assert role_at("nina", north) is None
+    assert post_form(root, "/g/main/admin/grants", {"username": "nina", "garage": "nowhere", "role": "manager"},
+                     page="/g/main/admin/users").status_code == 404
+    # A garage's manager has no such form, and may not post it.
+    assert soup(boss.get("/g/main/admin/users")).select_one("form.grant") is None
+    r = post_form(boss, "/g/main/admin/grants", {"username": "nina", "garage": "north", "role": "manager"}, page="/g/main/admin/users")
+    assert r.status_code == 403 and role_at("nina", north) is None

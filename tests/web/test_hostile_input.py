@@ -9,7 +9,8 @@ segment, form field and API body never produce a 5xx or a traceback, on both dat
   every POST route of the pages must be the action of some form found.
 - **API bodies** come from the operations' declared models (garage/api/operation.py).
 
-Signed in as a manager, so nothing is refused for lack of a role. Each known bad value of
+Signed in as an admin (a manager everywhere, and the operator pages'), so nothing is refused
+for lack of a role. Each known bad value of
 the outside probe is an explicit example; the generated ones are few and bounded (the
 whole guard is budgeted at well under a minute on both databases).
 (Schemathesis against /openapi.json is a separate test.)"""
@@ -27,7 +28,8 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 from garage.api.operation import OPERATIONS
 from garage.services import accounts
 from tests.helpers.api import issue
-from tests.helpers.web import PASSWORD, csrf_token, signed_in, soup
+from tests.helpers.garages import make_admin
+from tests.helpers.web import PASSWORD, csrf_token, sign_in, signed_in, soup
 
 # --- hostile values ------------------------------------------------------------------------
 
@@ -80,8 +82,10 @@ RECIPES: dict[str, tuple[str, ...]] = {
     "reports.export_rows": ("from", "to", "group"), "reports.export_tickets": ("from", "to", "group"),
     "settings.index": (), "settings.save": (),
     "admin.users": (), "admin.create_user": (), "admin.deactivate": (), "admin.reactivate": (),
-    "admin.reset_password": (), "admin.audit": ("action", "user", "from", "to", "page"),
+    "admin.reset_password": (), "admin.audit": ("action", "user", "from", "to", "page"), "admin.grant": (),
     "moved.old_url": (), "moved.choose": (), "moved.remember": (),
+    "operator.garages": (), "operator.create_garage": (), "operator.portfolio": ("from", "to"),
+    "operator.portfolio_live": (), "operator.export_portfolio": ("from", "to"),
     "api.status": (), "api.garage_stats": (), "api.garage_occupancy": (), "api.create_ticket": (),
     "api.get_ticket": (), "api.quote_ticket": ("lost",), "api.process_exit": (), "api.activities": ("limit",),
     "api.get_garage_settings": (), "api.put_garage_settings": (), "api.list_garages": (), "api.create_garage": (),
@@ -98,7 +102,7 @@ VALID: dict[str, str] = {
 
 @dataclass
 class Guarded:
-    """The manager's browser, the manager's API token and the data the values point at."""
+    """The admin's browser, a manager's API token and the data the values point at."""
 
     browser: Any
     anonymous: Any
@@ -111,7 +115,9 @@ class Guarded:
 
 @pytest.fixture
 def guarded(app, client, make_user, token_for) -> Guarded:
-    browser = signed_in(app, make_user, "boss", "manager")
+    make_admin("boss")
+    browser = app.test_client()
+    assert sign_in(browser, "boss").status_code == 303
     make_user("dave")
     make_user("eve")
     accounts.set_active("eve", False)  # the staff page shows its Reactivate form
@@ -177,8 +183,9 @@ def test_query_parameters_and_path_segments_never_fail(app, guarded):
 
 # --- every form of every page ----------------------------------------------------------------------
 
-FORM_PAGES = ("/g/main/desk", "/g/main/desk/exit?q=GUARD1", "/g/main/desk/tickets/{ticket}", "/g/main/admin/users", "/g/main/admin/audit",
-              "/g/main/settings", "/g/main/reports", "/account/password", "/desk/choose")
+FORM_PAGES = ("/g/main/desk", "/g/main/desk/exit?q=GUARD1", "/g/main/desk/tickets/{ticket}", "/g/main/admin/users",
+              "/g/main/admin/audit", "/g/main/settings", "/g/main/reports", "/account/password", "/desk/choose",
+              "/garages", "/portfolio")
 
 
 @dataclass(frozen=True)

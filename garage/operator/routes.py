@@ -1,0 +1,156 @@
+"""Thin views for /garages and /portfolio. Who may see them: /garages an admin (anyone else signed
+in: 403, as the other admin pages); /portfolio an admin or someone who manages two garages or
+more, showing those (anyone else: 404, services.garages.may_see_portfolio)."""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from flask import Response, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from .. import htmx
+from ..domain.charts import bar_chart
+from ..domain.clock import local_today, utcnow
+from ..domain.errors import DomainError, InvalidInput, NotFound
+from ..domain.figures import FORMULA_STARTS, csv_text
+from ..domain.garage_settings import MAX_SPACES, InvalidSettings
+from ..domain.inputs import parse_whole
+from ..domain.money import cents_to_decimal, cents_to_dollars, format_dollar_amount, format_whole_dollars
+from ..domain.periods import Period, parse_period, presets
+from ..htmx import fragment_of, is_htmx
+from ..identity import current_actor, current_garage, role_required
+from ..reports.present import count
+from ..services import garages as garage_service
+from ..services import reports
+from ..services.settings import get_settings
+from . import bp
+
+signed_in = role_required()  # anyone signed in: who may see what is decided below
+
+
+def _admin_only() -> Response | None:
+    if not current_user.is_admin:
+        return make_response(render_template("errors/403.html"), 403)
+    return None
+
+
+# --- /garages ---------------------------------------------------------------------------------
+
+GARAGE_FIELDS = ("slug", "name", "spaces", "timezone")
+
+
+def _garages_page(status: int = 200, **context: Any):
+    context.setdefault("form", {"timezone": "UTC"})
+    context.setdefault("errors", {})
+    return htmx.page_or_fragment("operator/garages.html", "operator/_garages.html", status,
+                                 garages=garage_service.garages_now(garage_service.list_garages(current_actor())), **context)
+
+
+@bp.get("/garages")
+@signed_in
+def garages():
+    return _admin_only() or _garages_page()
+
+
+@bp.post("/garages")
+@signed_in
+def create_garage():
+    refused = _admin_only()
+    if refused:
+        return refused
+    form = {name: (request.form.get(name) or "").strip() for name in GARAGE_FIELDS}
+    try:
+        spaces = parse_whole(form["spaces"], field="spaces", minimum=1, maximum=MAX_SPACES, label="Spaces")
+        garage = garage_service.create_garage(current_actor(), form["slug"], form["name"], spaces,
+                                              form["timezone"] or "UTC")
+    except InvalidSettings as exc:
+        names = {"garage_name": "name", "total_spaces": "spaces"}
+        return _garages_page(exc.status, form=form, errors={names.get(k, k): v for k, v in exc.errors.items()})
+    except DomainError as exc:
+        return _garages_page(exc.status, form=form, errors={exc.field or "slug": exc.message})
+    message = f"Created the garage {garage.garage_name} ({garage.slug})."
+    if is_htmx():
+        return _garages_page(notice=message)
+    flash(message)
+    return redirect(url_for("operator.garages"), code=303)
+
+
+# --- /portfolio -------------------------------------------------------------------------------
+
+def _period() -> tuple[Period | None, InvalidInput | None, str]:
+    """The reports' period picker: ?from=&to= (per day: the portfolio has no hourly rows)."""
+    tz = get_settings(current_garage()).timezone
+    args = {k: request.args.get(k, "") for k in ("from", "to")}
+    try:
+        return parse_period({**args, "group": "day"}, local_today(utcnow(), tz)), None, tz
+    except InvalidInput as exc:
+        return None, exc, tz
+
+
+def _visible():
+    try:
+        return garage_service.may_see_portfolio(current_actor())
+    except NotFound:
+        abort(404)
+
+
+def comparison_charts(figures: list[reports.GarageFigures]) -> list:
+    """Side by side: revenue per garage, then entries and exits per garage."""
+    names = [f.name for f in figures]
+    return [
+        bar_chart("portfolio-revenue", "Revenue by garage", "Money taken at exits in each garage over the period.",
+                  names, [("Revenue", [cents_to_dollars(f.revenue_cents) for f in figures])],
+                  x_label="Garage", y_label="Revenue (US$)", fmt=format_dollar_amount, tick_fmt=format_whole_dollars),
+        bar_chart("portfolio-traffic", "Entries and exits by garage",
+                  "Cars entering and leaving each garage over the period.", names,
+                  [("Entries", [f.entries for f in figures]), ("Exits", [f.exits for f in figures])],
+                  x_label="Garage", y_label="Cars", fmt=count),
+    ]
+
+
+@bp.get("/portfolio")
+@signed_in
+def portfolio():
+    visible = _visible()
+    period, error, tz = _period()
+    context: dict[str, Any] = {"error": error, "period": period, "presets": presets(local_today(utcnow(), tz)),
+                               "form": {k: request.args.get(k, "") for k in ("from", "to")},
+                               "now": garage_service.garages_now(visible)}
+    if period is not None:
+        figures = reports.portfolio_figures(visible, period)
+        context.update(figures=figures, charts=comparison_charts(figures))
+    return htmx.page_or_fragment("operator/portfolio.html", "operator/_portfolio_figures.html",
+                                 422 if error else 200, **context)
+
+
+@bp.get("/portfolio/live")
+@fragment_of("operator.portfolio")
+@signed_in
+def portfolio_live():
+    """The live panel alone (polled): every garage's occupancy and state now."""
+    return render_template("operator/_portfolio_live.html", now=garage_service.garages_now(_visible()))
+
+
+def portfolio_csv(figures: list[reports.GarageFigures]) -> Iterator[str]:
+    """One row per garage and local day (its own timezone), money as the reports' CSV writes it."""
+    yield csv_text([["garage", "name", "day", "timezone", "entries", "exits", "revenue_usd"]])
+    yield csv_text([[f.slug, cell_text(f.name), d.day.isoformat(), f.timezone, d.entries, d.exits,
+                     cents_to_decimal(d.revenue_cents)] for f in figures for d in f.days])
+
+
+def cell_text(text: str) -> str:
+    """A name a spreadsheet must not run as a formula (the reports' CSV rule, persistence.formula_safe)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+@bp.get("/portfolio/export.csv")
+@signed_in
+def export_portfolio():
+    visible = _visible()
+    period, error, _ = _period()
+    if error:
+        abort(Response(error.message + "\n", status=422, mimetype="text/plain"))
+    response = Response(portfolio_csv(reports.portfolio_figures(visible, period)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="garages-{period.first}-{period.last}.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

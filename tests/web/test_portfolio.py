@@ -1,0 +1,224 @@
+"""/portfolio (every garage a person may see: live, and revenue and traffic over a period) and
+/garages (admins: every garage, and a new one), issue 17 stage 2."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
+from garage.extensions import db
+from garage.models import Garage, Ticket
+from tests.helpers.db import audit_events, counting
+from tests.helpers.garages import grant, make_admin, second_garage
+from tests.helpers.web import HTMX, post_form, sign_in, signed_in, soup, text
+
+
+def browser(app, username: str):
+    client = app.test_client()
+    assert sign_in(client, username).status_code == 303
+    return client
+
+
+@pytest.fixture
+def root(app):
+    """A signed-in admin."""
+    make_admin("root")
+    return browser(app, "root")
+
+
+@pytest.fixture
+def north(app) -> int:
+    """A second garage, in Berlin."""
+    return second_garage("north", "North", 20, "Europe/Berlin")
+
+
+def paid(garage_id: int, number: str, entry: str, exit_: str | None, cents: int | None) -> None:
+    """A ticket that came in at `entry` and (with `exit_`) left paying `cents` (UTC times)."""
+    when = lambda s: datetime.fromisoformat(s).replace(tzinfo=timezone.utc)  # noqa: E731
+    db.session.add(Ticket(
+        garage_id=garage_id, ticket_number=number, license_plate=number, plate_key=number, vehicle_type="Car",
+        entry_time=when(entry), exit_time=when(exit_) if exit_ else None, amount_paid=cents,
+        duration_minutes=0 if exit_ else None, status="completed" if exit_ else "active",
+        payment_method="Cash" if exit_ else None, last_event_at=when(exit_ or entry)))
+    db.session.commit()
+
+
+def nav(response) -> list[str]:
+    return [a.get_text(strip=True) for a in soup(response).select("nav.nav a")]
+
+
+# --- who sees what -------------------------------------------------------------------------
+
+def test_an_admin_sees_the_portfolio_and_the_garages_and_both_links(root, north):
+    for path in ("/portfolio", "/garages"):
+        r = root.get(path)
+        assert r.status_code == 200, path
+        assert {"Portfolio", "Garages"} <= set(nav(r))
+    assert [tr["data-slug"] for tr in soup(root.get("/portfolio")).select("#portfolio-live tbody tr")] == [
+        "main", "north"]
+
+
+def test_a_manager_at_two_garages_sees_the_portfolio_of_those_two_but_not_the_garages(app, make_user, north):
+    south = second_garage("south", "South", 5)
+    make_user("boss", "manager")
+    grant("boss", north, "manager")
+    grant("boss", south, "attendant")  # works there, but its revenue is not theirs to see
+    client = browser(app, "boss")
+    r = client.get("/portfolio")
+    assert r.status_code == 200
+    assert [tr["data-slug"] for tr in soup(r).select("#portfolio-live tbody tr")] == ["main", "north"]
+    assert "Portfolio" in nav(r) and "Garages" not in nav(r)
+    assert client.get("/garages").status_code == 403
+    assert client.post("/garages", data={"slug": "x"}).status_code in (400, 403)  # no CSRF token, or refused
+
+
+def test_an_attendant_at_two_garages_has_no_portfolio(app, make_user, north):
+    """Revenue is a manager's business: working the desk at two garages shows none of it."""
+    make_user("ann", "attendant")
+    grant("ann", north, "attendant")
+    client = browser(app, "ann")
+    for path in ("/portfolio", "/portfolio/export.csv", "/portfolio/live"):
+        assert client.get(path, headers=HTMX).status_code == 404, path
+    assert "Portfolio" not in nav(client.get("/g/north/desk"))
+
+
+@pytest.mark.parametrize("role", ["manager", "attendant"])
+def test_someone_at_one_garage_finds_no_portfolio_and_no_link(app, make_user, north, role):
+    client = signed_in(app, make_user, "solo", role)
+    for path in ("/portfolio", "/portfolio/export.csv", "/portfolio/live"):
+        assert client.get(path, headers=HTMX).status_code == 404, path
+    r = client.get("/desk", follow_redirects=True)
+    assert r.request.path == "/g/north/desk" or r.request.path.startswith("/g/")
+    assert "Portfolio" not in nav(r) and "Garages" not in nav(r)
+    assert client.get("/garages").status_code == 403
+
+
+@pytest.mark.parametrize("path", ["/portfolio", "/garages", "/portfolio/export.csv"])
+def test_anonymous_people_are_sent_to_sign_in(client, path):
+    r = client.get(path)
+    assert r.status_code == 302 and r.headers["Location"].startswith("/login")
+
+
+def test_the_live_panel_is_never_a_landing_page_and_polls(root, north):
+    r = root.get("/portfolio/live")
+    assert r.status_code == 303 and r.headers["Location"] == "/portfolio"
+    panel = soup(root.get("/portfolio")).select_one("#portfolio-live")
+    assert panel["hx-get"] == "/portfolio/live" and "every 5s" in panel["hx-trigger"]
+    paid(MAIN, "A1", "2026-03-01T10:00:00", None, None)
+    db.session.execute(sa.update(Garage).where(Garage.id == MAIN).values(occupied=1, total_spaces=1))
+    db.session.execute(sa.update(Garage).where(Garage.id == north).values(occupied=18))
+    db.session.commit()
+    live = soup(root.get("/portfolio/live", headers=HTMX))
+    states = {tr["data-slug"]: tr["data-state"] for tr in live.select("tbody tr")}
+    assert states == {"main": "FULL", "north": "ALMOST FULL"}
+    assert live.select_one('tr[data-slug="north"] [data-stat="available"]').get_text(strip=True) == "2"
+
+
+# --- figures over a period -------------------------------------------------------------------
+
+@pytest.fixture
+def march(north):
+    """Tickets in both garages around 1 March 2026 (main: UTC; north: Berlin, UTC+1)."""
+    paid(MAIN, "M1", "2026-03-01T08:00:00", "2026-03-01T09:00:00", 1250)
+    paid(MAIN, "M2", "2026-03-01T22:00:00", "2026-03-01T23:30:00", 999)  # north's 2 March, main's 1 March
+    paid(MAIN, "M3", "2026-03-02T10:00:00", None, None)
+    paid(north, "N1", "2026-02-28T23:30:00", "2026-03-01T10:00:00", 4001)  # entered 1 March in Berlin
+    paid(north, "N2", "2026-03-01T22:30:00", "2026-03-01T23:10:00", 700)  # in 23:30, out 00:10 in Berlin
+    paid(north, "N3", "2026-02-28T22:00:00", "2026-02-28T22:30:00", 5000)  # 28 Feb in Berlin too
+
+
+def test_revenue_and_traffic_per_garage_in_each_garages_local_days(root, march):
+    r = root.get("/portfolio?from=2026-03-01&to=2026-03-01")
+    assert r.status_code == 200
+    page = soup(r)
+    table = {tr["data-slug"]: [td.get_text(strip=True) for td in tr.select("td")[1:]]
+             for tr in page.select("#portfolio-table tbody tr")}
+    assert table == {"main": ["$22.49", "2", "2"], "north": ["$40.01", "2", "1"]}
+    # The comparison chart: one bar per garage, drawn by the server (no script).
+    bars = [rect.select_one("title").get_text() for rect in page.select("svg.chart .bars rect")]
+    assert "Main: Revenue $22.49" not in bars  # the default garage's name is "Garage"
+    assert any(b.endswith("Revenue $22.49") for b in bars) and "North: Revenue $40.01" in bars
+    assert "North: Entries 2" in bars
+
+
+def test_a_wrong_period_is_refused_with_its_message(root, march):
+    r = root.get("/portfolio?from=2026-03-02&to=2026-03-01")
+    assert r.status_code == 422
+    assert "The start date must be on or before the end date" in text(r)
+    assert root.get("/portfolio/export.csv?from=nope").status_code == 422
+
+
+def test_the_csv_has_a_row_per_garage_and_local_day_money_in_dollars(root, march):
+    r = root.get("/portfolio/export.csv?from=2026-03-01&to=2026-03-02")
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(r.get_data(as_text=True))))
+    assert rows[0] == ["garage", "name", "day", "timezone", "entries", "exits", "revenue_usd"]
+    assert rows[1:] == [
+        ["main", "Garage", "2026-03-01", "UTC", "2", "2", "22.49"],
+        ["main", "Garage", "2026-03-02", "UTC", "1", "0", "0.00"],
+        ["north", "North", "2026-03-01", "Europe/Berlin", "2", "1", "40.01"],
+        ["north", "North", "2026-03-02", "Europe/Berlin", "0", "1", "7.00"],
+    ]
+
+
+def test_a_garage_named_like_a_formula_is_quoted_in_the_csv(root, north):
+    db.session.execute(sa.update(Garage).where(Garage.id == north).values(garage_name="=1+1"))
+    db.session.commit()
+    rows = list(csv.reader(io.StringIO(root.get("/portfolio/export.csv?from=2026-03-01").get_data(as_text=True))))
+    assert rows[2][:2] == ["north", "'=1+1"]
+
+
+def test_the_figures_take_one_statement_however_many_garages(app, root, north):
+    for i in range(5):
+        second_garage(f"g{i}", f"G{i}", 10, ["UTC", "Asia/Kathmandu", "America/New_York"][i % 3])
+    with counting() as few:
+        root.get("/portfolio?from=2026-03-01&to=2026-03-31")
+    for i in range(5, 25):
+        second_garage(f"g{i}", f"G{i}", 10)
+    with counting() as many:
+        r = root.get("/portfolio?from=2026-03-01&to=2026-03-31")
+    assert len(soup(r).select("#portfolio-table tbody tr")) == 27
+    assert len(many) == len(few)
+
+
+# --- /garages: creating a garage ---------------------------------------------------------------
+
+NEW = {"slug": "harbour", "name": "Harbour", "spaces": "250", "timezone": "Europe/Lisbon"}
+
+
+def test_an_admin_creates_a_garage_from_the_form(root):
+    r = post_form(root, "/garages", NEW)
+    assert r.status_code == 303 and r.headers["Location"] == "/garages"
+    page = root.get("/garages")
+    assert "Created the garage Harbour (harbour)." in text(page)
+    row = soup(page).select_one('#garage-list tr[data-slug="harbour"]')
+    assert [td.get_text(" ", strip=True) for td in row.select("td")] == [
+        "Harbour", "harbour", "250", "Europe/Lisbon", "0 (0%)", "OPEN"]
+    [event] = audit_events("garage.created")
+    assert event.username == "root" and event.object_id == "harbour"
+
+
+@pytest.mark.parametrize("field,value,status,message", [
+    ("slug", "Harbour!", 422, None),
+    ("slug", "main", 409, "A garage main already exists"),
+    ("spaces", "0", 422, "Spaces must be a whole number from 1 to 100000"),
+    ("spaces", "many", 422, "Spaces must be a whole number from 1 to 100000"),
+    ("name", "", 422, None),
+    ("timezone", "Mars/Olympus", 422, None),
+])
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_wrong_new_garage_is_refused_with_the_fields_message(root, field, value, status, message, htmx):
+    r = post_form(root, "/garages", {**NEW, field: value}, htmx=htmx)
+    assert r.status_code == status
+    page = soup(r)
+    assert page.select_one("#garages") is not None
+    shown = page.select_one(f"#garage-{field}")
+    assert shown["aria-invalid"] == "true"
+    error = page.select_one(f"#{shown['aria-describedby'].split()[0]}").get_text(" ", strip=True)
+    assert error and (message is None or message in error)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Garage)) == 1
+    assert shown.get("value", "") == value or field == "name"
