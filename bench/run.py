@@ -68,8 +68,8 @@ SCENARIOS = [
     # wrk sends no If-None-Match: every poll renders the panel (the worst case; a TV gets 304s).
     # The polled fragments carry the headers their pages' htmx polls send (hx-headers).
     Scenario("lobby fragment", "GET", "/lobby/panel", "get.lua", auth="none", headers=POLL),
-    Scenario("desk page", "GET", "/desk", "get.lua", auth="session"),
-    Scenario("desk live panel", "GET", "/desk/live", "get.lua", auth="session", headers=POLL),
+    Scenario("desk page", "GET", "/g/main/desk", "get.lua", auth="session"),
+    Scenario("desk live panel", "GET", "/g/main/desk/live", "get.lua", auth="session", headers=POLL),
     # The default report: the last 30 local days, figures and four SVG charts.
     Scenario("report", "GET", "/reports", "get.lua", auth="session"),
     Scenario("activities", "GET", "/api/activities?limit=10", "get.lua"),

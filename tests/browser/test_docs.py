@@ -30,7 +30,11 @@ def test_swagger_ui_renders_and_runs_under_the_strict_csp(live, browser):
 
     response = page.reload()
     assert "unsafe-inline" not in response.headers["content-security-policy"]
-    expect(page.locator(".opblock")).to_have_count(10)
+    spec = page.request.get(f"{live.url}/openapi.json").json()
+    operations = sum(1 for path in spec["paths"].values() for method in path if method in (
+        "get", "put", "post", "delete", "patch"))
+    assert operations >= 10
+    expect(page.locator(".opblock")).to_have_count(operations)  # every documented operation is shown
     status = page.locator("#operations-default-status")
     status.locator(".opblock-summary").click()
     status.locator("button.try-out__btn").click()

@@ -94,11 +94,11 @@ def test_a_session_signed_out_on_one_worker_is_refused_by_every_worker(live):
                              {"username": "boss", "password": "correct horse battery", "csrf_token": token})
     assert status == 303
     copied = cookie
-    assert {page("GET", f"{live.url}/settings", copied)[0] for _ in range(6)} == {200}
-    _, cookie, body = page("GET", f"{live.url}/settings", cookie)  # the session now holds a CSRF token
+    assert {page("GET", f"{live.url}/g/main/settings", copied)[0] for _ in range(6)} == {200}
+    _, cookie, body = page("GET", f"{live.url}/g/main/settings", cookie)  # the session now holds a CSRF token
     token = re.search(r'name="csrf_token" value="([^"]+)"', body).group(1)
     assert page("POST", f"{live.url}/logout", cookie, {"csrf_token": token})[0] == 303
-    answers = fire(9, lambda i: page("GET", f"{live.url}/settings", copied))
+    answers = fire(9, lambda i: page("GET", f"{live.url}/g/main/settings", copied))
     assert {(status, 'href="/login?' in body) for status, _, body in answers} == {(302, True)}
 
 

@@ -105,7 +105,7 @@ def test_business_figures_and_logs_without_secrets(site):
     status, cookie, _ = page("POST", f"{site.url}/login", cookie,
                              {"username": "alice", "password": PASSWORD, "csrf_token": csrf})
     assert status == 303
-    assert page("GET", f"{site.url}/desk", cookie)[0] == 200
+    assert page("GET", f"{site.url}/g/main/desk", cookie)[0] == 200
     status, ticket = call("POST", f"{site.url}/api/tickets", {"licensePlate": "OBS1", "vehicleType": "Car"}, token)
     assert status == 201
     assert call("POST", f"{site.url}/api/tickets", {"licensePlate": "OBS2", "vehicleType": "Car"}, token)[0] == 409
