@@ -2,7 +2,7 @@
 import pytest
 
 from garage.domain.errors import InvalidInput
-from garage.domain.garages import SLUG_MAX, clean_slug
+from garage.domain.garages import SLUG_MAX, SLUG_MESSAGE, clean_slug
 
 
 @pytest.mark.parametrize("typed", ["main", "north-2", "7", "a" * SLUG_MAX, "  spaced  "])
@@ -15,3 +15,4 @@ def test_anything_else_is_refused_under_the_slug_field(typed):
     with pytest.raises(InvalidInput) as refused:
         clean_slug(typed)
     assert refused.value.field == "slug"
+    assert refused.value.message == SLUG_MESSAGE and "lower-case letters, digits and hyphens" in SLUG_MESSAGE
