@@ -179,7 +179,8 @@ def register(app: Flask) -> None:
     @tokens.command("create")
     @click.argument("username")
     @click.option("--garage", "slugs", multiple=True,
-                  help="A garage the token may act at (repeat for several; default: every garage of its owner).")
+                  help="A garage the token may act at (repeat for several; default: every garage its owner "
+                       "holds a grant at; an admin's: the default garage).")
     def tokens_create(username: str, slugs: tuple[str, ...]) -> None:
         garage_ids = [_garage_id(slug) for slug in slugs] or None
         try:

@@ -88,9 +88,10 @@ def list_users(garage_id: int) -> list[User]:
 
 def _refuse_unless_may_manage(user: User, actor: Actor | None) -> None:
     """Who may change `user`'s account (deactivate, reactivate, reset the password): an admin (or
-    the command line) anyone's; a garage's manager only people who hold a grant at a garage where
-    they are manager: anyone else is not found for them (404: a garage's manager learns nothing of
-    another garage's staff). An admin's account is changed only by an admin (403: the manager sees
+    the command line) anyone's; a garage's manager only people all of whose grants are at garages
+    they manage: someone with no grant at such a garage is not found for them (404: a garage's manager
+    learns nothing of another garage's staff), someone who also works at a garage they do not manage
+    is refused (403: the account is the same everywhere, and a reset would hand it over there). An admin's account is changed only by an admin (403: the manager sees
     the admins on the staff page, but cannot lock the operator out)."""
     if actor is None or actor.user_id is None:
         return
@@ -99,12 +100,19 @@ def _refuse_unless_may_manage(user: User, actor: Actor | None) -> None:
         return
     if user.is_admin:
         raise Forbidden("Only an admin may change an admin's account")
-    managed_here = (sa.select(GarageGrant.garage_id)
-                    .where(GarageGrant.user_id == actor.user_id, GarageGrant.role == ROLE_MANAGER))
-    works_there = db.session.scalar(sa.select(sa.func.count()).select_from(GarageGrant).where(
-        GarageGrant.user_id == user.id, GarageGrant.garage_id.in_(managed_here)))
-    if not works_there:
+    managed = (sa.select(GarageGrant.garage_id)
+               .where(GarageGrant.user_id == actor.user_id, GarageGrant.role == ROLE_MANAGER))
+    here = GarageGrant.garage_id.in_(managed)
+    works_here, works_elsewhere = db.session.execute(
+        sa.select(sa.func.count().filter(here), sa.func.count().filter(sa.not_(here)))
+        .select_from(GarageGrant).where(GarageGrant.user_id == user.id)).one()
+    if not works_here:
         raise NotFound(f"No user named {usernames.for_display(user.username)!r}")
+    if works_elsewhere:
+        # One account for every garage: a password reset or a deactivation here would reach the
+        # garages this manager does not manage (a reset hands over the account there).
+        raise Forbidden(f"{usernames.for_display(user.username)} also works at a garage you do not manage: "
+                        "an admin, or a manager of each of their garages, must change this account")
 
 
 def set_active(username: str, active: bool, actor: Actor | None = None) -> User:
@@ -283,9 +291,13 @@ def create_token(username: str, actor: Actor | None = None,
     grant at; an admin's, the default garage). It acts at a garage of its scope with its
     owner's role there (identity.TOKEN_OWNER)."""
     user = get_user(username)
+    granted = set(db.session.scalars(sa.select(GarageGrant.garage_id).where(GarageGrant.user_id == user.id)))
     if garage_ids is None:
-        garage_ids = ([DEFAULT_GARAGE_ID] if user.is_admin else list(db.session.scalars(
-            sa.select(GarageGrant.garage_id).where(GarageGrant.user_id == user.id).order_by(GarageGrant.garage_id))))
+        garage_ids = [DEFAULT_GARAGE_ID] if user.is_admin else sorted(granted)
+    elif not user.is_admin and not set(garage_ids) <= granted:
+        # It could never act there (TOKEN_OWNER needs the owner's grant): say so now, not with a 404 later.
+        raise InvalidInput(f"{user.username} holds no role at every garage named: grant one first "
+                           "(users grant NAME --garage SLUG --role ...)", field="garage")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, token_hash=hash_token(secret), prefix=secret[:10])
     db.session.add(token)

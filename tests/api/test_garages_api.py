@@ -61,7 +61,10 @@ def test_who_sees_which_garages(client, app, make_user, second_garage, admin):
     assert garages_seen(client, bearer("ann")) == ["main"]
     assert garages_seen(client, bearer("nick")) == ["main", "north"]
     assert garages_seen(client, bearer("nick", [second_garage])) == ["north"]  # the token's scope
-    assert garages_seen(client, bearer("ann", [MAIN, second_garage])) == ["main"]  # scoped, but no grant
+    grant("ann", second_garage)
+    both_scoped = bearer("ann", [MAIN, second_garage])
+    revoke("ann", second_garage)
+    assert garages_seen(client, both_scoped) == ["main"]  # scoped, but her grant there is gone
     assert garages_seen(client, admin) == ["main", "north", "south"]  # an admin: every garage
     assert client.get("/api/garages").status_code == 401
 
