@@ -59,13 +59,20 @@ def create_garage():
     if refused:
         return refused
     form = {name: (request.form.get(name) or "").strip() for name in GARAGE_FIELDS}
+    spaces_error = None
     try:
         spaces = parse_whole(form["spaces"], field="spaces", minimum=1, maximum=MAX_SPACES, label="Spaces")
+    except InvalidInput as exc:  # said with the other fields' problems, all at once
+        spaces, spaces_error = None, exc.message
+    try:
         garage = garage_service.create_garage(current_actor(), form["slug"], form["name"], spaces,
                                               form["timezone"] or "UTC")
     except InvalidSettings as exc:
         names = {"garage_name": "name", "total_spaces": "spaces"}
-        return _garages_page(exc.status, form=form, errors={names.get(k, k): v for k, v in exc.errors.items()})
+        errors = {names.get(k, k): v for k, v in exc.errors.items()}
+        if spaces_error:
+            errors["spaces"] = spaces_error
+        return _garages_page(exc.status, form=form, errors=errors)
     except DomainError as exc:
         return _garages_page(exc.status, form=form, errors={exc.field or "slug": exc.message})
     message = f"Created the garage {garage.garage_name} ({garage.slug})."

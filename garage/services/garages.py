@@ -65,9 +65,13 @@ def create_garage(actor: Actor, slug: str | None, name: str | None, spaces: int,
     the table's own sequence (migration 0008; SQLite: the next rowid under its write lock), so two
     garages created at the same moment both succeed; only a duplicate slug is refused (409)."""
     _require_admin(actor)
-    slug = clean_slug(slug)
+    errors: dict[str, str] = {}  # every field's problem at once, not one per attempt
+    try:
+        slug = clean_slug(slug)
+    except InvalidInput as exc:
+        errors["slug"] = exc.message
     name = (name or "").strip()
-    errors = rules.check({"garage_name": name, "total_spaces": spaces, "timezone": timezone})
+    errors.update(rules.check({"garage_name": name, "total_spaces": spaces, "timezone": timezone}))
     if errors:
         raise rules.InvalidSettings(errors)
     taken = Conflict(f"A garage {slug} already exists", field="slug")

@@ -222,3 +222,15 @@ def test_a_wrong_new_garage_is_refused_with_the_fields_message(root, field, valu
     assert error and (message is None or message in error)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Garage)) == 1
     assert shown.get("value", "") == value or field == "name"
+
+
+def test_an_empty_new_garage_form_says_what_is_wrong_with_every_field_at_once(root):
+    """The outside check: an empty form named only the spaces, then the slug and the name one try at a time."""
+    r = post_form(root, "/garages", {**NEW, "slug": "", "name": "", "spaces": ""}, htmx=True)
+    assert r.status_code == 422
+    page = soup(r)
+    for field in ("slug", "name", "spaces"):
+        shown = page.select_one(f"#garage-{field}")
+        assert shown["aria-invalid"] == "true", field
+        assert page.select_one(f"#{shown['aria-describedby'].split()[0]}").get_text(strip=True), field
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Garage)) == 1
