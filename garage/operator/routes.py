@@ -21,11 +21,17 @@ from ..htmx import fragment_of, is_htmx
 from ..identity import current_actor, current_garage, role_required
 from ..reports.present import count
 from ..services import garages as garage_service
+from ..services.stats import GarageOccupancy
 from ..services import reports
 from ..services.settings import get_settings
 from . import bp
 
 signed_in = role_required()  # anyone signed in: who may see what is decided below
+
+
+def garages_now(garages: list) -> list[GarageOccupancy]:
+    """Each garage's occupancy and state now, from the rows already read (no other statement)."""
+    return [GarageOccupancy.of(garage) for garage in garages]
 
 
 def _admin_only() -> Response | None:
@@ -43,7 +49,7 @@ def _garages_page(status: int = 200, **context: Any):
     context.setdefault("form", {"timezone": "UTC"})
     context.setdefault("errors", {})
     return htmx.page_or_fragment("operator/garages.html", "operator/_garages.html", status,
-                                 garages=garage_service.garages_now(garage_service.list_garages(current_actor())), **context)
+                                 garages=garages_now(garage_service.list_garages(current_actor())), **context)
 
 
 @bp.get("/garages")
@@ -122,7 +128,7 @@ def portfolio():
     period, error, tz = _period()
     context: dict[str, Any] = {"error": error, "period": period, "presets": presets(local_today(utcnow(), tz)),
                                "form": {k: request.args.get(k, "") for k in ("from", "to")},
-                               "now": garage_service.garages_now(visible)}
+                               "now": garages_now(visible)}
     if period is not None:
         figures = reports.portfolio_figures(visible, period)
         context.update(figures=figures, charts=comparison_charts(figures))
@@ -135,7 +141,7 @@ def portfolio():
 @signed_in
 def portfolio_live():
     """The live panel alone (polled): every garage's occupancy and state now."""
-    return render_template("operator/_portfolio_live.html", now=garage_service.garages_now(_visible()))
+    return render_template("operator/_portfolio_live.html", now=garages_now(_visible()))
 
 
 def portfolio_csv(figures: list[reports.GarageFigures]) -> Iterator[str]:

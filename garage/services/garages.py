@@ -3,7 +3,6 @@ may see, granting and revoking a person's role at a garage. Operator-level use c
 one audited transaction. The slug rule is garage/domain/garages.py."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import g, has_request_context
@@ -12,7 +11,6 @@ from sqlalchemy.exc import IntegrityError
 from ..domain import garage_settings as rules
 from ..domain.errors import Conflict, Forbidden, InvalidInput, NoSuchGarage, NotFound
 from ..domain.garages import SLUG_PATTERN, clean_slug
-from ..domain.occupancy import Occupancy
 from ..domain.roles import ROLE_MANAGER, ROLES
 from ..extensions import db
 from ..identity import Actor
@@ -90,18 +88,6 @@ def create_garage(actor: Actor, slug: str | None, name: str | None, spaces: int,
     return garage
 
 
-@dataclass(frozen=True)
-class GarageNow:
-    """A garage as the portfolio shows it live: who it is, and how full it is now."""
-
-    id: int
-    slug: str
-    name: str
-    timezone: str
-    occupancy: Occupancy
-    state: str
-
-
 def may_see_portfolio(actor: Actor) -> list[Garage]:
     """The garages on the caller's portfolio: an admin's every garage, anyone else's the garages
     they manage if two or more (revenue is a manager's business: an attendant at several garages,
@@ -115,12 +101,6 @@ def may_see_portfolio(actor: Actor) -> list[Garage]:
         if len(garages) < 2:
             raise NotFound("No such page")
     return garages
-
-
-def garages_now(garages: list[Garage]) -> list[GarageNow]:
-    """Each garage's occupancy and state now, from the rows read (its counter: no other statement)."""
-    return [GarageNow(g.id, g.slug, g.garage_name, g.timezone, o, o.state(g.almost_full_percent))
-            for g in garages for o in [Occupancy(g.total_spaces, g.occupied)]]
 
 
 def list_garages(actor: Actor) -> list[Garage]:
