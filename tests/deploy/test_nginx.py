@@ -16,6 +16,7 @@ import ssl
 import subprocess
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,10 +230,14 @@ def test_sign_in_posts_are_rate_limited_per_address(stack):
 
 def test_api_calls_are_rate_limited_per_address_with_a_json_answer(stack):
     flood = Client(stack.nginx.url, "127.0.0.11")
-    answers = [flood.request("GET", "/api/nothing-here") for _ in range(160)]
+    # Sent at once (32 at a time): one after another, a slow machine can stay under 50 a second and
+    # never be limited (seen in CI). nginx lets a burst of 100 through and refills 50 a second.
+    with ThreadPoolExecutor(32) as pool:
+        answers = list(pool.map(lambda _: flood.request("GET", "/api/nothing-here"), range(300)))
     statuses = [r.status for r in answers]
-    assert statuses[:100] == [404] * 100 and statuses[-10:] == [429] * 10, statuses  # bursts of 100 pass
-    refused = answers[-1]
+    assert set(statuses) <= {404, 429} and statuses.count(404) >= 100, statuses  # the burst passes
+    assert statuses.count(429) >= 1, statuses
+    refused = next(r for r in answers if r.status == 429)
     assert refused.json() == {"message": "Too many requests from this address. Please slow down."}
     assert refused.headers["Retry-After"] == "1"
     assert Client(stack.nginx.url, "127.0.0.12").request("GET", "/api/nothing-here").status == 404
