@@ -13,7 +13,9 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from garage.domain.clock import utcnow
+from garage.domain.clock import local_day_bounds, local_today
 from garage.extensions import db
+from garage.services.settings import get_settings
 from garage.models import Ticket
 from garage.services import tickets as ticket_service
 from tests.helpers.browser import settled, sign_in_at_desk
@@ -55,6 +57,8 @@ def seed_a_morning(live) -> None:
     """A few cars inside and a few paid exits today, so the screenshots look like a real shift."""
     now = utcnow()
     with live.app.app_context():
+        tz = get_settings(MAIN).timezone
+        today_began = local_day_bounds(local_today(now, tz), tz)[0]  # the exits stay today's just after midnight
         for i, (plate, kind, minutes) in enumerate([
             ("KA 5531", "Car", 200), ("B-MW 720", "SUV", 170), ("TX 88 LQ", "Van", 140),
             ("EV 2024", "Compact Car", 95), ("MOTO 7", "Motorcycle", 50), ("GR 1104", "Car", 20),
@@ -63,7 +67,7 @@ def seed_a_morning(live) -> None:
             t = ticket_service.issue_ticket(MAIN, plate, kind, now=now - timedelta(minutes=minutes))
             if i >= 6:
                 ticket_service.process_exit(MAIN, t.ticket_number, "Credit Card" if i % 2 else "Cash",
-                                            now=now - timedelta(minutes=5 * i))
+                                            now=max(now - timedelta(minutes=5 * i), today_began + timedelta(seconds=i)))
         db.session.remove()
 
 
