@@ -35,7 +35,7 @@ PUBLIC_AREAS = ("lobby",)  # every garage's lobby screen is public: for a signed
 # The first path segment of each area's pages before stage 2 (settings: /settings itself).
 OLD_PREFIXES = ("desk", "lobby", "reports", "settings", "admin")
 
-DESK_COOKIE = "desk_garage"  # the slug a person with several garages chose on this tablet
+DESK_COOKIE = identity.GARAGE_COOKIE  # the slug a person with several garages chose on this tablet
 DESK_COOKIE_SECONDS = 400 * 24 * 3600  # the most a browser keeps a cookie (RFC 6265bis)
 
 bp = Blueprint("moved", __name__)
@@ -103,7 +103,7 @@ def _old_target() -> str:
 
 
 def _remembered(slugs: list[str]) -> str | None:
-    slug = request.cookies.get(DESK_COOKIE)
+    slug = identity.remembered_garage()
     return slug if slug in slugs else None
 
 
