@@ -424,6 +424,18 @@ def login_redirect() -> Response:
     return redirect(login)
 
 
+ADMITS = "garage_roles_admitted"  # a page view's attribute: the roles role_required admits (() anyone signed in)
+
+
+def admits(view: Callable | None, role: str | None) -> bool:
+    """Whether a person whose role at a garage is `role` may open `view` there (a view with no
+    role_required, the public lobby: anyone)."""
+    roles = getattr(view, ADMITS, None)
+    if roles is None:
+        return True
+    return role is not None and (not roles or role in roles)
+
+
 def role_required(*roles: str) -> Callable:
     """Page views: signed in, password changed, and one of the roles at the request's garage
     (:func:`caller_role`: the person's grant there; an admin is a manager everywhere)."""
@@ -439,6 +451,7 @@ def role_required(*roles: str) -> Callable:
                 return make_response(render_template("errors/403.html"), 403)
             return view(*args, **kwargs)
 
+        setattr(wrapped, ADMITS, roles)  # functools.wraps carries it to the decorators above
         return wrapped
 
     return decorator

@@ -283,3 +283,52 @@ def test_an_admin_s_page_outside_a_garage_leads_to_the_garage_chosen(app, north)
     client = chosen(app, "root", "north")
     links = {a.text: a["href"] for a in soup(client.get("/portfolio")).select("nav a")}
     assert links["Desk"] == "/g/north/desk" and links["Settings"] == "/g/north/settings"
+
+
+# --- which garages an old URL may mean --------------------------------------------------------------
+
+MANAGERS_PAGES = ["/reports", "/settings", "/admin/users", "/admin/audit?page=2", "/reports/export/rows.csv?from=2026-03-01"]
+
+
+@pytest.mark.parametrize("old", MANAGERS_PAGES)
+def test_an_old_manager_s_url_is_refused_at_once_to_an_attendant_of_several_garages(app, north, old):
+    """No chooser leading to a 403: their role at none of their garages opens the page."""
+    person("ann", {MAIN: "attendant", north: "attendant"})
+    r = browser(app, "ann").get(old)
+    assert r.status_code == 403 and soup(r).select_one(".garage-choice") is None
+
+
+def test_the_chooser_of_an_old_url_lists_only_the_garages_where_that_page_opens(app, north):
+    south = second_garage("south", "South")
+    person("ann", {MAIN: "attendant", north: "manager", south: "manager"})
+    client = browser(app, "ann")
+    offered = [b["value"] for b in soup(client.get("/reports?from=2026-03-01")).select(".garage-choice button")]
+    assert offered == ["north", "south"]  # main: an attendant there, its reports would be a 403
+    assert [b["value"] for b in soup(client.get("/desk")).select(".garage-choice button")] == ["main", "north", "south"]
+    client.set_cookie(DESK_COOKIE, "main")  # remembered, but no reports for them there: the chooser still
+    assert [b["value"] for b in soup(client.get("/settings")).select(".garage-choice button")] == ["north", "south"]
+    assert client.get("/desk").headers["Location"] == "/g/main/desk"
+
+
+def test_an_old_manager_s_url_goes_straight_to_the_one_garage_they_manage(app, north):
+    person("ann", {MAIN: "attendant", north: "manager"})
+    client = browser(app, "ann")
+    for old in MANAGERS_PAGES:
+        r = client.get(old)
+        assert (r.status_code, r.headers["Location"]) == (302, "/g/north" + old)
+
+
+@pytest.mark.parametrize("old", ["/reports/export/rows.csv?from=2026-03-01&to=2026-03-08",
+                                 "/reports/export/tickets.csv", "/reports/charts/occupancy.svg",
+                                 "/desk/tickets/PS-AAAA22/print", "/desk/tickets/PS-AAAA22/receipt"])
+def test_an_old_file_s_url_of_several_garages_names_them_instead_of_a_chooser(app, north, old):
+    """A download, a chart or a print page never turns into a chooser page: with no remembered
+    garage, a plain 409 naming each garage's address; with one, that garage's file."""
+    person("ann", {MAIN: "manager", north: "manager"})
+    client = browser(app, "ann")
+    r = client.get(old)
+    assert (r.status_code, r.mimetype) == (409, "text/plain")
+    body = r.get_data(as_text=True)
+    assert f"Garage: /g/main{old}" in body and f"North: /g/north{old}" in body and "<" not in body
+    client.set_cookie(DESK_COOKIE, "north")
+    assert (client.get(old).status_code, client.get(old).headers["Location"]) == (302, "/g/north" + old)
