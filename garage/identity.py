@@ -130,11 +130,21 @@ def bearer_caller(roles: tuple[str, ...]) -> TokenCaller:
     return TokenCaller(bearer_token_hash(), roles, client_ip(), g.get("asked_garage_id"))
 
 
-# The garage a token acts at: the one asked for (:garage_id), else the only garage of its
-# scope (NULL when it has several: the caller must name one).
-_ONLY_SCOPE = (sa.select(sa.func.min(ApiTokenGarage.garage_id)).where(ApiTokenGarage.token_id == ApiToken.id)
-               .having(sa.func.count() == 1).correlate(ApiToken).scalar_subquery())
-_ASKED = sa.func.coalesce(sa.bindparam("garage_id", type_=sa.Integer), _ONLY_SCOPE)
+def _owner_may_act_at(garage_id: Any) -> Any:
+    """The token's owner may act at that garage: a grant there, or an admin (everywhere)."""
+    return sa.or_(User.role == ROLE_ADMIN,
+                  sa.exists().where(GarageGrant.user_id == User.id, GarageGrant.garage_id == garage_id)
+                  .correlate_except(GarageGrant))
+
+
+# The garage a token acts at: the one asked for (:garage_id), else the only garage of its scope
+# where its owner may act (NULL when there are several: the caller must name one; when there is
+# none: refused).
+_SOLE = sa.orm.aliased(ApiTokenGarage, name="sole")
+_ONLY_GARAGE = (sa.select(sa.func.min(_SOLE.garage_id))
+                .where(_SOLE.token_id == ApiToken.id, _owner_may_act_at(_SOLE.garage_id))
+                .having(sa.func.count() == 1).correlate(ApiToken, User).scalar_subquery())
+_ASKED = sa.func.coalesce(sa.bindparam("garage_id", type_=sa.Integer), _ONLY_GARAGE)
 # The token's role there: its owner's grant (an admin: a manager everywhere); "" when the token
 # is not scoped there or its owner may not act there (403, not 401: the token itself is live).
 _ROLE_THERE = sa.case((ApiTokenGarage.garage_id.is_(None), ""), (User.role == ROLE_ADMIN, ROLE_MANAGER),
@@ -172,10 +182,7 @@ TOKEN_GARAGES = (sa.select(Garage.slug).select_from(ApiToken).join(User, User.id
                  .join(ApiTokenGarage, ApiTokenGarage.token_id == ApiToken.id)
                  .join(Garage, Garage.id == ApiTokenGarage.garage_id)
                  .where(ApiToken.token_hash == sa.bindparam("token_hash"), ApiToken.revoked_at.is_(None),
-                        User.active.is_(True),
-                        sa.or_(User.role == ROLE_ADMIN,
-                               sa.exists().where(GarageGrant.user_id == User.id,
-                                                 GarageGrant.garage_id == ApiTokenGarage.garage_id)))
+                        User.active.is_(True), _owner_may_act_at(ApiTokenGarage.garage_id))
                  .order_by(Garage.id))
 
 

@@ -23,7 +23,8 @@ AUTOCOMMIT_FLAG = "garage_autocommit"
 
 # The entry. `actor`: for an API call, the owner of the token (checked here rather
 # than in a statement of its own: the rule is identity.TOKEN_OWNER's, garage included: the
-# token must be scoped to the garage and its owner hold a grant there, or be an admin); for a
+# token must be scoped to the garage and its owner hold a grant there, or be an admin; without a
+# garage asked for, the only garage of its scope where its owner may act); for a
 # signed-in user, the user the caller passes, at the garage the caller passes.
 # The counter's conditional UPDATE runs only for an admitted actor and before
 # the inserts, which use its RETURNING row: when the caller is refused or the
@@ -43,7 +44,10 @@ WITH actor AS (
     FROM api_tokens JOIN users ON users.id = api_tokens.user_id
     LEFT JOIN api_token_garages AS scope ON scope.token_id = api_tokens.id AND scope.garage_id = COALESCE(
         :garage_id, (SELECT min(sole.garage_id) FROM api_token_garages AS sole
-                     WHERE sole.token_id = api_tokens.id HAVING count(*) = 1))
+                     WHERE sole.token_id = api_tokens.id AND (users.role = 'admin' OR EXISTS (
+                         SELECT FROM garage_grants WHERE garage_grants.user_id = users.id
+                                                     AND garage_grants.garage_id = sole.garage_id))
+                     HAVING count(*) = 1))
     LEFT JOIN garage_grants AS grants ON grants.user_id = users.id AND grants.garage_id = scope.garage_id
     WHERE api_tokens.token_hash = :token_hash AND api_tokens.revoked_at IS NULL AND users.active
     UNION ALL

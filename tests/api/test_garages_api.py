@@ -168,6 +168,41 @@ def test_a_token_of_several_garages_is_told_to_choose_on_the_seed_paths(client, 
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Ticket)) == 0
 
 
+@pytest.mark.parametrize("method, path, body", SEED_CALLS)
+def test_a_token_of_two_garages_whose_owner_may_act_at_one_works_there_on_the_seed_paths(
+        client, make_user, second_garage, method, path, body):
+    """Its only garage is the one of its scope where its owner still holds a grant, not its scope's rows."""
+    make_user("nick", "manager")
+    grant("nick", second_garage, "manager")
+    token = bearer("nick")  # main and north
+    revoke("nick", second_garage)  # his grant at north is gone: the token still names it
+    r = getattr(client, method)(path, json=body, headers=token)
+    assert r.status_code not in (400, 403), r.get_json()
+    if path.endswith("/exit") or path.startswith("/api/tickets/"):
+        assert (r.status_code, r.get_json()) == (404, {"message": "Ticket not found"})  # looked for at main
+
+
+def test_a_grant_lost_after_the_token_was_made_leaves_it_the_other_garage(client, make_user, second_garage):
+    make_user("nora", "attendant")
+    grant("nora", second_garage)
+    token = bearer("nora")  # main and north
+    assert enter(client, token).status_code == 400  # two garages: she must choose
+    revoke("nora", MAIN)
+    number = issue(client, token, "ONE 1")  # north, its only garage now
+    assert db.session.scalar(sa.select(Ticket.garage_id).where(Ticket.ticket_number == number)) == second_garage
+    assert client.get("/api/garage/stats", headers=token).get_json()["totalSpaces"] == 3  # north's
+    assert client.get(f"/api/tickets/{number}", headers=token).status_code == 200
+    assert pay(client, token, number).status_code == 200
+    assert garages_seen(client, token) == ["north"]
+    assert (enter(client, token, garage="main").status_code, enter(client, token, garage="main").get_json()) == (
+        404, NO_SUCH_GARAGE)
+    revoke("nora", second_garage)  # no garage left where she may act: refused, nothing written
+    r = enter(client, token, "NONE 1")
+    assert r.status_code == 403
+    assert garages_seen(client, token) == []
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Ticket)) == 1
+
+
 PER_GARAGE_CALLS = [(method, path.replace("/api/", "/api/garages/north/"), body) for method, path, body in SEED_CALLS]
 
 
