@@ -78,8 +78,9 @@ class Actor:
 class TokenCaller:
     """An API caller known so far only by its token: the token's hash (None
     when the request carried no well-formed token), the roles the operation
-    admits and the garage it asks to act at (None: the one garage its token is
-    scoped to, found by the lookup). :func:`actor_for` looks it up; the entry and
+    admits and the garage it asks to act at: its id, or the slug its URL names (resolved by
+    the lookup itself: no statement of its own), or neither (the one garage of its scope where
+    its owner may act, found by the lookup). :func:`actor_for` looks it up; the entry and
     the exit do the same lookup inside their own statement (one round trip fewer
     on the busiest paths)."""
 
@@ -87,6 +88,12 @@ class TokenCaller:
     roles: tuple[str, ...]
     ip: str | None = None
     garage_id: int | None = None
+    garage_slug: str | None = None
+
+    @property
+    def names_garage(self) -> bool:
+        """The request names the garage (its URL), rather than leaving it to the token's scope."""
+        return self.garage_id is not None or self.garage_slug is not None
 
 
 def client_ip() -> str | None:
@@ -126,15 +133,31 @@ def bearer_token_hash() -> str | None:
 
 def bearer_caller(roles: tuple[str, ...]) -> TokenCaller:
     """Who sends this API request, as far as the request itself tells (no lookup yet). The
-    garage: the one the request names (stage 2: its URL), else its token's only garage."""
-    return TokenCaller(bearer_token_hash(), roles, client_ip(), g.get("asked_garage_id"))
+    garage: the one the request names (its URL: the id when resolved already, else its slug, left
+    to the token's lookup: garage/api/__init__.py), else its token's only garage."""
+    return TokenCaller(bearer_token_hash(), roles, client_ip(), g.get("asked_garage_id"),
+                       g.get("asked_garage_slug"))
 
 
-# The garage a token acts at: the one asked for (:garage_id), else the only garage of its
-# scope (NULL when it has several: the caller must name one).
-_ONLY_SCOPE = (sa.select(sa.func.min(ApiTokenGarage.garage_id)).where(ApiTokenGarage.token_id == ApiToken.id)
-               .having(sa.func.count() == 1).correlate(ApiToken).scalar_subquery())
-_ASKED = sa.func.coalesce(sa.bindparam("garage_id", type_=sa.Integer), _ONLY_SCOPE)
+def _owner_may_act_at(garage_id: Any) -> Any:
+    """The token's owner may act at that garage: a grant there, or an admin (everywhere)."""
+    return sa.or_(User.role == ROLE_ADMIN,
+                  sa.exists().where(GarageGrant.user_id == User.id, GarageGrant.garage_id == garage_id)
+                  .correlate_except(GarageGrant))
+
+
+# The garage a token acts at: the one asked for (:garage_id, else the garage whose slug the request
+# names, :garage_slug: resolved here, no statement of its own; NULL for an unknown slug), else the
+# only garage of its scope where its owner may act (NULL when there are several: the caller must name
+# one; when there is none: refused).
+_SOLE = sa.orm.aliased(ApiTokenGarage, name="sole")
+_ONLY_GARAGE = (sa.select(sa.func.min(_SOLE.garage_id))
+                .where(_SOLE.token_id == ApiToken.id, _owner_may_act_at(_SOLE.garage_id))
+                .having(sa.func.count() == 1).correlate(ApiToken, User).scalar_subquery())
+_SLUG = sa.bindparam("garage_slug", type_=sa.String)
+_NAMED = sa.select(Garage.id).where(Garage.slug == _SLUG).scalar_subquery()
+_ASKED = sa.func.coalesce(sa.bindparam("garage_id", type_=sa.Integer),
+                          sa.case((_SLUG.is_(None), _ONLY_GARAGE), else_=_NAMED))
 # The token's role there: its owner's grant (an admin: a manager everywhere); "" when the token
 # is not scoped there or its owner may not act there (403, not 401: the token itself is live).
 _ROLE_THERE = sa.case((ApiTokenGarage.garage_id.is_(None), ""), (User.role == ROLE_ADMIN, ROLE_MANAGER),
@@ -154,12 +177,18 @@ TOKEN_OWNER = (sa.select(User.id, User.username, _ROLE_THERE, ApiTokenGarage.gar
                       User.active.is_(True)))
 
 
-def owner_of(hashed: str | None, garage_id: int | None = None) -> sa.Row | None:
+def owner_of(hashed: str | None, garage_id: int | None = None, garage_slug: str | None = None) -> sa.Row | None:
     """(id, username, role, garage_id) of the active user owning this live token hash, else None;
-    role and garage are the token's at `garage_id` (None: its only garage); role "" where it may not act."""
+    role and garage are the token's at `garage_id` (else the garage of `garage_slug`, else its only
+    garage); role "" where it may not act (an unknown slug included)."""
     if hashed is None:
         return None
-    return db.session.connection().execute(TOKEN_OWNER, {"token_hash": hashed, "garage_id": garage_id}).first()
+    return db.session.connection().execute(TOKEN_OWNER, token_params(hashed, garage_id, garage_slug)).first()
+
+
+def token_params(hashed: str | None, garage_id: int | None, garage_slug: str | None) -> dict[str, Any]:
+    """The parameters of :data:`TOKEN_OWNER` (and of the statements that embed it)."""
+    return {"token_hash": hashed, "garage_id": garage_id, "garage_slug": garage_slug}
 
 
 def token_owner(secret: str | None, garage_id: int | None = None) -> sa.Row | None:
@@ -172,10 +201,7 @@ TOKEN_GARAGES = (sa.select(Garage.slug).select_from(ApiToken).join(User, User.id
                  .join(ApiTokenGarage, ApiTokenGarage.token_id == ApiToken.id)
                  .join(Garage, Garage.id == ApiTokenGarage.garage_id)
                  .where(ApiToken.token_hash == sa.bindparam("token_hash"), ApiToken.revoked_at.is_(None),
-                        User.active.is_(True),
-                        sa.or_(User.role == ROLE_ADMIN,
-                               sa.exists().where(GarageGrant.user_id == User.id,
-                                                 GarageGrant.garage_id == ApiTokenGarage.garage_id)))
+                        User.active.is_(True), _owner_may_act_at(ApiTokenGarage.garage_id))
                  .order_by(Garage.id))
 
 
@@ -184,10 +210,16 @@ def admit(role: str | None, caller: TokenCaller) -> None:
     statements included): 401 when no live token was found (role None); "" (the token may not act
     at that garage): 404 "No such garage" at a garage the request names (never reveal it exists),
     400 naming its garages for a token of several garages on a path that names none, else 403;
-    403 for a role the operation does not admit. Only a refusal costs the extra statement."""
+    403 for a role the operation does not admit. A slug that names no garage is 404 "No such
+    garage" with or without a token (as a garage's public paths answer). Only a refusal costs the
+    extra statement."""
     if role is None:
+        if caller.garage_slug is not None and caller.garage_id is None:
+            from .services.garages import garage_id  # services import this module
+
+            garage_id(caller.garage_slug)  # NoSuchGarage for a slug that names none
         raise Unauthenticated()
-    if role == "" and caller.garage_id is not None:
+    if role == "" and caller.names_garage:
         raise NoSuchGarage()
     if role == "":
         slugs = list(db.session.execute(TOKEN_GARAGES, {"token_hash": caller.token_hash}).scalars())
@@ -200,7 +232,7 @@ def admit(role: str | None, caller: TokenCaller) -> None:
 def admitted(caller: TokenCaller) -> tuple[Actor, int]:
     """The caller as an Actor and the garage it acts at, or Unauthenticated (no live token of an
     active user) / Forbidden (not admitted at that garage)."""
-    owner = owner_of(caller.token_hash, caller.garage_id)
+    owner = owner_of(caller.token_hash, caller.garage_id, caller.garage_slug)
     admit(owner.role if owner is not None else None, caller)
     g.caller_name = owner.username  # for the logs (observability/logs.py)
     g.garage_id = owner.garage_id  # the request's garage (current_garage)
@@ -311,8 +343,19 @@ def place(user: User) -> None:
 
 
 def asked_garage() -> int | None:
-    """The garage this request names itself (stage 2 puts it in the URL), if any."""
-    return g.get("asked_garage_id") if has_request_context() else None
+    """The garage this request names itself (its URL), if any. A slug left to the token's lookup
+    (garage/api/__init__.py) is the garage the token was admitted at (it can be no other); read
+    by its slug only if something asks before the token was looked up (or on the entry, whose
+    statement found it)."""
+    if not has_request_context():
+        return None
+    if g.get("asked_garage_id") is None and g.get("asked_garage_slug") is not None:
+        if g.get("garage_id") is not None:
+            return g.garage_id  # admitted there: the slug's garage
+        from .services.garages import garage_id  # services import this module
+
+        g.asked_garage_id = garage_id(g.asked_garage_slug)
+    return g.get("asked_garage_id")
 
 
 def remembered_garage() -> str | None:

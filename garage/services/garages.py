@@ -49,9 +49,16 @@ def find_garage(slug: str | None) -> Garage:
     return garage
 
 
+def named_slug(slug: str) -> str:
+    """A slug a URL names, if it could name a garage (NoSuchGarage: 404, for any other text; nothing read)."""
+    if not SLUG_PATTERN.fullmatch(slug):
+        raise NoSuchGarage()
+    return slug
+
+
 def garage_id(slug: str) -> int:
     """The id of the garage a URL names by its slug (NoSuchGarage: 404, for any other text)."""
-    found = db.session.scalar(sa.select(Garage.id).where(Garage.slug == slug)) if SLUG_PATTERN.fullmatch(slug) else None
+    found = db.session.scalar(sa.select(Garage.id).where(Garage.slug == named_slug(slug)))
     if found is None:
         raise NoSuchGarage()
     return found
