@@ -78,7 +78,7 @@ def test_the_public_lobby_is_the_only_garage_s_or_a_chooser_of_every_garage(app,
     second_garage("south", "South Deck")
     page = soup(client.get("/lobby"))
     links = {a.text.strip(): a["href"] for a in page.select(".garage-choice a")}
-    assert links == {"Garage": "/g/main/lobby", "North Deck": "/g/north/lobby", "South Deck": "/g/south/lobby"}
+    assert links == {"Main garage": "/g/main/lobby", "North Deck": "/g/north/lobby", "South Deck": "/g/south/lobby"}
 
 
 def test_several_garages_open_a_chooser_of_theirs_and_the_choice_is_remembered(app, north):
@@ -233,5 +233,5 @@ def test_the_top_bar_names_the_garage(app, north):
     person("ann", {MAIN: "attendant", north: "attendant"})
     client = browser(app, "ann")
     assert soup(client.get("/g/north/desk")).select_one(".brand").text == "North"
-    assert soup(client.get("/g/main/desk")).select_one(".brand").text == "Garage"  # the default garage's name
+    assert soup(client.get("/g/main/desk")).select_one(".brand").text == "Main garage"  # the default garage's name, not the app's
     assert soup(client.get("/account/password")).select_one(".brand").text == "Garage"  # no garage's page
