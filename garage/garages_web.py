@@ -24,6 +24,7 @@ from flask_login import current_user
 from . import htmx, identity
 from .identity import current_garage, login_redirect
 from .services import garages as garage_service
+from .services.stats import garages_now
 from .web import safe_next
 
 PREFIX = "/g/<garage>"
@@ -123,8 +124,13 @@ def moved(rest: str = "") -> Response | str:
         # person's first garage (stage 1), so it goes on there; a chooser would be lost in a swap.
         slug = current_slug()
     if slug is None:
-        return render_template("garages/choose.html", garages=garages, target=_old_target(), public=public)
+        return _chooser(garages, _old_target(), public)
     return redirect(_in_garage(slug, _old_target()), code=code)
+
+
+def _chooser(garages: list, target: str, public: bool) -> str:
+    """The garages to choose from, each with its free spaces now (from the rows already read)."""
+    return render_template("garages/choose.html", garages=garages_now(garages), target=target, public=public)
 
 
 for _old in OLD_PREFIXES:
@@ -142,7 +148,7 @@ def choose():
     garages = garage_service.garages_of(current_user.id)
     if not garages:
         abort(404)
-    return render_template("garages/choose.html", garages=garages, target="/desk", public=False)
+    return _chooser(garages, "/desk", public=False)
 
 
 @bp.post("/desk/choose")
