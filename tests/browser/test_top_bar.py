@@ -29,7 +29,7 @@ TOP_BAR = """() => {
                 right: Math.round(r.right), bottom: Math.round(r.bottom)}; };
     const brand = document.querySelector('.brand');
     return {height: document.querySelector('.topbar').getBoundingClientRect().height,
-            screen: innerWidth,
+            screen: innerWidth, page: document.documentElement.scrollWidth,
             links: [...document.querySelectorAll('.topbar .nav a')].map(box), brand: box(brand),
             brand_cut: brand.scrollWidth > brand.clientWidth, signout: box(document.querySelector('.signout button'))};
 }"""
@@ -61,6 +61,7 @@ def test_an_admins_menu_is_one_line_in_landscape_and_one_row_of_links_in_portrai
             assert [link["text"] for link in links] == ADMIN_MENU, path
             assert len({link["top"] for link in links}) == 1, (path, links)  # the links never wrap
             assert max(link["right"] for link in links) <= bar["screen"] and signout["right"] <= bar["screen"], (path, bar)
+            assert bar["page"] <= bar["screen"], (path, bar)  # nothing wider (the portfolio's charts were 960 px)
             if viewport is LANDSCAPE:  # one line: the name, the links, the person and Sign out
                 assert brand["top"] == signout["top"] == links[0]["top"] and bar["height"] < 2 * TAP_MIN, (path, bar)
                 assert links[0]["left"] > brand["right"] and signout["left"] > links[-1]["right"], (path, bar)
