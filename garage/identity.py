@@ -47,7 +47,7 @@ from flask_login import current_user, login_user, logout_user
 from . import htmx
 from .domain import clock
 from .domain.errors import Forbidden, NoSuchGarage, SeveralGarages, Unauthenticated
-from .domain.garages import DEFAULT_GARAGE_ID
+from .domain.garages import DEFAULT_GARAGE_ID, SLUG_PATTERN
 from .domain.roles import ROLE_ADMIN, ROLE_MANAGER, ROLES
 from .extensions import db, login_manager
 from .models import ApiToken, ApiTokenGarage, Garage, GarageGrant, User, UserSession
@@ -247,13 +247,24 @@ LAST_SEEN = "_seen"
 TOUCHED = "_touched"  # when this session's row was last told it is in use
 TOUCH_SECONDS = 300  # the row's last_seen_at lags the cookie's by at most this
 
+# The garage a person with several garages chose on this tablet (garages_web.remember sets it; a
+# slug): the garage of a page outside /g/<slug>/ (their password, the portfolio, sign-out, an error
+# page) while it is still one of theirs, so its menu and "back to the desk" lead back there.
+GARAGE_COOKIE = "desk_garage"
+
 # The user of a live session row, with the garage the request works for and their grant there,
 # in one statement (as the plain user lookup it replaces). The garage: the one the request names
-# (stage 2: its URL; :garage_id), else the person's garage: an admin's is the default garage, anyone
-# else's the garage of their grant (the lowest id when they hold several, until they can choose).
+# (stage 2: its URL; :garage_id), else the one remembered on this tablet (:remembered, a slug) if
+# the person may work there, else the person's garage: an admin's is the default garage, anyone
+# else's the garage of their grant (the lowest id when they hold several).
 _HOME = (sa.select(sa.func.min(GarageGrant.garage_id)).where(GarageGrant.user_id == User.id)
          .correlate(User).scalar_subquery())
-_WORKS_AT = sa.func.coalesce(sa.bindparam("garage_id", type_=sa.Integer),
+_REMEMBERED = (sa.select(Garage.id).where(Garage.slug == sa.bindparam("remembered", type_=sa.String),
+                                          sa.or_(User.role == ROLE_ADMIN,
+                                                 sa.exists().where(GarageGrant.user_id == User.id,
+                                                                   GarageGrant.garage_id == Garage.id)))
+               .correlate(User).scalar_subquery())
+_WORKS_AT = sa.func.coalesce(sa.bindparam("garage_id", type_=sa.Integer), _REMEMBERED,
                              sa.case((User.role == ROLE_ADMIN, DEFAULT_GARAGE_ID), else_=_HOME))
 _GRANT_THERE = (sa.select(GarageGrant.role).where(GarageGrant.user_id == User.id, GarageGrant.garage_id == _WORKS_AT)
                 .correlate(User).scalar_subquery())
@@ -282,7 +293,7 @@ def load_user(session_id: str) -> User | None:
     """Flask-Login's user loader: the user of a session id, if its row still exists."""
     if not session_id or len(session_id) > TOKEN_MAX:
         return None
-    row = db.session.execute(SESSION_USER, {"key_hash": hash_token(session_id), "garage_id": asked_garage(),
+    row = db.session.execute(SESSION_USER, {"key_hash": hash_token(session_id), **_garage_asked_or_remembered(),
                                             "cutoff": stale_before(clock.utcnow())}).first()
     if row is None:
         return None
@@ -296,7 +307,7 @@ def place(user: User) -> None:
     this request, who was not loaded by it)."""
     user.garage_id, user.garage_role, user.garage_count = db.session.execute(
         sa.select(_WORKS_AT, _ROLE_HERE, _GRANTS).select_from(User).where(User.id == user.id),
-        {"garage_id": asked_garage()}).one()
+        _garage_asked_or_remembered()).one()
 
 
 def asked_garage() -> int | None:
@@ -304,11 +315,26 @@ def asked_garage() -> int | None:
     return g.get("asked_garage_id") if has_request_context() else None
 
 
+def remembered_garage() -> str | None:
+    """The slug of the garage chosen on this tablet (GARAGE_COOKIE), if the request carries one;
+    whether the person may work there is SESSION_USER's question."""
+    if not has_request_context():
+        return None
+    slug = request.cookies.get(GARAGE_COOKIE) or ""
+    return slug if SLUG_PATTERN.fullmatch(slug) else None  # anything else names no garage
+
+
+def _garage_asked_or_remembered() -> dict[str, Any]:
+    """SESSION_USER's parameters for the person's garage (see _WORKS_AT)."""
+    return {"garage_id": asked_garage(), "remembered": remembered_garage()}
+
+
 def current_garage() -> int:
     """The id of the garage this request works for: the ONE place it is decided.
     - a garage the request names (stage 2: the slug in its URL) wins;
     - an API caller whose token was looked up: the garage it was admitted at (its only garage);
-    - a signed-in person: their garage (an admin: the default garage; anyone else: their grant's);
+    - a signed-in person: the garage chosen on this tablet (GARAGE_COOKIE) while they may work
+      there, else their garage (an admin: the default garage; anyone else: their grant's, the lowest id);
     - everyone else (the lobby, public occupancy): the default garage, the only one of a
       single-garage deployment.
     Whether the caller may act there is :func:`caller_role`'s answer, not this function's."""
@@ -398,6 +424,18 @@ def login_redirect() -> Response:
     return redirect(login)
 
 
+ADMITS = "garage_roles_admitted"  # a page view's attribute: the roles role_required admits (() anyone signed in)
+
+
+def admits(view: Callable | None, role: str | None) -> bool:
+    """Whether a person whose role at a garage is `role` may open `view` there (a view with no
+    role_required, the public lobby: anyone)."""
+    roles = getattr(view, ADMITS, None)
+    if roles is None:
+        return True
+    return role is not None and (not roles or role in roles)
+
+
 def role_required(*roles: str) -> Callable:
     """Page views: signed in, password changed, and one of the roles at the request's garage
     (:func:`caller_role`: the person's grant there; an admin is a manager everywhere)."""
@@ -413,6 +451,7 @@ def role_required(*roles: str) -> Callable:
                 return make_response(render_template("errors/403.html"), 403)
             return view(*args, **kwargs)
 
+        setattr(wrapped, ADMITS, roles)  # functools.wraps carries it to the decorators above
         return wrapped
 
     return decorator
