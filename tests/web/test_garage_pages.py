@@ -349,6 +349,6 @@ def test_an_old_file_s_url_of_several_garages_names_them_instead_of_a_chooser(ap
     r = client.get(old)
     assert (r.status_code, r.mimetype) == (409, "text/plain")
     body = r.get_data(as_text=True)
-    assert f"Garage: /g/main{old}" in body and f"North: /g/north{old}" in body and "<" not in body
+    assert f"Main garage: /g/main{old}" in body and f"North: /g/north{old}" in body and "<" not in body
     client.set_cookie(DESK_COOKIE, "north")
     assert (client.get(old).status_code, client.get(old).headers["Location"]) == (302, "/g/north" + old)
