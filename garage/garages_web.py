@@ -27,6 +27,7 @@ from werkzeug.exceptions import HTTPException
 from . import htmx, identity
 from .identity import current_garage, login_redirect
 from .services import garages as garage_service
+from .services.stats import garages_now
 from .web import safe_next
 
 PREFIX = "/g/<garage>"
@@ -158,8 +159,13 @@ def moved(rest: str = "") -> Response | str:
     if slug is None and (a_file or code != 302 or htmx.is_htmx()):
         return _which_garage(garages, _old_target())
     if slug is None:
-        return render_template("garages/choose.html", garages=garages, target=_old_target(), public=public)
+        return _chooser(garages, _old_target(), public)
     return redirect(_in_garage(slug, _old_target()), code=code)
+
+
+def _chooser(garages: list, target: str, public: bool) -> str:
+    """The garages to choose from, each with its free spaces now (from the rows already read)."""
+    return render_template("garages/choose.html", garages=garages_now(garages), target=target, public=public)
 
 
 for _old in OLD_PREFIXES:
@@ -177,7 +183,7 @@ def choose():
     garages = garage_service.garages_of(current_user.id)
     if not garages:
         abort(404)
-    return render_template("garages/choose.html", garages=garages, target="/desk", public=False)
+    return _chooser(garages, "/desk", public=False)
 
 
 @bp.post("/desk/choose")

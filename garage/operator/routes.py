@@ -21,16 +21,11 @@ from ..htmx import fragment_of, is_htmx
 from ..identity import current_actor, role_required
 from ..reports.present import count
 from ..services import garages as garage_service
-from ..services.stats import GarageOccupancy
+from ..services.stats import garages_now
 from ..services import reports
 from . import bp
 
 signed_in = role_required()  # anyone signed in: who may see what is decided below
-
-
-def garages_now(garages: list) -> list[GarageOccupancy]:
-    """Each garage's occupancy and state now, from the rows already read (no other statement)."""
-    return [GarageOccupancy.of(garage) for garage in garages]
 
 
 def _admin_only() -> Response | None:

@@ -77,8 +77,8 @@ def test_the_public_lobby_is_the_only_garage_s_or_a_chooser_of_every_garage(app,
     second_garage("north", "North Deck")
     second_garage("south", "South Deck")
     page = soup(client.get("/lobby"))
-    links = {a.text.strip(): a["href"] for a in page.select(".garage-choice a")}
-    assert links == {"Garage": "/g/main/lobby", "North Deck": "/g/north/lobby", "South Deck": "/g/south/lobby"}
+    links = {a.select_one(".choice-name").text: a["href"] for a in page.select(".garage-choice a")}
+    assert links == {"Main garage": "/g/main/lobby", "North Deck": "/g/north/lobby", "South Deck": "/g/south/lobby"}
 
 
 def test_several_garages_open_a_chooser_of_theirs_and_the_choice_is_remembered(app, north):
@@ -100,6 +100,26 @@ def test_several_garages_open_a_chooser_of_theirs_and_the_choice_is_remembered(a
     desk = soup(client.get("/g/north/desk"))
     assert desk.select_one(".switch-garage a")["href"] == "/desk/choose"
     assert soup(client.get("/desk/choose")).select('.garage-choice button[name="garage"]')  # the switch shows it
+
+
+def test_the_chooser_shows_each_garage_s_free_spaces_or_full(app, client, north):
+    """An outside walk: the chooser gave names only, so an attendant sent to a FULL garage learned
+    it at its desk. Each choice shows its free spaces now (the counters the lobby shows)."""
+    tickets.issue_ticket(north, "FULL 1", "Car")
+    tickets.issue_ticket(north, "FULL 2", "Car")
+    tickets.issue_ticket(north, "FULL 3", "Car")  # north: 3 spaces, all taken
+    tickets.issue_ticket(MAIN, "MAIN 1", "Car")
+    person("ann", {MAIN: "attendant", north: "attendant"})
+
+    def choices(page) -> dict[str, tuple[str, str]]:
+        return {li["data-slug"]: (li.select_one(".choice-name").text, li.select_one("[data-free]").text)
+                for li in page.select(".garage-choice li")}
+
+    staff = soup(browser(app, "ann").get("/desk/choose"))
+    assert choices(staff) == {"main": ("Main garage", "139 spaces free"), "north": ("North", "FULL")}
+    assert staff.select_one('li[data-slug="north"]')["data-state"] == "FULL"
+    assert all(li.select_one("button.btn") for li in staff.select(".garage-choice li"))  # a button each
+    assert choices(soup(client.get("/lobby"))) == choices(staff)  # the public chooser too
 
 
 def test_a_choice_of_a_garage_not_theirs_is_refused_and_a_stale_cookie_ignored(app, north):
@@ -233,7 +253,7 @@ def test_the_top_bar_names_the_garage(app, north):
     person("ann", {MAIN: "attendant", north: "attendant"})
     client = browser(app, "ann")
     assert soup(client.get("/g/north/desk")).select_one(".brand").text == "North"
-    assert soup(client.get("/g/main/desk")).select_one(".brand").text == "Garage"  # the default garage's name
+    assert soup(client.get("/g/main/desk")).select_one(".brand").text == "Main garage"  # the default garage's name, not the app's
     assert soup(client.get("/account/password")).select_one(".brand").text == "Garage"  # no garage's page
 
 
@@ -329,6 +349,6 @@ def test_an_old_file_s_url_of_several_garages_names_them_instead_of_a_chooser(ap
     r = client.get(old)
     assert (r.status_code, r.mimetype) == (409, "text/plain")
     body = r.get_data(as_text=True)
-    assert f"Garage: /g/main{old}" in body and f"North: /g/north{old}" in body and "<" not in body
+    assert f"Main garage: /g/main{old}" in body and f"North: /g/north{old}" in body and "<" not in body
     client.set_cookie(DESK_COOKIE, "north")
     assert (client.get(old).status_code, client.get(old).headers["Location"]) == (302, "/g/north" + old)

@@ -140,7 +140,7 @@ def test_revenue_and_traffic_per_garage_in_each_garages_local_days(root, march):
     assert table == {"main": ["$22.49", "2", "2"], "north": ["$40.01", "2", "1"]}
     # The comparison chart: one bar per garage, drawn by the server (no script).
     bars = [rect.select_one("title").get_text() for rect in page.select("svg.chart .bars rect")]
-    assert "Main: Revenue $22.49" not in bars  # the default garage's name is "Garage"
+    assert "Main: Revenue $22.49" not in bars  # the default garage's name is "Main garage"
     assert any(b.endswith("Revenue $22.49") for b in bars) and "North: Revenue $40.01" in bars
     assert "North: Entries 2" in bars
 
@@ -158,8 +158,8 @@ def test_the_csv_has_a_row_per_garage_and_local_day_money_in_dollars(root, march
     rows = list(csv.reader(io.StringIO(r.get_data(as_text=True))))
     assert rows[0] == ["garage", "name", "day", "timezone", "entries", "exits", "revenue_usd"]
     assert rows[1:] == [
-        ["main", "Garage", "2026-03-01", "UTC", "2", "2", "22.49"],
-        ["main", "Garage", "2026-03-02", "UTC", "1", "0", "0.00"],
+        ["main", "Main garage", "2026-03-01", "UTC", "2", "2", "22.49"],
+        ["main", "Main garage", "2026-03-02", "UTC", "1", "0", "0.00"],
         ["north", "North", "2026-03-01", "Europe/Berlin", "2", "1", "40.01"],
         ["north", "North", "2026-03-02", "Europe/Berlin", "0", "1", "7.00"],
     ]
