@@ -5,7 +5,9 @@ from flask_login import current_user
 
 from ..domain import clock
 from ..domain.errors import DomainError, InvalidInput
-from ..identity import SESSION_ENDED, client_ip, current_actor, end_session, session_secret, start_session
+from ..identity import (
+    SESSION_ENDED, client_ip, current_actor, end_session, login_redirect, session_secret, start_session,
+)
 from ..services import accounts
 from ..web import next_page
 from . import bp
@@ -69,7 +71,7 @@ def logout():
 @bp.route("/account/password", methods=["GET", "POST"])
 def change_password():
     if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.path))
+        return login_redirect()  # as every page: htmx told to load it, an ended session said so, the query kept
     next_url = next_page(request.values.get("next"))
     ask_current = not _just_proved_one_time_password()
     if request.method == "GET":

@@ -1,24 +1,31 @@
 """Who may reach what, over EVERY route (issue 17): one matrix generated from `app.url_map`.
 
 Every rule × every method it allows × (for pages) a plain and an htmx request × every caller:
-signed out, an attendant of garage B only, a manager of B only, a manager of A and B, an admin, and
-the API tokens of B's attendant and manager and of the A-and-B manager. Garage A ("Alpha Secret")
-holds data with unmistakable markers: a car inside ("ZZSECRETA1"), a paid ticket ("ZZSECRETA2") with
-its receipt ("R-004243"), a person working only there ("alpha-only-user"), and the audit rows all of
-that wrote. Each garage's rule is asked at A's slug and at B's; a path naming a ticket or a person
-names A's.
+signed out; people signed in: an attendant of garage B only, a manager of B only, a manager of A and
+B, an attendant of A who manages B, someone taken off A while signed in, a manager of B and C (a
+portfolio without A) whose tablet remembers A's slug, an admin; API tokens: of B's attendant and
+manager, of the A-and-B manager (scoped to both), one scoped to A whose owner was taken off A, one
+whose owner was deactivated. Garage A ("Alpha Secret") holds data with unmistakable markers: a car
+inside ("ZZSECRETA1"), a paid ticket ("ZZSECRETA2") with its receipt ("R-004243"), a person working
+only there ("alpha-only-user"), and the audit rows all of that wrote. Each garage's rule is asked at
+A's slug and at B's; a path naming a ticket or a person names A's.
 
 What each (route, caller) should get comes from POLICY, a small table: each endpoint's class, and
-`allowed()` for a class and a caller. Asserted:
-- a caller not allowed never gets a 2xx, and is never sent into A's pages;
+`allowed()` / `refusal()` for a class and a caller. Asserted:
+- a caller not allowed is refused with the status the house rules give (`refusal`: 404 for a garage
+  where the person has no role, 401/302 signed out, 403 a role too small, ...), never a 2xx;
 - a caller with no right at A never sees A's markers, anywhere (body and headers: pages, fragments,
-  CSV exports, SVG charts, print pages, JSON), A's name only on the public screens (the lobby);
+  CSV exports, SVG charts, print pages, JSON), A's name only on the public screens (the lobby), and is
+  never sent into A's pages; every marker IS seen by some caller with rights there (else its absence
+  would prove nothing);
 - where allowed, a page or a GET of the API succeeds (a mutating request with a harmless body is
   at least admitted: neither 401, 403 nor 404); A's ticket or person asked at B is 404 there;
-- a mutating request by a caller with no right at A leaves A's rows as they were.
+- a mutating request by a caller with no right at A (an attempt on A: `ATTEMPTS`) leaves A's rows
+  as they were.
 A rule POLICY does not classify fails the completeness test, so the matrix stays complete."""
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import quote
@@ -28,11 +35,13 @@ import sqlalchemy as sa
 
 from garage.domain.tickets import format_receipt_number
 from garage.extensions import db
+from garage.garages_web import DESK_COOKIE
+from garage.htmx import PAGE_OF
 from garage.models import AuditEvent, Garage, GarageGrant, Ticket, User
-from garage.services import tickets
+from garage.services import accounts, tickets
 from garage.services.settings import ensure_settings
 from tests.helpers.db import empty_tables
-from tests.helpers.garages import add_garage, bearer, make_admin, person
+from tests.helpers.garages import add_garage, bearer, make_admin, person, revoke
 from tests.helpers.web import HTMX, csrf_token, sign_in
 
 RECEIPT_SEQ = 4242  # A's receipts start there: R-004243 is A's and nobody else's
@@ -51,10 +60,10 @@ A_SLUG, B_SLUG = "alpha", "beta"
 # garage A on the chooser: who works there.
 POLICY: dict[str, str] = {
     "static": "public", "meta.docs_asset": "public", "meta.home": "public", "ops.healthz": "public",
-    "ops.readyz": "public", "auth.login": "public", "lobby.index": "public", "lobby.panel": "public",
+    "ops.readyz": "public", "auth.login": "public", "auth.logout": "public", "lobby.index": "public", "lobby.panel": "public",
     "ops.metrics": "network",
     "meta.openapi": "signed_in_or_token", "meta.docs": "signed_in", "auth.change_password": "signed_in",
-    "auth.logout": "signed_in", "moved.choose": "signed_in", "moved.remember": "chooses_a", "moved.old_url": "moved",
+    "moved.choose": "signed_in", "moved.remember": "chooses_a", "moved.old_url": "moved",
     **{f"desk.{name}": "staff" for name in ("index", "activity", "enter", "lookup", "inside", "live", "rates",
                                              "ticket", "pay", "paid", "print_ticket", "print_receipt")},
     **{f"reports.{name}": "manager" for name in ("index", "chart", "export_rows", "export_tickets")},
@@ -88,6 +97,8 @@ class Caller:
     client: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     csrf: str = ""
+    username: str = ""
+    active: bool = True  # a token's owner
 
     def role_at(self, slug: str | None) -> str | None:
         return "manager" if self.admin else self.roles.get(slug or "")
@@ -118,7 +129,7 @@ def allowed(kind: str, caller: Caller, slug: str | None) -> bool | None:
         "api_public": lambda: True,
         "network": lambda: None,
         "signed_in": lambda: session,
-        "signed_in_or_token": lambda: session or token,
+        "signed_in_or_token": lambda: session or (token and caller.active),
         "staff": lambda: session and caller.role_at(slug) is not None,
         "manager": lambda: session and caller.role_at(slug) == "manager",
         "admin": lambda: session and caller.admin,
@@ -126,10 +137,41 @@ def allowed(kind: str, caller: Caller, slug: str | None) -> bool | None:
         "portfolio": lambda: session and (caller.admin or list(caller.roles.values()).count("manager") >= 2),
         "api_staff": lambda: token and caller.role_at(caller.acting_garage(slug)) is not None,
         "api_manager": lambda: token and caller.role_at(caller.acting_garage(slug)) == "manager",
-        "api_account": lambda: token,
+        "api_account": lambda: token and caller.active,
         "api_admin": lambda: token and caller.admin,
     }
     return rules[kind]()
+
+
+# Polled panels (htmx.fragment_of): a request that is not htmx's is sent to the panel's page.
+FRAGMENT_ONLY = {"desk.live", "desk.activity", "desk.rates", "lobby.panel", "operator.portfolio_live"}
+
+
+def refusal(endpoint: str, kind: str, caller: Caller, slug: str | None, htmx: bool, api: bool) -> int:
+    """How a caller not allowed is refused. The API: 401 without a live token; a token at a garage the
+    path names where it may not act, 404 (that garage's existence is never revealed); on a path naming
+    none, 400 for a token of several garages (the caller must name one); else 403. Pages: not signed in,
+    to the sign-in page (302; htmx: 401 with its HX-Redirect); a garage's page for a person with no role
+    there, 404 (as if it did not exist); the portfolio and the chooser's choice of A, 404; else 403."""
+    if api or kind == "signed_in_or_token":
+        if caller.kind != "token" or not caller.active:
+            return 401
+        if kind in ("api_staff", "api_manager"):
+            if slug is not None and caller.acting_garage(slug) is None or caller.role_at(slug) is None and slug:
+                return 404
+            actable = [scope for scope in caller.scopes if caller.role_at(scope)]
+            if slug is None and caller.acting_garage(None) is None and len(actable) > 1:
+                return 400
+        return 403
+    if caller.kind == "session" and slug is not None and caller.role_at(slug) is None:
+        return 404
+    if endpoint in FRAGMENT_ONLY and not htmx:
+        return 303  # to the page that holds it, whoever asks (that page then refuses)
+    if caller.kind != "session":
+        return 401 if htmx else 302
+    if kind in ("portfolio", "chooses_a"):
+        return 404
+    return 403
 
 
 # --- the data set: one per database ----------------------------------------------------------------
@@ -141,6 +183,7 @@ class World:
     callers: list[Caller]
     active: str  # A's car inside: its ticket number
     paid: str  # A's paid ticket
+    rows_of_a: tuple = ()  # A's rows after the last mutating request (snapshot)
 
     def snapshot(self) -> tuple:
         """A's rows, as they were: tickets (number, status, receipt), audit rows, grants, its settings row,
@@ -170,12 +213,17 @@ def world(_app) -> World:
         ensure_settings()
         a = add_garage(A_SLUG, spaces=5, name=NAME)
         b = add_garage(B_SLUG, spaces=5, name="Beta")
+        c = add_garage("gamma", spaces=5, name="Gamma")
         db.session.execute(sa.update(Garage).where(Garage.id == a).values(receipt_seq=RECEIPT_SEQ))
         db.session.commit()
         person("alpha-only-user", {a: "attendant"})
         person("att-b", {b: "attendant"})
         person("mgr-b", {b: "manager"})
         person("mgr-ab", {a: "manager", b: "manager"})
+        person("att-a-mgr-b", {a: "attendant", b: "manager"})
+        person("left-a", {a: "attendant", b: "attendant"})  # works at B; A taken away after signing in
+        person("gone", {a: "attendant"})  # deactivated after their token was made
+        person("mgr-bc", {b: "manager", c: "manager"})  # a portfolio of two garages, not A
         make_admin("root")
         active = tickets.issue_ticket(a, "ZZSECRETA1", "Car").ticket_number
         paid = tickets.issue_ticket(a, "ZZSECRETA2", "Car").ticket_number
@@ -185,31 +233,41 @@ def world(_app) -> World:
         paid_b = tickets.issue_ticket(b, "BETA2", "Car").ticket_number
         tickets.process_exit(b, paid_b, "Cash")
 
+        ids = {A_SLUG: a, B_SLUG: b}
         callers = [Caller("signed out", "anonymous"),
-                   Caller("attendant of B", "session", {B_SLUG: "attendant"}),
-                   Caller("manager of B", "session", {B_SLUG: "manager"}),
-                   Caller("manager of A and B", "session", {A_SLUG: "manager", B_SLUG: "manager"}),
-                   Caller("admin", "session", admin=True),
-                   Caller("token of B's attendant", "token", {B_SLUG: "attendant"}, scopes=(B_SLUG,)),
-                   Caller("token of B's manager", "token", {B_SLUG: "manager"}, scopes=(B_SLUG,)),
+                   Caller("attendant of B", "session", {B_SLUG: "attendant"}, username="att-b"),
+                   Caller("manager of B", "session", {B_SLUG: "manager"}, username="mgr-b"),
+                   Caller("manager of A and B", "session", {A_SLUG: "manager", B_SLUG: "manager"}, username="mgr-ab"),
+                   Caller("attendant of A, manager of B", "session", {A_SLUG: "attendant", B_SLUG: "manager"},
+                          username="att-a-mgr-b"),
+                   Caller("taken off A while signed in", "session", {B_SLUG: "attendant"}, username="left-a"),
+                   Caller("manager of B and C, A's slug in their desk cookie", "session",
+                          {B_SLUG: "manager", "gamma": "manager"}, username="mgr-bc"),
+                   Caller("admin", "session", admin=True, username="root"),
+                   Caller("token of B's attendant", "token", {B_SLUG: "attendant"}, scopes=(B_SLUG,), username="att-b"),
+                   Caller("token of B's manager", "token", {B_SLUG: "manager"}, scopes=(B_SLUG,), username="mgr-b"),
                    Caller("token of A's and B's manager", "token", {A_SLUG: "manager", B_SLUG: "manager"},
-                          scopes=(A_SLUG, B_SLUG))]
-        usernames = {"attendant of B": "att-b", "manager of B": "mgr-b", "manager of A and B": "mgr-ab",
-                     "admin": "root"}
+                          scopes=(A_SLUG, B_SLUG), username="mgr-ab"),
+                   Caller("token at A of one taken off A", "token", {B_SLUG: "attendant"}, scopes=(A_SLUG, B_SLUG),
+                          username="left-a"),
+                   Caller("token at A of one deactivated", "token", scopes=(A_SLUG,), username="gone",
+                          active=False)]
         for caller in callers:
             caller.client = _app.test_client()
             if caller.kind == "session":
-                assert sign_in(caller.client, usernames[caller.name]).status_code == 303
+                assert sign_in(caller.client, caller.username).status_code == 303
                 caller.csrf = csrf_token(caller.client, "/account/password")
-            elif caller.kind == "anonymous":
-                caller.csrf = csrf_token(caller.client)
             else:
-                owner = usernames["manager of A and B"] if A_SLUG in caller.scopes else usernames[
-                    "manager of B" if caller.roles[B_SLUG] == "manager" else "attendant of B"]
-                ids = [a, b] if A_SLUG in caller.scopes else [b]
-                caller.headers = bearer(owner, ids)
                 caller.csrf = csrf_token(caller.client)
-        yield World(_app, a, callers, active, paid)
+            if caller.kind == "token":
+                caller.headers = bearer(caller.username, [ids[slug] for slug in caller.scopes])
+            if caller.username == "mgr-bc":
+                caller.client.set_cookie(DESK_COOKIE, A_SLUG)  # a tablet last used by someone of A
+        revoke("left-a", a)
+        accounts.set_active("gone", False)
+        world = World(_app, a, callers, active, paid)
+        world.rows_of_a = world.snapshot()
+        yield world
         db.session.remove()
 
 
@@ -228,7 +286,8 @@ class Request:
 
 # Tickets named in paths: a GET shows the paid one (its receipt); a quote, a lookup or a payment the car inside.
 ASKS_THE_CAR_INSIDE = {"api.quote_ticket", "desk.lookup"}
-QUERIES = {"desk.lookup": "?q={active}"}
+QUERIES = {"desk.lookup": "?q={active}", "desk.inside": "?q=ZZSECRET",  # part of A's plate: the filter
+           "admin.audit": "?action=ticket.issued"}
 
 
 def requests_of(app, world: World):
@@ -305,8 +364,6 @@ def check(world: World, req: Request, caller: Caller, htmx: bool, shown_to_a: se
     may = allowed(kind, caller, req.slug)
     headers = {**caller.headers, **(HTMX if htmx else {})}
     mutating = req.method != "GET"
-    guard = mutating and not caller.rights_at_a
-    before = world.snapshot() if guard else None
     response = caller.client.open(req.path, method=req.method, headers=headers,
                                   **(body(req, caller) if mutating else {}))
     what = f"{req.method} {req.path}{' (htmx)' if htmx else ''} as {caller.name}: {response.status_code}"
@@ -314,8 +371,11 @@ def check(world: World, req: Request, caller: Caller, htmx: bool, shown_to_a: se
     status = response.status_code
     if status >= 500:
         problems.append(f"{what}: a server error")
-    if guard and world.snapshot() != before:
-        problems.append(f"{what}: changed A's rows")
+    if mutating:
+        now = world.snapshot()
+        if now != world.rows_of_a and not caller.rights_at_a:
+            problems.append(f"{what}: changed A's rows")
+        world.rows_of_a = now  # what those allowed changed, the next request starts from
     seen = scrubbed(response, req)
     if caller.rights_at_a:
         shown_to_a.update(marker for marker in (*SECRETS, NAME) if marker in seen)
@@ -326,10 +386,13 @@ def check(world: World, req: Request, caller: Caller, htmx: bool, shown_to_a: se
         location = response.headers.get("Location", "") + response.headers.get("HX-Redirect", "")
         if caller.kind == "session" and location.startswith(f"/g/{A_SLUG}") and kind not in PUBLIC_CLASSES:
             problems.append(f"{what}: sent into A's pages ({location})")  # for them, A does not exist
-    if may is False and 200 <= status < 300:
-        problems.append(f"{what}: not allowed, yet answered")
+    if may is False:
+        expected = refusal(req.endpoint, kind, caller, req.slug, htmx, req.endpoint.startswith("api."))
+        if status != expected:
+            problems.append(f"{what}: not allowed, refused with {status} instead of {expected}")
     at_a = (req.slug or (caller.acting_garage(None) if caller.kind == "token" else None)) == A_SLUG
-    if may and ((req.names_a_ticket and not at_a) or (req.names_a_person and not caller.rights_at_a)):
+    manages_a = caller.role_at(A_SLUG) == "manager"  # A's people are theirs to manage from any garage's page
+    if may and ((req.names_a_ticket and not at_a) or (req.names_a_person and not manages_a)):
         harmless_refusal = 422 if mutating and caller.rights_at_a else None  # the body was refused first
         if status not in (NOT_FOUND.get(req.endpoint, 404), harmless_refusal):
             problems.append(f"{what}: A's ticket or person asked elsewhere is not 404")
@@ -351,6 +414,9 @@ def test_the_policy_classifies_every_route(_app):
                "chooses_a",
                "api_public", "api_staff", "api_manager", "api_account", "api_admin", "moved"}
     assert set(POLICY.values()) <= classes
+    fragments = {endpoint for endpoint, view in _app.view_functions.items()  # @fragment_of, not @part_of
+                 if getattr(view, PAGE_OF, None) and not getattr(inspect.unwrap(view), PAGE_OF, None)}
+    assert fragments == FRAGMENT_ONLY
 
 
 def test_every_route_for_every_caller_keeps_garage_a_to_those_allowed(world):
