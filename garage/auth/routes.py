@@ -41,7 +41,7 @@ def _just_proved_one_time_password() -> bool:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     next_url = next_page(request.values.get("next"))
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and Werkzeug's HEAD: never a sign-in (CSRF checks only POST)
         if current_user.is_authenticated:
             return redirect(next_url or url_for("meta.home"))
         return render_template("auth/login.html", next=next_url, error=None, username="",
@@ -74,7 +74,7 @@ def change_password():
         return login_redirect()  # as every page: htmx told to load it, an ended session said so, the query kept
     next_url = next_page(request.values.get("next"))
     ask_current = not _just_proved_one_time_password()
-    if request.method == "GET":
+    if request.method != "POST":  # GET and HEAD: never a change (CSRF checks only POST)
         return render_template("auth/password.html", next=next_url, errors={}, ask_current=ask_current)
     errors: dict[str, str] = {}
     current = request.form.get("current_password") or ""

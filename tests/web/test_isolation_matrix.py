@@ -143,6 +143,9 @@ def allowed(kind: str, caller: Caller, slug: str | None) -> bool | None:
     return rules[kind]()
 
 
+READING = ("GET", "HEAD", "OPTIONS")  # methods that change nothing
+
+
 # Polled panels (htmx.fragment_of): a request that is not htmx's is sent to the panel's page.
 FRAGMENT_ONLY = {"desk.live", "desk.activity", "desk.rates", "lobby.panel", "operator.portfolio_live"}
 
@@ -295,8 +298,8 @@ def requests_of(app, world: World):
     values = {"ticket_number": world.active, "number": world.paid, "username": "alpha-only-user",
               "filename": "css/app.css"}
     for rule in app.url_map.iter_rules():
-        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            inside = method != "GET" or rule.endpoint in ASKS_THE_CAR_INSIDE
+        for method in sorted(rule.methods or ()):  # Werkzeug's HEAD (and OPTIONS, where it answers) too
+            inside = method not in READING or rule.endpoint in ASKS_THE_CAR_INSIDE
             number = world.active if inside else world.paid
             filled = {**values, "number": number, "ticket_number": number,
                       "name": "swagger-ui.css" if rule.endpoint == "meta.docs_asset" else "revenue",
@@ -363,7 +366,7 @@ def check(world: World, req: Request, caller: Caller, htmx: bool, shown_to_a: se
     kind = route_class(req.endpoint, req.rule)
     may = allowed(kind, caller, req.slug)
     headers = {**caller.headers, **(HTMX if htmx else {})}
-    mutating = req.method != "GET"
+    mutating = req.method not in READING
     response = caller.client.open(req.path, method=req.method, headers=headers,
                                   **(body(req, caller) if mutating else {}))
     what = f"{req.method} {req.path}{' (htmx)' if htmx else ''} as {caller.name}: {response.status_code}"
