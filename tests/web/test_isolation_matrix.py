@@ -160,7 +160,7 @@ def refusal(endpoint: str, kind: str, caller: Caller, slug: str | None, htmx: bo
         if caller.kind != "token" or not caller.active:
             return 401
         if kind in ("api_staff", "api_manager"):
-            if slug is not None and caller.acting_garage(slug) is None or caller.role_at(slug) is None and slug:
+            if slug is not None and (caller.acting_garage(slug) is None or caller.role_at(slug) is None):
                 return 404
             actable = [scope for scope in caller.scopes if caller.role_at(scope)]
             if slug is None and caller.acting_garage(None) is None and len(actable) > 1:
