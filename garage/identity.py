@@ -294,7 +294,10 @@ _HOME = (sa.select(sa.func.min(GarageGrant.garage_id)).where(GarageGrant.user_id
 _REMEMBERED = (sa.select(Garage.id).where(Garage.slug == sa.bindparam("remembered", type_=sa.String),
                                           sa.or_(User.role == ROLE_ADMIN,
                                                  sa.exists().where(GarageGrant.user_id == User.id,
-                                                                   GarageGrant.garage_id == Garage.id)))
+                                                                   GarageGrant.garage_id == Garage.id)
+                                                 # the person's own grant: without it the EXISTS listed `users`
+                                                 # itself and asked whether ANYONE works there
+                                                 .correlate(User, Garage)))
                .correlate(User).scalar_subquery())
 _WORKS_AT = sa.func.coalesce(sa.bindparam("garage_id", type_=sa.Integer), _REMEMBERED,
                              sa.case((User.role == ROLE_ADMIN, DEFAULT_GARAGE_ID), else_=_HOME))

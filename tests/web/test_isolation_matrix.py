@@ -56,7 +56,7 @@ A_SLUG, B_SLUG = "alpha", "beta"
 # admins. "portfolio": admins and managers of two garages or more. "api_public": the API's public
 # operations. "api_staff" / "api_manager": a token acting at the garage (the one the path names, else
 # its only garage) with that role. "api_account": any token. "api_admin": an admin's token.
-# "moved": the URLs of before: signed in (the public /lobby: anyone). "chooses_a": a person choosing
+# "moved": the URLs of before (the public /lobby, and the others: signed in). "chooses_a": a person choosing
 # garage A on the chooser: who works there.
 POLICY: dict[str, str] = {
     "static": "public", "meta.docs_asset": "public", "meta.home": "public", "ops.healthz": "public",
@@ -80,7 +80,7 @@ POLICY: dict[str, str] = {
     "api.list_garages": "api_account", "api.create_garage": "api_admin",
 }
 
-PUBLIC_CLASSES = {"public", "api_public"}  # A's name may show there (every garage's lobby is public)
+PUBLIC_CLASSES = {"public", "api_public", "moved_public"}  # A's name may show there (every garage's lobby is public)
 # What a request with the harmless body (nothing but a CSRF token) is rightly refused with, where allowed.
 REFUSED_WITHOUT_A_BODY = {"auth.login": 401}  # no username, no password: not signed in
 # How a route says "no such ticket here" (the desk's lookup: its form again, with the message).
@@ -108,16 +108,18 @@ class Caller:
         return self.role_at(A_SLUG) is not None
 
     def acting_garage(self, slug: str | None) -> str | None:
-        """The garage an API request of this token works for: the one the path names, else its only one."""
+        """The garage an API request of this token works for: the one the path names, else the only one
+        where it may act (its scope ∩ its owner's grants)."""
         if slug is not None:
             return slug if slug in self.scopes else None
-        return self.scopes[0] if len(self.scopes) == 1 else None
+        actable = [scope for scope in self.scopes if self.role_at(scope)]
+        return actable[0] if len(actable) == 1 else None
 
 
 def route_class(endpoint: str, rule: str) -> str:
     kind = POLICY[endpoint]
     if kind == "moved":
-        return "public" if rule.startswith("/lobby") else "signed_in"
+        return "moved_public" if rule.startswith("/lobby") else "moved_signed_in"
     return kind
 
 
@@ -128,6 +130,10 @@ def allowed(kind: str, caller: Caller, slug: str | None) -> bool | None:
         "public": lambda: True,
         "api_public": lambda: True,
         "network": lambda: None,
+        # The URLs of before answer a person by their own garages (a redirect, a chooser, 403 where none
+        # of theirs opens that page, 409 naming them for a file): no status asserted, A's markers are.
+        "moved_public": lambda: None,
+        "moved_signed_in": lambda: None if session else False,
         "signed_in": lambda: session,
         "signed_in_or_token": lambda: session or (token and caller.active),
         "staff": lambda: session and caller.role_at(slug) is not None,
@@ -437,3 +443,19 @@ def test_every_route_for_every_caller_keeps_garage_a_to_those_allowed(world):
         assert asked > 1500
         assert shown_to_a == {*SECRETS, NAME}, "a marker is on none of A's pages: its absence proves nothing"
         assert problems == [], f"{len(problems)} problems:\n" + "\n".join(problems)
+
+
+def test_a_tablet_remembering_a_garage_the_person_does_not_work_at_is_ignored(app):
+    """A shared tablet remembers the garage its last person chose (desk_garage); the next person, of
+    other garages, works for their own outside /g/ (the API docs, the menu's links), never for that one."""
+    from tests.helpers.web import soup
+
+    a, b, c = add_garage(A_SLUG, name=NAME), add_garage(B_SLUG), add_garage("gamma")
+    person("alpha-only-user", {a: "attendant"})  # someone works at A
+    person("mgr-bc", {b: "manager", c: "manager"})
+    client = app.test_client()
+    client.set_cookie(DESK_COOKIE, A_SLUG)
+    assert sign_in(client, "mgr-bc").status_code == 303
+    assert client.get("/docs").status_code == 200
+    links = [a["href"] for a in soup(client.get("/account/password")).select("nav a")]
+    assert links and not any(link.startswith(f"/g/{A_SLUG}") for link in links)
