@@ -25,6 +25,7 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from . import htmx, identity
+from .domain.garages import DEFAULT_SLUG
 from .identity import current_garage, login_redirect
 from .services import garages as garage_service
 from .services.stats import garages_now
@@ -152,11 +153,17 @@ def moved(rest: str = "") -> Response | str:
         return make_response(render_template("errors/403.html"), 403)
     slugs = [garage.slug for garage in garages]
     slug = _remembered(slugs) or (slugs[0] if len(slugs) == 1 else None)
-    if slug is None and (code != 302 or htmx.is_htmx()) and current_slug() in slugs:
-        # A form or a poll from a page opened before the upgrade: that page worked for the
-        # person's first garage (stage 1), so it goes on there; a chooser would be lost in a swap.
-        slug = current_slug()
-    if slug is None and (a_file or code != 302 or htmx.is_htmx()):
+    if slug is None and (code != 302 or htmx.is_htmx()) and DEFAULT_SLUG in slugs:
+        # A form or a poll can only come from a page opened before the upgrade, and that page was the
+        # default garage's (the only one then): it goes on there. Not the person's first garage: for
+        # someone not at the default garage that would be a guess (an entry or a payment landing in a
+        # garage nobody chose).
+        slug = DEFAULT_SLUG
+    # Several garages and none of the above: htmx sends the whole page to the desk's chooser, nothing
+    # done; a file or a form gets a plain 409 naming the garages' addresses.
+    if slug is None and htmx.is_htmx():
+        return htmx.client_redirect(url_for("moved.choose"), status=409)
+    if slug is None and (a_file or code != 302):
         return _which_garage(garages, _old_target())
     if slug is None:
         return _chooser(garages, _old_target(), public)
