@@ -54,7 +54,7 @@ def resolve(endpoint: str | None, values: dict[str, Any] | None) -> None:
         return  # not a garage's page (the API resolves its own /api/garages/<slug>, as JSON)
     garage = garage_service.garage_by_slug(values.pop(URL_VALUE))
     if garage is None:
-        abort(404)
+        _not_here()
     g.asked_garage_id = garage.id  # before anything loads the user: their role is read for it
     g.garage_slug = garage.slug
     if (current_user.is_authenticated and current_user.garage_role is None
@@ -63,7 +63,17 @@ def resolve(endpoint: str | None, values: dict[str, Any] | None) -> None:
         # (its top bar, its links) is the person's own garage's, not the one they asked for.
         del g.asked_garage_id, g.garage_slug
         identity.place(current_user._get_current_object())
-        abort(404)
+        _not_here()
+
+
+def _not_here() -> None:
+    """404 for a garage that does not exist or where the signed-in person has no grant (the same
+    answer for both). To htmx, the whole page is also sent to the person's desk (HX-Redirect: their
+    garage, a chooser or the 403 page), so a desk left open after a grant was revoked does not
+    go stale in silence (outside check: its polls answered 404 and nothing showed)."""
+    if htmx.is_htmx() and current_user.is_authenticated:
+        abort(htmx.client_redirect("/desk", status=404))
+    abort(404)
 
 
 def current_slug() -> str:
@@ -145,6 +155,8 @@ def moved(rest: str = "") -> Response | str:
     if not current_user.is_authenticated and not public:
         return login_redirect()  # after signing in, the old URL is resolved for that person
     roles = garage_service.roles_of(current_user.id if current_user.is_authenticated else None)
+    if not roles and public:  # a signed-in person with no garage: the public lobby is theirs too
+        roles = garage_service.roles_of(None)
     if not roles:  # a person with no garage at all
         return make_response(render_template("errors/403.html"), 403)
     view, a_file = _target_view(roles[0][0].slug)

@@ -398,3 +398,34 @@ def test_an_old_desk_s_htmx_request_of_several_garages_sends_the_page_to_the_cho
     assert r.status_code == 409 and r.headers["HX-Redirect"] == "/desk/choose"
     assert "Location" not in r.headers
     assert db.session.scalar(sa.select(sa.func.count(Ticket.id))) == 0
+
+
+def test_a_desk_left_open_after_its_grant_was_revoked_is_sent_to_the_person_s_desk(app, north):
+    """Its polls and forms answer 404 as for any garage not theirs, and the whole page goes to the
+    person's own desk (HX-Redirect): the attendant sees where they may work instead of a desk that
+    silently stopped. An unknown garage answers the same (nothing tells the two apart)."""
+    person("ann", {MAIN: "attendant", north: "attendant"})
+    client = browser(app, "ann")
+    assert client.get("/g/north/desk/live", headers=HTMX).status_code == 200
+    revoke("ann", north)
+    for url in ("/g/north/desk/live", "/g/nowhere/desk/live"):
+        r = client.get(url, headers=HTMX)
+        assert (r.status_code, r.headers.get("HX-Redirect")) == (404, "/desk"), url
+        assert "north" not in r.get_data(as_text=True).lower()
+    r = client.post("/g/north/desk/entries", headers=HTMX, data={"plate": "LATE 9", "vehicle_type": "Car",
+                                                                 "csrf_token": csrf_token(client, "/g/main/desk")})
+    assert (r.status_code, r.headers.get("HX-Redirect")) == (404, "/desk")
+    assert db.session.scalar(sa.select(sa.func.count(Ticket.id))) == 0
+    assert client.get("/desk").headers["Location"] == "/g/main/desk"  # where that redirect lands
+    page = client.get("/g/north/desk")  # a person typing it: the 404 page, no redirect
+    assert page.status_code == 404 and "HX-Redirect" not in page.headers
+
+
+def test_a_signed_in_person_with_no_garage_still_sees_the_public_lobby(app):
+    """Someone whose every grant was taken away: the lobby is public, as for anyone signed out."""
+    person("gus", {MAIN: "attendant"})
+    revoke("gus", MAIN)
+    client = browser(app, "gus")
+    r = client.get("/lobby")
+    assert (r.status_code, r.headers["Location"]) == (302, "/g/main/lobby")
+    assert client.get("/g/main/lobby").status_code == 200
