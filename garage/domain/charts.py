@@ -10,6 +10,19 @@ from typing import Callable, Sequence
 WIDTH, HEIGHT = 960, 320
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 80, 16, 36, 56
 MAX_X_LABELS = 12
+# The x axis's labels (font-size 12 in the template). Flat and centred under their slot while
+# each clears its neighbours by X_LABEL_GAP; otherwise (many garages, long names) turned by
+# X_LABEL_ANGLE, each ending at its slot's centre and reading down-left, cut at ROTATED_MAX
+# (with "…"; the whole label is its title), every k-th only when even turned ones would touch
+# (two parallel labels d apart are d × sin 45° apart across: at least LINE_HEIGHT).
+FONT_SIZE = 12
+LINE_HEIGHT = 15
+X_LABEL_GAP = 6
+X_LABEL_ANGLE = -45
+ROTATED_MAX = 140
+X_LABEL_FLAT_DROP, X_LABEL_DROP = 18, 12  # a flat label's baseline, a turned one's end, below the axis
+X_TITLE_ROOM = 28  # the axis title's band at the foot of the picture
+SIN45 = math.sqrt(0.5)
 PALETTE = ("#0b5cd5", "#e07b00", "#0a7a32", "#8a3ffc")
 # Light to dark blue: heat-map levels (no data is drawn as light grey).
 HEAT_COLOURS = ("#eef3fb", "#c9dbf5", "#94b8eb", "#5b8fdc", "#2c64c2", "#123f8c")
@@ -33,6 +46,29 @@ def nice_ticks(max_value: float, count: int = 5) -> list[float]:
 class Tick:
     pos: float
     label: str
+    title: str = ""  # the whole label when `label` is cut short
+
+
+# How wide a sans-serif font draws a character, in ems, erring wide (DejaVu Sans, the widest
+# common one: W 0.99, m 0.97, M 0.86, capitals up to 0.79, lower case and digits up to 0.64).
+_WIDE, _NARROW = set("WMmw@%"), set("iljtfrI.,:;'!| ")
+
+
+def text_width(text: str, size: float = FONT_SIZE) -> float:
+    """A generous estimate of `text`'s width at `size`: never narrower than drawn, so two labels
+    estimated apart are apart. Anything outside ASCII counts as wide (accents, other scripts)."""
+    ems = sum(1.0 if c in _WIDE or not c.isascii() else 0.42 if c in _NARROW else 0.8 if c.isupper() else 0.65
+              for c in text)
+    return round(ems * size, 2)
+
+
+def cut(text: str, room: float) -> str:
+    """`text` if it fits in `room`, else its longest start that fits with "…" after it."""
+    if text_width(text) <= room:
+        return text
+    while text and text_width(text + "…") > room:
+        text = text[:-1]
+    return text.rstrip() + "…"
 
 
 @dataclass(frozen=True)
@@ -70,6 +106,7 @@ class Chart:
     right: float = WIDTH - MARGIN_RIGHT
     bottom: float = HEIGHT - MARGIN_BOTTOM
     x_ticks: list[Tick] = field(default_factory=list)
+    x_angle: int = 0  # the x labels' turn (degrees; 0: flat)
     y_ticks: list[Tick] = field(default_factory=list)
     bars: list[Rect] = field(default_factory=list)
     lines: list[Line] = field(default_factory=list)
@@ -86,13 +123,40 @@ class Chart:
     def plot_height(self) -> float:
         return self.bottom - self.top
 
+    @property
+    def x_label_y(self) -> float:
+        """The x labels' baseline: a flat one's, or where a turned one ends."""
+        return self.bottom + (X_LABEL_DROP if self.x_angle else X_LABEL_FLAT_DROP)
 
-def _x_ticks(labels: Sequence[str], centre: Callable[[int], float]) -> list[Tick]:
-    """At most MAX_X_LABELS evenly spread labels; empty labels are never ticked
-    (callers blank the ones not worth a tick, e.g. every hour but midnight)."""
+
+def _x_ticks(chart: Chart, labels: Sequence[str], centre: Callable[[int], float], slot: float) -> None:
+    """At most MAX_X_LABELS evenly spread labels; empty labels are never ticked (callers blank the
+    ones not worth a tick, e.g. every hour but midnight). Flat when each clears its neighbours,
+    else turned (see X_LABEL_ANGLE), and the chart grows downwards to hold them."""
     candidates = [i for i, label in enumerate(labels) if label]
     step = max(1, math.ceil(len(candidates) / MAX_X_LABELS))
-    return [Tick(round(centre(i), 2), labels[i]) for i in candidates[::step]]
+
+    def spacings(chosen: list[int]) -> list[tuple[int, int, float]]:
+        return [(a, b, (b - a) * slot) for a, b in zip(chosen, chosen[1:])]
+
+    chosen = candidates[::step]
+    inside = all(text_width(labels[i]) / 2 <= min(centre(i), chart.width - centre(i)) for i in chosen)
+    if inside and all((text_width(labels[a]) + text_width(labels[b])) / 2 + X_LABEL_GAP <= apart
+                      for a, b, apart in spacings(chosen)):
+        chart.x_ticks = [Tick(round(centre(i), 2), labels[i]) for i in chosen]
+        return
+    while any(apart * SIN45 < LINE_HEIGHT for _, _, apart in spacings(chosen)):
+        step += 1
+        chosen = candidates[::step]
+    ticks = []
+    for i in chosen:
+        pos = round(centre(i), 2)
+        # Its start stays inside the picture: pos / cos 45° along the turned line, less its height.
+        shown = cut(labels[i], min(ROTATED_MAX, pos / SIN45 - FONT_SIZE))
+        ticks.append(Tick(pos, shown, labels[i] if shown != labels[i] else ""))
+    chart.x_ticks, chart.x_angle = ticks, X_LABEL_ANGLE
+    longest = max(text_width(t.label) for t in ticks)
+    chart.height = max(chart.height, math.ceil(chart.bottom + X_LABEL_DROP + longest * SIN45 + X_TITLE_ROOM))
 
 
 def _y_scale(chart: Chart, max_value: float, fmt: Callable[[float], str]) -> Callable[[float], float]:
@@ -128,7 +192,7 @@ def bar_chart(slug: str, title: str, description: str, labels: Sequence[str],
             chart.bars.append(Rect(round(chart.left + i * slot + gap / 2 + s * bar_w, 2), top,
                                   round(max(bar_w, 0.5), 2), round(chart.bottom - top, 2), colour,
                                   f"{labels[i]}: {name} {fmt(value)}"))
-    chart.x_ticks = _x_ticks(axis_labels or labels, lambda i: chart.left + (i + 0.5) * slot)
+    _x_ticks(chart, axis_labels or labels, lambda i: chart.left + (i + 0.5) * slot, slot)
     chart.table_head = [x_label] + [name for name, _ in series]
     chart.table_rows = [[labels[i]] + [fmt(values[i]) for _, values in series] for i in range(len(labels))]
     return chart
@@ -168,7 +232,7 @@ def line_chart(slug: str, title: str, description: str, labels: Sequence[str],
         name, value = ceiling
         chart.lines.append(Line(name, "#b3141b", [f"{chart.left},{y(value)} {chart.right},{y(value)}"], True))
         chart.legend.append((name, "#b3141b"))
-    chart.x_ticks = _x_ticks(axis_labels or labels, x)
+    _x_ticks(chart, axis_labels or labels, x, step)
     chart.table_head = [x_label] + [name for name, _ in series]
     chart.table_rows = [[labels[i]] + ["" if values[i] is None else fmt(values[i]) for _, values in series]
                         for i in range(n)]

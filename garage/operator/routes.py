@@ -19,7 +19,7 @@ from ..domain.money import cents_to_decimal, cents_to_dollars, format_dollar_amo
 from ..domain.periods import Period, TodayAcross, parse_period
 from ..htmx import fragment_of, is_htmx
 from ..identity import current_actor, role_required
-from ..reports.present import count
+from ..reports.present import count, told_apart
 from ..services import garages as garage_service
 from ..services.stats import garages_now
 from ..services import reports
@@ -106,8 +106,9 @@ def _visible():
 
 
 def comparison_charts(figures: list[reports.GarageFigures]) -> list:
-    """Side by side: revenue per garage, then entries and exits per garage."""
-    names = [f.name for f in figures]
+    """Side by side: revenue per garage, then entries and exits per garage (same-named garages
+    told apart by their slugs)."""
+    names = told_apart((f.name, f.slug) for f in figures)
     return [
         bar_chart("portfolio-revenue", "Revenue by garage", "Money taken at exits in each garage over the period.",
                   names, [("Revenue", [cents_to_dollars(f.revenue_cents) for f in figures])],

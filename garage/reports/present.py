@@ -17,6 +17,14 @@ def count(value: float) -> str:
     return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
 
 
+def told_apart(garages: Iterable[tuple[str, str]]) -> list[str]:
+    """Each garage's name from (name, slug) pairs, with its slug in brackets where another garage
+    has the same name (allowed: slugs are what is unique), so a chart's two "Central" bars differ."""
+    pairs = list(garages)
+    names = [name for name, _ in pairs]
+    return [f"{name} ({slug})" if names.count(name) > 1 else name for name, slug in pairs]
+
+
 def hour_labels(buckets: list[Bucket], with_day: bool) -> list[str]:
     fmt = "%d %b %H:%M" if with_day else "%H:%M"
     labels = [b.local_start.strftime(fmt) for b in buckets]

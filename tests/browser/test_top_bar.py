@@ -7,13 +7,13 @@ The viewports are the tablet's screen less the ~80 px its browser's bars take (t
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 from garage.extensions import db
 from garage.services import tickets as ticket_service
-from tests.helpers.browser import TAP_MIN, small_targets
-from tests.helpers.garages import PASSWORD, add_garage, make_admin, person
+from tests.helpers.browser import TAP_MIN, signed_in, small_targets
+from tests.helpers.garages import add_garage, make_admin, person
 
 pytestmark = pytest.mark.browser
 
@@ -33,17 +33,6 @@ TOP_BAR = """() => {
             links: [...document.querySelectorAll('.topbar .nav a')].map(box), brand: box(brand),
             brand_cut: brand.scrollWidth > brand.clientWidth, signout: box(document.querySelector('.signout button'))};
 }"""
-
-
-def signed_in(browser, live, viewport: dict, username: str, path: str) -> Page:
-    """A fresh touch tablet at `viewport`, `username` signed in and on `path`."""
-    page = browser.new_context(viewport=viewport, has_touch=True).new_page()
-    page.goto(f"{live.url}/login?next={path}")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"**{path}")
-    return page
 
 
 @ORIENTATIONS

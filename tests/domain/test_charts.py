@@ -9,7 +9,7 @@ from dataclasses import asdict
 import pytest
 
 from garage.domain.charts import (
-    HEAT_COLOURS, NO_DATA_COLOUR, Rect, Tick, bar_chart, heat_level, heat_map, line_chart, nice_ticks,
+    HEAT_COLOURS, NO_DATA_COLOUR, Rect, Tick, bar_chart, cut, heat_level, heat_map, line_chart, nice_ticks, text_width,
 )
 
 
@@ -162,3 +162,48 @@ def test_a_week_heat_map_rounds_its_cells_to_a_hundredth():
 ])
 def test_a_heat_colour_is_the_nearest_of_six_levels(value, top, colour):
     assert heat_level(value, top) == colour
+
+
+# --- the x axis's labels: flat while they clear each other, else turned 45° ---------------------
+# Widths are estimated generously in ems of the 12-unit font: W M m w and anything outside ASCII 1,
+# other capitals 0.8, narrow letters (i l j t f r I . , : ; ' ! | and the space) 0.42, the rest 0.65.
+
+def test_a_labels_width_is_estimated_wide_enough_for_the_widest_letters():
+    assert text_width("Mon") == 27.6  # (1 + 0.65 + 0.65) x 12
+    assert text_width("Garage 01") == 66.48  # 0.8 + 0.65 + 0.42 + 0.65 + 0.65 + 0.65 + 0.42 + 0.65 + 0.65 = 5.54 em
+    assert text_width("W" * 80) == 960 and text_width("É") == 12  # an accented capital as wide as a W
+
+
+def test_eleven_garages_named_flat_and_twelve_turned_with_room_below_for_them():
+    garages = [f"Garage {i:02d}" for i in range(1, 13)]
+    # eleven: slots of 864 / 11 = 78.55, and two neighbours need 66.48 / 2 x 2 + 6 = 72.48: flat
+    eleven = bar_chart("p", "P", "d", garages[:11], [("S", [1] * 11)], "X", "Y")
+    assert (eleven.x_angle, eleven.height, eleven.x_label_y) == (0, 320, 282)
+    assert [t.label for t in eleven.x_ticks] == garages[:11]
+    # twelve: slots of 72 < 72.48, so turned: each ends at its slot's centre (80 + 36 = 116, 188, ...),
+    # 12 below the axis (264 + 12 = 276); the chart grows to 264 + 12 + 66.48 x sin 45° (47.01) + 28
+    twelve = bar_chart("p", "P", "d", garages, [("S", [1] * 12)], "X", "Y")
+    assert (twelve.x_angle, twelve.height, twelve.x_label_y, twelve.bottom) == (-45, 352, 276, 264)
+    assert twelve.x_ticks[:2] == [Tick(116.0, "Garage 01"), Tick(188.0, "Garage 02")]
+    assert len(twelve.x_ticks) == 12  # 72 x sin 45° = 50.9 across between two: every one stays
+
+
+def test_a_name_too_long_for_its_place_is_cut_and_keeps_its_whole_self_as_its_title():
+    wide = "W" * 80
+    chart = bar_chart("p", "P", "d", [wide, "Docks"], [("S", [1, 2])], "X", "Y")
+    # flat, 960 wide, it would run 480 left of its centre (296) and out of the picture: turned, and
+    # cut to 140 at most: ten W's and "…" (11 x 12 = 132); "Docks" (40.8) whole
+    assert chart.x_angle == -45
+    assert chart.x_ticks == [Tick(296.0, "W" * 10 + "…", wide), Tick(728.0, "Docks")]
+    assert chart.height == 398  # 264 + 12 + 132 x sin 45° (93.34) + 28, rounded up
+    # Near the left edge the room is what keeps its start in the picture: the first of 50 slots is
+    # centred at 88.64, so at most 88.64 / sin 45° - 12 = 113.36 along the turned line
+    assert cut(wide, 113.36) == "W" * 8 + "…"
+
+
+def test_turned_labels_closer_than_a_line_across_are_thinned():
+    # 50 slots of 17.28: two neighbours turned would be 17.28 x sin 45° = 12.2 apart across, under
+    # a line (15); every other candidate is then labelled, so of the two only the first
+    labels = ["Garage 01", "Garage 02"] + [""] * 48
+    chart = bar_chart("p", "P", "d", labels, [("S", [1] * 50)], "X", "Y")
+    assert chart.x_angle == -45 and chart.x_ticks == [Tick(88.64, "Garage 01")]

@@ -15,6 +15,7 @@ from garage.domain.figures import (
     weighted_median,
 )
 from garage.domain.periods import BucketIndex, Period, parse_period, presets
+from garage.reports.present import told_apart
 
 UTC = timezone.utc
 NY = "America/New_York"
@@ -149,3 +150,8 @@ def test_heat_map_colours_scale_with_the_value():
     chart = heat_map("h", "Heat", "d", ["Mon", "Tue"], ["00", "01"], [[0.0, 4.0], [None, 2.0]], "Hour", "Day")
     colours = [c.colour for c in chart.cells]
     assert len(colours) == 4 and len(set(colours)) == 4  # empty, darkest, no data, middle
+
+
+def test_same_named_garages_are_told_apart_by_their_slugs_and_the_others_keep_their_names():
+    assert told_apart([("Central", "central-east"), ("Docks", "docks"), ("Central", "central-west")]) == [
+        "Central (central-east)", "Docks", "Central (central-west)"]

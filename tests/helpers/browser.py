@@ -17,6 +17,20 @@ def settled(page) -> None:
     expect(page.locator(BUSY)).to_have_count(0)
 
 
+def signed_in(browser, live, viewport: dict, username: str, path: str):
+    """A fresh touch tablet at `viewport`, `username` (password tests.helpers.garages.PASSWORD)
+    signed in and on `path`."""
+    from tests.helpers.garages import PASSWORD
+
+    page = browser.new_context(viewport=viewport, has_touch=True).new_page()
+    page.goto(f"{live.url}/login?next={path}")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"**{path}")
+    return page
+
+
 def sign_in_at_desk(page, garage, username: str = "ann") -> None:
     """A new attendant `username` signs in on `page` (a touch context) and lands on the desk."""
     password = garage.user(username, "attendant")

@@ -196,7 +196,7 @@ def test_an_admin_creates_a_garage_from_the_form(root):
     page = root.get("/garages")
     assert "Created the garage Harbour (harbour)." in text(page)
     row = soup(page).select_one('#garage-list tr[data-slug="harbour"]')
-    assert [td.get_text(" ", strip=True) for td in row.select("td")] == [
+    assert [td.get_text(strip=True) for td in row.select("td")] == [  # the timezone may break after a slash (<wbr>)
         "Harbour", "harbour", "250", "Europe/Lisbon", "0 (0%)", "OPEN"]
     [event] = audit_events("garage.created")
     assert event.username == "root" and event.object_id == "harbour"
