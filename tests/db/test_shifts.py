@@ -15,7 +15,8 @@ from garage.models import Garage
 from garage.services import shifts
 from garage.services.tickets import issue_ticket, process_exit
 from tests.helpers.db import audit_events, set_settings, ticket
-from tests.helpers.garages import add_garage, person
+from garage.services.garages import create_garage
+from tests.helpers.garages import OPERATOR, add_garage, person
 
 
 @pytest.fixture
@@ -83,7 +84,7 @@ def test_a_garage_that_requires_a_shift_refuses_a_payment_without_one_drawing_no
 
 
 def test_new_garages_require_a_shift_the_default_garage_does_not(app):
-    north = add_garage("north")
+    north = create_garage(OPERATOR, "north", "North", 3).id  # as the command line and the New garage form do
     assert db.session.get(Garage, north).payments_require_shift is True
     assert db.session.get(Garage, MAIN).payments_require_shift is False
 
@@ -169,3 +170,31 @@ def test_a_shift_belongs_to_a_person(app):
     with pytest.raises(Exception) as refused:
         shifts.open_shift(MAIN, Actor.system(), 0)
     assert refused.value.status == 403
+
+
+def test_a_shift_closed_between_the_payments_read_and_its_write_takes_no_payment(app, ann, monkeypatch):
+    """The exit has read the ticket (its shift still open); the shift's close commits meanwhile in
+    another session: the payment is refused (this garage requires a shift), not taken in the closed
+    shift, and the close's expected cash is the float alone."""
+    from garage.persistence import store
+
+    set_settings(payments_require_shift=True)
+    opened = shifts.open_shift(MAIN, ann, 3000)
+    number = car("RACE 1")
+    real = type(store()).exit_inputs
+
+    def close_meanwhile(self, *args, **kwargs):
+        found = real(self, *args, **kwargs)
+        with app.app_context():  # another worker's session
+            shifts.close_shift(MAIN, opened.shift.id, ann, counted_cents=3000)
+            db.session.remove()
+        return found
+
+    monkeypatch.setattr(type(store()), "exit_inputs", close_meanwhile)
+    before = receipt_seq()
+    with pytest.raises(ShiftRequired):
+        process_exit(MAIN, number, "Cash", ann)
+    monkeypatch.undo()
+    assert ticket(number).status == "active" and ticket(number).shift_id is None and receipt_seq() == before
+    closed = shifts.get_shift(MAIN, opened.shift.id, ann)
+    assert (closed.shift.expected_cash_cents, closed.shift.over_short_cents, closed.payments) == (3000, 0, 0)

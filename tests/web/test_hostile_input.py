@@ -89,6 +89,7 @@ RECIPES: dict[str, tuple[str, ...]] = {
     "api.status": (), "api.garage_stats": (), "api.garage_occupancy": (), "api.create_ticket": (),
     "api.get_ticket": (), "api.quote_ticket": ("lost",), "api.process_exit": (), "api.activities": ("limit",),
     "api.get_garage_settings": (), "api.put_garage_settings": (), "api.list_garages": (), "api.create_garage": (),
+    "api.open_shift": (), "api.current_shift": (), "api.get_shift": (), "api.close_shift": (),
 }
 
 # A good value for each parameter name, so generated requests also get past the first check.
@@ -97,6 +98,7 @@ VALID: dict[str, str] = {
     "to": "2026-03-08", "group": "day", "action": "auth.login", "user": "boss", "limit": "10",
     "number": "{ticket}", "ticket_number": "{ticket}", "username": "dave", "name": "occupancy",
     "filename": "css/app.css", "rows": "50", "seen": "0.0.0", "garage": "main", "rest": "live",
+    "shift_id": "1",
 }
 
 
