@@ -23,10 +23,15 @@ from typing import Any, Callable
 from urllib.parse import quote, urlencode
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from garage.api.operation import OPERATIONS
-from garage.services import accounts
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
+from garage.extensions import db
+from garage.identity import Actor
+from garage.models import User
+from garage.services import accounts, shifts
 from tests.helpers.api import issue
 from tests.helpers.garages import make_admin
 from tests.helpers.web import PASSWORD, csrf_token, sign_in, signed_in, soup
@@ -77,6 +82,8 @@ RECIPES: dict[str, tuple[str, ...]] = {
     "desk.index": (), "desk.live": ("seen",), "desk.activity": ("rows",), "desk.rates": (), "desk.inside": ("q", "page"),
     "desk.enter": (), "desk.ticket": (), "desk.lookup": ("q", "lost"), "desk.pay": (), "desk.paid": (),
     "desk.print_ticket": (), "desk.print_receipt": (),
+    "desk.shift": (), "desk.open_shift": (), "desk.close_shift": (), "desk.closeout": (), "desk.print_closeout": (),
+    "desk.shifts": (), "desk.reopen_shift": (), "desk.adjust_shift": (),
     "lobby.index": ("theme",), "lobby.panel": (),
     "reports.index": ("from", "to", "group"), "reports.chart": ("from", "to", "group"),
     "reports.export_rows": ("from", "to", "group"), "reports.export_tickets": ("from", "to", "group"),
@@ -124,6 +131,9 @@ def guarded(app, client, make_user, token_for) -> Guarded:
     make_user("eve")
     accounts.set_active("eve", False)  # the staff page shows its Reactivate form
     token = token_for("manager")
+    dave = Actor(db.session.scalar(sa.select(User.id).where(User.username == "dave")), "dave")
+    shifts.close_shift(MAIN, shifts.open_shift(MAIN, dave, 0).shift.id, dave, counted_cents=0)  # shift 1: closed
+    shifts.open_shift(MAIN, dave, 0)  # shift 2: open (the shift pages' forms: adjust, reopen, close)
     return Guarded(browser, app.test_client(), token, issue(client, token, "GUARD1"))
 
 
@@ -187,7 +197,7 @@ def test_query_parameters_and_path_segments_never_fail(app, guarded):
 
 FORM_PAGES = ("/g/main/desk", "/g/main/desk/exit?q=GUARD1", "/g/main/desk/tickets/{ticket}", "/g/main/admin/users",
               "/g/main/admin/audit", "/g/main/settings", "/g/main/reports", "/account/password", "/desk/choose",
-              "/garages", "/portfolio")
+              "/garages", "/portfolio", "/g/main/desk/shift", "/g/main/desk/shifts/1", "/g/main/desk/shifts/2")
 
 
 @dataclass(frozen=True)
