@@ -108,6 +108,8 @@ def test_a_manager_lists_adjusts_and_reopens_with_a_reason(app, desk, make_user)
     assert soup(boss.get(f"/g/main/desk/shifts/{sid}")).select_one("[data-over-short]").get_text() == "balanced"
     event, = audit_events("shift.adjusted", sid)
     assert event.details["before"]["countedCashCents"] == 4500 and event.details["after"]["countedCashCents"] == 5000
+    logged = soup(boss.get("/g/main/admin/audit", query_string={"action": "shift.adjusted"})).get_text(" ", strip=True)
+    assert "Recounted: $5 was in the safe bag" in logged and "counted cash $45.00 → $50.00" in logged
     r = post(boss, f"/g/main/desk/shifts/{sid}/reopen", token, reason="Closed too early")
     assert r.status_code == 303
     assert soup(desk.client.get(SHIFT)).select_one("#close-title") is not None  # ann's shift is open again
