@@ -111,6 +111,10 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
         self.REMEMBER_COOKIE_HTTPONLY = True
+        # No automatic OPTIONS answer (nothing here needs CORS preflights): it ran no view, so no caller
+        # check, and a token told 404 "No such garage" at another garage's API got 200 and the methods
+        # there, while an unknown slug got 404 (tests/web/test_isolation_matrix.py). Now 405, whatever the garage.
+        self.PROVIDE_AUTOMATIC_OPTIONS = False
         # Reverse proxies in front of the app whose X-Forwarded-For / -Proto are believed
         # (garage/proxies.py, installed by create_app); 0: forwarded headers are ignored.
         self.TRUSTED_PROXY_HOPS = _whole("TRUSTED_PROXY_HOPS", 0, 0, 10)

@@ -8,9 +8,11 @@
   never revealed) and ONE url_defaults (`fill_garage`: inside a garage's pages
   `url_for("desk.index")` is that garage's desk; elsewhere, the caller's garage).
 - `bp` (endpoints `moved.*`): the old URLs. GET: 302, anything else 307 (a form posted by a
-  tablet open during the upgrade is posted again, not lost); their query strings kept. A person
-  with several garages gets a chooser on a plain page request; the choice is remembered on that
-  tablet (the cookie DESK_COOKIE). The public `/lobby`: the only garage's lobby, or a chooser.
+  tablet open during the upgrade is posted again, not lost); their query strings kept. Only the
+  garages where the person may open that page count (none: 403). A person with several gets a
+  chooser on a plain page request (a file's URL: a plain 409 naming them); the choice is
+  remembered on that tablet (the cookie DESK_COOKIE), and pages outside /g/ work for it too
+  (identity.current_garage). The public `/lobby`: the only garage's lobby, or a chooser.
 """
 from __future__ import annotations
 
@@ -20,10 +22,12 @@ from flask import (
     Blueprint, Flask, Response, abort, current_app, g, make_response, redirect, render_template, request, url_for,
 )
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException
 
 from . import htmx, identity
 from .identity import current_garage, login_redirect
 from .services import garages as garage_service
+from .services.stats import garages_now
 from .web import safe_next
 
 PREFIX = "/g/<garage>"
@@ -35,7 +39,7 @@ PUBLIC_AREAS = ("lobby",)  # every garage's lobby screen is public: for a signed
 # The first path segment of each area's pages before stage 2 (settings: /settings itself).
 OLD_PREFIXES = ("desk", "lobby", "reports", "settings", "admin")
 
-DESK_COOKIE = "desk_garage"  # the slug a person with several garages chose on this tablet
+DESK_COOKIE = identity.GARAGE_COOKIE  # the slug a person with several garages chose on this tablet
 DESK_COOKIE_SECONDS = 400 * 24 * 3600  # the most a browser keeps a cookie (RFC 6265bis)
 
 bp = Blueprint("moved", __name__)
@@ -103,28 +107,65 @@ def _old_target() -> str:
 
 
 def _remembered(slugs: list[str]) -> str | None:
-    slug = request.cookies.get(DESK_COOKIE)
+    slug = identity.remembered_garage()
     return slug if slug in slugs else None
 
 
+def _target_view(slug: str) -> tuple[Any, bool]:
+    """The view an old URL becomes in a garage, and whether it answers a file or a print page (a
+    CSV, an SVG chart, a ticket's print page: never a chooser in its place). (None, False) for
+    a URL that is no page of a garage: the garage answers it (404, 405) as for anyone."""
+    try:
+        rule, _ = current_app.create_url_adapter(request).match(
+            _in_garage(slug, request.path), method=request.method, return_rule=True)
+    except HTTPException:
+        return None, False
+    view = current_app.view_functions.get(rule.endpoint)
+    named_file = "." in rule.rule.rsplit("/", 1)[-1]  # .../export/rows.csv, .../charts/<name>.svg
+    return view, named_file or bool(getattr(view, "framed_by_desk", False))
+
+
+def _which_garage(garages: list, target: str) -> Response:
+    """A file's old URL (CSV, chart, print page) that could mean several garages: a plain answer
+    naming each garage's URL, never a page (a download must not turn into a chooser)."""
+    lines = [f"This address is from before each garage had its own. It could mean {len(garages)} garages; "
+             "open the one you mean:", *(f"  {garage.garage_name}: {_in_garage(garage.slug, target)}"
+                                         for garage in garages)]
+    return Response("\n".join(lines) + "\n", status=409, mimetype="text/plain")
+
+
 def moved(rest: str = "") -> Response | str:
-    """An old URL: to the same page in the person's garage (the public lobby: in the only one)."""
+    """An old URL: to the same page in the person's garage (the public lobby: in the only one).
+    Only the garages where the person may open that page count (an attendant is not offered a
+    manager's page; none: 403 here); the remembered one, else the only one, else a chooser of
+    them (a page) or a plain 409 naming them (a file)."""
     code = 302 if request.method in ("GET", "HEAD") else 307
     public = request.path == "/lobby" or request.path.startswith("/lobby/")
     if not current_user.is_authenticated and not public:
         return login_redirect()  # after signing in, the old URL is resolved for that person
-    garages = garage_service.garages_of(current_user.id if current_user.is_authenticated else None)
-    slugs = [garage.slug for garage in garages]
-    if not slugs:  # a person with no garage at all
+    roles = garage_service.roles_of(current_user.id if current_user.is_authenticated else None)
+    if not roles:  # a person with no garage at all
         return make_response(render_template("errors/403.html"), 403)
+    view, a_file = _target_view(roles[0][0].slug)
+    garages = [garage for garage, role in roles if identity.admits(view, role)]
+    if not garages:  # their role at none of their garages opens this page
+        return make_response(render_template("errors/403.html"), 403)
+    slugs = [garage.slug for garage in garages]
     slug = _remembered(slugs) or (slugs[0] if len(slugs) == 1 else None)
-    if slug is None and (code != 302 or htmx.is_htmx()):
+    if slug is None and (code != 302 or htmx.is_htmx()) and current_slug() in slugs:
         # A form or a poll from a page opened before the upgrade: that page worked for the
         # person's first garage (stage 1), so it goes on there; a chooser would be lost in a swap.
         slug = current_slug()
+    if slug is None and (a_file or code != 302 or htmx.is_htmx()):
+        return _which_garage(garages, _old_target())
     if slug is None:
-        return render_template("garages/choose.html", garages=garages, target=_old_target(), public=public)
+        return _chooser(garages, _old_target(), public)
     return redirect(_in_garage(slug, _old_target()), code=code)
+
+
+def _chooser(garages: list, target: str, public: bool) -> str:
+    """The garages to choose from, each with its free spaces now (from the rows already read)."""
+    return render_template("garages/choose.html", garages=garages_now(garages), target=target, public=public)
 
 
 for _old in OLD_PREFIXES:
@@ -142,7 +183,7 @@ def choose():
     garages = garage_service.garages_of(current_user.id)
     if not garages:
         abort(404)
-    return render_template("garages/choose.html", garages=garages, target="/desk", public=False)
+    return _chooser(garages, "/desk", public=False)
 
 
 @bp.post("/desk/choose")

@@ -47,7 +47,7 @@ from flask_login import current_user, login_user, logout_user
 from . import htmx
 from .domain import clock
 from .domain.errors import Forbidden, NoSuchGarage, SeveralGarages, Unauthenticated
-from .domain.garages import DEFAULT_GARAGE_ID
+from .domain.garages import DEFAULT_GARAGE_ID, SLUG_PATTERN
 from .domain.roles import ROLE_ADMIN, ROLE_MANAGER, ROLES
 from .extensions import db, login_manager
 from .models import ApiToken, ApiTokenGarage, Garage, GarageGrant, User, UserSession
@@ -78,8 +78,9 @@ class Actor:
 class TokenCaller:
     """An API caller known so far only by its token: the token's hash (None
     when the request carried no well-formed token), the roles the operation
-    admits and the garage it asks to act at (None: the one garage its token is
-    scoped to, found by the lookup). :func:`actor_for` looks it up; the entry and
+    admits and the garage it asks to act at: its id, or the slug its URL names (resolved by
+    the lookup itself: no statement of its own), or neither (the one garage of its scope where
+    its owner may act, found by the lookup). :func:`actor_for` looks it up; the entry and
     the exit do the same lookup inside their own statement (one round trip fewer
     on the busiest paths)."""
 
@@ -87,6 +88,12 @@ class TokenCaller:
     roles: tuple[str, ...]
     ip: str | None = None
     garage_id: int | None = None
+    garage_slug: str | None = None
+
+    @property
+    def names_garage(self) -> bool:
+        """The request names the garage (its URL), rather than leaving it to the token's scope."""
+        return self.garage_id is not None or self.garage_slug is not None
 
 
 def client_ip() -> str | None:
@@ -126,15 +133,31 @@ def bearer_token_hash() -> str | None:
 
 def bearer_caller(roles: tuple[str, ...]) -> TokenCaller:
     """Who sends this API request, as far as the request itself tells (no lookup yet). The
-    garage: the one the request names (stage 2: its URL), else its token's only garage."""
-    return TokenCaller(bearer_token_hash(), roles, client_ip(), g.get("asked_garage_id"))
+    garage: the one the request names (its URL: the id when resolved already, else its slug, left
+    to the token's lookup: garage/api/__init__.py), else its token's only garage."""
+    return TokenCaller(bearer_token_hash(), roles, client_ip(), g.get("asked_garage_id"),
+                       g.get("asked_garage_slug"))
 
 
-# The garage a token acts at: the one asked for (:garage_id), else the only garage of its
-# scope (NULL when it has several: the caller must name one).
-_ONLY_SCOPE = (sa.select(sa.func.min(ApiTokenGarage.garage_id)).where(ApiTokenGarage.token_id == ApiToken.id)
-               .having(sa.func.count() == 1).correlate(ApiToken).scalar_subquery())
-_ASKED = sa.func.coalesce(sa.bindparam("garage_id", type_=sa.Integer), _ONLY_SCOPE)
+def _owner_may_act_at(garage_id: Any) -> Any:
+    """The token's owner may act at that garage: a grant there, or an admin (everywhere)."""
+    return sa.or_(User.role == ROLE_ADMIN,
+                  sa.exists().where(GarageGrant.user_id == User.id, GarageGrant.garage_id == garage_id)
+                  .correlate_except(GarageGrant))
+
+
+# The garage a token acts at: the one asked for (:garage_id, else the garage whose slug the request
+# names, :garage_slug: resolved here, no statement of its own; NULL for an unknown slug), else the
+# only garage of its scope where its owner may act (NULL when there are several: the caller must name
+# one; when there is none: refused).
+_SOLE = sa.orm.aliased(ApiTokenGarage, name="sole")
+_ONLY_GARAGE = (sa.select(sa.func.min(_SOLE.garage_id))
+                .where(_SOLE.token_id == ApiToken.id, _owner_may_act_at(_SOLE.garage_id))
+                .having(sa.func.count() == 1).correlate(ApiToken, User).scalar_subquery())
+_SLUG = sa.bindparam("garage_slug", type_=sa.String)
+_NAMED = sa.select(Garage.id).where(Garage.slug == _SLUG).scalar_subquery()
+_ASKED = sa.func.coalesce(sa.bindparam("garage_id", type_=sa.Integer),
+                          sa.case((_SLUG.is_(None), _ONLY_GARAGE), else_=_NAMED))
 # The token's role there: its owner's grant (an admin: a manager everywhere); "" when the token
 # is not scoped there or its owner may not act there (403, not 401: the token itself is live).
 _ROLE_THERE = sa.case((ApiTokenGarage.garage_id.is_(None), ""), (User.role == ROLE_ADMIN, ROLE_MANAGER),
@@ -154,12 +177,18 @@ TOKEN_OWNER = (sa.select(User.id, User.username, _ROLE_THERE, ApiTokenGarage.gar
                       User.active.is_(True)))
 
 
-def owner_of(hashed: str | None, garage_id: int | None = None) -> sa.Row | None:
+def owner_of(hashed: str | None, garage_id: int | None = None, garage_slug: str | None = None) -> sa.Row | None:
     """(id, username, role, garage_id) of the active user owning this live token hash, else None;
-    role and garage are the token's at `garage_id` (None: its only garage); role "" where it may not act."""
+    role and garage are the token's at `garage_id` (else the garage of `garage_slug`, else its only
+    garage); role "" where it may not act (an unknown slug included)."""
     if hashed is None:
         return None
-    return db.session.connection().execute(TOKEN_OWNER, {"token_hash": hashed, "garage_id": garage_id}).first()
+    return db.session.connection().execute(TOKEN_OWNER, token_params(hashed, garage_id, garage_slug)).first()
+
+
+def token_params(hashed: str | None, garage_id: int | None, garage_slug: str | None) -> dict[str, Any]:
+    """The parameters of :data:`TOKEN_OWNER` (and of the statements that embed it)."""
+    return {"token_hash": hashed, "garage_id": garage_id, "garage_slug": garage_slug}
 
 
 def token_owner(secret: str | None, garage_id: int | None = None) -> sa.Row | None:
@@ -172,10 +201,7 @@ TOKEN_GARAGES = (sa.select(Garage.slug).select_from(ApiToken).join(User, User.id
                  .join(ApiTokenGarage, ApiTokenGarage.token_id == ApiToken.id)
                  .join(Garage, Garage.id == ApiTokenGarage.garage_id)
                  .where(ApiToken.token_hash == sa.bindparam("token_hash"), ApiToken.revoked_at.is_(None),
-                        User.active.is_(True),
-                        sa.or_(User.role == ROLE_ADMIN,
-                               sa.exists().where(GarageGrant.user_id == User.id,
-                                                 GarageGrant.garage_id == ApiTokenGarage.garage_id)))
+                        User.active.is_(True), _owner_may_act_at(ApiTokenGarage.garage_id))
                  .order_by(Garage.id))
 
 
@@ -184,10 +210,16 @@ def admit(role: str | None, caller: TokenCaller) -> None:
     statements included): 401 when no live token was found (role None); "" (the token may not act
     at that garage): 404 "No such garage" at a garage the request names (never reveal it exists),
     400 naming its garages for a token of several garages on a path that names none, else 403;
-    403 for a role the operation does not admit. Only a refusal costs the extra statement."""
+    403 for a role the operation does not admit. A slug that names no garage is 404 "No such
+    garage" with or without a token (as a garage's public paths answer). Only a refusal costs the
+    extra statement."""
     if role is None:
+        if caller.garage_slug is not None and caller.garage_id is None:
+            from .services.garages import garage_id  # services import this module
+
+            garage_id(caller.garage_slug)  # NoSuchGarage for a slug that names none
         raise Unauthenticated()
-    if role == "" and caller.garage_id is not None:
+    if role == "" and caller.names_garage:
         raise NoSuchGarage()
     if role == "":
         slugs = list(db.session.execute(TOKEN_GARAGES, {"token_hash": caller.token_hash}).scalars())
@@ -200,7 +232,7 @@ def admit(role: str | None, caller: TokenCaller) -> None:
 def admitted(caller: TokenCaller) -> tuple[Actor, int]:
     """The caller as an Actor and the garage it acts at, or Unauthenticated (no live token of an
     active user) / Forbidden (not admitted at that garage)."""
-    owner = owner_of(caller.token_hash, caller.garage_id)
+    owner = owner_of(caller.token_hash, caller.garage_id, caller.garage_slug)
     admit(owner.role if owner is not None else None, caller)
     g.caller_name = owner.username  # for the logs (observability/logs.py)
     g.garage_id = owner.garage_id  # the request's garage (current_garage)
@@ -248,13 +280,27 @@ LAST_SEEN = "_seen"
 TOUCHED = "_touched"  # when this session's row was last told it is in use
 TOUCH_SECONDS = 300  # the row's last_seen_at lags the cookie's by at most this
 
+# The garage a person with several garages chose on this tablet (garages_web.remember sets it; a
+# slug): the garage of a page outside /g/<slug>/ (their password, the portfolio, sign-out, an error
+# page) while it is still one of theirs, so its menu and "back to the desk" lead back there.
+GARAGE_COOKIE = "desk_garage"
+
 # The user of a live session row, with the garage the request works for and their grant there,
 # in one statement (as the plain user lookup it replaces). The garage: the one the request names
-# (stage 2: its URL; :garage_id), else the person's garage: an admin's is the default garage, anyone
-# else's the garage of their grant (the lowest id when they hold several, until they can choose).
+# (stage 2: its URL; :garage_id), else the one remembered on this tablet (:remembered, a slug) if
+# the person may work there, else the person's garage: an admin's is the default garage, anyone
+# else's the garage of their grant (the lowest id when they hold several).
 _HOME = (sa.select(sa.func.min(GarageGrant.garage_id)).where(GarageGrant.user_id == User.id)
          .correlate(User).scalar_subquery())
-_WORKS_AT = sa.func.coalesce(sa.bindparam("garage_id", type_=sa.Integer),
+_REMEMBERED = (sa.select(Garage.id).where(Garage.slug == sa.bindparam("remembered", type_=sa.String),
+                                          sa.or_(User.role == ROLE_ADMIN,
+                                                 sa.exists().where(GarageGrant.user_id == User.id,
+                                                                   GarageGrant.garage_id == Garage.id)
+                                                 # the person's own grant: without it the EXISTS listed `users`
+                                                 # itself and asked whether ANYONE works there
+                                                 .correlate(User, Garage)))
+               .correlate(User).scalar_subquery())
+_WORKS_AT = sa.func.coalesce(sa.bindparam("garage_id", type_=sa.Integer), _REMEMBERED,
                              sa.case((User.role == ROLE_ADMIN, DEFAULT_GARAGE_ID), else_=_HOME))
 _GRANT_THERE = (sa.select(GarageGrant.role).where(GarageGrant.user_id == User.id, GarageGrant.garage_id == _WORKS_AT)
                 .correlate(User).scalar_subquery())
@@ -283,7 +329,7 @@ def load_user(session_id: str) -> User | None:
     """Flask-Login's user loader: the user of a session id, if its row still exists."""
     if not session_id or len(session_id) > TOKEN_MAX:
         return None
-    row = db.session.execute(SESSION_USER, {"key_hash": hash_token(session_id), "garage_id": asked_garage(),
+    row = db.session.execute(SESSION_USER, {"key_hash": hash_token(session_id), **_garage_asked_or_remembered(),
                                             "cutoff": stale_before(clock.utcnow())}).first()
     if row is None:
         return None
@@ -297,19 +343,45 @@ def place(user: User) -> None:
     this request, who was not loaded by it)."""
     user.garage_id, user.garage_role, user.garage_count = db.session.execute(
         sa.select(_WORKS_AT, _ROLE_HERE, _GRANTS).select_from(User).where(User.id == user.id),
-        {"garage_id": asked_garage()}).one()
+        _garage_asked_or_remembered()).one()
 
 
 def asked_garage() -> int | None:
-    """The garage this request names itself (stage 2 puts it in the URL), if any."""
-    return g.get("asked_garage_id") if has_request_context() else None
+    """The garage this request names itself (its URL), if any. A slug left to the token's lookup
+    (garage/api/__init__.py) is the garage the token was admitted at (it can be no other); read
+    by its slug only if something asks before the token was looked up (or on the entry, whose
+    statement found it)."""
+    if not has_request_context():
+        return None
+    if g.get("asked_garage_id") is None and g.get("asked_garage_slug") is not None:
+        if g.get("garage_id") is not None:
+            return g.garage_id  # admitted there: the slug's garage
+        from .services.garages import garage_id  # services import this module
+
+        g.asked_garage_id = garage_id(g.asked_garage_slug)
+    return g.get("asked_garage_id")
+
+
+def remembered_garage() -> str | None:
+    """The slug of the garage chosen on this tablet (GARAGE_COOKIE), if the request carries one;
+    whether the person may work there is SESSION_USER's question."""
+    if not has_request_context():
+        return None
+    slug = request.cookies.get(GARAGE_COOKIE) or ""
+    return slug if SLUG_PATTERN.fullmatch(slug) else None  # anything else names no garage
+
+
+def _garage_asked_or_remembered() -> dict[str, Any]:
+    """SESSION_USER's parameters for the person's garage (see _WORKS_AT)."""
+    return {"garage_id": asked_garage(), "remembered": remembered_garage()}
 
 
 def current_garage() -> int:
     """The id of the garage this request works for: the ONE place it is decided.
     - a garage the request names (stage 2: the slug in its URL) wins;
     - an API caller whose token was looked up: the garage it was admitted at (its only garage);
-    - a signed-in person: their garage (an admin: the default garage; anyone else: their grant's);
+    - a signed-in person: the garage chosen on this tablet (GARAGE_COOKIE) while they may work
+      there, else their garage (an admin: the default garage; anyone else: their grant's, the lowest id);
     - everyone else (the lobby, public occupancy): the default garage, the only one of a
       single-garage deployment.
     Whether the caller may act there is :func:`caller_role`'s answer, not this function's."""
@@ -402,6 +474,18 @@ def login_redirect() -> Response:
     return redirect(login)
 
 
+ADMITS = "garage_roles_admitted"  # a page view's attribute: the roles role_required admits (() anyone signed in)
+
+
+def admits(view: Callable | None, role: str | None) -> bool:
+    """Whether a person whose role at a garage is `role` may open `view` there (a view with no
+    role_required, the public lobby: anyone)."""
+    roles = getattr(view, ADMITS, None)
+    if roles is None:
+        return True
+    return role is not None and (not roles or role in roles)
+
+
 def role_required(*roles: str) -> Callable:
     """Page views: signed in, password changed, and one of the roles at the request's garage
     (:func:`caller_role`: the person's grant there; an admin is a manager everywhere)."""
@@ -417,6 +501,7 @@ def role_required(*roles: str) -> Callable:
                 return make_response(render_template("errors/403.html"), 403)
             return view(*args, **kwargs)
 
+        setattr(wrapped, ADMITS, roles)  # functools.wraps carries it to the decorators above
         return wrapped
 
     return decorator

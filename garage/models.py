@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .domain.clock import utcnow
 from .domain.garage_settings import ADDRESS_MAX, TAX_ID_MAX
+from .domain.garages import DEFAULT_GARAGE_NAME
 from .domain.occupancy import DEFAULT_ALMOST_FULL_PERCENT
 from .domain.pricing import DEFAULT_HOURLY_RATE_CENTS, LOST_REPLACE, Tariff
 from .domain.tax import MAX_RATE_BP
@@ -237,7 +238,7 @@ class Garage(db.Model):
     total_spaces: Mapped[int] = mapped_column(default=140)
     hourly_rate: Mapped[int] = mapped_column(default=DEFAULT_HOURLY_RATE_CENTS)  # cents
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
-    garage_name: Mapped[str] = mapped_column(sa.String(80), default="Garage")
+    garage_name: Mapped[str] = mapped_column(sa.String(80), default=DEFAULT_GARAGE_NAME)
     # On receipts: the address (lines joined by "\n"), the tax rate in basis points
     # (prices include it; 0: no tax line) and the tax/VAT id ("" : none).
     garage_address: Mapped[str] = mapped_column(sa.String(ADDRESS_MAX), default="", server_default="")

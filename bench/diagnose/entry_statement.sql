@@ -9,8 +9,13 @@ WITH actor AS (
            scope.garage_id
     FROM api_tokens JOIN users ON users.id = api_tokens.user_id
     LEFT JOIN api_token_garages AS scope ON scope.token_id = api_tokens.id AND scope.garage_id = COALESCE(
-        1, (SELECT min(sole.garage_id) FROM api_token_garages AS sole
-                     WHERE sole.token_id = api_tokens.id HAVING count(*) = 1))
+        1, CASE WHEN NULL::varchar IS NULL
+            THEN (SELECT min(sole.garage_id) FROM api_token_garages AS sole
+                  WHERE sole.token_id = api_tokens.id AND (users.role = 'admin' OR EXISTS (
+                      SELECT FROM garage_grants WHERE garage_grants.user_id = users.id
+                                                  AND garage_grants.garage_id = sole.garage_id))
+                  HAVING count(*) = 1)
+            ELSE (SELECT garages.id FROM garages WHERE garages.slug = NULL::varchar) END)
     LEFT JOIN garage_grants AS grants ON grants.user_id = users.id AND grants.garage_id = scope.garage_id
     WHERE api_tokens.token_hash = 'nohash' AND api_tokens.revoked_at IS NULL AND users.active
     UNION ALL

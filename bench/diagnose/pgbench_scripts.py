@@ -22,7 +22,7 @@ from garage.persistence.postgresql import ISSUE  # noqa: E402
 # (pgbench's :n). Every parameter of the statement must have a value here.
 VALUES = {
     "token_hash": "'nohash'", "by_token": "false", "roles": "ARRAY[]::varchar[]", "user_id": "1",
-    "username": "'bench'", "now": "now()", "garage_id": "1", "number": "'{p}' || :n",
+    "username": "'bench'", "now": "now()", "garage_id": "1", "garage_slug": "NULL::varchar", "number": "'{p}' || :n",
     "plate": "'{p} ' || :n", "plate_key": "'{p}' || :n", "vehicle_type": "'Car'", "status": "'active'",
     "ip": "'1.2.3.4'", "details": "'{{\"plate\": \"x\"}}'::json",
 }

@@ -54,8 +54,10 @@ def _local_time(tz: str):
 def _staff(status: int = 200, **context: Any):
     context.setdefault("form", {})
     context.setdefault("errors", {})
+    users = accounts.list_users(current_garage())
     return htmx.page_or_fragment("admin/users.html", "admin/_staff.html", status,
-                                 users=accounts.list_users(current_garage()), roles=accounts.ROLES,
+                                 users=users, manageable=accounts.may_manage(users, current_actor()),
+                                 roles=accounts.ROLES,
                                  min_password=accounts.MIN_PASSWORD,
                                  garages=garage_service.list_garages(current_actor()) if current_user.is_admin else [],
                                  local=_local_time(get_settings(current_garage()).timezone), **context)

@@ -5,7 +5,9 @@ from flask_login import current_user
 
 from ..domain import clock
 from ..domain.errors import DomainError, InvalidInput
-from ..identity import SESSION_ENDED, client_ip, current_actor, end_session, session_secret, start_session
+from ..identity import (
+    SESSION_ENDED, client_ip, current_actor, end_session, login_redirect, session_secret, start_session,
+)
 from ..services import accounts
 from ..web import next_page
 from . import bp
@@ -39,7 +41,7 @@ def _just_proved_one_time_password() -> bool:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     next_url = next_page(request.values.get("next"))
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and Werkzeug's HEAD: never a sign-in (CSRF checks only POST)
         if current_user.is_authenticated:
             return redirect(next_url or url_for("meta.home"))
         return render_template("auth/login.html", next=next_url, error=None, username="",
@@ -69,10 +71,10 @@ def logout():
 @bp.route("/account/password", methods=["GET", "POST"])
 def change_password():
     if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.path))
+        return login_redirect()  # as every page: htmx told to load it, an ended session said so, the query kept
     next_url = next_page(request.values.get("next"))
     ask_current = not _just_proved_one_time_password()
-    if request.method == "GET":
+    if request.method != "POST":  # GET and HEAD: never a change (CSRF checks only POST)
         return render_template("auth/password.html", next=next_url, errors={}, ask_current=ask_current)
     errors: dict[str, str] = {}
     current = request.form.get("current_password") or ""

@@ -13,6 +13,9 @@ from .errors import InvalidInput
 
 DEFAULT_GARAGE_ID = 1
 DEFAULT_SLUG = "main"
+# The name the first start gives the default garage (a manager renames it in Settings). Not "Garage":
+# in the top bar that read as the app's own name. Rows made before keep the name they have.
+DEFAULT_GARAGE_NAME = "Main garage"
 SLUG_MAX = 40
 SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 SLUG_MESSAGE = ("Use 1-40 lower-case letters, digits and hyphens, starting with a letter or digit "

@@ -10,9 +10,9 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Mapping
+from typing import Iterable, Mapping
 
-from .clock import local_day_bounds, to_local
+from .clock import local_day_bounds, local_today, to_local
 from .errors import InvalidInput
 
 GROUPS = ("day", "hour")
@@ -106,6 +106,44 @@ def default_period(today: date) -> Period:
     return Period(today - timedelta(days=29), today, "day")
 
 
+def spanning(periods: Iterable[Period]) -> Period:
+    """The smallest period holding all of `periods` (the group of the first)."""
+    periods = list(periods)
+    return Period(min(p.first for p in periods), max(p.last for p in periods), periods[0].group)
+
+
+@dataclass(frozen=True)
+class TodayAcross:
+    """"Today" for several garages at once (the portfolio), each in its own timezone. Around
+    midnight somewhere their dates differ (Auckland already on the 6th, Los Angeles still on the
+    5th): a period is one range of dates, each garage's own local days in it, so the rule is that
+    every quick period and the default one is that period as each garage sees it, spanned: from
+    the earliest garage's to the latest's. Every garage's own today (its week, its month, its
+    last 30 days) is then inside; when the dates differ, "Today" covers two dates, and the page
+    says so (`differ`)."""
+
+    earliest: date
+    latest: date
+
+    @classmethod
+    def at(cls, now: datetime, tznames: Iterable[str]) -> "TodayAcross":
+        """At the instant `now` (UTC), for garages in `tznames` (none: UTC's date)."""
+        todays = {local_today(now, tz) for tz in tznames} or {local_today(now, "UTC")}
+        return cls(min(todays), max(todays))
+
+    @property
+    def differ(self) -> bool:
+        return self.earliest != self.latest
+
+    def presets(self) -> list[tuple[str, Period]]:
+        """The period selector's shortcuts: each spans that shortcut in every garage's timezone."""
+        return [(label, spanning([early, late]))
+                for (label, early), (_, late) in zip(presets(self.earliest), presets(self.latest))]
+
+    def default_period(self) -> Period:
+        return spanning([default_period(self.earliest), default_period(self.latest)])
+
+
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 
 
@@ -125,15 +163,16 @@ def parse_date(raw: str, field: str) -> date:
     return value
 
 
-def parse_period(args: Mapping[str, str], today: date) -> Period:
-    """Read ?from=&to=&group= (all optional). Raises InvalidInput with the field."""
+def parse_period(args: Mapping[str, str], today: date, default: Period | None = None) -> Period:
+    """Read ?from=&to=&group= (all optional; neither date: `default`, else the 30 days to `today`).
+    Raises InvalidInput with the field."""
     raw_from = (args.get("from") or "").strip()
     raw_to = (args.get("to") or "").strip()
     raw_group = (args.get("group") or "").strip().lower()
     if raw_group and raw_group not in GROUPS:
         raise InvalidInput("Group by must be “day” or “hour”", field="group")
     if not raw_from and not raw_to:
-        period = default_period(today)
+        period = default or default_period(today)
     else:
         first = parse_date(raw_from, "from") if raw_from else None
         last = parse_date(raw_to, "to") if raw_to else None

@@ -10,28 +10,22 @@ from flask_login import current_user
 
 from .. import htmx
 from ..domain.charts import bar_chart
-from ..domain.clock import local_today, utcnow
+from ..domain.clock import utcnow
 from ..domain.errors import DomainError, InvalidInput, NotFound
 from ..domain.figures import FORMULA_STARTS, csv_text
 from ..domain.garage_settings import MAX_SPACES, InvalidSettings
 from ..domain.inputs import parse_whole
 from ..domain.money import cents_to_decimal, cents_to_dollars, format_dollar_amount, format_whole_dollars
-from ..domain.periods import Period, parse_period, presets
+from ..domain.periods import Period, TodayAcross, parse_period
 from ..htmx import fragment_of, is_htmx
-from ..identity import current_actor, current_garage, role_required
+from ..identity import current_actor, role_required
 from ..reports.present import count
 from ..services import garages as garage_service
-from ..services.stats import GarageOccupancy
+from ..services.stats import garages_now
 from ..services import reports
-from ..services.settings import get_settings
 from . import bp
 
 signed_in = role_required()  # anyone signed in: who may see what is decided below
-
-
-def garages_now(garages: list) -> list[GarageOccupancy]:
-    """Each garage's occupancy and state now, from the rows already read (no other statement)."""
-    return [GarageOccupancy.of(garage) for garage in garages]
 
 
 def _admin_only() -> Response | None:
@@ -90,14 +84,18 @@ def create_garage():
 
 # --- /portfolio -------------------------------------------------------------------------------
 
-def _period() -> tuple[Period | None, InvalidInput | None, str]:
-    """The reports' period picker: ?from=&to= (per day: the portfolio has no hourly rows)."""
-    tz = get_settings(current_garage()).timezone
+def _period(today: TodayAcross) -> tuple[Period | None, InvalidInput | None]:
+    """The reports' period picker: ?from=&to= (per day: the portfolio has no hourly rows); none:
+    the last 30 days of every garage shown, each in its own timezone (TodayAcross)."""
     args = {k: request.args.get(k, "") for k in ("from", "to")}
     try:
-        return parse_period({**args, "group": "day"}, local_today(utcnow(), tz)), None, tz
+        return parse_period({**args, "group": "day"}, today.latest, today.default_period()), None
     except InvalidInput as exc:
-        return None, exc, tz
+        return None, exc
+
+
+def _today(garages: list) -> TodayAcross:
+    return TodayAcross.at(utcnow(), [garage.timezone for garage in garages])
 
 
 def _visible():
@@ -125,8 +123,9 @@ def comparison_charts(figures: list[reports.GarageFigures]) -> list:
 @signed_in
 def portfolio():
     visible = _visible()
-    period, error, tz = _period()
-    context: dict[str, Any] = {"error": error, "period": period, "presets": presets(local_today(utcnow(), tz)),
+    today = _today(visible)
+    period, error = _period(today)
+    context: dict[str, Any] = {"error": error, "period": period, "presets": today.presets(), "today": today,
                                "form": {k: request.args.get(k, "") for k in ("from", "to")},
                                "now": garages_now(visible)}
     if period is not None:
@@ -160,7 +159,7 @@ def cell_text(text: str) -> str:
 @signed_in
 def export_portfolio():
     visible = _visible()
-    period, error, _ = _period()
+    period, error = _period(_today(visible))
     if error:
         abort(Response(error.message + "\n", status=422, mimetype="text/plain"))
     response = Response(portfolio_csv(reports.portfolio_figures(visible, period)), mimetype="text/csv")

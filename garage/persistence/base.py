@@ -24,7 +24,7 @@ from ..domain.invariants import Counts
 from ..domain.throttle import Limit
 from ..domain.tickets import STATUS_ACTIVE, STATUS_COMPLETED
 from ..extensions import db
-from ..identity import TOKEN_OWNER, Actor, TokenCaller, admit
+from ..identity import TOKEN_OWNER, Actor, TokenCaller, admit, token_params
 from ..models import AuditEvent, Garage, Shift, SignInThrottle, Ticket, User, VehicleRate
 from .outage import STATEMENT_TIMEOUT
 
@@ -343,11 +343,11 @@ class Store:
         `garage_id` (None: its own garage, see issue)."""
         if isinstance(caller, TokenCaller):
             if caller.token_hash is None:
-                raise Unauthenticated()  # no token at all: nothing to look up
+                admit(None, caller)  # no token at all: nothing to look up
             asked = garage_id if garage_id is not None else caller.garage_id
             caller = replace(caller, garage_id=asked)  # admit: the garage asked for (404 there, not 400)
-            row = db.session.execute(TICKET_WITH_SETTINGS_FOR_TOKEN,
-                                     {"number": number, "token_hash": caller.token_hash, "garage_id": asked}).first()
+            params = token_params(caller.token_hash, asked, caller.garage_slug)
+            row = db.session.execute(TICKET_WITH_SETTINGS_FOR_TOKEN, {"number": number, **params}).first()
             admit(row[5] if row is not None else None, caller)
             return ExitInputs(row[0], row[1], row[2], Actor(row[3], row[4], caller.ip))
         row = (db.session.execute(TICKET_WITH_SETTINGS, {"number": number, "garage_id": garage_id}).first()

@@ -22,8 +22,10 @@ AUTOCOMMIT_FLAG = "garage_autocommit"
 
 # The entry. `actor`: for an API call, the owner of the token (checked here rather
 # than in a statement of its own: the rule is identity.TOKEN_OWNER's, garage included: the
-# token must be scoped to the garage and its owner hold a grant there, or be an admin); for a
-# signed-in user, the user the caller passes, at the garage the caller passes.
+# token must be scoped to the garage and its owner hold a grant there, or be an admin. The garage:
+# the one asked for by id, else by the slug of the request's URL (resolved here: a garage's path
+# costs no statement more than the seed's), else the only garage of the token's scope where its
+# owner may act); for a signed-in user, the user the caller passes, at the garage the caller passes.
 # The counter's conditional UPDATE runs only for an admitted actor and before
 # the inserts, which use its RETURNING row: when the caller is refused or the
 # garage is full nothing is written. It updates that garage's row only, so one
@@ -41,8 +43,13 @@ WITH actor AS (
            scope.garage_id
     FROM api_tokens JOIN users ON users.id = api_tokens.user_id
     LEFT JOIN api_token_garages AS scope ON scope.token_id = api_tokens.id AND scope.garage_id = COALESCE(
-        :garage_id, (SELECT min(sole.garage_id) FROM api_token_garages AS sole
-                     WHERE sole.token_id = api_tokens.id HAVING count(*) = 1))
+        :garage_id, CASE WHEN :garage_slug IS NULL
+            THEN (SELECT min(sole.garage_id) FROM api_token_garages AS sole
+                  WHERE sole.token_id = api_tokens.id AND (users.role = 'admin' OR EXISTS (
+                      SELECT FROM garage_grants WHERE garage_grants.user_id = users.id
+                                                  AND garage_grants.garage_id = sole.garage_id))
+                  HAVING count(*) = 1)
+            ELSE (SELECT garages.id FROM garages WHERE garages.slug = :garage_slug) END)
     LEFT JOIN garage_grants AS grants ON grants.user_id = users.id AND grants.garage_id = scope.garage_id
     WHERE api_tokens.token_hash = :token_hash AND api_tokens.revoked_at IS NULL AND users.active
     UNION ALL
@@ -70,8 +77,9 @@ SELECT (SELECT role FROM actor) AS caller_role, (SELECT garage_id FROM actor) AS
        ticket.id, ticket.issued_by_id
 FROM (VALUES (1)) AS one (x) LEFT JOIN ticket ON true
 """, types=dict(token_hash="varchar", by_token="boolean", user_id="integer", username="varchar",
-                roles="varchar[]", now="timestamptz", garage_id="integer", number="varchar", plate="varchar",
-                plate_key="varchar", vehicle_type="varchar", status="varchar", ip="varchar", details="json"))
+                roles="varchar[]", now="timestamptz", garage_id="integer", garage_slug="varchar", number="varchar",
+                plate="varchar", plate_key="varchar", vehicle_type="varchar", status="varchar", ip="varchar",
+                details="json"))
 
 # The exit's writes. `locked` takes the ticket's row lock while it is still active: a second,
 # concurrent payment of the same ticket waits for it, re-reads the row (READ COMMITTED),
@@ -175,7 +183,8 @@ class PostgresStore(Store):
             token_hash=caller.token_hash if by_token else None, by_token=by_token,
             roles=list(caller.roles) if by_token else [],
             user_id=None if by_token else caller.user_id, username=None if by_token else caller.username,
-            now=new.now, garage_id=garage_id, number=new.number, plate=new.plate, plate_key=new.plate_key,
+            now=new.now, garage_id=garage_id, garage_slug=caller.garage_slug if by_token else None,
+            number=new.number, plate=new.plate, plate_key=new.plate_key,
             vehicle_type=new.vehicle_type, status=STATUS_ACTIVE, ip=caller.ip,
             details=details_json(details))).one()
         if by_token:

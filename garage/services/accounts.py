@@ -10,7 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain import clock, throttle, usernames
 from ..domain.clock import utcnow
-from ..domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts, Unauthenticated
+from ..domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, TooManyAttempts, Unauthenticated
 from ..extensions import db
 from ..models import ApiToken, ApiTokenGarage, Garage, GarageGrant, User, UserSession
 from ..observability import metrics
@@ -86,33 +86,58 @@ def list_users(garage_id: int) -> list[User]:
     return users
 
 
-def _refuse_unless_may_manage(user: User, actor: Actor | None) -> None:
-    """Who may change `user`'s account (deactivate, reactivate, reset the password): an admin (or
-    the command line) anyone's; a garage's manager only people all of whose grants are at garages
-    they manage: someone with no grant at such a garage is not found for them (404: a garage's manager
-    learns nothing of another garage's staff), someone who also works at a garage they do not manage
-    is refused (403: the account is the same everywhere, and a reset would hand it over there). An admin's account is changed only by an admin (403: the manager sees
-    the admins on the staff page, but cannot lock the operator out)."""
+def _refusals(users: list[User], actor: Actor | None) -> dict[int, DomainError | None]:
+    """THE rule of whose account a caller may change (deactivate, reactivate, reset the password),
+    for each of `users` in one statement: None where `actor` may, else the refusal. An admin (or
+    the command line) may change anyone's; a garage's manager only people all of whose grants are at
+    garages they manage: someone with no grant at such a garage is not found for them (404: a garage's
+    manager learns nothing of another garage's staff), someone who also works at a garage they do not
+    manage is refused (403: the account is the same everywhere, and a reset would hand it over there).
+    An admin's account is changed only by an admin (403: the manager sees the admins on the staff
+    page, but cannot lock the operator out)."""
     if actor is None or actor.user_id is None:
-        return
+        return {user.id: None for user in users}
     acting = db.session.get(User, actor.user_id)
     if acting is not None and acting.is_admin:
-        return
-    if user.is_admin:
-        raise Forbidden("Only an admin may change an admin's account")
-    managed = (sa.select(GarageGrant.garage_id)
-               .where(GarageGrant.user_id == actor.user_id, GarageGrant.role == ROLE_MANAGER))
-    here = GarageGrant.garage_id.in_(managed)
-    works_here, works_elsewhere = db.session.execute(
-        sa.select(sa.func.count().filter(here), sa.func.count().filter(sa.not_(here)))
-        .select_from(GarageGrant).where(GarageGrant.user_id == user.id)).one()
-    if not works_here:
-        raise NotFound(f"No user named {usernames.for_display(user.username)!r}")
-    if works_elsewhere:
-        # One account for every garage: a password reset or a deactivation here would reach the
-        # garages this manager does not manage (a reset hands over the account there).
-        raise Forbidden(f"{usernames.for_display(user.username)} also works at a garage you do not manage: "
-                        "an admin, or a manager of each of their garages, must change this account")
+        return {user.id: None for user in users}
+    staff = [user.id for user in users if not user.is_admin]
+    counts = {}
+    if staff:
+        managed = (sa.select(GarageGrant.garage_id)
+                   .where(GarageGrant.user_id == actor.user_id, GarageGrant.role == ROLE_MANAGER))
+        here = GarageGrant.garage_id.in_(managed)
+        counts = {row.user_id: (row.here, row.elsewhere) for row in db.session.execute(
+            sa.select(GarageGrant.user_id, sa.func.count().filter(here).label("here"),
+                      sa.func.count().filter(sa.not_(here)).label("elsewhere"))
+            .where(GarageGrant.user_id.in_(staff)).group_by(GarageGrant.user_id))}
+    refusals: dict[int, DomainError | None] = {}
+    for user in users:
+        works_here, works_elsewhere = counts.get(user.id, (0, 0))
+        name = usernames.for_display(user.username)
+        if user.is_admin:
+            refusals[user.id] = Forbidden("Only an admin may change an admin's account")
+        elif not works_here:
+            refusals[user.id] = NotFound(f"No user named {name!r}")
+        elif works_elsewhere:
+            # One account for every garage: a password reset or a deactivation here would reach the
+            # garages this manager does not manage (a reset hands over the account there).
+            refusals[user.id] = Forbidden(f"{name} also works at a garage you do not manage: "
+                                          "an admin, or a manager of each of their garages, must change this account")
+        else:
+            refusals[user.id] = None
+    return refusals
+
+
+def may_manage(users: list[User], actor: Actor | None) -> set[int]:
+    """The ids of those of `users` whose account `actor` may change (the staff page offers its
+    actions for them only; the rule is `_refusals`)."""
+    return {user_id for user_id, refusal in _refusals(users, actor).items() if refusal is None}
+
+
+def _refuse_unless_may_manage(user: User, actor: Actor | None) -> None:
+    refusal = _refusals([user], actor)[user.id]
+    if refusal is not None:
+        raise refusal
 
 
 def set_active(username: str, active: bool, actor: Actor | None = None) -> User:

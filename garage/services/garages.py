@@ -49,9 +49,16 @@ def find_garage(slug: str | None) -> Garage:
     return garage
 
 
+def named_slug(slug: str) -> str:
+    """A slug a URL names, if it could name a garage (NoSuchGarage: 404, for any other text; nothing read)."""
+    if not SLUG_PATTERN.fullmatch(slug):
+        raise NoSuchGarage()
+    return slug
+
+
 def garage_id(slug: str) -> int:
     """The id of the garage a URL names by its slug (NoSuchGarage: 404, for any other text)."""
-    found = db.session.scalar(sa.select(Garage.id).where(Garage.slug == slug)) if SLUG_PATTERN.fullmatch(slug) else None
+    found = db.session.scalar(sa.select(Garage.id).where(Garage.slug == named_slug(slug)))
     if found is None:
         raise NoSuchGarage()
     return found
@@ -174,7 +181,17 @@ def garage_by_slug(slug: str) -> Garage | None:
 def garages_of(user_id: int | None) -> list[Garage]:
     """The garages a person may work at (every garage for an admin), in id order; with no
     person (the public lobby), every garage."""
-    return _visible_to(db.session.get(User, user_id) if user_id is not None else None)
+    return [garage for garage, _ in roles_of(user_id)]
+
+
+def roles_of(user_id: int | None) -> list[tuple[Garage, str | None]]:
+    """`garages_of` with the person's role at each (an admin: manager everywhere; no person: None)."""
+    user = db.session.get(User, user_id) if user_id is not None else None
+    if user is None or user.is_admin:
+        return [(garage, ROLE_MANAGER if user is not None else None) for garage in _visible_to(user)]
+    return [(garage, role) for garage, role in db.session.execute(
+        sa.select(Garage, GarageGrant.role).join(GarageGrant, GarageGrant.garage_id == Garage.id)
+        .where(GarageGrant.user_id == user.id).order_by(Garage.id))]
 
 
 def slug_of(garage_id: int) -> str:

@@ -14,7 +14,7 @@ from ..domain.pricing import Tariff
 from ..domain.tickets import STATUS_ACTIVE, VEHICLE_TYPES
 from ..extensions import db
 from ..domain.errors import NotFound
-from ..domain.garages import DEFAULT_GARAGE_ID, DEFAULT_SLUG
+from ..domain.garages import DEFAULT_GARAGE_ID, DEFAULT_GARAGE_NAME, DEFAULT_SLUG
 from ..models import Garage, Ticket, VehicleRate
 
 # Columns of garages a manager may change (vehicle rates live in their own table).
@@ -24,16 +24,18 @@ COLUMNS = ("total_spaces", "hourly_rate", "grace_minutes", "daily_max_cents", "l
 
 
 def ensure_settings() -> Garage:
-    """Create the default garage (id 1, slug main) if missing (idempotent, safe to race): a
-    fresh deployment has one garage without anyone creating it."""
+    """Create the default garage (id 1, slug main, named "Main garage") if missing (idempotent,
+    safe to race): a fresh deployment has one garage without anyone creating it. An existing
+    garage keeps its name (one named "Garage" by an older first start included: a manager renames
+    it in Settings; receipts and lobby screens never change name unasked)."""
     row = db.session.get(Garage, DEFAULT_GARAGE_ID)
     if row is not None:
         return row
     occupied = db.session.scalar(
         sa.select(sa.func.count()).select_from(Ticket)
         .where(Ticket.garage_id == DEFAULT_GARAGE_ID, Ticket.status == STATUS_ACTIVE)) or 0
-    row = Garage(id=DEFAULT_GARAGE_ID, slug=DEFAULT_SLUG, timezone=current_app.config["GARAGE_TIMEZONE"],
-                 occupied=occupied, total_spaces=max(140, occupied))
+    row = Garage(id=DEFAULT_GARAGE_ID, slug=DEFAULT_SLUG, garage_name=DEFAULT_GARAGE_NAME,
+                 timezone=current_app.config["GARAGE_TIMEZONE"], occupied=occupied, total_spaces=max(140, occupied))
     db.session.add(row)
     try:
         db.session.commit()

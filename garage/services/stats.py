@@ -90,6 +90,12 @@ class GarageOccupancy:
                    Occupancy(total=garage.total_spaces, occupied=garage.occupied), garage.almost_full_percent)
 
 
+def garages_now(garages: list[Garage]) -> list[GarageOccupancy]:
+    """Each garage's occupancy and state now, from the rows already read (no other statement):
+    the portfolio, the garages page, the garage chooser."""
+    return [GarageOccupancy.of(garage) for garage in garages]
+
+
 _BOARD = (sa.select(Garage.id, Garage.slug, Garage.garage_name, Garage.timezone, Garage.total_spaces,
                     Garage.occupied, Garage.almost_full_percent).order_by(Garage.id))
 # A token's garages where its owner holds a grant (an admin's token: see garages_occupancy).

@@ -110,6 +110,19 @@ def test_init_creates_admin_once_with_a_random_password_to_change(app, client):
     assert get_user("admin").check_password(password)
 
 
+def test_init_names_a_new_deployments_garage_main_garage_and_renames_no_existing_one(app):
+    """The first start's garage was "Garage": in the top bar it read as the app's name. A new
+    deployment's is "Main garage"; one already named (whatever the name) keeps it."""
+    db.session.execute(sa.delete(Garage))  # a fresh database: no garage yet
+    db.session.commit()
+    assert run(app, "init").exit_code == 0
+    assert db.session.scalar(sa.select(Garage.garage_name).where(Garage.id == 1)) == "Main garage"
+    db.session.execute(sa.update(Garage).values(garage_name="Garage"))  # named by an older first start
+    db.session.commit()
+    assert run(app, "init").exit_code == 0
+    assert db.session.scalar(sa.select(Garage.garage_name).where(Garage.id == 1)) == "Garage"
+
+
 def test_init_password_is_not_a_fixed_default(app):
     seen = set()
     for _ in range(2):

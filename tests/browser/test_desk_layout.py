@@ -14,7 +14,7 @@ from garage.domain.clock import utcnow
 from garage.extensions import db
 from garage.services import tickets as ticket_service
 from tests.browser.test_desk import seed_a_morning, sign_in, watch_console
-from tests.helpers.browser import settled
+from tests.helpers.browser import settled, small_targets
 from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 pytestmark = pytest.mark.browser
@@ -166,23 +166,6 @@ def test_portrait_ticket_number_print_and_confirm_stay_on_one_line_inside_the_sc
     assert page.evaluate("document.documentElement.scrollWidth") <= 768
 
 
-TARGETS = """() => {
-    // Every control a finger can reach on the page: links, buttons, fields, checkboxes and radio
-    // buttons (a radio of the desk is drawn by its label: the input covers the label).
-    const small = [];
-    for (const e of document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, summary')) {
-        const style = getComputedStyle(e);
-        if (style.display === 'none' || style.visibility === 'hidden' || e.closest('[hidden], .sr-only')) continue;
-        const r = e.getBoundingClientRect();
-        if (!r.width && !r.height) continue;
-        if (r.width < 44 || r.height < 44)
-            small.push(`${e.tagName.toLowerCase()}${e.type ? '[' + e.type + ']' : ''} "${(e.textContent || e.name || e.id).trim().slice(0, 30)}": `
-                       + `${Math.round(r.width)}x${Math.round(r.height)}`);
-    }
-    return small;
-}"""
-
-
 @ORIENTATIONS
 def test_every_target_on_the_desk_and_its_menu_is_at_least_44_px(live, desk_at, viewport):
     seed_a_morning(live)
@@ -199,7 +182,7 @@ def test_every_target_on_the_desk_and_its_menu_is_at_least_44_px(live, desk_at, 
     expect(page.locator("#exit button.btn-confirm")).to_be_visible()
     measured = page.evaluate("document.querySelectorAll('a[href], button, input, summary').length")
     assert measured > 30
-    assert page.evaluate(TARGETS) == []
+    assert small_targets(page) == []
     expect(page.locator("#entry .autoprint input")).to_be_visible()  # measured with the rest
     # The lost-ticket checkbox itself, not only its label, and Sign out (issue 15: 26 px and 36 px).
     for selector in ('#exit input[name="lost"]', ".signout button"):

@@ -262,3 +262,23 @@ def test_a_garage_slug_taken_is_a_conflict_naming_the_slug(app):
     with pytest.raises(Conflict) as refused:
         garages.create_garage(CLI, "east", "East again", 5)
     assert refused.value.field == "slug" and refused.value.message == "A garage east already exists"
+
+
+def test_each_garage_s_audit_trail_holds_its_own_entries_and_exits_only(app, north):
+    """A manager reading north's trail finds north's cars (and not main's); an admin reading it
+    with the operator-level events still does not see main's tickets there."""
+    from garage.services import audit
+
+    numbers = {}
+    for garage_id, plate in ((MAIN, "MAIN 1"), (north, "NORTH 1")):
+        numbers[garage_id] = number = tickets.issue_ticket(garage_id, plate, "Car", CLI).ticket_number
+        tickets.process_exit(garage_id, number, "Cash", CLI)
+
+    def trail(garage_id: int, **kwargs) -> set[tuple[str, str]]:
+        events = audit.search(garage_id, audit.AuditQuery(), per_page=100, **kwargs).events
+        return {(event.action, event.object_id) for event in events if event.action.startswith("ticket.")}
+
+    for garage_id in (MAIN, north):
+        mine = {("ticket.issued", numbers[garage_id]), ("ticket.paid", numbers[garage_id])}
+        for operator_events in (False, True):
+            assert trail(garage_id, operator_events=operator_events) == mine

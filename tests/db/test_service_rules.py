@@ -189,3 +189,17 @@ def test_the_first_entry_on_a_database_without_settings_creates_them_and_gets_it
     issued = issue_ticket(MAIN, "FIRST 1", "Car")
     assert ticket(issued.ticket_number).status == "active"
     assert get_settings(MAIN).occupied == 1
+
+
+def test_the_first_price_asked_of_a_new_database_creates_the_default_garage_at_the_default_rate(app):
+    """A database whose garage row was never made (no `flask init` yet): the first quote or rates panel
+    gets the default garage's rules ($10 per started hour), not "No such garage"."""
+    from garage.extensions import db
+    from garage.models import Garage
+    from tests.helpers.db import empty_tables
+
+    empty_tables()
+    db.session.expire_all()
+    assert db.session.get(Garage, MAIN) is None
+    assert current_tariff(MAIN).hourly_rate_cents == 1000
+    assert db.session.get(Garage, MAIN) is not None

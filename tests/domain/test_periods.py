@@ -8,7 +8,8 @@ from datetime import date, datetime, timezone
 import pytest
 
 from garage.domain.errors import InvalidInput
-from garage.domain.periods import Period, default_period, parse_date, parse_period, presets
+from garage.domain.clock import local_today
+from garage.domain.periods import Period, TodayAcross, default_period, parse_date, parse_period, presets
 
 TODAY = date(2026, 11, 26)
 NY = "America/New_York"
@@ -83,3 +84,45 @@ def test_the_grouping_chooses_hour_or_day_buckets():
     days = Period(day, date(2026, 3, 9), "day").buckets(NY)
     assert [b.local_start.isoformat() for b in days] == ["2026-03-08T00:00:00-05:00", "2026-03-09T00:00:00-04:00"]
     assert days[0].start == datetime(2026, 3, 8, 5, tzinfo=timezone.utc)
+
+
+# --- "today" across garages in different timezones (the portfolio) -----------------------------------
+
+AUCKLAND, LOS_ANGELES = "Pacific/Auckland", "America/Los_Angeles"  # UTC+13 and UTC-8 in December
+
+
+def at(utc: str) -> datetime:
+    return datetime.fromisoformat(utc).replace(tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("now,today", [
+    ("2026-12-06T07:30", (date(2026, 12, 5), date(2026, 12, 6))),  # LA 23:30 on the 5th, Auckland 20:30 on the 6th
+    ("2026-12-06T08:30", (date(2026, 12, 6), date(2026, 12, 6))),  # LA just past its midnight: both on the 6th
+    ("2026-12-06T10:59", (date(2026, 12, 6), date(2026, 12, 6))),
+    ("2026-12-06T11:00", (date(2026, 12, 6), date(2026, 12, 7))),  # Auckland's midnight: the 7th there
+])
+def test_the_portfolio_s_today_holds_every_garage_s_own_today(now, today):
+    across = TodayAcross.at(at(now), [AUCKLAND, LOS_ANGELES])
+    shortcuts = dict(across.presets())
+    assert (shortcuts["Today"].first, shortcuts["Today"].last) == today
+    assert across.differ == (today[0] != today[1])
+    for tz in (AUCKLAND, LOS_ANGELES):  # each garage's own shortcuts lie inside the portfolio's
+        for label, own in presets(local_today(at(now), tz)):
+            assert shortcuts[label].first <= own.first and own.last <= shortcuts[label].last, (now, tz, label)
+        own_default = default_period(local_today(at(now), tz))
+        assert across.default_period().first <= own_default.first and own_default.last <= across.default_period().last
+
+
+def test_garages_on_the_same_date_have_the_one_garage_shortcuts():
+    across = TodayAcross.at(at("2026-12-06T09:00"), [AUCKLAND, LOS_ANGELES, "UTC"])
+    assert not across.differ
+    assert dict(across.presets()) == dict(presets(date(2026, 12, 6)))
+    assert parse_period({}, across.latest, across.default_period()) == default_period(date(2026, 12, 6))
+
+
+def test_yesterday_and_the_default_span_both_dates_when_they_differ():
+    across = TodayAcross.at(at("2026-12-06T12:00"), [AUCKLAND, LOS_ANGELES])  # the 7th and the 6th
+    shortcuts = dict(across.presets())
+    assert (shortcuts["Yesterday"].first, shortcuts["Yesterday"].last) == (date(2026, 12, 5), date(2026, 12, 6))
+    assert parse_period({}, across.latest, across.default_period()) == Period(date(2026, 11, 7), date(2026, 12, 7))
+    assert parse_period({"from": "2026-12-01"}, across.latest, across.default_period()).first == date(2026, 12, 1)

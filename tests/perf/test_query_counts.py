@@ -57,6 +57,13 @@ REQUESTS = [
     # per connection).
     Req("exit", "PUT", "/api/tickets/{ticket}/exit", auth="token", json={"paymentMethod": "Cash"}, most=4,
         postgresql_most=2),
+    # A garage's own paths cost what the seed's do: the token's lookup (the entry's statement, the
+    # exit's SELECT) resolves the slug too.
+    Req("entry per garage", "POST", "/api/garages/main/tickets", auth="token",
+        json={"licensePlate": "NEW 1", "vehicleType": "Car"}, most=4, postgresql_most=1, status=201),
+    Req("exit per garage", "PUT", "/api/garages/main/tickets/{ticket}/exit", auth="token",
+        json={"paymentMethod": "Cash"}, most=4, postgresql_most=2),
+    Req("stats per garage", "GET", "/api/garages/main/garage/stats", auth="token", most=3),
     Req("settings", "GET", "/api/garage/settings", auth="manager-token", most=4),
     # Pages: the desk and its polled fragments, the lobby's polled panel.
     # desk page: user, settings (once per request), counts, cars inside, rules (settings as committed +
@@ -156,25 +163,27 @@ def test_statements_stay_within_bound(req, app, token_for, make_user):
     assert len(statements) <= most, "\n".join([f"{req.name}: {len(statements)} > {most}", *statements])
 
 
-def test_entry_and_exit_are_one_transaction_without_savepoints(app, client, staff):
-    """The hot paths: no SAVEPOINT, no re-SELECT of what was just written."""
-    warm = client.post("/api/tickets", json={"licensePlate": "WARM 1", "vehicleType": "Car"}, headers=staff)
-    paid = client.put(f"/api/tickets/{warm.get_json()['ticketNumber']}/exit", json={"paymentMethod": "Cash"},
+@pytest.mark.parametrize("api", ["/api", "/api/garages/main"], ids=["seed path", "garage's path"])
+def test_entry_and_exit_are_one_transaction_without_savepoints(app, client, staff, api):
+    """The hot paths: no SAVEPOINT, no re-SELECT of what was just written; at a garage's own path too."""
+    warm = client.post(f"{api}/tickets", json={"licensePlate": "WARM 1", "vehicleType": "Car"}, headers=staff)
+    paid = client.put(f"{api}/tickets/{warm.get_json()['ticketNumber']}/exit", json={"paymentMethod": "Cash"},
                       headers=staff)
     assert (warm.status_code, paid.status_code) == (201, 200)  # PostgreSQL: PREPAREd, once per connection
     with counting() as statements:
-        r = client.post("/api/tickets", json={"licensePlate": "HOT 1", "vehicleType": "Van"}, headers=staff)
+        r = client.post(f"{api}/tickets", json={"licensePlate": "HOT 1", "vehicleType": "Van"}, headers=staff)
     assert r.status_code == 201 and r.get_json()["licensePlate"] == "HOT 1"
     number = r.get_json()["ticketNumber"]
     with counting() as exit_statements:
-        r = client.put(f"/api/tickets/{number}/exit", json={"paymentMethod": "Cash"}, headers=staff)
+        r = client.put(f"{api}/tickets/{number}/exit", json={"paymentMethod": "Cash"}, headers=staff)
     assert r.status_code == 200 and r.get_json()["amountPaid"] == 1000 and r.get_json()["status"] == "completed"
     for sql in statements + exit_statements:
         assert "SAVEPOINT" not in sql.upper()
     verbs = [s.split()[0].upper() for s in statements]
     exit_verbs = [s.split()[0].upper() for s in exit_statements]
     if db.engine.dialect.name == "postgresql":
-        # ONE prepared statement: token check + UPDATE counter + INSERT ticket + INSERT audit
+        # ONE prepared statement: token check (and the garage a path names) + UPDATE counter + INSERT ticket
+        # + INSERT audit
         assert verbs == ["EXECUTE"], statements
         # ONE SELECT: token's owner + ticket + settings + its vehicle type's rate, then ONE
         # statement: guarded UPDATE + counter + audit

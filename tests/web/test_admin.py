@@ -454,3 +454,37 @@ def test_an_admin_grants_and_revokes_a_role_at_any_garage_from_the_staff_page(ap
     assert soup(boss.get("/g/main/admin/users")).select_one("form.grant") is None
     r = post_form(boss, "/g/main/admin/grants", {"username": "nina", "garage": "north", "role": "manager"}, page="/g/main/admin/users")
     assert r.status_code == 403 and role_at("nina", north) is None
+
+
+def test_the_staff_page_offers_a_manager_only_the_changes_the_server_takes(app, boss, make_user):
+    """An outside walk: a manager saw Deactivate and Reset password on the operator's admin and on
+    someone also working elsewhere, and every tap was refused (403). The page offers exactly what
+    accounts.may_manage allows; an admin viewing the same page still gets the buttons."""
+    from tests.helpers.garages import grant, make_admin, second_garage
+
+    make_admin("root")
+    make_user("dave", "attendant")
+    make_user("nina", "attendant")
+    grant("nina", second_garage(), "attendant")  # also works at north, which boss does not manage
+
+    def buttons(client) -> dict[str, list[str]]:
+        return {tr["data-username"]: [b.get_text(strip=True) for b in tr.select("button")]
+                for tr in soup(client.get("/g/main/admin/users")).select("#staff tbody tr")}
+
+    shown = buttons(boss)
+    assert rows(boss.get("/g/main/admin/users"))["root"][1] == "Operator admin"
+    assert shown["dave"] == ["Deactivate", "Reset password"]
+    assert shown["root"] == [] and shown["nina"] == [] and shown["boss"] == []
+    assert "Also works at another garage" in rows(boss.get("/g/main/admin/users"))["nina"][4]
+    # What is hidden is what the server refuses, and what is shown it takes.
+    for name in ("root", "nina"):
+        assert post_form(boss, f"/g/main/admin/users/{name}/deactivate", page="/g/main/admin/users").status_code == 403
+    assert post_form(boss, "/g/main/admin/users/dave/deactivate", page="/g/main/admin/users").status_code == 303
+    assert buttons(boss)["dave"] == ["Reactivate"]
+
+    make_admin("ops")
+    root = app.test_client()
+    assert sign_in(root, "root").status_code == 303
+    shown = buttons(root)
+    assert shown["ops"] == shown["nina"] == shown["boss"] == ["Deactivate", "Reset password"]
+    assert shown["root"] == []  # yourself: Change password, not here

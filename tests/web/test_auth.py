@@ -39,6 +39,24 @@ def test_htmx_request_without_login_redirects_the_whole_page(client):
     assert r.get_data() == b""  # no login form squeezed into a fragment
 
 
+def test_a_head_request_is_never_a_sign_in_or_a_password_change(client, make_user):
+    """HEAD is GET without a body (a monitor's probe): it never runs the POST branch, which the CSRF
+    check does not guard for HEAD. It signed people in without a CSRF token and counted a monitor's
+    probes as failed sign-ins."""
+    make_user("ann", "manager")
+    r = client.open("/login", method="HEAD", data={"username": "ann", "password": PASSWORD})
+    assert r.status_code == 200  # the sign-in page's head, as for GET
+    assert client.get("/account/password").status_code == 302  # still signed out
+    r = client.open("/login", method="HEAD", data={"username": "ann", "password": "wrong password"})
+    assert r.status_code == 200 and audit_events("auth.login_failed") == []
+    assert sign_in(client, "ann").status_code == 303
+    new = "a brand new password"
+    r = client.open("/account/password", method="HEAD", data={"current_password": PASSWORD, "new_password": new,
+                                                              "confirm_password": new})
+    assert r.status_code == 200
+    assert db.session.scalar(sa.select(User).where(User.username == "ann")).check_password(PASSWORD)
+
+
 def test_wrong_role_is_refused_with_403(app, make_user):
     attendant = signed_in(app, make_user, "att", "attendant")
     for path in ("/g/main/admin/users", "/g/main/admin/audit"):

@@ -11,7 +11,7 @@ from garage.extensions import db
 from garage.garages_web import AREAS, DESK_COOKIE, PUBLIC_AREAS, URL_VALUE
 from garage.models import Ticket
 from garage.services import tickets
-from tests.helpers.garages import person, second_garage
+from tests.helpers.garages import PASSWORD, make_admin, person, revoke, second_garage
 from tests.helpers.web import HTMX, csrf_token, sign_in, soup, text
 
 # Every old URL (its sub-paths and query strings kept): (old, where it goes in the garage).
@@ -77,8 +77,8 @@ def test_the_public_lobby_is_the_only_garage_s_or_a_chooser_of_every_garage(app,
     second_garage("north", "North Deck")
     second_garage("south", "South Deck")
     page = soup(client.get("/lobby"))
-    links = {a.text.strip(): a["href"] for a in page.select(".garage-choice a")}
-    assert links == {"Garage": "/g/main/lobby", "North Deck": "/g/north/lobby", "South Deck": "/g/south/lobby"}
+    links = {a.select_one(".choice-name").text: a["href"] for a in page.select(".garage-choice a")}
+    assert links == {"Main garage": "/g/main/lobby", "North Deck": "/g/north/lobby", "South Deck": "/g/south/lobby"}
 
 
 def test_several_garages_open_a_chooser_of_theirs_and_the_choice_is_remembered(app, north):
@@ -100,6 +100,26 @@ def test_several_garages_open_a_chooser_of_theirs_and_the_choice_is_remembered(a
     desk = soup(client.get("/g/north/desk"))
     assert desk.select_one(".switch-garage a")["href"] == "/desk/choose"
     assert soup(client.get("/desk/choose")).select('.garage-choice button[name="garage"]')  # the switch shows it
+
+
+def test_the_chooser_shows_each_garage_s_free_spaces_or_full(app, client, north):
+    """An outside walk: the chooser gave names only, so an attendant sent to a FULL garage learned
+    it at its desk. Each choice shows its free spaces now (the counters the lobby shows)."""
+    tickets.issue_ticket(north, "FULL 1", "Car")
+    tickets.issue_ticket(north, "FULL 2", "Car")
+    tickets.issue_ticket(north, "FULL 3", "Car")  # north: 3 spaces, all taken
+    tickets.issue_ticket(MAIN, "MAIN 1", "Car")
+    person("ann", {MAIN: "attendant", north: "attendant"})
+
+    def choices(page) -> dict[str, tuple[str, str]]:
+        return {li["data-slug"]: (li.select_one(".choice-name").text, li.select_one("[data-free]").text)
+                for li in page.select(".garage-choice li")}
+
+    staff = soup(browser(app, "ann").get("/desk/choose"))
+    assert choices(staff) == {"main": ("Main garage", "139 spaces free"), "north": ("North", "FULL")}
+    assert staff.select_one('li[data-slug="north"]')["data-state"] == "FULL"
+    assert all(li.select_one("button.btn") for li in staff.select(".garage-choice li"))  # a button each
+    assert choices(soup(client.get("/lobby"))) == choices(staff)  # the public chooser too
 
 
 def test_a_choice_of_a_garage_not_theirs_is_refused_and_a_stale_cookie_ignored(app, north):
@@ -233,5 +253,102 @@ def test_the_top_bar_names_the_garage(app, north):
     person("ann", {MAIN: "attendant", north: "attendant"})
     client = browser(app, "ann")
     assert soup(client.get("/g/north/desk")).select_one(".brand").text == "North"
-    assert soup(client.get("/g/main/desk")).select_one(".brand").text == "Garage"  # the default garage's name
+    assert soup(client.get("/g/main/desk")).select_one(".brand").text == "Main garage"  # the default garage's name, not the app's
     assert soup(client.get("/account/password")).select_one(".brand").text == "Garage"  # no garage's page
+
+
+# --- pages outside /g/<slug>/ ---------------------------------------------------------------------
+
+def chosen(app, username: str, slug: str):
+    """`username` signed in on a tablet where they chose the garage `slug` (the chooser's form)."""
+    client = browser(app, username)
+    r = client.post("/desk/choose", data={"garage": slug, "next": "/desk", "csrf_token": csrf_token(client, "/desk/choose")})
+    assert r.headers["Location"] == f"/g/{slug}/desk"
+    return client
+
+
+def test_a_page_outside_a_garage_leads_back_to_the_garage_chosen_on_this_tablet(app, north):
+    """An attendant of main and north working at north changes their password: the page's menu, and
+    where the change lands, is north's desk, not their lowest-id garage's."""
+    person("ann", {MAIN: "attendant", north: "manager"})
+    client = chosen(app, "ann", "north")
+    page = soup(client.get("/account/password"))
+    links = {a.text: a["href"] for a in page.select("nav a")}
+    assert links["Desk"] == "/g/north/desk" and links["Reports"] == "/g/north/reports"  # a manager at north
+    token = page.find("input", attrs={"name": "csrf_token"})["value"]
+    r = client.post("/account/password", data={"current_password": PASSWORD, "new_password": "a new horse battery x",
+                                               "confirm_password": "a new horse battery x", "csrf_token": token},
+                    follow_redirects=True)
+    assert r.request.path == "/g/north/desk", r.request.path
+    nothing = soup(client.get("/no/such/page"))  # an error page's top bar too
+    assert {a.text: a["href"] for a in nothing.select("nav a")}["Desk"] == "/g/north/desk"
+
+
+def test_a_remembered_garage_no_longer_theirs_is_ignored_outside_a_garage(app, north):
+    second_garage("south", "South")
+    person("ann", {MAIN: "attendant", north: "attendant"})
+    client = browser(app, "ann")
+    for cookie in ("south", "nowhere", "NORTH", "north\x00"):  # not theirs, no garage, not a slug
+        client.set_cookie(DESK_COOKIE, cookie)
+        links = {a.text: a["href"] for a in soup(client.get("/account/password")).select("nav a")}
+        assert links["Desk"] == "/g/main/desk", cookie  # their first garage, as without a choice
+    client = chosen(app, "ann", "north")
+    revoke("ann", north)
+    links = {a.text: a["href"] for a in soup(client.get("/account/password")).select("nav a")}
+    assert links["Desk"] == "/g/main/desk"
+
+
+def test_an_admin_s_page_outside_a_garage_leads_to_the_garage_chosen(app, north):
+    make_admin("root")
+    client = chosen(app, "root", "north")
+    links = {a.text: a["href"] for a in soup(client.get("/portfolio")).select("nav a")}
+    assert links["Desk"] == "/g/north/desk" and links["Settings"] == "/g/north/settings"
+
+
+# --- which garages an old URL may mean --------------------------------------------------------------
+
+MANAGERS_PAGES = ["/reports", "/settings", "/admin/users", "/admin/audit?page=2", "/reports/export/rows.csv?from=2026-03-01"]
+
+
+@pytest.mark.parametrize("old", MANAGERS_PAGES)
+def test_an_old_manager_s_url_is_refused_at_once_to_an_attendant_of_several_garages(app, north, old):
+    """No chooser leading to a 403: their role at none of their garages opens the page."""
+    person("ann", {MAIN: "attendant", north: "attendant"})
+    r = browser(app, "ann").get(old)
+    assert r.status_code == 403 and soup(r).select_one(".garage-choice") is None
+
+
+def test_the_chooser_of_an_old_url_lists_only_the_garages_where_that_page_opens(app, north):
+    south = second_garage("south", "South")
+    person("ann", {MAIN: "attendant", north: "manager", south: "manager"})
+    client = browser(app, "ann")
+    offered = [b["value"] for b in soup(client.get("/reports?from=2026-03-01")).select(".garage-choice button")]
+    assert offered == ["north", "south"]  # main: an attendant there, its reports would be a 403
+    assert [b["value"] for b in soup(client.get("/desk")).select(".garage-choice button")] == ["main", "north", "south"]
+    client.set_cookie(DESK_COOKIE, "main")  # remembered, but no reports for them there: the chooser still
+    assert [b["value"] for b in soup(client.get("/settings")).select(".garage-choice button")] == ["north", "south"]
+    assert client.get("/desk").headers["Location"] == "/g/main/desk"
+
+
+def test_an_old_manager_s_url_goes_straight_to_the_one_garage_they_manage(app, north):
+    person("ann", {MAIN: "attendant", north: "manager"})
+    client = browser(app, "ann")
+    for old in MANAGERS_PAGES:
+        r = client.get(old)
+        assert (r.status_code, r.headers["Location"]) == (302, "/g/north" + old)
+
+
+@pytest.mark.parametrize("old", ["/reports/export/rows.csv?from=2026-03-01&to=2026-03-08",
+                                 "/reports/export/tickets.csv", "/reports/charts/occupancy.svg",
+                                 "/desk/tickets/PS-AAAA22/print", "/desk/tickets/PS-AAAA22/receipt"])
+def test_an_old_file_s_url_of_several_garages_names_them_instead_of_a_chooser(app, north, old):
+    """A download, a chart or a print page never turns into a chooser page: with no remembered
+    garage, a plain 409 naming each garage's address; with one, that garage's file."""
+    person("ann", {MAIN: "manager", north: "manager"})
+    client = browser(app, "ann")
+    r = client.get(old)
+    assert (r.status_code, r.mimetype) == (409, "text/plain")
+    body = r.get_data(as_text=True)
+    assert f"Main garage: /g/main{old}" in body and f"North: /g/north{old}" in body and "<" not in body
+    client.set_cookie(DESK_COOKIE, "north")
+    assert (client.get(old).status_code, client.get(old).headers["Location"]) == (302, "/g/north" + old)

@@ -140,7 +140,7 @@ def test_revenue_and_traffic_per_garage_in_each_garages_local_days(root, march):
     assert table == {"main": ["$22.49", "2", "2"], "north": ["$40.01", "2", "1"]}
     # The comparison chart: one bar per garage, drawn by the server (no script).
     bars = [rect.select_one("title").get_text() for rect in page.select("svg.chart .bars rect")]
-    assert "Main: Revenue $22.49" not in bars  # the default garage's name is "Garage"
+    assert "Main: Revenue $22.49" not in bars  # the default garage's name is "Main garage"
     assert any(b.endswith("Revenue $22.49") for b in bars) and "North: Revenue $40.01" in bars
     assert "North: Entries 2" in bars
 
@@ -158,8 +158,8 @@ def test_the_csv_has_a_row_per_garage_and_local_day_money_in_dollars(root, march
     rows = list(csv.reader(io.StringIO(r.get_data(as_text=True))))
     assert rows[0] == ["garage", "name", "day", "timezone", "entries", "exits", "revenue_usd"]
     assert rows[1:] == [
-        ["main", "Garage", "2026-03-01", "UTC", "2", "2", "22.49"],
-        ["main", "Garage", "2026-03-02", "UTC", "1", "0", "0.00"],
+        ["main", "Main garage", "2026-03-01", "UTC", "2", "2", "22.49"],
+        ["main", "Main garage", "2026-03-02", "UTC", "1", "0", "0.00"],
         ["north", "North", "2026-03-01", "Europe/Berlin", "2", "1", "40.01"],
         ["north", "North", "2026-03-02", "Europe/Berlin", "0", "1", "7.00"],
     ]
@@ -234,3 +234,36 @@ def test_an_empty_new_garage_form_says_what_is_wrong_with_every_field_at_once(ro
         assert shown["aria-invalid"] == "true", field
         assert page.select_one(f"#{shown['aria-describedby'].split()[0]}").get_text(strip=True), field
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Garage)) == 1
+
+
+def test_today_on_the_portfolio_holds_each_garage_s_own_today_across_timezones(app, root, monkeypatch):
+    """12:00 UTC on 6 Dec: 01:00 on the 7th in Auckland, 04:00 on the 6th in Los Angeles (main: UTC, the
+    6th). "Today" and the default period hold each garage's today: Auckland's exit just after its midnight too."""
+    from garage.operator import routes
+
+    monkeypatch.setattr(routes, "utcnow", lambda: datetime(2026, 12, 6, 12, 0, tzinfo=timezone.utc))
+    akl = second_garage("akl", "Auckland", 10, "Pacific/Auckland")
+    lax = second_garage("lax", "Los Angeles", 10, "America/Los_Angeles")
+    paid(akl, "A1", "2026-12-06T11:10:00", "2026-12-06T11:40:00", 800)  # 00:10 to 00:40 on 7 Dec there
+    paid(lax, "L1", "2026-12-06T10:00:00", "2026-12-06T11:00:00", 300)  # 02:00 to 03:00 on 6 Dec there
+    page = soup(root.get("/portfolio"))
+    shortcuts = {a.get_text(strip=True): a["href"] for a in page.select("nav.presets a")}
+    assert shortcuts["Today"] == "/portfolio?from=2026-12-06&to=2026-12-07"
+    note = page.select_one(".tz-note").get_text(" ", strip=True)
+    assert "dates differ" in note and "Sun 06 Dec" in note and "Mon 07 Dec" in note
+    for url in (shortcuts["Today"], "/portfolio"):  # the shortcut, and the period shown without one
+        table = {tr["data-slug"]: tr.select_one('[data-stat="revenue"]').get_text(strip=True)
+                 for tr in soup(root.get(url)).select("#portfolio-table tbody tr")}
+        assert table == {"main": "$0.00", "akl": "$8.00", "lax": "$3.00"}, url
+    same_day = soup(root.get("/portfolio?from=2026-12-06&to=2026-12-06"))
+    assert "dates differ" in same_day.select_one(".tz-note").get_text()  # said on any period while they do
+
+
+def test_garages_on_the_same_date_say_nothing_of_dates_differing(root, north, monkeypatch):
+    from garage.operator import routes
+
+    monkeypatch.setattr(routes, "utcnow", lambda: datetime(2026, 12, 6, 12, 0, tzinfo=timezone.utc))  # Berlin 13:00
+    page = soup(root.get("/portfolio"))
+    assert {a.get_text(strip=True): a["href"] for a in page.select("nav.presets a")}["Today"] == (
+        "/portfolio?from=2026-12-06&to=2026-12-06")
+    assert "differ" not in page.select_one(".tz-note").get_text()

@@ -70,11 +70,11 @@ def test_the_desk_receipt_card_shows_the_same(desk):
 def test_without_tax_settings_there_is_no_tax_line_no_tax_id_and_no_address(desk):
     number = paid_ticket(desk)
     slip = soup(desk.client.get(f"/g/main/desk/tickets/{number}/receipt")).select_one(".slip")
-    assert text(slip.select_one(".slip-garage")) == "Garage"
+    assert text(slip.select_one(".slip-garage")) == "Main garage"
     assert slip.select(".slip-address") == [] and slip.select("[data-tax-line], [data-tax-id]") == []
     assert "VAT" not in text(slip)
     card = soup(desk.lookup(number)).select_one("#exit .receipt-card")
-    assert text(card.select_one("[data-receipt-garage]")) == "Garage" and "Tax" not in facts(card)
+    assert text(card.select_one("[data-receipt-garage]")) == "Main garage" and "Tax" not in facts(card)
     assert ticket(number).tax_rate_bp == 0
 
 
