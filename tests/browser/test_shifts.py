@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.test_desk import shot, sign_in, watch_console
-from tests.browser.test_desk_layout import ORIENTATIONS, TARGETS, desk_at  # noqa: F401 (a fixture)
-from tests.helpers.browser import settled
+from tests.browser.test_desk_layout import ORIENTATIONS, desk_at  # noqa: F401 (a fixture)
+from tests.helpers.browser import settled, small_targets
 
 pytestmark = pytest.mark.browser
 
@@ -26,7 +26,7 @@ def test_open_pay_and_close_a_shift_by_touch(live, desk_at, viewport):  # noqa: 
     page.locator("#float").fill("100")
     page.locator("main button[type=submit]", has_text="Open shift").tap()
     expect(page.locator("#x-title")).to_have_text("X report")
-    assert page.evaluate(TARGETS) == [] and not page.evaluate(WIDER_THAN_THE_SCREEN)
+    assert small_targets(page) == [] and not page.evaluate(WIDER_THAN_THE_SCREEN)
 
     page.locator("nav.nav a", has_text="Desk").tap()  # a payment at the desk lands in the shift
     page.wait_for_url("**/desk")
@@ -49,7 +49,7 @@ def test_open_pay_and_close_a_shift_by_touch(live, desk_at, viewport):  # noqa: 
     page.locator("#count-5000").fill("2")
     page.locator("#count-500").fill("1")
     page.locator("#count-25").fill("4")
-    assert page.evaluate(TARGETS) == [] and not page.evaluate(WIDER_THAN_THE_SCREEN)
+    assert small_targets(page) == [] and not page.evaluate(WIDER_THAN_THE_SCREEN)
     shot(page, f"shift-close-{viewport['width']}.png")
     page.locator("main button[type=submit]", has_text="Close shift").tap()
     page.wait_for_url("**/desk/shifts/*")
