@@ -25,6 +25,7 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from . import htmx, identity
+from .domain.garages import DEFAULT_SLUG
 from .identity import current_garage, login_redirect
 from .services import garages as garage_service
 from .services.stats import garages_now
@@ -53,7 +54,7 @@ def resolve(endpoint: str | None, values: dict[str, Any] | None) -> None:
         return  # not a garage's page (the API resolves its own /api/garages/<slug>, as JSON)
     garage = garage_service.garage_by_slug(values.pop(URL_VALUE))
     if garage is None:
-        abort(404)
+        _not_here()
     g.asked_garage_id = garage.id  # before anything loads the user: their role is read for it
     g.garage_slug = garage.slug
     if (current_user.is_authenticated and current_user.garage_role is None
@@ -62,7 +63,17 @@ def resolve(endpoint: str | None, values: dict[str, Any] | None) -> None:
         # (its top bar, its links) is the person's own garage's, not the one they asked for.
         del g.asked_garage_id, g.garage_slug
         identity.place(current_user._get_current_object())
-        abort(404)
+        _not_here()
+
+
+def _not_here() -> None:
+    """404 for a garage that does not exist or where the signed-in person has no grant (the same
+    answer for both). To htmx, the whole page is also sent to the person's desk (HX-Redirect: their
+    garage, a chooser or the 403 page), so a desk left open after a grant was revoked does not
+    go stale in silence (outside check: its polls answered 404 and nothing showed)."""
+    if htmx.is_htmx() and current_user.is_authenticated:
+        abort(htmx.client_redirect("/desk", status=404))
+    abort(404)
 
 
 def current_slug() -> str:
@@ -144,6 +155,8 @@ def moved(rest: str = "") -> Response | str:
     if not current_user.is_authenticated and not public:
         return login_redirect()  # after signing in, the old URL is resolved for that person
     roles = garage_service.roles_of(current_user.id if current_user.is_authenticated else None)
+    if not roles and public:  # a signed-in person with no garage: the public lobby is theirs too
+        roles = garage_service.roles_of(None)
     if not roles:  # a person with no garage at all
         return make_response(render_template("errors/403.html"), 403)
     view, a_file = _target_view(roles[0][0].slug)
@@ -152,11 +165,17 @@ def moved(rest: str = "") -> Response | str:
         return make_response(render_template("errors/403.html"), 403)
     slugs = [garage.slug for garage in garages]
     slug = _remembered(slugs) or (slugs[0] if len(slugs) == 1 else None)
-    if slug is None and (code != 302 or htmx.is_htmx()) and current_slug() in slugs:
-        # A form or a poll from a page opened before the upgrade: that page worked for the
-        # person's first garage (stage 1), so it goes on there; a chooser would be lost in a swap.
-        slug = current_slug()
-    if slug is None and (a_file or code != 302 or htmx.is_htmx()):
+    if slug is None and (code != 302 or htmx.is_htmx()) and DEFAULT_SLUG in slugs:
+        # A form or a poll can only come from a page opened before the upgrade, and that page was the
+        # default garage's (the only one then): it goes on there. Not the person's first garage: for
+        # someone not at the default garage that would be a guess (an entry or a payment landing in a
+        # garage nobody chose).
+        slug = DEFAULT_SLUG
+    # Several garages and none of the above: htmx sends the whole page to the desk's chooser, nothing
+    # done; a file or a form gets a plain 409 naming the garages' addresses.
+    if slug is None and htmx.is_htmx():
+        return htmx.client_redirect(url_for("moved.choose"), status=409)
+    if slug is None and (a_file or code != 302):
         return _which_garage(garages, _old_target())
     if slug is None:
         return _chooser(garages, _old_target(), public)

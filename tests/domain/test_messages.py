@@ -26,6 +26,9 @@ def refusal(call, *args) -> tuple[str, str | None, int]:
     (errors.AlreadyProcessed, "Ticket has already been processed", None, 409),
     (lambda: errors.QuoteChanged(1250, 123456),
      "The amount due changed from $12.50 to $1,234.56; confirm the new amount", None, 409),
+    (errors.NoSuchGarage, "No such garage", "garage", 404),
+    (lambda: errors.SeveralGarages(["main", "north"]),
+     "This token works at several garages: use /api/garages/<slug>/... (main, north)", None, 400),
 ])
 def test_each_error_says_what_happened_under_its_field(make, message, field, status):
     error = make()  # built inside the test: a mutant of the error's code must be running
@@ -96,3 +99,8 @@ def test_an_address_is_stopped_for_15_minutes_after_its_failures_within_15_minut
     limit = address_limit(3)
     assert (limit.free, limit.first_wait, limit.max_wait, limit.window) == (3, 15 * MINUTE, 15 * MINUTE, 15 * MINUTE)
     assert [limit.wait_after(n) for n in (2, 3, 4, 40)] == [0, 900, 900, 900]
+
+
+def test_a_token_of_several_garages_is_told_which_ones():
+    """The 400's body names them; the API also lists them for a client to pick from."""
+    assert errors.SeveralGarages(["a", "b-2"]).slugs == ["a", "b-2"]

@@ -9,7 +9,9 @@ import pytest
 
 from garage.domain.errors import InvalidInput
 from garage.domain.clock import local_today
-from garage.domain.periods import Period, TodayAcross, default_period, parse_date, parse_period, presets
+from garage.domain.periods import (
+    Period, TodayAcross, default_period, parse_date, parse_period, presets, spanning,
+)
 
 TODAY = date(2026, 11, 26)
 NY = "America/New_York"
@@ -126,3 +128,17 @@ def test_yesterday_and_the_default_span_both_dates_when_they_differ():
     assert (shortcuts["Yesterday"].first, shortcuts["Yesterday"].last) == (date(2026, 12, 5), date(2026, 12, 6))
     assert parse_period({}, across.latest, across.default_period()) == Period(date(2026, 11, 7), date(2026, 12, 7))
     assert parse_period({"from": "2026-12-01"}, across.latest, across.default_period()).first == date(2026, 12, 1)
+
+
+def test_the_span_of_one_period_is_that_period():
+    week = Period(date(2026, 3, 2), date(2026, 3, 8), "day")
+    assert spanning([week]) == week
+
+
+def test_today_across_no_garage_is_utc_s_date_at_that_instant():
+    """The portfolio of someone with no garage shown yet: "today" is the UTC date of the instant
+    asked about (not of the clock on the wall)."""
+    late = datetime(2026, 3, 8, 23, 30, tzinfo=timezone.utc)
+    assert TodayAcross.at(late, []) == TodayAcross(date(2026, 3, 8), date(2026, 3, 8))
+    early = datetime(2019, 1, 1, 0, 30, tzinfo=timezone.utc)
+    assert TodayAcross.at(early, []) == TodayAcross(date(2019, 1, 1), date(2019, 1, 1))

@@ -352,3 +352,80 @@ def test_an_old_file_s_url_of_several_garages_names_them_instead_of_a_chooser(ap
     assert f"Main garage: /g/main{old}" in body and f"North: /g/north{old}" in body and "<" not in body
     client.set_cookie(DESK_COOKIE, "north")
     assert (client.get(old).status_code, client.get(old).headers["Location"]) == (302, "/g/north" + old)
+
+
+@pytest.fixture
+def south(app) -> int:
+    return second_garage("south", "South", 3)
+
+
+@pytest.mark.parametrize("old", ["/desk/entries", "/settings", "/admin/users"])
+def test_an_old_form_of_a_person_of_several_garages_is_never_sent_to_a_garage_nobody_chose(app, north, south, old):
+    """A form of a page opened before the upgrade was the default garage's (the only one then); for a
+    person not working there and with no garage remembered on this tablet, it is not carried to their
+    first garage (an entry, a setting, an account would land where nobody chose): a plain 409 naming
+    the garages, nothing written anywhere. Remembered: carried there (307)."""
+    person("bob", {north: "manager", south: "manager"})
+    client = browser(app, "bob")
+    form = {"plate": "STALE 1", "vehicle_type": "Car", "csrf_token": csrf_token(client, "/g/north/desk")}
+    r = client.post(old, data=form)
+    assert (r.status_code, r.mimetype) == (409, "text/plain"), r.headers.get("Location")
+    assert f"/g/north{old}" in r.get_data(as_text=True) and f"/g/south{old}" in r.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Ticket.id))) == 0
+    client.set_cookie(DESK_COOKIE, "south")
+    r = client.post(old, data=form)
+    assert (r.status_code, r.headers["Location"]) == (307, "/g/south" + old)
+
+
+def test_an_old_form_of_a_person_of_the_default_garage_and_another_goes_on_at_the_default(app, north):
+    """The same form from someone who works at the default garage too: that page was the default
+    garage's, so the form goes on there (a tablet open during the upgrade loses nothing)."""
+    person("ann", {MAIN: "attendant", north: "attendant"})
+    client = browser(app, "ann")
+    r = client.post("/desk/entries", data={"plate": "OLD 2", "vehicle_type": "Car",
+                                           "csrf_token": csrf_token(client, "/g/north/desk")})
+    assert (r.status_code, r.headers["Location"]) == (307, "/g/main/desk/entries")
+
+
+@pytest.mark.parametrize("method, old", [("GET", "/desk/live"), ("POST", "/desk/entries")])
+def test_an_old_desk_s_htmx_request_of_several_garages_sends_the_page_to_the_chooser(app, north, south, method, old):
+    """A poll or a form of a desk page opened before the upgrade, for a person not at the default
+    garage and of several garages: the whole page goes to the chooser (HX-Redirect), nothing done."""
+    person("bob", {north: "attendant", south: "attendant"})
+    client = browser(app, "bob")
+    form = {"plate": "STALE 2", "vehicle_type": "Car", "csrf_token": csrf_token(client, "/g/north/desk")}
+    r = client.open(old, method=method, headers=HTMX, data=form if method == "POST" else None)
+    assert r.status_code == 409 and r.headers["HX-Redirect"] == "/desk/choose"
+    assert "Location" not in r.headers
+    assert db.session.scalar(sa.select(sa.func.count(Ticket.id))) == 0
+
+
+def test_a_desk_left_open_after_its_grant_was_revoked_is_sent_to_the_person_s_desk(app, north):
+    """Its polls and forms answer 404 as for any garage not theirs, and the whole page goes to the
+    person's own desk (HX-Redirect): the attendant sees where they may work instead of a desk that
+    silently stopped. An unknown garage answers the same (nothing tells the two apart)."""
+    person("ann", {MAIN: "attendant", north: "attendant"})
+    client = browser(app, "ann")
+    assert client.get("/g/north/desk/live", headers=HTMX).status_code == 200
+    revoke("ann", north)
+    for url in ("/g/north/desk/live", "/g/nowhere/desk/live"):
+        r = client.get(url, headers=HTMX)
+        assert (r.status_code, r.headers.get("HX-Redirect")) == (404, "/desk"), url
+        assert "north" not in r.get_data(as_text=True).lower()
+    r = client.post("/g/north/desk/entries", headers=HTMX, data={"plate": "LATE 9", "vehicle_type": "Car",
+                                                                 "csrf_token": csrf_token(client, "/g/main/desk")})
+    assert (r.status_code, r.headers.get("HX-Redirect")) == (404, "/desk")
+    assert db.session.scalar(sa.select(sa.func.count(Ticket.id))) == 0
+    assert client.get("/desk").headers["Location"] == "/g/main/desk"  # where that redirect lands
+    page = client.get("/g/north/desk")  # a person typing it: the 404 page, no redirect
+    assert page.status_code == 404 and "HX-Redirect" not in page.headers
+
+
+def test_a_signed_in_person_with_no_garage_still_sees_the_public_lobby(app):
+    """Someone whose every grant was taken away: the lobby is public, as for anyone signed out."""
+    person("gus", {MAIN: "attendant"})
+    revoke("gus", MAIN)
+    client = browser(app, "gus")
+    r = client.get("/lobby")
+    assert (r.status_code, r.headers["Location"]) == (302, "/g/main/lobby")
+    assert client.get("/g/main/lobby").status_code == 200
