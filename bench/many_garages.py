@@ -68,15 +68,17 @@ def prepare(opts) -> tuple[str, list[tuple[int, str, str]]]:
     from garage.config import normalise_database_url
     from garage.extensions import db
     from garage.identity import Actor
-    from garage.services import accounts, garages
+    from garage.services import accounts, garages, shifts
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": normalise_database_url(url), "SECRET_KEY": "bench",
                       "LOG_LEVEL": "WARNING"})
     made = []
     with app.app_context():
-        accounts.create_user(OWNER, "bench-" + random.randbytes(8).hex(), "admin", allow_admin=True)
+        owner = accounts.create_user(OWNER, "bench-" + random.randbytes(8).hex(), "admin", allow_admin=True)
         for number in range(1, opts.garages + 1):
             garage = garages.create_garage(Actor.system("bench"), slug(number), f"Bench garage {number}", SPACES)
+            # a garage created now takes payments only in an open shift (issue 18): the owner's, float $0
+            shifts.open_shift(garage.id, Actor(owner.id, OWNER), 0)
             _, secret = accounts.create_token(OWNER, garage_ids=[garage.id])
             made.append((garage.id, garage.slug, secret))
         db.session.remove()

@@ -236,6 +236,7 @@ def admitted(caller: TokenCaller) -> tuple[Actor, int]:
     admit(owner.role if owner is not None else None, caller)
     g.caller_name = owner.username  # for the logs (observability/logs.py)
     g.garage_id = owner.garage_id  # the request's garage (current_garage)
+    g.token_role = owner.role  # the owner's role there (caller_role)
     return Actor(owner.id, owner.username, caller.ip), owner.garage_id
 
 
@@ -396,7 +397,10 @@ def current_garage() -> int:
 
 
 def caller_role() -> str | None:
-    """The signed-in person's role at :func:`current_garage` (an admin: manager), None without one."""
+    """The caller's role at :func:`current_garage` (an admin: manager), None without one: an API
+    token's owner's there (once the token was looked up), else the signed-in person's."""
+    if has_request_context() and g.get("token_role"):
+        return g.token_role
     return current_user.garage_role if current_user.is_authenticated else None
 
 

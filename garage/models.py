@@ -46,6 +46,8 @@ class UTCDateTime(sa.types.TypeDecorator):
 
 ACTIVE = sa.text("status = 'active'")
 HAS_EXIT = sa.text("exit_time IS NOT NULL")
+HAS_SHIFT = sa.text("shift_id IS NOT NULL")
+SHIFT_OPEN = sa.text("closed_at IS NULL")
 
 
 class User(UserMixin, db.Model):
@@ -189,6 +191,9 @@ class Ticket(db.Model):
     last_event_at: Mapped[datetime] = mapped_column(UTCDateTime)
     issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # The payer's shift the payment was taken in (migration 0009): written by the exit's own
+    # statement, only while that shift is open; NULL for an active ticket and where none was open.
+    shift_id: Mapped[int | None] = mapped_column(sa.ForeignKey("shifts.id", name="fk_tickets_shift_id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -216,6 +221,8 @@ class Ticket(db.Model):
         sa.Index("ix_tickets_last_event_at", "garage_id", "last_event_at"),
         # Receipt numbers: gap-free per garage (garages.receipt_seq).
         sa.Index("uq_tickets_receipt_number", "garage_id", "receipt_number", unique=True),
+        # A shift's payments: its X report and the close's expected cash (migration 0009).
+        sa.Index("ix_tickets_shift", "garage_id", "shift_id", postgresql_where=HAS_SHIFT, sqlite_where=HAS_SHIFT),
     )
 
 
@@ -247,6 +254,10 @@ class Garage(db.Model):
     lost_ticket_fee_cents: Mapped[int] = mapped_column(default=0, server_default="0")  # 0: none
     lost_ticket_mode: Mapped[str] = mapped_column(sa.String(8), default=LOST_REPLACE,
                                                   server_default=LOST_REPLACE)
+    # Payments need the payer's open shift (issue 18): True for garages created from
+    # services.garages.create_garage on; False for garages before migration 0009 and for the
+    # default garage of a new deployment (the API's seed flow and the quick start keep working).
+    payments_require_shift: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Cars inside, maintained in the same transaction as every entry and exit;
     # the conditional UPDATE on it is what enforces capacity under concurrency.
     occupied: Mapped[int] = mapped_column(default=0)
@@ -272,6 +283,38 @@ class Garage(db.Model):
                       vehicle_rates=tuple((vehicle_rates or {}).items()),
                       lost_ticket_fee_cents=self.lost_ticket_fee_cents or 0,
                       lost_ticket_mode=self.lost_ticket_mode or LOST_REPLACE)
+
+
+class Shift(db.Model):
+    """An attendant's shift at one garage and its cash drawer (garage/domain/shifts.py): opened
+    with a float; closed with the counted cash (a total, or per denomination: JSON text
+    {"cents": pieces}), the expected cash and the over/short computed then. One open shift per
+    person per garage (partial unique index). Reopening or adjusting is an audited event."""
+
+    __tablename__ = "shifts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    garage_id: Mapped[int] = mapped_column(sa.ForeignKey("garages.id"))
+    opened_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    float_cents: Mapped[int]
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    counted_cash_cents: Mapped[int | None]
+    counted_by_denomination: Mapped[str | None] = mapped_column(sa.Text)
+    expected_cash_cents: Mapped[int | None]
+    over_short_cents: Mapped[int | None]
+
+    opened_by: Mapped[User] = relationship(foreign_keys=[opened_by_id])
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
+
+    __table_args__ = (
+        sa.CheckConstraint("float_cents >= 0", name="ck_shifts_float_nonneg"),
+        sa.CheckConstraint("counted_cash_cents IS NULL OR counted_cash_cents >= 0", name="ck_shifts_counted_nonneg"),
+        sa.CheckConstraint("(closed_at IS NULL) = (counted_cash_cents IS NULL)", name="ck_shifts_closed_counted"),
+        sa.Index("uq_shifts_open_per_person", "garage_id", "opened_by_id", unique=True,
+                 postgresql_where=SHIFT_OPEN, sqlite_where=SHIFT_OPEN),
+        sa.Index("ix_shifts_garage_opened", "garage_id", "opened_at"),
+    )
 
 
 class VehicleRate(db.Model):

@@ -15,7 +15,8 @@ from ..domain.tickets import format_receipt_number
 # Settings snapshots use the column names in camelCase: hourlyRate is cents there
 # (unlike the seed API's dollar hourlyRate), as are every *Cents key and vehicleRates.
 MONEY = frozenset({"amountCents", "timeFeeCents", "lostFeeCents", "hourlyRate", "dailyMaxCents",
-                   "lostTicketFeeCents"})
+                   "lostTicketFeeCents", "floatCents", "cashPaymentsCents", "cashRefundsCents", "expectedCashCents",
+                   "countedCashCents", "overShortCents"})
 # Settings whose 0 means "no such fee" (the lost-ticket fee column stores 0 for none, while an absent
 # daily maximum is stored as null): both read "none", so one kind of change reads one way
 # ("none → $25.00"), in every row ever recorded.
@@ -27,7 +28,9 @@ LABELS = {
     "lostTicketMode": "lost-ticket fee mode", "graceMinutes": "grace period", "totalSpaces": "total spaces",
     "garageName": "garage name", "almostFullPercent": "almost full at", "vehicleRates": "vehicle rates",
     "prefix": "token", "garageAddress": "address", "taxRateBp": "tax rate", "taxId": "tax/VAT id",
-    "receiptNumber": "receipt",
+    "receiptNumber": "receipt", "shiftId": "shift", "floatCents": "float", "cashPaymentsCents": "cash payments",
+    "cashRefundsCents": "cash refunds", "expectedCashCents": "expected cash", "countedCashCents": "counted cash",
+    "overShortCents": "over/short", "countedByDenomination": "counted by denomination", "closedAt": "closed at",
 }
 
 
@@ -71,12 +74,14 @@ class Details:
 
 
 def event_details(details: Any) -> Details:
-    """One line per detail; for a before/after record (settings.changed), one line
-    per key that changed, with both values. No lines when there is nothing to show."""
+    """One line per detail; for a before/after record (settings.changed, a shift adjusted or
+    reopened), one line per key that changed, with both values, after the record's other details
+    (a shift's reason). No lines when there is nothing to show."""
     if not isinstance(details, Mapping):  # the app stores objects; anything else is shown as it is
         return Details([DetailLine("details", str(details))] if details is not None else [])
     before, after = details.get("before"), details.get("after")
     if isinstance(before, Mapping) and isinstance(after, Mapping):
-        return Details([DetailLine(label(k), value_text(k, old), value_text(k, after.get(k)))
-                        for k, old in before.items() if after.get(k) != old], change=True)
+        besides = [DetailLine(label(k), value_text(k, v)) for k, v in details.items() if k not in ("before", "after")]
+        return Details(besides + [DetailLine(label(k), value_text(k, old), value_text(k, after.get(k)))
+                                  for k, old in before.items() if after.get(k) != old], change=True)
     return Details([DetailLine(label(k), value_text(k, v)) for k, v in details.items()])

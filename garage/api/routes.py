@@ -12,17 +12,19 @@ from ..domain.errors import DomainError, Unauthenticated
 from ..domain.inputs import parse_whole
 from ..domain.money import cents_to_dollars
 from ..domain.pricing import describe
+from ..domain.roles import ROLE_MANAGER
 from ..domain.tickets import STATUS_ACTIVE, TicketView, format_receipt_number
-from ..identity import ADMINS, ANY_ACCOUNT, current_garage, MANAGERS, STAFF
+from ..identity import ADMINS, ANY_ACCOUNT, caller_role, current_garage, MANAGERS, STAFF
 from ..persistence import store
 from ..services import garages as garage_service, settings as settings_service, stats as stats_service
-from ..services import tickets as ticket_service
+from ..services import shifts as shift_service, tickets as ticket_service
 from ..web import RETRY_AFTER_SECONDS, autocommit, log_failure
 from . import bp, route
 from .operation import ApiError, operation
 from .schemas import (
     ActivityResponse, ExitRequest, GarageCreate, GarageResponse, GarageStatsResponse, OccupancyResponse, QuoteResponse,
-    SettingsResponse, SettingsUpdate, StatusResponse, TicketCreate, TicketResponse,
+    MethodTotalResponse, SettingsResponse, SettingsUpdate, ShiftClose, ShiftOpen, ShiftResponse, StatusResponse,
+    TicketCreate, TicketResponse,
 )
 
 
@@ -174,7 +176,8 @@ def _flag(name: str) -> bool:
 @autocommit
 @operation("Charge and close a ticket (exactly once)", body=ExitRequest, roles=STAFF, token_in_statement=True,
            responses={200: ("Completed ticket", TicketResponse), 404: ("No ticket with this number", None),
-                      409: ("Already processed, or the quoted amount changed", None)})
+                      409: ("Already processed, the quoted amount changed, or the garage takes payments only in an "
+                           "open shift and the caller has none (\"Open a shift before taking payments\")", None)})
 def process_exit(ticket_number: str, body: ExitRequest):
     """The token is checked by the exit's own SELECT."""
     ticket = ticket_service.process_exit(g.caller.garage_id, ticket_number, body.paymentMethod, g.caller,
@@ -235,3 +238,62 @@ def put_garage_settings(body: SettingsUpdate):
     changes = {SETTINGS_FIELDS[name]: getattr(body, name) for name in body.model_fields_set}
     settings_service.update_settings(current_garage(), g.actor, **changes)
     return jsonify(settings_json())
+
+
+def shift_json(report: shift_service.ShiftReport) -> dict[str, Any]:
+    shift = report.shift
+    counted = report.counted
+    return ShiftResponse(
+        id=shift.id, status="open" if shift.closed_at is None else "closed", openedBy=shift.opened_by.username,
+        openedAt=shift.opened_at, floatCents=shift.float_cents, closedAt=shift.closed_at,
+        closedBy=shift.closed_by.username if shift.closed_by else None,
+        totals=[MethodTotalResponse(paymentMethod=t.method, payments=t.payments, amountCents=t.cents)
+                for t in report.totals],
+        totalCents=report.total_cents, cashPaymentsCents=report.cash_payments_cents,
+        cashRefundsCents=report.cash_refunds_cents, expectedCashCents=report.expected_cash_cents,
+        countedCashCents=shift.counted_cash_cents,
+        countedByDenomination=None if counted is None else {str(d): n for d, n in counted.items()},
+        overShortCents=shift.over_short_cents,
+    ).model_dump(mode="json")
+
+
+def _shift_id(raw: str) -> int | None:
+    """A shift id in a path: digits, else no shift at all (404 from the service)."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 10 else None
+
+
+@route("/shifts", "POST")
+@operation("Open the caller's shift at the garage with a starting float (one open shift per person per garage)",
+           body=ShiftOpen, roles=STAFF,
+           responses={201: ("The shift, open", ShiftResponse), 409: ("You already have an open shift here", None)})
+def open_shift(body: ShiftOpen):
+    return jsonify(shift_json(shift_service.open_shift(current_garage(), g.actor, body.floatCents))), 201
+
+
+@route("/shifts/current", "GET")
+@autocommit
+@operation("The caller's open shift at the garage with its totals by method so far (the X report)", roles=STAFF,
+           responses={200: ("The open shift", ShiftResponse), 404: ("You have no open shift here", None)})
+def current_shift():
+    return jsonify(shift_json(shift_service.current_shift(current_garage(), g.actor)))
+
+
+@route("/shifts/<shift_id>", "GET")
+@autocommit
+@operation("A shift with its totals by method (its opener's, or any for a manager)", roles=STAFF,
+           responses={200: ("The shift", ShiftResponse), 404: ("No such shift", None)})
+def get_shift(shift_id: str):
+    return jsonify(shift_json(shift_service.get_shift(current_garage(), _shift_id(shift_id), g.actor,
+                                                      manager=caller_role() == ROLE_MANAGER)))
+
+
+@route("/shifts/<shift_id>/close", "POST")
+@operation("Close an open shift with the counted cash (a total, or per denomination): the expected cash "
+           "(float + cash payments − cash refunds), the count and the over/short are recorded; later payments "
+           "of its opener need a new shift", body=ShiftClose, roles=STAFF,
+           responses={200: ("The shift, closed", ShiftResponse), 404: ("No such shift", None),
+                      409: ("Already closed", None), 422: ("Bad count", None)})
+def close_shift(shift_id: str, body: ShiftClose):
+    return jsonify(shift_json(shift_service.close_shift(
+        current_garage(), _shift_id(shift_id), g.actor, body.countedCashCents, body.countedByDenomination,
+        manager=caller_role() == ROLE_MANAGER)))

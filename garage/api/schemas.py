@@ -10,6 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from ..domain import garage_settings as limits
 from ..domain.garages import SLUG_MAX, SLUG_PATTERN
 from ..domain.pricing import LOST_MODES
+from ..domain import shifts as drawer
 from ..domain.tax import MAX_RATE_BP
 from ..domain.tickets import (
     PAYMENT_METHODS, PLATE_MAX, PLATE_PATTERN, PLATE_TYPED_MAX, RECEIPT_DIGITS, RECEIPT_PREFIX, STATUS_ACTIVE,
@@ -202,6 +203,50 @@ class SettingsResponse(BaseModel):
     taxRateBasisPoints: int = Field(description="1900 = 19 %; 0: no tax line")
     taxId: str = Field(description="empty: none")
     rates: list[str] = Field(description="the rules as shown to drivers")
+
+
+DENOMINATION_KEY = "^(" + "|".join(map(str, drawer.USD_DENOMINATIONS)) + ")$"
+
+
+class ShiftOpen(Request):
+    floatCents: whole(0, drawer.MAX_FLOAT_CENTS) = Field(  # type: ignore[valid-type]
+        examples=[10000], description="the starting float in the drawer, cents")
+
+
+class ShiftClose(Request):
+    """The counted cash: a total, or a count per denomination (exactly one of the two)."""
+
+    countedCashCents: whole(0, drawer.MAX_COUNTED_CENTS) = optional(  # type: ignore[valid-type]
+        examples=[14550], description="the cash counted in the drawer, cents")
+    countedByDenomination: dict[Annotated[str, Field(pattern=DENOMINATION_KEY)],  # type: ignore[valid-type]
+                                whole(0, drawer.MAX_PIECES)] = optional(
+        examples=[{"2000": 3, "500": 2, "25": 8}],
+        description="pieces counted per denomination, keyed by its value in cents "
+                    f"({', '.join(map(str, drawer.USD_DENOMINATIONS))}); the total is their sum")
+
+
+class MethodTotalResponse(BaseModel):
+    paymentMethod: str
+    payments: int
+    amountCents: int
+
+
+class ShiftResponse(BaseModel):
+    id: int
+    status: Literal["open", "closed"]
+    openedBy: str
+    openedAt: datetime
+    floatCents: int
+    closedAt: datetime | None
+    closedBy: str | None
+    totals: list[MethodTotalResponse] = Field(description="payments in the shift by method (the X report)")
+    totalCents: int
+    cashPaymentsCents: int
+    cashRefundsCents: int
+    expectedCashCents: int = Field(description="float + cash payments − cash refunds (so far, while open)")
+    countedCashCents: int | None = Field(description="null while open")
+    countedByDenomination: dict[str, int] | None = Field(description="when counted so, pieces per denomination")
+    overShortCents: int | None = Field(description="counted − expected: negative is short; null while open")
 
 
 class StatusResponse(BaseModel):

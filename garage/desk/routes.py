@@ -13,6 +13,7 @@ from ..domain.clock import format_duration, to_local
 from ..domain.errors import AlreadyProcessed, DomainError, InvalidInput, NotFound, QuoteChanged
 from ..domain.inputs import parse_page, parse_whole
 from ..domain.pricing import Quote, recorded
+from ..domain.shifts import ShiftRequired
 from ..domain.tax import included_line
 from ..domain.tickets import (
     PAYMENT_METHODS, SCANNED_TICKET_PATTERN, STATUS_ACTIVE, VEHICLE_TYPES, TicketView, format_receipt_number,
@@ -61,7 +62,8 @@ class ExitState:
     quote: Quote | None = None  # set while the ticket waits for payment
     method: str = ""  # none until the attendant picks one
     method_error: str | None = None
-    notice: str | None = None  # quote changed, already paid
+    notice: str | None = None  # quote changed, already paid, no shift open
+    shift_needed: bool = False  # the garage takes payments only in a shift: the notice links to it
     paid_now: bool = False  # the receipt of a payment taken by this request
 
     @property
@@ -298,6 +300,11 @@ def pay(number: str):
     except QuoteChanged as exc:
         state.quote = ticket_service.quote_for(current, lost=lost)
         state.notice = exc.message + ". Nothing was charged."
+        return _exit(state, exc.status)
+    except ShiftRequired as exc:
+        state.quote = ticket_service.quote_for(current, lost=lost)
+        state.notice = exc.message + ". Nothing was charged."
+        state.shift_needed = True
         return _exit(state, exc.status)
     except AlreadyProcessed:
         state.ticket = ticket_service.find_ticket(current_garage(), number)

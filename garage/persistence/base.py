@@ -17,14 +17,15 @@ from typing import Any, Iterator, Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from ..domain.errors import Unauthenticated
+from ..domain.errors import AlreadyProcessed, Unauthenticated
+from ..domain.shifts import ShiftRequired
 from ..domain.figures import FORMULA_STARTS
 from ..domain.invariants import Counts
 from ..domain.throttle import Limit
 from ..domain.tickets import STATUS_ACTIVE, STATUS_COMPLETED
 from ..extensions import db
 from ..identity import TOKEN_OWNER, Actor, TokenCaller, admit, token_params
-from ..models import AuditEvent, Garage, SignInThrottle, Ticket, User, VehicleRate
+from ..models import AuditEvent, Garage, Shift, SignInThrottle, Ticket, User, VehicleRate
 from .outage import STATEMENT_TIMEOUT
 
 TICKET_BATCH = 5000  # CSV export: rows per server-side cursor batch
@@ -61,6 +62,7 @@ class Receipt:
 
     number: int
     tax_rate_bp: int
+    shift_id: int | None = None  # the payer's open shift the payment was taken in (None: none open)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +168,10 @@ TICKET_CSV_COLUMNS = ("ticket_number", "license_plate", "vehicle_type", "status"
                       "exit_time", "duration_minutes", "amount_usd", "payment_method", "issued_by", "closed_by",
                       "lost", "lost_fee")
 
+
+# A person's open shift at a garage (the partial unique index uq_shifts_open_per_person: at most one).
+OPEN_SHIFT_OF = sa.select(Shift.id).where(Shift.garage_id == sa.bindparam("garage_id"),
+                                          Shift.opened_by_id == sa.bindparam("user_id"), Shift.closed_at.is_(None))
 
 THROTTLE = SignInThrottle.__table__
 
@@ -306,13 +312,29 @@ class Store:
         raise NotImplementedError
 
     def close(self, ticket: Ticket, values: dict[str, Any], details: dict[str, Any],
-              actor: Actor | None) -> Receipt:
+              actor: Actor | None, require_shift: bool = False) -> Receipt:
         """Write the exit's `values` on a still-active ticket, its audit row, free its
         space and draw its receipt number (its garage's receipt_seq + 1, with the
         tax rate of that row, both stored on the ticket and returned). AlreadyProcessed
         (nothing written, no number drawn) when the ticket is no longer active: a second,
-        concurrent payment of the same ticket matches no row. Needs the settings row."""
+        concurrent payment of the same ticket matches no row. Needs the settings row.
+        The payer's open shift at the garage, if any, is recorded on the ticket and in the audit
+        row ("shiftId"), only while it is still open; `require_shift` (the garage's
+        payments_require_shift) and none open: ShiftRequired, nothing written, no number drawn."""
         raise NotImplementedError
+
+    def open_shift_id(self, garage_id: int, user_id: int | None) -> int | None:
+        """The person's open shift at the garage (None: none, or no person)."""
+        if user_id is None:
+            return None
+        return db.session.scalar(OPEN_SHIFT_OF, {"garage_id": garage_id, "user_id": user_id})
+
+    def refused_close(self, garage_id: int, actor: Actor, require_shift: bool) -> Exception:
+        """Why an exit's write matched nothing: the payer has no open shift where one is required
+        (read after the refusal: a rare path), else the ticket was paid meanwhile."""
+        if require_shift and self.open_shift_id(garage_id, actor.user_id) is None:
+            return ShiftRequired()
+        return AlreadyProcessed()
 
     def exit_inputs(self, garage_id: int | None, number: str | None,
                     caller: Actor | TokenCaller | None) -> ExitInputs:

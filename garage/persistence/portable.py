@@ -19,7 +19,7 @@ from ..domain.tickets import STATUS_ACTIVE
 from ..extensions import db
 from ..identity import Actor, TokenCaller, admitted
 from ..models import AuditEvent, Garage, Ticket
-from .base import IssuedTicket, NewTicket, Receipt, Store, formula_safe
+from .base import OPEN_SHIFT_OF, IssuedTicket, NewTicket, Receipt, Store, formula_safe
 
 QUARTER = 900  # seconds
 
@@ -71,12 +71,14 @@ class PortableStore(Store):
         return new.issued(ticket.id, actor.user_id)
 
     def close(self, ticket: Ticket, values: dict[str, Any], details: dict[str, Any],
-              actor: Actor | None) -> Receipt:
+              actor: Actor | None, require_shift: bool = False) -> Receipt:
         """Free the space and draw the receipt number (one UPDATE of the settings row,
         RETURNING the number and the tax rate), then close the still-active ticket with
         them: a second, concurrent payment of the same ticket matches no row, and the
         service's rollback then takes the number back (no gap). SQLite writes one
-        transaction at a time, so drawing first holds no lock anyone else could wait for."""
+        transaction at a time, so drawing first holds no lock anyone else could wait for.
+        The payer's open shift is read after that first write, under the database's write
+        lock: a shift's close (a write) cannot come between it and the commit."""
         drawn = db.session.execute(
             sa.update(Garage).where(Garage.id == ticket.garage_id)
             .values(occupied=Garage.occupied - 1, receipt_seq=Garage.receipt_seq + 1)
@@ -85,17 +87,25 @@ class PortableStore(Store):
         ).first()
         if drawn is None:
             raise AlreadyProcessed()
-        receipt = Receipt(drawn.receipt_seq, drawn.tax_rate_bp)
+        payer = actor or Actor.system()
+        # The payer's open shift, in the ticket's UPDATE (no statement more): read under the
+        # database's write lock, which the draw above took, so a shift's close (a write) cannot
+        # come between it and the commit. Required and none open: no row matches.
+        shift = OPEN_SHIFT_OF.params(garage_id=ticket.garage_id, user_id=payer.user_id).scalar_subquery()
+        in_shift = sa.exists(shift) if require_shift else sa.true()
         # The guard (still active) makes a second, concurrent payment match no row.
         closed = db.session.execute(
-            sa.update(Ticket).where(Ticket.id == ticket.id, Ticket.status == STATUS_ACTIVE)
-            .values(**values, receipt_number=receipt.number, tax_rate_bp=receipt.tax_rate_bp)
+            sa.update(Ticket).where(Ticket.id == ticket.id, Ticket.status == STATUS_ACTIVE, in_shift)
+            .values(**values, receipt_number=drawn.receipt_seq, tax_rate_bp=drawn.tax_rate_bp, shift_id=shift)
+            .returning(Ticket.shift_id)
             .execution_options(synchronize_session=False)
-        ).rowcount
-        if closed != 1:
-            raise AlreadyProcessed()
+        ).first()
+        if closed is None:
+            raise self.refused_close(ticket.garage_id, payer, require_shift)  # the service rolls the draw back
+        receipt = Receipt(drawn.receipt_seq, drawn.tax_rate_bp, closed.shift_id)
+        shifted = {} if receipt.shift_id is None else {"shiftId": receipt.shift_id}
         _audit(ticket.garage_id, actor, "ticket.paid", ticket.ticket_number,
-               {**details, "receiptNumber": receipt.number})
+               {**details, "receiptNumber": receipt.number, **shifted})
         db.session.flush()
         return receipt
 

@@ -11,7 +11,6 @@ from typing import Any, Sequence
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from ..domain.errors import AlreadyProcessed
 from ..domain.tickets import STATUS_ACTIVE
 from ..extensions import db
 from ..identity import Actor, TokenCaller, admit
@@ -92,9 +91,19 @@ FROM (VALUES (1)) AS one (x) LEFT JOIN ticket ON true
 # and the tax rate in force on that row at that moment (garage/domain/tax.py). The audit
 # row's details are the service's JSON object (never empty) with "receiptNumber" appended
 # as its last key: text, so the keys keep their order (jsonb would sort them).
+# The payer's shift (`shift`, issue 18): the payer's open shift at that garage, taken FOR SHARE with
+# `closed_at IS NULL`, so a close of that shift (FOR UPDATE on its row first, services/shifts.py)
+# waits for this payment's commit and then counts it, while a payment that comes after the close
+# locked the row waits, re-checks the row once the close commits and finds it closed: the payment
+# is then refused where the garage requires a shift (`locked` matches nothing: no number drawn),
+# else taken in no shift. The ticket and the audit row ("shiftId") record the shift.
 CLOSE = Prepared("garage_close_ticket", """
-WITH locked AS (
-    SELECT id FROM tickets WHERE id = :ticket_id AND status = :active FOR UPDATE
+WITH shift AS (
+    SELECT id FROM shifts WHERE garage_id = :garage_id AND opened_by_id = :user_id AND closed_at IS NULL
+    FOR SHARE
+), locked AS (
+    SELECT id FROM tickets WHERE id = :ticket_id AND status = :active
+        AND (NOT :require_shift OR EXISTS (SELECT FROM shift)) FOR UPDATE
 ), numbered AS (
     UPDATE garages SET occupied = occupied - 1, receipt_seq = receipt_seq + 1, updated_at = :updated_at
     FROM locked WHERE garages.id = :garage_id
@@ -103,20 +112,23 @@ WITH locked AS (
     UPDATE tickets SET status = :status, exit_time = :exit_time, duration_minutes = :duration_minutes,
            amount_paid = :amount_paid, payment_method = :payment_method, last_event_at = :last_event_at,
            lost = :lost, lost_fee_cents = :lost_fee_cents, closed_by_id = :closed_by_id, updated_at = :updated_at,
-           receipt_number = numbered.receipt_seq, tax_rate_bp = numbered.tax_rate_bp
+           receipt_number = numbered.receipt_seq, tax_rate_bp = numbered.tax_rate_bp,
+           shift_id = (SELECT id FROM shift)
     FROM numbered WHERE tickets.id = :ticket_id
-    RETURNING ticket_number, receipt_number, tickets.tax_rate_bp
+    RETURNING ticket_number, receipt_number, tickets.tax_rate_bp, tickets.shift_id
 ), audit AS (
     INSERT INTO audit_log (garage_id, at, user_id, username, action, object_type, object_id, ip, details)
     SELECT :garage_id, :updated_at, :user_id, :username, 'ticket.paid', 'ticket', ticket_number, :ip,
-           CAST(left(:details, -1) || ', "receiptNumber": ' || receipt_number || '}' AS json)
+           CAST(left(:details, -1) || ', "receiptNumber": ' || receipt_number
+                || COALESCE(', "shiftId": ' || shift_id, '') || '}' AS json)
     FROM closed
 )
-SELECT receipt_number, tax_rate_bp FROM closed
+SELECT receipt_number, tax_rate_bp, shift_id FROM closed
 """, types=dict(status="varchar", exit_time="timestamptz", duration_minutes="integer", amount_paid="integer",
                 payment_method="varchar", last_event_at="timestamptz", lost="boolean", lost_fee_cents="integer",
                 closed_by_id="integer", updated_at="timestamptz", ticket_id="integer", active="varchar",
-                garage_id="integer", user_id="integer", username="varchar", ip="varchar", details="text"))
+                garage_id="integer", user_id="integer", username="varchar", ip="varchar", details="text",
+                require_shift="boolean"))
 
 
 def details_json(details: dict[str, Any] | None) -> str | None:
@@ -182,15 +194,15 @@ class PostgresStore(Store):
         return new.issued(row.id, row.issued_by_id)  # no re-SELECT
 
     def close(self, ticket: Ticket, values: dict[str, Any], details: dict[str, Any],
-              actor: Actor | None) -> Receipt:
+              actor: Actor | None, require_shift: bool = False) -> Receipt:
         actor = actor or Actor.system()
         row = CLOSE.execute({
             **values, "ticket_id": ticket.id, "active": STATUS_ACTIVE, "garage_id": ticket.garage_id,
             "user_id": actor.user_id, "username": actor.username, "ip": actor.ip,
-            "details": details_json(details)}).first()
+            "details": details_json(details), "require_shift": require_shift}).first()
         if row is None:
-            raise AlreadyProcessed()
-        return Receipt(row.receipt_number, row.tax_rate_bp)
+            raise self.refused_close(ticket.garage_id, actor, require_shift)
+        return Receipt(row.receipt_number, row.tax_rate_bp, row.shift_id)
 
     # Local hours: date_trunc('hour', t, tz) returns the instant the local hour began
     # (a fall-back day keeps its two 01:00 hours apart).

@@ -66,7 +66,8 @@ def garage_id(slug: str) -> int:
 
 def create_garage(actor: Actor, slug: str | None, name: str | None, spaces: int,
                   timezone: str = "UTC") -> Garage:
-    """A new garage with the default prices and rules (admins only; audited). Its id comes from
+    """A new garage with the default prices and rules, payments in open shifts only (admins only;
+    audited). Its id comes from
     the table's own sequence (migration 0008; SQLite: the next rowid under its write lock), so two
     garages created at the same moment both succeed; only a duplicate slug is refused (409)."""
     _require_admin(actor)
@@ -82,7 +83,10 @@ def create_garage(actor: Actor, slug: str | None, name: str | None, spaces: int,
     taken = Conflict(f"A garage {slug} already exists", field="slug")
     if db.session.scalar(sa.select(Garage.id).where(Garage.slug == slug)) is not None:
         raise taken
-    garage = Garage(slug=slug, garage_name=name, total_spaces=spaces, timezone=timezone, occupied=0)
+    # A garage created from now on takes payments only in an open shift (issue 18; the default
+    # garage of a new deployment and the garages before migration 0009 do not require one).
+    garage = Garage(slug=slug, garage_name=name, total_spaces=spaces, timezone=timezone, occupied=0,
+                    payments_require_shift=True)
     try:
         db.session.add(garage)
         db.session.flush()

@@ -174,6 +174,9 @@ def process_exit(garage_id: int | None, ticket_number: str | None, payment_metho
     anything else is said (payment method, ticket) and nothing is written.
     ``garage_id``: the garage the exit is at (a ticket of another is not found); None only
     with a TokenCaller, as in issue_ticket.
+    The payment is taken in the payer's open shift at the garage (recorded on the ticket and
+    in its audit row); where the garage requires one and the payer has none open:
+    ShiftRequired (409 "Open a shift before taking payments"), nothing written, no number drawn.
     """
     now = now or utcnow()
     try:
@@ -195,8 +198,9 @@ def process_exit(garage_id: int | None, ticket_number: str | None, payment_metho
                       lost=lost, lost_fee_cents=q.lost_fee_cents if lost else None,
                       closed_by_id=found.actor.user_id if found.actor else None, updated_at=now)
         # (No settings row: quote_for's current_tariff() has just created it.)
-        receipt = store().close(ticket, values, exit_details(q, payment_method, lost), found.actor)
-        values.update(receipt_number=receipt.number, tax_rate_bp=receipt.tax_rate_bp)
+        require_shift = bool(settings is not None and settings.payments_require_shift)
+        receipt = store().close(ticket, values, exit_details(q, payment_method, lost), found.actor, require_shift)
+        values.update(receipt_number=receipt.number, tax_rate_bp=receipt.tax_rate_bp, shift_id=receipt.shift_id)
         for name, value in values.items():  # what was written: no refresh round trip
             set_committed_value(ticket, name, value)
         commit_keeping_loaded()

@@ -32,8 +32,8 @@ def spec(client, staff) -> dict:
 
 
 def concrete(path: str, garage: str = "main") -> str:
-    """A path of the document with a ticket number that does not exist, at `garage` (the tokens' own)."""
-    return path.replace("{ticket_number}", "PS-ZZZZZZ").replace("{garage}", garage)
+    """A path of the document with a ticket number and a shift that do not exist, at `garage` (the tokens' own)."""
+    return path.replace("{ticket_number}", "PS-ZZZZZZ").replace("{shift_id}", "999999").replace("{garage}", garage)
 
 
 # --- credentials ---------------------------------------------------------------------------
@@ -70,7 +70,8 @@ def test_every_operation_with_a_body_says_and_answers_400_413_and_422(client, sp
     accounts.create_user("root", "correct horse battery", "admin", allow_admin=True)
     admin = bearer("root")
     with_body = [(m, p, op) for m, p, op in operations(spec) if "requestBody" in op]
-    assert len(with_body) == 7  # entry, exit and settings at the seed's path and per garage; a new garage
+    # entry, exit, settings, opening and closing a shift at the seed's path and per garage; a new garage
+    assert len(with_body) == 11
     before = ticket_count()
     for method, path, op in with_body:
         assert {"400", "413", "422"} <= set(op["responses"]), (method, path)
@@ -87,11 +88,11 @@ def test_every_operation_with_a_body_says_and_answers_400_413_and_422(client, sp
 
 def test_every_operation_with_a_path_parameter_says_and_answers_404(client, spec, staff):
     with_parameter = [(m, p, op) for m, p, op in operations(spec) if "{" in p]
-    assert len(with_parameter) == 3 + 9  # the ticket's three; every garage operation per garage
+    assert len(with_parameter) == 3 + 2 + 13  # the ticket's three, the shift's two; every garage operation per garage
     for method, path, op in with_parameter:
         assert "404" in op["responses"], (method, path)
-        body = {"paymentMethod": "Cash"} if method == "put" else None
-        if "{ticket_number}" in path:
+        body = {"paymentMethod": "Cash"} if method == "put" else {"countedCashCents": 0} if method == "post" else None
+        if "{ticket_number}" in path or "{shift_id}" in path:
             r = client.open(concrete(path), method=method.upper(), json=body, headers=staff)
             assert r.status_code == 404 and r.get_json()["message"], (method, path)
         if "{garage}" in path:

@@ -156,3 +156,59 @@ def test_two_garages_racing_entries_each_fill_only_their_own_capacity(live):
     assert scalar(live, "SELECT string_agg(occupied::text, ',' ORDER BY id) FROM garages") == "5,5"
     assert scalar(live, f"SELECT count(*) FROM tickets WHERE status = 'active' AND garage_id = {north}") == 5
     assert scalar(live, "SELECT count(*) FROM tickets WHERE status = 'active' AND garage_id = 1") == 5
+
+
+def test_a_payment_racing_a_shift_close_lands_in_the_shift_or_is_refused(live):
+    """Issue 18: at a garage that takes payments only in a shift, ten payments of one attendant and
+    the close of their shift at the same moment, round after round on three workers. A payment
+    either lands in the shift (and the close's expected cash counts it) or is refused with nothing
+    written ("Open a shift before taking payments"); never in a closed shift, never uncounted."""
+    from garage.extensions import db
+
+    live.reset()
+    with live.app.app_context():
+        db.session.execute(sa.text("UPDATE garages SET payments_require_shift = true"))
+        db.session.commit()
+        db.session.remove()
+    headers = live.token()
+    landed_in_total = refused_in_total = 0
+    for round_ in range(8):
+        status, shift = call("POST", f"{live.url}/api/shifts", {"floatCents": 5000}, headers)
+        assert status == 201, shift
+        numbers = []
+        for i in range(10):
+            status, ticket = call("POST", f"{live.url}/api/tickets",
+                                  {"licensePlate": f"R{round_}C{i}", "vehicleType": "Car"}, headers)
+            assert status == 201, ticket
+            numbers.append(ticket["ticketNumber"])
+
+        def request(i: int):
+            if i == 5:  # the close, in the middle of the payments
+                return call("POST", f"{live.url}/api/shifts/{shift['id']}/close", {"countedCashCents": 0}, headers)
+            return call("PUT", f"{live.url}/api/tickets/{numbers[i if i < 5 else i - 1]}/exit",
+                        {"paymentMethod": "Cash"}, headers)
+
+        results = fire(11, request)
+        close_status, closed = results[5]
+        assert close_status == 200, closed
+        payments = results[:5] + results[6:]
+        landed = [body for status, body in payments if status == 200]
+        refused = [body for status, body in payments if status != 200]
+        assert all(body == {"message": "Open a shift before taking payments"} for body in refused), refused
+        in_shift = scalar(live, f"SELECT count(*) FROM tickets WHERE shift_id = {shift['id']}")
+        cash_in_shift = scalar(live, f"SELECT coalesce(sum(amount_paid), 0) FROM tickets WHERE shift_id = {shift['id']}")
+        assert in_shift == len(landed)
+        assert closed["expectedCashCents"] - 5000 == cash_in_shift == closed["cashPaymentsCents"]
+        assert closed["overShortCents"] == -closed["expectedCashCents"]
+        landed_numbers = [body["ticketNumber"] for body in landed]
+        assert scalar(live, "SELECT count(*) FROM tickets WHERE status = 'completed' AND shift_id IS NULL") == 0
+        assert sorted(landed_numbers) == sorted(n for n in numbers if scalar(
+            live, f"SELECT status FROM tickets WHERE ticket_number = '{n}'") == "completed")
+        assert scalar(live, "SELECT count(*) FROM audit_log WHERE action = 'ticket.paid' AND "
+                            f"details->>'shiftId' = '{shift['id']}'") == len(landed)
+        landed_in_total += len(landed)
+        refused_in_total += len(refused)
+    # the receipt numbers drawn are exactly the payments taken: a refused payment drew none
+    assert scalar(live, "SELECT receipt_seq FROM garages") == landed_in_total
+    assert landed_in_total + refused_in_total == 80
+    assert landed_in_total and refused_in_total  # the close did land among the payments

@@ -17,6 +17,7 @@ from garage.services import accounts, garages, stats, tickets
 from garage.services.settings import update_settings
 from tests.helpers.api import enter
 from tests.helpers.db import role_at
+from tests.helpers.garages import add_garage
 from tests.helpers.web import sign_in
 
 CLI = Actor.system("cli")
@@ -24,8 +25,8 @@ CLI = Actor.system("cli")
 
 @pytest.fixture
 def north(app) -> int:
-    """A second garage, `north`, with 3 spaces."""
-    return garages.create_garage(CLI, "north", "North", 3, "Europe/Berlin").id
+    """A second garage, `north`, with 3 spaces (taking payments without a shift: tests/helpers/garages.py)."""
+    return add_garage("north", 3, "North", "Europe/Berlin")
 
 
 def counter(garage_id: int) -> int:

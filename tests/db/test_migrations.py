@@ -306,3 +306,59 @@ def test_0007_turns_a_single_garage_into_the_default_garage_keeping_everything(e
             assert conn.execute(sa.text("SELECT count(*) FROM tickets")).scalar() == 2
             assert conn.execute(sa.text("SELECT vehicle_type FROM vehicle_rates")).scalars().all() == ["Van"]
         upgrade()  # and up again
+
+
+def test_0009_adds_shifts_leaving_existing_garages_taking_payments_without_one(empty_database, tmp_path):
+    """Migration 0009 on a garage with history (0008): its garage does not require a shift (a payment
+    without one still goes through, in no shift), a payment in an open shift records it, one open
+    shift per person; the models match the migrations; down and up again."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy.exc import IntegrityError
+
+    from garage.identity import Actor
+    from garage.services import tickets as ticket_service
+
+    with app_on(empty_database, tmp_path) as app, app.test_request_context():
+        upgrade(revision="0008")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO garages (id, slug, total_spaces, hourly_rate, timezone, garage_name, almost_full_percent,"
+                " occupied, updated_at, receipt_seq) VALUES (1, 'main', 50, 1200, 'UTC', 'Old', 90, 2, :t, 7)"),
+                {"t": T0})
+            conn.execute(sa.text("INSERT INTO users (username, password_hash, active, must_change_password, "
+                                 "created_at) VALUES ('ann', 'x', true, false, :t)"), {"t": T0})
+            for number in ("PS-AAAA22", "PS-BBBB33"):
+                conn.execute(sa.text(
+                    "INSERT INTO tickets (garage_id, ticket_number, license_plate, plate_key, vehicle_type, entry_time,"
+                    " status, last_event_at, created_at, updated_at, lost) "
+                    "VALUES (1, :n, :n, :n, 'Car', :e, 'active', :e, :e, :e, false)"),
+                    {"n": number, "e": T0 - timedelta(hours=2)})
+        upgrade()
+        with db.engine.connect() as conn:
+            assert not conn.execute(sa.text("SELECT payments_require_shift FROM garages")).scalar()
+            ann = conn.execute(sa.text("SELECT id FROM users")).scalar()
+        paid = ticket_service.process_exit(MAIN, "PS-AAAA22", "Cash", Actor(ann, "ann"), now=T0)
+        assert paid.shift_id is None and paid.receipt_number == 8
+        db.session.remove()
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO shifts (garage_id, opened_by_id, opened_at, float_cents) "
+                                 "VALUES (1, :u, :t, 5000)"), {"u": ann, "t": T0})
+        with pytest.raises(IntegrityError):  # one open shift per person per garage
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("INSERT INTO shifts (garage_id, opened_by_id, opened_at, float_cents) "
+                                     "VALUES (1, :u, :t, 0)"), {"u": ann, "t": T0})
+        paid = ticket_service.process_exit(MAIN, "PS-BBBB33", "Cash", Actor(ann, "ann"), now=T0)
+        assert paid.shift_id is not None
+        db.session.remove()
+        with db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+        assert diff == [], diff
+
+        downgrade(revision="0008")
+        with db.engine.connect() as conn:
+            assert "shift_id" not in {c["name"] for c in sa.inspect(conn).get_columns("tickets")}
+            assert not sa.inspect(conn).has_table("shifts")
+            assert conn.execute(sa.text("SELECT count(*) FROM tickets WHERE status = 'completed'")).scalar() == 2
+        upgrade()  # and up again

@@ -50,3 +50,11 @@ def test_receipt_details_read_as_on_the_receipt():
     assert value_text("garageAddress", "") == "none" and value_text("taxId", "") == "none"
     paid = event_details({"amountCents": 1000, "receiptNumber": 7})
     assert paid.lines[-1] == DetailLine("receipt", "R-000007")
+
+
+def test_a_shift_adjusted_shows_its_reason_then_what_changed_in_dollars():
+    shown = event_details({"reason": "Recounted", "before": {"countedCashCents": 4500, "overShortCents": -500,
+                                                             "expectedCashCents": 5000},
+                           "after": {"countedCashCents": 5000, "overShortCents": 0, "expectedCashCents": 5000}})
+    assert shown == Details([DetailLine("reason", "Recounted"), DetailLine("counted cash", "$45.00", "$50.00"),
+                             DetailLine("over/short", "-$5.00", "$0.00")], change=True)

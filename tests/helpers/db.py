@@ -13,8 +13,8 @@ from garage.extensions import db
 from garage.domain.garages import DEFAULT_GARAGE_ID
 from garage.models import AuditEvent, Garage, GarageGrant, Ticket, User
 
-TABLES = ("audit_log", "user_sessions", "sign_in_throttle", "api_token_garages", "api_tokens", "tickets", "vehicle_rates",
-          "garage_grants", "garages", "users")
+TABLES = ("audit_log", "user_sessions", "sign_in_throttle", "api_token_garages", "api_tokens", "tickets", "shifts",
+          "vehicle_rates", "garage_grants", "garages", "users")
 
 
 def empty_tables(attempts: int = 5) -> None:

@@ -4,6 +4,7 @@ Garages and grants are made as the command line makes them."""
 from __future__ import annotations
 
 from garage.domain.garages import DEFAULT_GARAGE_ID
+from garage.extensions import db
 from garage.identity import Actor
 from garage.models import User
 from garage.services import accounts, garages
@@ -12,9 +13,16 @@ OPERATOR = CLI = Actor.system("cli")  # the command line's caller: may create ga
 PASSWORD = "correct horse battery"
 
 
-def add_garage(slug: str = "north", spaces: int = 3, name: str | None = None, timezone: str = "UTC") -> int:
-    """A new garage (default prices and rules); its id."""
-    return garages.create_garage(OPERATOR, slug, name or slug.title(), spaces, timezone).id
+def add_garage(slug: str = "north", spaces: int = 3, name: str | None = None, timezone: str = "UTC",
+               shifts_required: bool = False) -> int:
+    """A new garage (default prices and rules); its id. A garage created so takes payments only in a
+    shift (issue 18); the garages' tests pay without one unless `shifts_required` (the shift rule
+    has its own tests: tests/db/test_shifts.py, tests/api/test_shifts_api.py)."""
+    garage = garages.create_garage(OPERATOR, slug, name or slug.title(), spaces, timezone)
+    if not shifts_required:
+        garage.payments_require_shift = False
+        db.session.commit()
+    return garage.id
 
 
 def second_garage(slug: str = "north", name: str = "North", spaces: int = 3, timezone: str = "UTC") -> int:

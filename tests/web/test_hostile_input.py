@@ -23,10 +23,15 @@ from typing import Any, Callable
 from urllib.parse import quote, urlencode
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from garage.api.operation import OPERATIONS
-from garage.services import accounts
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
+from garage.extensions import db
+from garage.identity import Actor
+from garage.models import User
+from garage.services import accounts, shifts
 from tests.helpers.api import issue
 from tests.helpers.garages import make_admin
 from tests.helpers.web import PASSWORD, csrf_token, sign_in, signed_in, soup
@@ -77,6 +82,8 @@ RECIPES: dict[str, tuple[str, ...]] = {
     "desk.index": (), "desk.live": ("seen",), "desk.activity": ("rows",), "desk.rates": (), "desk.inside": ("q", "page"),
     "desk.enter": (), "desk.ticket": (), "desk.lookup": ("q", "lost"), "desk.pay": (), "desk.paid": (),
     "desk.print_ticket": (), "desk.print_receipt": (),
+    "desk.shift": (), "desk.open_shift": (), "desk.close_shift": (), "desk.closeout": (), "desk.print_closeout": (),
+    "desk.shifts": (), "desk.reopen_shift": (), "desk.adjust_shift": (),
     "lobby.index": ("theme",), "lobby.panel": (),
     "reports.index": ("from", "to", "group"), "reports.chart": ("from", "to", "group"),
     "reports.export_rows": ("from", "to", "group"), "reports.export_tickets": ("from", "to", "group"),
@@ -89,6 +96,7 @@ RECIPES: dict[str, tuple[str, ...]] = {
     "api.status": (), "api.garage_stats": (), "api.garage_occupancy": (), "api.create_ticket": (),
     "api.get_ticket": (), "api.quote_ticket": ("lost",), "api.process_exit": (), "api.activities": ("limit",),
     "api.get_garage_settings": (), "api.put_garage_settings": (), "api.list_garages": (), "api.create_garage": (),
+    "api.open_shift": (), "api.current_shift": (), "api.get_shift": (), "api.close_shift": (),
 }
 
 # A good value for each parameter name, so generated requests also get past the first check.
@@ -97,6 +105,7 @@ VALID: dict[str, str] = {
     "to": "2026-03-08", "group": "day", "action": "auth.login", "user": "boss", "limit": "10",
     "number": "{ticket}", "ticket_number": "{ticket}", "username": "dave", "name": "occupancy",
     "filename": "css/app.css", "rows": "50", "seen": "0.0.0", "garage": "main", "rest": "live",
+    "shift_id": "1",
 }
 
 
@@ -122,6 +131,9 @@ def guarded(app, client, make_user, token_for) -> Guarded:
     make_user("eve")
     accounts.set_active("eve", False)  # the staff page shows its Reactivate form
     token = token_for("manager")
+    dave = Actor(db.session.scalar(sa.select(User.id).where(User.username == "dave")), "dave")
+    shifts.close_shift(MAIN, shifts.open_shift(MAIN, dave, 0).shift.id, dave, counted_cents=0)  # shift 1: closed
+    shifts.open_shift(MAIN, dave, 0)  # shift 2: open (the shift pages' forms: adjust, reopen, close)
     return Guarded(browser, app.test_client(), token, issue(client, token, "GUARD1"))
 
 
@@ -185,7 +197,7 @@ def test_query_parameters_and_path_segments_never_fail(app, guarded):
 
 FORM_PAGES = ("/g/main/desk", "/g/main/desk/exit?q=GUARD1", "/g/main/desk/tickets/{ticket}", "/g/main/admin/users",
               "/g/main/admin/audit", "/g/main/settings", "/g/main/reports", "/account/password", "/desk/choose",
-              "/garages", "/portfolio")
+              "/garages", "/portfolio", "/g/main/desk/shift", "/g/main/desk/shifts/1", "/g/main/desk/shifts/2")
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,9 @@ from garage.domain.tickets import format_receipt_number
 from garage.extensions import db
 from garage.garages_web import DESK_COOKIE
 from garage.htmx import PAGE_OF
-from garage.models import AuditEvent, Garage, GarageGrant, Ticket, User
-from garage.services import accounts, tickets
+from garage.identity import Actor
+from garage.models import AuditEvent, Garage, GarageGrant, Shift, Ticket, User
+from garage.services import accounts, shifts, tickets
 from garage.services.settings import ensure_settings
 from tests.helpers.db import empty_tables
 from tests.helpers.garages import add_garage, bearer, make_admin, person, revoke
@@ -65,7 +66,9 @@ POLICY: dict[str, str] = {
     "meta.openapi": "signed_in_or_token", "meta.docs": "signed_in", "auth.change_password": "signed_in",
     "moved.choose": "signed_in", "moved.remember": "chooses_a", "moved.old_url": "moved",
     **{f"desk.{name}": "staff" for name in ("index", "activity", "enter", "lookup", "inside", "live", "rates",
-                                             "ticket", "pay", "paid", "print_ticket", "print_receipt")},
+                                             "ticket", "pay", "paid", "print_ticket", "print_receipt",
+                                             "shift", "open_shift", "close_shift", "closeout", "print_closeout")},
+    **{f"desk.{name}": "manager" for name in ("shifts", "reopen_shift", "adjust_shift")},
     **{f"reports.{name}": "manager" for name in ("index", "chart", "export_rows", "export_tickets")},
     "settings.index": "manager", "settings.save": "manager",
     **{f"admin.{name}": "manager" for name in ("audit", "users", "create_user", "deactivate", "reactivate",
@@ -75,7 +78,8 @@ POLICY: dict[str, str] = {
     "operator.portfolio": "portfolio", "operator.portfolio_live": "portfolio", "operator.export_portfolio": "portfolio",
     "api.status": "api_public", "api.garage_occupancy": "api_public",
     **{f"api.{name}": "api_staff" for name in ("garage_stats", "create_ticket", "get_ticket", "quote_ticket",
-                                                "process_exit", "activities")},
+                                                "process_exit", "activities", "open_shift", "current_shift",
+                                                "get_shift", "close_shift")},
     "api.get_garage_settings": "api_manager", "api.put_garage_settings": "api_manager",
     "api.list_garages": "api_account", "api.create_garage": "api_admin",
 }
@@ -193,6 +197,7 @@ class World:
     active: str  # A's car inside: its ticket number
     paid: str  # A's paid ticket
     rows_of_a: tuple = ()  # A's rows after the last mutating request (snapshot)
+    shift: int = 0  # A's shift (closed), opened by A's attendant who manages B
 
     def snapshot(self) -> tuple:
         """A's rows, as they were: tickets (number, status, receipt), audit rows, grants, its settings row,
@@ -208,11 +213,13 @@ class World:
             db.session.execute(sa.select(Garage).where(Garage.id == a)).scalar_one().__dict__.items(),
             db.session.execute(sa.select(User.active, User.password_hash, User.must_change_password)
                                .where(User.username == "alpha-only-user")).one(),
+            db.session.execute(sa.select(Shift.id, Shift.closed_at, Shift.counted_cash_cents, Shift.over_short_cents)
+                               .where(Shift.garage_id == a).order_by(Shift.id)).all(),
         )
         snap = tuple(tuple(part) if not isinstance(part, int) else part for part in rows[:3])
         garage_row = tuple(sorted((k, repr(v)) for k, v in rows[3] if not k.startswith("_")))
         db.session.rollback()
-        return (*snap, garage_row, tuple(rows[4]))
+        return (*snap, garage_row, tuple(rows[4]), tuple(tuple(row) for row in rows[5]))
 
 
 @pytest.fixture(scope="module")
@@ -241,6 +248,13 @@ def world(_app) -> World:
         tickets.issue_ticket(b, "BETA1", "Car")
         paid_b = tickets.issue_ticket(b, "BETA2", "Car").ticket_number
         tickets.process_exit(b, paid_b, "Cash")
+        # Shifts (issue 18): A's closed shift, named in the shift pages' paths; an open shift of each token's
+        # owner where it may act (its "current shift" answers).
+        person_of = lambda name: Actor(db.session.scalar(sa.select(User.id).where(User.username == name)), name)  # noqa: E731
+        a_shift = shifts.open_shift(a, person_of("att-a-mgr-b"), 5000).shift.id
+        shifts.close_shift(a, a_shift, person_of("att-a-mgr-b"), counted_cents=4000)
+        for name, garage_id in (("att-b", b), ("mgr-b", b), ("mgr-ab", a), ("mgr-ab", b), ("left-a", b)):
+            shifts.open_shift(garage_id, person_of(name), 0)
 
         ids = {A_SLUG: a, B_SLUG: b}
         callers = [Caller("signed out", "anonymous"),
@@ -274,7 +288,7 @@ def world(_app) -> World:
                 caller.client.set_cookie(DESK_COOKIE, A_SLUG)  # a tablet last used by someone of A
         revoke("left-a", a)
         accounts.set_active("gone", False)
-        world = World(_app, a, callers, active, paid)
+        world = World(_app, a, callers, active, paid, shift=a_shift)
         world.rows_of_a = world.snapshot()
         yield world
         db.session.remove()
@@ -289,7 +303,7 @@ class Request:
     method: str
     slug: str | None  # the garage the path names (None: none)
     path: str
-    names_a_ticket: bool  # the path names A's ticket
+    names_a_ticket: bool  # the path names A's ticket (or A's shift)
     names_a_person: bool  # the path names A's person
 
 
@@ -302,7 +316,7 @@ QUERIES = {"desk.lookup": "?q={active}", "desk.inside": "?q=ZZSECRET",  # part o
 def requests_of(app, world: World):
     """Every rule × method, each garage's rule at A's and at B's slug, path parameters filled."""
     values = {"ticket_number": world.active, "number": world.paid, "username": "alpha-only-user",
-              "filename": "css/app.css"}
+              "filename": "css/app.css", "shift_id": str(world.shift)}
     for rule in app.url_map.iter_rules():
         for method in sorted(rule.methods or ()):  # Werkzeug's HEAD (and OPTIONS, where it answers) too
             inside = method not in READING or rule.endpoint in ASKS_THE_CAR_INSIDE
@@ -318,7 +332,8 @@ def requests_of(app, world: World):
                     path = path.replace(f"<path:{name}>", value).replace(f"<{name}>", value)
                 path += QUERIES.get(rule.endpoint, "").format(active=world.active)
                 yield Request(rule.endpoint, rule.rule, method, slug, path,
-                              bool({"ticket_number", "number"} & set(rule.arguments)) or rule.endpoint == "desk.lookup",
+                              bool({"ticket_number", "number", "shift_id"} & set(rule.arguments))
+                              or rule.endpoint == "desk.lookup",
                               "username" in rule.arguments)
 
 
@@ -334,6 +349,10 @@ ATTEMPTS: dict[str, dict[str, Any]] = {
     "api.process_exit": {"paymentMethod": "Cash"},
     "api.put_garage_settings": {"hourlyRate": 12345},
     "api.create_garage": {"slug": "zzattack", "name": "ZZ Attack", "totalSpaces": 3, "timezone": "UTC"},
+    # A's shift closed, recounted or reopened (a body that passes the form's checks: only the garage refuses).
+    "desk.close_shift": {"counted": "0"}, "desk.adjust_shift": {"counted": "0", "reason": "ZZ attack"},
+    "desk.reopen_shift": {"reason": "ZZ attack"}, "api.close_shift": {"countedCashCents": 0},
+    "desk.open_shift": {"float": "0"}, "api.open_shift": {"floatCents": 0},
 }
 # What a caller with rights at A sends: nothing that changes A (the other checks read A afterwards).
 HARMLESS: dict[str, dict[str, Any]] = {

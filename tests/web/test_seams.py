@@ -167,7 +167,7 @@ def test_a_tap_on_the_desk_keeps_the_session(app, make_user, move_clock):
 
 # --- 4. nav and roles across the areas ------------------------------------------------------
 
-EVERYONE = ["Desk", "Lobby"]
+EVERYONE = ["Desk", "Shift", "Lobby"]
 MANAGERS = ["Reports", "Staff", "Audit log", "Settings"]
 MANAGER_PAGES = ("/g/main/reports", "/g/main/admin/users", "/g/main/admin/audit", "/g/main/settings")
 
@@ -194,7 +194,7 @@ def test_manager_sees_every_area_and_lands_on_the_desk(app, make_user):
     boss = signed_in(app, make_user, "boss", "manager")
     r = boss.get("/")
     assert r.status_code == 302 and boss.get("/", follow_redirects=True).request.path == "/g/main/desk"
-    expected = ["Desk", *MANAGERS, "Lobby", "API docs"]
+    expected = ["Desk", "Shift", *MANAGERS, "Lobby", "API docs"]
     for path in ("/g/main/desk", *MANAGER_PAGES):
         assert boss.get(path).status_code == 200, path
         assert nav_links(boss, path) == expected, path

@@ -1,0 +1,60 @@
+"""The shift pages (issue 18) in Chromium at a tablet's size in both orientations, against gunicorn on
+PostgreSQL, by touch: open a shift from the menu, take a payment at the desk, close the shift counted
+by denomination, read the close-out; nothing is wider than the screen, every target is big enough for a
+finger, and no console error (CSP) on the way."""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.test_desk import shot, sign_in, watch_console
+from tests.browser.test_desk_layout import ORIENTATIONS, desk_at  # noqa: F401 (a fixture)
+from tests.helpers.browser import settled, small_targets
+
+pytestmark = pytest.mark.browser
+
+WIDER_THAN_THE_SCREEN = "document.documentElement.scrollWidth > innerWidth"
+
+
+@ORIENTATIONS
+def test_open_pay_and_close_a_shift_by_touch(live, desk_at, viewport):  # noqa: F811
+    page = desk_at(viewport)
+    errors = watch_console(page)
+    sign_in(page, live)
+    page.locator("nav.nav a", has_text="Shift").first.tap()
+    page.wait_for_url("**/desk/shift")
+    page.locator("#float").fill("100")
+    page.locator("main button[type=submit]", has_text="Open shift").tap()
+    expect(page.locator("#x-title")).to_have_text("X report")
+    assert small_targets(page) == [] and not page.evaluate(WIDER_THAN_THE_SCREEN)
+
+    page.locator("nav.nav a", has_text="Desk").tap()  # a payment at the desk lands in the shift
+    page.wait_for_url("**/desk")
+    settled(page)
+    page.locator("#plate").fill("SHIFT 1")
+    page.locator("#plate").press("Enter")
+    expect(page.locator("#entry .ticket-card")).to_be_visible()
+    number = page.locator("#entry .ticket-card .ticket-number").first.inner_text().strip()
+    settled(page)
+    page.locator("#lookup-q").fill(number)
+    page.locator("#lookup-q").press("Enter")
+    page.locator("#exit label.choice", has_text="Cash").tap()
+    page.locator("#exit button.btn-confirm").tap()
+    expect(page.locator("#exit .receipt-card")).to_be_visible()
+
+    page.locator("nav.nav a", has_text="Shift").first.tap()
+    page.wait_for_url("**/desk/shift")
+    expect(page.locator("[data-expected]")).to_have_text("$110.00")
+    page.locator("details.pieces summary").tap()
+    page.locator("#count-5000").fill("2")
+    page.locator("#count-500").fill("1")
+    page.locator("#count-25").fill("4")
+    assert small_targets(page) == [] and not page.evaluate(WIDER_THAN_THE_SCREEN)
+    shot(page, f"shift-close-{viewport['width']}.png")
+    page.locator("main button[type=submit]", has_text="Close shift").tap()
+    page.wait_for_url("**/desk/shifts/*")
+    expect(page.locator("[data-over-short]")).to_have_text("short by $4.00")
+    expect(page.locator("[data-counted]")).to_have_text("$106.00")
+    assert not page.evaluate(WIDER_THAN_THE_SCREEN)
+    shot(page, f"shift-closeout-{viewport['width']}.png")
+    assert errors == []
