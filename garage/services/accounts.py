@@ -321,7 +321,9 @@ def create_token(username: str, actor: Actor | None = None,
         garage_ids = [DEFAULT_GARAGE_ID] if user.is_admin else sorted(granted)
     elif not user.is_admin and not set(garage_ids) <= granted:
         # It could never act there (TOKEN_OWNER needs the owner's grant): say so now, not with a 404 later.
-        raise InvalidInput(f"{user.username} holds no role at every garage named: grant one first "
+        missing = db.session.scalars(sa.select(Garage.slug).where(Garage.id.in_(set(garage_ids) - granted))
+                                     .order_by(Garage.slug))
+        raise InvalidInput(f"{user.username} holds no role at {', '.join(missing)}: grant one first "
                            "(users grant NAME --garage SLUG --role ...)", field="garage")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, token_hash=hash_token(secret), prefix=secret[:10])

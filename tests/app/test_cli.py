@@ -173,8 +173,8 @@ def test_users_at_a_garage_grants_and_scoped_tokens(app, client):
     run(app, "users", "create", "solo", "--role", "attendant", "--garage", "north", "--password-stdin",
         input="a long password\n")
     tokens_before = db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken))
-    r = run(app, "tokens", "create", "solo", "--garage", "main")  # solo holds no role at main
-    assert r.exit_code != 0 and "holds no role at every garage named" in r.output, r.output
+    r = run(app, "tokens", "create", "solo", "--garage", "north", "--garage", "main")  # no role at main
+    assert r.exit_code != 0 and "solo holds no role at main: grant one first" in r.output, r.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == tokens_before  # nothing made
 
     r = run(app, "tokens", "create", "nina", "--garage", "north")
