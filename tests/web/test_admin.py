@@ -141,6 +141,27 @@ def test_deactivate_signs_them_out_and_reactivate_lets_them_back(app, boss, make
     assert [e.object_id for e in events("user.activated")] == ["dave"]
 
 
+def test_deactivation_revokes_their_tokens_so_reactivation_does_not_bring_them_back(app, boss, make_user):
+    """The page says "API tokens stopped", but the tokens were only checked through the account being
+    active: reactivating it revived every token handed out before."""
+    from tests.helpers.garages import bearer
+
+    make_user("dave", "attendant")
+    tokens = [bearer("dave"), bearer("dave")]
+    api = app.test_client()
+    assert all(api.get("/api/garage/stats", headers=token).status_code == 200 for token in tokens)
+    post_form(boss, "/g/main/admin/users/dave/deactivate", page="/g/main/admin/users")
+    post_form(boss, "/g/main/admin/users/dave/reactivate", page="/g/main/admin/users")
+    assert user("dave").active is True
+    for token in tokens:
+        assert api.get("/api/garage/stats", headers=token).status_code == 401
+    revoked = events("token.revoked")
+    assert [(e.username, e.details["user"], e.details["reason"]) for e in revoked] == [("boss", "dave", "deactivated")] * 2
+    # Their manager finds it in the garage's trail, next to the deactivation.
+    assert len(audit_rows(boss.get("/g/main/admin/audit?action=token.revoked"))) == 2
+    assert api.get("/api/garage/stats", headers=bearer("dave")).status_code == 200  # a new one works
+
+
 def test_manager_cannot_deactivate_themself(boss):
     for htmx in (False, True):
         r = post_form(boss, "/g/main/admin/users/boss/deactivate", htmx=htmx, page="/g/main/admin/users")
