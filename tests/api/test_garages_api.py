@@ -99,6 +99,8 @@ def test_an_admin_creates_a_garage_audited(client, admin):
 
 @pytest.mark.parametrize("change, word", [({"slug": "Harbour"}, "lower-case"), ({"slug": "-x"}, "lower-case"),
                                           ({"timezone": "Mars/Olympus"}, "timezone"),
+                                          ({"timezone": "localtime"}, "timezone"), ({"timezone": "Factory"}, "timezone"),
+                                          ({"timezone": "EST5EDT"}, "timezone"), ({"timezone": "GMT0"}, "timezone"),
                                           ({"totalSpaces": 0}, "totalSpaces"),
                                           ({"totalSpaces": 100_001}, "totalSpaces")])
 def test_a_bad_garage_is_refused_with_a_message(client, admin, change, word):

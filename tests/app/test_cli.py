@@ -148,7 +148,8 @@ def test_garages_create_and_list(app):
     for args, message in ((("north", "--name", "Again", "--spaces", "10"), "A garage north already exists"),
                           (("North", "--name", "X", "--spaces", "10"), "lower-case letters"),
                           (("south", "--name", "X", "--spaces", "0"), ""),
-                          (("south", "--name", "X", "--spaces", "10", "--timezone", "Mars/Base"), "")):
+                          (("south", "--name", "X", "--spaces", "10", "--timezone", "Mars/Base"), ""),
+                          (("south", "--name", "X", "--spaces", "10", "--timezone", "localtime"), "Area/Location")):
         r = run(app, "garages", "create", *args)
         assert r.exit_code != 0 and message in r.output, r.output
     [event] = cli_events("garage.created")
