@@ -6,7 +6,7 @@ import math
 import os
 import re
 from datetime import timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from .domain.garage_settings import is_timezone
 
 
 def normalise_database_url(url: str) -> str:
@@ -75,10 +75,9 @@ def _seconds(name: str, default: float) -> float:
 
 
 def valid_timezone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"Unknown IANA timezone {name!r}") from exc
+    """The first garage's timezone: the garages' own rule (garage/domain/garage_settings.py)."""
+    if not is_timezone(name):
+        raise ValueError(f"Unknown IANA timezone {name!r}: use UTC or Area/Location, e.g. Europe/Berlin")
     return name
 
 

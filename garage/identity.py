@@ -210,14 +210,11 @@ def admit(role: str | None, caller: TokenCaller) -> None:
     statements included): 401 when no live token was found (role None); "" (the token may not act
     at that garage): 404 "No such garage" at a garage the request names (never reveal it exists),
     400 naming its garages for a token of several garages on a path that names none, else 403;
-    403 for a role the operation does not admit. A slug that names no garage is 404 "No such
-    garage" with or without a token (as a garage's public paths answer). Only a refusal costs the
-    extra statement."""
+    403 for a role the operation does not admit. Without a live token it is 401 whatever the path
+    names, a garage that does not exist included: nothing about a garage before the caller is known
+    (the public occupancy, checking no token, answers 404 for an unknown slug). Only a refusal
+    costs the extra statement."""
     if role is None:
-        if caller.garage_slug is not None and caller.garage_id is None:
-            from .services.garages import garage_id  # services import this module
-
-            garage_id(caller.garage_slug)  # NoSuchGarage for a slug that names none
         raise Unauthenticated()
     if role == "" and caller.names_garage:
         raise NoSuchGarage()
@@ -227,6 +224,17 @@ def admit(role: str | None, caller: TokenCaller) -> None:
             raise SeveralGarages(slugs)
     if role not in caller.roles:
         raise Forbidden()
+
+
+def token_garage() -> None:
+    """A public operation on a garage's data (the occupancy for signage) asked with a token on a path
+    that names no garage works for the token's garage, as any other seed path would: its only garage
+    (:func:`admitted`, which sets it for :func:`current_garage`; any role), 401 for a token that is
+    not live, 400 naming them for a token of several. Without an Authorization header, or on a path
+    naming its garage, nothing is looked up (the default garage, or the path's: public)."""
+    if not request.headers.get("Authorization") or asked_garage() is not None:
+        return
+    admitted(bearer_caller(STAFF))
 
 
 def admitted(caller: TokenCaller) -> tuple[Actor, int]:

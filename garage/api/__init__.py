@@ -10,6 +10,7 @@ from typing import Callable
 
 from flask import Blueprint, g
 
+from ..domain.garages import SLUG_PATTERN
 from .operation import OPERATIONS
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -30,19 +31,33 @@ def route(rule: str, method: str) -> Callable:
 
 @bp.url_value_preprocessor
 def _asked_garage(endpoint: str | None, values: dict | None) -> None:
-    """The garage a per-garage path names (unknown: 404 "No such garage", before anything else).
-    An operation that checks a token at a garage leaves the slug to the token's own lookup
-    (identity.TOKEN_OWNER, the entry's statement): no statement of its own, so a garage's path
-    costs what the seed's does; a slug that cannot be one is refused here, without the database."""
+    """The garage a per-garage path names. An operation that checks a token at a garage leaves the
+    slug to the token's own lookup (identity.TOKEN_OWNER, the entry's statement): no statement of its
+    own, so a garage's path costs what the seed's does, and a caller without a live token is told 401
+    before anything about the garage (a slug naming none, or one that cannot be a slug, is 404 for a
+    live token: identity.admit). A public operation (the occupancy) answers 404 "No such garage" at once."""
+    g.asked_garage_id = g.asked_garage_slug = None  # what THIS request's path names, nothing else
     if values and "garage" in values:
-        from ..services.garages import garage_id, named_slug  # services import the identity the API uses
+        from ..services.garages import garage_id  # services import the identity the API uses
 
         slug = values.pop("garage")
         op = OPERATIONS.get((endpoint or "").partition(".")[2])
         if op is not None and op.roles and not op.operator:
-            g.asked_garage_slug = named_slug(slug)
+            # Text that cannot be a slug is sent as "", which names no garage: nothing of it reaches the database.
+            g.asked_garage_slug = slug if SLUG_PATTERN.fullmatch(slug) else ""
         else:
             g.asked_garage_id = garage_id(slug)
 
 
 from . import routes  # noqa: E402,F401
+
+
+@bp.record
+def _no_slash_redirects(state) -> None:
+    """Under /api every answer is JSON. Werkzeug answers a doubled slash (`/api/garages/north//garage/stats`,
+    also what `north%2F` decodes to) with a 308 redirect whose HTML body no error handler sees: the API's
+    rules do not merge slashes, so such a path is the JSON 404 of any unknown path. Recorded after every
+    route above, so it runs once they are all in the map."""
+    for rule in state.app.url_map.iter_rules():
+        if rule.endpoint.startswith(f"{bp.name}."):
+            rule.merge_slashes = False

@@ -62,13 +62,14 @@ def build_spec(app, blueprint: str = "api") -> dict[str, Any]:
         params = [GARAGE_PARAMETER if arg == "garage" else
                   {"name": arg, "in": "path", "required": True, "schema": PATH_TEXT} for arg in arguments]
         per_garage = "garage" in arguments
-        several = op.roles and not op.operator and not per_garage
+        several = (op.roles and not op.operator or op.token_picks_garage) and not per_garage
+        token_optional = op.token_picks_garage and not per_garage  # public; a token sent picks the garage
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             entry: dict[str, Any] = {"summary": op.summary,
                                      "operationId": op.endpoint + ("_at_garage" if per_garage else ""),
                                      "parameters": params + op.params, "responses": {}}
             # What the declarations imply, then what the operation declares (its wording wins).
-            responses = {**(TOKEN_RESPONSES if op.roles else {}),
+            responses = {**(TOKEN_RESPONSES if op.roles or token_optional else {}),
                          **(PARAMETER_RESPONSES if rule.arguments or op.params else {}),
                          **(BODY_RESPONSES if op.body else {}), **(PATH_RESPONSES if rule.arguments else {}),
                          **OUTAGE_RESPONSES, **op.responses, **(GARAGE_RESPONSES if per_garage else {})}
@@ -78,6 +79,9 @@ def build_spec(app, blueprint: str = "api") -> dict[str, Any]:
             if op.roles:
                 entry["security"] = [{"bearerAuth": []}]
                 entry["description"] = "Roles: " + ", ".join(op.roles)
+            elif token_optional:
+                entry["security"] = [{}, {"bearerAuth": []}]
+                entry["description"] = "Public; a token sent makes it the token's garage (any role)"
             else:
                 entry["security"] = []
             if op.body is not None:

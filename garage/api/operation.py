@@ -7,6 +7,10 @@ drift. It also parses the declared JSON body and hands it to the view as ``body`
 
 How the caller is checked:
 - ``roles=None``: public (no token looked at).
+- ``roles=None, token_picks_garage=True``: public, on a garage's data (the occupancy): a request that
+  sends a token on a path naming no garage works for the token's garage, as a checked operation's
+  would (identity.token_garage: 401 for a token that is not live, 400 naming them for several);
+  without a token, the default garage; on a garage's own path, that garage, token or not.
 - ``roles=(...)``: the token is looked up before anything else; the view finds the caller
   as ``g.actor``. A stranger gets 401 (403 for a role not admitted) before the body is read.
 - ``roles=ADMINS`` or ``ANY_ACCOUNT``, ``operator=True``: an operator-level operation (no garage:
@@ -53,6 +57,7 @@ class Operation:
     roles: tuple[str, ...] | None
     params: list[dict[str, Any]] = field(default_factory=list)
     operator: bool = False  # no garage: the caller is checked by account (identity.holder_for)
+    token_picks_garage: bool = False  # public; a token sent chooses the garage (identity.token_garage)
 
 
 OPERATIONS: dict[str, Operation] = {}
@@ -105,19 +110,24 @@ def _describe(error: dict[str, Any]) -> str:
 
 def operation(summary: str, *, roles: tuple[str, ...] | None = None, body: type[BaseModel] | None = None,
               responses: dict[int, tuple[str, Any]] | None = None, params: list[dict[str, Any]] | None = None,
-              token_in_statement: bool = False, operator: bool = False) -> Callable:
+              token_in_statement: bool = False, operator: bool = False,
+              token_picks_garage: bool = False) -> Callable:
     """Declare an API operation (put it under the route and @autocommit)."""
 
     def wrap(view: Callable) -> Callable:
         OPERATIONS[view.__name__] = Operation(view.__name__, summary, body, dict(responses or {}), roles,
-                                              list(params or []), operator)
+                                              list(params or []), operator, token_picks_garage)
         if roles is None:
-            if body is None:
+            if body is None and not token_picks_garage:
                 return view
 
             @wraps(view)
             def public(*args: Any, **kwargs: Any):
-                return view(*args, body=parse(body), **kwargs)
+                if token_picks_garage:
+                    identity.token_garage()
+                if body is not None:
+                    kwargs["body"] = parse(body)
+                return view(*args, **kwargs)
 
             return public
 

@@ -113,7 +113,9 @@ def garage_stats():
 
 @route("/garage/occupancy", "GET")
 @autocommit
-@operation("Public occupancy for signage: no revenue, no plates",
+@operation("Public occupancy for signage: no revenue, no plates. Without a token: the default garage; with one, "
+           "on a path naming no garage: the token's garage",
+           token_picks_garage=True,
            responses={200: ("Occupancy", OccupancyResponse)})
 def garage_occupancy():
     public = stats_service.public_occupancy(current_garage())  # the same figures and state as the lobby screen

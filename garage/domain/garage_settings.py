@@ -47,8 +47,22 @@ def _zones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
+# Areas of the tz database that are no region: fixed offsets whose sign reads backwards (Etc/GMT+5 is
+# five hours BEHIND UTC), and the copies some systems install (posix/..., right/... with leap seconds).
+NOT_REGIONS = frozenset({"Etc", "posix", "right", "SystemV"})
+TIMEZONE_MESSAGE = ("Unknown timezone: use UTC or a region's IANA name (Area/Location) "
+                    "such as Europe/Berlin or America/New_York")
+
+
 def is_timezone(name: str) -> bool:
-    return name in _zones()
+    """THE rule of a garage's timezone: "UTC", or a region's IANA name, Area/Location (Europe/Berlin,
+    America/Argentina/Salta, the old US/Eastern too) that zoneinfo knows. Refused although zoneinfo
+    has them: "localtime" (the server's own clock, whatever it is set to), "Factory", POSIX rules
+    ("EST5EDT", "GMT0", "CET", "MST"), countries' aliases ("Japan", "GB") and Etc/ offsets."""
+    if name == "UTC":
+        return True
+    area, slash, _ = name.partition("/")
+    return bool(slash) and area not in NOT_REGIONS and name in _zones()
 
 
 def _whole(value: Any) -> bool:
@@ -119,7 +133,7 @@ def check(changes: Mapping[str, Any]) -> dict[str, str]:
     if "timezone" in changes:
         zone = changes["timezone"]
         if not isinstance(zone, str) or not is_timezone(zone):
-            errors["timezone"] = "Unknown timezone: use an IANA name such as Europe/Berlin or America/New_York"
+            errors["timezone"] = TIMEZONE_MESSAGE
     if "almost_full_percent" in changes and not _range(changes["almost_full_percent"], 1, 100):
         errors["almost_full_percent"] = "The ALMOST FULL threshold must be a whole percent from 1 to 100"
     if "garage_address" in changes:

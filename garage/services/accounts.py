@@ -141,8 +141,8 @@ def _refuse_unless_may_manage(user: User, actor: Actor | None) -> None:
 
 
 def set_active(username: str, active: bool, actor: Actor | None = None) -> User:
-    """Deactivation ends the user's sessions (a later reactivation revives none) and stops
-    their tokens working."""
+    """Deactivation ends the user's sessions and revokes their live API tokens (each audited
+    `token.revoked`): a later reactivation revives neither, so a token handed out before is dead for good."""
     user = get_user(username)
     _refuse_unless_may_manage(user, actor)
     if not active and actor is not None and actor.user_id == user.id:
@@ -152,6 +152,7 @@ def set_active(username: str, active: bool, actor: Actor | None = None) -> User:
     user.active = active
     if not active:
         end_sessions(user)
+        _revoke_tokens_of(user, actor)
     audit.record(actor, "user.activated" if active else "user.deactivated", "user", user.username)
     db.session.commit()
     return user
@@ -321,7 +322,9 @@ def create_token(username: str, actor: Actor | None = None,
         garage_ids = [DEFAULT_GARAGE_ID] if user.is_admin else sorted(granted)
     elif not user.is_admin and not set(garage_ids) <= granted:
         # It could never act there (TOKEN_OWNER needs the owner's grant): say so now, not with a 404 later.
-        raise InvalidInput(f"{user.username} holds no role at every garage named: grant one first "
+        missing = db.session.scalars(sa.select(Garage.slug).where(Garage.id.in_(set(garage_ids) - granted))
+                                     .order_by(Garage.slug))
+        raise InvalidInput(f"{user.username} holds no role at {', '.join(missing)}: grant one first "
                            "(users grant NAME --garage SLUG --role ...)", field="garage")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, token_hash=hash_token(secret), prefix=secret[:10])
@@ -331,6 +334,16 @@ def create_token(username: str, actor: Actor | None = None,
     audit.record(actor, "token.created", "token", token.id, {"user": user.username, "prefix": token.prefix})
     db.session.commit()
     return token, secret
+
+
+def _revoke_tokens_of(user: User, actor: Actor | None) -> None:
+    """Every live token of the user is revoked (in the caller's transaction), each audited."""
+    now = utcnow()
+    for token in db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == user.id,
+                                                              ApiToken.revoked_at.is_(None)).order_by(ApiToken.id)):
+        token.revoked_at = now
+        audit.record(actor, "token.revoked", "token", token.id,
+                     {"prefix": token.prefix, "user": user.username, "reason": "deactivated"})
 
 
 def revoke_token(token_id: int, actor: Actor | None = None) -> ApiToken:

@@ -300,3 +300,17 @@ def test_openapi_says_every_operation_may_answer_503_while_the_database_is_away(
     assert len(operations) >= 9
     missing = [(path, method) for path, method, op in operations if "503" not in op["responses"]]
     assert missing == []
+
+
+def test_a_doubled_slash_under_the_api_is_a_json_404_not_an_html_redirect(client, staff):
+    """An outside check: /api/garages/north%2F/... and /api/garages/north//... answered 308 with an
+    HTML body (Werkzeug's merge_slashes redirect): every answer under /api is JSON."""
+    from tests.helpers.garages import add_garage
+
+    add_garage("north")
+    for path in ("/api/garages/north%2F/garage/stats", "/api/garages/north//garage/stats", "/api//garage/stats",
+                 "/api/garages/north%2F/garage/occupancy", "/api//garages", "/api//status"):
+        for headers in ({}, staff):
+            r = client.get(path, headers=headers)
+            assert (r.status_code, r.mimetype, r.get_json()) == (404, "application/json", {"message": "Not found"}), path
+    assert client.get("/api/garage/stats", headers=staff).status_code == 200

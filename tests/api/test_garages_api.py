@@ -99,6 +99,8 @@ def test_an_admin_creates_a_garage_audited(client, admin):
 
 @pytest.mark.parametrize("change, word", [({"slug": "Harbour"}, "lower-case"), ({"slug": "-x"}, "lower-case"),
                                           ({"timezone": "Mars/Olympus"}, "timezone"),
+                                          ({"timezone": "localtime"}, "timezone"), ({"timezone": "Factory"}, "timezone"),
+                                          ({"timezone": "EST5EDT"}, "timezone"), ({"timezone": "GMT0"}, "timezone"),
                                           ({"totalSpaces": 0}, "totalSpaces"),
                                           ({"totalSpaces": 100_001}, "totalSpaces")])
 def test_a_bad_garage_is_refused_with_a_message(client, admin, change, word):
@@ -283,3 +285,48 @@ def test_a_slug_left_to_the_token_s_lookup_is_still_the_request_s_garage(app, se
         g.asked_garage_slug = "nowhere"
         with pytest.raises(NoSuchGarage):
             current_garage()
+
+
+def test_the_public_occupancy_with_a_token_answers_the_token_s_garage(client, make_user, second_garage, both):
+    """An outside check: a north signage player's token on the seed's occupancy path got main's free
+    spaces, while /api/garage/stats with the same token answered north."""
+    from tests.helpers.garages import person
+
+    person("nina", {second_garage: "attendant"})
+    north_only = bearer("nina")
+    issue(client, north_only, "N 1")
+    issue(client, north_only, "N 2")
+    r = client.get("/api/garage/occupancy", headers=north_only)
+    assert r.status_code == 200, r.get_json()
+    assert (r.get_json()["total"], r.get_json()["occupied"], r.get_json()["available"]) == (3, 2, 1)
+    assert client.get("/api/garage/stats", headers=north_only).get_json()["totalSpaces"] == 3
+    # Without a token: the default garage, public, as before.
+    main = client.get("/api/garage/occupancy").get_json()
+    assert main["occupied"] == 0 and main["total"] != 3
+    # A token of several garages is told to choose; a dead token is refused.
+    r = client.get("/api/garage/occupancy", headers=both)
+    assert (r.status_code, r.get_json()) == (400, {"message": "This token works at several garages: "
+                                                              "use /api/garages/<slug>/... (main, north)"})
+    r = client.get("/api/garage/occupancy", headers={"Authorization": "Bearer gar_nothing"})
+    assert r.status_code == 401 and r.headers["WWW-Authenticate"] == 'Bearer realm="garage"'
+    # A garage's own path is that garage's, token or not (another garage's token included).
+    assert client.get("/api/garages/north/garage/occupancy", headers=both).get_json()["occupied"] == 2
+    assert client.get("/api/garages/main/garage/occupancy", headers=north_only).get_json()["occupied"] == 0
+    assert client.get("/api/garages/nowhere/garage/occupancy").status_code == 404
+
+
+@pytest.mark.parametrize("method, path, body", PER_GARAGE_CALLS)
+def test_a_stranger_is_told_401_before_anything_about_the_garage(client, make_user, second_garage,
+                                                                 method, path, body):
+    """The docs say 401 comes first: without a live token, a garage that does not exist (or a path
+    segment that cannot be a slug) was 404 'No such garage' while a real one was 401."""
+    call = getattr(client, method)
+    for garage in ("north", "nowhere", "NOPE", "a" * 60, "x%00y", "%C2%85"):
+        for headers in ({}, {"Authorization": "Bearer gar_nothing"}):
+            r = call(path.replace("/north/", f"/{garage}/"), json=body, headers=headers)
+            assert r.status_code == 401, (garage, r.get_json())
+    make_user("mo", "manager")  # a live token: then the garage is looked at (404, never a 500)
+    for garage in ("nowhere", "NOPE", "a" * 60, "x%00y", "%C2%85"):
+        r = call(path.replace("/north/", f"/{garage}/"), json=body, headers=bearer("mo"))
+        assert (r.status_code, r.get_json()) == (404, NO_SUCH_GARAGE), garage
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Ticket)) == 0

@@ -148,7 +148,8 @@ def test_garages_create_and_list(app):
     for args, message in ((("north", "--name", "Again", "--spaces", "10"), "A garage north already exists"),
                           (("North", "--name", "X", "--spaces", "10"), "lower-case letters"),
                           (("south", "--name", "X", "--spaces", "0"), ""),
-                          (("south", "--name", "X", "--spaces", "10", "--timezone", "Mars/Base"), "")):
+                          (("south", "--name", "X", "--spaces", "10", "--timezone", "Mars/Base"), ""),
+                          (("south", "--name", "X", "--spaces", "10", "--timezone", "localtime"), "Area/Location")):
         r = run(app, "garages", "create", *args)
         assert r.exit_code != 0 and message in r.output, r.output
     [event] = cli_events("garage.created")
@@ -173,8 +174,8 @@ def test_users_at_a_garage_grants_and_scoped_tokens(app, client):
     run(app, "users", "create", "solo", "--role", "attendant", "--garage", "north", "--password-stdin",
         input="a long password\n")
     tokens_before = db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken))
-    r = run(app, "tokens", "create", "solo", "--garage", "main")  # solo holds no role at main
-    assert r.exit_code != 0 and "holds no role at every garage named" in r.output, r.output
+    r = run(app, "tokens", "create", "solo", "--garage", "north", "--garage", "main")  # no role at main
+    assert r.exit_code != 0 and "solo holds no role at main: grant one first" in r.output, r.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == tokens_before  # nothing made
 
     r = run(app, "tokens", "create", "nina", "--garage", "north")

@@ -56,9 +56,11 @@ def test_sign_in_address_limit_is_read_and_must_be_positive(monkeypatch):
         Config()
 
 
-def test_unknown_timezone_is_refused(monkeypatch):
-    monkeypatch.setenv("GARAGE_TIMEZONE", "Mars/Olympus")
-    with pytest.raises(ValueError, match="Mars/Olympus"):
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "localtime", "Factory", "EST5EDT"])
+def test_unknown_timezone_is_refused(monkeypatch, zone):
+    """The first garage's timezone follows the garages' rule: a region's name or UTC."""
+    monkeypatch.setenv("GARAGE_TIMEZONE", zone)
+    with pytest.raises(ValueError, match=zone):
         Config()
 
 

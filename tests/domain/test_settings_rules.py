@@ -2,6 +2,9 @@
 and the message the settings page shows under that setting's field."""
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo, available_timezones
+
 import pytest
 
 from garage.domain.garage_settings import InvalidSettings, check
@@ -91,15 +94,29 @@ def test_the_display_name_is_printable_and_at_most_80_characters(name, problems)
     assert check({"garage_name": name}) == problems
 
 
-ZONE = "Unknown timezone: use an IANA name such as Europe/Berlin or America/New_York"
+ZONE = ("Unknown timezone: use UTC or a region's IANA name (Area/Location) "
+        "such as Europe/Berlin or America/New_York")
 
 
 @pytest.mark.parametrize("zone, problems", [
-    ("Europe/Berlin", {}), ("America/Argentina/Ushuaia", {}), ("Mars/Base", {"timezone": ZONE}),
-    (None, {"timezone": ZONE}), ("", {"timezone": ZONE}),
+    ("Europe/Berlin", {}), ("America/Argentina/Ushuaia", {}), ("UTC", {}), ("US/Eastern", {}),
+    ("Mars/Base", {"timezone": ZONE}), (None, {"timezone": ZONE}), ("", {"timezone": ZONE}),
+    # zoneinfo knows these, but they name no region (an outside check set a garage to each):
+    ("localtime", {"timezone": ZONE}), ("Factory", {"timezone": ZONE}), ("EST5EDT", {"timezone": ZONE}),
+    ("GMT0", {"timezone": ZONE}), ("posixrules", {"timezone": ZONE}), ("Etc/GMT+5", {"timezone": ZONE}),
+    ("Etc/UTC", {"timezone": ZONE}), ("Japan", {"timezone": ZONE}), ("europe/berlin", {"timezone": ZONE}),
 ])
-def test_the_timezone_is_an_iana_name(zone, problems):
+def test_the_timezone_is_utc_or_a_region_s_iana_name(zone, problems):
     assert check({"timezone": zone}) == problems
+
+
+@pytest.mark.parametrize("zone", sorted(available_timezones()))
+def test_every_zone_zoneinfo_knows_is_accepted_exactly_when_it_is_utc_or_area_slash_location(zone):
+    area, slash, _ = zone.partition("/")
+    region = bool(slash) and area not in ("Etc", "posix", "right", "SystemV")
+    assert (check({"timezone": zone}) == {}) == (zone == "UTC" or region), zone
+    if check({"timezone": zone}) == {}:
+        assert ZoneInfo(zone).utcoffset(datetime(2026, 7, 1)) is not None  # usable by every clock function
 
 
 def test_an_unknown_setting_is_named():

@@ -141,6 +141,27 @@ def test_deactivate_signs_them_out_and_reactivate_lets_them_back(app, boss, make
     assert [e.object_id for e in events("user.activated")] == ["dave"]
 
 
+def test_deactivation_revokes_their_tokens_so_reactivation_does_not_bring_them_back(app, boss, make_user):
+    """The page says "API tokens stopped", but the tokens were only checked through the account being
+    active: reactivating it revived every token handed out before."""
+    from tests.helpers.garages import bearer
+
+    make_user("dave", "attendant")
+    tokens = [bearer("dave"), bearer("dave")]
+    api = app.test_client()
+    assert all(api.get("/api/garage/stats", headers=token).status_code == 200 for token in tokens)
+    post_form(boss, "/g/main/admin/users/dave/deactivate", page="/g/main/admin/users")
+    post_form(boss, "/g/main/admin/users/dave/reactivate", page="/g/main/admin/users")
+    assert user("dave").active is True
+    for token in tokens:
+        assert api.get("/api/garage/stats", headers=token).status_code == 401
+    revoked = events("token.revoked")
+    assert [(e.username, e.details["user"], e.details["reason"]) for e in revoked] == [("boss", "dave", "deactivated")] * 2
+    # Their manager finds it in the garage's trail, next to the deactivation.
+    assert len(audit_rows(boss.get("/g/main/admin/audit?action=token.revoked"))) == 2
+    assert api.get("/api/garage/stats", headers=bearer("dave")).status_code == 200  # a new one works
+
+
 def test_manager_cannot_deactivate_themself(boss):
     for htmx in (False, True):
         r = post_form(boss, "/g/main/admin/users/boss/deactivate", htmx=htmx, page="/g/main/admin/users")
@@ -414,18 +435,91 @@ def test_a_manager_changes_only_accounts_whose_every_garage_they_manage(boss, ma
     assert not user("nina").active
 
 
-def test_a_managers_audit_log_shows_the_garages_events_not_everyones_sign_ins(app, boss, make_user):
-    from tests.helpers.garages import make_admin
+def test_a_managers_audit_log_shows_their_peoples_account_events_not_other_garages_people(app, boss, make_user):
+    """Issue 17 left sign-ins and account changes (no garage) to admins: a garage's manager saw none
+    of their own staff's. A garage's trail holds the events with no garage of its own people (the
+    person an event is about, else the one who did it); another garage's people stay out of it."""
+    from tests.helpers.garages import bearer, grant, make_admin, person, second_garage
 
+    north = second_garage()
+    make_user("dave", "attendant")  # works at main
+    person("nina", {north: "attendant"})  # works at north only
+    person("nora", {north: "manager"})
+    grant("nora", 1, "attendant")  # works at both: a manager at north, an attendant here
     add_event("ticket.issued", "2024-07-01 12:00:00", "dave", garage_id=1)
-    add_event("auth.login", "2024-07-01 12:05:00", "zoe", garage_id=None)
-    add_event("user.password_changed", "2024-07-01 12:06:00", "zoe", object_id="zoe", garage_id=None)
-    seen = {row[2] for row in audit_rows(boss.get("/g/main/admin/audit"))}
-    assert "Ticket issued" in seen and "Signed in" not in seen and "Password changed" not in seen
+    add_event("auth.login", "2024-07-01 12:05:00", "dave", object_id="dave", garage_id=None)
+    add_event("auth.login_failed", "2024-07-01 12:06:00", None, object_id="dave", garage_id=None)
+    add_event("auth.login", "2024-07-01 12:07:00", "nina", object_id="nina", garage_id=None)
+    add_event("auth.login_failed", "2024-07-01 12:08:00", None, object_id="nina", garage_id=None)
+    add_event("user.deactivated", "2024-07-01 12:09:00", "nora", object_id="nina", garage_id=None)
+    add_event("garage.created", "2024-07-01 12:10:00", "root", garage_id=None)
+    bearer("dave")  # token.created about dave's token
+    bearer("nina")
+
+    def seen(client, path="/g/main/admin/audit") -> set[tuple[str, str]]:
+        return {(row[1], row[2]) for row in audit_rows(client.get(path))}
+
+    mine = seen(boss)
+    assert {("dave", "Ticket issued"), ("dave", "Signed in"), ("—", "Sign-in failed"), ("cli", "API token created"),
+            ("boss", "Signed in")} <= mine, mine
+    # (nina's account was made at main, then moved to north: those two rows are main's own events)
+    others = [row for row in audit_rows(boss.get("/g/main/admin/audit"))
+              if "nina" in " ".join(row) and row[2] not in ("User created", "Role taken away")]
+    assert others == [] and ("root", "Garage created") not in mine
+    assert len(audit_rows(boss.get("/g/main/admin/audit?action=token.created"))) == 1
+    assert len(audit_rows(boss.get("/g/main/admin/audit?action=auth.login_failed"))) == 1
+    # North's manager reads nina's sign-ins and her deactivation there, none of dave's.
+    nora = app.test_client()
+    assert sign_in(nora, "nora").status_code == 303
+    north_trail = " ".join(" ".join(row) for row in audit_rows(nora.get("/g/north/admin/audit")))
+    assert "nina" in north_trail and "dave" not in north_trail
+    assert len(audit_rows(nora.get("/g/north/admin/audit?action=user.deactivated"))) == 1
+    # An admin reads every event with no garage at any garage.
     make_admin("root")
     root = app.test_client()
     assert sign_in(root, "root").status_code == 303
-    assert {"Ticket issued", "Signed in", "Password changed"} <= {row[2] for row in audit_rows(root.get("/g/main/admin/audit"))}
+    assert {("nina", "Signed in"), ("root", "Garage created"), ("dave", "Signed in")} <= seen(root)
+
+
+def test_a_manager_sees_the_deactivation_they_did_from_their_garage_s_page(app, make_user):
+    """The outside check's repro: eve, north's manager, deactivates v1 from /g/north; her own trail
+    there showed nothing of it."""
+    from tests.helpers.garages import person, second_garage
+
+    north = second_garage()
+    person("eve", {north: "manager"})
+    person("v1", {north: "attendant"})
+    eve = app.test_client()
+    assert sign_in(eve, "eve").status_code == 303
+    assert post_form(eve, "/g/north/admin/users/v1/deactivate", page="/g/north/admin/users").status_code == 303
+    [row] = audit_rows(eve.get("/g/north/admin/audit?action=user.deactivated"))
+    assert row[1:4] == ["eve", "User deactivated", "user v1"]
+    assert audit_rows(eve.get("/g/north/admin/audit?action=auth.login"))
+
+
+def test_the_audit_filter_takes_every_action_the_app_records_and_offers_the_same(app, boss, make_user):
+    """`?action=user.granted` was refused (422) where such rows existed, and the choices differed per garage."""
+    from garage.services.audit import ACTIONS
+    from tests.helpers.garages import grant, make_admin, revoke, second_garage
+
+    north = second_garage()
+    make_user("dave", "attendant")
+    grant("dave", north)
+    revoke("dave", north)
+    grant("dave", 1, "manager")
+    offered = [o["value"] for o in soup(boss.get("/g/main/admin/audit")).select("select[name=action] option") if o["value"]]
+    assert set(offered) == ACTIONS
+    for action in sorted(ACTIONS):
+        assert boss.get(f"/g/main/admin/audit?action={action}").status_code == 200, action
+    assert len(audit_rows(boss.get("/g/main/admin/audit?action=user.granted"))) == 1
+    make_admin("root")
+    root = app.test_client()
+    assert sign_in(root, "root").status_code == 303
+    for slug in ("main", "north"):
+        page = soup(root.get(f"/g/{slug}/admin/audit"))
+        assert {o["value"] for o in page.select("select[name=action] option") if o["value"]} == ACTIONS, slug
+    with pytest.raises(ValueError):
+        record(None, "user.renamed")  # a new action must join the list (and so the filter) first
 
 
 def test_an_admin_grants_and_revokes_a_role_at_any_garage_from_the_staff_page(app, boss, make_user):
@@ -454,6 +548,10 @@ def test_an_admin_grants_and_revokes_a_role_at_any_garage_from_the_staff_page(ap
     assert soup(boss.get("/g/main/admin/users")).select_one("form.grant") is None
     r = post_form(boss, "/g/main/admin/grants", {"username": "nina", "garage": "north", "role": "manager"}, page="/g/main/admin/users")
     assert r.status_code == 403 and role_at("nina", north) is None
+    # Not "at other garages": a change at their own garage is refused as well, and told so.
+    assert "Only an admin may grant or change roles" in text(r)
+    r = post_form(boss, "/g/main/admin/grants", {"username": "nina", "garage": "main", "role": "manager"}, page="/g/main/admin/users")
+    assert r.status_code == 403 and "Only an admin may grant or change roles" in text(r) and role_at("nina", 1) == "attendant"
 
 
 def test_the_staff_page_offers_a_manager_only_the_changes_the_server_takes(app, boss, make_user):

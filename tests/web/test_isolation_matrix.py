@@ -55,7 +55,8 @@ A_SLUG, B_SLUG = "alpha", "beta"
 # "signed_in": any person signed in. "signed_in_or_token": a person or a live token (the OpenAPI
 # document). "staff" / "manager": that role at the garage the URL names. "admin": operator-wide
 # admins. "portfolio": admins and managers of two garages or more. "api_public": the API's public
-# operations. "api_staff" / "api_manager": a token acting at the garage (the one the path names, else
+# operations. "api_occupancy": the public occupancy: anyone without a token, and at a garage the path
+# names; sent with a token on the seed path, that token's garage (refused as "api_staff" is, any role). "api_staff" / "api_manager": a token acting at the garage (the one the path names, else
 # its only garage) with that role. "api_account": any token. "api_admin": an admin's token.
 # "moved": the URLs of before (the public /lobby, and the others: signed in). "chooses_a": a person choosing
 # garage A on the chooser: who works there.
@@ -76,7 +77,7 @@ POLICY: dict[str, str] = {
     "admin.grant": "admin",
     "operator.garages": "admin", "operator.create_garage": "admin",
     "operator.portfolio": "portfolio", "operator.portfolio_live": "portfolio", "operator.export_portfolio": "portfolio",
-    "api.status": "api_public", "api.garage_occupancy": "api_public",
+    "api.status": "api_public", "api.garage_occupancy": "api_occupancy",
     **{f"api.{name}": "api_staff" for name in ("garage_stats", "create_ticket", "get_ticket", "quote_ticket",
                                                 "process_exit", "activities", "open_shift", "current_shift",
                                                 "get_shift", "close_shift")},
@@ -84,7 +85,7 @@ POLICY: dict[str, str] = {
     "api.list_garages": "api_account", "api.create_garage": "api_admin",
 }
 
-PUBLIC_CLASSES = {"public", "api_public", "moved_public"}  # A's name may show there (every garage's lobby is public)
+PUBLIC_CLASSES = {"public", "api_public", "api_occupancy", "moved_public"}  # A's name may show there (every garage's lobby is public)
 # What a request with the harmless body (nothing but a CSRF token) is rightly refused with, where allowed.
 REFUSED_WITHOUT_A_BODY = {"auth.login": 401}  # no username, no password: not signed in
 # How a route says "no such ticket here" (the desk's lookup: its form again, with the message).
@@ -133,6 +134,8 @@ def allowed(kind: str, caller: Caller, slug: str | None) -> bool | None:
     rules: dict[str, Callable[[], bool | None]] = {
         "public": lambda: True,
         "api_public": lambda: True,
+        "api_occupancy": lambda: not token or slug is not None or (
+            caller.active and caller.role_at(caller.acting_garage(None)) is not None),
         "network": lambda: None,
         # The URLs of before answer a person by their own garages (a redirect, a chooser, 403 where none
         # of theirs opens that page, 409 naming them for a file): no status asserted, A's markers are.
@@ -169,7 +172,7 @@ def refusal(endpoint: str, kind: str, caller: Caller, slug: str | None, htmx: bo
     if api or kind == "signed_in_or_token":
         if caller.kind != "token" or not caller.active:
             return 401
-        if kind in ("api_staff", "api_manager"):
+        if kind in ("api_staff", "api_manager", "api_occupancy"):
             if slug is not None and (caller.acting_garage(slug) is None or caller.role_at(slug) is None):
                 return 404
             actable = [scope for scope in caller.scopes if caller.role_at(scope)]
@@ -440,7 +443,7 @@ def test_the_policy_classifies_every_route(_app):
     assert set(POLICY) - endpoints == set(), "stale POLICY entries"
     classes = {"public", "network", "signed_in", "signed_in_or_token", "staff", "manager", "admin", "portfolio",
                "chooses_a",
-               "api_public", "api_staff", "api_manager", "api_account", "api_admin", "moved"}
+               "api_public", "api_occupancy", "api_staff", "api_manager", "api_account", "api_admin", "moved"}
     assert set(POLICY.values()) <= classes
     fragments = {endpoint for endpoint, view in _app.view_functions.items()  # @fragment_of, not @part_of
                  if getattr(view, PAGE_OF, None) and not getattr(inspect.unwrap(view), PAGE_OF, None)}
