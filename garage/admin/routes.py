@@ -41,6 +41,10 @@ ACTION_LABELS = {
     "user.revoked": "Role taken away",
     "garage.created": "Garage created",
     "occupancy.repaired": "Occupancy repaired",
+    "shift.opened": "Shift opened",
+    "shift.closed": "Shift closed",
+    "shift.reopened": "Shift reopened",
+    "shift.adjusted": "Shift adjusted",
 }
 PER_PAGE = 50
 

@@ -20,6 +20,7 @@ ACTIONS = frozenset({
     "user.created", "user.deactivated", "user.activated", "user.password_changed", "user.password_reset",
     "user.granted", "user.revoked",
     "token.created", "token.revoked",
+    "shift.opened", "shift.closed", "shift.reopened", "shift.adjusted",
 })
 
 
