@@ -11,6 +11,7 @@ from ..services import reports
 from ..services.settings import get_settings
 from .. import htmx
 from ..htmx import is_htmx
+from ..garages_web import current_slug
 from ..identity import current_garage, manager_required
 from . import bp, present
 
@@ -62,7 +63,9 @@ def chart(name: str):
 
 
 def _csv_response(filename: str, chunks: Iterable[str]) -> Response:
-    """Stream CSV text chunk by chunk (the request context stays open for the cursor)."""
+    """Stream CSV text chunk by chunk (the request context stays open for the cursor). The file is
+    named after the garage's slug (a-z 0-9 -: safe in a header), so two garages' downloads of one
+    period never land as the same file."""
     response = Response(stream_with_context(chunks), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
@@ -74,7 +77,7 @@ def _csv_response(filename: str, chunks: Iterable[str]) -> Response:
 def export_rows():
     period, _ = _valid_period()
     report = reports.build_report(current_garage(), period, full=False)
-    return _csv_response(f"garage-report-{period.first}-{period.last}-by-{period.group}.csv",
+    return _csv_response(f"{current_slug()}-report-{period.first}-{period.last}-by-{period.group}.csv",
                          present.report_csv(report))
 
 
@@ -82,5 +85,5 @@ def export_rows():
 @manager_required
 def export_tickets():
     period, tz = _valid_period()
-    return _csv_response(f"garage-tickets-{period.first}-{period.last}.csv",
+    return _csv_response(f"{current_slug()}-tickets-{period.first}-{period.last}.csv",
                          present.tickets_csv(reports.ticket_csv_chunks(current_garage(), period, tz), tz))

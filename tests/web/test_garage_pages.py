@@ -429,3 +429,20 @@ def test_a_signed_in_person_with_no_garage_still_sees_the_public_lobby(app):
     r = client.get("/lobby")
     assert (r.status_code, r.headers["Location"]) == (302, "/g/main/lobby")
     assert client.get("/g/main/lobby").status_code == 200
+
+
+def test_each_garage_s_csv_downloads_are_named_after_it(app, north):
+    """A manager of two garages downloading the same period twice gets two files, not one file
+    saved over the other (the name leads with the garage's slug)."""
+    person("max", {MAIN: "manager", north: "manager"})
+    client = browser(app, "max")
+    period = "from=2026-03-01&to=2026-03-08"
+    for slug in ("main", "north"):
+        rows = client.get(f"/g/{slug}/reports/export/rows.csv?{period}")
+        rows.get_data()  # streamed: read to the end (the request's context closes with it)
+        tickets_csv = client.get(f"/g/{slug}/reports/export/tickets.csv?{period}")
+        tickets_csv.get_data()
+        assert rows.headers["Content-Disposition"] == \
+            f'attachment; filename="{slug}-report-2026-03-01-2026-03-08-by-day.csv"'
+        assert tickets_csv.headers["Content-Disposition"] == \
+            f'attachment; filename="{slug}-tickets-2026-03-01-2026-03-08.csv"'

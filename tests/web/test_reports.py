@@ -376,7 +376,7 @@ def test_unknown_chart_is_404(manager_client):
 def test_tickets_csv_round_trips_with_the_report_totals(manager_client, dst_week):
     r = manager_client.get("/g/main/reports/export/tickets.csv?from=2026-03-07&to=2026-03-08")
     assert r.headers["Content-Type"] == "text/csv; charset=utf-8"
-    assert r.headers["Content-Disposition"] == 'attachment; filename="garage-tickets-2026-03-07-2026-03-08.csv"'
+    assert r.headers["Content-Disposition"] == 'attachment; filename="main-tickets-2026-03-07-2026-03-08.csv"'
     rows = list(csv.reader(io.StringIO(r.get_data(as_text=True))))
     head, body = rows[0], rows[1:]
     assert head[4] == "entry_time (America/New_York, ISO 8601)"
