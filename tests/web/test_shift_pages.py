@@ -4,6 +4,9 @@ close-out on A4 and the 80 mm slip; a manager's list of shifts, reopening and ad
 the desk's payment at a garage that requires a shift names the missing shift."""
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 from tests.helpers.db import audit_events, set_settings
 from tests.helpers.staff import quoted_amount
@@ -122,3 +125,20 @@ def test_attendants_see_only_their_own_shifts_and_not_the_list(app, desk, make_u
     assert other.get(f"/g/main/desk/shifts/{sid}").status_code == 404
     assert other.get("/g/main/desk/shifts").status_code == 403
     assert desk.client.get(f"/g/main/desk/shifts/{sid}").status_code == 200
+
+
+def test_the_audit_trail_words_a_reopened_count_in_pieces_and_the_garage_local_time(app, desk, make_user):
+    set_settings(timezone="Pacific/Auckland")
+    open_shift(desk, "0")
+    sid = shift_id(desk.client)
+    post(desk.client, f"/g/main/desk/shifts/{sid}/close", desk.token, count_10000="2", count_100="3", counted="")
+    boss = signed_in(app, make_user, "boss", "manager")
+    token = soup(boss.get(f"/g/main/desk/shifts/{sid}")).select_one("input[name=csrf_token]")["value"]
+    assert post(boss, f"/g/main/desk/shifts/{sid}/reopen", token, reason="Closed too early").status_code == 303
+    event, = audit_events("shift.reopened", sid)
+    closed = datetime.fromisoformat(event.details["before"]["closedAt"]).astimezone(ZoneInfo("Pacific/Auckland"))
+    logged = soup(boss.get("/g/main/admin/audit", query_string={"action": "shift.reopened"})).get_text(" ", strip=True)
+    assert "counted by denomination 2 × $100, 3 × $1 → none" in logged
+    assert f"closed at {closed:%Y-%m-%d %H:%M:%S} → none" in logged
+    closed_logged = soup(boss.get("/g/main/admin/audit", query_string={"action": "shift.closed"})).get_text(" ", strip=True)
+    assert "counted by denomination 2 × $100, 3 × $1" in closed_logged and "'10000'" not in closed_logged
