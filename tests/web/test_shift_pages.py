@@ -108,7 +108,13 @@ def test_a_manager_lists_adjusts_and_reopens_with_a_reason(app, desk, make_user)
     assert r.status_code == 422 and soup(r).select_one("#adjust-reason-error") is not None
     r = post(boss, f"/g/main/desk/shifts/{sid}/adjust", token, counted="50", reason="Recounted: $5 was in the safe bag")
     assert r.status_code == 303
-    assert soup(boss.get(f"/g/main/desk/shifts/{sid}")).select_one("[data-over-short]").get_text() == "balanced"
+    adjusted = soup(boss.get(f"/g/main/desk/shifts/{sid}"))
+    assert adjusted.select_one("[data-over-short]").get_text() == "balanced"
+    # the page and the slip say it was adjusted: the first count, the new one, by whom, when, why
+    for page in (adjusted, soup(desk.client.get(f"/g/main/desk/shifts/{sid}/print"))):
+        assert page.select_one("[data-first-count]").get_text() == "$45.00"
+        line = page.select_one("[data-adjustment]").get_text(" ", strip=True)
+        assert line.startswith("$45.00 → $50.00 by boss,") and line.endswith("Reason: Recounted: $5 was in the safe bag")
     event, = audit_events("shift.adjusted", sid)
     assert event.details["before"]["countedCashCents"] == 4500 and event.details["after"]["countedCashCents"] == 5000
     logged = soup(boss.get("/g/main/admin/audit", query_string={"action": "shift.adjusted"})).get_text(" ", strip=True)
