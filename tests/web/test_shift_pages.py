@@ -39,6 +39,7 @@ def test_open_take_payments_see_the_x_report_and_close_with_the_counted_total(de
     assert page.select_one("[data-float]").get_text() == "$100.00"
     assert page.select_one("tr[data-method=Cash] td:last-child").get_text() == "$10.00"
     assert page.select_one("[data-expected]").get_text() == "$110.00"
+    assert "Cash refunds" not in page.get_text()  # no refunds yet: no line saying $0.00 about them
     r = post(desk.client, f"/g/main/desk/shifts/{shift_id(desk.client)}/close", desk.token, counted="105")
     assert r.status_code == 303
     closeout = soup(desk.client.get(r.headers["Location"]))
