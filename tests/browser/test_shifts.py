@@ -58,3 +58,29 @@ def test_open_pay_and_close_a_shift_by_touch(live, desk_at, viewport):  # noqa: 
     assert not page.evaluate(WIDER_THAN_THE_SCREEN)
     shot(page, f"shift-closeout-{viewport['width']}.png")
     assert errors == []
+
+
+PRINT_WIDTH = 302  # 80 mm at 96 px per inch: the receipt printer's page
+
+
+def test_the_80mm_close_out_slip_fits_the_paper_like_the_receipt(live, desk_at):  # noqa: F811
+    page = desk_at({"width": 1024, "height": 768})
+    sign_in(page, live)
+    page.goto(live.url + "/g/main/desk/shift")
+    page.locator("#float").fill("10000")  # the widest amounts a drawer holds
+    page.locator("main button[type=submit]", has_text="Open shift").tap()
+    page.locator("details.pieces summary").tap()
+    page.locator("#count-10000").fill("999")
+    page.locator("#count-1").fill("99")
+    page.locator("main button[type=submit]", has_text="Close shift").tap()
+    page.wait_for_url("**/desk/shifts/*")
+    page.set_viewport_size({"width": PRINT_WIDTH, "height": 1000})
+    page.emulate_media(media="print")
+    page.goto(page.url + "/print")
+    expect(page.locator(".slip [data-over-short]")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PRINT_WIDTH
+    amounts = page.evaluate("""[...document.querySelectorAll('.slip td, .slip th, .slip dd')]
+        .filter(e => e.getBoundingClientRect().right > document.querySelector('.slip').getBoundingClientRect().right + 0.5)
+        .map(e => e.textContent.trim())""")
+    assert amounts == []  # nothing runs past the slip's edge (its rules)
+    shot(page, "shift-slip-80mm.png")
