@@ -89,10 +89,22 @@ def test_the_desk_names_the_missing_shift_and_charges_nothing(desk):
     assert r.status_code == 409
     notice = soup(r).select_one(".quote .notice")
     assert notice.get_text(" ", strip=True).startswith("Open a shift before taking payments. Nothing was charged.")
-    assert notice.select_one("a")["href"] == SHIFT
+    link = notice.select_one("a")["href"]
     assert audit_events("ticket.paid", number) == []
-    open_shift(desk)
+    # the link opens a shift and brings the attendant back to this ticket's quote
+    form = soup(desk.client.get(link)).select_one("main form")
+    back = form.select_one("input[name=next]")["value"]
+    assert back == f"/g/main/desk/exit?q={number}"
+    r = post(desk.client, SHIFT, desk.token, float="100", next=back)
+    assert r.status_code == 303 and r.headers["Location"] == back
+    assert soup(desk.client.get(back)).select_one(".quote [data-ticket-number]").get_text(strip=True) == number
     assert desk.pay(number, "Cash", desk.quote(number)).status_code == 303
+
+
+def test_opening_a_shift_goes_back_only_to_a_page_of_this_site(desk):
+    r = post(desk.client, SHIFT, desk.token, float="100", next="//evil.example/desk")
+    assert r.status_code == 303 and r.headers["Location"].endswith("/g/main/desk/shift")
+    assert soup(desk.client.get(SHIFT + "?next=https://evil.example/")).select_one("input[name=next]") is None
 
 
 def test_a_manager_lists_adjusts_and_reopens_with_a_reason(app, desk, make_user):
