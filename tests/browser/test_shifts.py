@@ -62,6 +62,10 @@ def test_open_pay_and_close_a_shift_by_touch(live, desk_at, viewport):  # noqa: 
     page.locator("#count-5000").fill("2")
     page.locator("#count-500").fill("1")
     page.locator("#count-25").fill("4")
+    expect(page.locator("[data-pieces-total]")).to_have_text("$106.00")  # the running total, before closing
+    page.locator("#count-25").fill("4x")
+    expect(page.locator("[data-pieces-total]")).to_have_text("check the counts")
+    page.locator("#count-25").fill("4")
     assert small_targets(page) == [] and not page.evaluate(WIDER_THAN_THE_SCREEN)
     shot(page, f"shift-close-{viewport['width']}.png")
     page.locator("main button[type=submit]", has_text="Close shift").tap()
