@@ -7,8 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..domain.clock import format_duration
+from datetime import datetime
+
+from ..domain.clock import format_duration, to_local
 from ..domain.money import format_dollars
+from ..domain.shifts import denomination_label
 from ..domain.tax import format_percent
 from ..domain.tickets import format_receipt_number
 
@@ -41,7 +44,13 @@ class DetailLine:
     after: str | None = None  # for a change: the value after
 
 
-def value_text(key: str, value: Any) -> str:
+# Moments stored as ISO text in the details (a shift's before/after): shown in the garage's timezone,
+# as the page's "When" column shows the event's own time.
+MOMENTS = frozenset({"closedAt"})
+MOMENT_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def value_text(key: str, value: Any, tz: str = "UTC") -> str:
     if value is None or (key in NONE_WHEN_ZERO and value == 0 and not isinstance(value, bool)):
         return "none"
     if isinstance(value, bool):
@@ -60,7 +69,31 @@ def value_text(key: str, value: Any) -> str:
         return ", ".join(value.splitlines()) or "none"
     if key == "receiptNumber" and isinstance(value, int):
         return format_receipt_number(value)
+    if key in MOMENTS and isinstance(value, str):
+        return _moment_text(value, tz)
+    if key == "countedByDenomination" and isinstance(value, Mapping):
+        return _pieces_text(value)
     return str(value)
+
+
+def _moment_text(value: str, tz: str) -> str:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return to_local(moment, tz).strftime(MOMENT_FORMAT) if moment.tzinfo else value
+
+
+def _pieces_text(counts: Mapping[Any, Any]) -> str:
+    """{"10000": 10, "5000": 0, "100": 3} → "10 × $100, 3 × $1": the largest first, zero counts left out."""
+    pieces = []
+    for key, count in counts.items():
+        if not (isinstance(key, str) and key.isascii() and key.isdigit() and isinstance(count, int)
+                and not isinstance(count, bool)):
+            return str(dict(counts))  # not what the app stores: shown as it is
+        if count:
+            pieces.append((int(key), count))
+    return ", ".join(f"{n} × {denomination_label(d)}" for d, n in sorted(pieces, reverse=True)) or "none"
 
 
 def label(key: str) -> str:
@@ -73,15 +106,15 @@ class Details:
     change: bool = False  # a before/after record: the lines are what changed (none: "no change")
 
 
-def event_details(details: Any) -> Details:
+def event_details(details: Any, tz: str = "UTC") -> Details:
     """One line per detail; for a before/after record (settings.changed, a shift adjusted or
     reopened), one line per key that changed, with both values, after the record's other details
-    (a shift's reason). No lines when there is nothing to show."""
+    (a shift's reason). No lines when there is nothing to show. Moments read in `tz` (the garage's)."""
     if not isinstance(details, Mapping):  # the app stores objects; anything else is shown as it is
         return Details([DetailLine("details", str(details))] if details is not None else [])
     before, after = details.get("before"), details.get("after")
     if isinstance(before, Mapping) and isinstance(after, Mapping):
-        besides = [DetailLine(label(k), value_text(k, v)) for k, v in details.items() if k not in ("before", "after")]
-        return Details(besides + [DetailLine(label(k), value_text(k, old), value_text(k, after.get(k)))
+        besides = [DetailLine(label(k), value_text(k, v, tz)) for k, v in details.items() if k not in ("before", "after")]
+        return Details(besides + [DetailLine(label(k), value_text(k, old, tz), value_text(k, after.get(k), tz))
                                   for k, old in before.items() if after.get(k) != old], change=True)
-    return Details([DetailLine(label(k), value_text(k, v)) for k, v in details.items()])
+    return Details([DetailLine(label(k), value_text(k, v, tz)) for k, v in details.items()])

@@ -16,7 +16,7 @@ from ..domain.roles import ROLE_MANAGER
 from ..domain.inputs import parse_whole
 from ..identity import caller_role, current_actor, current_garage, manager_required, staff_required
 from ..services import shifts as shift_service
-from ..web import framed_by_desk
+from ..web import framed_by_desk, next_page
 from . import bp
 
 # Form fields of the domain's (API) field names.
@@ -61,24 +61,26 @@ def _page(template: str, status: int = 200, **context: Any):
 @bp.get("/shift")
 @staff_required
 def shift():
-    """The caller's shift here: its X report and the close form, or the form that opens one."""
+    """The caller's shift here: its X report and the close form, or the form that opens one.
+    `next`: where opening it leads (the desk's payment that asked for a shift: its ticket's quote)."""
     try:
         report = shift_service.current_shift(current_garage(), current_actor())
     except DomainError:
         report = None
-    return _page("desk/shift.html", report=report)
+    return _page("desk/shift.html", report=report, next=next_page(request.args.get("next")))
 
 
 @bp.post("/shift")
 @staff_required
 def open_shift():
+    after = next_page(request.form.get("next"))  # a local path only (web.safe_next), else the shift page
     try:
         shift_service.open_shift(current_garage(), current_actor(),
                                  _dollars(request.form.get("float"), "floatCents"))
     except DomainError as exc:
         return _page("desk/shift.html", exc.status, report=None, errors=_errors(exc),
-                     typed={"float": request.form.get("float", "")})
-    return redirect(url_for("desk.shift"), code=303)
+                     typed={"float": request.form.get("float", "")}, next=after)
+    return redirect(after or url_for("desk.shift"), code=303)
 
 
 @bp.post("/shifts/<shift_id>/close")

@@ -110,6 +110,15 @@ def search(garage_id: int, query: AuditQuery, page: int = 1, per_page: int = 50,
     return AuditPage(events, page, per_page, total)
 
 
+def history(garage_id: int, action: str, object_type: str, object_id: Any, since: datetime) -> list[AuditEvent]:
+    """One object's events of one action at the garage from `since` on, oldest first (read-only)."""
+    return list(db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.garage_id == garage_id, AuditEvent.action == action,
+                                    AuditEvent.object_type == object_type, AuditEvent.object_id == str(object_id),
+                                    AuditEvent.at >= since)
+        .order_by(AuditEvent.at, AuditEvent.id)))
+
+
 def actions(garage_id: int, *, operator_events: bool = False) -> list[str]:
     """The filter's choices, and what it accepts: every action the application records, and any
     other that occurs in the garage's trail (as `search` reads it: rows of an older version)."""

@@ -10,7 +10,7 @@ anyone else is told there is no such shift (404)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Mapping
 
@@ -39,6 +39,17 @@ class MethodTotal:
 
 
 @dataclass(frozen=True)
+class Adjustment:
+    """A manager's recount of a closed shift, from its audit row: the count before and after."""
+
+    at: datetime
+    by: str | None
+    reason: str
+    before_cents: int | None
+    after_cents: int | None
+
+
+@dataclass(frozen=True)
 class ShiftReport:
     """A shift with its payments by method (every method listed, in PAYMENT_METHODS' order):
     the X report of an open shift, the close-out of a closed one."""
@@ -46,6 +57,7 @@ class ShiftReport:
     shift: Shift
     totals: tuple[MethodTotal, ...]
     cash_refunds_cents: int = 0  # refunds come with a later stage of issue 18
+    adjustments: tuple[Adjustment, ...] = ()  # since its last close, oldest first (get_shift only)
 
     @property
     def cash_payments_cents(self) -> int:
@@ -164,8 +176,22 @@ def current_shift(garage_id: int, actor: Actor) -> ShiftReport:
 
 
 def get_shift(garage_id: int, shift_id: Any, actor: Actor, manager: bool = False) -> ShiftReport:
-    """A shift with its totals by method (its opener's, or any for a manager)."""
-    return _report(garage_id, _visible(garage_id, shift_id, actor, manager))
+    """A shift with its totals by method (its opener's, or any for a manager) and, once closed, the
+    adjustments of its count since that close (the audit keeps them: the shift's row holds only the
+    latest count)."""
+    shift = _visible(garage_id, shift_id, actor, manager)
+    report = _report(garage_id, shift)
+    return replace(report, adjustments=_adjustments(garage_id, shift)) if shift.closed_at else report
+
+
+def _adjustments(garage_id: int, shift: Shift) -> tuple[Adjustment, ...]:
+    found = []
+    for event in audit.history(garage_id, "shift.adjusted", "shift", shift.id, since=shift.closed_at):
+        details = event.details if isinstance(event.details, Mapping) else {}
+        before, after = details.get("before") or {}, details.get("after") or {}
+        found.append(Adjustment(event.at, event.username, str(details.get("reason") or ""),
+                                before.get("countedCashCents"), after.get("countedCashCents")))
+    return tuple(found)
 
 
 def list_shifts(garage_id: int, limit: int = 50) -> list[ShiftReport]:

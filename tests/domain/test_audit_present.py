@@ -58,3 +58,21 @@ def test_a_shift_adjusted_shows_its_reason_then_what_changed_in_dollars():
                            "after": {"countedCashCents": 5000, "overShortCents": 0, "expectedCashCents": 5000}})
     assert shown == Details([DetailLine("reason", "Recounted"), DetailLine("counted cash", "$45.00", "$50.00"),
                              DetailLine("over/short", "-$5.00", "$0.00")], change=True)
+
+
+def test_a_shift_count_by_denomination_reads_as_pieces_and_dollars_zero_counts_left_out():
+    assert value_text("countedByDenomination", {"10000": 10, "5000": 0, "100": 3, "25": 0}) == "10 × $100, 3 × $1"
+    assert value_text("countedByDenomination", {"5": 4, "2000": 1}) == "1 × $20, 4 × 5¢"
+    assert value_text("countedByDenomination", {"10000": 0}) == "none"
+    assert value_text("countedByDenomination", {"x": 1}) == "{'x': 1}"  # not the app's: as it is, never a 500
+
+
+def test_a_shift_closing_time_reads_in_the_garage_timezone_like_the_rest_of_the_page():
+    assert value_text("closedAt", "2026-12-06T01:45:00.105971+00:00", "Pacific/Auckland") == "2026-12-06 14:45:00"
+    assert value_text("closedAt", "2026-12-06T01:45:00+00:00") == "2026-12-06 01:45:00"
+    assert value_text("closedAt", "yesterday", "Pacific/Auckland") == "yesterday"
+    reopened = event_details({"reason": "Wrong drawer", "before": {"closedAt": "2026-12-06T01:45:00+00:00",
+                                                                   "countedByDenomination": {"100": 3}},
+                              "after": {"closedAt": None, "countedByDenomination": None}}, "Pacific/Auckland")
+    assert reopened.lines[1:] == [DetailLine("closed at", "2026-12-06 14:45:00", "none"),
+                                  DetailLine("counted by denomination", "3 × $1", "none")]

@@ -82,7 +82,7 @@ RECIPES: dict[str, tuple[str, ...]] = {
     "desk.index": (), "desk.live": ("seen",), "desk.activity": ("rows",), "desk.rates": (), "desk.inside": ("q", "page"),
     "desk.enter": (), "desk.ticket": (), "desk.lookup": ("q", "lost"), "desk.pay": (), "desk.paid": (),
     "desk.print_ticket": (), "desk.print_receipt": (),
-    "desk.shift": (), "desk.open_shift": (), "desk.close_shift": (), "desk.closeout": (), "desk.print_closeout": (),
+    "desk.shift": ("next",), "desk.open_shift": (), "desk.close_shift": (), "desk.closeout": (), "desk.print_closeout": (),
     "desk.shifts": (), "desk.reopen_shift": (), "desk.adjust_shift": (),
     "lobby.index": ("theme",), "lobby.panel": (),
     "reports.index": ("from", "to", "group"), "reports.chart": ("from", "to", "group"),

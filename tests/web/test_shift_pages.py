@@ -4,6 +4,9 @@ close-out on A4 and the 80 mm slip; a manager's list of shifts, reopening and ad
 the desk's payment at a garage that requires a shift names the missing shift."""
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 from tests.helpers.db import audit_events, set_settings
 from tests.helpers.staff import quoted_amount
@@ -36,6 +39,7 @@ def test_open_take_payments_see_the_x_report_and_close_with_the_counted_total(de
     assert page.select_one("[data-float]").get_text() == "$100.00"
     assert page.select_one("tr[data-method=Cash] td:last-child").get_text() == "$10.00"
     assert page.select_one("[data-expected]").get_text() == "$110.00"
+    assert "Cash refunds" not in page.get_text()  # no refunds yet: no line saying $0.00 about them
     r = post(desk.client, f"/g/main/desk/shifts/{shift_id(desk.client)}/close", desk.token, counted="105")
     assert r.status_code == 303
     closeout = soup(desk.client.get(r.headers["Location"]))
@@ -85,10 +89,22 @@ def test_the_desk_names_the_missing_shift_and_charges_nothing(desk):
     assert r.status_code == 409
     notice = soup(r).select_one(".quote .notice")
     assert notice.get_text(" ", strip=True).startswith("Open a shift before taking payments. Nothing was charged.")
-    assert notice.select_one("a")["href"] == SHIFT
+    link = notice.select_one("a")["href"]
     assert audit_events("ticket.paid", number) == []
-    open_shift(desk)
+    # the link opens a shift and brings the attendant back to this ticket's quote
+    form = soup(desk.client.get(link)).select_one("main form")
+    back = form.select_one("input[name=next]")["value"]
+    assert back == f"/g/main/desk/exit?q={number}"
+    r = post(desk.client, SHIFT, desk.token, float="100", next=back)
+    assert r.status_code == 303 and r.headers["Location"] == back
+    assert soup(desk.client.get(back)).select_one(".quote [data-ticket-number]").get_text(strip=True) == number
     assert desk.pay(number, "Cash", desk.quote(number)).status_code == 303
+
+
+def test_opening_a_shift_goes_back_only_to_a_page_of_this_site(desk):
+    r = post(desk.client, SHIFT, desk.token, float="100", next="//evil.example/desk")
+    assert r.status_code == 303 and r.headers["Location"].endswith("/g/main/desk/shift")
+    assert soup(desk.client.get(SHIFT + "?next=https://evil.example/")).select_one("input[name=next]") is None
 
 
 def test_a_manager_lists_adjusts_and_reopens_with_a_reason(app, desk, make_user):
@@ -105,7 +121,13 @@ def test_a_manager_lists_adjusts_and_reopens_with_a_reason(app, desk, make_user)
     assert r.status_code == 422 and soup(r).select_one("#adjust-reason-error") is not None
     r = post(boss, f"/g/main/desk/shifts/{sid}/adjust", token, counted="50", reason="Recounted: $5 was in the safe bag")
     assert r.status_code == 303
-    assert soup(boss.get(f"/g/main/desk/shifts/{sid}")).select_one("[data-over-short]").get_text() == "balanced"
+    adjusted = soup(boss.get(f"/g/main/desk/shifts/{sid}"))
+    assert adjusted.select_one("[data-over-short]").get_text() == "balanced"
+    # the page and the slip say it was adjusted: the first count, the new one, by whom, when, why
+    for page in (adjusted, soup(desk.client.get(f"/g/main/desk/shifts/{sid}/print"))):
+        assert page.select_one("[data-first-count]").get_text() == "$45.00"
+        line = page.select_one("[data-adjustment]").get_text(" ", strip=True)
+        assert line.startswith("$45.00 → $50.00 by boss,") and line.endswith("Reason: Recounted: $5 was in the safe bag")
     event, = audit_events("shift.adjusted", sid)
     assert event.details["before"]["countedCashCents"] == 4500 and event.details["after"]["countedCashCents"] == 5000
     logged = soup(boss.get("/g/main/admin/audit", query_string={"action": "shift.adjusted"})).get_text(" ", strip=True)
@@ -122,3 +144,20 @@ def test_attendants_see_only_their_own_shifts_and_not_the_list(app, desk, make_u
     assert other.get(f"/g/main/desk/shifts/{sid}").status_code == 404
     assert other.get("/g/main/desk/shifts").status_code == 403
     assert desk.client.get(f"/g/main/desk/shifts/{sid}").status_code == 200
+
+
+def test_the_audit_trail_words_a_reopened_count_in_pieces_and_the_garage_local_time(app, desk, make_user):
+    set_settings(timezone="Pacific/Auckland")
+    open_shift(desk, "0")
+    sid = shift_id(desk.client)
+    post(desk.client, f"/g/main/desk/shifts/{sid}/close", desk.token, count_10000="2", count_100="3", counted="")
+    boss = signed_in(app, make_user, "boss", "manager")
+    token = soup(boss.get(f"/g/main/desk/shifts/{sid}")).select_one("input[name=csrf_token]")["value"]
+    assert post(boss, f"/g/main/desk/shifts/{sid}/reopen", token, reason="Closed too early").status_code == 303
+    event, = audit_events("shift.reopened", sid)
+    closed = datetime.fromisoformat(event.details["before"]["closedAt"]).astimezone(ZoneInfo("Pacific/Auckland"))
+    logged = soup(boss.get("/g/main/admin/audit", query_string={"action": "shift.reopened"})).get_text(" ", strip=True)
+    assert "counted by denomination 2 × $100, 3 × $1 → none" in logged
+    assert f"closed at {closed:%Y-%m-%d %H:%M:%S} → none" in logged
+    closed_logged = soup(boss.get("/g/main/admin/audit", query_string={"action": "shift.closed"})).get_text(" ", strip=True)
+    assert "counted by denomination 2 × $100, 3 × $1" in closed_logged and "'10000'" not in closed_logged
