@@ -207,3 +207,66 @@ def test_turned_labels_closer_than_a_line_across_are_thinned():
     labels = ["Garage 01", "Garage 02"] + [""] * 48
     chart = bar_chart("p", "P", "d", labels, [("S", [1] * 50)], "X", "Y")
     assert chart.x_angle == -45 and chart.x_ticks == [Tick(88.64, "Garage 01")]
+
+
+def test_twelve_names_that_just_clear_each_other_stay_flat():
+    # "Airport 01" is A 0.8 + i r r t space 0.42 x 5 + p o 0 1 0.65 x 4 = 5.5 em = 66 wide; twelve slots of 72:
+    # 66 / 2 + 66 / 2 + 6 = 72, exactly the room between two centres, so flat
+    airports = [f"Airport {i:02d}" for i in range(1, 13)]
+    assert text_width("Airport 01") == 66
+    chart = bar_chart("p", "P", "d", airports, [("S", [1] * 12)], "X", "Y")
+    assert (chart.x_angle, chart.height) == (0, 320)
+    assert [t.label for t in chart.x_ticks] == airports
+
+
+def test_a_flat_label_must_stay_inside_the_picture_on_either_side():
+    # 28 points are 864 / 27 = 32 apart: the third is at 80 + 64 = 144, so a flat label centred
+    # there may be 288 wide (24 W's reach the picture's left edge exactly) and no wider
+    def third_label(label):
+        return line_chart("p", "P", "d", ["", "", label] + [""] * 25, [("S", [1] * 28)], "X", "Y")
+    assert third_label("W" * 24).x_angle == 0
+    assert third_label("W" * 24).x_ticks == [Tick(144.0, "W" * 24)]
+    assert third_label("W" * 25).x_angle == -45  # 300 / 2 = 150 > 144
+    assert third_label("W" * 25).x_ticks == [Tick(144.0, "W" * 10 + "…", "W" * 25)]
+    # the last point is 16 from the right edge: "Sun" (25.2 wide, half 12.6) fits, "Today" (40.8) does not
+    assert line_chart("p", "P", "d", ["Mon", "Sun"], [("S", [1, 2])], "X", "Y").x_angle == 0
+    today = line_chart("p", "P", "d", ["Mon", "Today"], [("S", [1, 2])], "X", "Y")
+    assert today.x_angle == -45 and today.x_ticks == [Tick(80.0, "Mon"), Tick(944.0, "Today")]
+
+
+def test_turned_labels_are_thinned_to_every_other_one_wherever_they_touch():
+    # 50 slots of 17.28 (12.2 across when turned, under a line of 15): every other labelled slot,
+    # 34.56 apart (24.4 across), is enough
+    first_four = [f"Garage {i:02d}" for i in range(1, 5)] + [""] * 46
+    chart = bar_chart("p", "P", "d", first_four, [("S", [1] * 50)], "X", "Y")
+    assert chart.x_ticks == [Tick(88.64, "Garage 01"), Tick(123.2, "Garage 03")]
+    # the same two neighbours anywhere on the axis: the second and third slots (centres 105.92, 123.2)
+    second_and_third = ["", "Garage 02", "Garage 03"] + [""] * 47
+    chart = bar_chart("p", "P", "d", second_and_third, [("S", [1] * 50)], "X", "Y")
+    assert chart.x_angle == -45 and chart.x_ticks == [Tick(105.92, "Garage 02")]
+
+
+def test_a_turned_label_near_the_left_edge_is_cut_so_that_its_start_stays_in_the_picture():
+    # the first of 50 slots is centred at 88.64: 88.64 / sin 45° - 12 = 113.36 along the turned line,
+    # so eight W's and "…" (108), not the ten that the 140 limit would allow
+    wide = "W" * 80
+    chart = bar_chart("p", "P", "d", [wide] + [""] * 49, [("S", [1] * 50)], "X", "Y")
+    assert chart.x_ticks == [Tick(88.64, "W" * 8 + "…", wide)]
+
+
+def test_turned_positions_are_rounded_to_a_hundredth():
+    # seven slots of 864 / 7 = 123.428...: centres 141.71, 265.14, ...; 12 W's (144 + 6 > 123.43) turn
+    chart = bar_chart("p", "P", "d", ["W" * 12] * 7, [("S", [1] * 7)], "X", "Y")
+    assert chart.x_angle == -45
+    assert [t.pos for t in chart.x_ticks] == [141.71, 265.14, 388.57, 512.0, 635.43, 758.86, 882.29]
+
+
+@pytest.mark.parametrize("text, room, shown", [
+    ("Mon", 27.6, "Mon"),                   # exactly as wide as its room: whole
+    ("WWWW", 36, "WW…"),                    # "WW…" is exactly 36: it fits
+    ("W" * 80, 96, "W" * 7 + "…"),          # 7 x 12 + 12 = 96: one letter at a time, not two
+    ("North Docks", 53, "North…"),          # "North …" (52.32) fits, but not its trailing space
+    ("  Docks", 40, "  Do…"),               # leading spaces are the label's own
+])
+def test_a_cut_keeps_the_longest_start_that_fits_with_its_ellipsis(text, room, shown):
+    assert cut(text, room) == shown

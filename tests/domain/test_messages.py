@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from garage.domain import errors, tickets
+from garage.domain import errors, shifts, tickets
 from garage.domain.inputs import check_text, parse_whole
 from garage.domain.throttle import MINUTE, address_limit
 
@@ -29,6 +29,9 @@ def refusal(call, *args) -> tuple[str, str | None, int]:
     (errors.NoSuchGarage, "No such garage", "garage", 404),
     (lambda: errors.SeveralGarages(["main", "north"]),
      "This token works at several garages: use /api/garages/<slug>/... (main, north)", None, 400),
+    (shifts.ShiftRequired, "Open a shift before taking payments", "shift", 409),
+    (shifts.ShiftAlreadyOpen, "You already have an open shift at this garage", "shift", 409),
+    (shifts.ShiftClosed, "This shift is closed", "shift", 409),
 ])
 def test_each_error_says_what_happened_under_its_field(make, message, field, status):
     error = make()  # built inside the test: a mutant of the error's code must be running

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
 
+from garage.domain import garage_settings
 from garage.domain.garage_settings import InvalidSettings, check
 
 # Total spaces says which limit was crossed (-5 is a whole number, so "at least 1", issue 15).
@@ -117,6 +118,15 @@ def test_every_zone_zoneinfo_knows_is_accepted_exactly_when_it_is_utc_or_area_sl
     assert (check({"timezone": zone}) == {}) == (zone == "UTC" or region), zone
     if check({"timezone": zone}) == {}:
         assert ZoneInfo(zone).utcoffset(datetime(2026, 7, 1)) is not None  # usable by every clock function
+
+
+@pytest.mark.parametrize("copy", ["posix/Europe/Berlin", "right/America/Argentina/Salta", "Etc/Area/Place"])
+def test_the_copies_some_systems_install_are_refused_however_deep(monkeypatch, copy):
+    """Some systems' zone lists hold posix/... and right/... copies (right/ counts leap seconds, so its
+    clock is off by them): refused by their first part, even with a region's own name after it."""
+    monkeypatch.setattr(garage_settings, "_zones", lambda: frozenset({copy, "Europe/Berlin"}))
+    assert check({"timezone": copy}) == {"timezone": ZONE}
+    assert check({"timezone": "Europe/Berlin"}) == {}
 
 
 def test_an_unknown_setting_is_named():

@@ -1,7 +1,7 @@
 """The cash drawer's arithmetic (garage/domain/shifts.py): expected cash, over/short, counting
 by denomination, and what may be typed; plain Python, Hypothesis."""
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import example, given, strategies as st
 
 from garage.domain.errors import InvalidInput
 from garage.domain.shifts import (
@@ -75,11 +75,6 @@ def test_a_float_must_be_whole_cents_in_range(value):
     assert refused.value.message == "The float must be from $0.00 to $10,000.00"
 
 
-@given(st.integers(0, MAX_FLOAT_CENTS))
-def test_any_float_in_range_is_kept(value):
-    assert check_float(value) == value
-
-
 def test_counted_cash_bounds():
     assert check_counted(0) == 0 and check_counted(MAX_COUNTED_CENTS) == MAX_COUNTED_CENTS
     with pytest.raises(InvalidInput):
@@ -94,3 +89,87 @@ def test_a_reason_is_mandatory_and_bounded(reason):
 
 def test_labels():
     assert [denomination_label(d) for d in (10000, 100, 50, 1)] == ["$100", "$1", "50¢", "1¢"]
+
+
+# The exact words and the field a refused drawer entry is shown under (the page puts the
+# message under that field; the API answers it as {"message": ..., "field": ...}).
+
+def refused(call, *args) -> tuple[str, str | None]:
+    with pytest.raises(InvalidInput) as caught:
+        call(*args)
+    return caught.value.message, caught.value.field
+
+
+FLOAT_RANGE = "The float must be from $0.00 to $10,000.00"
+COUNTED_RANGE = "The counted cash must be from $0.00 to $1,000,000.00"
+
+
+@given(st.integers(0, MAX_FLOAT_CENTS))
+@example(0).via("the empty drawer")
+@example(MAX_FLOAT_CENTS).via("exactly $10,000.00, the largest float")
+def test_a_float_from_nothing_to_ten_thousand_dollars_is_kept(value):
+    assert check_float(value) == value
+
+
+def test_a_refused_float_is_shown_under_the_float_field_or_the_one_named():
+    assert refused(check_float, MAX_FLOAT_CENTS + 1) == (FLOAT_RANGE, "floatCents")
+    assert refused(check_float, -1, "newFloat") == (FLOAT_RANGE, "newFloat")
+
+
+@pytest.mark.parametrize("value", [-1, MAX_COUNTED_CENTS + 1, 1.5, 100.0, "100", True, None])
+def test_counted_cash_must_be_whole_cents_in_range_under_its_field(value):
+    assert refused(check_counted, value) == (COUNTED_RANGE, "countedCashCents")
+    assert refused(check_counted, value, "counted") == (COUNTED_RANGE, "counted")
+
+
+def test_a_denomination_is_read_from_at_most_nine_digits():
+    """Leading zeros are fine up to nine digits ("000000100" is $1); a longer key is not read."""
+    assert count_denominations({"000000100": 3}) == ({**dict.fromkeys(USD_DENOMINATIONS, 0), 100: 3}, 300)
+    assert refused(count_denominations, {"0000000100": 3}) == (
+        "'0000000100' is not a denomination: use cents, one of 10000, 5000, 2000, 1000, 500, 200, 100, 50, 25, "
+        "10, 5, 1", "countedByDenomination")
+
+
+def test_an_unknown_denomination_is_quoted_by_its_first_20_characters_and_the_list_of_them_given():
+    typed = "hundred-dollar notes, 3 of them"
+    assert refused(count_denominations, {typed: 1}, (2000, 100), "count") == (
+        "'hundred-dollar notes' is not a denomination: use cents, one of 2000, 100", "count")
+
+
+def test_a_hundred_thousand_pieces_of_one_denomination_is_the_most_counted():
+    pieces, total = count_denominations({"1": 100_000})
+    assert (pieces[1], total) == (100_000, 100_000)  # $1,000.00 in cents
+    assert refused(count_denominations, {"1": 100_001}) == (
+        "The count of 1¢ must be a whole number from 0 to 100,000", "countedByDenomination")
+
+
+def test_one_denomination_typed_twice_adds_both_counts():
+    """{"25": 4, "025": 2} are both quarters: six of them, not the last one's two."""
+    pieces, total = count_denominations({"25": 4, "025": 2})
+    assert (pieces[25], total) == (6, 150)
+
+
+def test_a_count_of_more_than_a_million_dollars_is_refused_under_the_count_field():
+    assert refused(count_denominations, {"10000": 100_000, "5000": 100_000}) == (
+        COUNTED_RANGE, "countedByDenomination")
+    assert refused(count_denominations, {"10000": 10_001}, USD_DENOMINATIONS, "drawer") == (COUNTED_RANGE, "drawer")
+
+
+def test_a_reason_is_kept_without_its_surrounding_spaces():
+    assert check_reason("  Customer paid twice \n") == "Customer paid twice"
+    assert check_reason("x" * 500) == "x" * 500  # 500 characters: the most
+
+
+@pytest.mark.parametrize("reason", ["", "   ", None, 5])
+def test_a_missing_reason_asks_for_one_under_the_reason_field(reason):
+    assert refused(check_reason, reason) == ("Give a reason (it is kept in the audit log)", "reason")
+    assert refused(check_reason, reason, "note") == ("Give a reason (it is kept in the audit log)", "note")
+
+
+def test_a_reason_of_501_characters_is_refused_saying_the_limit():
+    assert refused(check_reason, "x" * 501) == ("The reason may be at most 500 characters", "reason")
+    assert refused(check_reason, "x" * 501, "note") == ("The reason may be at most 500 characters", "note")
+
+
+def test_a_drawer_one_cent_off_reads_over_or_short_by_a_cent():
+    assert [over_short_text(c) for c in (1, -1)] == ["over by $0.01", "short by $0.01"]
