@@ -143,14 +143,3 @@ def test_invalid_settings_put_the_first_problem_s_field_first_and_join_the_messa
     assert (error.field, error.message, error.status) == ("hourly_rate", "Rate bad; Zone bad", 422)
     assert error.errors == {"hourly_rate": "Rate bad", "timezone": "Zone bad"}
 
-
-def test_the_copies_some_systems_install_under_posix_and_right_are_refused(monkeypatch):
-    """Debian's tzdata may install posix/Europe/Berlin and right/Europe/Berlin (leap seconds) beside
-    Europe/Berlin; where zoneinfo lists them, the area decides (the first part, not the last)."""
-    from garage.domain import garage_settings
-
-    zones = frozenset({"Europe/Berlin", "posix/Europe/Berlin", "right/America/Argentina/Salta"})
-    monkeypatch.setattr(garage_settings, "_zones", lambda: zones)
-    assert check({"timezone": "Europe/Berlin"}) == {}
-    assert check({"timezone": "posix/Europe/Berlin"}) == {"timezone": ZONE}
-    assert check({"timezone": "right/America/Argentina/Salta"}) == {"timezone": ZONE}
