@@ -62,7 +62,8 @@ PHASES = {
          "tests/api/test_pricing_rules.py", "tests/db/test_interleaving.py", "tests/db/test_service_rules.py",
          "tests/domain/test_rules.py", "tests/perf/test_query_counts.py",
          "tests/api/test_receipts.py", "tests/web/test_receipts.py",  # the receipt number an exit draws
-         "tests/db/test_garages.py"],  # every rule above holds per garage (issue 17)
+         "tests/db/test_garages.py",  # every rule above holds per garage (issue 17)
+         "tests/db/test_shifts.py", "tests/api/test_shifts_api.py"],  # the exit's shift (issue 18)
         env={"GARAGE_TEST_DATABASES": "sqlite"},
         scope={
             "garage/services/tickets.py": ["_refuse_if_inside", "issue_ticket", "quote_for", "process_exit",
