@@ -282,3 +282,19 @@ def test_each_garage_s_audit_trail_holds_its_own_entries_and_exits_only(app, nor
         mine = {("ticket.issued", numbers[garage_id]), ("ticket.paid", numbers[garage_id])}
         for operator_events in (False, True):
             assert trail(garage_id, operator_events=operator_events) == mine
+
+
+def test_a_garage_s_settings_change_is_in_its_own_trail_only(app, north):
+    """An admin changes north's prices: north's trail has it; main's does not, not even for an admin
+    reading main's with the operator-level events."""
+    from garage.services import audit
+
+    from tests.helpers.garages import make_admin
+
+    admin = make_admin("root")
+    update_settings(north, Actor(admin.id, "root", "10.0.0.9"), hourly_rate=700)
+
+    def changes(garage_id: int) -> int:
+        return audit.search(garage_id, audit.AuditQuery(action="settings.changed"), operator_events=True).total
+
+    assert (changes(north), changes(MAIN)) == (1, 0)

@@ -198,3 +198,38 @@ def test_a_shift_closed_between_the_payments_read_and_its_write_takes_no_payment
     assert ticket(number).status == "active" and ticket(number).shift_id is None and receipt_seq() == before
     closed = shifts.get_shift(MAIN, opened.shift.id, ann)
     assert (closed.shift.expected_cash_cents, closed.shift.over_short_cents, closed.payments) == (3000, 0, 0)
+
+
+def test_a_ticket_paid_meanwhile_at_another_booth_is_already_processed_not_a_missing_shift(app, ann, bob, monkeypatch):
+    """In a garage that requires a shift, both attendants have theirs open; bob's booth pays the
+    ticket between ann's read and her write: ann is told it was already paid (not to open a shift),
+    and the ticket is in bob's shift only."""
+    from garage.domain.errors import AlreadyProcessed
+    from garage.persistence import store
+
+    set_settings(payments_require_shift=True)
+    shifts.open_shift(MAIN, ann, 0)
+    bobs = shifts.open_shift(MAIN, bob, 0)
+    car("STAYS 1")  # not the last car inside (see the note on SQLite's counter in docs/testing.md)
+    number = car("TWO BOOTHS")
+    real = type(store()).exit_inputs
+
+    def paid_meanwhile(self, *args, **kwargs):
+        found = real(self, *args, **kwargs)
+        monkeypatch.setattr(type(store()), "exit_inputs", real)  # the other booth reads as ever
+        with app.app_context():  # the other booth's worker
+            process_exit(MAIN, number, "Cash", bob)
+            db.session.remove()
+        return found
+
+    monkeypatch.setattr(type(store()), "exit_inputs", paid_meanwhile)
+    with pytest.raises(AlreadyProcessed):
+        process_exit(MAIN, number, "Cash", ann)
+    monkeypatch.undo()
+    assert ticket(number).shift_id == bobs.shift.id and len(audit_events("ticket.paid", number)) == 1
+
+
+def test_a_payment_outside_any_shift_says_nothing_of_a_shift_in_the_audit_trail(ann):
+    """A garage without shifts (the default): its payments' audit rows carry no "shift: none" line."""
+    paid = process_exit(MAIN, car("NO DRAWER"), "Cash", ann)
+    assert "shiftId" not in audit_events("ticket.paid", paid.ticket_number)[0].details
