@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Error as PlaywrightError, Page, expect
 
 from garage.extensions import db
 from garage.models import Ticket
@@ -80,7 +80,17 @@ def polls_held(page: Page) -> Iterator[None]:
     """Inside the block the desk's polls do not fire (its timers are held): the server is stopped and
     an action tried while the desk still believes it is online. On a loaded machine stopping gunicorn
     can outlast a 5-s poll interval, and a failed poll would put the desk offline first (seen in CI)."""
-    page.clock.pause_at((page.evaluate("Date.now()") + 1) / 1000)  # Python's clock API counts seconds
+    # A moment ahead of the page's clock (timers due before it run first, the server still up): on a
+    # loaded machine the page's clock passed "now + 1 ms" before pause_at arrived ("Cannot fast-forward
+    # to the past", seen in CI), so a wider step, and again if the page's clock still got there first.
+    for attempt in range(5):
+        ahead = page.evaluate("Date.now()") + 250
+        try:
+            page.clock.pause_at(ahead / 1000)  # Python's clock API counts seconds
+            break
+        except PlaywrightError as error:
+            if "past" not in str(error) or attempt == 4:
+                raise
     try:
         yield
     finally:
