@@ -79,8 +79,11 @@ class PortableStore(Store):
         transaction at a time, so drawing first holds no lock anyone else could wait for.
         The payer's open shift is read after that first write, under the database's write
         lock: a shift's close (a write) cannot come between it and the commit."""
+        # Only while the ticket is still active: a ticket paid meanwhile at another booth frees no
+        # space a second time (the last car inside: the counter would go below zero).
+        still_active = sa.exists().where(Ticket.id == ticket.id, Ticket.status == STATUS_ACTIVE)
         drawn = db.session.execute(
-            sa.update(Garage).where(Garage.id == ticket.garage_id)
+            sa.update(Garage).where(Garage.id == ticket.garage_id, still_active)
             .values(occupied=Garage.occupied - 1, receipt_seq=Garage.receipt_seq + 1)
             .returning(Garage.receipt_seq, Garage.tax_rate_bp)
             .execution_options(synchronize_session=False)
