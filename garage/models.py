@@ -10,6 +10,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .domain.amendments import DEFAULT_VOID_WINDOW_MINUTES, MAX_VOID_WINDOW_MINUTES
 from .domain.clock import utcnow
 from .domain.garage_settings import ADDRESS_MAX, TAX_ID_MAX
 from .domain.garages import DEFAULT_GARAGE_NAME
@@ -194,6 +195,12 @@ class Ticket(db.Model):
     # The payer's shift the payment was taken in (migration 0009): written by the exit's own
     # statement, only while that shift is open; NULL for an active ticket and where none was open.
     shift_id: Mapped[int | None] = mapped_column(sa.ForeignKey("shifts.id", name="fk_tickets_shift_id"))
+    # Given back of amount_paid so far (the refunds table has each refund; migration 0010): raised by
+    # one conditional UPDATE per refund, so two refunds together can never exceed the payment.
+    refunded_cents: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A voided ticket (status 'voided', issued by mistake): why; exit_time is when it was voided
+    # (its space was freed then) and closed_by_id who voided it. amount_paid stays NULL.
+    void_reason: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -201,7 +208,9 @@ class Ticket(db.Model):
     closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
 
     __table_args__ = (
-        sa.CheckConstraint("status IN ('active', 'completed')", name="ck_tickets_status"),
+        sa.CheckConstraint("status IN ('active', 'completed', 'voided')", name="ck_tickets_status"),
+        sa.CheckConstraint("refunded_cents >= 0 AND refunded_cents <= COALESCE(amount_paid, 0)",
+                           name="ck_tickets_refunded"),
         # Every key and lookup leads with the garage (migration 0007): each rule holds per garage,
         # and one garage's queries read only its own index entries.
         # Ticket numbers are unique per garage.
@@ -258,6 +267,10 @@ class Garage(db.Model):
     # services.garages.create_garage on; False for garages before migration 0009 and for the
     # default garage of a new deployment (the API's seed flow and the quick start keep working).
     payments_require_shift: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # An attendant may void a ticket issued by mistake this many minutes after its entry (0: never);
+    # later only a manager (garage/domain/amendments.py).
+    void_window_minutes: Mapped[int] = mapped_column(default=DEFAULT_VOID_WINDOW_MINUTES,
+                                                     server_default=str(DEFAULT_VOID_WINDOW_MINUTES))
     # Cars inside, maintained in the same transaction as every entry and exit;
     # the conditional UPDATE on it is what enforces capacity under concurrency.
     occupied: Mapped[int] = mapped_column(default=0)
@@ -274,6 +287,8 @@ class Garage(db.Model):
         sa.CheckConstraint("lost_ticket_mode IN ('replace', 'add')", name="ck_settings_lost_mode"),
         sa.CheckConstraint(f"tax_rate_bp >= 0 AND tax_rate_bp <= {MAX_RATE_BP}", name="ck_settings_tax_rate"),
         sa.CheckConstraint("receipt_seq >= 0", name="ck_settings_receipt_seq_nonneg"),
+        sa.CheckConstraint(f"void_window_minutes >= 0 AND void_window_minutes <= {MAX_VOID_WINDOW_MINUTES}",
+                           name="ck_garages_void_window"),
     )
 
     def tariff(self, vehicle_rates: dict[str, int] | None = None) -> Tariff:
@@ -314,6 +329,33 @@ class Shift(db.Model):
         sa.Index("uq_shifts_open_per_person", "garage_id", "opened_by_id", unique=True,
                  postgresql_where=SHIFT_OPEN, sqlite_where=SHIFT_OPEN),
         sa.Index("ix_shifts_garage_opened", "garage_id", "opened_at"),
+    )
+
+
+class Refund(db.Model):
+    """Money given back of one payment (issue 18): part or all of it, in the payment's own method,
+    by a manager with a reason. In the refunder's open shift at the garage, if any (a cash refund
+    leaves that drawer: the close's expected cash subtracts it). Append-only, like the audit log;
+    tickets.refunded_cents is the running total the database checks against amount_paid."""
+
+    __tablename__ = "refunds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    garage_id: Mapped[int] = mapped_column(sa.ForeignKey("garages.id"))
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id"), index=True)
+    amount_cents: Mapped[int]
+    payment_method: Mapped[str] = mapped_column(sa.String(32))
+    reason: Mapped[str] = mapped_column(sa.String(500))
+    refunded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    refunded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    shift_id: Mapped[int | None] = mapped_column(sa.ForeignKey("shifts.id"))
+
+    ticket: Mapped[Ticket] = relationship()
+    refunded_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint("amount_cents > 0", name="ck_refunds_amount_pos"),
+        sa.Index("ix_refunds_garage_at", "garage_id", "refunded_at"),
+        sa.Index("ix_refunds_shift", "garage_id", "shift_id", postgresql_where=HAS_SHIFT, sqlite_where=HAS_SHIFT),
     )
 
 

@@ -17,12 +17,12 @@ from ..domain.tickets import STATUS_ACTIVE, TicketView, format_receipt_number
 from ..identity import ADMINS, ANY_ACCOUNT, caller_role, current_garage, MANAGERS, STAFF
 from ..persistence import store
 from ..services import garages as garage_service, settings as settings_service, stats as stats_service
-from ..services import shifts as shift_service, tickets as ticket_service
+from ..services import amendments as amendment_service, shifts as shift_service, tickets as ticket_service
 from ..web import RETRY_AFTER_SECONDS, autocommit, log_failure
 from . import bp, route
 from .operation import ApiError, operation
 from .schemas import (
-    ActivityResponse, ExitRequest, GarageCreate, GarageResponse, GarageStatsResponse, OccupancyResponse, QuoteResponse,
+    ActivityResponse, ExitRequest, RefundCreate, RefundResponse, TicketCorrection, TicketVoid, GarageCreate, GarageResponse, GarageStatsResponse, OccupancyResponse, QuoteResponse,
     MethodTotalResponse, SettingsResponse, SettingsUpdate, ShiftClose, ShiftOpen, ShiftResponse, StatusResponse,
     TicketCreate, TicketResponse,
 )
@@ -50,7 +50,8 @@ def ticket_json(t: TicketView) -> dict[str, Any]:
         vehicleType=t.vehicle_type, entryTime=t.entry_time, exitTime=t.exit_time,
         durationMinutes=t.duration_minutes, amountPaid=t.amount_paid, status=t.status,
         paymentMethod=t.payment_method, lost=bool(t.lost), lostFee=t.lost_fee_cents,
-        receiptNumber=format_receipt_number(t.receipt_number),
+        receiptNumber=format_receipt_number(t.receipt_number), refundedCents=t.refunded_cents or 0,
+        voidReason=t.void_reason,
     ).model_dump(mode="json")
 
 
@@ -187,6 +188,46 @@ def process_exit(ticket_number: str, body: ExitRequest):
     return jsonify(ticket_json(ticket))
 
 
+@route("/tickets/<ticket_number>", "PATCH")
+@operation("Correct a ticket's plate or vehicle type (typed wrong at the entry), with a reason: audited before/after. "
+           "A car inside: either; a paid ticket: the plate only; a voided ticket: nothing", body=TicketCorrection,
+           roles=STAFF,
+           responses={200: ("The corrected ticket", TicketResponse), 404: ("No ticket with this number", None),
+                      409: ("The plate is inside on another ticket, the ticket is voided or paid (vehicle type), "
+                            "or it changed meanwhile", None), 422: ("Bad plate, type or reason; nothing to change", None)})
+def correct_ticket(ticket_number: str, body: TicketCorrection):
+    return jsonify(ticket_json(amendment_service.correct_ticket(
+        current_garage(), ticket_number, g.actor, license_plate=body.licensePlate, vehicle_type=body.vehicleType,
+        reason=body.reason)))
+
+
+@route("/tickets/<ticket_number>/void", "POST")
+@operation("Void a ticket issued by mistake (the car never entered): its space is freed, it is never revenue. "
+           "Only a car inside; an attendant only within the garage's void window after the entry, later a manager",
+           body=TicketVoid, roles=STAFF,
+           responses={200: ("The voided ticket", TicketResponse), 403: ("Past the attendant's void window", None),
+                      404: ("No ticket with this number", None), 409: ("Not active (paid or voided)", None),
+                      422: ("No reason", None)})
+def void_ticket(ticket_number: str, body: TicketVoid):
+    return jsonify(ticket_json(amendment_service.void_ticket(
+        current_garage(), ticket_number, g.actor, body.reason, manager=caller_role() == ROLE_MANAGER)))
+
+
+@route("/tickets/<ticket_number>/refund", "POST")
+@operation("Refund all or part of a ticket's payment in its own method (managers), with a reason; taken in the "
+           "refunder's open shift, if any (a cash refund leaves that drawer)", body=RefundCreate, roles=MANAGERS,
+           responses={201: ("The refund", RefundResponse), 404: ("No ticket with this number", None),
+                      409: ("Not paid, refunded in full or meanwhile, or a cash refund without the shift the "
+                            "garage requires", None), 422: ("Bad amount (more than is left) or no reason", None)})
+def refund_ticket(ticket_number: str, body: RefundCreate):
+    done = amendment_service.refund_ticket(current_garage(), ticket_number, g.actor, body.amountCents, body.reason)
+    r, t = done.refund, done.ticket
+    return jsonify(RefundResponse(
+        id=r.id, ticketNumber=t.ticket_number, amountCents=r.amount_cents, paymentMethod=r.payment_method,
+        reason=r.reason, refundedBy=g.actor.username, refundedAt=r.refunded_at, shiftId=r.shift_id,
+        refundedTotalCents=t.refunded_cents, amountPaid=t.amount_paid or 0).model_dump(mode="json")), 201
+
+
 @route("/activities", "GET")
 @autocommit
 @operation("Most recent entries and exits, newest first", roles=STAFF,
@@ -210,7 +251,8 @@ SETTINGS_FIELDS = {"totalSpaces": "total_spaces", "hourlyRate": "hourly_rate", "
                    "lostTicketFee": "lost_ticket_fee_cents", "lostTicketMode": "lost_ticket_mode",
                    "garageName": "garage_name", "timezone": "timezone",
                    "almostFullPercent": "almost_full_percent", "garageAddress": "garage_address",
-                   "taxRateBasisPoints": "tax_rate_bp", "taxId": "tax_id"}
+                   "taxRateBasisPoints": "tax_rate_bp", "taxId": "tax_id",
+                   "voidWindowMinutes": "void_window_minutes", "paymentsRequireShift": "payments_require_shift"}
 
 
 def settings_json() -> dict[str, Any]:
@@ -223,6 +265,7 @@ def settings_json() -> dict[str, Any]:
         lostTicketMode=tariff.lost_ticket_mode, garageName=s.garage_name,
         almostFullPercent=s.almost_full_percent, garageAddress=s.garage_address,
         taxRateBasisPoints=s.tax_rate_bp, taxId=s.tax_id, rates=describe(tariff),
+        voidWindowMinutes=s.void_window_minutes, paymentsRequireShift=s.payments_require_shift,
     ).model_dump()
 
 

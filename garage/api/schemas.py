@@ -13,13 +13,15 @@ from ..domain.pricing import LOST_MODES
 from ..domain import shifts as drawer
 from ..domain.tax import MAX_RATE_BP
 from ..domain.tickets import (
-    PAYMENT_METHODS, PLATE_MAX, PLATE_PATTERN, PLATE_TYPED_MAX, RECEIPT_DIGITS, RECEIPT_PREFIX, STATUS_ACTIVE,
-    STATUS_COMPLETED, VEHICLE_TYPES,
+    PAYMENT_METHODS, PLATE_MAX, PLATE_PATTERN, PLATE_TYPED_MAX, RECEIPT_DIGITS, RECEIPT_PREFIX, STATUSES,
+    VEHICLE_TYPES,
 )
+from ..domain.amendments import MAX_VOID_WINDOW_MINUTES
 
 VehicleType = Literal[VEHICLE_TYPES]  # type: ignore[valid-type]
 PaymentMethod = Literal[PAYMENT_METHODS]  # type: ignore[valid-type]
 LostMode = Literal[LOST_MODES]  # type: ignore[valid-type]
+TicketStatus = Literal[STATUSES]  # type: ignore[valid-type]
 RECEIPT_PATTERN = rf"^{RECEIPT_PREFIX}[0-9]{{{RECEIPT_DIGITS},}}$"
 
 
@@ -103,6 +105,9 @@ class SettingsUpdate(Request):
     taxRateBasisPoints: whole(0, MAX_RATE_BP) = optional(  # type: ignore[valid-type]
         description="tax included in every price, in basis points (1900 = 19 %); 0: no tax line on receipts")
     taxId: str = optional(max_length=limits.TAX_ID_MAX, description="tax/VAT id printed on receipts; empty: none")
+    voidWindowMinutes: whole(0, MAX_VOID_WINDOW_MINUTES) = optional(  # type: ignore[valid-type]
+        description="minutes after an entry during which an attendant may void its ticket; 0: managers only")
+    paymentsRequireShift: bool = optional(description="payments (and cash refunds) need the payer's open shift")
 
 
 class GarageCreate(Request):
@@ -136,10 +141,12 @@ class TicketResponse(BaseModel):
     exitTime: datetime | None
     durationMinutes: int | None
     amountPaid: int | None = Field(description="cents")
-    status: Literal[STATUS_ACTIVE, STATUS_COMPLETED]
+    status: TicketStatus  # type: ignore[valid-type]
     paymentMethod: str | None
     lost: bool = Field(default=False, description="closed as a lost ticket")
     lostFee: int | None = Field(default=None, description="cents of amountPaid that are the lost-ticket fee")
+    refundedCents: int = Field(default=0, description="cents of amountPaid given back so far (refunds)")
+    voidReason: str | None = Field(default=None, description="why a voided ticket was voided")
     receiptNumber: str | None = Field(
         default=None, examples=["R-000123"], json_schema_extra={"pattern": RECEIPT_PATTERN},
         description="drawn when the ticket is paid: gap-free and sequential per garage; "
@@ -164,7 +171,7 @@ class ActivityResponse(BaseModel):
     exitTime: datetime | None
     durationMinutes: int | None
     amount: float | None = Field(description="dollars")
-    status: Literal[STATUS_ACTIVE, STATUS_COMPLETED]
+    status: TicketStatus  # type: ignore[valid-type]
 
 
 class GarageStatsResponse(BaseModel):
@@ -202,6 +209,8 @@ class SettingsResponse(BaseModel):
     garageAddress: str = Field(description="lines separated by \\n; empty: none")
     taxRateBasisPoints: int = Field(description="1900 = 19 %; 0: no tax line")
     taxId: str = Field(description="empty: none")
+    voidWindowMinutes: int = Field(description="minutes after an entry during which an attendant may void it")
+    paymentsRequireShift: bool
     rates: list[str] = Field(description="the rules as shown to drivers")
 
 
@@ -247,6 +256,47 @@ class ShiftResponse(BaseModel):
     countedCashCents: int | None = Field(description="null while open")
     countedByDenomination: dict[str, int] | None = Field(description="when counted so, pieces per denomination")
     overShortCents: int | None = Field(description="counted − expected: negative is short; null while open")
+
+
+REASON = Field(min_length=1, max_length=drawer.REASON_MAX, examples=["typed O for 0"],
+              description="why (kept in the audit log); blank is refused (422)")
+
+
+def _corrected_plate(schema: dict[str, Any]) -> None:
+    _no_default(schema)
+    schema.update(pattern=PLATE_PATTERN, maxLength=PLATE_TYPED_MAX)
+
+
+class TicketCorrection(Request):
+    """A plate or vehicle type typed wrong at the entry (at least one of the two), and why."""
+
+    licensePlate: str = Field(default=None, min_length=1, json_schema_extra=_corrected_plate,
+                              description="the plate as it should be (the entry's rule)")
+    vehicleType: VehicleType = optional()  # type: ignore[valid-type]
+    reason: str = REASON
+
+
+class TicketVoid(Request):
+    reason: str = REASON
+
+
+class RefundCreate(Request):
+    amountCents: whole(1, drawer.MAX_COUNTED_CENTS) = Field(  # type: ignore[valid-type]
+        examples=[500], description="cents to give back; at most what was paid less earlier refunds")
+    reason: str = REASON
+
+
+class RefundResponse(BaseModel):
+    id: int
+    ticketNumber: str
+    amountCents: int
+    paymentMethod: str = Field(description="the payment's own method")
+    reason: str
+    refundedBy: str | None
+    refundedAt: datetime
+    shiftId: int | None = Field(description="the refunder's open shift it was taken in; null: none")
+    refundedTotalCents: int = Field(description="given back of this payment so far")
+    amountPaid: int = Field(description="cents, what was paid")
 
 
 class StatusResponse(BaseModel):

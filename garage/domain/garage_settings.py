@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Any, Mapping
 from zoneinfo import available_timezones
 
+from .amendments import MAX_VOID_WINDOW_MINUTES
 from .errors import InvalidInput
 from .money import format_dollars
 from .pricing import LOST_MODES
@@ -39,7 +40,8 @@ COMMON_TIMEZONES = (
 
 SETTING_NAMES = ("total_spaces", "hourly_rate", "vehicle_rates", "grace_minutes", "daily_max_cents",
                  "lost_ticket_fee_cents", "lost_ticket_mode", "garage_name", "timezone",
-                 "almost_full_percent", "garage_address", "tax_rate_bp", "tax_id")
+                 "almost_full_percent", "garage_address", "tax_rate_bp", "tax_id", "void_window_minutes",
+                 "payments_require_shift")
 
 
 @lru_cache(maxsize=1)
@@ -148,6 +150,11 @@ def check(changes: Mapping[str, Any]) -> dict[str, str]:
                                  " e.g. 19 or 7.25 (0: no tax line)")
     if "tax_id" in changes and not _printable_text(changes["tax_id"], TAX_ID_MAX):
         errors["tax_id"] = f"The tax/VAT id has at most {TAX_ID_MAX} printable characters (empty: none)"
+    if "void_window_minutes" in changes and not _range(changes["void_window_minutes"], 0, MAX_VOID_WINDOW_MINUTES):
+        errors["void_window_minutes"] = ("The void window must be a whole number of minutes from 0 to "
+                                         f"{MAX_VOID_WINDOW_MINUTES} (0: only managers void tickets)")
+    if "payments_require_shift" in changes and not isinstance(changes["payments_require_shift"], bool):
+        errors["payments_require_shift"] = "Choose whether payments need an open shift"
     return errors
 
 

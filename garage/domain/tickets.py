@@ -13,6 +13,8 @@ VEHICLE_TYPES: tuple[str, ...] = ("Car", "Standard Vehicle", "Compact Car", "SUV
 PAYMENT_METHODS: tuple[str, ...] = ("Cash", "Credit Card", "Debit Card", "Mobile Payment")
 STATUS_ACTIVE = "active"
 STATUS_COMPLETED = "completed"
+STATUS_VOIDED = "voided"  # issued by mistake, the car never entered (garage/domain/amendments.py)
+STATUSES: tuple[str, ...] = (STATUS_ACTIVE, STATUS_COMPLETED, STATUS_VOIDED)
 
 PLATE_MAX = 12  # letters and digits: the plate's key (characters, not bytes: the column is VARCHAR(12))
 PLATE_TYPED_MAX = 40  # characters as typed and as stored, separators included (the desk's field, the API's maxLength)
@@ -182,3 +184,5 @@ class TicketView(Protocol):
     lost: bool
     lost_fee_cents: int | None
     receipt_number: int | None
+    refunded_cents: int
+    void_reason: str | None

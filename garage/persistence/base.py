@@ -53,6 +53,8 @@ class IssuedTicket:
     lost: bool = False
     lost_fee_cents: None = None
     receipt_number: None = None
+    refunded_cents: int = 0
+    void_reason: None = None
 
 
 @dataclass(frozen=True, slots=True)

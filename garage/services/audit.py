@@ -15,7 +15,7 @@ from ..models import ApiToken, AuditEvent, GarageGrant, User
 # audit page's filter offers these, and the actions its trail holds, and refuses only other text.
 ACTIONS = frozenset({
     "auth.login", "auth.login_failed", "auth.logout",
-    "ticket.issued", "ticket.paid",
+    "ticket.issued", "ticket.paid", "ticket.corrected", "ticket.voided", "ticket.refunded",
     "settings.changed", "occupancy.repaired", "garage.created",
     "user.created", "user.deactivated", "user.activated", "user.password_changed", "user.password_reset",
     "user.granted", "user.revoked",

@@ -20,7 +20,7 @@ from ..models import Garage, Ticket, VehicleRate
 # Columns of garages a manager may change (vehicle rates live in their own table).
 COLUMNS = ("total_spaces", "hourly_rate", "grace_minutes", "daily_max_cents", "lost_ticket_fee_cents",
            "lost_ticket_mode", "garage_name", "timezone", "almost_full_percent", "garage_address", "tax_rate_bp",
-           "tax_id")
+           "tax_id", "void_window_minutes", "payments_require_shift")
 
 
 def ensure_settings() -> Garage:

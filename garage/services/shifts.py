@@ -24,7 +24,7 @@ from ..domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..domain.tickets import PAYMENT_METHODS
 from ..extensions import db
 from ..identity import Actor
-from ..models import Shift, Ticket, User
+from ..models import Refund, Shift, Ticket, User
 from . import audit
 
 NO_SHIFT = "No such shift"
@@ -56,7 +56,7 @@ class ShiftReport:
 
     shift: Shift
     totals: tuple[MethodTotal, ...]
-    cash_refunds_cents: int = 0  # refunds come with a later stage of issue 18
+    cash_refunds_cents: int = 0  # cash given back in the shift (refunds taken in it)
     adjustments: tuple[Adjustment, ...] = ()  # since its last close, oldest first (get_shift only)
 
     @property
@@ -92,6 +92,10 @@ CASH_PAID = (
     sa.select(sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0))
     .where(Ticket.garage_id == sa.bindparam("garage_id"), Ticket.shift_id == sa.bindparam("shift_id"),
            Ticket.payment_method == rules.CASH))
+CASH_REFUNDED = (
+    sa.select(sa.func.coalesce(sa.func.sum(Refund.amount_cents), 0))
+    .where(Refund.garage_id == sa.bindparam("garage_id"), Refund.shift_id == sa.bindparam("shift_id"),
+           Refund.payment_method == rules.CASH))
 SHIFT_WITH_PEOPLE = (sa.select(Shift).options(joinedload(Shift.opened_by).load_only(User.username),
                                               joinedload(Shift.closed_by).load_only(User.username)))
 
@@ -106,7 +110,8 @@ def _report(garage_id: int, shift: Shift) -> ShiftReport:
     found = {method: (count, cents) for method, count, cents in
              db.session.execute(SHIFT_PAYMENTS, {"garage_id": garage_id, "shift_id": shift.id})}
     methods = list(PAYMENT_METHODS) + sorted(m for m in found if m not in PAYMENT_METHODS)
-    return ShiftReport(shift, tuple(MethodTotal(m, *found.get(m, (0, 0))) for m in methods))
+    refunded = db.session.scalar(CASH_REFUNDED, {"garage_id": garage_id, "shift_id": shift.id}) or 0
+    return ShiftReport(shift, tuple(MethodTotal(m, *found.get(m, (0, 0))) for m in methods), int(refunded))
 
 
 def _visible(garage_id: int, shift_id: Any, actor: Actor, manager: bool) -> Shift:
@@ -204,10 +209,12 @@ def list_shifts(garage_id: int, limit: int = 50) -> list[ShiftReport]:
 
 def _record_count(garage_id: int, shift_id: int, counted: int) -> rules.CloseOut:
     """Set the count on the shift (its row locked by that UPDATE: see close_shift), then sum its cash
-    payments in a statement of their own and record expected and over/short."""
-    cash = db.session.scalar(CASH_PAID, {"garage_id": garage_id, "shift_id": shift_id}) or 0
+    payments and cash refunds in statements of their own and record expected and over/short."""
+    at = {"garage_id": garage_id, "shift_id": shift_id}
+    cash = db.session.scalar(CASH_PAID, at) or 0
+    refunded = db.session.scalar(CASH_REFUNDED, at) or 0
     shift = db.session.get(Shift, shift_id, populate_existing=True)
-    out = rules.CloseOut(shift.float_cents, cash, 0, counted)
+    out = rules.CloseOut(shift.float_cents, cash, int(refunded), counted)
     db.session.execute(sa.update(Shift).where(Shift.id == shift_id)
                        .values(expected_cash_cents=out.expected_cents, over_short_cents=out.over_short_cents)
                        .execution_options(synchronize_session=False))

@@ -13,7 +13,8 @@ from tests.helpers.web import signed_in, soup
 from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 TICKET_FIELDS = {"id", "ticketNumber", "licensePlate", "vehicleType", "entryTime", "exitTime",
-                 "durationMinutes", "amountPaid", "status", "paymentMethod", "lost", "lostFee", "receiptNumber"}
+                 "durationMinutes", "amountPaid", "status", "paymentMethod", "lost", "lostFee", "receiptNumber",
+                 "refundedCents", "voidReason"}
 
 
 # --- the seed's test plan (section 6.2) -------------------------------------------------

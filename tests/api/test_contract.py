@@ -75,8 +75,9 @@ def test_every_operation_with_a_body_says_and_answers_400_413_and_422(client, sp
     accounts.create_user("root", "correct horse battery", "admin", allow_admin=True)
     admin = bearer("root")
     with_body = [(m, p, op) for m, p, op in operations(spec) if "requestBody" in op]
-    # entry, exit, settings, opening and closing a shift at the seed's path and per garage; a new garage
-    assert len(with_body) == 11
+    # entry, exit, settings, opening and closing a shift, correcting, voiding and refunding a ticket at the
+    # seed's path and per garage; a new garage
+    assert len(with_body) == 17
     before = ticket_count()
     for method, path, op in with_body:
         assert {"400", "413", "422"} <= set(op["responses"]), (method, path)
@@ -91,17 +92,30 @@ def test_every_operation_with_a_body_says_and_answers_400_413_and_422(client, sp
     assert ticket_count() == before
 
 
-def test_every_operation_with_a_path_parameter_says_and_answers_404(client, spec, staff):
+def valid_body(method: str, path: str) -> dict | None:
+    """A body each operation with a path parameter accepts (so the answer is about the path)."""
+    if method == "put":
+        return {"paymentMethod": "Cash"}
+    if method == "patch":
+        return {"licensePlate": "A1", "reason": "r"}
+    if path.endswith("/void"):
+        return {"reason": "r"}
+    if path.endswith("/refund"):
+        return {"amountCents": 1, "reason": "r"}
+    return {"countedCashCents": 0} if method == "post" else None
+
+
+def test_every_operation_with_a_path_parameter_says_and_answers_404(client, spec, manager):
     with_parameter = [(m, p, op) for m, p, op in operations(spec) if "{" in p]
-    assert len(with_parameter) == 3 + 2 + 13  # the ticket's three, the shift's two; every garage operation per garage
+    assert len(with_parameter) == 6 + 2 + 16  # the ticket's six, the shift's two; every garage operation per garage
     for method, path, op in with_parameter:
         assert "404" in op["responses"], (method, path)
-        body = {"paymentMethod": "Cash"} if method == "put" else {"countedCashCents": 0} if method == "post" else None
+        body = valid_body(method, path)
         if "{ticket_number}" in path or "{shift_id}" in path:
-            r = client.open(concrete(path), method=method.upper(), json=body, headers=staff)
+            r = client.open(concrete(path), method=method.upper(), json=body, headers=manager)
             assert r.status_code == 404 and r.get_json()["message"], (method, path)
         if "{garage}" in path:
-            r = client.open(concrete(path, "nowhere"), method=method.upper(), json=body, headers=staff)
+            r = client.open(concrete(path, "nowhere"), method=method.upper(), json=body, headers=manager)
             assert (r.status_code, r.get_json()) == (404, {"message": "No such garage"}), (method, path)
 
 

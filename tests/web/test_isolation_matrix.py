@@ -80,8 +80,8 @@ POLICY: dict[str, str] = {
     "api.status": "api_public", "api.garage_occupancy": "api_occupancy",
     **{f"api.{name}": "api_staff" for name in ("garage_stats", "create_ticket", "get_ticket", "quote_ticket",
                                                 "process_exit", "activities", "open_shift", "current_shift",
-                                                "get_shift", "close_shift")},
-    "api.get_garage_settings": "api_manager", "api.put_garage_settings": "api_manager",
+                                                "get_shift", "close_shift", "correct_ticket", "void_ticket")},
+    "api.get_garage_settings": "api_manager", "api.refund_ticket": "api_manager", "api.put_garage_settings": "api_manager",
     "api.list_garages": "api_account", "api.create_garage": "api_admin",
 }
 
@@ -356,6 +356,9 @@ ATTEMPTS: dict[str, dict[str, Any]] = {
     "desk.close_shift": {"counted": "0"}, "desk.adjust_shift": {"counted": "0", "reason": "ZZ attack"},
     "desk.reopen_shift": {"reason": "ZZ attack"}, "api.close_shift": {"countedCashCents": 0},
     "desk.open_shift": {"float": "0"}, "api.open_shift": {"floatCents": 0},
+    # A's ticket corrected, voided or refunded.
+    "api.correct_ticket": {"licensePlate": "ZZATTACK3", "reason": "ZZ attack"},
+    "api.void_ticket": {"reason": "ZZ attack"}, "api.refund_ticket": {"amountCents": 1, "reason": "ZZ attack"},
 }
 # What a caller with rights at A sends: nothing that changes A (the other checks read A afterwards).
 HARMLESS: dict[str, dict[str, Any]] = {
