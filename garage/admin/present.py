@@ -19,7 +19,7 @@ from ..domain.tickets import format_receipt_number
 # (unlike the seed API's dollar hourlyRate), as are every *Cents key and vehicleRates.
 MONEY = frozenset({"amountCents", "timeFeeCents", "lostFeeCents", "hourlyRate", "dailyMaxCents",
                    "lostTicketFeeCents", "floatCents", "cashPaymentsCents", "cashRefundsCents", "expectedCashCents",
-                   "countedCashCents", "overShortCents"})
+                   "countedCashCents", "overShortCents", "refundedTotalCents"})
 # Settings whose 0 means "no such fee" (the lost-ticket fee column stores 0 for none, while an absent
 # daily maximum is stored as null): both read "none", so one kind of change reads one way
 # ("none → $25.00"), in every row ever recorded.
@@ -34,6 +34,9 @@ LABELS = {
     "receiptNumber": "receipt", "shiftId": "shift", "floatCents": "float", "cashPaymentsCents": "cash payments",
     "cashRefundsCents": "cash refunds", "expectedCashCents": "expected cash", "countedCashCents": "counted cash",
     "overShortCents": "over/short", "countedByDenomination": "counted by denomination", "closedAt": "closed at",
+    "plate": "plate", "reason": "reason", "refundedTotalCents": "refunded in all", "refundId": "refund",
+    "enteredAt": "entered at", "voidWindowMinutes": "void window (minutes)",
+    "paymentsRequireShift": "payments need a shift",
 }
 
 
@@ -46,7 +49,7 @@ class DetailLine:
 
 # Moments stored as ISO text in the details (a shift's before/after): shown in the garage's timezone,
 # as the page's "When" column shows the event's own time.
-MOMENTS = frozenset({"closedAt"})
+MOMENTS = frozenset({"closedAt", "enteredAt"})
 MOMENT_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 

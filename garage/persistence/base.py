@@ -168,7 +168,7 @@ TICKET_WITH_SETTINGS_FOR_TOKEN = _with_fee_inputs(
 
 TICKET_CSV_COLUMNS = ("ticket_number", "license_plate", "vehicle_type", "status", "entry_time",
                       "exit_time", "duration_minutes", "amount_usd", "payment_method", "issued_by", "closed_by",
-                      "lost", "lost_fee")
+                      "lost", "lost_fee", "refunded_usd")
 
 
 # A person's open shift at a garage (the partial unique index uq_shifts_open_per_person: at most one).
@@ -394,7 +394,9 @@ class Store:
         server-side cursor, never the whole result in memory. Times are ISO 8601
         in the garage's timezone to the second, money "12.50", text a spreadsheet
         would run as a formula starts with a quote; `lost` is true or false and
-        `lost_fee` is the lost-ticket fee charged (empty unless lost).
+        `lost_fee` is the lost-ticket fee charged (empty unless lost); `refunded_usd` what was
+        given back of the payment (0.00 when nothing; empty for a ticket not paid). A voided
+        ticket's status is `voided` and its exit_time when it was voided.
 
         Two range queries rather than one OR (which PostgreSQL, planning a cursor
         for fast first rows, answers by walking the whole entry_time index): first

@@ -134,10 +134,12 @@ class PortableStore(Store):
     def _csv_columns(self, issuer: Any, closer: Any, tzname: str) -> list[Any]:
         return [Ticket.ticket_number, formula_safe(Ticket.license_plate), Ticket.vehicle_type, Ticket.status,
                 Ticket.entry_time, Ticket.exit_time, Ticket.duration_minutes, Ticket.amount_paid, Ticket.payment_method,
-                formula_safe(issuer.username), formula_safe(closer.username), Ticket.lost, Ticket.lost_fee_cents]
+                formula_safe(issuer.username), formula_safe(closer.username), Ticket.lost, Ticket.lost_fee_cents,
+                Ticket.refunded_cents]
 
     def _csv_chunk(self, batch: Sequence[sa.Row], tzname: str) -> str:
         return csv_text((number, plate, vehicle, status, _local_iso(entry, tzname), _local_iso(exit_, tzname),
-                         minutes, cents_to_decimal(cents), method, issued, closed, *_lost_cells(lost, fee))
+                         minutes, cents_to_decimal(cents), method, issued, closed, *_lost_cells(lost, fee),
+                         cents_to_decimal(refunded) if cents is not None else "")
                         for (number, plate, vehicle, status, entry, exit_, minutes, cents, method, issued, closed,
-                             lost, fee) in batch)
+                             lost, fee, refunded) in batch)

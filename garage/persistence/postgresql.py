@@ -235,7 +235,8 @@ class PostgresStore(Store):
         fields = [*map(_quoted, text), sa.func.to_char(Ticket.entry_time, ISO_8601),
                   sa.func.to_char(Ticket.exit_time, ISO_8601), sa.cast(Ticket.duration_minutes, sa.Text),
                   _dollars(Ticket.amount_paid), *map(_quoted, who),
-                  sa.case((Ticket.lost, "true"), else_="false"), _dollars(lost_fee_column())]
+                  sa.case((Ticket.lost, "true"), else_="false"), _dollars(lost_fee_column()),
+                  _dollars(sa.case((Ticket.amount_paid.is_not(None), Ticket.refunded_cents), else_=sa.null()))]
         return [sa.func.concat(*[part for f in fields for part in (f, ",")][:-1], "\r\n")]
 
     def _csv_chunk(self, batch: Sequence[sa.Row], tzname: str) -> str:

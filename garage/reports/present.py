@@ -116,14 +116,17 @@ def charts(report: Report) -> dict[str, Chart]:
 
 
 FIGURES = (
-    # money (revenue = time fees + lost-ticket fees), then traffic: two rows of the wide grid
+    # money (revenue = time fees + lost-ticket fees; net = revenue − refunds), then traffic
     ("revenue_cents", "Revenue", "money"),
+    ("refunded_cents", "Refunds", "money"),
+    ("net_revenue_cents", "Net revenue", "money"),
     ("time_fee_cents", "Time fees", "money"),
     ("lost_fee_cents", "Lost-ticket fees", "money"),
     ("lost_tickets", "Lost tickets", "count"),
     ("average_ticket_cents", "Average ticket", "money"),
     ("exits", "Exits", "count"),
     ("entries", "Entries", "count"),
+    ("voids", "Voided tickets", "count"),
     ("average_stay_minutes", "Average stay", "minutes"),
     ("median_stay_minutes", "Median stay", "minutes"),
 )
@@ -158,11 +161,12 @@ def _iso(moment) -> str:
 
 def report_csv(report: Report) -> Iterator[str]:
     """The report's rows as CSV text: the header, then every row (at most 366 days or 31×24 hours).
-    Revenue includes the lost-ticket fees, also given on their own."""
+    Revenue includes the lost-ticket fees, also given on their own; refunds given in the row's time
+    are a column of their own (revenue is what was taken, never net of them)."""
     tz = report.timezone
     yield csv_text([[f"start ({tz}, ISO 8601)", f"end ({tz}, ISO 8601)", "entries", "exits", "revenue_usd",
                      "average_stay_minutes", "peak_occupancy", "average_occupancy", "lost_tickets",
-                     "lost_fees_usd"]])
+                     "lost_fees_usd", "refunds_usd"]])
     rows = []
     for row in report.rows:
         stay = row.average_stay_minutes
@@ -170,7 +174,7 @@ def report_csv(report: Report) -> Iterator[str]:
                      row.entries, row.exits, cents_to_decimal(row.revenue_cents),
                      "" if stay is None else f"{stay:.1f}", row.peak_occupancy,
                      "" if row.average_occupancy is None else f"{row.average_occupancy:.2f}",
-                     row.lost_tickets, cents_to_decimal(row.lost_fee_cents)])
+                     row.lost_tickets, cents_to_decimal(row.lost_fee_cents), cents_to_decimal(row.refunded_cents)])
     yield csv_text(rows)
 
 

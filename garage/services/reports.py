@@ -21,9 +21,9 @@ from ..domain.figures import (
     HourEvents, OccupancyPoint, occupancy_series, percent_change, safe_div, weighted_median,
 )
 from ..domain.periods import Bucket, BucketIndex, Period
-from ..domain.tickets import STATUS_ACTIVE
+from ..domain.tickets import STATUS_ACTIVE, STATUS_VOIDED
 from ..extensions import db
-from ..models import Garage, Ticket, User
+from ..models import Garage, Refund, Ticket, User
 from ..persistence import TICKET_CSV_COLUMNS, lost_fee_column, store, within
 from .settings import get_settings
 
@@ -42,14 +42,23 @@ class Summary:
     average_ticket_cents: float | None
     lost_tickets: int = 0
     lost_fee_cents: int = 0  # lost-ticket fees (part of revenue)
+    voids: int = 0  # tickets voided in the period (issued by mistake: never revenue, never an exit)
+    refunds: int = 0  # refunds given in the period, whatever day their payment was
+    refunded_cents: int = 0
 
     @property
     def time_fee_cents(self) -> int:
         """Revenue from stays: what was paid less the lost-ticket fees."""
         return self.revenue_cents - self.lost_fee_cents
 
-    FIELDS = ("revenue_cents", "time_fee_cents", "lost_fee_cents", "lost_tickets", "exits", "entries",
-              "average_stay_minutes", "median_stay_minutes", "average_ticket_cents")
+    @property
+    def net_revenue_cents(self) -> int:
+        """What was taken less what was given back in the period."""
+        return self.revenue_cents - self.refunded_cents
+
+    FIELDS = ("revenue_cents", "time_fee_cents", "lost_fee_cents", "lost_tickets", "refunded_cents",
+              "net_revenue_cents", "voids", "exits", "entries", "average_stay_minutes", "median_stay_minutes",
+              "average_ticket_cents")
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,7 @@ class Row:
     average_occupancy: float | None
     lost_tickets: int = 0
     lost_fee_cents: int = 0
+    refunded_cents: int = 0  # refunds given in it
 
     @property
     def average_stay_minutes(self) -> float | None:
@@ -115,15 +125,23 @@ def summary(garage_id: int, start: datetime, end: datetime) -> Summary:
         .where(Ticket.garage_id == garage_id, within(Ticket.exit_time, start, end))
         .group_by(Ticket.duration_minutes)
     ).all()
-    exits = sum(int(row[1]) for row in histogram)
+    left = sum(int(row[1]) for row in histogram)
     revenue = sum(int(row[2]) for row in histogram)
-    paid = sum(int(row[3]) for row in histogram)
+    exits = sum(int(row[3]) for row in histogram)  # paid: a voided ticket has an exit time but no amount
     stays = [(int(row[0]), int(row[1])) for row in histogram if row[0] is not None]
     stayed = sum(n for _, n in stays)
+    refunds, refunded = db.session.execute(REFUNDS_IN, {"garage_id": garage_id, "start": start, "end": end}).one()
     return Summary(revenue, exits, _count(garage_id, Ticket.entry_time, start, end),
                    safe_div(sum(m * n for m, n in stays), stayed), weighted_median(stays),
-                   safe_div(revenue, paid), lost_tickets=sum(int(row[4]) for row in histogram),
-                   lost_fee_cents=sum(int(row[5]) for row in histogram))
+                   safe_div(revenue, exits), lost_tickets=sum(int(row[4]) for row in histogram),
+                   lost_fee_cents=sum(int(row[5]) for row in histogram), voids=left - exits,
+                   refunds=int(refunds), refunded_cents=int(refunded))
+
+
+# Refunds given in a period (by when they were given: a refund is that day's money going out).
+REFUNDS_IN = (sa.select(sa.func.count(Refund.id), sa.func.coalesce(sa.func.sum(Refund.amount_cents), 0))
+              .where(Refund.garage_id == sa.bindparam("garage_id"), Refund.refunded_at >= sa.bindparam("start"),
+                     Refund.refunded_at < sa.bindparam("end")))
 
 
 @dataclass(frozen=True)
@@ -141,7 +159,7 @@ def breakdowns(garage_id: int, start: datetime, end: datetime) -> Breakdowns:
         sa.select(Ticket.payment_method, Ticket.vehicle_type, closer.username, sa.func.count(),
                   sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0))
         .select_from(Ticket).outerjoin(closer, closer.id == Ticket.closed_by_id)
-        .where(Ticket.garage_id == garage_id, within(Ticket.exit_time, start, end))
+        .where(Ticket.garage_id == garage_id, within(Ticket.exit_time, start, end), Ticket.status != STATUS_VOIDED)
         .group_by(Ticket.payment_method, Ticket.vehicle_type, closer.username)
     ).all()
 
@@ -182,18 +200,22 @@ class HourSums:
     stay_minutes: int = 0
     lost_tickets: int = 0
     lost_fee_cents: int = 0
+    refunded_cents: int = 0
 
-    def add(self, revenue_cents: int, stay_minutes: int, lost_tickets: int, lost_fee_cents: int) -> None:
+    def add(self, revenue_cents: int, stay_minutes: int, lost_tickets: int, lost_fee_cents: int,
+            refunded_cents: int = 0) -> None:
         self.revenue_cents += revenue_cents
         self.stay_minutes += stay_minutes
         self.lost_tickets += lost_tickets
         self.lost_fee_cents += lost_fee_cents
+        self.refunded_cents += refunded_cents
 
     @classmethod
     def total(cls, parts: Iterable["HourSums"]) -> "HourSums":
         out = cls()
         for part in parts:
-            out.add(part.revenue_cents, part.stay_minutes, part.lost_tickets, part.lost_fee_cents)
+            out.add(part.revenue_cents, part.stay_minutes, part.lost_tickets, part.lost_fee_cents,
+                    part.refunded_cents)
         return out
 
 
@@ -225,7 +247,7 @@ def hour_events(garage_id: int, period: Period,
     query = sa.select(
         key,
         sa.func.sum(sa.case((run.c.d == 1, 1), else_=0)),
-        sa.func.sum(sa.case((run.c.d == -1, 1), else_=0)),
+        sa.func.count(run.c.amount),  # exits: a voided ticket frees its space (−1) but paid nothing
         sa.func.sum(run.c.d * seconds),
         sa.func.max(run.c.occ),
         sa.func.min(seconds),
@@ -244,6 +266,13 @@ def hour_events(garage_id: int, period: Period,
             continue
         events[i] = events[i].merge(HourEvents(int(entries), int(exits), float(signed), int(max_run), float(first)))
         sums[i].add(int(cents), int(stay), int(lost), int(lost_fee))
+    refund_key = db_store.hour_key(Refund.refunded_at, tzname).label("k")
+    for k, cents in db.session.execute(
+            sa.select(refund_key, sa.func.sum(Refund.amount_cents))
+            .where(Refund.garage_id == garage_id, within(Refund.refunded_at, start, end)).group_by(refund_key)):
+        i = index.find(db_store.key_instant(k))
+        if i is not None:
+            sums[i].add(0, 0, 0, 0, int(cents))
     return hours, events, sums
 
 
@@ -251,7 +280,7 @@ def _rows(period: Period, tzname: str, hours: list[Bucket], events: list[HourEve
           sums: list[HourSums], occupancy: list[OccupancyPoint | None]) -> list[Row]:
     if period.group == "hour":
         return [Row(h, e.entries, e.exits, s.revenue_cents, s.stay_minutes, o.peak if o else None,
-                    o.average if o else None, s.lost_tickets, s.lost_fee_cents)
+                    o.average if o else None, s.lost_tickets, s.lost_fee_cents, s.refunded_cents)
                 for h, e, s, o in zip(hours, events, sums, occupancy)]
     days = period.day_buckets(tzname)
     index = BucketIndex(days)
@@ -268,7 +297,7 @@ def _rows(period: Period, tzname: str, hours: list[Bucket], events: list[HourEve
             day_sums.revenue_cents, day_sums.stay_minutes,
             max((o.peak for o, _ in occ), default=None),
             sum(o.average * s for o, s in occ) / seconds if seconds else None,
-            day_sums.lost_tickets, day_sums.lost_fee_cents))
+            day_sums.lost_tickets, day_sums.lost_fee_cents, day_sums.refunded_cents))
     return rows
 
 
@@ -387,7 +416,7 @@ def portfolio_figures(garages: list[Garage], period: Period) -> list[GarageFigur
     db_store = store()
     key = db_store.day_key(ev.c.t, Garage.timezone).label("k")
     query = (sa.select(ev.c.garage_id, key, sa.func.sum(sa.case((ev.c.d == 1, 1), else_=0)),
-                       sa.func.sum(sa.case((ev.c.d == -1, 1), else_=0)), sa.func.coalesce(sa.func.sum(ev.c.amount), 0))
+                       sa.func.count(ev.c.amount), sa.func.coalesce(sa.func.sum(ev.c.amount), 0))
              .select_from(ev).join(Garage, Garage.id == ev.c.garage_id)
              .group_by(ev.c.garage_id, key))
     for garage_id, k, entries, exits, cents in db.session.execute(query):

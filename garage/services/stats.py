@@ -117,8 +117,9 @@ def garages_occupancy(token_id: int | None = None, user_id: int | None = None) -
 
 
 # Built once (polled by the desk, the stats API and signage): [start, end) bound per call.
-# count(*), not count(id): every column read is in ix_tickets_exit_time (an index-only scan).
-TODAY_FIGURES = (sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0),
+# count(amount_paid): every column read is in ix_tickets_exit_time (an index-only scan); a voided
+# ticket (an exit_time, no amount: issue 18) is not a vehicle processed.
+TODAY_FIGURES = (sa.select(sa.func.count(Ticket.amount_paid), sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0),
                            sa.func.avg(Ticket.duration_minutes))
                  .where(Ticket.garage_id == sa.bindparam("garage_id"), Ticket.exit_time >= sa.bindparam("start"),
                         Ticket.exit_time < sa.bindparam("end")))

@@ -308,6 +308,23 @@ def test_0007_turns_a_single_garage_into_the_default_garage_keeping_everything(e
         upgrade()  # and up again
 
 
+def old_garage(conn, occupied: int, receipt_seq: int) -> None:
+    """The default garage as 0008/0009 stored it (50 spaces, $12/h, UTC, named Old)."""
+    conn.execute(sa.text(
+        "INSERT INTO garages (id, slug, total_spaces, hourly_rate, timezone, garage_name, almost_full_percent,"
+        " occupied, updated_at, receipt_seq) VALUES (1, 'main', 50, 1200, 'UTC', 'Old', 90, :o, :t, :r)"),
+        {"t": T0, "o": occupied, "r": receipt_seq})
+
+
+def old_ticket(conn, number: str, entered: datetime, status: str = "active", paid: int | None = None) -> None:
+    """A ticket of the default garage as 0008/0009 stored it (plate = number)."""
+    conn.execute(sa.text(
+        "INSERT INTO tickets (garage_id, ticket_number, license_plate, plate_key, vehicle_type, entry_time,"
+        " status, amount_paid, last_event_at, created_at, updated_at, lost) "
+        "VALUES (1, :n, :n, :n, 'Car', :e, :s, :p, :e, :e, :e, false)"),
+        {"n": number, "e": entered, "s": status, "p": paid})
+
+
 def test_0009_adds_shifts_leaving_existing_garages_taking_payments_without_one(empty_database, tmp_path):
     """Migration 0009 on a garage with history (0008): its garage does not require a shift (a payment
     without one still goes through, in no shift), a payment in an open shift records it, one open
@@ -323,18 +340,11 @@ def test_0009_adds_shifts_leaving_existing_garages_taking_payments_without_one(e
     with app_on(empty_database, tmp_path) as app, app.test_request_context():
         upgrade(revision="0008")
         with db.engine.begin() as conn:
-            conn.execute(sa.text(
-                "INSERT INTO garages (id, slug, total_spaces, hourly_rate, timezone, garage_name, almost_full_percent,"
-                " occupied, updated_at, receipt_seq) VALUES (1, 'main', 50, 1200, 'UTC', 'Old', 90, 2, :t, 7)"),
-                {"t": T0})
+            old_garage(conn, occupied=2, receipt_seq=7)
             conn.execute(sa.text("INSERT INTO users (username, password_hash, active, must_change_password, "
                                  "created_at) VALUES ('ann', 'x', true, false, :t)"), {"t": T0})
             for number in ("PS-AAAA22", "PS-BBBB33"):
-                conn.execute(sa.text(
-                    "INSERT INTO tickets (garage_id, ticket_number, license_plate, plate_key, vehicle_type, entry_time,"
-                    " status, last_event_at, created_at, updated_at, lost) "
-                    "VALUES (1, :n, :n, :n, 'Car', :e, 'active', :e, :e, :e, false)"),
-                    {"n": number, "e": T0 - timedelta(hours=2)})
+                old_ticket(conn, number, T0 - timedelta(hours=2))
         upgrade()
         with db.engine.connect() as conn:
             assert not conn.execute(sa.text("SELECT payments_require_shift FROM garages")).scalar()
@@ -361,4 +371,46 @@ def test_0009_adds_shifts_leaving_existing_garages_taking_payments_without_one(e
             assert "shift_id" not in {c["name"] for c in sa.inspect(conn).get_columns("tickets")}
             assert not sa.inspect(conn).has_table("shifts")
             assert conn.execute(sa.text("SELECT count(*) FROM tickets WHERE status = 'completed'")).scalar() == 2
+        upgrade()  # and up again
+
+
+def test_0010_adds_voids_and_refunds_to_a_garage_with_history(empty_database, tmp_path):
+    """Migration 0010 on a garage with history (0009): paid tickets have nothing refunded, the database
+    refuses a refund above the payment and accepts a voided ticket, attendants get a 10-minute void
+    window; the models match the migrations; down (a voided ticket goes back as completed, unpaid)
+    and up again."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy.exc import IntegrityError
+
+    with app_on(empty_database, tmp_path) as app, app.test_request_context():
+        upgrade(revision="0009")
+        with db.engine.begin() as conn:
+            old_garage(conn, occupied=1, receipt_seq=1)
+            old_ticket(conn, "PS-AAAA22", T0, "completed", 1200)
+            old_ticket(conn, "PS-BBBB33", T0)
+        upgrade()
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT sum(refunded_cents) FROM tickets")).scalar() == 0
+            assert conn.execute(sa.text("SELECT void_window_minutes FROM garages")).scalar() == 10
+        with pytest.raises(IntegrityError):  # never more back than was paid
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("UPDATE tickets SET refunded_cents = 1201 WHERE ticket_number = 'PS-AAAA22'"))
+        with pytest.raises(IntegrityError):  # nothing back of an unpaid ticket
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("UPDATE tickets SET refunded_cents = 1 WHERE ticket_number = 'PS-BBBB33'"))
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE tickets SET status = 'voided', exit_time = :t WHERE ticket_number = "
+                                 "'PS-BBBB33'"), {"t": T0})
+        with db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+        assert diff == [], diff
+
+        downgrade(revision="0009")
+        with db.engine.connect() as conn:
+            assert "refunded_cents" not in {c["name"] for c in sa.inspect(conn).get_columns("tickets")}
+            assert not sa.inspect(conn).has_table("refunds")
+            assert conn.execute(sa.text("SELECT status FROM tickets WHERE ticket_number = 'PS-BBBB33'")).scalar() \
+                == "completed"
         upgrade()  # and up again
