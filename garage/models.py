@@ -1,7 +1,7 @@
 """Database models (typed SQLAlchemy 2). Table and column names follow the seed."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -357,6 +357,24 @@ class Refund(db.Model):
         sa.Index("ix_refunds_garage_at", "garage_id", "refunded_at"),
         sa.Index("ix_refunds_shift", "garage_id", "shift_id", postgresql_where=HAS_SHIFT, sqlite_where=HAS_SHIFT),
     )
+
+
+class DailyClose(db.Model):
+    """A garage's local day closed by a manager (issue 18): the day's figures as they stood then (JSON
+    text, garage/services/closes.py), kept. Later corrections to that day are shown against it as
+    after-close adjustments, never written into it. One close per garage and local day."""
+
+    __tablename__ = "daily_closes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    garage_id: Mapped[int] = mapped_column(sa.ForeignKey("garages.id"))
+    day: Mapped[date] = mapped_column(sa.Date)
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    figures: Mapped[str] = mapped_column(sa.Text)
+
+    closed_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (sa.Index("uq_daily_closes_garage_day", "garage_id", "day", unique=True),)
 
 
 class VehicleRate(db.Model):

@@ -13,7 +13,7 @@ from garage.extensions import db
 from garage.domain.garages import DEFAULT_GARAGE_ID
 from garage.models import AuditEvent, Garage, GarageGrant, Ticket, User
 
-TABLES = ("audit_log", "user_sessions", "sign_in_throttle", "api_token_garages", "api_tokens", "refunds", "tickets", "shifts",
+TABLES = ("audit_log", "user_sessions", "sign_in_throttle", "api_token_garages", "api_tokens", "daily_closes", "refunds", "tickets", "shifts",
           "vehicle_rates", "garage_grants", "garages", "users")
 
 
