@@ -23,6 +23,8 @@ RANGES = [
      "The daily maximum must be from $0.01 to $10,000.00 (or empty for no maximum)"),
     ("lost_ticket_fee_cents", 0, 1_000_000, "The lost-ticket fee must be from $0.00 to $10,000.00"),
     ("almost_full_percent", 1, 100, "The ALMOST FULL threshold must be a whole percent from 1 to 100"),
+    ("void_window_minutes", 0, 1440,
+     "The void window must be a whole number of minutes from 0 to 1440 (0: only managers void tickets)"),
 ]
 
 
@@ -42,6 +44,14 @@ def test_each_number_is_accepted_at_its_limits_and_refused_just_outside(name, lo
 @pytest.mark.parametrize("value", [True, 5.0, "5"])
 def test_a_number_setting_must_be_a_whole_number(name, low, high, message, value):
     assert check({name: value}) == {name: said(message, "not whole")}
+
+
+@pytest.mark.parametrize("value, problems", [
+    (True, {}), (False, {}), (1, {"payments_require_shift": "Choose whether payments need an open shift"}),
+    ("yes", {"payments_require_shift": "Choose whether payments need an open shift"}),
+    (None, {"payments_require_shift": "Choose whether payments need an open shift"})])
+def test_payments_require_a_shift_is_yes_or_no(value, problems):
+    assert check({"payments_require_shift": value}) == problems
 
 
 def test_no_daily_maximum_is_allowed():
