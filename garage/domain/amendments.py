@@ -33,6 +33,7 @@ VOID_ONLY_ACTIVE = "Only the ticket of a car inside can be voided (a paid ticket
 VOIDED_ALREADY = "This ticket is already voided"
 REFUND_ONLY_PAID = "Only a paid ticket can be refunded"
 NOTHING_LEFT = "This payment has been refunded in full"
+NOTHING_PAID = "Nothing was paid for this ticket: there is nothing to refund"
 CORRECT_VOIDED = "A voided ticket cannot be corrected"
 CORRECT_PAID_TYPE = ("This ticket is paid: its fee was charged for its vehicle type. "
                      "Refund the difference instead of changing the type")
@@ -55,7 +56,8 @@ def may_void(status: str, entry_time: datetime, now: datetime, role: str | None,
     if status != STATUS_ACTIVE:
         raise Conflict(VOID_ONLY_ACTIVE)
     if role != ROLE_MANAGER and now - entry_time > timedelta(minutes=window_minutes):
-        raise Forbidden(f"Only a manager can void a ticket issued more than {window_minutes} minutes ago"
+        raise Forbidden(f"Only a manager can void a ticket issued more than {window_minutes} "
+                        f"minute{'' if window_minutes == 1 else 's'} ago"
                         if window_minutes else "Only a manager can void a ticket at this garage")
 
 
@@ -69,6 +71,8 @@ def check_refund(amount: Any, status: str, amount_paid: int | None, refunded_cen
     """A refund's amount in cents: a paid ticket, at least 1 cent, at most what is left."""
     if status != STATUS_COMPLETED or amount_paid is None:
         raise Conflict(REFUND_ONLY_PAID)
+    if amount_paid == 0:
+        raise Conflict(NOTHING_PAID)
     left = refundable(amount_paid, refunded_cents)
     if left == 0:
         raise Conflict(NOTHING_LEFT)

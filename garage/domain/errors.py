@@ -81,6 +81,14 @@ class AlreadyProcessed(Conflict):
         super().__init__("Ticket has already been processed")
 
 
+class CorrectedMeanwhile(Conflict):
+    """The ticket's vehicle type was corrected between the exit's read and its write: the fee read is
+    not the fee of the ticket now (nothing charged; look it up and quote again)."""
+
+    def __init__(self) -> None:
+        super().__init__("This ticket was corrected meanwhile (its vehicle type): look it up and quote again")
+
+
 class QuoteChanged(Conflict):
     """The fee moved (an hour boundary passed) between quote and payment."""
 

@@ -12,6 +12,7 @@ reopening is an audited event of its own. Money is integer cents. Pure Python.
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -96,10 +97,24 @@ def count_denominations(counts: Mapping[Any, Any], denominations: tuple[int, ...
     return pieces, total
 
 
+# Bidirectional embeddings, overrides and isolates: in a reason they would make the audit log show
+# text in another order than it was typed (U+202A-U+202E, U+2066-U+2069).
+_BIDI_CONTROLS = frozenset(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
+
+
+def _visible(ch: str) -> bool:
+    """A letter, digit, punctuation mark or symbol (not a space, a format character or a filler)."""
+    return unicodedata.category(ch)[0] in "LNPS" and ch not in "\u3164\u115f\u1160\uffa0\u2800"
+
+
 def check_reason(reason: Any, field: str = "reason") -> str:
+    """A reason someone can read in the audit log: something visible in it (blank, or only
+    invisible characters such as a zero-width space, is no reason), no text-direction controls."""
     text = reason.strip() if isinstance(reason, str) else ""
-    if not text:
+    if not any(_visible(ch) for ch in text):
         raise InvalidInput(REASON_MESSAGE, field=field)
+    if any(ch in _BIDI_CONTROLS for ch in text):
+        raise InvalidInput("The reason may not contain text-direction control characters", field=field)
     if len(text) > REASON_MAX:
         raise InvalidInput(f"The reason may be at most {REASON_MAX} characters", field=field)
     return text

@@ -17,7 +17,7 @@ from typing import Any, Iterator, Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from ..domain.errors import AlreadyProcessed, Unauthenticated
+from ..domain.errors import AlreadyProcessed, CorrectedMeanwhile, Unauthenticated
 from ..domain.shifts import ShiftRequired
 from ..domain.figures import FORMULA_STARTS
 from ..domain.invariants import Counts
@@ -322,7 +322,9 @@ class Store:
         concurrent payment of the same ticket matches no row. Needs the settings row.
         The payer's open shift at the garage, if any, is recorded on the ticket and in the audit
         row ("shiftId"), only while it is still open; `require_shift` (the garage's
-        payments_require_shift) and none open: ShiftRequired, nothing written, no number drawn."""
+        payments_require_shift) and none open: ShiftRequired, nothing written, no number drawn.
+        The ticket must still be of the vehicle type it was read with (its fee's): a correction
+        since gives CorrectedMeanwhile, nothing written."""
         raise NotImplementedError
 
     def open_shift_id(self, garage_id: int, user_id: int | None) -> int | None:
@@ -331,10 +333,16 @@ class Store:
             return None
         return db.session.scalar(OPEN_SHIFT_OF, {"garage_id": garage_id, "user_id": user_id})
 
-    def refused_close(self, garage_id: int, actor: Actor, require_shift: bool) -> Exception:
-        """Why an exit's write matched nothing: the payer has no open shift where one is required
-        (read after the refusal: a rare path), else the ticket was paid meanwhile."""
-        if require_shift and self.open_shift_id(garage_id, actor.user_id) is None:
+    def refused_close(self, ticket: Ticket, actor: Actor, require_shift: bool) -> Exception:
+        """Why an exit's write matched nothing (read after the refusal: a rare path): the ticket was
+        paid or voided meanwhile; its vehicle type was corrected since the exit read it (its fee is
+        not the one computed); else the payer has no open shift where one is required."""
+        now = db.session.execute(sa.select(Ticket.status, Ticket.vehicle_type).where(Ticket.id == ticket.id)).first()
+        if now is None or now.status != STATUS_ACTIVE:
+            return AlreadyProcessed()
+        if now.vehicle_type != ticket.vehicle_type:
+            return CorrectedMeanwhile()
+        if require_shift and self.open_shift_id(ticket.garage_id, actor.user_id) is None:
             return ShiftRequired()
         return AlreadyProcessed()
 

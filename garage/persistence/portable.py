@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..domain.clock import to_local
-from ..domain.errors import AlreadyProcessed
 from ..domain.figures import csv_text
 from ..domain.money import cents_to_decimal
 from ..domain.tickets import STATUS_ACTIVE
@@ -81,7 +80,9 @@ class PortableStore(Store):
         lock: a shift's close (a write) cannot come between it and the commit."""
         # Only while the ticket is still active: a ticket paid meanwhile at another booth frees no
         # space a second time (the last car inside: the counter would go below zero).
-        still_active = sa.exists().where(Ticket.id == ticket.id, Ticket.status == STATUS_ACTIVE)
+        # And only of the vehicle type its fee was computed for (a correction since: nothing matches).
+        still_active = sa.exists().where(Ticket.id == ticket.id, Ticket.status == STATUS_ACTIVE,
+                                         Ticket.vehicle_type == ticket.vehicle_type)
         drawn = db.session.execute(
             sa.update(Garage).where(Garage.id == ticket.garage_id, still_active)
             .values(occupied=Garage.occupied - 1, receipt_seq=Garage.receipt_seq + 1)
@@ -89,7 +90,7 @@ class PortableStore(Store):
             .execution_options(synchronize_session=False)
         ).first()
         if drawn is None:
-            raise AlreadyProcessed()
+            raise self.refused_close(ticket, actor or Actor.system(), False)
         payer = actor or Actor.system()
         # The payer's open shift, in the ticket's UPDATE (no statement more): read under the
         # database's write lock, which the draw above took, so a shift's close (a write) cannot
@@ -98,13 +99,14 @@ class PortableStore(Store):
         in_shift = sa.exists(shift) if require_shift else sa.true()
         # The guard (still active) makes a second, concurrent payment match no row.
         closed = db.session.execute(
-            sa.update(Ticket).where(Ticket.id == ticket.id, Ticket.status == STATUS_ACTIVE, in_shift)
+            sa.update(Ticket).where(Ticket.id == ticket.id, Ticket.status == STATUS_ACTIVE,
+                                    Ticket.vehicle_type == ticket.vehicle_type, in_shift)
             .values(**values, receipt_number=drawn.receipt_seq, tax_rate_bp=drawn.tax_rate_bp, shift_id=shift)
             .returning(Ticket.shift_id)
             .execution_options(synchronize_session=False)
         ).first()
         if closed is None:
-            raise self.refused_close(ticket.garage_id, payer, require_shift)  # the service rolls the draw back
+            raise self.refused_close(ticket, payer, require_shift)  # the service rolls the draw back
         receipt = Receipt(drawn.receipt_seq, drawn.tax_rate_bp, closed.shift_id)
         shifted = {} if receipt.shift_id is None else {"shiftId": receipt.shift_id}
         _audit(ticket.garage_id, actor, "ticket.paid", ticket.ticket_number,

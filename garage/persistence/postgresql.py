@@ -81,7 +81,9 @@ FROM (VALUES (1)) AS one (x) LEFT JOIN ticket ON true
                 plate="varchar", plate_key="varchar", vehicle_type="varchar", status="varchar", ip="varchar",
                 details="json"))
 
-# The exit's writes. `locked` takes the ticket's row lock while it is still active: a second,
+# The exit's writes. `locked` takes the ticket's row lock while it is still active and still of the
+# vehicle type its fee was computed for (`priced_type`: a correction of the type committed since the
+# exit's read matches nothing, issue 18): a second,
 # concurrent payment of the same ticket waits for it, re-reads the row (READ COMMITTED),
 # finds it paid and matches nothing, and then neither the counter, the receipt sequence nor
 # the audit is touched. Only then is the ticket's garage's row updated: the space freed and
@@ -102,7 +104,7 @@ WITH shift AS (
     SELECT id FROM shifts WHERE garage_id = :garage_id AND opened_by_id = :user_id AND closed_at IS NULL
     FOR SHARE
 ), locked AS (
-    SELECT id FROM tickets WHERE id = :ticket_id AND status = :active
+    SELECT id FROM tickets WHERE id = :ticket_id AND status = :active AND vehicle_type = :priced_type
         AND (NOT :require_shift OR EXISTS (SELECT FROM shift)) FOR UPDATE
 ), numbered AS (
     UPDATE garages SET occupied = occupied - 1, receipt_seq = receipt_seq + 1, updated_at = :updated_at
@@ -128,7 +130,7 @@ SELECT receipt_number, tax_rate_bp, shift_id FROM closed
                 payment_method="varchar", last_event_at="timestamptz", lost="boolean", lost_fee_cents="integer",
                 closed_by_id="integer", updated_at="timestamptz", ticket_id="integer", active="varchar",
                 garage_id="integer", user_id="integer", username="varchar", ip="varchar", details="text",
-                require_shift="boolean"))
+                require_shift="boolean", priced_type="varchar"))
 
 
 def details_json(details: dict[str, Any] | None) -> str | None:
@@ -199,9 +201,10 @@ class PostgresStore(Store):
         row = CLOSE.execute({
             **values, "ticket_id": ticket.id, "active": STATUS_ACTIVE, "garage_id": ticket.garage_id,
             "user_id": actor.user_id, "username": actor.username, "ip": actor.ip,
-            "details": details_json(details), "require_shift": require_shift}).first()
+            "details": details_json(details), "require_shift": require_shift,
+            "priced_type": ticket.vehicle_type}).first()
         if row is None:
-            raise self.refused_close(ticket.garage_id, actor, require_shift)
+            raise self.refused_close(ticket, actor, require_shift)
         return Receipt(row.receipt_number, row.tax_rate_bp, row.shift_id)
 
     # Local hours: date_trunc('hour', t, tz) returns the instant the local hour began

@@ -28,6 +28,7 @@ from ..domain.tickets import (
 from ..extensions import db
 from ..identity import Actor
 from ..models import Garage, Refund, Shift, Ticket, User
+from ..persistence import commit_keeping_loaded
 from . import audit
 from .tickets import _refuse_scanned_ticket, find_ticket
 
@@ -96,7 +97,7 @@ def correct_ticket(garage_id: int, number: Any, actor: Actor, *, license_plate: 
         ticket = _fresh(garage_id, ticket.id)
         audit.record(actor, "ticket.corrected", "ticket", ticket.ticket_number,
                      {"reason": reason, "before": before, "after": _facts(ticket)}, garage_id=garage_id)
-        db.session.commit()
+        commit_keeping_loaded()  # the answer is the ticket as corrected (not as changed since by anyone)
     except IntegrityError:
         db.session.rollback()
         inside = db.session.scalar(sa.select(Ticket).where(Ticket.garage_id == garage_id, Ticket.plate_key == key,
@@ -134,11 +135,11 @@ def void_ticket(garage_id: int, number: Any, actor: Actor, reason: Any, *, manag
         db.session.execute(sa.update(Garage).where(Garage.id == garage_id)
                            .values(occupied=Garage.occupied - 1, updated_at=now)
                            .execution_options(synchronize_session=False))
+        ticket = _fresh(garage_id, ticket.id)  # as voided: a correction committed since the read included
         audit.record(actor, "ticket.voided", "ticket", ticket.ticket_number,
                      {"reason": reason, **_facts(ticket), "enteredAt": ticket.entry_time.isoformat()},
                      garage_id=garage_id)
-        ticket = _fresh(garage_id, ticket.id)
-        db.session.commit()
+        commit_keeping_loaded()
     except BaseException:
         db.session.rollback()
         raise
@@ -182,7 +183,7 @@ def refund_ticket(garage_id: int, number: Any, actor: Actor, amount_cents: Any, 
                      {"amountCents": amount, "paymentMethod": refund.payment_method, "reason": reason,
                       "refundedTotalCents": ticket.refunded_cents, "refundId": refund.id,
                       **({"shiftId": shift_id} if shift_id is not None else {})}, garage_id=garage_id)
-        db.session.commit()
+        commit_keeping_loaded()
     except BaseException:
         db.session.rollback()
         raise

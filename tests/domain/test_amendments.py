@@ -78,7 +78,7 @@ def test_a_refund_never_exceeds_what_is_left_of_the_payment(paid, refunded, amou
     try:
         given_back = rules.check_refund(amount, STATUS_COMPLETED, paid, refunded)
     except Conflict as refused:
-        assert left == 0 and refused.message == rules.NOTHING_LEFT
+        assert left == 0 and refused.message == (rules.NOTHING_PAID if paid == 0 else rules.NOTHING_LEFT)
     except InvalidInput as refused:
         assert left > 0 and (amount < 1 or amount > left) and refused.field == "amountCents"
     else:
@@ -118,3 +118,37 @@ def test_what_a_correction_may_change(status, plate, kind):
         assert refusal == rules.CORRECT_PAID_TYPE
     else:
         assert refusal is None
+
+
+# --- reasons -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("reason", ["", "   ", "\u00a0", "\u3000", "\u200b", "\u2800", "\u3164", "\ufeff",
+                                    "\u00ad", "\u180e", "\u200d\u200c", " \u200b ", None, 5])
+def test_a_reason_nobody_can_read_is_no_reason(reason):
+    with pytest.raises(InvalidInput) as refused:
+        rules.check_reason(reason)
+    assert refused.value.message == "Give a reason (it is kept in the audit log)"
+
+
+@pytest.mark.parametrize("reason", ["\u202eevil", "a\u2066b\u2069", "ok \u202a"])
+def test_a_reason_may_not_reorder_the_audit_log(reason):
+    with pytest.raises(InvalidInput):
+        rules.check_reason(reason)
+
+
+@pytest.mark.parametrize("reason, kept", [("  typo  ", "typo"), ("€5 off", "€5 off"), ("O≠0", "O≠0"),
+                                          ("ошибка", "ошибка"), ("👍", "👍"), ("入力ミス", "入力ミス")])
+def test_a_readable_reason_is_kept_trimmed(reason, kept):
+    assert rules.check_reason(reason) == kept
+
+
+def test_a_free_stay_has_nothing_to_refund():
+    with pytest.raises(Conflict) as refused:
+        rules.check_refund(1, STATUS_COMPLETED, 0, 0)
+    assert refused.value.message == "Nothing was paid for this ticket: there is nothing to refund"
+
+
+def test_the_window_is_said_in_words():
+    with pytest.raises(Forbidden) as one:
+        rules.may_void(STATUS_ACTIVE, T0, T0 + timedelta(minutes=2), ROLE_ATTENDANT, 1)
+    assert one.value.message == "Only a manager can void a ticket issued more than 1 minute ago"
