@@ -177,24 +177,38 @@ class Adjustment:
         return self.after - self.before
 
 
-def _value(figures: DayFigures, key: str) -> int:
-    if key == "shifts_closed":
-        return len(figures.closed_shifts)
-    return int(getattr(figures, key))
+@dataclass(frozen=True)
+class Line:
+    """One figure of a day: its key, how it reads, its value (cents when `money`)."""
+
+    figure: str  # a key of COMPARED, or "exits:<method>" / "revenue_cents:<method>"
+    label: str
+    value: int
+    money: bool
+
+
+def lines(figures: DayFigures, methods: list[str] | None = None) -> list[Line]:
+    """The day's figures in the order they are listed (the page, the print, the CSV): COMPARED, then
+    each payment method's exits and revenue (`methods`: these, in this order, 0 where none)."""
+    values = {"shifts_closed": len(figures.closed_shifts)}
+    out = [Line(key, label, values[key] if key in values else int(getattr(figures, key)), money)
+           for key, label, money in COMPARED]
+    paid = {m.method: m for m in figures.by_method}
+    for method in (list(paid) if methods is None else methods):
+        line = paid.get(method)
+        out.append(Line(f"exits:{method}", f"Exits paid by {method}", line.exits if line else 0, False))
+        out.append(Line(f"revenue_cents:{method}", f"Revenue by {method}", line.revenue_cents if line else 0, True))
+    return out
+
+
+def methods_of(*days: DayFigures) -> list[str]:
+    """The payment methods seen in any of the days, in the order first seen."""
+    return list(dict.fromkeys(m.method for day in days for m in day.by_method))
 
 
 def adjustments(closed: DayFigures, now: DayFigures) -> list[Adjustment]:
     """Every figure that differs between the day as closed and the day now: the figures of COMPARED,
     then each payment method's exits and revenue (a method seen in either)."""
-    out = [Adjustment(key, label, _value(closed, key), _value(now, key), money)
-           for key, label, money in COMPARED]
-    before = {m.method: m for m in closed.by_method}
-    after = {m.method: m for m in now.by_method}
-    for method in [*before, *(m for m in after if m not in before)]:
-        was, now_ = before.get(method), after.get(method)
-        out.append(Adjustment(f"exits:{method}", f"Exits paid by {method}",
-                              was.exits if was else 0, now_.exits if now_ else 0, False))
-        out.append(Adjustment(f"revenue_cents:{method}", f"Revenue by {method}",
-                              was.revenue_cents if was else 0, now_.revenue_cents if now_ else 0, True))
-    return [a for a in out if a.before != a.after]
-
+    methods = methods_of(closed, now)
+    return [Adjustment(was.figure, was.label, was.value, is_.value, was.money)
+            for was, is_ in zip(lines(closed, methods), lines(now, methods)) if was.value != is_.value]

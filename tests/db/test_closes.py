@@ -11,7 +11,7 @@ from garage.domain import closes as rules
 from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 from garage.identity import Actor
 from garage.services import amendments, closes, shifts
-from tests.helpers.closes import DAY, LOST_FEE, build_day, local
+from tests.helpers.closes import DAY, LOST_FEE, build_day, local, people as staff
 from tests.helpers.db import audit_events
 
 AFTER = local(DAY + timedelta(days=1), 8)  # the next morning
@@ -19,7 +19,7 @@ AFTER = local(DAY + timedelta(days=1), 8)  # the next morning
 
 @pytest.fixture
 def people(make_user) -> tuple[Actor, Actor]:
-    return Actor(make_user("ann", "attendant").id, "ann"), Actor(make_user("mia", "manager").id, "mia")
+    return staff(make_user)
 
 
 @pytest.fixture

@@ -65,3 +65,8 @@ def build_day(ann: Actor, boss: Actor) -> Day:
     shifts.close_shift(MAIN, shift, ann, expected - 50, now=local(DAY, 20))
     return Day(paid, refunded, lost, inside, voided, shift, cash_cents, card.amount_paid, 300, expected,
                expected - 50)
+
+
+def people(make_user, manager: str = "mia") -> tuple[Actor, Actor]:
+    """ann (attendant) and a manager, made by conftest's make_user."""
+    return Actor(make_user("ann", "attendant").id, "ann"), Actor(make_user(manager, "manager").id, manager)
