@@ -69,6 +69,8 @@ def test_closing_the_day_shows_who_and_when_then_later_corrections_apart(manager
     assert status.startswith("Closed by boss at ")
     assert not soup(page).select("form.close-day-form")  # closed once
     assert "No after-close adjustments" in text(page)
+    audit = text(manager_client.get("/g/main/admin/audit?action=day.closed"))
+    assert f"revenue ${built.revenue_cents / 100:,.2f}" in audit and "over/short -$0.50" in audit
     amendments.refund_ticket(MAIN, built.paid, mia, 125, "charged twice")
     page = manager_client.get(PAGE)
     assert figure(page, "payments_refunded_cents") == "$3.00"  # as closed
