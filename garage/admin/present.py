@@ -19,7 +19,7 @@ from ..domain.tickets import format_receipt_number
 # (unlike the seed API's dollar hourlyRate), as are every *Cents key and vehicleRates.
 MONEY = frozenset({"amountCents", "timeFeeCents", "lostFeeCents", "hourlyRate", "dailyMaxCents",
                    "lostTicketFeeCents", "floatCents", "cashPaymentsCents", "cashRefundsCents", "expectedCashCents",
-                   "countedCashCents", "overShortCents", "refundedTotalCents"})
+                   "countedCashCents", "overShortCents", "refundedTotalCents", "revenueCents", "refundedCents"})
 # Settings whose 0 means "no such fee" (the lost-ticket fee column stores 0 for none, while an absent
 # daily maximum is stored as null): both read "none", so one kind of change reads one way
 # ("none → $25.00"), in every row ever recorded.
@@ -36,7 +36,7 @@ LABELS = {
     "overShortCents": "over/short", "countedByDenomination": "counted by denomination", "closedAt": "closed at",
     "plate": "plate", "reason": "reason", "refundedTotalCents": "refunded in all", "refundId": "refund",
     "enteredAt": "entered at", "voidWindowMinutes": "void window (minutes)",
-    "paymentsRequireShift": "payments need a shift",
+    "paymentsRequireShift": "payments need a shift", "revenueCents": "revenue", "refundedCents": "refunded",
 }
 
 

@@ -8,9 +8,10 @@ import sqlalchemy as sa
 from flask import g, jsonify, request
 
 from ..domain.clock import utcnow
-from ..domain.errors import DomainError, Unauthenticated
+from ..domain.errors import DomainError, InvalidInput, NotFound, Unauthenticated
 from ..domain.inputs import parse_whole
 from ..domain.money import cents_to_dollars
+from ..domain.periods import parse_date
 from ..domain.pricing import describe
 from ..domain.roles import ROLE_MANAGER
 from ..domain.tickets import STATUS_ACTIVE, TicketView, format_receipt_number
@@ -18,11 +19,12 @@ from ..identity import ADMINS, ANY_ACCOUNT, caller_role, current_garage, MANAGER
 from ..persistence import store
 from ..services import garages as garage_service, settings as settings_service, stats as stats_service
 from ..services import amendments as amendment_service, shifts as shift_service, tickets as ticket_service
+from ..services import closes as close_service
 from ..web import RETRY_AFTER_SECONDS, autocommit, log_failure
 from . import bp, route
 from .operation import ApiError, operation
 from .schemas import (
-    ActivityResponse, ExitRequest, RefundCreate, RefundResponse, TicketCorrection, TicketVoid, GarageCreate, GarageResponse, GarageStatsResponse, OccupancyResponse, QuoteResponse,
+    ActivityResponse, CloseResponse, ExitRequest, RefundCreate, RefundResponse, TicketCorrection, TicketVoid, GarageCreate, GarageResponse, GarageStatsResponse, OccupancyResponse, QuoteResponse,
     MethodTotalResponse, SettingsResponse, SettingsUpdate, ShiftClose, ShiftOpen, ShiftResponse, StatusResponse,
     TicketCreate, TicketResponse,
 )
@@ -342,3 +344,48 @@ def close_shift(shift_id: str, body: ShiftClose):
     return jsonify(shift_json(shift_service.close_shift(
         current_garage(), _shift_id(shift_id), g.actor, body.countedCashCents, body.countedByDenomination,
         manager=caller_role() == ROLE_MANAGER)))
+
+
+def _camel(key: str) -> str:
+    """A figure's key as the API names it: payments_refunded_cents → paymentsRefundedCents (a
+    method after the colon kept as it is: revenue_cents:Cash → revenueCents:Cash)."""
+    name, colon, method = key.partition(":")
+    first, *rest = name.split("_")
+    return first + "".join(part.capitalize() for part in rest) + colon + method
+
+
+def close_json(view: close_service.CloseView) -> dict[str, Any]:
+    return CloseResponse(
+        date=view.day.isoformat(), timezone=view.timezone, closed=view.closed, closable=view.over and not view.closed,
+        closedAt=view.closed_at, closedBy=view.closed_by, figures=view.figures.to_dict(),
+        currentFigures=view.live.to_dict(),
+        adjustments=[{"figure": _camel(a.figure), "label": a.label, "before": a.before, "after": a.after,
+                      "difference": a.difference} for a in view.adjustments],
+    ).model_dump(mode="json")
+
+
+def _day(raw: str):
+    """A date in a path (YYYY-MM-DD): anything else names no day (404, as any other path parameter)."""
+    try:
+        return parse_date(raw, "date")
+    except InvalidInput as exc:
+        raise NotFound(exc.message) from None
+
+
+@route("/closes/<date>", "GET")
+@autocommit
+@operation("The end-of-day close of a local day of the garage (its timezone): the figures as closed, who "
+           "closed it and when, and the after-close adjustments since; a day not closed yet: its figures now, "
+           "closed=false", roles=MANAGERS,
+           responses={200: ("The day", CloseResponse), 404: ("Not a date (YYYY-MM-DD, 2000-2100)", None)})
+def get_close(date: str):
+    return jsonify(close_json(close_service.get_close(current_garage(), _day(date))))
+
+
+@route("/closes/<date>", "POST")
+@operation("Close a local day of the garage that is over (its timezone): its figures are kept as they are "
+           "now; later corrections to that day are shown as after-close adjustments", roles=MANAGERS,
+           responses={201: ("The day, closed", CloseResponse), 404: ("Not a date (YYYY-MM-DD, 2000-2100)", None),
+                      409: ("The day has not ended yet in the garage's timezone, or is closed already", None)})
+def close_day(date: str):
+    return jsonify(close_json(close_service.close_day(current_garage(), _day(date), g.actor))), 201

@@ -299,6 +299,64 @@ class RefundResponse(BaseModel):
     amountPaid: int = Field(description="cents, what was paid")
 
 
+class CloseMethodResponse(BaseModel):
+    paymentMethod: str
+    exits: int
+    revenueCents: int
+
+
+class CloseShiftResponse(BaseModel):
+    id: int
+    openedBy: str
+    status: Literal["open", "closed"]
+    expectedCashCents: int | None = Field(description="null while open")
+    countedCashCents: int | None
+    overShortCents: int | None = Field(description="counted − expected: negative is short; null while open")
+
+
+class DayFiguresResponse(BaseModel):
+    """A garage's local day (its timezone), integer cents."""
+
+    ticketsIssued: int = Field(description="tickets issued that day (voided ones too)")
+    exits: int = Field(description="paid exits (a voided ticket is never one)")
+    revenueCents: int
+    byMethod: list[CloseMethodResponse]
+    voids: int
+    refunds: int = Field(description="refunds given that day, whatever day their payment was")
+    refundedCents: int
+    netRevenueCents: int = Field(description="revenue − refunded")
+    paymentsRefundedCents: int = Field(description="refunded so far of that day's own payments, whenever given")
+    lostTickets: int
+    lostFeeCents: int
+    carsInside: int = Field(description="at the end of the day (now, for today)")
+    shiftsClosed: int
+    expectedCashCents: int = Field(description="over the shifts closed that day")
+    countedCashCents: int
+    overShortCents: int
+    shifts: list[CloseShiftResponse] = Field(description="the shifts closed that day, then those still open")
+
+
+class CloseAdjustmentResponse(BaseModel):
+    figure: str = Field(examples=["paymentsRefundedCents", "revenueCents:Cash"])
+    label: str
+    before: int
+    after: int
+    difference: int
+
+
+class CloseResponse(BaseModel):
+    date: str = Field(examples=["2026-04-10"], description="the garage's local day")
+    timezone: str
+    closed: bool
+    closable: bool = Field(description="the day is over and not closed yet")
+    closedAt: datetime | None
+    closedBy: str | None
+    figures: DayFiguresResponse = Field(description="as closed; the live figures while not closed")
+    currentFigures: DayFiguresResponse = Field(description="computed now")
+    adjustments: list[CloseAdjustmentResponse] = Field(
+        description="after-close adjustments: each figure that changed since the close")
+
+
 class StatusResponse(BaseModel):
     status: str = "ok"
 

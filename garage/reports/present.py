@@ -4,10 +4,12 @@ from __future__ import annotations
 from typing import Iterable, Iterator
 
 from ..domain.charts import Chart, bar_chart, heat_map, line_chart
-from ..domain.clock import format_duration
+from ..domain.clock import format_duration, to_local
 from ..domain.figures import WEEKDAYS, csv_text, format_change, hour_of_week
-from ..domain.money import cents_to_decimal, cents_to_dollars, format_dollar_amount, format_whole_dollars
+from ..domain import closes as day_close
+from ..domain.money import cents_to_decimal, cents_to_dollars, format_dollar_amount, format_dollars, format_whole_dollars
 from ..domain.periods import Bucket
+from ..services.closes import CloseView
 from ..services.reports import TICKET_COLUMNS, Report
 
 CHARTS = ("revenue", "traffic", "occupancy", "heatmap")
@@ -182,3 +184,51 @@ def tickets_csv(chunks: Iterable[str], tz: str) -> Iterator[str]:
     """The header, then the service's CSV chunks as they come."""
     yield csv_text([[f"{name} ({tz}, ISO 8601)" if name.endswith("_time") else name for name in TICKET_COLUMNS]])
     yield from chunks
+
+
+# --- the end-of-day close --------------------------------------------------------------------
+
+def close_lines(view: CloseView) -> list[dict[str, str]]:
+    """The day's figures as the page and its print show them: label, as closed (while not closed:
+    the figures now), every payment method of either."""
+    methods = day_close.methods_of(view.figures, view.live)
+    return [{"figure": line.figure, "label": line.label,
+             "value": format_dollars(line.value) if line.money else count(line.value)}
+            for line in day_close.lines(view.figures, methods)]
+
+
+def closed_text(view: CloseView) -> str:
+    """"Closed by mia at Sat 11 Apr 2026, 08:00" (the garage's time), "" while not closed."""
+    if not view.closed:
+        return ""
+    when = to_local(view.closed_at, view.timezone).strftime("%a %d %b %Y, %H:%M") if view.closed_at else "?"
+    return f"Closed by {view.closed_by or 'someone no longer known'} at {when}"
+
+
+def adjustment_text(adjustment: day_close.Adjustment) -> dict[str, str]:
+    def show(value: int) -> str:
+        return format_dollars(value) if adjustment.money else count(value)
+
+    sign = "+" if adjustment.difference > 0 else "−"
+    return {"figure": adjustment.figure, "label": adjustment.label, "before": show(adjustment.before),
+            "after": show(adjustment.after), "difference": sign + show(abs(adjustment.difference))}
+
+
+def close_csv(view: CloseView) -> str:
+    """One row per figure (money in dollars with a dot, no sign or separator; dates and times ISO 8601):
+    the day, whether it is closed, when and by whom, the figure's name and unit, its value as closed
+    (empty while not closed), now, and the difference."""
+    methods = day_close.methods_of(view.figures, view.live)
+    closed = day_close.lines(view.closed_figures, methods) if view.closed_figures else None
+    rows = []
+    for i, line in enumerate(day_close.lines(view.live, methods)):
+        name, _, method = line.figure.partition(":")
+        name = name.replace("_cents", "_usd")
+        shown = cents_to_decimal if line.money else str
+        before = closed[i].value if closed else None
+        rows.append([view.day.isoformat(), "true" if view.closed else "false", _iso(view.closed_at),
+                     view.closed_by or "", f"{name}:{method}" if method else name,
+                     "" if before is None else shown(before), shown(line.value),
+                     "" if before is None else shown(line.value - before)])
+    return csv_text([["date", "closed", "closed_at (UTC, ISO 8601)", "closed_by", "figure", "as_closed", "now",
+                      "difference"], *rows])

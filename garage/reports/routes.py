@@ -2,17 +2,19 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from flask import Response, abort, render_template, request, stream_with_context
+from datetime import date, timedelta
+
+from flask import Response, abort, redirect, render_template, request, stream_with_context, url_for
 
 from ..domain.clock import local_today, utcnow
-from ..domain.errors import InvalidInput
-from ..domain.periods import Period, parse_period, presets
-from ..services import reports
+from ..domain.errors import DomainError, InvalidInput
+from ..domain.periods import Period, parse_date, parse_period, presets
+from ..services import closes, reports
 from ..services.settings import get_settings
 from .. import htmx
 from ..htmx import is_htmx
 from ..garages_web import current_slug
-from ..identity import current_garage, manager_required
+from ..identity import current_actor, current_garage, manager_required
 from . import bp, present
 
 def _period() -> tuple[Period | None, InvalidInput | None, str]:
@@ -87,3 +89,70 @@ def export_tickets():
     period, tz = _valid_period()
     return _csv_response(f"{current_slug()}-tickets-{period.first}-{period.last}.csv",
                          present.tickets_csv(reports.ticket_csv_chunks(current_garage(), period, tz), tz))
+
+
+# --- the end-of-day close --------------------------------------------------------------------
+
+def _close_page(day: date | None, status: int = 200, error: DomainError | None = None, typed: str = "") -> Response:
+    """The day close page (the fragment `_close.html` for htmx): the day's figures, as closed with
+    the after-close adjustments once closed; `error`: the day typed, or the close, refused."""
+    garage = current_garage()
+    view = closes.get_close(garage, day) if day is not None else None
+    return htmx.page_or_fragment(
+        "reports/close.html", "reports/_close.html", status, view=view, error=error,
+        typed=typed if error and day is None else (day.isoformat() if day else ""),
+        lines=present.close_lines(view) if view else [],
+        adjustments=[present.adjustment_text(a) for a in view.adjustments] if view else [],
+        closed_text=present.closed_text(view) if view else "", timezone=get_settings(garage).timezone)
+
+
+@bp.get("/close")
+@manager_required
+def close():
+    """Choose a day (default: yesterday, the garage's local day) and see its close."""
+    raw = (request.args.get("day") or "").strip()
+    if not raw:
+        return _close_page(local_today(utcnow(), get_settings(current_garage()).timezone) - timedelta(days=1))
+    try:
+        return _close_page(parse_date(raw, "day"))
+    except InvalidInput as exc:
+        return _close_page(None, 422, exc, raw)
+
+
+def _path_day(raw: str) -> date:
+    """A day in a path: YYYY-MM-DD, else no such page (plain-text 404)."""
+    try:
+        return parse_date(raw, "day")
+    except InvalidInput as exc:
+        abort(Response(exc.message + "\n", status=404, mimetype="text/plain"))
+
+
+@bp.post("/close/<date>")
+@manager_required
+def close_day(date: str):
+    day = _path_day(date)
+    try:
+        closes.close_day(current_garage(), day, current_actor())
+    except DomainError as exc:
+        return _close_page(day, exc.status, exc)
+    return redirect(url_for("reports.close", day=day.isoformat()), code=303)
+
+
+@bp.get("/close/<date>/print")
+@manager_required
+def print_close(date: str):
+    """The day close on A4 (the browser's print)."""
+    day = _path_day(date)
+    view = closes.get_close(current_garage(), day)
+    return render_template("reports/print_close.html", view=view, lines=present.close_lines(view),
+                           adjustments=[present.adjustment_text(a) for a in view.adjustments],
+                           closed_text=present.closed_text(view),
+                           garage=get_settings(current_garage()))
+
+
+@bp.get("/close/<date>.csv")
+@manager_required
+def export_close(date: str):
+    day = _path_day(date)
+    return _csv_response(f"{current_slug()}-close-{day.isoformat()}.csv",
+                         iter([present.close_csv(closes.get_close(current_garage(), day))]))

@@ -33,7 +33,8 @@ def spec(client, staff) -> dict:
 
 def concrete(path: str, garage: str = "main") -> str:
     """A path of the document with a ticket number and a shift that do not exist, at `garage` (the tokens' own)."""
-    return path.replace("{ticket_number}", "PS-ZZZZZZ").replace("{shift_id}", "999999").replace("{garage}", garage)
+    return (path.replace("{ticket_number}", "PS-ZZZZZZ").replace("{shift_id}", "999999").replace("{date}", "2026-02-30")
+            .replace("{garage}", garage))
 
 
 # --- credentials ---------------------------------------------------------------------------
@@ -107,11 +108,12 @@ def valid_body(method: str, path: str) -> dict | None:
 
 def test_every_operation_with_a_path_parameter_says_and_answers_404(client, spec, manager):
     with_parameter = [(m, p, op) for m, p, op in operations(spec) if "{" in p]
-    assert len(with_parameter) == 6 + 2 + 16  # the ticket's six, the shift's two; every garage operation per garage
+    # the ticket's six, the shift's two, the day close's two; every garage operation per garage
+    assert len(with_parameter) == 6 + 2 + 2 + 18
     for method, path, op in with_parameter:
         assert "404" in op["responses"], (method, path)
         body = valid_body(method, path)
-        if "{ticket_number}" in path or "{shift_id}" in path:
+        if "{ticket_number}" in path or "{shift_id}" in path or "{date}" in path:
             r = client.open(concrete(path), method=method.upper(), json=body, headers=manager)
             assert r.status_code == 404 and r.get_json()["message"], (method, path)
         if "{garage}" in path:

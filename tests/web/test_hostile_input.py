@@ -87,6 +87,7 @@ RECIPES: dict[str, tuple[str, ...]] = {
     "lobby.index": ("theme",), "lobby.panel": (),
     "reports.index": ("from", "to", "group"), "reports.chart": ("from", "to", "group"),
     "reports.export_rows": ("from", "to", "group"), "reports.export_tickets": ("from", "to", "group"),
+    "reports.close": ("day",), "reports.close_day": (), "reports.print_close": (), "reports.export_close": (),
     "settings.index": (), "settings.save": (),
     "admin.users": (), "admin.create_user": (), "admin.deactivate": (), "admin.reactivate": (),
     "admin.reset_password": (), "admin.audit": ("action", "user", "from", "to", "page"), "admin.grant": (),
@@ -97,6 +98,8 @@ RECIPES: dict[str, tuple[str, ...]] = {
     "api.get_ticket": (), "api.quote_ticket": ("lost",), "api.process_exit": (), "api.activities": ("limit",),
     "api.get_garage_settings": (), "api.put_garage_settings": (), "api.list_garages": (), "api.create_garage": (),
     "api.open_shift": (), "api.current_shift": (), "api.get_shift": (), "api.close_shift": (),
+    "api.correct_ticket": (), "api.void_ticket": (), "api.refund_ticket": (),
+    "api.get_close": (), "api.close_day": (),
 }
 
 # A good value for each parameter name, so generated requests also get past the first check.
@@ -105,7 +108,7 @@ VALID: dict[str, str] = {
     "to": "2026-03-08", "group": "day", "action": "auth.login", "user": "boss", "limit": "10",
     "number": "{ticket}", "ticket_number": "{ticket}", "username": "dave", "name": "occupancy",
     "filename": "css/app.css", "rows": "50", "seen": "0.0.0", "garage": "main", "rest": "live",
-    "shift_id": "1",
+    "shift_id": "1", "day": "2026-03-01", "date": "2026-03-01",
 }
 
 
@@ -197,7 +200,8 @@ def test_query_parameters_and_path_segments_never_fail(app, guarded):
 
 FORM_PAGES = ("/g/main/desk", "/g/main/desk/exit?q=GUARD1", "/g/main/desk/tickets/{ticket}", "/g/main/admin/users",
               "/g/main/admin/audit", "/g/main/settings", "/g/main/reports", "/account/password", "/desk/choose",
-              "/garages", "/portfolio", "/g/main/desk/shift", "/g/main/desk/shifts/1", "/g/main/desk/shifts/2")
+              "/garages", "/portfolio", "/g/main/desk/shift", "/g/main/desk/shifts/1", "/g/main/desk/shifts/2",
+              "/g/main/reports/close")
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,8 @@ POLICY: dict[str, str] = {
                                              "ticket", "pay", "paid", "print_ticket", "print_receipt",
                                              "shift", "open_shift", "close_shift", "closeout", "print_closeout")},
     **{f"desk.{name}": "manager" for name in ("shifts", "reopen_shift", "adjust_shift")},
-    **{f"reports.{name}": "manager" for name in ("index", "chart", "export_rows", "export_tickets")},
+    **{f"reports.{name}": "manager" for name in ("index", "chart", "export_rows", "export_tickets", "close",
+                                                  "close_day", "print_close", "export_close")},
     "settings.index": "manager", "settings.save": "manager",
     **{f"admin.{name}": "manager" for name in ("audit", "users", "create_user", "deactivate", "reactivate",
                                                 "reset_password")},
@@ -81,7 +82,8 @@ POLICY: dict[str, str] = {
     **{f"api.{name}": "api_staff" for name in ("garage_stats", "create_ticket", "get_ticket", "quote_ticket",
                                                 "process_exit", "activities", "open_shift", "current_shift",
                                                 "get_shift", "close_shift", "correct_ticket", "void_ticket")},
-    "api.get_garage_settings": "api_manager", "api.refund_ticket": "api_manager", "api.put_garage_settings": "api_manager",
+    "api.get_garage_settings": "api_manager", "api.refund_ticket": "api_manager",
+    "api.get_close": "api_manager", "api.close_day": "api_manager", "api.put_garage_settings": "api_manager",
     "api.list_garages": "api_account", "api.create_garage": "api_admin",
 }
 
@@ -319,7 +321,7 @@ QUERIES = {"desk.lookup": "?q={active}", "desk.inside": "?q=ZZSECRET",  # part o
 def requests_of(app, world: World):
     """Every rule × method, each garage's rule at A's and at B's slug, path parameters filled."""
     values = {"ticket_number": world.active, "number": world.paid, "username": "alpha-only-user",
-              "filename": "css/app.css", "shift_id": str(world.shift)}
+              "filename": "css/app.css", "shift_id": str(world.shift), "date": CLOSED_DAY}
     for rule in app.url_map.iter_rules():
         for method in sorted(rule.methods or ()):  # Werkzeug's HEAD (and OPTIONS, where it answers) too
             inside = method not in READING or rule.endpoint in ASKS_THE_CAR_INSIDE
@@ -359,7 +361,10 @@ ATTEMPTS: dict[str, dict[str, Any]] = {
     # A's ticket corrected, voided or refunded.
     "api.correct_ticket": {"licensePlate": "ZZATTACK3", "reason": "ZZ attack"},
     "api.void_ticket": {"reason": "ZZ attack"}, "api.refund_ticket": {"amountCents": 1, "reason": "ZZ attack"},
+    # A's day closed (a day over: closed by a manager there, audited at A): no body, the path names the day.
+    "api.close_day": {}, "reports.close_day": {},
 }
+CLOSED_DAY = "2026-01-05"
 # What a caller with rights at A sends: nothing that changes A (the other checks read A afterwards).
 HARMLESS: dict[str, dict[str, Any]] = {
     "admin.grant": {"garage": B_SLUG, "username": "att-b", "role": "attendant"},  # as it already is
