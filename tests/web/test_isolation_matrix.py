@@ -68,8 +68,9 @@ POLICY: dict[str, str] = {
     "moved.choose": "signed_in", "moved.remember": "chooses_a", "moved.old_url": "moved",
     **{f"desk.{name}": "staff" for name in ("index", "activity", "enter", "lookup", "inside", "live", "rates",
                                              "ticket", "pay", "paid", "print_ticket", "print_receipt",
-                                             "shift", "open_shift", "close_shift", "closeout", "print_closeout")},
-    **{f"desk.{name}": "manager" for name in ("shifts", "reopen_shift", "adjust_shift")},
+                                             "shift", "open_shift", "close_shift", "closeout", "print_closeout",
+                                             "correct_page", "correct", "void_page", "void")},
+    **{f"desk.{name}": "manager" for name in ("shifts", "reopen_shift", "adjust_shift", "refund_page", "refund")},
     **{f"reports.{name}": "manager" for name in ("index", "chart", "export_rows", "export_tickets")},
     "settings.index": "manager", "settings.save": "manager",
     **{f"admin.{name}": "manager" for name in ("audit", "users", "create_user", "deactivate", "reactivate",
@@ -359,6 +360,8 @@ ATTEMPTS: dict[str, dict[str, Any]] = {
     # A's ticket corrected, voided or refunded.
     "api.correct_ticket": {"licensePlate": "ZZATTACK3", "reason": "ZZ attack"},
     "api.void_ticket": {"reason": "ZZ attack"}, "api.refund_ticket": {"amountCents": 1, "reason": "ZZ attack"},
+    "desk.correct": {"plate": "ZZATTACK4", "vehicle_type": "SUV", "reason": "ZZ attack"},
+    "desk.void": {"reason": "ZZ attack"}, "desk.refund": {"amount": "0.01", "reason": "ZZ attack"},
 }
 # What a caller with rights at A sends: nothing that changes A (the other checks read A afterwards).
 HARMLESS: dict[str, dict[str, Any]] = {

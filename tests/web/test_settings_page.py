@@ -22,6 +22,7 @@ VALID = {
     "rate_compact_car": "", "rate_suv": "15", "rate_motorcycle": "5.5", "rate_van": "",
     "grace_minutes": "10", "daily_max": "40", "lost_ticket_fee": "50", "lost_ticket_mode": "add",
     "garage_address": " 12 Main Street \r\n\r\nSpringfield IL 62701\r\n", "tax_rate": "19", "tax_id": " DE123456789 ",
+    "void_window_minutes": "10",
 }
 
 
