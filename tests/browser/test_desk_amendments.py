@@ -49,6 +49,9 @@ def test_an_attendant_voids_a_ticket_issued_by_mistake_and_the_space_is_free_aga
     expect(card).to_contain_text("OOPS 1")
     expect(free(held)).to_have_text("139")
     number = card.locator("[data-ticket-number]").inner_text().strip()
+    more = card.locator("summary", has_text="Correct or void this ticket")  # folded: the card stays one row
+    tap_sized(held, more)
+    more.tap()
     void = card.locator(".ticket-actions a", has_text="Void ticket")
     tap_sized(held, void)
     tap_sized(held, card.locator(".ticket-actions a", has_text="Correct plate / type"))

@@ -113,6 +113,8 @@ def test_an_attendant_voids_a_ticket_issued_by_mistake_and_its_space_is_free(des
     assert text(voided.select_one("[data-void-reason]")) == "car turned round at the barrier"
     assert text(voided.select_one("[data-voided-at]"))
     assert page.select(".ticket-actions a") == []  # nothing left to do to it
+    (row,) = [tr for tr in page.select("#activity tbody tr") if number in text(tr)]
+    assert "Voided" in text(row) and "Exit" not in text(row)  # never an exit: the car never came in
     # The exit finds it voided: nothing to pay, no payment form; paying it anyway takes nothing.
     found = soup(desk.lookup(number))
     assert "nothing to pay" in text(found.select_one("#exit")).lower()
