@@ -24,7 +24,7 @@ from markupsafe import Markup, escape
 from .domain.money import format_dollars
 from .domain.pricing import describe
 from .domain.roles import ROLE_ATTENDANT, ROLE_MANAGER
-from .domain.tickets import PLATE_TYPED_MAX, STATUS_ACTIVE, STATUS_COMPLETED, TICKET_NUMBER_IN_TEXT
+from .domain.tickets import PLATE_TYPED_MAX, STATUS_ACTIVE, STATUS_COMPLETED, STATUS_VOIDED, TICKET_NUMBER_IN_TEXT
 from .identity import current_garage
 from .services import settings as settings_service
 
@@ -95,7 +95,7 @@ def install(app: Flask) -> None:
     app.url_defaults(static_versions(app))
     app.jinja_env.globals.update(
         dollars=format_dollars, available_endpoints=app.view_functions,
-        STATUS_ACTIVE=STATUS_ACTIVE, STATUS_COMPLETED=STATUS_COMPLETED,
+        STATUS_ACTIVE=STATUS_ACTIVE, STATUS_COMPLETED=STATUS_COMPLETED, STATUS_VOIDED=STATUS_VOIDED,
         ROLE_ATTENDANT=ROLE_ATTENDANT, ROLE_MANAGER=ROLE_MANAGER, PLATE_TYPED_MAX=PLATE_TYPED_MAX,
     )
     app.jinja_env.filters["ticket_numbers_whole"] = ticket_numbers_whole

@@ -16,9 +16,11 @@ from ..domain.pricing import Quote, recorded
 from ..domain.shifts import ShiftRequired
 from ..domain.tax import included_line
 from ..domain.tickets import (
-    PAYMENT_METHODS, SCANNED_TICKET_PATTERN, STATUS_ACTIVE, VEHICLE_TYPES, TicketView, format_receipt_number,
+    PAYMENT_METHODS, SCANNED_TICKET_PATTERN, STATUS_ACTIVE, STATUS_VOIDED, VEHICLE_TYPES, TicketView,
+    format_receipt_number,
 )
 from ..models import Ticket
+from ..services import amendments as amendment_service
 from ..services import stats as stats_service
 from ..services import tickets as ticket_service
 from ..services.settings import get_settings
@@ -88,8 +90,12 @@ def desk_helpers() -> dict[str, Any]:
         """"incl. VAT 19 %: $1.60" at the rate recorded when the ticket was paid; None without one."""
         return included_line(ticket.amount_paid or 0, ticket.tax_rate_bp)
 
+    def refunds(ticket: Ticket) -> list[amendment_service.RefundLine]:
+        """A paid ticket's refunds (read only for a ticket with some: no statement otherwise)."""
+        return amendment_service.refunds_of(current_garage(), ticket.id) if ticket.refunded_cents else []
+
     return {"local_time": local_time, "duration": format_duration, "qr": qr_svg, "charged": charged,
-            "receipt_number": format_receipt_number, "tax_line": tax_line,
+            "receipt_number": format_receipt_number, "tax_line": tax_line, "refunds_of": refunds,
             "receipt_garage": lambda: get_settings(current_garage()),
             "VEHICLE_TYPES": VEHICLE_TYPES, "PAYMENT_METHODS": PAYMENT_METHODS,
             "SCANNED_TICKET_PATTERN": SCANNED_TICKET_PATTERN,
@@ -260,10 +266,20 @@ def lookup():
         return _exit(state, 422)
     state.ticket = found
     if state.receipt:
-        state.notice = f"Ticket {found.ticket_number} has already been paid."
+        state.notice = _closed_notice(found, f"Ticket {found.ticket_number} has already been paid.")
     else:
         state.quote = ticket_service.quote_for(found, lost=lost)
     return _exit(state)
+
+
+ALREADY_PAID = "This ticket was already paid. No second payment was taken."
+
+
+def _closed_notice(ticket: Ticket, paid: str) -> str:
+    """What the exit says of a ticket no longer inside: paid, or voided (nothing to pay)."""
+    if ticket.status == STATUS_VOIDED:
+        return f"Ticket {ticket.ticket_number} was voided: there is nothing to pay. No payment was taken."
+    return paid
 
 
 def _expected_amount(raw: str | None) -> int | None:
@@ -284,7 +300,7 @@ def pay(number: str):
     state = ExitState(query=current.ticket_number, lost=lost, ticket=current,
                       method=method if method in PAYMENT_METHODS else "")
     if current.status != STATUS_ACTIVE:
-        state.notice = "This ticket was already paid. No second payment was taken."
+        state.notice = _closed_notice(current, ALREADY_PAID)
         return _exit(state, 409)
     if not method:
         state.quote = ticket_service.quote_for(current, lost=lost)
@@ -308,7 +324,7 @@ def pay(number: str):
         return _exit(state, exc.status)
     except AlreadyProcessed:
         state.ticket = ticket_service.find_ticket(current_garage(), number)
-        state.notice = "This ticket was already paid. No second payment was taken."
+        state.notice = _closed_notice(state.ticket, ALREADY_PAID)
         return _exit(state, 409)
     except InvalidInput as exc:
         state.quote = ticket_service.quote_for(current, lost=lost)
@@ -328,6 +344,8 @@ def paid(number: str):
     found = ticket_service.find_ticket(current_garage(), number)
     if found.status == STATUS_ACTIVE:
         return redirect(url_for("desk.lookup", q=found.ticket_number), code=303)
+    if found.status == STATUS_VOIDED:  # never paid: its card says VOIDED
+        return redirect(url_for("desk.ticket", number=found.ticket_number), code=303)
     return _full_page(exit=ExitState(ticket=found, paid_now=True), focus="lookup")
 
 
@@ -348,4 +366,6 @@ def print_receipt(number: str):
     found = ticket_service.find_ticket(current_garage(), number)
     if found.status == STATUS_ACTIVE:
         raise NotFound(f"Ticket {found.ticket_number} has not been paid yet: no receipt")
+    if found.status == STATUS_VOIDED:
+        raise NotFound(f"Ticket {found.ticket_number} was voided: no receipt")
     return render_template("desk/print_receipt.html", ticket=found, garage=get_settings(current_garage()))

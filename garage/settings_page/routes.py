@@ -32,7 +32,9 @@ def rate_field(kind: str) -> str:
 
 FIELDS = ("garage_name", "total_spaces", "timezone", "almost_full_percent", "hourly_rate",
           *(rate_field(kind) for kind in VEHICLE_TYPES), "grace_minutes", "daily_max",
-          "lost_ticket_fee", "lost_ticket_mode", "garage_address", "tax_rate", "tax_id")
+          "lost_ticket_fee", "lost_ticket_mode", "garage_address", "tax_rate", "tax_id", "void_window_minutes",
+          "payments_require_shift")
+CHECKED = "1"  # a ticked checkbox's value
 # Setting (service keyword / check() key) → form field, where they differ.
 FIELD_OF = {"daily_max_cents": "daily_max", "lost_ticket_fee_cents": "lost_ticket_fee", "tax_rate_bp": "tax_rate",
             **{f"vehicle_rates.{kind}": rate_field(kind) for kind in VEHICLE_TYPES}}
@@ -51,6 +53,8 @@ def form_values() -> dict[str, str]:
         "lost_ticket_mode": tariff.lost_ticket_mode, "garage_name": s.garage_name,
         "timezone": s.timezone, "almost_full_percent": str(s.almost_full_percent),
         "garage_address": s.garage_address, "tax_rate": percent_text(s.tax_rate_bp), "tax_id": s.tax_id,
+        "void_window_minutes": str(s.void_window_minutes),
+        "payments_require_shift": CHECKED if s.payments_require_shift else "",
     }
 
 
@@ -108,6 +112,8 @@ def parse_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]
     except ValueError:
         errors["tax_rate"] = "Enter the tax rate as a percentage with at most two decimals, e.g. 19 or 7.25"
     changes["tax_id"] = text("tax_id")
+    whole("void_window_minutes", "void_window_minutes", "the void window in minutes")
+    changes["payments_require_shift"] = text("payments_require_shift") == CHECKED  # unticked: not sent
     for setting, message in rules.check(changes).items():
         errors.setdefault(FIELD_OF.get(setting, setting), message)
     return changes, errors

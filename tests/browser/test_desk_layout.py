@@ -150,7 +150,7 @@ def test_portrait_ticket_number_print_and_confirm_stay_on_one_line_inside_the_sc
     sign_in(page, live)
     issue_by_keyboard(page, "PORTRAIT 1")
     expect(page.locator("#entry .ticket-card")).to_contain_text("PORTRAIT 1")
-    for selector in ("#entry .ticket-card [data-ticket-number]", "#entry .ticket-card a"):
+    for selector in ("#entry .ticket-card [data-ticket-number]", "#entry .ticket-card a.ticket-print"):
         assert_one_line(page, selector)
 
     page.locator("#lookup-q").fill(long_stay)
@@ -162,7 +162,7 @@ def test_portrait_ticket_number_print_and_confirm_stay_on_one_line_inside_the_sc
     page.locator("label.choice", has_text="Mobile Payment").tap()
     confirm.tap()
     expect(page.locator("#exit .receipt-card")).to_contain_text("Mobile Payment")
-    assert_one_line(page, "#exit .receipt-card a")
+    assert_one_line(page, "#exit .receipt-card a[data-print-frame]")
     assert page.evaluate("document.documentElement.scrollWidth") <= 768
 
 

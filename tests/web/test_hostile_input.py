@@ -31,7 +31,7 @@ from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 from garage.extensions import db
 from garage.identity import Actor
 from garage.models import User
-from garage.services import accounts, shifts
+from garage.services import accounts, shifts, tickets
 from tests.helpers.api import issue
 from tests.helpers.garages import make_admin
 from tests.helpers.web import PASSWORD, csrf_token, sign_in, signed_in, soup
@@ -84,6 +84,8 @@ RECIPES: dict[str, tuple[str, ...]] = {
     "desk.print_ticket": (), "desk.print_receipt": (),
     "desk.shift": ("next",), "desk.open_shift": (), "desk.close_shift": (), "desk.closeout": (), "desk.print_closeout": (),
     "desk.shifts": (), "desk.reopen_shift": (), "desk.adjust_shift": (),
+    "desk.correct_page": (), "desk.correct": (), "desk.void_page": (), "desk.void": (), "desk.refund_page": (),
+    "desk.refund": (),
     "lobby.index": ("theme",), "lobby.panel": (),
     "reports.index": ("from", "to", "group"), "reports.chart": ("from", "to", "group"),
     "reports.export_rows": ("from", "to", "group"), "reports.export_tickets": ("from", "to", "group"),
@@ -120,6 +122,7 @@ class Guarded:
     anonymous: Any
     token: dict[str, str]
     ticket: str
+    paid: str  # a paid ticket (the refund form)
 
     def valid(self, name: str) -> str:
         return VALID.get(name, "x").format(ticket=self.ticket)
@@ -137,7 +140,9 @@ def guarded(app, client, make_user, token_for) -> Guarded:
     dave = Actor(db.session.scalar(sa.select(User.id).where(User.username == "dave")), "dave")
     shifts.close_shift(MAIN, shifts.open_shift(MAIN, dave, 0).shift.id, dave, counted_cents=0)  # shift 1: closed
     shifts.open_shift(MAIN, dave, 0)  # shift 2: open (the shift pages' forms: adjust, reopen, close)
-    return Guarded(browser, app.test_client(), token, issue(client, token, "GUARD1"))
+    paid = issue(client, token, "GUARD2")
+    tickets.process_exit(MAIN, paid, "Cash")
+    return Guarded(browser, app.test_client(), token, issue(client, token, "GUARD1"), paid)
 
 
 def assert_no_server_error(response, what: str) -> None:
@@ -201,7 +206,9 @@ def test_query_parameters_and_path_segments_never_fail(app, guarded):
 FORM_PAGES = ("/g/main/desk", "/g/main/desk/exit?q=GUARD1", "/g/main/desk/tickets/{ticket}", "/g/main/admin/users",
               "/g/main/admin/audit", "/g/main/settings", "/g/main/reports", "/account/password", "/desk/choose",
               "/garages", "/portfolio", "/g/main/desk/shift", "/g/main/desk/shifts/1", "/g/main/desk/shifts/2",
-              "/g/main/reports/close")
+              "/g/main/reports/close",
+              "/g/main/desk/tickets/{ticket}/correct", "/g/main/desk/tickets/{ticket}/void",
+              "/g/main/desk/tickets/{paid}/refund")
 
 
 @dataclass(frozen=True)
@@ -259,7 +266,7 @@ def drive(client, form: Form, token: str) -> None:
 
 def test_every_form_on_every_page_never_fails(app, guarded, make_user):
     browser = guarded.browser
-    pages = [page.format(ticket=guarded.ticket) for page in FORM_PAGES]
+    pages = [page.format(ticket=guarded.ticket, paid=guarded.paid) for page in FORM_PAGES]
     forms = {form.action: form for page in pages for form in forms_on(browser, page)}
     forms.update({form.action: form for form in forms_on(guarded.anonymous, "/login")})
     posted = {app.url_map.bind("localhost").match(action.split("?")[0], method="POST")[0]

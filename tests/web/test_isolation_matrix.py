@@ -68,8 +68,9 @@ POLICY: dict[str, str] = {
     "moved.choose": "signed_in", "moved.remember": "chooses_a", "moved.old_url": "moved",
     **{f"desk.{name}": "staff" for name in ("index", "activity", "enter", "lookup", "inside", "live", "rates",
                                              "ticket", "pay", "paid", "print_ticket", "print_receipt",
-                                             "shift", "open_shift", "close_shift", "closeout", "print_closeout")},
-    **{f"desk.{name}": "manager" for name in ("shifts", "reopen_shift", "adjust_shift")},
+                                             "shift", "open_shift", "close_shift", "closeout", "print_closeout",
+                                             "correct_page", "correct", "void_page", "void")},
+    **{f"desk.{name}": "manager" for name in ("shifts", "reopen_shift", "adjust_shift", "refund_page", "refund")},
     **{f"reports.{name}": "manager" for name in ("index", "chart", "export_rows", "export_tickets", "close",
                                                   "close_day", "print_close", "export_close")},
     "settings.index": "manager", "settings.save": "manager",
@@ -363,6 +364,8 @@ ATTEMPTS: dict[str, dict[str, Any]] = {
     "api.void_ticket": {"reason": "ZZ attack"}, "api.refund_ticket": {"amountCents": 1, "reason": "ZZ attack"},
     # A's day closed (a day over: closed by a manager there, audited at A): no body, the path names the day.
     "api.close_day": {}, "reports.close_day": {},
+    "desk.correct": {"plate": "ZZATTACK4", "vehicle_type": "SUV", "reason": "ZZ attack"},
+    "desk.void": {"reason": "ZZ attack"}, "desk.refund": {"amount": "0.01", "reason": "ZZ attack"},
 }
 CLOSED_DAY = "2026-01-05"
 # What a caller with rights at A sends: nothing that changes A (the other checks read A afterwards).

@@ -22,6 +22,7 @@ VALID = {
     "rate_compact_car": "", "rate_suv": "15", "rate_motorcycle": "5.5", "rate_van": "",
     "grace_minutes": "10", "daily_max": "40", "lost_ticket_fee": "50", "lost_ticket_mode": "add",
     "garage_address": " 12 Main Street \r\n\r\nSpringfield IL 62701\r\n", "tax_rate": "19", "tax_id": " DE123456789 ",
+    "void_window_minutes": "15", "payments_require_shift": "1",
 }
 
 
@@ -112,8 +113,8 @@ def test_saving_stores_cents_redirects_and_says_saved(manager_client):
                         "lost_ticket_fee_cents": 5000, "lost_ticket_mode": "add",
                         "garage_name": "Main Street Garage", "timezone": "Europe/Berlin",
                         "almost_full_percent": 85, "garage_address": "12 Main Street\nSpringfield IL 62701",
-                        "tax_rate_bp": 1900, "tax_id": "DE123456789", "void_window_minutes": 10,
-                        "payments_require_shift": False}
+                        "tax_rate_bp": 1900, "tax_id": "DE123456789", "void_window_minutes": 15,
+                        "payments_require_shift": True}
     assert rates == [("Motorcycle", 550), ("SUV", 1500)]  # blank types pay the default rate
     page = soup(manager_client.get(r.location))
     assert "Saved" in page.find(class_="saved").get_text()
@@ -306,3 +307,32 @@ def test_an_address_too_long_is_422_next_to_the_field_and_kept(manager_client, a
         assert "at most 4 lines of at most 60" in field_error(page, "garage_address")
         assert page.find(id="garage_address").get_text() == address
     assert snapshot() == before and settings_audits() == []
+
+
+# --- the desk's rules (issue 18): the void window, payments in a shift ------------------------------
+
+def test_the_void_window_and_the_shift_rule_show_as_saved_and_untick(manager_client):
+    page = soup(manager_client.get("/g/main/settings"))
+    assert page.find(id="void_window_minutes")["value"] == "10"  # the default
+    assert not page.find(id="payments_require_shift").has_attr("checked")
+    assert "void a ticket within" in page.find("label", attrs={"for": "void_window_minutes"}).get_text()
+    assert post(manager_client, {"void_window_minutes": "0"}).status_code == 303  # 0: managers only
+    page = soup(manager_client.get("/g/main/settings"))
+    assert page.find(id="void_window_minutes")["value"] == "0"
+    assert page.find(id="payments_require_shift").has_attr("checked")
+    data = {k: v for k, v in VALID.items() if k != "payments_require_shift"}  # unticked: the browser sends nothing
+    r = manager_client.post("/g/main/settings", data={**data, "csrf_token": csrf_token(manager_client, "/g/main/settings")})
+    assert r.status_code == 303
+    assert snapshot()[0]["payments_require_shift"] is False
+
+
+@pytest.mark.parametrize("typed, words", [("", "whole number"), ("ten", "whole number"), ("-1", "from 0 to 1440"),
+                                          ("1441", "from 0 to 1440")])
+def test_a_bad_void_window_is_422_next_to_its_field_and_nothing_changes(manager_client, typed, words):
+    before = snapshot()
+    r = post(manager_client, {"void_window_minutes": typed})
+    assert r.status_code == 422
+    page = soup(r)
+    assert words in field_error(page, "void_window_minutes")
+    assert page.find(id="void_window_minutes")["value"] == typed
+    assert snapshot() == before
