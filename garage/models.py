@@ -201,6 +201,11 @@ class Ticket(db.Model):
     # A voided ticket (status 'voided', issued by mistake): why; exit_time is when it was voided
     # (its space was freed then) and closed_by_id who voided it. amount_paid stays NULL.
     void_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    # Merchant validations on it (ticket_validations rows: migration 0012), counted here so that an
+    # exit of an unvalidated ticket reads nothing more, and the exit's write can require the count it
+    # priced with; and what they took off the fee at the payment (part of the fee, not of amount_paid).
+    validations: Mapped[int] = mapped_column(default=0, server_default="0")
+    discount_cents: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -375,6 +380,75 @@ class DailyClose(db.Model):
     closed_by: Mapped[User | None] = relationship()
 
     __table_args__ = (sa.Index("uq_daily_closes_garage_day", "garage_id", "day", unique=True),)
+
+
+class ValidationProgram(db.Model):
+    """A merchant validation program of one garage (issue 18; the rules: garage/domain/validations.py):
+    what it gives (kind and value), when (local dates, inclusive; NULL: open-ended), an optional cap
+    on the tickets it validates (used_count, raised by one conditional UPDATE per validation: the
+    database checks it), and whether it stacks with other validations on one ticket."""
+
+    __tablename__ = "validation_programs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    garage_id: Mapped[int] = mapped_column(sa.ForeignKey("garages.id"))
+    name: Mapped[str] = mapped_column(sa.String(80))
+    merchant: Mapped[str] = mapped_column(sa.String(80), default="", server_default="")
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    value: Mapped[int]  # minutes, cents or percent, by kind
+    valid_from: Mapped[date | None] = mapped_column(sa.Date)
+    valid_until: Mapped[date | None] = mapped_column(sa.Date)
+    usage_cap: Mapped[int | None]
+    used_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    stacks: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('free_minutes', 'flat_price', 'amount_off', 'percent_off')",
+                           name="ck_validation_programs_kind"),
+        sa.CheckConstraint("value > 0", name="ck_validation_programs_value"),
+        sa.CheckConstraint("usage_cap IS NULL OR used_count <= usage_cap", name="ck_validation_programs_cap"),
+        sa.Index("uq_validation_programs_garage_name", "garage_id", "name", unique=True),
+    )
+
+
+class ValidationCode(db.Model):
+    """A code of a program that a merchant hands out (printed, or as a barcode): single-use (the
+    database keeps used_count at most 1) or reusable; unique per garage, stored as its key (letters
+    and digits, upper case: domain.validations.code_key)."""
+
+    __tablename__ = "validation_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    garage_id: Mapped[int] = mapped_column(sa.ForeignKey("garages.id"))
+    program_id: Mapped[int] = mapped_column(sa.ForeignKey("validation_programs.id"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(40))
+    reusable: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    used_count: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    __table_args__ = (
+        sa.CheckConstraint("reusable OR used_count <= 1", name="ck_validation_codes_single_use"),
+        sa.Index("uq_validation_codes_garage_code", "garage_id", "code", unique=True),
+    )
+
+
+class TicketValidation(db.Model):
+    """A validation on a ticket (a merchant's stamp), by the code given; what it took off the fee is
+    written by the exit's own statement (NULL until the ticket is paid). One per program per ticket."""
+
+    __tablename__ = "ticket_validations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    garage_id: Mapped[int] = mapped_column(sa.ForeignKey("garages.id"))
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id"))
+    program_id: Mapped[int] = mapped_column(sa.ForeignKey("validation_programs.id"))
+    code_id: Mapped[int] = mapped_column(sa.ForeignKey("validation_codes.id"))
+    discount_cents: Mapped[int | None]
+    validated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    validated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    __table_args__ = (
+        sa.Index("uq_ticket_validations_ticket_program", "ticket_id", "program_id", unique=True),
+        sa.Index("ix_ticket_validations_program", "garage_id", "program_id"),
+    )
 
 
 class VehicleRate(db.Model):

@@ -7,7 +7,9 @@ from typing import Any
 import sqlalchemy as sa
 from flask import g, jsonify, request
 
-from ..domain.clock import utcnow
+from ..domain.clock import local_today, utcnow
+from ..domain.periods import parse_date, parse_period
+from ..domain.validations import describe as describe_validation
 from ..domain.errors import DomainError, InvalidInput, NotFound, Unauthenticated
 from ..domain.inputs import parse_whole
 from ..domain.money import cents_to_dollars
@@ -19,14 +21,16 @@ from ..identity import ADMINS, ANY_ACCOUNT, caller_role, current_garage, MANAGER
 from ..persistence import store
 from ..services import garages as garage_service, settings as settings_service, stats as stats_service
 from ..services import amendments as amendment_service, shifts as shift_service, tickets as ticket_service
+from ..services import validations as validation_service
 from ..services import closes as close_service
 from ..web import RETRY_AFTER_SECONDS, autocommit, log_failure
 from . import bp, route
 from .operation import ApiError, operation
 from .schemas import (
-    ActivityResponse, CloseResponse, ExitRequest, RefundCreate, RefundResponse, TicketCorrection, TicketVoid, GarageCreate, GarageResponse, GarageStatsResponse, OccupancyResponse, QuoteResponse,
-    MethodTotalResponse, SettingsResponse, SettingsUpdate, ShiftClose, ShiftOpen, ShiftResponse, StatusResponse,
-    TicketCreate, TicketResponse,
+    ActivityResponse, CloseResponse, ExitRequest, GarageCreate, GarageResponse, GarageStatsResponse, MethodTotalResponse,
+    OccupancyResponse, ProgramCreate, ProgramFiguresResponse, ProgramResponse, QuoteResponse, RefundCreate,
+    RefundResponse, SettingsResponse, SettingsUpdate, ShiftClose, ShiftOpen, ShiftResponse, StatusResponse,
+    TicketCorrection, TicketCreate, TicketResponse, TicketVoid, ValidateRequest, ValidationLineResponse,
 )
 
 
@@ -153,19 +157,28 @@ def get_ticket(ticket_number: str):
 @operation("What an exit now would charge (same function as the charge)", roles=STAFF,
            params=[{"name": "lost", "in": "query", "required": False,
                     "schema": {"type": "boolean", "default": False},
-                    "description": "quote a lost ticket (the lost-ticket fee applies)"}],
-           responses={200: ("Quote", QuoteResponse), 404: ("No ticket with this number", None),
-                      409: ("Already processed", None), 422: ("Bad lost flag", None)})
+                    "description": "quote a lost ticket (the lost-ticket fee applies)"},
+                   {"name": "validationCode", "in": "query", "required": False,
+                    "schema": {"type": "string", "maxLength": 64},
+                    "description": "quote as if this merchant's code were given (nothing is written)"}],
+           responses={200: ("Quote", QuoteResponse), 404: ("No ticket with this number, or no such code", None),
+                      409: ("Already processed; a code that cannot validate it now", None),
+                      422: ("Bad lost flag", None)})
 def quote_ticket(ticket_number: str):
     lost = _flag("lost")
     ticket = ticket_service.find_ticket(current_garage(), ticket_number)
     if ticket.status != STATUS_ACTIVE:
         raise ApiError(409, "Ticket has already been processed")
-    q = ticket_service.quote_for(ticket, lost=lost)
-    return jsonify(QuoteResponse(ticketNumber=ticket.ticket_number, durationMinutes=q.duration_minutes,
-                                 billableHours=q.billable_hours, amountDue=q.amount_cents,
-                                 timeFee=q.time_fee_cents, lostFee=q.lost_fee_cents,
-                                 lost=q.lost).model_dump())
+    q, lines = ticket_service.quote_with_validations(ticket, lost=lost, code=request.args.get("validationCode"))
+    return jsonify(quote_json(ticket.ticket_number, q, lines))
+
+
+def quote_json(number: str, q, lines) -> dict[str, Any]:
+    return QuoteResponse(ticketNumber=number, durationMinutes=q.duration_minutes, billableHours=q.billable_hours,
+                         amountDue=q.amount_cents, timeFee=q.time_fee_cents, lostFee=q.lost_fee_cents, lost=q.lost,
+                         discount=q.discount_cents,
+                         validations=[ValidationLineResponse(program=line.name, discount=line.discount_cents)
+                                      for line in lines]).model_dump()
 
 
 def _flag(name: str) -> bool:
@@ -186,8 +199,69 @@ def _flag(name: str) -> bool:
 def process_exit(ticket_number: str, body: ExitRequest):
     """The token is checked by the exit's own SELECT."""
     ticket = ticket_service.process_exit(g.caller.garage_id, ticket_number, body.paymentMethod, g.caller,
-                                         expected_amount_cents=body.expectedAmount, lost=body.lost)
+                                         expected_amount_cents=body.expectedAmount, lost=body.lost,
+                                         validation_code=body.validationCode)
     return jsonify(ticket_json(ticket))
+
+
+@route("/tickets/<ticket_number>/validations", "POST")
+@operation("Validate a car inside by a merchant's code (one validation per ticket unless the programs stack; the "
+           "same code again changes nothing) → the quote with the discount", body=ValidateRequest, roles=STAFF,
+           responses={201: ("The ticket's quote with its validations", QuoteResponse),
+                      404: ("No ticket with this number, or no such code", None),
+                      409: ("Not inside; the code is used, the program's cap reached or it is not valid today; "
+                            "validated already", None)})
+def validate_ticket(ticket_number: str, body: ValidateRequest):
+    ticket = ticket_service.find_ticket(current_garage(), ticket_number)
+    ticket = validation_service.validate_ticket(current_garage(), ticket, body.validationCode, g.actor)
+    q, lines = ticket_service.quote_with_validations(ticket)
+    return jsonify(quote_json(ticket.ticket_number, q, lines)), 201
+
+
+def program_json(row: validation_service.ProgramRow) -> dict[str, Any]:
+    p = row.program
+    return ProgramResponse(
+        id=p.id, name=p.name, merchant=p.merchant, kind=p.kind, value=p.value, terms=describe_validation(p.kind, p.value),
+        validFrom=p.valid_from.isoformat() if p.valid_from else None,
+        validUntil=p.valid_until.isoformat() if p.valid_until else None, usageCap=p.usage_cap, usedCount=p.used_count,
+        stacks=p.stacks, active=p.active, codes=row.codes, codesUsed=row.codes_used).model_dump()
+
+
+@route("/validations", "GET")
+@operation("The garage's validation programs (managers)", roles=MANAGERS,
+           responses={200: ("Programs, newest first", [ProgramResponse])})
+def list_validations():
+    return jsonify([program_json(row) for row in validation_service.list_programs(current_garage())])
+
+
+@route("/validations", "POST")
+@operation("Create a validation program with its codes (managers)", body=ProgramCreate, roles=MANAGERS,
+           responses={201: ("The program", ProgramResponse), 409: ("A program of that name or a code exists", None),
+                      422: ("Bad terms, dates or codes", None)})
+def create_validation(body: ProgramCreate):
+    program = validation_service.create_program(
+        current_garage(), g.actor, name=body.name, merchant=body.merchant, kind=body.kind, value=body.value,
+        valid_from=parse_date(body.validFrom, "validFrom") if body.validFrom else None,
+        valid_until=parse_date(body.validUntil, "validUntil") if body.validUntil else None,
+        usage_cap=body.usageCap, stacks=body.stacks, codes=body.codes, reusable=body.reusable)
+    return jsonify(program_json(validation_service.ProgramRow(program, len(body.codes), 0))), 201
+
+
+@route("/validations/report", "GET")
+@operation("Per program: validated tickets paid in the period and the value given (what each merchant is billed)",
+           roles=MANAGERS,
+           params=[{"name": name, "in": "query", "required": False,
+                    "schema": {"type": "string", "pattern": "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"},
+                    "description": f"{name} local date, YYYY-MM-DD (blank or left out: the last 30 days)"}
+                   for name in ("from", "to")],
+           responses={200: ("Figures per program", [ProgramFiguresResponse]), 422: ("Bad dates", None)})
+def validation_report():
+    tz = settings_service.get_settings(current_garage()).timezone
+    period = parse_period(request.args, local_today(utcnow(), tz))
+    start, end = period.bounds(tz)
+    return jsonify([ProgramFiguresResponse(programId=f.program_id, name=f.name, merchant=f.merchant, tickets=f.tickets,
+                                           valueGiven=f.value_cents).model_dump()
+                    for f in validation_service.report(current_garage(), start, end)])
 
 
 @route("/tickets/<ticket_number>", "PATCH")

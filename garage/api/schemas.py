@@ -72,6 +72,10 @@ class ExitRequest(Request):
                     "changed since, the exit is refused with 409 and nothing is charged. "
                     "null, or left out: no such check.")
     lost: bool = Field(default=False, description="The driver has no ticket: the lost-ticket fee applies.")
+    validationCode: str | None = Field(
+        default=None, min_length=1, max_length=64,
+        description="A merchant's validation code the driver hands over: the ticket is validated by it, then "
+                    "paid with the discount (the same code on a retried exit changes nothing).")
 
 
 # A type's rate: its bounds are published here and checked by the domain, whose message names the
@@ -153,6 +157,11 @@ class TicketResponse(BaseModel):
                     "null while active (and for tickets paid before receipt numbers)")
 
 
+class ValidationLineResponse(BaseModel):
+    program: str
+    discount: int = Field(description="cents taken off the time fee")
+
+
 class QuoteResponse(BaseModel):
     ticketNumber: str
     durationMinutes: int
@@ -161,6 +170,8 @@ class QuoteResponse(BaseModel):
     timeFee: int = Field(description="cents")
     lostFee: int = Field(description="cents; 0 unless lost")
     lost: bool
+    discount: int = Field(default=0, description="cents taken off the time fee by validations (amountDue is after it)")
+    validations: list[ValidationLineResponse] = Field(default_factory=list)
 
 
 class ActivityResponse(BaseModel):
@@ -355,6 +366,55 @@ class CloseResponse(BaseModel):
     currentFigures: DayFiguresResponse = Field(description="computed now")
     adjustments: list[CloseAdjustmentResponse] = Field(
         description="after-close adjustments: each figure that changed since the close")
+
+
+class ValidateRequest(Request):
+    validationCode: str = Field(min_length=1, max_length=64, examples=["CINEMA-0001"],
+                                description="the code the merchant handed out (letters and digits; case, spaces "
+                                            "and dashes do not matter)")
+
+
+class ProgramCreate(Request):
+    name: str = Field(min_length=1, max_length=80, examples=["Cinema"])
+    merchant: str = Field(default="", max_length=80, examples=["Odeon"])
+    kind: Literal["free_minutes", "flat_price", "amount_off", "percent_off"] = Field(
+        description="free_minutes: value minutes free; flat_price: the time fee is at most value cents; "
+                    "amount_off: value cents off; percent_off: value % off (all of the time fee only)")
+    value: whole(1, 1_000_000) = Field(examples=[180])  # type: ignore[valid-type]
+    validFrom: str | None = Field(default=None, description="first valid local date, YYYY-MM-DD; null: open",
+                                  pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+    validUntil: str | None = Field(default=None, description="last valid local date, YYYY-MM-DD; null: open",
+                                   pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+    usageCap: whole(1, 10_000_000) | None = Field(default=None, description="tickets it may validate; null: no cap")  # type: ignore[valid-type]
+    stacks: bool = Field(default=False, description="may be given with other stacking validations on one ticket")
+    codes: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=1000, examples=[["CIN-0001", "CIN-0002"]])
+    reusable: bool = Field(default=False, description="each code may validate many tickets (else once)")
+
+
+class ProgramResponse(BaseModel):
+    id: int
+    name: str
+    merchant: str
+    kind: str
+    value: int
+    terms: str = Field(description="the terms in words")
+    validFrom: str | None
+    validUntil: str | None
+    usageCap: int | None
+    usedCount: int = Field(description="tickets validated so far")
+    stacks: bool
+    active: bool
+    codes: int
+    codesUsed: int
+
+
+class ProgramFiguresResponse(BaseModel):
+    programId: int
+    name: str
+    merchant: str
+    tickets: int = Field(description="validated tickets paid in the period")
+    valueGiven: int = Field(description="cents taken off their fees: what the merchant is billed")
 
 
 class StatusResponse(BaseModel):

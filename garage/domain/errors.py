@@ -82,11 +82,11 @@ class AlreadyProcessed(Conflict):
 
 
 class CorrectedMeanwhile(Conflict):
-    """The ticket's vehicle type was corrected between the exit's read and its write: the fee read is
-    not the fee of the ticket now (nothing charged; look it up and quote again)."""
+    """The ticket's vehicle type was corrected, or a validation given, between the exit's read and its
+    write: the fee read is not the fee of the ticket now (nothing charged; look it up and quote again)."""
 
     def __init__(self) -> None:
-        super().__init__("This ticket was corrected meanwhile (its vehicle type): look it up and quote again")
+        super().__init__("This ticket was corrected or validated meanwhile: look it up and quote again")
 
 
 class QuoteChanged(Conflict):

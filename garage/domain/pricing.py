@@ -75,6 +75,7 @@ class Quote:
     lost_fee_cents: int = 0
     lost: bool = False
     hourly_rate_cents: int | None = None  # the rate applied (None for a recorded quote)
+    discount_cents: int = 0  # taken off the time fee by merchant validations (garage/domain/validations.py)
 
     @property
     def in_grace(self) -> bool:
@@ -127,13 +128,14 @@ def quote(entry: datetime, exit: datetime, tariff: Tariff, vehicle_type: str | N
 
 
 def recorded(duration: int, amount_cents: int, lost: bool = False,
-             lost_fee_cents: int | None = None) -> Quote:
+             lost_fee_cents: int | None = None, discount_cents: int = 0) -> Quote:
     """The breakdown of a ticket already paid, from what was stored at exit
-    (never recomputed with today's rules)."""
+    (never recomputed with today's rules). `discount_cents`: what validations took off its time fee."""
     lost_fee = lost_fee_cents or 0
-    fee = amount_cents - lost_fee
+    fee = amount_cents - lost_fee + discount_cents
     return Quote(duration_minutes=duration, billable_hours=billable_hours(duration) if fee else 0,
-                 amount_cents=amount_cents, time_fee_cents=fee, lost_fee_cents=lost_fee, lost=lost)
+                 amount_cents=amount_cents, time_fee_cents=fee, lost_fee_cents=lost_fee, lost=lost,
+                 discount_cents=discount_cents)
 
 
 def describe(tariff: Tariff) -> list[str]:

@@ -55,6 +55,8 @@ class IssuedTicket:
     receipt_number: None = None
     refunded_cents: int = 0
     void_reason: None = None
+    validations: int = 0
+    discount_cents: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,7 +316,8 @@ class Store:
         raise NotImplementedError
 
     def close(self, ticket: Ticket, values: dict[str, Any], details: dict[str, Any],
-              actor: Actor | None, require_shift: bool = False) -> Receipt:
+              actor: Actor | None, require_shift: bool = False,
+              given: Sequence[tuple[int, int]] = ()) -> Receipt:
         """Write the exit's `values` on a still-active ticket, its audit row, free its
         space and draw its receipt number (its garage's receipt_seq + 1, with the
         tax rate of that row, both stored on the ticket and returned). AlreadyProcessed
@@ -323,8 +326,9 @@ class Store:
         The payer's open shift at the garage, if any, is recorded on the ticket and in the audit
         row ("shiftId"), only while it is still open; `require_shift` (the garage's
         payments_require_shift) and none open: ShiftRequired, nothing written, no number drawn.
-        The ticket must still be of the vehicle type it was read with (its fee's): a correction
-        since gives CorrectedMeanwhile, nothing written."""
+        The ticket must still be of the vehicle type and have the validations it was read with (its
+        fee's): a correction or a validation since gives CorrectedMeanwhile, nothing written.
+        `given`: (ticket_validations id, cents) of what each validation took off, written with it."""
         raise NotImplementedError
 
     def open_shift_id(self, garage_id: int, user_id: int | None) -> int | None:
@@ -337,10 +341,11 @@ class Store:
         """Why an exit's write matched nothing (read after the refusal: a rare path): the ticket was
         paid or voided meanwhile; its vehicle type was corrected since the exit read it (its fee is
         not the one computed); else the payer has no open shift where one is required."""
-        now = db.session.execute(sa.select(Ticket.status, Ticket.vehicle_type).where(Ticket.id == ticket.id)).first()
+        now = db.session.execute(sa.select(Ticket.status, Ticket.vehicle_type, Ticket.validations)
+                                 .where(Ticket.id == ticket.id)).first()
         if now is None or now.status != STATUS_ACTIVE:
             return AlreadyProcessed()
-        if now.vehicle_type != ticket.vehicle_type:
+        if now.vehicle_type != ticket.vehicle_type or now.validations != ticket.validations:
             return CorrectedMeanwhile()
         if require_shift and self.open_shift_id(ticket.garage_id, actor.user_id) is None:
             return ShiftRequired()

@@ -17,7 +17,7 @@ from ..domain.money import cents_to_decimal
 from ..domain.tickets import STATUS_ACTIVE
 from ..extensions import db
 from ..identity import Actor, TokenCaller, admitted
-from ..models import AuditEvent, Garage, Ticket
+from ..models import AuditEvent, Garage, Ticket, TicketValidation
 from .base import OPEN_SHIFT_OF, IssuedTicket, NewTicket, Receipt, Store, formula_safe
 
 QUARTER = 900  # seconds
@@ -70,7 +70,8 @@ class PortableStore(Store):
         return new.issued(ticket.id, actor.user_id)
 
     def close(self, ticket: Ticket, values: dict[str, Any], details: dict[str, Any],
-              actor: Actor | None, require_shift: bool = False) -> Receipt:
+              actor: Actor | None, require_shift: bool = False,
+              given: Sequence[tuple[int, int]] = ()) -> Receipt:
         """Free the space and draw the receipt number (one UPDATE of the settings row,
         RETURNING the number and the tax rate), then close the still-active ticket with
         them: a second, concurrent payment of the same ticket matches no row, and the
@@ -82,7 +83,8 @@ class PortableStore(Store):
         # space a second time (the last car inside: the counter would go below zero).
         # And only of the vehicle type its fee was computed for (a correction since: nothing matches).
         still_active = sa.exists().where(Ticket.id == ticket.id, Ticket.status == STATUS_ACTIVE,
-                                         Ticket.vehicle_type == ticket.vehicle_type)
+                                         Ticket.vehicle_type == ticket.vehicle_type,
+                                         Ticket.validations == ticket.validations)
         drawn = db.session.execute(
             sa.update(Garage).where(Garage.id == ticket.garage_id, still_active)
             .values(occupied=Garage.occupied - 1, receipt_seq=Garage.receipt_seq + 1)
@@ -100,13 +102,17 @@ class PortableStore(Store):
         # The guard (still active) makes a second, concurrent payment match no row.
         closed = db.session.execute(
             sa.update(Ticket).where(Ticket.id == ticket.id, Ticket.status == STATUS_ACTIVE,
-                                    Ticket.vehicle_type == ticket.vehicle_type, in_shift)
+                                    Ticket.vehicle_type == ticket.vehicle_type,
+                                    Ticket.validations == ticket.validations, in_shift)
             .values(**values, receipt_number=drawn.receipt_seq, tax_rate_bp=drawn.tax_rate_bp, shift_id=shift)
             .returning(Ticket.shift_id)
             .execution_options(synchronize_session=False)
         ).first()
         if closed is None:
             raise self.refused_close(ticket, payer, require_shift)  # the service rolls the draw back
+        for row_id, cents in given:  # what each validation took off (a few rows at most)
+            db.session.execute(sa.update(TicketValidation).where(TicketValidation.id == row_id)
+                               .values(discount_cents=cents).execution_options(synchronize_session=False))
         receipt = Receipt(drawn.receipt_seq, drawn.tax_rate_bp, closed.shift_id)
         shifted = {} if receipt.shift_id is None else {"shiftId": receipt.shift_id}
         _audit(ticket.garage_id, actor, "ticket.paid", ticket.ticket_number,

@@ -82,8 +82,9 @@ FROM (VALUES (1)) AS one (x) LEFT JOIN ticket ON true
                 details="json"))
 
 # The exit's writes. `locked` takes the ticket's row lock while it is still active and still of the
-# vehicle type its fee was computed for (`priced_type`: a correction of the type committed since the
-# exit's read matches nothing, issue 18): a second,
+# vehicle type and with the validations its fee was computed for (`priced_type`, `priced_validations`: a
+# correction of the type or a validation committed since the exit's read matches nothing, issue 18; what
+# each validation took off is written to its row by `given`): a second,
 # concurrent payment of the same ticket waits for it, re-reads the row (READ COMMITTED),
 # finds it paid and matches nothing, and then neither the counter, the receipt sequence nor
 # the audit is touched. Only then is the ticket's garage's row updated: the space freed and
@@ -105,7 +106,7 @@ WITH shift AS (
     FOR SHARE
 ), locked AS (
     SELECT id FROM tickets WHERE id = :ticket_id AND status = :active AND vehicle_type = :priced_type
-        AND (NOT :require_shift OR EXISTS (SELECT FROM shift)) FOR UPDATE
+        AND validations = :priced_validations AND (NOT :require_shift OR EXISTS (SELECT FROM shift)) FOR UPDATE
 ), numbered AS (
     UPDATE garages SET occupied = occupied - 1, receipt_seq = receipt_seq + 1, updated_at = :updated_at
     FROM locked WHERE garages.id = :garage_id
@@ -115,9 +116,13 @@ WITH shift AS (
            amount_paid = :amount_paid, payment_method = :payment_method, last_event_at = :last_event_at,
            lost = :lost, lost_fee_cents = :lost_fee_cents, closed_by_id = :closed_by_id, updated_at = :updated_at,
            receipt_number = numbered.receipt_seq, tax_rate_bp = numbered.tax_rate_bp,
-           shift_id = (SELECT id FROM shift)
+           shift_id = (SELECT id FROM shift), discount_cents = :discount_cents
     FROM numbered WHERE tickets.id = :ticket_id
     RETURNING ticket_number, receipt_number, tickets.tax_rate_bp, tickets.shift_id
+), given AS (
+    UPDATE ticket_validations SET discount_cents = line.cents
+    FROM closed, unnest(:given_ids, :given_cents) AS line (id, cents)
+    WHERE ticket_validations.id = line.id
 ), audit AS (
     INSERT INTO audit_log (garage_id, at, user_id, username, action, object_type, object_id, ip, details)
     SELECT :garage_id, :updated_at, :user_id, :username, 'ticket.paid', 'ticket', ticket_number, :ip,
@@ -130,7 +135,8 @@ SELECT receipt_number, tax_rate_bp, shift_id FROM closed
                 payment_method="varchar", last_event_at="timestamptz", lost="boolean", lost_fee_cents="integer",
                 closed_by_id="integer", updated_at="timestamptz", ticket_id="integer", active="varchar",
                 garage_id="integer", user_id="integer", username="varchar", ip="varchar", details="text",
-                require_shift="boolean", priced_type="varchar"))
+                require_shift="boolean", priced_type="varchar", priced_validations="integer",
+                discount_cents="integer", given_ids="integer[]", given_cents="integer[]"))
 
 
 def details_json(details: dict[str, Any] | None) -> str | None:
@@ -196,13 +202,15 @@ class PostgresStore(Store):
         return new.issued(row.id, row.issued_by_id)  # no re-SELECT
 
     def close(self, ticket: Ticket, values: dict[str, Any], details: dict[str, Any],
-              actor: Actor | None, require_shift: bool = False) -> Receipt:
+              actor: Actor | None, require_shift: bool = False,
+              given: Sequence[tuple[int, int]] = ()) -> Receipt:
         actor = actor or Actor.system()
         row = CLOSE.execute({
             **values, "ticket_id": ticket.id, "active": STATUS_ACTIVE, "garage_id": ticket.garage_id,
             "user_id": actor.user_id, "username": actor.username, "ip": actor.ip,
             "details": details_json(details), "require_shift": require_shift,
-            "priced_type": ticket.vehicle_type}).first()
+            "priced_type": ticket.vehicle_type, "priced_validations": ticket.validations,
+            "given_ids": [row_id for row_id, _ in given], "given_cents": [cents for _, cents in given]}).first()
         if row is None:
             raise self.refused_close(ticket, actor, require_shift)
         return Receipt(row.receipt_number, row.tax_rate_bp, row.shift_id)

@@ -21,7 +21,7 @@ ACTIONS = frozenset({
     "user.granted", "user.revoked",
     "token.created", "token.revoked",
     "shift.opened", "shift.closed", "shift.reopened", "shift.adjusted",
-    "day.closed",
+    "day.closed", "ticket.validated", "validation.program_created",
 })
 
 

@@ -26,6 +26,7 @@ from ..identity import Actor, TokenCaller, admitted
 from ..models import Garage, Ticket, User
 from ..observability import metrics
 from ..persistence import BY_NUMBER, IN_GARAGE, NewTicket, commit_keeping_loaded, store
+from . import validations as validation_service
 from .settings import current_tariff, get_settings
 
 NUMBER_ATTEMPTS = 8
@@ -72,9 +73,12 @@ def entry_details(plate: str, vehicle_type: str) -> dict[str, Any]:
 
 def exit_details(quote: pricing.Quote, payment_method: str, lost: bool) -> dict[str, Any]:
     """The audit details of a payment (both database implementations write these)."""
-    return {"amountCents": quote.amount_cents, "paymentMethod": payment_method,
-            "durationMinutes": quote.duration_minutes, "lost": lost,
-            "timeFeeCents": quote.time_fee_cents, "lostFeeCents": quote.lost_fee_cents}
+    details = {"amountCents": quote.amount_cents, "paymentMethod": payment_method,
+               "durationMinutes": quote.duration_minutes, "lost": lost,
+               "timeFeeCents": quote.time_fee_cents, "lostFeeCents": quote.lost_fee_cents}
+    if quote.discount_cents:
+        details["discountCents"] = quote.discount_cents
+    return details
 
 
 def issue_ticket(garage_id: int | None, license_plate: str | None, vehicle_type: str | None,
@@ -155,14 +159,34 @@ def quote_for(ticket: Ticket, now: datetime | None = None, lost: bool = False,
     A paid ticket answers what was charged, whatever the rules are today."""
     if ticket.status == STATUS_COMPLETED and ticket.amount_paid is not None:
         return pricing.recorded(ticket.duration_minutes or 0, ticket.amount_paid, ticket.lost,
-                                ticket.lost_fee_cents)
-    return pricing.quote(ticket.entry_time, now or utcnow(), tariff or current_tariff(ticket.garage_id),
-                         vehicle_type=ticket.vehicle_type, lost=lost)
+                                ticket.lost_fee_cents, getattr(ticket, "discount_cents", 0) or 0)
+    return _priced(ticket, now or utcnow(), lost, tariff or current_tariff(ticket.garage_id))[0]
+
+
+def _priced(ticket: Ticket, now: datetime, lost: bool, tariff: pricing.Tariff,
+            extra: tuple = ()) -> tuple[pricing.Quote, tuple, list]:
+    """The fee of an active ticket now with its merchant validations (and `extra` terms: a preview)
+    taken off: the quote, its validation lines and the validations on the ticket."""
+    base = pricing.quote(ticket.entry_time, now, tariff, vehicle_type=ticket.vehicle_type, lost=lost)
+    return validation_service.priced(ticket, base, now, tariff, extra)
+
+
+def quote_with_validations(ticket: Ticket, now: datetime | None = None, lost: bool = False,
+                           code: Any = None) -> tuple[pricing.Quote, tuple]:
+    """The quote and its validation lines (a paid ticket: as recorded). `code`: a merchant's code the
+    driver has, shown as if it were given (nothing written; NotFound / Conflict when it cannot be)."""
+    if ticket.status == STATUS_COMPLETED and ticket.amount_paid is not None:
+        return quote_for(ticket), validation_service.lines_of(ticket)
+    now = now or utcnow()
+    extra = tuple(validation_service.preview(ticket.garage_id, ticket, code, now)) if code is not None else ()
+    q, lines, _ = _priced(ticket, now, lost, current_tariff(ticket.garage_id), extra)
+    return q, lines
 
 
 def process_exit(garage_id: int | None, ticket_number: str | None, payment_method: str | None,
                  actor: Actor | TokenCaller | None = None, now: datetime | None = None,
-                 expected_amount_cents: int | None = None, lost: bool = False) -> Ticket:
+                 expected_amount_cents: int | None = None, lost: bool = False,
+                 validation_code: Any = None) -> Ticket:
     """Charge and close an active ticket, exactly once, drawing its receipt number
     (gap-free: in the exit's own statement; a refused exit draws none).
 
@@ -177,8 +201,17 @@ def process_exit(garage_id: int | None, ticket_number: str | None, payment_metho
     The payment is taken in the payer's open shift at the garage (recorded on the ticket and
     in its audit row); where the garage requires one and the payer has none open:
     ShiftRequired (409 "Open a shift before taking payments"), nothing written, no number drawn.
+    ``validation_code``: a merchant's code the driver hands over: the ticket is validated by it first
+    (its own transaction, services/validations.py: kept if the payment is then refused, and the same
+    code again changes nothing, so the exit can be retried), then paid with the discount.
     """
     now = now or utcnow()
+    if validation_code is not None:
+        if isinstance(actor, TokenCaller):
+            actor, garage_id = admitted(actor if garage_id is None else replace(actor, garage_id=garage_id))
+        payment_method = check_payment_method(payment_method)  # told before anything is written
+        validation_service.validate_ticket(garage_id, find_ticket(garage_id, ticket_number), validation_code,
+                                           actor or Actor.system(), now)
     try:
         found = store().exit_inputs(garage_id, normalise_ticket_number(ticket_number), actor)
         ticket, settings = found.ticket, found.settings
@@ -190,16 +223,21 @@ def process_exit(garage_id: int | None, ticket_number: str | None, payment_metho
         # The ticket's own vehicle type is the only one its fee looks at.
         tariff = (settings.tariff({ticket.vehicle_type: found.type_rate} if found.type_rate is not None else None)
                   if settings is not None else None)
-        q = quote_for(ticket, now, lost=lost, tariff=tariff)
+        q, lines, on_ticket = _priced(ticket, now, lost, tariff or current_tariff(ticket.garage_id))
         if expected_amount_cents is not None and expected_amount_cents != q.amount_cents:
             raise QuoteChanged(expected_amount_cents, q.amount_cents)
         values = dict(status=STATUS_COMPLETED, exit_time=now, duration_minutes=q.duration_minutes,
                       amount_paid=q.amount_cents, payment_method=payment_method, last_event_at=now,
                       lost=lost, lost_fee_cents=q.lost_fee_cents if lost else None,
-                      closed_by_id=found.actor.user_id if found.actor else None, updated_at=now)
-        # (No settings row: quote_for's current_tariff() has just created it.)
+                      closed_by_id=found.actor.user_id if found.actor else None, updated_at=now,
+                      discount_cents=q.discount_cents)
+        # What each validation on the ticket took off, for its row (written by the exit's statement).
+        given = [(v.id, line.discount_cents) for line in lines for v in on_ticket
+                 if v.terms.program_id == line.program_id]
+        # (No settings row: current_tariff() has just created it.)
         require_shift = bool(settings is not None and settings.payments_require_shift)
-        receipt = store().close(ticket, values, exit_details(q, payment_method, lost), found.actor, require_shift)
+        receipt = store().close(ticket, values, exit_details(q, payment_method, lost), found.actor, require_shift,
+                                given)
         values.update(receipt_number=receipt.number, tax_rate_bp=receipt.tax_rate_bp, shift_id=receipt.shift_id)
         for name, value in values.items():  # what was written: no refresh round trip
             set_committed_value(ticket, name, value)

@@ -76,9 +76,9 @@ def test_every_operation_with_a_body_says_and_answers_400_413_and_422(client, sp
     accounts.create_user("root", "correct horse battery", "admin", allow_admin=True)
     admin = bearer("root")
     with_body = [(m, p, op) for m, p, op in operations(spec) if "requestBody" in op]
-    # entry, exit, settings, opening and closing a shift, correcting, voiding and refunding a ticket at the
-    # seed's path and per garage; a new garage
-    assert len(with_body) == 17
+    # entry, exit, settings, opening and closing a shift, correcting, voiding, refunding and validating a ticket,
+    # a new validation program, at the seed's path and per garage; a new garage
+    assert len(with_body) == 21
     before = ticket_count()
     for method, path, op in with_body:
         assert {"400", "413", "422"} <= set(op["responses"]), (method, path)
@@ -103,13 +103,17 @@ def valid_body(method: str, path: str) -> dict | None:
         return {"reason": "r"}
     if path.endswith("/refund"):
         return {"amountCents": 1, "reason": "r"}
+    if path.endswith("/tickets/{ticket_number}/validations"):
+        return {"validationCode": "ABC1"}
+    if path.endswith("/validations") and method == "post":
+        return {"name": "N", "kind": "amount_off", "value": 1, "codes": ["ABC1"]}
     return {"countedCashCents": 0} if method == "post" else None
 
 
 def test_every_operation_with_a_path_parameter_says_and_answers_404(client, spec, manager):
     with_parameter = [(m, p, op) for m, p, op in operations(spec) if "{" in p]
-    # the ticket's six, the shift's two, the day close's two; every garage operation per garage
-    assert len(with_parameter) == 6 + 2 + 2 + 18
+    # the ticket's seven, the shift's two, the day close's two; every garage operation per garage
+    assert len(with_parameter) == 7 + 2 + 2 + 22
     for method, path, op in with_parameter:
         assert "404" in op["responses"], (method, path)
         body = valid_body(method, path)

@@ -284,3 +284,33 @@ def test_a_void_racing_a_payment_of_the_same_ticket_lets_exactly_one_land(live):
         assert scalar(live, "SELECT occupied FROM garages") == 0
     assert scalar(live, "SELECT count(*) FROM tickets WHERE status = 'completed'") == outcomes["paid"]
     assert scalar(live, "SELECT count(*) FROM tickets WHERE status = 'voided'") == outcomes["voided"]
+
+
+def test_a_validation_cap_holds_under_parallel_exits(live):
+    """Issue 18: twelve exits at once, each with the same reusable code of a program capped at three
+    tickets: exactly three are validated and paid with the discount, the others are refused with
+    nothing charged; a single-use code given at two exits at once validates one."""
+    live.reset()
+    attendant, boss = live.token(), live.token("manager")
+    status, _ = call("POST", f"{live.url}/api/validations",
+                     {"name": "Capped", "kind": "amount_off", "value": 300, "codes": ["CAP-ALL"], "reusable": True,
+                      "usageCap": 3}, boss)
+    assert status == 201
+    numbers = [call("POST", f"{live.url}/api/tickets", {"licensePlate": f"VC{i}", "vehicleType": "Car"},
+                    attendant)[1]["ticketNumber"] for i in range(12)]
+    results = fire(12, lambda i: call("PUT", f"{live.url}/api/tickets/{numbers[i]}/exit",
+                                      {"paymentMethod": "Cash", "validationCode": "CAP-ALL"}, attendant))
+    statuses = Counter(status for status, _ in results)
+    assert statuses == {200: 3, 409: 9}, results
+    assert all(body["amountPaid"] == 700 for status, body in results if status == 200)
+    assert scalar(live, "SELECT used_count FROM validation_programs") == 3
+    assert scalar(live, "SELECT count(*) FROM tickets WHERE status = 'completed'") == 3
+    assert scalar(live, "SELECT sum(discount_cents) FROM ticket_validations") == 900
+
+    call("POST", f"{live.url}/api/validations",
+         {"name": "Once", "kind": "amount_off", "value": 100, "codes": ["ONCE-1"]}, boss)
+    pair = [call("POST", f"{live.url}/api/tickets", {"licensePlate": f"VO{i}", "vehicleType": "Car"},
+                 attendant)[1]["ticketNumber"] for i in range(2)]
+    results = fire(2, lambda i: call("POST", f"{live.url}/api/tickets/{pair[i]}/validations",
+                                     {"validationCode": "ONCE-1"}, attendant))
+    assert sorted(status for status, _ in results) == [201, 409], results

@@ -102,6 +102,8 @@ RECIPES: dict[str, tuple[str, ...]] = {
     "api.open_shift": (), "api.current_shift": (), "api.get_shift": (), "api.close_shift": (),
     "api.correct_ticket": (), "api.void_ticket": (), "api.refund_ticket": (),
     "api.get_close": (), "api.close_day": (),
+    "api.validate_ticket": (), "api.list_validations": (), "api.create_validation": (),
+    "api.validation_report": ("from", "to"),
 }
 
 # A good value for each parameter name, so generated requests also get past the first check.

@@ -83,7 +83,8 @@ POLICY: dict[str, str] = {
     **{f"api.{name}": "api_staff" for name in ("garage_stats", "create_ticket", "get_ticket", "quote_ticket",
                                                 "process_exit", "activities", "open_shift", "current_shift",
                                                 "get_shift", "close_shift", "correct_ticket", "void_ticket")},
-    "api.get_garage_settings": "api_manager", "api.refund_ticket": "api_manager",
+    "api.get_garage_settings": "api_manager", "api.refund_ticket": "api_manager", "api.validate_ticket": "api_staff",
+    **{f"api.{name}": "api_manager" for name in ("list_validations", "create_validation", "validation_report")},
     "api.get_close": "api_manager", "api.close_day": "api_manager", "api.put_garage_settings": "api_manager",
     "api.list_garages": "api_account", "api.create_garage": "api_admin",
 }
@@ -362,6 +363,9 @@ ATTEMPTS: dict[str, dict[str, Any]] = {
     # A's ticket corrected, voided or refunded.
     "api.correct_ticket": {"licensePlate": "ZZATTACK3", "reason": "ZZ attack"},
     "api.void_ticket": {"reason": "ZZ attack"}, "api.refund_ticket": {"amountCents": 1, "reason": "ZZ attack"},
+    # A validation program created at A, or A's ticket validated (by a code A has: see the set-up).
+    "api.create_validation": {"name": "ZZ Attack", "kind": "amount_off", "value": 1, "codes": ["ZZATTACK9"]},
+    "api.validate_ticket": {"validationCode": "ZZSECRETCODE"},
     # A's day closed (a day over: closed by a manager there, audited at A): no body, the path names the day.
     "api.close_day": {}, "reports.close_day": {},
     "desk.correct": {"plate": "ZZATTACK4", "vehicle_type": "SUV", "reason": "ZZ attack"},
