@@ -67,6 +67,8 @@ class DayFigures:
     lost_fee_cents: int = 0
     cars_inside: int = 0  # at the end of the day (now, for a day not over)
     shifts: tuple[ShiftLine, ...] = field(default=())
+    validated: int = 0  # merchant validations on the day's paid tickets (one per program per ticket)
+    validation_discount_cents: int = 0  # what the validations took off their fees (billed to the merchants)
 
     @property
     def net_revenue_cents(self) -> int:
@@ -105,6 +107,7 @@ class DayFigures:
             "voids": self.voids, "refunds": self.refunds, "refundedCents": self.refunded_cents,
             "netRevenueCents": self.net_revenue_cents, "paymentsRefundedCents": self.payments_refunded_cents,
             "lostTickets": self.lost_tickets, "lostFeeCents": self.lost_fee_cents, "carsInside": self.cars_inside,
+            "validatedTickets": self.validated, "validationDiscountCents": self.validation_discount_cents,
             "shiftsClosed": len(self.closed_shifts), "expectedCashCents": self.expected_cash_cents,
             "countedCashCents": self.counted_cash_cents, "overShortCents": self.over_short_cents,
             "shifts": [{"id": s.id, "openedBy": s.opened_by, "status": "closed" if s.closed else "open",
@@ -126,7 +129,8 @@ class DayFigures:
                             for m in data.get("byMethod") or ()),
             voids=n("voids"), refunds=n("refunds"), refunded_cents=n("refundedCents"),
             payments_refunded_cents=n("paymentsRefundedCents"), lost_tickets=n("lostTickets"),
-            lost_fee_cents=n("lostFeeCents"), cars_inside=n("carsInside"),
+            lost_fee_cents=n("lostFeeCents"), cars_inside=n("carsInside"), validated=n("validatedTickets"),
+            validation_discount_cents=n("validationDiscountCents"),
             shifts=tuple(ShiftLine(int(s["id"]), str(s["openedBy"]), s.get("status") == "closed",
                                    maybe(s.get("expectedCashCents")), maybe(s.get("countedCashCents")),
                                    maybe(s.get("overShortCents")))
@@ -154,6 +158,8 @@ COMPARED: tuple[tuple[str, str, bool], ...] = (
     ("payments_refunded_cents", "Refunded of this day's payments", True),
     ("lost_tickets", "Lost tickets", False),
     ("lost_fee_cents", "Lost-ticket fees", True),
+    ("validated", "Validations given", False),
+    ("validation_discount_cents", "Validation discounts", True),
     ("cars_inside", "Cars inside at close", False),
     ("shifts_closed", "Shifts closed", False),
     ("expected_cash_cents", "Cash expected", True),

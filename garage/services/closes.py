@@ -20,7 +20,7 @@ from ..extensions import db
 from ..identity import Actor
 from ..models import DailyClose, Refund, Shift, Ticket, User
 from ..persistence import within
-from . import audit, reports
+from . import audit, reports, validations
 from .settings import get_settings
 
 
@@ -71,13 +71,15 @@ def _figures(garage_id: int, day: date, tz: str, now: datetime) -> rules.DayFigu
     refunded_of_day = db.session.scalar(PAYMENTS_REFUNDED.where(
         Refund.garage_id == garage_id, Ticket.garage_id == garage_id, within(Ticket.exit_time, start, end)))
     inside = reports.inside_at(garage_id, min(end, now), now) if start <= now else 0
+    validated = validations.report(garage_id, start, end)
     return rules.DayFigures(
         tickets_issued=s.entries, exits=s.exits, revenue_cents=s.revenue_cents,
         by_method=tuple(rules.MethodLine(m.label, m.exits, m.revenue_cents) for m in methods),
         voids=s.voids, refunds=s.refunds, refunded_cents=s.refunded_cents,
         payments_refunded_cents=int(refunded_of_day or 0), lost_tickets=s.lost_tickets,
         lost_fee_cents=s.lost_fee_cents, cars_inside=max(inside, 0),
-        shifts=_shift_lines(garage_id, start, end))
+        shifts=_shift_lines(garage_id, start, end), validated=sum(f.tickets for f in validated),
+        validation_discount_cents=sum(f.value_cents for f in validated))
 
 
 def day_figures(garage_id: int, day: date, now: datetime | None = None) -> rules.DayFigures:

@@ -115,3 +115,20 @@ def test_garages_close_their_own_days(day, people, second_garage):
     closes.close_day(MAIN, DAY, boss, now=AFTER)
     other = closes.get_close(second_garage, DAY, now=AFTER)
     assert not other.closed and other.live.revenue_cents == 0 and other.live.shifts == ()
+
+
+def test_the_days_validations_and_what_they_gave(day, people):
+    """A car validated by a merchant's code and paid that day: the close counts the validation and its
+    discount (what the merchant is billed); a validation of a car still inside is not counted yet."""
+    from garage.services import validations
+    from garage.services.tickets import find_ticket, issue_ticket, process_exit
+
+    ann, mia = people
+    validations.create_program(MAIN, mia, name="Cinema", kind="amount_off", value=400, codes=["CIN-1", "CIN-2"])
+    number = issue_ticket(MAIN, "MOVIE 1", "Car", ann, now=local(DAY, 18)).ticket_number
+    process_exit(MAIN, number, "Cash", ann, now=local(DAY, 18.5), validation_code="CIN1")
+    waiting = issue_ticket(MAIN, "MOVIE 2", "Car", ann, now=local(DAY, 19)).ticket_number
+    validations.validate_ticket(MAIN, find_ticket(MAIN, waiting), "CIN2", ann, now=local(DAY, 19.5))
+    figures = closes.day_figures(MAIN, DAY, AFTER)
+    assert (figures.validated, figures.validation_discount_cents) == (1, 400)
+    assert figures.revenue_cents == day.revenue_cents + 600  # the validated stay paid $10 − $4

@@ -41,7 +41,7 @@ def test_the_page_shows_the_days_figures_and_offers_the_close(manager_client, da
     assert figure(page, "revenue_cents") == f"${built.revenue_cents / 100:,.2f}"
     assert figure(page, "refunded_cents") == "$3.00" and figure(page, "cars_inside") == "1"
     assert figure(page, "over_short_cents") == "-$0.50"
-    assert figure(page, "validations") == "none yet"
+    assert figure(page, "validated") == "0" and figure(page, "validation_discount_cents") == "$0.00"
     assert "ann" in text(soup(page).select_one(".close-shifts"))
     [button] = soup(page).select("form.close-day-form button")
     assert text(button) == "Close this day"
