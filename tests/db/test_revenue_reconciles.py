@@ -1,5 +1,6 @@
-"""Issue 18: the report, its two CSV exports and the shifts' close-outs reconcile to the cent on a
-generated month of traffic with voids, corrections and refunds mixed in (both databases; the
+"""Issue 18: the report, its two CSV exports, the merchants' validation report and the shifts'
+close-outs reconcile to the cent on a generated month of traffic with voids, corrections, refunds and
+validations mixed in (both databases; the
 garage in America/New_York, so the month crosses no DST change but every local day is 5 h off UTC).
 
 Every figure is recomputed here from what the generator did (its own ledger), not from the tables."""
@@ -21,7 +22,7 @@ from garage.extensions import db
 from garage.identity import Actor
 from garage.models import Garage
 from garage.reports.present import report_csv
-from garage.services import amendments, reports, shifts
+from garage.services import amendments, reports, shifts, validations
 from garage.services.tickets import issue_ticket, process_exit
 
 NY = ZoneInfo("America/New_York")
@@ -40,6 +41,8 @@ class Ledger:
     by_method: Counter = field(default_factory=Counter)
     shift_cash: Counter = field(default_factory=Counter)  # shift id → cash in − cash refunded out
     shift_float: dict = field(default_factory=dict)
+    validated: int = 0
+    discounts: int = 0
 
 
 def local(day: date, hour: float) -> datetime:
@@ -58,6 +61,8 @@ def month(app, make_user):
     boss = Actor(make_user("mia", "manager").id, "mia")
     rng = random.Random(18)
     book = Ledger()
+    validations.create_program(MAIN, boss, name="Cinema", kind="percent_off", value=30, codes=["CINEMA-ALL"],
+                               reusable=True)
     for d in range(DAYS):
         day = FIRST + timedelta(days=d)
         desk = shifts.open_shift(MAIN, ann, 5000, now=local(day, 7)).shift.id
@@ -76,7 +81,13 @@ def month(app, make_user):
                 amendments.correct_ticket(MAIN, number, ann, license_plate=f"D{d}K{i}", reason="typo",
                                           now=entered + timedelta(minutes=1))
             method = rng.choice(METHODS)
-            ticket = process_exit(MAIN, number, method, ann, now=entered + timedelta(minutes=rng.randint(5, 300)))
+            code = "cinema all" if rng.random() < 0.2 else None
+            ticket = process_exit(MAIN, number, method, ann, now=entered + timedelta(minutes=rng.randint(5, 300)),
+                                  validation_code=code)
+            if code:
+                book.validated += 1
+                book.discounts += ticket.discount_cents
+                assert ticket.discount_cents > 0
             book.revenue += ticket.amount_paid
             book.exits += 1
             book.by_method[method] += ticket.amount_paid
@@ -110,6 +121,10 @@ def test_the_report_and_its_csv_reconcile_with_what_happened(month, manager_clie
     assert sum(row.refunded_cents for row in report.rows) == month.refunded
     assert sum(row.exits for row in report.rows) == month.exits
     assert [row.entries for row in report.rows].count(0) == 0 and len(report.rows) == DAYS
+
+    start, end = period.bounds("America/New_York")
+    [cinema] = validations.report(MAIN, start, end)
+    assert (cinema.tickets, cinema.value_cents) == (month.validated, month.discounts)
 
     rows = list(csv.DictReader(io.StringIO("".join(report_csv(report)))))
     assert sum(cents(r["revenue_usd"]) for r in rows) == month.revenue
