@@ -370,8 +370,8 @@ class CloseResponse(BaseModel):
 
 class ValidateRequest(Request):
     validationCode: str = Field(min_length=1, max_length=64, examples=["CINEMA-0001"],
-                                description="the code the merchant handed out (letters and digits; case, spaces "
-                                            "and dashes do not matter)")
+                                description="the code the merchant handed out (only its ASCII letters and digits count; case, spaces, "
+                                            "dashes and anything else do not matter)")
 
 
 class ProgramCreate(Request):

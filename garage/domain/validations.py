@@ -57,8 +57,9 @@ class Terms:
 
 
 def code_key(raw: Any) -> str:
-    """A code as stored and matched: letters and digits only, upper case ("cin-2026 ab" → "CIN2026AB")."""
-    return "".join(ch for ch in raw.upper() if ch.isascii() and ch.isalnum()) if isinstance(raw, str) else ""
+    """A code as stored and matched: its ASCII letters and digits, upper case; anything else typed or
+    scanned around them is ignored ("cin-2026 ab" → "CIN2026AB")."""
+    return "".join(ch for ch in raw if ch.isascii() and ch.isalnum()).upper() if isinstance(raw, str) else ""
 
 
 def check_code(raw: Any, field: str = "code") -> str:

@@ -257,6 +257,10 @@ class Store:
         """From now until the session releases its connection, every statement is its own
         transaction, where the database makes that cheaper (see the PostgreSQL store)."""
 
+    def transaction(self) -> None:
+        """From here on, this request's statements are one transaction again (a use case of several
+        writes inside a request that began in autocommit, see the PostgreSQL store); a no-op elsewhere."""
+
     def ping(self) -> None:
         """Raises sqlalchemy's error (the session rolled back) if the database does not answer."""
         try:

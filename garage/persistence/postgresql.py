@@ -178,6 +178,16 @@ class PostgresStore(Store):
         record.dbapi_connection.autocommit = True
         record.info[AUTOCOMMIT_FLAG] = True
 
+    def transaction(self) -> None:
+        """Undo autocommit for the rest of this checkout: psycopg2 begins a transaction at the next
+        statement again (no statement is sent now; between statements in autocommit none is open)."""
+        session = db.session()
+        if not session.in_transaction():
+            return
+        record = session.connection().connection
+        if record.info.pop(AUTOCOMMIT_FLAG, False):
+            record.dbapi_connection.autocommit = False
+
     def issue(self, garage_id: int | None, new: NewTicket, caller: Actor | TokenCaller,
               details: dict[str, Any]) -> IssuedTicket | None:
         by_token = isinstance(caller, TokenCaller)

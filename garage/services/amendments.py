@@ -29,7 +29,7 @@ from ..extensions import db
 from ..identity import Actor
 from ..models import Garage, Refund, Shift, Ticket, User
 from ..persistence import commit_keeping_loaded
-from . import audit
+from . import audit, validations
 from .tickets import _refuse_scanned_ticket, find_ticket
 
 CHANGED_MEANWHILE = "This ticket changed meanwhile (paid, voided or corrected at another desk): look it up again"
@@ -136,6 +136,7 @@ def void_ticket(garage_id: int, number: Any, actor: Actor, reason: Any, *, manag
                            .values(occupied=Garage.occupied - 1, updated_at=now)
                            .execution_options(synchronize_session=False))
         ticket = _fresh(garage_id, ticket.id)  # as voided: a correction committed since the read included
+        validations.release(garage_id, ticket)  # its validations' uses are given back (it never entered)
         audit.record(actor, "ticket.voided", "ticket", ticket.ticket_number,
                      {"reason": reason, **_facts(ticket), "enteredAt": ticket.entry_time.isoformat()},
                      garage_id=garage_id)

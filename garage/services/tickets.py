@@ -210,8 +210,9 @@ def process_exit(garage_id: int | None, ticket_number: str | None, payment_metho
         if isinstance(actor, TokenCaller):
             actor, garage_id = admitted(actor if garage_id is None else replace(actor, garage_id=garage_id))
         payment_method = check_payment_method(payment_method)  # told before anything is written
-        validation_service.validate_ticket(garage_id, find_ticket(garage_id, ticket_number), validation_code,
-                                           actor or Actor.system(), now)
+        ticket = find_ticket(garage_id, ticket_number)
+        if ticket.status == STATUS_ACTIVE:  # a paid one: the exit below says so ("already processed")
+            validation_service.validate_ticket(garage_id, ticket, validation_code, actor or Actor.system(), now)
     try:
         found = store().exit_inputs(garage_id, normalise_ticket_number(ticket_number), actor)
         ticket, settings = found.ticket, found.settings

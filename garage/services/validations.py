@@ -24,7 +24,7 @@ from ..domain.tickets import STATUS_ACTIVE, STATUS_COMPLETED
 from ..extensions import db
 from ..identity import Actor
 from ..models import Garage, Ticket, TicketValidation, ValidationCode, ValidationProgram
-from ..persistence import commit_keeping_loaded, within
+from ..persistence import commit_keeping_loaded, store, within
 from . import audit
 
 ONLY_INSIDE = "Only the ticket of a car inside can be validated"
@@ -206,6 +206,7 @@ def validate_ticket(garage_id: int, ticket: Ticket, raw_code: Any, actor: Actor,
     """Validate a car inside by a merchant's code (a stamp on its ticket), once: the same code on the
     same ticket again changes nothing (an exit retried after a timeout). One audited transaction."""
     now = now or utcnow()
+    store().transaction()  # several writes: all or none, also inside an autocommit request (an API exit)
     if ticket.status != STATUS_ACTIVE:
         raise Conflict(ONLY_INSIDE, field="validationCode")
     code, program = _code(garage_id, raw_code)
@@ -221,7 +222,7 @@ def validate_ticket(garage_id: int, ticket: Ticket, raw_code: Any, actor: Actor,
                                         Ticket.validations == ticket.validations)
                 .values(validations=Ticket.validations + 1, updated_at=now)
                 .execution_options(synchronize_session=False)).rowcount != 1:
-            raise Conflict(CHANGED_MEANWHILE, field="validationCode")
+            raise _ValidatedMeanwhile()
         if db.session.execute(
                 sa.update(ValidationCode).where(ValidationCode.id == code.id,
                                                 sa.or_(ValidationCode.reusable, ValidationCode.used_count == 0))
@@ -243,13 +244,35 @@ def validate_ticket(garage_id: int, ticket: Ticket, raw_code: Any, actor: Actor,
                      {"program": program.name, "programId": program.id, "code": code.code}, garage_id=garage_id)
         ticket = db.session.get(Ticket, ticket.id, populate_existing=True)
         commit_keeping_loaded()
-    except IntegrityError:  # the same program on this ticket, at the same moment
+    except (IntegrityError, _ValidatedMeanwhile):  # another validation of this ticket landed first
         db.session.rollback()
-        raise Conflict(rules.VALIDATED_ALREADY, field="validationCode") from None
+        again = db.session.get(Ticket, ticket.id, populate_existing=True)
+        if any(v.code_id == code.id for v in on_ticket(again)):
+            return again  # this very code, given at another desk at the same moment: nothing to change
+        raise Conflict(CHANGED_MEANWHILE if again.status == STATUS_ACTIVE else ONLY_INSIDE,
+                       field="validationCode") from None
     except BaseException:
         db.session.rollback()
         raise
     return ticket
+
+
+class _ValidatedMeanwhile(Exception):
+    """The ticket's count of validations (or its status) changed since it was read."""
+
+
+def release(garage_id: int, ticket: Ticket) -> None:
+    """Give back the uses of a voided ticket's validations (in the caller's transaction): a car that
+    never entered uses up no single-use code and nothing of a program's cap. Its rows stay (the audit
+    of what happened); no report counts them (a voided ticket is never paid)."""
+    for v in on_ticket(ticket):
+        db.session.execute(sa.update(ValidationCode).where(ValidationCode.id == v.code_id, ValidationCode.used_count > 0)
+                           .values(used_count=ValidationCode.used_count - 1)
+                           .execution_options(synchronize_session=False))
+        db.session.execute(sa.update(ValidationProgram)
+                           .where(ValidationProgram.id == v.terms.program_id, ValidationProgram.used_count > 0)
+                           .values(used_count=ValidationProgram.used_count - 1)
+                           .execution_options(synchronize_session=False))
 
 
 # --- the merchants' report -------------------------------------------------------------------------

@@ -164,3 +164,22 @@ def test_a_paid_ticket_is_not_validated(client, staff, manager):
     pay(client, staff, number)
     r = client.post(f"/api/tickets/{number}/validations", json={"validationCode": "LATE1"}, headers=staff)
     assert r.status_code == 409 and "inside" in r.get_json()["message"]
+
+
+def test_a_voided_ticket_gives_its_validations_uses_back(client, staff, manager):
+    program(client, manager, name="Once", kind="amount_off", value=100, codes=["GIVE-1"], usageCap=1)
+    number = issue(client, staff, "OOPS 1")
+    assert client.post(f"/api/tickets/{number}/validations", json={"validationCode": "GIVE1"},
+                       headers=staff).status_code == 201
+    assert client.post(f"/api/tickets/{number}/void", json={"reason": "never entered"}, headers=staff).status_code == 200
+    [listed] = client.get("/api/validations", headers=manager).get_json()
+    assert (listed["usedCount"], listed["codesUsed"]) == (0, 0)
+    assert pay(client, staff, parked(0.5, "REAL 1"), validationCode="GIVE-1").get_json()["amountPaid"] == 900
+
+
+def test_an_exit_retried_after_it_was_paid_is_already_processed(client, staff, manager):
+    program(client, manager, name="Retry", kind="amount_off", value=100, codes=["RETRY-1"])
+    number = parked(0.5, "RETRY 1")
+    assert pay(client, staff, number, validationCode="RETRY1").status_code == 200
+    r = pay(client, staff, number, validationCode="RETRY1")
+    assert (r.status_code, r.get_json()) == (409, {"message": "Ticket has already been processed"})
