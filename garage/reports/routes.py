@@ -199,10 +199,15 @@ def _program_form(form) -> tuple[dict, dict[str, str]]:
         except InvalidInput as exc:
             errors[name] = exc.message
     try:
-        terms["usage_cap"] = parse_whole(form.get("usage_cap"), field="usage_cap", minimum=0,
-                                         maximum=validation_rules.MAX_CAP, default=0, label="The usage cap") or None
+        cap = form.get("usage_cap", "").strip()  # blank: no cap
+        terms["usage_cap"] = parse_whole(cap, field="usage_cap", minimum=1, maximum=validation_rules.MAX_CAP,
+                                         label="The usage cap") if cap else None
     except InvalidInput as exc:
         errors["usage_cap"] = exc.message
+    if errors:  # what the terms that could be read have wrong too, all at once
+        errors = {**validation_rules.check_program(terms["name"], terms["kind"], terms["value"] or 1,
+                                                   terms.get("valid_from"), terms.get("valid_until"),
+                                                   terms.get("usage_cap")), **errors}
     return terms, errors
 
 

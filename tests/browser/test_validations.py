@@ -36,6 +36,8 @@ def test_a_manager_creates_a_program_and_an_attendant_scans_its_code_at_the_exit
         row = page.locator("tr[data-program='Cinema']")
         expect(row).to_contain_text("First 120 minutes free")
         expect(row.locator("[data-codes]")).to_have_text("0 of 2")
+        expect(page.locator("h1")).to_have_count(1)  # the list swapped in place, not a page in the page
+        expect(page.locator("#name")).to_have_value("")  # the form is blank for the next program
         assert small_targets(page, "main") == []
         page.context.close()
 

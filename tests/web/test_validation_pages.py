@@ -150,11 +150,12 @@ def test_a_manager_creates_a_program_and_sees_it_listed(manager_client):
 
 @pytest.mark.parametrize("fields, errors", [
     ({"name": "", "codes": ""}, {"name": "Give the program a name", "codes": "at least one code"}),
-    ({"kind": "amount_off", "value": "five"}, {"value": "in dollars"}),
+    ({"kind": "amount_off", "value": "five", "name": " "}, {"value": "in dollars", "name": "Give the program a name"}),
     ({"kind": "percent_off", "value": "150"}, {"value": "from 1 to 100"}),
     ({"valid_from": "2026-02-01", "valid_until": "2026-01-01"}, {"valid_until": "before the first"}),
     ({"valid_from": "tomorrow"}, {"valid_from": ""}),
     ({"usage_cap": "-3"}, {"usage_cap": "whole number"}),
+    ({"usage_cap": "0"}, {"usage_cap": "from 1 to"}),
     ({"codes": "AB"}, {"codes": "3 to 40"}),
     ({"kind": "free"}, {"kind": "Choose what the validation gives"}),
 ])
