@@ -15,6 +15,7 @@ from ..domain.inputs import parse_page, parse_whole
 from ..domain.pricing import Quote, recorded
 from ..domain.shifts import ShiftRequired
 from ..domain.tax import included_line
+from ..domain.validations import check_code
 from ..domain.tickets import (
     PAYMENT_METHODS, SCANNED_TICKET_PATTERN, STATUS_ACTIVE, STATUS_VOIDED, VEHICLE_TYPES, TicketView,
     format_receipt_number,
@@ -23,6 +24,7 @@ from ..models import Ticket
 from ..services import amendments as amendment_service
 from ..services import stats as stats_service
 from ..services import tickets as ticket_service
+from ..services import validations as validation_service
 from ..services.settings import get_settings
 from .. import htmx
 from ..htmx import is_htmx
@@ -62,6 +64,9 @@ class ExitState:
     error: str | None = None  # next to the lookup field
     ticket: Ticket | None = None
     quote: Quote | None = None  # set while the ticket waits for payment
+    lines: tuple = ()  # the quote's merchant validations (domain.validations.Line), one line each
+    code: str = ""  # the validation code typed or scanned (shown again with its error)
+    code_error: str | None = None
     method: str = ""  # none until the attendant picks one
     method_error: str | None = None
     notice: str | None = None  # quote changed, already paid, no shift open
@@ -84,7 +89,7 @@ def desk_helpers() -> dict[str, Any]:
         """What a paid ticket was charged, split into time fee and lost-ticket fee
         (from the amounts recorded at exit, never today's rules)."""
         return recorded(ticket.duration_minutes or 0, ticket.amount_paid or 0, ticket.lost,
-                        ticket.lost_fee_cents)
+                        ticket.lost_fee_cents, ticket.discount_cents or 0)
 
     def tax_line(ticket: Ticket) -> str | None:
         """"incl. VAT 19 %: $1.60" at the rate recorded when the ticket was paid; None without one."""
@@ -96,6 +101,7 @@ def desk_helpers() -> dict[str, Any]:
 
     return {"local_time": local_time, "duration": format_duration, "qr": qr_svg, "charged": charged,
             "receipt_number": format_receipt_number, "tax_line": tax_line, "refunds_of": refunds,
+            "validation_lines": validation_service.lines_of,
             "receipt_garage": lambda: get_settings(current_garage()),
             "VEHICLE_TYPES": VEHICLE_TYPES, "PAYMENT_METHODS": PAYMENT_METHODS,
             "SCANNED_TICKET_PATTERN": SCANNED_TICKET_PATTERN,
@@ -160,10 +166,16 @@ def _entry(state: EntryState, status: int = 200, changed: bool = False) -> Respo
     return _card("desk/_entry.html", status, changed, entry=state, focus="plate")
 
 
-def _exit(state: ExitState, status: int = 200, changed: bool = False) -> Response:
+def _exit(state: ExitState, status: int = 200, changed: bool = False, focus: str = "lookup") -> Response:
     # Focus stays on the lookup field, even with a quote open: the next scan (keys then Enter)
-    # looks its ticket up and never confirms the open quote (static/js/desk-pay.js).
-    return _card("desk/_exit.html", status, changed, exit=state, focus="lookup")
+    # looks its ticket up and never confirms the open quote (static/js/desk-pay.js). A refused
+    # validation code keeps the focus in its field (`focus="validation"`), for the next scan.
+    return _card("desk/_exit.html", status, changed, exit=state, focus=focus)
+
+
+def _quote(state: ExitState) -> None:
+    """The open quote of `state.ticket` with its validation lines (what the payment will charge)."""
+    state.quote, state.lines = ticket_service.quote_with_validations(state.ticket, lost=state.lost)
 
 
 # --- pages and polled fragments --------------------------------------------------------------
@@ -268,7 +280,7 @@ def lookup():
     if state.receipt:
         state.notice = _closed_notice(found, f"Ticket {found.ticket_number} has already been paid.")
     else:
-        state.quote = ticket_service.quote_for(found, lost=lost)
+        _quote(state)
     return _exit(state)
 
 
@@ -303,22 +315,22 @@ def pay(number: str):
         state.notice = _closed_notice(current, ALREADY_PAID)
         return _exit(state, 409)
     if not method:
-        state.quote = ticket_service.quote_for(current, lost=lost)
+        _quote(state)
         state.method_error = CHOOSE_METHOD
         return _exit(state, 422)
     if expected is None:
-        state.quote = ticket_service.quote_for(current, lost=lost)
+        _quote(state)
         state.notice = "Check the amount due and confirm again."
         return _exit(state, 422)
     try:
         paid = ticket_service.process_exit(current_garage(), number, method, current_actor(),
                                            expected_amount_cents=expected, lost=lost)
     except QuoteChanged as exc:
-        state.quote = ticket_service.quote_for(current, lost=lost)
+        _quote(state)
         state.notice = exc.message + ". Nothing was charged."
         return _exit(state, exc.status)
     except ShiftRequired as exc:
-        state.quote = ticket_service.quote_for(current, lost=lost)
+        _quote(state)
         state.notice = exc.message + ". Nothing was charged."
         state.shift_needed = True
         return _exit(state, exc.status)
@@ -327,7 +339,7 @@ def pay(number: str):
         state.notice = _closed_notice(state.ticket, ALREADY_PAID)
         return _exit(state, 409)
     except InvalidInput as exc:
-        state.quote = ticket_service.quote_for(current, lost=lost)
+        _quote(state)
         state.method_error = exc.message
         return _exit(state, exc.status)
     if is_htmx():
@@ -335,6 +347,36 @@ def pay(number: str):
         # for the next car (a lost ticket is the exception, not a mode to stay in).
         return _exit(ExitState(ticket=paid, paid_now=True), changed=True)
     return redirect(url_for("desk.paid", number=paid.ticket_number), code=303)
+
+
+@bp.post("/tickets/<number>/validate")
+@staff_required
+def validate(number: str):
+    """A merchant's validation code typed or scanned at the exit: the ticket is validated by it
+    (services/validations.py: the same code again changes nothing) and the quote shows its line and
+    the amount due after it; the payment form then carries that amount. A refused code: the quote
+    again with the message under the field, nothing changed."""
+    code = request.form.get("validation_code", "")[:80]
+    lost = request.form.get("lost") == "1"
+    current = ticket_service.find_ticket(current_garage(), number)  # 404 for an unknown number
+    state = ExitState(query=current.license_plate if lost else current.ticket_number, lost=lost, ticket=current,
+                      code=code)
+    if current.status != STATUS_ACTIVE:
+        state.notice = _closed_notice(current, f"Ticket {current.ticket_number} has already been paid: "
+                                               "it can no longer be validated.")
+        return _exit(state, 409)
+    try:
+        check_code(code, field="validation_code")  # nothing of a code in it: 422
+        state.ticket = validation_service.validate_ticket(current_garage(), current, code, current_actor())
+    except DomainError as exc:
+        state.code_error = exc.message
+        _quote(state)
+        return _exit(state, exc.status, focus="validation")
+    if is_htmx():
+        state.code = ""
+        _quote(state)
+        return _exit(state)
+    return redirect(url_for("desk.lookup", q=state.query, lost="1" if lost else None), code=303)
 
 
 @bp.get("/tickets/<number>/paid")

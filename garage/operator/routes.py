@@ -12,14 +12,14 @@ from .. import htmx
 from ..domain.charts import bar_chart
 from ..domain.clock import utcnow
 from ..domain.errors import DomainError, InvalidInput, NotFound
-from ..domain.figures import FORMULA_STARTS, csv_text
+from ..domain.figures import csv_text
 from ..domain.garage_settings import MAX_SPACES, InvalidSettings
 from ..domain.inputs import parse_whole
 from ..domain.money import cents_to_decimal, cents_to_dollars, format_dollar_amount, format_whole_dollars
 from ..domain.periods import Period, TodayAcross, parse_period
 from ..htmx import fragment_of, is_htmx
 from ..identity import current_actor, role_required
-from ..reports.present import count, told_apart
+from ..reports.present import cell_text, count, told_apart
 from ..services import garages as garage_service
 from ..services.stats import garages_now
 from ..services import reports
@@ -149,11 +149,6 @@ def portfolio_csv(figures: list[reports.GarageFigures]) -> Iterator[str]:
     yield csv_text([["garage", "name", "day", "timezone", "entries", "exits", "revenue_usd"]])
     yield csv_text([[f.slug, cell_text(f.name), d.day.isoformat(), f.timezone, d.entries, d.exits,
                      cents_to_decimal(d.revenue_cents)] for f in figures for d in f.days])
-
-
-def cell_text(text: str) -> str:
-    """A name a spreadsheet must not run as a formula (the reports' CSV rule, persistence.formula_safe)."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 @bp.get("/portfolio/export.csv")

@@ -5,7 +5,7 @@ from typing import Iterable, Iterator
 
 from ..domain.charts import Chart, bar_chart, heat_map, line_chart
 from ..domain.clock import format_duration, to_local
-from ..domain.figures import WEEKDAYS, csv_text, format_change, hour_of_week
+from ..domain.figures import FORMULA_STARTS, WEEKDAYS, csv_text, format_change, hour_of_week
 from ..domain import closes as day_close
 from ..domain.money import cents_to_decimal, cents_to_dollars, format_dollar_amount, format_dollars, format_whole_dollars
 from ..domain.periods import Bucket
@@ -232,3 +232,28 @@ def close_csv(view: CloseView) -> str:
                      "" if before is None else shown(line.value - before)])
     return csv_text([["date", "closed", "closed_at (UTC, ISO 8601)", "closed_by", "figure", "as_closed", "now",
                       "difference"], *rows])
+
+
+def cell_text(text: str) -> str:
+    """A name a spreadsheet must not run as a formula (the reports' CSV rule, persistence.formula_safe)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def validity_text(valid_from, valid_until) -> str:
+    """A program's validity in words: "Always", "From 2026-01-01", "Until 2026-12-31", "2026-01-01 – 2026-12-31"."""
+    if valid_from and valid_until:
+        return f"{valid_from.isoformat()} – {valid_until.isoformat()}"
+    if valid_from:
+        return f"From {valid_from.isoformat()}"
+    if valid_until:
+        return f"Until {valid_until.isoformat()}"
+    return "Always"
+
+
+def validations_csv(rows: Iterable, first, last) -> str:
+    """The merchants' report, one row per program (for billing): the period's first and last local days
+    (ISO 8601), the program, the merchant, the tickets validated and paid in it, and the value given in
+    cents and in dollars (a dot, no sign or separator)."""
+    return csv_text([["from", "to", "program", "merchant", "tickets", "value_cents", "value_usd"],
+                     *[[first.isoformat(), last.isoformat(), cell_text(f.name), cell_text(f.merchant), str(f.tickets), str(f.value_cents),
+                        cents_to_decimal(f.value_cents)] for f in rows]])

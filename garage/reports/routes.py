@@ -7,9 +7,13 @@ from datetime import date, timedelta
 from flask import Response, abort, redirect, render_template, request, stream_with_context, url_for
 
 from ..domain.clock import local_today, utcnow
+from ..domain import validations as validation_rules
 from ..domain.errors import DomainError, InvalidInput
+from ..domain.inputs import parse_whole
+from ..domain.money import parse_dollars
 from ..domain.periods import Period, parse_date, parse_period, presets
 from ..services import closes, reports
+from ..services import validations as validation_service
 from ..services.settings import get_settings
 from .. import htmx
 from ..htmx import is_htmx
@@ -156,3 +160,108 @@ def export_close(date: str):
     day = _path_day(date)
     return _csv_response(f"{current_slug()}-close-{day.isoformat()}.csv",
                          iter([present.close_csv(closes.get_close(current_garage(), day))]))
+
+
+# --- merchant validations ----------------------------------------------------------------------
+
+# What the value field means for each kind: its label and how it is typed.
+VALUE_LABELS = {validation_rules.FREE_MINUTES: "minutes", validation_rules.FLAT_PRICE: "dollars",
+                validation_rules.AMOUNT_OFF: "dollars", validation_rules.PERCENT_OFF: "percent"}
+PROGRAM_FIELDS = ("name", "merchant", "kind", "value", "valid_from", "valid_until", "usage_cap", "codes")
+
+
+def _program_form(form) -> tuple[dict, dict[str, str]]:
+    """The "New program" form as create_program's terms, and what could not be read (by field). The
+    codes: one per line or separated by commas."""
+    terms: dict = {"name": form.get("name", "")[:200], "merchant": form.get("merchant", "")[:200],
+                   "kind": form.get("kind", ""), "stacks": form.get("stacks") == "1",
+                   "reusable": form.get("reusable") == "1",
+                   "codes": [c for c in form.get("codes", "").replace("\r", "\n").replace(",", "\n").split("\n")
+                             if c.strip()][:1000]}
+    errors: dict[str, str] = {}
+    terms["value"] = None  # no kind chosen: create_program says so
+    raw = form.get("value", "").strip()
+    unit = VALUE_LABELS.get(terms["kind"])
+    if unit == "dollars":
+        try:
+            terms["value"] = parse_dollars(raw)
+        except ValueError:
+            errors["value"] = "Type the amount in dollars, like 5 or 5.50"
+    elif unit is not None:
+        try:
+            terms["value"] = parse_whole(raw, field="value", minimum=1, maximum=validation_rules.MAX_VALUE[terms["kind"]],
+                                         label="Minutes" if unit == "minutes" else "The percentage")
+        except InvalidInput as exc:
+            errors["value"] = exc.message
+    for name in ("valid_from", "valid_until"):
+        try:
+            terms[name] = parse_date(form.get(name, "").strip(), name) if form.get(name, "").strip() else None
+        except InvalidInput as exc:
+            errors[name] = exc.message
+    try:
+        cap = form.get("usage_cap", "").strip()  # blank: no cap
+        terms["usage_cap"] = parse_whole(cap, field="usage_cap", minimum=1, maximum=validation_rules.MAX_CAP,
+                                         label="The usage cap") if cap else None
+    except InvalidInput as exc:
+        errors["usage_cap"] = exc.message
+    if errors:  # what the terms that could be read have wrong too, all at once
+        errors = {**validation_rules.check_program(terms["name"], terms["kind"], terms["value"] or 1,
+                                                   terms.get("valid_from"), terms.get("valid_until"),
+                                                   terms.get("usage_cap")), **errors}
+    return terms, errors
+
+
+def _validations_page(status: int = 200, form=None, errors: dict[str, str] | None = None) -> Response:
+    return htmx.page_or_fragment(
+        "reports/validations.html", "reports/_validations.html", status,
+        programs=validation_service.list_programs(current_garage()), describe=validation_rules.describe,
+        validity=present.validity_text, kinds=validation_rules.KIND_LABELS, units=VALUE_LABELS,
+        form=form or {}, errors=errors or {})
+
+
+@bp.get("/validations")
+@manager_required
+def validations():
+    """The garage's validation programs (name, merchant, terms, validity, cap and use, codes) and the
+    "New program" form."""
+    return _validations_page()
+
+
+@bp.post("/validations")
+@manager_required
+def create_validation():
+    terms, errors = _program_form(request.form)
+    form = {name: request.form.get(name, "")[:2000] for name in PROGRAM_FIELDS + ("stacks", "reusable")}
+    if not errors:
+        try:
+            validation_service.create_program(current_garage(), current_actor(), **terms)
+        except validation_service.InvalidProgram as exc:
+            errors = exc.errors
+        except DomainError as exc:
+            errors = {exc.field if exc.field in PROGRAM_FIELDS else "name": exc.message}
+            return _validations_page(exc.status, form, errors)
+    if errors:
+        return _validations_page(422, form, errors)
+    return redirect(url_for("reports.validations"), code=303)
+
+
+@bp.get("/validations/report")
+@manager_required
+def validation_report():
+    """What each program gave in a period (tickets validated and paid, value): billing the merchants."""
+    period, error, tz = _period()
+    context = {"error": error, "period": period, "presets": presets(local_today(utcnow(), tz)), "timezone": tz,
+               "form": {k: request.args.get(k, "") for k in ("from", "to")}, "rows": []}
+    if period is not None:
+        context["rows"] = validation_service.report(current_garage(), *period.bounds(tz))
+    return htmx.page_or_fragment("reports/validation_report.html", "reports/_validation_report.html",
+                                 422 if error else 200, **context)
+
+
+@bp.get("/validations/report.csv")
+@manager_required
+def export_validations():
+    period, tz = _valid_period()
+    rows = validation_service.report(current_garage(), *period.bounds(tz))
+    return _csv_response(f"{current_slug()}-validations-{period.first}-{period.last}.csv",
+                         iter([present.validations_csv(rows, period.first, period.last)]))

@@ -85,11 +85,13 @@ RECIPES: dict[str, tuple[str, ...]] = {
     "desk.shift": ("next",), "desk.open_shift": (), "desk.close_shift": (), "desk.closeout": (), "desk.print_closeout": (),
     "desk.shifts": (), "desk.reopen_shift": (), "desk.adjust_shift": (),
     "desk.correct_page": (), "desk.correct": (), "desk.void_page": (), "desk.void": (), "desk.refund_page": (),
-    "desk.refund": (),
+    "desk.refund": (), "desk.validate": (),
     "lobby.index": ("theme",), "lobby.panel": (),
     "reports.index": ("from", "to", "group"), "reports.chart": ("from", "to", "group"),
     "reports.export_rows": ("from", "to", "group"), "reports.export_tickets": ("from", "to", "group"),
     "reports.close": ("day",), "reports.close_day": (), "reports.print_close": (), "reports.export_close": (),
+    "reports.validations": (), "reports.create_validation": (), "reports.validation_report": ("from", "to"),
+    "reports.export_validations": ("from", "to"),
     "settings.index": (), "settings.save": (),
     "admin.users": (), "admin.create_user": (), "admin.deactivate": (), "admin.reactivate": (),
     "admin.reset_password": (), "admin.audit": ("action", "user", "from", "to", "page"), "admin.grant": (),
@@ -208,7 +210,7 @@ def test_query_parameters_and_path_segments_never_fail(app, guarded):
 FORM_PAGES = ("/g/main/desk", "/g/main/desk/exit?q=GUARD1", "/g/main/desk/tickets/{ticket}", "/g/main/admin/users",
               "/g/main/admin/audit", "/g/main/settings", "/g/main/reports", "/account/password", "/desk/choose",
               "/garages", "/portfolio", "/g/main/desk/shift", "/g/main/desk/shifts/1", "/g/main/desk/shifts/2",
-              "/g/main/reports/close",
+              "/g/main/reports/close", "/g/main/reports/validations",
               "/g/main/desk/tickets/{ticket}/correct", "/g/main/desk/tickets/{ticket}/void",
               "/g/main/desk/tickets/{paid}/refund")
 

@@ -69,10 +69,11 @@ POLICY: dict[str, str] = {
     **{f"desk.{name}": "staff" for name in ("index", "activity", "enter", "lookup", "inside", "live", "rates",
                                              "ticket", "pay", "paid", "print_ticket", "print_receipt",
                                              "shift", "open_shift", "close_shift", "closeout", "print_closeout",
-                                             "correct_page", "correct", "void_page", "void")},
+                                             "correct_page", "correct", "void_page", "void", "validate")},
     **{f"desk.{name}": "manager" for name in ("shifts", "reopen_shift", "adjust_shift", "refund_page", "refund")},
     **{f"reports.{name}": "manager" for name in ("index", "chart", "export_rows", "export_tickets", "close",
-                                                  "close_day", "print_close", "export_close")},
+                                                  "close_day", "print_close", "export_close", "validations",
+                                                  "create_validation", "validation_report", "export_validations")},
     "settings.index": "manager", "settings.save": "manager",
     **{f"admin.{name}": "manager" for name in ("audit", "users", "create_user", "deactivate", "reactivate",
                                                 "reset_password")},
@@ -366,6 +367,8 @@ ATTEMPTS: dict[str, dict[str, Any]] = {
     # A validation program created at A, or A's ticket validated (by a code A has: see the set-up).
     "api.create_validation": {"name": "ZZ Attack", "kind": "amount_off", "value": 1, "codes": ["ZZATTACK9"]},
     "api.validate_ticket": {"validationCode": "ZZSECRETCODE"},
+    "desk.validate": {"validation_code": "ZZSECRETCODE"},
+    "reports.create_validation": {"name": "ZZ Attack", "kind": "amount_off", "value": "0.01", "codes": "ZZATTACK8"},
     # A's day closed (a day over: closed by a manager there, audited at A): no body, the path names the day.
     "api.close_day": {}, "reports.close_day": {},
     "desk.correct": {"plate": "ZZATTACK4", "vehicle_type": "SUV", "reason": "ZZ attack"},
