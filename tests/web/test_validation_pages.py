@@ -198,3 +198,17 @@ def test_the_merchants_report_and_its_csv_bill_what_was_given(desk, client, make
         ("Cinema", "'=Odeon", "2", "1000", "10.00", period["from"]), ("Unused", "", "0", "0", "0.00", period["from"])]
     bad = client.get(PROGRAMS + "/report", query_string={"from": "yesterday"})
     assert bad.status_code == 422 and "is not a date" in text(soup(bad).select_one("#validations-error"))
+
+
+def test_codes_may_be_typed_one_per_line(manager_client):
+    """The codes box takes one code per line (a merchant's list pasted in), as well as commas."""
+    from garage.services.validations import list_programs
+    from tests.helpers.web import csrf_token
+
+    page = "/g/main/reports/validations"
+    r = manager_client.post(page, data={"csrf_token": csrf_token(manager_client, page), "name": "Lines",
+                                        "kind": "amount_off", "value": "1.00",
+                                        "codes": "LINE-0001\r\nLINE-0002\nline-0003, LINE-0004"})
+    assert r.status_code == 303, r.get_data(as_text=True)[:500]
+    [row] = list_programs(MAIN)
+    assert row.codes == 4
