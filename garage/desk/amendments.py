@@ -96,8 +96,9 @@ def correct(number: str):
 # --- void ------------------------------------------------------------------------------------
 
 def _void_page(ticket: Ticket, status: int = 200, **context: Any):
-    refusal = (None if ticket.status == STATUS_ACTIVE
-               else rules.VOIDED_ALREADY if ticket.status != STATUS_COMPLETED else rules.VOID_ONLY_ACTIVE)
+    # Said before a reason is typed: a ticket not inside, or an attendant past the garage's void window.
+    refusal = context.pop("refusal", None) or amendment_service.void_refusal(current_garage(), ticket,
+                                                                             manager=_manager())
     return _page("desk/void.html", ticket, status, refusal=refusal, **context)
 
 
@@ -130,8 +131,13 @@ def _refund_page(ticket: Ticket, status: int = 200, **context: Any):
 
 
 def _amount(raw: str | None) -> int:
+    """The amount typed in dollars, in cents. A negative amount is told as such; a huge one reaches the
+    rule (which says how much is left); anything else that is not dollars and cents: AMOUNT_MESSAGE."""
+    text = (raw or "").strip()
+    if text.startswith("-") or text.startswith("−"):
+        raise InvalidInput("Type the amount to refund as a positive amount, e.g. 5.50", field="amountCents")
     try:
-        return parse_dollars((raw or "").strip())
+        return parse_dollars(text)
     except ValueError:
         raise InvalidInput(AMOUNT_MESSAGE, field="amountCents") from None
 

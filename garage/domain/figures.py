@@ -71,17 +71,24 @@ class HourEvents:
     the time of the hour's first event."""
 
     entries: int = 0
-    exits: int = 0
+    exits: int = 0  # paid exits
     signed_seconds: float = 0.0
     max_running: int | None = None
     first_seconds: float | None = None
+    voids: int = 0  # tickets voided: their space freed (a −t event like an exit), never an exit
+
+    @property
+    def departures(self) -> int:
+        """Every space freed in the hour: the exits and the voids."""
+        return self.exits + self.voids
 
     def merge(self, other: "HourEvents") -> "HourEvents":
         """Fold two parts of one hour (SQLite groups by quarter-hour)."""
         return HourEvents(
             self.entries + other.entries, self.exits + other.exits,
             self.signed_seconds + other.signed_seconds,
-            _pick(max, self.max_running, other.max_running), _pick(min, self.first_seconds, other.first_seconds))
+            _pick(max, self.max_running, other.max_running), _pick(min, self.first_seconds, other.first_seconds),
+            self.voids + other.voids)
 
 
 def _pick(choose, a, b):
@@ -104,7 +111,8 @@ def occupancy_series(base: int, buckets: Sequence[Bucket], events: Sequence[Hour
     [a, b) the occupancy integral is
         at_start·(b−a) + Σ_entries (b−e) − Σ_exits (b−x)
       = at_start·(b−a) + (entries − exits)·b − Σ(±t),
-    which needs only the counts and the signed sum of event times per hour. Hours not
+    which needs only the counts and the signed sum of event times per hour (a voided ticket's
+    space freed counts as an exit here: `departures`). Hours not
     yet begun are None; the current hour is averaged up to `now`."""
     level = base
     out: list[OccupancyPoint | None] = []
@@ -114,7 +122,7 @@ def occupancy_series(base: int, buckets: Sequence[Bucket], events: Sequence[Hour
         if b <= a:
             out.append(None)
             continue
-        integral = level * (b - a) + (ev.entries - ev.exits) * b - ev.signed_seconds
+        integral = level * (b - a) + (ev.entries - ev.departures) * b - ev.signed_seconds
         peak = level
         if ev.max_running is not None:
             # Events exactly at the hour's start (a car leaving at 13:00) are
@@ -122,7 +130,7 @@ def occupancy_series(base: int, buckets: Sequence[Bucket], events: Sequence[Hour
             at_edge = ev.first_seconds is not None and abs(ev.first_seconds - a) < EDGE_SECONDS
             peak = base + ev.max_running if at_edge else max(level, base + ev.max_running)
         out.append(OccupancyPoint(bucket, level, peak, max(0.0, integral / (b - a))))
-        level += ev.entries - ev.exits
+        level += ev.entries - ev.departures
     return out
 
 

@@ -29,8 +29,9 @@ def format_dollars(cents: int) -> str:
 
 
 def format_dollar_amount(dollars: float) -> str:
-    """A dollar figure that need not be whole cents (an average ticket), to the cent."""
-    return f"${dollars:,.2f}"
+    """A dollar figure that need not be whole cents (an average ticket), to the cent; a negative one
+    (net revenue after refunds) as "-$3.00", like format_dollars."""
+    return f"-${-dollars:,.2f}" if dollars < 0 else f"${dollars:,.2f}"
 
 
 def format_whole_dollars(dollars: float) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..domain import amendments as rules
 from ..domain.clock import utcnow
-from ..domain.errors import AlreadyInside, Conflict, InvalidInput
+from ..domain.errors import AlreadyInside, Conflict, Forbidden, InvalidInput
 from ..domain.money import format_dollars
 from ..domain.roles import ROLE_ATTENDANT, ROLE_MANAGER
 from ..domain.shifts import CASH
@@ -110,6 +110,21 @@ def correct_ticket(garage_id: int, number: Any, actor: Actor, *, license_plate: 
     return ticket
 
 
+def _void_window(garage_id: int) -> int:
+    window = db.session.scalar(sa.select(Garage.void_window_minutes).where(Garage.id == garage_id))
+    return window if window is not None else rules.DEFAULT_VOID_WINDOW_MINUTES
+
+
+def void_refusal(garage_id: int, ticket: Ticket, *, manager: bool = False, now: datetime | None = None) -> str | None:
+    """Why this person may not void this ticket now (None: they may): said before they type a reason."""
+    try:
+        rules.may_void(ticket.status, ticket.entry_time, now or utcnow(),
+                       ROLE_MANAGER if manager else ROLE_ATTENDANT, _void_window(garage_id))
+    except (Conflict, Forbidden) as refused:
+        return refused.message
+    return None
+
+
 def void_ticket(garage_id: int, number: Any, actor: Actor, reason: Any, *, manager: bool = False,
                 now: datetime | None = None) -> Ticket:
     """Void a ticket issued by mistake (the car never entered): its space is freed, it is never
@@ -119,9 +134,8 @@ def void_ticket(garage_id: int, number: Any, actor: Actor, reason: Any, *, manag
     reason = rules.check_reason(reason)
     ticket = find_ticket(garage_id, number)
     now = now or utcnow()
-    window = db.session.scalar(sa.select(Garage.void_window_minutes).where(Garage.id == garage_id))
     rules.may_void(ticket.status, ticket.entry_time, now, ROLE_MANAGER if manager else ROLE_ATTENDANT,
-                   window if window is not None else rules.DEFAULT_VOID_WINDOW_MINUTES)
+                   _void_window(garage_id))
     try:
         # The ticket first (as the exit's statement: its row, then the garage's), only while active.
         voided = db.session.execute(

@@ -248,6 +248,7 @@ def hour_events(garage_id: int, period: Period,
         key,
         sa.func.sum(sa.case((run.c.d == 1, 1), else_=0)),
         sa.func.count(run.c.amount),  # exits: a voided ticket frees its space (−1) but paid nothing
+        sa.func.sum(sa.case((run.c.d == -1, 1), else_=0)) - sa.func.count(run.c.amount),  # voids
         sa.func.sum(run.c.d * seconds),
         sa.func.max(run.c.occ),
         sa.func.min(seconds),
@@ -260,11 +261,12 @@ def hour_events(garage_id: int, period: Period,
     index = BucketIndex(hours)
     events = [HourEvents() for _ in hours]
     sums = [HourSums() for _ in hours]
-    for k, entries, exits, signed, max_run, first, cents, stay, lost, lost_fee in db.session.execute(query):
+    for k, entries, exits, voids, signed, max_run, first, cents, stay, lost, lost_fee in db.session.execute(query):
         i = index.find(db_store.key_instant(k))
         if i is None:  # cannot happen: events are filtered to the period
             continue
-        events[i] = events[i].merge(HourEvents(int(entries), int(exits), float(signed), int(max_run), float(first)))
+        events[i] = events[i].merge(HourEvents(int(entries), int(exits), float(signed), int(max_run), float(first),
+                                               int(voids)))
         sums[i].add(int(cents), int(stay), int(lost), int(lost_fee))
     refund_key = db_store.hour_key(Refund.refunded_at, tzname).label("k")
     for k, cents in db.session.execute(

@@ -1,7 +1,8 @@
 // Desk: a payment is taken only by a click or tap on Confirm, or its explicit activation (Space).
 // A keyboard-wedge scanner types a code and then Enter wherever the focus is, so while a quote is
 // open: Enter inside the payment form never submits it, and keys typed there (or on the page
-// itself) are collected; their Enter looks the scanned code up instead. Without JS the form is a
+// itself) are collected; their Enter looks the scanned code up instead (or, for a code that is not a
+// ticket number's, applies it as a merchant's validation code). Without JS the form is a
 // plain form: the attendant picks a method and presses Confirm (the server refuses no method).
 (function () {
   "use strict";
@@ -20,6 +21,19 @@
     var lost = input.form.querySelector('input[name="lost"]');
     if (lost) { lost.checked = false; }  // a scanned ticket is not a lost one
     if (input.form.requestSubmit) { input.form.requestSubmit(); } else { input.form.submit(); }
+  }
+
+  // A merchant's validation code scanned while the quote is open: into "Validation code" and applied
+  // (the driver hands over the cinema's stamp, the attendant scans it without tapping the field first).
+  // Only what has a ticket number's shape (the plate field's data-scanned-ticket) is looked up.
+  function validate(code) {
+    var input = document.getElementById("validation-code");
+    var shape = document.querySelector("[data-scanned-ticket]");
+    if (!input || !input.form || !shape) { return false; }
+    if (new RegExp(shape.getAttribute("data-scanned-ticket")).test(code.toUpperCase())) { return false; }
+    input.value = code;
+    if (input.form.requestSubmit) { input.form.requestSubmit(); } else { input.form.submit(); }
+    return true;
   }
 
   // The lookup field selects its text when it gets the focus (after a lookup, htmx focuses it):
@@ -73,7 +87,7 @@
       event.stopPropagation();
       var code = typed.trim();
       typed = "";
-      if (code) { lookUp(code); }
+      if (code && !validate(code)) { lookUp(code); }
       return;
     }
     if (event.key && event.key.length === 1 && event.key !== " ") { typed += event.key; }

@@ -62,6 +62,14 @@ def test_an_attendant_voids_a_ticket_issued_by_mistake_and_the_space_is_free_aga
     assert small_targets(held, "main") == []
     confirm.tap()  # no reason: the form says so, nothing voided
     expect(held.locator("#reason")).to_be_focused()  # the browser's own check: the field is required
+    # A ticket scanned while the cursor rests in Reason (fast keys, then Enter) voids nothing.
+    held.keyboard.type("PS-7QX2MN", delay=5)
+    held.keyboard.press("Enter")
+    held.wait_for_timeout(300)
+    assert held.url.endswith(f"/desk/tickets/{number}/void")
+    with live.app.app_context():
+        assert ticket_service.find_ticket(MAIN, number).status == "active"
+        db.session.remove()
     held.locator("#reason").fill("Driver turned round at the barrier")
     confirm.tap()
     held.wait_for_url(f"**/desk/tickets/{number}")

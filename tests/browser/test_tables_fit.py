@@ -102,3 +102,35 @@ def test_the_audit_log_fits_a_portrait_tablet(live, browser):
         assert "Harbour Street Multi-Storey Car Park" in row.inner_text()
     finally:
         page.context.close()
+
+
+@pytest.mark.parametrize("width", [768, 1024])
+def test_the_day_close_fits_a_tablet_with_its_shifts(live, browser, width):
+    """A day with a shift closed by a long-named attendant and large figures: every column of the
+    shifts table (Counted, Over / short) is on screen, the page never scrolls sideways."""
+    from datetime import date, datetime, time, timezone
+
+    from garage.identity import Actor
+    from garage.services import shifts
+
+    live.user(LONG, "attendant")
+    day = date(2026, 4, 10)
+    opened = datetime.combine(day, time(8), timezone.utc)
+    with live.app.app_context():
+        from garage.models import User
+        who = Actor(db.session.scalar(sa.select(User.id).where(User.username == LONG)), LONG)
+        shift = shifts.open_shift(MAIN, who, 1_000_000, now=opened).shift.id
+        shifts.close_shift(MAIN, shift, who, 99_999_999, now=opened + timedelta(hours=9))
+        db.session.remove()
+    page = manager_page(live, browser, width, f"/g/main/reports/close?day={day.isoformat()}")
+    try:
+        shifts_card = page.locator(".close-shifts")
+        assert "$999,999.99" in shifts_card.inner_text()
+        fit = page.evaluate("""() => { const card = document.querySelector('.close-shifts');
+            const table = card.querySelector('table').getBoundingClientRect();
+            return {table: table.right, card: card.getBoundingClientRect().right}; }""")
+        assert fit["table"] <= fit["card"] + 0.5, fit
+        shown = page_width(page)
+        assert shown["page"] <= shown["screen"], shown
+    finally:
+        page.context.close()

@@ -74,3 +74,36 @@ def test_a_manager_creates_a_program_and_an_attendant_scans_its_code_at_the_exit
         expect(receipt.locator("[data-amount-paid]")).to_have_text("$20.00")
         expect(receipt.locator("[data-validation]")).to_contain_text("−$20.00")
         desk.context.close()
+
+
+def test_a_validation_code_scanned_with_no_field_focused_is_applied_not_looked_up(live, browser):
+    """The attendant scans the driver's stamp without tapping the field: the code goes into "Validation
+    code" and is applied to the car at the barrier; a ticket number scanned so still looks that ticket up."""
+    from garage.identity import Actor
+    from garage.services import validations
+
+    live.reset()
+    with live.app.app_context():
+        validations.create_program(MAIN, Actor.system(), name="Cinema", kind="amount_off", value=500,
+                                   codes=["CINEMA-77"])
+        number = ticket_service.issue_ticket(MAIN, "STAMP 1", "Car",
+                                             now=utcnow() - timedelta(minutes=30)).ticket_number
+        other = ticket_service.issue_ticket(MAIN, "NEXT 1", "Car").ticket_number
+        db.session.remove()
+    desk = browser.new_context(viewport=TABLET["landscape"], has_touch=True).new_page()
+    sign_in_at_desk(desk, live, "annx")
+    desk.locator("#lookup-q").fill(number)
+    desk.locator("#lookup-q").press("Enter")
+    expect(desk.locator("#exit [data-amount]")).to_have_text("$10.00")
+    settled(desk)
+    desk.evaluate("document.activeElement && document.activeElement.blur()")
+    desk.keyboard.type("cinema-77", delay=5)
+    desk.keyboard.press("Enter")
+    expect(desk.locator("#exit [data-amount]")).to_have_text("$5.00")
+    expect(desk.locator("#exit [data-ticket-number]")).to_contain_text(number)
+    settled(desk)
+    desk.evaluate("document.activeElement && document.activeElement.blur()")
+    desk.keyboard.type(other, delay=5)
+    desk.keyboard.press("Enter")
+    expect(desk.locator("#exit [data-ticket-number]")).to_contain_text(other)
+    desk.context.close()

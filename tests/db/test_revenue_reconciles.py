@@ -121,6 +121,8 @@ def test_the_report_and_its_csv_reconcile_with_what_happened(month, manager_clie
     assert sum(row.refunded_cents for row in report.rows) == month.refunded
     assert sum(row.exits for row in report.rows) == month.exits
     assert [row.entries for row in report.rows].count(0) == 0 and len(report.rows) == DAYS
+    # occupancy over time stays within what the garage holds (a void frees its space like an exit)
+    assert all(0 <= row.average_occupancy <= row.peak_occupancy <= 140 for row in report.rows)
 
     start, end = period.bounds("America/New_York")
     [cinema] = validations.report(MAIN, start, end)

@@ -63,6 +63,7 @@ def test_what_the_page_shows_can_be_typed_back(cents):
 @given(amounts)
 def test_one_amount_reads_the_same_from_cents_and_from_dollars(cents):
     assert format_dollar_amount(cents_to_dollars(cents)) == format_dollars(cents)
+    assert format_dollar_amount(cents_to_dollars(-cents)) == format_dollars(-cents)  # net revenue may be below 0
     assert format_dollars(cents).replace("$", "").replace(",", "") == cents_to_decimal(cents)
 
 
