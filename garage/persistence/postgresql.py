@@ -216,7 +216,7 @@ class PostgresStore(Store):
               given: Sequence[tuple[int, int]] = ()) -> Receipt:
         actor = actor or Actor.system()
         row = CLOSE.execute({
-            **values, "ticket_id": ticket.id, "active": STATUS_ACTIVE, "garage_id": ticket.garage_id,
+            "discount_cents": 0, **values, "ticket_id": ticket.id, "active": STATUS_ACTIVE, "garage_id": ticket.garage_id,
             "user_id": actor.user_id, "username": actor.username, "ip": actor.ip,
             "details": details_json(details), "require_shift": require_shift,
             "priced_type": ticket.vehicle_type, "priced_validations": ticket.validations,

@@ -73,6 +73,15 @@ class Site:
     def workers(self) -> list[int]:
         return children(self.master)
 
+    def all_workers(self, within: float = 15) -> list[int]:
+        """The workers once all WORKERS are up (under load the master may still be forking one: a
+        worker booted late is not a worker that died)."""
+        deadline = time.monotonic() + within
+        while len(found := self.workers()) < WORKERS:
+            assert time.monotonic() < deadline, f"only {found} of {WORKERS} workers"
+            time.sleep(0.2)
+        return found
+
     def log_size(self) -> int:
         return self.log.stat().st_size
 
@@ -150,7 +159,7 @@ def assert_one_traceback_per_burst(log: str, failed: int) -> None:
 
 def test_a_stopped_database_answers_503_and_the_app_recovers(site):
     assert_all_work(site)
-    workers = site.workers()
+    workers = site.all_workers()
     mark = site.log_size()
     site.pg.stop()
     try:
@@ -167,7 +176,7 @@ def test_a_stopped_database_answers_503_and_the_app_recovers(site):
 
 def test_a_frozen_database_costs_seconds_not_workers(site):
     assert_all_work(site)  # the workers hold pooled connections: each is checked (pre-ping) first
-    workers = site.workers()
+    workers = site.all_workers()
     mark = site.log_size()
     site.pg.freeze()
     try:
