@@ -161,3 +161,25 @@ def cents(text: str) -> int:
         return 0
     units, _, frac = text.partition(".")
     return int(units) * 100 + int(frac.ljust(2, "0"))
+
+
+def test_the_day_closes_of_the_month_add_up_to_it(month):
+    """Each local day closed the next morning: the closes' figures add up to the month's ledger (revenue,
+    refunds, voids, validations) and their cash to the shifts' close-outs; closing changes nothing."""
+    from garage.services import closes
+
+    manager = Actor(None, "system")
+    totals = Counter()
+    for d in range(DAYS):
+        day = FIRST + timedelta(days=d)
+        view = closes.close_day(MAIN, day, manager, now=local(day + timedelta(days=1), 6))
+        f = view.figures
+        totals.update(revenue=f.revenue_cents, refunded=f.refunded_cents, voids=f.voids, exits=f.exits,
+                      validated=f.validated, discounts=f.validation_discount_cents,
+                      expected=f.expected_cash_cents, counted=f.counted_cash_cents, shifts=len(f.closed_shifts))
+        assert view.adjustments == ()  # just closed: nothing changed since
+    assert (totals["revenue"], totals["refunded"], totals["voids"], totals["exits"]) == \
+        (month.revenue, month.refunded, month.voids, month.exits)
+    assert (totals["validated"], totals["discounts"]) == (month.validated, month.discounts)
+    assert totals["shifts"] == 2 * DAYS and totals["counted"] - totals["expected"] == -7 * 2 * DAYS
+    assert totals["expected"] == sum(month.shift_float.values()) + sum(month.shift_cash.values())
