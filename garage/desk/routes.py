@@ -371,7 +371,8 @@ def validate(number: str):
     except DomainError as exc:
         state.code_error = exc.message
         _quote(state)
-        return _exit(state, exc.status, focus="validation")
+        # No such code is the field's error like any other (422: htmx shows it under the field).
+        return _exit(state, 422 if isinstance(exc, NotFound) else exc.status, focus="validation")
     if is_htmx():
         state.code = ""
         _quote(state)

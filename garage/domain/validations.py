@@ -65,7 +65,8 @@ def code_key(raw: Any) -> str:
 def check_code(raw: Any, field: str = "code") -> str:
     key = code_key(raw)
     if not CODE_MIN <= len(key) <= CODE_MAX:
-        raise InvalidInput(f"A validation code has {CODE_MIN} to {CODE_MAX} letters and digits", field=field)
+        raise InvalidInput(f"A validation code has {CODE_MIN} to {CODE_MAX} letters and digits (A–Z, 0–9)",
+                           field=field)
     return key
 
 

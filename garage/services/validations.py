@@ -79,7 +79,7 @@ def priced(ticket: Ticket, quote: pricing.Quote, now: datetime, tariff: pricing.
 
 
 PAID_LINES = (
-    sa.select(ValidationProgram.id, ValidationProgram.name, TicketValidation.discount_cents)
+    sa.select(ValidationProgram.id, ValidationProgram.name, TicketValidation.discount_cents, ValidationProgram.kind)
     .join(ValidationProgram, ValidationProgram.id == TicketValidation.program_id)
     .where(TicketValidation.garage_id == sa.bindparam("garage_id"),
            TicketValidation.ticket_id == sa.bindparam("ticket_id"))
@@ -91,8 +91,10 @@ def lines_of(ticket: Any) -> tuple[rules.Line, ...]:
     while it is not paid yet: see `priced` for a quote)."""
     if not getattr(ticket, "validations", 0):
         return ()
-    return tuple(rules.Line(pid, name, cents or 0) for pid, name, cents in db.session.execute(
-        PAID_LINES, {"garage_id": ticket.garage_id, "ticket_id": ticket.id}))
+    rows = db.session.execute(PAID_LINES, {"garage_id": ticket.garage_id, "ticket_id": ticket.id}).all()
+    # In the order they applied (the quote's): by kind, then program (domain.validations.apply).
+    rows.sort(key=lambda row: (rules.KINDS.index(row[3]), row[0]))
+    return tuple(rules.Line(pid, name, cents or 0) for pid, name, cents, _ in rows)
 
 
 # --- programs (managers) ---------------------------------------------------------------------------

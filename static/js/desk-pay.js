@@ -36,10 +36,11 @@
     return true;
   }
 
-  // The lookup field selects its text when it gets the focus (after a lookup, htmx focuses it):
-  // the next scan replaces the code looked up last instead of adding to it.
+  // The lookup and validation-code fields select their text when they get the focus (after a lookup
+  // or a refused code, htmx focuses them): the next scan replaces what was there instead of adding to it.
   document.addEventListener("focusin", function (event) {
-    if (event.target && event.target.id === "lookup-q" && event.target.select) { event.target.select(); }
+    var id = event.target && event.target.id;
+    if ((id === "lookup-q" || id === "validation-code") && event.target.select) { event.target.select(); }
   });
 
   // The plate field is where the cursor rests after every entry, so a ticket is often scanned there

@@ -183,3 +183,17 @@ def test_an_exit_retried_after_it_was_paid_is_already_processed(client, staff, m
     assert pay(client, staff, number, validationCode="RETRY1").status_code == 200
     r = pay(client, staff, number, validationCode="RETRY1")
     assert (r.status_code, r.get_json()) == (409, {"message": "Ticket has already been processed"})
+
+
+def test_the_receipt_lists_stacked_validations_in_the_order_the_quote_applied_them(client, staff, manager):
+    from garage.services.validations import lines_of
+
+    program(client, manager, name="Gym", kind="percent_off", value=50, codes=["GYM-1"], stacks=True)
+    program(client, manager, name="Cafe", kind="amount_off", value=100, codes=["CAFE-1"], stacks=True)
+    number = parked(3.5, "ORDER 1")
+    client.post(f"/api/tickets/{number}/validations", json={"validationCode": "GYM1"}, headers=staff)
+    quoted = client.post(f"/api/tickets/{number}/validations", json={"validationCode": "CAFE1"},
+                         headers=staff).get_json()["validations"]
+    assert [(v["program"], v["discount"]) for v in quoted] == [("Cafe", 100), ("Gym", 1950)]
+    pay(client, staff, number, expectedAmount=1950)
+    assert [(line.name, line.discount_cents) for line in lines_of(ticket(number))] == [("Cafe", 100), ("Gym", 1950)]

@@ -96,6 +96,13 @@ def test_a_validation_code_scanned_with_no_field_focused_is_applied_not_looked_u
     desk.locator("#lookup-q").press("Enter")
     expect(desk.locator("#exit [data-amount]")).to_have_text("$10.00")
     settled(desk)
+    # An unknown code: its message under the field (not a generic error), the next scan replaces it.
+    desk.locator("#validation-code").tap()
+    desk.keyboard.type("NOPE-123", delay=5)
+    desk.keyboard.press("Enter")
+    expect(desk.locator("#validation-code-error")).to_have_text("No validation has that code here")
+    expect(desk.locator("#validation-code")).to_be_focused()
+    settled(desk)
     desk.evaluate("document.activeElement && document.activeElement.blur()")
     desk.keyboard.type("cinema-77", delay=5)
     desk.keyboard.press("Enter")

@@ -78,7 +78,7 @@ def test_htmx_applies_in_place_and_the_same_code_again_changes_nothing(desk):
 
 @pytest.mark.parametrize("code, status, words", [
     ("--", 422, "3 to 40 letters and digits"),
-    ("NOPE-404", 404, "No validation has that code"),
+    ("NOPE-404", 422, "No validation has that code"),  # the field's error: htmx shows it
     ("USED-1", 409, "used already"),
     ("CAPPED-1", 409, "as many tickets"),
     ("LATER-1", 409, "starts on 2099-01-01"),
