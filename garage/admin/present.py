@@ -37,6 +37,9 @@ LABELS = {
     "plate": "plate", "reason": "reason", "refundedTotalCents": "refunded in all", "refundId": "refund",
     "enteredAt": "entered at", "voidWindowMinutes": "void window (minutes)",
     "paymentsRequireShift": "payments need a shift", "revenueCents": "revenue", "refundedCents": "refunded",
+    "permitId": "permit", "holder": "holder", "validFrom": "valid from", "validUntil": "valid until",
+    "plates": "plates", "priceCents": "price", "from": "from", "until": "until", "reservedSpaces": "reserved spaces",
+    "permitPolicy": "invalid permit",
 }
 
 

@@ -112,6 +112,11 @@ class SettingsUpdate(Request):
     voidWindowMinutes: whole(0, MAX_VOID_WINDOW_MINUTES) = optional(  # type: ignore[valid-type]
         description="minutes after an entry during which an attendant may void its ticket; 0: managers only")
     paymentsRequireShift: bool = optional(description="payments (and cash refunds) need the payer's open shift")
+    reservedSpaces: whole(0, limits.MAX_SPACES) = optional(  # type: ignore[valid-type]
+        description="spaces kept for permit holders (at most totalSpaces): visitors see FULL when the others are taken")
+    permitPolicy: Literal["visitor", "refuse"] = optional(
+        description="a plate whose permit is not valid now (expired, suspended, its other car inside): "
+                    "visitor: enters as a visitor; refuse: not let in")
 
 
 class GarageCreate(Request):
@@ -155,6 +160,9 @@ class TicketResponse(BaseModel):
         default=None, examples=["R-000123"], json_schema_extra={"pattern": RECEIPT_PATTERN},
         description="drawn when the ticket is paid: gap-free and sequential per garage; "
                     "null while active (and for tickets paid before receipt numbers)")
+    permitId: int | None = Field(default=None, description="a permit ticket: the permit its car entered on")
+    permit: "PermitMatchResponse | None" = Field(
+        default=None, description="on an entry: the permit the plate is on, if any, and whether it admitted the car")
 
 
 class ValidationLineResponse(BaseModel):
@@ -200,8 +208,11 @@ class GarageStatsResponse(BaseModel):
 class OccupancyResponse(BaseModel):
     total: int
     occupied: int
-    available: int
-    state: Literal["OPEN", "ALMOST FULL", "FULL"]
+    available: int = Field(description="free spaces for a visitor (the reserved ones left out)")
+    state: Literal["OPEN", "ALMOST FULL", "FULL"] = Field(description="for visitors")
+    reservedSpaces: int = Field(default=0, description="spaces kept for permit holders")
+    permitOccupied: int = Field(default=0, description="permit cars inside (part of occupied)")
+    permitAvailable: int = Field(default=0, description="free spaces for a permit holder")
     updatedAt: datetime
 
 
@@ -222,6 +233,8 @@ class SettingsResponse(BaseModel):
     taxId: str = Field(description="empty: none")
     voidWindowMinutes: int = Field(description="minutes after an entry during which an attendant may void it")
     paymentsRequireShift: bool
+    reservedSpaces: int = Field(description="spaces kept for permit holders")
+    permitPolicy: str = Field(description="visitor | refuse: a car whose permit is not valid now")
     rates: list[str] = Field(description="the rules as shown to drivers")
 
 
@@ -415,6 +428,65 @@ class ProgramFiguresResponse(BaseModel):
     merchant: str
     tickets: int = Field(description="validated tickets paid in the period")
     valueGiven: int = Field(description="cents taken off their fees: what the merchant is billed")
+
+
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+PlateText = Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class PermitCreate(Request):
+    holder: str = Field(min_length=1, max_length=80, examples=["Jane Doe"])
+    contact: str = Field(default="", max_length=120, examples=["jane@example.com"])
+    plates: list[PlateText] = Field(min_length=1, max_length=5, examples=[["B-XY 123"]],  # type: ignore[valid-type]
+                                    description="1 to 5 plates; one car of the permit inside at a time")
+    validFrom: str = Field(pattern=DATE_PATTERN, description="first local day, YYYY-MM-DD")
+    validUntil: str = Field(pattern=DATE_PATTERN, description="last local day (included), YYYY-MM-DD")
+    price: whole(0, 10_000_000) = Field(description="cents: the sale, recorded as revenue")  # type: ignore[valid-type]
+    paymentMethod: PaymentMethod = Field(default="Cash")  # type: ignore[valid-type]
+
+
+class PermitUpdate(Request):
+    """Only the fields sent are changed (a renewal, which is paid, is POST /permits/<id>/renew)."""
+    holder: str = optional(min_length=1, max_length=80)
+    contact: str = optional(max_length=120)
+    plates: list[PlateText] = optional(min_length=1, max_length=5)  # type: ignore[valid-type]
+    status: Literal["active", "suspended"] = optional(description="suspended: not admitted as a permit holder")
+    validFrom: str = optional(pattern=DATE_PATTERN, description="a correction of the first day")
+    validUntil: str = optional(pattern=DATE_PATTERN, description="a correction of the last day")
+
+
+class PermitRenew(Request):
+    months: whole(1, 12) = Field(default=1, description="calendar months from the day after the current end "  # type: ignore[valid-type]
+                                                       "(from today if it has ended)")
+    validUntil: str | None = Field(default=None, pattern=DATE_PATTERN, description="instead of months: the new last day")
+    price: whole(0, 10_000_000) | None = Field(default=None, description="cents; null: the permit's price")  # type: ignore[valid-type]
+    paymentMethod: PaymentMethod = Field(default="Cash")  # type: ignore[valid-type]
+
+
+class PermitResponse(BaseModel):
+    id: int
+    number: str = Field(examples=["P-00012"])
+    holder: str
+    contact: str
+    plates: list[str]
+    status: Literal["active", "suspended"]
+    state: Literal["valid", "expired", "suspended", "not_yet_valid"] = Field(description="today, in the garage")
+    validFrom: str
+    validUntil: str
+    price: int = Field(description="cents: its latest sale or renewal")
+    carInside: str | None = Field(default=None, description="the plate of its car inside, if any")
+
+
+class PermitMatchResponse(BaseModel):
+    permitId: int
+    number: str
+    holder: str
+    state: Literal["valid", "expired", "suspended", "not_yet_valid", "car_inside"]
+    admitted: bool = Field(description="entered as a permit holder (pays nothing while the permit is valid)")
+    message: str | None = Field(description="why not, in words, when not admitted")
+
+
+TicketResponse.model_rebuild()  # its `permit` names PermitMatchResponse, defined above
 
 
 class StatusResponse(BaseModel):

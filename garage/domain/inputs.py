@@ -58,6 +58,17 @@ def parse_page(raw: str | None) -> int:
     return parse_whole(raw, field="page", minimum=1, maximum=MAX_PAGE, default=1)
 
 
+class PageCount:
+    """For a page of a list (a dataclass with `total` and `per_page`): how many pages there are (at least 1)."""
+
+    total: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")  # exactly the Cc and Cs characters
 
 

@@ -76,10 +76,11 @@ class Quote:
     lost: bool = False
     hourly_rate_cents: int | None = None  # the rate applied (None for a recorded quote)
     discount_cents: int = 0  # taken off the time fee by merchant validations (garage/domain/validations.py)
+    permit: bool = False     # a permit car's: charged only for the part of its stay after the permit's end
 
     @property
     def in_grace(self) -> bool:
-        return self.amount_cents == 0 and self.billable_hours == 0 and not self.lost
+        return self.amount_cents == 0 and self.billable_hours == 0 and not self.lost and not self.permit
 
 
 def duration_seconds(entry: datetime, exit: datetime) -> int:

@@ -147,7 +147,8 @@ def void_ticket(garage_id: int, number: Any, actor: Actor, reason: Any, *, manag
             again = _fresh(garage_id, ticket.id)
             raise Conflict(rules.VOIDED_ALREADY if again.status == STATUS_VOIDED else rules.VOID_ONLY_ACTIVE)
         db.session.execute(sa.update(Garage).where(Garage.id == garage_id)
-                           .values(occupied=Garage.occupied - 1, updated_at=now)
+                           .values(occupied=Garage.occupied - 1, updated_at=now,
+                                   occupied_permit=Garage.occupied_permit - (0 if ticket.permit_id is None else 1))
                            .execution_options(synchronize_session=False))
         ticket = _fresh(garage_id, ticket.id)  # as voided: a correction committed since the read included
         validations.release(garage_id, ticket)  # its validations' uses are given back (it never entered)

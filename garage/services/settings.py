@@ -20,7 +20,7 @@ from ..models import Garage, Ticket, VehicleRate
 # Columns of garages a manager may change (vehicle rates live in their own table).
 COLUMNS = ("total_spaces", "hourly_rate", "grace_minutes", "daily_max_cents", "lost_ticket_fee_cents",
            "lost_ticket_mode", "garage_name", "timezone", "almost_full_percent", "garage_address", "tax_rate_bp",
-           "tax_id", "void_window_minutes", "payments_require_shift")
+           "tax_id", "void_window_minutes", "payments_require_shift", "reserved_spaces", "permit_policy")
 
 
 def ensure_settings() -> Garage:
@@ -141,6 +141,11 @@ def update_settings(garage_id: int, actor, *, total_spaces: int | None = None, h
     names = list(changes)
     try:
         db.session.refresh(row)
+        if "reserved_spaces" in values or "total_spaces" in values:
+            errors = rules.check_reserved(values.get("reserved_spaces", row.reserved_spaces),
+                                          values.get("total_spaces", row.total_spaces))
+            if errors:  # the check constraint ck_garages_reserved is the backstop
+                raise rules.InvalidSettings(errors)
         before = _snapshot(row, names)
         if values:
             stmt = sa.update(Garage).where(Garage.id == garage_id)

@@ -20,13 +20,14 @@ from ..domain.tickets import (
     NOTHING_TO_FIND, STATUS_ACTIVE, STATUS_COMPLETED, TicketView, check_payment_method, check_vehicle_type, clean_plate,
     looks_like_ticket_number, new_ticket_number, normalise_ticket_number, plate_key, scanned_ticket_message,
 )
+from ..domain.inputs import PageCount
 from ..extensions import db
 from ..domain.garages import DEFAULT_GARAGE_ID
 from ..identity import Actor, TokenCaller, admitted
 from ..models import Garage, Ticket, User
 from ..observability import metrics
 from ..persistence import BY_NUMBER, IN_GARAGE, NewTicket, commit_keeping_loaded, store
-from . import validations as validation_service
+from . import permits as permit_service, validations as validation_service
 from .settings import current_tariff, get_settings
 
 NUMBER_ATTEMPTS = 8
@@ -117,8 +118,22 @@ def issue_ticket(garage_id: int | None, license_plate: str | None, vehicle_type:
         if db.session.get(Garage, DEFAULT_GARAGE_ID) is None:
             get_settings(DEFAULT_GARAGE_ID)  # first entry ever on a fresh database: create the row, go again
             continue
-        raise GarageFull()
+        if isinstance(actor, TokenCaller) and garage_id is None:
+            garage_id = admitted(actor)[1]  # the garage the statement resolved (this rare path only)
+        raise GarageFull(_full_message(garage_id))
     raise Conflict("Could not allocate a ticket number, try again")
+
+
+def _full_message(garage_id: int | None) -> str:
+    """What a refused entry is told: the garage is full, or full for visitors only (the free spaces
+    left are reserved for permit holders). Read only on this rare path."""
+    row = (db.session.execute(sa.select(Garage.total_spaces, Garage.occupied, Garage.reserved_spaces)
+                              .where(Garage.id == garage_id)).first() if garage_id is not None else None)
+    if row is not None and row.reserved_spaces and row.occupied < row.total_spaces:
+        free = row.total_spaces - row.occupied
+        return (f"Full for visitors: the {free} free space{'' if free == 1 else 's'} "
+                f"{'is' if free == 1 else 'are'} reserved for permit holders")
+    return "Garage is full"
 
 
 issue_ticket = metrics.counted("entry")(issue_ticket)  # not `@`: mutmut 3 skips decorated functions
@@ -158,8 +173,9 @@ def quote_for(ticket: Ticket, now: datetime | None = None, lost: bool = False,
     ``lost``: the driver has no ticket (the lost-ticket fee applies).
     A paid ticket answers what was charged, whatever the rules are today."""
     if ticket.status == STATUS_COMPLETED and ticket.amount_paid is not None:
-        return pricing.recorded(ticket.duration_minutes or 0, ticket.amount_paid, ticket.lost,
-                                ticket.lost_fee_cents, getattr(ticket, "discount_cents", 0) or 0)
+        return replace(pricing.recorded(ticket.duration_minutes or 0, ticket.amount_paid, ticket.lost,
+                                        ticket.lost_fee_cents, getattr(ticket, "discount_cents", 0) or 0),
+                       permit=getattr(ticket, "permit_id", None) is not None)
     return _priced(ticket, now or utcnow(), lost, tariff or current_tariff(ticket.garage_id))[0]
 
 
@@ -167,7 +183,9 @@ def _priced(ticket: Ticket, now: datetime, lost: bool, tariff: pricing.Tariff,
             extra: tuple = ()) -> tuple[pricing.Quote, tuple, list]:
     """The fee of an active ticket now with its merchant validations (and `extra` terms: a preview)
     taken off: the quote, its validation lines and the validations on the ticket."""
-    base = pricing.quote(ticket.entry_time, now, tariff, vehicle_type=ticket.vehicle_type, lost=lost)
+    base = permit_service.priced(
+        ticket, lambda start: pricing.quote(start, now, tariff, vehicle_type=ticket.vehicle_type, lost=lost),
+        now, tariff, lost)
     return validation_service.priced(ticket, base, now, tariff, extra)
 
 
@@ -287,15 +305,11 @@ class InsideRow:
 
 
 @dataclass(frozen=True)
-class InsidePage:
+class InsidePage(PageCount):
     rows: list[InsideRow]
     total: int
     page: int
     per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def _active_filter(garage_id: int, query: str | None) -> list[sa.ColumnElement[bool]]:
@@ -335,5 +349,7 @@ def list_active(garage_id: int, query: str | None = None, page: int = 1, per_pag
     )
     now = now or utcnow()
     tariff = current_tariff(garage_id)
-    rows = [InsideRow(t, pricing.quote(t.entry_time, now, tariff, vehicle_type=t.vehicle_type)) for t in tickets]
+    # A car with validations or a permit: the exit's own pricing with them (a statement more each).
+    rows = [InsideRow(t, _priced(t, now, False, tariff)[0] if t.validations or t.permit_id is not None
+                      else pricing.quote(t.entry_time, now, tariff, vehicle_type=t.vehicle_type)) for t in tickets]
     return InsidePage(rows, total, page, per_page)

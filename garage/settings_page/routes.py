@@ -13,6 +13,7 @@ from ..domain import garage_settings as rules
 from ..domain.errors import Conflict
 from ..domain.inputs import parse_integer
 from ..domain.money import cents_to_decimal, parse_dollars
+from ..domain.permits import POLICY_REFUSE, POLICY_VISITOR
 from ..domain.pricing import LOST_ADD, LOST_REPLACE
 from ..domain.tax import parse_percent, percent_text
 from ..domain.tickets import VEHICLE_TYPES
@@ -33,7 +34,7 @@ def rate_field(kind: str) -> str:
 FIELDS = ("garage_name", "total_spaces", "timezone", "almost_full_percent", "hourly_rate",
           *(rate_field(kind) for kind in VEHICLE_TYPES), "grace_minutes", "daily_max",
           "lost_ticket_fee", "lost_ticket_mode", "garage_address", "tax_rate", "tax_id", "void_window_minutes",
-          "payments_require_shift")
+          "payments_require_shift", "reserved_spaces", "permit_policy")
 CHECKED = "1"  # a ticked checkbox's value
 # Setting (service keyword / check() key) → form field, where they differ.
 FIELD_OF = {"daily_max_cents": "daily_max", "lost_ticket_fee_cents": "lost_ticket_fee", "tax_rate_bp": "tax_rate",
@@ -55,6 +56,7 @@ def form_values() -> dict[str, str]:
         "garage_address": s.garage_address, "tax_rate": percent_text(s.tax_rate_bp), "tax_id": s.tax_id,
         "void_window_minutes": str(s.void_window_minutes),
         "payments_require_shift": CHECKED if s.payments_require_shift else "",
+        "reserved_spaces": str(s.reserved_spaces), "permit_policy": s.permit_policy,
     }
 
 
@@ -114,6 +116,10 @@ def parse_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]
     changes["tax_id"] = text("tax_id")
     whole("void_window_minutes", "void_window_minutes", "the void window in minutes")
     changes["payments_require_shift"] = text("payments_require_shift") == CHECKED  # unticked: not sent
+    if "reserved_spaces" in form:  # a form from before these fields (a page left open) leaves them as they are
+        whole("reserved_spaces", "reserved_spaces", "the reserved spaces", blank=0)
+    if "permit_policy" in form:
+        changes["permit_policy"] = text("permit_policy")
     for setting, message in rules.check(changes).items():
         errors.setdefault(FIELD_OF.get(setting, setting), message)
     return changes, errors
@@ -127,7 +133,9 @@ def _render(values: Mapping[str, str], errors: Mapping[str, str], status: int = 
         values=values, errors=errors, saved=saved, oob=is_htmx() and saved,
         vehicle_types=[(kind, rate_field(kind)) for kind in VEHICLE_TYPES],
         timezones=rules.COMMON_TIMEZONES, occupied=settings.occupied,
-        modes=((LOST_REPLACE, "Instead of the time fee"), (LOST_ADD, "On top of the time fee")))
+        modes=((LOST_REPLACE, "Instead of the time fee"), (LOST_ADD, "On top of the time fee")),
+        permit_policies=((POLICY_VISITOR, "Let it in as a visitor (charged as one)"),
+                         (POLICY_REFUSE, "Do not let it in")))
 
 
 @bp.get("/settings")

@@ -106,6 +106,8 @@ RECIPES: dict[str, tuple[str, ...]] = {
     "api.get_close": (), "api.close_day": (),
     "api.validate_ticket": (), "api.list_validations": (), "api.create_validation": (),
     "api.validation_report": ("from", "to"),
+    "api.list_permits": ("q", "status", "page"), "api.create_permit": (), "api.get_permit": (),
+    "api.update_permit": (), "api.renew_permit": (),
 }
 
 # A good value for each parameter name, so generated requests also get past the first check.
@@ -114,7 +116,7 @@ VALID: dict[str, str] = {
     "to": "2026-03-08", "group": "day", "action": "auth.login", "user": "boss", "limit": "10",
     "number": "{ticket}", "ticket_number": "{ticket}", "username": "dave", "name": "occupancy",
     "filename": "css/app.css", "rows": "50", "seen": "0.0.0", "garage": "main", "rest": "live",
-    "shift_id": "1", "day": "2026-03-01", "date": "2026-03-01",
+    "shift_id": "1", "day": "2026-03-01", "date": "2026-03-01", "permit_id": "1", "status": "valid",
 }
 
 
