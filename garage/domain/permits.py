@@ -19,7 +19,8 @@ longer pays as a visitor from that moment: the garage's ordinary pricing (grace,
 periods) over the part of the stay after the end, the lost-ticket fee only if that part is charged.
 The quote is the charge: the exit prices with this same function.
 
-**Reserved spaces** (:class:`Pools`): R of the garage's spaces are kept for permit holders.
+**Reserved spaces** (the figures: garage/domain/occupancy.py): R of the garage's spaces are kept for
+permit holders.
 A visitor enters only while the visitors inside are fewer than ``total - R`` AND the garage is not
 full; a permit holder while the garage is not full (they may use any space). The database enforces
 both in the entry's one conditional UPDATE (``garages.occupied`` counts every car,
@@ -100,6 +101,14 @@ def refusal(facts: PermitFacts, today: date, policy: str = POLICY_VISITOR) -> st
     return f"{why}: this car is {then}"
 
 
+def entry_note(facts: PermitFacts, today: date, admitted: bool, policy: str = POLICY_VISITOR) -> tuple[bool, str]:
+    """What the desk tells the attendant when an entering plate is on a permit: (admitted, words)."""
+    if admitted:
+        return True, (f"Permit {number_of(facts.id)} · {facts.holder}: no charge while it is valid "
+                      f"(until {facts.valid_until.isoformat()})")
+    return False, refusal(facts, today, policy) or ""
+
+
 def ends_at(valid_until: date, tzname: str) -> datetime:
     """The instant a permit stops covering a stay: the local midnight after its last day (UTC)."""
     return local_day_bounds(valid_until, tzname)[1]
@@ -113,41 +122,6 @@ def visitor_from(entry: datetime, exit: datetime, valid_until: date | None, tzna
     if exit <= end:
         return None
     return max(entry, end)
-
-
-@dataclass(frozen=True)
-class Pools:
-    """The garage's spaces in two pools: `reserved` for permit holders, the rest for anyone."""
-
-    total: int
-    reserved: int
-    occupied: int          # every car inside
-    permit_inside: int     # the permit cars among them
-
-    @property
-    def visitors_inside(self) -> int:
-        return max(0, self.occupied - self.permit_inside)
-
-    @property
-    def visitor_available(self) -> int:
-        """Spaces a visitor can still take: neither the reserved ones nor any space at all past full."""
-        return max(0, min(self.total - self.reserved - self.visitors_inside, self.total - self.occupied))
-
-    @property
-    def permit_available(self) -> int:
-        return max(0, self.total - self.occupied)
-
-    def admits(self, permit: bool) -> bool:
-        return (self.permit_available if permit else self.visitor_available) > 0
-
-
-def check_reserved(value: Any, total_spaces: int) -> str | None:
-    """The message for a reserved-spaces setting, None when it is valid (0 .. total spaces)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return "Reserved spaces must be a whole number, 0 or more"
-    if value > total_spaces:
-        return f"Reserved spaces can be at most the {total_spaces} spaces of the garage"
-    return None
 
 
 def _text(value: Any, field: str, label: str, most: int, required: bool) -> str:

@@ -129,14 +129,15 @@ def quote(entry: datetime, exit: datetime, tariff: Tariff, vehicle_type: str | N
 
 
 def recorded(duration: int, amount_cents: int, lost: bool = False,
-             lost_fee_cents: int | None = None, discount_cents: int = 0) -> Quote:
+             lost_fee_cents: int | None = None, discount_cents: int = 0, permit: bool = False) -> Quote:
     """The breakdown of a ticket already paid, from what was stored at exit
-    (never recomputed with today's rules). `discount_cents`: what validations took off its time fee."""
+    (never recomputed with today's rules). `discount_cents`: what validations took off its time fee;
+    `permit`: a permit car's (garage/domain/permits.py)."""
     lost_fee = lost_fee_cents or 0
     fee = amount_cents - lost_fee + discount_cents
     return Quote(duration_minutes=duration, billable_hours=billable_hours(duration) if fee else 0,
                  amount_cents=amount_cents, time_fee_cents=fee, lost_fee_cents=lost_fee, lost=lost,
-                 discount_cents=discount_cents)
+                 discount_cents=discount_cents, permit=permit)
 
 
 def describe(tariff: Tariff) -> list[str]:

@@ -173,9 +173,9 @@ def quote_for(ticket: Ticket, now: datetime | None = None, lost: bool = False,
     ``lost``: the driver has no ticket (the lost-ticket fee applies).
     A paid ticket answers what was charged, whatever the rules are today."""
     if ticket.status == STATUS_COMPLETED and ticket.amount_paid is not None:
-        return replace(pricing.recorded(ticket.duration_minutes or 0, ticket.amount_paid, ticket.lost,
-                                        ticket.lost_fee_cents, getattr(ticket, "discount_cents", 0) or 0),
-                       permit=getattr(ticket, "permit_id", None) is not None)
+        return pricing.recorded(ticket.duration_minutes or 0, ticket.amount_paid, ticket.lost,
+                                ticket.lost_fee_cents, getattr(ticket, "discount_cents", 0) or 0,
+                                permit=getattr(ticket, "permit_id", None) is not None)
     return _priced(ticket, now or utcnow(), lost, tariff or current_tariff(ticket.garage_id))[0]
 
 
