@@ -205,6 +205,12 @@ TICKET_CSV_COLUMNS = ("ticket_number", "license_plate", "vehicle_type", "status"
 # A person's open shift at a garage (the partial unique index uq_shifts_open_per_person: at most one).
 OPEN_SHIFT_OF = sa.select(Shift.id).where(Shift.garage_id == sa.bindparam("garage_id"),
                                           Shift.opened_by_id == sa.bindparam("user_id"), Shift.closed_at.is_(None))
+# The same taken FOR SHARE on PostgreSQL (a no-op on SQLite, whose first write already holds the
+# database's write lock), by a use case that takes money in that shift after its first write (a refund,
+# services/amendments.py; a permit's sale, services/permits.py): a close of that shift (an UPDATE of its
+# row, services/shifts.py) waits for the commit and then counts it; money taken after the close finds
+# the shift closed.
+OPEN_SHIFT_SHARED = OPEN_SHIFT_OF.with_for_update(read=True)
 
 # The garage's timezone and permit policy, with the permit a plate is on there (NULLs: none) and the
 # plate of that permit's car inside (if any): the portable entry's one read (PostgreSQL's ISSUE does

@@ -131,6 +131,9 @@ FIGURES = (
     ("voids", "Voided tickets", "count"),
     ("average_stay_minutes", "Average stay", "minutes"),
     ("median_stay_minutes", "Median stay", "minutes"),
+    # monthly permits (issue 19): sold apart from the tickets; their cars' exits are part of Exits
+    ("permit_sales_cents", "Permit sales", "money"),
+    ("permit_exits", "Permit car exits", "count"),
 )
 
 

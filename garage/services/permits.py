@@ -28,7 +28,7 @@ from ..domain.inputs import PageCount
 from ..extensions import db
 from ..identity import Actor
 from ..models import Garage, Permit, PermitPayment, PermitPlate, Ticket
-from ..persistence import OPEN_SHIFT_OF, commit_keeping_loaded
+from ..persistence import OPEN_SHIFT_SHARED, commit_keeping_loaded
 from . import audit
 
 SALE, RENEWAL = "sale", "renewal"
@@ -72,9 +72,11 @@ def _taken_plate(garage_id: int, keys: Iterable[str], permit_id: int | None = No
 
 
 def _shift_of(garage_id: int, actor: Actor) -> Any:
+    """The seller's open shift at the garage, read FOR SHARE after this use case's first write (as a refund's,
+    services/amendments.py): a close of that shift waits for the sale's commit and counts it."""
     if actor.user_id is None:
         return None
-    return db.session.scalar(OPEN_SHIFT_OF, {"garage_id": garage_id, "user_id": actor.user_id})
+    return db.session.scalar(OPEN_SHIFT_SHARED, {"garage_id": garage_id, "user_id": actor.user_id})
 
 
 def _facts(permit: Permit) -> dict[str, Any]:

@@ -235,3 +235,31 @@ def test_search_by_holder_plate_and_state(client, manager):
     assert names(status="valid") == ["Alice Martin"]
     assert names(q="%") == [] and names(q="_") == []
     assert client.get("/api/permits", query_string={"status": "nope"}, headers=manager).status_code == 422
+
+
+def test_a_cash_sale_is_in_the_sellers_drawer_and_every_sale_in_the_reports(client, manager):
+    from garage.services import reports
+    opened = client.post("/api/shifts", json={"floatCents": 5000}, headers=manager)
+    assert opened.status_code == 201, opened.get_json()
+    permit = sell(client, manager)  # $120.00 cash
+    r = client.post(f"/api/permits/{permit['id']}/renew", json={"price": 10000, "paymentMethod": "Credit Card"},
+                    headers=manager)
+    assert r.status_code == 200
+    current = client.get("/api/shifts/current", headers=manager).get_json()
+    assert current["expectedCashCents"] == 5000 + 12000
+    totals = {t["paymentMethod"]: (t["payments"], t["amountCents"]) for t in current["totals"]}
+    assert totals["Cash"] == (1, 12000) and totals["Credit Card"] == (1, 10000)
+    closed = client.post(f"/api/shifts/{current['id']}/close", json={"countedCashCents": 17000}, headers=manager)
+    assert closed.status_code == 200 and closed.get_json()["overShortCents"] == 0
+    start = utcnow() - timedelta(hours=1)
+    figures = reports.summary(MAIN, start, utcnow() + timedelta(minutes=1))
+    assert (figures.permit_sales, figures.permit_sales_cents, figures.revenue_cents) == (2, 22000, 0)
+
+
+def test_permit_car_exits_are_counted_apart(client, staff, manager):
+    from garage.services import reports
+    sell(client, manager)
+    pay(client, staff, issue(client, staff, "PERM 1"))
+    pay(client, staff, issue(client, staff, "VISIT 9"))
+    figures = reports.summary(MAIN, utcnow() - timedelta(hours=1), utcnow() + timedelta(minutes=1))
+    assert (figures.exits, figures.permit_exits, figures.revenue_cents) == (2, 1, 1000)
