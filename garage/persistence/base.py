@@ -236,7 +236,8 @@ PAID_WITHOUT_AUDIT = sa.select(Ticket.ticket_number).where(
     IN_GARAGE, Ticket.status == STATUS_COMPLETED,
     ~sa.exists().where(AuditEvent.garage_id == Ticket.garage_id, AuditEvent.action == "ticket.paid",
                        AuditEvent.object_type == "ticket", AuditEvent.object_id == Ticket.ticket_number))
-SETTINGS_COUNTER = sa.select(Garage.total_spaces, Garage.occupied).where(Garage.id == sa.bindparam("garage_id"))
+SETTINGS_COUNTER = (sa.select(Garage.total_spaces, Garage.occupied, Garage.occupied_permit)
+                    .where(Garage.id == sa.bindparam("garage_id")))
 EXAMPLES = 5
 
 
@@ -250,6 +251,8 @@ class CounterRepair:
     inside: int
     total_spaces: int
     done: bool
+    permit_before: int = 0  # the permit holders' counter (issue 19), repaired with it
+    permit_after: int = 0
 
 
 def _wait(failures: Any, limit: Limit) -> Any:
@@ -338,7 +341,9 @@ class Store:
         return Counts(total_spaces=None if settings is None else settings.total_spaces,
                       occupied=0 if settings is None else settings.occupied,
                       inside=db.session.scalar(CARS_INSIDE, at) or 0,
-                      paid_without_audit=paid_without_audit, examples=tuple(examples))
+                      paid_without_audit=paid_without_audit, examples=tuple(examples),
+                      permit_occupied=0 if settings is None else settings.occupied_permit,
+                      permit_inside=db.session.scalar(PERMIT_CARS_INSIDE, at) or 0)
 
     def repair_counter(self, garage_id: int) -> CounterRepair | None:
         """Set the occupancy counter to the cars inside, in the caller's transaction (None: no
@@ -358,7 +363,7 @@ class Store:
             .execution_options(synchronize_session=False), at).rowcount == 1
         after = db.session.execute(SETTINGS_COUNTER, at).one()
         return CounterRepair(before.occupied, after.occupied, db.session.scalar(CARS_INSIDE, at) or 0,
-                             after.total_spaces, done)
+                             after.total_spaces, done, before.occupied_permit, after.occupied_permit)
 
     # --- entry and exit ------------------------------------------------------------------
 
