@@ -32,6 +32,7 @@ from ..persistence import OPEN_SHIFT_SHARED, commit_keeping_loaded
 from . import audit
 
 SALE, RENEWAL = "sale", "renewal"
+CHANGED_MEANWHILE = "This permit was renewed or changed meanwhile: look it up again"
 PER_PAGE = 25
 
 
@@ -166,8 +167,15 @@ def update_permit(garage_id: int, permit_id: Any, actor: Actor, changes: dict[st
             raise taken
     now = now or utcnow()
     try:
-        permit.holder, permit.contact, permit.status = holder, contact, status
-        permit.valid_from, permit.valid_until, permit.updated_at = start, end, now
+        # Only if nobody changed or renewed it since it was read (a renewal racing a correction of the
+        # period would otherwise be lost, its payment kept): 409, look it up again.
+        changed = db.session.execute(
+            sa.update(Permit).where(Permit.id == permit.id, Permit.updated_at == permit.updated_at)
+            .values(holder=holder, contact=contact, status=status, valid_from=start, valid_until=end, updated_at=now)
+            .execution_options(synchronize_session=False)).rowcount
+        if changed != 1:
+            raise Conflict(CHANGED_MEANWHILE, field="holder")
+        db.session.refresh(permit)
         if typed is not None:
             keep = {p.plate_key: p for p in permit.plates}
             permit.plates = [keep.get(key) or PermitPlate(garage_id=garage_id, license_plate=plate, plate_key=key)
@@ -216,7 +224,7 @@ def renew_permit(garage_id: int, permit_id: Any, actor: Actor, *, price_cents: A
             .values(valid_from=first, valid_until=end, price_cents=price, updated_at=now)
             .execution_options(synchronize_session=False)).rowcount
         if moved != 1:
-            raise Conflict("This permit was renewed or changed meanwhile: look it up again", field="months")
+            raise Conflict(CHANGED_MEANWHILE, field="months")
         payment = _pay(permit, RENEWAL, price, method, start, end, actor, now)
         db.session.flush()
         audit.record(actor, "permit.renewed", "permit", rules.number_of(permit.id),

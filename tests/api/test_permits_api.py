@@ -263,3 +263,21 @@ def test_permit_car_exits_are_counted_apart(client, staff, manager):
     pay(client, staff, issue(client, staff, "VISIT 9"))
     figures = reports.summary(MAIN, utcnow() - timedelta(hours=1), utcnow() + timedelta(minutes=1))
     assert (figures.exits, figures.permit_exits, figures.revenue_cents) == (2, 1, 1000)
+
+
+def test_a_change_made_on_a_permit_read_before_a_renewal_is_refused_not_lost(app, client, manager, monkeypatch):
+    """The interleaving the concurrency test can only hope for: a manager's change read the permit, another
+    renewed (and was paid) meanwhile; the change is refused (409) rather than putting the old end back."""
+    from garage.domain.errors import Conflict
+    from garage.extensions import db
+    from garage.services import permits as service
+    permit = sell(client, manager)
+    stale = service.get_permit(MAIN, permit["id"])
+    db.session.expunge(stale)  # what the change read, before the renewal
+    renewed = client.post(f"/api/permits/{permit['id']}/renew", json={"months": 1}, headers=manager).get_json()
+    monkeypatch.setattr(service, "get_permit", lambda garage_id, permit_id: db.session.merge(stale, load=False))
+    with pytest.raises(Conflict, match="renewed or changed meanwhile"):
+        service.update_permit(MAIN, permit["id"], Actor.system(), {"status": "suspended"})
+    monkeypatch.undo()
+    now = client.get(f"/api/permits/{permit['id']}", headers=manager).get_json()
+    assert (now["validUntil"], now["status"]) == (renewed["validUntil"], "active")

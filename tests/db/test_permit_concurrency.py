@@ -83,3 +83,24 @@ def test_the_cars_of_one_permit_entering_at_once_get_one_permit_ticket(live):
     others = [body["permit"] for _, body in results if body["permitId"] is None]
     assert len(others) == 4 and all(p["state"] == "car_inside" and not p["admitted"] for p in others)
     assert counters(live) == (5, 1, 5, 1)
+
+
+def test_renewals_and_a_correction_at_once_never_lose_a_paid_extension(live):
+    from garage.domain.permits import add_months
+    live.reset()
+    permits_for(live, [["REN 1"]])
+    manager = live.token("manager")
+    permit_id = scalar(live, "SELECT id FROM permits")
+    start_until = scalar(live, "SELECT valid_until FROM permits")
+    bodies = [("POST", f"/api/permits/{permit_id}/renew", {"months": 1})] * 6 + \
+             [("PATCH", f"/api/permits/{permit_id}", {"holder": "Renamed", "status": "suspended"})] * 2
+    results = fire(len(bodies), lambda i: call(bodies[i][0], f"{live.url}{bodies[i][1]}", bodies[i][2], manager))
+    assert {status for status, _ in results} <= {200, 409}, results
+    renewed = sum(1 for (method, _, _), (status, _) in zip(bodies, results) if method == "POST" and status == 200)
+    assert renewed >= 1
+    until = start_until
+    for _ in range(renewed):
+        until = add_months(until + timedelta(days=1), 1) - timedelta(days=1)
+    # every renewal that was answered 200 was paid for and moved the end: none lost to another request
+    assert scalar(live, "SELECT valid_until FROM permits") == until
+    assert scalar(live, "SELECT count(*) FROM permit_payments WHERE kind = 'renewal'") == renewed
