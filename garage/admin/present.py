@@ -11,6 +11,7 @@ from datetime import datetime
 
 from ..domain.clock import format_duration, to_local
 from ..domain.money import format_dollars
+from ..domain import rate_periods
 from ..domain.shifts import denomination_label
 from ..domain.tax import format_percent
 from ..domain.tickets import format_receipt_number
@@ -37,6 +38,7 @@ LABELS = {
     "plate": "plate", "reason": "reason", "refundedTotalCents": "refunded in all", "refundId": "refund",
     "enteredAt": "entered at", "voidWindowMinutes": "void window (minutes)",
     "paymentsRequireShift": "payments need a shift", "revenueCents": "revenue", "refundedCents": "refunded",
+    "priceRule": "price rule", "ratePeriods": "rate periods", "pricingChoice": "price chosen",
 }
 
 
@@ -76,6 +78,8 @@ def value_text(key: str, value: Any, tz: str = "UTC") -> str:
         return _moment_text(value, tz)
     if key == "countedByDenomination" and isinstance(value, Mapping):
         return _pieces_text(value)
+    if key == "ratePeriods" and isinstance(value, list):
+        return "; ".join(rate_periods.words(p) for p in rate_periods.parse(value)[0]) or "none"
     return str(value)
 
 

@@ -57,6 +57,7 @@ class IssuedTicket:
     void_reason: None = None
     validations: int = 0
     discount_cents: int = 0
+    price_rule: None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import current_app, g, has_request_context
 from sqlalchemy.exc import IntegrityError
 
-from ..domain import garage_settings as rules
+from ..domain import garage_settings as rules, rate_periods as periods
 from ..domain.clock import utcnow
 from ..domain.pricing import Tariff
 from ..domain.tickets import STATUS_ACTIVE, VEHICLE_TYPES
@@ -20,7 +20,7 @@ from ..models import Garage, Ticket, VehicleRate
 # Columns of garages a manager may change (vehicle rates live in their own table).
 COLUMNS = ("total_spaces", "hourly_rate", "grace_minutes", "daily_max_cents", "lost_ticket_fee_cents",
            "lost_ticket_mode", "garage_name", "timezone", "almost_full_percent", "garage_address", "tax_rate_bp",
-           "tax_id", "void_window_minutes", "payments_require_shift")
+           "tax_id", "void_window_minutes", "payments_require_shift", "rate_periods", "pricing_choice")
 
 
 def ensure_settings() -> Garage:
@@ -98,7 +98,9 @@ def _camel(name: str) -> str:
 
 def _snapshot(row: Garage, names: list[str]) -> dict[str, Any]:
     rates = current_vehicle_rates(row.id) if "vehicle_rates" in names else None
-    return {_camel(n): (rates if n == "vehicle_rates" else getattr(row, n)) for n in names}
+    return {_camel(n): (rates if n == "vehicle_rates" else
+                        periods.to_json_list(periods.loads(row.rate_periods)) if n == "rate_periods" else
+                        getattr(row, n)) for n in names}
 
 
 def update_settings(garage_id: int, actor, *, total_spaces: int | None = None, hourly_rate: int | None = None,
@@ -107,7 +109,8 @@ def update_settings(garage_id: int, actor, *, total_spaces: int | None = None, h
     """Change settings in one audited transaction (before/after of what changed).
 
     ``other``: any of the COLUMNS by name; ``daily_max_cents=None`` removes the
-    maximum. ``vehicle_rates``: {type: cents, or None to fall back to the default
+    maximum; ``rate_periods``: the whole list of periods as JSON objects (garage/domain/rate_periods.py),
+    replacing the garage's. ``vehicle_rates``: {type: cents, or None to fall back to the default
     rate}; types not listed keep their rate. Every problem is reported at once
     (InvalidSettings, 422). Total spaces can never go below the cars inside:
     checked by a conditional UPDATE, so a car entering at the same moment
@@ -131,6 +134,8 @@ def update_settings(garage_id: int, actor, *, total_spaces: int | None = None, h
             changes[name] = changes[name].strip()
     if "garage_address" in changes:
         changes["garage_address"] = rules.clean_address(changes["garage_address"])
+    if "rate_periods" in changes:  # stored as checked: the same JSON whatever was sent
+        changes["rate_periods"] = periods.dumps(periods.parse(changes["rate_periods"])[0])
     values = {k: v for k, v in changes.items() if k in COLUMNS}
     if vehicle_rates and not values:
         # Only the vehicle rates change: stamp the settings row all the same, so open desks see
