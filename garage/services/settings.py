@@ -2,7 +2,10 @@
 function takes the garage's id first (identity.current_garage for a request)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone
 from typing import Any, Mapping
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context
@@ -10,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..domain import garage_settings as rules, rate_periods as periods
 from ..domain.clock import utcnow
-from ..domain.pricing import Tariff
+from ..domain.pricing import Quote, Tariff, quote
 from ..domain.tickets import STATUS_ACTIVE, VEHICLE_TYPES
 from ..extensions import db
 from ..domain.errors import NotFound
@@ -187,3 +190,60 @@ def _set_vehicle_rate(garage_id: int, kind: str, rate: int | None) -> None:
         db.session.add(VehicleRate(garage_id=garage_id, vehicle_type=kind, hourly_rate=rate))
     else:
         existing.hourly_rate = rate
+
+
+# --- rate periods, one at a time (the settings page's forms) -------------------------------------
+
+def period_items(garage_id: int) -> list[dict[str, Any]]:
+    """The garage's rate periods as committed now, as JSON objects (garage/domain/rate_periods.py)."""
+    return periods.to_json_list(current_tariff(garage_id).periods)
+
+
+def save_period(garage_id: int, actor, position: int | None, item: Mapping[str, Any]) -> Garage:
+    """Add a period at the end (`position` None) or replace the one at `position` (from 1): the whole
+    list is checked and stored again by update_settings (one audited transaction). NotFound for a
+    position with no period; InvalidSettings keyed like check()'s (``rate_periods.<n>.<field>``)."""
+    items = period_items(garage_id)
+    if position is None:
+        items.append(dict(item))
+    elif 1 <= position <= len(items):
+        items[position - 1] = dict(item)
+    else:
+        raise NotFound("No such rate period")
+    return update_settings(garage_id, actor, rate_periods=items)
+
+
+def remove_period(garage_id: int, actor, position: int, name: str) -> Garage:
+    """Remove the period at `position` (from 1), which must still be the one named `name` (Conflict:
+    the list changed since it was shown; nothing removed)."""
+    from ..domain.errors import Conflict
+
+    items = period_items(garage_id)
+    if not 1 <= position <= len(items):
+        raise NotFound("No such rate period")
+    if items[position - 1]["name"] != name:
+        raise Conflict("The rate periods were changed meanwhile; nothing was removed. Look at them again.")
+    del items[position - 1]
+    return update_settings(garage_id, actor, rate_periods=items)
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    entry: datetime
+    exit: datetime
+    quote: Quote
+
+
+def preview(garage_id: int, now: datetime) -> list[PreviewRow]:
+    """A few stays priced by the same quote() as the exit, with the default rate: entering now and
+    leaving 1 h, 3 h and 24 h later, and entering this evening at 18:00 leaving tomorrow at 07:00 (local)."""
+    tariff = current_tariff(garage_id)
+    zone = ZoneInfo(get_settings(garage_id).timezone or "UTC")
+    local = now.astimezone(zone)
+    evening = datetime.combine(local.date(), time(18), tzinfo=zone)
+    if evening < local:
+        evening = local
+    morning = datetime.combine(evening.date() + timedelta(days=1), time(7), tzinfo=zone)
+    stays = [(now, now + timedelta(hours=1)), (now, now + timedelta(hours=3)),
+             (evening.astimezone(timezone.utc), morning.astimezone(timezone.utc)), (now, now + timedelta(hours=24))]
+    return [PreviewRow(entry, exit, quote(entry, exit, tariff)) for entry, exit in stays]

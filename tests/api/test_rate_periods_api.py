@@ -165,3 +165,14 @@ def test_the_rates_panel_words_the_periods(desk):
                                            "days": ["sat", "sun"]}]))
     panel = text(soup(desk.client.get("/g/main/desk")).select_one("#desk-rates"))
     assert "Weekend rate: $5.00 per started hour, all day, Saturday and Sunday" in panel
+
+
+def test_openapi_documents_the_periods(client, manager):
+    spec = client.get("/openapi.json", headers=manager).get_json()
+    schemas = spec["components"]["schemas"]
+    props = schemas["SettingsUpdate"]["properties"]
+    assert "ratePeriods" in props and "pricingChoice" in props
+    assert {"FlatPeriod", "HourlyPeriod", "EventPeriod"} <= set(schemas)
+    assert set(schemas["FlatPeriod"]["required"]) == {"kind", "name", "priceCents", "enterFrom", "enterUntil", "leaveBy"}
+    assert "priceRule" in schemas["QuoteResponse"]["properties"]
+    assert "priceRule" in schemas["TicketResponse"]["properties"]
