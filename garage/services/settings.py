@@ -199,30 +199,34 @@ def period_items(garage_id: int) -> list[dict[str, Any]]:
     return periods.to_json_list(current_tariff(garage_id).periods)
 
 
-def save_period(garage_id: int, actor, position: int | None, item: Mapping[str, Any]) -> Garage:
-    """Add a period at the end (`position` None) or replace the one at `position` (from 1): the whole
-    list is checked and stored again by update_settings (one audited transaction). NotFound for a
-    position with no period; InvalidSettings keyed like check()'s (``rate_periods.<n>.<field>``)."""
+def _period_at(items: list[dict[str, Any]], position: int, name: str) -> None:
+    """The period at `position` (from 1) must exist (NotFound) and still be the one named `name` that the
+    manager was shown (Conflict: the list changed since; nothing is changed)."""
+    from ..domain.errors import Conflict
+
+    if not 1 <= position <= len(items):
+        raise NotFound("No such rate period")
+    if items[position - 1]["name"] != name:
+        raise Conflict("The rate periods were changed meanwhile; nothing was saved. Look at them again.")
+
+
+def save_period(garage_id: int, actor, position: int | None, item: Mapping[str, Any], was: str = "") -> Garage:
+    """Add a period at the end (`position` None) or replace the one at `position` (from 1), named `was`
+    when the form was shown: the whole list is checked and stored again by update_settings (one audited
+    transaction). InvalidSettings keyed like check()'s (``rate_periods.<n>.<field>``)."""
     items = period_items(garage_id)
     if position is None:
         items.append(dict(item))
-    elif 1 <= position <= len(items):
-        items[position - 1] = dict(item)
     else:
-        raise NotFound("No such rate period")
+        _period_at(items, position, was)
+        items[position - 1] = dict(item)
     return update_settings(garage_id, actor, rate_periods=items)
 
 
 def remove_period(garage_id: int, actor, position: int, name: str) -> Garage:
-    """Remove the period at `position` (from 1), which must still be the one named `name` (Conflict:
-    the list changed since it was shown; nothing removed)."""
-    from ..domain.errors import Conflict
-
+    """Remove the period at `position` (from 1), still named `name` (see _period_at)."""
     items = period_items(garage_id)
-    if not 1 <= position <= len(items):
-        raise NotFound("No such rate period")
-    if items[position - 1]["name"] != name:
-        raise Conflict("The rate periods were changed meanwhile; nothing was removed. Look at them again.")
+    _period_at(items, position, name)
     del items[position - 1]
     return update_settings(garage_id, actor, rate_periods=items)
 

@@ -209,9 +209,11 @@ def period_values(item: Mapping[str, Any] | None) -> dict[str, Any]:
     return values
 
 
-def _render_period(position: int | None, values: Mapping[str, Any], errors: Mapping[str, str], status: int = 200):
+def _render_period(position: int | None, values: Mapping[str, Any], errors: Mapping[str, str], status: int = 200,
+                   was: str = ""):
     return htmx.page_or_fragment(
         "settings/period.html", "settings/_period_form.html", status, position=position, values=values,
+        was=was,
         errors=errors, kinds=list(periods.KIND_LABELS.items()), days=[(d, periods.DAY_NAMES[d]) for d in periods.DAYS],
         vehicle_types=VEHICLE_TYPES)
 
@@ -248,17 +250,20 @@ def period(position: str | None = None):
     position = _position(position) if position is not None else None
     existing = _existing(position)
     if request.method != "POST":
-        return _render_period(position, period_values(existing), {})
+        return _render_period(position, period_values(existing), {}, was=existing["name"] if existing else "")
     item, errors = period_item(request.form)
     values = {**{name: (request.form.get(name) or "") for name in PERIOD_FIELDS}, "days": request.form.getlist("days")}
+    was = (request.form.get("was") or "").strip()
     if errors:
-        return _render_period(position, values, errors, 422)
+        return _render_period(position, values, errors, 422, was)
     try:
-        settings_service.save_period(current_garage(), current_actor(), position, item)
+        settings_service.save_period(current_garage(), current_actor(), position, item, was)
     except rules.InvalidSettings as exc:  # across the list: a name another period has
         return _render_period(position, values, {
             PERIOD_FIELD_OF.get(key.rsplit(".", 1)[-1], key.rsplit(".", 1)[-1]): message.split(": ", 1)[-1]
-            for key, message in exc.errors.items()}, 422)
+            for key, message in exc.errors.items()}, 422, was)
+    except Conflict as exc:  # the period was changed or moved meanwhile: the form again, with why
+        return _render_period(position, values, {"form": exc.message}, 409, was)
     return _back_to_settings()
 
 

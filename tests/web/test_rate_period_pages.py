@@ -52,8 +52,13 @@ def test_edit_and_remove_a_period(manager_client):
     form = soup(manager_client.get("/g/main/settings/periods/2"))
     assert form.select_one("#name")["value"] == "Weekend rate" and form.select_one("#price")["value"] == "5.00"
     assert {box["value"] for box in form.select('input[name="days"][checked]')} == {"sat", "sun"}
-    r = post(manager_client, "/settings/periods/2", {"kind": "hourly", "name": "Weekend rate", "price": "4.50",
-                                                      "days": ["sat", "sun"], "start": "08:00", "end": "20:00"})
+    assert form.select_one('input[name="was"]')["value"] == "Weekend rate"
+    edit = {"kind": "hourly", "name": "Weekend rate", "price": "4.50", "days": ["sat", "sun"], "start": "08:00",
+            "end": "20:00"}
+    r = post(manager_client, "/settings/periods/2", {**edit, "was": "Night rate"}, htmx=True)  # changed meanwhile
+    assert r.status_code == 409 and stored()[1]["rateCents"] == 500
+    assert "changed meanwhile" in text(soup(r).select_one("#period-form #form-error"))
+    r = post(manager_client, "/settings/periods/2", {**edit, "was": "Weekend rate"})
     assert r.status_code == 303
     assert stored()[1]["rateCents"] == 450 and stored()[1]["start"] == "08:00"
     r = post(manager_client, "/settings/periods/1/remove", {"name": "Weekend rate"})  # not the first any more
