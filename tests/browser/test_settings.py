@@ -96,11 +96,9 @@ def test_rate_periods_with_htmx(live, tablet, csp_violations, screenshots):
     sign_in(page, live)
     page.click("text=Add a rate period")
     page.wait_for_selector("#period-form")
-    page.fill("#name", "Night rate")
-    page.fill("#price", "8")
-    page.fill("#enter_from", "18:00")
-    page.fill("#enter_until", "3 am")
-    page.fill("#leave_by", "08:00")
+    for field, typed in {"name": "Night rate", "price": "8", "enter_from": "18:00", "enter_until": "3 am",
+                         "leave_by": "08:00"}.items():
+        page.fill(f"#{field}", typed)
     page.click("text=Save the period")
     page.wait_for_selector("#enter_until-error")
     assert "local time such as 18:00" in page.inner_text("#enter_until-error")
