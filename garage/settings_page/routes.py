@@ -180,7 +180,8 @@ def period_item(form: Any) -> tuple[dict[str, Any], dict[str, str]]:
     except ValueError:
         cents = None
         errors["price"] = "Enter the price in dollars and cents, e.g. 8 or 8.50"
-    clocks = {"flat": ("enter_from", "enter_until", "leave_by", "leave_from"), "hourly": ("start", "end")}.get(kind, ())
+    clocks = {periods.FLAT: ("enter_from", "enter_until", "leave_by", "leave_from"),
+              periods.HOURLY: ("start", "end")}.get(kind, ())
     for name in clocks:
         if text(name) or name not in ("leave_from", "start", "end"):
             item[ITEM_FIELD_OF[name]] = text(name)
@@ -216,6 +217,13 @@ def _render_period(position: int | None, values: Mapping[str, Any], errors: Mapp
         was=was,
         errors=errors, kinds=list(periods.KIND_LABELS.items()), days=[(d, periods.DAY_NAMES[d]) for d in periods.DAYS],
         vehicle_types=VEHICLE_TYPES)
+
+
+def _list_error_field(key: str) -> str:
+    """The form's field of an error about the whole list (check()'s ``rate_periods.<n>.<field>``, or
+    ``rate_periods`` itself: the form as a whole)."""
+    field = key.rsplit(".", 1)[-1] if key.count(".") == 2 else "form"
+    return PERIOD_FIELD_OF.get(field, field)
 
 
 def _back_to_settings():
@@ -258,10 +266,9 @@ def period(position: str | None = None):
         return _render_period(position, values, errors, 422, was)
     try:
         settings_service.save_period(current_garage(), current_actor(), position, item, was)
-    except rules.InvalidSettings as exc:  # across the list: a name another period has
-        return _render_period(position, values, {
-            PERIOD_FIELD_OF.get(key.rsplit(".", 1)[-1], key.rsplit(".", 1)[-1]): message.split(": ", 1)[-1]
-            for key, message in exc.errors.items()}, 422, was)
+    except rules.InvalidSettings as exc:  # across the list: a name another period has, one period too many
+        return _render_period(position, values, {_list_error_field(key): message.split(": ", 1)[-1]
+                                                 for key, message in exc.errors.items()}, 422, was)
     except Conflict as exc:  # the period was changed or moved meanwhile: the form again, with why
         return _render_period(position, values, {"form": exc.message}, 409, was)
     return _back_to_settings()

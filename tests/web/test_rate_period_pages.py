@@ -130,3 +130,10 @@ def test_the_preview_prices_a_few_stays_with_the_exit_s_quote(manager_client):
     seen = [(text(r.select_one("[data-preview-amount]")), text(r.select_one("[data-preview-rule]"))) for r in rows]
     assert seen[0] == ("$3.00", "All day") and seen[1] == ("$9.00", "All day")
     assert seen[3] == ("$50.00", "All day")  # 24 hours: $72 capped at the daily maximum
+
+
+def test_a_period_too_many_is_refused_for_the_form_as_a_whole(manager_client):
+    set_settings(rate_periods=json.dumps([{"kind": "hourly", "name": f"P{n}", "rateCents": 100} for n in range(20)]))
+    r = post(manager_client, "/settings/periods/new", NIGHT, htmx=True)
+    assert r.status_code == 422 and "At most 20 rate periods" in text(soup(r).select_one("#form-error"))
+    assert len(stored()) == 20
