@@ -15,7 +15,8 @@ from .domain.clock import utcnow
 from .domain.garage_settings import ADDRESS_MAX, TAX_ID_MAX
 from .domain.garages import DEFAULT_GARAGE_NAME
 from .domain.occupancy import DEFAULT_ALMOST_FULL_PERCENT
-from .domain.pricing import DEFAULT_HOURLY_RATE_CENTS, LOST_REPLACE, Tariff
+from .domain.pricing import DEFAULT_HOURLY_RATE_CENTS, LOST_REPLACE, MAX_RULE_TEXT, Tariff
+from .domain import rate_periods as period_rules
 from .domain.tax import MAX_RATE_BP
 from .domain.roles import ROLE_ADMIN, ROLE_MANAGER
 from .domain.tickets import STATUS_ACTIVE
@@ -210,6 +211,10 @@ class Ticket(db.Model):
     # A permit ticket (migration 0014): the permit its car entered on, in the permit holders' pool
     # (garages.occupied_permit) until it leaves; NULL for a visitor. At most one active per permit.
     permit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("permits.id", name="fk_tickets_permit_id"))
+    # The rule that produced the time fee ("Night rate", "Standard rate": pricing.Quote.rule), written
+    # by the exit's own statement (migration 0013): a receipt printed later shows it. NULL: active, or
+    # paid before rate periods.
+    price_rule: Mapped[str | None] = mapped_column(sa.String(MAX_RULE_TEXT))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -283,6 +288,12 @@ class Garage(db.Model):
     # later only a manager (garage/domain/amendments.py).
     void_window_minutes: Mapped[int] = mapped_column(default=DEFAULT_VOID_WINDOW_MINUTES,
                                                      server_default=str(DEFAULT_VOID_WINDOW_MINUTES))
+    # Rate periods (issue 19, migration 0013): JSON text checked by garage/domain/rate_periods.py when
+    # saved (on this row: the exit's one statement reads them with it), and how a price is chosen
+    # among the candidates: "lowest" (the driver pays the lowest) or "first" (the first listed).
+    rate_periods: Mapped[str] = mapped_column(sa.Text, default="[]", server_default="[]")
+    pricing_choice: Mapped[str] = mapped_column(sa.String(8), default=period_rules.LOWEST,
+                                                server_default=period_rules.LOWEST)
     # Cars inside, maintained in the same transaction as every entry and exit;
     # the conditional UPDATE on it is what enforces capacity under concurrency.
     occupied: Mapped[int] = mapped_column(default=0)
@@ -311,6 +322,7 @@ class Garage(db.Model):
         sa.CheckConstraint("reserved_spaces >= 0 AND reserved_spaces <= total_spaces", name="ck_garages_reserved"),
         sa.CheckConstraint("occupied_permit >= 0 AND occupied_permit <= occupied", name="ck_garages_occupied_permit"),
         sa.CheckConstraint("permit_policy IN ('visitor', 'refuse')", name="ck_garages_permit_policy"),
+        sa.CheckConstraint("pricing_choice IN ('lowest', 'first')", name="ck_garages_pricing_choice"),
     )
 
     def tariff(self, vehicle_rates: dict[str, int] | None = None) -> Tariff:
@@ -319,7 +331,9 @@ class Garage(db.Model):
                       daily_max_cents=self.daily_max_cents,
                       vehicle_rates=tuple((vehicle_rates or {}).items()),
                       lost_ticket_fee_cents=self.lost_ticket_fee_cents or 0,
-                      lost_ticket_mode=self.lost_ticket_mode or LOST_REPLACE)
+                      lost_ticket_mode=self.lost_ticket_mode or LOST_REPLACE,
+                      periods=period_rules.loads(self.rate_periods), choice=self.pricing_choice or period_rules.LOWEST,
+                      timezone=self.timezone or "UTC")
 
 
 class Shift(db.Model):

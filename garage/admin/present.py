@@ -11,6 +11,7 @@ from datetime import datetime
 
 from ..domain.clock import format_duration, to_local
 from ..domain.money import format_dollars
+from ..domain import rate_periods
 from ..domain.shifts import denomination_label
 from ..domain.tax import format_percent
 from ..domain.tickets import format_receipt_number
@@ -40,6 +41,7 @@ LABELS = {
     "permitId": "permit", "holder": "holder", "validFrom": "valid from", "validUntil": "valid until",
     "plates": "plates", "priceCents": "price", "from": "from", "until": "until", "reservedSpaces": "reserved spaces",
     "permitPolicy": "invalid permit",
+    "priceRule": "price rule", "ratePeriods": "rate periods", "pricingChoice": "price chosen",
 }
 
 
@@ -79,6 +81,8 @@ def value_text(key: str, value: Any, tz: str = "UTC") -> str:
         return _moment_text(value, tz)
     if key == "countedByDenomination" and isinstance(value, Mapping):
         return _pieces_text(value)
+    if key == "ratePeriods" and isinstance(value, list):
+        return "; ".join(rate_periods.words(p) for p in rate_periods.parse(value)[0]) or "none"
     return str(value)
 
 

@@ -16,6 +16,7 @@ from ..domain.inputs import parse_whole
 from ..domain.money import cents_to_dollars
 from ..domain.periods import parse_date
 from ..domain.pricing import describe
+from ..domain import rate_periods
 from ..domain.roles import ROLE_MANAGER
 from ..domain.tickets import STATUS_ACTIVE, TicketView, format_receipt_number
 from ..identity import ADMINS, ANY_ACCOUNT, caller_role, current_garage, MANAGERS, STAFF
@@ -58,7 +59,7 @@ def ticket_json(t: TicketView) -> dict[str, Any]:
         durationMinutes=t.duration_minutes, amountPaid=t.amount_paid, status=t.status,
         paymentMethod=t.payment_method, lost=bool(t.lost), lostFee=t.lost_fee_cents,
         receiptNumber=format_receipt_number(t.receipt_number), refundedCents=t.refunded_cents or 0,
-        voidReason=t.void_reason, permitId=getattr(t, "permit_id", None),
+        voidReason=t.void_reason, priceRule=getattr(t, "price_rule", None), permitId=getattr(t, "permit_id", None),
         permit=permit_match_json(getattr(t, "permit_match", None), getattr(t, "permit_id", None)),
     ).model_dump(mode="json")
 
@@ -193,7 +194,7 @@ def quote_json(number: str, q, lines) -> dict[str, Any]:
                          amountDue=q.amount_cents, timeFee=q.time_fee_cents, lostFee=q.lost_fee_cents, lost=q.lost,
                          discount=q.discount_cents,
                          validations=[ValidationLineResponse(program=line.name, discount=line.discount_cents)
-                                      for line in lines]).model_dump()
+                                      for line in lines], priceRule=q.rule).model_dump()
 
 
 def _flag(name: str) -> bool:
@@ -344,7 +345,8 @@ SETTINGS_FIELDS = {"totalSpaces": "total_spaces", "hourlyRate": "hourly_rate", "
                    "almostFullPercent": "almost_full_percent", "garageAddress": "garage_address",
                    "taxRateBasisPoints": "tax_rate_bp", "taxId": "tax_id",
                    "voidWindowMinutes": "void_window_minutes", "paymentsRequireShift": "payments_require_shift",
-                   "reservedSpaces": "reserved_spaces", "permitPolicy": "permit_policy"}
+                   "reservedSpaces": "reserved_spaces", "permitPolicy": "permit_policy",
+                   "ratePeriods": "rate_periods", "pricingChoice": "pricing_choice"}
 
 
 def settings_json() -> dict[str, Any]:
@@ -359,6 +361,7 @@ def settings_json() -> dict[str, Any]:
         taxRateBasisPoints=s.tax_rate_bp, taxId=s.tax_id, rates=describe(tariff),
         voidWindowMinutes=s.void_window_minutes, paymentsRequireShift=s.payments_require_shift,
         reservedSpaces=s.reserved_spaces, permitPolicy=s.permit_policy,
+        ratePeriods=rate_periods.to_json_list(tariff.periods), pricingChoice=tariff.choice,
     ).model_dump()
 
 
@@ -374,6 +377,8 @@ def get_garage_settings():
            responses={200: ("Settings", SettingsResponse), 409: ("Below the cars inside", None)})
 def put_garage_settings(body: SettingsUpdate):
     changes = {SETTINGS_FIELDS[name]: getattr(body, name) for name in body.model_fields_set}
+    if "rate_periods" in changes:  # the domain checks the objects (and says which period is wrong)
+        changes["rate_periods"] = [period.model_dump() for period in changes["rate_periods"]]
     settings_service.update_settings(current_garage(), g.actor, **changes)
     return jsonify(settings_json())
 

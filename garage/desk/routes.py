@@ -92,7 +92,8 @@ def desk_helpers() -> dict[str, Any]:
         """What a paid ticket was charged, split into time fee and lost-ticket fee
         (from the amounts recorded at exit, never today's rules)."""
         return recorded(ticket.duration_minutes or 0, ticket.amount_paid or 0, ticket.lost,
-                        ticket.lost_fee_cents, ticket.discount_cents or 0, permit=ticket.permit_id is not None)
+                        ticket.lost_fee_cents, ticket.discount_cents or 0, ticket.price_rule,
+                        permit=ticket.permit_id is not None)
 
     def tax_line(ticket: Ticket) -> str | None:
         """"incl. VAT 19 %: $1.60" at the rate recorded when the ticket was paid; None without one."""

@@ -60,6 +60,7 @@ class IssuedTicket:
     discount_cents: int = 0
     permit_id: int | None = None              # a permit ticket: the permit it entered on
     permit_match: PermitMatch | None = None   # the permit the plate is on, if any (valid or not)
+    price_rule: None = None
 
 
 @dataclass(frozen=True, slots=True)

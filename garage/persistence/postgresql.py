@@ -143,7 +143,7 @@ WITH shift AS (
            amount_paid = :amount_paid, payment_method = :payment_method, last_event_at = :last_event_at,
            lost = :lost, lost_fee_cents = :lost_fee_cents, closed_by_id = :closed_by_id, updated_at = :updated_at,
            receipt_number = numbered.receipt_seq, tax_rate_bp = numbered.tax_rate_bp,
-           shift_id = (SELECT id FROM shift), discount_cents = :discount_cents
+           shift_id = (SELECT id FROM shift), discount_cents = :discount_cents, price_rule = :price_rule
     FROM numbered WHERE tickets.id = :ticket_id
     RETURNING ticket_number, receipt_number, tickets.tax_rate_bp, tickets.shift_id
 ), given AS (
@@ -163,7 +163,7 @@ SELECT receipt_number, tax_rate_bp, shift_id FROM closed
                 closed_by_id="integer", updated_at="timestamptz", ticket_id="integer", active="varchar",
                 garage_id="integer", user_id="integer", username="varchar", ip="varchar", details="text",
                 require_shift="boolean", priced_type="varchar", priced_validations="integer",
-                discount_cents="integer", given_ids="integer[]", given_cents="integer[]"))
+                discount_cents="integer", given_ids="integer[]", given_cents="integer[]", price_rule="varchar"))
 
 
 def details_json(details: dict[str, Any] | None) -> str | None:
@@ -245,7 +245,7 @@ class PostgresStore(Store):
               given: Sequence[tuple[int, int]] = ()) -> Receipt:
         actor = actor or Actor.system()
         row = CLOSE.execute({
-            "discount_cents": 0, **values, "ticket_id": ticket.id, "active": STATUS_ACTIVE, "garage_id": ticket.garage_id,
+            "discount_cents": 0, "price_rule": None, **values, "ticket_id": ticket.id, "active": STATUS_ACTIVE, "garage_id": ticket.garage_id,
             "user_id": actor.user_id, "username": actor.username, "ip": actor.ip,
             "details": details_json(details), "require_shift": require_shift,
             "priced_type": ticket.vehicle_type, "priced_validations": ticket.validations,

@@ -336,7 +336,8 @@ def priced(ticket: Any, base_quote: Any, now: datetime, tariff: pricing.Tariff, 
     minutes = pricing.duration_minutes(ticket.entry_time, now)
     if start is None:
         return pricing.Quote(duration_minutes=minutes, billable_hours=0, amount_cents=0, time_fee_cents=0,
-                             lost=lost, hourly_rate_cents=tariff.rate_for(ticket.vehicle_type), permit=True)
+                             lost=lost, hourly_rate_cents=tariff.rate_for(ticket.vehicle_type), permit=True,
+                             rule=rules.PERMIT_RULE)
     charged = base_quote(start)
     return pricing.Quote(**{**charged.__dict__, "duration_minutes": minutes, "permit": True})
 

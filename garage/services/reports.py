@@ -135,8 +135,7 @@ def summary(garage_id: int, start: datetime, end: datetime) -> Summary:
     stays = [(int(row[0]), int(row[1])) for row in histogram if row[0] is not None]
     stayed = sum(n for _, n in stays)
     within_period = {"garage_id": garage_id, "start": start, "end": end}
-    refunds, refunded = db.session.execute(REFUNDS_IN, within_period).one()
-    sales, sold = db.session.execute(PERMIT_SALES_IN, within_period).one()
+    refunds, refunded, sales, sold = db.session.execute(REFUNDS_IN, within_period).one()
     return Summary(revenue, exits, _count(garage_id, Ticket.entry_time, start, end),
                    safe_div(sum(m * n for m, n in stays), stayed), weighted_median(stays),
                    safe_div(revenue, exits), lost_tickets=sum(int(row[4]) for row in histogram),
@@ -146,13 +145,15 @@ def summary(garage_id: int, start: datetime, end: datetime) -> Summary:
                    permit_sales_cents=int(sold))
 
 
-# Permits sold or renewed in a period (by when they were paid: issue 19).
-PERMIT_SALES_IN = (sa.select(sa.func.count(PermitPayment.id), sa.func.coalesce(sa.func.sum(PermitPayment.amount_cents), 0))
-                   .where(PermitPayment.garage_id == sa.bindparam("garage_id"),
-                          PermitPayment.taken_at >= sa.bindparam("start"), PermitPayment.taken_at < sa.bindparam("end")))
-
-# Refunds given in a period (by when they were given: a refund is that day's money going out).
-REFUNDS_IN = (sa.select(sa.func.count(Refund.id), sa.func.coalesce(sa.func.sum(Refund.amount_cents), 0))
+# Permits sold or renewed in a period (by when they were paid: issue 19), read with the refunds.
+_SALES = sa.select(PermitPayment.amount_cents).where(
+    PermitPayment.garage_id == sa.bindparam("garage_id"), PermitPayment.taken_at >= sa.bindparam("start"),
+    PermitPayment.taken_at < sa.bindparam("end")).subquery()
+# Refunds given in a period (by when they were given: a refund is that day's money going out), and the
+# period's permit sales: one statement.
+REFUNDS_IN = (sa.select(sa.func.count(Refund.id), sa.func.coalesce(sa.func.sum(Refund.amount_cents), 0),
+                        sa.select(sa.func.count()).select_from(_SALES).scalar_subquery(),
+                        sa.select(sa.func.coalesce(sa.func.sum(_SALES.c.amount_cents), 0)).scalar_subquery())
               .where(Refund.garage_id == sa.bindparam("garage_id"), Refund.refunded_at >= sa.bindparam("start"),
                      Refund.refunded_at < sa.bindparam("end")))
 

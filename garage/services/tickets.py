@@ -77,6 +77,8 @@ def exit_details(quote: pricing.Quote, payment_method: str, lost: bool) -> dict[
     details = {"amountCents": quote.amount_cents, "paymentMethod": payment_method,
                "durationMinutes": quote.duration_minutes, "lost": lost,
                "timeFeeCents": quote.time_fee_cents, "lostFeeCents": quote.lost_fee_cents}
+    if quote.rule:
+        details["priceRule"] = quote.rule
     if quote.discount_cents:
         details["discountCents"] = quote.discount_cents
     return details
@@ -175,6 +177,7 @@ def quote_for(ticket: Ticket, now: datetime | None = None, lost: bool = False,
     if ticket.status == STATUS_COMPLETED and ticket.amount_paid is not None:
         return pricing.recorded(ticket.duration_minutes or 0, ticket.amount_paid, ticket.lost,
                                 ticket.lost_fee_cents, getattr(ticket, "discount_cents", 0) or 0,
+                                getattr(ticket, "price_rule", None),
                                 permit=getattr(ticket, "permit_id", None) is not None)
     return _priced(ticket, now or utcnow(), lost, tariff or current_tariff(ticket.garage_id))[0]
 
@@ -249,7 +252,7 @@ def process_exit(garage_id: int | None, ticket_number: str | None, payment_metho
                       amount_paid=q.amount_cents, payment_method=payment_method, last_event_at=now,
                       lost=lost, lost_fee_cents=q.lost_fee_cents if lost else None,
                       closed_by_id=found.actor.user_id if found.actor else None, updated_at=now,
-                      discount_cents=q.discount_cents)
+                      discount_cents=q.discount_cents, price_rule=q.rule)
         # What each validation on the ticket took off, for its row (written by the exit's statement).
         given = [(v.id, line.discount_cents) for line in lines for v in on_ticket
                  if v.terms.program_id == line.program_id]

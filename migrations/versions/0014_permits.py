@@ -11,7 +11,7 @@
 Re-runnable (the tables are guarded by ``permits``; the index build by its validity).
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 """
 from alembic import op
 import sqlalchemy as sa
@@ -20,7 +20,7 @@ from garage.persistence import schema_changes
 
 # revision identifiers, used by Alembic.
 revision = '0014'
-down_revision = '0012'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

@@ -31,7 +31,7 @@ from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 from garage.extensions import db
 from garage.identity import Actor
 from garage.models import User
-from garage.services import accounts, shifts, tickets
+from garage.services import accounts, settings as settings_service, shifts, tickets
 from tests.helpers.api import issue
 from tests.helpers.garages import make_admin
 from tests.helpers.web import PASSWORD, csrf_token, sign_in, signed_in, soup
@@ -92,7 +92,7 @@ RECIPES: dict[str, tuple[str, ...]] = {
     "reports.close": ("day",), "reports.close_day": (), "reports.print_close": (), "reports.export_close": (),
     "reports.validations": (), "reports.create_validation": (), "reports.validation_report": ("from", "to"),
     "reports.export_validations": ("from", "to"),
-    "settings.index": (), "settings.save": (),
+    "settings.index": (), "settings.save": (), "settings.period": (), "settings.remove_period": (),
     "admin.users": (), "admin.create_user": (), "admin.deactivate": (), "admin.reactivate": (),
     "admin.reset_password": (), "admin.audit": ("action", "user", "from", "to", "page"), "admin.grant": (),
     "moved.old_url": (), "moved.choose": (), "moved.remember": (),
@@ -117,6 +117,7 @@ VALID: dict[str, str] = {
     "number": "{ticket}", "ticket_number": "{ticket}", "username": "dave", "name": "occupancy",
     "filename": "css/app.css", "rows": "50", "seen": "0.0.0", "garage": "main", "rest": "live",
     "shift_id": "1", "day": "2026-03-01", "date": "2026-03-01", "permit_id": "1", "status": "valid",
+    "position": "1",
 }
 
 
@@ -148,6 +149,8 @@ def guarded(app, client, make_user, token_for) -> Guarded:
     shifts.open_shift(MAIN, dave, 0)  # shift 2: open (the shift pages' forms: adjust, reopen, close)
     paid = issue(client, token, "GUARD2")
     tickets.process_exit(MAIN, paid, "Cash")
+    # A rate period: the settings page shows its Remove form, /settings/periods/1 its form.
+    settings_service.update_settings(MAIN, dave, rate_periods=[{"kind": "hourly", "name": "W", "rateCents": 500}])
     return Guarded(browser, app.test_client(), token, issue(client, token, "GUARD1"), paid)
 
 
@@ -214,7 +217,7 @@ FORM_PAGES = ("/g/main/desk", "/g/main/desk/exit?q=GUARD1", "/g/main/desk/ticket
               "/garages", "/portfolio", "/g/main/desk/shift", "/g/main/desk/shifts/1", "/g/main/desk/shifts/2",
               "/g/main/reports/close", "/g/main/reports/validations",
               "/g/main/desk/tickets/{ticket}/correct", "/g/main/desk/tickets/{ticket}/void",
-              "/g/main/desk/tickets/{paid}/refund")
+              "/g/main/desk/tickets/{paid}/refund", "/g/main/settings/periods/new", "/g/main/settings/periods/1")
 
 
 @dataclass(frozen=True)

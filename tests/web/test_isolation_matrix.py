@@ -75,7 +75,8 @@ POLICY: dict[str, str] = {
     **{f"reports.{name}": "manager" for name in ("index", "chart", "export_rows", "export_tickets", "close",
                                                   "close_day", "print_close", "export_close", "validations",
                                                   "create_validation", "validation_report", "export_validations")},
-    "settings.index": "manager", "settings.save": "manager",
+    "settings.index": "manager", "settings.save": "manager", "settings.period": "manager",
+    "settings.remove_period": "manager",
     **{f"admin.{name}": "manager" for name in ("audit", "users", "create_user", "deactivate", "reactivate",
                                                 "reset_password")},
     "admin.grant": "admin",
@@ -248,6 +249,9 @@ def world(_app) -> World:
         b = add_garage(B_SLUG, spaces=5, name="Beta")
         c = add_garage("gamma", spaces=5, name="Gamma")
         db.session.execute(sa.update(Garage).where(Garage.id == a).values(receipt_seq=RECEIPT_SEQ))
+        # A rate period at A and B: the period's pages (/settings/periods/1) have one to show.
+        db.session.execute(sa.update(Garage).where(Garage.id.in_((a, b))).values(
+            rate_periods='[{"kind": "hourly", "name": "ZZ Weekend", "rateCents": 500, "days": ["sat"]}]'))
         db.session.commit()
         person("alpha-only-user", {a: "attendant"})
         person("att-b", {b: "attendant"})
@@ -337,7 +341,7 @@ def requests_of(app, world: World):
     """Every rule × method, each garage's rule at A's and at B's slug, path parameters filled."""
     values = {"ticket_number": world.active, "number": world.paid, "username": "alpha-only-user",
               "filename": "css/app.css", "shift_id": str(world.shift), "date": CLOSED_DAY,
-              "permit_id": str(world.permit)}
+              "permit_id": str(world.permit), "position": "1"}
     for rule in app.url_map.iter_rules():
         for method in sorted(rule.methods or ()):  # Werkzeug's HEAD (and OPTIONS, where it answers) too
             inside = method not in READING or rule.endpoint in ASKS_THE_CAR_INSIDE
@@ -369,6 +373,8 @@ ATTEMPTS: dict[str, dict[str, Any]] = {
     "api.create_ticket": {"licensePlate": "ZZATTACK2", "vehicleType": "Car"},
     "api.process_exit": {"paymentMethod": "Cash"},
     "api.put_garage_settings": {"hourlyRate": 12345},
+    "settings.period": {"kind": "hourly", "name": "ZZ Attack", "price": "0.01"},
+    "settings.remove_period": {"name": "ZZ Weekend"},
     "api.create_garage": {"slug": "zzattack", "name": "ZZ Attack", "totalSpaces": 3, "timezone": "UTC"},
     # A's shift closed, recounted or reopened (a body that passes the form's checks: only the garage refuses).
     "desk.close_shift": {"counted": "0"}, "desk.adjust_shift": {"counted": "0", "reason": "ZZ attack"},
