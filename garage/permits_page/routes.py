@@ -325,6 +325,9 @@ def report():
     period = None
     try:
         period = parse_period({k: request.args.get(k, "") for k in ("from", "to")}, today)
+        if period.days > permit_service.REPORT_MAX_DAYS:  # every ticket of the period is read (permit_occupancy)
+            raise InvalidInput(f"The permits report covers at most {permit_service.REPORT_MAX_DAYS} days; "
+                               "choose a shorter range", field="to")
     except InvalidInput as exc:
         errors[exc.field or "from"] = exc.message
     try:

@@ -558,6 +558,7 @@ def import_permits(garage_id: int, actor: Actor, data: bytes | str, now: datetim
 
 REPORT_DUE_DAYS = (1, 90)  # renewals due within N days: N from 1 to 90
 REPORT_DUE_LISTED = 100
+REPORT_MAX_DAYS = 92  # a quarter: permit_occupancy reads every ticket of the period
 
 
 @dataclass(frozen=True)

@@ -368,6 +368,8 @@ def test_the_report_counts_permits_lists_renewals_due_and_sums_sales_by_method(m
     assert "No permit sold" in text(manager_client.get(PERMITS + f"/report?from={yesterday}&to={yesterday}"))
     assert manager_client.get(PERMITS + "/report?days=91").status_code == 422
     assert manager_client.get(PERMITS + "/report?from=2026-02-30").status_code == 422
+    too_long = manager_client.get(PERMITS + "/report?from=2026-01-01&to=2026-04-30")
+    assert too_long.status_code == 422 and "at most 92 days" in text(soup(too_long).select_one("#permits-to-error"))
 
 
 def test_the_occupancy_of_permit_holders_and_visitors_follows_local_days_across_dst(manager_client):
@@ -399,3 +401,16 @@ def test_a_day_not_over_has_no_end_figures_and_a_car_inside_counts(manager_clien
     tomorrow = TODAY + timedelta(days=1)
     [later] = permit_service.permit_occupancy(MAIN, tomorrow, tomorrow, "UTC")
     assert (later.peak_permit, later.end_permit) == (0, None)
+
+
+def test_a_file_larger_than_other_forms_is_read_whole(manager_client, app):
+    """The import takes files up to 1 MB, over the 64 KB every other form is limited to: every line is
+    checked (the last one's mistake is found), nothing imported."""
+    contact = "c" * 100
+    lines = [f"H{i},{contact},P{i},{TODAY},{TODAY},1" for i in range(900)] + ["Last,,P-LAST,2026-02-30,2026-03-01,1"]
+    content = "holder,contact,plates,valid_from,valid_until,price\n" + "\n".join(lines) + "\n"
+    assert len(content) > app.config["MAX_CONTENT_LENGTH"]
+    r = upload(manager_client, content)
+    assert r.status_code == 422
+    assert [tr["data-line"] for tr in soup(r).select("tr[data-line]")] == ["902"]
+    assert permit_count() == 0
