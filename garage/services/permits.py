@@ -582,25 +582,13 @@ class MethodRevenue:
 
 
 @dataclass(frozen=True)
-class DayOccupancy:
-    """One local day: the most permit cars and the most visitors inside at any moment of it, and the cars
-    inside at its end (None while the day is not over)."""
-
-    day: date
-    peak_permit: int
-    peak_visitor: int
-    end_permit: int | None
-    end_visitor: int | None
-
-
-@dataclass(frozen=True)
 class PermitReport:
     today: date
     counts: PermitCounts
     due_days: int
     due: PermitPage
     revenue: list[MethodRevenue]
-    occupancy: list[DayOccupancy]
+    occupancy: list[rules.DayOccupancy]
 
     @property
     def revenue_cents(self) -> int:
@@ -648,20 +636,18 @@ def permit_revenue(garage_id: int, start: datetime, end: datetime) -> list[Metho
 
 
 def permit_occupancy(garage_id: int, first: date, last: date, tzname: str,
-                     now: datetime | None = None) -> list[DayOccupancy]:
+                     now: datetime | None = None) -> list[rules.DayOccupancy]:
     """For each local day first..last (the garage's timezone: a DST day is 23 or 25 hours), the peak of
-    permit cars and of visitors inside, and both at the day's end, from the tickets themselves (a
-    ticket with a permit_id is a permit car; a voided ticket counts while it was inside, up to its
-    exit_time, when its space was freed).
+    permit cars and of visitors inside, and both at the day's end (domain `occupancy_by_day`), from the
+    tickets themselves: a ticket with a permit_id is a permit car; a voided ticket counts while it was
+    inside, up to its exit_time (when its space was freed).
 
     Portable by design: ONE statement fetches the entry, the exit and the permit flag of the tickets
-    present at some moment of the period (entered before its end, not left before its start), and the
-    sweep over them runs here in Python, day by day with `local_day_bounds`, so both databases give the
-    same figures across DST changes without dialect-specific date arithmetic. The rows are bounded by
-    the period (its traffic plus the cars already inside at its start); the statement reads the entries
-    before the period's end through ix_tickets_entry_time. A day not over yet has no end figures; no
-    car is counted after `now`."""
-    now = now or utcnow()
+    present at some moment of the period (entered before its end, not left by its start), and the
+    sweep over them runs in Python, day by day with `local_day_bounds`, so both databases give the same
+    figures across DST changes without dialect-specific date arithmetic. The rows are bounded by the
+    period (its traffic plus the cars already inside at its start; the report allows REPORT_MAX_DAYS);
+    the statement reads the entries before the period's end through ix_tickets_entry_time."""
     days = [(day, *local_day_bounds(day, tzname))
             for day in (first + timedelta(days=i) for i in range((last - first).days + 1))]
     start, end = days[0][1], days[-1][2]
@@ -669,32 +655,7 @@ def permit_occupancy(garage_id: int, first: date, last: date, tzname: str,
         sa.select(Ticket.entry_time, Ticket.exit_time, Ticket.permit_id.is_not(None))
         .where(Ticket.garage_id == garage_id, Ticket.entry_time < end,
                sa.or_(Ticket.exit_time.is_(None), Ticket.exit_time > start))).all()
-    inside = [0, 0]  # visitors, permit cars
-    events: list[tuple[datetime, int, int]] = []  # (moment, +1 / -1, 1 for a permit car): exits first at a tie
-    for entry, exit_, permit in rows:
-        kind = 1 if permit else 0
-        if entry < start:
-            inside[kind] += 1
-        else:
-            events.append((entry, 1, kind))
-        if exit_ is not None and exit_ < end:
-            events.append((exit_, -1, kind))
-    events.sort(key=lambda event: (event[0], event[1]))
-    out: list[DayOccupancy] = []
-    i = 0
-    for day, day_start, day_end in days:
-        if day_start > now:
-            out.append(DayOccupancy(day, 0, 0, None, None))
-            continue
-        peak = list(inside)
-        while i < len(events) and events[i][0] < day_end:
-            _, step, kind = events[i]
-            inside[kind] += step
-            peak[kind] = max(peak[kind], inside[kind])
-            i += 1
-        over = day_end <= now
-        out.append(DayOccupancy(day, peak[1], peak[0], inside[1] if over else None, inside[0] if over else None))
-    return out
+    return rules.occupancy_by_day(days, rows, now or utcnow())
 
 
 def permits_report(garage_id: int, first: date, last: date, due_days: int = rules.DEFAULT_RENEW_DAYS_AHEAD,
