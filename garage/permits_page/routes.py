@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from flask import Response, abort, flash, get_flashed_messages, redirect, request, url_for
 
 from ..domain import permits as rules
+from ..domain.charts import Chart, bar_chart
 from ..domain.clock import local_today, to_local, utcnow
 from ..domain.errors import DomainError, InvalidInput
 from ..domain.inputs import parse_page, parse_whole
@@ -157,14 +158,8 @@ def create():
     terms = dict(holder=form["holder"], contact=form["contact"], plates=form["plates"],
                  payment_method=form["payment_method"])
     if errors:  # what else is wrong, all at once
-        for name, check in (("holder", lambda: rules.check_holder(terms["holder"])),
-                            ("contact", lambda: rules.check_contact(terms["contact"])),
-                            ("plates", lambda: permit_service._plates(terms["plates"]))):
-            try:
-                check()
-            except InvalidInput as exc:
-                errors.setdefault(name, exc.message)
-        return _new_page(422, form, errors)
+        return _new_page(422, form, {**permit_service.holder_problems(form["holder"], form["contact"], form["plates"]),
+                                     **errors})
     try:
         permit = permit_service.create_permit(current_garage(), current_actor(), price_cents=price,
                                               valid_from=dates["valid_from"], valid_until=dates["valid_until"],
@@ -345,9 +340,7 @@ def report():
     return htmx.page_or_fragment("permits/report.html", "permits/_report.html", 422 if errors else 200, **context)
 
 
-def _occupancy_chart(found: permit_service.PermitReport, tz: str):
-    from ..domain.charts import bar_chart
-
+def _occupancy_chart(found: permit_service.PermitReport, tz: str) -> Chart:
     labels = [d.day.strftime("%d %b") for d in found.occupancy]
     return bar_chart("permit-occupancy", "Peak cars inside per day: permit holders and visitors",
                      f"The most permit cars and the most visitors inside at any moment of each local day ({tz}).",

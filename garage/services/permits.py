@@ -120,6 +120,19 @@ def _sale_terms(holder: Any, contact: Any, plates: Any, valid_from: Any, valid_u
     return SaleTerms(holder, contact, start, end, price, method, _plates(plates))
 
 
+def holder_problems(holder: Any, contact: Any, plates: Any) -> dict[str, str]:
+    """What is wrong with a sale's holder, contact and plates, by field (a form that found other fields
+    wrong tells these at once too)."""
+    problems: dict[str, str] = {}
+    for name, check in (("holder", lambda: rules.check_holder(holder)), ("contact", lambda: rules.check_contact(contact)),
+                        ("plates", lambda: _plates(plates))):
+        try:
+            check()
+        except InvalidInput as bad:
+            problems[name] = bad.message
+    return problems
+
+
 def _sell(garage_id: int, actor: Actor, terms: SaleTerms, now: datetime, imported: bool = False) -> Permit:
     """Add the permit, its plates, the sale (revenue) and the audit row to the session (no commit)."""
     permit = Permit(garage_id=garage_id, holder=terms.holder, contact=terms.contact, status=rules.STATUS_ACTIVE,

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from garage.domain.clock import local_today, utcnow
+from garage.domain.clock import utcnow
 from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 from garage.extensions import db
 from garage.identity import Actor
