@@ -72,11 +72,11 @@ class PageCount:
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")  # exactly the Cc and Cs characters
 
 
-# The multi-line texts: the garage's address (settings form field, API field) and a validation
-# program's codes (one per line on its form). Line breaks (CR, LF) are all they may hold beyond
-# other text; every other control character is refused there too. garage/domain/garage_settings.py
+# The multi-line texts: the garage's address (settings form field, API field), a validation
+# program's codes and a permit's plates (one per line on their forms). Line breaks (CR, LF) are all
+# they may hold beyond other text; every other control character is refused there too. garage/domain/garage_settings.py
 # `clean_address` tidies the address's lines; the codes are split on them.
-MULTILINE_FIELDS = frozenset({"garage_address", "garageAddress", "codes"})
+MULTILINE_FIELDS = frozenset({"garage_address", "garageAddress", "codes", "plates"})
 _LINE_BREAKS = str.maketrans("", "", "\r\n")
 
 

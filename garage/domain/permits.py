@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Iterable, Sequence
 
 from .clock import local_day_bounds
 from .errors import InvalidInput
@@ -199,3 +199,62 @@ def add_months(day: date, months: int) -> date:
 def number_of(permit_id: int) -> str:
     """How a permit is named on screens and prints."""
     return f"P-{permit_id:05d}"
+
+
+# --- permit holders and visitors inside, day by day (the permits report) ------------------------
+
+@dataclass(frozen=True)
+class DayOccupancy:
+    """One local day: the most permit cars and the most visitors inside at any moment of it, and the cars
+    inside at its end (None while the day is not over)."""
+
+    day: date
+    peak_permit: int
+    peak_visitor: int
+    end_permit: int | None
+    end_visitor: int | None
+
+
+def occupancy_by_day(days: Sequence[tuple[date, datetime, datetime]],
+                     stays: Iterable[tuple[datetime, datetime | None, bool]], now: datetime) -> list[DayOccupancy]:
+    """`days`: consecutive (local day, start, end) in UTC; `stays`: (entry, exit or None while inside,
+    a permit car?) of every car present at some moment of them. A car is inside over [entry, exit): one
+    leaving as another enters is never counted twice, one leaving at midnight is inside at the end of
+    the day before and not at the start of the next. A day that has not begun by `now` counts nothing;
+    one not over has no end figures."""
+    if not days:
+        return []
+    start, end = days[0][1], days[-1][2]
+    inside = [0, 0]  # visitors, permit cars
+    events: list[tuple[datetime, int, int]] = []  # (moment, -1 exit / +1 entry, 1 for a permit car)
+    for entry, exit_, permit in stays:
+        kind = 1 if permit else 0
+        if exit_ is not None and (exit_ <= start or exit_ <= entry):
+            continue  # gone before the first day, or never inside
+        if entry < start:
+            inside[kind] += 1
+        elif entry < end:
+            events.append((entry, 1, kind))
+        else:
+            continue
+        if exit_ is not None and exit_ < end:
+            events.append((exit_, -1, kind))
+    events.sort(key=lambda event: (event[0], event[1]))  # at the same moment, exits first
+    out: list[DayOccupancy] = []
+    i = 0
+    for day, day_start, day_end in days:
+        if day_start > now:
+            out.append(DayOccupancy(day, 0, 0, None, None))
+            continue
+        while i < len(events) and events[i][0] <= day_start and events[i][1] < 0:  # left at midnight
+            inside[events[i][2]] -= 1
+            i += 1
+        peak = list(inside)
+        while i < len(events) and events[i][0] < day_end:
+            _, step, kind = events[i]
+            inside[kind] += step
+            peak[kind] = max(peak[kind], inside[kind])
+            i += 1
+        over = day_end <= now
+        out.append(DayOccupancy(day, peak[1], peak[0], inside[1] if over else None, inside[0] if over else None))
+    return out

@@ -19,11 +19,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..domain import permits as rules, pricing
-from ..domain.clock import local_today, utcnow
+from ..domain.clock import local_day_bounds, local_today, utcnow
 from ..domain.errors import Conflict, InvalidInput, NotFound
-from ..domain.figures import csv_text
-from ..domain.money import cents_to_decimal
-from ..domain.tickets import STATUS_ACTIVE, check_payment_method, clean_plate, plate_key
+from ..domain.figures import csv_text, safe_cell
+from ..domain.money import cents_to_decimal, parse_dollars
+from ..domain.periods import parse_date
+from ..domain.tickets import PAYMENT_METHODS, STATUS_ACTIVE, check_payment_method, clean_plate, plate_key
 from ..domain.inputs import PageCount
 from ..extensions import db
 from ..identity import Actor
@@ -95,36 +96,78 @@ def _pay(permit: Permit, kind: str, amount: int, method: str, start: date, end: 
     return payment
 
 
-def create_permit(garage_id: int, actor: Actor, *, holder: Any, contact: Any = "", plates: Any,
-                  valid_from: Any, valid_until: Any, price_cents: Any, payment_method: Any = "Cash",
-                  now: datetime | None = None) -> Permit:
-    """A permit sold now: its plates, its period and the sale (revenue), one audited transaction.
-    InvalidInput (422) for a bad field; Conflict (409) for a plate already on another permit here."""
+@dataclass(frozen=True)
+class SaleTerms:
+    """A sale's fields, checked (create_permit, import_permits)."""
+
+    holder: str
+    contact: str
+    start: date
+    end: date
+    price: int
+    method: str
+    plates: list[tuple[str, str]]  # (as typed, key)
+
+
+def _sale_terms(holder: Any, contact: Any, plates: Any, valid_from: Any, valid_until: Any, price_cents: Any,
+                payment_method: Any) -> SaleTerms:
+    """The fields of a sale checked by the rules (InvalidInput naming the field, the first one wrong)."""
     holder = rules.check_holder(holder)
     contact = rules.check_contact(contact)
     start, end = rules.check_period(valid_from, valid_until)
     price = rules.check_price(price_cents)
     method = check_payment_method(payment_method)
-    typed = _plates(plates)
+    return SaleTerms(holder, contact, start, end, price, method, _plates(plates))
+
+
+def holder_problems(holder: Any, contact: Any, plates: Any) -> dict[str, str]:
+    """What is wrong with a sale's holder, contact and plates, by field (a form that found other fields
+    wrong tells these at once too)."""
+    problems: dict[str, str] = {}
+    for name, check in (("holder", lambda: rules.check_holder(holder)), ("contact", lambda: rules.check_contact(contact)),
+                        ("plates", lambda: _plates(plates))):
+        try:
+            check()
+        except InvalidInput as bad:
+            problems[name] = bad.message
+    return problems
+
+
+def _sell(garage_id: int, actor: Actor, terms: SaleTerms, now: datetime, imported: bool = False) -> Permit:
+    """Add the permit, its plates, the sale (revenue) and the audit row to the session (no commit)."""
+    permit = Permit(garage_id=garage_id, holder=terms.holder, contact=terms.contact, status=rules.STATUS_ACTIVE,
+                    valid_from=terms.start, valid_until=terms.end, price_cents=terms.price, created_at=now,
+                    updated_at=now)
+    permit.plates = [PermitPlate(garage_id=garage_id, license_plate=plate, plate_key=key)
+                     for plate, key in terms.plates]
+    db.session.add(permit)
+    db.session.flush()
+    payment = _pay(permit, SALE, terms.price, terms.method, terms.start, terms.end, actor, now)
+    db.session.flush()
+    audit.record(actor, "permit.created", "permit", rules.number_of(permit.id),
+                 {**_facts(permit), "paymentMethod": terms.method, "shiftId": payment.shift_id,
+                  **({"imported": True} if imported else {})}, garage_id=garage_id)
+    return permit
+
+
+def create_permit(garage_id: int, actor: Actor, *, holder: Any, contact: Any = "", plates: Any,
+                  valid_from: Any, valid_until: Any, price_cents: Any, payment_method: Any = "Cash",
+                  now: datetime | None = None) -> Permit:
+    """A permit sold now: its plates, its period and the sale (revenue), one audited transaction.
+    InvalidInput (422) for a bad field; Conflict (409) for a plate already on another permit here."""
+    terms = _sale_terms(holder, contact, plates, valid_from, valid_until, price_cents, payment_method)
     now = now or utcnow()
     _garage(garage_id)
-    taken = _taken_plate(garage_id, [key for _, key in typed])
+    keys = [key for _, key in terms.plates]
+    taken = _taken_plate(garage_id, keys)
     if taken:
         raise taken
     try:
-        permit = Permit(garage_id=garage_id, holder=holder, contact=contact, status=rules.STATUS_ACTIVE,
-                        valid_from=start, valid_until=end, price_cents=price, created_at=now, updated_at=now)
-        permit.plates = [PermitPlate(garage_id=garage_id, license_plate=plate, plate_key=key) for plate, key in typed]
-        db.session.add(permit)
-        db.session.flush()
-        payment = _pay(permit, SALE, price, method, start, end, actor, now)
-        db.session.flush()
-        audit.record(actor, "permit.created", "permit", rules.number_of(permit.id),
-                     {**_facts(permit), "paymentMethod": method, "shiftId": payment.shift_id}, garage_id=garage_id)
+        permit = _sell(garage_id, actor, terms, now)
         commit_keeping_loaded()
     except IntegrityError:
         db.session.rollback()
-        raise _taken_plate(garage_id, [key for _, key in typed]) or Conflict(
+        raise _taken_plate(garage_id, keys) or Conflict(
             "A plate of this permit is already on another permit", field="plates") from None
     except BaseException:
         db.session.rollback()
@@ -345,15 +388,303 @@ def priced(ticket: Any, base_quote: Any, now: datetime, tariff: pricing.Tariff, 
 # --- CSV of permit holders ----------------------------------------------------------------------
 
 CSV_COLUMNS = ("permit", "holder", "contact", "plates", "status", "valid_from", "valid_until", "price")
+PLATE_SEPARATOR = "; "  # a plate may hold a space ("AB 123"): the export separates them with semicolons
 
 
 def holders_csv(garage_id: int, now: datetime | None = None) -> str:
-    """Every permit of the garage, one row each (plates joined by spaces): the export."""
+    """Every permit of the garage, one row each (plates joined by "; "): the export. A holder or contact
+    a spreadsheet would run as a formula ("=...", "+...", "@...") gets a leading quote (figures.safe_cell)."""
     garage = _garage(garage_id)
     today = local_today(now or utcnow(), garage.timezone)
     permits = db.session.scalars(sa.select(Permit).where(Permit.garage_id == garage_id)
                                  .order_by(Permit.id).options(selectinload(Permit.plates))).all()
-    rows = ((rules.number_of(p.id), p.holder, p.contact, " ".join(x.license_plate for x in p.plates),
+    rows = ((rules.number_of(p.id), safe_cell(p.holder), safe_cell(p.contact),
+             safe_cell(PLATE_SEPARATOR.join(x.license_plate for x in p.plates)),
              rules.state_on(_facts_of(p), today),
              p.valid_from.isoformat(), p.valid_until.isoformat(), cents_to_decimal(p.price_cents)) for p in permits)
     return csv_text([CSV_COLUMNS, *rows])
+
+
+# --- importing permit holders ----------------------------------------------------------------------
+
+IMPORT_MAX_BYTES = 1_000_000
+IMPORT_MAX_ROWS = 1000
+IMPORT_REQUIRED = ("holder", "plates", "valid_from", "valid_until", "price")
+IMPORT_OPTIONAL = ("contact", "payment_method")
+IMPORT_IGNORED = ("permit", "status")  # the export's own columns: a file exported here imports elsewhere
+METHOD_NAMES = {method.lower(): method for method in PAYMENT_METHODS}  # "cash" in a file is Cash
+IMPORT_HEADER = "holder,contact,plates,valid_from,valid_until,price,payment_method"
+
+
+class ImportRefused(InvalidInput):
+    """The file is refused as a whole: `errors` lists (line, message) for every line found wrong."""
+
+    def __init__(self, errors: list[tuple[int, str]]) -> None:
+        count = len(errors)
+        super().__init__(f"{count} {'problem' if count == 1 else 'problems'} in the file; nothing was imported",
+                         field="file")
+        self.errors = errors
+
+
+def _import_plates(cell: str) -> list[str]:
+    """A plates cell: separated by semicolons when it has any (a plate may hold a space), else by spaces."""
+    parts = cell.split(";") if ";" in cell else cell.split()
+    return [part for part in (p.strip() for p in parts) if part]
+
+
+def _read_csv(data: bytes | str) -> list[tuple[int, list[str]]]:
+    """(line number, cells) of every row, the header first; ImportRefused for a file that is not CSV text."""
+    if isinstance(data, bytes):
+        if len(data) > IMPORT_MAX_BYTES:
+            raise ImportRefused([(0, f"The file is larger than {IMPORT_MAX_BYTES // 1_000_000} MB: split it")])
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as bad:
+            line = data[:bad.start].count(b"\n") + 1
+            raise ImportRefused([(line, "The file is not UTF-8 text: save it as \"CSV UTF-8\" and try again")]) from None
+    else:
+        text = data.removeprefix("\ufeff")
+    if "\x00" in text:
+        raise ImportRefused([(text[:text.index("\x00")].count("\n") + 1, "The file holds a NUL character: "
+                                                                         "it is not CSV text")])
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        line = 1
+        for cells in reader:
+            rows.append((line, cells))
+            line = reader.line_num + 1
+            if len(rows) > IMPORT_MAX_ROWS + 1:
+                raise ImportRefused([(line - 1, f"At most {IMPORT_MAX_ROWS} permits per file: split it")])
+    except csv.Error as bad:
+        raise ImportRefused([(reader.line_num, f"Not readable as CSV: {bad}")]) from None
+    return rows
+
+
+def _header(cells: list[str]) -> dict[str, int]:
+    names = [cell.strip().lower() for cell in cells]
+    known = set(IMPORT_REQUIRED + IMPORT_OPTIONAL + IMPORT_IGNORED)
+    problems = []
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        problems.append(f"unknown column “{unknown[0][:40]}”")
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        problems.append(f"column {twice[0][:40]} twice")
+    missing = [name for name in IMPORT_REQUIRED if name not in names]
+    if missing:
+        problems.append(f"no column {', '.join(missing)}")
+    if problems:
+        raise ImportRefused([(1, f"The first line names the columns ({IMPORT_HEADER}; contact and "
+                                 f"payment_method may be left out): {'; '.join(problems)}")])
+    return {name: i for i, name in enumerate(names)}
+
+
+def _import_row(columns: dict[str, int], cells: list[str]) -> tuple[SaleTerms | None, list[str]]:
+    """A data line as a sale's terms, or every message of what is wrong in it."""
+    if len(cells) != len(columns):
+        return None, [f"{len(cells)} cells where the first line names {len(columns)} columns"]
+    cell = {name: cells[i].strip() for name, i in columns.items()}
+    problems: list[str] = []
+    terms: dict[str, Any] = {"holder": cell["holder"], "contact": cell.get("contact", ""),
+                             "payment_method": METHOD_NAMES.get((cell.get("payment_method") or "Cash").lower(),
+                                                                cell.get("payment_method"))}
+    for name in ("valid_from", "valid_until"):
+        try:
+            terms[name] = parse_date(cell[name], name)
+        except InvalidInput as bad:
+            problems.append(f"{name}: {bad.message}")
+    try:
+        terms["price_cents"] = parse_dollars(cell["price"])
+    except ValueError:
+        problems.append(f"price: “{cell['price'][:20]}” is not an amount in dollars, like 120 or 120.00")
+    checks = [("holder", lambda: rules.check_holder(terms["holder"])),
+              ("contact", lambda: rules.check_contact(terms["contact"])),
+              ("payment_method", lambda: check_payment_method(terms["payment_method"])),
+              ("plates", lambda: _plates(_import_plates(cell["plates"])))]
+    if "valid_from" in terms and "valid_until" in terms:
+        checks.append(("valid_until", lambda: rules.check_period(terms["valid_from"], terms["valid_until"])))
+    if "price_cents" in terms:
+        checks.append(("price", lambda: rules.check_price(terms["price_cents"])))
+    for name, check in checks:
+        try:
+            check()
+        except InvalidInput as bad:
+            problems.append(f"{name}: {bad.message}")
+    if problems:
+        return None, problems
+    return _sale_terms(plates=_import_plates(cell["plates"]), **terms), []
+
+
+def import_permits(garage_id: int, actor: Actor, data: bytes | str, now: datetime | None = None) -> list[Permit]:
+    """Permits sold from a CSV file (header IMPORT_HEADER; plates separated by spaces, or by semicolons when
+    a plate holds a space; price in dollars; payment method Cash unless given): ALL of them in one
+    audited transaction, each a sale (revenue, `permit.created` with `imported`), or none. Every line
+    found wrong is reported (ImportRefused: line number and message): a bad field, a plate on a permit
+    here already or twice in the file, more than IMPORT_MAX_ROWS lines or IMPORT_MAX_BYTES, not UTF-8."""
+    _garage(garage_id)
+    rows = _read_csv(data)
+    rows = [(line, cells) for line, cells in rows if any(cell.strip() for cell in cells)]
+    if not rows:
+        raise ImportRefused([(1, f"The file is empty: its first line names the columns ({IMPORT_HEADER})")])
+    columns = _header(rows[0][1])
+    if len(rows) == 1:
+        raise ImportRefused([(rows[0][0], "No permits after the first line (one permit per line)")])
+    errors: list[tuple[int, str]] = []
+    sales: list[tuple[int, SaleTerms]] = []
+    first_line: dict[str, tuple[int, str]] = {}
+    for line, cells in rows[1:]:
+        terms, problems = _import_row(columns, cells)
+        errors += [(line, problem) for problem in problems]
+        if terms is None:
+            continue
+        for plate, key in terms.plates:
+            if key in first_line:
+                errors.append((line, f"plates: {plate} is also on line {first_line[key][0]}"))
+            else:
+                first_line[key] = (line, plate)
+        sales.append((line, terms))
+    keys = list(first_line)
+    for chunk in range(0, len(keys), 500):
+        for plate, key, permit_id in db.session.execute(
+                sa.select(PermitPlate.license_plate, PermitPlate.plate_key, PermitPlate.permit_id)
+                .where(PermitPlate.garage_id == garage_id, PermitPlate.plate_key.in_(keys[chunk:chunk + 500]))):
+            errors.append((first_line[key][0], f"plates: {first_line[key][1]} is already on permit "
+                                               f"{rules.number_of(permit_id)}"))
+    if errors:
+        db.session.rollback()
+        raise ImportRefused(sorted(errors, key=lambda e: e[0]))
+    now = now or utcnow()
+    try:
+        permits = [_sell(garage_id, actor, terms, now, imported=True) for _, terms in sales]
+        commit_keeping_loaded()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("A plate of the file was put on a permit meanwhile: nothing was imported; "
+                       "import the file again", field="file") from None
+    except BaseException:
+        db.session.rollback()
+        raise
+    return permits
+
+
+# --- the permits report ----------------------------------------------------------------------------
+
+REPORT_DUE_DAYS = (1, 90)  # renewals due within N days: N from 1 to 90
+REPORT_DUE_LISTED = 100
+REPORT_MAX_DAYS = 92  # a quarter: permit_occupancy reads every ticket of the period
+
+
+@dataclass(frozen=True)
+class PermitCounts:
+    valid: int       # active and valid today
+    not_yet: int     # active, starting later
+    expired: int     # active, last day over
+    suspended: int
+
+    @property
+    def total(self) -> int:
+        return self.valid + self.not_yet + self.expired + self.suspended
+
+
+@dataclass(frozen=True)
+class MethodRevenue:
+    method: str
+    sales: int
+    renewals: int
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class PermitReport:
+    today: date
+    counts: PermitCounts
+    due_days: int
+    due: PermitPage
+    revenue: list[MethodRevenue]
+    occupancy: list[rules.DayOccupancy]
+
+    @property
+    def revenue_cents(self) -> int:
+        return sum(r.amount_cents for r in self.revenue)
+
+    @property
+    def sales(self) -> int:
+        return sum(r.sales for r in self.revenue)
+
+    @property
+    def renewals(self) -> int:
+        return sum(r.renewals for r in self.revenue)
+
+
+def permit_counts(garage_id: int, today: date) -> PermitCounts:
+    """The garage's permits by their state on the local day `today` (one statement)."""
+    active = Permit.status == rules.STATUS_ACTIVE
+
+    def counted(*conditions: Any) -> Any:
+        return sa.func.coalesce(sa.func.sum(sa.case((sa.and_(*conditions), 1), else_=0)), 0)
+
+    row = db.session.execute(sa.select(
+        counted(active, Permit.valid_from <= today, Permit.valid_until >= today),
+        counted(active, Permit.valid_from > today),
+        counted(active, Permit.valid_until < today),
+        counted(Permit.status == rules.STATUS_SUSPENDED)).where(Permit.garage_id == garage_id)).one()
+    return PermitCounts(*(int(value) for value in row))
+
+
+def permit_revenue(garage_id: int, start: datetime, end: datetime) -> list[MethodRevenue]:
+    """Sales and renewals taken in [start, end) (UTC), by payment method (one grouped statement)."""
+    rows = db.session.execute(
+        sa.select(PermitPayment.payment_method, PermitPayment.kind, sa.func.count(PermitPayment.id),
+                  sa.func.coalesce(sa.func.sum(PermitPayment.amount_cents), 0))
+        .where(PermitPayment.garage_id == garage_id, PermitPayment.taken_at >= start, PermitPayment.taken_at < end)
+        .group_by(PermitPayment.payment_method, PermitPayment.kind)).all()
+    by_method: dict[str, list[int]] = {}
+    for method, kind, count, amount in rows:
+        figures = by_method.setdefault(method, [0, 0, 0])
+        figures[0 if kind == SALE else 1] += count
+        figures[2] += int(amount)
+    order = {method: i for i, method in enumerate(PAYMENT_METHODS)}
+    return [MethodRevenue(method, *figures)
+            for method, figures in sorted(by_method.items(), key=lambda item: (order.get(item[0], 99), item[0]))]
+
+
+def permit_occupancy(garage_id: int, first: date, last: date, tzname: str,
+                     now: datetime | None = None) -> list[rules.DayOccupancy]:
+    """For each local day first..last (the garage's timezone: a DST day is 23 or 25 hours), the peak of
+    permit cars and of visitors inside, and both at the day's end (domain `occupancy_by_day`), from the
+    tickets themselves: a ticket with a permit_id is a permit car; a voided ticket counts while it was
+    inside, up to its exit_time (when its space was freed).
+
+    Portable by design: ONE statement fetches the entry, the exit and the permit flag of the tickets
+    present at some moment of the period (entered before its end, not left by its start), and the
+    sweep over them runs in Python, day by day with `local_day_bounds`, so both databases give the same
+    figures across DST changes without dialect-specific date arithmetic. The rows are bounded by the
+    period (its traffic plus the cars already inside at its start; the report allows REPORT_MAX_DAYS);
+    the statement reads the entries before the period's end through ix_tickets_entry_time."""
+    days = [(day, *local_day_bounds(day, tzname))
+            for day in (first + timedelta(days=i) for i in range((last - first).days + 1))]
+    start, end = days[0][1], days[-1][2]
+    rows = db.session.execute(
+        sa.select(Ticket.entry_time, Ticket.exit_time, Ticket.permit_id.is_not(None))
+        .where(Ticket.garage_id == garage_id, Ticket.entry_time < end,
+               sa.or_(Ticket.exit_time.is_(None), Ticket.exit_time > start))).all()
+    return rules.occupancy_by_day(days, rows, now or utcnow())
+
+
+def permits_report(garage_id: int, first: date, last: date, due_days: int = rules.DEFAULT_RENEW_DAYS_AHEAD,
+                   now: datetime | None = None) -> PermitReport:
+    """The permits report: permits by state today, those due for renewal within `due_days` (the first
+    REPORT_DUE_LISTED, soonest first), the sales and renewals taken in the local days first..last by
+    payment method, and the permit cars and visitors inside on each of those days."""
+    low, high = REPORT_DUE_DAYS
+    if isinstance(due_days, bool) or not isinstance(due_days, int) or not low <= due_days <= high:
+        raise InvalidInput(f"Days ahead must be a whole number from {low} to {high}", field="days")
+    now = now or utcnow()
+    garage = _garage(garage_id)
+    today = local_today(now, garage.timezone)
+    start, end = local_day_bounds(first, garage.timezone)[0], local_day_bounds(last, garage.timezone)[1]
+    return PermitReport(today, permit_counts(garage_id, today), due_days,
+                        search_permits(garage_id, which="due", due_days=due_days, per_page=REPORT_DUE_LISTED, now=now),
+                        permit_revenue(garage_id, start, end),
+                        permit_occupancy(garage_id, first, last, garage.timezone, now))

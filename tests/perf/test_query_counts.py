@@ -86,6 +86,10 @@ REQUESTS = [
     # PostgreSQL (SQLite one fewer: no work_mem set_config): page 12, chart 7.
     Req("reports page", "GET", "/g/main/reports", auth="manager-session", most=14),
     Req("occupancy chart", "GET", "/g/main/reports/charts/occupancy.svg", auth="manager-session", most=9),
+    # Permits (issue 19): the list (count, page, plates, cars inside) and the report (counts, renewals due,
+    # sales by method, ONE statement for the tickets of the period), however many tickets.
+    Req("permits page", "GET", "/g/main/permits", auth="manager-session", most=8),
+    Req("permits report", "GET", "/g/main/permits/report", auth="manager-session", most=12),
 ]
 
 

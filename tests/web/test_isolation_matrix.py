@@ -26,6 +26,7 @@ A rule POLICY does not classify fails the completeness test, so the matrix stays
 from __future__ import annotations
 
 import inspect
+import io
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
@@ -75,6 +76,8 @@ POLICY: dict[str, str] = {
     **{f"reports.{name}": "manager" for name in ("index", "chart", "export_rows", "export_tickets", "close",
                                                   "close_day", "print_close", "export_close", "validations",
                                                   "create_validation", "validation_report", "export_validations")},
+    **{f"permits.{name}": "manager" for name in ("index", "new", "create", "show", "update", "suspend", "reactivate",
+                                                  "renew", "export", "import_page", "import_csv", "report")},
     "settings.index": "manager", "settings.save": "manager", "settings.period": "manager",
     "settings.remove_period": "manager",
     **{f"admin.{name}": "manager" for name in ("audit", "users", "create_user", "deactivate", "reactivate",
@@ -396,6 +399,14 @@ ATTEMPTS: dict[str, dict[str, Any]] = {
     "api.create_permit": {"holder": "ZZ Attack", "plates": ["ZZATTACK5"], "validFrom": "2026-01-01",
                           "validUntil": "2026-01-31", "price": 1},
     "api.update_permit": {"holder": "ZZ Attack"}, "api.renew_permit": {"months": 1},
+    "permits.create": {"holder": "ZZ Attack", "plates": "ZZATTACK6", "valid_from": "2026-01-01",
+                       "valid_until": "2026-01-31", "price": "1", "payment_method": "Cash"},
+    "permits.update": {"holder": "ZZ Attack", "contact": "", "plates": "ZZPERMIT1"},
+    "permits.suspend": {}, "permits.reactivate": {},
+    "permits.renew": {"months": "1", "price": "1", "payment_method": "Cash"},
+    # A file (made anew for each request: an upload is read once).
+    "permits.import_csv": {"file": lambda: (io.BytesIO(b"holder,plates,valid_from,valid_until,price\n"
+                                                       b"ZZ Attack,ZZATTACK7,2026-01-01,2026-01-31,1\n"), "a.csv")},
 }
 CLOSED_DAY = "2026-01-05"
 # What a caller with rights at A sends: nothing that changes A (the other checks read A afterwards).
@@ -406,7 +417,8 @@ HARMLESS: dict[str, dict[str, Any]] = {
 
 
 def body(req: Request, caller: Caller) -> dict[str, Any]:
-    sent = (HARMLESS if caller.rights_at_a else ATTEMPTS).get(req.endpoint, {})
+    sent = {name: value() if callable(value) else value
+            for name, value in (HARMLESS if caller.rights_at_a else ATTEMPTS).get(req.endpoint, {}).items()}
     if req.endpoint.startswith("api."):
         return {"json": sent}
     return {"data": {**sent, "csrf_token": caller.csrf}}
