@@ -102,3 +102,22 @@ def test_visitors_see_full_while_a_permit_holder_still_enters(live, held):
     lobby.goto(f"{live.url}/g/main/lobby")
     expect(lobby.locator("#lobby-state")).to_have_text("FULL")
     expect(lobby.locator("#lobby-permit")).to_have_text("Permit holders: 0 spaces free")
+
+
+@pytest.mark.parametrize("size", [{"width": 1920, "height": 1080}, {"width": 1024, "height": 768},
+                                  {"width": 768, "height": 1024}])
+def test_the_lobby_lines_with_reserved_spaces_never_overlap(live, browser, size):
+    live.reset(total_spaces=4)
+    with live.app.app_context():
+        db.session.execute(sa.text("UPDATE garages SET reserved_spaces = 2"))
+        db.session.commit()
+        db.session.remove()
+    context = browser.new_context(viewport=size)
+    screen = context.new_page()
+    screen.goto(f"{live.url}/g/main/lobby")
+    permit, counts = screen.locator("#lobby-permit"), screen.locator("#lobby-counts")
+    expect(permit).to_have_text("Permit holders: 4 spaces free")
+    a, b = permit.bounding_box(), counts.bounding_box()
+    assert a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"], (a, b)  # one above the other
+    assert screen.evaluate("document.scrollingElement.scrollWidth <= innerWidth")
+    context.close()
