@@ -329,7 +329,7 @@ def pay(number: str):
     if current.status != STATUS_ACTIVE:
         state.notice = _closed_notice(current, ALREADY_PAID)
         return _exit(state, 409)
-    if not method:
+    if not method and current.permit_id is None:  # a permit car owing nothing is let out without one
         _quote(state)
         state.method_error = CHOOSE_METHOD
         return _exit(state, 422)
@@ -338,7 +338,7 @@ def pay(number: str):
         state.notice = "Check the amount due and confirm again."
         return _exit(state, 422)
     try:
-        paid = ticket_service.process_exit(current_garage(), number, method, current_actor(),
+        paid = ticket_service.process_exit(current_garage(), number, method or None, current_actor(),
                                            expected_amount_cents=expected, lost=lost)
     except QuoteChanged as exc:
         _quote(state)
@@ -355,7 +355,7 @@ def pay(number: str):
         return _exit(state, 409)
     except InvalidInput as exc:
         _quote(state)
-        state.method_error = exc.message
+        state.method_error = exc.message if method else CHOOSE_METHOD
         return _exit(state, exc.status)
     if is_htmx():
         # The receipt says "lost" from the ticket; the lookup form is back to ticket numbers

@@ -57,6 +57,7 @@ MAX_PERMIT_DAYS = 400      # one sale covers at most this many days
 MAX_PRICE_CENTS = 10_000_000
 DEFAULT_RENEW_DAYS_AHEAD = 14
 PERMIT_RULE = "Permit"     # the rule named on a permit car's quote and receipt
+PERMIT_METHOD = "Permit"   # the payment method recorded for a permit car let out with nothing to pay
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,9 @@ def summary(garage_id: int, start: datetime, end: datetime) -> Summary:
         sa.select(Ticket.duration_minutes, sa.func.count(), sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0),
                   sa.func.count(Ticket.amount_paid), sa.func.count(lost_fee),
                   sa.func.coalesce(sa.func.sum(lost_fee), 0),
-                  sa.func.count(sa.case((Ticket.permit_id.is_not(None), Ticket.amount_paid))))
+                  sa.func.count(sa.case((Ticket.permit_id.is_not(None), Ticket.amount_paid))),
+                  sa.func.count(sa.case((sa.and_(Ticket.permit_id.is_not(None), Ticket.amount_paid == 0),
+                                         Ticket.amount_paid))))
         .where(Ticket.garage_id == garage_id, within(Ticket.exit_time, start, end))
         .group_by(Ticket.duration_minutes)
     ).all()
@@ -138,7 +140,10 @@ def summary(garage_id: int, start: datetime, end: datetime) -> Summary:
     refunds, refunded, sales, sold = db.session.execute(REFUNDS_IN, within_period).one()
     return Summary(revenue, exits, _count(garage_id, Ticket.entry_time, start, end),
                    safe_div(sum(m * n for m, n in stays), stayed), weighted_median(stays),
-                   safe_div(revenue, exits), lost_tickets=sum(int(row[4]) for row in histogram),
+                   # the average ticket is of the cars that paid for their stay: a permit car let out for
+                   # nothing is no ticket sold (issue 19)
+                   safe_div(revenue, exits - sum(int(row[7]) for row in histogram)),
+                   lost_tickets=sum(int(row[4]) for row in histogram),
                    lost_fee_cents=sum(int(row[5]) for row in histogram), voids=left - exits,
                    refunds=int(refunds), refunded_cents=int(refunded),
                    permit_exits=sum(int(row[6]) for row in histogram), permit_sales=int(sales),

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..domain import pricing
+from ..domain import permits as permit_rules, pricing
 from ..domain.clock import utcnow
 from ..domain.errors import AlreadyInside, AlreadyProcessed, Conflict, GarageFull, InvalidInput, NotFound, QuoteChanged
 from ..domain.tickets import (
@@ -204,6 +204,12 @@ def quote_with_validations(ticket: Ticket, now: datetime | None = None, lost: bo
     return q, lines
 
 
+def _method_or_none(method: Any) -> str | None:
+    """A payment method sent is checked at once (told before anything else); none sent is allowed only
+    for a permit car that owes nothing (checked once priced, in process_exit)."""
+    return None if method is None or method == "" else check_payment_method(method)
+
+
 def process_exit(garage_id: int | None, ticket_number: str | None, payment_method: str | None,
                  actor: Actor | TokenCaller | None = None, now: datetime | None = None,
                  expected_amount_cents: int | None = None, lost: bool = False,
@@ -230,14 +236,14 @@ def process_exit(garage_id: int | None, ticket_number: str | None, payment_metho
     if validation_code is not None:
         if isinstance(actor, TokenCaller):
             actor, garage_id = admitted(actor if garage_id is None else replace(actor, garage_id=garage_id))
-        payment_method = check_payment_method(payment_method)  # told before anything is written
+        payment_method = _method_or_none(payment_method)  # told before anything is written
         ticket = find_ticket(garage_id, ticket_number)
         if ticket.status == STATUS_ACTIVE:  # a paid one: the exit below says so ("already processed")
             validation_service.validate_ticket(garage_id, ticket, validation_code, actor or Actor.system(), now)
     try:
         found = store().exit_inputs(garage_id, normalise_ticket_number(ticket_number), actor)
         ticket, settings = found.ticket, found.settings
-        payment_method = check_payment_method(payment_method)
+        payment_method = _method_or_none(payment_method)
         if ticket is None:
             raise NotFound("Ticket not found")
         if ticket.status != STATUS_ACTIVE:
@@ -248,6 +254,9 @@ def process_exit(garage_id: int | None, ticket_number: str | None, payment_metho
         q, lines, on_ticket = _priced(ticket, now, lost, tariff or current_tariff(ticket.garage_id))
         if expected_amount_cents is not None and expected_amount_cents != q.amount_cents:
             raise QuoteChanged(expected_amount_cents, q.amount_cents)
+        # A permit car that owes nothing is let out: no payment method (whatever was sent), "Permit".
+        payment_method = (permit_rules.PERMIT_METHOD if ticket.permit_id is not None and q.amount_cents == 0
+                          else check_payment_method(payment_method))
         values = dict(status=STATUS_COMPLETED, exit_time=now, duration_minutes=q.duration_minutes,
                       amount_paid=q.amount_cents, payment_method=payment_method, last_event_at=now,
                       lost=lost, lost_fee_cents=q.lost_fee_cents if lost else None,

@@ -263,6 +263,10 @@ def test_permit_car_exits_are_counted_apart(client, staff, manager):
     pay(client, staff, issue(client, staff, "VISIT 9"))
     figures = reports.summary(MAIN, utcnow() - timedelta(hours=1), utcnow() + timedelta(minutes=1))
     assert (figures.exits, figures.permit_exits, figures.revenue_cents) == (2, 1, 1000)
+    assert figures.average_ticket_cents == 1000  # the permit car let out for nothing is no ticket sold
+    methods = {row.label: (row.exits, row.revenue_cents) for row in reports.breakdowns(
+        MAIN, utcnow() - timedelta(hours=1), utcnow() + timedelta(minutes=1)).by_method}
+    assert methods == {"Cash": (1, 1000), "Permit": (1, 0)}  # counted apart, not as cash
 
 
 def test_a_change_made_on_a_permit_read_before_a_renewal_is_refused_not_lost(app, client, manager, monkeypatch):

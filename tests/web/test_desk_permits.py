@@ -11,7 +11,7 @@ from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 from garage.extensions import db
 from garage.identity import Actor
 from garage.models import Garage
-from garage.services import permits
+from garage.services import permits, tickets as ticket_service
 from tests.helpers.staff import quoted_amount
 from tests.helpers.web import soup
 
@@ -42,11 +42,36 @@ def test_a_permit_car_is_admitted_and_told_then_pays_nothing(actions):
     number = page.find(attrs={"data-ticket-number": True}).get_text(strip=True)
     quote = soup(actions.lookup(number))
     assert quoted_amount(quote) == 0
-    assert "the permit covers the stay" in quote.find(attrs={"data-permit-fee": True}).get_text()
-    paid = actions.pay(number, expected=0)
-    assert paid.status_code in (200, 303)
+    assert quote.find(attrs={"data-permit-fee": True}).get_text() == \
+        f"P-{permit:05d}: no charge, the permit covers the stay"
+    assert quote.find(attrs={"data-let-out": True}).get_text(strip=True) == "Let out: permit, no charge"
+    assert quote.find("input", attrs={"name": "payment_method"}) is None  # nothing to pay, no method to choose
+    paid = actions.pay(number, method=None, expected=0, htmx=True)
+    assert paid.status_code == 200
+    assert soup(paid).find(class_="paid-banner").get_text(strip=True) == f"Let out · permit P-{permit:05d}, no charge"
     receipt = soup(actions.client.get(actions.url(f"/desk/tickets/{number}/receipt")))
-    assert "the permit covers the stay" in receipt.get_text()
+    assert f"P-{permit:05d}: no charge, the permit covers the stay" in receipt.get_text()
+    assert ticket_service.find_ticket(MAIN, number).payment_method == "Permit"
+
+
+def test_a_permit_car_that_owes_money_chooses_a_method_like_anyone(actions):
+    sell(end=TODAY - timedelta(days=1), start=TODAY - timedelta(days=31))  # expired: a visitor's ticket
+    permit = sell(plates=("OWE 1",))
+    actions.sign_in()
+    number = actions.issue("OWE 1")
+    db.session.execute(db.update(Garage).where(Garage.id == MAIN).values(reserved_spaces=0))
+    from garage.models import Permit, Ticket
+    db.session.execute(db.update(Ticket).where(Ticket.ticket_number == number)
+                       .values(entry_time=utcnow() - timedelta(days=3)))
+    db.session.execute(db.update(Permit).where(Permit.id == permit).values(
+        valid_from=TODAY - timedelta(days=30), valid_until=TODAY - timedelta(days=1)))
+    db.session.commit()
+    owed = actions.quote(number)
+    assert owed > 0  # past its permit's end: a visitor's fee from then
+    refused = actions.pay(number, method=None, expected=owed, htmx=True)
+    assert refused.status_code == 422
+    assert soup(refused).find(id="method-error").get_text(strip=True) == "Choose how the driver pays"
+    assert actions.pay(number, method="Cash", expected=owed).status_code == 303
 
 
 def test_without_js_the_permit_words_come_after_the_redirect(actions):
