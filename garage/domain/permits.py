@@ -88,18 +88,30 @@ def state_on(facts: PermitFacts, today: date) -> str:
 def refusal(facts: PermitFacts, today: date, policy: str = POLICY_VISITOR) -> str | None:
     """The attendant's words when the permit does not let this car in as a permit holder (None when it
     does): why, and what happens now (a visitor's ticket, or no entry)."""
+    why = _why(facts, today)
+    if why is None:
+        return None
+    then = "not let in (this garage refuses it)" if policy == POLICY_REFUSE else "charged as a visitor"
+    return f"{why}: this car is {then}"
+
+
+def full_for(facts: PermitFacts, today: date) -> str:
+    """Why a plate on a permit that does not admit it now found no space: as a visitor, the visitors'
+    spaces are full (not "reserved for permit holders", which would read as if the permit counted)."""
+    return f"{_why(facts, today)}: as a visitor this car cannot enter, the visitors' spaces are full"
+
+
+def _why(facts: PermitFacts, today: date) -> str | None:
     state = state_on(facts, today)
     if state == STATE_VALID:
         return None
-    why = {
+    return {
         STATE_SUSPENDED: f"The permit of {facts.holder} is suspended",
         STATE_NOT_YET: f"The permit of {facts.holder} starts on {facts.valid_from.isoformat()}",
         STATE_EXPIRED: f"The permit of {facts.holder} expired on {facts.valid_until.isoformat()}",
         STATE_INSIDE: (f"The permit of {facts.holder} already has {facts.other_car_inside} inside "
                        "(one car per permit at a time)"),
     }[state]
-    then = "not let in (this garage refuses it)" if policy == POLICY_REFUSE else "charged as a visitor"
-    return f"{why}: this car is {then}"
 
 
 def entry_note(facts: PermitFacts, today: date, admitted: bool, policy: str = POLICY_VISITOR) -> tuple[bool, str]:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from ..domain import permits
-from ..domain.errors import AlreadyProcessed, CorrectedMeanwhile, PermitRefused, Unauthenticated
+from ..domain.errors import AlreadyProcessed, CorrectedMeanwhile, GarageFull, PermitRefused, Unauthenticated
 from ..domain.shifts import ShiftRequired
 from ..domain.figures import FORMULA_STARTS
 from ..domain.invariants import Counts
@@ -106,12 +106,19 @@ def permit_match(row: Any) -> PermitMatch | None:
 
 
 def refuse_permit(match: PermitMatch | None, policy: str | None) -> None:
-    """An entry that took no space: PermitRefused when the plate's permit does not admit it and the garage
-    refuses such cars (else the garage is full for this car: the caller says so)."""
+    """PermitRefused when the plate's permit does not admit it and the garage refuses such cars."""
     if match is not None and policy == permits.POLICY_REFUSE:
         words = permits.refusal(match.facts, match.today, policy)
         if words is not None:
             raise PermitRefused(words)
+
+
+def no_space(match: PermitMatch | None, policy: str | None) -> None:
+    """An entry that took no space: refused for its permit (above), or, for a plate whose permit does not
+    admit it now, GarageFull saying why it counted as a visitor's; else the caller says the garage is full."""
+    refuse_permit(match, policy)
+    if match is not None and permits.state_on(match.facts, match.today) != permits.STATE_VALID:
+        raise GarageFull(permits.full_for(match.facts, match.today))
 
 
 @dataclass(frozen=True, slots=True)

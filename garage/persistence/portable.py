@@ -20,7 +20,8 @@ from ..extensions import db
 from ..identity import Actor, TokenCaller, admitted
 from ..models import AuditEvent, Garage, Ticket, TicketValidation
 from .base import (
-    OPEN_SHIFT_OF, PERMIT_OF_PLATE, IssuedTicket, NewTicket, PermitMatch, Receipt, Store, formula_safe, refuse_permit,
+    OPEN_SHIFT_OF, PERMIT_OF_PLATE, IssuedTicket, NewTicket, PermitMatch, Receipt, Store, formula_safe, no_space,
+    refuse_permit,
 )
 
 QUARTER = 900  # seconds
@@ -78,6 +79,7 @@ class PortableStore(Store):
             .execution_options(synchronize_session=False)
         ).rowcount
         if taken != 1:
+            no_space(match, policy)
             return None
         return new.issued(ticket.id, actor.user_id, ticket.permit_id, match)
 

@@ -15,7 +15,7 @@ from ..domain.tickets import STATUS_ACTIVE
 from ..extensions import db
 from ..identity import Actor, TokenCaller, admit
 from ..models import Ticket
-from .base import IssuedTicket, NewTicket, Receipt, Store, formula_safe, lost_fee_column, permit_match, refuse_permit
+from .base import IssuedTicket, NewTicket, Receipt, Store, formula_safe, lost_fee_column, no_space, permit_match
 from .prepared import Prepared
 
 AUTOCOMMIT_FLAG = "garage_autocommit"
@@ -236,7 +236,7 @@ class PostgresStore(Store):
             admit(row.caller_role, caller)
         match = permit_match(row)
         if row.id is None:
-            refuse_permit(match, row.permit_policy)
+            no_space(match, row.permit_policy)
             return None
         return new.issued(row.id, row.issued_by_id, row.admitted_permit, match)  # no re-SELECT
 

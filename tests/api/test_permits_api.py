@@ -285,3 +285,16 @@ def test_a_change_made_on_a_permit_read_before_a_renewal_is_refused_not_lost(app
     monkeypatch.undo()
     now = client.get(f"/api/permits/{permit['id']}", headers=manager).get_json()
     assert (now["validUntil"], now["status"]) == (renewed["validUntil"], "active")
+
+
+def test_a_permits_second_car_finding_the_visitor_spaces_full_is_told_why_it_counted_as_a_visitor(client, staff,
+                                                                                                   manager):
+    settings(client, manager, totalSpaces=3, reservedSpaces=1)
+    sell(client, manager, plates=["JB 100", "JB 101"])
+    issue(client, staff, "JB 100")  # the permit's car: in the reserved space
+    issue(client, staff, "VIS 1")
+    issue(client, staff, "VIS 2")  # the visitors' spaces are full; the garage too
+    r = enter(client, staff, "JB 101")
+    assert r.status_code == 409
+    assert r.get_json()["message"] == ("The permit of Jane Doe already has JB 100 inside (one car per permit at a "
+                                       "time): as a visitor this car cannot enter, the visitors' spaces are full")
