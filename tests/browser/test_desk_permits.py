@@ -69,6 +69,8 @@ def test_a_permit_car_in_and_out_and_an_expired_permit_charged_as_a_visitor(live
     expect(held.locator("#lookup-q")).to_be_focused()  # the desk is ready for the next scan
     # An expired permit: the attendant is told in words; the car pays a visitor's fee.
     scan_plate(held, "OLD 1")
+    # the new card first (a loaded machine may take longer than the default 5 s for the entry's answer)
+    expect(held.locator("#entry .ticket-card")).to_contain_text("OLD 1", timeout=15_000)
     warning = held.locator("[data-permit-note]")
     expect(warning).to_contain_text("The permit of Old Holder expired on")
     expect(warning).to_contain_text("charged as a visitor")
