@@ -9,6 +9,7 @@ from typing import Any, Mapping
 
 from datetime import datetime
 
+from ..domain.permits import number_of as permit_number
 from ..domain.clock import format_duration, to_local
 from ..domain.money import format_dollars
 from ..domain import rate_periods
@@ -20,7 +21,8 @@ from ..domain.tickets import format_receipt_number
 # (unlike the seed API's dollar hourlyRate), as are every *Cents key and vehicleRates.
 MONEY = frozenset({"amountCents", "timeFeeCents", "lostFeeCents", "hourlyRate", "dailyMaxCents",
                    "lostTicketFeeCents", "floatCents", "cashPaymentsCents", "cashRefundsCents", "expectedCashCents",
-                   "countedCashCents", "overShortCents", "refundedTotalCents", "revenueCents", "refundedCents"})
+                   "countedCashCents", "overShortCents", "refundedTotalCents", "revenueCents", "refundedCents",
+                   "priceCents", "discountCents"})
 # Settings whose 0 means "no such fee" (the lost-ticket fee column stores 0 for none, while an absent
 # daily maximum is stored as null): both read "none", so one kind of change reads one way
 # ("none → $25.00"), in every row ever recorded.
@@ -77,6 +79,10 @@ def value_text(key: str, value: Any, tz: str = "UTC") -> str:
         return ", ".join(value.splitlines()) or "none"
     if key == "receiptNumber" and isinstance(value, int):
         return format_receipt_number(value)
+    if key == "permitId" and isinstance(value, int) and not isinstance(value, bool):
+        return permit_number(value)
+    if key == "plates" and isinstance(value, list):
+        return ", ".join(map(str, value)) or "none"
     if key in MOMENTS and isinstance(value, str):
         return _moment_text(value, tz)
     if key == "countedByDenomination" and isinstance(value, Mapping):

@@ -116,8 +116,11 @@ def test_visitors_see_full_while_permit_holders_still_enter(actions):
     assert r.status_code == 409
     assert soup(r).find(id="plate-error").get_text(strip=True) == \
         "Full for visitors: the 1 free space is reserved for permit holders"
-    banner = soup(actions.client.get("/g/main/desk")).select_one("#live .full-banner").get_text(" ", strip=True)
+    desk = soup(actions.client.get("/g/main/desk"))
+    banner = desk.select_one("#live .full-banner").get_text(" ", strip=True)
     assert banner == "FULL FOR VISITORS 1 of 2 spaces taken: permit holders only (1 reserved space free)"
+    assert desk.select_one('#live [data-stat="available"]').get_text(strip=True) == "0"
+    assert desk.select_one('#live [data-stat="available-percent"]').get_text(strip=True) == "for visitors · 1 for permits"
     assert actions.enter("PERM 1", htmx=True).status_code == 200
     banner = soup(actions.client.get("/g/main/desk")).select_one("#live .full-banner").get_text(" ", strip=True)
     assert banner.startswith("GARAGE FULL 2 of 2 spaces taken: no entries")
