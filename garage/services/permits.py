@@ -516,6 +516,16 @@ def _import_row(columns: dict[str, int], cells: list[str]) -> tuple[SaleTerms | 
     return _sale_terms(plates=_import_plates(cell["plates"]), **terms), []
 
 
+def _row_plates(columns: dict[str, int], cells: list[str]) -> list[tuple[str, str]]:
+    """The plates of a line found wrong elsewhere, when its plates cell is itself right (else none)."""
+    if len(cells) != len(columns):
+        return []
+    try:
+        return _plates(_import_plates(cells[columns["plates"]].strip()))
+    except InvalidInput:
+        return []
+
+
 def import_permits(garage_id: int, actor: Actor, data: bytes | str, now: datetime | None = None) -> list[Permit]:
     """Permits sold from a CSV file (header IMPORT_HEADER; plates separated by spaces, or by semicolons when
     a plate holds a space; price in dollars; payment method Cash unless given): ALL of them in one
@@ -536,14 +546,15 @@ def import_permits(garage_id: int, actor: Actor, data: bytes | str, now: datetim
     for line, cells in rows[1:]:
         terms, problems = _import_row(columns, cells)
         errors += [(line, problem) for problem in problems]
-        if terms is None:
-            continue
-        for plate, key in terms.plates:
+        # A line's plates are checked against the file and the garage even when another of its cells is
+        # wrong: every problem of the file is told at once.
+        for plate, key in (terms.plates if terms is not None else _row_plates(columns, cells)):
             if key in first_line:
                 errors.append((line, f"plates: {plate} is also on line {first_line[key][0]}"))
             else:
                 first_line[key] = (line, plate)
-        sales.append((line, terms))
+        if terms is not None:
+            sales.append((line, terms))
     keys = list(first_line)
     for chunk in range(0, len(keys), 500):
         for plate, key, permit_id in db.session.execute(

@@ -283,15 +283,27 @@ def test_an_import_with_bad_lines_lists_each_with_its_number_and_imports_nothing
     assert r.status_code == 422
     listed = [(tr["data-line"], text(tr)) for tr in soup(r).select("tr[data-line]")]
     lines = [line for line, _ in listed]
-    assert lines == ["3", "4", "4", "5", "6", "7"], listed
+    # line 4's plates ("BAD 2": spaces separate plates) are checked too: BAD is also on line 3
+    assert lines == ["3", "4", "4", "4", "5", "6", "7"], listed
     problems = " | ".join(problem for _, problem in listed)
     assert "holder: Enter the holder's name" in problems
     assert "valid_from:" in problems and "price:" in problems
     assert "OLD-1 is already on permit P-" in problems
-    assert "GOOD-1 is also on line 2" in problems
+    assert "GOOD-1 is also on line 2" in problems and "BAD is also on line 3" in problems
     assert "2 cells where the first line names 5 columns" in problems
     assert "nothing was imported" in text(r)
     assert permit_count() == 1
+
+
+def test_a_plate_on_a_permit_is_told_even_on_a_line_with_other_mistakes(manager_client):
+    sell("Existing", ["ML 4521"])
+    content = (f"holder,plates,valid_from,valid_until,price\n"
+               f",ml-4521,2026-02-30,{TODAY},abc\n")  # no holder, a bad date, a bad price, a taken plate
+    r = upload(manager_client, content)
+    assert r.status_code == 422
+    problems = [text(tr) for tr in soup(r).select("tr[data-line]")]
+    assert any("ML-4521 is already on permit P-" in p for p in problems), problems
+    assert len(problems) == 4 and permit_count() == 1
 
 
 @pytest.mark.parametrize("content, words", [
