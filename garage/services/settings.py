@@ -246,7 +246,8 @@ class PreviewRow:
 
 def preview(garage_id: int, now: datetime) -> list[PreviewRow]:
     """A few stays priced by the same quote() as the exit, with the default rate: entering now and
-    leaving 1 h, 3 h and 24 h later, and entering this evening at 18:00 leaving tomorrow at 07:00 (local)."""
+    leaving 1 h, 3 h and 24 h later, entering this evening at 18:00 leaving tomorrow at 07:00, and a
+    working day tomorrow, 07:30 to 17:30 (local: where an early bird shows)."""
     tariff = current_tariff(garage_id)
     zone = ZoneInfo(get_settings(garage_id).timezone or "UTC")
     local = now.astimezone(zone)
@@ -254,6 +255,9 @@ def preview(garage_id: int, now: datetime) -> list[PreviewRow]:
     if evening < local:
         evening = local
     morning = datetime.combine(evening.date() + timedelta(days=1), time(7), tzinfo=zone)
+    early = datetime.combine(local.date() + timedelta(days=1), time(7, 30), tzinfo=zone)
+    late = datetime.combine(early.date(), time(17, 30), tzinfo=zone)
     stays = [(now, now + timedelta(hours=1)), (now, now + timedelta(hours=3)),
-             (evening.astimezone(timezone.utc), morning.astimezone(timezone.utc)), (now, now + timedelta(hours=24))]
+             (evening.astimezone(timezone.utc), morning.astimezone(timezone.utc)),
+             (early.astimezone(timezone.utc), late.astimezone(timezone.utc)), (now, now + timedelta(hours=24))]
     return [PreviewRow(entry, exit, quote(entry, exit, tariff)) for entry, exit in stays]

@@ -112,7 +112,7 @@ def test_rate_periods_with_htmx(live, tablet, csp_violations, screenshots):
     assert page.inner_text("#rate-periods [data-period]") == (
         "Night rate: $8.00 for entering 18:00–03:00 (any day) and leaving by 08:00")
     assert "Night rate" in page.inner_text("#current-rates")
-    assert len(page.query_selector_all("#rate-periods [data-preview]")) == 4
+    assert len(page.query_selector_all("#rate-periods [data-preview]")) == 5
     assert small_targets(page, "#rate-periods") == []
     page.locator("#rate-periods").screenshot(path=str(screenshots / "settings-rate-periods.png"), caret="initial")
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]

@@ -38,7 +38,7 @@ def test_add_a_night_rate_without_js_and_see_it_in_words_and_in_the_preview(mana
     assert [text(p) for p in page.select("#rate-periods [data-period]")] == [
         "Night rate: $8.00 for entering 18:00–03:00 (any day) and leaving by 08:00"]
     rows = page.select("#rate-periods [data-preview]")
-    assert len(rows) == 4
+    assert len(rows) == 5
     evening = rows[2]  # this evening → tomorrow 07:00: the night rate (or the hourly rate, if already past 03:00)
     assert text(evening.select_one("[data-preview-rule]")) in ("Night rate", "Standard rate")
     assert text(rows[0].select_one("[data-preview-amount]")) in ("$8.00", "$10.00")
@@ -129,7 +129,8 @@ def test_the_preview_prices_a_few_stays_with_the_exit_s_quote(manager_client):
     rows = soup(manager_client.get("/g/main/settings")).select("#rate-periods [data-preview]")
     seen = [(text(r.select_one("[data-preview-amount]")), text(r.select_one("[data-preview-rule]"))) for r in rows]
     assert seen[0] == ("$3.00", "All day") and seen[1] == ("$9.00", "All day")
-    assert seen[3] == ("$50.00", "All day")  # 24 hours: $72 capped at the daily maximum
+    assert seen[3] == ("$30.00", "All day")  # tomorrow 07:30 → 17:30: 10 hours
+    assert seen[4] == ("$50.00", "All day")  # 24 hours: $72 capped at the daily maximum
 
 
 def test_a_period_too_many_is_refused_for_the_form_as_a_whole(manager_client):
