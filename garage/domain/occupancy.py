@@ -40,6 +40,9 @@ class Occupancy:
 
     @property
     def available_percent(self) -> int:
+        """Whole percent of the spaces free for a visitor (without reserved spaces: 100 − occupied %)."""
+        if self.reserved and self.total > 0:
+            return (self.available * 100) // self.total
         return 100 - self.occupied_percent
 
     def state(self, almost_full_percent: int = DEFAULT_ALMOST_FULL_PERCENT) -> str:

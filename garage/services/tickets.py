@@ -15,7 +15,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..domain import permits as permit_rules, pricing
 from ..domain.clock import utcnow
-from ..domain.errors import AlreadyInside, AlreadyProcessed, Conflict, GarageFull, InvalidInput, NotFound, QuoteChanged
+from ..domain.errors import (
+    AlreadyInside, AlreadyProcessed, Conflict, GarageFull, InvalidInput, NotFound, PermitRefused, QuoteChanged,
+)
 from ..domain.tickets import (
     NOTHING_TO_FIND, STATUS_ACTIVE, STATUS_COMPLETED, TicketView, check_payment_method, check_vehicle_type, clean_plate,
     looks_like_ticket_number, new_ticket_number, normalise_ticket_number, plate_key, scanned_ticket_message,
@@ -113,6 +115,12 @@ def issue_ticket(garage_id: int | None, license_plate: str | None, vehicle_type:
                 garage_id = admitted(actor)[1]  # the garage the statement resolved (a rare path)
             _refuse_if_inside(garage_id, key)  # an earlier or concurrent entry of this plate
             continue  # otherwise the ticket number collided: draw another
+        except (GarageFull, PermitRefused):  # no space for it, or its permit's refusal: unless it is inside
+            db.session.rollback()
+            if isinstance(actor, TokenCaller) and garage_id is None:
+                garage_id = admitted(actor)[1]
+            _refuse_if_inside(garage_id, key)
+            raise
         except BaseException:
             db.session.rollback()
             raise
@@ -122,6 +130,7 @@ def issue_ticket(garage_id: int | None, license_plate: str | None, vehicle_type:
             continue
         if isinstance(actor, TokenCaller) and garage_id is None:
             garage_id = admitted(actor)[1]  # the garage the statement resolved (this rare path only)
+        _refuse_if_inside(garage_id, key)  # no space was taken before the plate rule could speak: it first
         raise GarageFull(_full_message(garage_id))
     raise Conflict("Could not allocate a ticket number, try again")
 

@@ -298,3 +298,26 @@ def test_a_permits_second_car_finding_the_visitor_spaces_full_is_told_why_it_cou
     assert r.status_code == 409
     assert r.get_json()["message"] == ("The permit of Jane Doe already has JB 100 inside (one car per permit at a "
                                        "time): as a visitor this car cannot enter, the visitors' spaces are full")
+
+
+def test_a_car_already_inside_is_told_so_even_when_the_garage_is_full(client, staff, manager):
+    settings(client, manager, totalSpaces=2, reservedSpaces=1)
+    sell(client, manager, plates=["PB 1"])
+    first = issue(client, staff, "PB 1")
+    issue(client, staff, "VIS 1")  # full
+    for plate in ("PB 1", "vis-1"):
+        r = enter(client, staff, plate)
+        assert r.status_code == 409 and "already inside on ticket" in r.get_json()["message"], r.get_json()
+    assert first in enter(client, staff, "PB 1").get_json()["message"]
+    stats = client.get("/api/garage/stats", headers=staff).get_json()
+    assert (stats["availableSpaces"], stats["availableSpacesPercentage"]) == (0, 0)
+
+
+def test_a_car_inside_is_told_so_where_its_permit_would_refuse_it(client, staff, manager):
+    sell(client, manager, plates=["PB 2", "PB 3"])
+    settings(client, manager, permitPolicy="refuse")
+    issue(client, staff, "PB 2")
+    r = enter(client, staff, "PB 2")
+    assert r.status_code == 409 and "already inside on ticket" in r.get_json()["message"]
+    r = enter(client, staff, "PB 3")  # the other car of the permit: refused for the permit's rule
+    assert r.status_code == 409 and "already has PB 2 inside" in r.get_json()["message"]
