@@ -427,8 +427,9 @@ class ImportRefused(InvalidInput):
 
 
 def _import_plates(cell: str) -> list[str]:
-    """A plates cell: separated by semicolons when it has any (a plate may hold a space), else by spaces."""
-    parts = cell.split(";") if ";" in cell else cell.split()
+    """A plates cell: plates separated by semicolons, as the export writes them. Spaces never separate:
+    a plate may hold one ("AB 123" is one plate, as on the New permit form)."""
+    parts = cell.split(";")
     return [part for part in (p.strip() for p in parts) if part]
 
 
@@ -527,8 +528,7 @@ def _row_plates(columns: dict[str, int], cells: list[str]) -> list[tuple[str, st
 
 
 def import_permits(garage_id: int, actor: Actor, data: bytes | str, now: datetime | None = None) -> list[Permit]:
-    """Permits sold from a CSV file (header IMPORT_HEADER; plates separated by spaces, or by semicolons when
-    a plate holds a space; price in dollars; payment method Cash unless given): ALL of them in one
+    """Permits sold from a CSV file (header IMPORT_HEADER; plates separated by semicolons; price in dollars; payment method Cash unless given): ALL of them in one
     audited transaction, each a sale (revenue, `permit.created` with `imported`), or none. Every line
     found wrong is reported (ImportRefused: line number and message): a bad field, a plate on a permit
     here already or twice in the file, more than IMPORT_MAX_ROWS lines or IMPORT_MAX_BYTES, not UTF-8."""
