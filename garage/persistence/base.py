@@ -29,6 +29,7 @@ from ..identity import TOKEN_OWNER, Actor, TokenCaller, admit, token_params
 from ..models import AuditEvent, Garage, Permit, PermitPlate, Shift, SignInThrottle, Ticket, User, VehicleRate
 from .outage import STATEMENT_TIMEOUT
 
+DEADLOCK_DETECTED = "40P01"
 TICKET_BATCH = 5000  # CSV export: rows per server-side cursor batch
 
 
@@ -330,6 +331,12 @@ class Store:
         except sa.exc.SQLAlchemyError:
             db.session.rollback()
             raise
+
+    @staticmethod
+    def is_deadlock(exc: sa.exc.DBAPIError) -> bool:
+        """A statement the database aborted to break a deadlock (PostgreSQL 40P01): nothing of its
+        transaction was written, and the same use case may simply run again."""
+        return getattr(exc.orig, "pgcode", None) == DEADLOCK_DETECTED
 
     @staticmethod
     def is_statement_timeout(exc: sa.exc.OperationalError) -> bool:

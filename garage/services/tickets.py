@@ -5,6 +5,7 @@ Every use case takes the garage's id first (identity.current_garage for a reques
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import wraps
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +34,7 @@ from . import permits as permit_service, validations as validation_service
 from .settings import current_tariff, get_settings
 
 NUMBER_ATTEMPTS = 8
+DEADLOCK_ATTEMPTS = 3
 
 
 # Built once, with bind parameters: building a select costs more Python than running
@@ -147,7 +149,24 @@ def _full_message(garage_id: int | None) -> str:
     return "Garage is full"
 
 
-issue_ticket = metrics.counted("entry")(issue_ticket)  # not `@`: mutmut 3 skips decorated functions
+def again_on_deadlock(use_case):
+    """Run an entry or an exit again when the database aborted it to break a deadlock (nothing of it was
+    written): an entry of a plate whose car is leaving at that moment takes the garage's row, then waits
+    for the plate's index entry, while the exit holds the ticket and waits for the garage's row."""
+    @wraps(use_case)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        for attempt in range(DEADLOCK_ATTEMPTS):
+            try:
+                return use_case(*args, **kwargs)
+            except sa.exc.DBAPIError as exc:
+                if attempt == DEADLOCK_ATTEMPTS - 1 or not store().is_deadlock(exc):
+                    raise
+                db.session.rollback()
+        raise AssertionError("unreachable")
+    return run
+
+
+issue_ticket = metrics.counted("entry")(again_on_deadlock(issue_ticket))  # not `@`: mutmut 3 skips decorated functions
 
 
 def _by_number(garage_id: int, typed: str | None) -> Ticket | None:
@@ -290,7 +309,7 @@ def process_exit(garage_id: int | None, ticket_number: str | None, payment_metho
     return ticket
 
 
-process_exit = metrics.counted("exit")(process_exit)  # not `@`: mutmut 3 skips decorated functions
+process_exit = metrics.counted("exit")(again_on_deadlock(process_exit))  # not `@`: mutmut 3 skips decorated functions
 
 
 # The latest event first, with who recorded it (the issuer of an entry, the attendant who
