@@ -5,7 +5,7 @@ plate on another permit), the typed values kept and nothing saved. The list's se
 results (`_permit_results.html`) for htmx and is a page of its own without JS."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, Mapping
 from urllib.parse import urlencode
 
@@ -31,7 +31,7 @@ from . import bp
 NOTICE = "permits"  # flash category: the notice the next permits page shows once
 SALE_FIELDS = ("holder", "contact", "plates", "valid_from", "valid_until", "price", "payment_method")
 EDIT_FIELDS = ("holder", "contact", "plates")
-RENEW_FIELDS = ("months", "price", "payment_method")
+RENEW_FIELDS = ("months", "price", "payment_method", "until")
 # The services' field names → the form's.
 FIELD_OF = {"validFrom": "valid_from", "validUntil": "valid_until", "priceCents": "price",
             "paymentMethod": "payment_method"}
@@ -244,6 +244,14 @@ def reactivate(permit_id: str):
     return _set_status(permit_id, rules.STATUS_ACTIVE, "Permit {number} reactivated.")
 
 
+def _shown_until(raw: str) -> date | None:
+    """The permit's end as the renew form showed it (a form of before this field: none)."""
+    try:
+        return parse_date(raw, "until") if raw else None
+    except InvalidInput:
+        return None
+
+
 @bp.post("/<permit_id>/renew")
 @manager_required
 def renew(permit_id: str):
@@ -260,7 +268,8 @@ def renew(permit_id: str):
         return _permit_page(number, 422, renew=form, renew_errors=errors)
     try:
         permit = permit_service.renew_permit(current_garage(), number, current_actor(), price_cents=price,
-                                             months=months, payment_method=form["payment_method"])
+                                             months=months, payment_method=form["payment_method"],
+                                             expected_until=_shown_until(form["until"]))
     except DomainError as exc:
         return _permit_page(number, exc.status, renew=form,
                             renew_errors={_field(exc, RENEW_FIELDS, "months"): exc.message})

@@ -239,12 +239,16 @@ def update_permit(garage_id: int, permit_id: Any, actor: Actor, changes: dict[st
 
 
 def renew_permit(garage_id: int, permit_id: Any, actor: Actor, *, price_cents: Any = None, months: Any = 1,
-                 valid_until: Any = None, payment_method: Any = "Cash", now: datetime | None = None) -> Permit:
+                 valid_until: Any = None, payment_method: Any = "Cash", now: datetime | None = None,
+                 expected_until: date | None = None) -> Permit:
     """Extend a permit from the day after its end (or from today if it has ended) by `months` calendar
     months, or to `valid_until`; the renewal is paid (revenue, the shift). Price: the permit's last
     one unless given. One audited transaction; the period is moved by a conditional UPDATE on the end
     read, so two renewals at once extend it once each, never over each other."""
     permit = get_permit(garage_id, permit_id)
+    if expected_until is not None and expected_until != permit.valid_until:
+        # renewed (or changed) since the form that asks was shown: a double tap is not sold twice
+        raise Conflict(CHANGED_MEANWHILE, field="months")
     method = check_payment_method(payment_method)
     price = rules.check_price(permit.price_cents if price_cents is None else price_cents)
     if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= 12:

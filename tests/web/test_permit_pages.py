@@ -201,6 +201,17 @@ def test_edit_suspend_reactivate_and_renew(manager_client):
     assert len(soup(manager_client.get(page)).select("tr[data-payment]")) == 2
 
 
+def test_a_second_tap_on_renew_is_not_sold_twice(manager_client):
+    permit = sell(end=TODAY + timedelta(days=10))
+    page = f"{PERMITS}/{permit.id}"
+    shown = soup(manager_client.get(page)).select_one("#renew-form [name=until]")["value"]
+    form = {"months": "1", "price": "120", "payment_method": "Cash", "until": shown}
+    assert post(manager_client, page + "/renew", form, page=page).status_code == 303
+    again = post(manager_client, page + "/renew", form, page=page)  # the same form, sent again
+    assert again.status_code == 409 and "renewed or changed meanwhile" in text(soup(again))
+    assert [p.kind for p in payments(permit.id)] == ["sale", "renewal"]
+
+
 def test_a_bad_edit_or_renewal_is_told_at_its_field_and_changes_nothing(manager_client):
     permit = sell()
     taken = sell("Other", ["TAKEN 1"])
