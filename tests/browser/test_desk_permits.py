@@ -122,3 +122,19 @@ def test_the_lobby_lines_with_reserved_spaces_never_overlap(live, browser, size)
     assert a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"], (a, b)  # one above the other
     assert screen.evaluate("document.scrollingElement.scrollWidth <= innerWidth")
     context.close()
+
+
+def test_the_permits_report_fits_a_tablet_held_upright(live, browser):
+    sell(live, "REP 1", days_left=20)
+    password = live.user("boss", "manager")
+    context = browser.new_context(viewport={"width": 768, "height": 1024}, has_touch=True)
+    page = context.new_page()
+    page.goto(live.url + "/login")
+    page.fill("#username", "boss")
+    page.fill("#password", password)
+    page.locator("button[type=submit]", has_text="Sign in").tap()
+    page.wait_for_url("**/desk")
+    page.goto(f"{live.url}/g/main/permits/report")
+    expect(page.locator("h3", has_text="Permit holders and visitors inside")).to_be_visible()
+    assert page.evaluate("document.scrollingElement.scrollWidth <= innerWidth")  # the chart scales down
+    context.close()
