@@ -55,7 +55,7 @@ def test_a_permit_car_in_and_out_and_an_expired_permit_charged_as_a_visitor(live
     note = held.locator("[data-permit-note]")
     expect(note).to_contain_text(f"Permit P-{permit:05d} · Jane Doe: no charge while it is valid")
     card = held.locator("#entry .ticket-card")
-    expect(card.locator("[data-permit]")).to_have_text(f"permit P-{permit:05d}")
+    expect(card.locator("[data-permit]")).to_have_text(f"P-{permit:05d}")
     number = card.locator("[data-ticket-number]").inner_text().strip()
     # At the exit: the ticket scanned into the lookup, $0.00 with the permit said, paid with a tap.
     held.locator("#lookup-q").focus()

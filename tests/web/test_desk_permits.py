@@ -38,7 +38,7 @@ def test_a_permit_car_is_admitted_and_told_then_pays_nothing(actions):
     note = page.find(attrs={"data-permit-note": True})
     assert note is not None and "ok" in note["class"]
     assert note.get_text(strip=True).startswith(f"Permit P-{permit:05d} · Jane Doe: no charge while it is valid")
-    assert page.find(attrs={"data-permit": True}).get_text(strip=True) == f"permit P-{permit:05d}"
+    assert page.find(attrs={"data-permit": True}).get_text(strip=True) == f"P-{permit:05d}"  # the card's kicker
     number = page.find(attrs={"data-ticket-number": True}).get_text(strip=True)
     quote = soup(actions.lookup(number))
     assert quoted_amount(quote) == 0
