@@ -80,6 +80,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .ops import bp as ops_bp
     from .reports import bp as reports_bp
     from .operator import bp as operator_bp
+    from .permits_page import bp as permits_bp
     from .settings_page import bp as settings_bp
 
     csrf.exempt(api_bp)  # Bearer-token API: no cookies, so no CSRF
@@ -91,7 +92,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # A garage's pages: under /g/<garage>, and the URLs of before sending people there.
     from . import garages_web
 
-    garages_web.install(app, [desk_bp, lobby_bp, reports_bp, settings_bp, admin_bp])
+    garages_web.install(app, [desk_bp, lobby_bp, reports_bp, permits_bp, settings_bp, admin_bp])
 
     from .cli import register as register_cli
 

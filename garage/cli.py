@@ -87,6 +87,9 @@ def register(app: Flask) -> None:
                     click.echo(f"{where}Counter already equals the cars inside ({repair.after}): nothing changed")
                 else:
                     click.echo(f"{where}Counter repaired: {repair.before} -> {repair.after} (the cars inside)")
+                if repair.permit_before != repair.permit_after:
+                    click.echo(f"{where}Permit counter repaired: {repair.permit_before} -> {repair.permit_after} "
+                               "(the permit cars inside)")
             results = verification.check(garage_id)
             for result in results:
                 click.echo(f"{where}{'OK  ' if result.ok else 'FAIL'}  {result.name}: {result.detail}")

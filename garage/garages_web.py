@@ -35,7 +35,7 @@ PREFIX = "/g/<garage>"
 URL_VALUE = "garage"
 # The blueprints whose pages belong to one garage; the others (static, auth, ops, meta, api)
 # keep their URLs.
-AREAS = ("desk", "lobby", "reports", "settings", "admin")
+AREAS = ("desk", "lobby", "reports", "permits", "settings", "admin")
 PUBLIC_AREAS = ("lobby",)  # every garage's lobby screen is public: for a signed-in person too
 # The first path segment of each area's pages before stage 2 (settings: /settings itself).
 OLD_PREFIXES = ("desk", "lobby", "reports", "settings", "admin")

@@ -15,7 +15,8 @@ from .domain.clock import utcnow
 from .domain.garage_settings import ADDRESS_MAX, TAX_ID_MAX
 from .domain.garages import DEFAULT_GARAGE_NAME
 from .domain.occupancy import DEFAULT_ALMOST_FULL_PERCENT
-from .domain.pricing import DEFAULT_HOURLY_RATE_CENTS, LOST_REPLACE, Tariff
+from .domain.pricing import DEFAULT_HOURLY_RATE_CENTS, LOST_REPLACE, MAX_RULE_TEXT, Tariff
+from .domain import rate_periods as period_rules
 from .domain.tax import MAX_RATE_BP
 from .domain.roles import ROLE_ADMIN, ROLE_MANAGER
 from .domain.tickets import STATUS_ACTIVE
@@ -49,6 +50,7 @@ ACTIVE = sa.text("status = 'active'")
 HAS_EXIT = sa.text("exit_time IS NOT NULL")
 HAS_SHIFT = sa.text("shift_id IS NOT NULL")
 SHIFT_OPEN = sa.text("closed_at IS NULL")
+PERMIT_INSIDE = sa.text("status = 'active' AND permit_id IS NOT NULL")
 
 
 class User(UserMixin, db.Model):
@@ -206,6 +208,13 @@ class Ticket(db.Model):
     # priced with; and what they took off the fee at the payment (part of the fee, not of amount_paid).
     validations: Mapped[int] = mapped_column(default=0, server_default="0")
     discount_cents: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A permit ticket (migration 0014): the permit its car entered on, in the permit holders' pool
+    # (garages.occupied_permit) until it leaves; NULL for a visitor. At most one active per permit.
+    permit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("permits.id", name="fk_tickets_permit_id"))
+    # The rule that produced the time fee ("Night rate", "Standard rate": pricing.Quote.rule), written
+    # by the exit's own statement (migration 0013): a receipt printed later shows it. NULL: active, or
+    # paid before rate periods.
+    price_rule: Mapped[str | None] = mapped_column(sa.String(MAX_RULE_TEXT))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -237,6 +246,9 @@ class Ticket(db.Model):
         sa.Index("uq_tickets_receipt_number", "garage_id", "receipt_number", unique=True),
         # A shift's payments: its X report and the close's expected cash (migration 0009).
         sa.Index("ix_tickets_shift", "garage_id", "shift_id", postgresql_where=HAS_SHIFT, sqlite_where=HAS_SHIFT),
+        # Anti-passback (issue 19): one car of a permit inside at a time, enforced by the database.
+        sa.Index("uq_tickets_permit_inside", "permit_id", unique=True,
+                 postgresql_where=PERMIT_INSIDE, sqlite_where=PERMIT_INSIDE),
     )
 
 
@@ -276,9 +288,22 @@ class Garage(db.Model):
     # later only a manager (garage/domain/amendments.py).
     void_window_minutes: Mapped[int] = mapped_column(default=DEFAULT_VOID_WINDOW_MINUTES,
                                                      server_default=str(DEFAULT_VOID_WINDOW_MINUTES))
+    # Rate periods (issue 19, migration 0013): JSON text checked by garage/domain/rate_periods.py when
+    # saved (on this row: the exit's one statement reads them with it), and how a price is chosen
+    # among the candidates: "lowest" (the driver pays the lowest) or "first" (the first listed).
+    rate_periods: Mapped[str] = mapped_column(sa.Text, default="[]", server_default="[]")
+    pricing_choice: Mapped[str] = mapped_column(sa.String(8), default=period_rules.LOWEST,
+                                                server_default=period_rules.LOWEST)
     # Cars inside, maintained in the same transaction as every entry and exit;
     # the conditional UPDATE on it is what enforces capacity under concurrency.
     occupied: Mapped[int] = mapped_column(default=0)
+    # Reserved spaces (issue 19, migration 0014): this many of total_spaces are kept for permit
+    # holders; occupied_permit counts the permit cars among `occupied` (the entry's and the exit's
+    # statements keep it, like occupied). permit_policy: a plate whose permit is not valid now enters
+    # as a 'visitor' or is 'refuse'd (garage/domain/permits.py).
+    reserved_spaces: Mapped[int] = mapped_column(default=0, server_default="0")
+    occupied_permit: Mapped[int] = mapped_column(default=0, server_default="0")
+    permit_policy: Mapped[str] = mapped_column(sa.String(8), default="visitor", server_default="visitor")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
@@ -294,6 +319,10 @@ class Garage(db.Model):
         sa.CheckConstraint("receipt_seq >= 0", name="ck_settings_receipt_seq_nonneg"),
         sa.CheckConstraint(f"void_window_minutes >= 0 AND void_window_minutes <= {MAX_VOID_WINDOW_MINUTES}",
                            name="ck_garages_void_window"),
+        sa.CheckConstraint("reserved_spaces >= 0 AND reserved_spaces <= total_spaces", name="ck_garages_reserved"),
+        sa.CheckConstraint("occupied_permit >= 0 AND occupied_permit <= occupied", name="ck_garages_occupied_permit"),
+        sa.CheckConstraint("permit_policy IN ('visitor', 'refuse')", name="ck_garages_permit_policy"),
+        sa.CheckConstraint("pricing_choice IN ('lowest', 'first')", name="ck_garages_pricing_choice"),
     )
 
     def tariff(self, vehicle_rates: dict[str, int] | None = None) -> Tariff:
@@ -302,7 +331,9 @@ class Garage(db.Model):
                       daily_max_cents=self.daily_max_cents,
                       vehicle_rates=tuple((vehicle_rates or {}).items()),
                       lost_ticket_fee_cents=self.lost_ticket_fee_cents or 0,
-                      lost_ticket_mode=self.lost_ticket_mode or LOST_REPLACE)
+                      lost_ticket_mode=self.lost_ticket_mode or LOST_REPLACE,
+                      periods=period_rules.loads(self.rate_periods), choice=self.pricing_choice or period_rules.LOWEST,
+                      timezone=self.timezone or "UTC")
 
 
 class Shift(db.Model):
@@ -448,6 +479,70 @@ class TicketValidation(db.Model):
     __table_args__ = (
         sa.Index("uq_ticket_validations_ticket_program", "ticket_id", "program_id", unique=True),
         sa.Index("ix_ticket_validations_program", "garage_id", "program_id"),
+    )
+
+
+class Permit(db.Model):
+    """A monthly permit (season pass) at one garage (issue 19; rules garage/domain/permits.py):
+    its holder, validity (local days, both included), the price of its latest sale and its status
+    ('active' or 'suspended'; expired is an active permit past valid_until). Its plates are
+    permit_plates rows; its sales and renewals permit_payments rows."""
+
+    __tablename__ = "permits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    garage_id: Mapped[int] = mapped_column(sa.ForeignKey("garages.id"), index=True)
+    holder: Mapped[str] = mapped_column(sa.String(80))
+    contact: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
+    status: Mapped[str] = mapped_column(sa.String(16), default="active")
+    valid_from: Mapped[date] = mapped_column(sa.Date)
+    valid_until: Mapped[date] = mapped_column(sa.Date)
+    price_cents: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    plates: Mapped[list["PermitPlate"]] = relationship(order_by="PermitPlate.id", cascade="all, delete-orphan")
+
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('active', 'suspended')", name="ck_permits_status"),
+        sa.CheckConstraint("valid_until >= valid_from", name="ck_permits_period"),
+        sa.CheckConstraint("price_cents >= 0", name="ck_permits_price"),
+    )
+
+
+class PermitPlate(db.Model):
+    """A plate of a permit; a plate is on at most one permit of a garage (uq_permit_plates_garage_key)."""
+
+    __tablename__ = "permit_plates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    garage_id: Mapped[int] = mapped_column(sa.ForeignKey("garages.id"))
+    permit_id: Mapped[int] = mapped_column(sa.ForeignKey("permits.id"), index=True)
+    license_plate: Mapped[str] = mapped_column(sa.String(40))
+    plate_key: Mapped[str] = mapped_column(sa.String(12))
+
+    __table_args__ = (sa.Index("uq_permit_plates_garage_key", "garage_id", "plate_key", unique=True),)
+
+
+class PermitPayment(db.Model):
+    """A permit's sale or renewal: revenue, with its payment method, in the taker's open shift at the
+    garage if any (a cash one counts in that drawer's expected cash)."""
+
+    __tablename__ = "permit_payments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    garage_id: Mapped[int] = mapped_column(sa.ForeignKey("garages.id"))
+    permit_id: Mapped[int] = mapped_column(sa.ForeignKey("permits.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(8))  # 'sale' | 'renewal'
+    amount_cents: Mapped[int]
+    payment_method: Mapped[str] = mapped_column(sa.String(32))
+    period_from: Mapped[date] = mapped_column(sa.Date)
+    period_until: Mapped[date] = mapped_column(sa.Date)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    taken_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    shift_id: Mapped[int | None] = mapped_column(sa.ForeignKey("shifts.id"))
+
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('sale', 'renewal')", name="ck_permit_payments_kind"),
+        sa.CheckConstraint("amount_cents >= 0", name="ck_permit_payments_amount"),
+        sa.Index("ix_permit_payments_taken", "garage_id", "taken_at"),
     )
 
 

@@ -21,6 +21,7 @@ from typing import Any, Iterator
 from flask import Flask
 from markupsafe import Markup, escape
 
+from .domain.permits import number_of as permit_number
 from .domain.money import format_dollars
 from .domain.pricing import describe
 from .domain.roles import ROLE_ATTENDANT, ROLE_MANAGER
@@ -97,6 +98,7 @@ def install(app: Flask) -> None:
         dollars=format_dollars, available_endpoints=app.view_functions,
         STATUS_ACTIVE=STATUS_ACTIVE, STATUS_COMPLETED=STATUS_COMPLETED, STATUS_VOIDED=STATUS_VOIDED,
         ROLE_ATTENDANT=ROLE_ATTENDANT, ROLE_MANAGER=ROLE_MANAGER, PLATE_TYPED_MAX=PLATE_TYPED_MAX,
+        permit_number=permit_number,
     )
     app.jinja_env.filters["ticket_numbers_whole"] = ticket_numbers_whole
     app.context_processor(current_rates)

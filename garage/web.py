@@ -12,7 +12,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, jsonify, make_response, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, make_response, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -254,6 +254,9 @@ def install(app: Flask) -> None:
             response = jsonify(message=UNAVAILABLE)
             response.status_code = 503
         else:
+            # Nobody is looked up for this page: a signed-in person's session would be read from the
+            # database that is not answering (base.html asks current_user), and this handler fail too.
+            g._login_user = current_app.login_manager.anonymous_user()
             response = htmx.page_or_fragment(
                 "errors/unavailable.html", "errors/_unavailable.html", 503, message=UNAVAILABLE,
                 refresh=RETRY_AFTER_SECONDS if request.method == "GET" else None)

@@ -22,23 +22,41 @@ WITH actor AS (
     SELECT 1, 'bench', NULL, 1 WHERE NOT false
 ), admitted AS (
     SELECT id, username, garage_id FROM actor WHERE NOT false OR role = ANY(ARRAY[]::varchar[])
+), garage AS (
+    SELECT id, permit_policy, CAST(timezone(garages.timezone, CAST(now() AS timestamptz)) AS date) AS today
+    FROM garages WHERE id = (SELECT garage_id FROM admitted)
+), permit AS (
+    SELECT permits.id, permits.holder, permits.status, permits.valid_from, permits.valid_until, garage.today,
+           (SELECT inside.license_plate FROM tickets AS inside
+            WHERE inside.permit_id = permits.id AND inside.status = 'active') AS other_inside
+    FROM garage JOIN permit_plates ON permit_plates.garage_id = garage.id AND permit_plates.plate_key = 'X' || :n
+    JOIN permits ON permits.id = permit_plates.permit_id
+), pass AS (
+    SELECT id FROM permit
+    WHERE status = 'active' AND valid_from <= today AND today <= valid_until AND other_inside IS NULL
 ), taken AS (
-    UPDATE garages SET occupied = occupied + 1, updated_at = now()
+    UPDATE garages SET occupied = occupied + 1, occupied_permit = occupied_permit + (SELECT count(*) FROM pass),
+                       updated_at = now()
     WHERE id = (SELECT garage_id FROM admitted) AND occupied < total_spaces
+      AND (EXISTS (SELECT FROM pass) OR occupied - occupied_permit < total_spaces - reserved_spaces)
+      AND (permit_policy <> 'refuse' OR EXISTS (SELECT FROM pass) OR NOT EXISTS (SELECT FROM permit))
     RETURNING id
 ), ticket AS (
     INSERT INTO tickets (garage_id, ticket_number, license_plate, plate_key, vehicle_type, entry_time, status, lost,
-                         last_event_at, issued_by_id, created_at, updated_at)
+                         last_event_at, issued_by_id, created_at, updated_at, permit_id)
     SELECT admitted.garage_id, 'X' || :n, 'X ' || :n, 'X' || :n, 'Car', now(), 'active', false, now(), admitted.id, now(),
-           now()
+           now(), (SELECT id FROM pass)
     FROM taken, admitted
-    RETURNING id, garage_id, ticket_number, issued_by_id
+    RETURNING id, garage_id, ticket_number, issued_by_id, permit_id
 ), audit AS (
     INSERT INTO audit_log (garage_id, at, user_id, username, action, object_type, object_id, ip, details)
     SELECT ticket.garage_id, now(), admitted.id, admitted.username, 'ticket.issued', 'ticket', ticket.ticket_number,
-           '1.2.3.4', '{"plate": "x"}'::json
+           '1.2.3.4', CAST(CASE WHEN ticket.permit_id IS NULL THEN '{"plate": "x"}'::text
+                          ELSE left('{"plate": "x"}'::text, -1) || ', "permitId": ' || ticket.permit_id || '}' END AS json)
     FROM ticket, admitted
 )
 SELECT (SELECT role FROM actor) AS caller_role, (SELECT garage_id FROM actor) AS garage_id,
-       ticket.id, ticket.issued_by_id
-FROM (VALUES (1)) AS one (x) LEFT JOIN ticket ON true;
+       ticket.id, ticket.issued_by_id, ticket.permit_id AS admitted_permit,
+       permit.id AS permit_id, permit.holder, permit.status AS permit_status, permit.valid_from, permit.valid_until,
+       permit.other_inside, permit.today, (SELECT permit_policy FROM garage) AS permit_policy
+FROM (VALUES (1)) AS one (x) LEFT JOIN ticket ON true LEFT JOIN permit ON true;

@@ -24,7 +24,7 @@ VALUES = {
     "token_hash": "'nohash'", "by_token": "false", "roles": "ARRAY[]::varchar[]", "user_id": "1",
     "username": "'bench'", "now": "now()", "garage_id": "1", "garage_slug": "NULL::varchar", "number": "'{p}' || :n",
     "plate": "'{p} ' || :n", "plate_key": "'{p}' || :n", "vehicle_type": "'Car'", "status": "'active'",
-    "ip": "'1.2.3.4'", "details": "'{{\"plate\": \"x\"}}'::json",
+    "ip": "'1.2.3.4'", "details": "'{{\"plate\": \"x\"}}'::text",
 }
 COUNTER = re.compile(r"\), taken AS \(.*?RETURNING id\n", re.S)
 

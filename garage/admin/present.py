@@ -9,8 +9,10 @@ from typing import Any, Mapping
 
 from datetime import datetime
 
+from ..domain.permits import number_of as permit_number
 from ..domain.clock import format_duration, to_local
 from ..domain.money import format_dollars
+from ..domain import rate_periods
 from ..domain.shifts import denomination_label
 from ..domain.tax import format_percent
 from ..domain.tickets import format_receipt_number
@@ -19,7 +21,8 @@ from ..domain.tickets import format_receipt_number
 # (unlike the seed API's dollar hourlyRate), as are every *Cents key and vehicleRates.
 MONEY = frozenset({"amountCents", "timeFeeCents", "lostFeeCents", "hourlyRate", "dailyMaxCents",
                    "lostTicketFeeCents", "floatCents", "cashPaymentsCents", "cashRefundsCents", "expectedCashCents",
-                   "countedCashCents", "overShortCents", "refundedTotalCents", "revenueCents", "refundedCents"})
+                   "countedCashCents", "overShortCents", "refundedTotalCents", "revenueCents", "refundedCents",
+                   "priceCents", "discountCents"})
 # Settings whose 0 means "no such fee" (the lost-ticket fee column stores 0 for none, while an absent
 # daily maximum is stored as null): both read "none", so one kind of change reads one way
 # ("none → $25.00"), in every row ever recorded.
@@ -37,6 +40,10 @@ LABELS = {
     "plate": "plate", "reason": "reason", "refundedTotalCents": "refunded in all", "refundId": "refund",
     "enteredAt": "entered at", "voidWindowMinutes": "void window (minutes)",
     "paymentsRequireShift": "payments need a shift", "revenueCents": "revenue", "refundedCents": "refunded",
+    "permitId": "permit", "holder": "holder", "validFrom": "valid from", "validUntil": "valid until",
+    "plates": "plates", "priceCents": "price", "from": "from", "until": "until", "reservedSpaces": "reserved spaces",
+    "permitPolicy": "invalid permit",
+    "priceRule": "price rule", "ratePeriods": "rate periods", "pricingChoice": "price chosen",
 }
 
 
@@ -72,10 +79,16 @@ def value_text(key: str, value: Any, tz: str = "UTC") -> str:
         return ", ".join(value.splitlines()) or "none"
     if key == "receiptNumber" and isinstance(value, int):
         return format_receipt_number(value)
+    if key == "permitId" and isinstance(value, int) and not isinstance(value, bool):
+        return permit_number(value)
+    if key == "plates" and isinstance(value, list):
+        return ", ".join(map(str, value)) or "none"
     if key in MOMENTS and isinstance(value, str):
         return _moment_text(value, tz)
     if key == "countedByDenomination" and isinstance(value, Mapping):
         return _pieces_text(value)
+    if key == "ratePeriods" and isinstance(value, list):
+        return "; ".join(rate_periods.words(p) for p in rate_periods.parse(value)[0]) or "none"
     return str(value)
 
 

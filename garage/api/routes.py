@@ -9,12 +9,14 @@ from flask import g, jsonify, request
 
 from ..domain.clock import local_today, utcnow
 from ..domain.periods import parse_date, parse_period
+from ..domain import permits as permit_rules
 from ..domain.validations import describe as describe_validation
 from ..domain.errors import DomainError, InvalidInput, NotFound, Unauthenticated
 from ..domain.inputs import parse_whole
 from ..domain.money import cents_to_dollars
 from ..domain.periods import parse_date
 from ..domain.pricing import describe
+from ..domain import rate_periods
 from ..domain.roles import ROLE_MANAGER
 from ..domain.tickets import STATUS_ACTIVE, TicketView, format_receipt_number
 from ..identity import ADMINS, ANY_ACCOUNT, caller_role, current_garage, MANAGERS, STAFF
@@ -22,13 +24,13 @@ from ..persistence import store
 from ..services import garages as garage_service, settings as settings_service, stats as stats_service
 from ..services import amendments as amendment_service, shifts as shift_service, tickets as ticket_service
 from ..services import validations as validation_service
-from ..services import closes as close_service
+from ..services import closes as close_service, permits as permit_service
 from ..web import RETRY_AFTER_SECONDS, autocommit, log_failure
 from . import bp, route
 from .operation import ApiError, operation
 from .schemas import (
     ActivityResponse, CloseResponse, ExitRequest, GarageCreate, GarageResponse, GarageStatsResponse, MethodTotalResponse,
-    OccupancyResponse, ProgramCreate, ProgramFiguresResponse, ProgramResponse, QuoteResponse, RefundCreate,
+    OccupancyResponse, PermitCreate, PermitMatchResponse, PermitRenew, PermitResponse, PermitUpdate, ProgramCreate, ProgramFiguresResponse, ProgramResponse, QuoteResponse, RefundCreate,
     RefundResponse, SettingsResponse, SettingsUpdate, ShiftClose, ShiftOpen, ShiftResponse, StatusResponse,
     TicketCorrection, TicketCreate, TicketResponse, TicketVoid, ValidateRequest, ValidationLineResponse,
 )
@@ -57,8 +59,21 @@ def ticket_json(t: TicketView) -> dict[str, Any]:
         durationMinutes=t.duration_minutes, amountPaid=t.amount_paid, status=t.status,
         paymentMethod=t.payment_method, lost=bool(t.lost), lostFee=t.lost_fee_cents,
         receiptNumber=format_receipt_number(t.receipt_number), refundedCents=t.refunded_cents or 0,
-        voidReason=t.void_reason,
+        voidReason=t.void_reason, priceRule=getattr(t, "price_rule", None), permitId=getattr(t, "permit_id", None),
+        permit=permit_match_json(getattr(t, "permit_match", None), getattr(t, "permit_id", None)),
     ).model_dump(mode="json")
+
+
+def permit_match_json(match, admitted_id) -> PermitMatchResponse | None:
+    """On an entry: the permit the plate is on and whether it let the car in as a permit holder."""
+    if match is None:
+        return None
+    facts = match.facts
+    admitted = admitted_id is not None
+    return PermitMatchResponse(permitId=facts.id, number=permit_rules.number_of(facts.id), holder=facts.holder,
+                               state=permit_rules.STATE_VALID if admitted else permit_rules.state_on(facts, match.today),
+                               admitted=admitted,
+                               message=None if admitted else permit_rules.refusal(facts, match.today))
 
 
 @bp.get("/status")
@@ -129,7 +144,8 @@ def garage_occupancy():
     occupancy = public.occupancy
     return jsonify(OccupancyResponse(
         total=occupancy.total, occupied=occupancy.occupied, available=occupancy.available,
-        state=public.state, updatedAt=utcnow(),
+        state=public.state, updatedAt=utcnow(), reservedSpaces=occupancy.reserved,
+        permitOccupied=occupancy.permit_inside, permitAvailable=occupancy.permit_available,
     ).model_dump(mode="json"))
 
 
@@ -178,7 +194,7 @@ def quote_json(number: str, q, lines) -> dict[str, Any]:
                          amountDue=q.amount_cents, timeFee=q.time_fee_cents, lostFee=q.lost_fee_cents, lost=q.lost,
                          discount=q.discount_cents,
                          validations=[ValidationLineResponse(program=line.name, discount=line.discount_cents)
-                                      for line in lines]).model_dump()
+                                      for line in lines], priceRule=q.rule).model_dump()
 
 
 def _flag(name: str) -> bool:
@@ -328,7 +344,9 @@ SETTINGS_FIELDS = {"totalSpaces": "total_spaces", "hourlyRate": "hourly_rate", "
                    "garageName": "garage_name", "timezone": "timezone",
                    "almostFullPercent": "almost_full_percent", "garageAddress": "garage_address",
                    "taxRateBasisPoints": "tax_rate_bp", "taxId": "tax_id",
-                   "voidWindowMinutes": "void_window_minutes", "paymentsRequireShift": "payments_require_shift"}
+                   "voidWindowMinutes": "void_window_minutes", "paymentsRequireShift": "payments_require_shift",
+                   "reservedSpaces": "reserved_spaces", "permitPolicy": "permit_policy",
+                   "ratePeriods": "rate_periods", "pricingChoice": "pricing_choice"}
 
 
 def settings_json() -> dict[str, Any]:
@@ -342,6 +360,8 @@ def settings_json() -> dict[str, Any]:
         almostFullPercent=s.almost_full_percent, garageAddress=s.garage_address,
         taxRateBasisPoints=s.tax_rate_bp, taxId=s.tax_id, rates=describe(tariff),
         voidWindowMinutes=s.void_window_minutes, paymentsRequireShift=s.payments_require_shift,
+        reservedSpaces=s.reserved_spaces, permitPolicy=s.permit_policy,
+        ratePeriods=rate_periods.to_json_list(tariff.periods), pricingChoice=tariff.choice,
     ).model_dump()
 
 
@@ -357,6 +377,8 @@ def get_garage_settings():
            responses={200: ("Settings", SettingsResponse), 409: ("Below the cars inside", None)})
 def put_garage_settings(body: SettingsUpdate):
     changes = {SETTINGS_FIELDS[name]: getattr(body, name) for name in body.model_fields_set}
+    if "rate_periods" in changes:  # the domain checks the objects (and says which period is wrong)
+        changes["rate_periods"] = [period.model_dump() for period in changes["rate_periods"]]
     settings_service.update_settings(current_garage(), g.actor, **changes)
     return jsonify(settings_json())
 
@@ -379,7 +401,7 @@ def shift_json(report: shift_service.ShiftReport) -> dict[str, Any]:
 
 
 def _shift_id(raw: str) -> int | None:
-    """A shift id in a path: digits, else no shift at all (404 from the service)."""
+    """A shift's (or a permit's) id in a path: digits, else no such row at all (404 from the service)."""
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 10 else None
 
 
@@ -463,3 +485,82 @@ def get_close(date: str):
                       409: ("The day has not ended yet in the garage's timezone, or is closed already", None)})
 def close_day(date: str):
     return jsonify(close_json(close_service.close_day(current_garage(), _day(date), g.actor))), 201
+
+
+# --- monthly permits (issue 19) ------------------------------------------------------------------
+
+def permit_json(row: permit_service.PermitRow) -> dict[str, Any]:
+    p = row.permit
+    return PermitResponse(id=p.id, number=permit_rules.number_of(p.id), holder=p.holder, contact=p.contact,
+                          plates=[plate.license_plate for plate in p.plates], status=p.status, state=row.state,
+                          validFrom=p.valid_from.isoformat(), validUntil=p.valid_until.isoformat(),
+                          price=p.price_cents, carInside=row.inside).model_dump()
+
+
+def _permit_row(permit_id: Any) -> permit_service.PermitRow:
+    return permit_service.permit_row(current_garage(), _shift_id(permit_id) if isinstance(permit_id, str) else permit_id)
+
+
+@route("/permits", "GET")
+@operation("The garage's monthly permits (managers), by holder; search by holder, contact or plate",
+           roles=MANAGERS,
+           params=[{"name": "q", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 80},
+                    "description": "words of the holder or contact, or part of a plate"},
+                   {"name": "status", "in": "query", "required": False,
+                    "schema": {"type": "string", "enum": list(permit_service.FILTERS)},
+                    "description": "all (default), valid today, expired, suspended, due (ending within 14 days)"},
+                   {"name": "page", "in": "query", "required": False,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 100000}}],
+           responses={200: ("Permits", [PermitResponse]), 422: ("Bad status or page", None)})
+def list_permits():
+    page = parse_whole(request.args.get("page"), field="page", minimum=1, maximum=100_000, default=1, label="The page")
+    found = permit_service.search_permits(current_garage(), request.args.get("q"),
+                                          request.args.get("status") or "all", page)
+    return jsonify([permit_json(row) for row in found.rows])
+
+
+@route("/permits", "POST")
+@operation("Sell a monthly permit (managers): its plates, period and price (revenue, with the payment method, in "
+           "the seller's open shift if any; audited)", body=PermitCreate, roles=MANAGERS,
+           responses={201: ("The permit", PermitResponse), 409: ("A plate is already on another permit", None),
+                      422: ("Bad holder, plates, dates or price", None)})
+def create_permit(body: PermitCreate):
+    permit = permit_service.create_permit(
+        current_garage(), g.actor, holder=body.holder, contact=body.contact, plates=body.plates,
+        valid_from=parse_date(body.validFrom, "validFrom"), valid_until=parse_date(body.validUntil, "validUntil"),
+        price_cents=body.price, payment_method=body.paymentMethod)
+    return jsonify(permit_json(_permit_row(permit.id))), 201
+
+
+@route("/permits/<permit_id>", "GET")
+@operation("One permit (managers)", roles=MANAGERS,
+           responses={200: ("The permit", PermitResponse), 404: ("No such permit at this garage", None)})
+def get_permit(permit_id: str):
+    return jsonify(permit_json(_permit_row(permit_id)))
+
+
+@route("/permits/<permit_id>", "PATCH")
+@operation("Change a permit's holder, contact, plates or status (suspend / reactivate), or correct its period "
+           "(managers; audited before/after)", body=PermitUpdate, roles=MANAGERS,
+           responses={200: ("The permit", PermitResponse), 404: ("No such permit at this garage", None),
+                      409: ("A plate is already on another permit", None), 422: ("Bad field", None)})
+def update_permit(permit_id: str, body: PermitUpdate):
+    sent = body.model_dump(exclude_unset=True)
+    names = {"holder": "holder", "contact": "contact", "plates": "plates", "status": "status",
+             "validFrom": "valid_from", "validUntil": "valid_until"}
+    changes = {names[k]: (parse_date(v, k) if k in ("validFrom", "validUntil") else v) for k, v in sent.items()}
+    permit_service.update_permit(current_garage(), _shift_id(permit_id), g.actor, changes)
+    return jsonify(permit_json(_permit_row(permit_id)))
+
+
+@route("/permits/<permit_id>/renew", "POST")
+@operation("Renew a permit (managers): from the day after its end (today if it has ended) for `months`, or to "
+           "`validUntil`; paid (revenue, the seller's open shift) and audited", body=PermitRenew, roles=MANAGERS,
+           responses={200: ("The permit", PermitResponse), 404: ("No such permit at this garage", None),
+                      409: ("Renewed or changed meanwhile", None), 422: ("Bad months, date or price", None)})
+def renew_permit(permit_id: str, body: PermitRenew):
+    permit_service.renew_permit(
+        current_garage(), _shift_id(permit_id), g.actor, price_cents=body.price, months=body.months,
+        valid_until=parse_date(body.validUntil, "validUntil") if body.validUntil else None,
+        payment_method=body.paymentMethod)
+    return jsonify(permit_json(_permit_row(permit_id)))

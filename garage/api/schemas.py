@@ -17,6 +17,7 @@ from ..domain.tickets import (
     VEHICLE_TYPES,
 )
 from ..domain.amendments import MAX_VOID_WINDOW_MINUTES
+from ..domain import rate_periods as periods
 
 VehicleType = Literal[VEHICLE_TYPES]  # type: ignore[valid-type]
 PaymentMethod = Literal[PAYMENT_METHODS]  # type: ignore[valid-type]
@@ -84,6 +85,60 @@ VehicleRate = Annotated[int, BeforeValidator(_whole_number),
                         Field(json_schema_extra={"minimum": 0, "maximum": limits.MAX_RATE_CENTS})]
 
 
+# Rate periods (garage/domain/rate_periods.py): the shapes are published here; what they mean and every
+# rule beyond the shape (a real date, distinct names, a window that is not empty) is the domain's, which
+# answers 422 naming the period ("Period 2: ...").
+Clock = Annotated[str, Field(pattern=r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$", examples=["18:00"],
+                             description="local wall-clock time in the garage's timezone, HH:MM")]
+WeekDay = Literal[periods.DAYS]  # type: ignore[valid-type]
+PeriodName = Annotated[str, Field(min_length=1, max_length=periods.NAME_MAX, examples=["Night rate"],
+                                  description="shown on quotes and receipts; unique in the garage")]
+PeriodDays = Annotated[list[WeekDay], Field(description="days of the week (empty: every day)")]  # type: ignore[valid-type]
+PeriodVehicle = Annotated[VehicleType | None, Field(description="only for this vehicle type; null: every type")]  # type: ignore[valid-type]
+
+
+class FlatPeriod(Request):
+    """One price for the whole stay: entered within [enterFrom, enterUntil] (a window whose end is not
+    after its start runs past midnight) and left by the first leaveBy after the entry (not before the
+    leaveFrom that precedes it, if given). Never more than the daily maximum."""
+    kind: Literal["flat"]
+    name: PeriodName
+    priceCents: whole(0, periods.MAX_PRICE_CENTS)  # type: ignore[valid-type]
+    enterFrom: Clock
+    enterUntil: Clock
+    leaveFrom: Clock | None = None
+    leaveBy: Clock
+    days: PeriodDays = Field(default_factory=list)
+    vehicleType: PeriodVehicle = None
+
+
+class HourlyPeriod(Request):
+    """Another rate per started hour for the hours that start within [start, end) (equal: the whole
+    day) on the days given; the daily maximum still caps each 24 hours."""
+    kind: Literal["hourly"]
+    name: PeriodName
+    rateCents: whole(0, periods.MAX_RATE_CENTS)  # type: ignore[valid-type]
+    start: Clock = "00:00"
+    end: Clock = "00:00"
+    days: PeriodDays = Field(default_factory=list)
+    vehicleType: PeriodVehicle = None
+
+
+class EventPeriod(Request):
+    """A flat price for the first 24 hours of a stay entering on one of the local dates; replaces every
+    other rule for those entries (later hours at the usual rates)."""
+    kind: Literal["event"]
+    name: PeriodName
+    priceCents: whole(0, periods.MAX_PRICE_CENTS)  # type: ignore[valid-type]
+    dates: list[Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-12-31"])]] = Field(
+        min_length=1, max_length=periods.MAX_DATES)
+    vehicleType: PeriodVehicle = None
+
+
+RatePeriod = Annotated[FlatPeriod | HourlyPeriod | EventPeriod, Field(discriminator="kind")]
+PricingChoice = Literal[periods.CHOICES]  # type: ignore[valid-type]
+
+
 class SettingsUpdate(Request):
     """Only the fields sent are changed. null means something only where a field says so
     (dailyMaximum, a vehicle type's rate); for any other field it is refused with 422."""
@@ -112,6 +167,18 @@ class SettingsUpdate(Request):
     voidWindowMinutes: whole(0, MAX_VOID_WINDOW_MINUTES) = optional(  # type: ignore[valid-type]
         description="minutes after an entry during which an attendant may void its ticket; 0: managers only")
     paymentsRequireShift: bool = optional(description="payments (and cash refunds) need the payer's open shift")
+    reservedSpaces: whole(0, limits.MAX_SPACES) = optional(  # type: ignore[valid-type]
+        description="spaces kept for permit holders (at most totalSpaces): visitors see FULL when the others are taken")
+    permitPolicy: Literal["visitor", "refuse"] = optional(
+        description="a plate whose permit is not valid now (expired, suspended, its other car inside): "
+                    "visitor: enters as a visitor; refuse: not let in")
+    ratePeriods: list[RatePeriod] = optional(  # type: ignore[valid-type]
+        max_length=periods.MAX_PERIODS,
+        description="the garage's rate periods, in order (replacing all of them; []: none). How they compose "
+                    "with grace, the daily maximum and the lost-ticket fee: docs/api.md, Rate periods")
+    pricingChoice: PricingChoice = optional(  # type: ignore[valid-type]
+        description="lowest: the driver pays the lowest applicable price; first: the first flat price listed "
+                    "that applies, else the hourly rates")
 
 
 class GarageCreate(Request):
@@ -155,6 +222,13 @@ class TicketResponse(BaseModel):
         default=None, examples=["R-000123"], json_schema_extra={"pattern": RECEIPT_PATTERN},
         description="drawn when the ticket is paid: gap-free and sequential per garage; "
                     "null while active (and for tickets paid before receipt numbers)")
+    permitId: int | None = Field(default=None, description="a permit ticket: the permit its car entered on")
+    permit: "PermitMatchResponse | None" = Field(
+        default=None, description="on an entry: the permit the plate is on, if any, and whether it admitted the car")
+    priceRule: str | None = Field(
+        default=None, examples=["Night rate"],
+        description="the rule that produced the time fee of a paid ticket (\"Standard rate\", a rate period's "
+                    "name, \"Grace period\", \"Lost-ticket fee\"); null while active and for tickets paid before")
 
 
 class ValidationLineResponse(BaseModel):
@@ -172,6 +246,8 @@ class QuoteResponse(BaseModel):
     lost: bool
     discount: int = Field(default=0, description="cents taken off the time fee by validations (amountDue is after it)")
     validations: list[ValidationLineResponse] = Field(default_factory=list)
+    priceRule: str | None = Field(default=None, examples=["Night rate"],
+                                  description="the rule that produced the time fee (the exit records the same)")
 
 
 class ActivityResponse(BaseModel):
@@ -200,8 +276,11 @@ class GarageStatsResponse(BaseModel):
 class OccupancyResponse(BaseModel):
     total: int
     occupied: int
-    available: int
-    state: Literal["OPEN", "ALMOST FULL", "FULL"]
+    available: int = Field(description="free spaces for a visitor (the reserved ones left out)")
+    state: Literal["OPEN", "ALMOST FULL", "FULL"] = Field(description="for visitors")
+    reservedSpaces: int = Field(default=0, description="spaces kept for permit holders")
+    permitOccupied: int = Field(default=0, description="permit cars inside (part of occupied)")
+    permitAvailable: int = Field(default=0, description="free spaces for a permit holder")
     updatedAt: datetime
 
 
@@ -222,6 +301,10 @@ class SettingsResponse(BaseModel):
     taxId: str = Field(description="empty: none")
     voidWindowMinutes: int = Field(description="minutes after an entry during which an attendant may void it")
     paymentsRequireShift: bool
+    reservedSpaces: int = Field(description="spaces kept for permit holders")
+    permitPolicy: str = Field(description="visitor | refuse: a car whose permit is not valid now")
+    ratePeriods: list[RatePeriod] = Field(default_factory=list)  # type: ignore[valid-type]
+    pricingChoice: PricingChoice = periods.LOWEST  # type: ignore[valid-type]
     rates: list[str] = Field(description="the rules as shown to drivers")
 
 
@@ -415,6 +498,65 @@ class ProgramFiguresResponse(BaseModel):
     merchant: str
     tickets: int = Field(description="validated tickets paid in the period")
     valueGiven: int = Field(description="cents taken off their fees: what the merchant is billed")
+
+
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+PlateText = Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class PermitCreate(Request):
+    holder: str = Field(min_length=1, max_length=80, examples=["Jane Doe"])
+    contact: str = Field(default="", max_length=120, examples=["jane@example.com"])
+    plates: list[PlateText] = Field(min_length=1, max_length=5, examples=[["B-XY 123"]],  # type: ignore[valid-type]
+                                    description="1 to 5 plates; one car of the permit inside at a time")
+    validFrom: str = Field(pattern=DATE_PATTERN, description="first local day, YYYY-MM-DD")
+    validUntil: str = Field(pattern=DATE_PATTERN, description="last local day (included), YYYY-MM-DD")
+    price: whole(0, 10_000_000) = Field(description="cents: the sale, recorded as revenue")  # type: ignore[valid-type]
+    paymentMethod: PaymentMethod = Field(default="Cash")  # type: ignore[valid-type]
+
+
+class PermitUpdate(Request):
+    """Only the fields sent are changed (a renewal, which is paid, is POST /permits/<id>/renew)."""
+    holder: str = optional(min_length=1, max_length=80)
+    contact: str = optional(max_length=120)
+    plates: list[PlateText] = optional(min_length=1, max_length=5)  # type: ignore[valid-type]
+    status: Literal["active", "suspended"] = optional(description="suspended: not admitted as a permit holder")
+    validFrom: str = optional(pattern=DATE_PATTERN, description="a correction of the first day")
+    validUntil: str = optional(pattern=DATE_PATTERN, description="a correction of the last day")
+
+
+class PermitRenew(Request):
+    months: whole(1, 12) = Field(default=1, description="calendar months from the day after the current end "  # type: ignore[valid-type]
+                                                       "(from today if it has ended)")
+    validUntil: str | None = Field(default=None, pattern=DATE_PATTERN, description="instead of months: the new last day")
+    price: whole(0, 10_000_000) | None = Field(default=None, description="cents; null: the permit's price")  # type: ignore[valid-type]
+    paymentMethod: PaymentMethod = Field(default="Cash")  # type: ignore[valid-type]
+
+
+class PermitResponse(BaseModel):
+    id: int
+    number: str = Field(examples=["P-00012"])
+    holder: str
+    contact: str
+    plates: list[str]
+    status: Literal["active", "suspended"]
+    state: Literal["valid", "expired", "suspended", "not_yet_valid"] = Field(description="today, in the garage")
+    validFrom: str
+    validUntil: str
+    price: int = Field(description="cents: its latest sale or renewal")
+    carInside: str | None = Field(default=None, description="the plate of its car inside, if any")
+
+
+class PermitMatchResponse(BaseModel):
+    permitId: int
+    number: str
+    holder: str
+    state: Literal["valid", "expired", "suspended", "not_yet_valid", "car_inside"]
+    admitted: bool = Field(description="entered as a permit holder (pays nothing while the permit is valid)")
+    message: str | None = Field(description="why not, in words, when not admitted")
+
+
+TicketResponse.model_rebuild()  # its `permit` names PermitMatchResponse, defined above
 
 
 class StatusResponse(BaseModel):

@@ -22,6 +22,7 @@ from ..services import tickets as ticket_service
 from . import bp
 
 DESK_NOTICE = "desk"  # the flash category the desk page shows once (templates/desk/index.html)
+DESK_WARNING = "desk-warning"  # the same, as a warning (a permit that did not admit the car)
 # Form fields of the domain's (API) field names; anything else is said above the form.
 FIELDS = {"licensePlate": "plate", "vehicleType": "vehicle_type", "reason": "reason", "amountCents": "amount"}
 AMOUNT_MESSAGE = "Type the amount to refund in dollars, e.g. 5 or 5.50"

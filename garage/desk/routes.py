@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask import Response, g, make_response, redirect, render_template, request, url_for
+from flask import Response, flash, g, make_response, redirect, render_template, request, url_for
 
+from ..domain import permits as permit_rules
 from ..domain.clock import format_duration, to_local
 from ..domain.errors import AlreadyProcessed, DomainError, InvalidInput, NotFound, QuoteChanged
 from ..domain.inputs import parse_page, parse_whole
@@ -31,6 +32,7 @@ from ..htmx import is_htmx
 from ..identity import current_garage, current_actor, staff_required
 from ..web import autocommit, framed_by_desk
 from . import bp
+from .amendments import DESK_NOTICE, DESK_WARNING
 from .codes import qr_svg
 
 ACTIVITY_LIMIT = 10  # rows of recent activity the desk shows (and polls)
@@ -55,6 +57,7 @@ class EntryState:
     errors: dict[str, str] = field(default_factory=dict)
     ticket: TicketView | None = None  # the ticket just issued
     issued_now: bool = False  # by this request: the card "print every ticket automatically" prints
+    permit_note: tuple[bool, str] | None = None  # the plate is on a permit: (admitted, the words)
 
 
 @dataclass
@@ -89,7 +92,8 @@ def desk_helpers() -> dict[str, Any]:
         """What a paid ticket was charged, split into time fee and lost-ticket fee
         (from the amounts recorded at exit, never today's rules)."""
         return recorded(ticket.duration_minutes or 0, ticket.amount_paid or 0, ticket.lost,
-                        ticket.lost_fee_cents, ticket.discount_cents or 0)
+                        ticket.lost_fee_cents, ticket.discount_cents or 0, ticket.price_rule,
+                        permit=ticket.permit_id is not None)
 
     def tax_line(ticket: Ticket) -> str | None:
         """"incl. VAT 19 %: $1.60" at the rate recorded when the ticket was paid; None without one."""
@@ -247,9 +251,20 @@ def enter():
         error_field = FORM_FIELDS.get(exc.field or "", "plate")
         state = EntryState(plate=plate, vehicle_type=vehicle_type, errors={error_field: exc.message})
         return _entry(state, exc.status)
+    note = _permit_note(ticket)
     if is_htmx():
-        return _entry(EntryState(ticket=ticket, issued_now=True), changed=True)
+        return _entry(EntryState(ticket=ticket, issued_now=True, permit_note=note), changed=True)
+    if note is not None:  # the page after the redirect says it
+        flash(note[1], DESK_NOTICE if note[0] else DESK_WARNING)
     return redirect(url_for("desk.ticket", number=ticket.ticket_number), code=303)
+
+
+def _permit_note(ticket: TicketView) -> tuple[bool, str] | None:
+    """The attendant's words when the plate is on a permit (issue 19): admitted, or why not."""
+    match = getattr(ticket, "permit_match", None)
+    if match is None:
+        return None
+    return permit_rules.entry_note(match.facts, match.today, ticket.permit_id is not None)
 
 
 @bp.get("/tickets/<number>")
@@ -314,7 +329,7 @@ def pay(number: str):
     if current.status != STATUS_ACTIVE:
         state.notice = _closed_notice(current, ALREADY_PAID)
         return _exit(state, 409)
-    if not method:
+    if not method and current.permit_id is None:  # a permit car owing nothing is let out without one
         _quote(state)
         state.method_error = CHOOSE_METHOD
         return _exit(state, 422)
@@ -323,7 +338,7 @@ def pay(number: str):
         state.notice = "Check the amount due and confirm again."
         return _exit(state, 422)
     try:
-        paid = ticket_service.process_exit(current_garage(), number, method, current_actor(),
+        paid = ticket_service.process_exit(current_garage(), number, method or None, current_actor(),
                                            expected_amount_cents=expected, lost=lost)
     except QuoteChanged as exc:
         _quote(state)
@@ -340,7 +355,7 @@ def pay(number: str):
         return _exit(state, 409)
     except InvalidInput as exc:
         _quote(state)
-        state.method_error = exc.message
+        state.method_error = exc.message if method else CHOOSE_METHOD
         return _exit(state, exc.status)
     if is_htmx():
         # The receipt says "lost" from the ticket; the lookup form is back to ticket numbers

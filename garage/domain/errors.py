@@ -65,8 +65,15 @@ class Conflict(DomainError):
 
 
 class GarageFull(Conflict):
-    def __init__(self) -> None:
-        super().__init__("Garage is full", field="licensePlate")
+    def __init__(self, message: str = "Garage is full") -> None:
+        super().__init__(message, field="licensePlate")
+
+
+class PermitRefused(Conflict):
+    """The plate's permit does not admit the car now and the garage refuses such cars (issue 19)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="licensePlate")
 
 
 class AlreadyInside(Conflict):

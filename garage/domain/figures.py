@@ -63,6 +63,11 @@ def csv_text(rows: Iterable[Sequence[object]]) -> str:
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def safe_cell(text: str) -> str:
+    """A text cell a spreadsheet must not run as a formula: a leading quote where it starts like one."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 @dataclass(frozen=True)
 class HourEvents:
     """What the database returns per hour: numbers of entries and exits,

@@ -11,7 +11,9 @@ from zoneinfo import available_timezones
 from .amendments import MAX_VOID_WINDOW_MINUTES
 from .errors import InvalidInput
 from .money import format_dollars
+from .permits import POLICIES as PERMIT_POLICIES
 from .pricing import LOST_MODES
+from . import rate_periods
 from .tax import MAX_RATE_BP
 from .tickets import VEHICLE_TYPES
 
@@ -41,7 +43,9 @@ COMMON_TIMEZONES = (
 SETTING_NAMES = ("total_spaces", "hourly_rate", "vehicle_rates", "grace_minutes", "daily_max_cents",
                  "lost_ticket_fee_cents", "lost_ticket_mode", "garage_name", "timezone",
                  "almost_full_percent", "garage_address", "tax_rate_bp", "tax_id", "void_window_minutes",
-                 "payments_require_shift")
+                 "payments_require_shift", "reserved_spaces", "permit_policy", "rate_periods", "pricing_choice")
+PRICING_CHOICE_MESSAGE = ("Choose whether drivers pay the lowest price that applies (lowest) or the first "
+                          "flat price listed that applies (first)")
 
 
 @lru_cache(maxsize=1)
@@ -155,7 +159,23 @@ def check(changes: Mapping[str, Any]) -> dict[str, str]:
                                          f"{MAX_VOID_WINDOW_MINUTES} (0: only managers void tickets)")
     if "payments_require_shift" in changes and not isinstance(changes["payments_require_shift"], bool):
         errors["payments_require_shift"] = "Choose whether payments need an open shift"
+    if "reserved_spaces" in changes and not _range(changes["reserved_spaces"], 0, MAX_SPACES):
+        errors["reserved_spaces"] = "Reserved spaces must be a whole number from 0 to the garage's spaces"
+    if "permit_policy" in changes and changes["permit_policy"] not in PERMIT_POLICIES:
+        errors["permit_policy"] = "Choose whether a car whose permit is not valid enters as a visitor or is refused"
+    if "rate_periods" in changes:
+        for key, message in rate_periods.parse(changes["rate_periods"])[1].items():
+            errors[key if key == "rate_periods" else f"rate_periods.{key}"] = message
+    if "pricing_choice" in changes and changes["pricing_choice"] not in rate_periods.CHOICES:
+        errors["pricing_choice"] = PRICING_CHOICE_MESSAGE
     return errors
+
+
+def check_reserved(reserved: int, total_spaces: int) -> dict[str, str]:
+    """The cross-field rule: the reserved spaces are some of the garage's spaces (both as they will be)."""
+    if reserved > total_spaces:
+        return {"reserved_spaces": f"Reserved spaces can be at most the {total_spaces} spaces of the garage"}
+    return {}
 
 
 class InvalidSettings(InvalidInput):

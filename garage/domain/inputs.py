@@ -58,14 +58,25 @@ def parse_page(raw: str | None) -> int:
     return parse_whole(raw, field="page", minimum=1, maximum=MAX_PAGE, default=1)
 
 
+class PageCount:
+    """For a page of a list (a dataclass with `total` and `per_page`): how many pages there are (at least 1)."""
+
+    total: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")  # exactly the Cc and Cs characters
 
 
-# The multi-line texts: the garage's address (settings form field, API field) and a validation
-# program's codes (one per line on its form). Line breaks (CR, LF) are all they may hold beyond
-# other text; every other control character is refused there too. garage/domain/garage_settings.py
+# The multi-line texts: the garage's address (settings form field, API field), a validation
+# program's codes and a permit's plates (one per line on their forms). Line breaks (CR, LF) are all
+# they may hold beyond other text; every other control character is refused there too. garage/domain/garage_settings.py
 # `clean_address` tidies the address's lines; the codes are split on them.
-MULTILINE_FIELDS = frozenset({"garage_address", "garageAddress", "codes"})
+MULTILINE_FIELDS = frozenset({"garage_address", "garageAddress", "codes", "plates"})
 _LINE_BREAKS = str.maketrans("", "", "\r\n")
 
 

@@ -7,7 +7,8 @@ a hand edit): the rules `flask --app garage verify` checks, from counts alone.
 - every paid ticket has its payment audit row (written in the exit's own transaction);
 - free spaces are never negative: neither by the counter nor by the cars really inside;
 - the counter is within 0..total spaces (a check constraint keeps it there; a restore that
-  skipped constraints would not)."""
+  skipped constraints would not);
+- the permit holders' counter (garages.occupied_permit, issue 19) equals the permit cars inside."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ class Counts:
     inside: int  # active tickets
     paid_without_audit: int
     examples: tuple[str, ...] = ()  # some of those tickets' numbers
+    permit_occupied: int = 0  # the permit holders' counter
+    permit_inside: int = 0  # active permit tickets
 
 
 @dataclass(frozen=True)
@@ -46,4 +49,6 @@ def checks(counts: Counts) -> list[Check]:
         Check("no negative free spaces", total - occupied >= 0 and total - inside >= 0,
               f"{total} spaces: {total - occupied} free by the counter, {total - inside} by the cars inside"),
         Check("counter within 0..total spaces", 0 <= occupied <= total, f"counter {occupied}, total {total}"),
+        Check("permit counter equals the permit cars inside", counts.permit_occupied == counts.permit_inside,
+              f"counter {counts.permit_occupied}, permit cars inside {counts.permit_inside}"),
     ]

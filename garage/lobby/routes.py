@@ -31,7 +31,7 @@ def panel_etag(view: PublicOccupancy) -> str:
     """Everything the panel shows, and nothing else (the clock lives outside it)."""
     o = view.occupancy
     key = "|".join(map(str, (_panel_source_hash(), o.total, o.occupied, view.state, view.garage_name,
-                             view.almost_full_percent, view.timezone)))
+                             view.almost_full_percent, view.timezone, o.reserved, o.permit_inside)))
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 

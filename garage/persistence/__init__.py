@@ -20,7 +20,7 @@ from flask import Flask, current_app
 from ..extensions import db
 from . import outage
 from .base import (
-    BY_NUMBER, IN_GARAGE, TICKET_CSV_COLUMNS, ExitInputs, IssuedTicket, NewTicket, Receipt, Store, commit_keeping_loaded, lost_fee_column,
+    BY_NUMBER, IN_GARAGE, OPEN_SHIFT_OF, OPEN_SHIFT_SHARED, TICKET_CSV_COLUMNS, ExitInputs, IssuedTicket, NewTicket, Receipt, Store, commit_keeping_loaded, lost_fee_column,
     within,
 )
 from .outage import outage_number, unavailable
@@ -29,7 +29,7 @@ from .postgresql import PostgresStore
 
 EXTENSION = "garage.store"
 
-__all__ = ["BY_NUMBER", "IN_GARAGE", "TICKET_CSV_COLUMNS", "ExitInputs", "IssuedTicket", "NewTicket", "Receipt", "Store",
+__all__ = ["BY_NUMBER", "IN_GARAGE", "OPEN_SHIFT_OF", "OPEN_SHIFT_SHARED", "TICKET_CSV_COLUMNS", "ExitInputs", "IssuedTicket", "NewTicket", "Receipt", "Store",
            "commit_keeping_loaded", "install", "lost_fee_column", "outage_number", "store", "unavailable", "within"]
 
 

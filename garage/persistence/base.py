@@ -17,7 +17,8 @@ from typing import Any, Iterator, Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from ..domain.errors import AlreadyProcessed, CorrectedMeanwhile, Unauthenticated
+from ..domain import permits
+from ..domain.errors import AlreadyProcessed, CorrectedMeanwhile, GarageFull, PermitRefused, Unauthenticated
 from ..domain.shifts import ShiftRequired
 from ..domain.figures import FORMULA_STARTS
 from ..domain.invariants import Counts
@@ -25,9 +26,10 @@ from ..domain.throttle import Limit
 from ..domain.tickets import STATUS_ACTIVE, STATUS_COMPLETED
 from ..extensions import db
 from ..identity import TOKEN_OWNER, Actor, TokenCaller, admit, token_params
-from ..models import AuditEvent, Garage, Shift, SignInThrottle, Ticket, User, VehicleRate
+from ..models import AuditEvent, Garage, Permit, PermitPlate, Shift, SignInThrottle, Ticket, User, VehicleRate
 from .outage import STATEMENT_TIMEOUT
 
+DEADLOCK_DETECTED = "40P01"
 TICKET_BATCH = 5000  # CSV export: rows per server-side cursor batch
 
 
@@ -57,6 +59,9 @@ class IssuedTicket:
     void_reason: None = None
     validations: int = 0
     discount_cents: int = 0
+    permit_id: int | None = None              # a permit ticket: the permit it entered on
+    permit_match: PermitMatch | None = None   # the permit the plate is on, if any (valid or not)
+    price_rule: None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +84,42 @@ class NewTicket:
     vehicle_type: str
     now: datetime
 
-    def issued(self, ticket_id: int, issued_by_id: int | None) -> IssuedTicket:
+    def issued(self, ticket_id: int, issued_by_id: int | None, permit_id: int | None = None,
+               match: PermitMatch | None = None) -> IssuedTicket:
         return IssuedTicket(ticket_id, self.number, self.plate, self.plate_key, self.vehicle_type, self.now,
-                            issued_by_id)
+                            issued_by_id, permit_id=permit_id, permit_match=match)
+
+
+@dataclass(frozen=True, slots=True)
+class PermitMatch:
+    """The permit an entering plate is on, and the garage's local day of the entry."""
+
+    facts: permits.PermitFacts
+    today: date
+
+
+def permit_match(row: Any) -> PermitMatch | None:
+    """The permit facts of an entry's result row (None: the plate is on no permit)."""
+    if row.permit_id is None:
+        return None
+    return PermitMatch(permits.PermitFacts(row.permit_id, row.holder, row.permit_status, row.valid_from,
+                                           row.valid_until, row.other_inside), row.today)
+
+
+def refuse_permit(match: PermitMatch | None, policy: str | None) -> None:
+    """PermitRefused when the plate's permit does not admit it and the garage refuses such cars."""
+    if match is not None and policy == permits.POLICY_REFUSE:
+        words = permits.refusal(match.facts, match.today, policy)
+        if words is not None:
+            raise PermitRefused(words)
+
+
+def no_space(match: PermitMatch | None, policy: str | None) -> None:
+    """An entry that took no space: refused for its permit (above), or, for a plate whose permit does not
+    admit it now, GarageFull saying why it counted as a visitor's; else the caller says the garage is full."""
+    refuse_permit(match, policy)
+    if match is not None and permits.state_on(match.facts, match.today) != permits.STATE_VALID:
+        raise GarageFull(permits.full_for(match.facts, match.today))
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,16 +214,39 @@ TICKET_CSV_COLUMNS = ("ticket_number", "license_plate", "vehicle_type", "status"
 # A person's open shift at a garage (the partial unique index uq_shifts_open_per_person: at most one).
 OPEN_SHIFT_OF = sa.select(Shift.id).where(Shift.garage_id == sa.bindparam("garage_id"),
                                           Shift.opened_by_id == sa.bindparam("user_id"), Shift.closed_at.is_(None))
+# The same taken FOR SHARE on PostgreSQL (a no-op on SQLite, whose first write already holds the
+# database's write lock), by a use case that takes money in that shift after its first write (a refund,
+# services/amendments.py; a permit's sale, services/permits.py): a close of that shift (an UPDATE of its
+# row, services/shifts.py) waits for the commit and then counts it; money taken after the close finds
+# the shift closed.
+OPEN_SHIFT_SHARED = OPEN_SHIFT_OF.with_for_update(read=True)
+
+# The garage's timezone and permit policy, with the permit a plate is on there (NULLs: none) and the
+# plate of that permit's car inside (if any): the portable entry's one read (PostgreSQL's ISSUE does
+# the same in its own statement).
+_INSIDE = aliased(Ticket)
+_ON_PERMIT = (sa.select(PermitPlate.garage_id, Permit).join(Permit, Permit.id == PermitPlate.permit_id)
+              .where(PermitPlate.plate_key == sa.bindparam("key")).subquery())
+PERMIT_OF_PLATE = (
+    sa.select(Garage.timezone, Garage.permit_policy, _ON_PERMIT.c.id, _ON_PERMIT.c.holder, _ON_PERMIT.c.status,
+              _ON_PERMIT.c.valid_from, _ON_PERMIT.c.valid_until,
+              sa.select(_INSIDE.license_plate).where(_INSIDE.permit_id == _ON_PERMIT.c.id,
+                                                     _INSIDE.status == STATUS_ACTIVE)
+              .scalar_subquery().label("other_inside"))
+    .outerjoin(_ON_PERMIT, _ON_PERMIT.c.garage_id == Garage.id)
+    .where(Garage.id == sa.bindparam("garage_id")))
 
 THROTTLE = SignInThrottle.__table__
 
 # The invariants a restore must keep (garage/domain/invariants.py), per garage; portable SQL.
 CARS_INSIDE = sa.select(sa.func.count(Ticket.id)).where(IN_GARAGE, Ticket.status == STATUS_ACTIVE)
+PERMIT_CARS_INSIDE = CARS_INSIDE.where(Ticket.permit_id.is_not(None))
 PAID_WITHOUT_AUDIT = sa.select(Ticket.ticket_number).where(
     IN_GARAGE, Ticket.status == STATUS_COMPLETED,
     ~sa.exists().where(AuditEvent.garage_id == Ticket.garage_id, AuditEvent.action == "ticket.paid",
                        AuditEvent.object_type == "ticket", AuditEvent.object_id == Ticket.ticket_number))
-SETTINGS_COUNTER = sa.select(Garage.total_spaces, Garage.occupied).where(Garage.id == sa.bindparam("garage_id"))
+SETTINGS_COUNTER = (sa.select(Garage.total_spaces, Garage.occupied, Garage.occupied_permit)
+                    .where(Garage.id == sa.bindparam("garage_id")))
 EXAMPLES = 5
 
 
@@ -199,6 +260,8 @@ class CounterRepair:
     inside: int
     total_spaces: int
     done: bool
+    permit_before: int = 0  # the permit holders' counter (issue 19), repaired with it
+    permit_after: int = 0
 
 
 def _wait(failures: Any, limit: Limit) -> Any:
@@ -270,6 +333,12 @@ class Store:
             raise
 
     @staticmethod
+    def is_deadlock(exc: sa.exc.DBAPIError) -> bool:
+        """A statement the database aborted to break a deadlock (PostgreSQL 40P01): nothing of its
+        transaction was written, and the same use case may simply run again."""
+        return getattr(exc.orig, "pgcode", None) == DEADLOCK_DETECTED
+
+    @staticmethod
     def is_statement_timeout(exc: sa.exc.OperationalError) -> bool:
         """A query cut off by the database's statement timeout (STATEMENT_TIMEOUT_MS)."""
         return getattr(exc.orig, "pgcode", None) == STATEMENT_TIMEOUT or "statement timeout" in str(exc.orig)
@@ -287,7 +356,9 @@ class Store:
         return Counts(total_spaces=None if settings is None else settings.total_spaces,
                       occupied=0 if settings is None else settings.occupied,
                       inside=db.session.scalar(CARS_INSIDE, at) or 0,
-                      paid_without_audit=paid_without_audit, examples=tuple(examples))
+                      paid_without_audit=paid_without_audit, examples=tuple(examples),
+                      permit_occupied=0 if settings is None else settings.occupied_permit,
+                      permit_inside=db.session.scalar(PERMIT_CARS_INSIDE, at) or 0)
 
     def repair_counter(self, garage_id: int) -> CounterRepair | None:
         """Set the occupancy counter to the cars inside, in the caller's transaction (None: no
@@ -303,10 +374,11 @@ class Store:
         inside = CARS_INSIDE.scalar_subquery()
         done = db.session.execute(
             sa.update(Garage).where(Garage.id == garage_id, inside <= Garage.total_spaces)
-            .values(occupied=inside).execution_options(synchronize_session=False), at).rowcount == 1
+            .values(occupied=inside, occupied_permit=PERMIT_CARS_INSIDE.scalar_subquery())
+            .execution_options(synchronize_session=False), at).rowcount == 1
         after = db.session.execute(SETTINGS_COUNTER, at).one()
         return CounterRepair(before.occupied, after.occupied, db.session.scalar(CARS_INSIDE, at) or 0,
-                             after.total_spaces, done)
+                             after.total_spaces, done, before.occupied_permit, after.occupied_permit)
 
     # --- entry and exit ------------------------------------------------------------------
 

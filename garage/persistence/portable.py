@@ -11,6 +11,7 @@ from typing import Any, Sequence
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ..domain import permits
 from ..domain.clock import to_local
 from ..domain.figures import csv_text
 from ..domain.money import cents_to_decimal
@@ -18,7 +19,10 @@ from ..domain.tickets import STATUS_ACTIVE
 from ..extensions import db
 from ..identity import Actor, TokenCaller, admitted
 from ..models import AuditEvent, Garage, Ticket, TicketValidation
-from .base import OPEN_SHIFT_OF, IssuedTicket, NewTicket, Receipt, Store, formula_safe
+from .base import (
+    OPEN_SHIFT_OF, PERMIT_OF_PLATE, IssuedTicket, NewTicket, PermitMatch, Receipt, Store, formula_safe, no_space,
+    refuse_permit,
+)
 
 QUARTER = 900  # seconds
 
@@ -51,23 +55,42 @@ class PortableStore(Store):
             actor, garage_id = admitted(caller if garage_id is None else replace(caller, garage_id=garage_id))
         else:
             actor = caller
+        match, policy = self._permit_match(garage_id, new.plate_key, new.now)
+        passes = match is not None and permits.state_on(match.facts, match.today) == permits.STATE_VALID
+        if not passes:
+            refuse_permit(match, policy)  # before anything is written
         ticket = Ticket(garage_id=garage_id, ticket_number=new.number, license_plate=new.plate, plate_key=new.plate_key,
                         vehicle_type=new.vehicle_type, entry_time=new.now, exit_time=None, duration_minutes=None,
                         amount_paid=None, status=STATUS_ACTIVE, payment_method=None, lost=False,
                         lost_fee_cents=None, last_event_at=new.now, issued_by_id=actor.user_id, closed_by_id=None,
-                        created_at=new.now, updated_at=new.now)
+                        created_at=new.now, updated_at=new.now, permit_id=match.facts.id if passes else None)
         db.session.add(ticket)
-        _audit(garage_id, actor, "ticket.issued", new.number, details)
+        _audit(garage_id, actor, "ticket.issued", new.number,
+               {**details, "permitId": match.facts.id} if passes else details)
         db.session.flush()
+        # A permit car: any free space; anyone else: only while the visitors inside are fewer than the
+        # spaces not reserved for permit holders (garage/domain/permits.py).
+        room = (sa.true() if passes else
+                Garage.occupied - Garage.occupied_permit < Garage.total_spaces - Garage.reserved_spaces)
         taken = db.session.execute(
             sa.update(Garage)
-            .where(Garage.id == garage_id, Garage.occupied < Garage.total_spaces)
-            .values(occupied=Garage.occupied + 1)
+            .where(Garage.id == garage_id, Garage.occupied < Garage.total_spaces, room)
+            .values(occupied=Garage.occupied + 1, occupied_permit=Garage.occupied_permit + (1 if passes else 0))
             .execution_options(synchronize_session=False)
         ).rowcount
         if taken != 1:
+            no_space(match, policy)
             return None
-        return new.issued(ticket.id, actor.user_id)
+        return new.issued(ticket.id, actor.user_id, ticket.permit_id, match)
+
+    @staticmethod
+    def _permit_match(garage_id: int, key: str, now: datetime) -> tuple[PermitMatch | None, str | None]:
+        """The permit the plate is on at the garage (with its car inside, if any) and the garage's policy."""
+        row = db.session.execute(PERMIT_OF_PLATE, {"garage_id": garage_id, "key": key}).first()
+        if row is None or row.id is None:
+            return None, row.permit_policy if row is not None else None
+        facts = permits.PermitFacts(row.id, row.holder, row.status, row.valid_from, row.valid_until, row.other_inside)
+        return PermitMatch(facts, to_local(now, row.timezone).date()), row.permit_policy
 
     def close(self, ticket: Ticket, values: dict[str, Any], details: dict[str, Any],
               actor: Actor | None, require_shift: bool = False,
@@ -87,7 +110,8 @@ class PortableStore(Store):
                                          Ticket.validations == ticket.validations)
         drawn = db.session.execute(
             sa.update(Garage).where(Garage.id == ticket.garage_id, still_active)
-            .values(occupied=Garage.occupied - 1, receipt_seq=Garage.receipt_seq + 1)
+            .values(occupied=Garage.occupied - 1, receipt_seq=Garage.receipt_seq + 1,
+                    occupied_permit=Garage.occupied_permit - (0 if ticket.permit_id is None else 1))
             .returning(Garage.receipt_seq, Garage.tax_rate_bp)
             .execution_options(synchronize_session=False)
         ).first()

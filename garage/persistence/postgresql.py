@@ -15,7 +15,7 @@ from ..domain.tickets import STATUS_ACTIVE
 from ..extensions import db
 from ..identity import Actor, TokenCaller, admit
 from ..models import Ticket
-from .base import IssuedTicket, NewTicket, Receipt, Store, formula_safe, lost_fee_column
+from .base import IssuedTicket, NewTicket, Receipt, Store, formula_safe, lost_fee_column, no_space, permit_match
 from .prepared import Prepared
 
 AUTOCOMMIT_FLAG = "garage_autocommit"
@@ -35,6 +35,14 @@ AUTOCOMMIT_FLAG = "garage_autocommit"
 # plate rule is the partial unique index (per garage): a violation aborts the whole statement.
 # The one result row says who the caller was (caller_role) and, if a ticket was
 # issued, its id and issuer: the rest of the row is what the caller sent.
+# Permits and reserved spaces (issue 19, garage/domain/permits.py): `permit` is the permit the plate is
+# on at that garage (if any) with the garage's local day and the plate of its car inside (anti-passback),
+# `pass` that permit when it admits this car as a permit holder today. A permit car takes a space while
+# the garage is not full (and counts in occupied_permit); any other car only while the visitors inside
+# are fewer than the spaces not reserved; a plate whose permit does not admit it takes none where the
+# garage refuses such cars (permit_policy). Two cars of one permit at once: the partial unique index
+# uq_tickets_permit_inside aborts the second statement and the service runs it again (a visitor then).
+# The result row carries the permit's facts, for the attendant's words (base.permit_match).
 ISSUE = Prepared("garage_issue_ticket", """
 WITH actor AS (
     SELECT users.id, users.username,
@@ -56,30 +64,48 @@ WITH actor AS (
     SELECT :user_id, :username, NULL, :garage_id WHERE NOT :by_token
 ), admitted AS (
     SELECT id, username, garage_id FROM actor WHERE NOT :by_token OR role = ANY(:roles)
+), garage AS (
+    SELECT id, permit_policy, CAST(timezone(garages.timezone, CAST(:now AS timestamptz)) AS date) AS today
+    FROM garages WHERE id = (SELECT garage_id FROM admitted)
+), permit AS (
+    SELECT permits.id, permits.holder, permits.status, permits.valid_from, permits.valid_until, garage.today,
+           (SELECT inside.license_plate FROM tickets AS inside
+            WHERE inside.permit_id = permits.id AND inside.status = :status) AS other_inside
+    FROM garage JOIN permit_plates ON permit_plates.garage_id = garage.id AND permit_plates.plate_key = :plate_key
+    JOIN permits ON permits.id = permit_plates.permit_id
+), pass AS (
+    SELECT id FROM permit
+    WHERE status = 'active' AND valid_from <= today AND today <= valid_until AND other_inside IS NULL
 ), taken AS (
-    UPDATE garages SET occupied = occupied + 1, updated_at = :now
+    UPDATE garages SET occupied = occupied + 1, occupied_permit = occupied_permit + (SELECT count(*) FROM pass),
+                       updated_at = :now
     WHERE id = (SELECT garage_id FROM admitted) AND occupied < total_spaces
+      AND (EXISTS (SELECT FROM pass) OR occupied - occupied_permit < total_spaces - reserved_spaces)
+      AND (permit_policy <> 'refuse' OR EXISTS (SELECT FROM pass) OR NOT EXISTS (SELECT FROM permit))
     RETURNING id
 ), ticket AS (
     INSERT INTO tickets (garage_id, ticket_number, license_plate, plate_key, vehicle_type, entry_time, status, lost,
-                         last_event_at, issued_by_id, created_at, updated_at)
+                         last_event_at, issued_by_id, created_at, updated_at, permit_id)
     SELECT admitted.garage_id, :number, :plate, :plate_key, :vehicle_type, :now, :status, false, :now, admitted.id, :now,
-           :now
+           :now, (SELECT id FROM pass)
     FROM taken, admitted
-    RETURNING id, garage_id, ticket_number, issued_by_id
+    RETURNING id, garage_id, ticket_number, issued_by_id, permit_id
 ), audit AS (
     INSERT INTO audit_log (garage_id, at, user_id, username, action, object_type, object_id, ip, details)
     SELECT ticket.garage_id, :now, admitted.id, admitted.username, 'ticket.issued', 'ticket', ticket.ticket_number,
-           :ip, :details
+           :ip, CAST(CASE WHEN ticket.permit_id IS NULL THEN :details
+                          ELSE left(:details, -1) || ', "permitId": ' || ticket.permit_id || '}' END AS json)
     FROM ticket, admitted
 )
 SELECT (SELECT role FROM actor) AS caller_role, (SELECT garage_id FROM actor) AS garage_id,
-       ticket.id, ticket.issued_by_id
-FROM (VALUES (1)) AS one (x) LEFT JOIN ticket ON true
+       ticket.id, ticket.issued_by_id, ticket.permit_id AS admitted_permit,
+       permit.id AS permit_id, permit.holder, permit.status AS permit_status, permit.valid_from, permit.valid_until,
+       permit.other_inside, permit.today, (SELECT permit_policy FROM garage) AS permit_policy
+FROM (VALUES (1)) AS one (x) LEFT JOIN ticket ON true LEFT JOIN permit ON true
 """, types=dict(token_hash="varchar", by_token="boolean", user_id="integer", username="varchar",
                 roles="varchar[]", now="timestamptz", garage_id="integer", garage_slug="varchar", number="varchar",
                 plate="varchar", plate_key="varchar", vehicle_type="varchar", status="varchar", ip="varchar",
-                details="json"))
+                details="text"))
 
 # The exit's writes. `locked` takes the ticket's row lock while it is still active and still of the
 # vehicle type and with the validations its fee was computed for (`priced_type`, `priced_validations`: a
@@ -105,10 +131,11 @@ WITH shift AS (
     SELECT id FROM shifts WHERE garage_id = :garage_id AND opened_by_id = :user_id AND closed_at IS NULL
     FOR SHARE
 ), locked AS (
-    SELECT id FROM tickets WHERE id = :ticket_id AND status = :active AND vehicle_type = :priced_type
+    SELECT id, permit_id FROM tickets WHERE id = :ticket_id AND status = :active AND vehicle_type = :priced_type
         AND validations = :priced_validations AND (NOT :require_shift OR EXISTS (SELECT FROM shift)) FOR UPDATE
 ), numbered AS (
-    UPDATE garages SET occupied = occupied - 1, receipt_seq = receipt_seq + 1, updated_at = :updated_at
+    UPDATE garages SET occupied = occupied - 1, receipt_seq = receipt_seq + 1, updated_at = :updated_at,
+           occupied_permit = occupied_permit - CASE WHEN locked.permit_id IS NULL THEN 0 ELSE 1 END
     FROM locked WHERE garages.id = :garage_id
     RETURNING garages.receipt_seq, garages.tax_rate_bp
 ), closed AS (
@@ -116,7 +143,7 @@ WITH shift AS (
            amount_paid = :amount_paid, payment_method = :payment_method, last_event_at = :last_event_at,
            lost = :lost, lost_fee_cents = :lost_fee_cents, closed_by_id = :closed_by_id, updated_at = :updated_at,
            receipt_number = numbered.receipt_seq, tax_rate_bp = numbered.tax_rate_bp,
-           shift_id = (SELECT id FROM shift), discount_cents = :discount_cents
+           shift_id = (SELECT id FROM shift), discount_cents = :discount_cents, price_rule = :price_rule
     FROM numbered WHERE tickets.id = :ticket_id
     RETURNING ticket_number, receipt_number, tickets.tax_rate_bp, tickets.shift_id
 ), given AS (
@@ -136,7 +163,7 @@ SELECT receipt_number, tax_rate_bp, shift_id FROM closed
                 closed_by_id="integer", updated_at="timestamptz", ticket_id="integer", active="varchar",
                 garage_id="integer", user_id="integer", username="varchar", ip="varchar", details="text",
                 require_shift="boolean", priced_type="varchar", priced_validations="integer",
-                discount_cents="integer", given_ids="integer[]", given_cents="integer[]"))
+                discount_cents="integer", given_ids="integer[]", given_cents="integer[]", price_rule="varchar"))
 
 
 def details_json(details: dict[str, Any] | None) -> str | None:
@@ -207,16 +234,18 @@ class PostgresStore(Store):
             details=details_json(details))).one()
         if by_token:
             admit(row.caller_role, caller)
+        match = permit_match(row)
         if row.id is None:
+            no_space(match, row.permit_policy)
             return None
-        return new.issued(row.id, row.issued_by_id)  # no re-SELECT
+        return new.issued(row.id, row.issued_by_id, row.admitted_permit, match)  # no re-SELECT
 
     def close(self, ticket: Ticket, values: dict[str, Any], details: dict[str, Any],
               actor: Actor | None, require_shift: bool = False,
               given: Sequence[tuple[int, int]] = ()) -> Receipt:
         actor = actor or Actor.system()
         row = CLOSE.execute({
-            "discount_cents": 0, **values, "ticket_id": ticket.id, "active": STATUS_ACTIVE, "garage_id": ticket.garage_id,
+            "discount_cents": 0, "price_rule": None, **values, "ticket_id": ticket.id, "active": STATUS_ACTIVE, "garage_id": ticket.garage_id,
             "user_id": actor.user_id, "username": actor.username, "ip": actor.ip,
             "details": details_json(details), "require_shift": require_shift,
             "priced_type": ticket.vehicle_type, "priced_validations": ticket.validations,

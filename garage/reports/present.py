@@ -5,7 +5,7 @@ from typing import Iterable, Iterator
 
 from ..domain.charts import Chart, bar_chart, heat_map, line_chart
 from ..domain.clock import format_duration, to_local
-from ..domain.figures import FORMULA_STARTS, WEEKDAYS, csv_text, format_change, hour_of_week
+from ..domain.figures import WEEKDAYS, csv_text, safe_cell, format_change, hour_of_week
 from ..domain import closes as day_close
 from ..domain.money import cents_to_decimal, cents_to_dollars, format_dollar_amount, format_dollars, format_whole_dollars
 from ..domain.periods import Bucket
@@ -131,6 +131,9 @@ FIGURES = (
     ("voids", "Voided tickets", "count"),
     ("average_stay_minutes", "Average stay", "minutes"),
     ("median_stay_minutes", "Median stay", "minutes"),
+    # monthly permits (issue 19): sold apart from the tickets; their cars' exits are part of Exits
+    ("permit_sales_cents", "Permit sales", "money"),
+    ("permit_exits", "Permit car exits", "count"),
 )
 
 
@@ -236,7 +239,7 @@ def close_csv(view: CloseView) -> str:
 
 def cell_text(text: str) -> str:
     """A name a spreadsheet must not run as a formula (the reports' CSV rule, persistence.formula_safe)."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return safe_cell(text)
 
 
 def validity_text(valid_from, valid_until) -> str:

@@ -28,21 +28,13 @@ from ..domain.tickets import (
 from ..extensions import db
 from ..identity import Actor
 from ..models import Garage, Refund, Shift, Ticket, User
-from ..persistence import commit_keeping_loaded
+from ..persistence import OPEN_SHIFT_SHARED, commit_keeping_loaded
 from . import audit, validations
 from .tickets import _refuse_scanned_ticket, find_ticket
 
 CHANGED_MEANWHILE = "This ticket changed meanwhile (paid, voided or corrected at another desk): look it up again"
 NO_SHIFT_FOR_CASH = "Open a shift before giving cash back (a cash refund leaves your drawer)"
 
-# The refunder's open shift at the garage, taken FOR SHARE on PostgreSQL (a no-op on SQLite, whose
-# first write already holds the database's write lock): a close of that shift (an UPDATE of its row,
-# services/shifts.py) waits for this refund's commit and then counts it; a refund after the close
-# finds the shift closed.
-OPEN_SHIFT_SHARED = (sa.select(Shift.id).where(Shift.garage_id == sa.bindparam("garage_id"),
-                                               Shift.opened_by_id == sa.bindparam("user_id"),
-                                               Shift.closed_at.is_(None))
-                     .with_for_update(read=True))
 
 
 @dataclass(frozen=True)
@@ -147,7 +139,8 @@ def void_ticket(garage_id: int, number: Any, actor: Actor, reason: Any, *, manag
             again = _fresh(garage_id, ticket.id)
             raise Conflict(rules.VOIDED_ALREADY if again.status == STATUS_VOIDED else rules.VOID_ONLY_ACTIVE)
         db.session.execute(sa.update(Garage).where(Garage.id == garage_id)
-                           .values(occupied=Garage.occupied - 1, updated_at=now)
+                           .values(occupied=Garage.occupied - 1, updated_at=now,
+                                   occupied_permit=Garage.occupied_permit - (0 if ticket.permit_id is None else 1))
                            .execution_options(synchronize_session=False))
         ticket = _fresh(garage_id, ticket.id)  # as voided: a correction committed since the read included
         validations.release(garage_id, ticket)  # its validations' uses are given back (it never entered)

@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..domain.inputs import PageCount
 from ..extensions import db
 from ..identity import Actor
 from ..models import ApiToken, AuditEvent, GarageGrant, User
@@ -22,6 +23,7 @@ ACTIONS = frozenset({
     "token.created", "token.revoked",
     "shift.opened", "shift.closed", "shift.reopened", "shift.adjusted",
     "day.closed", "ticket.validated", "validation.program_created",
+    "permit.created", "permit.updated", "permit.renewed",
 })
 
 
@@ -50,15 +52,11 @@ class AuditQuery:
 
 
 @dataclass(frozen=True)
-class AuditPage:
+class AuditPage(PageCount):
     events: list[AuditEvent]
     page: int
     per_page: int
     total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def _people_at(garage_id: int) -> sa.Select:

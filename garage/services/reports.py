@@ -23,7 +23,7 @@ from ..domain.figures import (
 from ..domain.periods import Bucket, BucketIndex, Period
 from ..domain.tickets import STATUS_ACTIVE, STATUS_VOIDED
 from ..extensions import db
-from ..models import Garage, Refund, Ticket, User
+from ..models import Garage, PermitPayment, Refund, Ticket, User
 from ..persistence import TICKET_CSV_COLUMNS, lost_fee_column, store, within
 from .settings import get_settings
 
@@ -45,6 +45,9 @@ class Summary:
     voids: int = 0  # tickets voided in the period (issued by mistake: never revenue, never an exit)
     refunds: int = 0  # refunds given in the period, whatever day their payment was
     refunded_cents: int = 0
+    permit_exits: int = 0  # paid exits of permit cars (issue 19; most pay nothing): part of `exits`
+    permit_sales: int = 0  # permits sold or renewed in the period (permit_payments)
+    permit_sales_cents: int = 0  # their amounts: revenue beside the tickets' (not in revenue_cents)
 
     @property
     def time_fee_cents(self) -> int:
@@ -58,7 +61,7 @@ class Summary:
 
     FIELDS = ("revenue_cents", "time_fee_cents", "lost_fee_cents", "lost_tickets", "refunded_cents",
               "net_revenue_cents", "voids", "exits", "entries", "average_stay_minutes", "median_stay_minutes",
-              "average_ticket_cents")
+              "average_ticket_cents", "permit_exits", "permit_sales", "permit_sales_cents")
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,10 @@ def summary(garage_id: int, start: datetime, end: datetime) -> Summary:
     histogram = db.session.execute(
         sa.select(Ticket.duration_minutes, sa.func.count(), sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0),
                   sa.func.count(Ticket.amount_paid), sa.func.count(lost_fee),
-                  sa.func.coalesce(sa.func.sum(lost_fee), 0))
+                  sa.func.coalesce(sa.func.sum(lost_fee), 0),
+                  sa.func.count(sa.case((Ticket.permit_id.is_not(None), Ticket.amount_paid))),
+                  sa.func.count(sa.case((sa.and_(Ticket.permit_id.is_not(None), Ticket.amount_paid == 0),
+                                         Ticket.amount_paid))))
         .where(Ticket.garage_id == garage_id, within(Ticket.exit_time, start, end))
         .group_by(Ticket.duration_minutes)
     ).all()
@@ -130,16 +136,29 @@ def summary(garage_id: int, start: datetime, end: datetime) -> Summary:
     exits = sum(int(row[3]) for row in histogram)  # paid: a voided ticket has an exit time but no amount
     stays = [(int(row[0]), int(row[1])) for row in histogram if row[0] is not None]
     stayed = sum(n for _, n in stays)
-    refunds, refunded = db.session.execute(REFUNDS_IN, {"garage_id": garage_id, "start": start, "end": end}).one()
+    within_period = {"garage_id": garage_id, "start": start, "end": end}
+    refunds, refunded, sales, sold = db.session.execute(REFUNDS_IN, within_period).one()
     return Summary(revenue, exits, _count(garage_id, Ticket.entry_time, start, end),
                    safe_div(sum(m * n for m, n in stays), stayed), weighted_median(stays),
-                   safe_div(revenue, exits), lost_tickets=sum(int(row[4]) for row in histogram),
+                   # the average ticket is of the cars that paid for their stay: a permit car let out for
+                   # nothing is no ticket sold (issue 19)
+                   safe_div(revenue, exits - sum(int(row[7]) for row in histogram)),
+                   lost_tickets=sum(int(row[4]) for row in histogram),
                    lost_fee_cents=sum(int(row[5]) for row in histogram), voids=left - exits,
-                   refunds=int(refunds), refunded_cents=int(refunded))
+                   refunds=int(refunds), refunded_cents=int(refunded),
+                   permit_exits=sum(int(row[6]) for row in histogram), permit_sales=int(sales),
+                   permit_sales_cents=int(sold))
 
 
-# Refunds given in a period (by when they were given: a refund is that day's money going out).
-REFUNDS_IN = (sa.select(sa.func.count(Refund.id), sa.func.coalesce(sa.func.sum(Refund.amount_cents), 0))
+# Permits sold or renewed in a period (by when they were paid: issue 19), read with the refunds.
+_SALES = sa.select(PermitPayment.amount_cents).where(
+    PermitPayment.garage_id == sa.bindparam("garage_id"), PermitPayment.taken_at >= sa.bindparam("start"),
+    PermitPayment.taken_at < sa.bindparam("end")).subquery()
+# Refunds given in a period (by when they were given: a refund is that day's money going out), and the
+# period's permit sales: one statement.
+REFUNDS_IN = (sa.select(sa.func.count(Refund.id), sa.func.coalesce(sa.func.sum(Refund.amount_cents), 0),
+                        sa.select(sa.func.count()).select_from(_SALES).scalar_subquery(),
+                        sa.select(sa.func.coalesce(sa.func.sum(_SALES.c.amount_cents), 0)).scalar_subquery())
               .where(Refund.garage_id == sa.bindparam("garage_id"), Refund.refunded_at >= sa.bindparam("start"),
                      Refund.refunded_at < sa.bindparam("end")))
 

@@ -2,15 +2,18 @@
 function takes the garage's id first (identity.current_garage for a request)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone
 from typing import Any, Mapping
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context
 from sqlalchemy.exc import IntegrityError
 
-from ..domain import garage_settings as rules
+from ..domain import garage_settings as rules, rate_periods as periods
 from ..domain.clock import utcnow
-from ..domain.pricing import Tariff
+from ..domain.pricing import Quote, Tariff, quote
 from ..domain.tickets import STATUS_ACTIVE, VEHICLE_TYPES
 from ..extensions import db
 from ..domain.errors import NotFound
@@ -20,7 +23,8 @@ from ..models import Garage, Ticket, VehicleRate
 # Columns of garages a manager may change (vehicle rates live in their own table).
 COLUMNS = ("total_spaces", "hourly_rate", "grace_minutes", "daily_max_cents", "lost_ticket_fee_cents",
            "lost_ticket_mode", "garage_name", "timezone", "almost_full_percent", "garage_address", "tax_rate_bp",
-           "tax_id", "void_window_minutes", "payments_require_shift")
+           "tax_id", "void_window_minutes", "payments_require_shift", "reserved_spaces", "permit_policy",
+           "rate_periods", "pricing_choice")
 
 
 def ensure_settings() -> Garage:
@@ -98,7 +102,9 @@ def _camel(name: str) -> str:
 
 def _snapshot(row: Garage, names: list[str]) -> dict[str, Any]:
     rates = current_vehicle_rates(row.id) if "vehicle_rates" in names else None
-    return {_camel(n): (rates if n == "vehicle_rates" else getattr(row, n)) for n in names}
+    return {_camel(n): (rates if n == "vehicle_rates" else
+                        periods.to_json_list(periods.loads(row.rate_periods)) if n == "rate_periods" else
+                        getattr(row, n)) for n in names}
 
 
 def update_settings(garage_id: int, actor, *, total_spaces: int | None = None, hourly_rate: int | None = None,
@@ -107,7 +113,8 @@ def update_settings(garage_id: int, actor, *, total_spaces: int | None = None, h
     """Change settings in one audited transaction (before/after of what changed).
 
     ``other``: any of the COLUMNS by name; ``daily_max_cents=None`` removes the
-    maximum. ``vehicle_rates``: {type: cents, or None to fall back to the default
+    maximum; ``rate_periods``: the whole list of periods as JSON objects (garage/domain/rate_periods.py),
+    replacing the garage's. ``vehicle_rates``: {type: cents, or None to fall back to the default
     rate}; types not listed keep their rate. Every problem is reported at once
     (InvalidSettings, 422). Total spaces can never go below the cars inside:
     checked by a conditional UPDATE, so a car entering at the same moment
@@ -131,6 +138,8 @@ def update_settings(garage_id: int, actor, *, total_spaces: int | None = None, h
             changes[name] = changes[name].strip()
     if "garage_address" in changes:
         changes["garage_address"] = rules.clean_address(changes["garage_address"])
+    if "rate_periods" in changes:  # stored as checked: the same JSON whatever was sent
+        changes["rate_periods"] = periods.dumps(periods.parse(changes["rate_periods"])[0])
     values = {k: v for k, v in changes.items() if k in COLUMNS}
     if vehicle_rates and not values:
         # Only the vehicle rates change: stamp the settings row all the same, so open desks see
@@ -141,6 +150,11 @@ def update_settings(garage_id: int, actor, *, total_spaces: int | None = None, h
     names = list(changes)
     try:
         db.session.refresh(row)
+        if "reserved_spaces" in values or "total_spaces" in values:
+            errors = rules.check_reserved(values.get("reserved_spaces", row.reserved_spaces),
+                                          values.get("total_spaces", row.total_spaces))
+            if errors:  # the check constraint ck_garages_reserved is the backstop
+                raise rules.InvalidSettings(errors)
         before = _snapshot(row, names)
         if values:
             stmt = sa.update(Garage).where(Garage.id == garage_id)
@@ -182,3 +196,68 @@ def _set_vehicle_rate(garage_id: int, kind: str, rate: int | None) -> None:
         db.session.add(VehicleRate(garage_id=garage_id, vehicle_type=kind, hourly_rate=rate))
     else:
         existing.hourly_rate = rate
+
+
+# --- rate periods, one at a time (the settings page's forms) -------------------------------------
+
+def period_items(garage_id: int) -> list[dict[str, Any]]:
+    """The garage's rate periods as committed now, as JSON objects (garage/domain/rate_periods.py)."""
+    return periods.to_json_list(current_tariff(garage_id).periods)
+
+
+def _period_at(items: list[dict[str, Any]], position: int, name: str) -> None:
+    """The period at `position` (from 1) must exist (NotFound) and still be the one named `name` that the
+    manager was shown (Conflict: the list changed since; nothing is changed)."""
+    from ..domain.errors import Conflict
+
+    if not 1 <= position <= len(items):
+        raise NotFound("No such rate period")
+    if items[position - 1]["name"] != name:
+        raise Conflict("The rate periods were changed meanwhile; nothing was saved. Look at them again.")
+
+
+def save_period(garage_id: int, actor, position: int | None, item: Mapping[str, Any], was: str = "") -> Garage:
+    """Add a period at the end (`position` None) or replace the one at `position` (from 1), named `was`
+    when the form was shown: the whole list is checked and stored again by update_settings (one audited
+    transaction). InvalidSettings keyed like check()'s (``rate_periods.<n>.<field>``)."""
+    items = period_items(garage_id)
+    if position is None:
+        items.append(dict(item))
+    else:
+        _period_at(items, position, was)
+        items[position - 1] = dict(item)
+    return update_settings(garage_id, actor, rate_periods=items)
+
+
+def remove_period(garage_id: int, actor, position: int, name: str) -> Garage:
+    """Remove the period at `position` (from 1), still named `name` (see _period_at)."""
+    items = period_items(garage_id)
+    _period_at(items, position, name)
+    del items[position - 1]
+    return update_settings(garage_id, actor, rate_periods=items)
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    entry: datetime
+    exit: datetime
+    quote: Quote
+
+
+def preview(garage_id: int, now: datetime) -> list[PreviewRow]:
+    """A few stays priced by the same quote() as the exit, with the default rate: entering now and
+    leaving 1 h, 3 h and 24 h later, entering this evening at 18:00 leaving tomorrow at 07:00, and a
+    working day tomorrow, 07:30 to 17:30 (local: where an early bird shows)."""
+    tariff = current_tariff(garage_id)
+    zone = ZoneInfo(get_settings(garage_id).timezone or "UTC")
+    local = now.astimezone(zone)
+    evening = datetime.combine(local.date(), time(18), tzinfo=zone)
+    if evening < local:
+        evening = local
+    morning = datetime.combine(evening.date() + timedelta(days=1), time(7), tzinfo=zone)
+    early = datetime.combine(local.date() + timedelta(days=1), time(7, 30), tzinfo=zone)
+    late = datetime.combine(early.date(), time(17, 30), tzinfo=zone)
+    stays = [(now, now + timedelta(hours=1)), (now, now + timedelta(hours=3)),
+             (evening.astimezone(timezone.utc), morning.astimezone(timezone.utc)),
+             (early.astimezone(timezone.utc), late.astimezone(timezone.utc)), (now, now + timedelta(hours=24))]
+    return [PreviewRow(entry, exit, quote(entry, exit, tariff)) for entry, exit in stays]

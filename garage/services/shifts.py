@@ -24,7 +24,7 @@ from ..domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..domain.tickets import PAYMENT_METHODS
 from ..extensions import db
 from ..identity import Actor
-from ..models import Refund, Shift, Ticket, User
+from ..models import PermitPayment, Refund, Shift, Ticket, User
 from . import audit
 
 NO_SHIFT = "No such shift"
@@ -84,14 +84,16 @@ class ShiftReport:
         return None if raw is None else {int(k): v for k, v in json.loads(raw).items()}
 
 
-SHIFT_PAYMENTS = (
-    sa.select(Ticket.payment_method, sa.func.count(Ticket.id), sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0))
-    .where(Ticket.garage_id == sa.bindparam("garage_id"), Ticket.shift_id == sa.bindparam("shift_id"))
-    .group_by(Ticket.payment_method))
-CASH_PAID = (
-    sa.select(sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0))
-    .where(Ticket.garage_id == sa.bindparam("garage_id"), Ticket.shift_id == sa.bindparam("shift_id"),
-           Ticket.payment_method == rules.CASH))
+# A shift's payments: its tickets' and the permits sold or renewed in it (issue 19: money in the same drawer).
+_IN_SHIFT = sa.union_all(
+    sa.select(Ticket.payment_method.label("method"), Ticket.amount_paid.label("cents"))
+    .where(Ticket.garage_id == sa.bindparam("garage_id"), Ticket.shift_id == sa.bindparam("shift_id")),
+    sa.select(PermitPayment.payment_method, PermitPayment.amount_cents)
+    .where(PermitPayment.garage_id == sa.bindparam("garage_id"), PermitPayment.shift_id == sa.bindparam("shift_id")),
+).subquery()
+SHIFT_PAYMENTS = (sa.select(_IN_SHIFT.c.method, sa.func.count(), sa.func.coalesce(sa.func.sum(_IN_SHIFT.c.cents), 0))
+                  .group_by(_IN_SHIFT.c.method))
+CASH_PAID = sa.select(sa.func.coalesce(sa.func.sum(_IN_SHIFT.c.cents), 0)).where(_IN_SHIFT.c.method == rules.CASH)
 CASH_REFUNDED = (
     sa.select(sa.func.coalesce(sa.func.sum(Refund.amount_cents), 0))
     .where(Refund.garage_id == sa.bindparam("garage_id"), Refund.shift_id == sa.bindparam("shift_id"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -43,9 +44,15 @@ class GarageStats:
         return round(minutes / 60, 1) if minutes else 0.0
 
 
+def occupancy_of(row: Any) -> Occupancy:
+    """A garage's occupancy from its row (the counters and its reserved spaces)."""
+    return Occupancy(total=row.total_spaces, occupied=row.occupied, reserved=row.reserved_spaces or 0,
+                     permit_inside=row.occupied_permit or 0)
+
+
 def current_occupancy(garage_id: int) -> tuple[Occupancy, Garage]:
     s = get_settings(garage_id)
-    return Occupancy(total=s.total_spaces, occupied=s.occupied), s
+    return occupancy_of(s), s
 
 
 @dataclass(frozen=True)
@@ -87,7 +94,7 @@ class GarageOccupancy:
     @classmethod
     def of(cls, garage: Garage) -> "GarageOccupancy":
         return cls(garage.id, garage.slug, garage.garage_name, garage.timezone,
-                   Occupancy(total=garage.total_spaces, occupied=garage.occupied), garage.almost_full_percent)
+                   occupancy_of(garage), garage.almost_full_percent)
 
 
 def garages_now(garages: list[Garage]) -> list[GarageOccupancy]:
@@ -97,7 +104,8 @@ def garages_now(garages: list[Garage]) -> list[GarageOccupancy]:
 
 
 _BOARD = (sa.select(Garage.id, Garage.slug, Garage.garage_name, Garage.timezone, Garage.total_spaces,
-                    Garage.occupied, Garage.almost_full_percent).order_by(Garage.id))
+                    Garage.occupied, Garage.almost_full_percent, Garage.reserved_spaces, Garage.occupied_permit)
+          .order_by(Garage.id))
 # A token's garages where its owner holds a grant (an admin's token: see garages_occupancy).
 _TOKEN_MAY_ACT = sa.exists().where(
     ApiTokenGarage.token_id == sa.bindparam("token_id"), ApiTokenGarage.garage_id == Garage.id,
@@ -112,7 +120,7 @@ def garages_occupancy(token_id: int | None = None, user_id: int | None = None) -
     if token_id is not None:
         query, values = _BOARD.where(_TOKEN_MAY_ACT), {"token_id": token_id, "user_id": user_id}
     return [GarageOccupancy(row.id, row.slug, row.garage_name, row.timezone,
-                            Occupancy(total=row.total_spaces, occupied=row.occupied), row.almost_full_percent)
+                            occupancy_of(row), row.almost_full_percent)
             for row in db.session.execute(query, values)]
 
 

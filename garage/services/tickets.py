@@ -5,6 +5,7 @@ Every use case takes the garage's id first (identity.current_garage for a reques
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import wraps
 from datetime import datetime
 from typing import Any
 
@@ -13,23 +14,27 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..domain import pricing
+from ..domain import permits as permit_rules, pricing
 from ..domain.clock import utcnow
-from ..domain.errors import AlreadyInside, AlreadyProcessed, Conflict, GarageFull, InvalidInput, NotFound, QuoteChanged
+from ..domain.errors import (
+    AlreadyInside, AlreadyProcessed, Conflict, GarageFull, InvalidInput, NotFound, PermitRefused, QuoteChanged,
+)
 from ..domain.tickets import (
     NOTHING_TO_FIND, STATUS_ACTIVE, STATUS_COMPLETED, TicketView, check_payment_method, check_vehicle_type, clean_plate,
     looks_like_ticket_number, new_ticket_number, normalise_ticket_number, plate_key, scanned_ticket_message,
 )
+from ..domain.inputs import PageCount
 from ..extensions import db
 from ..domain.garages import DEFAULT_GARAGE_ID
 from ..identity import Actor, TokenCaller, admitted
 from ..models import Garage, Ticket, User
 from ..observability import metrics
 from ..persistence import BY_NUMBER, IN_GARAGE, NewTicket, commit_keeping_loaded, store
-from . import validations as validation_service
+from . import permits as permit_service, validations as validation_service
 from .settings import current_tariff, get_settings
 
 NUMBER_ATTEMPTS = 8
+DEADLOCK_ATTEMPTS = 3
 
 
 # Built once, with bind parameters: building a select costs more Python than running
@@ -76,6 +81,8 @@ def exit_details(quote: pricing.Quote, payment_method: str, lost: bool) -> dict[
     details = {"amountCents": quote.amount_cents, "paymentMethod": payment_method,
                "durationMinutes": quote.duration_minutes, "lost": lost,
                "timeFeeCents": quote.time_fee_cents, "lostFeeCents": quote.lost_fee_cents}
+    if quote.rule:
+        details["priceRule"] = quote.rule
     if quote.discount_cents:
         details["discountCents"] = quote.discount_cents
     return details
@@ -110,6 +117,12 @@ def issue_ticket(garage_id: int | None, license_plate: str | None, vehicle_type:
                 garage_id = admitted(actor)[1]  # the garage the statement resolved (a rare path)
             _refuse_if_inside(garage_id, key)  # an earlier or concurrent entry of this plate
             continue  # otherwise the ticket number collided: draw another
+        except (GarageFull, PermitRefused):  # no space for it, or its permit's refusal: unless it is inside
+            db.session.rollback()
+            if isinstance(actor, TokenCaller) and garage_id is None:
+                garage_id = admitted(actor)[1]
+            _refuse_if_inside(garage_id, key)
+            raise
         except BaseException:
             db.session.rollback()
             raise
@@ -117,11 +130,43 @@ def issue_ticket(garage_id: int | None, license_plate: str | None, vehicle_type:
         if db.session.get(Garage, DEFAULT_GARAGE_ID) is None:
             get_settings(DEFAULT_GARAGE_ID)  # first entry ever on a fresh database: create the row, go again
             continue
-        raise GarageFull()
+        if isinstance(actor, TokenCaller) and garage_id is None:
+            garage_id = admitted(actor)[1]  # the garage the statement resolved (this rare path only)
+        _refuse_if_inside(garage_id, key)  # no space was taken before the plate rule could speak: it first
+        raise GarageFull(_full_message(garage_id))
     raise Conflict("Could not allocate a ticket number, try again")
 
 
-issue_ticket = metrics.counted("entry")(issue_ticket)  # not `@`: mutmut 3 skips decorated functions
+def _full_message(garage_id: int | None) -> str:
+    """What a refused entry is told: the garage is full, or full for visitors only (the free spaces
+    left are reserved for permit holders). Read only on this rare path."""
+    row = (db.session.execute(sa.select(Garage.total_spaces, Garage.occupied, Garage.reserved_spaces)
+                              .where(Garage.id == garage_id)).first() if garage_id is not None else None)
+    if row is not None and row.reserved_spaces and row.occupied < row.total_spaces:
+        free = row.total_spaces - row.occupied
+        return (f"Full for visitors: the {free} free space{'' if free == 1 else 's'} "
+                f"{'is' if free == 1 else 'are'} reserved for permit holders")
+    return "Garage is full"
+
+
+def again_on_deadlock(use_case):
+    """Run an entry or an exit again when the database aborted it to break a deadlock (nothing of it was
+    written): an entry of a plate whose car is leaving at that moment takes the garage's row, then waits
+    for the plate's index entry, while the exit holds the ticket and waits for the garage's row."""
+    @wraps(use_case)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        for attempt in range(DEADLOCK_ATTEMPTS):
+            try:
+                return use_case(*args, **kwargs)
+            except sa.exc.DBAPIError as exc:
+                if attempt == DEADLOCK_ATTEMPTS - 1 or not store().is_deadlock(exc):
+                    raise
+                db.session.rollback()
+        raise AssertionError("unreachable")
+    return run
+
+
+issue_ticket = metrics.counted("entry")(again_on_deadlock(issue_ticket))  # not `@`: mutmut 3 skips decorated functions
 
 
 def _by_number(garage_id: int, typed: str | None) -> Ticket | None:
@@ -159,7 +204,9 @@ def quote_for(ticket: Ticket, now: datetime | None = None, lost: bool = False,
     A paid ticket answers what was charged, whatever the rules are today."""
     if ticket.status == STATUS_COMPLETED and ticket.amount_paid is not None:
         return pricing.recorded(ticket.duration_minutes or 0, ticket.amount_paid, ticket.lost,
-                                ticket.lost_fee_cents, getattr(ticket, "discount_cents", 0) or 0)
+                                ticket.lost_fee_cents, getattr(ticket, "discount_cents", 0) or 0,
+                                getattr(ticket, "price_rule", None),
+                                permit=getattr(ticket, "permit_id", None) is not None)
     return _priced(ticket, now or utcnow(), lost, tariff or current_tariff(ticket.garage_id))[0]
 
 
@@ -167,7 +214,9 @@ def _priced(ticket: Ticket, now: datetime, lost: bool, tariff: pricing.Tariff,
             extra: tuple = ()) -> tuple[pricing.Quote, tuple, list]:
     """The fee of an active ticket now with its merchant validations (and `extra` terms: a preview)
     taken off: the quote, its validation lines and the validations on the ticket."""
-    base = pricing.quote(ticket.entry_time, now, tariff, vehicle_type=ticket.vehicle_type, lost=lost)
+    base = permit_service.priced(
+        ticket, lambda start: pricing.quote(start, now, tariff, vehicle_type=ticket.vehicle_type, lost=lost),
+        now, tariff, lost)
     return validation_service.priced(ticket, base, now, tariff, extra)
 
 
@@ -181,6 +230,12 @@ def quote_with_validations(ticket: Ticket, now: datetime | None = None, lost: bo
     extra = tuple(validation_service.preview(ticket.garage_id, ticket, code, now)) if code is not None else ()
     q, lines, _ = _priced(ticket, now, lost, current_tariff(ticket.garage_id), extra)
     return q, lines
+
+
+def _method_or_none(method: Any) -> str | None:
+    """A payment method sent is checked at once (told before anything else); none sent is allowed only
+    for a permit car that owes nothing (checked once priced, in process_exit)."""
+    return None if method is None or method == "" else check_payment_method(method)
 
 
 def process_exit(garage_id: int | None, ticket_number: str | None, payment_method: str | None,
@@ -209,14 +264,14 @@ def process_exit(garage_id: int | None, ticket_number: str | None, payment_metho
     if validation_code is not None:
         if isinstance(actor, TokenCaller):
             actor, garage_id = admitted(actor if garage_id is None else replace(actor, garage_id=garage_id))
-        payment_method = check_payment_method(payment_method)  # told before anything is written
+        payment_method = _method_or_none(payment_method)  # told before anything is written
         ticket = find_ticket(garage_id, ticket_number)
         if ticket.status == STATUS_ACTIVE:  # a paid one: the exit below says so ("already processed")
             validation_service.validate_ticket(garage_id, ticket, validation_code, actor or Actor.system(), now)
     try:
         found = store().exit_inputs(garage_id, normalise_ticket_number(ticket_number), actor)
         ticket, settings = found.ticket, found.settings
-        payment_method = check_payment_method(payment_method)
+        payment_method = _method_or_none(payment_method)
         if ticket is None:
             raise NotFound("Ticket not found")
         if ticket.status != STATUS_ACTIVE:
@@ -227,11 +282,14 @@ def process_exit(garage_id: int | None, ticket_number: str | None, payment_metho
         q, lines, on_ticket = _priced(ticket, now, lost, tariff or current_tariff(ticket.garage_id))
         if expected_amount_cents is not None and expected_amount_cents != q.amount_cents:
             raise QuoteChanged(expected_amount_cents, q.amount_cents)
+        # A permit car that owes nothing is let out: no payment method (whatever was sent), "Permit".
+        payment_method = (permit_rules.PERMIT_METHOD if ticket.permit_id is not None and q.amount_cents == 0
+                          else check_payment_method(payment_method))
         values = dict(status=STATUS_COMPLETED, exit_time=now, duration_minutes=q.duration_minutes,
                       amount_paid=q.amount_cents, payment_method=payment_method, last_event_at=now,
                       lost=lost, lost_fee_cents=q.lost_fee_cents if lost else None,
                       closed_by_id=found.actor.user_id if found.actor else None, updated_at=now,
-                      discount_cents=q.discount_cents)
+                      discount_cents=q.discount_cents, price_rule=q.rule)
         # What each validation on the ticket took off, for its row (written by the exit's statement).
         given = [(v.id, line.discount_cents) for line in lines for v in on_ticket
                  if v.terms.program_id == line.program_id]
@@ -251,7 +309,7 @@ def process_exit(garage_id: int | None, ticket_number: str | None, payment_metho
     return ticket
 
 
-process_exit = metrics.counted("exit")(process_exit)  # not `@`: mutmut 3 skips decorated functions
+process_exit = metrics.counted("exit")(again_on_deadlock(process_exit))  # not `@`: mutmut 3 skips decorated functions
 
 
 # The latest event first, with who recorded it (the issuer of an entry, the attendant who
@@ -287,15 +345,11 @@ class InsideRow:
 
 
 @dataclass(frozen=True)
-class InsidePage:
+class InsidePage(PageCount):
     rows: list[InsideRow]
     total: int
     page: int
     per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def _active_filter(garage_id: int, query: str | None) -> list[sa.ColumnElement[bool]]:
@@ -335,5 +389,7 @@ def list_active(garage_id: int, query: str | None = None, page: int = 1, per_pag
     )
     now = now or utcnow()
     tariff = current_tariff(garage_id)
-    rows = [InsideRow(t, pricing.quote(t.entry_time, now, tariff, vehicle_type=t.vehicle_type)) for t in tickets]
+    # A car with validations or a permit: the exit's own pricing with them (a statement more each).
+    rows = [InsideRow(t, _priced(t, now, False, tariff)[0] if t.validations or t.permit_id is not None
+                      else pricing.quote(t.entry_time, now, tariff, vehicle_type=t.vehicle_type)) for t in tickets]
     return InsidePage(rows, total, page, per_page)

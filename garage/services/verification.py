@@ -44,9 +44,11 @@ def repair_counter(garage_id: int, actor: Actor) -> CounterRepair:
         if not repair.done:
             raise Conflict(f"{repair.inside} cars are inside but the garage has {repair.total_spaces} spaces: "
                            "the counter cannot hold them; raise the total spaces first (settings page)")
-        if repair.before != repair.after:
+        if (repair.before, repair.permit_before) != (repair.after, repair.permit_after):
+            permit = repair.permit_before != repair.permit_after
             audit.record(actor, REPAIRED, "garage_settings", garage_id,
-                         {"before": {"occupied": repair.before}, "after": {"occupied": repair.after}},
+                         {"before": {"occupied": repair.before, **({"occupiedPermit": repair.permit_before} if permit else {})},
+                          "after": {"occupied": repair.after, **({"occupiedPermit": repair.permit_after} if permit else {})}},
                          garage_id=garage_id)
         db.session.commit()
     except BaseException:

@@ -10,9 +10,12 @@ from typing import Any, Mapping
 from flask import flash, get_flashed_messages, redirect, request, url_for
 
 from ..domain import garage_settings as rules
-from ..domain.errors import Conflict
+from ..domain import rate_periods as periods
+from ..domain.clock import to_local, utcnow
+from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.inputs import parse_integer
 from ..domain.money import cents_to_decimal, parse_dollars
+from ..domain.permits import POLICY_REFUSE, POLICY_VISITOR
 from ..domain.pricing import LOST_ADD, LOST_REPLACE
 from ..domain.tax import parse_percent, percent_text
 from ..domain.tickets import VEHICLE_TYPES
@@ -33,7 +36,7 @@ def rate_field(kind: str) -> str:
 FIELDS = ("garage_name", "total_spaces", "timezone", "almost_full_percent", "hourly_rate",
           *(rate_field(kind) for kind in VEHICLE_TYPES), "grace_minutes", "daily_max",
           "lost_ticket_fee", "lost_ticket_mode", "garage_address", "tax_rate", "tax_id", "void_window_minutes",
-          "payments_require_shift")
+          "payments_require_shift", "reserved_spaces", "permit_policy", "pricing_choice")
 CHECKED = "1"  # a ticked checkbox's value
 # Setting (service keyword / check() key) → form field, where they differ.
 FIELD_OF = {"daily_max_cents": "daily_max", "lost_ticket_fee_cents": "lost_ticket_fee", "tax_rate_bp": "tax_rate",
@@ -55,6 +58,8 @@ def form_values() -> dict[str, str]:
         "garage_address": s.garage_address, "tax_rate": percent_text(s.tax_rate_bp), "tax_id": s.tax_id,
         "void_window_minutes": str(s.void_window_minutes),
         "payments_require_shift": CHECKED if s.payments_require_shift else "",
+        "reserved_spaces": str(s.reserved_spaces), "permit_policy": s.permit_policy,
+        "pricing_choice": tariff.choice,
     }
 
 
@@ -114,6 +119,12 @@ def parse_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]
     changes["tax_id"] = text("tax_id")
     whole("void_window_minutes", "void_window_minutes", "the void window in minutes")
     changes["payments_require_shift"] = text("payments_require_shift") == CHECKED  # unticked: not sent
+    if "reserved_spaces" in form:  # a form from before these fields (a page left open) leaves them as they are
+        whole("reserved_spaces", "reserved_spaces", "the reserved spaces", blank=0)
+    if "permit_policy" in form:
+        changes["permit_policy"] = text("permit_policy")
+    if "pricing_choice" in form:  # a form of before rate periods keeps the garage's choice
+        changes["pricing_choice"] = text("pricing_choice")
     for setting, message in rules.check(changes).items():
         errors.setdefault(FIELD_OF.get(setting, setting), message)
     return changes, errors
@@ -127,7 +138,160 @@ def _render(values: Mapping[str, str], errors: Mapping[str, str], status: int = 
         values=values, errors=errors, saved=saved, oob=is_htmx() and saved,
         vehicle_types=[(kind, rate_field(kind)) for kind in VEHICLE_TYPES],
         timezones=rules.COMMON_TIMEZONES, occupied=settings.occupied,
-        modes=((LOST_REPLACE, "Instead of the time fee"), (LOST_ADD, "On top of the time fee")))
+        modes=((LOST_REPLACE, "Instead of the time fee"), (LOST_ADD, "On top of the time fee")),
+        permit_policies=((POLICY_VISITOR, "Let it in as a visitor (charged as one)"),
+                         (POLICY_REFUSE, "Do not let it in")),
+        choices=CHOICE_LABELS, **periods_context())
+
+
+CHOICE_LABELS = ((periods.LOWEST, "The driver pays the lowest price that applies"),
+                 (periods.FIRST, "The first flat price listed that applies (else the hourly rates)"))
+
+
+def periods_context() -> dict[str, Any]:
+    """The rate periods in plain words and the preview of a few stays, for the settings page."""
+    garage = current_garage()
+    tariff = settings_service.current_tariff(garage)
+    zone = settings_service.get_settings(garage).timezone
+
+    def when(moment) -> str:
+        return to_local(moment, zone).strftime("%a %d %b, %H:%M")
+
+    return {"periods": [(p.name, periods.words(p)) for p in tariff.periods],
+            "preview": [(when(row.entry), when(row.exit), row.quote)
+                        for row in settings_service.preview(garage, utcnow())]}
+
+
+# --- one rate period: add, edit, remove ------------------------------------------------------------
+
+PERIOD_FIELDS = ("kind", "name", "price", "enter_from", "enter_until", "leave_from", "leave_by", "start", "end",
+                 "dates", "vehicle_type")
+# The period's JSON field (garage/domain/rate_periods.py) → the form's field, where they differ.
+PERIOD_FIELD_OF = {"priceCents": "price", "rateCents": "price", "enterFrom": "enter_from", "enterUntil": "enter_until",
+                   "leaveFrom": "leave_from", "leaveBy": "leave_by", "vehicleType": "vehicle_type"}
+ITEM_FIELD_OF = {"enter_from": "enterFrom", "enter_until": "enterUntil", "leave_from": "leaveFrom",
+                 "leave_by": "leaveBy", "start": "start", "end": "end"}
+
+
+def period_item(form: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """(the period as its JSON object, errors by form field) from the period form: the price in dollars,
+    times as typed (HH:MM), days ticked, dates separated by commas or spaces, the vehicle type (empty: all)."""
+    errors: dict[str, str] = {}
+
+    def text(name: str) -> str:
+        return (form.get(name) or "").strip()
+
+    kind = text("kind")
+    item: dict[str, Any] = {"kind": kind, "name": text("name")}
+    try:
+        cents: int | None = parse_dollars(text("price"))
+    except ValueError:
+        cents = None
+        errors["price"] = "Enter the price in dollars and cents, e.g. 8 or 8.50"
+    clocks = {periods.FLAT: ("enter_from", "enter_until", "leave_by", "leave_from"),
+              periods.HOURLY: ("start", "end")}.get(kind, ())
+    for name in clocks:
+        if text(name) or name not in ("leave_from", "start", "end"):
+            item[ITEM_FIELD_OF[name]] = text(name)
+    if kind in (periods.FLAT, periods.HOURLY):
+        item["days"] = [day for day in form.getlist("days") if isinstance(day, str)]
+    if kind == periods.EVENT:
+        item["dates"] = text("dates").replace(",", " ").split()
+    if kind in periods.KINDS:
+        item["rateCents" if kind == periods.HOURLY else "priceCents"] = cents if cents is not None else 0
+    item["vehicleType"] = text("vehicle_type") or None
+    for field, message in periods.parse_one(item, VEHICLE_TYPES)[1].items():
+        errors.setdefault(PERIOD_FIELD_OF.get(field, field), message[:1].upper() + message[1:])
+    return item, errors
+
+
+def period_values(item: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A stored period as the form shows it (a new one: a flat window with nothing filled in)."""
+    if item is None:
+        return {"kind": periods.FLAT, "days": []}
+    cents = item.get("priceCents", item.get("rateCents"))
+    values: dict[str, Any] = {"kind": item["kind"], "name": item["name"], "price": cents_to_decimal(cents),
+                              "days": list(item.get("days", [])), "dates": ", ".join(item.get("dates", [])),
+                              "vehicle_type": item.get("vehicleType") or ""}
+    for name, key in ITEM_FIELD_OF.items():
+        values[name] = item.get(key) or ""
+    return values
+
+
+def _render_period(position: int | None, values: Mapping[str, Any], errors: Mapping[str, str], status: int = 200,
+                   was: str = ""):
+    return htmx.page_or_fragment(
+        "settings/period.html", "settings/_period_form.html", status, position=position, values=values,
+        was=was,
+        errors=errors, kinds=list(periods.KIND_LABELS.items()), days=[(d, periods.DAY_NAMES[d]) for d in periods.DAYS],
+        vehicle_types=VEHICLE_TYPES)
+
+
+def _list_error_field(key: str) -> str:
+    """The form's field of an error about the whole list (check()'s ``rate_periods.<n>.<field>``, or
+    ``rate_periods`` itself: the form as a whole)."""
+    field = key.rsplit(".", 1)[-1] if key.count(".") == 2 else "form"
+    return PERIOD_FIELD_OF.get(field, field)
+
+
+def _back_to_settings():
+    """Saved: the settings page with its "Saved" notice (htmx: the whole page loaded)."""
+    flash(SAVED, "settings-saved")
+    if is_htmx():
+        return htmx.client_redirect(url_for("settings.index"))
+    return redirect(url_for("settings.index"), code=303)
+
+
+def _position(raw: str) -> int:
+    """A period's place in the list (from 1) in a URL; anything else: NotFound."""
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 3):
+        raise NotFound("No such rate period")
+    return int(raw)
+
+
+def _existing(position: int | None) -> Mapping[str, Any] | None:
+    items = settings_service.period_items(current_garage())
+    if position is None:
+        return None
+    if not 1 <= position <= len(items):
+        raise NotFound("No such rate period")
+    return items[position - 1]
+
+
+@bp.route("/settings/periods/new", methods=["GET", "POST"])
+@bp.route("/settings/periods/<position>", methods=["GET", "POST"])
+@manager_required
+def period(position: str | None = None):
+    """A rate period's form: a new one (added at the end) or the one at `position` (from 1)."""
+    position = _position(position) if position is not None else None
+    existing = _existing(position)
+    if request.method != "POST":
+        return _render_period(position, period_values(existing), {}, was=existing["name"] if existing else "")
+    item, errors = period_item(request.form)
+    values = {**{name: (request.form.get(name) or "") for name in PERIOD_FIELDS}, "days": request.form.getlist("days")}
+    was = (request.form.get("was") or "").strip()
+    if errors:
+        return _render_period(position, values, errors, 422, was)
+    try:
+        settings_service.save_period(current_garage(), current_actor(), position, item, was)
+    except rules.InvalidSettings as exc:  # across the list: a name another period has, one period too many
+        return _render_period(position, values, {_list_error_field(key): message.split(": ", 1)[-1]
+                                                 for key, message in exc.errors.items()}, 422, was)
+    except Conflict as exc:  # the period was changed or moved meanwhile: the form again, with why
+        return _render_period(position, values, {"form": exc.message}, 409, was)
+    return _back_to_settings()
+
+
+@bp.post("/settings/periods/<position>/remove")
+@manager_required
+def remove_period(position: str):
+    """Remove the period at `position`, named `name` in the form (the list may have changed since the
+    page was shown: another name there is a Conflict, nothing removed)."""
+    name = (request.form.get("name") or "").strip()
+    if not name:
+        raise InvalidInput("Say which rate period to remove", field="name")
+    settings_service.remove_period(current_garage(), current_actor(), _position(position), name)
+    return _back_to_settings()
 
 
 @bp.get("/settings")

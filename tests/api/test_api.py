@@ -14,7 +14,7 @@ from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 TICKET_FIELDS = {"id", "ticketNumber", "licensePlate", "vehicleType", "entryTime", "exitTime",
                  "durationMinutes", "amountPaid", "status", "paymentMethod", "lost", "lostFee", "receiptNumber",
-                 "refundedCents", "voidReason"}
+                 "refundedCents", "voidReason", "permitId", "permit", "priceRule"}
 
 
 # --- the seed's test plan (section 6.2) -------------------------------------------------

@@ -34,6 +34,7 @@ def spec(client, staff) -> dict:
 def concrete(path: str, garage: str = "main") -> str:
     """A path of the document with a ticket number and a shift that do not exist, at `garage` (the tokens' own)."""
     return (path.replace("{ticket_number}", "PS-ZZZZZZ").replace("{shift_id}", "999999").replace("{date}", "2026-02-30")
+            .replace("{permit_id}", "999999")
             .replace("{garage}", garage))
 
 
@@ -77,8 +78,9 @@ def test_every_operation_with_a_body_says_and_answers_400_413_and_422(client, sp
     admin = bearer("root")
     with_body = [(m, p, op) for m, p, op in operations(spec) if "requestBody" in op]
     # entry, exit, settings, opening and closing a shift, correcting, voiding, refunding and validating a ticket,
-    # a new validation program, at the seed's path and per garage; a new garage
-    assert len(with_body) == 21
+    # a new validation program, selling, changing and renewing a permit, at the seed's path and per garage;
+    # a new garage
+    assert len(with_body) == 27
     before = ticket_count()
     for method, path, op in with_body:
         assert {"400", "413", "422"} <= set(op["responses"]), (method, path)
@@ -97,8 +99,12 @@ def valid_body(method: str, path: str) -> dict | None:
     """A body each operation with a path parameter accepts (so the answer is about the path)."""
     if method == "put":
         return {"paymentMethod": "Cash"}
+    if method == "patch" and "{permit_id}" in path:
+        return {"holder": "H"}
     if method == "patch":
         return {"licensePlate": "A1", "reason": "r"}
+    if path.endswith("/renew"):
+        return {"months": 1}
     if path.endswith("/void"):
         return {"reason": "r"}
     if path.endswith("/refund"):
@@ -112,12 +118,12 @@ def valid_body(method: str, path: str) -> dict | None:
 
 def test_every_operation_with_a_path_parameter_says_and_answers_404(client, spec, manager):
     with_parameter = [(m, p, op) for m, p, op in operations(spec) if "{" in p]
-    # the ticket's seven, the shift's two, the day close's two; every garage operation per garage
-    assert len(with_parameter) == 7 + 2 + 2 + 22
+    # the ticket's seven, the shift's two, the day close's two, the permit's three; every garage operation per garage
+    assert len(with_parameter) == 7 + 2 + 2 + 3 + 27
     for method, path, op in with_parameter:
         assert "404" in op["responses"], (method, path)
         body = valid_body(method, path)
-        if "{ticket_number}" in path or "{shift_id}" in path or "{date}" in path:
+        if "{ticket_number}" in path or "{shift_id}" in path or "{date}" in path or "{permit_id}" in path:
             r = client.open(concrete(path), method=method.upper(), json=body, headers=manager)
             assert r.status_code == 404 and r.get_json()["message"], (method, path)
         if "{garage}" in path:

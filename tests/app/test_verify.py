@@ -33,6 +33,7 @@ COUNTER = "occupancy counter equals the cars inside"
 AUDITED = "every paid ticket has its payment audit row"
 FREE = "no negative free spaces"
 WITHIN = "counter within 0..total spaces"
+PERMITS = "permit counter equals the permit cars inside"
 
 
 def test_a_garage_in_use_passes_every_check(app, desk):
@@ -43,8 +44,9 @@ def test_a_garage_in_use_passes_every_check(app, desk):
     assert lines(result) == {COUNTER: "OK counter 1, cars inside 1",
                              AUDITED: "OK 0 paid tickets without one",
                              FREE: "OK 140 spaces: 139 free by the counter, 139 by the cars inside",
-                             WITHIN: "OK counter 1, total 140"}
-    assert "All 4 checks passed" in result.output
+                             WITHIN: "OK counter 1, total 140",
+                             PERMITS: "OK counter 0, permit cars inside 0"}
+    assert "All 5 checks passed" in result.output
 
 
 def test_a_counter_out_of_step_fails_and_is_repaired_once_with_an_audit_row(app, desk):
@@ -54,7 +56,7 @@ def test_a_counter_out_of_step_fails_and_is_repaired_once_with_an_audit_row(app,
     assert result.exit_code == 1
     assert lines(result)[COUNTER] == "FAIL counter 5, cars inside 2"
     assert [name for name, line in lines(result).items() if line.startswith("FAIL")] == [COUNTER]
-    assert "1 of 4 checks failed" in result.output
+    assert "1 of 5 checks failed" in result.output
 
     result = verify(app, "--repair-counter")
     assert result.exit_code == 0, result.output
@@ -121,6 +123,7 @@ def check_constraints_off():
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("ALTER TABLE garages DROP CONSTRAINT ck_settings_occupied_capacity"))
             conn.execute(sa.text("ALTER TABLE garages DROP CONSTRAINT ck_settings_occupied_nonneg"))
+            conn.execute(sa.text("ALTER TABLE garages DROP CONSTRAINT ck_garages_occupied_permit"))
         else:
             conn.exec_driver_sql("PRAGMA ignore_check_constraints = ON")
         yield
@@ -157,3 +160,24 @@ def test_no_settings_row_is_reported(app):
     assert "FAIL  the settings row exists" in result.output
     refused = verify(app, "--repair-counter")
     assert refused.exit_code == 1 and "run flask --app garage init first" in refused.output
+
+
+def test_a_permit_counter_out_of_step_fails_and_is_repaired_with_the_occupancy_counter(app, desk):
+    from datetime import timedelta
+    from garage.domain.clock import utcnow
+    from garage.identity import Actor
+    from garage.services import permits
+    today = utcnow().date()
+    permits.create_permit(MAIN, Actor.system(), holder="H", plates=["PERM 1"], valid_from=today,
+                          valid_until=today + timedelta(days=9), price_cents=0)
+    desk.issue("PERM 1"), desk.issue("BBB222")
+    set_settings(occupied_permit=0)
+    result = verify(app)
+    assert result.exit_code == 1
+    assert [name for name, line in lines(result).items() if line.startswith("FAIL")] == [PERMITS]
+    assert lines(result)[PERMITS] == "FAIL counter 0, permit cars inside 1"
+    result = verify(app, "--repair-counter")
+    assert result.exit_code == 0, result.output
+    assert "Permit counter repaired: 0 -> 1 (the permit cars inside)" in result.output
+    [event] = audit_events("occupancy.repaired")
+    assert event.details == {"before": {"occupied": 2, "occupiedPermit": 0}, "after": {"occupied": 2, "occupiedPermit": 1}}

@@ -85,3 +85,35 @@ def test_settings_without_javascript(live, browser):
         assert "Daily maximum $35.50 per 24 hours" in page.inner_text("#current-rates")
     finally:
         context.close()
+
+
+def test_rate_periods_with_htmx(live, tablet, csp_violations, screenshots):
+    """Add a night rate: a bad time is swapped in under its field, the saved period reads in words, the
+    preview prices stays, nothing is smaller than a finger and nothing scrolls sideways on a tablet."""
+    from tests.helpers.browser import small_targets
+
+    page = tablet
+    sign_in(page, live)
+    page.click("text=Add a rate period")
+    page.wait_for_selector("#period-form")
+    for field, typed in {"name": "Night rate", "price": "8", "enter_from": "18:00", "enter_until": "3 am",
+                         "leave_by": "08:00"}.items():
+        page.fill(f"#{field}", typed)
+    page.click("text=Save the period")
+    page.wait_for_selector("#enter_until-error")
+    assert "local time such as 18:00" in page.inner_text("#enter_until-error")
+    assert page.input_value("#name") == "Night rate"
+    page.screenshot(path=str(screenshots / "settings-period-errors.png"), full_page=True, caret="initial")
+    # Radios and checkboxes: their labels (.choice, a finger high) are the targets, as on the settings form.
+    assert [t for t in small_targets(page, "#period-form") if "[radio]" not in t and "[checkbox]" not in t] == []
+    page.fill("#enter_until", "03:00")
+    page.click("text=Save the period")
+    page.wait_for_selector("#rate-periods [data-period]")
+    assert page.inner_text("#rate-periods [data-period]") == (
+        "Night rate: $8.00 for entering 18:00–03:00 (any day) and leaving by 08:00")
+    assert "Night rate" in page.inner_text("#current-rates")
+    assert len(page.query_selector_all("#rate-periods [data-preview]")) == 5
+    assert small_targets(page, "#rate-periods") == []
+    page.locator("#rate-periods").screenshot(path=str(screenshots / "settings-rate-periods.png"), caret="initial")
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+    assert csp_violations == []

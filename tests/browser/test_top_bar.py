@@ -1,6 +1,6 @@
 """The operator's and staff's top bar and garage switching on a tablet (issue 17; an outside walk at
 1024x768 landscape and 768x1024 portrait), in Chromium against gunicorn on PostgreSQL: an admin's
-menu (nine links) is one line in landscape and one row of links under the name in portrait; "Switch
+menu (ten links) is one line in landscape and one row of links under the name in portrait; "Switch
 garage" and the chooser's garages are finger-sized, and the chooser says which garage is FULL.
 
 The viewports are the tablet's screen less the ~80 px its browser's bars take (test_desk_layout)."""
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.browser
 LANDSCAPE = {"width": 1024, "height": 768 - 80}
 PORTRAIT = {"width": 768, "height": 1024 - 80}
 ORIENTATIONS = pytest.mark.parametrize("viewport", [LANDSCAPE, PORTRAIT], ids=["landscape", "portrait"])
-ADMIN_MENU = ["Desk", "Reports", "Staff", "Audit log", "Settings", "Lobby", "API docs", "Portfolio", "Garages"]
+ADMIN_MENU = ["Desk", "Reports", "Permits", "Staff", "Audit log", "Settings", "Lobby", "API docs", "Portfolio", "Garages"]
 LONG_NAME = "Harbour Street Multi-Storey Car Park"
 
 TOP_BAR = """() => {

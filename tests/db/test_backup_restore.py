@@ -65,7 +65,7 @@ def test_a_dump_restored_into_another_database_passes_verify(tmp_path):
         assert result.returncode == 0, result.stdout + result.stderr
         assert "OK    occupancy counter equals the cars inside: counter 1, cars inside 1" in result.stdout
         assert "OK    every paid ticket has its payment audit row: 0 paid tickets without one" in result.stdout
-        assert "All 4 checks passed" in result.stdout
+        assert "All 5 checks passed" in result.stdout
         engine = sa.create_engine(copy)
         try:
             with engine.connect() as conn:

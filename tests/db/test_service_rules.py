@@ -203,3 +203,40 @@ def test_the_first_price_asked_of_a_new_database_creates_the_default_garage_at_t
     assert db.session.get(Garage, MAIN) is None
     assert current_tariff(MAIN).hourly_rate_cents == 1000
     assert db.session.get(Garage, MAIN) is not None
+
+
+def test_an_entry_or_exit_aborted_to_break_a_deadlock_runs_again(app, monkeypatch):
+    """PostgreSQL aborts one side of an entry racing the exit of the same plate (40P01): nothing of it was
+    written, so it runs again instead of answering 500; any other database error is not retried."""
+    import psycopg2
+    import sqlalchemy as sa
+    from garage import persistence
+    from garage.identity import Actor
+    from garage.services import tickets
+
+    class Deadlock(psycopg2.OperationalError):
+        pgcode = "40P01"
+
+    store = persistence.store()
+    real_issue, real_close, calls = store.issue, store.close, []
+
+    def once(real):
+        def flaky(*args, **kwargs):
+            calls.append(real.__name__)
+            if calls.count(real.__name__) == 1:
+                raise sa.exc.OperationalError("INSERT", {}, Deadlock("deadlock detected"))
+            return real(*args, **kwargs)
+        return flaky
+
+    monkeypatch.setattr(store, "issue", once(real_issue))
+    monkeypatch.setattr(store, "close", once(real_close))
+    number = tickets.issue_ticket(1, "DEAD 1", "Car", Actor.system()).ticket_number
+    paid = tickets.process_exit(1, number, "Cash", Actor.system())
+    assert paid.amount_paid == 1000 and calls == ["issue", "issue", "close", "close"]
+
+    def broken(*args, **kwargs):
+        raise sa.exc.OperationalError("INSERT", {}, psycopg2.OperationalError("disk full"))
+
+    monkeypatch.setattr(store, "issue", broken)
+    with pytest.raises(sa.exc.OperationalError):
+        tickets.issue_ticket(1, "DEAD 2", "Car", Actor.system())

@@ -76,3 +76,9 @@ def test_a_shift_closing_time_reads_in_the_garage_timezone_like_the_rest_of_the_
                               "after": {"closedAt": None, "countedByDenomination": None}}, "Pacific/Auckland")
     assert reopened.lines[1:] == [DetailLine("closed at", "2026-12-06 14:45:00", "none"),
                                   DetailLine("counted by denomination", "3 × $1", "none")]
+
+
+def test_a_permits_sale_reads_in_dollars_with_its_number_and_plates():
+    assert value_text("priceCents", 12000) == "$120.00"
+    assert value_text("permitId", 2) == "P-00002"
+    assert value_text("plates", ["ML 4521", "JB 100"]) == "ML 4521, JB 100"

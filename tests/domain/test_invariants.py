@@ -11,6 +11,7 @@ COUNTER = "occupancy counter equals the cars inside"
 AUDITED = "every paid ticket has its payment audit row"
 FREE = "no negative free spaces"
 WITHIN = "counter within 0..total spaces"
+PERMITS = "permit counter equals the permit cars inside"
 
 
 def verdicts(**counts) -> dict[str, tuple[bool, str]]:
@@ -30,16 +31,19 @@ def test_a_garage_in_use_passes_every_check_in_a_fixed_order():
         Check(AUDITED, True, "0 paid tickets without one"),
         Check(FREE, True, "140 spaces: 138 free by the counter, 138 by the cars inside"),
         Check(WITHIN, True, "counter 2, total 140"),
+        Check(PERMITS, True, "counter 0, permit cars inside 0"),
     ]
 
 
 def test_an_empty_garage_and_a_full_one_are_both_fine():
     assert verdicts(total_spaces=3, occupied=0, inside=0) == {
         COUNTER: (True, "counter 0, cars inside 0"), AUDITED: (True, "0 paid tickets without one"),
-        FREE: (True, "3 spaces: 3 free by the counter, 3 by the cars inside"), WITHIN: (True, "counter 0, total 3")}
+        FREE: (True, "3 spaces: 3 free by the counter, 3 by the cars inside"), WITHIN: (True, "counter 0, total 3"),
+        PERMITS: (True, "counter 0, permit cars inside 0")}
     assert verdicts(total_spaces=3, occupied=3, inside=3) == {
         COUNTER: (True, "counter 3, cars inside 3"), AUDITED: (True, "0 paid tickets without one"),
-        FREE: (True, "3 spaces: 0 free by the counter, 0 by the cars inside"), WITHIN: (True, "counter 3, total 3")}
+        FREE: (True, "3 spaces: 0 free by the counter, 0 by the cars inside"), WITHIN: (True, "counter 3, total 3"),
+        PERMITS: (True, "counter 0, permit cars inside 0")}
 
 
 def test_a_counter_out_of_step_fails_only_its_own_check():
@@ -76,3 +80,9 @@ def test_paid_tickets_without_their_audit_row_are_counted_and_named(missing, exa
 def test_examples_are_not_shown_when_nothing_is_missing():
     result = verdicts(total_spaces=3, occupied=0, inside=0, paid_without_audit=0, examples=("PS-AAAAAA",))
     assert result[AUDITED] == (True, "0 paid tickets without one")
+
+
+def test_a_permit_counter_out_of_step_fails_only_its_own_check():
+    result = verdicts(total_spaces=10, occupied=5, inside=5, permit_occupied=2, permit_inside=1)
+    assert result[PERMITS] == (False, "counter 2, permit cars inside 1")
+    assert [name for name, (ok, _) in result.items() if not ok] == [PERMITS]

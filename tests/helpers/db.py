@@ -14,7 +14,7 @@ from garage.domain.garages import DEFAULT_GARAGE_ID
 from garage.models import AuditEvent, Garage, GarageGrant, Ticket, User
 
 TABLES = ("audit_log", "user_sessions", "sign_in_throttle", "api_token_garages", "api_tokens", "daily_closes", "refunds", "ticket_validations", "validation_codes",
-          "validation_programs", "tickets", "shifts",
+          "validation_programs", "tickets", "permit_payments", "permit_plates", "permits", "shifts",
           "vehicle_rates", "garage_grants", "garages", "users")
 
 

@@ -48,10 +48,11 @@ REQUESTS = [
     Req("lookup", "GET", "/api/tickets/{ticket}", auth="token", most=2),
     # quote and exit also read the per-vehicle-type rates (one small table, pricing rules)
     Req("quote", "GET", "/api/tickets/{ticket}/quote", auth="token", most=4),
-    # The hot paths: token check + INSERT ticket + INSERT audit + UPDATE counter (on PostgreSQL
-    # all four are one prepared statement: EXECUTE, after a PREPARE on a connection's first entry).
+    # The hot paths: token check + the permit the plate is on (with the garage's timezone and policy,
+    # issue 19) + INSERT ticket + INSERT audit + UPDATE counter (on PostgreSQL all five are one prepared
+    # statement: EXECUTE, after a PREPARE on a connection's first entry).
     Req("entry", "POST", "/api/tickets", auth="token", json={"licensePlate": "NEW 1", "vehicleType": "Car"},
-        most=4, postgresql_most=1, status=201),
+        most=5, postgresql_most=1, status=201),
     # ONE SELECT (token's owner, ticket, settings, rate) + UPDATE counter and receipt number + guarded
     # UPDATE + INSERT audit (on PostgreSQL the three writes are one prepared statement, PREPAREd once
     # per connection).
@@ -60,7 +61,7 @@ REQUESTS = [
     # A garage's own paths cost what the seed's do: the token's lookup (the entry's statement, the
     # exit's SELECT) resolves the slug too.
     Req("entry per garage", "POST", "/api/garages/main/tickets", auth="token",
-        json={"licensePlate": "NEW 1", "vehicleType": "Car"}, most=4, postgresql_most=1, status=201),
+        json={"licensePlate": "NEW 1", "vehicleType": "Car"}, most=5, postgresql_most=1, status=201),
     Req("exit per garage", "PUT", "/api/garages/main/tickets/{ticket}/exit", auth="token",
         json={"paymentMethod": "Cash"}, most=4, postgresql_most=2),
     Req("stats per garage", "GET", "/api/garages/main/garage/stats", auth="token", most=3),
@@ -85,6 +86,10 @@ REQUESTS = [
     # PostgreSQL (SQLite one fewer: no work_mem set_config): page 12, chart 7.
     Req("reports page", "GET", "/g/main/reports", auth="manager-session", most=14),
     Req("occupancy chart", "GET", "/g/main/reports/charts/occupancy.svg", auth="manager-session", most=9),
+    # Permits (issue 19): the list (count, page, plates, cars inside) and the report (counts, renewals due,
+    # sales by method, ONE statement for the tickets of the period), however many tickets.
+    Req("permits page", "GET", "/g/main/permits", auth="manager-session", most=8),
+    Req("permits report", "GET", "/g/main/permits/report", auth="manager-session", most=12),
 ]
 
 
@@ -190,7 +195,8 @@ def test_entry_and_exit_are_one_transaction_without_savepoints(app, client, staf
         assert exit_verbs == ["SELECT", "EXECUTE"], exit_statements
         assert "api_tokens" in exit_statements[0] and "garages" in exit_statements[0]
     else:
-        assert verbs == ["SELECT", "INSERT", "INSERT", "UPDATE"], statements
+        # the token's owner, the plate's permit (with the garage's timezone and policy), the ticket, audit, counter
+        assert verbs == ["SELECT", "SELECT", "INSERT", "INSERT", "UPDATE"], statements
         # counter + receipt number (UPDATE ... RETURNING), guarded UPDATE of the ticket, audit
         assert exit_verbs == ["SELECT", "UPDATE", "UPDATE", "INSERT"], exit_statements
         assert "garages" in exit_statements[1] and "RETURNING" in exit_statements[1]

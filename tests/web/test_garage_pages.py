@@ -164,7 +164,8 @@ def test_signing_in_with_a_garage_s_fragment_as_next_lands_on_that_garage_s_page
 def garage_urls(app, slug: str, ticket: str, public: bool = True):
     """(method, URL) of every route of a garage's pages (the `garage` URL value), at `slug`;
     without the public ones (the lobby) unless `public`."""
-    values = {"number": ticket, "username": "ann", "name": "occupancy", "shift_id": "1", "date": "2026-01-01"}
+    values = {"number": ticket, "username": "ann", "name": "occupancy", "shift_id": "1", "date": "2026-01-01",
+              "position": "1", "permit_id": "1"}
     for rule in app.url_map.iter_rules():
         if URL_VALUE not in rule.arguments or rule.endpoint.partition(".")[0] not in AREAS:
             continue  # the API's /api/garages/<slug>/... : tests/api

@@ -31,7 +31,7 @@ from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 from garage.extensions import db
 from garage.identity import Actor
 from garage.models import User
-from garage.services import accounts, shifts, tickets
+from garage.services import accounts, permits, settings as settings_service, shifts, tickets
 from tests.helpers.api import issue
 from tests.helpers.garages import make_admin
 from tests.helpers.web import PASSWORD, csrf_token, sign_in, signed_in, soup
@@ -92,7 +92,10 @@ RECIPES: dict[str, tuple[str, ...]] = {
     "reports.close": ("day",), "reports.close_day": (), "reports.print_close": (), "reports.export_close": (),
     "reports.validations": (), "reports.create_validation": (), "reports.validation_report": ("from", "to"),
     "reports.export_validations": ("from", "to"),
-    "settings.index": (), "settings.save": (),
+    "permits.index": ("q", "status", "days", "page"), "permits.new": (), "permits.create": (), "permits.show": (),
+    "permits.update": (), "permits.suspend": (), "permits.reactivate": (), "permits.renew": (), "permits.export": (),
+    "permits.import_page": (), "permits.import_csv": (), "permits.report": ("from", "to", "days"),
+    "settings.index": (), "settings.save": (), "settings.period": (), "settings.remove_period": (),
     "admin.users": (), "admin.create_user": (), "admin.deactivate": (), "admin.reactivate": (),
     "admin.reset_password": (), "admin.audit": ("action", "user", "from", "to", "page"), "admin.grant": (),
     "moved.old_url": (), "moved.choose": (), "moved.remember": (),
@@ -106,6 +109,8 @@ RECIPES: dict[str, tuple[str, ...]] = {
     "api.get_close": (), "api.close_day": (),
     "api.validate_ticket": (), "api.list_validations": (), "api.create_validation": (),
     "api.validation_report": ("from", "to"),
+    "api.list_permits": ("q", "status", "page"), "api.create_permit": (), "api.get_permit": (),
+    "api.update_permit": (), "api.renew_permit": (),
 }
 
 # A good value for each parameter name, so generated requests also get past the first check.
@@ -114,7 +119,8 @@ VALID: dict[str, str] = {
     "to": "2026-03-08", "group": "day", "action": "auth.login", "user": "boss", "limit": "10",
     "number": "{ticket}", "ticket_number": "{ticket}", "username": "dave", "name": "occupancy",
     "filename": "css/app.css", "rows": "50", "seen": "0.0.0", "garage": "main", "rest": "live",
-    "shift_id": "1", "day": "2026-03-01", "date": "2026-03-01",
+    "shift_id": "1", "day": "2026-03-01", "date": "2026-03-01", "permit_id": "1", "status": "valid", "days": "14",
+    "position": "1",
 }
 
 
@@ -127,6 +133,8 @@ class Guarded:
     token: dict[str, str]
     ticket: str
     paid: str  # a paid ticket (the refund form)
+    permit: int = 0  # a permit (its page's forms)
+    suspended: int = 0  # a suspended permit (its Reactivate form)
 
     def valid(self, name: str) -> str:
         return VALID.get(name, "x").format(ticket=self.ticket)
@@ -146,7 +154,14 @@ def guarded(app, client, make_user, token_for) -> Guarded:
     shifts.open_shift(MAIN, dave, 0)  # shift 2: open (the shift pages' forms: adjust, reopen, close)
     paid = issue(client, token, "GUARD2")
     tickets.process_exit(MAIN, paid, "Cash")
-    return Guarded(browser, app.test_client(), token, issue(client, token, "GUARD1"), paid)
+    # A rate period: the settings page shows its Remove form, /settings/periods/1 its form.
+    settings_service.update_settings(MAIN, dave, rate_periods=[{"kind": "hourly", "name": "W", "rateCents": 500}])
+    permit = permits.create_permit(MAIN, dave, holder="Guard Holder", plates=["GUARDP1"], valid_from=date(2026, 1, 1),
+                                   valid_until=date(2026, 12, 31), price_cents=100).id
+    suspended = permits.create_permit(MAIN, dave, holder="Guard Held", plates=["GUARDP2"], valid_from=date(2026, 1, 1),
+                                      valid_until=date(2026, 12, 31), price_cents=100).id
+    permits.update_permit(MAIN, suspended, dave, {"status": "suspended"})
+    return Guarded(browser, app.test_client(), token, issue(client, token, "GUARD1"), paid, permit, suspended)
 
 
 def assert_no_server_error(response, what: str) -> None:
@@ -211,8 +226,11 @@ FORM_PAGES = ("/g/main/desk", "/g/main/desk/exit?q=GUARD1", "/g/main/desk/ticket
               "/g/main/admin/audit", "/g/main/settings", "/g/main/reports", "/account/password", "/desk/choose",
               "/garages", "/portfolio", "/g/main/desk/shift", "/g/main/desk/shifts/1", "/g/main/desk/shifts/2",
               "/g/main/reports/close", "/g/main/reports/validations",
+              "/g/main/permits", "/g/main/permits/new", "/g/main/permits/{permit}",
+              "/g/main/permits/{suspended}", "/g/main/permits/import",
+              "/g/main/permits/report",
               "/g/main/desk/tickets/{ticket}/correct", "/g/main/desk/tickets/{ticket}/void",
-              "/g/main/desk/tickets/{paid}/refund")
+              "/g/main/desk/tickets/{paid}/refund", "/g/main/settings/periods/new", "/g/main/settings/periods/1")
 
 
 @dataclass(frozen=True)
@@ -270,7 +288,8 @@ def drive(client, form: Form, token: str) -> None:
 
 def test_every_form_on_every_page_never_fails(app, guarded, make_user):
     browser = guarded.browser
-    pages = [page.format(ticket=guarded.ticket, paid=guarded.paid) for page in FORM_PAGES]
+    pages = [page.format(ticket=guarded.ticket, paid=guarded.paid, permit=guarded.permit,
+                         suspended=guarded.suspended) for page in FORM_PAGES]
     forms = {form.action: form for page in pages for form in forms_on(browser, page)}
     forms.update({form.action: form for form in forms_on(guarded.anonymous, "/login")})
     posted = {app.url_map.bind("localhost").match(action.split("?")[0], method="POST")[0]

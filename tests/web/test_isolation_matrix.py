@@ -26,7 +26,9 @@ A rule POLICY does not classify fails the completeness test, so the matrix stays
 from __future__ import annotations
 
 import inspect
+import io
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Callable
 from urllib.parse import quote
 
@@ -38,15 +40,15 @@ from garage.extensions import db
 from garage.garages_web import DESK_COOKIE
 from garage.htmx import PAGE_OF
 from garage.identity import Actor
-from garage.models import AuditEvent, Garage, GarageGrant, Shift, Ticket, User
-from garage.services import accounts, shifts, tickets
+from garage.models import AuditEvent, Garage, GarageGrant, Permit, PermitPayment, Shift, Ticket, User
+from garage.services import accounts, permits, shifts, tickets
 from garage.services.settings import ensure_settings
 from tests.helpers.db import empty_tables
 from tests.helpers.garages import add_garage, bearer, make_admin, person, revoke
 from tests.helpers.web import HTMX, csrf_token, sign_in
 
 RECEIPT_SEQ = 4242  # A's receipts start there: R-004243 is A's and nobody else's
-SECRETS = ("ZZSECRETA1", "ZZSECRETA2", format_receipt_number(RECEIPT_SEQ + 1), "alpha-only-user")
+SECRETS = ("ZZSECRETA1", "ZZSECRETA2", format_receipt_number(RECEIPT_SEQ + 1), "alpha-only-user", "ZZSECRETHOLDER")
 NAME = "Alpha Secret"  # A's name: shown on its public screens (the lobby, the lobby's chooser)
 A_SLUG, B_SLUG = "alpha", "beta"
 
@@ -74,7 +76,10 @@ POLICY: dict[str, str] = {
     **{f"reports.{name}": "manager" for name in ("index", "chart", "export_rows", "export_tickets", "close",
                                                   "close_day", "print_close", "export_close", "validations",
                                                   "create_validation", "validation_report", "export_validations")},
-    "settings.index": "manager", "settings.save": "manager",
+    **{f"permits.{name}": "manager" for name in ("index", "new", "create", "show", "update", "suspend", "reactivate",
+                                                  "renew", "export", "import_page", "import_csv", "report")},
+    "settings.index": "manager", "settings.save": "manager", "settings.period": "manager",
+    "settings.remove_period": "manager",
     **{f"admin.{name}": "manager" for name in ("audit", "users", "create_user", "deactivate", "reactivate",
                                                 "reset_password")},
     "admin.grant": "admin",
@@ -86,6 +91,8 @@ POLICY: dict[str, str] = {
                                                 "get_shift", "close_shift", "correct_ticket", "void_ticket")},
     "api.get_garage_settings": "api_manager", "api.refund_ticket": "api_manager", "api.validate_ticket": "api_staff",
     **{f"api.{name}": "api_manager" for name in ("list_validations", "create_validation", "validation_report")},
+    **{f"api.{name}": "api_manager" for name in ("list_permits", "create_permit", "get_permit", "update_permit",
+                                                  "renew_permit")},
     "api.get_close": "api_manager", "api.close_day": "api_manager", "api.put_garage_settings": "api_manager",
     "api.list_garages": "api_account", "api.create_garage": "api_admin",
 }
@@ -206,6 +213,7 @@ class World:
     paid: str  # A's paid ticket
     rows_of_a: tuple = ()  # A's rows after the last mutating request (snapshot)
     shift: int = 0  # A's shift (closed), opened by A's attendant who manages B
+    permit: int = 0  # A's permit (its holder is a secret)
 
     def snapshot(self) -> tuple:
         """A's rows, as they were: tickets (number, status, receipt), audit rows, grants, its settings row,
@@ -223,11 +231,16 @@ class World:
                                .where(User.username == "alpha-only-user")).one(),
             db.session.execute(sa.select(Shift.id, Shift.closed_at, Shift.counted_cash_cents, Shift.over_short_cents)
                                .where(Shift.garage_id == a).order_by(Shift.id)).all(),
+            db.session.execute(sa.select(Permit.id, Permit.holder, Permit.status, Permit.valid_until,
+                                         sa.select(sa.func.count(PermitPayment.id))
+                                         .where(PermitPayment.permit_id == Permit.id).scalar_subquery())
+                               .where(Permit.garage_id == a).order_by(Permit.id)).all(),
         )
         snap = tuple(tuple(part) if not isinstance(part, int) else part for part in rows[:3])
         garage_row = tuple(sorted((k, repr(v)) for k, v in rows[3] if not k.startswith("_")))
         db.session.rollback()
-        return (*snap, garage_row, tuple(rows[4]), tuple(tuple(row) for row in rows[5]))
+        return (*snap, garage_row, tuple(rows[4]), tuple(tuple(row) for row in rows[5]),
+                tuple(tuple(row) for row in rows[6]))
 
 
 @pytest.fixture(scope="module")
@@ -239,6 +252,9 @@ def world(_app) -> World:
         b = add_garage(B_SLUG, spaces=5, name="Beta")
         c = add_garage("gamma", spaces=5, name="Gamma")
         db.session.execute(sa.update(Garage).where(Garage.id == a).values(receipt_seq=RECEIPT_SEQ))
+        # A rate period at A and B: the period's pages (/settings/periods/1) have one to show.
+        db.session.execute(sa.update(Garage).where(Garage.id.in_((a, b))).values(
+            rate_periods='[{"kind": "hourly", "name": "ZZ Weekend", "rateCents": 500, "days": ["sat"]}]'))
         db.session.commit()
         person("alpha-only-user", {a: "attendant"})
         person("att-b", {b: "attendant"})
@@ -296,7 +312,10 @@ def world(_app) -> World:
                 caller.client.set_cookie(DESK_COOKIE, A_SLUG)  # a tablet last used by someone of A
         revoke("left-a", a)
         accounts.set_active("gone", False)
-        world = World(_app, a, callers, active, paid, shift=a_shift)
+        a_permit = permits.create_permit(a, person_of("mgr-ab"), holder="ZZSECRETHOLDER", plates=["ZZPERMIT1"],
+                                         valid_from=date(2026, 1, 1), valid_until=date(2026, 12, 31),
+                                         price_cents=100).id
+        world = World(_app, a, callers, active, paid, shift=a_shift, permit=a_permit)
         world.rows_of_a = world.snapshot()
         yield world
         db.session.remove()
@@ -311,7 +330,7 @@ class Request:
     method: str
     slug: str | None  # the garage the path names (None: none)
     path: str
-    names_a_ticket: bool  # the path names A's ticket (or A's shift)
+    names_a_ticket: bool  # the path names A's ticket (or A's shift, or A's permit)
     names_a_person: bool  # the path names A's person
 
 
@@ -324,7 +343,8 @@ QUERIES = {"desk.lookup": "?q={active}", "desk.inside": "?q=ZZSECRET",  # part o
 def requests_of(app, world: World):
     """Every rule × method, each garage's rule at A's and at B's slug, path parameters filled."""
     values = {"ticket_number": world.active, "number": world.paid, "username": "alpha-only-user",
-              "filename": "css/app.css", "shift_id": str(world.shift), "date": CLOSED_DAY}
+              "filename": "css/app.css", "shift_id": str(world.shift), "date": CLOSED_DAY,
+              "permit_id": str(world.permit), "position": "1"}
     for rule in app.url_map.iter_rules():
         for method in sorted(rule.methods or ()):  # Werkzeug's HEAD (and OPTIONS, where it answers) too
             inside = method not in READING or rule.endpoint in ASKS_THE_CAR_INSIDE
@@ -340,7 +360,7 @@ def requests_of(app, world: World):
                     path = path.replace(f"<path:{name}>", value).replace(f"<{name}>", value)
                 path += QUERIES.get(rule.endpoint, "").format(active=world.active)
                 yield Request(rule.endpoint, rule.rule, method, slug, path,
-                              bool({"ticket_number", "number", "shift_id"} & set(rule.arguments))
+                              bool({"ticket_number", "number", "shift_id", "permit_id"} & set(rule.arguments))
                               or rule.endpoint == "desk.lookup",
                               "username" in rule.arguments)
 
@@ -356,6 +376,8 @@ ATTEMPTS: dict[str, dict[str, Any]] = {
     "api.create_ticket": {"licensePlate": "ZZATTACK2", "vehicleType": "Car"},
     "api.process_exit": {"paymentMethod": "Cash"},
     "api.put_garage_settings": {"hourlyRate": 12345},
+    "settings.period": {"kind": "hourly", "name": "ZZ Attack", "price": "0.01"},
+    "settings.remove_period": {"name": "ZZ Weekend"},
     "api.create_garage": {"slug": "zzattack", "name": "ZZ Attack", "totalSpaces": 3, "timezone": "UTC"},
     # A's shift closed, recounted or reopened (a body that passes the form's checks: only the garage refuses).
     "desk.close_shift": {"counted": "0"}, "desk.adjust_shift": {"counted": "0", "reason": "ZZ attack"},
@@ -373,6 +395,18 @@ ATTEMPTS: dict[str, dict[str, Any]] = {
     "api.close_day": {}, "reports.close_day": {},
     "desk.correct": {"plate": "ZZATTACK4", "vehicle_type": "SUV", "reason": "ZZ attack"},
     "desk.void": {"reason": "ZZ attack"}, "desk.refund": {"amount": "0.01", "reason": "ZZ attack"},
+    # A permit sold at A, or A's permit changed or renewed (issue 19).
+    "api.create_permit": {"holder": "ZZ Attack", "plates": ["ZZATTACK5"], "validFrom": "2026-01-01",
+                          "validUntil": "2026-01-31", "price": 1},
+    "api.update_permit": {"holder": "ZZ Attack"}, "api.renew_permit": {"months": 1},
+    "permits.create": {"holder": "ZZ Attack", "plates": "ZZATTACK6", "valid_from": "2026-01-01",
+                       "valid_until": "2026-01-31", "price": "1", "payment_method": "Cash"},
+    "permits.update": {"holder": "ZZ Attack", "contact": "", "plates": "ZZPERMIT1"},
+    "permits.suspend": {}, "permits.reactivate": {},
+    "permits.renew": {"months": "1", "price": "1", "payment_method": "Cash"},
+    # A file (made anew for each request: an upload is read once).
+    "permits.import_csv": {"file": lambda: (io.BytesIO(b"holder,plates,valid_from,valid_until,price\n"
+                                                       b"ZZ Attack,ZZATTACK7,2026-01-01,2026-01-31,1\n"), "a.csv")},
 }
 CLOSED_DAY = "2026-01-05"
 # What a caller with rights at A sends: nothing that changes A (the other checks read A afterwards).
@@ -383,7 +417,8 @@ HARMLESS: dict[str, dict[str, Any]] = {
 
 
 def body(req: Request, caller: Caller) -> dict[str, Any]:
-    sent = (HARMLESS if caller.rights_at_a else ATTEMPTS).get(req.endpoint, {})
+    sent = {name: value() if callable(value) else value
+            for name, value in (HARMLESS if caller.rights_at_a else ATTEMPTS).get(req.endpoint, {}).items()}
     if req.endpoint.startswith("api."):
         return {"json": sent}
     return {"data": {**sent, "csrf_token": caller.csrf}}

@@ -205,7 +205,8 @@ def test_occupancy_api_fields_and_state_match_the_screen(client, occupied, state
     r = client.get("/api/garage/occupancy")
     assert r.status_code == 200
     body = r.get_json()
-    assert set(body) == {"total", "occupied", "available", "state", "updatedAt"}
+    assert set(body) == {"total", "occupied", "available", "state", "updatedAt", "reservedSpaces", "permitOccupied",
+                         "permitAvailable"}
     assert (body["total"], body["occupied"], body["available"], body["state"]) == (10, occupied, 10 - occupied, state)
     updated = datetime.fromisoformat(body["updatedAt"])
     assert abs(updated - datetime.now(timezone.utc)) < timedelta(seconds=30)

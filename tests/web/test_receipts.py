@@ -41,7 +41,7 @@ def test_the_printed_receipt_has_what_a_customer_and_an_accountant_need(desk):
     assert text(slip.select_one(".slip-number")) == number
     t = ticket(number)
     assert facts(slip) == {"Plate": "REC 1", "Vehicle": "SUV", "Entered": local(t.entry_time),
-                           "Left": local(t.exit_time), "Duration": "2 h 05 min", "Hours billed": "3",
+                           "Left": local(t.exit_time), "Duration": "2 h 05 min", "Hours billed": "3", "Price": "Standard rate",
                            "Method": "Credit Card", "Attendant": "ann"}
     assert text(slip.select_one(".slip-total")) == "Total paid $30.00"
     # 19 % included in $30.00: 3000 × 19 / 119 = 478.99 cents → $4.79

@@ -168,8 +168,8 @@ def test_a_tap_on_the_desk_keeps_the_session(app, make_user, move_clock):
 # --- 4. nav and roles across the areas ------------------------------------------------------
 
 EVERYONE = ["Desk", "Shift", "Lobby"]
-MANAGERS = ["Reports", "Staff", "Audit log", "Settings"]
-MANAGER_PAGES = ("/g/main/reports", "/g/main/admin/users", "/g/main/admin/audit", "/g/main/settings")
+MANAGERS = ["Reports", "Permits", "Staff", "Audit log", "Settings"]
+MANAGER_PAGES = ("/g/main/reports", "/g/main/permits", "/g/main/admin/users", "/g/main/admin/audit", "/g/main/settings")
 
 
 def nav_links(client, path: str = "/g/main/desk") -> list[str]:

@@ -22,7 +22,7 @@ VALID = {
     "rate_compact_car": "", "rate_suv": "15", "rate_motorcycle": "5.5", "rate_van": "",
     "grace_minutes": "10", "daily_max": "40", "lost_ticket_fee": "50", "lost_ticket_mode": "add",
     "garage_address": " 12 Main Street \r\n\r\nSpringfield IL 62701\r\n", "tax_rate": "19", "tax_id": " DE123456789 ",
-    "void_window_minutes": "15", "payments_require_shift": "1",
+    "void_window_minutes": "15", "payments_require_shift": "1", "reserved_spaces": "0", "permit_policy": "visitor",
 }
 
 
@@ -114,7 +114,8 @@ def test_saving_stores_cents_redirects_and_says_saved(manager_client):
                         "garage_name": "Main Street Garage", "timezone": "Europe/Berlin",
                         "almost_full_percent": 85, "garage_address": "12 Main Street\nSpringfield IL 62701",
                         "tax_rate_bp": 1900, "tax_id": "DE123456789", "void_window_minutes": 15,
-                        "payments_require_shift": True}
+                        "payments_require_shift": True, "reserved_spaces": 0, "permit_policy": "visitor",
+                        "rate_periods": "[]", "pricing_choice": "lowest"}
     assert rates == [("Motorcycle", 550), ("SUV", 1500)]  # blank types pay the default rate
     page = soup(manager_client.get(r.location))
     assert "Saved" in page.find(class_="saved").get_text()
@@ -335,4 +336,37 @@ def test_a_bad_void_window_is_422_next_to_its_field_and_nothing_changes(manager_
     page = soup(r)
     assert words in field_error(page, "void_window_minutes")
     assert page.find(id="void_window_minutes")["value"] == typed
+    assert snapshot() == before
+
+
+# --- permit holders (issue 19): reserved spaces, a car whose permit is not valid ---------------------
+
+def test_reserved_spaces_and_the_permit_policy_are_saved_and_shown(manager_client):
+    page = soup(manager_client.get("/g/main/settings"))
+    assert page.find(id="reserved_spaces")["value"] == "0"
+    assert page.find("input", attrs={"name": "permit_policy", "value": "visitor"}).has_attr("checked")
+    assert post(manager_client, {"reserved_spaces": "12", "permit_policy": "refuse"}).status_code == 303
+    assert {k: snapshot()[0][k] for k in ("reserved_spaces", "permit_policy")} == {"reserved_spaces": 12,
+                                                                                  "permit_policy": "refuse"}
+    page = soup(manager_client.get("/g/main/settings"))
+    assert page.find(id="reserved_spaces")["value"] == "12"
+    assert page.find("input", attrs={"name": "permit_policy", "value": "refuse"}).has_attr("checked")
+
+
+@pytest.mark.parametrize("overrides, words", [
+    ({"reserved_spaces": "121"}, "at most the 120 spaces"), ({"reserved_spaces": "-1"}, "from 0"),
+    ({"reserved_spaces": "x"}, "whole number"), ({"reserved_spaces": "50", "total_spaces": "40"}, "at most the 40"),
+])
+def test_bad_reserved_spaces_are_422_next_to_the_field_and_nothing_changes(manager_client, overrides, words):
+    before = snapshot()
+    r = post(manager_client, overrides, headers=HTMX)
+    assert r.status_code == 422
+    assert words in field_error(soup(r), "reserved_spaces")
+    assert snapshot() == before
+
+
+def test_an_unknown_permit_policy_is_refused(manager_client):
+    before = snapshot()
+    r = post(manager_client, {"permit_policy": "maybe"})
+    assert r.status_code == 422 and field_error(soup(r), "permit_policy")
     assert snapshot() == before

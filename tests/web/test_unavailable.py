@@ -117,3 +117,21 @@ def test_static_files_and_the_sign_in_page_send_no_statement(app, desk):
         assert desk.client.get("/static/js/lobby.js").status_code == 200
         assert app.test_client().get("/login").status_code == 200
     assert statements == []
+
+
+def test_a_signed_in_person_gets_the_503_page_too(actions, monkeypatch):
+    """Their session is read from the database that is down: the 503 page must not read it again."""
+    actions.sign_in()
+    real = db.session.execute
+
+    def down(statement, *args, **kwargs):
+        raise REFUSED
+
+    monkeypatch.setattr(db.session, "execute", down)
+    for url in ("/g/main/desk", "/g/main/permits", "/desk"):
+        page = actions.client.get(url)
+        assert page.status_code == 503, (url, page.status_code)
+        assert page.headers["Retry-After"] == "5"
+        assert soup(page).h1.get_text() == "Temporarily unavailable"
+    monkeypatch.setattr(db.session, "execute", real)
+    assert actions.client.get("/g/main/desk").status_code == 200  # back, and still signed in
