@@ -304,6 +304,7 @@ class Garage(db.Model):
     reserved_spaces: Mapped[int] = mapped_column(default=0, server_default="0")
     occupied_permit: Mapped[int] = mapped_column(default=0, server_default="0")
     permit_policy: Mapped[str] = mapped_column(sa.String(8), default="visitor", server_default="visitor")
+    permit_max_plates: Mapped[int] = mapped_column(default=5, server_default="5")  # plates per permit here
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
@@ -322,6 +323,7 @@ class Garage(db.Model):
         sa.CheckConstraint("reserved_spaces >= 0 AND reserved_spaces <= total_spaces", name="ck_garages_reserved"),
         sa.CheckConstraint("occupied_permit >= 0 AND occupied_permit <= occupied", name="ck_garages_occupied_permit"),
         sa.CheckConstraint("permit_policy IN ('visitor', 'refuse')", name="ck_garages_permit_policy"),
+        sa.CheckConstraint("permit_max_plates >= 1 AND permit_max_plates <= 10", name="ck_garages_permit_max_plates"),
         sa.CheckConstraint("pricing_choice IN ('lowest', 'first')", name="ck_garages_pricing_choice"),
     )
 

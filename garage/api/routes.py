@@ -346,6 +346,7 @@ SETTINGS_FIELDS = {"totalSpaces": "total_spaces", "hourlyRate": "hourly_rate", "
                    "taxRateBasisPoints": "tax_rate_bp", "taxId": "tax_id",
                    "voidWindowMinutes": "void_window_minutes", "paymentsRequireShift": "payments_require_shift",
                    "reservedSpaces": "reserved_spaces", "permitPolicy": "permit_policy",
+                   "permitMaxPlates": "permit_max_plates",
                    "ratePeriods": "rate_periods", "pricingChoice": "pricing_choice"}
 
 
@@ -360,7 +361,7 @@ def settings_json() -> dict[str, Any]:
         almostFullPercent=s.almost_full_percent, garageAddress=s.garage_address,
         taxRateBasisPoints=s.tax_rate_bp, taxId=s.tax_id, rates=describe(tariff),
         voidWindowMinutes=s.void_window_minutes, paymentsRequireShift=s.payments_require_shift,
-        reservedSpaces=s.reserved_spaces, permitPolicy=s.permit_policy,
+        reservedSpaces=s.reserved_spaces, permitPolicy=s.permit_policy, permitMaxPlates=s.permit_max_plates,
         ratePeriods=rate_periods.to_json_list(tariff.periods), pricingChoice=tariff.choice,
     ).model_dump()
 

@@ -169,6 +169,8 @@ class SettingsUpdate(Request):
     paymentsRequireShift: bool = optional(description="payments (and cash refunds) need the payer's open shift")
     reservedSpaces: whole(0, limits.MAX_SPACES) = optional(  # type: ignore[valid-type]
         description="spaces kept for permit holders (at most totalSpaces): visitors see FULL when the others are taken")
+    permitMaxPlates: whole(1, 10) = optional(  # type: ignore[valid-type]
+        description="plates a permit may have at this garage (one of its cars inside at a time)")
     permitPolicy: Literal["visitor", "refuse"] = optional(
         description="a plate whose permit is not valid now (expired, suspended, its other car inside): "
                     "visitor: enters as a visitor; refuse: not let in")
@@ -303,6 +305,7 @@ class SettingsResponse(BaseModel):
     paymentsRequireShift: bool
     reservedSpaces: int = Field(description="spaces kept for permit holders")
     permitPolicy: str = Field(description="visitor | refuse: a car whose permit is not valid now")
+    permitMaxPlates: int = Field(description="plates a permit may have at this garage")
     ratePeriods: list[RatePeriod] = Field(default_factory=list)  # type: ignore[valid-type]
     pricingChoice: PricingChoice = periods.LOWEST  # type: ignore[valid-type]
     rates: list[str] = Field(description="the rules as shown to drivers")
@@ -507,8 +510,9 @@ PlateText = Annotated[str, Field(min_length=1, max_length=40)]
 class PermitCreate(Request):
     holder: str = Field(min_length=1, max_length=80, examples=["Jane Doe"])
     contact: str = Field(default="", max_length=120, examples=["jane@example.com"])
-    plates: list[PlateText] = Field(min_length=1, max_length=5, examples=[["B-XY 123"]],  # type: ignore[valid-type]
-                                    description="1 to 5 plates; one car of the permit inside at a time")
+    plates: list[PlateText] = Field(min_length=1, max_length=10, examples=[["B-XY 123"]],  # type: ignore[valid-type]
+                                    description="1 to the garage's permitMaxPlates (5 unless set; at most 10); "
+                                                "one car of the permit inside at a time")
     validFrom: str = Field(pattern=DATE_PATTERN, description="first local day, YYYY-MM-DD")
     validUntil: str = Field(pattern=DATE_PATTERN, description="last local day (included), YYYY-MM-DD")
     price: whole(0, 10_000_000) = Field(description="cents: the sale, recorded as revenue")  # type: ignore[valid-type]
@@ -519,7 +523,7 @@ class PermitUpdate(Request):
     """Only the fields sent are changed (a renewal, which is paid, is POST /permits/<id>/renew)."""
     holder: str = optional(min_length=1, max_length=80)
     contact: str = optional(max_length=120)
-    plates: list[PlateText] = optional(min_length=1, max_length=5)  # type: ignore[valid-type]
+    plates: list[PlateText] = optional(min_length=1, max_length=10)  # type: ignore[valid-type]
     status: Literal["active", "suspended"] = optional(description="suspended: not admitted as a permit holder")
     validFrom: str = optional(pattern=DATE_PATTERN, description="a correction of the first day")
     validUntil: str = optional(pattern=DATE_PATTERN, description="a correction of the last day")

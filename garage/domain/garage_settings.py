@@ -11,7 +11,7 @@ from zoneinfo import available_timezones
 from .amendments import MAX_VOID_WINDOW_MINUTES
 from .errors import InvalidInput
 from .money import format_dollars
-from .permits import POLICIES as PERMIT_POLICIES
+from .permits import MAX_PLATES as PERMIT_MAX_PLATES, POLICIES as PERMIT_POLICIES
 from .pricing import LOST_MODES
 from . import rate_periods
 from .tax import MAX_RATE_BP
@@ -43,7 +43,8 @@ COMMON_TIMEZONES = (
 SETTING_NAMES = ("total_spaces", "hourly_rate", "vehicle_rates", "grace_minutes", "daily_max_cents",
                  "lost_ticket_fee_cents", "lost_ticket_mode", "garage_name", "timezone",
                  "almost_full_percent", "garage_address", "tax_rate_bp", "tax_id", "void_window_minutes",
-                 "payments_require_shift", "reserved_spaces", "permit_policy", "rate_periods", "pricing_choice")
+                 "payments_require_shift", "reserved_spaces", "permit_policy", "rate_periods", "pricing_choice",
+                 "permit_max_plates")
 PRICING_CHOICE_MESSAGE = ("Choose whether drivers pay the lowest price that applies (lowest) or the first "
                           "flat price listed that applies (first)")
 
@@ -161,6 +162,8 @@ def check(changes: Mapping[str, Any]) -> dict[str, str]:
         errors["payments_require_shift"] = "Choose whether payments need an open shift"
     if "reserved_spaces" in changes and not _range(changes["reserved_spaces"], 0, MAX_SPACES):
         errors["reserved_spaces"] = "Reserved spaces must be a whole number from 0 to the garage's spaces"
+    if "permit_max_plates" in changes and not _range(changes["permit_max_plates"], 1, PERMIT_MAX_PLATES):
+        errors["permit_max_plates"] = f"Plates per permit must be a whole number from 1 to {PERMIT_MAX_PLATES}"
     if "permit_policy" in changes and changes["permit_policy"] not in PERMIT_POLICIES:
         errors["permit_policy"] = "Choose whether a car whose permit is not valid enters as a visitor or is refused"
     if "rate_periods" in changes:

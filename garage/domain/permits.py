@@ -1,6 +1,7 @@
 """Monthly permits (season passes) and reserved spaces (issue 19). Pure Python.
 
-A **permit** belongs to one garage: a holder (name, contact), up to ``MAX_PLATES`` plates (a plate
+A **permit** belongs to one garage: a holder (name, contact), up to the garage's ``permit_max_plates``
+plates (``DEFAULT_MAX_PLATES``, at most ``MAX_PLATES``; a plate
 is on at most one permit of a garage), a validity of whole local days ``valid_from`` ..
 ``valid_until`` (both included, in the garage's timezone), the price it was sold for, and a status:
 ``active`` or ``suspended`` (a manager's decision). **Expired** is not stored: it is an active permit
@@ -50,7 +51,8 @@ POLICY_VISITOR = "visitor"
 POLICY_REFUSE = "refuse"
 POLICIES = (POLICY_VISITOR, POLICY_REFUSE)
 
-MAX_PLATES = 5             # plates per permit
+MAX_PLATES = 10            # plates per permit, whatever a garage allows
+DEFAULT_MAX_PLATES = 5     # a garage's limit unless its manager sets another (garages.permit_max_plates)
 HOLDER_MAX = 80
 CONTACT_MAX = 120
 MAX_PERMIT_DAYS = 400      # one sale covers at most this many days
@@ -179,6 +181,13 @@ def check_price(value: Any, field: str = "priceCents") -> int:
         raise InvalidInput(f"The price must be from {format_dollars(0)} to {format_dollars(MAX_PRICE_CENTS)}",
                            field=field)
     return value
+
+
+def check_plate_limit(count: int, most: int, field: str = "plates") -> None:
+    """The garage's own limit of plates per permit (1 .. MAX_PLATES)."""
+    if count > most:
+        raise InvalidInput(f"This garage allows at most {most} plate{'' if most == 1 else 's'} per permit",
+                           field=field)
 
 
 def check_plate_count(keys: list[str], field: str = "plates") -> list[str]:

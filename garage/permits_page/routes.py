@@ -138,7 +138,7 @@ def _new_page(status: int = 200, form: dict[str, str] | None = None, errors: dic
                     "valid_until": (rules.add_months(today, 1) - timedelta(days=1)).isoformat(),
                     "payment_method": "Cash"}
     return htmx.page_or_fragment("permits/new.html", "permits/_permit_form.html", status, form=form,
-                                 errors=errors or {}, methods=PAYMENT_METHODS, plates_most=rules.MAX_PLATES)
+                                 errors=errors or {}, methods=PAYMENT_METHODS, plates_most=get_settings(current_garage()).permit_max_plates)
 
 
 @bp.get("/new")
@@ -191,7 +191,7 @@ def _permit_page(permit_id: int, status: int = 200, edit: dict[str, str] | None 
     return htmx.page_or_fragment(
         "permits/permit.html", "permits/_permit.html", status, row=row, permit=permit, payments=payments,
         number=rules.number_of(permit.id), states=STATE_LABELS, edit=edit, renew=renew, errors=errors or {},
-        renew_errors=renew_errors or {}, methods=PAYMENT_METHODS, plates_most=rules.MAX_PLATES,
+        renew_errors=renew_errors or {}, methods=PAYMENT_METHODS, plates_most=get_settings(current_garage()).permit_max_plates,
         next_from=rules.next_period(permit.valid_from, permit.valid_until, today)[0],
         local=lambda moment: to_local(moment, tz).strftime("%Y-%m-%d %H:%M"), timezone=tz,
         notices=get_flashed_messages(category_filter=[NOTICE]))

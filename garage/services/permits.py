@@ -157,7 +157,7 @@ def create_permit(garage_id: int, actor: Actor, *, holder: Any, contact: Any = "
     InvalidInput (422) for a bad field; Conflict (409) for a plate already on another permit here."""
     terms = _sale_terms(holder, contact, plates, valid_from, valid_until, price_cents, payment_method)
     now = now or utcnow()
-    _garage(garage_id)
+    rules.check_plate_limit(len(terms.plates), _garage(garage_id).permit_max_plates)
     keys = [key for _, key in terms.plates]
     taken = _taken_plate(garage_id, keys)
     if taken:
@@ -205,6 +205,7 @@ def update_permit(garage_id: int, permit_id: Any, actor: Actor, changes: dict[st
                                     changes.get("valid_until", permit.valid_until))
     typed = _plates(changes["plates"]) if "plates" in changes else None
     if typed is not None:
+        rules.check_plate_limit(len(typed), _garage(garage_id).permit_max_plates)
         taken = _taken_plate(garage_id, [key for _, key in typed], permit.id)
         if taken:
             raise taken
@@ -536,7 +537,7 @@ def import_permits(garage_id: int, actor: Actor, data: bytes | str, now: datetim
     audited transaction, each a sale (revenue, `permit.created` with `imported`), or none. Every line
     found wrong is reported (ImportRefused: line number and message): a bad field, a plate on a permit
     here already or twice in the file, more than IMPORT_MAX_ROWS lines or IMPORT_MAX_BYTES, not UTF-8."""
-    _garage(garage_id)
+    most = _garage(garage_id).permit_max_plates
     rows = _read_csv(data)
     rows = [(line, cells) for line, cells in rows if any(cell.strip() for cell in cells)]
     if not rows:
@@ -549,6 +550,8 @@ def import_permits(garage_id: int, actor: Actor, data: bytes | str, now: datetim
     first_line: dict[str, tuple[int, str]] = {}
     for line, cells in rows[1:]:
         terms, problems = _import_row(columns, cells)
+        if terms is not None and len(terms.plates) > most:
+            problems, terms = [f"plates: this garage allows at most {most} plates per permit"], None
         errors += [(line, problem) for problem in problems]
         # A line's plates are checked against the file and the garage even when another of its cells is
         # wrong: every problem of the file is told at once.

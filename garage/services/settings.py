@@ -24,7 +24,7 @@ from ..models import Garage, Ticket, VehicleRate
 COLUMNS = ("total_spaces", "hourly_rate", "grace_minutes", "daily_max_cents", "lost_ticket_fee_cents",
            "lost_ticket_mode", "garage_name", "timezone", "almost_full_percent", "garage_address", "tax_rate_bp",
            "tax_id", "void_window_minutes", "payments_require_shift", "reserved_spaces", "permit_policy",
-           "rate_periods", "pricing_choice")
+           "rate_periods", "pricing_choice", "permit_max_plates")
 
 
 def ensure_settings() -> Garage:

@@ -36,7 +36,7 @@ def rate_field(kind: str) -> str:
 FIELDS = ("garage_name", "total_spaces", "timezone", "almost_full_percent", "hourly_rate",
           *(rate_field(kind) for kind in VEHICLE_TYPES), "grace_minutes", "daily_max",
           "lost_ticket_fee", "lost_ticket_mode", "garage_address", "tax_rate", "tax_id", "void_window_minutes",
-          "payments_require_shift", "reserved_spaces", "permit_policy", "pricing_choice")
+          "payments_require_shift", "reserved_spaces", "permit_policy", "pricing_choice", "permit_max_plates")
 CHECKED = "1"  # a ticked checkbox's value
 # Setting (service keyword / check() key) → form field, where they differ.
 FIELD_OF = {"daily_max_cents": "daily_max", "lost_ticket_fee_cents": "lost_ticket_fee", "tax_rate_bp": "tax_rate",
@@ -59,6 +59,7 @@ def form_values() -> dict[str, str]:
         "void_window_minutes": str(s.void_window_minutes),
         "payments_require_shift": CHECKED if s.payments_require_shift else "",
         "reserved_spaces": str(s.reserved_spaces), "permit_policy": s.permit_policy,
+        "permit_max_plates": str(s.permit_max_plates),
         "pricing_choice": tariff.choice,
     }
 
@@ -123,6 +124,8 @@ def parse_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]
         whole("reserved_spaces", "reserved_spaces", "the reserved spaces", blank=0)
     if "permit_policy" in form:
         changes["permit_policy"] = text("permit_policy")
+    if "permit_max_plates" in form:
+        whole("permit_max_plates", "permit_max_plates", "the plates per permit")
     if "pricing_choice" in form:  # a form of before rate periods keeps the garage's choice
         changes["pricing_choice"] = text("pricing_choice")
     for setting, message in rules.check(changes).items():

@@ -7,6 +7,7 @@
   defaults (PostgreSQL: catalog changes only), with their check constraints.
 - ``tickets.permit_id`` (NULL: a visitor) and the partial unique index ``uq_tickets_permit_inside``
   (one car of a permit inside at a time), built CONCURRENTLY on PostgreSQL.
+- ``garages.permit_max_plates`` (plates per permit at that garage, 1..10, default 5).
 
 Re-runnable (the tables are guarded by ``permits``; the index build by its validity).
 
@@ -98,11 +99,14 @@ def _tables():
         batch_op.add_column(sa.Column('occupied_permit', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('permit_policy', sa.String(length=8), nullable=False,
                                       server_default='visitor'))
+        batch_op.add_column(sa.Column('permit_max_plates', sa.Integer(), nullable=False, server_default='5'))
         batch_op.create_check_constraint('ck_garages_reserved',
                                          'reserved_spaces >= 0 AND reserved_spaces <= total_spaces')
         batch_op.create_check_constraint('ck_garages_occupied_permit',
                                          'occupied_permit >= 0 AND occupied_permit <= occupied')
         batch_op.create_check_constraint('ck_garages_permit_policy', "permit_policy IN ('visitor', 'refuse')")
+        batch_op.create_check_constraint('ck_garages_permit_max_plates',
+                                         'permit_max_plates >= 1 AND permit_max_plates <= 10')
     with op.batch_alter_table('tickets') as batch_op:
         batch_op.add_column(sa.Column('permit_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key('fk_tickets_permit_id', 'permits', ['permit_id'], ['id'])
@@ -118,9 +122,11 @@ def downgrade():
         batch_op.drop_constraint('fk_tickets_permit_id', type_='foreignkey')
         batch_op.drop_column('permit_id')
     with op.batch_alter_table('garages') as batch_op:
+        batch_op.drop_constraint('ck_garages_permit_max_plates', type_='check')
         batch_op.drop_constraint('ck_garages_permit_policy', type_='check')
         batch_op.drop_constraint('ck_garages_occupied_permit', type_='check')
         batch_op.drop_constraint('ck_garages_reserved', type_='check')
+        batch_op.drop_column('permit_max_plates')
         batch_op.drop_column('permit_policy')
         batch_op.drop_column('occupied_permit')
         batch_op.drop_column('reserved_spaces')

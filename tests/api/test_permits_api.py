@@ -197,7 +197,7 @@ def test_a_plate_is_on_one_permit_of_a_garage(client, manager):
 
 
 @pytest.mark.parametrize("body, field", [
-    ({"holder": "  "}, "holder"), ({"plates": []}, "plates"), ({"plates": ["A 1"] * 2 + ["B", "C", "D", "E"]}, "plates"),
+    ({"holder": "  "}, "holder"), ({"plates": []}, "plates"), ({"plates": ["A 1", "B", "C", "D", "E", "F"]}, "plates"),
     ({"plates": ["😀"]}, "plates"), ({"validFrom": "2026-02-30"}, "validFrom"),
     ({"validUntil": (TODAY - timedelta(days=10)).isoformat()}, "validUntil"), ({"price": -1}, "price"),
     ({"validUntil": (TODAY + timedelta(days=900)).isoformat()}, "validUntil"), ({"paymentMethod": "Gold"}, "pay"),
@@ -321,3 +321,14 @@ def test_a_car_inside_is_told_so_where_its_permit_would_refuse_it(client, staff,
     assert r.status_code == 409 and "already inside on ticket" in r.get_json()["message"]
     r = enter(client, staff, "PB 3")  # the other car of the permit: refused for the permit's rule
     assert r.status_code == 409 and "already has PB 2 inside" in r.get_json()["message"]
+
+
+def test_each_garage_says_how_many_plates_a_permit_may_have(client, manager):
+    plates = [f"FAM {n}" for n in range(7)]
+    r = client.post("/api/permits", json={"holder": "Big Family", "plates": plates, "validFrom": TODAY.isoformat(),
+                                          "validUntil": TODAY.isoformat(), "price": 0}, headers=manager)
+    assert r.status_code == 422 and r.get_json()["message"] == "This garage allows at most 5 plates per permit"
+    assert settings(client, manager, permitMaxPlates=8)["permitMaxPlates"] == 8
+    assert sell(client, manager, plates=plates)["plates"] == plates
+    r = client.put("/api/garage/settings", json={"permitMaxPlates": 11}, headers=manager)
+    assert r.status_code == 422

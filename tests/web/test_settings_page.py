@@ -115,7 +115,7 @@ def test_saving_stores_cents_redirects_and_says_saved(manager_client):
                         "almost_full_percent": 85, "garage_address": "12 Main Street\nSpringfield IL 62701",
                         "tax_rate_bp": 1900, "tax_id": "DE123456789", "void_window_minutes": 15,
                         "payments_require_shift": True, "reserved_spaces": 0, "permit_policy": "visitor",
-                        "rate_periods": "[]", "pricing_choice": "lowest"}
+                        "rate_periods": "[]", "pricing_choice": "lowest", "permit_max_plates": 5}
     assert rates == [("Motorcycle", 550), ("SUV", 1500)]  # blank types pay the default rate
     page = soup(manager_client.get(r.location))
     assert "Saved" in page.find(class_="saved").get_text()
@@ -370,3 +370,14 @@ def test_an_unknown_permit_policy_is_refused(manager_client):
     r = post(manager_client, {"permit_policy": "maybe"})
     assert r.status_code == 422 and field_error(soup(r), "permit_policy")
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("typed, saved", [("3", 3), ("10", 10), ("0", None), ("11", None), ("two", None)])
+def test_plates_per_permit_are_set_on_the_page(manager_client, typed, saved):
+    before = snapshot()
+    r = post(manager_client, {"permit_max_plates": typed}, headers=HTMX)
+    if saved is None:
+        assert r.status_code == 422 and field_error(soup(r), "permit_max_plates")
+        assert snapshot() == before
+    else:
+        assert r.status_code == 200 and snapshot()[0]["permit_max_plates"] == saved
