@@ -41,7 +41,10 @@ def sell(live, plate: str, days_left: int, holder: str = "Jane Doe") -> int:
 
 
 def scan_plate(page: Page, plate: str) -> None:
-    """A keyboard-wedge scanner (or a fast typist): the keys, then Enter, in the focused plate field."""
+    """A keyboard-wedge scanner (or a fast typist): the keys, then Enter, in the focused plate field.
+    Once the desk has finished its last answer's swaps and follow-up refreshes (a scan started inside
+    them lost its keys about once in three full-suite runs; the cause is not found yet)."""
+    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)
     page.locator("#plate").focus()
     page.keyboard.type(plate, delay=5)
     page.keyboard.press("Enter")
