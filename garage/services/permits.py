@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Sequence
 
@@ -224,8 +224,9 @@ def update_permit(garage_id: int, permit_id: Any, actor: Actor, changes: dict[st
             keep = {p.plate_key: p for p in permit.plates}
             permit.plates = [keep.get(key) or PermitPlate(garage_id=garage_id, license_plate=plate, plate_key=key)
                              for plate, key in typed]
-            for plate, key in typed:
-                keep.get(key) and setattr(keep[key], "license_plate", plate)
+            for plate, key in typed:  # a kept plate takes the spelling typed now
+                if key in keep:
+                    keep[key].license_plate = plate
         db.session.flush()
         audit.record(actor, "permit.updated", "permit", rules.number_of(permit.id),
                      {"before": before, "after": _facts(permit)}, garage_id=garage_id)
@@ -387,7 +388,7 @@ def priced(ticket: Any, base_quote: Any, now: datetime, tariff: pricing.Tariff, 
                              lost=lost, hourly_rate_cents=tariff.rate_for(ticket.vehicle_type), permit=True,
                              rule=rules.PERMIT_RULE)
     charged = base_quote(start)
-    return pricing.Quote(**{**charged.__dict__, "duration_minutes": minutes, "permit": True})
+    return replace(charged, duration_minutes=minutes, permit=True)
 
 
 # --- CSV of permit holders ----------------------------------------------------------------------

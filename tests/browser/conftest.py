@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+from tests.helpers.browser import TABLET
 from tests.helpers.postgres import IN_CI
 
 # --- a real browser: Playwright driving Debian's Chromium ---------------------------------
@@ -27,6 +28,14 @@ def browser():
             "--disable-background-networking", "--disable-component-update", "--disable-sync"])
         yield b
         b.close()
+
+
+@pytest.fixture(params=sorted(TABLET))
+def held(request, browser):
+    """A touch tablet held as the parameter says."""
+    context = browser.new_context(viewport=TABLET[request.param], has_touch=True)
+    yield context.new_page()
+    context.close()
 
 
 @pytest.fixture

@@ -17,15 +17,6 @@ from tests.helpers.browser import TAP_MIN, sign_in_at_desk, small_targets
 
 pytestmark = pytest.mark.browser
 
-TABLET = {"portrait": {"width": 768, "height": 1024}, "landscape": {"width": 1024, "height": 768}}
-
-
-@pytest.fixture(params=sorted(TABLET))
-def held(request, browser):
-    """A touch tablet held as the parameter says."""
-    context = browser.new_context(viewport=TABLET[request.param], has_touch=True)
-    yield context.new_page()
-    context.close()
 
 
 def free(page: Page):

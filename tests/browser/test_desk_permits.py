@@ -20,14 +20,6 @@ from tests.helpers.browser import sign_in_at_desk
 
 pytestmark = pytest.mark.browser
 
-TABLET = {"portrait": {"width": 768, "height": 1024}, "landscape": {"width": 1024, "height": 768}}
-
-
-@pytest.fixture(params=sorted(TABLET))
-def held(request, browser):
-    context = browser.new_context(viewport=TABLET[request.param], has_touch=True)
-    yield context.new_page()
-    context.close()
 
 
 def sell(live, plate: str, days_left: int, holder: str = "Jane Doe") -> int:

@@ -14,11 +14,10 @@ from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 from garage.extensions import db
 from garage.models import Ticket
 from garage.services import tickets as ticket_service
-from tests.helpers.browser import TAP_MIN, settled, sign_in_at_desk, signed_in, small_targets
+from tests.helpers.browser import TABLET, TAP_MIN, settled, sign_in_at_desk, signed_in, small_targets
 
 pytestmark = pytest.mark.browser
 
-TABLET = {"portrait": {"width": 768, "height": 1024}, "landscape": {"width": 1024, "height": 768}}
 
 
 def test_a_manager_creates_a_program_and_an_attendant_scans_its_code_at_the_exit(live, browser):

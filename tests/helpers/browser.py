@@ -31,6 +31,9 @@ def signed_in(browser, live, viewport: dict, username: str, path: str):
     return page
 
 
+# A tablet held either way (the desk's two shapes): the `held` fixture (tests/browser/conftest.py).
+TABLET = {"portrait": {"width": 768, "height": 1024}, "landscape": {"width": 1024, "height": 768}}
+
 def sign_in_at_desk(page, garage, username: str = "ann") -> None:
     """A new attendant `username` signs in on `page` (a touch context) and lands on the desk."""
     password = garage.user(username, "attendant")
