@@ -8,7 +8,7 @@ PORT   ?= 5001
 FLASK  := $(BIN)/flask --app garage
 PIP    := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: install install-dev lock run test mutants browsers nginx bench bench-tools drills clean
+.PHONY: install install-dev lock run test mutants browsers nginx bench bench-tools drills clean translations
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,16 @@ nginx:
 	  { [ "$$(id -u)" = 0 ] && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light openssl >/dev/null) \
 	  || echo "nginx missing: the nginx tests will be skipped (install the nginx-light and openssl packages)"; }
+
+# The words people read (garage/i18n.py, docs/translating.md): extract every marked string into
+# translations/messages.pot, merge it into each catalog (new strings empty, removed ones kept as
+# obsolete), then compile each (errors stop; --statistics says how many are translated). The app
+# compiles the catalogs itself when it starts: this target is for translators and reviewers.
+translations: install-dev
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k n_:1,2 -k N_ -k lazy_gettext --no-location --sort-output \
+	  --project Garage -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel compile --statistics -d translations
 
 test: install-dev
 	$(BIN)/python -m pytest

@@ -62,13 +62,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
 
-    from . import identity, observability, persistence, templating, web
+    from . import i18n, identity, observability, persistence, templating, web
 
     persistence.install(app)  # the database implementation, chosen once from the engine's dialect
     observability.install(app)  # request ids, request log, metrics: before every other request hook
     identity.install(app)  # session users and the idle timeout
     web.install(app)
     templating.install(app)
+    i18n.install(app)  # languages (Flask-Babel) and the formats of amounts, dates and numbers
 
     # One blueprint per user-facing area.
     from .admin import bp as admin_bp

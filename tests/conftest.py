@@ -75,12 +75,23 @@ class FreshGlobalsClient(FlaskClient):
 
 
 @pytest.fixture(scope="session")
-def _app(database: TestDatabase, tmp_path_factory):
+def pseudo_catalog(tmp_path_factory) -> str:
+    """The pseudo-locale's catalog (tests/helpers/pseudo.py): every test app speaks it."""
+    from tests.helpers.pseudo import build_catalog
+
+    return build_catalog(tmp_path_factory.mktemp("pseudo"))
+
+
+@pytest.fixture(scope="session")
+def _app(database: TestDatabase, tmp_path_factory, pseudo_catalog):
     from flask_migrate import upgrade
+
+    from tests.helpers.pseudo import PSEUDO
 
     instance = tmp_path_factory.mktemp("instance")
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database.url,
-                      "SECRET_KEY": secrets.token_hex(16), "WTF_CSRF_ENABLED": True})
+                      "SECRET_KEY": secrets.token_hex(16), "WTF_CSRF_ENABLED": True,
+                      "I18N_EXTRA_LANGUAGES": {PSEUDO: pseudo_catalog}})
     app.instance_path = str(instance)
     app.test_client_class = FreshGlobalsClient
     app.config["DATABASE_KIND"] = database.kind

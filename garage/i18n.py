@@ -1,0 +1,203 @@
+"""The reader's language and the formats they see: the ONE home of both (issue 22).
+
+- **Language** (:func:`language`): the signed-in person's choice (``users.language``), else the
+  garage's default (``garages.language``; "" = none), else the browser's ``Accept-Language`` among the
+  languages Garage speaks (``garage.domain.locales.LANGUAGES``), else English. Flask-Babel uses it
+  for every ``_()`` in templates (``{{ _("Issue ticket") }}``, ``{% trans %}``) and for the domain's
+  :class:`garage.domain.words.Text` messages (installed here as their translator).
+- **Formats** (:func:`format_locale`): the person's locale (``users.locale``), else the garage's
+  (``garages.locale``), else en_US. Amounts, dates, times and numbers on pages are formatted with it
+  by the functions below, registered as template globals; CSV files and the API never use them
+  (ISO 8601, dot decimals, minor units).
+- **Catalogs**: ``translations/<lang>/LC_MESSAGES/messages.po`` is the source (``make translations``
+  extracts ``messages.pot`` and updates the catalogs, babel.cfg says where to look). The app
+  compiles each catalog once per process into a temporary directory (``_compiled``), so a fresh
+  clone, the tests and gunicorn need no compile step and no generated file is committed.
+  ``I18N_EXTRA_LANGUAGES`` (config: {code: po path}) adds a catalog, for the pseudo-locale test.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Flask, current_app, g, has_request_context, request
+from flask_babel import Babel, get_translations
+from flask_login import current_user
+
+from .domain import words
+from .domain.clock import to_local
+from .domain.locales import DEFAULT_LANGUAGE, LANGUAGES
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CATALOGS = os.path.join(ROOT, "translations")
+DEFAULT_LOCALE = "en_US"
+
+_compiled_dir: str | None = None
+_compiled: dict[str, float] = {}  # po path → its mtime when compiled
+
+
+def _compile(lang: str, po_path: str) -> None:
+    """The catalog of `lang` as a .mo in this process's directory (again only if the .po changed)."""
+    global _compiled_dir
+    if _compiled_dir is None:
+        _compiled_dir = tempfile.mkdtemp(prefix="garage-i18n-")
+        atexit.register(shutil.rmtree, _compiled_dir, True)
+    mtime = os.stat(po_path).st_mtime
+    if _compiled.get(po_path) == mtime:
+        return
+    with open(po_path, "rb") as f:
+        catalog = read_po(f, locale=lang)
+    target = os.path.join(_compiled_dir, lang, "LC_MESSAGES")
+    os.makedirs(target, exist_ok=True)
+    tmp = os.path.join(target, "messages.mo.tmp")
+    with open(tmp, "wb") as f:
+        write_mo(f, catalog, use_fuzzy=False)
+    os.replace(tmp, os.path.join(target, "messages.mo"))
+    _compiled[po_path] = mtime
+
+
+def spoken(app: Flask | None = None) -> dict[str, str]:
+    """The languages this app speaks: LANGUAGES plus the config's extra catalogs."""
+    extra = (app or current_app).config.get("I18N_EXTRA_LANGUAGES") or {}
+    return {**LANGUAGES, **{code: code for code in extra}}
+
+
+def _garage_row():
+    from .identity import current_garage
+    from .services.settings import get_settings
+    return get_settings(current_garage())
+
+
+def language() -> str:
+    """The language this request is read in (see the module's docstring)."""
+    if not has_request_context():
+        return DEFAULT_LANGUAGE
+    if "language" in g:
+        return g.language
+    known = spoken()
+    chosen = None
+    user_choice = getattr(current_user, "language", None) if current_user.is_authenticated else None
+    if user_choice in known:
+        chosen = user_choice
+    if chosen is None:
+        try:
+            garage_choice = getattr(_garage_row(), "language", "") or ""
+        except Exception:  # no database (an error page while it is down): the browser's choice
+            garage_choice = ""
+        if garage_choice in known:
+            chosen = garage_choice
+    if chosen is None:
+        chosen = request.accept_languages.best_match(list(known)) or DEFAULT_LANGUAGE
+    g.language = chosen
+    return chosen
+
+
+def format_locale() -> Locale:
+    """The locale amounts, dates and numbers are formatted in (see the module's docstring)."""
+    if has_request_context() and "format_locale" in g:
+        return g.format_locale
+    code = None
+    if has_request_context():
+        if current_user.is_authenticated:
+            code = getattr(current_user, "locale", None) or None
+        if code is None:
+            try:
+                code = getattr(_garage_row(), "locale", None) or None
+            except Exception:
+                code = None
+    try:
+        found = Locale.parse(code or DEFAULT_LOCALE)
+    except (ValueError, UnknownLocaleError):
+        found = Locale.parse(DEFAULT_LOCALE)
+    if has_request_context():
+        g.format_locale = found
+    return found
+
+
+def _translate(msgid: str, plural: str | None, n: int | None) -> str:
+    """The domain's Text translator: the translated format string (placeholders kept)."""
+    if not has_request_context():
+        return plural if plural is not None and n != 1 else msgid
+    translations = get_translations()
+    if plural is None:
+        return translations.ugettext(msgid)
+    return translations.ungettext(msgid, plural, n if n is not None else 0)
+
+
+def translated(text: Any) -> str:
+    """Any message as the reader reads it: a domain Text translated, anything else as it is."""
+    return text.translated() if isinstance(text, words.Text) else str(text)
+
+
+# --- Formats (pages only; never CSV or the API) ------------------------------------------------
+
+def format_number(value: int | float | Decimal) -> str:
+    return babel_numbers.format_decimal(value, locale=format_locale())
+
+
+def format_date(day: date | datetime | None, form: str = "yMMMEd") -> str:
+    """A date in the reader's locale by a CLDR skeleton: "yMMMEd" (Sun, Dec 6, 2026 / So., 6. Dez.
+    2026), "MMMEd" (no year), "yMMMd", "MMMd", "MMMMEEEEd" (the lobby's long date)."""
+    if day is None:
+        return ""
+    return babel_dates.format_skeleton(form, day, locale=format_locale())
+
+
+def format_time(moment: datetime | time | None, tz: str | None = None) -> str:
+    """A time of day, 24-hour where the locale uses it (14:05 / 2:05 PM); a datetime in `tz`."""
+    if moment is None:
+        return ""
+    if isinstance(moment, datetime) and tz:
+        moment = to_local(moment, tz)
+    return babel_dates.format_time(moment, "short", locale=format_locale())
+
+
+def format_datetime(moment: datetime | None, tz: str | None = None, form: str = "yMMMdHm") -> str:
+    """A moment in the garage's timezone `tz`, by a skeleton (default: date and time to the minute)."""
+    if moment is None:
+        return ""
+    if tz:
+        moment = to_local(moment, tz)
+    locale = format_locale()
+    if "H" in form and not _uses_24_hours(locale):
+        form = form.replace("H", "h")
+    return babel_dates.format_skeleton(form, moment, locale=locale)
+
+
+def _uses_24_hours(locale: Locale) -> bool:
+    return "H" in str(locale.time_formats["short"].pattern)
+
+
+def first_weekday() -> int:
+    """The first day of the week in the reader's locale: 0 = Monday ... 6 = Sunday."""
+    return format_locale().first_week_day
+
+
+def install(app: Flask) -> None:
+    """Flask-Babel with :func:`language`; the catalogs compiled; the domain's translator; template
+    globals for formats."""
+    app.config.setdefault("I18N_EXTRA_LANGUAGES", {})
+    for lang in LANGUAGES:
+        po = os.path.join(CATALOGS, lang, "LC_MESSAGES", "messages.po")
+        if os.path.exists(po):
+            _compile(lang, po)
+    for lang, po in app.config["I18N_EXTRA_LANGUAGES"].items():
+        _compile(lang, po)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = _compiled_dir or CATALOGS
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
+    Babel(app, locale_selector=language)
+    words.set_translator(_translate)
+    app.jinja_env.globals.update(
+        format_number=format_number, format_date=format_date, format_time=format_time,
+        format_datetime=format_datetime, translated=translated, current_language=language,
+    )
