@@ -1,7 +1,7 @@
 """What every template may use, registered once by the app factory
 (``create_app`` calls :func:`install`):
 
-- ``dollars(cents)``: money as "$1,234.50" (garage.domain.money);
+- ``money(minor_units)``: an amount as people read it, "$1,234.50" (garage.domain.money);
 - ``available_endpoints``: the app's view functions, for links to optional pages;
 - ``rates``: the current pricing rules, one line each, for
   ``{% include "settings/_rates.html" %}`` (a view passing its own ``rates`` wins);
@@ -95,7 +95,7 @@ def ticket_numbers_whole(message: str) -> Markup:
 def install(app: Flask) -> None:
     app.url_defaults(static_versions(app))
     app.jinja_env.globals.update(
-        dollars=format_dollars, available_endpoints=app.view_functions,
+        money=format_dollars, available_endpoints=app.view_functions,
         STATUS_ACTIVE=STATUS_ACTIVE, STATUS_COMPLETED=STATUS_COMPLETED, STATUS_VOIDED=STATUS_VOIDED,
         ROLE_ATTENDANT=ROLE_ATTENDANT, ROLE_MANAGER=ROLE_MANAGER, PLATE_TYPED_MAX=PLATE_TYPED_MAX,
         permit_number=permit_number,
