@@ -63,6 +63,9 @@ class User(UserMixin, db.Model):
     role: Mapped[str | None] = mapped_column(sa.String(16))
     active: Mapped[bool] = mapped_column(default=True)
     must_change_password: Mapped[bool] = mapped_column(default=False)
+    # The person's own language and formats (issue 22, garage/i18n.py); None: the garage's.
+    language: Mapped[str | None] = mapped_column(sa.String(8))
+    locale: Mapped[str | None] = mapped_column(sa.String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (sa.CheckConstraint("role IS NULL OR role = 'admin'", name="ck_users_role"),)
@@ -190,6 +193,8 @@ class Ticket(db.Model):
     # The tax rate in force when it was paid (basis points; 0: none): a receipt printed
     # again later shows the tax of the day it was paid (garage/domain/tax.py).
     tax_rate_bp: Mapped[int | None] = mapped_column(sa.Integer)
+    # Whether that tax was added to the price (else included): kept as the rate is (issue 22).
+    tax_added: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Latest of entry and exit: the activity feed's order, kept indexable.
     last_event_at: Mapped[datetime] = mapped_column(UTCDateTime)
     issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -305,6 +310,16 @@ class Garage(db.Model):
     occupied_permit: Mapped[int] = mapped_column(default=0, server_default="0")
     permit_policy: Mapped[str] = mapped_column(sa.String(8), default="visitor", server_default="visitor")
     permit_max_plates: Mapped[int] = mapped_column(default=5, server_default="5")  # plates per permit here
+    # Outside the US (issue 22, migration 0015): the currency (ISO 4217; amounts are its minor units),
+    # the locale its pages write amounts, dates and numbers in, its default language ("": the
+    # browser's) and the lobby's second language ("": none), the company on receipts ("": its name),
+    # and whether tax is added to prices (else they include it; garage/domain/tax.py).
+    currency: Mapped[str] = mapped_column(sa.String(3), default="USD", server_default="USD")
+    locale: Mapped[str] = mapped_column(sa.String(16), default="en_US", server_default="en_US")
+    language: Mapped[str] = mapped_column(sa.String(8), default="", server_default="")
+    lobby_language: Mapped[str] = mapped_column(sa.String(8), default="", server_default="")
+    legal_name: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
+    tax_added: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
@@ -325,6 +340,7 @@ class Garage(db.Model):
         sa.CheckConstraint("permit_policy IN ('visitor', 'refuse')", name="ck_garages_permit_policy"),
         sa.CheckConstraint("permit_max_plates >= 1 AND permit_max_plates <= 10", name="ck_garages_permit_max_plates"),
         sa.CheckConstraint("pricing_choice IN ('lowest', 'first')", name="ck_garages_pricing_choice"),
+        sa.CheckConstraint("length(currency) = 3", name="ck_garages_currency"),
     )
 
     def tariff(self, vehicle_rates: dict[str, int] | None = None) -> Tariff:
