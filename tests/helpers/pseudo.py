@@ -95,3 +95,11 @@ def escaped(html: str, data: set[str] = frozenset()) -> list[str]:
                 continue
             words.append(token)
     return words
+
+
+def main_of(html: str) -> str:
+    """The page's own content (its <main>), without the chrome every page shares (the top bar, the
+    menu: base.html and _nav.html, checked on their own); a fragment as it is."""
+    soup = BeautifulSoup(html, "html.parser")
+    main = soup.find("main")
+    return str(main) if main is not None else html
