@@ -73,8 +73,15 @@ def spoken(app: Flask | None = None) -> dict[str, str]:
 
 
 def _garage_row():
+    """The garage whose language and locale apply: only where a garage is in question — someone
+    signed in, or a URL that names one (the lobby /g/<slug>/lobby). The sign-in page, the error
+    pages of an anonymous caller and the like read no row (they must answer while the database is
+    down) and follow the browser."""
     from .identity import current_garage
     from .services.settings import get_settings
+    if not (current_user.is_authenticated or g.get("asked_garage_id") is not None
+            or g.get("asked_garage_slug") is not None):
+        return None
     return get_settings(current_garage())
 
 

@@ -22,7 +22,7 @@ from flask import Flask
 from markupsafe import Markup, escape
 
 from .domain.permits import number_of as permit_number
-from .domain.money import format_dollars
+from .domain.money import format_money
 from .domain.pricing import describe
 from .domain.roles import ROLE_ATTENDANT, ROLE_MANAGER
 from .domain.tickets import PLATE_TYPED_MAX, STATUS_ACTIVE, STATUS_COMPLETED, STATUS_VOIDED, TICKET_NUMBER_IN_TEXT
@@ -95,7 +95,7 @@ def ticket_numbers_whole(message: str) -> Markup:
 def install(app: Flask) -> None:
     app.url_defaults(static_versions(app))
     app.jinja_env.globals.update(
-        money=format_dollars, available_endpoints=app.view_functions,
+        money=format_money, available_endpoints=app.view_functions,
         STATUS_ACTIVE=STATUS_ACTIVE, STATUS_COMPLETED=STATUS_COMPLETED, STATUS_VOIDED=STATUS_VOIDED,
         ROLE_ATTENDANT=ROLE_ATTENDANT, ROLE_MANAGER=ROLE_MANAGER, PLATE_TYPED_MAX=PLATE_TYPED_MAX,
         permit_number=permit_number,

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from ..domain.permits import number_of as permit_number
 from ..domain.clock import format_duration, to_local
-from ..domain.money import format_dollars
+from ..domain.money import format_money
 from ..domain import rate_periods
 from ..domain.shifts import denomination_label
 from ..domain.tax import format_percent
@@ -66,7 +66,7 @@ def value_text(key: str, value: Any, tz: str = "UTC") -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if key in MONEY and isinstance(value, int):
-        return format_dollars(value)
+        return format_money(value)
     if key == "vehicleRates" and isinstance(value, Mapping):
         return ", ".join(f"{kind} {value_text('hourlyRate', rate)}" for kind, rate in value.items()) or "none"
     if key in ("durationMinutes", "graceMinutes") and isinstance(value, int):

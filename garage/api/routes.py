@@ -13,7 +13,7 @@ from ..domain import permits as permit_rules
 from ..domain.validations import describe as describe_validation
 from ..domain.errors import DomainError, InvalidInput, NotFound, Unauthenticated
 from ..domain.inputs import parse_whole
-from ..domain.money import cents_to_dollars
+from ..domain.money import minor_to_major
 from ..domain.periods import parse_date
 from ..domain.pricing import describe
 from ..domain import rate_periods
@@ -128,7 +128,7 @@ def garage_stats():
         availableSpaces=s.occupancy.available,
         occupiedSpacesPercentage=s.occupancy.occupied_percent,
         availableSpacesPercentage=s.occupancy.available_percent,
-        hourlyRate=cents_to_dollars(s.hourly_rate_cents), todaysRevenue=cents_to_dollars(s.today.revenue_cents),
+        hourlyRate=minor_to_major(s.hourly_rate_cents), todaysRevenue=minor_to_major(s.today.revenue_cents),
         vehiclesProcessedToday=s.today.exits, averageStayTime=s.average_stay_hours,
     ).model_dump())
 
@@ -333,7 +333,7 @@ def activities():
     return jsonify([ActivityResponse(
         id=t.id, ticketNumber=t.ticket_number, licensePlate=t.license_plate, entryTime=t.entry_time,
         exitTime=t.exit_time, durationMinutes=t.duration_minutes,
-        amount=cents_to_dollars(t.amount_paid), status=t.status,
+        amount=minor_to_major(t.amount_paid), status=t.status,
     ).model_dump(mode="json") for t in rows])
 
 
@@ -516,7 +516,7 @@ def _permit_row(permit_id: Any) -> permit_service.PermitRow:
 def list_permits():
     page = parse_whole(request.args.get("page"), field="page", minimum=1, maximum=100_000, default=1, label="The page")
     found = permit_service.search_permits(current_garage(), request.args.get("q"),
-                                          request.args.get("status") or "all", page)
+                                          request.args.get("status", "all"), page)
     return jsonify([permit_json(row) for row in found.rows])
 
 

@@ -12,7 +12,7 @@ from flask import flash, make_response, redirect, render_template, request, url_
 
 from ..domain import amendments as rules
 from ..domain.errors import DomainError, InvalidInput
-from ..domain.money import cents_to_decimal, format_dollars, parse_dollars
+from ..domain.money import minor_to_decimal, format_money, parse_money
 from ..domain.roles import ROLE_MANAGER
 from ..domain.tickets import STATUS_ACTIVE, STATUS_COMPLETED, VEHICLE_TYPES
 from ..identity import caller_role, current_actor, current_garage, manager_required, staff_required
@@ -126,7 +126,7 @@ def _refund_page(ticket: Ticket, status: int = 200, **context: Any):
     left = rules.refundable(ticket.amount_paid, ticket.refunded_cents)
     refusal = (rules.REFUND_ONLY_PAID if ticket.status != STATUS_COMPLETED or ticket.amount_paid is None
                else rules.NOTHING_LEFT if left == 0 else None)
-    context.setdefault("typed", {"amount": cents_to_decimal(left)})
+    context.setdefault("typed", {"amount": minor_to_decimal(left)})
     return _page("desk/refund.html", ticket, status, refusal=refusal, left=left,
                  refunds=amendment_service.refunds_of(current_garage(), ticket.id), **context)
 
@@ -138,7 +138,7 @@ def _amount(raw: str | None) -> int:
     if text.startswith("-") or text.startswith("−"):
         raise InvalidInput("Type the amount to refund as a positive amount, e.g. 5.50", field="amountCents")
     try:
-        return parse_dollars(text)
+        return parse_money(text)
     except ValueError:
         raise InvalidInput(AMOUNT_MESSAGE, field="amountCents") from None
 
@@ -155,7 +155,7 @@ def refund(number: str):
     def change(garage: int, ticket: Ticket) -> tuple[Ticket, str]:
         done = amendment_service.refund_ticket(garage, ticket.ticket_number, current_actor(),
                                                _amount(request.form.get("amount")), request.form.get("reason"))
-        return done.ticket, (f"Refunded {format_dollars(done.refund.amount_cents)} of ticket "
+        return done.ticket, (f"Refunded {format_money(done.refund.amount_cents)} of ticket "
                              f"{done.ticket.ticket_number} ({done.refund.payment_method}).")
 
     return _amend(number, _refund_page, change)

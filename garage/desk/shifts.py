@@ -11,7 +11,7 @@ from flask import make_response, redirect, render_template, request, url_for
 
 from ..domain import shifts as drawer
 from ..domain.errors import DomainError, InvalidInput
-from ..domain.money import parse_dollars
+from ..domain.money import parse_money
 from ..domain.roles import ROLE_MANAGER
 from ..domain.inputs import parse_whole
 from ..identity import caller_role, current_actor, current_garage, manager_required, staff_required
@@ -31,7 +31,7 @@ def _manager() -> bool:
 
 def _dollars(raw: str | None, field: str) -> int:
     try:
-        return parse_dollars(raw or "")
+        return parse_money(raw or "")
     except ValueError:
         raise InvalidInput(AMOUNT_MESSAGE, field=field) from None
 

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .errors import Conflict, Forbidden, InvalidInput
-from .money import format_dollars
+from .money import format_money
 from .roles import ROLE_MANAGER
 from .shifts import check_reason  # one rule for a reason, wherever one is asked for
 from .tickets import STATUS_ACTIVE, STATUS_COMPLETED, STATUS_VOIDED
@@ -79,7 +79,7 @@ def check_refund(amount: Any, status: str, amount_paid: int | None, refunded_cen
     if isinstance(amount, bool) or not isinstance(amount, int) or amount < 1:
         raise InvalidInput("Give the amount to refund: at least $0.01", field=field)
     if amount > left:
-        raise InvalidInput(f"At most {format_dollars(left)} of this payment can still be refunded", field=field)
+        raise InvalidInput(f"At most {format_money(left)} of this payment can still be refunded", field=field)
     return amount
 
 

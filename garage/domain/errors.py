@@ -1,7 +1,7 @@
 """Errors the rules raise; the web layers map them to HTTP statuses."""
 from __future__ import annotations
 
-from .money import format_dollars
+from .money import format_money
 
 
 class DomainError(Exception):
@@ -101,8 +101,8 @@ class QuoteChanged(Conflict):
 
     def __init__(self, quoted_cents: int, current_cents: int) -> None:
         super().__init__(
-            f"The amount due changed from {format_dollars(quoted_cents)} to "
-            f"{format_dollars(current_cents)}; confirm the new amount"
+            f"The amount due changed from {format_money(quoted_cents)} to "
+            f"{format_money(current_cents)}; confirm the new amount"
         )
         self.quoted_cents = quoted_cents
         self.current_cents = current_cents

@@ -10,7 +10,7 @@ from zoneinfo import available_timezones
 
 from .amendments import MAX_VOID_WINDOW_MINUTES
 from .errors import InvalidInput
-from .money import format_dollars
+from .money import format_money
 from .permits import MAX_PLATES as PERMIT_MAX_PLATES, POLICIES as PERMIT_POLICIES
 from .pricing import LOST_MODES
 from . import rate_periods
@@ -81,7 +81,7 @@ def _range(value: Any, low: int, high: int) -> bool:
 
 
 def _money_range(low: int, high: int) -> str:
-    return f"from {format_dollars(low)} to {format_dollars(high)}"
+    return f"from {format_money(low)} to {format_money(high)}"
 
 
 def clean_address(text: str) -> str:

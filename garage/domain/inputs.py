@@ -1,6 +1,6 @@
 """What Garage accepts as typed input, whatever field or parameter it arrives in.
 Pure Python: no Flask, no database. (Dates: garage/domain/periods.py `parse_date`;
-amounts in dollars: garage/domain/money.py `parse_dollars`.)
+amounts in dollars: garage/domain/money.py `parse_money`.)
 
 - **A number** a person types (a form field, a query parameter such as ``page`` or
   ``limit``, a hidden field) is ASCII digits ``0-9`` only, in a stated range:

@@ -35,7 +35,7 @@ from typing import Any, Iterable, Sequence
 
 from .clock import local_day_bounds
 from .errors import InvalidInput
-from .money import format_dollars
+from .money import format_money
 
 STATUS_ACTIVE = "active"
 STATUS_SUSPENDED = "suspended"
@@ -178,7 +178,7 @@ def check_period(valid_from: Any, valid_until: Any, field: str = "validUntil") -
 
 def check_price(value: Any, field: str = "priceCents") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PRICE_CENTS:
-        raise InvalidInput(f"The price must be from {format_dollars(0)} to {format_dollars(MAX_PRICE_CENTS)}",
+        raise InvalidInput(f"The price must be from {format_money(0)} to {format_money(MAX_PRICE_CENTS)}",
                            field=field)
     return value
 

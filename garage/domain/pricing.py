@@ -51,7 +51,7 @@ from typing import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from . import rate_periods as periods_
-from .money import format_dollars
+from .money import format_money
 from .rate_periods import CHOICES, FIRST, GRACE, LOST, LOWEST, STANDARD, EventRate, FlatWindow, HourlyPeriod
 
 DEFAULT_HOURLY_RATE_CENTS = 1000
@@ -249,18 +249,18 @@ def recorded(duration: int, amount_cents: int, lost: bool = False,
 
 def describe(tariff: Tariff) -> list[str]:
     """The published rules, one line each, for the desk panel and the printed ticket."""
-    lines = [f"{format_dollars(tariff.hourly_rate_cents)} per started hour"]
+    lines = [f"{format_money(tariff.hourly_rate_cents)} per started hour"]
     for kind, rate in tariff.vehicle_rates:
         if rate != tariff.hourly_rate_cents:
-            lines.append(f"{kind}: {format_dollars(rate)} per started hour")
+            lines.append(f"{kind}: {format_money(rate)} per started hour")
     if tariff.grace_minutes:
         unit = "minute" if tariff.grace_minutes == 1 else "minutes"
         lines.append(f"First {tariff.grace_minutes} {unit} free")
     if tariff.daily_max_cents is not None:
-        lines.append(f"Daily maximum {format_dollars(tariff.daily_max_cents)} per 24 hours")
+        lines.append(f"Daily maximum {format_money(tariff.daily_max_cents)} per 24 hours")
     if tariff.lost_ticket_fee_cents:
         how = "instead of the time fee" if tariff.lost_ticket_mode == LOST_REPLACE else "plus the time fee"
-        lines.append(f"Lost ticket: {format_dollars(tariff.lost_ticket_fee_cents)} {how}")
+        lines.append(f"Lost ticket: {format_money(tariff.lost_ticket_fee_cents)} {how}")
     lines.extend(periods_.words(p) for p in tariff.periods)
     if any(isinstance(p, FlatWindow) for p in tariff.periods):
         lines.append("You pay the lowest price that applies" if tariff.choice == LOWEST

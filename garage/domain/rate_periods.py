@@ -41,7 +41,7 @@ from functools import lru_cache
 from typing import Any, Iterable, Mapping, Union
 from zoneinfo import ZoneInfo
 
-from .money import format_dollars
+from .money import format_money
 
 FLAT = "flat"
 HOURLY = "hourly"
@@ -375,14 +375,14 @@ def words(period: Period) -> str:
     if isinstance(period, FlatWindow):
         leave = (f"leaving {_clock_text(period.leave_from)}–{_clock_text(period.leave_by)}"
                  if period.leave_from is not None else f"leaving by {_clock_text(period.leave_by)}")
-        return (f"{period.name}: {format_dollars(period.price_cents)} for entering "
+        return (f"{period.name}: {format_money(period.price_cents)} for entering "
                 f"{_clock_text(period.enter_from)}–{_clock_text(period.enter_until)} "
                 f"({_days_text(period.days)}) and {leave}{who}")
     if isinstance(period, HourlyPeriod):
         hours = ("all day" if period.start == period.end
                  else f"{_clock_text(period.start)}–{_clock_text(period.end)}")
-        return (f"{period.name}: {format_dollars(period.rate_cents)} per started hour, {hours}, "
+        return (f"{period.name}: {format_money(period.rate_cents)} per started hour, {hours}, "
                 f"{_days_text(period.days)}{who}")
     shown = ", ".join(d.isoformat() for d in period.dates[:5]) + (" …" if len(period.dates) > 5 else "")
-    return (f"{period.name}: {format_dollars(period.price_cents)} for the first 24 hours of a stay "
+    return (f"{period.name}: {format_money(period.price_cents)} for the first 24 hours of a stay "
             f"entering on {shown}, instead of every other rate{who}")

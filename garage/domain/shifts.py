@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .errors import Conflict, InvalidInput
-from .money import format_dollars
+from .money import format_money
 
 CASH = "Cash"  # the payment method that goes into the drawer (garage/domain/tickets.PAYMENT_METHODS)
 
@@ -62,14 +62,14 @@ def denomination_label(cents: int) -> str:
 def check_float(cents: Any, field: str = "floatCents") -> int:
     """The starting float: whole cents, $0 to $10,000."""
     if isinstance(cents, bool) or not isinstance(cents, int) or not 0 <= cents <= MAX_FLOAT_CENTS:
-        raise InvalidInput(f"The float must be from $0.00 to {format_dollars(MAX_FLOAT_CENTS)}", field=field)
+        raise InvalidInput(f"The float must be from $0.00 to {format_money(MAX_FLOAT_CENTS)}", field=field)
     return cents
 
 
 def check_counted(cents: Any, field: str = "countedCashCents") -> int:
     """A counted total: whole cents, $0 to $1,000,000."""
     if isinstance(cents, bool) or not isinstance(cents, int) or not 0 <= cents <= MAX_COUNTED_CENTS:
-        raise InvalidInput(f"The counted cash must be from $0.00 to {format_dollars(MAX_COUNTED_CENTS)}",
+        raise InvalidInput(f"The counted cash must be from $0.00 to {format_money(MAX_COUNTED_CENTS)}",
                            field=field)
     return cents
 
@@ -134,7 +134,7 @@ def over_short_text(cents: int) -> str:
     """+150 → "over by $1.50", -2000 → "short by $20.00", 0 → "balanced"."""
     if cents == 0:
         return "balanced"
-    return f"{'over' if cents > 0 else 'short'} by {format_dollars(abs(cents))}"
+    return f"{'over' if cents > 0 else 'short'} by {format_money(abs(cents))}"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from .money import format_dollars
+from .money import format_money
 
 BP_PER_PERCENT = 100
 WHOLE = 100 * BP_PER_PERCENT  # 100 % in basis points
@@ -72,4 +72,4 @@ def included_line(total_cents: int, rate_bp: int | None) -> str | None:
     paid before tax rates were recorded)."""
     if not rate_bp:
         return None
-    return f"incl. {TAX_NAME} {format_percent(rate_bp)}: {format_dollars(included_tax(total_cents, rate_bp))}"
+    return f"incl. {TAX_NAME} {format_percent(rate_bp)}: {format_money(included_tax(total_cents, rate_bp))}"

@@ -27,7 +27,7 @@ from typing import Any, Sequence
 
 from . import pricing
 from .errors import Conflict, InvalidInput, NotFound
-from .money import format_dollars
+from .money import format_money
 
 FREE_MINUTES, FLAT_PRICE, AMOUNT_OFF, PERCENT_OFF = "free_minutes", "flat_price", "amount_off", "percent_off"
 KINDS: tuple[str, ...] = (FREE_MINUTES, FLAT_PRICE, AMOUNT_OFF, PERCENT_OFF)  # also the order they apply in
@@ -90,8 +90,8 @@ def check_program(name: Any, kind: Any, value: Any, valid_from: date | None, val
         errors["kind"] = "Choose what the validation gives: " + ", ".join(KIND_LABELS[k].lower() for k in KINDS)
     elif isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_VALUE[kind]:
         errors["value"] = {FREE_MINUTES: f"Free minutes: a whole number from 1 to {MAX_VALUE[FREE_MINUTES]}",
-                           FLAT_PRICE: f"The flat price: from $0.01 to {format_dollars(MAX_VALUE[FLAT_PRICE])}",
-                           AMOUNT_OFF: f"The amount off: from $0.01 to {format_dollars(MAX_VALUE[AMOUNT_OFF])}",
+                           FLAT_PRICE: f"The flat price: from $0.01 to {format_money(MAX_VALUE[FLAT_PRICE])}",
+                           AMOUNT_OFF: f"The amount off: from $0.01 to {format_money(MAX_VALUE[AMOUNT_OFF])}",
                            PERCENT_OFF: "The percentage off: a whole number from 1 to 100"}[kind]
     if valid_from and valid_until and valid_until < valid_from:
         errors["valid_until"] = "The last valid day is before the first"
@@ -160,7 +160,7 @@ def describe(kind: str, value: int) -> str:
     if kind == FREE_MINUTES:
         return f"First {value} minutes free"
     if kind == FLAT_PRICE:
-        return f"Pays {format_dollars(value)}"
+        return f"Pays {format_money(value)}"
     if kind == AMOUNT_OFF:
-        return f"{format_dollars(value)} off"
+        return f"{format_money(value)} off"
     return f"{value}% off"

@@ -15,7 +15,7 @@ from ..domain.errors import DomainError, InvalidInput, NotFound
 from ..domain.figures import csv_text
 from ..domain.garage_settings import MAX_SPACES, InvalidSettings
 from ..domain.inputs import parse_whole
-from ..domain.money import cents_to_decimal, cents_to_dollars, format_dollar_amount, format_whole_dollars
+from ..domain.money import minor_to_decimal, minor_to_major, format_major_amount, format_whole_major
 from ..domain.periods import Period, TodayAcross, parse_period
 from ..htmx import fragment_of, is_htmx
 from ..identity import current_actor, role_required
@@ -111,8 +111,8 @@ def comparison_charts(figures: list[reports.GarageFigures]) -> list:
     names = told_apart((f.name, f.slug) for f in figures)
     return [
         bar_chart("portfolio-revenue", "Revenue by garage", "Money taken at exits in each garage over the period.",
-                  names, [("Revenue", [cents_to_dollars(f.revenue_cents) for f in figures])],
-                  x_label="Garage", y_label="Revenue (US$)", fmt=format_dollar_amount, tick_fmt=format_whole_dollars),
+                  names, [("Revenue", [minor_to_major(f.revenue_cents) for f in figures])],
+                  x_label="Garage", y_label="Revenue (US$)", fmt=format_major_amount, tick_fmt=format_whole_major),
         bar_chart("portfolio-traffic", "Entries and exits by garage",
                   "Cars entering and leaving each garage over the period.", names,
                   [("Entries", [f.entries for f in figures]), ("Exits", [f.exits for f in figures])],
@@ -148,7 +148,7 @@ def portfolio_csv(figures: list[reports.GarageFigures]) -> Iterator[str]:
     """One row per garage and local day (its own timezone), money as the reports' CSV writes it."""
     yield csv_text([["garage", "name", "day", "timezone", "entries", "exits", "revenue_usd"]])
     yield csv_text([[f.slug, cell_text(f.name), d.day.isoformat(), f.timezone, d.entries, d.exits,
-                     cents_to_decimal(d.revenue_cents)] for f in figures for d in f.days])
+                     minor_to_decimal(d.revenue_cents)] for f in figures for d in f.days])
 
 
 @bp.get("/portfolio/export.csv")

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ..domain import permits
 from ..domain.clock import to_local
 from ..domain.figures import csv_text
-from ..domain.money import cents_to_decimal
+from ..domain.money import minor_to_decimal
 from ..domain.tickets import STATUS_ACTIVE
 from ..extensions import db
 from ..identity import Actor, TokenCaller, admitted
@@ -39,7 +39,7 @@ def _local_iso(moment: datetime | None, tzname: str) -> str | None:
 
 def _lost_cells(lost: Any, fee_cents: Any) -> tuple[str, str]:
     """The `lost` and `lost_fee` cells: the fee only for a lost ticket, 0.00 when none was charged."""
-    return ("true", cents_to_decimal(fee_cents or 0)) if lost else ("false", "")
+    return ("true", minor_to_decimal(fee_cents or 0)) if lost else ("false", "")
 
 
 class PortableStore(Store):
@@ -171,7 +171,7 @@ class PortableStore(Store):
 
     def _csv_chunk(self, batch: Sequence[sa.Row], tzname: str) -> str:
         return csv_text((number, plate, vehicle, status, _local_iso(entry, tzname), _local_iso(exit_, tzname),
-                         minutes, cents_to_decimal(cents), method, issued, closed, *_lost_cells(lost, fee),
-                         cents_to_decimal(refunded) if cents is not None else "")
+                         minutes, minor_to_decimal(cents), method, issued, closed, *_lost_cells(lost, fee),
+                         minor_to_decimal(refunded) if cents is not None else "")
                         for (number, plate, vehicle, status, entry, exit_, minutes, cents, method, issued, closed,
                              lost, fee, refunded) in batch)

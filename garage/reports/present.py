@@ -7,7 +7,7 @@ from ..domain.charts import Chart, bar_chart, heat_map, line_chart
 from ..domain.clock import format_duration, to_local
 from ..domain.figures import WEEKDAYS, csv_text, safe_cell, format_change, hour_of_week
 from ..domain import closes as day_close
-from ..domain.money import cents_to_decimal, cents_to_dollars, format_dollar_amount, format_dollars, format_whole_dollars
+from ..domain.money import minor_to_decimal, minor_to_major, format_major_amount, format_money, format_whole_major
 from ..domain.periods import Bucket
 from ..services.closes import CloseView
 from ..services.reports import TICKET_COLUMNS, Report
@@ -57,9 +57,9 @@ def revenue_chart(report: Report) -> Chart:
     return bar_chart(
         "revenue", f"Revenue per {unit}",
         f"Money taken at exits in each local {unit}, {report.period.label()} ({report.timezone}).",
-        row_labels(report), [("Revenue", [cents_to_dollars(r.revenue_cents) for r in report.rows])],
-        x_label=f"{unit.title()} ({report.timezone})", y_label="Revenue (US$)", fmt=format_dollar_amount,
-        tick_fmt=format_whole_dollars,
+        row_labels(report), [("Revenue", [minor_to_major(r.revenue_cents) for r in report.rows])],
+        x_label=f"{unit.title()} ({report.timezone})", y_label="Revenue (US$)", fmt=format_major_amount,
+        tick_fmt=format_whole_major,
         axis_labels=hour_axis([r.bucket for r in report.rows], unit == "hour" and not report.period.single_day))
 
 
@@ -141,7 +141,7 @@ def show(value: float | None, kind: str) -> str:
     if value is None:
         return "–"
     if kind == "money":
-        return format_dollar_amount(cents_to_dollars(value))
+        return format_major_amount(minor_to_major(value))
     if kind == "minutes":
         return format_duration(int(round(value)))
     return count(value)
@@ -176,10 +176,10 @@ def report_csv(report: Report) -> Iterator[str]:
     for row in report.rows:
         stay = row.average_stay_minutes
         rows.append([_iso(row.bucket.local_start), _iso(row.bucket.end.astimezone(row.bucket.local_start.tzinfo)),
-                     row.entries, row.exits, cents_to_decimal(row.revenue_cents),
+                     row.entries, row.exits, minor_to_decimal(row.revenue_cents),
                      "" if stay is None else f"{stay:.1f}", row.peak_occupancy,
                      "" if row.average_occupancy is None else f"{row.average_occupancy:.2f}",
-                     row.lost_tickets, cents_to_decimal(row.lost_fee_cents), cents_to_decimal(row.refunded_cents)])
+                     row.lost_tickets, minor_to_decimal(row.lost_fee_cents), minor_to_decimal(row.refunded_cents)])
     yield csv_text(rows)
 
 
@@ -196,7 +196,7 @@ def close_lines(view: CloseView) -> list[dict[str, str]]:
     the figures now), every payment method of either."""
     methods = day_close.methods_of(view.figures, view.live)
     return [{"figure": line.figure, "label": line.label,
-             "value": format_dollars(line.value) if line.money else count(line.value)}
+             "value": format_money(line.value) if line.money else count(line.value)}
             for line in day_close.lines(view.figures, methods)]
 
 
@@ -210,7 +210,7 @@ def closed_text(view: CloseView) -> str:
 
 def adjustment_text(adjustment: day_close.Adjustment) -> dict[str, str]:
     def show(value: int) -> str:
-        return format_dollars(value) if adjustment.money else count(value)
+        return format_money(value) if adjustment.money else count(value)
 
     sign = "+" if adjustment.difference > 0 else "−"
     return {"figure": adjustment.figure, "label": adjustment.label, "before": show(adjustment.before),
@@ -227,7 +227,7 @@ def close_csv(view: CloseView) -> str:
     for i, line in enumerate(day_close.lines(view.live, methods)):
         name, _, method = line.figure.partition(":")
         name = name.replace("_cents", "_usd")
-        shown = cents_to_decimal if line.money else str
+        shown = minor_to_decimal if line.money else str
         before = closed[i].value if closed else None
         rows.append([view.day.isoformat(), "true" if view.closed else "false", _iso(view.closed_at),
                      view.closed_by or "", f"{name}:{method}" if method else name,
@@ -259,4 +259,4 @@ def validations_csv(rows: Iterable, first, last) -> str:
     cents and in dollars (a dot, no sign or separator)."""
     return csv_text([["from", "to", "program", "merchant", "tickets", "value_cents", "value_usd"],
                      *[[first.isoformat(), last.isoformat(), cell_text(f.name), cell_text(f.merchant), str(f.tickets), str(f.value_cents),
-                        cents_to_decimal(f.value_cents)] for f in rows]])
+                        minor_to_decimal(f.value_cents)] for f in rows]])

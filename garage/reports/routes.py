@@ -10,7 +10,7 @@ from ..domain.clock import local_today, utcnow
 from ..domain import validations as validation_rules
 from ..domain.errors import DomainError, InvalidInput
 from ..domain.inputs import parse_whole
-from ..domain.money import parse_dollars
+from ..domain.money import parse_money
 from ..domain.periods import Period, parse_date, parse_period, presets
 from ..services import closes, reports
 from ..services import validations as validation_service
@@ -184,7 +184,7 @@ def _program_form(form) -> tuple[dict, dict[str, str]]:
     unit = VALUE_LABELS.get(terms["kind"])
     if unit == "dollars":
         try:
-            terms["value"] = parse_dollars(raw)
+            terms["value"] = parse_money(raw)
         except ValueError:
             errors["value"] = "Type the amount in dollars, like 5 or 5.50"
     elif unit is not None:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from ..domain import amendments as rules
 from ..domain.clock import utcnow
 from ..domain.errors import AlreadyInside, Conflict, Forbidden, InvalidInput
-from ..domain.money import format_dollars
+from ..domain.money import format_money
 from ..domain.roles import ROLE_ATTENDANT, ROLE_MANAGER
 from ..domain.shifts import CASH
 from ..domain.tickets import (
@@ -174,7 +174,7 @@ def refund_ticket(garage_id: int, number: Any, actor: Actor, amount_cents: Any, 
             .execution_options(synchronize_session=False)).rowcount
         if raised != 1:
             left = rules.refundable(ticket.amount_paid, _fresh(garage_id, ticket.id).refunded_cents)
-            raise Conflict(f"Refunded meanwhile at another desk: at most {format_dollars(left)} can still be "
+            raise Conflict(f"Refunded meanwhile at another desk: at most {format_money(left)} can still be "
                            "refunded" if left else rules.NOTHING_LEFT, field="amountCents")
         shift_id = (db.session.scalar(OPEN_SHIFT_SHARED, {"garage_id": garage_id, "user_id": actor.user_id})
                     if actor.user_id is not None else None)

@@ -22,7 +22,7 @@ from ..domain import permits as rules, pricing
 from ..domain.clock import local_day_bounds, local_today, utcnow
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.figures import csv_text, safe_cell
-from ..domain.money import cents_to_decimal, parse_dollars
+from ..domain.money import minor_to_decimal, parse_money
 from ..domain.periods import parse_date
 from ..domain.tickets import PAYMENT_METHODS, STATUS_ACTIVE, check_payment_method, clean_plate, plate_key
 from ..domain.inputs import PageCount
@@ -407,7 +407,7 @@ def holders_csv(garage_id: int, now: datetime | None = None) -> str:
     rows = ((rules.number_of(p.id), safe_cell(p.holder), safe_cell(p.contact),
              safe_cell(PLATE_SEPARATOR.join(x.license_plate for x in p.plates)),
              rules.state_on(_facts_of(p), today),
-             p.valid_from.isoformat(), p.valid_until.isoformat(), cents_to_decimal(p.price_cents)) for p in permits)
+             p.valid_from.isoformat(), p.valid_until.isoformat(), minor_to_decimal(p.price_cents)) for p in permits)
     return csv_text([CSV_COLUMNS, *rows])
 
 
@@ -502,7 +502,7 @@ def _import_row(columns: dict[str, int], cells: list[str]) -> tuple[SaleTerms | 
         except InvalidInput as bad:
             problems.append(f"{name}: {bad.message}")
     try:
-        terms["price_cents"] = parse_dollars(cell["price"])
+        terms["price_cents"] = parse_money(cell["price"])
     except ValueError:
         problems.append(f"price: “{cell['price'][:20]}” is not an amount in dollars, like 120 or 120.00")
     checks = [("holder", lambda: rules.check_holder(terms["holder"])),

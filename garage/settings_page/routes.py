@@ -14,7 +14,7 @@ from ..domain import rate_periods as periods
 from ..domain.clock import to_local, utcnow
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.inputs import parse_integer
-from ..domain.money import cents_to_decimal, parse_dollars
+from ..domain.money import minor_to_decimal, parse_money
 from ..domain.permits import POLICY_REFUSE, POLICY_VISITOR
 from ..domain.pricing import LOST_ADD, LOST_REPLACE
 from ..domain.tax import parse_percent, percent_text
@@ -49,10 +49,10 @@ def form_values() -> dict[str, str]:
     tariff = settings_service.current_tariff(current_garage())
     own = dict(tariff.vehicle_rates)
     return {
-        "total_spaces": str(s.total_spaces), "hourly_rate": cents_to_decimal(s.hourly_rate),
-        **{rate_field(kind): cents_to_decimal(own.get(kind)) for kind in VEHICLE_TYPES},
-        "grace_minutes": str(tariff.grace_minutes), "daily_max": cents_to_decimal(tariff.daily_max_cents),
-        "lost_ticket_fee": cents_to_decimal(tariff.lost_ticket_fee_cents or None),
+        "total_spaces": str(s.total_spaces), "hourly_rate": minor_to_decimal(s.hourly_rate),
+        **{rate_field(kind): minor_to_decimal(own.get(kind)) for kind in VEHICLE_TYPES},
+        "grace_minutes": str(tariff.grace_minutes), "daily_max": minor_to_decimal(tariff.daily_max_cents),
+        "lost_ticket_fee": minor_to_decimal(tariff.lost_ticket_fee_cents or None),
         "lost_ticket_mode": tariff.lost_ticket_mode, "garage_name": s.garage_name,
         "timezone": s.timezone, "almost_full_percent": str(s.almost_full_percent),
         "garage_address": s.garage_address, "tax_rate": percent_text(s.tax_rate_bp), "tax_id": s.tax_id,
@@ -91,7 +91,7 @@ def parse_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]
                 errors[name] = f"Enter {label} in dollars, e.g. 10 or 10.50"
             return None
         try:
-            return parse_dollars(raw)
+            return parse_money(raw)
         except ValueError:
             errors[name] = f"Enter {label} in dollars and cents, e.g. 10 or 10.50"
             return None
@@ -187,7 +187,7 @@ def period_item(form: Any) -> tuple[dict[str, Any], dict[str, str]]:
     kind = text("kind")
     item: dict[str, Any] = {"kind": kind, "name": text("name")}
     try:
-        cents: int | None = parse_dollars(text("price"))
+        cents: int | None = parse_money(text("price"))
     except ValueError:
         cents = None
         errors["price"] = "Enter the price in dollars and cents, e.g. 8 or 8.50"
@@ -213,7 +213,7 @@ def period_values(item: Mapping[str, Any] | None) -> dict[str, Any]:
     if item is None:
         return {"kind": periods.FLAT, "days": []}
     cents = item.get("priceCents", item.get("rateCents"))
-    values: dict[str, Any] = {"kind": item["kind"], "name": item["name"], "price": cents_to_decimal(cents),
+    values: dict[str, Any] = {"kind": item["kind"], "name": item["name"], "price": minor_to_decimal(cents),
                               "days": list(item.get("days", [])), "dates": ", ".join(item.get("dates", [])),
                               "vehicle_type": item.get("vehicleType") or ""}
     for name, key in ITEM_FIELD_OF.items():
