@@ -106,7 +106,7 @@ def index():
         errors["status"], which = _("Show all, valid, expired, suspended or due permits"), "all"
     try:
         days = parse_whole(request.args.get("days"), field="days", minimum=1, maximum=90,
-                           default=rules.DEFAULT_RENEW_DAYS_AHEAD, label="Days ahead")
+                           default=rules.DEFAULT_RENEW_DAYS_AHEAD, label=_("Days ahead"))
     except InvalidInput as exc:
         errors["days"], days = exc.message, rules.DEFAULT_RENEW_DAYS_AHEAD
     try:
@@ -265,7 +265,7 @@ def renew(permit_id: str):
     form = _form(RENEW_FIELDS)
     errors: dict[str, str] = {}
     try:
-        months = parse_whole(form["months"], field="months", minimum=1, maximum=12, label="Months")
+        months = parse_whole(form["months"], field="months", minimum=1, maximum=12, label=_("Months"))
     except InvalidInput as exc:
         errors["months"], months = exc.message, 1
     price = _price(form["price"], errors)
@@ -343,7 +343,7 @@ def report():
     try:
         days = parse_whole(request.args.get("days"), field="days", minimum=permit_service.REPORT_DUE_DAYS[0],
                            maximum=permit_service.REPORT_DUE_DAYS[1], default=rules.DEFAULT_RENEW_DAYS_AHEAD,
-                           label="Days ahead")
+                           label=_("Days ahead"))
     except InvalidInput as exc:
         errors["days"], days = exc.message, rules.DEFAULT_RENEW_DAYS_AHEAD
     context: dict[str, Any] = dict(errors=errors, period=period, presets=presets(today), timezone=tz, days=days,
