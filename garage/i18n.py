@@ -185,7 +185,17 @@ def format_datetime(moment: datetime | None, tz: str | None = None, form: str = 
     locale = format_locale()
     if "H" in form and not _uses_24_hours(locale):
         form = form.replace("H", "h")
-    return babel_dates.format_skeleton(form, moment, locale=locale)
+    # CLDR has few skeletons with both a date and a time (Babel finds none for "yMMMdHm"): the date's
+    # and the time's parts are formatted apart and joined by the locale's own pattern ("{1}, {0}").
+    day = "".join(ch for ch in form if ch not in _TIME_FIELDS)
+    clock = "".join(ch for ch in form if ch in _TIME_FIELDS)
+    if not day or not clock:
+        return babel_dates.format_skeleton(form, moment, locale=locale)
+    return str(locale.datetime_formats["medium"]).format(babel_dates.format_skeleton(clock, moment, locale=locale),
+                                                         babel_dates.format_skeleton(day, moment, locale=locale))
+
+
+_TIME_FIELDS = frozenset("HhKkmsaBbj")
 
 
 def _uses_24_hours(locale: Locale) -> bool:

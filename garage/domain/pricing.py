@@ -54,6 +54,7 @@ from . import rate_periods as periods_
 from .money import format_money
 from .tax import added_tax, split
 from .rate_periods import CHOICES, FIRST, GRACE, LOST, LOWEST, STANDARD, EventRate, FlatWindow, HourlyPeriod
+from .words import Text, _, n_
 
 DEFAULT_HOURLY_RATE_CENTS = 1000
 LOST_REPLACE = "replace"
@@ -204,7 +205,7 @@ def time_fee_and_rule(entry: datetime, exit: datetime, hours: int, tariff: Tarif
     hourly = [p for p in mine if isinstance(p, HourlyPeriod)]
     for p in mine:
         if isinstance(p, EventRate) and p.applies(entry, zone):
-            rest, _ = _schedule(entry, hours, rate, hourly, tariff.daily_max_cents, zone, skip_days=1)
+            rest, _names = _schedule(entry, hours, rate, hourly, tariff.daily_max_cents, zone, skip_days=1)
             return p.price_cents + rest, p.name
     fee, names = _schedule(entry, hours, rate, hourly, tariff.daily_max_cents, zone)
     best = (fee, _joined(names))
@@ -266,22 +267,24 @@ def recorded(duration: int, amount_cents: int, lost: bool = False,
 
 
 def describe(tariff: Tariff) -> list[str]:
-    """The published rules, one line each, for the desk panel and the printed ticket."""
-    lines = [f"{format_money(tariff.hourly_rate_cents)} per started hour"]
+    """The published rules, one line each, for the desk panel and the printed ticket (each a Text: read
+    in the reader's language on a page, English in the API)."""
+    lines = [_("%(price)s per started hour", price=format_money(tariff.hourly_rate_cents))]
     for kind, rate in tariff.vehicle_rates:
         if rate != tariff.hourly_rate_cents:
-            lines.append(f"{kind}: {format_money(rate)} per started hour")
+            lines.append(_("%(vehicle_type)s: %(price)s per started hour", vehicle_type=Text(kind),
+                           price=format_money(rate)))
     if tariff.grace_minutes:
-        unit = "minute" if tariff.grace_minutes == 1 else "minutes"
-        lines.append(f"First {tariff.grace_minutes} {unit} free")
+        lines.append(n_("First %(num)d minute free", "First %(num)d minutes free", tariff.grace_minutes))
     if tariff.daily_max_cents is not None:
-        lines.append(f"Daily maximum {format_money(tariff.daily_max_cents)} per 24 hours")
+        lines.append(_("Daily maximum %(price)s per 24 hours", price=format_money(tariff.daily_max_cents)))
     if tariff.lost_ticket_fee_cents:
-        how = "instead of the time fee" if tariff.lost_ticket_mode == LOST_REPLACE else "plus the time fee"
-        lines.append(f"Lost ticket: {format_money(tariff.lost_ticket_fee_cents)} {how}")
+        fee = format_money(tariff.lost_ticket_fee_cents)
+        lines.append(_("Lost ticket: %(price)s instead of the time fee", price=fee)
+                     if tariff.lost_ticket_mode == LOST_REPLACE
+                     else _("Lost ticket: %(price)s plus the time fee", price=fee))
     lines.extend(periods_.words(p) for p in tariff.periods)
     if any(isinstance(p, FlatWindow) for p in tariff.periods):
-        lines.append("You pay the lowest price that applies" if tariff.choice == LOWEST
-                     else "The first flat price listed that applies is charged")
+        lines.append(_("You pay the lowest price that applies") if tariff.choice == LOWEST
+                     else _("The first flat price listed that applies is charged"))
     return lines
-
