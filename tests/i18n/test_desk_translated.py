@@ -174,3 +174,15 @@ def test_the_notices_after_a_change_are_translated(desk):
     assert untranslated(page) == []
     bad = desk.client.post(desk.url("/desk/shift"), headers=HEADERS, data={"csrf_token": desk.token, "float": "lots"})
     assert bad.status_code == 422 and untranslated(bad.get_data(as_text=True)) == []  # the desk's own message
+
+
+def test_the_words_the_desk_script_shows_offline_come_translated_from_the_page(desk):
+    """static/js/desk-connection.js hard-codes no words: it reads them from #desk-connection."""
+    status = soup(desk.client.get(desk.url("/desk"), headers=HEADERS)).select_one("#desk-connection")
+    said = {name: value for name, value in status.attrs.items() if name.startswith("data-text-")}
+    assert len(said) == 7
+    assert {name: escaped(f"<p>{value}</p>") for name, value in said.items() if escaped(f"<p>{value}</p>")} == {}
+    assert "{time}" in said["data-text-stale"] and "{code}" in said["data-text-error"]
+    german = soup(desk.client.get(desk.url("/desk"), headers=GERMAN)).select_one("#desk-connection")
+    assert german["data-text-not-connected"] == "Keine Verbindung – nichts wurde erfasst"
+    assert german["data-text-stale"] == "Keine Verbindung – Zahlen von {time}"
