@@ -46,12 +46,19 @@ _compiled_dir: str | None = None
 _compiled: dict[str, float] = {}  # po path → its mtime when compiled
 
 
+def _remove(directory: str, creator: int) -> None:
+    """At exit, by the process that made it only: gunicorn's workers fork from a master that loaded
+    the app (preload), and a worker leaving must not take the catalogs from the others."""
+    if os.getpid() == creator:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def _compile(lang: str, po_path: str) -> None:
     """The catalog of `lang` as a .mo in this process's directory (again only if the .po changed)."""
     global _compiled_dir
     if _compiled_dir is None:
         _compiled_dir = tempfile.mkdtemp(prefix="garage-i18n-")
-        atexit.register(shutil.rmtree, _compiled_dir, True)
+        atexit.register(_remove, _compiled_dir, os.getpid())
     mtime = os.stat(po_path).st_mtime
     if _compiled.get(po_path) == mtime:
         return

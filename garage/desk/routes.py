@@ -105,11 +105,12 @@ def desk_helpers() -> dict[str, Any]:
         (from the amounts recorded at exit, never today's rules)."""
         return recorded(ticket.duration_minutes or 0, ticket.amount_paid or 0, ticket.lost,
                         ticket.lost_fee_cents, ticket.discount_cents or 0, ticket.price_rule,
-                        permit=ticket.permit_id is not None)
+                        permit=ticket.permit_id is not None, tax_rate_bp=ticket.tax_rate_bp,
+                        tax_added=bool(ticket.tax_added))
 
     def tax_line(ticket: Ticket) -> str | None:
         """"incl. VAT 19 %: $1.60" at the rate recorded when the ticket was paid; None without one."""
-        return included_line(ticket.amount_paid or 0, ticket.tax_rate_bp)
+        return included_line(ticket.amount_paid or 0, ticket.tax_rate_bp, bool(ticket.tax_added))
 
     def refunds(ticket: Ticket) -> list[amendment_service.RefundLine]:
         """A paid ticket's refunds (read only for a ticket with some: no statement otherwise)."""
