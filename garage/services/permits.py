@@ -170,7 +170,7 @@ def create_permit(garage_id: int, actor: Actor, *, holder: Any, contact: Any = "
     except IntegrityError:
         db.session.rollback()
         raise _taken_plate(garage_id, keys) or Conflict(
-            "A plate of this permit is already on another permit", field="plates") from None
+            _("A plate of this permit is already on another permit"), field="plates") from None
     except BaseException:
         db.session.rollback()
         raise
