@@ -13,13 +13,14 @@ cent (``.5`` goes up), in integer arithmetic. So it is never more than the total
 - :func:`parse_percent`: what a manager typed ("19", "7.25", "19 %") → basis points.
 - :func:`format_percent`: basis points for people ("19 %", "7.25 %"); :func:`percent_text`
   the same without the sign, for a form field ("19", "7.25").
-- :func:`included_line`: the receipt's line, "incl. VAT 19 %: $1.60".
+- :func:`included_line`: the receipt's line, "incl. VAT 19 %: $1.60" (translated where shown: "inkl. MwSt.")
 """
 from __future__ import annotations
 
 import re
 
 from .money import format_money
+from .words import Text, _
 
 BP_PER_PERCENT = 100
 WHOLE = 100 * BP_PER_PERCENT  # 100 % in basis points
@@ -64,12 +65,10 @@ def format_percent(rate_bp: int) -> str:
     return f"{percent_text(rate_bp)} %"
 
 
-TAX_NAME = "VAT"  # the word on receipts
-
-
-def included_line(total_cents: int, rate_bp: int | None) -> str | None:
+def included_line(total_cents: int, rate_bp: int | None) -> Text | None:
     """The receipt's tax line, "incl. VAT 19 %: $1.60"; None without a rate (0, or a ticket
     paid before tax rates were recorded)."""
     if not rate_bp:
         return None
-    return f"incl. {TAX_NAME} {format_percent(rate_bp)}: {format_money(included_tax(total_cents, rate_bp))}"
+    return _("incl. VAT %(rate)s: %(amount)s", rate=format_percent(rate_bp),
+             amount=format_money(included_tax(total_cents, rate_bp)))
