@@ -30,4 +30,6 @@ def to_local(moment: datetime, tzname: str) -> datetime:
 def format_duration(minutes: int) -> Text:
     """125 → "2 h 05 min", 5 → "5 min" (translated where a page shows it)."""
     hours, mins = divmod(max(0, minutes), 60)
-    return _("%(hours)d h %(minutes)02d min", hours=hours, minutes=mins) if hours else _("%(minutes)d min", minutes=mins)
+    if hours:
+        return _("%(hours)d h %(minutes)02d min", hours=hours, minutes=mins)
+    return _("%(minutes)d min", minutes=mins)

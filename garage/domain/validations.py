@@ -105,9 +105,11 @@ def _value_range(kind: str) -> Text:
     if kind == FREE_MINUTES:
         return _("Free minutes: a whole number from 1 to %(max)d", max=MAX_VALUE[FREE_MINUTES])
     if kind == FLAT_PRICE:
-        return _("The flat price: from %(min)s to %(max)s", min=format_money(1), max=format_money(MAX_VALUE[FLAT_PRICE]))
+        return _("The flat price: from %(min)s to %(max)s", min=format_money(1),
+                 max=format_money(MAX_VALUE[FLAT_PRICE]))
     if kind == AMOUNT_OFF:
-        return _("The amount off: from %(min)s to %(max)s", min=format_money(1), max=format_money(MAX_VALUE[AMOUNT_OFF]))
+        return _("The amount off: from %(min)s to %(max)s", min=format_money(1),
+                 max=format_money(MAX_VALUE[AMOUNT_OFF]))
     return _("The percentage off: a whole number from 1 to %(max)d", max=MAX_VALUE[PERCENT_OFF])
 
 
