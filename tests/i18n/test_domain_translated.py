@@ -112,6 +112,7 @@ CASES: list[tuple[str, Callable[[], Any]]] = [
     ("describe percent off", lambda: validations.describe(validations.PERCENT_OFF, 20)),
     # tax.py
     ("tax line", lambda: tax.included_line(1190, 1900)),
+    ("tax added line", lambda: tax.included_line(1190, 1900, added=True)),
     # inputs.py
     ("whole number", lambda: inputs.parse_page("two")),
     ("control character", lambda: inputs.check_text("a\x00b", "q")),
@@ -200,7 +201,7 @@ def test_every_rule_message_and_label_reads_in_german(app):
         labels = [label for label in LABELS if label not in SAME_IN_GERMAN and Text(label).translated() == label]
         examples = {what: message.translated() for what, message in _messages()}
     assert english == [] and labels == []
-    assert examples["garage full"] == "Die Garage ist voll"
+    assert examples["garage full"] == "Das Parkhaus ist voll"
     assert examples["Cyrillic letter"] == \
         "Kennzeichen in lateinischen Buchstaben eingeben: А ist ein kyrillischer Buchstabe"
     assert examples["refund above what was paid"] == "Von dieser Zahlung können höchstens noch $4.00 erstattet werden"
@@ -339,7 +340,7 @@ def test_a_full_garage_says_so_in_german_on_the_desk_and_in_english_on_the_api(a
     desk.issue("FIRST1")
     r = desk.client.post(desk.url("/desk/entries"), data={"plate": "SECOND2", "csrf_token": desk.token},
                          headers={**GERMAN, **HTMX})
-    assert r.status_code == 409 and text(soup(r).select_one("#plate-error")) == "Die Garage ist voll"
+    assert r.status_code == 409 and text(soup(r).select_one("#plate-error")) == "Das Parkhaus ist voll"
     api = app.test_client().post("/api/tickets", json={"licensePlate": "THIRD3", "vehicleType": "Car"},
                       headers={**staff, **GERMAN})
     assert api.status_code == 409 and api.get_json() == {"message": "Garage is full"}
