@@ -9,9 +9,17 @@ from datetime import datetime
 from typing import Iterable, Sequence
 
 from .periods import Bucket
+from .words import _
 
 EDGE_SECONDS = 0.001
+# English abbreviations of the weekdays, Monday first (pages show the locale's own: reports.present).
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def week_order(first_weekday: int = 0) -> list[int]:
+    """The weekdays (0 = Monday ... 6 = Sunday) in the order a week is read, from `first_weekday`
+    (the reader's locale: Monday in Germany, Sunday in the United States)."""
+    return [(first_weekday + i) % 7 for i in range(7)]
 
 
 def percent_change(current: float | None, previous: float | None) -> float | None:
@@ -23,7 +31,7 @@ def percent_change(current: float | None, previous: float | None) -> float | Non
 
 def format_change(change: float | None) -> str:
     if change is None:
-        return "n/a"
+        return _("n/a")
     if round(change, 1) == 0:
         return "±0.0%"
     return f"{change:+.1f}%".replace("-", "−")
@@ -147,8 +155,9 @@ class HeatCell:
     hours: int  # how many hours of the period fell in this cell
 
 
-def hour_of_week(points: Iterable[OccupancyPoint | None]) -> list[list[HeatCell]]:
-    """7 rows (Mon..Sun) × 24 columns of the mean hourly average occupancy."""
+def hour_of_week(points: Iterable[OccupancyPoint | None], first_weekday: int = 0) -> list[list[HeatCell]]:
+    """7 rows (the week from `first_weekday`: Mon..Sun by default) × 24 columns of the mean hourly
+    average occupancy."""
     sums = [[0.0] * 24 for _ in range(7)]
     counts = [[0] * 24 for _ in range(7)]
     for p in points:
@@ -158,4 +167,4 @@ def hour_of_week(points: Iterable[OccupancyPoint | None]) -> list[list[HeatCell]
         sums[wd][hr] += p.average
         counts[wd][hr] += 1
     return [[HeatCell(wd, hr, sums[wd][hr] / counts[wd][hr] if counts[wd][hr] else None, counts[wd][hr])
-             for hr in range(24)] for wd in range(7)]
+             for hr in range(24)] for wd in week_order(first_weekday)]
