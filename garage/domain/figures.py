@@ -6,7 +6,7 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from .periods import Bucket
 from .words import _
@@ -29,12 +29,15 @@ def percent_change(current: float | None, previous: float | None) -> float | Non
     return (current - previous) / previous * 100.0
 
 
-def format_change(change: float | None) -> str:
+def format_change(change: float | None, decimal: Callable[[float], str] | None = None) -> str:
+    """A change in % with its sign (+12.3%, −5.0%, ±0.0%); `decimal` writes the number (one decimal,
+    ≥ 0) in the reader's locale (a page: 12,3 in German), else with a dot."""
     if change is None:
         return _("n/a")
+    write = decimal or (lambda value: f"{value:.1f}")
     if round(change, 1) == 0:
-        return "±0.0%"
-    return f"{change:+.1f}%".replace("-", "−")
+        return f"±{write(0.0)}%"
+    return f"{'+' if change > 0 else '−'}{write(round(abs(change), 1))}%"
 
 
 def weighted_median(counts: Iterable[tuple[float, int]]) -> float | None:

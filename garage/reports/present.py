@@ -167,6 +167,10 @@ FIGURES = (
 )
 
 
+def one_decimal(value: float) -> str:
+    return babel_numbers.format_decimal(value, format="#,##0.0", locale=i18n.format_locale())
+
+
 def show(value: float | None, kind: str) -> str:
     if value is None:
         return "–"
@@ -183,7 +187,7 @@ def figures(report: Report) -> list[dict[str, str | float | None]]:
         change = report.changes.get(name)
         out.append({"name": name, "label": _(label), "value": show(getattr(report.summary, name), kind),
                     "previous": show(getattr(report.previous_summary, name), kind),
-                    "change": format_change(change), "direction": (
+                    "change": format_change(change, one_decimal), "direction": (
                         "none" if change is None or round(change, 1) == 0 else "up" if change > 0 else "down")})
     return out
 
