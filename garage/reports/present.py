@@ -136,7 +136,9 @@ def heatmap_chart(report: Report) -> Chart:
           period=period_label(report), timezone=report.timezone),
         [names[day] for day in week_order(first)], [f"{h:02d}" for h in range(24)],
         [[cell.average for cell in row] for row in cells],
-        x_label=_("Hour of day (%(timezone)s)", timezone=report.timezone), y_label=_("Weekday"))
+        x_label=_("Hour of day (%(timezone)s)", timezone=report.timezone), y_label=_("Weekday"),
+        number=lambda value, decimals: babel_numbers.format_decimal(
+            value, format="0." + "0" * decimals, locale=i18n.format_locale()))
 
 
 BUILDERS = {"revenue": revenue_chart, "traffic": traffic_chart,
