@@ -197,3 +197,20 @@ def test_a_week_holds_the_day_and_starts_on_the_first_weekday(day, first_weekday
 ])
 def test_week_starts_table(day, first_weekday, start):
     assert week_start(day, first_weekday) == start
+
+
+def test_german_axis_labels_never_overlap(garage_day):
+    """Longer German dates ("Fr., 10. Apr.") are measured as drawn: flat labels clear each other, else
+    they are turned (domain/charts.py's text_width on the label shown)."""
+    from garage.domain.charts import X_LABEL_GAP, text_width
+
+    speak_german()
+    month = {"from": (DAY - timedelta(days=30)).isoformat(), "to": DAY.isoformat()}
+    for query in (month, {**month, "group": "hour"}):
+        r = garage_day.get(f"{BASE}/charts/revenue.svg", query_string=query)
+        axis = ET.fromstring(r.data).find(f"{SVG}g[@class='x-axis']")
+        ticks = [(float(t.get("x")), t.text, t.get("transform")) for t in axis.findall(f"{SVG}text")]
+        assert ticks and any("." in label for _, label, _ in ticks)  # German dates ("4. Apr.")
+        if not ticks[0][2]:  # flat
+            for (x1, a, _), (x2, b, _) in zip(ticks, ticks[1:]):
+                assert (text_width(a) + text_width(b)) / 2 + X_LABEL_GAP <= x2 - x1, (a, b)
