@@ -1,14 +1,14 @@
 """From a Report to what the page draws: labels, charts, CSV rows."""
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import time
 from typing import Iterable, Iterator
 
 from babel import numbers as babel_numbers
 
 from .. import i18n
 from ..domain.charts import Chart, bar_chart, heat_map, line_chart
-from ..domain.clock import format_duration, to_local
+from ..domain.clock import format_duration
 from ..domain.figures import csv_text, safe_cell, format_change, hour_of_week, week_order
 from ..domain.words import N_, _
 from ..domain import closes as day_close
@@ -34,17 +34,10 @@ def told_apart(garages: Iterable[tuple[str, str]]) -> list[str]:
     return [f"{name} ({slug})" if names.count(name) > 1 else name for name, slug in pairs]
 
 
-def day_and_time(local: datetime, skeleton: str) -> str:
-    """A local moment as its day (a CLDR skeleton) and its time, joined as the reader's locale joins
-    them ("Mar 8, 2:00 PM" / "8. März, 14:00"). (babel has no skeleton for a date with a time.)"""
-    joined = str(i18n.format_locale().datetime_formats["medium"])
-    return joined.replace("{1}", i18n.format_date(local, skeleton)).replace("{0}", i18n.format_time(local))
-
-
 def hour_labels(buckets: list[Bucket], with_day: bool) -> list[str]:
     """Each hour's local start in the reader's locale (14:00 / 2:00 PM; with the day: "Mar 8, 2:00 PM")."""
     if with_day:
-        labels = [day_and_time(b.local_start, "MMMd") for b in buckets]
+        labels = [i18n.format_datetime(b.local_start, form="MMMdHm") for b in buckets]
     else:
         labels = [i18n.format_time(b.local_start) for b in buckets]
     seen: dict[str, int] = {}
@@ -241,7 +234,7 @@ def closed_text(view: CloseView) -> str:
     while not closed."""
     if not view.closed:
         return ""
-    when = day_and_time(to_local(view.closed_at, view.timezone), "yMMMEd") if view.closed_at else "?"
+    when = i18n.format_datetime(view.closed_at, view.timezone, "yMMMEdHm") if view.closed_at else "?"
     if view.closed_by:
         return _("Closed by %(name)s at %(when)s", name=view.closed_by, when=when)
     return _("Closed by someone no longer known at %(when)s", when=when)

@@ -133,7 +133,7 @@ def test_the_reports_read_german_with_german_dates(garage_day):
     assert text(report.select_one(".period-title")) == "Fr., 10. Apr. 2026"
     assert "Verglichen mit dem vorherigen 1 Tag: Do., 9. Apr. 2026." in text(report)
     labels = {text(dt) for dt in report.select(".figure dt")}
-    assert {"Umsatz", "Nettoumsatz", "Ausfahrten", "Durchschnittliche Parkdauer"} <= labels
+    assert {"Umsatz", "Nettoumsatz", "Ausfahrten", "Mittlere Parkdauer"} <= labels
     assert "k. A." in text(report.select_one(".figure[data-figure='revenue_cents'] .change"))  # no day before
     assert "Umsatz pro Stunde" in shown["report"] and "Belegung nach Wochenstunde" in shown["report"]
     for english in ("Revenue", "Exits", "Show report", "Today", "Compared with"):
