@@ -3,6 +3,8 @@
 
 - ``money(minor_units)``: an amount as people read it in the garage's currency and the reader's locale,
   "$1,234.50", "1.234,50 €", "￥1,234" (garage.domain.money, whose context :func:`money_context` is);
+- ``currency_symbol()``: the garage's currency's sign ("$", "€") for a form's label or prefix;
+  ``money_data_attributes()``: its currency, locale and decimals as data attributes for a script;
 - ``available_endpoints``: the app's view functions, for links to optional pages;
 - ``rates``: the current pricing rules, one line each, for
   ``{% include "settings/_rates.html" %}`` (a view passing its own ``rates`` wins);
@@ -19,6 +21,7 @@ import hashlib
 import os
 from typing import Any, Iterator
 
+from babel.numbers import get_currency_symbol
 from flask import Flask, g, has_request_context
 from markupsafe import Markup, escape
 
@@ -115,6 +118,21 @@ def money_context() -> tuple[str, Any]:
     return found
 
 
+def currency_symbol() -> str:
+    """The garage's currency's sign in the reader's locale: "$", "€", "￥", "BHD" (a form's label)."""
+    currency, locale = money_context()
+    return get_currency_symbol(currency, locale)
+
+
+def money_data_attributes() -> Markup:
+    """``data-currency``, ``data-locale`` and ``data-exponent`` of the garage's money, for a script that
+    formats amounts with ``Intl.NumberFormat`` (static/js/shift-count.js)."""
+    currency, locale = money_context()
+    tag = str(locale).replace("_", "-")
+    return Markup(f'data-currency="{escape(currency)}" data-locale="{escape(tag)}" '
+                  f'data-exponent="{money_rules.exponent(currency)}"')
+
+
 def install(app: Flask) -> None:
     money_rules.set_context(money_context)
     app.url_defaults(static_versions(app))
@@ -122,7 +140,7 @@ def install(app: Flask) -> None:
         money=format_money, available_endpoints=app.view_functions,
         STATUS_ACTIVE=STATUS_ACTIVE, STATUS_COMPLETED=STATUS_COMPLETED, STATUS_VOIDED=STATUS_VOIDED,
         ROLE_ATTENDANT=ROLE_ATTENDANT, ROLE_MANAGER=ROLE_MANAGER, PLATE_TYPED_MAX=PLATE_TYPED_MAX,
-        permit_number=permit_number,
+        permit_number=permit_number, currency_symbol=currency_symbol, money_data_attributes=money_data_attributes,
     )
     app.jinja_env.filters["ticket_numbers_whole"] = ticket_numbers_whole
     app.context_processor(current_rates)

@@ -12,7 +12,7 @@ from flask import flash, make_response, redirect, render_template, request, url_
 
 from ..domain import amendments as rules
 from ..domain.errors import DomainError, InvalidInput
-from ..domain.money import minor_to_decimal, format_money, parse_money
+from ..domain.money import example, format_money, in_currency, minor_to_input, parse_money
 from ..domain.roles import ROLE_MANAGER
 from ..domain.tickets import STATUS_ACTIVE, STATUS_COMPLETED, VEHICLE_TYPES
 from ..identity import caller_role, current_actor, current_garage, manager_required, staff_required
@@ -25,8 +25,12 @@ DESK_NOTICE = "desk"  # the flash category the desk page shows once (templates/d
 DESK_WARNING = "desk-warning"  # the same, as a warning (a permit that did not admit the car)
 # Form fields of the domain's (API) field names; anything else is said above the form.
 FIELDS = {"licensePlate": "plate", "vehicleType": "vehicle_type", "reason": "reason", "amountCents": "amount"}
-AMOUNT_MESSAGE = "Type the amount to refund in dollars, e.g. 5 or 5.50"
 TYPED_MAX = 500  # characters of a typed field kept for the form shown again
+
+
+def amount_message() -> str:
+    """Type the amount to refund in the garage's currency, e.g. 5 or 5.50 (garage.domain.money)."""
+    return f"Type the amount to refund {in_currency()}, e.g. {example(5)}"
 
 
 def _manager() -> bool:
@@ -126,21 +130,22 @@ def _refund_page(ticket: Ticket, status: int = 200, **context: Any):
     left = rules.refundable(ticket.amount_paid, ticket.refunded_cents)
     refusal = (rules.REFUND_ONLY_PAID if ticket.status != STATUS_COMPLETED or ticket.amount_paid is None
                else rules.NOTHING_LEFT if left == 0 else None)
-    context.setdefault("typed", {"amount": minor_to_decimal(left)})
+    context.setdefault("typed", {"amount": minor_to_input(left)})
     return _page("desk/refund.html", ticket, status, refusal=refusal, left=left,
                  refunds=amendment_service.refunds_of(current_garage(), ticket.id), **context)
 
 
 def _amount(raw: str | None) -> int:
-    """The amount typed in dollars, in cents. A negative amount is told as such; a huge one reaches the
-    rule (which says how much is left); anything else that is not dollars and cents: AMOUNT_MESSAGE."""
+    """The amount typed in the garage's currency, in minor units. A negative amount is told as such; a huge one reaches the
+    rule (which says how much is left); anything else that is not an amount: amount_message()."""
     text = (raw or "").strip()
     if text.startswith("-") or text.startswith("−"):
-        raise InvalidInput("Type the amount to refund as a positive amount, e.g. 5.50", field="amountCents")
+        raise InvalidInput(f"Type the amount to refund as a positive amount, e.g. {example(5).split(' or ')[-1]}",
+                           field="amountCents")
     try:
         return parse_money(text)
     except ValueError:
-        raise InvalidInput(AMOUNT_MESSAGE, field="amountCents") from None
+        raise InvalidInput(amount_message(), field="amountCents") from None
 
 
 @bp.get("/tickets/<number>/refund")

@@ -11,7 +11,7 @@ from flask import make_response, redirect, render_template, request, url_for
 
 from ..domain import shifts as drawer
 from ..domain.errors import DomainError, InvalidInput
-from ..domain.money import parse_money
+from ..domain.money import example, in_currency, parse_money
 from ..domain.roles import ROLE_MANAGER
 from ..domain.inputs import parse_whole
 from ..identity import caller_role, current_actor, current_garage, manager_required, staff_required
@@ -22,7 +22,11 @@ from . import bp
 # Form fields of the domain's (API) field names.
 FIELDS = {"floatCents": "float", "countedCashCents": "counted", "countedByDenomination": "counted",
           "reason": "reason", "shift": "shift"}
-AMOUNT_MESSAGE = "Type an amount in dollars, e.g. 100 or 100.00"
+
+
+def amount_message() -> str:
+    """Type an amount in the garage's currency, e.g. 100 or 100.00 (garage.domain.money)."""
+    return f"Type an amount {in_currency()}, e.g. {example(100, '00')}"
 
 
 def _manager() -> bool:
@@ -33,12 +37,12 @@ def _dollars(raw: str | None, field: str) -> int:
     try:
         return parse_money(raw or "")
     except ValueError:
-        raise InvalidInput(AMOUNT_MESSAGE, field=field) from None
+        raise InvalidInput(amount_message(), field=field) from None
 
 
 def _count() -> dict[str, Any]:
     """The counted cash from the form: per denomination when any piece is counted, else the total."""
-    pieces = {str(d): (request.form.get(f"count_{d}") or "").strip() for d in drawer.USD_DENOMINATIONS}
+    pieces = {str(d): (request.form.get(f"count_{d}") or "").strip() for d in drawer.denominations_of()}
     if any(pieces.values()):
         return {"counted_by_denomination": {d: parse_whole(n, field="countedByDenomination", minimum=0,
                                                            maximum=drawer.MAX_PIECES, default=0,
@@ -53,7 +57,7 @@ def _errors(exc: DomainError) -> dict[str, str]:
 
 def _page(template: str, status: int = 200, **context: Any):
     context.setdefault("errors", {})
-    return make_response(render_template(template, DENOMINATIONS=drawer.USD_DENOMINATIONS,
+    return make_response(render_template(template, DENOMINATIONS=drawer.denominations_of(),
                                          denomination_label=drawer.denomination_label,
                                          over_short_text=drawer.over_short_text, **context), status)
 

@@ -122,14 +122,22 @@ def minor_to_input(minor: int | None, currency: str | None = None, locale: Local
     return text.replace(".", babel_numbers.get_decimal_symbol(locale))
 
 
-def example(currency: str | None = None, locale: Locale | str | None = None) -> str:
+def example(whole: int = 10, fraction: str = "50", currency: str | None = None,
+            locale: Locale | str | None = None) -> str:
     """How an amount is typed, for a form's message: "10 or 10.50" (USD, en_US), "10 or 10,50"
-    (EUR, de_DE), "1000" (JPY), "10 or 10.500" (BHD)."""
+    (EUR, de_DE), "10" (JPY), "10 or 10.500" (BHD); `fraction`: the decimals shown ("00": "100 or 100.00")."""
     currency, locale = _resolve(currency, locale)
     places = exponent(currency)
     if not places:
-        return "1000"
-    return f"10 or {minor_to_input(10 * 10 ** places + 5 * 10 ** (places - 1), currency, locale)}"
+        return str(whole)
+    minor = whole * 10 ** places + int(fraction.ljust(places, "0")[:places])
+    return f"{whole} or {minor_to_input(minor, currency, locale)}"
+
+
+def in_currency(currency: str | None = None) -> str:
+    """The currency as a form's message names it: "in dollars" (USD), "in EUR"."""
+    currency = currency or current_currency()
+    return "in dollars" if currency == "USD" else f"in {currency}"
 
 
 class MoneyError(ValueError):
