@@ -52,3 +52,37 @@ def is_locale(code: object) -> bool:
     except (ValueError, UnknownLocaleError):
         return False
     return True
+
+
+# --- The international settings of a garage (issue 22): what check_international accepts -------------
+
+INTERNATIONAL_SETTINGS = ("currency", "locale", "language", "lobby_language", "legal_name", "tax_added")
+LEGAL_NAME_MAX = 120  # garages.legal_name
+
+
+def _language_or_none(code: object) -> bool:
+    return isinstance(code, str) and (code == "" or is_language(code))
+
+
+def check_international(changes: dict) -> dict[str, str]:
+    """Problems with the international settings among `changes` (only those present), by setting name:
+    the currency (ISO 4217), the format locale (Babel's), the default and lobby languages (one Garage
+    speaks, or "": the browser's / none), the legal name (printable, at most 120 characters) and
+    whether tax is added to prices (true/false). Empty when all are valid."""
+    errors: dict[str, str] = {}
+    if "currency" in changes and not is_currency(changes["currency"]):
+        errors["currency"] = "The currency must be a 3-letter ISO 4217 code in capitals, e.g. EUR or JPY"
+    if "locale" in changes and not is_locale(changes["locale"]):
+        errors["locale"] = "The locale must be a language and region Garage knows, e.g. en_US or de_DE"
+    spoken = ", ".join(LANGUAGES)
+    if "language" in changes and not _language_or_none(changes["language"]):
+        errors["language"] = f"The language must be one of {spoken}, or empty for the browser's"
+    if "lobby_language" in changes and not _language_or_none(changes["lobby_language"]):
+        errors["lobby_language"] = f"The lobby's second language must be one of {spoken}, or empty for none"
+    if "legal_name" in changes:
+        name = changes["legal_name"]
+        if not (isinstance(name, str) and name.isprintable() and len(name.strip()) <= LEGAL_NAME_MAX):
+            errors["legal_name"] = f"The legal name must be printable text of at most {LEGAL_NAME_MAX} characters"
+    if "tax_added" in changes and not isinstance(changes["tax_added"], bool):
+        errors["tax_added"] = "Say whether tax is added to prices: true or false"
+    return errors
