@@ -204,6 +204,13 @@ def update_settings(garage_id: int, actor, *, total_spaces: int | None = None, h
     return row
 
 
+def currencies(garage_ids: list[int]) -> dict[int, str]:
+    """{garage id: its currency} of the garages (one SELECT): a page or file over several garages."""
+    if not garage_ids:
+        return {}
+    return dict(db.session.execute(sa.select(Garage.id, Garage.currency).where(Garage.id.in_(garage_ids))).all())
+
+
 def has_payments(garage_id: int) -> bool:
     """Whether the garage has any amount stored in its currency: a ticket paid (or voided after a
     payment) or a permit payment. Its currency is then fixed (update_settings: Conflict)."""

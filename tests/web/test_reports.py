@@ -515,7 +515,8 @@ def test_rows_csv_has_lost_tickets_and_fees(manager_client, lost_tickets):
 def test_tickets_csv_has_lost_and_lost_fee(manager_client, lost_tickets):
     add_ticket(z("2026-05-04 16:00"))  # still inside
     head, *body = csv_rows(manager_client, "/g/main/reports/export/tickets.csv", **{"from": "2026-05-04"})
-    assert head[-3:] == ["lost", "lost_fee", "refunded_usd"] and all(len(r) == 14 for r in body)
+    assert head[-4:] == ["lost", "lost_fee", "refunded_usd", "currency"] and all(len(r) == 15 for r in body)
+    assert {r[-1] for r in body} == {"USD"}  # the garage's currency (issue 22), last: the columns before keep their place
     col = {name: i for i, name in enumerate(head)}
     got = {r[col["ticket_number"]]: (r[col["amount_usd"]], r[col["lost"]], r[col["lost_fee"]]) for r in body}
     n = lost_tickets
