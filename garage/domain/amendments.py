@@ -77,7 +77,7 @@ def check_refund(amount: Any, status: str, amount_paid: int | None, refunded_cen
     if left == 0:
         raise Conflict(NOTHING_LEFT)
     if isinstance(amount, bool) or not isinstance(amount, int) or amount < 1:
-        raise InvalidInput("Give the amount to refund: at least $0.01", field=field)
+        raise InvalidInput(f"Give the amount to refund: at least {format_money(1)}", field=field)
     if amount > left:
         raise InvalidInput(f"At most {format_money(left)} of this payment can still be refunded", field=field)
     return amount

@@ -90,8 +90,8 @@ def check_program(name: Any, kind: Any, value: Any, valid_from: date | None, val
         errors["kind"] = "Choose what the validation gives: " + ", ".join(KIND_LABELS[k].lower() for k in KINDS)
     elif isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_VALUE[kind]:
         errors["value"] = {FREE_MINUTES: f"Free minutes: a whole number from 1 to {MAX_VALUE[FREE_MINUTES]}",
-                           FLAT_PRICE: f"The flat price: from $0.01 to {format_money(MAX_VALUE[FLAT_PRICE])}",
-                           AMOUNT_OFF: f"The amount off: from $0.01 to {format_money(MAX_VALUE[AMOUNT_OFF])}",
+                           FLAT_PRICE: f"The flat price: from {format_money(1)} to {format_money(MAX_VALUE[FLAT_PRICE])}",
+                           AMOUNT_OFF: f"The amount off: from {format_money(1)} to {format_money(MAX_VALUE[AMOUNT_OFF])}",
                            PERCENT_OFF: "The percentage off: a whole number from 1 to 100"}[kind]
     if valid_from and valid_until and valid_until < valid_from:
         errors["valid_until"] = "The last valid day is before the first"

@@ -10,7 +10,7 @@ from ..domain.clock import local_today, utcnow
 from ..domain import validations as validation_rules
 from ..domain.errors import DomainError, InvalidInput
 from ..domain.inputs import parse_whole
-from ..domain.money import parse_money
+from ..domain.money import example, in_currency, parse_money
 from ..domain.periods import Period, parse_date, parse_period, presets
 from ..services import closes, reports
 from ..services import validations as validation_service
@@ -167,6 +167,14 @@ def export_close(date: str):
 # What the value field means for each kind: its label and how it is typed.
 VALUE_LABELS = {validation_rules.FREE_MINUTES: "minutes", validation_rules.FLAT_PRICE: "dollars",
                 validation_rules.AMOUNT_OFF: "dollars", validation_rules.PERCENT_OFF: "percent"}
+
+
+def value_units() -> dict[str, str]:
+    """VALUE_LABELS as a page shows them: an amount in the garage's currency ("dollars" for USD)."""
+    money_unit = in_currency().removeprefix("in ")
+    return {kind: money_unit if unit == "dollars" else unit for kind, unit in VALUE_LABELS.items()}
+
+
 PROGRAM_FIELDS = ("name", "merchant", "kind", "value", "valid_from", "valid_until", "usage_cap", "codes")
 
 
@@ -186,7 +194,7 @@ def _program_form(form) -> tuple[dict, dict[str, str]]:
         try:
             terms["value"] = parse_money(raw)
         except ValueError:
-            errors["value"] = "Type the amount in dollars, like 5 or 5.50"
+            errors["value"] = f"Type the amount {in_currency()}, like {example(5)}"
     elif unit is not None:
         try:
             terms["value"] = parse_whole(raw, field="value", minimum=1, maximum=validation_rules.MAX_VALUE[terms["kind"]],
@@ -215,7 +223,7 @@ def _validations_page(status: int = 200, form=None, errors: dict[str, str] | Non
     return htmx.page_or_fragment(
         "reports/validations.html", "reports/_validations.html", status,
         programs=validation_service.list_programs(current_garage()), describe=validation_rules.describe,
-        validity=present.validity_text, kinds=validation_rules.KIND_LABELS, units=VALUE_LABELS,
+        validity=present.validity_text, kinds=validation_rules.KIND_LABELS, units=value_units(), money_example=example(5).split(' or ')[-1],
         form=form or {}, errors=errors or {})
 
 

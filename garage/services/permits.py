@@ -22,7 +22,7 @@ from ..domain import permits as rules, pricing
 from ..domain.clock import local_day_bounds, local_today, utcnow
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.figures import csv_text, safe_cell
-from ..domain.money import example, in_currency, minor_to_decimal, parse_money
+from ..domain.money import current_currency, example, in_currency, minor_to_decimal, parse_money
 from ..domain.periods import parse_date
 from ..domain.tickets import PAYMENT_METHODS, STATUS_ACTIVE, check_payment_method, clean_plate, plate_key
 from ..domain.inputs import PageCount
@@ -417,7 +417,7 @@ def holders_csv(garage_id: int, now: datetime | None = None) -> str:
 IMPORT_MAX_BYTES = 1_000_000
 IMPORT_MAX_ROWS = 1000
 IMPORT_REQUIRED = ("holder", "plates", "valid_from", "valid_until", "price")
-IMPORT_OPTIONAL = ("contact", "payment_method")
+IMPORT_OPTIONAL = ("contact", "payment_method", "currency")  # currency: the garage's, or the line is refused
 IMPORT_IGNORED = ("permit", "status")  # the export's own columns: a file exported here imports elsewhere
 METHOD_NAMES = {method.lower(): method for method in PAYMENT_METHODS}  # "cash" in a file is Cash
 IMPORT_HEADER = "holder,contact,plates,valid_from,valid_until,price,payment_method"
@@ -503,6 +503,8 @@ def _import_row(columns: dict[str, int], cells: list[str]) -> tuple[SaleTerms | 
             terms[name] = parse_date(cell[name], name)
         except InvalidInput as bad:
             problems.append(f"{name}: {bad.message}")
+    if cell.get("currency") and cell["currency"].upper() != current_currency():  # an export of another garage's
+        problems.append(f"currency: the prices are in {cell['currency'][:8]}, this garage's in {current_currency()}")
     try:
         terms["price_cents"] = parse_money(cell["price"], locale=CSV_LOCALE)  # the garage's currency, a dot decimal
     except ValueError:
