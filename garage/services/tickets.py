@@ -206,7 +206,8 @@ def quote_for(ticket: Ticket, now: datetime | None = None, lost: bool = False,
         return pricing.recorded(ticket.duration_minutes or 0, ticket.amount_paid, ticket.lost,
                                 ticket.lost_fee_cents, getattr(ticket, "discount_cents", 0) or 0,
                                 getattr(ticket, "price_rule", None),
-                                permit=getattr(ticket, "permit_id", None) is not None)
+                                permit=getattr(ticket, "permit_id", None) is not None,
+                                tax_rate_bp=ticket.tax_rate_bp, tax_added=bool(ticket.tax_added))
     return _priced(ticket, now or utcnow(), lost, tariff or current_tariff(ticket.garage_id))[0]
 
 
@@ -217,7 +218,8 @@ def _priced(ticket: Ticket, now: datetime, lost: bool, tariff: pricing.Tariff,
     base = permit_service.priced(
         ticket, lambda start: pricing.quote(start, now, tariff, vehicle_type=ticket.vehicle_type, lost=lost),
         now, tariff, lost)
-    return validation_service.priced(ticket, base, now, tariff, extra)
+    q, lines, on_ticket = validation_service.priced(ticket, base, now, tariff, extra)
+    return pricing.with_added_tax(q, tariff), lines, on_ticket
 
 
 def quote_with_validations(ticket: Ticket, now: datetime | None = None, lost: bool = False,
@@ -279,7 +281,8 @@ def process_exit(garage_id: int | None, ticket_number: str | None, payment_metho
         # The ticket's own vehicle type is the only one its fee looks at.
         tariff = (settings.tariff({ticket.vehicle_type: found.type_rate} if found.type_rate is not None else None)
                   if settings is not None else None)
-        q, lines, on_ticket = _priced(ticket, now, lost, tariff or current_tariff(ticket.garage_id))
+        tariff_used = tariff or current_tariff(ticket.garage_id)
+        q, lines, on_ticket = _priced(ticket, now, lost, tariff_used)
         if expected_amount_cents is not None and expected_amount_cents != q.amount_cents:
             raise QuoteChanged(expected_amount_cents, q.amount_cents)
         # A permit car that owes nothing is let out: no payment method (whatever was sent), "Permit".
@@ -289,7 +292,9 @@ def process_exit(garage_id: int | None, ticket_number: str | None, payment_metho
                       amount_paid=q.amount_cents, payment_method=payment_method, last_event_at=now,
                       lost=lost, lost_fee_cents=q.lost_fee_cents if lost else None,
                       closed_by_id=found.actor.user_id if found.actor else None, updated_at=now,
-                      discount_cents=q.discount_cents, price_rule=q.rule)
+                      discount_cents=q.discount_cents, price_rule=q.rule,
+                      # how the price was taxed: the receipt splits it the same way whatever changes later
+                      tax_rate_bp=tariff_used.tax_rate_bp, tax_added=tariff_used.tax_added)
         # What each validation on the ticket took off, for its row (written by the exit's statement).
         given = [(v.id, line.discount_cents) for line in lines for v in on_ticket
                  if v.terms.program_id == line.program_id]

@@ -13,8 +13,6 @@
 (function () {
   "use strict";
   if (window.garageDesk) { return; }
-  var NOT_CONNECTED = "Not connected — nothing was recorded";
-  var NO_ANSWER = "No answer — check Recent activity before trying again";
   var OFFLINE_STATUSES = [0, 502, 503, 504];  // no answer, or a proxy's / the database's outage
   var stats = { online: true, offlineSince: null, failures: 0, blocked: 0 };
   window.garageDesk = stats;
@@ -22,6 +20,15 @@
   var status = document.getElementById("desk-connection");
   if (!status || !window.htmx || !window.garageConnection) { return; }
   var connection = window.garageConnection;
+  // The words, in the reader's language: rendered by the page (templates/desk/index.html, data-text-*),
+  // {time} and {code} filled in here.
+  function words(name, values) {
+    var text = status.getAttribute("data-text-" + name) || "";
+    Object.keys(values || {}).forEach(function (key) { text = text.split("{" + key + "}").join(values[key]); });
+    return text;
+  }
+  var NOT_CONNECTED = words("not-connected");
+  var NO_ANSWER = words("no-answer");
   var timeout = parseInt(status.getAttribute("data-timeout-ms"), 10);
   if (timeout > 0) { htmx.config.timeout = timeout; }
   var reconnected = status.getAttribute("data-reconnected-event");
@@ -68,7 +75,7 @@
     var marker = document.createElement("p");
     marker.className = "stale-marker";
     marker.setAttribute("data-stale-marker", "");
-    marker.textContent = "Not connected — figures from " + clock(arrived.get(panel) || lastOk);
+    marker.textContent = words("stale", { time: clock(arrived.get(panel) || lastOk) });
     panel.classList.add("is-stale");
     var first = panel.firstElementChild;  // under the panel's title, if it starts with one
     panel.insertBefore(marker, first && /^H[1-6]$/.test(first.tagName) ? first.nextSibling : panel.firstChild);
@@ -115,8 +122,7 @@
   function goOffline() {
     stats.failures += 1;
     if (stats.online) { stats.online = false; stats.offlineSince = Date.now(); }
-    connection.setText(status, "Not connected — figures from " + clock(lastOk) +
-      ". Issuing tickets and taking payments are off until the connection is back; nothing is sent again by itself.");
+    connection.setText(status, words("offline", { time: clock(lastOk) }));
     connection.setHidden(status, false);
     document.body.classList.add("is-offline");
     polled().forEach(markStale);
@@ -184,10 +190,9 @@
       if (event.type === "htmx:sendError") {
         tell(event.detail.elt, NOT_CONNECTED);
       } else if (event.type === "htmx:timeout") {
-        tell(event.detail.elt, post ? NO_ANSWER : "No answer — nothing was recorded");
+        tell(event.detail.elt, post ? NO_ANSWER : words("no-answer-get"));
       } else {
-        tell(event.detail.elt, "The server answered with an error (" + code + ") — " +
-             (post ? "check Recent activity before trying again" : "nothing was recorded"));
+        tell(event.detail.elt, words(post ? "error" : "error-get", { code: code }));
       }
     }
     if (outage) { goOffline(); }

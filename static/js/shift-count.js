@@ -33,7 +33,7 @@
       if (!/^[0-9]{1,6}$/.test(value)) { bad = true; return; }
       total += parseInt(value, 10) * parseInt(input.name.slice(6), 10);
     });
-    out.textContent = bad ? "check the counts" : money(total);
+    out.textContent = bad ? (out.getAttribute("data-text-bad") || "") : money(total);  // words from the page
   }
 
   document.querySelectorAll("details.pieces").forEach(function (pieces) {

@@ -76,7 +76,7 @@ def test_a_settings_amount_is_typed_the_locale_s_way(manager_client):
     assert (row.hourly_rate, row.daily_max_cents) == (1250, 123450)
     refused = manager_client.post("/g/main/settings", data={**form, "hourly_rate": "12,505"})
     assert refused.status_code == 422
-    assert "Enter the hourly rate in EUR, e.g. 10 or 10,50" in text(soup(refused))
+    assert "Enter an amount in EUR, e.g. 10 or 10,50" in text(soup(refused))
 
 
 def test_the_international_settings_are_saved_from_the_page(manager_client):

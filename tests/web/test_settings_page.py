@@ -173,10 +173,10 @@ def test_htmx_save_swaps_the_form_with_saved_and_updates_the_rates_panel(manager
 # --- validation ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("overrides, field, words", [
-    ({"hourly_rate": "ten"}, "hourly_rate", "in dollars, e.g. 10 or 10.50"),
+    ({"hourly_rate": "ten"}, "hourly_rate", "in dollars and cents"),
     ({"hourly_rate": ""}, "hourly_rate", "Enter the hourly rate"),
-    ({"hourly_rate": "10.505"}, "hourly_rate", "in dollars, e.g. 10 or 10.50"),
-    ({"hourly_rate": "-1"}, "hourly_rate", "in dollars, e.g. 10 or 10.50"),
+    ({"hourly_rate": "10.505"}, "hourly_rate", "in dollars and cents"),
+    ({"hourly_rate": "-1"}, "hourly_rate", "in dollars and cents"),
     ({"hourly_rate": "1000.01"}, "hourly_rate", "from $0.00 to $1,000.00"),
     ({"rate_motorcycle": "cheap"}, "rate_motorcycle", "Motorcycle rate"),
     ({"rate_standard_vehicle": "5000"}, "rate_standard_vehicle", "Standard Vehicle rate must be"),
