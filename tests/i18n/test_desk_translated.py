@@ -146,7 +146,7 @@ def test_an_entry_and_a_payment_answered_to_htmx_are_translated(desk):
 def test_the_desk_reads_german(garage_day, actions):
     n = garage_day
     desk = get(actions, "/desk", headers=GERMAN)
-    for word in ("Ticket ausgeben", "Kennzeichen", "Fahrzeugtyp", "Ausfahrt", "Fahrzeuge im Parkhaus", "Letzte Vorgänge"):
+    for word in ("Ticket ausgeben", "Kennzeichen", "Fahrzeugart", "Ausfahrt", "Fahrzeuge im Parkhaus", "Letzte Vorgänge"):
         assert word in desk, word
     for english in ("Issue ticket", "Recent activity", "Cars inside", "Vehicle type"):
         assert english not in main_of(desk), english
