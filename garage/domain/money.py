@@ -25,13 +25,14 @@ in the garage's currency. Without one (a script, a unit test): USD and en_US.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Callable
 
 from babel import Locale
 from babel import numbers as babel_numbers
 
 DEFAULT_CURRENCY = "USD"
+_PRECISION = 400  # decimal digits Babel may round to: any amount a message can name, however large
 DEFAULT_LOCALE = "en_US"
 
 # () → (the currency, the locale) of the current request; set by the app (garage/templating.py).
@@ -69,14 +70,16 @@ def format_money(minor: int, currency: str | None = None, locale: Locale | str |
     """1234 → "$12.34" (USD, en_US); 1250 → "12,50 €" (EUR, de_DE; a no-break space), "￥1,250"
     (JPY, ja_JP); -500 → "-$5.00"."""
     currency, locale = _resolve(currency, locale)
-    return babel_numbers.format_currency(_major(minor, currency), currency, locale=locale)
+    with localcontext(prec=_PRECISION):  # any integer (a hostile "expected amount" in a message) formats
+        return babel_numbers.format_currency(_major(minor, currency), currency, locale=locale)
 
 
 def format_major_amount(major: float, currency: str | None = None, locale: Locale | str | None = None) -> str:
     """A major-unit figure that need not be whole minor units (an average ticket), rounded to the
     currency's decimals; a negative one (net revenue after refunds) as "-$3.00", like format_money."""
     currency, locale = _resolve(currency, locale)
-    return babel_numbers.format_currency(Decimal(repr(float(major))), currency, locale=locale)
+    with localcontext(prec=_PRECISION):
+        return babel_numbers.format_currency(Decimal(repr(float(major))), currency, locale=locale)
 
 
 def format_whole_major(major: float, currency: str | None = None, locale: Locale | str | None = None) -> str:
@@ -84,8 +87,9 @@ def format_whole_major(major: float, currency: str | None = None, locale: Locale
     currency, locale = _resolve(currency, locale)
     if major != int(major):
         return format_major_amount(major, currency, locale)
-    return babel_numbers.format_currency(int(major), currency, locale=locale, currency_digits=False,
-                                         format=_whole_pattern(locale))
+    with localcontext(prec=_PRECISION):
+        return babel_numbers.format_currency(int(major), currency, locale=locale, currency_digits=False,
+                                             format=_whole_pattern(locale))
 
 
 def _whole_pattern(locale: Locale) -> str:
