@@ -407,7 +407,7 @@ def test_tickets_csv_neutralises_formulas_and_quotes_text(manager_client, app):
     assert rows[1][8] == 'Voucher, "gold"\nline 2'
     assert rows[1][4:8] == ["2026-05-04T10:00:00+00:00", "2026-05-04T11:00:00+00:00", "60", "10.00"]
     assert rows[2][3:9] == ["active", "2026-05-04T12:00:00+00:00", "", "", "", ""]
-    assert rows[1][11:] == ["false", "", "0.00"] and rows[2][11:] == ["false", "", ""]
+    assert rows[1][11:] == ["false", "", "0.00", "USD"] and rows[2][11:] == ["false", "", "", "USD"]
 
 
 def test_tickets_export_streams_in_batches(manager_client, app, monkeypatch):
