@@ -107,7 +107,7 @@ def count_denominations(counts: Mapping[Any, Any], denominations: tuple[int, ...
     if denominations is None:
         denominations = denominations_of()
     if not denominations:
-        raise InvalidInput("This garage's currency has no list of notes and coins: count the drawer by amount",
+        raise InvalidInput(_("This garage's currency has no list of notes and coins: count the drawer by amount"),
                            field=field)
     known = set(denominations)
     pieces = {d: 0 for d in denominations}
@@ -116,8 +116,9 @@ def count_denominations(counts: Mapping[Any, Any], denominations: tuple[int, ...
         denomination = int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
         if denomination not in known:
             if exponent() != 2:  # yen, fils: no "cents"
-                raise InvalidInput(f"{str(key)[:20]!r} is not a denomination: use one of "
-                                   + ", ".join(map(str, denominations)), field=field)
+                raise InvalidInput(_("%(key)s is not a denomination: use one of %(denominations)s",
+                                     key=repr(str(key)[:20]), denominations=", ".join(map(str, denominations))),
+                                   field=field)
             raise InvalidInput(_("%(key)s is not a denomination: use cents, one of %(denominations)s",
                                  key=repr(str(key)[:20]), denominations=", ".join(map(str, denominations))),
                                field=field)
