@@ -1,7 +1,10 @@
 """What every template may use, registered once by the app factory
 (``create_app`` calls :func:`install`):
 
-- ``money(minor_units)``: an amount as people read it, "$1,234.50" (garage.domain.money);
+- ``money(minor_units)``: an amount as people read it in the garage's currency and the reader's locale,
+  "$1,234.50", "1.234,50 €", "￥1,234" (garage.domain.money, whose context :func:`money_context` is);
+- ``currency_symbol()``: the garage's currency's sign ("$", "€") for a form's label or prefix;
+  ``money_data_attributes()``: its currency, locale and decimals as data attributes for a script;
 - ``available_endpoints``: the app's view functions, for links to optional pages;
 - ``rates``: the current pricing rules, one line each, for
   ``{% include "settings/_rates.html" %}`` (a view passing its own ``rates`` wins);
@@ -18,11 +21,14 @@ import hashlib
 import os
 from typing import Any, Iterator
 
-from flask import Flask
+from babel.numbers import get_currency_symbol
+from flask import Flask, g, has_request_context
 from markupsafe import Markup, escape
 
 from .domain.permits import number_of as permit_number
-from .domain.money import format_money
+from . import i18n
+from .domain import money as money_rules
+from .domain.money import DEFAULT_CURRENCY, format_money
 from .domain.pricing import describe
 from .domain.roles import ROLE_ATTENDANT, ROLE_MANAGER
 from .domain.tickets import PLATE_TYPED_MAX, STATUS_ACTIVE, STATUS_COMPLETED, STATUS_VOIDED, TICKET_NUMBER_IN_TEXT
@@ -92,13 +98,49 @@ def ticket_numbers_whole(message: str) -> Markup:
                                             str(escape(message))))
 
 
+def money_context() -> tuple[str, Any]:
+    """garage.domain.money's context: the current garage's currency (USD where no garage is in
+    question) and the reader's format locale (garage.i18n.format_locale). Read once per request
+    (update_settings forgets it when the currency or locale changes)."""
+    if not has_request_context():
+        return DEFAULT_CURRENCY, i18n.DEFAULT_LOCALE
+    if "money_context" in g:
+        return g.money_context
+    try:
+        row = i18n._garage_row()
+        if row is None and g.get("garage_id") is not None:  # an API token's garage
+            row = settings_service.get_settings(current_garage())
+    except Exception:  # no database (an error page while it is down): the default
+        row = None
+    found = (getattr(row, "currency", None) or DEFAULT_CURRENCY, i18n.format_locale())
+    if row is not None:  # kept once the garage is known (an API caller's after its token is read)
+        g.money_context = found
+    return found
+
+
+def currency_symbol() -> str:
+    """The garage's currency's sign in the reader's locale: "$", "€", "￥", "BHD" (a form's label)."""
+    currency, locale = money_context()
+    return get_currency_symbol(currency, locale)
+
+
+def money_data_attributes() -> Markup:
+    """``data-currency``, ``data-locale`` and ``data-exponent`` of the garage's money, for a script that
+    formats amounts with ``Intl.NumberFormat`` (static/js/shift-count.js)."""
+    currency, locale = money_context()
+    tag = str(locale).replace("_", "-")
+    return Markup(f'data-currency="{escape(currency)}" data-locale="{escape(tag)}" '
+                  f'data-exponent="{money_rules.exponent(currency)}"')
+
+
 def install(app: Flask) -> None:
+    money_rules.set_context(money_context)
     app.url_defaults(static_versions(app))
     app.jinja_env.globals.update(
         money=format_money, available_endpoints=app.view_functions,
         STATUS_ACTIVE=STATUS_ACTIVE, STATUS_COMPLETED=STATUS_COMPLETED, STATUS_VOIDED=STATUS_VOIDED,
         ROLE_ATTENDANT=ROLE_ATTENDANT, ROLE_MANAGER=ROLE_MANAGER, PLATE_TYPED_MAX=PLATE_TYPED_MAX,
-        permit_number=permit_number,
+        permit_number=permit_number, currency_symbol=currency_symbol, money_data_attributes=money_data_attributes,
     )
     app.jinja_env.filters["ticket_numbers_whole"] = ticket_numbers_whole
     app.context_processor(current_rates)

@@ -219,3 +219,14 @@ def move_clock(monkeypatch):
         monkeypatch.setattr(clock, "utcnow", lambda: real() + timedelta(hours=hours))
 
     return move
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_app_hooks():
+    """A unit test may set the money context (garage.domain.money.set_context) or the translator
+    (garage.domain.words) for itself: the app's own hooks are put back after it."""
+    from garage.domain import money, words
+
+    kept = money._context, words._translator
+    yield
+    money._context, words._translator = kept

@@ -53,8 +53,15 @@ def _domain_error(exc: DomainError):
     return response
 
 
+def garage_currency(garage_id: int | None) -> str | None:
+    """The currency of the garage a ticket is at (its row is the request's, or the exit's SELECT's
+    in the session), None where the ticket says no garage (the entry's plain record: no amount yet)."""
+    return settings_service.get_settings(garage_id).currency if garage_id is not None else None
+
+
 def ticket_json(t: TicketView) -> dict[str, Any]:
     return TicketResponse(
+        currency=garage_currency(getattr(t, "garage_id", None)),
         id=t.id, ticketNumber=t.ticket_number, licensePlate=t.license_plate,
         vehicleType=t.vehicle_type, entryTime=t.entry_time, exitTime=t.exit_time,
         durationMinutes=t.duration_minutes, amountPaid=t.amount_paid, status=t.status,
@@ -348,7 +355,9 @@ SETTINGS_FIELDS = {"totalSpaces": "total_spaces", "hourlyRate": "hourly_rate", "
                    "voidWindowMinutes": "void_window_minutes", "paymentsRequireShift": "payments_require_shift",
                    "reservedSpaces": "reserved_spaces", "permitPolicy": "permit_policy",
                    "permitMaxPlates": "permit_max_plates",
-                   "ratePeriods": "rate_periods", "pricingChoice": "pricing_choice"}
+                   "ratePeriods": "rate_periods", "pricingChoice": "pricing_choice",
+                   "currency": "currency", "locale": "locale", "language": "language",
+                   "lobbyLanguage": "lobby_language", "legalName": "legal_name", "taxAdded": "tax_added"}
 
 
 def settings_json() -> dict[str, Any]:
@@ -364,6 +373,8 @@ def settings_json() -> dict[str, Any]:
         voidWindowMinutes=s.void_window_minutes, paymentsRequireShift=s.payments_require_shift,
         reservedSpaces=s.reserved_spaces, permitPolicy=s.permit_policy, permitMaxPlates=s.permit_max_plates,
         ratePeriods=rate_periods.to_json_list(tariff.periods), pricingChoice=tariff.choice,
+        currency=s.currency, locale=s.locale, language=s.language, lobbyLanguage=s.lobby_language,
+        legalName=s.legal_name, taxAdded=s.tax_added,
     ).model_dump()
 
 
@@ -376,7 +387,8 @@ def get_garage_settings():
 @route("/garage/settings", "PUT")
 @operation("Change settings and pricing rules (only the fields sent); applies to later exits",
            body=SettingsUpdate, roles=MANAGERS,
-           responses={200: ("Settings", SettingsResponse), 409: ("Below the cars inside", None)})
+           responses={200: ("Settings", SettingsResponse),
+                      409: ("Below the cars inside, or a new currency where payments are recorded", None)})
 def put_garage_settings(body: SettingsUpdate):
     changes = {SETTINGS_FIELDS[name]: getattr(body, name) for name in body.model_fields_set}
     if "rate_periods" in changes:  # the domain checks the objects (and says which period is wrong)

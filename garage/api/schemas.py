@@ -17,6 +17,8 @@ from ..domain.tickets import (
     VEHICLE_TYPES,
 )
 from ..domain.amendments import MAX_VOID_WINDOW_MINUTES
+from ..domain.locales import LANGUAGES, LEGAL_NAME_MAX
+from ..domain.money import current_currency
 from ..domain import rate_periods as periods
 
 VehicleType = Literal[VEHICLE_TYPES]  # type: ignore[valid-type]
@@ -24,6 +26,20 @@ PaymentMethod = Literal[PAYMENT_METHODS]  # type: ignore[valid-type]
 LostMode = Literal[LOST_MODES]  # type: ignore[valid-type]
 TicketStatus = Literal[STATUSES]  # type: ignore[valid-type]
 RECEIPT_PATTERN = rf"^{RECEIPT_PREFIX}[0-9]{{{RECEIPT_DIGITS},}}$"
+Language = Literal[("", *LANGUAGES)]  # type: ignore[valid-type]
+CURRENCY_PATTERN = "^[A-Z]{3}$"
+LOCALE_PATTERN = "^[A-Za-z]{2,3}(_[A-Za-z0-9]{2,8}){0,3}$"
+
+
+def currency() -> Any:
+    """The ``currency`` of a response that carries amounts: the garage's (ISO 4217). Its amounts named
+    ...Cents, and the other integer amounts, are in the currency's minor units (cents for USD and EUR,
+    yen for JPY, fils for BHD); the seed's decimal fields (hourlyRate, todaysRevenue, amount) in its
+    major unit with the currency's own decimals."""
+    return Field(default_factory=current_currency, examples=["USD", "EUR", "JPY"],
+                 json_schema_extra={"pattern": CURRENCY_PATTERN},
+                 description="ISO 4217 code of this response's amounts: the garage's currency. Integer amounts "
+                             "(…Cents and the like) are in its minor units (0 decimals for JPY, 3 for BHD)")
 
 
 def _whole_number(value: Any) -> Any:
@@ -181,6 +197,18 @@ class SettingsUpdate(Request):
     pricingChoice: PricingChoice = optional(  # type: ignore[valid-type]
         description="lowest: the driver pays the lowest applicable price; first: the first flat price listed "
                     "that applies, else the hourly rates")
+    currency: str = optional(min_length=3, max_length=3, pattern=CURRENCY_PATTERN, examples=["EUR"],
+                             description="ISO 4217 code of the garage's amounts; only while the garage has no "
+                                         "ticket or permit payment (409 after): stored amounts are its minor units")
+    locale: str = optional(min_length=2, max_length=16, pattern=LOCALE_PATTERN, examples=["de_DE"],
+                           description="how pages write amounts, dates and numbers (a CLDR locale, e.g. de_DE)")
+    language: Language = optional(  # type: ignore[valid-type]
+        description="the pages' default language; empty: the browser's")
+    lobbyLanguage: Language = optional(  # type: ignore[valid-type]
+        description="the lobby screen's second language; empty: none")
+    legalName: str = optional(max_length=LEGAL_NAME_MAX,
+                              description="the company printed on receipts; empty: the garage's name")
+    taxAdded: bool = optional(description="true: tax is added to prices; false: prices include it")
 
 
 class GarageCreate(Request):
@@ -231,6 +259,9 @@ class TicketResponse(BaseModel):
         default=None, examples=["Night rate"],
         description="the rule that produced the time fee of a paid ticket (\"Standard rate\", a rate period's "
                     "name, \"Grace period\", \"Lost-ticket fee\"); null while active and for tickets paid before")
+    currency: str | None = Field(examples=["USD", "EUR", "JPY"], json_schema_extra={"pattern": CURRENCY_PATTERN},
+                                 description="ISO 4217 code of the ticket's amounts (minor units); null on an "
+                                             "entry's response, which has no amount yet")
 
 
 class ValidationLineResponse(BaseModel):
@@ -250,6 +281,7 @@ class QuoteResponse(BaseModel):
     validations: list[ValidationLineResponse] = Field(default_factory=list)
     priceRule: str | None = Field(default=None, examples=["Night rate"],
                                   description="the rule that produced the time fee (the exit records the same)")
+    currency: str = currency()
 
 
 class ActivityResponse(BaseModel):
@@ -259,8 +291,9 @@ class ActivityResponse(BaseModel):
     entryTime: datetime
     exitTime: datetime | None
     durationMinutes: int | None
-    amount: float | None = Field(description="dollars")
+    amount: int | float | None = Field(description="in the currency's major unit (its own decimals: JPY none, BHD 3)")
     status: TicketStatus  # type: ignore[valid-type]
+    currency: str = currency()
 
 
 class GarageStatsResponse(BaseModel):
@@ -269,10 +302,11 @@ class GarageStatsResponse(BaseModel):
     availableSpaces: int
     occupiedSpacesPercentage: int
     availableSpacesPercentage: int
-    hourlyRate: float = Field(description="dollars")
-    todaysRevenue: float = Field(description="dollars, exits since local midnight")
+    hourlyRate: int | float = Field(description="in the currency's major unit (its own decimals: JPY none, BHD 3)")
+    todaysRevenue: int | float = Field(description="in the currency's major unit, exits since local midnight")
     vehiclesProcessedToday: int
     averageStayTime: float = Field(description="hours, one decimal, over today's exits")
+    currency: str = currency()
 
 
 class OccupancyResponse(BaseModel):
@@ -309,9 +343,17 @@ class SettingsResponse(BaseModel):
     ratePeriods: list[RatePeriod] = Field(default_factory=list)  # type: ignore[valid-type]
     pricingChoice: PricingChoice = periods.LOWEST  # type: ignore[valid-type]
     rates: list[str] = Field(description="the rules as shown to drivers")
+    currency: str = currency()
+    locale: str = Field(examples=["en_US", "de_DE"], description="how pages write amounts, dates and numbers")
+    language: str = Field(description="the pages' default language; empty: the browser's")
+    lobbyLanguage: str = Field(description="the lobby screen's second language; empty: none")
+    legalName: str = Field(description="the company printed on receipts; empty: the garage's name")
+    taxAdded: bool = Field(description="true: tax is added to prices; false: prices include it")
 
 
-DENOMINATION_KEY = "^(" + "|".join(map(str, drawer.USD_DENOMINATIONS)) + ")$"
+# Any currency's notes and coins (the garage's currency's are checked: 422 naming them).
+DENOMINATION_KEY = "^(" + "|".join(map(str, sorted({d for ds in drawer.DENOMINATIONS.values() for d in ds},
+                                                  reverse=True))) + ")$"
 
 
 class ShiftOpen(Request):
@@ -327,8 +369,11 @@ class ShiftClose(Request):
     countedByDenomination: dict[Annotated[str, Field(pattern=DENOMINATION_KEY)],  # type: ignore[valid-type]
                                 whole(0, drawer.MAX_PIECES)] = optional(
         examples=[{"2000": 3, "500": 2, "25": 8}],
-        description="pieces counted per denomination, keyed by its value in cents "
-                    f"({', '.join(map(str, drawer.USD_DENOMINATIONS))}); the total is their sum")
+        description="pieces counted per denomination, keyed by its value in the currency's minor units "
+                    f"(USD: {', '.join(map(str, drawer.USD_DENOMINATIONS))}; EUR: "
+                    f"{', '.join(map(str, drawer.EUR_DENOMINATIONS))}; JPY: "
+                    f"{', '.join(map(str, drawer.JPY_DENOMINATIONS))}); the total is their sum. A currency "
+                    "without a list is counted by countedCashCents only")
 
 
 class MethodTotalResponse(BaseModel):
@@ -353,6 +398,7 @@ class ShiftResponse(BaseModel):
     countedCashCents: int | None = Field(description="null while open")
     countedByDenomination: dict[str, int] | None = Field(description="when counted so, pieces per denomination")
     overShortCents: int | None = Field(description="counted − expected: negative is short; null while open")
+    currency: str = currency()
 
 
 REASON = Field(min_length=1, max_length=drawer.REASON_MAX, examples=["typed O for 0"],
@@ -394,6 +440,7 @@ class RefundResponse(BaseModel):
     shiftId: int | None = Field(description="the refunder's open shift it was taken in; null: none")
     refundedTotalCents: int = Field(description="given back of this payment so far")
     amountPaid: int = Field(description="cents, what was paid")
+    currency: str = currency()
 
 
 class CloseMethodResponse(BaseModel):
@@ -452,6 +499,7 @@ class CloseResponse(BaseModel):
     currentFigures: DayFiguresResponse = Field(description="computed now")
     adjustments: list[CloseAdjustmentResponse] = Field(
         description="after-close adjustments: each figure that changed since the close")
+    currency: str = currency()
 
 
 class ValidateRequest(Request):
@@ -493,6 +541,7 @@ class ProgramResponse(BaseModel):
     active: bool
     codes: int
     codesUsed: int
+    currency: str = currency()
 
 
 class ProgramFiguresResponse(BaseModel):
@@ -501,6 +550,7 @@ class ProgramFiguresResponse(BaseModel):
     merchant: str
     tickets: int = Field(description="validated tickets paid in the period")
     valueGiven: int = Field(description="cents taken off their fees: what the merchant is billed")
+    currency: str = currency()
 
 
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -549,6 +599,7 @@ class PermitResponse(BaseModel):
     validUntil: str
     price: int = Field(description="cents: its latest sale or renewal")
     carInside: str | None = Field(default=None, description="the plate of its car inside, if any")
+    currency: str = currency()
 
 
 class PermitMatchResponse(BaseModel):

@@ -12,7 +12,9 @@ from flask import flash, make_response, redirect, render_template, request, url_
 
 from ..domain import amendments as rules
 from ..domain.errors import DomainError, InvalidInput
-from ..domain.money import minor_to_decimal, format_money, parse_money
+from ..domain.money import (
+    DEFAULT_CURRENCY, current_currency, example, format_money, in_currency, minor_to_input, parse_money, typed_example,
+)
 from ..domain.roles import ROLE_MANAGER
 from ..domain.tickets import STATUS_ACTIVE, STATUS_COMPLETED, VEHICLE_TYPES
 from ..domain.words import _
@@ -29,6 +31,14 @@ DESK_WARNING = "desk-warning"  # the same, as a warning (a permit that did not a
 FIELDS = {"licensePlate": "plate", "vehicleType": "vehicle_type", "reason": "reason", "amountCents": "amount"}
 AMOUNT_MESSAGE = _("Type the amount to refund in dollars, e.g. 5 or 5.50")
 TYPED_MAX = 500  # characters of a typed field kept for the form shown again
+
+
+def amount_message() -> str:
+    """AMOUNT_MESSAGE for a USD garage; for another, how its amounts are typed (garage.domain.money)."""
+    if current_currency() == DEFAULT_CURRENCY:
+        return AMOUNT_MESSAGE
+    return _("Type the amount to refund %(in_currency)s, e.g. %(example)s", in_currency=in_currency(),
+             example=example(5))
 
 
 def _manager() -> bool:
@@ -129,21 +139,24 @@ def _refund_page(ticket: Ticket, status: int = 200, **context: Any):
     left = rules.refundable(ticket.amount_paid, ticket.refunded_cents)
     refusal = (rules.REFUND_ONLY_PAID if ticket.status != STATUS_COMPLETED or ticket.amount_paid is None
                else rules.NOTHING_LEFT if left == 0 else None)
-    context.setdefault("typed", {"amount": minor_to_decimal(left)})
+    context.setdefault("typed", {"amount": minor_to_input(left)})
     return _page("desk/refund.html", ticket, status, refusal=refusal, left=left,
                  refunds=amendment_service.refunds_of(current_garage(), ticket.id), **context)
 
 
 def _amount(raw: str | None) -> int:
-    """The amount typed in dollars, in cents. A negative amount is told as such; a huge one reaches the
-    rule (which says how much is left); anything else that is not dollars and cents: AMOUNT_MESSAGE."""
+    """The amount typed in the garage's currency, in minor units. A negative amount is told as such; a huge one reaches the
+    rule (which says how much is left); anything else that is not an amount: amount_message()."""
     text = (raw or "").strip()
     if text.startswith("-") or text.startswith("−"):
-        raise InvalidInput(_("Type the amount to refund as a positive amount, e.g. 5.50"), field="amountCents")
+        raise InvalidInput(_("Type the amount to refund as a positive amount, e.g. 5.50")
+                           if current_currency() == DEFAULT_CURRENCY else
+                           _("Type the amount to refund as a positive amount, e.g. %(example)s", example=typed_example(5)),
+                           field="amountCents")
     try:
         return parse_money(text)
     except ValueError:
-        raise InvalidInput(AMOUNT_MESSAGE, field="amountCents") from None
+        raise InvalidInput(amount_message(), field="amountCents") from None
 
 
 @bp.get("/tickets/<number>/refund")

@@ -11,7 +11,7 @@ from flask import make_response, redirect, render_template, request, url_for
 
 from ..domain import shifts as drawer
 from ..domain.errors import DomainError, InvalidInput
-from ..domain.money import parse_money
+from ..domain.money import DEFAULT_CURRENCY, current_currency, example, in_currency, parse_money
 from ..domain.roles import ROLE_MANAGER
 from ..domain.inputs import parse_whole
 from ..domain.words import _
@@ -26,6 +26,13 @@ FIELDS = {"floatCents": "float", "countedCashCents": "counted", "countedByDenomi
 AMOUNT_MESSAGE = _("Type an amount in dollars, e.g. 100 or 100.00")
 
 
+def amount_message() -> str:
+    """AMOUNT_MESSAGE for a USD garage; for another, how its amounts are typed (garage.domain.money)."""
+    if current_currency() == DEFAULT_CURRENCY:
+        return AMOUNT_MESSAGE
+    return _("Type an amount %(in_currency)s, e.g. %(example)s", in_currency=in_currency(), example=example(100, '00'))
+
+
 def _manager() -> bool:
     return caller_role() == ROLE_MANAGER
 
@@ -34,12 +41,12 @@ def _dollars(raw: str | None, field: str) -> int:
     try:
         return parse_money(raw or "")
     except ValueError:
-        raise InvalidInput(AMOUNT_MESSAGE, field=field) from None
+        raise InvalidInput(amount_message(), field=field) from None
 
 
 def _count() -> dict[str, Any]:
     """The counted cash from the form: per denomination when any piece is counted, else the total."""
-    pieces = {str(d): (request.form.get(f"count_{d}") or "").strip() for d in drawer.USD_DENOMINATIONS}
+    pieces = {str(d): (request.form.get(f"count_{d}") or "").strip() for d in drawer.denominations_of()}
     if any(pieces.values()):
         return {"counted_by_denomination": {d: parse_whole(n, field="countedByDenomination", minimum=0,
                                                            maximum=drawer.MAX_PIECES, default=0,
@@ -55,7 +62,7 @@ def _errors(exc: DomainError) -> dict[str, str]:
 
 def _page(template: str, status: int = 200, **context: Any):
     context.setdefault("errors", {})
-    return make_response(render_template(template, DENOMINATIONS=drawer.USD_DENOMINATIONS,
+    return make_response(render_template(template, DENOMINATIONS=drawer.denominations_of(),
                                          denomination_label=drawer.denomination_label,
                                          over_short_text=drawer.over_short_text, **context), status)
 

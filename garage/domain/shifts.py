@@ -17,14 +17,31 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .errors import Conflict, InvalidInput
-from .money import format_money
+from .money import current_currency, exponent, format_money, format_whole_major, minor_to_major
 from .words import Text, _
 
 CASH = "Cash"  # the payment method that goes into the drawer (garage/domain/tickets.PAYMENT_METHODS)
 
-# The garage's currency's notes and coins, largest first, in cents. A simple USD list for now
-# (configurable per garage later): $100, $50, $20, $10, $5, $2, $1, 50¢, 25¢, 10¢, 5¢, 1¢.
+# The notes and coins of a garage's currency, largest first, in its minor units (what a drawer is
+# counted in, issue 22). USD: $100, $50, $20, $10, $5, $2, $1, 50¢, 25¢, 10¢, 5¢, 1¢. A currency not
+# listed has none: its drawer is counted by amount (the total) only.
 USD_DENOMINATIONS: tuple[int, ...] = (10000, 5000, 2000, 1000, 500, 200, 100, 50, 25, 10, 5, 1)
+EUR_DENOMINATIONS: tuple[int, ...] = (50000, 20000, 10000, 5000, 2000, 1000, 500, 200, 100, 50, 20, 10, 5, 2, 1)
+JPY_DENOMINATIONS: tuple[int, ...] = (10000, 5000, 2000, 1000, 500, 100, 50, 10, 5, 1)
+DENOMINATIONS: dict[str, tuple[int, ...]] = {
+    "USD": USD_DENOMINATIONS, "EUR": EUR_DENOMINATIONS, "JPY": JPY_DENOMINATIONS,
+    "GBP": (5000, 2000, 1000, 500, 200, 100, 50, 20, 10, 5, 2, 1),
+    "CHF": (100000, 20000, 10000, 5000, 2000, 1000, 500, 200, 100, 50, 20, 10, 5),
+    "CAD": (10000, 5000, 2000, 1000, 500, 200, 100, 25, 10, 5),
+    "AUD": (10000, 5000, 2000, 1000, 500, 200, 100, 50, 20, 10, 5),
+}
+
+
+def denominations_of(currency: str | None = None) -> tuple[int, ...]:
+    """The notes and coins of `currency` (the context's: the garage's), largest first; () for a
+    currency without a list: "count by amount"."""
+    return DENOMINATIONS.get(currency or current_currency(), ())
+
 
 MAX_FLOAT_CENTS = 10_000_00  # $10,000: a drawer's float
 MAX_COUNTED_CENTS = 1_000_000_00  # $1,000,000: a drawer's counted cash
@@ -55,9 +72,13 @@ class ShiftClosed(Conflict):
         super().__init__(CLOSED_MESSAGE, field="shift")
 
 
-def denomination_label(cents: int) -> str:
-    """10000 → "$100", 25 → "25¢"."""
-    return f"${cents // 100}" if cents >= 100 else f"{cents}¢"
+def denomination_label(minor: int, currency: str | None = None) -> str:
+    """A note or coin of the garage's currency: 10000 → "$100", 25 → "25¢" (USD); 50000 → "500 €",
+    50 → "0,50 €" (EUR, de_DE); 10000 → "￥10,000" (JPY)."""
+    currency = currency or current_currency()
+    if currency == "USD" and minor < 100:
+        return f"{minor}¢"
+    return format_whole_major(minor_to_major(minor, currency), currency)
 
 
 def check_float(cents: Any, field: str = "floatCents") -> int:
@@ -76,18 +97,28 @@ def check_counted(cents: Any, field: str = "countedCashCents") -> int:
     return cents
 
 
-def count_denominations(counts: Mapping[Any, Any], denominations: tuple[int, ...] = USD_DENOMINATIONS,
+def count_denominations(counts: Mapping[Any, Any], denominations: tuple[int, ...] | None = None,
                         field: str = "countedByDenomination") -> tuple[dict[int, int], int]:
-    """A count per denomination ({"2000": 3, "25": 8}: keys are the denomination in cents, as
+    """A count per denomination ({"2000": 3, "25": 8}: keys are the denomination in minor units, as
     text or a number) → (the count per denomination, every denomination listed, largest first;
-    the total in cents). An unknown denomination or a count that is not a whole number from 0
-    to 100,000 is refused, naming it."""
+    the total in minor units). `denominations`: the garage's currency's (denominations_of) unless
+    given. An unknown denomination or a count that is not a whole number from 0 to 100,000 is
+    refused, naming it; a currency without denominations is counted by amount only."""
+    if denominations is None:
+        denominations = denominations_of()
+    if not denominations:
+        raise InvalidInput(_("This garage's currency has no list of notes and coins: count the drawer by amount"),
+                           field=field)
     known = set(denominations)
     pieces = {d: 0 for d in denominations}
     for key, count in counts.items():
         text = str(key).strip()
         denomination = int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
         if denomination not in known:
+            if exponent() != 2:  # yen, fils: no "cents"
+                raise InvalidInput(_("%(key)s is not a denomination: use one of %(denominations)s",
+                                     key=repr(str(key)[:20]), denominations=", ".join(map(str, denominations))),
+                                   field=field)
             raise InvalidInput(_("%(key)s is not a denomination: use cents, one of %(denominations)s",
                                  key=repr(str(key)[:20]), denominations=", ".join(map(str, denominations))),
                                field=field)

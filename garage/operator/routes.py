@@ -15,7 +15,7 @@ from ..domain.errors import DomainError, InvalidInput, NotFound
 from ..domain.figures import csv_text
 from ..domain.garage_settings import MAX_SPACES, InvalidSettings
 from ..domain.inputs import parse_whole
-from ..domain.money import minor_to_decimal, minor_to_major, format_major_amount, format_whole_major
+from ..domain.money import DEFAULT_CURRENCY, minor_to_decimal, minor_to_major, format_major_amount, format_whole_major
 from ..domain.periods import Period, TodayAcross, parse_period
 from ..htmx import fragment_of, is_htmx
 from ..identity import current_actor, role_required
@@ -23,6 +23,7 @@ from ..reports.present import cell_text, count, told_apart
 from ..services import garages as garage_service
 from ..services.stats import garages_now
 from ..services import reports
+from ..services import settings as settings_service
 from . import bp
 
 signed_in = role_required()  # anyone signed in: who may see what is decided below
@@ -105,14 +106,19 @@ def _visible():
         abort(404)
 
 
-def comparison_charts(figures: list[reports.GarageFigures]) -> list:
+def comparison_charts(figures: list[reports.GarageFigures], currencies: dict[int, str]) -> list:
     """Side by side: revenue per garage, then entries and exits per garage (same-named garages
-    told apart by their slugs)."""
+    told apart by their slugs). Revenue in the garages' currency (of the first garage where they differ:
+    the bars then are not comparable, and the label says so)."""
     names = told_apart((f.name, f.slug) for f in figures)
+    codes = sorted({currencies.get(f.garage_id, DEFAULT_CURRENCY) for f in figures}) or [DEFAULT_CURRENCY]
+    code = codes[0]
+    unit = code if len(codes) == 1 else "different currencies"
     return [
         bar_chart("portfolio-revenue", "Revenue by garage", "Money taken at exits in each garage over the period.",
-                  names, [("Revenue", [minor_to_major(f.revenue_cents) for f in figures])],
-                  x_label="Garage", y_label="Revenue (US$)", fmt=format_major_amount, tick_fmt=format_whole_major),
+                  names, [("Revenue", [minor_to_major(f.revenue_cents, code) for f in figures])],
+                  x_label="Garage", y_label=f"Revenue ({unit})", fmt=lambda v: format_major_amount(v, code),
+                  tick_fmt=lambda v: format_whole_major(v, code)),
         bar_chart("portfolio-traffic", "Entries and exits by garage",
                   "Cars entering and leaving each garage over the period.", names,
                   [("Entries", [f.entries for f in figures]), ("Exits", [f.exits for f in figures])],
@@ -131,7 +137,8 @@ def portfolio():
                                "now": garages_now(visible)}
     if period is not None:
         figures = reports.portfolio_figures(visible, period)
-        context.update(figures=figures, charts=comparison_charts(figures))
+        currencies = settings_service.currencies([f.garage_id for f in figures])
+        context.update(figures=figures, charts=comparison_charts(figures, currencies), currencies=currencies)
     return htmx.page_or_fragment("operator/portfolio.html", "operator/_portfolio_figures.html",
                                  422 if error else 200, **context)
 
@@ -144,11 +151,13 @@ def portfolio_live():
     return render_template("operator/_portfolio_live.html", now=garages_now(_visible()))
 
 
-def portfolio_csv(figures: list[reports.GarageFigures]) -> Iterator[str]:
-    """One row per garage and local day (its own timezone), money as the reports' CSV writes it."""
-    yield csv_text([["garage", "name", "day", "timezone", "entries", "exits", "revenue_usd"]])
+def portfolio_csv(figures: list[reports.GarageFigures], currencies: dict[int, str]) -> Iterator[str]:
+    """One row per garage and local day (its own timezone), money as the reports' CSV writes it: in the
+    garage's currency (`currencies`: settings.currencies), named in the last column (revenue_usd keeps its name)."""
+    yield csv_text([["garage", "name", "day", "timezone", "entries", "exits", "revenue_usd", "currency"]])
     yield csv_text([[f.slug, cell_text(f.name), d.day.isoformat(), f.timezone, d.entries, d.exits,
-                     minor_to_decimal(d.revenue_cents)] for f in figures for d in f.days])
+                     minor_to_decimal(d.revenue_cents, currencies.get(f.garage_id, DEFAULT_CURRENCY)),
+                     currencies.get(f.garage_id, DEFAULT_CURRENCY)] for f in figures for d in f.days])
 
 
 @bp.get("/portfolio/export.csv")
@@ -158,7 +167,9 @@ def export_portfolio():
     period, error = _period(_today(visible))
     if error:
         abort(Response(error.message + "\n", status=422, mimetype="text/plain"))
-    response = Response(portfolio_csv(reports.portfolio_figures(visible, period)), mimetype="text/csv")
+    figures = reports.portfolio_figures(visible, period)
+    currencies = settings_service.currencies([f.garage_id for f in figures])
+    response = Response(portfolio_csv(figures, currencies), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="garages-{period.first}-{period.last}.csv"'
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -16,7 +16,7 @@ from ..domain.charts import Chart, bar_chart
 from ..domain.clock import local_today, utcnow
 from ..domain.errors import DomainError, InvalidInput
 from ..domain.inputs import parse_page, parse_whole
-from ..domain.money import minor_to_decimal, parse_money
+from ..domain.money import DEFAULT_CURRENCY, current_currency, example, in_currency, minor_to_input, parse_money
 from ..domain.periods import parse_date, parse_period, presets
 from ..domain.tickets import PAYMENT_METHODS
 from ..domain.words import N_, _, n_
@@ -89,7 +89,9 @@ def _price(raw: str, errors: dict[str, str]) -> int | None:
     try:
         return parse_money(raw)
     except ValueError:
-        errors["price"] = _("Type the price in dollars, like 120 or 120.00")
+        errors["price"] = (_("Type the price in dollars, like 120 or 120.00") if current_currency() == DEFAULT_CURRENCY
+                           else _("Type the price %(in_currency)s, like %(example)s", in_currency=in_currency(),
+                                   example=example(120, '00')))
         return None
 
 
@@ -188,7 +190,7 @@ def _permit_page(permit_id: int, status: int = 200, edit: dict[str, str] | None 
     payments = permit_service.payments_of(garage, permit.id)
     edit = edit or {"holder": permit.holder, "contact": permit.contact,
                     "plates": "\n".join(p.license_plate for p in permit.plates)}
-    renew = renew or {"months": "1", "price": minor_to_decimal(permit.price_cents),
+    renew = renew or {"months": "1", "price": minor_to_input(permit.price_cents),
                       "payment_method": payments[-1].payment_method if payments else "Cash"}
     today = _today()
     return htmx.page_or_fragment(

@@ -21,6 +21,7 @@ from ..domain import permits
 from ..domain.errors import AlreadyProcessed, CorrectedMeanwhile, GarageFull, PermitRefused, Unauthenticated
 from ..domain.shifts import ShiftRequired
 from ..domain.figures import FORMULA_STARTS
+from ..domain.money import current_currency
 from ..domain.invariants import Counts
 from ..domain.throttle import Limit
 from ..domain.tickets import STATUS_ACTIVE, STATUS_COMPLETED
@@ -208,7 +209,7 @@ TICKET_WITH_SETTINGS_FOR_TOKEN = _with_fee_inputs(
 
 TICKET_CSV_COLUMNS = ("ticket_number", "license_plate", "vehicle_type", "status", "entry_time",
                       "exit_time", "duration_minutes", "amount_usd", "payment_method", "issued_by", "closed_by",
-                      "lost", "lost_fee", "refunded_usd")
+                      "lost", "lost_fee", "refunded_usd", "currency")
 
 
 # A person's open shift at a garage (the partial unique index uq_shifts_open_per_person: at most one).
@@ -481,7 +482,8 @@ class Store:
         """CSV text (no header; TICKET_CSV_COLUMNS) of the garage's tickets that entered or
         left in [start, end), oldest entry first: one chunk per batch of a
         server-side cursor, never the whole result in memory. Times are ISO 8601
-        in the garage's timezone to the second, money "12.50", text a spreadsheet
+        in the garage's timezone to the second, money "12.50" (a dot decimal with the currency's own
+        decimals: "1250" for JPY; the last column names the currency), text a spreadsheet
         would run as a formula starts with a quote; `lost` is true or false and
         `lost_fee` is the lost-ticket fee charged (empty unless lost); `refunded_usd` what was
         given back of the payment (0.00 when nothing; empty for a ticket not paid). A voided
@@ -492,8 +494,9 @@ class Store:
         the few cars that entered before the period and left in it, then every
         entry of the period straight off the entry_time index."""
         issuer, closer = aliased(User), aliased(User)
+        currency = current_currency()  # the garage's (the request's money context)
         base = (
-            sa.select(*self._csv_columns(issuer, closer, tzname)).select_from(Ticket)
+            sa.select(*self._csv_columns(issuer, closer, tzname, currency)).select_from(Ticket)
             .outerjoin(issuer, issuer.id == Ticket.issued_by_id)
             .outerjoin(closer, closer.id == Ticket.closed_by_id)
             .where(Ticket.garage_id == garage_id)
@@ -504,11 +507,11 @@ class Store:
                       (within(Ticket.entry_time, start, end),)):
             # Core execution on the session's connection: no ORM row loading, same transaction.
             for batch in db.session.connection().execute(base.where(*where)).partitions():
-                yield self._csv_chunk(batch, tzname)
+                yield self._csv_chunk(batch, tzname, currency)
 
-    def _csv_columns(self, issuer: Any, closer: Any, tzname: str) -> list[Any]:
+    def _csv_columns(self, issuer: Any, closer: Any, tzname: str, currency: str) -> list[Any]:
         raise NotImplementedError
 
-    def _csv_chunk(self, batch: Sequence[sa.Row], tzname: str) -> str:
+    def _csv_chunk(self, batch: Sequence[sa.Row], tzname: str, currency: str) -> str:
         raise NotImplementedError
 

@@ -37,9 +37,9 @@ def _local_iso(moment: datetime | None, tzname: str) -> str | None:
     return to_local(moment, tzname).isoformat(timespec="seconds") if moment else None
 
 
-def _lost_cells(lost: Any, fee_cents: Any) -> tuple[str, str]:
+def _lost_cells(lost: Any, fee_cents: Any, currency: str) -> tuple[str, str]:
     """The `lost` and `lost_fee` cells: the fee only for a lost ticket, 0.00 when none was charged."""
-    return ("true", minor_to_decimal(fee_cents or 0)) if lost else ("false", "")
+    return ("true", minor_to_decimal(fee_cents or 0, currency)) if lost else ("false", "")
 
 
 class PortableStore(Store):
@@ -163,15 +163,16 @@ class PortableStore(Store):
         return to_local(self.key_instant(key), tzname).date()
 
     # The CSV export: rows are formatted here.
-    def _csv_columns(self, issuer: Any, closer: Any, tzname: str) -> list[Any]:
+    def _csv_columns(self, issuer: Any, closer: Any, tzname: str, currency: str) -> list[Any]:
         return [Ticket.ticket_number, formula_safe(Ticket.license_plate), Ticket.vehicle_type, Ticket.status,
                 Ticket.entry_time, Ticket.exit_time, Ticket.duration_minutes, Ticket.amount_paid, Ticket.payment_method,
                 formula_safe(issuer.username), formula_safe(closer.username), Ticket.lost, Ticket.lost_fee_cents,
                 Ticket.refunded_cents]
 
-    def _csv_chunk(self, batch: Sequence[sa.Row], tzname: str) -> str:
+    def _csv_chunk(self, batch: Sequence[sa.Row], tzname: str, currency: str) -> str:
         return csv_text((number, plate, vehicle, status, _local_iso(entry, tzname), _local_iso(exit_, tzname),
-                         minutes, minor_to_decimal(cents), method, issued, closed, *_lost_cells(lost, fee),
-                         minor_to_decimal(refunded) if cents is not None else "")
+                         minutes, minor_to_decimal(cents, currency), method, issued, closed,
+                         *_lost_cells(lost, fee, currency),
+                         minor_to_decimal(refunded, currency) if cents is not None else "", currency)
                         for (number, plate, vehicle, status, entry, exit_, minutes, cents, method, issued, closed,
                              lost, fee, refunded) in batch)

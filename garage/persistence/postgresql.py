@@ -11,6 +11,7 @@ from typing import Any, Sequence
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from ..domain.money import exponent
 from ..domain.tickets import STATUS_ACTIVE
 from ..extensions import db
 from ..identity import Actor, TokenCaller, admit
@@ -177,9 +178,10 @@ def details_json(details: dict[str, Any] | None) -> str | None:
 ISO_8601 = 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'
 
 
-def _dollars(cents: Any) -> Any:
-    """12.50 as text; NULL stays NULL."""
-    return sa.cast(sa.cast(cents / 100.0, sa.Numeric(12, 2)), sa.Text)
+def _major(minor: Any, places: int) -> Any:
+    """Minor units as a dot decimal with the currency's `places` decimals ("12.50"; "1250" for JPY) as
+    text; NULL stays NULL."""
+    return sa.cast(sa.cast(minor / (10.0 ** places), sa.Numeric(12 + places, places)), sa.Text)
 
 
 def _quoted(text: Any) -> Any:
@@ -281,18 +283,20 @@ class PostgresStore(Store):
 
     # The CSV export: PostgreSQL writes each line itself (session TimeZone set for this
     # transaction only): one text column per row is far cheaper to move and parse than eleven.
-    def _csv_columns(self, issuer: Any, closer: Any, tzname: str) -> list[Any]:
+    def _csv_columns(self, issuer: Any, closer: Any, tzname: str, currency: str) -> list[Any]:
         db.session.execute(sa.select(sa.func.set_config("TimeZone", tzname, True)))
+        places = exponent(currency)
         text = (Ticket.ticket_number, formula_safe(Ticket.license_plate), Ticket.vehicle_type, Ticket.status)
         who = (Ticket.payment_method, formula_safe(issuer.username), formula_safe(closer.username))
         fields = [*map(_quoted, text), sa.func.to_char(Ticket.entry_time, ISO_8601),
                   sa.func.to_char(Ticket.exit_time, ISO_8601), sa.cast(Ticket.duration_minutes, sa.Text),
-                  _dollars(Ticket.amount_paid), *map(_quoted, who),
-                  sa.case((Ticket.lost, "true"), else_="false"), _dollars(lost_fee_column()),
-                  _dollars(sa.case((Ticket.amount_paid.is_not(None), Ticket.refunded_cents), else_=sa.null()))]
+                  _major(Ticket.amount_paid, places), *map(_quoted, who),
+                  sa.case((Ticket.lost, "true"), else_="false"), _major(lost_fee_column(), places),
+                  _major(sa.case((Ticket.amount_paid.is_not(None), Ticket.refunded_cents), else_=sa.null()), places),
+                  sa.literal(currency)]
         return [sa.func.concat(*[part for f in fields for part in (f, ",")][:-1], "\r\n")]
 
-    def _csv_chunk(self, batch: Sequence[sa.Row], tzname: str) -> str:
+    def _csv_chunk(self, batch: Sequence[sa.Row], tzname: str, currency: str) -> str:
         return "".join(line for (line,) in batch)
 
 

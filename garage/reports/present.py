@@ -12,7 +12,9 @@ from ..domain.clock import format_duration
 from ..domain.figures import csv_text, safe_cell, format_change, hour_of_week, week_order
 from ..domain.words import N_, _
 from ..domain import closes as day_close
-from ..domain.money import minor_to_decimal, minor_to_major, format_major_amount, format_money, format_whole_major
+from ..domain.money import (
+    current_currency, minor_to_decimal, minor_to_major, format_major_amount, format_money, format_whole_major,
+)
 from ..domain.periods import Bucket
 from ..services.closes import CloseView
 from ..services.reports import TICKET_COLUMNS, Report
@@ -76,7 +78,7 @@ def revenue_chart(report: Report) -> Chart:
         _("Money taken at exits in each local day, %(period)s (%(timezone)s).", period=period, timezone=tz),
         row_labels(report), [(_("Revenue"), [minor_to_major(r.revenue_cents) for r in report.rows])],
         x_label=_("Hour (%(timezone)s)", timezone=tz) if hourly else _("Day (%(timezone)s)", timezone=tz),
-        y_label=_("Revenue (US$)"), fmt=format_major_amount, tick_fmt=format_whole_major,
+        y_label=_("Revenue (%(currency)s)", currency=current_currency()), fmt=format_major_amount, tick_fmt=format_whole_major,
         axis_labels=hour_axis([r.bucket for r in report.rows], hourly and not report.period.single_day))
 
 
@@ -200,7 +202,8 @@ def report_csv(report: Report) -> Iterator[str]:
     tz = report.timezone
     yield csv_text([[f"start ({tz}, ISO 8601)", f"end ({tz}, ISO 8601)", "entries", "exits", "revenue_usd",
                      "average_stay_minutes", "peak_occupancy", "average_occupancy", "lost_tickets",
-                     "lost_fees_usd", "refunds_usd"]])
+                     "lost_fees_usd", "refunds_usd", "currency"]])
+    currency = current_currency()  # the garage's: the *_usd columns keep their names, in its minor units' major unit
     rows = []
     for row in report.rows:
         stay = row.average_stay_minutes
@@ -208,7 +211,8 @@ def report_csv(report: Report) -> Iterator[str]:
                      row.entries, row.exits, minor_to_decimal(row.revenue_cents),
                      "" if stay is None else f"{stay:.1f}", row.peak_occupancy,
                      "" if row.average_occupancy is None else f"{row.average_occupancy:.2f}",
-                     row.lost_tickets, minor_to_decimal(row.lost_fee_cents), minor_to_decimal(row.refunded_cents)])
+                     row.lost_tickets, minor_to_decimal(row.lost_fee_cents), minor_to_decimal(row.refunded_cents),
+                     currency])
     yield csv_text(rows)
 
 
@@ -250,9 +254,10 @@ def adjustment_text(adjustment: day_close.Adjustment) -> dict[str, str]:
 
 
 def close_csv(view: CloseView) -> str:
-    """One row per figure (money in dollars with a dot, no sign or separator; dates and times ISO 8601):
-    the day, whether it is closed, when and by whom, the figure's name and unit, its value as closed
-    (empty while not closed), now, and the difference."""
+    """One row per figure (money in the garage's currency with a dot and its own decimals, no sign or
+    separator; dates and times ISO 8601): the day, whether it is closed, when and by whom, the figure's
+    name and unit, its value as closed (empty while not closed), now, the difference, and the currency
+    (the money figures' names keep "_usd": the column says which currency they are in)."""
     methods = day_close.methods_of(view.figures, view.live)
     closed = day_close.lines(view.closed_figures, methods) if view.closed_figures else None
     rows = []
@@ -264,9 +269,9 @@ def close_csv(view: CloseView) -> str:
         rows.append([view.day.isoformat(), "true" if view.closed else "false", _iso(view.closed_at),
                      view.closed_by or "", f"{name}:{method}" if method else name,
                      "" if before is None else shown(before), shown(line.value),
-                     "" if before is None else shown(line.value - before)])
+                     "" if before is None else shown(line.value - before), current_currency()])
     return csv_text([["date", "closed", "closed_at (UTC, ISO 8601)", "closed_by", "figure", "as_closed", "now",
-                      "difference"], *rows])
+                      "difference", "currency"], *rows])
 
 
 def cell_text(text: str) -> str:
@@ -290,7 +295,9 @@ def validity_text(valid_from, valid_until) -> str:
 def validations_csv(rows: Iterable, first, last) -> str:
     """The merchants' report, one row per program (for billing): the period's first and last local days
     (ISO 8601), the program, the merchant, the tickets validated and paid in it, and the value given in
-    cents and in dollars (a dot, no sign or separator)."""
-    return csv_text([["from", "to", "program", "merchant", "tickets", "value_cents", "value_usd"],
+    minor units and in the major unit (a dot, the currency's decimals, no sign or separator; value_cents and
+    value_usd keep their names), and the currency (the garage's)."""
+    currency = current_currency()
+    return csv_text([["from", "to", "program", "merchant", "tickets", "value_cents", "value_usd", "currency"],
                      *[[first.isoformat(), last.isoformat(), cell_text(f.name), cell_text(f.merchant), str(f.tickets), str(f.value_cents),
-                        minor_to_decimal(f.value_cents)] for f in rows]])
+                        minor_to_decimal(f.value_cents), currency] for f in rows]])

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable
 
 from datetime import date, timedelta
 
@@ -10,7 +10,7 @@ from ..domain.clock import local_today, utcnow
 from ..domain import validations as validation_rules
 from ..domain.errors import DomainError, InvalidInput
 from ..domain.inputs import parse_whole
-from ..domain.money import parse_money
+from ..domain.money import example, in_currency, parse_money, typed_example
 from ..domain.words import N_, _
 from ..domain.periods import Period, parse_date, parse_period, presets
 from ..services import closes, reports
@@ -166,9 +166,17 @@ def export_close(date: str):
 # --- merchant validations ----------------------------------------------------------------------
 
 # What the value field means for each kind: its label and how it is typed.
-# The units are English keys (N_): the page shows them translated.
+# The units are English keys (N_): the page shows them translated; an amount's unit is the garage's currency.
 VALUE_LABELS = {validation_rules.FREE_MINUTES: N_("minutes"), validation_rules.FLAT_PRICE: N_("dollars"),
                 validation_rules.AMOUNT_OFF: N_("dollars"), validation_rules.PERCENT_OFF: N_("percent")}
+
+
+def value_units() -> dict[str, Any]:
+    """VALUE_LABELS as a page shows them: an amount in the garage's currency ("dollars" for USD, "EUR")."""
+    money_unit = in_currency(bare=True)
+    return {kind: money_unit if unit == "dollars" else _(unit) for kind, unit in VALUE_LABELS.items()}
+
+
 PROGRAM_FIELDS = ("name", "merchant", "kind", "value", "valid_from", "valid_until", "usage_cap", "codes")
 
 
@@ -188,7 +196,8 @@ def _program_form(form) -> tuple[dict, dict[str, str]]:
         try:
             terms["value"] = parse_money(raw)
         except ValueError:
-            errors["value"] = _("Type the amount in dollars, like 5 or 5.50")
+            errors["value"] = _("Type the amount %(in_currency)s, like %(example)s", in_currency=in_currency(),
+                                example=example(5))
     elif unit is not None:
         try:
             terms["value"] = parse_whole(raw, field="value", minimum=1, maximum=validation_rules.MAX_VALUE[terms["kind"]],
@@ -217,7 +226,7 @@ def _validations_page(status: int = 200, form=None, errors: dict[str, str] | Non
     return htmx.page_or_fragment(
         "reports/validations.html", "reports/_validations.html", status,
         programs=validation_service.list_programs(current_garage()), describe=validation_rules.describe,
-        validity=present.validity_text, kinds=validation_rules.KIND_LABELS, units=VALUE_LABELS,
+        validity=present.validity_text, kinds=validation_rules.KIND_LABELS, units=value_units(), money_example=typed_example(5),
         form=form or {}, errors=errors or {})
 
 

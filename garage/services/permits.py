@@ -22,7 +22,7 @@ from ..domain import permits as rules, pricing
 from ..domain.clock import local_day_bounds, local_today, utcnow
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.figures import csv_text, safe_cell
-from ..domain.money import minor_to_decimal, parse_money
+from ..domain.money import DEFAULT_CURRENCY, current_currency, example, in_currency, minor_to_decimal, parse_money
 from ..domain.periods import parse_date
 from ..domain.tickets import PAYMENT_METHODS, STATUS_ACTIVE, check_payment_method, clean_plate, plate_key
 from ..domain.inputs import PageCount
@@ -396,7 +396,7 @@ def priced(ticket: Any, base_quote: Any, now: datetime, tariff: pricing.Tariff, 
 
 # --- CSV of permit holders ----------------------------------------------------------------------
 
-CSV_COLUMNS = ("permit", "holder", "contact", "plates", "status", "valid_from", "valid_until", "price")
+CSV_COLUMNS = ("permit", "holder", "contact", "plates", "status", "valid_from", "valid_until", "price", "currency")
 PLATE_SEPARATOR = "; "  # a plate may hold a space ("AB 123"): the export separates them with semicolons
 
 
@@ -410,7 +410,8 @@ def holders_csv(garage_id: int, now: datetime | None = None) -> str:
     rows = ((rules.number_of(p.id), safe_cell(p.holder), safe_cell(p.contact),
              safe_cell(PLATE_SEPARATOR.join(x.license_plate for x in p.plates)),
              rules.state_on(_facts_of(p), today),
-             p.valid_from.isoformat(), p.valid_until.isoformat(), minor_to_decimal(p.price_cents)) for p in permits)
+             p.valid_from.isoformat(), p.valid_until.isoformat(), minor_to_decimal(p.price_cents, garage.currency),
+             garage.currency) for p in permits)
     return csv_text([CSV_COLUMNS, *rows])
 
 
@@ -419,10 +420,11 @@ def holders_csv(garage_id: int, now: datetime | None = None) -> str:
 IMPORT_MAX_BYTES = 1_000_000
 IMPORT_MAX_ROWS = 1000
 IMPORT_REQUIRED = ("holder", "plates", "valid_from", "valid_until", "price")
-IMPORT_OPTIONAL = ("contact", "payment_method")
+IMPORT_OPTIONAL = ("contact", "payment_method", "currency")  # currency: the garage's, or the line is refused
 IMPORT_IGNORED = ("permit", "status")  # the export's own columns: a file exported here imports elsewhere
 METHOD_NAMES = {method.lower(): method for method in PAYMENT_METHODS}  # "cash" in a file is Cash
 IMPORT_HEADER = "holder,contact,plates,valid_from,valid_until,price,payment_method"
+CSV_LOCALE = "en_US"  # a CSV file's amounts: a dot decimal, whatever the pages' formats
 
 
 class ImportRefused(InvalidInput):
@@ -510,11 +512,16 @@ def _import_row(columns: dict[str, int], cells: list[str]) -> tuple[SaleTerms | 
             terms[name] = parse_date(cell[name], name)
         except InvalidInput as bad:
             problems.append(_cell_problem(name, bad.message))
+    if cell.get("currency") and cell["currency"].upper() != current_currency():  # an export of another garage's
+        problems.append(_cell_problem("currency", f"the prices are in {cell['currency'][:8]}, this garage's in "
+                                                  f"{current_currency()}"))
     try:
-        terms["price_cents"] = parse_money(cell["price"])
+        terms["price_cents"] = parse_money(cell["price"], locale=CSV_LOCALE)  # the garage's currency, a dot decimal
     except ValueError:
         problems.append(_cell_problem("price", _("“%(text)s” is not an amount in dollars, like 120 or 120.00",
-                                                 text=cell["price"][:20])))
+                                                 text=cell["price"][:20]) if current_currency() == DEFAULT_CURRENCY
+                                      else _("“%(text)s” is not an amount %(in_currency)s, like %(example)s", text=cell["price"][:20],
+                                          in_currency=in_currency(), example=example(120, '00', locale=CSV_LOCALE))))
     checks = [("holder", lambda: rules.check_holder(terms["holder"])),
               ("contact", lambda: rules.check_contact(terms["contact"])),
               ("payment_method", lambda: check_payment_method(terms["payment_method"])),

@@ -11,20 +11,22 @@ import sqlalchemy as sa
 from flask import current_app, g, has_request_context
 from sqlalchemy.exc import IntegrityError
 
-from ..domain import garage_settings as rules, rate_periods as periods
+from ..domain import garage_settings as rules, locales, rate_periods as periods
 from ..domain.clock import utcnow
 from ..domain.pricing import Quote, Tariff, quote
 from ..domain.tickets import STATUS_ACTIVE, VEHICLE_TYPES
 from ..extensions import db
 from ..domain.errors import NotFound
 from ..domain.garages import DEFAULT_GARAGE_ID, DEFAULT_GARAGE_NAME, DEFAULT_SLUG
-from ..models import Garage, Ticket, VehicleRate
+from ..models import Garage, PermitPayment, Ticket, VehicleRate
 
 # Columns of garages a manager may change (vehicle rates live in their own table).
 COLUMNS = ("total_spaces", "hourly_rate", "grace_minutes", "daily_max_cents", "lost_ticket_fee_cents",
            "lost_ticket_mode", "garage_name", "timezone", "almost_full_percent", "garage_address", "tax_rate_bp",
            "tax_id", "void_window_minutes", "payments_require_shift", "reserved_spaces", "permit_policy",
-           "rate_periods", "pricing_choice", "permit_max_plates")
+           "rate_periods", "pricing_choice", "permit_max_plates", *locales.INTERNATIONAL_SETTINGS)
+CURRENCY_LOCKED = ("The currency cannot be changed: this garage has payments recorded in {currency}, and amounts "
+                   "are stored in its minor units")
 
 
 def ensure_settings() -> Garage:
@@ -61,8 +63,7 @@ def get_settings(garage_id: int) -> Garage:
         if garage_id != DEFAULT_GARAGE_ID:
             raise NotFound("No such garage")
         row = ensure_settings()
-    if has_request_context():
-        g.setdefault("garage_rows", {})[garage_id] = row
+    keep(row)
     return row
 
 
@@ -92,7 +93,16 @@ def current_tariff(garage_id: int) -> Tariff:
     tariff = row.tariff(current_vehicle_rates(garage_id))
     if has_request_context():
         g.setdefault("garage_tariffs", {})[garage_id] = tariff
+    keep(row)
     return tariff
+
+
+def keep(row: Garage) -> None:
+    """Keep a garage's row this request has read (by any statement) for get_settings: the session's
+    identity map holds it weakly, and the currency of an amount in a response (the quote, the exit)
+    reads it again (no second SELECT)."""
+    if has_request_context():
+        g.setdefault("garage_rows", {})[row.id] = row
 
 
 def _camel(name: str) -> str:
@@ -130,10 +140,12 @@ def update_settings(garage_id: int, actor, *, total_spaces: int | None = None, h
         changes["hourly_rate"] = hourly_rate
     if vehicle_rates is not None:
         changes["vehicle_rates"] = dict(vehicle_rates)
-    errors = rules.check(changes)
+    international = {k: changes[k] for k in locales.INTERNATIONAL_SETTINGS if k in changes}
+    errors = {**rules.check({k: v for k, v in changes.items() if k not in international}),
+              **locales.check_international(international)}
     if errors:
         raise rules.InvalidSettings(errors)
-    for name in ("garage_name", "tax_id"):
+    for name in ("garage_name", "tax_id", "legal_name"):
         if isinstance(changes.get(name), str):
             changes[name] = changes[name].strip()
     if "garage_address" in changes:
@@ -156,6 +168,8 @@ def update_settings(garage_id: int, actor, *, total_spaces: int | None = None, h
             if errors:  # the check constraint ck_garages_reserved is the backstop
                 raise rules.InvalidSettings(errors)
         before = _snapshot(row, names)
+        if "currency" in values and values["currency"] != row.currency and has_payments(garage_id):
+            raise Conflict(CURRENCY_LOCKED.format(currency=row.currency), field="currency")
         if values:
             stmt = sa.update(Garage).where(Garage.id == garage_id)
             if "total_spaces" in values:
@@ -184,7 +198,25 @@ def update_settings(garage_id: int, actor, *, total_spaces: int | None = None, h
     finally:
         if has_request_context():
             g.get("garage_tariffs", {}).pop(garage_id, None)  # whatever happened, this request reads them again
+            for cached in ("money_context", "format_locale", "language"):  # the currency, locale or language changed
+                if cached in g and {"currency", "locale", "language"} & set(values):
+                    g.pop(cached)
     return row
+
+
+def currencies(garage_ids: list[int]) -> dict[int, str]:
+    """{garage id: its currency} of the garages (one SELECT): a page or file over several garages."""
+    if not garage_ids:
+        return {}
+    return dict(db.session.execute(sa.select(Garage.id, Garage.currency).where(Garage.id.in_(garage_ids))).all())
+
+
+def has_payments(garage_id: int) -> bool:
+    """Whether the garage has any amount stored in its currency: a ticket paid (or voided after a
+    payment) or a permit payment. Its currency is then fixed (update_settings: Conflict)."""
+    paid = sa.select(Ticket.id).where(Ticket.garage_id == garage_id, Ticket.amount_paid.is_not(None)).limit(1)
+    sold = sa.select(PermitPayment.id).where(PermitPayment.garage_id == garage_id).limit(1)
+    return (db.session.scalar(paid) or db.session.scalar(sold)) is not None
 
 
 def _set_vehicle_rate(garage_id: int, kind: str, rate: int | None) -> None:

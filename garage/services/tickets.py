@@ -32,7 +32,7 @@ from ..models import Garage, Ticket, User
 from ..observability import metrics
 from ..persistence import BY_NUMBER, IN_GARAGE, NewTicket, commit_keeping_loaded, store
 from . import permits as permit_service, validations as validation_service
-from .settings import current_tariff, get_settings
+from .settings import current_tariff, get_settings, keep as keep_settings_row
 
 NUMBER_ATTEMPTS = 8
 DEADLOCK_ATTEMPTS = 3
@@ -310,6 +310,7 @@ def process_exit(garage_id: int | None, ticket_number: str | None, payment_metho
         commit_keeping_loaded()
         if settings is not None:  # its counters were changed by SQL: read again if anyone asks
             db.session.expire(settings, ["occupied", "receipt_seq", "updated_at"])
+            keep_settings_row(settings)  # the response's currency reads it (no second SELECT)
     except BaseException:
         db.session.rollback()
         raise

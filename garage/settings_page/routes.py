@@ -15,7 +15,9 @@ from ..domain import rate_periods as periods
 from ..domain.clock import utcnow
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.inputs import parse_integer
-from ..domain.money import minor_to_decimal, parse_money
+from ..domain.locales import COMMON_CURRENCIES, COMMON_LOCALES, INTERNATIONAL_SETTINGS, LANGUAGES, check_international
+from ..domain.locales import is_currency, is_locale
+from ..domain.money import DEFAULT_CURRENCY, current_currency, example, in_currency, minor_to_input, parse_money
 from ..domain.permits import POLICY_REFUSE, POLICY_VISITOR
 from ..domain.pricing import LOST_ADD, LOST_REPLACE
 from ..domain.tax import parse_percent, percent_text
@@ -38,7 +40,9 @@ def rate_field(kind: str) -> str:
 FIELDS = ("garage_name", "total_spaces", "timezone", "almost_full_percent", "hourly_rate",
           *(rate_field(kind) for kind in VEHICLE_TYPES), "grace_minutes", "daily_max",
           "lost_ticket_fee", "lost_ticket_mode", "garage_address", "tax_rate", "tax_id", "void_window_minutes",
-          "payments_require_shift", "reserved_spaces", "permit_policy", "pricing_choice", "permit_max_plates")
+          "payments_require_shift", "reserved_spaces", "permit_policy", "pricing_choice", "permit_max_plates",
+          *INTERNATIONAL_SETTINGS)
+INTERNATIONAL = "international"  # a hidden field of templates/settings/_international.html: its fields were sent
 CHECKED = "1"  # a ticked checkbox's value
 # Setting (service keyword / check() key) → form field, where they differ.
 FIELD_OF = {"daily_max_cents": "daily_max", "lost_ticket_fee_cents": "lost_ticket_fee", "tax_rate_bp": "tax_rate",
@@ -46,15 +50,15 @@ FIELD_OF = {"daily_max_cents": "daily_max", "lost_ticket_fee_cents": "lost_ticke
 
 
 def form_values() -> dict[str, str]:
-    """The saved settings as the form shows them (money in dollars)."""
+    """The saved settings as the form shows them (money in the garage's currency, the reader's decimal mark)."""
     s = settings_service.get_settings(current_garage())
     tariff = settings_service.current_tariff(current_garage())
     own = dict(tariff.vehicle_rates)
     return {
-        "total_spaces": str(s.total_spaces), "hourly_rate": minor_to_decimal(s.hourly_rate),
-        **{rate_field(kind): minor_to_decimal(own.get(kind)) for kind in VEHICLE_TYPES},
-        "grace_minutes": str(tariff.grace_minutes), "daily_max": minor_to_decimal(tariff.daily_max_cents),
-        "lost_ticket_fee": minor_to_decimal(tariff.lost_ticket_fee_cents or None),
+        "total_spaces": str(s.total_spaces), "hourly_rate": minor_to_input(s.hourly_rate),
+        **{rate_field(kind): minor_to_input(own.get(kind)) for kind in VEHICLE_TYPES},
+        "grace_minutes": str(tariff.grace_minutes), "daily_max": minor_to_input(tariff.daily_max_cents),
+        "lost_ticket_fee": minor_to_input(tariff.lost_ticket_fee_cents or None),
         "lost_ticket_mode": tariff.lost_ticket_mode, "garage_name": s.garage_name,
         "timezone": s.timezone, "almost_full_percent": str(s.almost_full_percent),
         "garage_address": s.garage_address, "tax_rate": percent_text(s.tax_rate_bp), "tax_id": s.tax_id,
@@ -63,6 +67,8 @@ def form_values() -> dict[str, str]:
         "reserved_spaces": str(s.reserved_spaces), "permit_policy": s.permit_policy,
         "permit_max_plates": str(s.permit_max_plates),
         "pricing_choice": tariff.choice,
+        "currency": s.currency, "locale": s.locale, "language": s.language, "lobby_language": s.lobby_language,
+        "legal_name": s.legal_name, "tax_added": CHECKED if s.tax_added else "",
     }
 
 
@@ -74,6 +80,20 @@ def parse_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]
 
     def text(name: str) -> str:
         return (form.get(name) or "").strip()
+
+    if INTERNATIONAL in form:  # a form of before these fields leaves them as they are
+        changes.update(currency=text("currency").upper(), locale=text("locale"), language=text("language"),
+                       lobby_language=text("lobby_language"), legal_name=text("legal_name"),
+                       tax_added=text("tax_added") == CHECKED)
+    # The amounts are typed in the currency the form names (a new one: in it), the reader's decimal mark.
+    currency = changes["currency"] if is_currency(changes.get("currency")) else current_currency()
+
+    def in_the_currency(message: Text) -> str:
+        """The message (which names dollars) for a USD garage; for another currency, how to type its amounts."""
+        if currency == DEFAULT_CURRENCY:
+            return message
+        return _("Enter an amount %(in_currency)s, e.g. %(example)s", in_currency=in_currency(currency),
+                 example=example(currency=currency))
 
     def whole(name: str, setting: str, message: Text, blank: int | None = None) -> None:
         raw = text(name)
@@ -91,12 +111,12 @@ def parse_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]
         raw = text(name)
         if raw == "":
             if required is not None:
-                errors[name] = required
+                errors[name] = in_the_currency(required)
             return None
         try:
-            return parse_money(raw)
+            return parse_money(raw, currency)
         except ValueError:
-            errors[name] = message
+            errors[name] = in_the_currency(message)
             return None
 
     whole("total_spaces", "total_spaces", _("Enter the total spaces as a whole number"))
@@ -135,7 +155,10 @@ def parse_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]
         whole("permit_max_plates", "permit_max_plates", _("Enter the plates per permit as a whole number"))
     if "pricing_choice" in form:  # a form of before rate periods keeps the garage's choice
         changes["pricing_choice"] = text("pricing_choice")
-    for setting, message in rules.check(changes).items():
+    international = {k: v for k, v in changes.items() if k in INTERNATIONAL_SETTINGS}
+    found = {**rules.check({k: v for k, v in changes.items() if k not in international}),
+             **check_international(international)}
+    for setting, message in found.items():
         errors.setdefault(FIELD_OF.get(setting, setting), message)
     return changes, errors
 
@@ -151,7 +174,22 @@ def _render(values: Mapping[str, str], errors: Mapping[str, str], status: int = 
         modes=((LOST_REPLACE, _("Instead of the time fee")), (LOST_ADD, _("On top of the time fee"))),
         permit_policies=((POLICY_VISITOR, _("Let it in as a visitor (charged as one)")),
                          (POLICY_REFUSE, _("Do not let it in"))),
-        choices=CHOICE_LABELS, **periods_context())
+        choices=CHOICE_LABELS, **periods_context(), **international_context(values))
+
+
+def international_context(values: Mapping[str, str]) -> dict[str, Any]:
+    """The choices of templates/settings/_international.html: common currencies, locales (by their
+    English names; the stored or typed one too), the languages Garage speaks; and whether the currency
+    is fixed (the garage has payments)."""
+    from babel import Locale
+
+    codes = list(COMMON_LOCALES)
+    for code in (values.get("locale"), settings_service.get_settings(current_garage()).locale):
+        if code and code not in codes and is_locale(code):
+            codes.append(code)
+    return {"currencies": COMMON_CURRENCIES, "languages": list(LANGUAGES.items()),
+            "locales": [(code, Locale.parse(code).get_display_name("en")) for code in codes],
+            "currency_fixed": settings_service.has_payments(current_garage())}
 
 
 CHOICE_LABELS = ((periods.LOWEST, _("The driver pays the lowest price that applies")),
@@ -215,10 +253,11 @@ def period_item(form: Any) -> tuple[dict[str, Any], dict[str, str]]:
     kind = text("kind")
     item: dict[str, Any] = {"kind": kind, "name": text("name")}
     try:
-        cents: int | None = parse_money(text("price"))
+        cents: int | None = parse_money(text("price"))  # the garage's currency, the reader's decimal mark
     except ValueError:
         cents = None
-        errors["price"] = _("Enter the price in dollars and cents, e.g. 8 or 8.50")
+        errors["price"] = (_("Enter the price in dollars and cents, e.g. 8 or 8.50") if current_currency() == DEFAULT_CURRENCY
+                           else _("Enter the price %(in_currency)s, e.g. %(example)s", in_currency=in_currency(), example=example(8)))
     clocks = {periods.FLAT: ("enter_from", "enter_until", "leave_by", "leave_from"),
               periods.HOURLY: ("start", "end")}.get(kind, ())
     for name in clocks:
@@ -241,7 +280,7 @@ def period_values(item: Mapping[str, Any] | None) -> dict[str, Any]:
     if item is None:
         return {"kind": periods.FLAT, "days": []}
     cents = item.get("priceCents", item.get("rateCents"))
-    values: dict[str, Any] = {"kind": item["kind"], "name": item["name"], "price": minor_to_decimal(cents),
+    values: dict[str, Any] = {"kind": item["kind"], "name": item["name"], "price": minor_to_input(cents),
                               "days": list(item.get("days", [])), "dates": ", ".join(item.get("dates", [])),
                               "vehicle_type": item.get("vehicleType") or ""}
     for name, key in ITEM_FIELD_OF.items():

@@ -130,6 +130,8 @@ CASES: list[tuple[str, Callable[[], Any]]] = [
     ("counted", lambda: shifts.check_counted(-1)),
     ("denomination", lambda: shifts.count_denominations({"3": 1})),
     ("denomination count", lambda: shifts.count_denominations({"2000": -1})),
+    ("denomination in yen", lambda: _in_currency("JPY", lambda: shifts.count_denominations({"3": 1}))),
+    ("no denominations", lambda: _in_currency("BHD", lambda: shifts.count_denominations({"1000": 1}))),
     ("no reason", lambda: shifts.check_reason("\u200b")),
     ("reason direction", lambda: shifts.check_reason("paid \u202ecash")),
     ("reason too long", lambda: shifts.check_reason("x" * 501)),
@@ -154,6 +156,16 @@ def message_of(call: Callable[[], Any]) -> Text:
     except DomainError as exc:
         return exc.message
     return result.message if isinstance(result, DomainError) else result
+
+
+def _in_currency(code: str, call: Callable[[], Any]) -> Any:
+    """`call` at a garage whose currency is `code` (garage.domain.money's context; issue 22)."""
+    from garage.domain.money import set_context
+    set_context(lambda: (code, "en_US"))
+    try:
+        return call()
+    finally:
+        set_context(None)
 
 
 def _messages() -> list[tuple[str, Text]]:

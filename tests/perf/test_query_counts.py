@@ -44,8 +44,9 @@ REQUESTS = [
     Req("status", "GET", "/api/status", most=1),
     Req("occupancy", "GET", "/api/garage/occupancy", most=1),
     Req("stats", "GET", "/api/garage/stats", auth="token", most=3),
-    Req("activities", "GET", "/api/activities?limit=100", auth="token", most=2),
-    Req("lookup", "GET", "/api/tickets/{ticket}", auth="token", most=2),
+    # activities and a lookup: + the garage's row, for the currency of their amounts (issue 22)
+    Req("activities", "GET", "/api/activities?limit=100", auth="token", most=3),
+    Req("lookup", "GET", "/api/tickets/{ticket}", auth="token", most=3),
     # quote and exit also read the per-vehicle-type rates (one small table, pricing rules)
     Req("quote", "GET", "/api/tickets/{ticket}/quote", auth="token", most=4),
     # The hot paths: token check + the permit the plate is on (with the garage's timezone and policy,

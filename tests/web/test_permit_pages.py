@@ -253,9 +253,10 @@ def test_the_holders_csv_lists_every_permit_and_neutralises_formulas(manager_cli
     assert r.status_code == 200 and r.mimetype == "text/csv"
     assert r.headers["Content-Disposition"] == f'attachment; filename="main-permit-holders-{TODAY.isoformat()}.csv"'
     [header, row] = list(csv.reader(io.StringIO(r.get_data(as_text=True))))
-    assert header == ["permit", "holder", "contact", "plates", "status", "valid_from", "valid_until", "price"]
+    assert header == ["permit", "holder", "contact", "plates", "status", "valid_from", "valid_until", "price",
+                      "currency"]
     assert row == [f"P-{first.id:05d}", "'=HYPERLINK(\"http://evil\")", "'+1 555", "AB 1; CD 2", "valid",
-                   first.valid_from.isoformat(), first.valid_until.isoformat(), "120.00"]
+                   first.valid_from.isoformat(), first.valid_until.isoformat(), "120.00", "USD"]
 
 
 def upload(client, content: bytes | str, name: str = "holders.csv"):

@@ -156,12 +156,12 @@ def test_the_csv_has_a_row_per_garage_and_local_day_money_in_dollars(root, march
     r = root.get("/portfolio/export.csv?from=2026-03-01&to=2026-03-02")
     assert r.status_code == 200 and r.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(r.get_data(as_text=True))))
-    assert rows[0] == ["garage", "name", "day", "timezone", "entries", "exits", "revenue_usd"]
+    assert rows[0] == ["garage", "name", "day", "timezone", "entries", "exits", "revenue_usd", "currency"]
     assert rows[1:] == [
-        ["main", "Main garage", "2026-03-01", "UTC", "2", "2", "22.49"],
-        ["main", "Main garage", "2026-03-02", "UTC", "1", "0", "0.00"],
-        ["north", "North", "2026-03-01", "Europe/Berlin", "2", "1", "40.01"],
-        ["north", "North", "2026-03-02", "Europe/Berlin", "0", "1", "7.00"],
+        ["main", "Main garage", "2026-03-01", "UTC", "2", "2", "22.49", "USD"],
+        ["main", "Main garage", "2026-03-02", "UTC", "1", "0", "0.00", "USD"],
+        ["north", "North", "2026-03-01", "Europe/Berlin", "2", "1", "40.01", "USD"],
+        ["north", "North", "2026-03-02", "Europe/Berlin", "0", "1", "7.00", "USD"],
     ]
 
 

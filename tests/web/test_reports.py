@@ -404,12 +404,12 @@ def test_tickets_csv_neutralises_formulas_and_quotes_text(manager_client, app):
     add_ticket(z("2026-05-04 12:00"))  # still inside: empty exit, duration, amount, method
     db.session.commit()
     rows = csv_rows(manager_client, "/g/main/reports/export/tickets.csv", **{"from": "2026-05-04"})
-    assert len(rows) == 3 and all(len(r) == 14 for r in rows)
+    assert len(rows) == 3 and all(len(r) == 15 for r in rows)  # the currency last (issue 22)
     assert rows[1][1] == "'=1+2"
     assert rows[1][8] == 'Voucher, "gold"\nline 2'
     assert rows[1][4:8] == ["2026-05-04T10:00:00+00:00", "2026-05-04T11:00:00+00:00", "60", "10.00"]
     assert rows[2][3:9] == ["active", "2026-05-04T12:00:00+00:00", "", "", "", ""]
-    assert rows[1][11:] == ["false", "", "0.00"] and rows[2][11:] == ["false", "", ""]
+    assert rows[1][11:] == ["false", "", "0.00", "USD"] and rows[2][11:] == ["false", "", "", "USD"]
 
 
 def test_tickets_export_streams_in_batches(manager_client, app, monkeypatch):
@@ -499,7 +499,7 @@ def test_no_lost_tickets_shows_zero_and_na(manager_client, busy_monday):
 
 def test_rows_csv_has_lost_tickets_and_fees(manager_client, lost_tickets):
     head, *body = csv_rows(manager_client, "/g/main/reports/export/rows.csv", **{"from": "2026-05-03", "to": "2026-05-04"})
-    assert head[-4:] == ["average_occupancy", "lost_tickets", "lost_fees_usd", "refunds_usd"]
+    assert head[-5:] == ["average_occupancy", "lost_tickets", "lost_fees_usd", "refunds_usd", "currency"]
     col = {name: i for i, name in enumerate(head)}
     assert [(r[col["exits"]], r[col["revenue_usd"]], r[col["lost_tickets"]], r[col["lost_fees_usd"]])
             for r in body] == [("2", "80.00", "1", "50.00"), ("4", "140.00", "3", "100.00")]
@@ -517,7 +517,8 @@ def test_rows_csv_has_lost_tickets_and_fees(manager_client, lost_tickets):
 def test_tickets_csv_has_lost_and_lost_fee(manager_client, lost_tickets):
     add_ticket(z("2026-05-04 16:00"))  # still inside
     head, *body = csv_rows(manager_client, "/g/main/reports/export/tickets.csv", **{"from": "2026-05-04"})
-    assert head[-3:] == ["lost", "lost_fee", "refunded_usd"] and all(len(r) == 14 for r in body)
+    assert head[-4:] == ["lost", "lost_fee", "refunded_usd", "currency"] and all(len(r) == 15 for r in body)
+    assert {r[-1] for r in body} == {"USD"}  # the garage's currency (issue 22), last: the columns before keep their place
     col = {name: i for i, name in enumerate(head)}
     got = {r[col["ticket_number"]]: (r[col["amount_usd"]], r[col["lost"]], r[col["lost_fee"]]) for r in body}
     n = lost_tickets

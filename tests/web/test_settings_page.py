@@ -115,7 +115,9 @@ def test_saving_stores_cents_redirects_and_says_saved(manager_client):
                         "almost_full_percent": 85, "garage_address": "12 Main Street\nSpringfield IL 62701",
                         "tax_rate_bp": 1900, "tax_id": "DE123456789", "void_window_minutes": 15,
                         "payments_require_shift": True, "reserved_spaces": 0, "permit_policy": "visitor",
-                        "rate_periods": "[]", "pricing_choice": "lowest", "permit_max_plates": 5}
+                        "rate_periods": "[]", "pricing_choice": "lowest", "permit_max_plates": 5,
+                        "currency": "USD", "locale": "en_US", "language": "", "lobby_language": "", "legal_name": "",
+                        "tax_added": False}  # a form without the international fields leaves them as they are
     assert rates == [("Motorcycle", 550), ("SUV", 1500)]  # blank types pay the default rate
     page = soup(manager_client.get(r.location))
     assert "Saved" in page.find(class_="saved").get_text()
