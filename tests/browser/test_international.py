@@ -280,6 +280,24 @@ def test_berlin_price_rule_is_german(garages, browser):
         assert page.locator("#exit .quote [data-price-rule]").inner_text() == "Standardtarif"
 
 
+OVERFLOWING = """() => [...document.querySelectorAll('main label.choice, main .btn, main button, main .ticket-number')]
+    .filter(e => getComputedStyle(e).display !== 'none' && e.scrollWidth > e.clientWidth + 1)
+    .map(e => `"${e.textContent.trim()}" ${e.scrollWidth} > ${e.clientWidth} px`)"""
+
+
+@pytest.mark.xfail(reason="app: German words overflow the desk's controls (1024x768: 'Standardfahrzeug', "
+                   "'Kreditkarte', the new ticket's number cut to 105 px beside 'Ticket drucken'; 768x1024: "
+                   "'Standardfahrzeug', the confirm button); not strict: another font may fit")
+def test_berlin_desk_controls_hold_their_german_words(garages, browser):
+    with signed_in_at(garages, browser, TABLET["landscape"], "anna", "/g/berlin/desk") as page:
+        desk_round(page, "b-fit 1")
+        overflowing = {}
+        for way in TABLET:
+            page.set_viewport_size(TABLET[way])
+            overflowing[way] = page.evaluate(OVERFLOWING)
+        assert overflowing == {way: [] for way in TABLET}, overflowing
+
+
 # --- 2. the lobby --------------------------------------------------------------------------------
 
 def test_lobbies_show_their_counts_in_their_words(garages, browser, shots):
@@ -400,3 +418,4 @@ def test_berlin_settings_page_in_german(garages, browser, shots):
         assert "Einstellungen" in text, text
         fits_width(page)
         shot(page, shots, "berlin-settings.png")
+
