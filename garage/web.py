@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 from . import htmx
 from .domain.errors import DomainError
 from .domain.inputs import MULTILINE_FIELDS, check_text, has_control
+from .domain.words import _
 from .persistence import outage_number, store, unavailable
 
 
@@ -100,7 +101,20 @@ class ApiSessionInterface(SecureCookieSessionInterface):
 
 
 RETRY_AFTER_SECONDS = 5
-UNAVAILABLE = "The garage's database is not answering. Please try again in a few seconds."
+UNAVAILABLE = _("The garage's database is not answering. Please try again in a few seconds.")
+# What an error page says for an HTTP error raised without words of ours (abort(404)): Werkzeug's
+# own description is English only. An error given a description of its own shows that.
+HTTP_MESSAGES = {
+    400: _("The request could not be understood."),
+    403: _("You may not open this page."),
+    404: _("There is no page at this address. Check the link, or start again from the desk."),
+    405: _("This page cannot be used that way."),
+    409: _("That conflicts with what the garage has now. Reload the page and try again."),
+    413: _("What you sent is too large."),
+    429: _("Too many requests. Wait a moment and try again."),
+}
+CSRF_MESSAGE = _("Your form expired or was sent from elsewhere. Reload the page and try again.")
+INTERNAL_MESSAGE = _("Something went wrong on our side. It has been logged.")
 
 
 class ErrorLog:
@@ -214,7 +228,7 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
-        message = "Your form expired or was sent from elsewhere. Reload the page and try again."
+        message = CSRF_MESSAGE
         if wants_json():
             return jsonify(message=message), 400
         return render_template("errors/error.html", code=400, message=message), 400
@@ -227,7 +241,10 @@ def install(app: Flask) -> None:
                         413: "Request body too large", 400: "Bad request"}
             response = jsonify(message=messages.get(code, exc.name))
         else:
-            response = make_response(render_template("errors/error.html", code=code, message=exc.description))
+            message = exc.description
+            if message == type(exc).description:  # Werkzeug's words (abort(404)): ours, translated
+                message = HTTP_MESSAGES.get(code, message)
+            response = make_response(render_template("errors/error.html", code=code, message=message))
         response.status_code = code
         # The exception's own headers survive our body: Allow on 405 (RFC 9110), WWW-Authenticate,
         # Retry-After, Content-Range. Only its HTML Content-Type is Werkzeug's, not ours.
@@ -269,4 +286,4 @@ def install(app: Flask) -> None:
         if wants_json():
             return jsonify(message="Internal error; it has been logged"), 500
         return render_template("errors/error.html", code=500,
-                               message="Something went wrong on our side. It has been logged."), 500
+                               message=INTERNAL_MESSAGE), 500

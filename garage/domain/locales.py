@@ -12,3 +12,19 @@ DEFAULT_LANGUAGE = "en"
 
 def is_language(code: str) -> bool:
     return code in LANGUAGES
+
+
+# The format locales a person may choose for themselves (their account page): amounts, dates, times
+# and numbers written as there. "" is not one: it means "the garage's".
+FORMAT_LOCALES: tuple[str, ...] = ("en_US", "en_GB", "en_IE", "de_DE", "de_AT", "de_CH", "fr_FR", "nl_NL", "it_IT", "es_ES")
+
+
+def is_format_locale(code: str) -> bool:
+    return code in FORMAT_LOCALES
+
+
+def locale_name(code: str) -> str:
+    """A format locale named in its own language: "Deutsch (Deutschland)"."""
+    from babel import Locale  # Babel's data: pure Python
+
+    return Locale.parse(code).get_display_name() or code
