@@ -24,6 +24,8 @@ from ..services import garages as garage_service
 from ..services.stats import garages_now
 from ..services import reports
 from . import bp
+from .. import i18n
+from ..domain.words import _
 
 signed_in = role_required()  # anyone signed in: who may see what is decided below
 
@@ -61,7 +63,7 @@ def create_garage():
     form = {name: (request.form.get(name) or "").strip() for name in GARAGE_FIELDS}
     spaces_error = None
     try:
-        spaces = parse_whole(form["spaces"], field="spaces", minimum=1, maximum=MAX_SPACES, label="Spaces")
+        spaces = parse_whole(form["spaces"], field="spaces", minimum=1, maximum=MAX_SPACES, label=_("Spaces"))
     except InvalidInput as exc:  # said with the other fields' problems, all at once
         spaces, spaces_error = None, exc.message
     try:
@@ -75,10 +77,10 @@ def create_garage():
         return _garages_page(exc.status, form=form, errors=errors)
     except DomainError as exc:
         return _garages_page(exc.status, form=form, errors={exc.field or "slug": exc.message})
-    message = f"Created the garage {garage.garage_name} ({garage.slug})."
+    message = _("Created the garage %(name)s (%(slug)s).", name=garage.garage_name, slug=garage.slug)
     if is_htmx():
         return _garages_page(notice=message)
-    flash(message)
+    flash(i18n.translated(message))
     return redirect(url_for("operator.garages"), code=303)
 
 
@@ -110,13 +112,13 @@ def comparison_charts(figures: list[reports.GarageFigures]) -> list:
     told apart by their slugs)."""
     names = told_apart((f.name, f.slug) for f in figures)
     return [
-        bar_chart("portfolio-revenue", "Revenue by garage", "Money taken at exits in each garage over the period.",
-                  names, [("Revenue", [minor_to_major(f.revenue_cents) for f in figures])],
-                  x_label="Garage", y_label="Revenue (US$)", fmt=format_major_amount, tick_fmt=format_whole_major),
-        bar_chart("portfolio-traffic", "Entries and exits by garage",
-                  "Cars entering and leaving each garage over the period.", names,
-                  [("Entries", [f.entries for f in figures]), ("Exits", [f.exits for f in figures])],
-                  x_label="Garage", y_label="Cars", fmt=count),
+        bar_chart("portfolio-revenue", _("Revenue by garage"), _("Money taken at exits in each garage over the period."),
+                  names, [(_("Revenue"), [minor_to_major(f.revenue_cents) for f in figures])],
+                  x_label=_("Garage"), y_label=_("Revenue (US$)"), fmt=format_major_amount, tick_fmt=format_whole_major),
+        bar_chart("portfolio-traffic", _("Entries and exits by garage"),
+                  _("Cars entering and leaving each garage over the period."), names,
+                  [(_("Entries"), [f.entries for f in figures]), (_("Exits"), [f.exits for f in figures])],
+                  x_label=_("Garage"), y_label=_("Cars"), fmt=count),
     ]
 
 
