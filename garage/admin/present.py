@@ -66,8 +66,9 @@ MOMENTS = frozenset({"closedAt", "enteredAt"})
 
 
 NONE = N_("none")
-# Values that are a table's English key (garage/domain/tickets.py marks them): shown translated.
-TABLE_LABELS = frozenset({"paymentMethod", "vehicleType"})
+# Values that are a table's English key (payment methods and vehicle types: garage/domain/tickets.py
+# marks them; a role: the top bar's words): shown translated.
+TABLE_LABELS = frozenset({"paymentMethod", "vehicleType", "role"})
 
 
 def value_text(key: str, value: Any, tz: str = "UTC") -> str:
