@@ -185,8 +185,17 @@ def refuse_stranger_first() -> None:
         refuse_stranger(op)
 
 
+def locale_tag() -> str:
+    """The format locale as a BCP 47 tag (en_US → en-US): what a page's script gives Intl to write
+    times as the page does (the lobby's clock, the desk's "figures from 14:05")."""
+    from . import i18n
+
+    return str(i18n.format_locale()).replace("_", "-")
+
+
 def install(app: Flask) -> None:
     app.session_interface = ApiSessionInterface()
+    app.jinja_env.globals["locale_tag"] = locale_tag
     app.extensions[ERROR_LOG] = ErrorLog(app.logger, app.config["TRACEBACK_LOG_INTERVAL"])
     htmx.install(app)
     app.before_request(refuse_control_characters)

@@ -44,11 +44,6 @@ def in_language(language: str, render) -> Markup:
         return Markup(render())
 
 
-def locale_tag() -> str:
-    """The format locale as a BCP 47 tag for the clock's Intl.DateTimeFormat (en_US → en-US)."""
-    return str(i18n.format_locale()).replace("_", "-")
-
-
 @lru_cache(maxsize=1)
 def _panel_source_hash() -> str:
     """A new panel template (a deploy) must not be answered with 304 for the old one."""
@@ -82,7 +77,7 @@ def index():
     return render_template(
         "lobby/index.html", theme=theme if theme in THEMES else "light", now=now,
         poll_ms=interval, timeout_ms=max(2000, 2 * interval), etag=panel_etag(view, spoken),
-        alternate_ms=ALTERNATE_MS, locale_tag=locale_tag(), **panel_context(view, spoken))
+        alternate_ms=ALTERNATE_MS, **panel_context(view, spoken))
 
 
 @bp.get("/panel")

@@ -19,7 +19,8 @@
       if (!/^[0-9]{1,6}$/.test(value)) { bad = true; return; }
       total += parseInt(value, 10) * parseInt(input.name.slice(6), 10);
     });
-    out.textContent = bad ? "check the counts" : dollars(total);
+    var words = document.getElementById("js-words");  // the page's language (templates/base.html)
+    out.textContent = bad ? ((words && words.getAttribute("data-check-counts")) || "check the counts") : dollars(total);
   }
 
   document.querySelectorAll("details.pieces").forEach(function (pieces) {
