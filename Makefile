@@ -69,13 +69,13 @@ nginx:
 	  || echo "nginx missing: the nginx tests will be skipped (install the nginx-light and openssl packages)"; }
 
 # The words people read (garage/i18n.py, docs/translating.md): extract every marked string into
-# translations/messages.pot, merge it into each catalog (new strings empty, removed ones kept as
-# obsolete), then compile each (errors stop; --statistics says how many are translated). The app
+# translations/messages.pot, merge it into each catalog (new strings empty, strings no longer in the
+# code dropped), then compile each (errors stop; --statistics says how many are translated). The app
 # compiles the catalogs itself when it starts: this target is for translators and reviewers.
 translations: install-dev
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k n_:1,2 -k N_ -k lazy_gettext --no-location --sort-output \
 	  --project Garage -o translations/messages.pot .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile --statistics -d translations
 
 test: install-dev

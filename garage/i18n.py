@@ -46,12 +46,19 @@ _compiled_dir: str | None = None
 _compiled: dict[str, float] = {}  # po path → its mtime when compiled
 
 
+def _remove(directory: str, creator: int) -> None:
+    """At exit, by the process that made it only: gunicorn's workers fork from a master that loaded
+    the app (preload), and a worker leaving must not take the catalogs from the others."""
+    if os.getpid() == creator:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def _compile(lang: str, po_path: str) -> None:
     """The catalog of `lang` as a .mo in this process's directory (again only if the .po changed)."""
     global _compiled_dir
     if _compiled_dir is None:
         _compiled_dir = tempfile.mkdtemp(prefix="garage-i18n-")
-        atexit.register(shutil.rmtree, _compiled_dir, True)
+        atexit.register(_remove, _compiled_dir, os.getpid())
     mtime = os.stat(po_path).st_mtime
     if _compiled.get(po_path) == mtime:
         return
@@ -178,7 +185,17 @@ def format_datetime(moment: datetime | None, tz: str | None = None, form: str = 
     locale = format_locale()
     if "H" in form and not _uses_24_hours(locale):
         form = form.replace("H", "h")
-    return babel_dates.format_skeleton(form, moment, locale=locale)
+    # CLDR has few skeletons with both a date and a time (Babel finds none for "yMMMdHm"): the date's
+    # and the time's parts are formatted apart and joined by the locale's own pattern ("{1}, {0}").
+    day = "".join(ch for ch in form if ch not in _TIME_FIELDS)
+    clock = "".join(ch for ch in form if ch in _TIME_FIELDS)
+    if not day or not clock:
+        return babel_dates.format_skeleton(form, moment, locale=locale)
+    return str(locale.datetime_formats["medium"]).format(babel_dates.format_skeleton(clock, moment, locale=locale),
+                                                         babel_dates.format_skeleton(day, moment, locale=locale))
+
+
+_TIME_FIELDS = frozenset("HhKkmsaBbj")
 
 
 def _uses_24_hours(locale: Locale) -> bool:

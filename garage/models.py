@@ -351,7 +351,8 @@ class Garage(db.Model):
                       lost_ticket_fee_cents=self.lost_ticket_fee_cents or 0,
                       lost_ticket_mode=self.lost_ticket_mode or LOST_REPLACE,
                       periods=period_rules.loads(self.rate_periods), choice=self.pricing_choice or period_rules.LOWEST,
-                      timezone=self.timezone or "UTC")
+                      timezone=self.timezone or "UTC", tax_rate_bp=self.tax_rate_bp or 0,
+                      tax_added=bool(self.tax_added))
 
 
 class Shift(db.Model):

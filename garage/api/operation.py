@@ -28,12 +28,16 @@ from functools import wraps
 from typing import Any, Callable
 
 from flask import g, request
+from flask_babel import force_locale
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import identity
+from .. import i18n, identity
 from ..domain.errors import InvalidInput
 from ..domain.inputs import CONTROL_MESSAGE, MULTILINE_FIELDS, has_control
+from ..domain.locales import DEFAULT_LANGUAGE
+from ..domain.words import _
+from ..services import listed
 
 
 class ApiError(Exception):
@@ -42,6 +46,20 @@ class ApiError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status, self.message = status, message
+
+
+def client_message(message: str) -> str:
+    """An answer's {"message": ...}: English, the API's own language (integrations compare it), unless
+    the request sends an Accept-Language naming a language Garage speaks: then in that language. The
+    header alone chooses (never the token owner's or the garage's language), so an integration that
+    does not ask never sees a change."""
+    if "Accept-Language" not in request.headers:
+        return str.__str__(message)
+    language = request.accept_languages.best_match(list(i18n.spoken()))
+    if language is None or language == DEFAULT_LANGUAGE:
+        return str.__str__(message)
+    with force_locale(language):
+        return i18n.translated(message)
 
 
 # What a request can be refused for before its caller is known (see token_in_statement).
@@ -72,14 +90,14 @@ def parse(model: type[BaseModel]) -> BaseModel:
     except RecursionError:
         data = None
     if data is None:
-        raise ApiError(400, "The request body must be a JSON object")
+        raise ApiError(400, _("The request body must be a JSON object"))
     if not isinstance(data, dict):
-        raise ApiError(422, "The request body must be a JSON object")
+        raise ApiError(422, _("The request body must be a JSON object"))
     _refuse_control_characters(data)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ApiError(422, "; ".join(_describe(e) for e in exc.errors())) from None
+        raise ApiError(422, listed(_describe(e) for e in exc.errors())) from None
 
 
 def _refuse_control_characters(body: dict[str, Any]) -> None:
@@ -98,14 +116,16 @@ def _refuse_control_characters(body: dict[str, Any]) -> None:
 
 
 def _describe(error: dict[str, Any]) -> str:
+    """One problem of a body: the field's path (the API's own names: never translated), then what is
+    wrong (pydantic's own words, in English, for the checks of a field's type)."""
     where = ".".join(str(p) for p in error["loc"]) or "body"
     if error["type"] == "extra_forbidden":
-        return f"{where}: unknown field"
+        return _("%(field)s: unknown field", field=where)
     if error["type"] == "missing":
-        return f"{where}: field required"
+        return _("%(field)s: field required", field=where)
     if "input" in error and error["input"] is None:  # the fields where null means something accept it
-        return f"{where}: may not be null"
-    return f"{where}: {error['msg']}"
+        return _("%(field)s: may not be null", field=where)
+    return _("%(field)s: %(problem)s", field=where, problem=error["msg"])
 
 
 def operation(summary: str, *, roles: tuple[str, ...] | None = None, body: type[BaseModel] | None = None,

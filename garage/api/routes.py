@@ -19,6 +19,7 @@ from ..domain.pricing import describe
 from ..domain import rate_periods
 from ..domain.roles import ROLE_MANAGER
 from ..domain.tickets import STATUS_ACTIVE, TicketView, format_receipt_number
+from ..domain.words import _
 from ..identity import ADMINS, ANY_ACCOUNT, caller_role, current_garage, MANAGERS, STAFF
 from ..persistence import store
 from ..services import garages as garage_service, settings as settings_service, stats as stats_service
@@ -27,7 +28,7 @@ from ..services import validations as validation_service
 from ..services import closes as close_service, permits as permit_service
 from ..web import RETRY_AFTER_SECONDS, autocommit, log_failure
 from . import bp, route
-from .operation import ApiError, operation
+from .operation import ApiError, client_message, operation
 from .schemas import (
     ActivityResponse, CloseResponse, ExitRequest, GarageCreate, GarageResponse, GarageStatsResponse, MethodTotalResponse,
     OccupancyResponse, PermitCreate, PermitMatchResponse, PermitRenew, PermitResponse, PermitUpdate, ProgramCreate, ProgramFiguresResponse, ProgramResponse, QuoteResponse, RefundCreate,
@@ -38,14 +39,14 @@ from .schemas import (
 
 @bp.errorhandler(ApiError)
 def _api_error(exc: ApiError):
-    response = jsonify(message=exc.message)
+    response = jsonify(message=client_message(exc.message))
     response.status_code = exc.status
     return response
 
 
 @bp.errorhandler(DomainError)
 def _domain_error(exc: DomainError):
-    response = jsonify(message=exc.message)
+    response = jsonify(message=client_message(exc.message))
     response.status_code = exc.status
     if isinstance(exc, Unauthenticated):
         response.headers["WWW-Authenticate"] = 'Bearer realm="garage"'
@@ -184,7 +185,7 @@ def quote_ticket(ticket_number: str):
     lost = _flag("lost")
     ticket = ticket_service.find_ticket(current_garage(), ticket_number)
     if ticket.status != STATUS_ACTIVE:
-        raise ApiError(409, "Ticket has already been processed")
+        raise ApiError(409, _("Ticket has already been processed"))
     q, lines = ticket_service.quote_with_validations(ticket, lost=lost, code=request.args.get("validationCode"))
     return jsonify(quote_json(ticket.ticket_number, q, lines))
 
@@ -203,7 +204,7 @@ def _flag(name: str) -> bool:
         return True
     if raw in ("false", "0", "no", ""):
         return False
-    raise ApiError(422, f"{name} must be true or false")
+    raise ApiError(422, _("%(name)s must be true or false", name=name))
 
 
 @route("/tickets/<ticket_number>/exit", "PUT")

@@ -15,6 +15,8 @@ from ..domain.errors import DomainError, InvalidInput
 from ..domain.money import minor_to_decimal, format_money, parse_money
 from ..domain.roles import ROLE_MANAGER
 from ..domain.tickets import STATUS_ACTIVE, STATUS_COMPLETED, VEHICLE_TYPES
+from ..domain.words import _
+from .. import i18n
 from ..identity import caller_role, current_actor, current_garage, manager_required, staff_required
 from ..models import Ticket
 from ..services import amendments as amendment_service
@@ -25,7 +27,7 @@ DESK_NOTICE = "desk"  # the flash category the desk page shows once (templates/d
 DESK_WARNING = "desk-warning"  # the same, as a warning (a permit that did not admit the car)
 # Form fields of the domain's (API) field names; anything else is said above the form.
 FIELDS = {"licensePlate": "plate", "vehicleType": "vehicle_type", "reason": "reason", "amountCents": "amount"}
-AMOUNT_MESSAGE = "Type the amount to refund in dollars, e.g. 5 or 5.50"
+AMOUNT_MESSAGE = _("Type the amount to refund in dollars, e.g. 5 or 5.50")
 TYPED_MAX = 500  # characters of a typed field kept for the form shown again
 
 
@@ -63,7 +65,7 @@ def _amend(number: str, show: Callable[..., Any], change: Callable[[int, Ticket]
         changed, notice = change(garage, ticket)
     except DomainError as exc:
         return show(ticket_service.find_ticket(garage, number), exc.status, errors=_errors(exc), typed=_typed())
-    flash(notice, DESK_NOTICE)
+    flash(i18n.translated(notice), DESK_NOTICE)
     return redirect(desk_view(changed), code=303)
 
 
@@ -89,7 +91,8 @@ def correct(number: str):
         fixed = amendment_service.correct_ticket(garage, ticket.ticket_number, current_actor(),
                                                  license_plate=request.form.get("plate", "")[:40],
                                                  vehicle_type=kind or None, reason=request.form.get("reason"))
-        return fixed, f"Ticket {fixed.ticket_number} corrected: {fixed.license_plate} · {fixed.vehicle_type}."
+        return fixed, _("Ticket %(number)s corrected: %(plate)s · %(vehicle_type)s.", number=fixed.ticket_number,
+                        plate=fixed.license_plate, vehicle_type=_(fixed.vehicle_type))
 
     return _amend(number, _correct_page, change)
 
@@ -115,7 +118,7 @@ def void(number: str):
     def change(garage: int, ticket: Ticket) -> tuple[Ticket, str]:
         voided = amendment_service.void_ticket(garage, ticket.ticket_number, current_actor(),
                                                request.form.get("reason"), manager=_manager())
-        return voided, f"Ticket {voided.ticket_number} voided: its space is free again."
+        return voided, _("Ticket %(number)s voided: its space is free again.", number=voided.ticket_number)
 
     return _amend(number, _void_page, change)
 
@@ -136,7 +139,7 @@ def _amount(raw: str | None) -> int:
     rule (which says how much is left); anything else that is not dollars and cents: AMOUNT_MESSAGE."""
     text = (raw or "").strip()
     if text.startswith("-") or text.startswith("−"):
-        raise InvalidInput("Type the amount to refund as a positive amount, e.g. 5.50", field="amountCents")
+        raise InvalidInput(_("Type the amount to refund as a positive amount, e.g. 5.50"), field="amountCents")
     try:
         return parse_money(text)
     except ValueError:
@@ -155,7 +158,8 @@ def refund(number: str):
     def change(garage: int, ticket: Ticket) -> tuple[Ticket, str]:
         done = amendment_service.refund_ticket(garage, ticket.ticket_number, current_actor(),
                                                _amount(request.form.get("amount")), request.form.get("reason"))
-        return done.ticket, (f"Refunded {format_money(done.refund.amount_cents)} of ticket "
-                             f"{done.ticket.ticket_number} ({done.refund.payment_method}).")
+        return done.ticket, _("Refunded %(amount)s of ticket %(number)s (%(method)s).",
+                              amount=format_money(done.refund.amount_cents), number=done.ticket.ticket_number,
+                              method=_(done.refund.payment_method))
 
     return _amend(number, _refund_page, change)

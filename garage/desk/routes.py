@@ -17,6 +17,7 @@ from ..domain.pricing import Quote, recorded
 from ..domain.shifts import ShiftRequired
 from ..domain.tax import included_line
 from ..domain.validations import check_code
+from ..domain.words import _
 from ..domain.tickets import (
     PAYMENT_METHODS, SCANNED_TICKET_PATTERN, STATUS_ACTIVE, STATUS_VOIDED, VEHICLE_TYPES, TicketView,
     format_receipt_number,
@@ -27,7 +28,7 @@ from ..services import stats as stats_service
 from ..services import tickets as ticket_service
 from ..services import validations as validation_service
 from ..services.settings import get_settings
-from .. import htmx
+from .. import htmx, i18n
 from ..htmx import is_htmx
 from ..identity import current_garage, current_actor, staff_required
 from ..web import autocommit, framed_by_desk
@@ -41,7 +42,7 @@ INSIDE_PER_PAGE = 10
 EXPECTED_MAX = 999_999_999  # cents: the largest amount the exit form's hidden field carries
 DEFAULT_VEHICLE = "Car"
 # No payment method is pre-selected: the attendant picks the one the driver uses (issue 15).
-CHOOSE_METHOD = "Choose how the driver pays"
+CHOOSE_METHOD = _("Choose how the driver pays")
 # The client event after this desk's own entry or exit: the cars-inside list reloads on it.
 DESK_CHANGED = htmx.DESK_CHANGED
 # The live panel's query parameter: the change mark the page last saw (stats.change_mark).
@@ -83,21 +84,33 @@ class ExitState:
 
 @bp.context_processor
 def desk_helpers() -> dict[str, Any]:
-    def local_time(moment: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
+    def local_time(moment: datetime | None, form: str = "yMMMd") -> str:
+        """A moment in the garage's timezone, in the reader's format locale (garage/i18n.py): "time"
+        for the time of day alone, else its date by the CLDR skeleton `form` ("yMMMd": Dec 6, 2026 /
+        6. Dez. 2026; "MMMd" without the year) and its time, joined as the locale joins them.
+        (Not i18n.format_datetime: CLDR has no skeleton with both a date and a time to the minute.)"""
         # The garage's timezone is looked up only by templates that show a time
         # (the polled live panel shows none: one settings read fewer per poll).
-        return to_local(moment, _timezone()).strftime(fmt) if moment else ""
+        if not moment:
+            return ""
+        tz = _timezone()
+        if form == "time":
+            return i18n.format_time(moment, tz)
+        joined = str(i18n.format_locale().datetime_formats["medium"])
+        return joined.replace("{1}", i18n.format_date(to_local(moment, tz), form)).replace(
+            "{0}", i18n.format_time(moment, tz))
 
     def charged(ticket: Ticket) -> Quote:
         """What a paid ticket was charged, split into time fee and lost-ticket fee
         (from the amounts recorded at exit, never today's rules)."""
         return recorded(ticket.duration_minutes or 0, ticket.amount_paid or 0, ticket.lost,
                         ticket.lost_fee_cents, ticket.discount_cents or 0, ticket.price_rule,
-                        permit=ticket.permit_id is not None)
+                        permit=ticket.permit_id is not None, tax_rate_bp=ticket.tax_rate_bp,
+                        tax_added=bool(ticket.tax_added))
 
     def tax_line(ticket: Ticket) -> str | None:
         """"incl. VAT 19 %: $1.60" at the rate recorded when the ticket was paid; None without one."""
-        return included_line(ticket.amount_paid or 0, ticket.tax_rate_bp)
+        return included_line(ticket.amount_paid or 0, ticket.tax_rate_bp, bool(ticket.tax_added))
 
     def refunds(ticket: Ticket) -> list[amendment_service.RefundLine]:
         """A paid ticket's refunds (read only for a ticket with some: no statement otherwise)."""
@@ -255,7 +268,7 @@ def enter():
     if is_htmx():
         return _entry(EntryState(ticket=ticket, issued_now=True, permit_note=note), changed=True)
     if note is not None:  # the page after the redirect says it
-        flash(note[1], DESK_NOTICE if note[0] else DESK_WARNING)
+        flash(i18n.translated(note[1]), DESK_NOTICE if note[0] else DESK_WARNING)
     return redirect(url_for("desk.ticket", number=ticket.ticket_number), code=303)
 
 
@@ -283,7 +296,7 @@ def lookup():
     lost = request.args.get("lost") == "1"
     state = ExitState(query=query, lost=lost)
     if not query.strip():
-        state.error = "Enter the plate of the car" if lost else "Enter a ticket number or a plate"
+        state.error = _("Enter the plate of the car") if lost else _("Enter a ticket number or a plate")
         return _exit(state, 422)
     try:
         found = (ticket_service.find_inside_by_plate(current_garage(), query) if lost
@@ -293,19 +306,20 @@ def lookup():
         return _exit(state, 422)
     state.ticket = found
     if state.receipt:
-        state.notice = _closed_notice(found, f"Ticket {found.ticket_number} has already been paid.")
+        state.notice = _closed_notice(found, _("Ticket %(number)s has already been paid.", number=found.ticket_number))
     else:
         _quote(state)
     return _exit(state)
 
 
-ALREADY_PAID = "This ticket was already paid. No second payment was taken."
+ALREADY_PAID = _("This ticket was already paid. No second payment was taken.")
 
 
 def _closed_notice(ticket: Ticket, paid: str) -> str:
     """What the exit says of a ticket no longer inside: paid, or voided (nothing to pay)."""
     if ticket.status == STATUS_VOIDED:
-        return f"Ticket {ticket.ticket_number} was voided: there is nothing to pay. No payment was taken."
+        return _("Ticket %(number)s was voided: there is nothing to pay. No payment was taken.",
+                 number=ticket.ticket_number)
     return paid
 
 
@@ -335,18 +349,18 @@ def pay(number: str):
         return _exit(state, 422)
     if expected is None:
         _quote(state)
-        state.notice = "Check the amount due and confirm again."
+        state.notice = _("Check the amount due and confirm again.")
         return _exit(state, 422)
     try:
         paid = ticket_service.process_exit(current_garage(), number, method or None, current_actor(),
                                            expected_amount_cents=expected, lost=lost)
     except QuoteChanged as exc:
         _quote(state)
-        state.notice = exc.message + ". Nothing was charged."
+        state.notice = _("%(reason)s. Nothing was charged.", reason=exc.message)
         return _exit(state, exc.status)
     except ShiftRequired as exc:
         _quote(state)
-        state.notice = exc.message + ". Nothing was charged."
+        state.notice = _("%(reason)s. Nothing was charged.", reason=exc.message)
         state.shift_needed = True
         return _exit(state, exc.status)
     except AlreadyProcessed:
@@ -377,8 +391,8 @@ def validate(number: str):
     state = ExitState(query=current.license_plate if lost else current.ticket_number, lost=lost, ticket=current,
                       code=code)
     if current.status != STATUS_ACTIVE:
-        state.notice = _closed_notice(current, f"Ticket {current.ticket_number} has already been paid: "
-                                               "it can no longer be validated.")
+        state.notice = _closed_notice(current, _("Ticket %(number)s has already been paid: it can no longer be "
+                                                 "validated.", number=current.ticket_number))
         return _exit(state, 409)
     try:
         check_code(code, field="validation_code")  # nothing of a code in it: 422
@@ -423,7 +437,7 @@ def print_ticket(number: str):
 def print_receipt(number: str):
     found = ticket_service.find_ticket(current_garage(), number)
     if found.status == STATUS_ACTIVE:
-        raise NotFound(f"Ticket {found.ticket_number} has not been paid yet: no receipt")
+        raise NotFound(_("Ticket %(number)s has not been paid yet: no receipt", number=found.ticket_number))
     if found.status == STATUS_VOIDED:
-        raise NotFound(f"Ticket {found.ticket_number} was voided: no receipt")
+        raise NotFound(_("Ticket %(number)s was voided: no receipt", number=found.ticket_number))
     return render_template("desk/print_receipt.html", ticket=found, garage=get_settings(current_garage()))

@@ -14,6 +14,7 @@ from ..domain.errors import DomainError, InvalidInput
 from ..domain.money import parse_money
 from ..domain.roles import ROLE_MANAGER
 from ..domain.inputs import parse_whole
+from ..domain.words import _
 from ..identity import caller_role, current_actor, current_garage, manager_required, staff_required
 from ..services import shifts as shift_service
 from ..web import framed_by_desk, next_page
@@ -22,7 +23,7 @@ from . import bp
 # Form fields of the domain's (API) field names.
 FIELDS = {"floatCents": "float", "countedCashCents": "counted", "countedByDenomination": "counted",
           "reason": "reason", "shift": "shift"}
-AMOUNT_MESSAGE = "Type an amount in dollars, e.g. 100 or 100.00"
+AMOUNT_MESSAGE = _("Type an amount in dollars, e.g. 100 or 100.00")
 
 
 def _manager() -> bool:
@@ -42,7 +43,8 @@ def _count() -> dict[str, Any]:
     if any(pieces.values()):
         return {"counted_by_denomination": {d: parse_whole(n, field="countedByDenomination", minimum=0,
                                                            maximum=drawer.MAX_PIECES, default=0,
-                                                           label=f"The count of {drawer.denomination_label(int(d))}")
+                                                           label=_("The count of %(denomination)s",
+                                                                   denomination=drawer.denomination_label(int(d))))
                                             for d, n in pieces.items()}}
     return {"counted_cents": _dollars(request.form.get("counted"), "countedCashCents")}
 

@@ -16,6 +16,7 @@ from .pricing import LOST_MODES
 from . import rate_periods
 from .tax import MAX_RATE_BP
 from .tickets import VEHICLE_TYPES
+from .words import Text, _
 
 MAX_SPACES = 100_000
 MAX_RATE_CENTS = 100_000          # $1,000 per hour
@@ -45,8 +46,8 @@ SETTING_NAMES = ("total_spaces", "hourly_rate", "vehicle_rates", "grace_minutes"
                  "almost_full_percent", "garage_address", "tax_rate_bp", "tax_id", "void_window_minutes",
                  "payments_require_shift", "reserved_spaces", "permit_policy", "rate_periods", "pricing_choice",
                  "permit_max_plates")
-PRICING_CHOICE_MESSAGE = ("Choose whether drivers pay the lowest price that applies (lowest) or the first "
-                          "flat price listed that applies (first)")
+PRICING_CHOICE_MESSAGE = _("Choose whether drivers pay the lowest price that applies (lowest) or the first "
+                           "flat price listed that applies (first)")
 
 
 @lru_cache(maxsize=1)
@@ -57,8 +58,8 @@ def _zones() -> frozenset[str]:
 # Areas of the tz database that are no region: fixed offsets whose sign reads backwards (Etc/GMT+5 is
 # five hours BEHIND UTC), and the copies some systems install (posix/..., right/... with leap seconds).
 NOT_REGIONS = frozenset({"Etc", "posix", "right", "SystemV"})
-TIMEZONE_MESSAGE = ("Unknown timezone: use UTC or a region's IANA name (Area/Location) "
-                    "such as Europe/Berlin or America/New_York")
+TIMEZONE_MESSAGE = _("Unknown timezone: use UTC or a region's IANA name (Area/Location) "
+                     "such as Europe/Berlin or America/New_York")
 
 
 def is_timezone(name: str) -> bool:
@@ -68,7 +69,7 @@ def is_timezone(name: str) -> bool:
     ("EST5EDT", "GMT0", "CET", "MST"), countries' aliases ("Japan", "GB") and Etc/ offsets."""
     if name == "UTC":
         return True
-    area, slash, _ = name.partition("/")
+    area, slash, _rest = name.partition("/")
     return bool(slash) and area not in NOT_REGIONS and name in _zones()
 
 
@@ -78,10 +79,6 @@ def _whole(value: Any) -> bool:
 
 def _range(value: Any, low: int, high: int) -> bool:
     return _whole(value) and low <= value <= high
-
-
-def _money_range(low: int, high: int) -> str:
-    return f"from {format_money(low)} to {format_money(high)}"
 
 
 def clean_address(text: str) -> str:
@@ -102,70 +99,77 @@ def check(changes: Mapping[str, Any]) -> dict[str, str]:
     errors: dict[str, str] = {}
     for name in changes:
         if name not in SETTING_NAMES:
-            errors[name] = f"Unknown setting {name}"
+            errors[name] = _("Unknown setting %(name)s", name=name)
     if "total_spaces" in changes and not _range(changes["total_spaces"], 1, MAX_SPACES):
         spaces = changes["total_spaces"]
-        errors["total_spaces"] = ("Total spaces must be a whole number" if not _whole(spaces)
-                                  else "Total spaces must be at least 1" if spaces < 1
-                                  else f"Total spaces can be at most {MAX_SPACES:,}")
+        errors["total_spaces"] = (_("Total spaces must be a whole number") if not _whole(spaces)
+                                  else _("Total spaces must be at least 1") if spaces < 1
+                                  else _("Total spaces can be at most %(most)s", most=format(MAX_SPACES, ",")))
     if "hourly_rate" in changes and not _range(changes["hourly_rate"], 0, MAX_RATE_CENTS):
-        errors["hourly_rate"] = f"The hourly rate must be {_money_range(0, MAX_RATE_CENTS)}"
+        errors["hourly_rate"] = _("The hourly rate must be from %(low)s to %(high)s", low=format_money(0),
+                                  high=format_money(MAX_RATE_CENTS))
     rates = changes.get("vehicle_rates")
     if "vehicle_rates" in changes and not isinstance(rates, Mapping):
-        errors["vehicle_rates"] = "Vehicle rates must map a vehicle type to cents per hour"
+        errors["vehicle_rates"] = _("Vehicle rates must map a vehicle type to cents per hour")
     elif rates:
         for kind, rate in rates.items():
             if kind not in VEHICLE_TYPES:
-                errors[f"vehicle_rates.{kind}"] = ("Unknown vehicle type; use one of: "
-                                                   + ", ".join(VEHICLE_TYPES))
+                errors[f"vehicle_rates.{kind}"] = _("Unknown vehicle type; use one of: %(types)s",
+                                                    types=", ".join(VEHICLE_TYPES))
             elif rate is not None and not _range(rate, 0, MAX_RATE_CENTS):
-                errors[f"vehicle_rates.{kind}"] = (f"The {kind} rate must be {_money_range(0, MAX_RATE_CENTS)}"
-                                                   " (or empty for the default rate)")
+                errors[f"vehicle_rates.{kind}"] = _(
+                    "The %(vehicle_type)s rate must be from %(low)s to %(high)s (or empty for the default rate)",
+                    vehicle_type=Text(kind), low=format_money(0), high=format_money(MAX_RATE_CENTS))
     if "grace_minutes" in changes and not _range(changes["grace_minutes"], 0, MAX_GRACE_MINUTES):
-        errors["grace_minutes"] = f"The grace period must be a whole number of minutes from 0 to {MAX_GRACE_MINUTES}"
+        errors["grace_minutes"] = _("The grace period must be a whole number of minutes from 0 to %(most)d",
+                                    most=MAX_GRACE_MINUTES)
     daily = changes.get("daily_max_cents")
     if daily is not None and not _range(daily, 1, MAX_DAILY_CENTS):
-        errors["daily_max_cents"] = (f"The daily maximum must be {_money_range(1, MAX_DAILY_CENTS)}"
-                                     " (or empty for no maximum)")
+        errors["daily_max_cents"] = _("The daily maximum must be from %(low)s to %(high)s (or empty for no maximum)",
+                                      low=format_money(1), high=format_money(MAX_DAILY_CENTS))
     if "lost_ticket_fee_cents" in changes and not _range(changes["lost_ticket_fee_cents"], 0, MAX_LOST_FEE_CENTS):
-        errors["lost_ticket_fee_cents"] = f"The lost-ticket fee must be {_money_range(0, MAX_LOST_FEE_CENTS)}"
+        errors["lost_ticket_fee_cents"] = _("The lost-ticket fee must be from %(low)s to %(high)s",
+                                            low=format_money(0), high=format_money(MAX_LOST_FEE_CENTS))
     if "lost_ticket_mode" in changes and changes["lost_ticket_mode"] not in LOST_MODES:
-        errors["lost_ticket_mode"] = "Choose whether the lost-ticket fee replaces or is added to the time fee"
+        errors["lost_ticket_mode"] = _("Choose whether the lost-ticket fee replaces or is added to the time fee")
     if "garage_name" in changes:
         name = changes["garage_name"]
         if not isinstance(name, str) or not name.strip():
-            errors["garage_name"] = "Enter the garage's display name"
+            errors["garage_name"] = _("Enter the garage's display name")
         elif len(name) > NAME_MAX or not name.isprintable():
-            errors["garage_name"] = f"The display name has at most {NAME_MAX} printable characters"
+            errors["garage_name"] = _("The display name has at most %(most)d printable characters", most=NAME_MAX)
     if "timezone" in changes:
         zone = changes["timezone"]
         if not isinstance(zone, str) or not is_timezone(zone):
             errors["timezone"] = TIMEZONE_MESSAGE
     if "almost_full_percent" in changes and not _range(changes["almost_full_percent"], 1, 100):
-        errors["almost_full_percent"] = "The ALMOST FULL threshold must be a whole percent from 1 to 100"
+        errors["almost_full_percent"] = _("The ALMOST FULL threshold must be a whole percent from 1 to 100")
     if "garage_address" in changes:
         address = clean_address(changes["garage_address"])
         lines = address.split("\n") if isinstance(address, str) else None
         if lines is None or len(lines) > ADDRESS_LINES or not all(_printable_text(ln, ADDRESS_LINE_MAX)
                                                                    for ln in lines):
-            errors["garage_address"] = (f"The address has at most {ADDRESS_LINES} lines of at most "
-                                        f"{ADDRESS_LINE_MAX} printable characters each")
+            errors["garage_address"] = _("The address has at most %(lines)d lines of at most %(most)d printable "
+                                         "characters each", lines=ADDRESS_LINES, most=ADDRESS_LINE_MAX)
     if "tax_rate_bp" in changes and not _range(changes["tax_rate_bp"], 0, MAX_RATE_BP):
-        errors["tax_rate_bp"] = ("The tax rate must be a percentage from 0 to 100 with at most two decimals,"
-                                 " e.g. 19 or 7.25 (0: no tax line)")
+        errors["tax_rate_bp"] = _("The tax rate must be a percentage from 0 to 100 with at most two decimals,"
+                                  " e.g. 19 or 7.25 (0: no tax line)")
     if "tax_id" in changes and not _printable_text(changes["tax_id"], TAX_ID_MAX):
-        errors["tax_id"] = f"The tax/VAT id has at most {TAX_ID_MAX} printable characters (empty: none)"
+        errors["tax_id"] = _("The tax/VAT id has at most %(most)d printable characters (empty: none)",
+                             most=TAX_ID_MAX)
     if "void_window_minutes" in changes and not _range(changes["void_window_minutes"], 0, MAX_VOID_WINDOW_MINUTES):
-        errors["void_window_minutes"] = ("The void window must be a whole number of minutes from 0 to "
-                                         f"{MAX_VOID_WINDOW_MINUTES} (0: only managers void tickets)")
+        errors["void_window_minutes"] = _("The void window must be a whole number of minutes from 0 to %(most)d "
+                                          "(0: only managers void tickets)", most=MAX_VOID_WINDOW_MINUTES)
     if "payments_require_shift" in changes and not isinstance(changes["payments_require_shift"], bool):
-        errors["payments_require_shift"] = "Choose whether payments need an open shift"
+        errors["payments_require_shift"] = _("Choose whether payments need an open shift")
     if "reserved_spaces" in changes and not _range(changes["reserved_spaces"], 0, MAX_SPACES):
-        errors["reserved_spaces"] = "Reserved spaces must be a whole number from 0 to the garage's spaces"
+        errors["reserved_spaces"] = _("Reserved spaces must be a whole number from 0 to the garage's spaces")
     if "permit_max_plates" in changes and not _range(changes["permit_max_plates"], 1, PERMIT_MAX_PLATES):
-        errors["permit_max_plates"] = f"Plates per permit must be a whole number from 1 to {PERMIT_MAX_PLATES}"
+        errors["permit_max_plates"] = _("Plates per permit must be a whole number from 1 to %(most)d",
+                                        most=PERMIT_MAX_PLATES)
     if "permit_policy" in changes and changes["permit_policy"] not in PERMIT_POLICIES:
-        errors["permit_policy"] = "Choose whether a car whose permit is not valid enters as a visitor or is refused"
+        errors["permit_policy"] = _("Choose whether a car whose permit is not valid enters as a visitor or is "
+                                    "refused")
     if "rate_periods" in changes:
         for key, message in rate_periods.parse(changes["rate_periods"])[1].items():
             errors[key if key == "rate_periods" else f"rate_periods.{key}"] = message
@@ -177,7 +181,8 @@ def check(changes: Mapping[str, Any]) -> dict[str, str]:
 def check_reserved(reserved: int, total_spaces: int) -> dict[str, str]:
     """The cross-field rule: the reserved spaces are some of the garage's spaces (both as they will be)."""
     if reserved > total_spaces:
-        return {"reserved_spaces": f"Reserved spaces can be at most the {total_spaces} spaces of the garage"}
+        return {"reserved_spaces": _("Reserved spaces can be at most the %(total)d spaces of the garage",
+                                     total=total_spaces)}
     return {}
 
 

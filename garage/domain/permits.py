@@ -36,6 +36,7 @@ from typing import Any, Iterable, Sequence
 from .clock import local_day_bounds
 from .errors import InvalidInput
 from .money import format_money
+from .words import N_, Text, _, n_
 
 STATUS_ACTIVE = "active"
 STATUS_SUSPENDED = "suspended"
@@ -58,8 +59,8 @@ CONTACT_MAX = 120
 MAX_PERMIT_DAYS = 400      # one sale covers at most this many days
 MAX_PRICE_CENTS = 10_000_000
 DEFAULT_RENEW_DAYS_AHEAD = 14
-PERMIT_RULE = "Permit"     # the rule named on a permit car's quote and receipt
-PERMIT_METHOD = "Permit"   # the payment method recorded for a permit car let out with nothing to pay
+PERMIT_RULE = N_("Permit")     # the rule named on a permit car's quote and receipt
+PERMIT_METHOD = N_("Permit")   # the payment method recorded for a permit car let out with nothing to pay
 
 
 @dataclass(frozen=True)
@@ -93,34 +94,37 @@ def refusal(facts: PermitFacts, today: date, policy: str = POLICY_VISITOR) -> st
     why = _why(facts, today)
     if why is None:
         return None
-    then = "not let in (this garage refuses it)" if policy == POLICY_REFUSE else "charged as a visitor"
-    return f"{why}: this car is {then}"
+    if policy == POLICY_REFUSE:
+        return _("%(why)s: this car is not let in (this garage refuses it)", why=why)
+    return _("%(why)s: this car is charged as a visitor", why=why)
 
 
 def full_for(facts: PermitFacts, today: date) -> str:
     """Why a plate on a permit that does not admit it now found no space: as a visitor, the visitors'
     spaces are full (not "reserved for permit holders", which would read as if the permit counted)."""
-    return f"{_why(facts, today)}: as a visitor this car cannot enter, the visitors' spaces are full"
+    return _("%(why)s: as a visitor this car cannot enter, the visitors' spaces are full", why=_why(facts, today))
 
 
-def _why(facts: PermitFacts, today: date) -> str | None:
+def _why(facts: PermitFacts, today: date) -> Text | None:
     state = state_on(facts, today)
     if state == STATE_VALID:
         return None
-    return {
-        STATE_SUSPENDED: f"The permit of {facts.holder} is suspended",
-        STATE_NOT_YET: f"The permit of {facts.holder} starts on {facts.valid_from.isoformat()}",
-        STATE_EXPIRED: f"The permit of {facts.holder} expired on {facts.valid_until.isoformat()}",
-        STATE_INSIDE: (f"The permit of {facts.holder} already has {facts.other_car_inside} inside "
-                       "(one car per permit at a time)"),
-    }[state]
+    if state == STATE_SUSPENDED:
+        return _("The permit of %(holder)s is suspended", holder=facts.holder)
+    if state == STATE_NOT_YET:
+        return _("The permit of %(holder)s starts on %(day)s", holder=facts.holder, day=facts.valid_from.isoformat())
+    if state == STATE_EXPIRED:
+        return _("The permit of %(holder)s expired on %(day)s", holder=facts.holder,
+                 day=facts.valid_until.isoformat())
+    return _("The permit of %(holder)s already has %(plate)s inside (one car per permit at a time)",
+             holder=facts.holder, plate=facts.other_car_inside)
 
 
 def entry_note(facts: PermitFacts, today: date, admitted: bool, policy: str = POLICY_VISITOR) -> tuple[bool, str]:
     """What the desk tells the attendant when an entering plate is on a permit: (admitted, words)."""
     if admitted:
-        return True, (f"Permit {number_of(facts.id)} · {facts.holder}: no charge while it is valid "
-                      f"(until {facts.valid_until.isoformat()})")
+        return True, _("Permit %(number)s · %(holder)s: no charge while it is valid (until %(day)s)",
+                       number=number_of(facts.id), holder=facts.holder, day=facts.valid_until.isoformat())
     return False, refusal(facts, today, policy) or ""
 
 
@@ -139,64 +143,69 @@ def visitor_from(entry: datetime, exit: datetime, valid_until: date | None, tzna
     return max(entry, end)
 
 
-def _text(value: Any, field: str, label: str, most: int, required: bool) -> str:
+def _text(value: Any, field: str, most: int, required: bool, messages: tuple[Text, Text, Text]) -> str:
+    """`messages`: (not text, missing, too long or unprintable)."""
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise InvalidInput(f"{label} must be text", field=field)
+        raise InvalidInput(messages[0], field=field)
     value = " ".join(value.split())
     if required and not value:
-        raise InvalidInput(f"Enter the {label.lower()}", field=field)
+        raise InvalidInput(messages[1], field=field)
     if len(value) > most or not value.isprintable():
-        raise InvalidInput(f"{label} has at most {most} printable characters", field=field)
+        raise InvalidInput(messages[2], field=field)
     return value
 
 
 def check_holder(value: Any, field: str = "holder") -> str:
-    return _text(value, field, "Holder's name", HOLDER_MAX, True)
+    return _text(value, field, HOLDER_MAX, True, (
+        _("Holder's name must be text"), _("Enter the holder's name"),
+        _("Holder's name has at most %(most)d printable characters", most=HOLDER_MAX)))
 
 
 def check_contact(value: Any, field: str = "contact") -> str:
-    return _text(value, field, "Contact", CONTACT_MAX, False)
+    return _text(value, field, CONTACT_MAX, False, (
+        _("Contact must be text"), _("Enter the contact"),
+        _("Contact has at most %(most)d printable characters", most=CONTACT_MAX)))
 
 
 def check_status(value: Any, field: str = "status") -> str:
     if value not in STATUSES:
-        raise InvalidInput("The status is active or suspended", field=field)
+        raise InvalidInput(_("The status is active or suspended"), field=field)
     return value
 
 
 def check_period(valid_from: Any, valid_until: Any, field: str = "validUntil") -> tuple[date, date]:
     if not isinstance(valid_from, date) or not isinstance(valid_until, date):
-        raise InvalidInput("Give the first and the last day of the permit (YYYY-MM-DD)", field=field)
+        raise InvalidInput(_("Give the first and the last day of the permit (YYYY-MM-DD)"), field=field)
     if valid_until < valid_from:
-        raise InvalidInput("The last day cannot be before the first day", field=field)
+        raise InvalidInput(_("The last day cannot be before the first day"), field=field)
     if (valid_until - valid_from).days + 1 > MAX_PERMIT_DAYS:
-        raise InvalidInput(f"A permit covers at most {MAX_PERMIT_DAYS} days at a time", field=field)
+        raise InvalidInput(_("A permit covers at most %(most)d days at a time", most=MAX_PERMIT_DAYS), field=field)
     return valid_from, valid_until
 
 
 def check_price(value: Any, field: str = "priceCents") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PRICE_CENTS:
-        raise InvalidInput(f"The price must be from {format_money(0)} to {format_money(MAX_PRICE_CENTS)}",
-                           field=field)
+        raise InvalidInput(_("The price must be from %(low)s to %(high)s", low=format_money(0),
+                             high=format_money(MAX_PRICE_CENTS)), field=field)
     return value
 
 
 def check_plate_limit(count: int, most: int, field: str = "plates") -> None:
     """The garage's own limit of plates per permit (1 .. MAX_PLATES)."""
     if count > most:
-        raise InvalidInput(f"This garage allows at most {most} plate{'' if most == 1 else 's'} per permit",
-                           field=field)
+        raise InvalidInput(n_("This garage allows at most %(num)d plate per permit",
+                              "This garage allows at most %(num)d plates per permit", most), field=field)
 
 
 def check_plate_count(keys: list[str], field: str = "plates") -> list[str]:
     """Distinct plate keys, 1 .. MAX_PLATES (the same plate twice counts once)."""
     unique = list(dict.fromkeys(keys))
     if not unique:
-        raise InvalidInput("Enter at least one plate", field=field)
+        raise InvalidInput(_("Enter at least one plate"), field=field)
     if len(unique) > MAX_PLATES:
-        raise InvalidInput(f"A permit has at most {MAX_PLATES} plates", field=field)
+        raise InvalidInput(_("A permit has at most %(most)d plates", most=MAX_PLATES), field=field)
     return unique
 
 
@@ -273,7 +282,7 @@ def occupancy_by_day(days: Sequence[tuple[date, datetime, datetime]],
             i += 1
         peak = list(inside)
         while i < len(events) and events[i][0] < day_end:
-            _, step, kind = events[i]
+            _moment, step, kind = events[i]
             inside[kind] += step
             peak[kind] = max(peak[kind], inside[kind])
             i += 1

@@ -45,14 +45,16 @@ The quote names the rule that produced the time fee (``Quote.rule``); the exit s
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from . import rate_periods as periods_
 from .money import format_money
+from .tax import added_tax, split
 from .rate_periods import CHOICES, FIRST, GRACE, LOST, LOWEST, STANDARD, EventRate, FlatWindow, HourlyPeriod
+from .words import Text, _, n_
 
 DEFAULT_HOURLY_RATE_CENTS = 1000
 LOST_REPLACE = "replace"
@@ -74,6 +76,10 @@ class Tariff:
     periods: tuple[periods_.Period, ...] = field(default=())
     choice: str = LOWEST
     timezone: str = "UTC"  # the garage's: the periods' local times
+    # Tax added on top of every price (garage/domain/tax.py; issue 22): the rate in basis points and
+    # whether it is added (False: prices include it, nothing changes here).
+    tax_rate_bp: int = 0
+    tax_added: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.vehicle_rates, Mapping):
@@ -116,6 +122,7 @@ class Quote:
     # The rule that produced the time fee ("Standard rate", "Night rate", "Grace period", ...); None
     # for a ticket paid before rate periods (migration 0013).
     rule: str | None = None
+    tax_added_cents: int = 0  # the tax added on top (a garage whose prices exclude tax): in amount_cents
 
     @property
     def in_grace(self) -> bool:
@@ -198,7 +205,7 @@ def time_fee_and_rule(entry: datetime, exit: datetime, hours: int, tariff: Tarif
     hourly = [p for p in mine if isinstance(p, HourlyPeriod)]
     for p in mine:
         if isinstance(p, EventRate) and p.applies(entry, zone):
-            rest, _ = _schedule(entry, hours, rate, hourly, tariff.daily_max_cents, zone, skip_days=1)
+            rest, _names = _schedule(entry, hours, rate, hourly, tariff.daily_max_cents, zone, skip_days=1)
             return p.price_cents + rest, p.name
     fee, names = _schedule(entry, hours, rate, hourly, tariff.daily_max_cents, zone)
     best = (fee, _joined(names))
@@ -234,36 +241,50 @@ def quote(entry: datetime, exit: datetime, tariff: Tariff, vehicle_type: str | N
                  time_fee_cents=fee, lost_fee_cents=lost_fee, lost=lost, hourly_rate_cents=rate, rule=rule)
 
 
+def with_added_tax(q: Quote, tariff: Tariff) -> Quote:
+    """The quote with the tax added on top where the garage's prices exclude it (issue 22): last of
+    all, on what the driver would pay after validations and permits (garage/domain/tax.py
+    ``added_tax``, half-up); unchanged where prices include the tax or there is no rate."""
+    if not tariff.tax_added or not tariff.tax_rate_bp or q.amount_cents == 0:
+        return q
+    tax = added_tax(q.amount_cents, tariff.tax_rate_bp)
+    return replace(q, amount_cents=q.amount_cents + tax, tax_added_cents=tax)
+
+
 def recorded(duration: int, amount_cents: int, lost: bool = False,
              lost_fee_cents: int | None = None, discount_cents: int = 0, rule: str | None = None,
-             permit: bool = False) -> Quote:
+             permit: bool = False, tax_rate_bp: int | None = None, tax_added: bool = False) -> Quote:
     """The breakdown of a ticket already paid, from what was stored at exit
     (never recomputed with today's rules). `discount_cents`: what validations took off its time fee;
-    `permit`: a permit car's (garage/domain/permits.py)."""
+    `permit`: a permit car's (garage/domain/permits.py); `tax_added`: the tax at `tax_rate_bp` was added
+    on top of its price (split back out of the total: garage/domain/tax.py)."""
     lost_fee = lost_fee_cents or 0
-    fee = amount_cents - lost_fee + discount_cents
+    tax = split(amount_cents, tax_rate_bp, True)[1] if tax_added else 0
+    fee = amount_cents - tax - lost_fee + discount_cents
     return Quote(duration_minutes=duration, billable_hours=billable_hours(duration) if fee else 0,
                  amount_cents=amount_cents, time_fee_cents=fee, lost_fee_cents=lost_fee, lost=lost,
-                 discount_cents=discount_cents, rule=rule, permit=permit)
+                 discount_cents=discount_cents, rule=rule, permit=permit, tax_added_cents=tax)
 
 
 def describe(tariff: Tariff) -> list[str]:
-    """The published rules, one line each, for the desk panel and the printed ticket."""
-    lines = [f"{format_money(tariff.hourly_rate_cents)} per started hour"]
+    """The published rules, one line each, for the desk panel and the printed ticket (each a Text: read
+    in the reader's language on a page, English in the API)."""
+    lines = [_("%(price)s per started hour", price=format_money(tariff.hourly_rate_cents))]
     for kind, rate in tariff.vehicle_rates:
         if rate != tariff.hourly_rate_cents:
-            lines.append(f"{kind}: {format_money(rate)} per started hour")
+            lines.append(_("%(vehicle_type)s: %(price)s per started hour", vehicle_type=Text(kind),
+                           price=format_money(rate)))
     if tariff.grace_minutes:
-        unit = "minute" if tariff.grace_minutes == 1 else "minutes"
-        lines.append(f"First {tariff.grace_minutes} {unit} free")
+        lines.append(n_("First %(num)d minute free", "First %(num)d minutes free", tariff.grace_minutes))
     if tariff.daily_max_cents is not None:
-        lines.append(f"Daily maximum {format_money(tariff.daily_max_cents)} per 24 hours")
+        lines.append(_("Daily maximum %(price)s per 24 hours", price=format_money(tariff.daily_max_cents)))
     if tariff.lost_ticket_fee_cents:
-        how = "instead of the time fee" if tariff.lost_ticket_mode == LOST_REPLACE else "plus the time fee"
-        lines.append(f"Lost ticket: {format_money(tariff.lost_ticket_fee_cents)} {how}")
+        fee = format_money(tariff.lost_ticket_fee_cents)
+        lines.append(_("Lost ticket: %(price)s instead of the time fee", price=fee)
+                     if tariff.lost_ticket_mode == LOST_REPLACE
+                     else _("Lost ticket: %(price)s plus the time fee", price=fee))
     lines.extend(periods_.words(p) for p in tariff.periods)
     if any(isinstance(p, FlatWindow) for p in tariff.periods):
-        lines.append("You pay the lowest price that applies" if tariff.choice == LOWEST
-                     else "The first flat price listed that applies is charged")
+        lines.append(_("You pay the lowest price that applies") if tariff.choice == LOWEST
+                     else _("The first flat price listed that applies is charged"))
     return lines
-

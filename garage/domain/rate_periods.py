@@ -42,31 +42,33 @@ from typing import Any, Iterable, Mapping, Union
 from zoneinfo import ZoneInfo
 
 from .money import format_money
+from .words import N_, Text, _
 
 FLAT = "flat"
 HOURLY = "hourly"
 EVENT = "event"
 KINDS = (FLAT, HOURLY, EVENT)
-KIND_LABELS = {FLAT: "Flat price for a time window", HOURLY: "Hourly rate for some hours",
-               EVENT: "Event price for given dates"}
+KIND_LABELS = {FLAT: N_("Flat price for a time window"), HOURLY: N_("Hourly rate for some hours"),
+               EVENT: N_("Event price for given dates")}
 
 LOWEST = "lowest"
 FIRST = "first"
 CHOICES = (LOWEST, FIRST)
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
-DAY_NAMES = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday", "fri": "Friday",
-             "sat": "Saturday", "sun": "Sunday"}
+DAY_NAMES = {"mon": N_("Monday"), "tue": N_("Tuesday"), "wed": N_("Wednesday"), "thu": N_("Thursday"),
+             "fri": N_("Friday"), "sat": N_("Saturday"), "sun": N_("Sunday")}
 
 MAX_PERIODS = 20
 NAME_MAX = 40
 MAX_DATES = 60
 MAX_PRICE_CENTS = 1_000_000   # as the daily maximum (garage_settings.MAX_DAILY_CENTS)
 MAX_RATE_CENTS = 100_000      # as the hourly rate (garage_settings.MAX_RATE_CENTS)
-# What the quote names when no period priced the stay; a period may not take these names.
-STANDARD = "Standard rate"
-GRACE = "Grace period"
-LOST = "Lost-ticket fee"
+# What the quote names when no period priced the stay; a period may not take these names. Stored in
+# English (tickets.price_rule); a page translates them where it shows them (``{{ _(rule) }}``).
+STANDARD = N_("Standard rate")
+GRACE = N_("Grace period")
+LOST = N_("Lost-ticket fee")
 RESERVED_NAMES = frozenset(n.casefold() for n in (STANDARD, GRACE, LOST))
 
 
@@ -245,20 +247,21 @@ def parse(raw: Any, vehicle_types: Iterable[str] | None = None) -> tuple[tuple[P
 
     types = tuple(vehicle_types) if vehicle_types is not None else VEHICLE_TYPES
     if not isinstance(raw, list):
-        return (), {"rate_periods": "Rate periods must be a list of periods"}
+        return (), {"rate_periods": _("Rate periods must be a list of periods")}
     if len(raw) > MAX_PERIODS:
-        return (), {"rate_periods": f"At most {MAX_PERIODS} rate periods"}
+        return (), {"rate_periods": _("At most %(most)d rate periods", most=MAX_PERIODS)}
     periods: list[Period] = []
     errors: dict[str, str] = {}
     names: set[str] = set()
     for number, item in enumerate(raw, start=1):
         period, problems = parse_one(item, types)
         for field, message in problems.items():
-            errors[f"{number}.{field}"] = f"Period {number}: {message}"
+            errors[f"{number}.{field}"] = _("Period %(number)d: %(problem)s", number=number, problem=message)
         if period is not None:
             key = period.name.casefold()
             if key in names:
-                errors[f"{number}.name"] = f"Period {number}: another period has the name {period.name}"
+                errors[f"{number}.name"] = _("Period %(number)d: %(problem)s", number=number,
+                                             problem=_("another period has the name %(name)s", name=period.name))
             names.add(key)
             periods.append(period)
     return (tuple(periods) if not errors else ()), errors
@@ -267,29 +270,30 @@ def parse(raw: Any, vehicle_types: Iterable[str] | None = None) -> tuple[tuple[P
 def parse_one(item: Any, vehicle_types: Iterable[str]) -> tuple[Period | None, dict[str, str]]:
     """One period from its JSON object: (the period or None, errors by field)."""
     if not isinstance(item, Mapping):
-        return None, {"kind": "a period is an object with a kind: " + ", ".join(KINDS)}
+        return None, {"kind": _("a period is an object with a kind: %(kinds)s", kinds=", ".join(KINDS))}
     kind = item.get("kind")
     if kind not in KINDS:
-        return None, {"kind": "the kind must be one of: " + ", ".join(KINDS)}
+        return None, {"kind": _("the kind must be one of: %(kinds)s", kinds=", ".join(KINDS))}
     errors: dict[str, str] = {}
     for field in item:
         if field not in FIELDS[kind]:
-            errors[str(field)] = f"unknown field {field} for a {kind} period"
+            errors[str(field)] = _("unknown field %(field)s for a %(kind)s period", field=field, kind=kind)
     name = item.get("name")
     if not isinstance(name, str) or not name.strip():
-        errors["name"] = "enter a name (shown on quotes and receipts)"
+        errors["name"] = _("enter a name (shown on quotes and receipts)")
     elif len(name.strip()) > NAME_MAX or not name.isprintable():
-        errors["name"] = f"the name has at most {NAME_MAX} printable characters"
+        errors["name"] = _("the name has at most %(most)d printable characters", most=NAME_MAX)
     elif name.strip().casefold() in RESERVED_NAMES:
-        errors["name"] = f"the name {name.strip()} is taken by the standard rules"
+        errors["name"] = _("the name %(name)s is taken by the standard rules", name=name.strip())
     vehicle_type = item.get("vehicleType")
     if vehicle_type is not None and vehicle_type not in vehicle_types:
-        errors["vehicleType"] = "the vehicle type must be one of: " + ", ".join(vehicle_types) + " (or none: all)"
+        errors["vehicleType"] = _("the vehicle type must be one of: %(types)s (or none: all)",
+                                  types=", ".join(vehicle_types))
     days: tuple[int, ...] = ()
     if kind in (FLAT, HOURLY):
         raw_days = item.get("days", [])
         if not isinstance(raw_days, list) or not all(isinstance(d, str) and d.lower() in DAYS for d in raw_days):
-            errors["days"] = "days are a list of " + ", ".join(DAYS) + " (empty: every day)"
+            errors["days"] = _("days are a list of %(days)s (empty: every day)", days=", ".join(DAYS))
         else:
             days = tuple(sorted({DAYS.index(d.lower()) for d in raw_days}))
     clean = name.strip() if isinstance(name, str) else ""
@@ -300,13 +304,13 @@ def parse_one(item: Any, vehicle_types: Iterable[str]) -> tuple[Period | None, d
             return default
         parsed = parse_clock(value)
         if parsed is None:
-            errors[field] = f"{FIELD_LABELS[field]} is a local time such as 18:00 (00:00 to 23:59)"
+            errors[field] = CLOCK_MESSAGES[field]
         return parsed
 
     def money(field: str, high: int) -> int | None:
         cents = _whole(item.get(field), 0, high)
         if cents is None:
-            errors[field] = f"{FIELD_LABELS[field]} is a whole number of cents from 0 to {high:,}"
+            errors[field] = Text(MONEY_MESSAGES[field], high=f"{high:,}")
         return cents
 
     period: Period | None = None
@@ -315,7 +319,7 @@ def parse_one(item: Any, vehicle_types: Iterable[str]) -> tuple[Period | None, d
         enter_from, enter_until = clock("enterFrom"), clock("enterUntil")
         leave_by, leave_from = clock("leaveBy"), clock("leaveFrom", required=False)
         if enter_from is not None and enter_from == enter_until:
-            errors["enterUntil"] = "the entry window must end at another time than it starts"
+            errors["enterUntil"] = _("the entry window must end at another time than it starts")
         if not errors:
             period = FlatWindow(clean, price, enter_from, enter_until, leave_by, leave_from, days, vehicle_type)
     elif kind == HOURLY:
@@ -328,12 +332,12 @@ def parse_one(item: Any, vehicle_types: Iterable[str]) -> tuple[Period | None, d
         raw_dates = item.get("dates")
         dates: list[date] = []
         if not isinstance(raw_dates, list) or not raw_dates or len(raw_dates) > MAX_DATES:
-            errors["dates"] = f"dates are a list of 1 to {MAX_DATES} dates such as 2026-12-31"
+            errors["dates"] = _("dates are a list of 1 to %(most)d dates such as 2026-12-31", most=MAX_DATES)
         else:
             for value in raw_dates:
                 parsed = _parse_date(value)
                 if parsed is None:
-                    errors["dates"] = f"{value!r} is not a date such as 2026-12-31"
+                    errors["dates"] = _("%(value)s is not a date such as 2026-12-31", value=repr(value))
                     break
                 dates.append(parsed)
         if not errors:
@@ -350,39 +354,65 @@ def _parse_date(value: Any) -> date | None:
         return None
 
 
-FIELD_LABELS = {"priceCents": "the price", "rateCents": "the rate", "enterFrom": "the entry window's start",
-                "enterUntil": "the entry window's end", "leaveFrom": "the earliest exit",
-                "leaveBy": "the latest exit", "start": "the start", "end": "the end"}
+# One whole message per field (a translator sees each sentence whole).
+CLOCK_MESSAGES = {
+    "enterFrom": _("the entry window's start is a local time such as 18:00 (00:00 to 23:59)"),
+    "enterUntil": _("the entry window's end is a local time such as 18:00 (00:00 to 23:59)"),
+    "leaveFrom": _("the earliest exit is a local time such as 18:00 (00:00 to 23:59)"),
+    "leaveBy": _("the latest exit is a local time such as 18:00 (00:00 to 23:59)"),
+    "start": _("the start is a local time such as 18:00 (00:00 to 23:59)"),
+    "end": _("the end is a local time such as 18:00 (00:00 to 23:59)"),
+}
+MONEY_MESSAGES = {"priceCents": N_("the price is a whole number of cents from 0 to %(high)s"),
+                  "rateCents": N_("the rate is a whole number of cents from 0 to %(high)s")}
 
 
 # --- in words ----------------------------------------------------------------------------------
 
-def _days_text(days: tuple[int, ...]) -> str:
+def _listed(names: list[Text]) -> Text:
+    """Day names as one phrase: "Monday", "Monday and Friday", "Monday, Wednesday and Friday"."""
+    if len(names) == 1:
+        return names[0]
+    if len(names) == 2:
+        return _("%(first)s and %(last)s", first=names[0], last=names[1])
+    return _("%(first)s, %(rest)s", first=names[0], rest=_listed(names[1:]))
+
+
+def _days_text(days: tuple[int, ...]) -> Text:
     if not days or len(days) == 7:
-        return "any day"
+        return _("any day")
     if days == (5, 6):
-        return "Saturday and Sunday"
+        return _("Saturday and Sunday")
     if days == (0, 1, 2, 3, 4):
-        return "Monday to Friday"
-    names = [DAY_NAMES[DAYS[d]] for d in days]
-    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+        return _("Monday to Friday")
+    return _listed([Text(DAY_NAMES[DAYS[d]]) for d in days])
 
 
-def words(period: Period) -> str:
+def words(period: Period) -> Text:
     """One line a driver understands: "Night rate: $8.00 for entering 18:00–03:00 (any day) and
-    leaving by 08:00"."""
-    who = f" ({period.vehicle_type} only)" if period.vehicle_type else ""
+    leaving by 08:00" (a Text: read in the reader's language on a page)."""
+    line = _line(period)
+    if period.vehicle_type:
+        return _("%(line)s (%(vehicle_type)s only)", line=line, vehicle_type=Text(period.vehicle_type))
+    return line
+
+
+def _line(period: Period) -> Text:
     if isinstance(period, FlatWindow):
-        leave = (f"leaving {_clock_text(period.leave_from)}–{_clock_text(period.leave_by)}"
-                 if period.leave_from is not None else f"leaving by {_clock_text(period.leave_by)}")
-        return (f"{period.name}: {format_money(period.price_cents)} for entering "
-                f"{_clock_text(period.enter_from)}–{_clock_text(period.enter_until)} "
-                f"({_days_text(period.days)}) and {leave}{who}")
+        values = dict(name=period.name, price=format_money(period.price_cents),
+                      start=_clock_text(period.enter_from), end=_clock_text(period.enter_until),
+                      days=_days_text(period.days), leave_by=_clock_text(period.leave_by))
+        if period.leave_from is not None:
+            return _("%(name)s: %(price)s for entering %(start)s–%(end)s (%(days)s) and leaving "
+                     "%(leave_from)s–%(leave_by)s", leave_from=_clock_text(period.leave_from), **values)
+        return _("%(name)s: %(price)s for entering %(start)s–%(end)s (%(days)s) and leaving by %(leave_by)s",
+                 **values)
     if isinstance(period, HourlyPeriod):
-        hours = ("all day" if period.start == period.end
-                 else f"{_clock_text(period.start)}–{_clock_text(period.end)}")
-        return (f"{period.name}: {format_money(period.rate_cents)} per started hour, {hours}, "
-                f"{_days_text(period.days)}{who}")
+        values = dict(name=period.name, price=format_money(period.rate_cents), days=_days_text(period.days))
+        if period.start == period.end:
+            return _("%(name)s: %(price)s per started hour, all day, %(days)s", **values)
+        return _("%(name)s: %(price)s per started hour, %(start)s–%(end)s, %(days)s",
+                 start=_clock_text(period.start), end=_clock_text(period.end), **values)
     shown = ", ".join(d.isoformat() for d in period.dates[:5]) + (" …" if len(period.dates) > 5 else "")
-    return (f"{period.name}: {format_money(period.price_cents)} for the first 24 hours of a stay "
-            f"entering on {shown}, instead of every other rate{who}")
+    return _("%(name)s: %(price)s for the first 24 hours of a stay entering on %(dates)s, instead of every "
+             "other rate", name=period.name, price=format_money(period.price_cents), dates=shown)

@@ -1,7 +1,9 @@
 """Sales tax / VAT on receipts. Pure Python: no Flask, no database.
 
-Prices are tax-INCLUSIVE: the fee a driver pays is the total, and a receipt shows how
-much of it is tax. A rate is stored as integer **basis points** (1 % = 100 bp, so
+Prices include the tax (the default: the fee a driver pays is the total, and a receipt shows how
+much of it is tax), or, where the garage says so (``garages.tax_added``, issue 22), the tax is
+**added** to the price: the driver pays the price plus ``added_tax(price, rate)`` and the receipt
+shows the net price, the tax and the total (``split``). A rate is stored as integer **basis points** (1 % = 100 bp, so
 19 % is 1900 and 7.25 % is 725); 0 means no tax line.
 
 The rounding rule (one place, every receipt): the tax included in a total of ``T``
@@ -10,6 +12,8 @@ cent (``.5`` goes up), in integer arithmetic. So it is never more than the total
 0 at a 0 rate, and never smaller for a larger total (tests/domain/test_tax.py).
 
 - :func:`included_tax`: the tax included in a total.
+- :func:`added_tax`: the tax added on top of a net price (half-up); :func:`split`: a paid total back
+  into (net, tax) in either mode, exactly (the added total is strictly increasing in the net price).
 - :func:`parse_percent`: what a manager typed ("19", "7.25", "19 %") → basis points.
 - :func:`format_percent`: basis points for people ("19 %", "7.25 %"); :func:`percent_text`
   the same without the sign, for a form field ("19", "7.25").
@@ -40,6 +44,30 @@ def included_tax(total_cents: int, rate_bp: int) -> int:
     return (2 * total_cents * rate_bp + denominator) // (2 * denominator)
 
 
+def added_tax(net_cents: int, rate_bp: int) -> int:
+    """The tax added to a net price, rounded half-up: 1000 at 1900 bp → 190; 1003 at 1900 → 191
+    (190.57); 0 bp → 0."""
+    if net_cents < 0 or rate_bp < 0:
+        raise ValueError("a price and a tax rate cannot be negative")
+    return (2 * net_cents * rate_bp + WHOLE) // (2 * WHOLE)
+
+
+def split(total_cents: int, rate_bp: int | None, added: bool) -> tuple[int, int]:
+    """A paid total as (net, tax). Included: the tax included in it. Added: the net price whose price
+    plus added tax is the total (found exactly: ``net + added_tax(net)`` grows by at least 1 per
+    cent of net, so one net price gives each total it can give; a total no net price gives — not
+    one this app charged — is split as included)."""
+    if not rate_bp:
+        return total_cents, 0
+    if added:
+        guess = total_cents * WHOLE // (WHOLE + rate_bp)
+        for net in (guess, guess + 1, guess - 1):
+            if net >= 0 and net + added_tax(net, rate_bp) == total_cents:
+                return net, total_cents - net
+    tax = included_tax(total_cents, rate_bp)
+    return total_cents - tax, tax
+
+
 def parse_percent(text: str) -> int:
     """"19", "19.5", "7.25", "7,25", "19 %", "" (none: 0) → basis points. ValueError
     for anything else: more than two decimals, a sign, letters."""
@@ -67,9 +95,13 @@ def format_percent(rate_bp: int) -> str:
 TAX_NAME = "VAT"  # the word on receipts
 
 
-def included_line(total_cents: int, rate_bp: int | None) -> str | None:
-    """The receipt's tax line, "incl. VAT 19 %: $1.60"; None without a rate (0, or a ticket
-    paid before tax rates were recorded)."""
+def included_line(total_cents: int, rate_bp: int | None, added: bool = False) -> str | None:
+    """The receipt's tax line: "incl. VAT 19 %: $1.60" (prices include it) or "Net $10.00 + VAT
+    19 %: $1.90" (added to the price); None without a rate (0, or a ticket paid before tax rates
+    were recorded)."""
     if not rate_bp:
         return None
-    return f"incl. {TAX_NAME} {format_percent(rate_bp)}: {format_money(included_tax(total_cents, rate_bp))}"
+    net, tax = split(total_cents, rate_bp, added)
+    if added:
+        return f"Net {format_money(net)} + {TAX_NAME} {format_percent(rate_bp)}: {format_money(tax)}"
+    return f"incl. {TAX_NAME} {format_percent(rate_bp)}: {format_money(tax)}"

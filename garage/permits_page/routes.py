@@ -13,16 +13,17 @@ from flask import Response, abort, flash, get_flashed_messages, redirect, reques
 
 from ..domain import permits as rules
 from ..domain.charts import Chart, bar_chart
-from ..domain.clock import local_today, to_local, utcnow
+from ..domain.clock import local_today, utcnow
 from ..domain.errors import DomainError, InvalidInput
 from ..domain.inputs import parse_page, parse_whole
 from ..domain.money import minor_to_decimal, parse_money
 from ..domain.periods import parse_date, parse_period, presets
 from ..domain.tickets import PAYMENT_METHODS
+from ..domain.words import N_, _, n_
 from ..garages_web import current_slug
 from ..services import permits as permit_service
 from ..services.settings import get_settings
-from .. import htmx
+from .. import htmx, i18n
 from ..htmx import is_htmx
 from ..identity import current_actor, current_garage, manager_required
 from ..reports.routes import _csv_response
@@ -35,10 +36,11 @@ RENEW_FIELDS = ("months", "price", "payment_method", "until")
 # The services' field names → the form's.
 FIELD_OF = {"validFrom": "valid_from", "validUntil": "valid_until", "priceCents": "price",
             "paymentMethod": "payment_method"}
-STATE_LABELS = {rules.STATE_VALID: "Valid", rules.STATE_EXPIRED: "Expired", rules.STATE_SUSPENDED: "Suspended",
-                rules.STATE_NOT_YET: "Not yet valid", rules.STATE_INSIDE: "Car inside"}
-FILTER_LABELS = {"all": "All", "valid": "Valid today", "expired": "Expired", "suspended": "Suspended",
-                 "due": "Due for renewal"}
+STATE_LABELS = {rules.STATE_VALID: _("Valid"), rules.STATE_EXPIRED: _("Expired"),
+                rules.STATE_SUSPENDED: _("Suspended"), rules.STATE_NOT_YET: _("Not yet valid"),
+                rules.STATE_INSIDE: _("Car inside")}
+FILTER_LABELS = {"all": _("All"), "valid": _("Valid today"), "expired": _("Expired"), "suspended": _("Suspended"),
+                 "due": _("Due for renewal")}
 
 
 @bp.url_value_preprocessor
@@ -79,7 +81,7 @@ def _dates(form: Mapping[str, str], errors: dict[str, str]) -> dict[str, Any]:
         try:
             out[name] = parse_date(form[name].strip(), name)
         except InvalidInput as exc:
-            errors[name] = exc.message if form[name].strip() else "Give the day (YYYY-MM-DD)"
+            errors[name] = exc.message if form[name].strip() else _("Give the day (YYYY-MM-DD)")
     return out
 
 
@@ -87,7 +89,7 @@ def _price(raw: str, errors: dict[str, str]) -> int | None:
     try:
         return parse_money(raw)
     except ValueError:
-        errors["price"] = "Type the price in dollars, like 120 or 120.00"
+        errors["price"] = _("Type the price in dollars, like 120 or 120.00")
         return None
 
 
@@ -101,10 +103,10 @@ def index():
     which = request.args.get("status") or "all"
     errors: dict[str, str] = {}
     if which not in permit_service.FILTERS:
-        errors["status"], which = "Show all, valid, expired, suspended or due permits", "all"
+        errors["status"], which = _("Show all, valid, expired, suspended or due permits"), "all"
     try:
         days = parse_whole(request.args.get("days"), field="days", minimum=1, maximum=90,
-                           default=rules.DEFAULT_RENEW_DAYS_AHEAD, label="Days ahead")
+                           default=rules.DEFAULT_RENEW_DAYS_AHEAD, label=_("Days ahead"))
     except InvalidInput as exc:
         errors["days"], days = exc.message, rules.DEFAULT_RENEW_DAYS_AHEAD
     try:
@@ -166,7 +168,8 @@ def create():
                                               **terms)
     except DomainError as exc:
         return _new_page(exc.status, form, {_field(exc, SALE_FIELDS, "holder"): exc.message})
-    flash(f"Permit {rules.number_of(permit.id)} sold to {permit.holder}.", NOTICE)
+    flash(i18n.translated(_("Permit %(number)s sold to %(holder)s.", number=rules.number_of(permit.id),
+                            holder=permit.holder)), NOTICE)
     target = url_for("permits.show", permit_id=permit.id)
     if is_htmx():  # the form's fragment was the target: the permit's own page instead
         return htmx.client_redirect(target)
@@ -193,12 +196,12 @@ def _permit_page(permit_id: int, status: int = 200, edit: dict[str, str] | None 
         number=rules.number_of(permit.id), states=STATE_LABELS, edit=edit, renew=renew, errors=errors or {},
         renew_errors=renew_errors or {}, methods=PAYMENT_METHODS, plates_most=get_settings(current_garage()).permit_max_plates,
         next_from=rules.next_period(permit.valid_from, permit.valid_until, today)[0],
-        local=lambda moment: to_local(moment, tz).strftime("%Y-%m-%d %H:%M"), timezone=tz,
+        local=lambda moment: i18n.format_datetime(moment, tz), timezone=tz,
         notices=get_flashed_messages(category_filter=[NOTICE]))
 
 
 def _changed(permit_id: int, message: str) -> Response:
-    flash(message, NOTICE)
+    flash(i18n.translated(message), NOTICE)
     return redirect(url_for("permits.show", permit_id=permit_id), code=303)
 
 
@@ -219,29 +222,31 @@ def update(permit_id: str):
         permit = permit_service.update_permit(current_garage(), number, current_actor(), dict(form))
     except DomainError as exc:
         return _permit_page(number, exc.status, edit=form, errors={_field(exc, EDIT_FIELDS, "holder"): exc.message})
-    return _changed(number, f"Permit {rules.number_of(permit.id)} saved.")
+    return _changed(number, _("Permit %(number)s saved.", number=rules.number_of(permit.id)))
 
 
 def _set_status(permit_id: str, status: str, message: str) -> Response:
+    """`message`: the notice, with %(number)s for the permit's number."""
     number = _permit_id(permit_id)
     try:
         permit_service.update_permit(current_garage(), number, current_actor(), {"status": status})
     except DomainError as exc:
         return _permit_page(number, exc.status, errors={"status": exc.message})
-    return _changed(number, message.format(number=rules.number_of(number)))
+    return _changed(number, _(message, number=rules.number_of(number)))
 
 
 @bp.post("/<permit_id>/suspend")
 @manager_required
 def suspend(permit_id: str):
     return _set_status(permit_id, rules.STATUS_SUSPENDED,
-                       "Permit {number} suspended: its cars enter as visitors (or not at all) until reactivated.")
+                       N_("Permit %(number)s suspended: its cars enter as visitors (or not at all) until "
+                          "reactivated."))
 
 
 @bp.post("/<permit_id>/reactivate")
 @manager_required
 def reactivate(permit_id: str):
-    return _set_status(permit_id, rules.STATUS_ACTIVE, "Permit {number} reactivated.")
+    return _set_status(permit_id, rules.STATUS_ACTIVE, N_("Permit %(number)s reactivated."))
 
 
 def _shown_until(raw: str) -> date | None:
@@ -260,7 +265,7 @@ def renew(permit_id: str):
     form = _form(RENEW_FIELDS)
     errors: dict[str, str] = {}
     try:
-        months = parse_whole(form["months"], field="months", minimum=1, maximum=12, label="Months")
+        months = parse_whole(form["months"], field="months", minimum=1, maximum=12, label=_("Months"))
     except InvalidInput as exc:
         errors["months"], months = exc.message, 1
     price = _price(form["price"], errors)
@@ -273,7 +278,8 @@ def renew(permit_id: str):
     except DomainError as exc:
         return _permit_page(number, exc.status, renew=form,
                             renew_errors={_field(exc, RENEW_FIELDS, "months"): exc.message})
-    return _changed(number, f"Permit {rules.number_of(number)} renewed until {permit.valid_until.isoformat()}.")
+    return _changed(number, _("Permit %(number)s renewed until %(day)s.", number=rules.number_of(number),
+                              day=i18n.format_date(permit.valid_until)))
 
 
 # --- the holders' CSV -------------------------------------------------------------------------------------
@@ -304,7 +310,7 @@ def import_csv():
     """Sell every permit of an uploaded CSV file, or none: each line found wrong is listed (422)."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return _import_page(422, message="Choose a CSV file to import")
+        return _import_page(422, message=_("Choose a CSV file to import"))
     data = upload.read(permit_service.IMPORT_MAX_BYTES + 1)
     try:
         permits = permit_service.import_permits(current_garage(), current_actor(), data)
@@ -312,7 +318,7 @@ def import_csv():
         return _import_page(422, exc.errors, exc.message)
     except DomainError as exc:
         return _import_page(exc.status, message=exc.message)
-    flash(f"{len(permits)} {'permit' if len(permits) == 1 else 'permits'} imported.", NOTICE)
+    flash(i18n.translated(n_("%(num)d permit imported.", "%(num)d permits imported.", len(permits))), NOTICE)
     return redirect(url_for("permits.index"), code=303)
 
 
@@ -330,14 +336,14 @@ def report():
     try:
         period = parse_period({k: request.args.get(k, "") for k in ("from", "to")}, today)
         if period.days > permit_service.REPORT_MAX_DAYS:  # every ticket of the period is read (permit_occupancy)
-            raise InvalidInput(f"The permits report covers at most {permit_service.REPORT_MAX_DAYS} days; "
-                               "choose a shorter range", field="to")
+            raise InvalidInput(_("The permits report covers at most %(most)d days; choose a shorter range",
+                                 most=permit_service.REPORT_MAX_DAYS), field="to")
     except InvalidInput as exc:
         errors[exc.field or "from"] = exc.message
     try:
         days = parse_whole(request.args.get("days"), field="days", minimum=permit_service.REPORT_DUE_DAYS[0],
                            maximum=permit_service.REPORT_DUE_DAYS[1], default=rules.DEFAULT_RENEW_DAYS_AHEAD,
-                           label="Days ahead")
+                           label=_("Days ahead"))
     except InvalidInput as exc:
         errors["days"], days = exc.message, rules.DEFAULT_RENEW_DAYS_AHEAD
     context: dict[str, Any] = dict(errors=errors, period=period, presets=presets(today), timezone=tz, days=days,
@@ -350,9 +356,11 @@ def report():
 
 
 def _occupancy_chart(found: permit_service.PermitReport, tz: str) -> Chart:
-    labels = [d.day.strftime("%d %b") for d in found.occupancy]
-    return bar_chart("permit-occupancy", "Peak cars inside per day: permit holders and visitors",
-                     f"The most permit cars and the most visitors inside at any moment of each local day ({tz}).",
-                     labels, [("Permit holders", [d.peak_permit for d in found.occupancy]),
-                              ("Visitors", [d.peak_visitor for d in found.occupancy])],
-                     x_label=f"Day ({tz})", y_label="Cars inside", fmt=lambda v: f"{v:g}")
+    labels = [i18n.format_date(d.day, "MMMd") for d in found.occupancy]
+    return bar_chart("permit-occupancy", _("Peak cars inside per day: permit holders and visitors"),
+                     _("The most permit cars and the most visitors inside at any moment of each local day "
+                       "(%(timezone)s).", timezone=tz),
+                     labels, [(i18n.translated(_("Permit holders")), [d.peak_permit for d in found.occupancy]),
+                              (i18n.translated(_("Visitors")), [d.peak_visitor for d in found.occupancy])],
+                     x_label=_("Day (%(timezone)s)", timezone=tz), y_label=_("Cars inside"),
+                     fmt=lambda v: i18n.format_number(v))

@@ -128,7 +128,7 @@ class PortableStore(Store):
             sa.update(Ticket).where(Ticket.id == ticket.id, Ticket.status == STATUS_ACTIVE,
                                     Ticket.vehicle_type == ticket.vehicle_type,
                                     Ticket.validations == ticket.validations, in_shift)
-            .values(**values, receipt_number=drawn.receipt_seq, tax_rate_bp=drawn.tax_rate_bp, shift_id=shift)
+            .values(**{"tax_rate_bp": drawn.tax_rate_bp, **values}, receipt_number=drawn.receipt_seq, shift_id=shift)
             .returning(Ticket.shift_id)
             .execution_options(synchronize_session=False)
         ).first()
@@ -137,7 +137,7 @@ class PortableStore(Store):
         for row_id, cents in given:  # what each validation took off (a few rows at most)
             db.session.execute(sa.update(TicketValidation).where(TicketValidation.id == row_id)
                                .values(discount_cents=cents).execution_options(synchronize_session=False))
-        receipt = Receipt(drawn.receipt_seq, drawn.tax_rate_bp, closed.shift_id)
+        receipt = Receipt(drawn.receipt_seq, values.get("tax_rate_bp", drawn.tax_rate_bp), closed.shift_id)
         shifted = {} if receipt.shift_id is None else {"shiftId": receipt.shift_id}
         _audit(ticket.garage_id, actor, "ticket.paid", ticket.ticket_number,
                {**details, "receiptNumber": receipt.number, **shifted})

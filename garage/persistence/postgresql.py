@@ -117,7 +117,8 @@ FROM (VALUES (1)) AS one (x) LEFT JOIN ticket ON true LEFT JOIN permit ON true
 # the next receipt number drawn (receipt_seq + 1) in the same UPDATE, so concurrent exits of
 # that garage queue on its row and each gets the next number of that garage, with no gap (the
 # statement is atomic: a failed exit draws none). The ticket is closed with that number
-# and the tax rate in force on that row at that moment (garage/domain/tax.py). The audit
+# and the tax rate and mode its price was computed with (garage/domain/tax.py: the tariff read by the
+# exit; with tax added the amount depends on them, so the receipt splits it as it was charged). The audit
 # row's details are the service's JSON object (never empty) with "receiptNumber" appended
 # as its last key: text, so the keys keep their order (jsonb would sort them).
 # The payer's shift (`shift`, issue 18): the payer's open shift at that garage, taken FOR SHARE with
@@ -142,7 +143,8 @@ WITH shift AS (
     UPDATE tickets SET status = :status, exit_time = :exit_time, duration_minutes = :duration_minutes,
            amount_paid = :amount_paid, payment_method = :payment_method, last_event_at = :last_event_at,
            lost = :lost, lost_fee_cents = :lost_fee_cents, closed_by_id = :closed_by_id, updated_at = :updated_at,
-           receipt_number = numbered.receipt_seq, tax_rate_bp = numbered.tax_rate_bp,
+           receipt_number = numbered.receipt_seq, tax_rate_bp = COALESCE(:tax_rate_bp, numbered.tax_rate_bp),
+           tax_added = COALESCE(:tax_added, false),
            shift_id = (SELECT id FROM shift), discount_cents = :discount_cents, price_rule = :price_rule
     FROM numbered WHERE tickets.id = :ticket_id
     RETURNING ticket_number, receipt_number, tickets.tax_rate_bp, tickets.shift_id
@@ -163,7 +165,8 @@ SELECT receipt_number, tax_rate_bp, shift_id FROM closed
                 closed_by_id="integer", updated_at="timestamptz", ticket_id="integer", active="varchar",
                 garage_id="integer", user_id="integer", username="varchar", ip="varchar", details="text",
                 require_shift="boolean", priced_type="varchar", priced_validations="integer",
-                discount_cents="integer", given_ids="integer[]", given_cents="integer[]", price_rule="varchar"))
+                discount_cents="integer", given_ids="integer[]", given_cents="integer[]", price_rule="varchar",
+                tax_rate_bp="integer", tax_added="boolean"))
 
 
 def details_json(details: dict[str, Any] | None) -> str | None:
@@ -245,7 +248,7 @@ class PostgresStore(Store):
               given: Sequence[tuple[int, int]] = ()) -> Receipt:
         actor = actor or Actor.system()
         row = CLOSE.execute({
-            "discount_cents": 0, "price_rule": None, **values, "ticket_id": ticket.id, "active": STATUS_ACTIVE, "garage_id": ticket.garage_id,
+            "discount_cents": 0, "price_rule": None, "tax_rate_bp": None, "tax_added": None, **values, "ticket_id": ticket.id, "active": STATUS_ACTIVE, "garage_id": ticket.garage_id,
             "user_id": actor.user_id, "username": actor.username, "ip": actor.ip,
             "details": details_json(details), "require_shift": require_shift,
             "priced_type": ticket.vehicle_type, "priced_validations": ticket.validations,

@@ -27,9 +27,9 @@ MIN_PASSWORD = 10
 
 def check_new_password(password: str | None) -> str:
     if not password or len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"Use at least {MIN_PASSWORD} characters", field="password")
+        raise InvalidInput(_("Use at least %(num)d characters", num=MIN_PASSWORD), field="password")
     if len(password) > 256:
-        raise InvalidInput("Use at most 256 characters", field="password")
+        raise InvalidInput(_("Use at most %(num)d characters", num=256), field="password")
     return password
 
 
@@ -42,7 +42,7 @@ def find_user(username: str | None) -> User | None:
 def get_user(username: str) -> User:
     user = find_user(username)
     if user is None:
-        raise NotFound(f"No user named {usernames.for_display(username)!r}")
+        raise NotFound(_("No user named %(name)s", name=repr(usernames.for_display(username))))
     return user
 
 
@@ -54,13 +54,13 @@ def create_user(username: str, password: str, role: str, actor: Actor | None = N
     command line): the operator-wide admin, no grant needed."""
     name = usernames.clean_username(username)
     if role not in (ACCOUNT_ROLES if allow_admin else ROLES):
-        raise InvalidInput("Role must be attendant or manager", field="role")
+        raise InvalidInput(_("Role must be attendant or manager"), field="role")
     check_new_password(password)
     if db.session.scalar(sa.select(User.id).where(User.username == name)) is not None:
-        raise Conflict(f"A user named {name} already exists", field="username")
+        raise Conflict(_("A user named %(name)s already exists", name=name), field="username")
     admin = role == ROLE_ADMIN
     if not admin and db.session.get(Garage, garage_id) is None:
-        raise NotFound("No such garage", field="garage")
+        raise NotFound(_("No such garage"), field="garage")
     user = User(username=name, role=ROLE_ADMIN if admin else None, active=True,
                 must_change_password=must_change_password)
     user.set_password(password)
@@ -117,14 +117,14 @@ def _refusals(users: list[User], actor: Actor | None) -> dict[int, DomainError |
         works_here, works_elsewhere = counts.get(user.id, (0, 0))
         name = usernames.for_display(user.username)
         if user.is_admin:
-            refusals[user.id] = Forbidden("Only an admin may change an admin's account")
+            refusals[user.id] = Forbidden(_("Only an admin may change an admin's account"))
         elif not works_here:
-            refusals[user.id] = NotFound(f"No user named {name!r}")
+            refusals[user.id] = NotFound(_("No user named %(name)s", name=repr(name)))
         elif works_elsewhere:
             # One account for every garage: a password reset or a deactivation here would reach the
             # garages this manager does not manage (a reset hands over the account there).
-            refusals[user.id] = Forbidden(f"{name} also works at a garage you do not manage: "
-                                          "an admin, or a manager of each of their garages, must change this account")
+            refusals[user.id] = Forbidden(_("%(name)s also works at a garage you do not manage: an admin, or a manager "
+                                            "of each of their garages, must change this account", name=name))
         else:
             refusals[user.id] = None
     return refusals
@@ -148,7 +148,7 @@ def set_active(username: str, active: bool, actor: Actor | None = None) -> User:
     user = get_user(username)
     _refuse_unless_may_manage(user, actor)
     if not active and actor is not None and actor.user_id == user.id:
-        raise Conflict("You cannot deactivate your own account; ask another manager", field="username")
+        raise Conflict(_("You cannot deactivate your own account; ask another manager"), field="username")
     if user.active == active:
         return user  # nothing changes, nothing to audit
     user.active = active
@@ -174,7 +174,7 @@ def reset_password(username: str, actor: Actor | None = None) -> tuple[User, str
     Their open sessions end at once."""
     user = get_user(username)
     if actor is not None and actor.user_id == user.id:
-        raise Conflict("Use Change password for your own account", field="username")
+        raise Conflict(_("Use Change password for your own account"), field="username")
     _refuse_unless_may_manage(user, actor)
     password = temporary_password()
     user.set_password(password)
@@ -284,7 +284,7 @@ def sign_in(username: str, password: str, ip: str | None) -> User:
     if user is None:
         audit.record(Actor(None, None, ip), LOGIN_FAILED, "user", usernames.for_display(username))
         db.session.commit()
-        raise Unauthenticated("Wrong username or password.")
+        raise Unauthenticated(_("Wrong username or password."))
     for key, limit in counted:
         if key.startswith("user:"):
             store().clear_attempts(key)
@@ -344,8 +344,8 @@ def create_token(username: str, actor: Actor | None = None,
         # It could never act there (TOKEN_OWNER needs the owner's grant): say so now, not with a 404 later.
         missing = db.session.scalars(sa.select(Garage.slug).where(Garage.id.in_(set(garage_ids) - granted))
                                      .order_by(Garage.slug))
-        raise InvalidInput(f"{user.username} holds no role at {', '.join(missing)}: grant one first "
-                           "(users grant NAME --garage SLUG --role ...)", field="garage")
+        raise InvalidInput(_("%(name)s holds no role at %(garages)s: grant one first (users grant NAME --garage "
+                             "SLUG --role ...)", name=user.username, garages=", ".join(missing)), field="garage")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, token_hash=hash_token(secret), prefix=secret[:10])
     db.session.add(token)
@@ -369,7 +369,7 @@ def _revoke_tokens_of(user: User, actor: Actor | None) -> None:
 def revoke_token(token_id: int, actor: Actor | None = None) -> ApiToken:
     token = db.session.get(ApiToken, token_id)
     if token is None:
-        raise NotFound(f"No token with id {token_id}")
+        raise NotFound(_("No token with id %(id)s", id=token_id))
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         audit.record(actor, "token.revoked", "token", token.id, {"prefix": token.prefix})

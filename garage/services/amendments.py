@@ -22,6 +22,7 @@ from ..domain.errors import AlreadyInside, Conflict, Forbidden, InvalidInput
 from ..domain.money import format_money
 from ..domain.roles import ROLE_ATTENDANT, ROLE_MANAGER
 from ..domain.shifts import CASH
+from ..domain.words import _
 from ..domain.tickets import (
     STATUS_ACTIVE, STATUS_COMPLETED, STATUS_VOIDED, check_vehicle_type, clean_plate,
 )
@@ -32,8 +33,8 @@ from ..persistence import OPEN_SHIFT_SHARED, commit_keeping_loaded
 from . import audit, validations
 from .tickets import _refuse_scanned_ticket, find_ticket
 
-CHANGED_MEANWHILE = "This ticket changed meanwhile (paid, voided or corrected at another desk): look it up again"
-NO_SHIFT_FOR_CASH = "Open a shift before giving cash back (a cash refund leaves your drawer)"
+CHANGED_MEANWHILE = _("This ticket changed meanwhile (paid, voided or corrected at another desk): look it up again")
+NO_SHIFT_FOR_CASH = _("Open a shift before giving cash back (a cash refund leaves your drawer)")
 
 
 
@@ -94,8 +95,9 @@ def correct_ticket(garage_id: int, number: Any, actor: Actor, *, license_plate: 
         db.session.rollback()
         inside = db.session.scalar(sa.select(Ticket).where(Ticket.garage_id == garage_id, Ticket.plate_key == key,
                                                            Ticket.status == STATUS_ACTIVE))
-        raise AlreadyInside(f"{inside.license_plate} is already inside on ticket {inside.ticket_number}"
-                            if inside is not None else "That plate is already inside") from None
+        raise AlreadyInside(_("%(plate)s is already inside on ticket %(number)s", plate=inside.license_plate,
+                              number=inside.ticket_number)
+                            if inside is not None else _("That plate is already inside")) from None
     except BaseException:
         db.session.rollback()
         raise
@@ -174,8 +176,8 @@ def refund_ticket(garage_id: int, number: Any, actor: Actor, amount_cents: Any, 
             .execution_options(synchronize_session=False)).rowcount
         if raised != 1:
             left = rules.refundable(ticket.amount_paid, _fresh(garage_id, ticket.id).refunded_cents)
-            raise Conflict(f"Refunded meanwhile at another desk: at most {format_money(left)} can still be "
-                           "refunded" if left else rules.NOTHING_LEFT, field="amountCents")
+            raise Conflict(_("Refunded meanwhile at another desk: at most %(amount)s can still be refunded",
+                             amount=format_money(left)) if left else rules.NOTHING_LEFT, field="amountCents")
         shift_id = (db.session.scalar(OPEN_SHIFT_SHARED, {"garage_id": garage_id, "user_id": actor.user_id})
                     if actor.user_id is not None else None)
         if shift_id is None and ticket.payment_method == CASH and db.session.scalar(

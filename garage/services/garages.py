@@ -12,6 +12,7 @@ from ..domain import garage_settings as rules
 from ..domain.errors import Conflict, Forbidden, InvalidInput, NoSuchGarage, NotFound
 from ..domain.garages import SLUG_PATTERN, clean_slug
 from ..domain.roles import ROLE_MANAGER, ROLES
+from ..domain.words import _
 from ..extensions import db
 from ..identity import Actor
 from ..models import Garage, GarageGrant, User
@@ -39,13 +40,13 @@ def _role_at(user: User | None, garage_id: int) -> str | None:
 def _require_admin(actor: Actor) -> None:
     user = _caller(actor)
     if user is not None and not user.is_admin:
-        raise Forbidden("Only an admin may do this")
+        raise Forbidden(_("Only an admin may do this"))
 
 
 def find_garage(slug: str | None) -> Garage:
     garage = db.session.scalar(sa.select(Garage).where(Garage.slug == (slug or "").strip()))
     if garage is None:
-        raise NotFound(f"No garage {slug!r}", field="garage")
+        raise NotFound(_("No garage %(slug)s", slug=repr(slug)), field="garage")
     return garage
 
 
@@ -80,7 +81,7 @@ def create_garage(actor: Actor, slug: str | None, name: str | None, spaces: int,
     errors.update(rules.check({"garage_name": name, "total_spaces": spaces, "timezone": timezone}))
     if errors:
         raise rules.InvalidSettings(errors)
-    taken = Conflict(f"A garage {slug} already exists", field="slug")
+    taken = Conflict(_("A garage %(slug)s already exists", slug=slug), field="slug")
     if db.session.scalar(sa.select(Garage.id).where(Garage.slug == slug)) is not None:
         raise taken
     # A garage created from now on takes payments only in an open shift (issue 18; the default
@@ -110,7 +111,7 @@ def may_see_portfolio(actor: Actor) -> list[Garage]:
             GarageGrant.user_id == user.id, GarageGrant.role == ROLE_MANAGER)))
         garages = [garage for garage in garages if garage.id in managed]
         if len(garages) < 2:
-            raise NotFound("No such page")
+            raise NotFound(_("No such page"))
     return garages
 
 
@@ -130,12 +131,12 @@ def _visible_to(user: User | None) -> list[Garage]:
 def grant(actor: Actor, username: str, garage_id: int, role: str) -> GarageGrant:
     """Give (or change) `username`'s role at the garage: by an admin, or a manager there."""
     if role not in ROLES:
-        raise InvalidInput("Role must be attendant or manager", field="role")
+        raise InvalidInput(_("Role must be attendant or manager"), field="role")
     if _role_at(_caller(actor), garage_id) != ROLE_MANAGER:
         raise Forbidden()
     user = get_user(username)
     if db.session.get(Garage, garage_id) is None:
-        raise NotFound("No such garage", field="garage")
+        raise NotFound(_("No such garage"), field="garage")
     try:
         existing = db.session.get(GarageGrant, (user.id, garage_id))
         before = existing.role if existing is not None else None
@@ -149,7 +150,7 @@ def grant(actor: Actor, username: str, garage_id: int, role: str) -> GarageGrant
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise Conflict("The grant was changed at the same moment; try again") from None
+        raise Conflict(_("The grant was changed at the same moment; try again")) from None
     return existing
 
 

@@ -26,21 +26,22 @@ from ..domain.money import minor_to_decimal, parse_money
 from ..domain.periods import parse_date
 from ..domain.tickets import PAYMENT_METHODS, STATUS_ACTIVE, check_payment_method, clean_plate, plate_key
 from ..domain.inputs import PageCount
+from ..domain.words import _, n_
 from ..extensions import db
 from ..identity import Actor
 from ..models import Garage, Permit, PermitPayment, PermitPlate, Ticket
 from ..persistence import OPEN_SHIFT_SHARED, commit_keeping_loaded
-from . import audit
+from . import audit, listed
 
 SALE, RENEWAL = "sale", "renewal"
-CHANGED_MEANWHILE = "This permit was renewed or changed meanwhile: look it up again"
+CHANGED_MEANWHILE = _("This permit was renewed or changed meanwhile: look it up again")
 PER_PAGE = 25
 
 
 def _garage(garage_id: int) -> Garage:
     garage = db.session.get(Garage, garage_id)
     if garage is None:
-        raise NotFound("No such garage")
+        raise NotFound(_("No such garage"))
     return garage
 
 
@@ -49,7 +50,7 @@ def _plates(values: Any, field: str = "plates") -> list[tuple[str, str]]:
     if isinstance(values, str):
         values = [part for line in values.splitlines() for part in line.split(",")]
     if not isinstance(values, (list, tuple)):
-        raise InvalidInput("Give the permit's plates as a list", field=field)
+        raise InvalidInput(_("Give the permit's plates as a list"), field=field)
     cleaned: dict[str, str] = {}
     for value in values:
         if isinstance(value, str) and not value.strip():
@@ -70,7 +71,8 @@ def _taken_plate(garage_id: int, keys: Iterable[str], permit_id: int | None = No
                PermitPlate.permit_id != (permit_id or 0)).limit(1)).first()
     if row is None:
         return None
-    return Conflict(f"{row.license_plate} is already on permit {rules.number_of(row.permit_id)}", field="plates")
+    return Conflict(_("%(plate)s is already on permit %(permit)s", plate=row.license_plate,
+                      permit=rules.number_of(row.permit_id)), field="plates")
 
 
 def _shift_of(garage_id: int, actor: Actor) -> Any:
@@ -168,7 +170,7 @@ def create_permit(garage_id: int, actor: Actor, *, holder: Any, contact: Any = "
     except IntegrityError:
         db.session.rollback()
         raise _taken_plate(garage_id, keys) or Conflict(
-            "A plate of this permit is already on another permit", field="plates") from None
+            _("A plate of this permit is already on another permit"), field="plates") from None
     except BaseException:
         db.session.rollback()
         raise
@@ -178,11 +180,11 @@ def create_permit(garage_id: int, actor: Actor, *, holder: Any, contact: Any = "
 def get_permit(garage_id: int, permit_id: Any) -> Permit:
     """The garage's permit of that id (another garage's: not found)."""
     if isinstance(permit_id, bool) or not isinstance(permit_id, int):
-        raise NotFound("Permit not found")
+        raise NotFound(_("Permit not found"))
     permit = db.session.scalar(sa.select(Permit).where(Permit.garage_id == garage_id, Permit.id == permit_id)
                                .options(selectinload(Permit.plates)))
     if permit is None:
-        raise NotFound("Permit not found")
+        raise NotFound(_("Permit not found"))
     return permit
 
 
@@ -194,9 +196,9 @@ def update_permit(garage_id: int, permit_id: Any, actor: Actor, changes: dict[st
     allowed = {"holder", "contact", "plates", "status", "valid_from", "valid_until"}
     unknown = set(changes) - allowed
     if unknown:
-        raise InvalidInput(f"Unknown field {sorted(unknown)[0]}", field=sorted(unknown)[0])
+        raise InvalidInput(_("Unknown field %(field)s", field=sorted(unknown)[0]), field=sorted(unknown)[0])
     if not changes:
-        raise InvalidInput("Nothing to change", field="holder")
+        raise InvalidInput(_("Nothing to change"), field="holder")
     before = _facts(permit)
     holder = rules.check_holder(changes["holder"]) if "holder" in changes else permit.holder
     contact = rules.check_contact(changes["contact"]) if "contact" in changes else permit.contact
@@ -233,7 +235,7 @@ def update_permit(garage_id: int, permit_id: Any, actor: Actor, changes: dict[st
         commit_keeping_loaded()
     except IntegrityError:
         db.session.rollback()
-        raise Conflict("A plate of this permit is already on another permit", field="plates") from None
+        raise Conflict(_("A plate of this permit is already on another permit"), field="plates") from None
     except BaseException:
         db.session.rollback()
         raise
@@ -254,14 +256,15 @@ def renew_permit(garage_id: int, permit_id: Any, actor: Actor, *, price_cents: A
     method = check_payment_method(payment_method)
     price = rules.check_price(permit.price_cents if price_cents is None else price_cents)
     if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= 12:
-        raise InvalidInput("Renew for 1 to 12 months", field="months")
+        raise InvalidInput(_("Renew for 1 to 12 months"), field="months")
     now = now or utcnow()
     garage = _garage(garage_id)
     today = local_today(now, garage.timezone)
     start, end = rules.next_period(permit.valid_from, permit.valid_until, today, months)
     if valid_until is not None:
         if not isinstance(valid_until, date) or valid_until < start:
-            raise InvalidInput(f"The new last day must be on or after {start.isoformat()}", field="validUntil")
+            raise InvalidInput(_("The new last day must be on or after %(day)s", day=start.isoformat()),
+                               field="validUntil")
         end = valid_until
     rules.check_period(start, end)
     before = permit.valid_until
@@ -310,7 +313,7 @@ def search_permits(garage_id: int, query: Any = None, which: str = "all", page: 
     """The garage's permits whose holder or contact contains the words, or with a plate containing them;
     `which`: all, valid (today), expired, suspended, due (valid, ending within `due_days`)."""
     if which not in FILTERS:
-        raise InvalidInput("Show all, valid, expired, suspended or due permits", field="status")
+        raise InvalidInput(_("Show all, valid, expired, suspended or due permits"), field="status")
     garage = _garage(garage_id)
     today = local_today(now or utcnow(), garage.timezone)
     conditions: list[Any] = [Permit.garage_id == garage_id]
@@ -427,8 +430,8 @@ class ImportRefused(InvalidInput):
 
     def __init__(self, errors: list[tuple[int, str]]) -> None:
         count = len(errors)
-        super().__init__(f"{count} {'problem' if count == 1 else 'problems'} in the file; nothing was imported",
-                         field="file")
+        super().__init__(n_("%(num)d problem in the file; nothing was imported",
+                            "%(num)d problems in the file; nothing was imported", count), field="file")
         self.errors = errors
 
 
@@ -443,17 +446,17 @@ def _read_csv(data: bytes | str) -> list[tuple[int, list[str]]]:
     """(line number, cells) of every row, the header first; ImportRefused for a file that is not CSV text."""
     if isinstance(data, bytes):
         if len(data) > IMPORT_MAX_BYTES:
-            raise ImportRefused([(0, f"The file is larger than {IMPORT_MAX_BYTES // 1_000_000} MB: split it")])
+            raise ImportRefused([(0, _("The file is larger than %(num)d MB: split it", num=IMPORT_MAX_BYTES // 1_000_000))])
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as bad:
             line = data[:bad.start].count(b"\n") + 1
-            raise ImportRefused([(line, "The file is not UTF-8 text: save it as \"CSV UTF-8\" and try again")]) from None
+            raise ImportRefused([(line, _("The file is not UTF-8 text: save it as \"CSV UTF-8\" and try again"))]) from None
     else:
         text = data.removeprefix("\ufeff")
     if "\x00" in text:
-        raise ImportRefused([(text[:text.index("\x00")].count("\n") + 1, "The file holds a NUL character: "
-                                                                         "it is not CSV text")])
+        raise ImportRefused([(text[:text.index("\x00")].count("\n") + 1,
+                              _("The file holds a NUL character: it is not CSV text"))])
     reader = csv.reader(io.StringIO(text, newline=""))
     rows: list[tuple[int, list[str]]] = []
     try:
@@ -462,9 +465,9 @@ def _read_csv(data: bytes | str) -> list[tuple[int, list[str]]]:
             rows.append((line, cells))
             line = reader.line_num + 1
             if len(rows) > IMPORT_MAX_ROWS + 1:
-                raise ImportRefused([(line - 1, f"At most {IMPORT_MAX_ROWS} permits per file: split it")])
+                raise ImportRefused([(line - 1, _("At most %(num)d permits per file: split it", num=IMPORT_MAX_ROWS))])
     except csv.Error as bad:
-        raise ImportRefused([(reader.line_num, f"Not readable as CSV: {bad}")]) from None
+        raise ImportRefused([(reader.line_num, _("Not readable as CSV: %(problem)s", problem=str(bad)))]) from None
     return rows
 
 
@@ -474,23 +477,29 @@ def _header(cells: list[str]) -> dict[str, int]:
     problems = []
     unknown = [name for name in names if name not in known]
     if unknown:
-        problems.append(f"unknown column “{unknown[0][:40]}”")
+        problems.append(_("unknown column “%(name)s”", name=unknown[0][:40]))
     twice = sorted({name for name in names if names.count(name) > 1})
     if twice:
-        problems.append(f"column {twice[0][:40]} twice")
+        problems.append(_("column %(name)s twice", name=twice[0][:40]))
     missing = [name for name in IMPORT_REQUIRED if name not in names]
     if missing:
-        problems.append(f"no column {', '.join(missing)}")
+        problems.append(_("no column %(names)s", names=", ".join(missing)))
     if problems:
-        raise ImportRefused([(1, f"The first line names the columns ({IMPORT_HEADER}; contact and "
-                                 f"payment_method may be left out): {'; '.join(problems)}")])
+        raise ImportRefused([(1, _("The first line names the columns (%(header)s; contact and payment_method may "
+                                   "be left out): %(problems)s", header=IMPORT_HEADER, problems=listed(problems)))])
     return {name: i for i, name in enumerate(names)}
+
+
+def _cell_problem(column: str, problem: str) -> str:
+    """What is wrong with a line's cell: "price: ..." (the column's name as the file has it)."""
+    return _("%(column)s: %(problem)s", column=column, problem=problem)
 
 
 def _import_row(columns: dict[str, int], cells: list[str]) -> tuple[SaleTerms | None, list[str]]:
     """A data line as a sale's terms, or every message of what is wrong in it."""
     if len(cells) != len(columns):
-        return None, [f"{len(cells)} cells where the first line names {len(columns)} columns"]
+        return None, [_("%(cells)d cells where the first line names %(columns)d columns", cells=len(cells),
+                         columns=len(columns))]
     cell = {name: cells[i].strip() for name, i in columns.items()}
     problems: list[str] = []
     terms: dict[str, Any] = {"holder": cell["holder"], "contact": cell.get("contact", ""),
@@ -500,11 +509,12 @@ def _import_row(columns: dict[str, int], cells: list[str]) -> tuple[SaleTerms | 
         try:
             terms[name] = parse_date(cell[name], name)
         except InvalidInput as bad:
-            problems.append(f"{name}: {bad.message}")
+            problems.append(_cell_problem(name, bad.message))
     try:
         terms["price_cents"] = parse_money(cell["price"])
     except ValueError:
-        problems.append(f"price: “{cell['price'][:20]}” is not an amount in dollars, like 120 or 120.00")
+        problems.append(_cell_problem("price", _("“%(text)s” is not an amount in dollars, like 120 or 120.00",
+                                                 text=cell["price"][:20])))
     checks = [("holder", lambda: rules.check_holder(terms["holder"])),
               ("contact", lambda: rules.check_contact(terms["contact"])),
               ("payment_method", lambda: check_payment_method(terms["payment_method"])),
@@ -517,7 +527,7 @@ def _import_row(columns: dict[str, int], cells: list[str]) -> tuple[SaleTerms | 
         try:
             check()
         except InvalidInput as bad:
-            problems.append(f"{name}: {bad.message}")
+            problems.append(_cell_problem(name, bad.message))
     if problems:
         return None, problems
     return _sale_terms(plates=_import_plates(cell["plates"]), **terms), []
@@ -542,23 +552,26 @@ def import_permits(garage_id: int, actor: Actor, data: bytes | str, now: datetim
     rows = _read_csv(data)
     rows = [(line, cells) for line, cells in rows if any(cell.strip() for cell in cells)]
     if not rows:
-        raise ImportRefused([(1, f"The file is empty: its first line names the columns ({IMPORT_HEADER})")])
+        raise ImportRefused([(1, _("The file is empty: its first line names the columns (%(header)s)",
+                                    header=IMPORT_HEADER))])
     columns = _header(rows[0][1])
     if len(rows) == 1:
-        raise ImportRefused([(rows[0][0], "No permits after the first line (one permit per line)")])
+        raise ImportRefused([(rows[0][0], _("No permits after the first line (one permit per line)"))])
     errors: list[tuple[int, str]] = []
     sales: list[tuple[int, SaleTerms]] = []
     first_line: dict[str, tuple[int, str]] = {}
     for line, cells in rows[1:]:
         terms, problems = _import_row(columns, cells)
         if terms is not None and len(terms.plates) > most:
-            problems, terms = [f"plates: this garage allows at most {most} plates per permit"], None
+            problems, terms = [_cell_problem("plates", _("this garage allows at most %(num)d plates per permit",
+                                                             num=most))], None
         errors += [(line, problem) for problem in problems]
         # A line's plates are checked against the file and the garage even when another of its cells is
         # wrong: every problem of the file is told at once.
         for plate, key in (terms.plates if terms is not None else _row_plates(columns, cells)):
             if key in first_line:
-                errors.append((line, f"plates: {plate} is also on line {first_line[key][0]}"))
+                errors.append((line, _cell_problem("plates", _("%(plate)s is also on line %(line)d", plate=plate,
+                                                                 line=first_line[key][0]))))
             else:
                 first_line[key] = (line, plate)
         if terms is not None:
@@ -568,8 +581,9 @@ def import_permits(garage_id: int, actor: Actor, data: bytes | str, now: datetim
         for plate, key, permit_id in db.session.execute(
                 sa.select(PermitPlate.license_plate, PermitPlate.plate_key, PermitPlate.permit_id)
                 .where(PermitPlate.garage_id == garage_id, PermitPlate.plate_key.in_(keys[chunk:chunk + 500]))):
-            errors.append((first_line[key][0], f"plates: {first_line[key][1]} is already on permit "
-                                               f"{rules.number_of(permit_id)}"))
+            errors.append((first_line[key][0], _cell_problem("plates", _(
+                "%(plate)s is already on permit %(permit)s", plate=first_line[key][1],
+                permit=rules.number_of(permit_id)))))
     if errors:
         db.session.rollback()
         raise ImportRefused(sorted(errors, key=lambda e: e[0]))
@@ -579,8 +593,8 @@ def import_permits(garage_id: int, actor: Actor, data: bytes | str, now: datetim
         commit_keeping_loaded()
     except IntegrityError:
         db.session.rollback()
-        raise Conflict("A plate of the file was put on a permit meanwhile: nothing was imported; "
-                       "import the file again", field="file") from None
+        raise Conflict(_("A plate of the file was put on a permit meanwhile: nothing was imported; "
+                         "import the file again"), field="file") from None
     except BaseException:
         db.session.rollback()
         raise
@@ -698,7 +712,7 @@ def permits_report(garage_id: int, first: date, last: date, due_days: int = rule
     payment method, and the permit cars and visitors inside on each of those days."""
     low, high = REPORT_DUE_DAYS
     if isinstance(due_days, bool) or not isinstance(due_days, int) or not low <= due_days <= high:
-        raise InvalidInput(f"Days ahead must be a whole number from {low} to {high}", field="days")
+        raise InvalidInput(_("Days ahead must be a whole number from %(low)d to %(high)d", low=low, high=high), field="days")
     now = now or utcnow()
     garage = _garage(garage_id)
     today = local_today(now, garage.timezone)

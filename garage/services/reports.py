@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 
 from ..domain.clock import utcnow
 from ..domain.errors import DomainError
+from ..domain.words import _
 from ..domain.figures import (
     HourEvents, OccupancyPoint, occupancy_series, percent_change, safe_div, weighted_median,
 )
@@ -326,7 +327,7 @@ class ReportTooSlow(DomainError):
     status = 503
 
     def __init__(self) -> None:
-        super().__init__("This report took too long to compute; choose a shorter period and try again")
+        super().__init__(_("This report took too long to compute; choose a shorter period and try again"))
 
 
 def build_report(garage_id: int, period: Period, now: datetime | None = None, *, full: bool = True) -> Report:

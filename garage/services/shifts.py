@@ -22,13 +22,14 @@ from ..domain import shifts as rules
 from ..domain.clock import utcnow
 from ..domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..domain.tickets import PAYMENT_METHODS
+from ..domain.words import _
 from ..extensions import db
 from ..identity import Actor
 from ..models import PermitPayment, Refund, Shift, Ticket, User
 from . import audit
 
-NO_SHIFT = "No such shift"
-NO_OPEN_SHIFT = "You have no open shift at this garage"
+NO_SHIFT = _("No such shift")
+NO_OPEN_SHIFT = _("You have no open shift at this garage")
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ SHIFT_WITH_PEOPLE = (sa.select(Shift).options(joinedload(Shift.opened_by).load_o
 
 def _person(actor: Actor) -> int:
     if actor.user_id is None:
-        raise Forbidden("A shift belongs to a person: sign in or use a person's token")
+        raise Forbidden(_("A shift belongs to a person: sign in or use a person's token"))
     return actor.user_id
 
 
@@ -129,7 +130,7 @@ def _visible(garage_id: int, shift_id: Any, actor: Actor, manager: bool) -> Shif
 def _counted(counted_cents: Any, by_denomination: Mapping[Any, Any] | None) -> tuple[int, str | None]:
     """A counted total, or a count per denomination (its total, and the count kept as JSON text)."""
     if (counted_cents is None) == (by_denomination is None):
-        raise InvalidInput("Give the counted cash: a total or a count per denomination (one of the two)",
+        raise InvalidInput(_("Give the counted cash: a total or a count per denomination (one of the two)"),
                            field="countedCashCents")
     if by_denomination is None:
         return rules.check_counted(counted_cents), None
@@ -304,7 +305,8 @@ def _amend(garage_id: int, shift_id: Any, actor: Actor, action: str, reason: str
         return _done(garage_id, shift.id)
     except IntegrityError:  # reopening: one open shift per person per garage
         db.session.rollback()
-        raise Conflict(f"{opener} has another shift open at this garage: close it first", field="shift") from None
+        raise Conflict(_("%(name)s has another shift open at this garage: close it first", name=opener),
+                       field="shift") from None
     except BaseException:
         db.session.rollback()
         raise

@@ -24,6 +24,7 @@ from ..domain.tickets import (
     looks_like_ticket_number, new_ticket_number, normalise_ticket_number, plate_key, scanned_ticket_message,
 )
 from ..domain.inputs import PageCount
+from ..domain.words import _, n_
 from ..extensions import db
 from ..domain.garages import DEFAULT_GARAGE_ID
 from ..identity import Actor, TokenCaller, admitted
@@ -52,7 +53,8 @@ def _refuse_if_inside(garage_id: int, key: str) -> None:
     """The plate as stored (not as typed now: "HH AB.102" is the car "HH-AB 102" inside) names the car."""
     existing = _active_by_plate(garage_id, key)
     if existing is not None:
-        raise AlreadyInside(f"{existing.license_plate} is already inside on ticket {existing.ticket_number}")
+        raise AlreadyInside(_("%(plate)s is already inside on ticket %(number)s", plate=existing.license_plate,
+                              number=existing.ticket_number))
 
 
 def _refuse_scanned_ticket(garage_id: int | None, typed: str,
@@ -104,7 +106,7 @@ def issue_ticket(garage_id: int | None, license_plate: str | None, vehicle_type:
     now = now or utcnow()
     garage_id, actor = _refuse_scanned_ticket(garage_id, typed, actor or Actor.system())
     details = entry_details(typed, vehicle_type)
-    for _ in range(NUMBER_ATTEMPTS):
+    for _attempt in range(NUMBER_ATTEMPTS):
         try:
             ticket = store().issue(garage_id, NewTicket(new_ticket_number(), typed, key, vehicle_type, now), actor,
                                    details)
@@ -134,7 +136,7 @@ def issue_ticket(garage_id: int | None, license_plate: str | None, vehicle_type:
             garage_id = admitted(actor)[1]  # the garage the statement resolved (this rare path only)
         _refuse_if_inside(garage_id, key)  # no space was taken before the plate rule could speak: it first
         raise GarageFull(_full_message(garage_id))
-    raise Conflict("Could not allocate a ticket number, try again")
+    raise Conflict(_("Could not allocate a ticket number, try again"))
 
 
 def _full_message(garage_id: int | None) -> str:
@@ -144,9 +146,9 @@ def _full_message(garage_id: int | None) -> str:
                               .where(Garage.id == garage_id)).first() if garage_id is not None else None)
     if row is not None and row.reserved_spaces and row.occupied < row.total_spaces:
         free = row.total_spaces - row.occupied
-        return (f"Full for visitors: the {free} free space{'' if free == 1 else 's'} "
-                f"{'is' if free == 1 else 'are'} reserved for permit holders")
-    return "Garage is full"
+        return n_("Full for visitors: the %(num)d free space is reserved for permit holders",
+                  "Full for visitors: the %(num)d free spaces are reserved for permit holders", free)
+    return _("Garage is full")
 
 
 def again_on_deadlock(use_case):
@@ -180,7 +182,7 @@ def find_ticket(garage_id: int, ticket_number: str | None) -> Ticket:
     """The garage's ticket of that number; NotFound also for another garage's (nothing said of it)."""
     ticket = _by_number(garage_id, ticket_number)
     if ticket is None:
-        raise NotFound("Ticket not found")
+        raise NotFound(_("Ticket not found"))
     return ticket
 
 
@@ -192,7 +194,7 @@ def find_active(garage_id: int, query: str | None) -> Ticket:
         raise InvalidInput(NOTHING_TO_FIND, field="q")
     ticket = store().latest_ticket(garage_id, number, key)
     if ticket is None:
-        raise NotFound("No ticket or car matches that number or plate")
+        raise NotFound(_("No ticket or car matches that number or plate"))
     return ticket
 
 
@@ -206,7 +208,8 @@ def quote_for(ticket: Ticket, now: datetime | None = None, lost: bool = False,
         return pricing.recorded(ticket.duration_minutes or 0, ticket.amount_paid, ticket.lost,
                                 ticket.lost_fee_cents, getattr(ticket, "discount_cents", 0) or 0,
                                 getattr(ticket, "price_rule", None),
-                                permit=getattr(ticket, "permit_id", None) is not None)
+                                permit=getattr(ticket, "permit_id", None) is not None,
+                                tax_rate_bp=ticket.tax_rate_bp, tax_added=bool(ticket.tax_added))
     return _priced(ticket, now or utcnow(), lost, tariff or current_tariff(ticket.garage_id))[0]
 
 
@@ -217,7 +220,8 @@ def _priced(ticket: Ticket, now: datetime, lost: bool, tariff: pricing.Tariff,
     base = permit_service.priced(
         ticket, lambda start: pricing.quote(start, now, tariff, vehicle_type=ticket.vehicle_type, lost=lost),
         now, tariff, lost)
-    return validation_service.priced(ticket, base, now, tariff, extra)
+    q, lines, on_ticket = validation_service.priced(ticket, base, now, tariff, extra)
+    return pricing.with_added_tax(q, tariff), lines, on_ticket
 
 
 def quote_with_validations(ticket: Ticket, now: datetime | None = None, lost: bool = False,
@@ -273,13 +277,14 @@ def process_exit(garage_id: int | None, ticket_number: str | None, payment_metho
         ticket, settings = found.ticket, found.settings
         payment_method = _method_or_none(payment_method)
         if ticket is None:
-            raise NotFound("Ticket not found")
+            raise NotFound(_("Ticket not found"))
         if ticket.status != STATUS_ACTIVE:
             raise AlreadyProcessed()
         # The ticket's own vehicle type is the only one its fee looks at.
         tariff = (settings.tariff({ticket.vehicle_type: found.type_rate} if found.type_rate is not None else None)
                   if settings is not None else None)
-        q, lines, on_ticket = _priced(ticket, now, lost, tariff or current_tariff(ticket.garage_id))
+        tariff_used = tariff or current_tariff(ticket.garage_id)
+        q, lines, on_ticket = _priced(ticket, now, lost, tariff_used)
         if expected_amount_cents is not None and expected_amount_cents != q.amount_cents:
             raise QuoteChanged(expected_amount_cents, q.amount_cents)
         # A permit car that owes nothing is let out: no payment method (whatever was sent), "Permit".
@@ -289,7 +294,9 @@ def process_exit(garage_id: int | None, ticket_number: str | None, payment_metho
                       amount_paid=q.amount_cents, payment_method=payment_method, last_event_at=now,
                       lost=lost, lost_fee_cents=q.lost_fee_cents if lost else None,
                       closed_by_id=found.actor.user_id if found.actor else None, updated_at=now,
-                      discount_cents=q.discount_cents, price_rule=q.rule)
+                      discount_cents=q.discount_cents, price_rule=q.rule,
+                      # how the price was taxed: the receipt splits it the same way whatever changes later
+                      tax_rate_bp=tariff_used.tax_rate_bp, tax_added=tariff_used.tax_added)
         # What each validation on the ticket took off, for its row (written by the exit's statement).
         given = [(v.id, line.discount_cents) for line in lines for v in on_ticket
                  if v.terms.program_id == line.program_id]
@@ -334,7 +341,7 @@ def find_inside_by_plate(garage_id: int, license_plate: str | None) -> Ticket:
         raise InvalidInput(NOTHING_TO_FIND, field="plate")
     ticket = _active_by_plate(garage_id, key)
     if ticket is None:
-        raise NotFound("No car inside has that plate", field="plate")
+        raise NotFound(_("No car inside has that plate"), field="plate")
     return ticket
 
 

@@ -21,14 +21,15 @@ from ..domain import pricing, validations as rules
 from ..domain.clock import local_today, utcnow
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.tickets import STATUS_ACTIVE, STATUS_COMPLETED
+from ..domain.words import _
 from ..extensions import db
 from ..identity import Actor
 from ..models import Garage, Ticket, TicketValidation, ValidationCode, ValidationProgram
 from ..persistence import commit_keeping_loaded, store, within
-from . import audit
+from . import audit, listed
 
-ONLY_INSIDE = "Only the ticket of a car inside can be validated"
-CHANGED_MEANWHILE = "This ticket changed meanwhile (paid, voided or validated at another desk): look it up again"
+ONLY_INSIDE = _("Only the ticket of a car inside can be validated")
+CHANGED_MEANWHILE = _("This ticket changed meanwhile (paid, voided or validated at another desk): look it up again")
 
 
 class InvalidProgram(InvalidInput):
@@ -36,7 +37,7 @@ class InvalidProgram(InvalidInput):
 
     def __init__(self, errors: dict[str, str]) -> None:
         self.errors = dict(errors)
-        super().__init__("; ".join(self.errors.values()), field=next(iter(self.errors)))
+        super().__init__(listed(self.errors.values()), field=next(iter(self.errors)))
 
 
 TERMS_OF_TICKET = (
@@ -107,20 +108,20 @@ def create_program(garage_id: int, actor: Actor, *, name: Any, kind: Any, value:
     errors = rules.check_program(name, kind, value, valid_from, valid_until, usage_cap)
     merchant = merchant.strip() if isinstance(merchant, str) else ""
     if len(merchant) > rules.NAME_MAX or not merchant.isprintable():
-        errors["merchant"] = f"The merchant has at most {rules.NAME_MAX} printable characters"
+        errors["merchant"] = _("The merchant has at most %(num)d printable characters", num=rules.NAME_MAX)
     keys: list[str] = []
     for raw in codes:
         try:
             key = rules.check_code(raw, field="codes")
         except InvalidInput as bad:
-            errors["codes"] = f"{bad.message}: {str(raw)[:50]!r} has not"
+            errors["codes"] = _("%(rule)s: %(code)s has not", rule=bad.message, code=repr(str(raw)[:50]))
             break
         if key in keys:
-            errors["codes"] = f"The code {key} is listed twice"
+            errors["codes"] = _("The code %(code)s is listed twice", code=key)
             break
         keys.append(key)
     if not keys and "codes" not in errors:
-        errors["codes"] = "Give at least one code the merchant hands out"
+        errors["codes"] = _("Give at least one code the merchant hands out")
     if errors:
         raise InvalidProgram(errors)
     try:
@@ -140,8 +141,9 @@ def create_program(garage_id: int, actor: Actor, *, name: Any, kind: Any, value:
         db.session.rollback()
         taken = db.session.scalars(sa.select(ValidationCode.code).where(ValidationCode.garage_id == garage_id,
                                                                          ValidationCode.code.in_(keys))).all()
-        raise Conflict(f"This garage has the code {taken[0]} already" if taken
-                       else f"This garage has a program named {name.strip()} already", field="name") from None
+        raise Conflict(_("This garage has the code %(code)s already", code=taken[0]) if taken
+                       else _("This garage has a program named %(name)s already", name=name.strip()),
+                       field="name") from None
     except BaseException:
         db.session.rollback()
         raise

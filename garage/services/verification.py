@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from ..domain import invariants
 from ..domain.errors import Conflict, NotFound
+from ..domain.words import _
 from ..extensions import db
 from ..identity import Actor
 from ..models import Garage
@@ -40,10 +41,11 @@ def repair_counter(garage_id: int, actor: Actor) -> CounterRepair:
     try:
         repair = store().repair_counter(garage_id)
         if repair is None:
-            raise NotFound("No such garage: run flask --app garage init first")
+            raise NotFound(_("No such garage: run flask --app garage init first"))
         if not repair.done:
-            raise Conflict(f"{repair.inside} cars are inside but the garage has {repair.total_spaces} spaces: "
-                           "the counter cannot hold them; raise the total spaces first (settings page)")
+            raise Conflict(_("%(inside)d cars are inside but the garage has %(spaces)d spaces: the counter cannot hold "
+                             "them; raise the total spaces first (settings page)", inside=repair.inside,
+                             spaces=repair.total_spaces))
         if (repair.before, repair.permit_before) != (repair.after, repair.permit_after):
             permit = repair.permit_before != repair.permit_after
             audit.record(actor, REPAIRED, "garage_settings", garage_id,

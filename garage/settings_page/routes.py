@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from flask import flash, get_flashed_messages, redirect, request, url_for
+from markupsafe import escape
 
 from ..domain import garage_settings as rules
 from ..domain import rate_periods as periods
-from ..domain.clock import to_local, utcnow
+from ..domain.clock import utcnow
 from ..domain.errors import Conflict, InvalidInput, NotFound
 from ..domain.inputs import parse_integer
 from ..domain.money import minor_to_decimal, parse_money
@@ -19,13 +20,14 @@ from ..domain.permits import POLICY_REFUSE, POLICY_VISITOR
 from ..domain.pricing import LOST_ADD, LOST_REPLACE
 from ..domain.tax import parse_percent, percent_text
 from ..domain.tickets import VEHICLE_TYPES
+from ..domain.words import Text, _
 from ..services import settings as settings_service
-from .. import htmx
+from .. import htmx, i18n
 from ..htmx import is_htmx
 from ..identity import current_garage, current_actor, manager_required
 from . import bp
 
-SAVED = "Saved. New rules apply to exits from now on; tickets already paid keep their amount."
+SAVED = _("Saved. New rules apply to exits from now on; tickets already paid keep their amount.")
 
 
 def rate_field(kind: str) -> str:
@@ -73,59 +75,64 @@ def parse_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]
     def text(name: str) -> str:
         return (form.get(name) or "").strip()
 
-    def whole(name: str, setting: str, label: str, blank: int | None = None) -> None:
+    def whole(name: str, setting: str, message: Text, blank: int | None = None) -> None:
         raw = text(name)
         if raw == "" and blank is not None:
             changes[setting] = blank
         else:
             number = parse_integer(raw)  # -5 is a whole number: rules.check says its limits
             if number is None:
-                errors[name] = f"Enter {label} as a whole number"
+                errors[name] = message
             else:
                 changes[setting] = number
 
-    def money(name: str, label: str, required: bool = False) -> int | None:
+    def money(name: str, message: Text, required: Text | None = None) -> int | None:
+        """`message`: not an amount; `required`: the message when it is left empty (None: optional)."""
         raw = text(name)
         if raw == "":
-            if required:
-                errors[name] = f"Enter {label} in dollars, e.g. 10 or 10.50"
+            if required is not None:
+                errors[name] = required
             return None
         try:
             return parse_money(raw)
         except ValueError:
-            errors[name] = f"Enter {label} in dollars and cents, e.g. 10 or 10.50"
+            errors[name] = message
             return None
 
-    whole("total_spaces", "total_spaces", "the total spaces")
-    rate = money("hourly_rate", "the hourly rate", required=True)
+    whole("total_spaces", "total_spaces", _("Enter the total spaces as a whole number"))
+    rate = money("hourly_rate", _("Enter the hourly rate in dollars and cents, e.g. 10 or 10.50"),
+                 required=_("Enter the hourly rate in dollars, e.g. 10 or 10.50"))
     if rate is not None:
         changes["hourly_rate"] = rate
-    changes["vehicle_rates"] = {kind: money(rate_field(kind), f"the {kind} rate") for kind in VEHICLE_TYPES}
-    whole("grace_minutes", "grace_minutes", "the grace period in minutes", blank=0)
-    daily_max = money("daily_max", "the daily maximum")
+    changes["vehicle_rates"] = {
+        kind: money(rate_field(kind), _("Enter the %(vehicle_type)s rate in dollars and cents, e.g. 10 or 10.50",
+                                        vehicle_type=Text(kind)))
+        for kind in VEHICLE_TYPES}
+    whole("grace_minutes", "grace_minutes", _("Enter the grace period in minutes as a whole number"), blank=0)
+    daily_max = money("daily_max", _("Enter the daily maximum in dollars and cents, e.g. 10 or 10.50"))
     if "daily_max" not in errors:
         changes["daily_max_cents"] = daily_max
-    lost_fee = money("lost_ticket_fee", "the lost-ticket fee")
+    lost_fee = money("lost_ticket_fee", _("Enter the lost-ticket fee in dollars and cents, e.g. 10 or 10.50"))
     if "lost_ticket_fee" not in errors:
         changes["lost_ticket_fee_cents"] = lost_fee or 0
     changes["lost_ticket_mode"] = text("lost_ticket_mode")
     changes["garage_name"] = text("garage_name")
     changes["timezone"] = text("timezone")
-    whole("almost_full_percent", "almost_full_percent", "the ALMOST FULL threshold")
+    whole("almost_full_percent", "almost_full_percent", _("Enter the ALMOST FULL threshold as a whole number"))
     changes["garage_address"] = form.get("garage_address") or ""  # lines: the service tidies them
     try:
         changes["tax_rate_bp"] = parse_percent(text("tax_rate"))
     except ValueError:
-        errors["tax_rate"] = "Enter the tax rate as a percentage with at most two decimals, e.g. 19 or 7.25"
+        errors["tax_rate"] = _("Enter the tax rate as a percentage with at most two decimals, e.g. 19 or 7.25")
     changes["tax_id"] = text("tax_id")
-    whole("void_window_minutes", "void_window_minutes", "the void window in minutes")
+    whole("void_window_minutes", "void_window_minutes", _("Enter the void window in minutes as a whole number"))
     changes["payments_require_shift"] = text("payments_require_shift") == CHECKED  # unticked: not sent
     if "reserved_spaces" in form:  # a form from before these fields (a page left open) leaves them as they are
-        whole("reserved_spaces", "reserved_spaces", "the reserved spaces", blank=0)
+        whole("reserved_spaces", "reserved_spaces", _("Enter the reserved spaces as a whole number"), blank=0)
     if "permit_policy" in form:
         changes["permit_policy"] = text("permit_policy")
     if "permit_max_plates" in form:
-        whole("permit_max_plates", "permit_max_plates", "the plates per permit")
+        whole("permit_max_plates", "permit_max_plates", _("Enter the plates per permit as a whole number"))
     if "pricing_choice" in form:  # a form of before rate periods keeps the garage's choice
         changes["pricing_choice"] = text("pricing_choice")
     for setting, message in rules.check(changes).items():
@@ -141,14 +148,14 @@ def _render(values: Mapping[str, str], errors: Mapping[str, str], status: int = 
         values=values, errors=errors, saved=saved, oob=is_htmx() and saved,
         vehicle_types=[(kind, rate_field(kind)) for kind in VEHICLE_TYPES],
         timezones=rules.COMMON_TIMEZONES, occupied=settings.occupied,
-        modes=((LOST_REPLACE, "Instead of the time fee"), (LOST_ADD, "On top of the time fee")),
-        permit_policies=((POLICY_VISITOR, "Let it in as a visitor (charged as one)"),
-                         (POLICY_REFUSE, "Do not let it in")),
+        modes=((LOST_REPLACE, _("Instead of the time fee")), (LOST_ADD, _("On top of the time fee"))),
+        permit_policies=((POLICY_VISITOR, _("Let it in as a visitor (charged as one)")),
+                         (POLICY_REFUSE, _("Do not let it in"))),
         choices=CHOICE_LABELS, **periods_context())
 
 
-CHOICE_LABELS = ((periods.LOWEST, "The driver pays the lowest price that applies"),
-                 (periods.FIRST, "The first flat price listed that applies (else the hourly rates)"))
+CHOICE_LABELS = ((periods.LOWEST, _("The driver pays the lowest price that applies")),
+                 (periods.FIRST, _("The first flat price listed that applies (else the hourly rates)")))
 
 
 def periods_context() -> dict[str, Any]:
@@ -158,7 +165,7 @@ def periods_context() -> dict[str, Any]:
     zone = settings_service.get_settings(garage).timezone
 
     def when(moment) -> str:
-        return to_local(moment, zone).strftime("%a %d %b, %H:%M")
+        return i18n.format_datetime(moment, zone, "MMMEdHm")
 
     return {"periods": [(p.name, periods.words(p)) for p in tariff.periods],
             "preview": [(when(row.entry), when(row.exit), row.quote)
@@ -176,6 +183,27 @@ ITEM_FIELD_OF = {"enter_from": "enterFrom", "enter_until": "enterUntil", "leave_
                  "leave_by": "leaveBy", "start": "start", "end": "end"}
 
 
+class Capitalized(str):
+    """A period's problem (worded to follow "Period 2: ", as the API says it) as a sentence under its
+    field: its first letter upper case, in the reader's language too."""
+
+    def __new__(cls, message: str) -> "Capitalized":
+        self = super().__new__(cls, message[:1].upper() + message[1:])
+        self.message = message
+        return self
+
+    def __html__(self) -> str:
+        shown = str(escape(self.message))
+        return shown[:1].upper() + shown[1:]
+
+
+def _problem(message: str) -> str:
+    """ "Period 2: another period has the name X" → its problem, for the field of the form."""
+    if isinstance(message, Text) and "problem" in message.params:
+        return message.params["problem"]
+    return message.split(": ", 1)[-1]
+
+
 def period_item(form: Any) -> tuple[dict[str, Any], dict[str, str]]:
     """(the period as its JSON object, errors by form field) from the period form: the price in dollars,
     times as typed (HH:MM), days ticked, dates separated by commas or spaces, the vehicle type (empty: all)."""
@@ -190,7 +218,7 @@ def period_item(form: Any) -> tuple[dict[str, Any], dict[str, str]]:
         cents: int | None = parse_money(text("price"))
     except ValueError:
         cents = None
-        errors["price"] = "Enter the price in dollars and cents, e.g. 8 or 8.50"
+        errors["price"] = _("Enter the price in dollars and cents, e.g. 8 or 8.50")
     clocks = {periods.FLAT: ("enter_from", "enter_until", "leave_by", "leave_from"),
               periods.HOURLY: ("start", "end")}.get(kind, ())
     for name in clocks:
@@ -204,7 +232,7 @@ def period_item(form: Any) -> tuple[dict[str, Any], dict[str, str]]:
         item["rateCents" if kind == periods.HOURLY else "priceCents"] = cents if cents is not None else 0
     item["vehicleType"] = text("vehicle_type") or None
     for field, message in periods.parse_one(item, VEHICLE_TYPES)[1].items():
-        errors.setdefault(PERIOD_FIELD_OF.get(field, field), message[:1].upper() + message[1:])
+        errors.setdefault(PERIOD_FIELD_OF.get(field, field), Capitalized(message))
     return item, errors
 
 
@@ -239,7 +267,7 @@ def _list_error_field(key: str) -> str:
 
 def _back_to_settings():
     """Saved: the settings page with its "Saved" notice (htmx: the whole page loaded)."""
-    flash(SAVED, "settings-saved")
+    flash(i18n.translated(SAVED), "settings-saved")
     if is_htmx():
         return htmx.client_redirect(url_for("settings.index"))
     return redirect(url_for("settings.index"), code=303)
@@ -248,7 +276,7 @@ def _back_to_settings():
 def _position(raw: str) -> int:
     """A period's place in the list (from 1) in a URL; anything else: NotFound."""
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 3):
-        raise NotFound("No such rate period")
+        raise NotFound(_("No such rate period"))
     return int(raw)
 
 
@@ -257,7 +285,7 @@ def _existing(position: int | None) -> Mapping[str, Any] | None:
     if position is None:
         return None
     if not 1 <= position <= len(items):
-        raise NotFound("No such rate period")
+        raise NotFound(_("No such rate period"))
     return items[position - 1]
 
 
@@ -278,7 +306,7 @@ def period(position: str | None = None):
     try:
         settings_service.save_period(current_garage(), current_actor(), position, item, was)
     except rules.InvalidSettings as exc:  # across the list: a name another period has, one period too many
-        return _render_period(position, values, {_list_error_field(key): message.split(": ", 1)[-1]
+        return _render_period(position, values, {_list_error_field(key): _problem(message)
                                                  for key, message in exc.errors.items()}, 422, was)
     except Conflict as exc:  # the period was changed or moved meanwhile: the form again, with why
         return _render_period(position, values, {"form": exc.message}, 409, was)
@@ -292,7 +320,7 @@ def remove_period(position: str):
     page was shown: another name there is a Conflict, nothing removed)."""
     name = (request.form.get("name") or "").strip()
     if not name:
-        raise InvalidInput("Say which rate period to remove", field="name")
+        raise InvalidInput(_("Say which rate period to remove"), field="name")
     settings_service.remove_period(current_garage(), current_actor(), _position(position), name)
     return _back_to_settings()
 
@@ -319,5 +347,5 @@ def save():
         return _render(values, {FIELD_OF.get(k, k): m for k, m in exc.errors.items()}, 422)
     if is_htmx():
         return _render(form_values(), {}, saved=True)
-    flash(SAVED, "settings-saved")
+    flash(i18n.translated(SAVED), "settings-saved")
     return redirect(url_for("settings.index"), code=303)

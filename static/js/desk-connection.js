@@ -13,16 +13,6 @@
 (function () {
   "use strict";
   if (window.garageDesk) { return; }
-  // The words, in the page's language: #js-words (templates/base.html); English if it is missing.
-  var words = document.getElementById("js-words");
-  function word(name, fallback, values) {
-    var text = (words && words.getAttribute("data-" + name)) || fallback;
-    Object.keys(values || {}).forEach(function (key) { text = text.replace("{" + key + "}", values[key]); });
-    return text;
-  }
-  var NOT_CONNECTED = word("not-connected", "Not connected — nothing was recorded");
-  var NO_ANSWER = word("no-answer", "No answer — check Recent activity before trying again");
-  var locale = (words && words.getAttribute("data-locale")) || undefined;
   var OFFLINE_STATUSES = [0, 502, 503, 504];  // no answer, or a proxy's / the database's outage
   var stats = { online: true, offlineSince: null, failures: 0, blocked: 0 };
   window.garageDesk = stats;
@@ -30,6 +20,15 @@
   var status = document.getElementById("desk-connection");
   if (!status || !window.htmx || !window.garageConnection) { return; }
   var connection = window.garageConnection;
+  // The words, in the reader's language: rendered by the page (templates/desk/index.html, data-text-*),
+  // {time} and {code} filled in here.
+  function words(name, values) {
+    var text = status.getAttribute("data-text-" + name) || "";
+    Object.keys(values || {}).forEach(function (key) { text = text.split("{" + key + "}").join(values[key]); });
+    return text;
+  }
+  var NOT_CONNECTED = words("not-connected");
+  var NO_ANSWER = words("no-answer");
   var timeout = parseInt(status.getAttribute("data-timeout-ms"), 10);
   if (timeout > 0) { htmx.config.timeout = timeout; }
   var reconnected = status.getAttribute("data-reconnected-event");
@@ -39,9 +38,9 @@
   function isPolled(el) { return !!el && !!el.getAttribute && /\bevery /.test(el.getAttribute("hx-trigger") || ""); }
   function polled() { return Array.prototype.filter.call(document.querySelectorAll("[hx-trigger]"), isPolled); }
   function isPoll(event) { return isPolled(event.detail.elt); }
-  function clock(ms) {  // the time as the page writes times (the format locale: 14:05, 2:05 PM)
-    try { return new Date(ms).toLocaleTimeString(locale, { hour: "numeric", minute: "2-digit" }); }
-    catch (e) { var d = new Date(ms); return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2); }
+  function clock(ms) {
+    var d = new Date(ms);
+    return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2);
   }
   function verb(event) {
     var config = event.detail.requestConfig;
@@ -76,7 +75,7 @@
     var marker = document.createElement("p");
     marker.className = "stale-marker";
     marker.setAttribute("data-stale-marker", "");
-    marker.textContent = word("figures-from", "Not connected — figures from {time}", { time: clock(arrived.get(panel) || lastOk) });
+    marker.textContent = words("stale", { time: clock(arrived.get(panel) || lastOk) });
     panel.classList.add("is-stale");
     var first = panel.firstElementChild;  // under the panel's title, if it starts with one
     panel.insertBefore(marker, first && /^H[1-6]$/.test(first.tagName) ? first.nextSibling : panel.firstChild);
@@ -123,8 +122,7 @@
   function goOffline() {
     stats.failures += 1;
     if (stats.online) { stats.online = false; stats.offlineSince = Date.now(); }
-    connection.setText(status, word("offline", "Not connected — figures from {time}. Issuing tickets and taking " +
-      "payments are off until the connection is back; nothing is sent again by itself.", { time: clock(lastOk) }));
+    connection.setText(status, words("offline", { time: clock(lastOk) }));
     connection.setHidden(status, false);
     document.body.classList.add("is-offline");
     polled().forEach(markStale);
@@ -192,11 +190,9 @@
       if (event.type === "htmx:sendError") {
         tell(event.detail.elt, NOT_CONNECTED);
       } else if (event.type === "htmx:timeout") {
-        tell(event.detail.elt, post ? NO_ANSWER : word("no-answer-get", "No answer — nothing was recorded"));
+        tell(event.detail.elt, post ? NO_ANSWER : words("no-answer-get"));
       } else {
-        tell(event.detail.elt, post
-          ? word("error-post", "The server answered with an error ({code}) — check Recent activity before trying again", { code: code })
-          : word("error-get", "The server answered with an error ({code}) — nothing was recorded", { code: code }));
+        tell(event.detail.elt, words(post ? "error" : "error-get", { code: code }));
       }
     }
     if (outage) { goOffline(); }

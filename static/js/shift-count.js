@@ -19,8 +19,7 @@
       if (!/^[0-9]{1,6}$/.test(value)) { bad = true; return; }
       total += parseInt(value, 10) * parseInt(input.name.slice(6), 10);
     });
-    var words = document.getElementById("js-words");  // the page's language (templates/base.html)
-    out.textContent = bad ? ((words && words.getAttribute("data-check-counts")) || "check the counts") : dollars(total);
+    out.textContent = bad ? (out.getAttribute("data-text-bad") || "") : dollars(total);  // words from the page
   }
 
   document.querySelectorAll("details.pieces").forEach(function (pieces) {

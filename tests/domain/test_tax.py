@@ -136,3 +136,39 @@ def test_the_address_is_kept_as_trimmed_lines_whatever_the_line_breaks():
     assert rules.clean_address("   \n ") == ""
     # blank lines do not count against the four
     assert rules.check({"garage_address": "1\n\n2\n\n3\n\n4\n"}) == {}
+
+
+# Tax added on top of the price (garages.tax_added, issue 22).
+from garage.domain.tax import added_tax, split  # noqa: E402
+
+
+@pytest.mark.parametrize("net, rate, tax", [
+    (1000, 1900, 190), (1003, 1900, 191), (1, 1900, 0), (3, 1900, 1), (0, 1900, 0), (5000, 0, 0),
+    (1000, 725, 73),  # 72.5 → 73: half goes up
+])
+def test_the_tax_added_to_a_price_is_rounded_half_up(net, rate, tax):
+    assert added_tax(net, rate) == tax
+
+
+@given(totals, rates)
+def test_added_tax_is_the_exact_half_up_percentage(net, rate):
+    exact = Decimal(net) * Decimal(rate) / Decimal(10000)
+    assert added_tax(net, rate) == int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@given(totals, rates)
+def test_a_total_charged_with_tax_added_splits_back_into_its_price_and_tax(net, rate):
+    total = net + added_tax(net, rate)
+    assert split(total, rate, True) == (net, total - net)
+
+
+@given(totals, rates)
+def test_a_total_with_tax_included_splits_into_net_and_the_included_tax(total, rate):
+    net, tax = split(total, rate, False)
+    assert net + tax == total and tax == included_tax(total, rate)
+
+
+def test_the_receipt_line_says_whether_the_tax_was_included_or_added():
+    assert included_line(1190, 1900) == "incl. VAT 19 %: $1.90"
+    assert included_line(1190, 1900, added=True) == "Net $10.00 + VAT 19 %: $1.90"
+    assert included_line(1190, 0, added=True) is None

@@ -20,14 +20,19 @@ OPEN, CLOSE = "⟦", "⟧"
 HEADERS = {"Accept-Language": PSEUDO}
 
 
-def build_catalog(directory: Path) -> str:
-    """Extract every marked string (as `make translations` does) and write the pseudo catalog: its path."""
+def extract(directory: Path, locale: str | None = None):
+    """Every marked string of the code (as `make translations` extracts them), as a catalog."""
     pot = directory / "messages.pot"
     subprocess.run([os.path.join(os.path.dirname(sys.executable), "pybabel"), "extract", "-F", "babel.cfg",
                     "-k", "_", "-k", "n_:1,2", "-k", "N_", "-k", "lazy_gettext", "--no-location",
                     "-o", str(pot), "."], cwd=ROOT, check=True, capture_output=True)
     with open(pot, "rb") as f:
-        catalog = read_po(f, locale=PSEUDO)
+        return read_po(f, locale=locale)
+
+
+def build_catalog(directory: Path) -> str:
+    """Extract every marked string and write the pseudo catalog: its path."""
+    catalog = extract(directory, PSEUDO)
     for message in catalog:
         if not message.id:
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from garage.domain.clock import to_local
+from garage.i18n import format_date, format_time
 from garage.extensions import db
 from garage.models import Ticket
 from tests.helpers.db import audit_events, backdate, set_settings, ticket
@@ -16,7 +17,9 @@ RECEIPT_SETTINGS = dict(garage_name="Main Street Garage", garage_address="12 Mai
 
 
 def local(moment) -> str:
-    return to_local(moment, "Europe/Berlin").strftime("%d %b %Y, %H:%M")
+    # As the desk shows it in the default format locale (en_US: "Dec 6, 2026, 2:05 PM"; desk local_time).
+    shown = f'{format_date(to_local(moment, "Europe/Berlin"), "yMMMd")}, {format_time(moment, "Europe/Berlin")}'
+    return " ".join(shown.split())  # as text() reads it (the narrow space before PM is a space)
 
 
 def facts(node) -> dict[str, str]:
