@@ -11,16 +11,14 @@ from typing import Any, Mapping
 from datetime import datetime
 
 from ..domain.permits import number_of as permit_number
-from babel import dates as babel_dates
-
-from ..domain.clock import format_duration, to_local
+from ..domain.clock import format_duration
 from ..domain.money import format_money
 from ..domain import rate_periods
 from ..domain.shifts import denomination_label
 from ..domain.tax import format_percent
 from ..domain.tickets import format_receipt_number
 from ..domain.words import N_, _
-from ..i18n import format_locale
+from ..i18n import format_datetime
 
 # Settings snapshots use the column names in camelCase: hourlyRate is cents there
 # (unlike the seed API's dollar hourlyRate), as are every *Cents key and vehicleRates.
@@ -116,7 +114,7 @@ def _moment_text(value: str, tz: str) -> str:
 def moment_text(moment: datetime, tz: str) -> str:
     """A moment of the trail in the garage's timezone, to the second, in the reader's format
     ("Dec 6, 2026, 2:45:00 PM" / "06.12.2026, 14:45:00"): the page's "When" column and the details."""
-    return babel_dates.format_datetime(to_local(moment, tz), "medium", locale=format_locale())
+    return format_datetime(moment, tz, "yMMMdHms")
 
 
 def _pieces_text(counts: Mapping[Any, Any]) -> str:

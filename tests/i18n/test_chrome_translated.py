@@ -283,7 +283,7 @@ def test_a_person_who_chose_german_reads_german_whatever_the_browser_says(app, p
     audit = boss.get("/g/main/admin/audit", headers=ENGLISH).get_data(as_text=True)
     assert "Sprache und Formate geändert" in audit
     # The format locale: dates and times as in Germany.
-    assert re.search(r"\d{2}\.\d{2}\.\d{4}, \d{2}:\d{2}:\d{2}", audit)
+    assert re.search(r"\d{1,2}\. \w+\.? \d{4}, \d{2}:\d{2}:\d{2}", audit)
     # Back to the garage's: English for this browser again.
     boss.post("/account", data={"csrf_token": token, "language": "", "locale": ""}, headers=ENGLISH)
     assert "Sign out" in boss.get("/g/main/admin/users", headers=ENGLISH).get_data(as_text=True)
