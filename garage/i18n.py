@@ -18,12 +18,13 @@
 from __future__ import annotations
 
 import atexit
+from contextlib import contextmanager
 import os
 import shutil
 import tempfile
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, Iterator
 
 from babel import Locale, UnknownLocaleError
 from babel import dates as babel_dates
@@ -31,7 +32,7 @@ from babel import numbers as babel_numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, current_app, g, has_request_context, request
-from flask_babel import Babel, get_translations
+from flask_babel import Babel, force_locale, get_translations
 from flask_login import current_user
 
 from .domain import words
@@ -205,6 +206,33 @@ def _uses_24_hours(locale: Locale) -> bool:
 def first_weekday() -> int:
     """The first day of the week in the reader's locale: 0 = Monday ... 6 = Sunday."""
     return format_locale().first_week_day
+
+
+@contextmanager
+def for_the_driver(garage: Any) -> Iterator[None]:
+    """What a driver takes away (the printed ticket and receipt) reads in the garage's language and
+    formats, whatever the attendant chose for their own screens (issue 22); a garage with no default
+    language: the attendant's."""
+    language_code = getattr(garage, "language", "") or ""
+    locale_code = getattr(garage, "locale", "") or DEFAULT_LOCALE
+    kept = {name: g.get(name) for name in ("language", "format_locale")}
+    try:
+        g.format_locale = Locale.parse(locale_code)
+    except (ValueError, UnknownLocaleError):
+        g.format_locale = Locale.parse(DEFAULT_LOCALE)
+    try:
+        if language_code in spoken():
+            g.language = language_code
+            with force_locale(language_code):
+                yield
+        else:
+            yield
+    finally:
+        for name, value in kept.items():
+            if value is None:
+                g.pop(name, None)
+            else:
+                setattr(g, name, value)
 
 
 def install(app: Flask) -> None:

@@ -427,8 +427,10 @@ def paid(number: str):
 @framed_by_desk
 @staff_required
 def print_ticket(number: str):
-    return render_template("desk/print_ticket.html", ticket=ticket_service.find_ticket(current_garage(), number),
-                           garage=get_settings(current_garage()))
+    garage = get_settings(current_garage())
+    found = ticket_service.find_ticket(current_garage(), number)
+    with i18n.for_the_driver(garage):  # the slip is the driver's: the garage's language
+        return render_template("desk/print_ticket.html", ticket=found, garage=garage)
 
 
 @bp.get("/tickets/<number>/receipt")
@@ -440,4 +442,6 @@ def print_receipt(number: str):
         raise NotFound(_("Ticket %(number)s has not been paid yet: no receipt", number=found.ticket_number))
     if found.status == STATUS_VOIDED:
         raise NotFound(_("Ticket %(number)s was voided: no receipt", number=found.ticket_number))
-    return render_template("desk/print_receipt.html", ticket=found, garage=get_settings(current_garage()))
+    garage = get_settings(current_garage())
+    with i18n.for_the_driver(garage):  # the receipt is the driver's: the garage's language and formats
+        return render_template("desk/print_receipt.html", ticket=found, garage=garage)

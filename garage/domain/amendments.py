@@ -22,6 +22,7 @@ from .money import format_money
 from .roles import ROLE_MANAGER
 from .shifts import check_reason  # one rule for a reason, wherever one is asked for
 from .tickets import STATUS_ACTIVE, STATUS_COMPLETED, STATUS_VOIDED
+from .words import Text, _, n_
 
 __all__ = ["check_reason", "check_void_window", "may_void", "check_refund", "refundable", "correction_refusal",
            "DEFAULT_VOID_WINDOW_MINUTES", "MAX_VOID_WINDOW_MINUTES"]
@@ -29,22 +30,22 @@ __all__ = ["check_reason", "check_void_window", "may_void", "check_refund", "ref
 DEFAULT_VOID_WINDOW_MINUTES = 10
 MAX_VOID_WINDOW_MINUTES = 24 * 60
 
-VOID_ONLY_ACTIVE = "Only the ticket of a car inside can be voided (a paid ticket is refunded instead)"
-VOIDED_ALREADY = "This ticket is already voided"
-REFUND_ONLY_PAID = "Only a paid ticket can be refunded"
-NOTHING_LEFT = "This payment has been refunded in full"
-NOTHING_PAID = "Nothing was paid for this ticket: there is nothing to refund"
-CORRECT_VOIDED = "A voided ticket cannot be corrected"
-CORRECT_PAID_TYPE = ("This ticket is paid: its fee was charged for its vehicle type. "
-                     "Refund the difference instead of changing the type")
-NOTHING_TO_CORRECT = "Change the plate or the vehicle type (nothing would change)"
+VOID_ONLY_ACTIVE = _("Only the ticket of a car inside can be voided (a paid ticket is refunded instead)")
+VOIDED_ALREADY = _("This ticket is already voided")
+REFUND_ONLY_PAID = _("Only a paid ticket can be refunded")
+NOTHING_LEFT = _("This payment has been refunded in full")
+NOTHING_PAID = _("Nothing was paid for this ticket: there is nothing to refund")
+CORRECT_VOIDED = _("A voided ticket cannot be corrected")
+CORRECT_PAID_TYPE = _("This ticket is paid: its fee was charged for its vehicle type. "
+                      "Refund the difference instead of changing the type")
+NOTHING_TO_CORRECT = _("Change the plate or the vehicle type (nothing would change)")
 
 
 def check_void_window(value: Any, field: str = "void_window_minutes") -> int:
     """The garage's void window in whole minutes, 0 (attendants never void) to a day."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_VOID_WINDOW_MINUTES:
-        raise InvalidInput(f"The void window must be a whole number of minutes from 0 to {MAX_VOID_WINDOW_MINUTES}",
-                           field=field)
+        raise InvalidInput(_("The void window must be a whole number of minutes from 0 to %(max)d",
+                             max=MAX_VOID_WINDOW_MINUTES), field=field)
     return value
 
 
@@ -56,9 +57,9 @@ def may_void(status: str, entry_time: datetime, now: datetime, role: str | None,
     if status != STATUS_ACTIVE:
         raise Conflict(VOID_ONLY_ACTIVE)
     if role != ROLE_MANAGER and now - entry_time > timedelta(minutes=window_minutes):
-        raise Forbidden(f"Only a manager can void a ticket issued more than {window_minutes} "
-                        f"minute{'' if window_minutes == 1 else 's'} ago"
-                        if window_minutes else "Only a manager can void a ticket at this garage")
+        raise Forbidden(n_("Only a manager can void a ticket issued more than %(num)d minute ago",
+                           "Only a manager can void a ticket issued more than %(num)d minutes ago", window_minutes)
+                        if window_minutes else _("Only a manager can void a ticket at this garage"))
 
 
 def refundable(amount_paid: int | None, refunded_cents: int) -> int:
@@ -77,13 +78,14 @@ def check_refund(amount: Any, status: str, amount_paid: int | None, refunded_cen
     if left == 0:
         raise Conflict(NOTHING_LEFT)
     if isinstance(amount, bool) or not isinstance(amount, int) or amount < 1:
-        raise InvalidInput("Give the amount to refund: at least $0.01", field=field)
+        raise InvalidInput(_("Give the amount to refund: at least %(minimum)s", minimum=format_money(1)), field=field)
     if amount > left:
-        raise InvalidInput(f"At most {format_money(left)} of this payment can still be refunded", field=field)
+        raise InvalidInput(_("At most %(amount)s of this payment can still be refunded", amount=format_money(left)),
+                           field=field)
     return amount
 
 
-def correction_refusal(status: str, plate_changes: bool, type_changes: bool) -> str | None:
+def correction_refusal(status: str, plate_changes: bool, type_changes: bool) -> Text | None:
     """Why this correction may not be made (None: it may)."""
     if status == STATUS_VOIDED:
         return CORRECT_VOIDED

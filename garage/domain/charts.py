@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+from .words import _
+
 WIDTH, HEIGHT = 960, 320
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 80, 16, 36, 56
 MAX_X_LABELS = 12
@@ -191,7 +193,8 @@ def bar_chart(slug: str, title: str, description: str, labels: Sequence[str],
             top = y(value)
             chart.bars.append(Rect(round(chart.left + i * slot + gap / 2 + s * bar_w, 2), top,
                                   round(max(bar_w, 0.5), 2), round(chart.bottom - top, 2), colour,
-                                  f"{labels[i]}: {name} {fmt(value)}"))
+                                  _("%(label)s: %(series)s %(value)s", label=labels[i], series=name,
+                                    value=fmt(value))))
     _x_ticks(chart, axis_labels or labels, lambda i: chart.left + (i + 0.5) * slot, slot)
     chart.table_head = [x_label] + [name for name, _ in series]
     chart.table_rows = [[labels[i]] + [fmt(values[i]) for _, values in series] for i in range(len(labels))]
@@ -260,7 +263,15 @@ def heat_level(value: float | None, top: float, steps: int | None = None) -> str
     return HEAT_COLOURS[round(level * (len(HEAT_COLOURS) - 1) / steps)]
 
 
-def heat_legend(top: float) -> list[tuple[str, str]]:
+# Writes a value with so many decimals (a page: the reader's locale, 0,08 in German).
+Decimals = Callable[[float, int], str]
+
+
+def _dot_decimals(value: float, decimals: int) -> str:
+    return f"{value:.{decimals}f}"
+
+
+def heat_legend(top: float, number: Decimals = _dot_decimals) -> list[tuple[str, str]]:
     """One entry per colour in use: "≈ value" at the shown precision, every label different."""
     decimals, steps = heat_scale(top)
     if steps == 0:
@@ -271,13 +282,14 @@ def heat_legend(top: float) -> list[tuple[str, str]]:
     for level in range(steps + 1):
         mark = math.floor(top * unit * level / steps + 0.5)
         marks.append(max(mark, marks[-1] + 1) if marks else mark)
-    return [(f"≈ {mark / unit:.{decimals}f}", heat_level(top * level / steps, top, steps))
+    return [(f"≈ {number(mark / unit, decimals)}", heat_level(top * level / steps, top, steps))
             for level, mark in enumerate(marks)]
 
 
 def heat_map(slug: str, title: str, description: str, row_labels: Sequence[str],
              col_labels: Sequence[str], values: Sequence[Sequence[float | None]],
-             x_label: str, y_label: str) -> Chart:
+             x_label: str, y_label: str, number: Decimals = _dot_decimals) -> Chart:
+    """A row per row label, a column per column label; `number` writes the values."""
     chart = Chart("heat", slug, title, description, x_label, y_label, height=300,
                   left=56, bottom=300 - 48)
     rows, cols = len(row_labels), len(col_labels)
@@ -286,18 +298,19 @@ def heat_map(slug: str, title: str, description: str, row_labels: Sequence[str],
     decimals, steps = heat_scale(top)
 
     def fmt(value: float) -> str:
-        return f"{value:.{decimals}f}"
+        return number(value, decimals)
 
     for r in range(rows):
         for c in range(cols):
             value = values[r][c]
-            text = "no data" if value is None else fmt(value)
+            text = _("no data") if value is None else fmt(value)
             chart.cells.append(Rect(round(chart.left + c * cw, 2), round(chart.top + r * ch, 2),
                                     round(cw - 1, 2), round(ch - 1, 2), heat_level(value, top, steps),
-                                    f"{row_labels[r]} {col_labels[c]}: {text}"))
+                                    _("%(day)s %(hour)s: %(value)s", day=row_labels[r], hour=col_labels[c],
+                                      value=text)))
     chart.x_ticks = [Tick(round(chart.left + (c + 0.5) * cw, 2), col_labels[c]) for c in range(0, cols, 2)]
     chart.y_ticks = [Tick(round(chart.top + (r + 0.5) * ch, 2), row_labels[r]) for r in range(rows)]
-    chart.legend = heat_legend(top) + [("no data", NO_DATA_COLOUR)]
+    chart.legend = heat_legend(top, number) + [(_("no data"), NO_DATA_COLOUR)]
     chart.table_head = [y_label] + list(col_labels)
     chart.table_rows = [[row_labels[r]] + ["" if values[r][c] is None else fmt(values[r][c])
                                            for c in range(cols)] for r in range(rows)]

@@ -4,6 +4,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from .words import Text, _
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -25,6 +27,9 @@ def to_local(moment: datetime, tzname: str) -> datetime:
     return moment.astimezone(ZoneInfo(tzname))
 
 
-def format_duration(minutes: int) -> str:
+def format_duration(minutes: int) -> Text:
+    """125 → "2 h 05 min", 5 → "5 min" (translated where a page shows it)."""
     hours, mins = divmod(max(0, minutes), 60)
-    return f"{hours} h {mins:02d} min" if hours else f"{mins} min"
+    if hours:
+        return _("%(hours)d h %(minutes)02d min", hours=hours, minutes=mins)
+    return _("%(minutes)d min", minutes=mins)

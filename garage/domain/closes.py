@@ -13,19 +13,20 @@ from datetime import date
 from typing import Any, Mapping
 
 from .errors import Conflict
+from .words import N_, _
 
 VERSION = 1  # of the kept JSON: a figure added later reads as 0 from an older close
 
 
 class DayNotOver(Conflict):
     def __init__(self, day: date) -> None:
-        super().__init__(f"{day.isoformat()} has not ended yet in the garage's timezone: "
-                         "a day can be closed once it is over", field="day")
+        super().__init__(_("%(day)s has not ended yet in the garage's timezone: a day can be closed once "
+                           "it is over", day=day.isoformat()), field="day")
 
 
 class AlreadyClosed(Conflict):
     def __init__(self, day: date) -> None:
-        super().__init__(f"{day.isoformat()} is already closed", field="day")
+        super().__init__(_("%(day)s is already closed", day=day.isoformat()), field="day")
 
 
 @dataclass(frozen=True)
@@ -148,23 +149,23 @@ class DayFigures:
 # The figures an after-close adjustment is about, in the order they are listed: (key, label, money).
 # Which shifts were still open is the state at the close, not a figure of the day: not compared.
 COMPARED: tuple[tuple[str, str, bool], ...] = (
-    ("tickets_issued", "Tickets issued", False),
-    ("exits", "Exits (paid)", False),
-    ("revenue_cents", "Revenue", True),
-    ("voids", "Voids", False),
-    ("refunds", "Refunds given", False),
-    ("refunded_cents", "Refunded", True),
-    ("net_revenue_cents", "Net revenue", True),
-    ("payments_refunded_cents", "Refunded of this day's payments", True),
-    ("lost_tickets", "Lost tickets", False),
-    ("lost_fee_cents", "Lost-ticket fees", True),
-    ("validated", "Validations given", False),
-    ("validation_discount_cents", "Validation discounts", True),
-    ("cars_inside", "Cars inside at close", False),
-    ("shifts_closed", "Shifts closed", False),
-    ("expected_cash_cents", "Cash expected", True),
-    ("counted_cash_cents", "Cash counted", True),
-    ("over_short_cents", "Over / short", True),
+    ("tickets_issued", N_("Tickets issued"), False),
+    ("exits", N_("Exits (paid)"), False),
+    ("revenue_cents", N_("Revenue"), True),
+    ("voids", N_("Voids"), False),
+    ("refunds", N_("Refunds given"), False),
+    ("refunded_cents", N_("Refunded"), True),
+    ("net_revenue_cents", N_("Net revenue"), True),
+    ("payments_refunded_cents", N_("Refunded of this day's payments"), True),
+    ("lost_tickets", N_("Lost tickets"), False),
+    ("lost_fee_cents", N_("Lost-ticket fees"), True),
+    ("validated", N_("Validations given"), False),
+    ("validation_discount_cents", N_("Validation discounts"), True),
+    ("cars_inside", N_("Cars inside at close"), False),
+    ("shifts_closed", N_("Shifts closed"), False),
+    ("expected_cash_cents", N_("Cash expected"), True),
+    ("counted_cash_cents", N_("Cash counted"), True),
+    ("over_short_cents", N_("Over / short"), True),
 )
 
 
@@ -197,13 +198,16 @@ def lines(figures: DayFigures, methods: list[str] | None = None) -> list[Line]:
     """The day's figures in the order they are listed (the page, the print, the CSV): COMPARED, then
     each payment method's exits and revenue (`methods`: these, in this order, 0 where none)."""
     values = {"shifts_closed": len(figures.closed_shifts)}
-    out = [Line(key, label, values[key] if key in values else int(getattr(figures, key)), money)
+    out = [Line(key, _(label), values[key] if key in values else int(getattr(figures, key)), money)
            for key, label, money in COMPARED]
     paid = {m.method: m for m in figures.by_method}
     for method in (list(paid) if methods is None else methods):
         line = paid.get(method)
-        out.append(Line(f"exits:{method}", f"Exits paid by {method}", line.exits if line else 0, False))
-        out.append(Line(f"revenue_cents:{method}", f"Revenue by {method}", line.revenue_cents if line else 0, True))
+        # the method is a stored English key (a payment method's label): shown translated too
+        out.append(Line(f"exits:{method}", _("Exits paid by %(method)s", method=_(method)),
+                        line.exits if line else 0, False))
+        out.append(Line(f"revenue_cents:{method}", _("Revenue by %(method)s", method=_(method)),
+                        line.revenue_cents if line else 0, True))
     return out
 
 

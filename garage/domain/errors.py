@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from .money import format_money
+from .words import _
 
 
 class DomainError(Exception):
     status = 400
 
     def __init__(self, message: str, field: str | None = None) -> None:
+        """`message`: a Text (garage/domain/words.py `_`), English, translated where a page shows it;
+        show `exc.message`, never `str(exc)` (the English)."""
         super().__init__(message)
         self.message = message
         self.field = field
@@ -16,14 +19,14 @@ class DomainError(Exception):
 class Unauthenticated(DomainError):
     status = 401
 
-    def __init__(self, message: str = "Authentication required: send Authorization: Bearer <token>") -> None:
+    def __init__(self, message: str = _("Authentication required: send Authorization: Bearer <token>")) -> None:
         super().__init__(message)
 
 
 class Forbidden(DomainError):
     status = 403
 
-    def __init__(self, message: str = "Your role does not allow this") -> None:
+    def __init__(self, message: str = _("Your role does not allow this")) -> None:
         super().__init__(message)
 
 
@@ -48,15 +51,15 @@ class NoSuchGarage(NotFound):
     """A garage the caller may not act at answers as one that does not exist (never reveal it)."""
 
     def __init__(self) -> None:
-        super().__init__("No such garage", field="garage")
+        super().__init__(_("No such garage"), field="garage")
 
 
 class SeveralGarages(DomainError):
     """An API token of several garages called a path that names none: it must choose (400)."""
 
     def __init__(self, slugs: list[str]) -> None:
-        super().__init__("This token works at several garages: use /api/garages/<slug>/... "
-                         f"({', '.join(slugs)})")
+        super().__init__(_("This token works at several garages: use /api/garages/<slug>/... (%(slugs)s)",
+                           slugs=", ".join(slugs)))
         self.slugs = slugs
 
 
@@ -65,7 +68,7 @@ class Conflict(DomainError):
 
 
 class GarageFull(Conflict):
-    def __init__(self, message: str = "Garage is full") -> None:
+    def __init__(self, message: str = _("Garage is full")) -> None:
         super().__init__(message, field="licensePlate")
 
 
@@ -85,7 +88,7 @@ class AlreadyInside(Conflict):
 
 class AlreadyProcessed(Conflict):
     def __init__(self) -> None:
-        super().__init__("Ticket has already been processed")
+        super().__init__(_("Ticket has already been processed"))
 
 
 class CorrectedMeanwhile(Conflict):
@@ -93,16 +96,14 @@ class CorrectedMeanwhile(Conflict):
     write: the fee read is not the fee of the ticket now (nothing charged; look it up and quote again)."""
 
     def __init__(self) -> None:
-        super().__init__("This ticket was corrected or validated meanwhile: look it up and quote again")
+        super().__init__(_("This ticket was corrected or validated meanwhile: look it up and quote again"))
 
 
 class QuoteChanged(Conflict):
     """The fee moved (an hour boundary passed) between quote and payment."""
 
     def __init__(self, quoted_cents: int, current_cents: int) -> None:
-        super().__init__(
-            f"The amount due changed from {format_money(quoted_cents)} to "
-            f"{format_money(current_cents)}; confirm the new amount"
-        )
+        super().__init__(_("The amount due changed from %(quoted)s to %(current)s; confirm the new amount",
+                           quoted=format_money(quoted_cents), current=format_money(current_cents)))
         self.quoted_cents = quoted_cents
         self.current_cents = current_cents

@@ -6,12 +6,20 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from .periods import Bucket
+from .words import _
 
 EDGE_SECONDS = 0.001
+# English abbreviations of the weekdays, Monday first (pages show the locale's own: reports.present).
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def week_order(first_weekday: int = 0) -> list[int]:
+    """The weekdays (0 = Monday ... 6 = Sunday) in the order a week is read, from `first_weekday`
+    (the reader's locale: Monday in Germany, Sunday in the United States)."""
+    return [(first_weekday + i) % 7 for i in range(7)]
 
 
 def percent_change(current: float | None, previous: float | None) -> float | None:
@@ -21,12 +29,15 @@ def percent_change(current: float | None, previous: float | None) -> float | Non
     return (current - previous) / previous * 100.0
 
 
-def format_change(change: float | None) -> str:
+def format_change(change: float | None, decimal: Callable[[float], str] | None = None) -> str:
+    """A change in % with its sign (+12.3%, −5.0%, ±0.0%); `decimal` writes the number (one decimal,
+    ≥ 0) in the reader's locale (a page: 12,3 in German), else with a dot."""
     if change is None:
-        return "n/a"
+        return _("n/a")
+    write = decimal or (lambda value: f"{value:.1f}")
     if round(change, 1) == 0:
-        return "±0.0%"
-    return f"{change:+.1f}%".replace("-", "−")
+        return f"±{write(0.0)}%"
+    return f"{'+' if change > 0 else '−'}{write(round(abs(change), 1))}%"
 
 
 def weighted_median(counts: Iterable[tuple[float, int]]) -> float | None:
@@ -147,8 +158,9 @@ class HeatCell:
     hours: int  # how many hours of the period fell in this cell
 
 
-def hour_of_week(points: Iterable[OccupancyPoint | None]) -> list[list[HeatCell]]:
-    """7 rows (Mon..Sun) × 24 columns of the mean hourly average occupancy."""
+def hour_of_week(points: Iterable[OccupancyPoint | None], first_weekday: int = 0) -> list[list[HeatCell]]:
+    """7 rows (the week from `first_weekday`: Mon..Sun by default) × 24 columns of the mean hourly
+    average occupancy."""
     sums = [[0.0] * 24 for _ in range(7)]
     counts = [[0] * 24 for _ in range(7)]
     for p in points:
@@ -158,4 +170,4 @@ def hour_of_week(points: Iterable[OccupancyPoint | None]) -> list[list[HeatCell]
         sums[wd][hr] += p.average
         counts[wd][hr] += 1
     return [[HeatCell(wd, hr, sums[wd][hr] / counts[wd][hr] if counts[wd][hr] else None, counts[wd][hr])
-             for hr in range(24)] for wd in range(7)]
+             for hr in range(24)] for wd in week_order(first_weekday)]

@@ -16,7 +16,7 @@ from .pricing import LOST_MODES
 from . import rate_periods
 from .tax import MAX_RATE_BP
 from .tickets import VEHICLE_TYPES
-from .words import Text, _
+from .words import Text, _, listed
 
 MAX_SPACES = 100_000
 MAX_RATE_CENTS = 100_000          # $1,000 per hour
@@ -192,4 +192,4 @@ class InvalidSettings(InvalidInput):
     def __init__(self, errors: Mapping[str, str]) -> None:
         self.errors = dict(errors)
         first = next(iter(self.errors))
-        super().__init__("; ".join(self.errors.values()), field=first)
+        super().__init__(listed(self.errors.values()), field=first)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from .errors import InvalidInput
+from .words import _
 
 DEFAULT_GARAGE_ID = 1
 DEFAULT_SLUG = "main"
@@ -18,8 +19,8 @@ DEFAULT_SLUG = "main"
 DEFAULT_GARAGE_NAME = "Main garage"
 SLUG_MAX = 40
 SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
-SLUG_MESSAGE = ("Use 1-40 lower-case letters, digits and hyphens, starting with a letter or digit "
-                "(for example north-2)")
+SLUG_MESSAGE = _("Use 1-%(max)d lower-case letters, digits and hyphens, starting with a letter or digit "
+                "(for example north-2)", max=SLUG_MAX)
 
 
 def clean_slug(typed: str | None) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 from .errors import InvalidInput, Malformed
+from .words import Text, _
 
 _WHOLE = re.compile(r"[0-9]+", re.ASCII)
 _LONGEST = 18  # digits read at all: far beyond any range below, far below a bigint
@@ -35,7 +36,8 @@ def parse_whole(raw: str | None, *, field: str, minimum: int, maximum: int,
         return default
     if _WHOLE.fullmatch(text) and len(text) <= _LONGEST and minimum <= int(text) <= maximum:
         return int(text)
-    raise InvalidInput(f"{label or field} must be a whole number from {minimum} to {maximum}", field=field)
+    raise InvalidInput(_("%(label)s must be a whole number from %(minimum)d to %(maximum)d",
+                         label=label or field, minimum=minimum, maximum=maximum), field=field)
 
 
 _SIGNED = re.compile(r"[+-]?([0-9]+)", re.ASCII)
@@ -85,11 +87,15 @@ def has_control(text: str, multiline: bool = False) -> bool:
     return _CONTROL.search(text.translate(_LINE_BREAKS) if multiline else text) is not None
 
 
-CONTROL_MESSAGE = "{field}: control characters (such as NUL, line breaks or tabs) are not allowed"
+def control_message(field: str) -> Text:
+    return _("%(field)s: control characters (such as NUL, line breaks or tabs) are not allowed", field=field)
+
+
+CONTROL_MESSAGE = str(control_message("{field}"))  # the API's: CONTROL_MESSAGE.format(field=...) (English)
 
 
 def check_text(text: str, field: str) -> str:
     """`text` unchanged, or Malformed (400) naming `field` if it holds a control character."""
     if has_control(text):
-        raise Malformed(CONTROL_MESSAGE.format(field=field), field=field)
+        raise Malformed(control_message(field), field=field)
     return text

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-OPEN = "OPEN"
-ALMOST_FULL = "ALMOST FULL"
-FULL = "FULL"
+from .words import N_
+
+# The states are keys (the API's `state`, data-state on pages) in English; a page shows them
+# translated: {{ _(state) }}.
+OPEN = N_("OPEN")
+ALMOST_FULL = N_("ALMOST FULL")
+FULL = N_("FULL")
 DEFAULT_ALMOST_FULL_PERCENT = 90
 
 

@@ -10,10 +10,11 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from .clock import local_day_bounds, local_today, to_local
 from .errors import InvalidInput
+from .words import N_, _
 
 GROUPS = ("day", "hour")
 MAX_DAYS = 366
@@ -60,10 +61,18 @@ class Period:
     def query(self) -> dict[str, str]:
         return {"from": self.first.isoformat(), "to": self.last.isoformat(), "group": self.group}
 
-    def label(self) -> str:
+    def label(self, format_date: Callable[[date, str], str] | None = None) -> str:
+        """The period as a heading: one day with its weekday, else first – last. `format_date`
+        (day, CLDR skeleton) writes the days in the reader's locale (garage.i18n.format_date); without
+        it (scripts, the domain's tests) the English "Sun 08 Mar 2026" / "01 Mar 2026 – 31 Mar 2026"."""
+        if format_date is None:
+            if self.single_day:
+                return self.first.strftime("%a %d %b %Y")
+            return f"{self.first.strftime('%d %b %Y')} – {self.last.strftime('%d %b %Y')}"
         if self.single_day:
-            return self.first.strftime("%a %d %b %Y")
-        return f"{self.first.strftime('%d %b %Y')} – {self.last.strftime('%d %b %Y')}"
+            return format_date(self.first, "yMMMEd")
+        return _("%(first)s – %(last)s", first=format_date(self.first, "yMMMd"),
+                 last=format_date(self.last, "yMMMd"))
 
     def day_buckets(self, tzname: str) -> list[Bucket]:
         out = []
@@ -90,15 +99,22 @@ class Period:
         return self.hour_buckets(tzname) if self.group == "hour" else self.day_buckets(tzname)
 
 
-def presets(today: date) -> list[tuple[str, Period]]:
-    """The period selector's shortcuts, relative to the garage's local today."""
-    week_start = today - timedelta(days=today.weekday())
+def week_start(day: date, first_weekday: int = 0) -> date:
+    """The first day of `day`'s week, weeks starting on `first_weekday` (0 = Monday ... 6 = Sunday:
+    the reader's locale, garage.i18n.first_weekday())."""
+    return day - timedelta(days=(day.weekday() - first_weekday) % 7)
+
+
+def presets(today: date, first_weekday: int = 0) -> list[tuple[str, Period]]:
+    """The period selector's shortcuts, relative to the garage's local today; the week starts on
+    `first_weekday` (0 = Monday ... 6 = Sunday). The labels are English keys (N_): the page shows
+    them translated (``{{ _(label) }}``)."""
     return [
-        ("Today", Period(today, today, "hour")),
-        ("Yesterday", Period(today - timedelta(days=1), today - timedelta(days=1), "hour")),
-        ("This week", Period(week_start, today, "day")),
-        ("This month", Period(today.replace(day=1), today, "day")),
-        ("Last 30 days", Period(today - timedelta(days=29), today, "day")),
+        (N_("Today"), Period(today, today, "hour")),
+        (N_("Yesterday"), Period(today - timedelta(days=1), today - timedelta(days=1), "hour")),
+        (N_("This week"), Period(week_start(today, first_weekday), today, "day")),
+        (N_("This month"), Period(today.replace(day=1), today, "day")),
+        (N_("Last 30 days"), Period(today - timedelta(days=29), today, "day")),
     ]
 
 
@@ -135,10 +151,10 @@ class TodayAcross:
     def differ(self) -> bool:
         return self.earliest != self.latest
 
-    def presets(self) -> list[tuple[str, Period]]:
+    def presets(self, first_weekday: int = 0) -> list[tuple[str, Period]]:
         """The period selector's shortcuts: each spans that shortcut in every garage's timezone."""
-        return [(label, spanning([early, late]))
-                for (label, early), (_, late) in zip(presets(self.earliest), presets(self.latest))]
+        return [(label, spanning([early, late])) for (label, early), (_label, late)
+                in zip(presets(self.earliest, first_weekday), presets(self.latest, first_weekday))]
 
     def default_period(self) -> Period:
         return spanning([default_period(self.earliest), default_period(self.latest)])
@@ -151,7 +167,8 @@ def parse_date(raw: str, field: str) -> date:
     """A date typed as YYYY-MM-DD (ASCII digits, a real calendar day) from MIN_YEAR to
     MAX_YEAR: every date parameter (reports, audit log) goes through here, so none can
     overflow a day's bounds or reach the database out of range. Else InvalidInput for `field`."""
-    not_a_date = InvalidInput(f"“{raw[:20]}” is not a date: use YYYY-MM-DD, e.g. 2026-03-08", field=field)
+    not_a_date = InvalidInput(_("“%(typed)s” is not a date: use YYYY-MM-DD, e.g. 2026-03-08", typed=raw[:20]),
+                              field=field)
     if not _ISO_DATE.fullmatch(raw):
         raise not_a_date
     try:
@@ -159,7 +176,8 @@ def parse_date(raw: str, field: str) -> date:
     except ValueError:
         raise not_a_date from None
     if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise InvalidInput(f"Dates must be between {MIN_YEAR} and {MAX_YEAR}", field=field)
+        raise InvalidInput(_("Dates must be between %(first)s and %(last)s", first=MIN_YEAR, last=MAX_YEAR),
+                           field=field)
     return value
 
 
@@ -170,7 +188,7 @@ def parse_period(args: Mapping[str, str], today: date, default: Period | None = 
     raw_to = (args.get("to") or "").strip()
     raw_group = (args.get("group") or "").strip().lower()
     if raw_group and raw_group not in GROUPS:
-        raise InvalidInput("Group by must be “day” or “hour”", field="group")
+        raise InvalidInput(_("Group by must be “day” or “hour”"), field="group")
     if not raw_from and not raw_to:
         period = default or default_period(today)
     else:
@@ -179,14 +197,15 @@ def parse_period(args: Mapping[str, str], today: date, default: Period | None = 
         first = first or last
         last = last or first
         if first > last:
-            raise InvalidInput("The start date must be on or before the end date", field="to")
+            raise InvalidInput(_("The start date must be on or before the end date"), field="to")
         period = Period(first, last)
     if period.days > MAX_DAYS:
-        raise InvalidInput(f"A report covers at most {MAX_DAYS} days; choose a shorter range", field="to")
+        raise InvalidInput(_("A report covers at most %(days)s days; choose a shorter range", days=MAX_DAYS),
+                           field="to")
     group = raw_group or ("hour" if period.single_day else "day")
     if group == "hour" and period.days > MAX_HOURLY_DAYS:
-        raise InvalidInput(f"Per-hour rows are available for up to {MAX_HOURLY_DAYS} days; "
-                           "group by day or choose a shorter range", field="group")
+        raise InvalidInput(_("Per-hour rows are available for up to %(days)s days; group by day or choose "
+                             "a shorter range", days=MAX_HOURLY_DAYS), field="group")
     return Period(period.first, period.last, group)
 
 

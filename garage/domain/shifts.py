@@ -18,6 +18,7 @@ from typing import Any, Mapping
 
 from .errors import Conflict, InvalidInput
 from .money import format_money
+from .words import Text, _
 
 CASH = "Cash"  # the payment method that goes into the drawer (garage/domain/tickets.PAYMENT_METHODS)
 
@@ -29,11 +30,11 @@ MAX_FLOAT_CENTS = 10_000_00  # $10,000: a drawer's float
 MAX_COUNTED_CENTS = 1_000_000_00  # $1,000,000: a drawer's counted cash
 MAX_PIECES = 100_000  # of one denomination
 
-NO_SHIFT_MESSAGE = "Open a shift before taking payments"
-ALREADY_OPEN_MESSAGE = "You already have an open shift at this garage"
-CLOSED_MESSAGE = "This shift is closed"
-NOT_CLOSED_MESSAGE = "Only a closed shift can be reopened or adjusted"
-REASON_MESSAGE = "Give a reason (it is kept in the audit log)"
+NO_SHIFT_MESSAGE = _("Open a shift before taking payments")
+ALREADY_OPEN_MESSAGE = _("You already have an open shift at this garage")
+CLOSED_MESSAGE = _("This shift is closed")
+NOT_CLOSED_MESSAGE = _("Only a closed shift can be reopened or adjusted")
+REASON_MESSAGE = _("Give a reason (it is kept in the audit log)")
 REASON_MAX = 500
 
 
@@ -62,15 +63,16 @@ def denomination_label(cents: int) -> str:
 def check_float(cents: Any, field: str = "floatCents") -> int:
     """The starting float: whole cents, $0 to $10,000."""
     if isinstance(cents, bool) or not isinstance(cents, int) or not 0 <= cents <= MAX_FLOAT_CENTS:
-        raise InvalidInput(f"The float must be from $0.00 to {format_money(MAX_FLOAT_CENTS)}", field=field)
+        raise InvalidInput(_("The float must be from %(min)s to %(max)s", min=format_money(0),
+                             max=format_money(MAX_FLOAT_CENTS)), field=field)
     return cents
 
 
 def check_counted(cents: Any, field: str = "countedCashCents") -> int:
     """A counted total: whole cents, $0 to $1,000,000."""
     if isinstance(cents, bool) or not isinstance(cents, int) or not 0 <= cents <= MAX_COUNTED_CENTS:
-        raise InvalidInput(f"The counted cash must be from $0.00 to {format_money(MAX_COUNTED_CENTS)}",
-                           field=field)
+        raise InvalidInput(_("The counted cash must be from %(min)s to %(max)s", min=format_money(0),
+                             max=format_money(MAX_COUNTED_CENTS)), field=field)
     return cents
 
 
@@ -86,11 +88,13 @@ def count_denominations(counts: Mapping[Any, Any], denominations: tuple[int, ...
         text = str(key).strip()
         denomination = int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
         if denomination not in known:
-            raise InvalidInput(f"{str(key)[:20]!r} is not a denomination: use cents, one of "
-                               + ", ".join(map(str, denominations)), field=field)
+            raise InvalidInput(_("%(key)s is not a denomination: use cents, one of %(denominations)s",
+                                 key=repr(str(key)[:20]), denominations=", ".join(map(str, denominations))),
+                               field=field)
         if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_PIECES:
-            raise InvalidInput(f"The count of {denomination_label(denomination)} must be a whole number "
-                               f"from 0 to {MAX_PIECES:,}", field=field)
+            raise InvalidInput(_("The count of %(denomination)s must be a whole number from 0 to %(max)s",
+                                 denomination=denomination_label(denomination), max=format(MAX_PIECES, ",")),
+                               field=field)
         pieces[denomination] += count
     total = sum(d * n for d, n in pieces.items())
     check_counted(total, field)
@@ -114,9 +118,9 @@ def check_reason(reason: Any, field: str = "reason") -> str:
     if not any(_visible(ch) for ch in text):
         raise InvalidInput(REASON_MESSAGE, field=field)
     if any(ch in _BIDI_CONTROLS for ch in text):
-        raise InvalidInput("The reason may not contain text-direction control characters", field=field)
+        raise InvalidInput(_("The reason may not contain text-direction control characters"), field=field)
     if len(text) > REASON_MAX:
-        raise InvalidInput(f"The reason may be at most {REASON_MAX} characters", field=field)
+        raise InvalidInput(_("The reason may be at most %(max)d characters", max=REASON_MAX), field=field)
     return text
 
 
@@ -130,11 +134,13 @@ def over_short(counted_cents: int, expected_cents: int) -> int:
     return counted_cents - expected_cents
 
 
-def over_short_text(cents: int) -> str:
+def over_short_text(cents: int) -> Text:
     """+150 → "over by $1.50", -2000 → "short by $20.00", 0 → "balanced"."""
     if cents == 0:
-        return "balanced"
-    return f"{'over' if cents > 0 else 'short'} by {format_money(abs(cents))}"
+        return _("balanced")
+    if cents > 0:
+        return _("over by %(amount)s", amount=format_money(cents))
+    return _("short by %(amount)s", amount=format_money(-cents))
 
 
 @dataclass(frozen=True)

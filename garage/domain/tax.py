@@ -17,13 +17,14 @@ cent (``.5`` goes up), in integer arithmetic. So it is never more than the total
 - :func:`parse_percent`: what a manager typed ("19", "7.25", "19 %") → basis points.
 - :func:`format_percent`: basis points for people ("19 %", "7.25 %"); :func:`percent_text`
   the same without the sign, for a form field ("19", "7.25").
-- :func:`included_line`: the receipt's line, "incl. VAT 19 %: $1.60".
+- :func:`included_line`: the receipt's line, "incl. VAT 19 %: $1.60" (translated where shown: "inkl. MwSt.")
 """
 from __future__ import annotations
 
 import re
 
 from .money import format_money
+from .words import Text, _
 
 BP_PER_PERCENT = 100
 WHOLE = 100 * BP_PER_PERCENT  # 100 % in basis points
@@ -92,10 +93,7 @@ def format_percent(rate_bp: int) -> str:
     return f"{percent_text(rate_bp)} %"
 
 
-TAX_NAME = "VAT"  # the word on receipts
-
-
-def included_line(total_cents: int, rate_bp: int | None, added: bool = False) -> str | None:
+def included_line(total_cents: int, rate_bp: int | None, added: bool = False) -> Text | None:
     """The receipt's tax line: "incl. VAT 19 %: $1.60" (prices include it) or "Net $10.00 + VAT
     19 %: $1.90" (added to the price); None without a rate (0, or a ticket paid before tax rates
     were recorded)."""
@@ -103,5 +101,6 @@ def included_line(total_cents: int, rate_bp: int | None, added: bool = False) ->
         return None
     net, tax = split(total_cents, rate_bp, added)
     if added:
-        return f"Net {format_money(net)} + {TAX_NAME} {format_percent(rate_bp)}: {format_money(tax)}"
-    return f"incl. {TAX_NAME} {format_percent(rate_bp)}: {format_money(tax)}"
+        return _("Net %(net)s + VAT %(rate)s: %(amount)s", net=format_money(net), rate=format_percent(rate_bp),
+                 amount=format_money(tax))
+    return _("incl. VAT %(rate)s: %(amount)s", rate=format_percent(rate_bp), amount=format_money(tax))

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import ceil
 
+from .words import Text, n_
+
 MINUTE = 60
 
 
@@ -52,8 +54,8 @@ def address_limit(failures: int = ADDRESS_FAILURES) -> Limit:
     return Limit(free=failures, first_wait=15 * MINUTE, max_wait=15 * MINUTE, window=15 * MINUTE)
 
 
-def refused_message(wait_seconds: int) -> str:
+def refused_message(wait_seconds: int) -> Text:
     """What a refused sign-in is told: the same for every name, existing or not."""
     minutes = max(1, ceil(wait_seconds / MINUTE))
-    return (f"Too many failed sign-ins. Wait {minutes} minute{'' if minutes == 1 else 's'} "
-            "and try again.")
+    return n_("Too many failed sign-ins. Wait %(num)d minute and try again.",
+              "Too many failed sign-ins. Wait %(num)d minutes and try again.", minutes)

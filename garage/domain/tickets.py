@@ -8,9 +8,12 @@ from datetime import datetime
 from typing import Protocol
 
 from .errors import InvalidInput
+from .words import N_, Text, _
 
-VEHICLE_TYPES: tuple[str, ...] = ("Car", "Standard Vehicle", "Compact Car", "SUV", "Motorcycle", "Van")
-PAYMENT_METHODS: tuple[str, ...] = ("Cash", "Credit Card", "Debit Card", "Mobile Payment")
+# The stored values are these English keys; a page shows them translated ({{ _(vehicle_type) }}).
+VEHICLE_TYPES: tuple[str, ...] = (N_("Car"), N_("Standard Vehicle"), N_("Compact Car"), N_("SUV"),
+                                  N_("Motorcycle"), N_("Van"))
+PAYMENT_METHODS: tuple[str, ...] = (N_("Cash"), N_("Credit Card"), N_("Debit Card"), N_("Mobile Payment"))
 STATUS_ACTIVE = "active"
 STATUS_COMPLETED = "completed"
 STATUS_VOIDED = "voided"  # issued by mistake, the car never entered (garage/domain/amendments.py)
@@ -37,9 +40,13 @@ PLATE_PATTERN = r"^[^\x00-\x1F\x7F-\x9F]+$"
 _FOLD = {"ß": "ẞ", "İ": "I", "Ð": "Đ", "Ɖ": "Đ"}
 _DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212"  # what keyboards and phones make of "-"
 _SEPARATORS = " ." + _DASHES
-PLATE_LETTERS_MESSAGE = ("A licence plate may contain only letters, digits, spaces, dashes and dots "
-                         "(Latin letters A-Z, also with accents such as Ä, Ø or Č)")
-NOTHING_TO_FIND = "Type letters or digits of the plate"
+PLATE_LETTERS_MESSAGE = _("A licence plate may contain only letters, digits, spaces, dashes and dots "
+                          "(Latin letters A-Z, also with accents such as Ä, Ø or Č)")
+NOTHING_TO_FIND = _("Type letters or digits of the plate")
+# The scripts a refused letter is most likely from, named in the reader's language (others: in English).
+# German reads "А ist ein kyrillischer Buchstabe": the names are translated as the adjective that fits there.
+SCRIPT_NAMES = {"Cyrillic": N_("Cyrillic"), "Greek": N_("Greek"), "Arabic": N_("Arabic"), "Hebrew": N_("Hebrew"),
+                "Armenian": N_("Armenian"), "Georgian": N_("Georgian")}
 
 
 def _plate_char(ch: str) -> str | None:
@@ -64,9 +71,9 @@ def _script(ch: str) -> str | None:
 def clean_plate(raw: str | None) -> tuple[str, str]:
     """Return (plate as shown: normalised, separators kept; normalised key) or raise InvalidInput."""
     if raw is None or not raw.strip():
-        raise InvalidInput("Enter a licence plate", field="licensePlate")
+        raise InvalidInput(_("Enter a licence plate"), field="licensePlate")
     if len(raw) > PLATE_TYPED_MAX:
-        raise InvalidInput(f"A licence plate is at most {PLATE_TYPED_MAX} characters long", field="licensePlate")
+        raise InvalidInput(_too_long(), field="licensePlate")
     shown: list[str] = []
     for ch in unicodedata.normalize("NFKC", raw):
         if ch.isspace() and ch.isprintable() or ch == " ":
@@ -76,20 +83,24 @@ def clean_plate(raw: str | None) -> tuple[str, str]:
         elif (capital := _plate_char(ch)) is not None:
             shown.append(capital)
         elif (script := _script(ch)) is not None:
-            raise InvalidInput(f"Type the plate in Latin letters: {ch} is a {script} letter", field="licensePlate")
+            raise InvalidInput(_("Type the plate in Latin letters: %(letter)s is a %(script)s letter",
+                                 letter=ch, script=Text(SCRIPT_NAMES.get(script, script))), field="licensePlate")
         else:
             raise InvalidInput(PLATE_LETTERS_MESSAGE, field="licensePlate")
     typed = " ".join("".join(shown).split())
     key = "".join(ch for ch in typed if ch not in _SEPARATORS)
     if not key:
-        raise InvalidInput("A licence plate needs at least one letter or digit", field="licensePlate")
+        raise InvalidInput(_("A licence plate needs at least one letter or digit"), field="licensePlate")
     if len(key) > PLATE_MAX:
-        raise InvalidInput(
-            f"A licence plate has at most {PLATE_MAX} letters and digits", field="licensePlate"
-        )
+        raise InvalidInput(_("A licence plate has at most %(max)d letters and digits", max=PLATE_MAX),
+                           field="licensePlate")
     if len(typed) > PLATE_TYPED_MAX:
-        raise InvalidInput(f"A licence plate is at most {PLATE_TYPED_MAX} characters long", field="licensePlate")
+        raise InvalidInput(_too_long(), field="licensePlate")
     return typed, key
+
+
+def _too_long() -> Text:
+    return _("A licence plate is at most %(max)d characters long", max=PLATE_TYPED_MAX)
 
 
 def plate_key(raw: str | None) -> str:
@@ -115,17 +126,15 @@ _SCANNED_TICKET_RE = re.compile(SCANNED_TICKET_PATTERN)
 
 def check_vehicle_type(value: str | None) -> str:
     if value not in VEHICLE_TYPES:
-        raise InvalidInput(
-            "Vehicle type must be one of: " + ", ".join(VEHICLE_TYPES), field="vehicleType"
-        )
+        raise InvalidInput(_("Vehicle type must be one of: %(types)s", types=", ".join(VEHICLE_TYPES)),
+                           field="vehicleType")
     return value
 
 
 def check_payment_method(value: str | None) -> str:
     if value not in PAYMENT_METHODS:
-        raise InvalidInput(
-            "Payment method must be one of: " + ", ".join(PAYMENT_METHODS), field="paymentMethod"
-        )
+        raise InvalidInput(_("Payment method must be one of: %(methods)s", methods=", ".join(PAYMENT_METHODS)),
+                           field="paymentMethod")
     return value
 
 
@@ -152,8 +161,8 @@ def looks_like_ticket_number(typed: str) -> bool:
     return _SCANNED_TICKET_RE.match(typed) is not None
 
 
-def scanned_ticket_message(number: str) -> str:
-    return f"{number} is a ticket number: look it up under Exit & payment"
+def scanned_ticket_message(number: str) -> Text:
+    return _("%(number)s is a ticket number: look it up under Exit & payment", number=number)
 
 
 # Receipt numbers: gap-free and sequential per garage, drawn when a ticket is paid, in the

@@ -11,10 +11,11 @@ import re
 import unicodedata
 
 from .errors import InvalidInput
+from .words import _
 
 MAX_LENGTH = 64
 _VALID = re.compile(r"[a-z0-9._-]{1,64}")
-MESSAGE = f"Usernames are 1-{MAX_LENGTH} letters, digits, dots, dashes or underscores: a-z 0-9 . - _"
+MESSAGE = _("Usernames are 1-%(max)d letters, digits, dots, dashes or underscores: a-z 0-9 . - _", max=MAX_LENGTH)
 
 
 def normalise(raw: str | None) -> str:

@@ -28,21 +28,22 @@ from typing import Any, Sequence
 from . import pricing
 from .errors import Conflict, InvalidInput, NotFound
 from .money import format_money
+from .words import N_, Text, _, n_
 
 FREE_MINUTES, FLAT_PRICE, AMOUNT_OFF, PERCENT_OFF = "free_minutes", "flat_price", "amount_off", "percent_off"
 KINDS: tuple[str, ...] = (FREE_MINUTES, FLAT_PRICE, AMOUNT_OFF, PERCENT_OFF)  # also the order they apply in
-KIND_LABELS = {FREE_MINUTES: "First minutes free", FLAT_PRICE: "Flat price", AMOUNT_OFF: "Amount off",
-               PERCENT_OFF: "Percent off"}
+KIND_LABELS = {FREE_MINUTES: N_("First minutes free"), FLAT_PRICE: N_("Flat price"), AMOUNT_OFF: N_("Amount off"),
+               PERCENT_OFF: N_("Percent off")}  # shown translated: {{ _(kinds[kind]) }}
 MAX_VALUE = {FREE_MINUTES: 7 * 24 * 60, FLAT_PRICE: 1_000_000, AMOUNT_OFF: 1_000_000, PERCENT_OFF: 100}
 NAME_MAX = 80
 CODE_MIN, CODE_MAX = 3, 40
 MAX_CAP = 10_000_000
 
-NO_SUCH_CODE = "No validation has that code here"
-CODE_USED = "This validation code has been used already (it is single-use)"
-CAP_REACHED = "This validation program has validated as many tickets as it may"
-NOT_STACKING = "This ticket is validated already (one validation per ticket unless both programs stack)"
-VALIDATED_ALREADY = "This ticket is validated by that program already"
+NO_SUCH_CODE = _("No validation has that code here")
+CODE_USED = _("This validation code has been used already (it is single-use)")
+CAP_REACHED = _("This validation program has validated as many tickets as it may")
+NOT_STACKING = _("This ticket is validated already (one validation per ticket unless both programs stack)")
+VALIDATED_ALREADY = _("This ticket is validated by that program already")
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,8 @@ def code_key(raw: Any) -> str:
 def check_code(raw: Any, field: str = "code") -> str:
     key = code_key(raw)
     if not CODE_MIN <= len(key) <= CODE_MAX:
-        raise InvalidInput(f"A validation code has {CODE_MIN} to {CODE_MAX} letters and digits (A–Z, 0–9)",
-                           field=field)
+        raise InvalidInput(_("A validation code has %(min)d to %(max)d letters and digits (A–Z, 0–9)",
+                             min=CODE_MIN, max=CODE_MAX), field=field)
     return key
 
 
@@ -79,36 +80,47 @@ def find_code(raw: Any, field: str = "validationCode") -> str:
 
 
 def check_program(name: Any, kind: Any, value: Any, valid_from: date | None, valid_until: date | None,
-                  usage_cap: Any) -> dict[str, str]:
+                  usage_cap: Any) -> dict[str, Text]:
     """Problems with a program's terms (empty: none), keyed by field."""
-    errors: dict[str, str] = {}
+    errors: dict[str, Text] = {}
     if not isinstance(name, str) or not name.strip():
-        errors["name"] = "Give the program a name (e.g. Cinema)"
+        errors["name"] = _("Give the program a name (e.g. Cinema)")
     elif len(name.strip()) > NAME_MAX or not name.strip().isprintable():
-        errors["name"] = f"The name has at most {NAME_MAX} printable characters"
+        errors["name"] = _("The name has at most %(max)d printable characters", max=NAME_MAX)
     if kind not in KINDS:
-        errors["kind"] = "Choose what the validation gives: " + ", ".join(KIND_LABELS[k].lower() for k in KINDS)
+        errors["kind"] = _("Choose what the validation gives: first minutes free, flat price, amount off, percent off")
     elif isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_VALUE[kind]:
-        errors["value"] = {FREE_MINUTES: f"Free minutes: a whole number from 1 to {MAX_VALUE[FREE_MINUTES]}",
-                           FLAT_PRICE: f"The flat price: from $0.01 to {format_money(MAX_VALUE[FLAT_PRICE])}",
-                           AMOUNT_OFF: f"The amount off: from $0.01 to {format_money(MAX_VALUE[AMOUNT_OFF])}",
-                           PERCENT_OFF: "The percentage off: a whole number from 1 to 100"}[kind]
+        errors["value"] = _value_range(kind)
     if valid_from and valid_until and valid_until < valid_from:
-        errors["valid_until"] = "The last valid day is before the first"
+        errors["valid_until"] = _("The last valid day is before the first")
     if usage_cap is not None and (isinstance(usage_cap, bool) or not isinstance(usage_cap, int)
                                   or not 1 <= usage_cap <= MAX_CAP):
-        errors["usage_cap"] = f"The usage cap: a whole number of tickets from 1 to {MAX_CAP:,} (or none)"
+        errors["usage_cap"] = _("The usage cap: a whole number of tickets from 1 to %(max)s (or none)",
+                                max=format(MAX_CAP, ","))
     return errors
 
 
-def valid_on(day: date, active: bool, valid_from: date | None, valid_until: date | None) -> str | None:
+def _value_range(kind: str) -> Text:
+    """What a program's value may be, for its kind."""
+    if kind == FREE_MINUTES:
+        return _("Free minutes: a whole number from 1 to %(max)d", max=MAX_VALUE[FREE_MINUTES])
+    if kind == FLAT_PRICE:
+        return _("The flat price: from %(min)s to %(max)s", min=format_money(1),
+                 max=format_money(MAX_VALUE[FLAT_PRICE]))
+    if kind == AMOUNT_OFF:
+        return _("The amount off: from %(min)s to %(max)s", min=format_money(1),
+                 max=format_money(MAX_VALUE[AMOUNT_OFF]))
+    return _("The percentage off: a whole number from 1 to %(max)d", max=MAX_VALUE[PERCENT_OFF])
+
+
+def valid_on(day: date, active: bool, valid_from: date | None, valid_until: date | None) -> Text | None:
     """Why a program cannot validate on this local day (None: it can)."""
     if not active:
-        return "This validation program has ended"
+        return _("This validation program has ended")
     if valid_from and day < valid_from:
-        return f"This validation program starts on {valid_from.isoformat()}"
+        return _("This validation program starts on %(day)s", day=valid_from.isoformat())
     if valid_until and day > valid_until:
-        return f"This validation program ended on {valid_until.isoformat()}"
+        return _("This validation program ended on %(day)s", day=valid_until.isoformat())
     return None
 
 
@@ -155,12 +167,12 @@ def apply(base: pricing.Quote, terms: Sequence[Terms], entry: datetime, exit: da
     return replace(base, amount_cents=base.amount_cents - discount, discount_cents=discount), tuple(lines)
 
 
-def describe(kind: str, value: int) -> str:
+def describe(kind: str, value: int) -> Text:
     """A program's terms in words: "First 180 minutes free", "$5.00 off", "Pays $8.00", "20% off"."""
     if kind == FREE_MINUTES:
-        return f"First {value} minutes free"
+        return n_("First %(num)d minute free", "First %(num)d minutes free", value)
     if kind == FLAT_PRICE:
-        return f"Pays {format_money(value)}"
+        return _("Pays %(amount)s", amount=format_money(value))
     if kind == AMOUNT_OFF:
-        return f"{format_money(value)} off"
-    return f"{value}% off"
+        return _("%(amount)s off", amount=format_money(value))
+    return _("%(percent)d%% off", percent=value)

@@ -1,11 +1,16 @@
 """From a Report to what the page draws: labels, charts, CSV rows."""
 from __future__ import annotations
 
+from datetime import time
 from typing import Iterable, Iterator
 
+from babel import numbers as babel_numbers
+
+from .. import i18n
 from ..domain.charts import Chart, bar_chart, heat_map, line_chart
-from ..domain.clock import format_duration, to_local
-from ..domain.figures import WEEKDAYS, csv_text, safe_cell, format_change, hour_of_week
+from ..domain.clock import format_duration
+from ..domain.figures import csv_text, safe_cell, format_change, hour_of_week, week_order
+from ..domain.words import N_, _
 from ..domain import closes as day_close
 from ..domain.money import minor_to_decimal, minor_to_major, format_major_amount, format_money, format_whole_major
 from ..domain.periods import Bucket
@@ -16,7 +21,9 @@ CHARTS = ("revenue", "traffic", "occupancy", "heatmap")
 
 
 def count(value: float) -> str:
-    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
+    """A count (cars, exits) in the reader's locale: 1,234 / 1.234; an average with one decimal."""
+    return babel_numbers.format_decimal(value, format="#,##0" if value == int(value) else "#,##0.0",
+                                        locale=i18n.format_locale())
 
 
 def told_apart(garages: Iterable[tuple[str, str]]) -> list[str]:
@@ -28,8 +35,11 @@ def told_apart(garages: Iterable[tuple[str, str]]) -> list[str]:
 
 
 def hour_labels(buckets: list[Bucket], with_day: bool) -> list[str]:
-    fmt = "%d %b %H:%M" if with_day else "%H:%M"
-    labels = [b.local_start.strftime(fmt) for b in buckets]
+    """Each hour's local start in the reader's locale (14:00 / 2:00 PM; with the day: "Mar 8, 2:00 PM")."""
+    if with_day:
+        labels = [i18n.format_datetime(b.local_start, form="MMMdHm") for b in buckets]
+    else:
+        labels = [i18n.format_time(b.local_start) for b in buckets]
     seen: dict[str, int] = {}
     for label in labels:
         seen[label] = seen.get(label, 0) + 1
@@ -42,25 +52,32 @@ def hour_axis(buckets: list[Bucket], with_day: bool) -> list[str] | None:
     """Over several days, tick the x axis at local midnights with the date only."""
     if not with_day:
         return None
-    return [b.local_start.strftime("%a %d %b") if b.local_start.hour == 0 else "" for b in buckets]
+    return [i18n.format_date(b.local_start, "MMMEd") if b.local_start.hour == 0 else "" for b in buckets]
 
 
 def row_labels(report: Report) -> list[str]:
     buckets = [r.bucket for r in report.rows]
     if report.period.group == "hour":
         return hour_labels(buckets, with_day=not report.period.single_day)
-    return [b.local_start.strftime("%a %d %b") for b in buckets]
+    return [i18n.format_date(b.local_start, "MMMEd") for b in buckets]
+
+
+def period_label(report: Report) -> str:
+    return report.period.label(i18n.format_date)
 
 
 def revenue_chart(report: Report) -> Chart:
-    unit = "hour" if report.period.group == "hour" else "day"
+    hourly = report.period.group == "hour"
+    tz, period = report.timezone, period_label(report)
     return bar_chart(
-        "revenue", f"Revenue per {unit}",
-        f"Money taken at exits in each local {unit}, {report.period.label()} ({report.timezone}).",
-        row_labels(report), [("Revenue", [minor_to_major(r.revenue_cents) for r in report.rows])],
-        x_label=f"{unit.title()} ({report.timezone})", y_label="Revenue (US$)", fmt=format_major_amount,
-        tick_fmt=format_whole_major,
-        axis_labels=hour_axis([r.bucket for r in report.rows], unit == "hour" and not report.period.single_day))
+        "revenue", _("Revenue per hour") if hourly else _("Revenue per day"),
+        _("Money taken at exits in each local hour, %(period)s (%(timezone)s).", period=period, timezone=tz)
+        if hourly else
+        _("Money taken at exits in each local day, %(period)s (%(timezone)s).", period=period, timezone=tz),
+        row_labels(report), [(_("Revenue"), [minor_to_major(r.revenue_cents) for r in report.rows])],
+        x_label=_("Hour (%(timezone)s)", timezone=tz) if hourly else _("Day (%(timezone)s)", timezone=tz),
+        y_label=_("Revenue (US$)"), fmt=format_major_amount, tick_fmt=format_whole_major,
+        axis_labels=hour_axis([r.bucket for r in report.rows], hourly and not report.period.single_day))
 
 
 def traffic_chart(report: Report) -> Chart:
@@ -70,43 +87,51 @@ def traffic_chart(report: Report) -> Chart:
         axis = hour_axis(report.hours, with_day=not report.period.single_day)
         entries = [e.entries for e in report.hour_events]
         exits = [e.exits for e in report.hour_events]
-        title, x_label = "Entries and exits per hour", f"Hour ({report.timezone})"
-        description = "Cars entering and leaving in each local hour"
+        title, x_label = _("Entries and exits per hour"), _("Hour (%(timezone)s)", timezone=report.timezone)
+        description = _("Cars entering and leaving in each local hour, %(period)s.", period=period_label(report))
     else:  # many days: the daily profile, summed over the period
-        labels = [f"{h:02d}:00" for h in range(24)]
+        labels = [i18n.format_time(time(h)) for h in range(24)]
         entries, exits = [0] * 24, [0] * 24
         for bucket, ev in zip(report.hours, report.hour_events):
             entries[bucket.local_start.hour] += ev.entries
             exits[bucket.local_start.hour] += ev.exits
-        title, x_label = "Entries and exits by hour of day", f"Hour of day ({report.timezone})"
-        description = "Cars entering and leaving in each hour of the day, summed over the period"
-    return bar_chart("traffic", title, f"{description}, {report.period.label()}.", labels,
-                     [("Entries", entries), ("Exits", exits)], x_label=x_label, y_label="Cars", fmt=count,
-                     axis_labels=axis)
+        title = _("Entries and exits by hour of day")
+        x_label = _("Hour of day (%(timezone)s)", timezone=report.timezone)
+        description = _("Cars entering and leaving in each hour of the day, summed over the period, "
+                        "%(period)s.", period=period_label(report))
+    return bar_chart("traffic", title, description, labels,
+                     [(_("Entries"), entries), (_("Exits"), exits)], x_label=x_label, y_label=_("Cars"),
+                     fmt=count, axis_labels=axis)
 
 
 def occupancy_chart(report: Report) -> Chart:
     labels = hour_labels(report.hours, with_day=not report.period.single_day)
     return line_chart(
-        "occupancy", "Occupancy over time",
-        f"Peak and average number of cars inside in each local hour, {report.period.label()} "
-        f"({report.timezone}); the dashed line is the garage's {report.total_spaces} spaces.",
-        labels, [("Peak", [p.peak if p else None for p in report.occupancy]),
-                 ("Average", [round(p.average, 1) if p else None for p in report.occupancy])],
-        x_label=f"Hour ({report.timezone})", y_label="Cars inside", fmt=count,
-        ceiling=("Total spaces", report.total_spaces),
+        "occupancy", _("Occupancy over time"),
+        _("Peak and average number of cars inside in each local hour, %(period)s (%(timezone)s); the dashed "
+          "line is the garage's %(spaces)s spaces.", period=period_label(report), timezone=report.timezone,
+          spaces=count(report.total_spaces)),
+        labels, [(_("Peak"), [p.peak if p else None for p in report.occupancy]),
+                 (_("Average"), [round(p.average, 1) if p else None for p in report.occupancy])],
+        x_label=_("Hour (%(timezone)s)", timezone=report.timezone), y_label=_("Cars inside"), fmt=count,
+        ceiling=(_("Total spaces"), report.total_spaces),
         axis_labels=hour_axis(report.hours, with_day=not report.period.single_day))
 
 
 def heatmap_chart(report: Report) -> Chart:
-    cells = hour_of_week(report.occupancy)
+    """Weekdays (the locale's abbreviations) from the locale's first day of the week, by hour."""
+    first = i18n.first_weekday()
+    cells = hour_of_week(report.occupancy, first)
+    names = i18n.format_locale().days["format"]["abbreviated"]
     return heat_map(
-        "heatmap", "Occupancy by hour of week",
-        f"Average cars inside for each weekday and local hour, {report.period.label()} "
-        f"({report.timezone}). Darker is busier.",
-        WEEKDAYS, [f"{h:02d}" for h in range(24)],
+        "heatmap", _("Occupancy by hour of week"),
+        _("Average cars inside for each weekday and local hour, %(period)s (%(timezone)s). Darker is busier.",
+          period=period_label(report), timezone=report.timezone),
+        [names[day] for day in week_order(first)], [f"{h:02d}" for h in range(24)],
         [[cell.average for cell in row] for row in cells],
-        x_label=f"Hour of day ({report.timezone})", y_label="Weekday")
+        x_label=_("Hour of day (%(timezone)s)", timezone=report.timezone), y_label=_("Weekday"),
+        number=lambda value, decimals: babel_numbers.format_decimal(
+            value, format="0." + "0" * decimals, locale=i18n.format_locale()))
 
 
 BUILDERS = {"revenue": revenue_chart, "traffic": traffic_chart,
@@ -119,22 +144,26 @@ def charts(report: Report) -> dict[str, Chart]:
 
 FIGURES = (
     # money (revenue = time fees + lost-ticket fees; net = revenue − refunds), then traffic
-    ("revenue_cents", "Revenue", "money"),
-    ("refunded_cents", "Refunds", "money"),
-    ("net_revenue_cents", "Net revenue", "money"),
-    ("time_fee_cents", "Time fees", "money"),
-    ("lost_fee_cents", "Lost-ticket fees", "money"),
-    ("lost_tickets", "Lost tickets", "count"),
-    ("average_ticket_cents", "Average ticket", "money"),
-    ("exits", "Exits", "count"),
-    ("entries", "Entries", "count"),
-    ("voids", "Voided tickets", "count"),
-    ("average_stay_minutes", "Average stay", "minutes"),
-    ("median_stay_minutes", "Median stay", "minutes"),
+    ("revenue_cents", N_("Revenue"), "money"),
+    ("refunded_cents", N_("Refunds"), "money"),
+    ("net_revenue_cents", N_("Net revenue"), "money"),
+    ("time_fee_cents", N_("Time fees"), "money"),
+    ("lost_fee_cents", N_("Lost-ticket fees"), "money"),
+    ("lost_tickets", N_("Lost tickets"), "count"),
+    ("average_ticket_cents", N_("Average ticket"), "money"),
+    ("exits", N_("Exits"), "count"),
+    ("entries", N_("Entries"), "count"),
+    ("voids", N_("Voided tickets"), "count"),
+    ("average_stay_minutes", N_("Average stay"), "minutes"),
+    ("median_stay_minutes", N_("Median stay"), "minutes"),
     # monthly permits (issue 19): sold apart from the tickets; their cars' exits are part of Exits
-    ("permit_sales_cents", "Permit sales", "money"),
-    ("permit_exits", "Permit car exits", "count"),
+    ("permit_sales_cents", N_("Permit sales"), "money"),
+    ("permit_exits", N_("Permit car exits"), "count"),
 )
+
+
+def one_decimal(value: float) -> str:
+    return babel_numbers.format_decimal(value, format="#,##0.0", locale=i18n.format_locale())
 
 
 def show(value: float | None, kind: str) -> str:
@@ -151,9 +180,9 @@ def figures(report: Report) -> list[dict[str, str | float | None]]:
     out = []
     for name, label, kind in FIGURES:
         change = report.changes.get(name)
-        out.append({"name": name, "label": label, "value": show(getattr(report.summary, name), kind),
+        out.append({"name": name, "label": _(label), "value": show(getattr(report.summary, name), kind),
                     "previous": show(getattr(report.previous_summary, name), kind),
-                    "change": format_change(change), "direction": (
+                    "change": format_change(change, one_decimal), "direction": (
                         "none" if change is None or round(change, 1) == 0 else "up" if change > 0 else "down")})
     return out
 
@@ -201,11 +230,14 @@ def close_lines(view: CloseView) -> list[dict[str, str]]:
 
 
 def closed_text(view: CloseView) -> str:
-    """"Closed by mia at Sat 11 Apr 2026, 08:00" (the garage's time), "" while not closed."""
+    """"Closed by mia at Sat, Apr 11, 2026, 8:00 AM" (the garage's time, the reader's format), ""
+    while not closed."""
     if not view.closed:
         return ""
-    when = to_local(view.closed_at, view.timezone).strftime("%a %d %b %Y, %H:%M") if view.closed_at else "?"
-    return f"Closed by {view.closed_by or 'someone no longer known'} at {when}"
+    when = i18n.format_datetime(view.closed_at, view.timezone, "yMMMEdHm") if view.closed_at else "?"
+    if view.closed_by:
+        return _("Closed by %(name)s at %(when)s", name=view.closed_by, when=when)
+    return _("Closed by someone no longer known at %(when)s", when=when)
 
 
 def adjustment_text(adjustment: day_close.Adjustment) -> dict[str, str]:
@@ -243,14 +275,16 @@ def cell_text(text: str) -> str:
 
 
 def validity_text(valid_from, valid_until) -> str:
-    """A program's validity in words: "Always", "From 2026-01-01", "Until 2026-12-31", "2026-01-01 – 2026-12-31"."""
+    """A program's validity in words (the days in the reader's locale): "Always", "From Jan 1, 2026",
+    "Until Dec 31, 2026", "Jan 1, 2026 – Dec 31, 2026"."""
+    first, last = i18n.format_date(valid_from, "yMMMd"), i18n.format_date(valid_until, "yMMMd")
     if valid_from and valid_until:
-        return f"{valid_from.isoformat()} – {valid_until.isoformat()}"
+        return _("%(first)s – %(last)s", first=first, last=last)
     if valid_from:
-        return f"From {valid_from.isoformat()}"
+        return _("From %(day)s", day=first)
     if valid_until:
-        return f"Until {valid_until.isoformat()}"
-    return "Always"
+        return _("Until %(day)s", day=last)
+    return _("Always")
 
 
 def validations_csv(rows: Iterable, first, last) -> str:

@@ -11,11 +11,12 @@ from ..domain import validations as validation_rules
 from ..domain.errors import DomainError, InvalidInput
 from ..domain.inputs import parse_whole
 from ..domain.money import parse_money
+from ..domain.words import N_, _
 from ..domain.periods import Period, parse_date, parse_period, presets
 from ..services import closes, reports
 from ..services import validations as validation_service
 from ..services.settings import get_settings
-from .. import htmx
+from .. import htmx, i18n
 from ..htmx import is_htmx
 from ..garages_web import current_slug
 from ..identity import current_actor, current_garage, manager_required
@@ -34,7 +35,7 @@ def _period() -> tuple[Period | None, InvalidInput | None, str]:
 def index():
     period, error, tz = _period()
     today = local_today(utcnow(), tz)
-    context = {"error": error, "period": period, "presets": presets(today), "timezone": tz,
+    context = {"error": error, "period": period, "presets": presets(today, i18n.first_weekday()), "timezone": tz,
                "form": {k: request.args.get(k, "") for k in ("from", "to", "group")}}
     status = 422 if error else 200
     if period is not None:
@@ -51,7 +52,7 @@ def _valid_period() -> tuple[Period, str]:
     """For the SVG and CSV URLs: the period, or a plain-text 422."""
     period, error, tz = _period()
     if error:
-        abort(Response(error.message + "\n", status=422, mimetype="text/plain"))
+        abort(Response(i18n.translated(error.message) + "\n", status=422, mimetype="text/plain"))
     return period, tz
 
 
@@ -60,7 +61,7 @@ def _valid_period() -> tuple[Period, str]:
 def chart(name: str):
     if name not in present.CHARTS:
         abort(404)
-    period, _ = _valid_period()
+    period, _tz = _valid_period()
     report = reports.build_report(current_garage(), period, full=False)
     svg = render_template("reports/chart.svg", chart=present.BUILDERS[name](report))
     response = Response(svg, mimetype="image/svg+xml")
@@ -81,7 +82,7 @@ def _csv_response(filename: str, chunks: Iterable[str]) -> Response:
 @bp.get("/export/rows.csv")
 @manager_required
 def export_rows():
-    period, _ = _valid_period()
+    period, _tz = _valid_period()
     report = reports.build_report(current_garage(), period, full=False)
     return _csv_response(f"{current_slug()}-report-{period.first}-{period.last}-by-{period.group}.csv",
                          present.report_csv(report))
@@ -128,7 +129,7 @@ def _path_day(raw: str) -> date:
     try:
         return parse_date(raw, "day")
     except InvalidInput as exc:
-        abort(Response(exc.message + "\n", status=404, mimetype="text/plain"))
+        abort(Response(i18n.translated(exc.message) + "\n", status=404, mimetype="text/plain"))
 
 
 @bp.post("/close/<date>")
@@ -165,8 +166,9 @@ def export_close(date: str):
 # --- merchant validations ----------------------------------------------------------------------
 
 # What the value field means for each kind: its label and how it is typed.
-VALUE_LABELS = {validation_rules.FREE_MINUTES: "minutes", validation_rules.FLAT_PRICE: "dollars",
-                validation_rules.AMOUNT_OFF: "dollars", validation_rules.PERCENT_OFF: "percent"}
+# The units are English keys (N_): the page shows them translated.
+VALUE_LABELS = {validation_rules.FREE_MINUTES: N_("minutes"), validation_rules.FLAT_PRICE: N_("dollars"),
+                validation_rules.AMOUNT_OFF: N_("dollars"), validation_rules.PERCENT_OFF: N_("percent")}
 PROGRAM_FIELDS = ("name", "merchant", "kind", "value", "valid_from", "valid_until", "usage_cap", "codes")
 
 
@@ -186,11 +188,11 @@ def _program_form(form) -> tuple[dict, dict[str, str]]:
         try:
             terms["value"] = parse_money(raw)
         except ValueError:
-            errors["value"] = "Type the amount in dollars, like 5 or 5.50"
+            errors["value"] = _("Type the amount in dollars, like 5 or 5.50")
     elif unit is not None:
         try:
             terms["value"] = parse_whole(raw, field="value", minimum=1, maximum=validation_rules.MAX_VALUE[terms["kind"]],
-                                         label="Minutes" if unit == "minutes" else "The percentage")
+                                         label=_("Minutes") if unit == "minutes" else _("The percentage"))
         except InvalidInput as exc:
             errors["value"] = exc.message
     for name in ("valid_from", "valid_until"):
@@ -201,7 +203,7 @@ def _program_form(form) -> tuple[dict, dict[str, str]]:
     try:
         cap = form.get("usage_cap", "").strip()  # blank: no cap
         terms["usage_cap"] = parse_whole(cap, field="usage_cap", minimum=1, maximum=validation_rules.MAX_CAP,
-                                         label="The usage cap") if cap else None
+                                         label=_("The usage cap")) if cap else None
     except InvalidInput as exc:
         errors["usage_cap"] = exc.message
     if errors:  # what the terms that could be read have wrong too, all at once
@@ -250,7 +252,8 @@ def create_validation():
 def validation_report():
     """What each program gave in a period (tickets validated and paid, value): billing the merchants."""
     period, error, tz = _period()
-    context = {"error": error, "period": period, "presets": presets(local_today(utcnow(), tz)), "timezone": tz,
+    context = {"error": error, "period": period, "presets": presets(local_today(utcnow(), tz), i18n.first_weekday()),
+               "timezone": tz,
                "form": {k: request.args.get(k, "") for k in ("from", "to")}, "rows": []}
     if period is not None:
         context["rows"] = validation_service.report(current_garage(), *period.bounds(tz))

@@ -214,8 +214,8 @@ def test_the_settings_pages_read_german(manager_client, priced):
                  "Aktuelle Tarife", "je angefangene Stunde", "Erste 10 Minuten frei",
                  "Moonlight: $8.00 bei Einfahrt 18:00–03:00 (jeden Tag) und Ausfahrt bis 08:00",
                  "Sunrise: $15.00 bei Einfahrt 06:00–09:00 (Montag bis Freitag) und Ausfahrt 15:00–19:00",
-                 "Weekender: $5.00 je angefangene Stunde, ganztägig, Montag, Mittwoch und Samstag (nur Car)",
-                 "Vans: $7.00 je angefangene Stunde, 08:00–20:00, Samstag und Sonntag (nur Van)",
+                 "Weekender: $5.00 je angefangene Stunde, ganztägig, Montag, Mittwoch und Samstag (nur Pkw)",
+                 "Vans: $7.00 je angefangene Stunde, 08:00–20:00, Samstag und Sonntag (nur Transporter)",
                  "Concert: $40.00 für die ersten 24 Stunden bei Einfahrt am 2030-12-31, statt aller anderen Tarife",
                  "Was ein Fahrzeug zahlt", "Einstellungen speichern"):
         assert word in page, word

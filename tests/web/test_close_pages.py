@@ -36,7 +36,7 @@ def test_the_page_shows_the_days_figures_and_offers_the_close(manager_client, da
     page = manager_client.get(PAGE)
     assert page.status_code == 200
     shown = text(page)
-    assert "Fri 10 Apr 2026" in shown and "Not closed yet" in shown and "America/New_York" in shown
+    assert "Fri, Apr 10, 2026" in shown  # the locale's date (issue 22) and "Not closed yet" in shown and "America/New_York" in shown
     assert figure(page, "tickets_issued") == "5" and figure(page, "voids") == "1"
     assert figure(page, "revenue_cents") == f"${built.revenue_cents / 100:,.2f}"
     assert figure(page, "refunded_cents") == "$3.00" and figure(page, "cars_inside") == "1"
@@ -92,7 +92,7 @@ def test_the_print_is_an_a4_sheet_of_the_figures(manager_client, day):
     page = manager_client.get(f"{CLOSE}/print")
     assert page.status_code == 200
     sheet = soup(page).select_one(".close-sheet")
-    assert "Day close: Fri 10 Apr 2026" in text(sheet) and "Not closed yet" in text(sheet)
+    assert "Day close: Fri, Apr 10, 2026" in text(sheet) and "Not closed yet" in text(sheet)
     assert f"${built.revenue_cents / 100:,.2f}" in text(sheet)
     assert not soup(page).select(".topbar")
 

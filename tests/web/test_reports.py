@@ -173,10 +173,11 @@ def test_spring_forward_day_has_23_hourly_bars(manager_client, dst_week):
     found = bars(root)
     assert len(found) == 23
     tips = [b.find(f"{SVG}title").text for b in found]
-    assert tips[0] == "00:00: Revenue $10.00"
-    assert tips[1] == "01:00: Revenue $0.00"
-    assert tips[2] == "03:00: Revenue $20.00"   # 02:00 does not exist that night
-    assert tips[22] == "23:00: Revenue $20.00"
+    # hours in the locale's format (en_US: 12-hour, a narrow space before AM/PM; issue 22)
+    assert tips[0] == "12:00\u202fAM: Revenue $10.00"
+    assert tips[1] == "1:00\u202fAM: Revenue $0.00"
+    assert tips[2] == "3:00\u202fAM: Revenue $20.00"   # 02:00 does not exist that night
+    assert tips[22] == "11:00\u202fPM: Revenue $20.00"
     assert sum(float(b.get("height")) > 0 for b in found) == 3
 
 
@@ -192,7 +193,7 @@ def test_fall_back_day_keeps_both_one_oclocks(manager_client, app):
     tips = [b.find(f"{SVG}title").text for b in
             bars(svg(manager_client, "revenue", **{"from": "2026-11-01", "to": "2026-11-01"}))]
     assert len(tips) == 25
-    assert tips[1] == "01:00 EDT: Revenue $10.00" and tips[2] == "01:00 EST: Revenue $25.00"
+    assert tips[1] == "1:00\u202fAM EDT: Revenue $10.00" and tips[2] == "1:00\u202fAM EST: Revenue $25.00"
     day = figures(manager_client.get("/g/main/reports?from=2026-11-01&to=2026-11-01").data)
     assert day["Revenue"][0] == "$35.00" and day["Exits"][0] == "2"
 
@@ -203,7 +204,7 @@ def test_comparison_without_previous_data_says_na(manager_client, app):
     f = figures(manager_client.get("/g/main/reports?from=2026-05-04&to=2026-05-04").data)
     assert f["Revenue"] == ("$10.00", "n/a")
     page = soup(manager_client.get("/g/main/reports?from=2026-05-04&to=2026-05-04"))
-    assert "Sun 03 May 2026" in page.select_one(".report-head").get_text()
+    assert "Sun, May 3, 2026" in page.select_one(".report-head").get_text()  # the locale's date (issue 22)
 
 
 def test_empty_period_shows_dashes_not_errors(manager_client):
@@ -269,8 +270,9 @@ def test_heat_map_has_a_cell_per_hour_of_week(manager_client, busy_monday):
     cells = root.find(f"{SVG}g[@class='cells']").findall(f"{SVG}rect")
     assert len(cells) == 7 * 24
     tips = [c.find(f"{SVG}title").text for c in cells]
-    assert tips[10] == "Mon 10: 2.5"
-    assert tips[24 + 10] == "Tue 10: no data"
+    # rows from the locale's first day of the week (en_US: Sunday; issue 22)
+    assert tips[24 + 10] == "Mon 10: 2.5"
+    assert tips[2 * 24 + 10] == "Tue 10: no data"
 
 
 def test_heat_map_legend_of_a_quiet_quarter_reads_distinct_values(app, manager_client):
@@ -283,7 +285,7 @@ def test_heat_map_legend_of_a_quiet_quarter_reads_distinct_values(app, manager_c
     labels = [t.text for t in legend.findall(f"{SVG}text")]
     assert len(labels) == len(set(labels)) and labels[0] == "≈ 0.00" and labels[-2:] == ["≈ 0.08", "no data"], labels
     cells = root.find(f"{SVG}g[@class='cells']").findall(f"{SVG}rect")
-    assert cells[10].find(f"{SVG}title").text == "Mon 10: 0.08"
+    assert cells[24 + 10].find(f"{SVG}title").text == "Mon 10: 0.08"  # Sunday is the first row (en_US)
     assert {c.get("fill") for c in cells} <= {r.get("fill") for r in legend.findall(f"{SVG}rect")}
 
 
@@ -293,7 +295,7 @@ def test_traffic_chart_per_hour_of_day_over_many_days(manager_client, dst_week):
     found = bars(root)
     assert len(found) == 48  # entries and exits for each of 24 hours
     texts = [b.find(f"{SVG}title").text for b in found]
-    assert "23:00: Entries 3" in texts  # 23:30 EST, 23:30 EDT, 23:00 EDT
+    assert "11:00\u202fPM: Entries 3" in texts  # 23:30 EST, 23:30 EDT, 23:00 EDT
     axis = [t.text for t in root.findall(f".//{SVG}text[@class='axis-label']")]
     assert axis == ["Hour of day (America/New_York)", "Cars"]
 

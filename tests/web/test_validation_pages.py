@@ -143,7 +143,7 @@ def test_a_manager_creates_a_program_and_sees_it_listed(manager_client):
                valid_until="2099-12-31", reusable="1")
     assert r.status_code == 303 and r.headers["Location"] == PROGRAMS
     row = soup(manager_client.get(PROGRAMS)).select_one("tr[data-program='Cinema']")
-    assert [text(td) for td in row.select("td")] == ["Cinema", "Odeon", "$5.50 off", "2026-01-01 – 2099-12-31",
+    assert [text(td) for td in row.select("td")] == ["Cinema", "Odeon", "$5.50 off", "Jan 1, 2026 – Dec 31, 2099",
                                                      "0 of 100", "0 of 2"]
     assert audit_events("validation.program_created")
 
