@@ -24,8 +24,9 @@ from flask import (
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
-from . import htmx, identity
+from . import htmx, i18n, identity
 from .domain.garages import DEFAULT_SLUG
+from .domain.words import n_
 from .identity import current_garage, login_redirect
 from .services import garages as garage_service
 from .services.stats import garages_now
@@ -139,9 +140,12 @@ def _target_view(slug: str) -> tuple[Any, bool]:
 def _which_garage(garages: list, target: str) -> Response:
     """A file's old URL (CSV, chart, print page) that could mean several garages: a plain answer
     naming each garage's URL, never a page (a download must not turn into a chooser)."""
-    lines = [f"This address is from before each garage had its own. It could mean {len(garages)} garages; "
-             "open the one you mean:", *(f"  {garage.garage_name}: {_in_garage(garage.slug, target)}"
-                                         for garage in garages)]
+    said = n_("This address is from before each garage had its own. It could mean %(num)d garage; "
+              "open the one you mean:",
+              "This address is from before each garage had its own. It could mean %(num)d garages; "
+              "open the one you mean:", len(garages))
+    lines = [i18n.translated(said), *(f"  {garage.garage_name}: {_in_garage(garage.slug, target)}"
+                                      for garage in garages)]
     return Response("\n".join(lines) + "\n", status=409, mimetype="text/plain")
 
 

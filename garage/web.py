@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 from . import htmx
 from .domain.errors import DomainError
 from .domain.inputs import MULTILINE_FIELDS, check_text, has_control
+from .domain.words import _
 from .persistence import outage_number, store, unavailable
 
 
@@ -100,7 +101,20 @@ class ApiSessionInterface(SecureCookieSessionInterface):
 
 
 RETRY_AFTER_SECONDS = 5
-UNAVAILABLE = "The garage's database is not answering. Please try again in a few seconds."
+UNAVAILABLE = _("The garage's database is not answering. Please try again in a few seconds.")
+# What an error page says for an HTTP error raised without words of ours (abort(404)): Werkzeug's
+# own description is English only. An error given a description of its own shows that.
+HTTP_MESSAGES = {
+    400: _("The request could not be understood."),
+    403: _("You may not open this page."),
+    404: _("There is no page at this address. Check the link, or start again from the desk."),
+    405: _("This page cannot be used that way."),
+    409: _("That conflicts with what the garage has now. Reload the page and try again."),
+    413: _("What you sent is too large."),
+    429: _("Too many requests. Wait a moment and try again."),
+}
+CSRF_MESSAGE = _("Your form expired or was sent from elsewhere. Reload the page and try again.")
+INTERNAL_MESSAGE = _("Something went wrong on our side. It has been logged.")
 
 
 class ErrorLog:
@@ -171,8 +185,17 @@ def refuse_stranger_first() -> None:
         refuse_stranger(op)
 
 
+def locale_tag() -> str:
+    """The format locale as a BCP 47 tag (en_US → en-US): what a page's script gives Intl to write
+    times as the page does (the lobby's clock, the desk's "figures from 14:05")."""
+    from . import i18n
+
+    return str(i18n.format_locale()).replace("_", "-")
+
+
 def install(app: Flask) -> None:
     app.session_interface = ApiSessionInterface()
+    app.jinja_env.globals["locale_tag"] = locale_tag
     app.extensions[ERROR_LOG] = ErrorLog(app.logger, app.config["TRACEBACK_LOG_INTERVAL"])
     htmx.install(app)
     app.before_request(refuse_control_characters)
@@ -214,7 +237,7 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
-        message = "Your form expired or was sent from elsewhere. Reload the page and try again."
+        message = CSRF_MESSAGE
         if wants_json():
             return jsonify(message=message), 400
         return render_template("errors/error.html", code=400, message=message), 400
@@ -227,7 +250,10 @@ def install(app: Flask) -> None:
                         413: "Request body too large", 400: "Bad request"}
             response = jsonify(message=messages.get(code, exc.name))
         else:
-            response = make_response(render_template("errors/error.html", code=code, message=exc.description))
+            message = exc.description
+            if message == type(exc).description:  # Werkzeug's words (abort(404)): ours, translated
+                message = HTTP_MESSAGES.get(code, message)
+            response = make_response(render_template("errors/error.html", code=code, message=message))
         response.status_code = code
         # The exception's own headers survive our body: Allow on 405 (RFC 9110), WWW-Authenticate,
         # Retry-After, Content-Range. Only its HTML Content-Type is Werkzeug's, not ours.
@@ -269,4 +295,4 @@ def install(app: Flask) -> None:
         if wants_json():
             return jsonify(message="Internal error; it has been logged"), 500
         return render_template("errors/error.html", code=500,
-                               message="Something went wrong on our side. It has been logged."), 500
+                               message=INTERNAL_MESSAGE), 500

@@ -21,40 +21,59 @@ from .. import htmx
 from ..htmx import is_htmx
 from ..identity import current_garage, current_actor, manager_required
 from . import bp
-from .present import event_details
+from .present import event_details, moment_text
+from .. import i18n
+from ..domain.words import N_, _
 
 ACTION_LABELS = {
-    "auth.login": "Signed in",
-    "auth.login_failed": "Sign-in failed",
-    "auth.logout": "Signed out",
-    "ticket.issued": "Ticket issued",
-    "ticket.paid": "Exit paid",
-    "settings.changed": "Settings changed",
-    "user.created": "User created",
-    "user.deactivated": "User deactivated",
-    "user.activated": "User reactivated",
-    "user.password_changed": "Password changed",
-    "user.password_reset": "Password reset",
-    "token.created": "API token created",
-    "token.revoked": "API token revoked",
-    "user.granted": "Role granted",
-    "user.revoked": "Role taken away",
-    "garage.created": "Garage created",
-    "occupancy.repaired": "Occupancy repaired",
-    "shift.opened": "Shift opened",
-    "shift.closed": "Shift closed",
-    "shift.reopened": "Shift reopened",
-    "shift.adjusted": "Shift adjusted",
+    "auth.login": N_("Signed in"),
+    "auth.login_failed": N_("Sign-in failed"),
+    "auth.logout": N_("Signed out"),
+    "ticket.issued": N_("Ticket issued"),
+    "ticket.paid": N_("Exit paid"),
+    "settings.changed": N_("Settings changed"),
+    "user.created": N_("User created"),
+    "user.deactivated": N_("User deactivated"),
+    "user.activated": N_("User reactivated"),
+    "user.password_changed": N_("Password changed"),
+    "user.password_reset": N_("Password reset"),
+    "token.created": N_("API token created"),
+    "token.revoked": N_("API token revoked"),
+    "user.granted": N_("Role granted"),
+    "user.revoked": N_("Role taken away"),
+    "garage.created": N_("Garage created"),
+    "occupancy.repaired": N_("Occupancy repaired"),
+    "shift.opened": N_("Shift opened"),
+    "shift.closed": N_("Shift closed"),
+    "shift.reopened": N_("Shift reopened"),
+    "shift.adjusted": N_("Shift adjusted"),
+    "ticket.corrected": N_("Ticket corrected"),
+    "ticket.voided": N_("Ticket voided"),
+    "ticket.refunded": N_("Refund given"),
+    "day.closed": N_("Day closed"),
+    "ticket.validated": N_("Ticket validated"),
+    "validation.program_created": N_("Validation program created"),
+    "permit.created": N_("Permit created"),
+    "permit.updated": N_("Permit changed"),
+    "permit.renewed": N_("Permit renewed"),
+    "user.preferences_changed": N_("Language and formats changed"),
 }
 PER_PAGE = 50
 
 
 def action_label(action: str) -> str:
-    return ACTION_LABELS.get(action) or action.replace(".", " ").replace("_", " ").capitalize()
+    """An action in words (the reader's language); an action of no label (an old row) from its name."""
+    if action in ACTION_LABELS:
+        return _(ACTION_LABELS[action])
+    return action.replace(".", " ").replace("_", " ").capitalize()
 
 
 def _local_time(tz: str):
-    return lambda moment: to_local(moment, tz).strftime("%Y-%m-%d %H:%M:%S")
+    return lambda moment: moment_text(moment, tz)
+
+
+def _local_day(tz: str):
+    return lambda moment: i18n.format_date(to_local(moment, tz), "yMMMd")
 
 
 # --- staff ------------------------------------------------------------------------------
@@ -68,14 +87,14 @@ def _staff(status: int = 200, **context: Any):
                                  roles=accounts.ROLES,
                                  min_password=accounts.MIN_PASSWORD,
                                  garages=garage_service.list_garages(current_actor()) if current_user.is_admin else [],
-                                 local=_local_time(get_settings(current_garage()).timezone), **context)
+                                 local_day=_local_day(get_settings(current_garage()).timezone), **context)
 
 
 def _done(message: str):
     """After a change: a fresh fragment for htmx, else 303 back to the page (no resubmission)."""
     if is_htmx():
         return _staff(notice=message)
-    flash(message)
+    flash(i18n.translated(message))
     return redirect(url_for("admin.users"), code=303)
 
 
@@ -96,7 +115,10 @@ def create_user():
                                     current_actor(), must_change_password=True, garage_id=current_garage())
     except DomainError as exc:
         return _staff(exc.status, form=form, errors={exc.field or "username": exc.message})
-    return _done(f"Added {user.garage_role} {user.username}. They choose their own password at first sign-in.")
+    said = (_("Added manager %(username)s. They choose their own password at first sign-in.", username=user.username)
+            if user.garage_role == "manager" else
+            _("Added attendant %(username)s. They choose their own password at first sign-in.", username=user.username))
+    return _done(said)
 
 
 def _user_action(username: str, change):
@@ -112,7 +134,7 @@ def _user_action(username: str, change):
 def deactivate(username: str):
     def change(name: str) -> str:
         user = accounts.set_active(name, False, current_actor())
-        return f"Deactivated {user.username}: signed out everywhere, API tokens stopped."
+        return _("Deactivated %(username)s: signed out everywhere, API tokens stopped.", username=user.username)
 
     return _user_action(username, change)
 
@@ -121,7 +143,7 @@ def deactivate(username: str):
 @manager_required
 def reactivate(username: str):
     def change(name: str) -> str:
-        return f"Reactivated {accounts.set_active(name, True, current_actor()).username}."
+        return _("Reactivated %(username)s.", username=accounts.set_active(name, True, current_actor()).username)
 
     return _user_action(username, change)
 
@@ -143,18 +165,21 @@ def reset_password(username: str):
 def grant():
     """An admin gives a person a role at any garage, or takes it away (role "none")."""
     if not current_user.is_admin:
-        return _staff(403, error="Only an admin may grant or change roles")
+        return _staff(403, error=_("Only an admin may grant or change roles"))
     username = (request.form.get("username") or "").strip()
     role = request.form.get("role") or ""
     try:
         garage = garage_service.find_garage(request.form.get("garage"))
         if role == "none":
             garage_service.revoke(current_actor(), username, garage.id)
-            return _done(f"{username} no longer works at {garage.garage_name}.")
+            return _done(_("%(username)s no longer works at %(garage)s.", username=username, garage=garage.garage_name))
         garage_service.grant(current_actor(), username, garage.id, role)
     except DomainError as exc:
         return _staff(exc.status, error=exc.message)
-    return _done(f"{username} is now {role} at {garage.garage_name}.")
+    said = (_("%(username)s is now manager at %(garage)s.", username=username, garage=garage.garage_name)
+            if role == "manager" else
+            _("%(username)s is now attendant at %(garage)s.", username=username, garage=garage.garage_name))
+    return _done(said)
 
 
 # --- audit log --------------------------------------------------------------------------
@@ -179,11 +204,11 @@ def audit():
     errors: dict[str, str] = {}
     action = (request.args.get("action") or "").strip()
     if action and action not in known:
-        errors["action"] = "Unknown action"
+        errors["action"] = _("Unknown action")
     username = (request.args.get("user") or "").strip()[:64]
     first, last = _parse_date("from", errors), _parse_date("to", errors)
     if first and last and last < first:
-        errors["to"] = "The end date is before the start date"
+        errors["to"] = _("The end date is before the start date")
     page = parse_page(request.args.get("page"))  # 422 "page must be a whole number from 1 to ..."
     filters = {"action": action, "user": username, "from": first.isoformat() if first else "",
                "to": last.isoformat() if last else ""}

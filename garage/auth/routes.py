@@ -1,10 +1,13 @@
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from ..domain import clock
 from ..domain.errors import DomainError, InvalidInput
+from ..domain.locales import FORMAT_LOCALES, LANGUAGES, locale_name
+from ..domain.words import N_, _
+from .. import i18n
 from ..identity import (
     SESSION_ENDED, client_ip, current_actor, end_session, login_redirect, session_secret, start_session,
 )
@@ -12,9 +15,10 @@ from ..services import accounts
 from ..web import next_page
 from . import bp
 
-PASSWORD_CHANGED = "Your password has been changed."
+PASSWORD_CHANGED = N_("Your password has been changed.")
+PREFERENCES_SAVED = N_("Your language and formats have been saved.")
 # /login?reason= (identity.login_redirect): the only messages the sign-in page shows for it.
-LOGIN_REASONS = {SESSION_ENDED: "Your session ended — sign in again"}
+LOGIN_REASONS = {SESSION_ENDED: N_("Your session ended — sign in again")}
 ACCOUNT_NOTICE = "account"  # flash category base.html shows on any page
 # Signed in with a one-time password just now: the forced change that follows does not ask for it
 # again (it was typed seconds earlier). Kept in this browser's signed session cookie only, as
@@ -38,6 +42,10 @@ def _just_proved_one_time_password() -> bool:
     return user_id == current_user.id and 0 <= _now() - at <= PROVEN_SECONDS
 
 
+def _reason(key: str):
+    return _(LOGIN_REASONS[key]) if key in LOGIN_REASONS else None
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     next_url = next_page(request.values.get("next"))
@@ -45,7 +53,7 @@ def login():
         if current_user.is_authenticated:
             return redirect(next_url or url_for("meta.home"))
         return render_template("auth/login.html", next=next_url, error=None, username="",
-                               reason=LOGIN_REASONS.get(request.args.get("reason", "")))
+                               reason=_reason(request.args.get("reason", "")))
     username = request.form.get("username") or ""
     password = request.form.get("password") or ""
     try:
@@ -81,11 +89,11 @@ def change_password():
     new = request.form.get("new_password") or ""
     confirm = request.form.get("confirm_password") or ""
     if ask_current and not current_user.check_password(current):
-        errors["current_password"] = "That is not your current password."
+        errors["current_password"] = _("That is not your current password.")
     elif new != confirm:
-        errors["confirm_password"] = "The two new passwords differ."
+        errors["confirm_password"] = _("The two new passwords differ.")
     elif new == current or (not ask_current and current_user.check_password(new)):
-        errors["new_password"] = "Choose a password different from the current one."
+        errors["new_password"] = _("Choose a password different from the current one.")
     else:
         try:
             user = current_user._get_current_object()
@@ -95,5 +103,32 @@ def change_password():
             errors["new_password"] = exc.message
     if errors:
         return render_template("auth/password.html", next=next_url, errors=errors, ask_current=ask_current), 422
-    flash(PASSWORD_CHANGED, ACCOUNT_NOTICE)  # shown once, on whichever page comes next (base.html)
+    flash(i18n.translated(_(PASSWORD_CHANGED)), ACCOUNT_NOTICE)  # shown once, on whichever page comes next (base.html)
     return redirect(next_url or url_for("meta.home"), code=303)
+
+
+def _account_page(status: int = 200, **context):
+    user = current_user._get_current_object()
+    context.setdefault("form", {"language": user.language or "", "locale": user.locale or ""})
+    context.setdefault("errors", {})
+    return render_template("auth/account.html", languages=LANGUAGES, example_day=clock.utcnow(),
+                           locales=[(code, locale_name(code)) for code in FORMAT_LOCALES], **context), status
+
+
+@bp.route("/account", methods=["GET", "POST"])
+def account():
+    """The person's own language and formats ("" each: the garage's); their password is a link away."""
+    if not current_user.is_authenticated:
+        return login_redirect()
+    if request.method != "POST":  # GET and HEAD: never a change (CSRF checks only POST)
+        return _account_page()
+    form = {name: (request.form.get(name) or "").strip()[:16] for name in ("language", "locale")}
+    try:
+        accounts.set_preferences(current_user._get_current_object(), form["language"], form["locale"],
+                                 current_actor())
+    except InvalidInput as exc:
+        return _account_page(422, form=form, errors={exc.field or "language": exc.message})
+    g.pop("language", None)  # the notice is read in the language just chosen
+    g.pop("format_locale", None)
+    flash(i18n.translated(_(PREFERENCES_SAVED)), ACCOUNT_NOTICE)
+    return redirect(url_for("auth.account"), code=303)

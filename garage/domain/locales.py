@@ -8,6 +8,8 @@
 """
 from __future__ import annotations
 
+from .words import _
+
 LANGUAGES: dict[str, str] = {"en": "English", "de": "Deutsch"}
 DEFAULT_LANGUAGE = "en"
 
@@ -71,18 +73,37 @@ def check_international(changes: dict) -> dict[str, str]:
     whether tax is added to prices (true/false). Empty when all are valid."""
     errors: dict[str, str] = {}
     if "currency" in changes and not is_currency(changes["currency"]):
-        errors["currency"] = "The currency must be a 3-letter ISO 4217 code in capitals, e.g. EUR or JPY"
+        errors["currency"] = _("The currency must be a 3-letter ISO 4217 code in capitals, e.g. EUR or JPY")
     if "locale" in changes and not is_locale(changes["locale"]):
-        errors["locale"] = "The locale must be a language and region Garage knows, e.g. en_US or de_DE"
+        errors["locale"] = _("The locale must be a language and region Garage knows, e.g. en_US or de_DE")
     spoken = ", ".join(LANGUAGES)
     if "language" in changes and not _language_or_none(changes["language"]):
-        errors["language"] = f"The language must be one of {spoken}, or empty for the browser's"
+        errors["language"] = _("The language must be one of %(languages)s, or empty for the browser's",
+                                      languages=spoken)
     if "lobby_language" in changes and not _language_or_none(changes["lobby_language"]):
-        errors["lobby_language"] = f"The lobby's second language must be one of {spoken}, or empty for none"
+        errors["lobby_language"] = _("The lobby's second language must be one of %(languages)s, or empty for none",
+                                            languages=spoken)
     if "legal_name" in changes:
         name = changes["legal_name"]
         if not (isinstance(name, str) and name.isprintable() and len(name.strip()) <= LEGAL_NAME_MAX):
-            errors["legal_name"] = f"The legal name must be printable text of at most {LEGAL_NAME_MAX} characters"
+            errors["legal_name"] = _("The legal name must be printable text of at most %(most)d characters",
+                                        most=LEGAL_NAME_MAX)
     if "tax_added" in changes and not isinstance(changes["tax_added"], bool):
-        errors["tax_added"] = "Say whether tax is added to prices: true or false"
+        errors["tax_added"] = _("Say whether tax is added to prices: true or false")
     return errors
+
+
+# The format locales a person may choose for themselves (their account page): amounts, dates, times
+# and numbers written as there. "" is not one: it means "the garage's".
+FORMAT_LOCALES: tuple[str, ...] = ("en_US", "en_GB", "en_IE", "de_DE", "de_AT", "de_CH", "fr_FR", "nl_NL", "it_IT", "es_ES")
+
+
+def is_format_locale(code: str) -> bool:
+    return code in FORMAT_LOCALES
+
+
+def locale_name(code: str) -> str:
+    """A format locale named in its own language: "Deutsch (Deutschland)"."""
+    from babel import Locale  # Babel's data: pure Python
+
+    return Locale.parse(code).get_display_name() or code

@@ -25,6 +25,8 @@ from ..services.stats import garages_now
 from ..services import reports
 from ..services import settings as settings_service
 from . import bp
+from .. import i18n
+from ..domain.words import _
 
 signed_in = role_required()  # anyone signed in: who may see what is decided below
 
@@ -62,7 +64,7 @@ def create_garage():
     form = {name: (request.form.get(name) or "").strip() for name in GARAGE_FIELDS}
     spaces_error = None
     try:
-        spaces = parse_whole(form["spaces"], field="spaces", minimum=1, maximum=MAX_SPACES, label="Spaces")
+        spaces = parse_whole(form["spaces"], field="spaces", minimum=1, maximum=MAX_SPACES, label=_("Spaces"))
     except InvalidInput as exc:  # said with the other fields' problems, all at once
         spaces, spaces_error = None, exc.message
     try:
@@ -76,10 +78,10 @@ def create_garage():
         return _garages_page(exc.status, form=form, errors=errors)
     except DomainError as exc:
         return _garages_page(exc.status, form=form, errors={exc.field or "slug": exc.message})
-    message = f"Created the garage {garage.garage_name} ({garage.slug})."
+    message = _("Created the garage %(name)s (%(slug)s).", name=garage.garage_name, slug=garage.slug)
     if is_htmx():
         return _garages_page(notice=message)
-    flash(message)
+    flash(i18n.translated(message))
     return redirect(url_for("operator.garages"), code=303)
 
 
@@ -113,16 +115,16 @@ def comparison_charts(figures: list[reports.GarageFigures], currencies: dict[int
     names = told_apart((f.name, f.slug) for f in figures)
     codes = sorted({currencies.get(f.garage_id, DEFAULT_CURRENCY) for f in figures}) or [DEFAULT_CURRENCY]
     code = codes[0]
-    unit = code if len(codes) == 1 else "different currencies"
+    unit = code if len(codes) == 1 else _("different currencies")
     return [
-        bar_chart("portfolio-revenue", "Revenue by garage", "Money taken at exits in each garage over the period.",
-                  names, [("Revenue", [minor_to_major(f.revenue_cents, code) for f in figures])],
-                  x_label="Garage", y_label=f"Revenue ({unit})", fmt=lambda v: format_major_amount(v, code),
-                  tick_fmt=lambda v: format_whole_major(v, code)),
-        bar_chart("portfolio-traffic", "Entries and exits by garage",
-                  "Cars entering and leaving each garage over the period.", names,
-                  [("Entries", [f.entries for f in figures]), ("Exits", [f.exits for f in figures])],
-                  x_label="Garage", y_label="Cars", fmt=count),
+        bar_chart("portfolio-revenue", _("Revenue by garage"), _("Money taken at exits in each garage over the period."),
+                  names, [(_("Revenue"), [minor_to_major(f.revenue_cents, code) for f in figures])],
+                  x_label=_("Garage"), y_label=_("Revenue (%(currency)s)", currency=unit),
+                  fmt=lambda v: format_major_amount(v, code), tick_fmt=lambda v: format_whole_major(v, code)),
+        bar_chart("portfolio-traffic", _("Entries and exits by garage"),
+                  _("Cars entering and leaving each garage over the period."), names,
+                  [(_("Entries"), [f.entries for f in figures]), (_("Exits"), [f.exits for f in figures])],
+                  x_label=_("Garage"), y_label=_("Cars"), fmt=count),
     ]
 
 

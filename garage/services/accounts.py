@@ -17,6 +17,7 @@ from ..observability import metrics
 from ..persistence import commit_keeping_loaded, store
 from . import audit
 from ..domain.garages import DEFAULT_GARAGE_ID
+from ..domain.locales import is_format_locale, is_language
 from ..domain.words import _
 from ..domain.roles import ACCOUNT_ROLES, ROLE_ADMIN, ROLE_MANAGER, ROLES
 from ..identity import TOKEN_PREFIX, Actor, hash_token, stale_before
@@ -197,6 +198,24 @@ def change_password(user: User, new_password: str, actor: Actor | None = None,
         open_session(user)
     audit.record(actor, "user.password_changed", "user", user.username)
     commit_keeping_loaded()
+
+
+def set_preferences(user: User, language: str | None, locale: str | None, actor: Actor | None = None) -> bool:
+    """The person's own language and format locale (their account page; "" each: the garage's,
+    stored as NULL). One transaction, audited when something changes (before/after); whether it did."""
+    language, locale = (language or "").strip(), (locale or "").strip()
+    if language and not is_language(language):
+        raise InvalidInput(_("Choose a language from the list."), field="language")
+    if locale and not is_format_locale(locale):
+        raise InvalidInput(_("Choose formats from the list."), field="locale")
+    before = {"language": user.language or "", "locale": user.locale or ""}
+    after = {"language": language, "locale": locale}
+    if before == after:
+        return False
+    user.language, user.locale = language or None, locale or None
+    audit.record(actor, "user.preferences_changed", "user", user.username, {"before": before, "after": after})
+    commit_keeping_loaded()
+    return True
 
 
 # --- sessions (the server's half: one user_sessions row per signed-in browser) ------------

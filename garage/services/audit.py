@@ -19,7 +19,7 @@ ACTIONS = frozenset({
     "ticket.issued", "ticket.paid", "ticket.corrected", "ticket.voided", "ticket.refunded",
     "settings.changed", "occupancy.repaired", "garage.created",
     "user.created", "user.deactivated", "user.activated", "user.password_changed", "user.password_reset",
-    "user.granted", "user.revoked",
+    "user.granted", "user.revoked", "user.preferences_changed",
     "token.created", "token.revoked",
     "shift.opened", "shift.closed", "shift.reopened", "shift.adjusted",
     "day.closed", "ticket.validated", "validation.program_created",

@@ -17,6 +17,7 @@ from ..domain.pricing import Quote, Tariff, quote
 from ..domain.tickets import STATUS_ACTIVE, VEHICLE_TYPES
 from ..extensions import db
 from ..domain.errors import NotFound
+from ..domain.words import _
 from ..domain.garages import DEFAULT_GARAGE_ID, DEFAULT_GARAGE_NAME, DEFAULT_SLUG
 from ..models import Garage, PermitPayment, Ticket, VehicleRate
 
@@ -25,8 +26,6 @@ COLUMNS = ("total_spaces", "hourly_rate", "grace_minutes", "daily_max_cents", "l
            "lost_ticket_mode", "garage_name", "timezone", "almost_full_percent", "garage_address", "tax_rate_bp",
            "tax_id", "void_window_minutes", "payments_require_shift", "reserved_spaces", "permit_policy",
            "rate_periods", "pricing_choice", "permit_max_plates", *locales.INTERNATIONAL_SETTINGS)
-CURRENCY_LOCKED = ("The currency cannot be changed: this garage has payments recorded in {currency}, and amounts "
-                   "are stored in its minor units")
 
 
 def ensure_settings() -> Garage:
@@ -61,7 +60,7 @@ def get_settings(garage_id: int) -> Garage:
     row = db.session.get(Garage, garage_id)
     if row is None:
         if garage_id != DEFAULT_GARAGE_ID:
-            raise NotFound("No such garage")
+            raise NotFound(_("No such garage"))
         row = ensure_settings()
     keep(row)
     return row
@@ -169,7 +168,8 @@ def update_settings(garage_id: int, actor, *, total_spaces: int | None = None, h
                 raise rules.InvalidSettings(errors)
         before = _snapshot(row, names)
         if "currency" in values and values["currency"] != row.currency and has_payments(garage_id):
-            raise Conflict(CURRENCY_LOCKED.format(currency=row.currency), field="currency")
+            raise Conflict(_("The currency cannot be changed: this garage has payments recorded in %(currency)s, and "
+                             "amounts are stored in its minor units", currency=row.currency), field="currency")
         if values:
             stmt = sa.update(Garage).where(Garage.id == garage_id)
             if "total_spaces" in values:
@@ -177,7 +177,8 @@ def update_settings(garage_id: int, actor, *, total_spaces: int | None = None, h
             changed = db.session.execute(stmt.values(**values).execution_options(synchronize_session=False)).rowcount
             if changed != 1:
                 occupied = db.session.scalar(sa.select(Garage.occupied).where(Garage.id == garage_id))
-                raise Conflict(f"Total spaces cannot be below the {occupied} cars inside", field="total_spaces")
+                raise Conflict(_("Total spaces cannot be below the %(occupied)s cars inside", occupied=occupied),
+                               field="total_spaces")
         for kind, rate in (vehicle_rates or {}).items():
             _set_vehicle_rate(garage_id, kind, rate)
         db.session.flush()
@@ -191,7 +192,7 @@ def update_settings(garage_id: int, actor, *, total_spaces: int | None = None, h
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise Conflict("The settings were changed by someone else at the same moment; try again") from None
+        raise Conflict(_("The settings were changed by someone else at the same moment; try again")) from None
     except BaseException:
         db.session.rollback()
         raise
@@ -243,9 +244,9 @@ def _period_at(items: list[dict[str, Any]], position: int, name: str) -> None:
     from ..domain.errors import Conflict
 
     if not 1 <= position <= len(items):
-        raise NotFound("No such rate period")
+        raise NotFound(_("No such rate period"))
     if items[position - 1]["name"] != name:
-        raise Conflict("The rate periods were changed meanwhile; nothing was saved. Look at them again.")
+        raise Conflict(_("The rate periods were changed meanwhile; nothing was saved. Look at them again."))
 
 
 def save_period(garage_id: int, actor, position: int | None, item: Mapping[str, Any], was: str = "") -> Garage:

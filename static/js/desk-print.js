@@ -26,7 +26,8 @@
     var frame = document.createElement("iframe");
     frame.id = "print-frame";
     frame.className = "print-frame";
-    frame.title = "Printing";
+    var words = document.getElementById("js-words");  // the page's language (templates/base.html)
+    frame.title = (words && words.getAttribute("data-printing")) || "Printing";
     frame.tabIndex = -1;
     frame.setAttribute("aria-hidden", "true");
     // The next scan goes where it went before: the field of the card the print came from.

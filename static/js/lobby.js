@@ -3,7 +3,11 @@
 //     a 200 from its cache, so htmx would otherwise re-swap identical HTML every poll),
 // (2) shows "Reconnecting…" and the data's age while polls fail, hides them on success
 //     (told by static/js/connection.js, shared with the desk),
-// (3) keeps the clock in the garage's timezone, from the browser's own clock.
+// (3) keeps the clock in the garage's timezone, from the browser's own clock, written in the format
+//     locale the server rendered it in (#lobby-clock data-locale: en-US "2:05 PM", de-DE "14:05"),
+// (4) on a two-language screen, shows the panel's words in one language, then the other, every
+//     data-alternate-ms (a class on #lobby-live, which swaps keep: the words come with each panel).
+// Words it writes come from the page (data-* attributes rendered in the screen's language).
 // Listeners are attached once (guarded), on document; the DOM is only ever swapped in place.
 (function () {
   "use strict";
@@ -12,18 +16,21 @@
   window.garageLobby = stats;
 
   var live, badge, age, timeEl, dateEl, pollMs, lastEtag, lastOk = Date.now(), failing = false;
-  var clockKey = "";
+  var clockKey = "", alternateMs, secondTurn = false;
 
   function bareEtag(value) { return (value || "").replace(/^W\//, "").replace(/"/g, ""); }
   function fromLobby(event) { return live && event.detail && event.detail.elt === live; }
 
+  function worded(name, n, m) {
+    return (age.getAttribute("data-" + name) || "").replace("{n}", n).replace("{m}", m);
+  }
   function ageText(ms) {
     var s = Math.floor(ms / 1000);
-    if (s < 60) { return "updated " + s + " s ago"; }
+    if (s < 60) { return worded("seconds", s); }
     var m = Math.floor(s / 60);
-    if (m < 60) { return "updated " + m + " min ago"; }
+    if (m < 60) { return worded("minutes", m); }
     var h = Math.floor(m / 60);
-    return "updated " + h + " h " + (m % 60) + " min ago";
+    return worded("hours", h, m % 60);
   }
 
   var connection = window.garageConnection, setHidden = connection.setHidden, setText = connection.setText;
@@ -39,11 +46,13 @@
   var formatters = {};
   function formatterFor(tz) {
     if (!formatters[tz]) {
+      var locale = document.getElementById("lobby-clock").getAttribute("data-locale") || "en-US";
       try {
-        formatters[tz] = new Intl.DateTimeFormat("en-GB", {
-          timeZone: tz, hourCycle: "h23", hour: "2-digit", minute: "2-digit",
-          weekday: "long", day: "numeric", month: "long" });
-      } catch (e) { return null; }  // unknown zone: keep the server-rendered time
+        formatters[tz] = {
+          time: new Intl.DateTimeFormat(locale, { timeZone: tz, hour: "numeric", minute: "2-digit" }),
+          date: new Intl.DateTimeFormat(locale, { timeZone: tz, weekday: "long", day: "numeric", month: "long" })
+        };
+      } catch (e) { return null; }  // unknown zone or locale: keep the server-rendered time
     }
     return formatters[tz];
   }
@@ -54,13 +63,11 @@
       document.getElementById("lobby-clock").getAttribute("data-timezone");
     var f = formatterFor(tz);
     if (!f) { return; }
-    var p = {};
-    f.formatToParts(new Date()).forEach(function (part) { p[part.type] = part.value; });
-    var key = p.hour + ":" + p.minute + " " + p.weekday + " " + p.day + " " + p.month;
-    if (key === clockKey) { return; }
-    clockKey = key;
-    setText(timeEl, p.hour + ":" + p.minute);
-    setText(dateEl, p.weekday + " " + p.day + " " + p.month);
+    var now = new Date(), time = f.time.format(now), date = f.date.format(now);
+    if (time + "|" + date === clockKey) { return; }
+    clockKey = time + "|" + date;
+    setText(timeEl, time);
+    setText(dateEl, date);
   }
 
   function ok() { lastOk = Date.now(); failing = false; renderStatus(); }
@@ -98,8 +105,13 @@
     dateEl = document.getElementById("lobby-date");
     pollMs = parseInt(live.getAttribute("data-poll-ms"), 10) || 5000;
     lastEtag = bareEtag(live.getAttribute("data-etag"));
+    alternateMs = parseInt(live.getAttribute("data-alternate-ms"), 10) || 10000;
     tickClock();
     window.setInterval(function () { tickClock(); renderStatus(); }, 1000);
+    window.setInterval(function () {  // airport style: the second language's turn, then the first's
+      secondTurn = !secondTurn && !!live.querySelector("[data-second]");
+      live.classList.toggle("second-language", secondTurn);
+    }, alternateMs);
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); }
   else { start(); }

@@ -14,7 +14,7 @@ from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 TICKET_FIELDS = {"id", "ticketNumber", "licensePlate", "vehicleType", "entryTime", "exitTime",
                  "durationMinutes", "amountPaid", "status", "paymentMethod", "lost", "lostFee", "receiptNumber",
-                 "refundedCents", "voidReason", "permitId", "permit", "priceRule"}
+                 "refundedCents", "voidReason", "permitId", "permit", "priceRule", "currency"}
 
 
 # --- the seed's test plan (section 6.2) -------------------------------------------------
@@ -31,6 +31,7 @@ def test_stats_have_exactly_the_seed_fields(client, staff):
         "totalSpaces": 140, "occupiedSpaces": 0, "availableSpaces": 140,
         "occupiedSpacesPercentage": 0, "availableSpacesPercentage": 100, "hourlyRate": 10.0,
         "todaysRevenue": 0.0, "vehiclesProcessedToday": 0, "averageStayTime": 0.0,
+        "currency": "USD",  # the garage's (issue 22): hourlyRate and todaysRevenue are in its major unit
     }
 
 
@@ -108,7 +109,7 @@ def test_activities_newest_first_with_amount_in_dollars(client, staff):
     assert [r["ticketNumber"] for r in rows] == [a, b]  # a's exit is the latest event
     assert rows[0]["amount"] == 10.0 and rows[1]["amount"] is None
     assert set(rows[0]) == {"id", "ticketNumber", "licensePlate", "entryTime", "exitTime",
-                            "durationMinutes", "amount", "status"}
+                            "durationMinutes", "amount", "status", "currency"}
     assert len(client.get("/api/activities?limit=1", headers=staff).get_json()) == 1
 
 

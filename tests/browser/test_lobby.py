@@ -9,7 +9,7 @@ import os
 import threading
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 from zoneinfo import ZoneInfo
@@ -135,8 +135,9 @@ def test_screen_follows_entries_through_every_state_without_reload(screen, brows
     assert shown(screen) == ("10", "OPEN", "panel state-open")
     assert screen.inner_text(".panel-name") == "Harbour Street Garage"
     local = datetime.now(timezone.utc).astimezone(ZoneInfo(TZ))
-    assert screen.inner_text("#lobby-time") in {local.strftime("%H:%M"),
-                                                (local.replace(second=0)).strftime("%H:%M")}
+    # In the garage's format locale (en_US: "3:58 PM"), written by the page's own clock (Intl).
+    assert screen.inner_text("#lobby-time").replace("\u202f", " ") in {
+        local.strftime("%-I:%M %p"), (local - timedelta(minutes=1)).strftime("%-I:%M %p")}
     screen.wait_for_function("() => window.garageLobby && window.garageLobby.polls >= 3")
 
     for i in range(3):

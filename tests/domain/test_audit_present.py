@@ -68,13 +68,13 @@ def test_a_shift_count_by_denomination_reads_as_pieces_and_dollars_zero_counts_l
 
 
 def test_a_shift_closing_time_reads_in_the_garage_timezone_like_the_rest_of_the_page():
-    assert value_text("closedAt", "2026-12-06T01:45:00.105971+00:00", "Pacific/Auckland") == "2026-12-06 14:45:00"
-    assert value_text("closedAt", "2026-12-06T01:45:00+00:00") == "2026-12-06 01:45:00"
+    assert value_text("closedAt", "2026-12-06T01:45:00.105971+00:00", "Pacific/Auckland") == "Dec 6, 2026, 2:45:00 PM"  # the reader's format (en_US here)
+    assert value_text("closedAt", "2026-12-06T01:45:00+00:00") == "Dec 6, 2026, 1:45:00 AM"
     assert value_text("closedAt", "yesterday", "Pacific/Auckland") == "yesterday"
     reopened = event_details({"reason": "Wrong drawer", "before": {"closedAt": "2026-12-06T01:45:00+00:00",
                                                                    "countedByDenomination": {"100": 3}},
                               "after": {"closedAt": None, "countedByDenomination": None}}, "Pacific/Auckland")
-    assert reopened.lines[1:] == [DetailLine("closed at", "2026-12-06 14:45:00", "none"),
+    assert reopened.lines[1:] == [DetailLine("closed at", "Dec 6, 2026, 2:45:00 PM", "none"),
                                   DetailLine("counted by denomination", "3 × $1", "none")]
 
 

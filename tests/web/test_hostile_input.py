@@ -78,7 +78,7 @@ def known_bad_examples(run: Callable) -> Callable:
 RECIPES: dict[str, tuple[str, ...]] = {
     "static": (), "meta.home": (), "meta.openapi": (), "meta.docs": (), "meta.docs_asset": (),
     "ops.healthz": (), "ops.readyz": (), "ops.metrics": (),
-    "auth.login": ("next",), "auth.logout": (), "auth.change_password": ("next",),
+    "auth.login": ("next",), "auth.logout": (), "auth.change_password": ("next",), "auth.account": (),
     "desk.index": (), "desk.live": ("seen",), "desk.activity": ("rows",), "desk.rates": (), "desk.inside": ("q", "page"),
     "desk.enter": (), "desk.ticket": (), "desk.lookup": ("q", "lost"), "desk.pay": (), "desk.paid": (),
     "desk.print_ticket": (), "desk.print_receipt": (),
@@ -223,7 +223,7 @@ def test_query_parameters_and_path_segments_never_fail(app, guarded):
 # --- every form of every page ----------------------------------------------------------------------
 
 FORM_PAGES = ("/g/main/desk", "/g/main/desk/exit?q=GUARD1", "/g/main/desk/tickets/{ticket}", "/g/main/admin/users",
-              "/g/main/admin/audit", "/g/main/settings", "/g/main/reports", "/account/password", "/desk/choose",
+              "/g/main/admin/audit", "/g/main/settings", "/g/main/reports", "/account/password", "/account", "/desk/choose",
               "/garages", "/portfolio", "/g/main/desk/shift", "/g/main/desk/shifts/1", "/g/main/desk/shifts/2",
               "/g/main/reports/close", "/g/main/reports/validations",
               "/g/main/permits", "/g/main/permits/new", "/g/main/permits/{permit}",

@@ -67,6 +67,7 @@ POLICY: dict[str, str] = {
     "ops.readyz": "public", "auth.login": "public", "auth.logout": "public", "lobby.index": "public", "lobby.panel": "public",
     "ops.metrics": "network",
     "meta.openapi": "signed_in_or_token", "meta.docs": "signed_in", "auth.change_password": "signed_in",
+    "auth.account": "signed_in",
     "moved.choose": "signed_in", "moved.remember": "chooses_a", "moved.old_url": "moved",
     **{f"desk.{name}": "staff" for name in ("index", "activity", "enter", "lookup", "inside", "live", "rates",
                                              "ticket", "pay", "paid", "print_ticket", "print_receipt",

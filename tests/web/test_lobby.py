@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel import dates as babel_dates
 from bs4 import BeautifulSoup
 
 from tests.helpers.api import issue
@@ -96,9 +97,13 @@ def test_page_shows_local_time_in_the_garage_timezone(client):
     assert clock["data-timezone"] == "Pacific/Kiritimati"
     assert panel_of(doc)["data-timezone"] == "Pacific/Kiritimati"
     tz = ZoneInfo("Pacific/Kiritimati")
-    allowed = {t.astimezone(tz).strftime("%H:%M") for t in (before, after)}
-    assert text(doc.select_one("#lobby-time")) in allowed
-    assert text(doc.select_one("#lobby-date")) in {t.astimezone(tz).strftime("%A %-d %B") for t in (before, after)}
+    # In the garage's format locale (en_US by default: "11:59 PM", "Sunday, December 6").
+    allowed = {babel_dates.format_time(t.astimezone(tz), "short", locale="en_US").replace("\u202f", " ")
+               for t in (before, after)}
+    assert text(doc.select_one("#lobby-time")).replace("\u202f", " ") in allowed
+    assert text(doc.select_one("#lobby-date")) in {babel_dates.format_skeleton("MMMMEEEEd", t.astimezone(tz), locale="en_US")
+                                                   for t in (before, after)}
+    assert clock["data-locale"] == "en-US"
 
 
 def test_full_page_has_no_staff_chrome_and_loads_its_own_assets(client):
