@@ -200,6 +200,9 @@ def fits_both_ways_then_pay(page: Page, held: str, method: str):
 
 def test_berlin_desk_reads_german_with_euros_and_vat_added(garages, browser, shots):
     with signed_in_at(garages, browser, TABLET["landscape"], "anna", "/g/berlin/desk") as page:
+        expect(page.locator("html")).to_have_attribute("lang", "de")
+        header = plain(page.locator("header").first.inner_text())
+        assert "Abmelden" in header and "Sign out" not in header, header  # the chrome too
         expect(page.locator("#entry-title")).to_have_text("Einfahrt")
         expect(page.locator("#entry label[for=plate]")).to_contain_text("Kennzeichen")
         expect(page.locator("#entry button[type=submit]")).to_have_text("Ticket ausgeben")
@@ -245,6 +248,7 @@ def test_berlin_desk_reads_german_with_euros_and_vat_added(garages, browser, sho
 
 def test_tokyo_desk_reads_english_with_whole_yen(garages, browser, shots):
     with signed_in_at(garages, browser, TABLET["portrait"], "taro", "/g/tokyo/desk") as page:
+        expect(page.locator("html")).to_have_attribute("lang", "en")
         expect(page.locator("#entry button[type=submit]")).to_have_text("Issue ticket")
         number = desk_round(page, "shinagawa 500")
         quote = page.locator("#exit .quote")
@@ -301,26 +305,39 @@ def test_berlin_desk_controls_hold_their_german_words(garages, browser):
 # --- 2. the lobby --------------------------------------------------------------------------------
 
 def test_lobbies_show_their_counts_in_their_words(garages, browser, shots):
-    status, berlin = call("GET", garages.api("berlin", "/garage/occupancy"))
-    assert status == 200, berlin
-    status, tokyo = call("GET", garages.api("tokyo", "/garage/occupancy"))
-    assert status == 200, tokyo
+    """berlin in German, then English (its lobby language) in turn, airport style; tokyo in English."""
+    occupancy = {}
+    for slug in ("berlin", "tokyo"):
+        status, occupancy[slug] = call("GET", garages.api(slug, "/garage/occupancy"))
+        assert status == 200, occupancy[slug]
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
     page = context.new_page()
     problems = problems_of(page)
     try:
         page.goto(f"{garages.url}/g/tokyo/lobby")
         expect(page.locator(".panel-name")).to_have_text("Shibuya Parking")
-        expect(page.locator("#lobby-free")).to_have_text(str(tokyo["available"]))
-        expect(page.locator("#lobby-counts")).to_contain_text(f"{tokyo['occupied']} of {SPACES} spaces taken")
+        taken = occupancy["tokyo"]["occupied"]
+        expect(page.locator("#lobby-free")).to_have_text(str(occupancy["tokyo"]["available"]))
+        expect(page.locator("#lobby-state")).to_have_text("OPEN")
+        expect(page.locator("#lobby-counts")).to_have_text(f"{taken} of {SPACES} spaces taken · {taken * 100 // SPACES}% full")
+        assert page.locator("[data-second]").count() == 0  # one language
 
+        page.clock.install()  # lobby.js's turns (every 10 s) on the test's clock
         page.goto(f"{garages.url}/g/berlin/lobby")
+        expect(page.locator("html")).to_have_attribute("lang", "de")
         expect(page.locator(".panel-name")).to_have_text("Parkhaus Mitte")
-        expect(page.locator("#lobby-free")).to_have_text(str(berlin["available"]))
-        shot(page, shots, "berlin-lobby.png", full_page=False)
-        lobby = plain(page.locator("main, body").first.inner_text())
-        assert "free spaces" not in lobby and "spaces taken" not in lobby, f"English on berlin's lobby: {lobby!r}"
-        assert "frei" in lobby.lower(), lobby
+        taken, free = occupancy["berlin"]["occupied"], occupancy["berlin"]["available"]
+        expect(page.locator("#lobby-free")).to_have_text(str(free))
+        german = {"#lobby-state": "FREI", ".free-label": "freie Plätze" if free != 1 else "freier Platz",
+                  "#lobby-counts": f"{taken} von {SPACES} Plätzen belegt · {taken * 100 // SPACES} % belegt"}
+        english = {"#lobby-state": "OPEN", ".free-label": "free spaces" if free != 1 else "free space",
+                   "#lobby-counts": f"{taken} of {SPACES} spaces taken · {taken * 100 // SPACES}% full"}
+        for n, turn in enumerate((german, english, german)):
+            for selector, words in turn.items():  # innerText: only the language whose turn it is
+                expect(page.locator(selector)).to_have_text(words, use_inner_text=True)
+            if n < 2:
+                shot(page, shots, ("berlin-lobby.png", "berlin-lobby-english-turn.png")[n], full_page=False)
+            page.clock.fast_forward(10_000)
         assert problems == [], problems
     finally:
         context.close()
