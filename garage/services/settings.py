@@ -19,7 +19,7 @@ from ..extensions import db
 from ..domain.errors import NotFound
 from ..domain.words import _
 from ..domain.garages import DEFAULT_GARAGE_ID, DEFAULT_GARAGE_NAME, DEFAULT_SLUG
-from ..models import Garage, PermitPayment, Ticket, VehicleRate
+from ..models import Garage, PermitPayment, Shift, Ticket, VehicleRate
 
 # Columns of garages a manager may change (vehicle rates live in their own table).
 COLUMNS = ("total_spaces", "hourly_rate", "grace_minutes", "daily_max_cents", "lost_ticket_fee_cents",
@@ -167,9 +167,10 @@ def update_settings(garage_id: int, actor, *, total_spaces: int | None = None, h
             if errors:  # the check constraint ck_garages_reserved is the backstop
                 raise rules.InvalidSettings(errors)
         before = _snapshot(row, names)
-        if "currency" in values and values["currency"] != row.currency and has_payments(garage_id):
-            raise Conflict(_("The currency cannot be changed: this garage has payments recorded in %(currency)s, and "
-                             "amounts are stored in its minor units", currency=row.currency), field="currency")
+        if "currency" in values and values["currency"] != row.currency and currency_in_use(garage_id):
+            raise Conflict(_("The currency cannot be changed: this garage has tickets, shifts or payments counted in "
+                             "%(currency)s, and amounts are stored in its minor units", currency=row.currency),
+                           field="currency")
         if values:
             stmt = sa.update(Garage).where(Garage.id == garage_id)
             if "total_spaces" in values:
@@ -212,12 +213,14 @@ def currencies(garage_ids: list[int]) -> dict[int, str]:
     return dict(db.session.execute(sa.select(Garage.id, Garage.currency).where(Garage.id.in_(garage_ids))).all())
 
 
-def has_payments(garage_id: int) -> bool:
-    """Whether the garage has any amount stored in its currency: a ticket paid (or voided after a
-    payment) or a permit payment. Its currency is then fixed (update_settings: Conflict)."""
-    paid = sa.select(Ticket.id).where(Ticket.garage_id == garage_id, Ticket.amount_paid.is_not(None)).limit(1)
+def currency_in_use(garage_id: int) -> bool:
+    """Whether the garage has anything counted in its currency: a ticket (paid, or a car inside whose fee
+    would be read in another currency), a shift (its float and counts) or a permit payment. Its currency
+    is then fixed (update_settings: Conflict), so no stored amount is ever read in another currency."""
+    ticket = sa.select(Ticket.id).where(Ticket.garage_id == garage_id).limit(1)
+    shift = sa.select(Shift.id).where(Shift.garage_id == garage_id).limit(1)
     sold = sa.select(PermitPayment.id).where(PermitPayment.garage_id == garage_id).limit(1)
-    return (db.session.scalar(paid) or db.session.scalar(sold)) is not None
+    return any(db.session.scalar(q) is not None for q in (ticket, shift, sold))
 
 
 def _set_vehicle_rate(garage_id: int, kind: str, rate: int | None) -> None:

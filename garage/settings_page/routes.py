@@ -189,7 +189,7 @@ def international_context(values: Mapping[str, str]) -> dict[str, Any]:
             codes.append(code)
     return {"currencies": COMMON_CURRENCIES, "languages": list(LANGUAGES.items()),
             "locales": [(code, Locale.parse(code).get_display_name("en")) for code in codes],
-            "currency_fixed": settings_service.has_payments(current_garage())}
+            "currency_fixed": settings_service.currency_in_use(current_garage())}
 
 
 CHOICE_LABELS = ((periods.LOWEST, _("The driver pays the lowest price that applies")),

@@ -75,8 +75,8 @@ def test_bad_international_settings_are_refused_and_change_nothing(client, manag
 
 
 def test_the_currency_cannot_change_once_a_ticket_is_paid(client, manager):
-    number = issue(client, manager, "CUR 3")
     assert client.put("/api/garage/settings", json={"currency": "EUR"}, headers=manager).status_code == 200
+    number = issue(client, manager, "CUR 3")
     assert pay(client, manager, number).status_code == 200  # paid in EUR
     r = client.put("/api/garage/settings", json={"currency": "JPY", "garageName": "Renamed"}, headers=manager)
     assert r.status_code == 409 and "EUR" in r.get_json()["message"] and "currency" in r.get_json()["message"]
@@ -84,6 +84,18 @@ def test_the_currency_cannot_change_once_a_ticket_is_paid(client, manager):
     assert settings["currency"] == "EUR" and settings["garageName"] != "Renamed"  # nothing changed
     same = client.put("/api/garage/settings", json={"currency": "EUR", "locale": "fr_FR"}, headers=manager)
     assert same.status_code == 200 and same.get_json()["locale"] == "fr_FR"  # the same currency: no change
+
+
+@pytest.mark.parametrize("held", ["a car inside", "an open shift"])
+def test_the_currency_cannot_change_while_a_car_inside_or_a_drawer_counts_in_it(client, manager, held):
+    """A car inside would be quoted its fee in the new currency, a drawer's float read in it (probe F1)."""
+    if held == "a car inside":
+        issue(client, manager, "CUR 4")
+    else:
+        assert client.post("/api/shifts", json={"floatCents": 10000}, headers=manager).status_code == 201
+    refused = client.put("/api/garage/settings", json={"currency": "JPY"}, headers=manager)
+    assert refused.status_code == 409 and "USD" in refused.get_json()["message"]
+    assert client.get("/api/garage/settings", headers=manager).get_json()["currency"] == "USD"
 
 
 def test_the_currency_cannot_change_once_a_permit_is_sold(client, manager):

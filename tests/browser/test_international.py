@@ -275,8 +275,6 @@ def test_tokyo_desk_reads_english_with_whole_yen(garages, browser, shots):
         printed.close()
 
 
-@pytest.mark.xfail(strict=True, reason="app: the quote's and receipt's price rule (_fee_breakdown.html "
-                   "`{{ fee.rule }}`) is shown untranslated: 'Preis: Standard rate' on a German desk")
 def test_berlin_price_rule_is_german(garages, browser):
     with signed_in_at(garages, browser, TABLET["landscape"], "anna", "/g/berlin/desk") as page:
         number = desk_round(page, "b-rule 1")
@@ -289,9 +287,6 @@ OVERFLOWING = """() => [...document.querySelectorAll('main label.choice, main .b
     .map(e => `"${e.textContent.trim()}" ${e.scrollWidth} > ${e.clientWidth} px`)"""
 
 
-@pytest.mark.xfail(reason="app: German words overflow the desk's controls (1024x768: 'Standardfahrzeug', "
-                   "'Kreditkarte', the new ticket's number cut to 105 px beside 'Ticket drucken'; 768x1024: "
-                   "'Standardfahrzeug', the confirm button); not strict: another font may fit")
 def test_berlin_desk_controls_hold_their_german_words(garages, browser):
     with signed_in_at(garages, browser, TABLET["landscape"], "anna", "/g/berlin/desk") as page:
         desk_round(page, "b-fit 1")
