@@ -33,7 +33,7 @@ COMMON_CURRENCIES: tuple[str, ...] = ("USD", "EUR", "GBP", "CHF", "JPY", "CAD", 
 COMMON_LOCALES: tuple[str, ...] = ("en_US", "en_GB", "en_CA", "en_AU", "en_IE", "de_DE", "de_AT", "de_CH", "fr_FR",
                                    "fr_BE", "fr_CH", "fr_CA", "es_ES", "es_MX", "it_IT", "nl_NL", "nl_BE", "pt_PT",
                                    "pt_BR", "pl_PL", "cs_CZ", "sv_SE", "da_DK", "nb_NO", "fi_FI", "ja_JP", "ko_KR",
-                                   "zh_CN", "ar_BH")
+                                   "zh_Hans_CN", "ar_BH")
 
 
 def is_currency(code: object) -> bool:
@@ -44,16 +44,17 @@ def is_currency(code: object) -> bool:
 
 
 def is_locale(code: object) -> bool:
-    """A locale Babel parses and has data for, written with an underscore: "de_DE", "ja_JP", "en"."""
+    """A language and region Babel has data for, written as Babel writes it: "de_DE", "ja_JP", "en_US"
+    (not "de" alone, "de_de", "DE_de" or "und": a setting is stored as typed, so one spelling per locale)."""
     from babel import Locale, UnknownLocaleError
     if not (isinstance(code, str) and 2 <= len(code) <= 16 and code.isascii()
             and all(part.isalnum() for part in code.split("_"))):
         return False
     try:
-        Locale.parse(code)
+        found = Locale.parse(code)
     except (ValueError, UnknownLocaleError):
         return False
-    return True
+    return found.territory is not None and str(found) == code and found.language != "und"
 
 
 # --- The international settings of a garage (issue 22): what check_international accepts -------------

@@ -199,7 +199,8 @@ def test_a_currency_is_an_iso_4217_code_of_money(code, ok):
     assert is_currency(code) is ok
 
 
-@pytest.mark.parametrize("code, ok", [("de_DE", True), ("ja_JP", True), ("en", True), ("de-DE", False),
-                                      ("xx_YY", False), ("", False), ("de_DE.UTF-8", False), (5, False)])
+@pytest.mark.parametrize("code, ok", [("de_DE", True), ("ja_JP", True), ("en", False), ("de-DE", False),
+                                      ("xx_YY", False), ("", False), ("de_DE.UTF-8", False), (5, False),
+                                      ("de_de", False), ("DE_de", False), ("und", False)])
 def test_a_locale_is_one_babel_knows(code, ok):
     assert is_locale(code) is ok
