@@ -78,8 +78,11 @@ translations: install-dev
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile --statistics -d translations
 
+# The suite in several processes (pytest-xdist): most tests wait on PostgreSQL, gunicorn or Chromium, so
+# more processes than cores still helps. TEST_WORKERS=0 runs it in this one process.
+TEST_WORKERS ?= 4
 test: install-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 # Mutation testing of the business rules (docs/testing.md): mutmut on garage/domain/ against the
 # fast tests, then on the capacity / plate / pay-once / pricing code of the services and the
