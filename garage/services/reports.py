@@ -5,6 +5,11 @@ million-ticket history answers quickly.
 Local days and hours (the garage's timezone, DST included): events are grouped
 by a per-database hour key (persistence: Store.hour_key, Store.key_instant) and
 folded here into the local hours of the period; days are unions of their local hours.
+
+A report's complete local days come from the rollups (services/rollups.py builds them with the
+functions here, over whole days: `summary_parts`, `hour_events`, and persistence/rollups.py), its other
+days (today, any day not rolled up) from the rows; `period_summary`, `period_breakdowns` and
+`period_hours` add the two up, so every figure is the one the rows alone give (tests/db/test_rollups.py).
 """
 from __future__ import annotations
 

@@ -271,3 +271,20 @@ def test_two_catch_ups_at_once_build_each_day_once(app, traffic, monkeypatch):
     assert sum(built) == len(days), built  # each day built by one of them: the other found it built
     assert set(built_days(garage_id)) >= set(days)
     check_reports(app, monkeypatch, traffic)
+
+
+def test_the_command_rolls_up_every_complete_day_once(app, traffic, monkeypatch):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["rollups", "--garage", "ny"])
+    assert first.exit_code == 0, first.output
+    built = int(first.output.split(":")[1].split()[0])
+    assert first.output.startswith("ny: ") and "(America/New_York)" in first.output and built > 250
+    assert built_days(traffic["berlin"]) == {}  # only the garage named
+    again = runner.invoke(args=["rollups", "--garage", "ny"])
+    assert again.output == "ny: 0 days rolled up (America/New_York)\n"
+    rebuilt = runner.invoke(args=["rollups", "--rebuild"])
+    # every garage, the history again (a day marked before it began, by a back-dated write, is gone with --rebuild)
+    assert rebuilt.exit_code == 0 and f"ny: {built - 1} days rolled up" in rebuilt.output, rebuilt.output
+    assert "main: " in rebuilt.output and "tokyo: " in rebuilt.output
+    assert runner.invoke(args=["rollups", "--garage", "nowhere"]).exit_code != 0
+    check_reports(app, monkeypatch, traffic)
