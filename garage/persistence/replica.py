@@ -23,7 +23,8 @@ Where one such read goes, decided here each time:
 The read runs with ``db.session`` being a session of its own on the replica (its own transaction,
 closed after), so the services and the Store run unchanged and the primary's session, and what it
 loaded, is untouched. The replica's connections are read-only (default_transaction_read_only; a hot
-standby is anyway): a write made there by mistake fails loudly, it never falls back.
+standby is anyway): a write made there by mistake fails loudly, it never falls back. The one write a
+read needs, the report rollups' catch-up, runs inside :func:`on_primary` (on the request's primary session).
 :class:`DataAge` is what the page shows ("Figures as of 14:03:12 (replica, 2 s behind)") and a CSV
 carries as ``X-Data-As-Of``; a read answered by the primary has none."""
 from __future__ import annotations
@@ -31,6 +32,7 @@ from __future__ import annotations
 import logging
 import math
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, TypeVar
@@ -212,16 +214,48 @@ def _away(replica: Replica, exc: BaseException) -> None:
     replica.spare.mark()
 
 
+# Inside a read on the replica: the request's own session on the primary (None: it had none yet).
+_primary: ContextVar[tuple[orm.Session | None] | None] = ContextVar("garage_replica_primary", default=None)
+
+
 @contextmanager
 def _using(session: orm.Session) -> Iterator[None]:
     """Inside, ``db.session`` (Flask-SQLAlchemy's scoped session, one per app context) is `session`."""
     registry = db.session.registry
     kept = registry() if registry.has() else None
     registry.set(session)
+    token = _primary.set((kept,))
     try:
         yield
     finally:
+        _primary.reset(token)
         if kept is None:
             registry.clear()
         else:
             registry.set(kept)
+
+
+@contextmanager
+def on_primary() -> Iterator[None]:
+    """Inside, ``db.session`` is the primary's, also within a read on the replica: for the one write a
+    read may need (the report rollups' catch-up, services/rollups.py), which a read-only replica would
+    refuse. Outside a replica read it changes nothing."""
+    outer = _primary.get()
+    if outer is None:
+        yield
+        return
+    registry = db.session.registry
+    on_replica = registry()
+    (kept,) = outer
+    if kept is None:
+        registry.clear()  # the request's first use of the primary: a session of its own, closed after
+    else:
+        registry.set(kept)
+    token = _primary.set(None)
+    try:
+        yield
+    finally:
+        _primary.reset(token)
+        if kept is None and registry.has():
+            registry().close()
+        registry.set(on_replica)

@@ -26,7 +26,7 @@ from ..domain.clock import local_day_bounds, local_today, utcnow
 from ..domain.periods import BucketIndex, Period
 from ..extensions import db
 from ..persistence import commit_keeping_loaded
-from ..persistence import rollups as table
+from ..persistence import replica, rollups as table
 from . import reports
 
 SETTLE = timedelta(hours=1)
@@ -118,7 +118,8 @@ def days_for(garage_id: int, tz: str, first: date, last: date, now: datetime | N
     todo = pending(garage_id, tz, first, last, built, now)
     if not todo:
         return built
-    build(garage_id, tz, todo[-REPORT_BATCH:], now)  # the newest first: the period asked for, then before
+    with replica.on_primary():  # a report read on a replica builds on the primary (the replica sees them later)
+        build(garage_id, tz, todo[-REPORT_BATCH:], now)  # the newest first: the period asked for, then before
     return table.built_days(garage_id, tz, first, last)
 
 
@@ -140,7 +141,8 @@ def days_across(garages: list[Any], first: date, last: date, now: datetime | Non
     for garage_id, tz in zones.items():
         todo = pending(garage_id, tz, first, last, built[garage_id], now)[-budget:] if budget > 0 else []
         if todo:
-            build(garage_id, tz, todo, now)
+            with replica.on_primary():
+                build(garage_id, tz, todo, now)
             budget -= len(todo)
             worked = True
     return read() if worked else built
