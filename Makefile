@@ -8,7 +8,7 @@ PORT   ?= 5001
 FLASK  := $(BIN)/flask --app garage
 PIP    := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: install install-dev lock run test mutants browsers nginx bench bench-tools drills clean translations
+.PHONY: install install-dev lock run test mutants browsers nginx bench bench-tools drills soak clean translations
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -78,8 +78,11 @@ translations: install-dev
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile --statistics -d translations
 
+# The suite in several processes (pytest-xdist): most tests wait on PostgreSQL, gunicorn or Chromium, so
+# more processes than cores still helps. TEST_WORKERS=0 runs it in this one process.
+TEST_WORKERS ?= 4
 test: install-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 # Mutation testing of the business rules (docs/testing.md): mutmut on garage/domain/ against the
 # fast tests, then on the capacity / plate / pay-once / pricing code of the services and the
@@ -104,6 +107,11 @@ bench: install bench-tools
 # PostgreSQL, under a steady load of entries and exits: rolling deploy, database restart, a worker
 # killed, 200 slow clients, backup and restore. A few minutes; not part of make test.
 # DRILL_ARGS passes options, e.g. make drills DRILL_ARGS="--only rolling,slow --rate 4" (--help: all of them).
+# 30 minutes of mixed traffic through gunicorn on PostgreSQL: p99 and each worker's memory must stay flat
+# (bench/soak.py; SOAK_ARGS="--minutes 10 --window 2" for a shorter one). Not part of make test.
+soak: install bench-tools
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
+
 drills: install-dev nginx
 	$(BIN)/python -m bench.drills $(DRILL_ARGS)
 

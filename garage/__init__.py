@@ -57,7 +57,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     from .extensions import csrf, db, migrate
+    from .persistence import replica
 
+    replica.configure(app)  # DATABASE_REPLICA_URL: a read-only bind (refused with SQLite), before the engines
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)

@@ -13,7 +13,7 @@ from .domain.garages import DEFAULT_GARAGE_ID
 from .domain.roles import ACCOUNT_ROLES, ROLE_ADMIN, ROLES
 from .extensions import db
 from .models import ApiToken, Garage, GarageGrant, User
-from .services import accounts, garages as garage_service, idempotency, verification
+from .services import accounts, garages as garage_service, idempotency, rollups, verification
 from .identity import Actor
 from .services.settings import ensure_settings
 
@@ -104,6 +104,17 @@ def register(app: Flask) -> None:
     def purge_idempotency_command() -> None:
         """Delete the API's expired Idempotency-Keys (older than IDEMPOTENCY_TTL_HOURS): run it daily."""
         click.echo(f"Deleted {idempotency.purge()} expired idempotency keys")
+    @app.cli.command("rollups")
+    @click.option("--rebuild", is_flag=True, help="Drop the rollups first and build the whole history again.")
+    @click.option("--garage", "slug", help="Only this garage (default: every garage).")
+    def rollups_command(rebuild: bool, slug: str | None) -> None:
+        """Build the reports' rollups of every complete local day not built yet (or changed since)."""
+        chosen = [g for g in db.session.scalars(sa.select(Garage).order_by(Garage.id)) if slug in (None, g.slug)]
+        if not chosen:
+            raise click.ClickException(f"No garage {slug!r}")
+        for garage_id, name, tz in [(g.id, g.slug, g.timezone) for g in chosen]:
+            built = (rollups.rebuild if rebuild else rollups.catch_up)(garage_id, tz)
+            click.echo(f"{name}: {built} day{'' if built == 1 else 's'} rolled up ({tz})")
 
     garages = click.Group("garages", help="Garages (each with its own spaces, prices and staff).")
     users = click.Group("users", help="Staff accounts.")

@@ -139,6 +139,12 @@ class Config:
         if 0 < timeout_ms and self.DB_REPLY_TIMEOUT * 1000 <= timeout_ms:
             raise ValueError("DB_REPLY_TIMEOUT must be longer than STATEMENT_TIMEOUT_MS "
                              "(the server cuts off slow queries; the reply timeout is for a silent server)")
+        # Reads where staleness is harmless (the reports, CSV exports, the portfolio's figures) go to this
+        # read-only replica while it is at most REPLICA_MAX_LAG_SECONDS behind and answers within
+        # REPLICA_CONNECT_TIMEOUT; else to DATABASE_URL (garage/persistence/replica.py). PostgreSQL only.
+        self.DATABASE_REPLICA_URL = normalise_database_url(os.environ.get("DATABASE_REPLICA_URL") or "") or None
+        self.REPLICA_MAX_LAG_SECONDS = _seconds("REPLICA_MAX_LAG_SECONDS", 30.0)
+        self.REPLICA_CONNECT_TIMEOUT = _seconds("REPLICA_CONNECT_TIMEOUT", 1.0)
         # Migrations (flask db upgrade) on PostgreSQL run on their own connection, without the
         # statement timeout: a schema change waits at most this long for a lock, then is rolled back
         # and tried again, this many times in all (garage/persistence/schema_changes.py).

@@ -168,13 +168,14 @@ def format_date(day: date | datetime | None, form: str = "yMMMEd") -> str:
     return babel_dates.format_skeleton(form, day, locale=format_locale())
 
 
-def format_time(moment: datetime | time | None, tz: str | None = None) -> str:
-    """A time of day, 24-hour where the locale uses it (14:05 / 2:05 PM); a datetime in `tz`."""
+def format_time(moment: datetime | time | None, tz: str | None = None, form: str = "short") -> str:
+    """A time of day, 24-hour where the locale uses it (14:05 / 2:05 PM; form "medium": with the
+    seconds, 14:05:09); a datetime in `tz`."""
     if moment is None:
         return ""
     if isinstance(moment, datetime) and tz:
         moment = to_local(moment, tz)
-    return babel_dates.format_time(moment, "short", locale=format_locale())
+    return babel_dates.format_time(moment, form, locale=format_locale())
 
 
 def format_datetime(moment: datetime | None, tz: str | None = None, form: str = "yMMMdHm") -> str:

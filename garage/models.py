@@ -597,6 +597,81 @@ class AuditEvent(db.Model):
     __table_args__ = (sa.Index("ix_audit_log_garage_at", "garage_id", "at"),)
 
 
+# --- report rollups (issue 21) -----------------------------------------------------------------
+# What the report pages read for a garage's complete local days instead of its ticket rows: built by
+# garage/services/rollups.py (an idempotent catch-up: whole days recomputed from the source rows and
+# replaced), read by garage/services/reports.py. A day is rolled up when its report_days row is not
+# dirty and names the garage's timezone of now; its hours, stays and breakdowns are replaced with it.
+
+class ReportDay(db.Model):
+    """One garage's local day as the reports count it (services.reports.SummaryParts): the marker that
+    the day is rolled up (`dirty` False, `timezone` the garage's) and the day's summary figures."""
+
+    __tablename__ = "report_days"
+    garage_id: Mapped[int] = mapped_column(sa.ForeignKey("garages.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    timezone: Mapped[str] = mapped_column(sa.String(64))  # the local days of this timezone
+    dirty: Mapped[bool] = mapped_column(default=True)  # True: to be (re)built from the ticket rows
+    built_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    entries: Mapped[int] = mapped_column(default=0)
+    departures: Mapped[int] = mapped_column(default=0)  # every ticket with its exit time in the day
+    exits: Mapped[int] = mapped_column(default=0)  # of them, those paid (count(amount_paid))
+    revenue_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    lost_tickets: Mapped[int] = mapped_column(default=0)
+    lost_fee_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    permit_exits: Mapped[int] = mapped_column(default=0)
+    permit_free_exits: Mapped[int] = mapped_column(default=0)
+    refunds: Mapped[int] = mapped_column(default=0)
+    refunded_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    permit_sales: Mapped[int] = mapped_column(default=0)
+    permit_sales_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class ReportHour(db.Model):
+    """One real hour of a rolled-up day with events (domain.figures.HourEvents and the exits' sums);
+    `max_running` counts from the day's start (the report shifts it to its period's)."""
+
+    __tablename__ = "report_hours"
+    garage_id: Mapped[int] = mapped_column(sa.ForeignKey("garages.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    hour_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    entries: Mapped[int] = mapped_column(default=0)
+    exits: Mapped[int] = mapped_column(default=0)
+    voids: Mapped[int] = mapped_column(default=0)
+    signed_seconds: Mapped[float] = mapped_column(sa.Double, default=0.0)
+    max_running: Mapped[int | None]
+    first_seconds: Mapped[float | None] = mapped_column(sa.Double)
+    revenue_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    stay_minutes: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    lost_tickets: Mapped[int] = mapped_column(default=0)
+    lost_fee_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    refunded_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class ReportStay(db.Model):
+    """How many tickets that left in a rolled-up day stayed exactly so many minutes (the median's input)."""
+
+    __tablename__ = "report_stays"
+    garage_id: Mapped[int] = mapped_column(sa.ForeignKey("garages.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    duration_minutes: Mapped[int] = mapped_column(primary_key=True)
+    tickets: Mapped[int]
+
+
+class ReportBreakdown(db.Model):
+    """A rolled-up day's paid exits by payment method, vehicle type and who closed them."""
+
+    __tablename__ = "report_breakdowns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    garage_id: Mapped[int] = mapped_column(sa.ForeignKey("garages.id"))
+    day: Mapped[date] = mapped_column(sa.Date)
+    payment_method: Mapped[str | None] = mapped_column(sa.String(32))
+    vehicle_type: Mapped[str | None] = mapped_column(sa.String(32))
+    closed_by_id: Mapped[int | None]  # no foreign key: a name read with the report, as the live path does
+    exits: Mapped[int]
+    revenue_cents: Mapped[int] = mapped_column(sa.BigInteger)
+
+    __table_args__ = (sa.Index("ix_report_breakdowns_garage_day", "garage_id", "day"),)
 class IdempotencyKey(db.Model):
     """The answer kept for an API client's Idempotency-Key (issue 20, garage/domain/idempotency.py): one
     per garage, caller (the token's owner) and key, written in the same transaction as the ticket or the

@@ -12,7 +12,6 @@ before it is shown). The translator is installed by the app (``garage.i18n.insta
 ``pybabel extract`` finds the messages by these names (``babel.cfg``; ``make translations``)."""
 from __future__ import annotations
 
-from numbers import Number
 from typing import Any, Callable, Iterable
 
 from markupsafe import escape
@@ -60,9 +59,9 @@ class Text(str):
             return str(escape(str.__str__(self)))
         values = {k: (v.translated() if isinstance(v, Text) else v) for k, v in self.params.items()}
         template = _translator(self.msgid, self.plural, self.n)
-        # Numbers as they are (a %(num)d needs the number; nothing in it to escape), the rest escaped.
-        return (template % {k: v if isinstance(v, Number) else escape(v) for k, v in values.items()}
-                if values else str(escape(template)))
+        # The template escaped too (a translation may hold "<" or "&"), then filled: Markup's % escapes
+        # each value and keeps numbers numbers (a %(num)d needs the number).
+        return str(escape(template) % values) if values else str(escape(template))
 
     def __reduce__(self):  # pickled (a cache, a session): the English, as a plain str
         return (str, (str.__str__(self),))

@@ -100,6 +100,10 @@ EXITS = Counter("garage_exits", "Tickets paid and closed (cars out)")
 REVENUE = Counter("garage_revenue_cents", "Money taken at the exit, in cents")
 REFUSALS = Counter("garage_refusals", "Entries and exits refused, by operation and reason", ["operation", "reason"])
 SIGN_IN_FAILURES = Counter("garage_sign_in_failures", "Failed sign-ins, by reason", ["reason"])
+# Reads that may come from the read replica (garage/persistence/replica.py), by where they went:
+# replica, primary_lagging (further behind than REPLICA_MAX_LAG_SECONDS), primary_unreachable.
+REPLICA_READS = Counter("garage_replica_reads", "Reads that may use the read replica, by where they went",
+                        ["source"])
 
 # A refusal's reason: the error's kind (a fixed list: the classes in garage/domain/errors.py).
 REASONS: dict[type, str] = {

@@ -18,8 +18,10 @@ from ..domain.inputs import parse_whole
 from ..domain.money import DEFAULT_CURRENCY, minor_to_decimal, minor_to_major, format_major_amount, format_whole_major
 from ..domain.periods import Period, TodayAcross, parse_period
 from ..htmx import fragment_of, is_htmx
-from ..identity import current_actor, role_required
+from ..identity import current_actor, current_garage, role_required
+from ..persistence import replica
 from ..reports.present import cell_text, count, told_apart
+from ..reports.routes import _csv_response
 from ..services import garages as garage_service
 from ..services.stats import garages_now
 from ..services import reports
@@ -137,10 +139,13 @@ def portfolio():
     context: dict[str, Any] = {"error": error, "period": period, "presets": today.presets(), "today": today,
                                "form": {k: request.args.get(k, "") for k in ("from", "to")},
                                "now": garages_now(visible)}
-    if period is not None:
-        figures = reports.portfolio_figures(visible, period)
+    if period is not None:  # who sees which garages: the primary; their figures: the replica when it may
+        figures, age = replica.read(reports.portfolio_figures, visible, period)
         currencies = settings_service.currencies([f.garage_id for f in figures])
-        context.update(figures=figures, charts=comparison_charts(figures, currencies), currencies=currencies)
+        context.update(figures=figures, charts=comparison_charts(figures, currencies), currencies=currencies,
+                       data_age=age)
+        if age is not None:  # said at the clock of the viewer's garage
+            context["timezone"] = settings_service.get_settings(current_garage()).timezone
     return htmx.page_or_fragment("operator/portfolio.html", "operator/_portfolio_figures.html",
                                  422 if error else 200, **context)
 
@@ -169,9 +174,6 @@ def export_portfolio():
     period, error = _period(_today(visible))
     if error:
         abort(Response(error.message + "\n", status=422, mimetype="text/plain"))
-    figures = reports.portfolio_figures(visible, period)
+    figures, age = replica.read(reports.portfolio_figures, visible, period)
     currencies = settings_service.currencies([f.garage_id for f in figures])
-    response = Response(portfolio_csv(figures, currencies), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="garages-{period.first}-{period.last}.csv"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return _csv_response(f"garages-{period.first}-{period.last}.csv", portfolio_csv(figures, currencies), age)

@@ -21,6 +21,7 @@ from ..domain.periods import parse_date, parse_period, presets
 from ..domain.tickets import PAYMENT_METHODS
 from ..domain.words import N_, _, n_
 from ..garages_web import current_slug
+from ..persistence import replica
 from ..services import permits as permit_service
 from ..services.settings import get_settings
 from .. import htmx, i18n
@@ -289,9 +290,10 @@ def renew(permit_id: str):
 @bp.get("/holders.csv")
 @manager_required
 def export():
-    """Every permit of the garage, one row each (the import's columns and more)."""
-    return _csv_response(f"{current_slug()}-permit-holders-{_today().isoformat()}.csv",
-                         iter([permit_service.holders_csv(current_garage())]))
+    """Every permit of the garage, one row each (the import's columns and more): from the replica
+    when it may (persistence/replica.py)."""
+    text, age = replica.read(permit_service.holders_csv, current_garage())
+    return _csv_response(f"{current_slug()}-permit-holders-{_today().isoformat()}.csv", iter([text]), age)
 
 
 def _import_page(status: int = 200, errors: list[tuple[int, str]] | None = None, message: str = "") -> Response:

@@ -5,6 +5,8 @@
 - postgresql.py: PostgreSQL (production): prepared one-statement entry and exit, autocommit.
 - portable.py: the ORM path for any other database (SQLite: the quick start and the tests).
 - prepared.py: server-side prepared statements (PostgreSQL).
+- replica.py: reads where staleness is harmless (reports, CSV exports, the portfolio) from a read
+  replica (DATABASE_REPLICA_URL) within a lag bound, else from the primary; the data's age.
 - outage.py: bounded waits on PostgreSQL (connect, ping, every answer) and :func:`unavailable`,
   the one rule for "the database is unreachable or timed out" (503, not 500); :func:`dropped`: a
   connection lost in use (a killed server, a failover), after which a read is tried once more.
@@ -19,7 +21,7 @@ from __future__ import annotations
 from flask import Flask, current_app
 
 from ..extensions import db
-from . import outage
+from . import outage, replica
 from .base import (
     BY_NUMBER, IN_GARAGE, OPEN_SHIFT_OF, OPEN_SHIFT_SHARED, TICKET_CSV_COLUMNS, ExitInputs, IssuedTicket, NewTicket, Receipt, Store, commit_keeping_loaded, lost_fee_column,
     within,
@@ -41,6 +43,7 @@ def install(app: Flask) -> Store:
         dialect = engine.dialect.name
     if dialect == "postgresql":  # bounded waits: a frozen server costs seconds, not a worker
         outage.install(engine, app.config["DB_CONNECT_TIMEOUT"], app.config["DB_REPLY_TIMEOUT"])
+    replica.install(app)  # the replica's own bounded waits (when DATABASE_REPLICA_URL is set)
     chosen: Store = PostgresStore() if dialect == "postgresql" else PortableStore()
     app.extensions[EXTENSION] = chosen
     return chosen

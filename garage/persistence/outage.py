@@ -20,6 +20,8 @@ attempt may take (DB_CONNECT_TIMEOUT): requests in that window get their 503 at 
 each holding the worker for seconds, so static files and the sign-in page, which need no
 database, are still served promptly by the few sync workers while the database is frozen.
 Connections this module did not open (scripts, test admin engines) wait without a deadline.
+A read replica (DATABASE_REPLICA_URL, garage/persistence/replica.py) gets the same bounded waits
+through :class:`Spare`: its failures keep only the replica away, never the app's own database.
 
 :func:`unavailable` is the one classification of database errors as "unreachable or timed out,
 try again later" (garage/web.py answers those with 503 for every route); :func:`dropped` says which of
@@ -32,7 +34,7 @@ import time
 import weakref
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import psycopg2
 import psycopg2.extensions as pgext
@@ -48,10 +50,13 @@ class NoAnswer(psycopg2.OperationalError):
 _REPLY_TIMEOUT: "weakref.WeakKeyDictionary[Any, float]" = weakref.WeakKeyDictionary()
 # A shorter deadline for what runs inside (connecting, the pool's ping).
 _OVERRIDE: ContextVar[float | None] = ContextVar("garage_db_deadline", default=None)
+# A spare database's connections, and the one being opened: what a failed wait marks away (else _away).
+_MARKS: "weakref.WeakKeyDictionary[Any, Callable[[], None]]" = weakref.WeakKeyDictionary()
+_MARKING: ContextVar[Callable[[], None] | None] = ContextVar("garage_db_marking", default=None)
 _EVENTS = {pgext.POLL_READ: select.POLLIN, pgext.POLL_WRITE: select.POLLOUT}
 
 
-# Until when (time.monotonic) this worker treats the database as away: see _refuse_while_away.
+# Until when (time.monotonic) this worker treats the database as away: see install's connect.
 _AWAY_UNTIL = [0.0]
 _PAUSE = [3.0]  # DB_CONNECT_TIMEOUT, set by install()
 # How many times this worker saw the database come back after failing: one outage ends there.
@@ -69,11 +74,6 @@ def outage_number() -> int:
     """Changes each time the database answers again after failing (per worker): the error log
     shows each outage's traceback once, whatever earlier outages showed."""
     return _OUTAGES[0]
-
-
-def _refuse_while_away() -> None:
-    if time.monotonic() < _AWAY_UNTIL[0]:
-        raise NoAnswer("the database did not answer moments ago; not asking again yet")
 
 
 def wait(conn: Any) -> None:
@@ -94,7 +94,7 @@ def wait(conn: Any) -> None:
             continue
         left = deadline - time.monotonic()
         if left <= 0 or not waiting.poll(left * 1000):
-            _away()
+            (_MARKING.get() or _MARKS.get(conn) or _away)()
             raise NoAnswer(f"the database did not answer within {timeout:g} s")
 
 
@@ -113,33 +113,65 @@ def bounded(seconds: float):
     return _deadline(seconds)
 
 
-def install(engine: sa.Engine, connect_timeout: float, reply_timeout: float) -> None:
-    """Bound every wait on `engine`'s PostgreSQL connections (called once per engine)."""
+class Spare:
+    """A database the app can do without (a read replica): after a failed connect or an unanswered
+    wait it is left alone for `pause` seconds (per worker), and the app's own database is not."""
+
+    def __init__(self, pause: float) -> None:
+        self.pause = pause
+        self.until = 0.0
+
+    def mark(self) -> None:
+        self.until = time.monotonic() + self.pause
+
+    def away(self) -> bool:
+        return time.monotonic() < self.until
+
+
+def _primary_away() -> bool:
+    return time.monotonic() < _AWAY_UNTIL[0]
+
+
+def install(engine: sa.Engine, connect_timeout: float, reply_timeout: float, spare: Spare | None = None) -> None:
+    """Bound every wait on `engine`'s PostgreSQL connections (called once per engine). `spare`: the
+    engine is a replica's, whose failures mark only itself away."""
     pgext.set_wait_callback(wait)  # process-wide; a no-deadline wait for connections not ours
-    _PAUSE[0] = connect_timeout
+    if spare is None:
+        _PAUSE[0] = connect_timeout
+    mark, away = (_away, _primary_away) if spare is None else (spare.mark, spare.away)
 
     @event.listens_for(engine, "do_connect")
     def connect(dialect: Any, record: Any, cargs: Any, cparams: Any) -> Any:
-        _refuse_while_away()
+        if away():
+            raise NoAnswer("the database did not answer moments ago; not asking again yet")
+        marking = _MARKING.set(mark)
         try:
             with _deadline(connect_timeout):
                 conn = dialect.connect(*cargs, **cparams)
         except psycopg2.OperationalError:
-            _away()
+            mark()
             raise
-        if _FAILED[0]:  # connected again after a failure: that outage is over
+        finally:
+            _MARKING.reset(marking)
+        if spare is None and _FAILED[0]:  # connected again after a failure: that outage is over
             _FAILED[0] = False
             _OUTAGES[0] += 1
         _REPLY_TIMEOUT[conn] = reply_timeout
+        if spare is not None:
+            _MARKS[conn] = mark
         return conn
 
     ping = engine.dialect.do_ping
 
     def short_ping(dbapi_connection: Any) -> bool:
-        if time.monotonic() < _AWAY_UNTIL[0]:
+        if away():
             return False  # a pooled connection from before: replace it (connect refuses while away)
-        with _deadline(connect_timeout):
-            return ping(dbapi_connection)
+        marking = _MARKING.set(mark)
+        try:
+            with _deadline(connect_timeout):
+                return ping(dbapi_connection)
+        finally:
+            _MARKING.reset(marking)
 
     engine.dialect.do_ping = short_ping  # type: ignore[method-assign]
 

@@ -13,6 +13,7 @@ from ..domain.inputs import parse_whole
 from ..domain.money import example, in_currency, parse_money, typed_example
 from ..domain.words import N_, _
 from ..domain.periods import Period, parse_date, parse_period, presets
+from ..persistence import replica
 from ..services import closes, reports
 from ..services import validations as validation_service
 from ..services.settings import get_settings
@@ -39,9 +40,10 @@ def index():
                "form": {k: request.args.get(k, "") for k in ("from", "to", "group")}}
     status = 422 if error else 200
     if period is not None:
-        try:
-            report = reports.build_report(current_garage(), period)
-            context.update(report=report, charts=present.charts(report), figures=present.figures(report))
+        try:  # from the replica when it may (persistence/replica.py): the page says how old the figures are
+            report, age = replica.read(reports.build_report, current_garage(), period)
+            context.update(report=report, charts=present.charts(report), figures=present.figures(report),
+                           data_age=age)
         except reports.ReportTooSlow as exc:
             # htmx here swaps only 2xx, 409 and 422 (base.html): show the message in place
             context["error"], status = exc, 200 if is_htmx() else exc.status
@@ -62,20 +64,23 @@ def chart(name: str):
     if name not in present.CHARTS:
         abort(404)
     period, _tz = _valid_period()
-    report = reports.build_report(current_garage(), period, full=False)
+    report, _age = replica.read(reports.build_report, current_garage(), period, full=False)
     svg = render_template("reports/chart.svg", chart=present.BUILDERS[name](report))
     response = Response(svg, mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "private, no-store"  # a manager's figures
     return response
 
 
-def _csv_response(filename: str, chunks: Iterable[str]) -> Response:
+def _csv_response(filename: str, chunks: Iterable[str], age: replica.DataAge | None = None) -> Response:
     """Stream CSV text chunk by chunk (the request context stays open for the cursor). The file is
     named after the garage's slug (a-z 0-9 -: safe in a header), so two garages' downloads of one
-    period never land as the same file."""
+    period never land as the same file. Read from the replica (`age`): X-Data-As-Of says as of when
+    (the CSV's columns stay the same)."""
     response = Response(stream_with_context(chunks), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
+    if age is not None:
+        response.headers["X-Data-As-Of"] = age.header()
     return response
 
 
@@ -83,17 +88,18 @@ def _csv_response(filename: str, chunks: Iterable[str]) -> Response:
 @manager_required
 def export_rows():
     period, _tz = _valid_period()
-    report = reports.build_report(current_garage(), period, full=False)
+    report, age = replica.read(reports.build_report, current_garage(), period, full=False)
     return _csv_response(f"{current_slug()}-report-{period.first}-{period.last}-by-{period.group}.csv",
-                         present.report_csv(report))
+                         present.report_csv(report), age)
 
 
 @bp.get("/export/tickets.csv")
 @manager_required
 def export_tickets():
     period, tz = _valid_period()
-    return _csv_response(f"{current_slug()}-tickets-{period.first}-{period.last}.csv",
-                         present.tickets_csv(reports.ticket_csv_chunks(current_garage(), period, tz), tz))
+    garage = current_garage()
+    chunks, age = replica.stream(lambda: present.tickets_csv(reports.ticket_csv_chunks(garage, period, tz), tz))
+    return _csv_response(f"{current_slug()}-tickets-{period.first}-{period.last}.csv", chunks, age)
 
 
 # --- the end-of-day close --------------------------------------------------------------------
@@ -159,8 +165,8 @@ def print_close(date: str):
 @manager_required
 def export_close(date: str):
     day = _path_day(date)
-    return _csv_response(f"{current_slug()}-close-{day.isoformat()}.csv",
-                         iter([present.close_csv(closes.get_close(current_garage(), day))]))
+    view, age = replica.read(closes.get_close, current_garage(), day)
+    return _csv_response(f"{current_slug()}-close-{day.isoformat()}.csv", iter([present.close_csv(view)]), age)
 
 
 # --- merchant validations ----------------------------------------------------------------------
@@ -274,6 +280,6 @@ def validation_report():
 @manager_required
 def export_validations():
     period, tz = _valid_period()
-    rows = validation_service.report(current_garage(), *period.bounds(tz))
+    rows, age = replica.read(validation_service.report, current_garage(), *period.bounds(tz))
     return _csv_response(f"{current_slug()}-validations-{period.first}-{period.last}.csv",
-                         iter([present.validations_csv(rows, period.first, period.last)]))
+                         iter([present.validations_csv(rows, period.first, period.last)]), age)

@@ -30,7 +30,7 @@ from ..extensions import db
 from ..identity import Actor
 from ..models import Garage, Refund, Shift, Ticket, User
 from ..persistence import OPEN_SHIFT_SHARED, commit_keeping_loaded
-from . import audit, validations
+from . import audit, rollups, validations
 from .tickets import _refuse_scanned_ticket, find_ticket
 
 CHANGED_MEANWHILE = _("This ticket changed meanwhile (paid, voided or corrected at another desk): look it up again")
@@ -90,6 +90,7 @@ def correct_ticket(garage_id: int, number: Any, actor: Actor, *, license_plate: 
         ticket = _fresh(garage_id, ticket.id)
         audit.record(actor, "ticket.corrected", "ticket", ticket.ticket_number,
                      {"reason": reason, "before": before, "after": _facts(ticket)}, garage_id=garage_id)
+        rollups.touched(garage_id, values["updated_at"])  # back-dated: its day is counted again
         commit_keeping_loaded()  # the answer is the ticket as corrected (not as changed since by anyone)
     except IntegrityError:
         db.session.rollback()
@@ -149,6 +150,7 @@ def void_ticket(garage_id: int, number: Any, actor: Actor, reason: Any, *, manag
         audit.record(actor, "ticket.voided", "ticket", ticket.ticket_number,
                      {"reason": reason, **_facts(ticket), "enteredAt": ticket.entry_time.isoformat()},
                      garage_id=garage_id)
+        rollups.touched(garage_id, now)  # back-dated: its day is counted again
         commit_keeping_loaded()
     except BaseException:
         db.session.rollback()
@@ -193,6 +195,7 @@ def refund_ticket(garage_id: int, number: Any, actor: Actor, amount_cents: Any, 
                      {"amountCents": amount, "paymentMethod": refund.payment_method, "reason": reason,
                       "refundedTotalCents": ticket.refunded_cents, "refundId": refund.id,
                       **({"shiftId": shift_id} if shift_id is not None else {})}, garage_id=garage_id)
+        rollups.touched(garage_id, now)  # back-dated: its day is counted again
         commit_keeping_loaded()
     except BaseException:
         db.session.rollback()

@@ -31,7 +31,7 @@ from ..extensions import db
 from ..identity import Actor
 from ..models import Garage, Permit, PermitPayment, PermitPlate, Ticket
 from ..persistence import OPEN_SHIFT_SHARED, commit_keeping_loaded
-from . import audit, listed
+from . import audit, listed, rollups
 
 SALE, RENEWAL = "sale", "renewal"
 CHANGED_MEANWHILE = _("This permit was renewed or changed meanwhile: look it up again")
@@ -95,6 +95,7 @@ def _pay(permit: Permit, kind: str, amount: int, method: str, start: date, end: 
                             payment_method=method, period_from=start, period_until=end, taken_at=now,
                             taken_by_id=actor.user_id, shift_id=_shift_of(permit.garage_id, actor))
     db.session.add(payment)
+    rollups.touched(permit.garage_id, now)  # back-dated: its day is counted again
     return payment
 
 

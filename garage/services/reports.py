@@ -5,10 +5,16 @@ million-ticket history answers quickly.
 Local days and hours (the garage's timezone, DST included): events are grouped
 by a per-database hour key (persistence: Store.hour_key, Store.key_instant) and
 folded here into the local hours of the period; days are unions of their local hours.
+
+A report's complete local days come from the rollups (services/rollups.py builds them with the
+functions here, over whole days: `summary_parts`, `hour_events`, and persistence/rollups.py), its other
+days (today, any day not rolled up) from the rows; `period_summary`, `period_breakdowns` and
+`period_hours` add the two up, so every figure is the one the rows alone give (tests/db/test_rollups.py).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Iterator
 
@@ -26,6 +32,8 @@ from ..domain.tickets import STATUS_ACTIVE, STATUS_VOIDED
 from ..extensions import db
 from ..models import Garage, PermitPayment, Refund, Ticket, User
 from ..persistence import TICKET_CSV_COLUMNS, lost_fee_column, store, within
+from ..persistence import rollups as rollup_table
+from . import rollups
 from .settings import get_settings
 
 UNKNOWN_ATTENDANT = "API/unknown"
@@ -118,9 +126,51 @@ def _count(garage_id: int, column: Any, start: datetime, end: datetime) -> int:
                                  .where(Ticket.garage_id == garage_id, within(column, start, end))) or 0)
 
 
-def summary(garage_id: int, start: datetime, end: datetime) -> Summary:
-    """One grouped scan of the period's exits by stay length: totals and the
-    median come from the (at most a few thousand) distinct durations."""
+@dataclass
+class SummaryParts:
+    """What a summary is made of, added up over parts of its period (live ranges, rolled-up days): the
+    names of report_days' figures (garage/persistence/rollups.py DAY_FIGURES) and the stays' histogram."""
+
+    entries: int = 0
+    departures: int = 0  # every ticket with its exit time in the period (voids too)
+    exits: int = 0  # of them, those paid (count(amount_paid))
+    revenue_cents: int = 0
+    lost_tickets: int = 0
+    lost_fee_cents: int = 0
+    permit_exits: int = 0
+    permit_free_exits: int = 0
+    refunds: int = 0
+    refunded_cents: int = 0
+    permit_sales: int = 0
+    permit_sales_cents: int = 0
+    stays: Counter = field(default_factory=Counter)  # minutes stayed → tickets
+
+    def add(self, figures: Any, stays: Iterable[tuple[int, int]] = ()) -> None:
+        """Add another part's figures (anything with these attributes: a report_days row) and stays."""
+        for name in FIGURES:
+            setattr(self, name, getattr(self, name) + int(getattr(figures, name)))
+        for minutes, n in stays:
+            self.stays[minutes] += n
+
+    def summary(self) -> Summary:
+        stays = sorted(self.stays.items())
+        return Summary(self.revenue_cents, self.exits, self.entries,
+                       safe_div(sum(m * n for m, n in stays), sum(n for _, n in stays)), weighted_median(stays),
+                       # the average ticket is of the cars that paid for their stay: a permit car let out for
+                       # nothing is no ticket sold (issue 19)
+                       safe_div(self.revenue_cents, self.exits - self.permit_free_exits),
+                       lost_tickets=self.lost_tickets, lost_fee_cents=self.lost_fee_cents,
+                       voids=self.departures - self.exits, refunds=self.refunds, refunded_cents=self.refunded_cents,
+                       permit_exits=self.permit_exits, permit_sales=self.permit_sales,
+                       permit_sales_cents=self.permit_sales_cents)
+
+
+FIGURES = tuple(name for name in SummaryParts.__dataclass_fields__ if name != "stays")
+
+
+def summary_parts(garage_id: int, start: datetime, end: datetime) -> SummaryParts:
+    """The summary's parts counted from the rows of [start, end). One grouped scan of the period's exits
+    by stay length: totals and the median come from the (at most a few thousand) distinct durations."""
     lost_fee = lost_fee_column()
     histogram = db.session.execute(
         sa.select(Ticket.duration_minutes, sa.func.count(), sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0),
@@ -132,23 +182,22 @@ def summary(garage_id: int, start: datetime, end: datetime) -> Summary:
         .where(Ticket.garage_id == garage_id, within(Ticket.exit_time, start, end))
         .group_by(Ticket.duration_minutes)
     ).all()
-    left = sum(int(row[1]) for row in histogram)
-    revenue = sum(int(row[2]) for row in histogram)
-    exits = sum(int(row[3]) for row in histogram)  # paid: a voided ticket has an exit time but no amount
-    stays = [(int(row[0]), int(row[1])) for row in histogram if row[0] is not None]
-    stayed = sum(n for _, n in stays)
     within_period = {"garage_id": garage_id, "start": start, "end": end}
     refunds, refunded, sales, sold = db.session.execute(REFUNDS_IN, within_period).one()
-    return Summary(revenue, exits, _count(garage_id, Ticket.entry_time, start, end),
-                   safe_div(sum(m * n for m, n in stays), stayed), weighted_median(stays),
-                   # the average ticket is of the cars that paid for their stay: a permit car let out for
-                   # nothing is no ticket sold (issue 19)
-                   safe_div(revenue, exits - sum(int(row[7]) for row in histogram)),
-                   lost_tickets=sum(int(row[4]) for row in histogram),
-                   lost_fee_cents=sum(int(row[5]) for row in histogram), voids=left - exits,
-                   refunds=int(refunds), refunded_cents=int(refunded),
-                   permit_exits=sum(int(row[6]) for row in histogram), permit_sales=int(sales),
-                   permit_sales_cents=int(sold))
+    return SummaryParts(
+        entries=_count(garage_id, Ticket.entry_time, start, end),
+        departures=sum(int(row[1]) for row in histogram),
+        exits=sum(int(row[3]) for row in histogram),  # paid: a voided ticket has an exit time but no amount
+        revenue_cents=sum(int(row[2]) for row in histogram),
+        lost_tickets=sum(int(row[4]) for row in histogram), lost_fee_cents=sum(int(row[5]) for row in histogram),
+        permit_exits=sum(int(row[6]) for row in histogram), permit_free_exits=sum(int(row[7]) for row in histogram),
+        refunds=int(refunds), refunded_cents=int(refunded), permit_sales=int(sales), permit_sales_cents=int(sold),
+        stays=Counter({int(row[0]): int(row[1]) for row in histogram if row[0] is not None}))
+
+
+def summary(garage_id: int, start: datetime, end: datetime) -> Summary:
+    """The summary of [start, end) from the rows (the day close; a report reads rollups too: period_summary)."""
+    return summary_parts(garage_id, start, end).summary()
 
 
 # Permits sold or renewed in a period (by when they were paid: issue 19), read with the refunds.
@@ -171,17 +220,20 @@ class Breakdowns:
     by_attendant: list[BreakdownRow]
 
 
-def breakdowns(garage_id: int, start: datetime, end: datetime) -> Breakdowns:
-    """One grouped scan of the period's exits by (method, vehicle type, who
-    closed it), folded into the three tables here (a few dozen rows)."""
+def breakdown_rows(garage_id: int, start: datetime, end: datetime) -> list[tuple[Any, ...]]:
+    """One grouped scan of the paid exits of [start, end) by (method, vehicle type, who closed it):
+    (method, vehicle type, closer's username, exits, cents)."""
     closer = aliased(User)
-    rows = db.session.execute(
+    return [tuple(row) for row in db.session.execute(
         sa.select(Ticket.payment_method, Ticket.vehicle_type, closer.username, sa.func.count(),
                   sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0))
         .select_from(Ticket).outerjoin(closer, closer.id == Ticket.closed_by_id)
         .where(Ticket.garage_id == garage_id, within(Ticket.exit_time, start, end), Ticket.status != STATUS_VOIDED)
-        .group_by(Ticket.payment_method, Ticket.vehicle_type, closer.username)
-    ).all()
+        .group_by(Ticket.payment_method, Ticket.vehicle_type, Ticket.closed_by_id, closer.username))]
+
+
+def fold_breakdowns(rows: list[tuple[Any, ...]]) -> Breakdowns:
+    """Breakdown rows (of live ranges and rolled-up days alike) folded into the three tables (a few dozen rows)."""
 
     def fold(position: int, missing: str) -> list[BreakdownRow]:
         totals: dict[str, list[int]] = {}
@@ -193,6 +245,11 @@ def breakdowns(garage_id: int, start: datetime, end: datetime) -> Breakdowns:
         return [BreakdownRow(label, n, cents) for label, (n, cents) in ordered]
 
     return Breakdowns(fold(0, "Unknown"), fold(1, "Unknown"), fold(2, UNKNOWN_ATTENDANT))
+
+
+def breakdowns(garage_id: int, start: datetime, end: datetime) -> Breakdowns:
+    """The three breakdown tables of [start, end) from the rows (the day close)."""
+    return fold_breakdowns(breakdown_rows(garage_id, start, end))
 
 
 def inside_at(garage_id: int, moment: datetime, now: datetime) -> int:
@@ -298,6 +355,73 @@ def hour_events(garage_id: int, period: Period,
     return hours, events, sums
 
 
+# --- a period from rollups and live rows (issue 21) --------------------------------------------
+
+def _split(period: Period, built: dict[date, Any]) -> tuple[list[date], list[tuple[date, date]]]:
+    """The period's rolled-up days, and the runs of its other days (counted from the live rows)."""
+    days = [period.first + timedelta(days=i) for i in range(period.days)]
+    return [d for d in days if d in built], rollups.runs(d for d in days if d not in built)
+
+
+def period_summary(garage_id: int, period: Period, tzname: str, built: dict[date, Any]) -> Summary:
+    """The period's summary: its rolled-up days' figures plus the rest counted from the rows."""
+    rolled, live = _split(period, built)
+    parts = SummaryParts()
+    for day in rolled:
+        parts.add(built[day])
+    parts.add(SummaryParts(), rollup_table.stays_of(garage_id, rolled))
+    for first, last in live:
+        counted = summary_parts(garage_id, *Period(first, last).bounds(tzname))
+        parts.add(counted, counted.stays.items())
+    return parts.summary()
+
+
+def period_breakdowns(garage_id: int, period: Period, tzname: str, built: dict[date, Any]) -> Breakdowns:
+    rolled, live = _split(period, built)
+    rows = rollup_table.breakdowns_of(garage_id, rolled)
+    for first, last in live:
+        rows += breakdown_rows(garage_id, *Period(first, last).bounds(tzname))
+    return fold_breakdowns(rows)
+
+
+def period_hours(garage_id: int, period: Period, tzname: str,
+                 built: dict[date, Any]) -> tuple[list[Bucket], list[HourEvents], list[HourSums]]:
+    """hour_events of the period, its rolled-up days read from report_hours and the rest counted from the
+    rows; each part's highest running count (from its own start) is moved to count from the period's."""
+    rolled, live = _split(period, built)
+    if not rolled:
+        return hour_events(garage_id, period, tzname)
+    hours = period.hour_buckets(tzname)
+    index = BucketIndex(hours)
+    parts: list[tuple[datetime, list[tuple[datetime, HourEvents, HourSums]]]] = []
+    by_day: dict[date, list[tuple[datetime, HourEvents, HourSums]]] = {day: [] for day in rolled}
+    for row in rollup_table.hours_of(garage_id, rolled):
+        by_day[row.day].append((row.hour_start, HourEvents(row.entries, row.exits, row.signed_seconds,
+                                                           row.max_running, row.first_seconds, row.voids),
+                                HourSums(row.revenue_cents, row.stay_minutes, row.lost_tickets, row.lost_fee_cents,
+                                         row.refunded_cents)))
+    for day, rows in by_day.items():
+        parts.append((Period(day, day).bounds(tzname)[0], rows))
+    for first, last in live:
+        sub = Period(first, last, "hour")
+        parts.append((sub.bounds(tzname)[0], [(b.start, e, s) for b, e, s in zip(*hour_events(garage_id, sub, tzname))]))
+    events = [HourEvents() for _ in hours]
+    sums = [HourSums() for _ in hours]
+    net, counted = 0, 0  # Σ(entries − departures) of the hours [0, counted)
+    for start, rows in sorted(parts, key=lambda part: part[0]):
+        begin = index.find(start)
+        while counted < begin:
+            net += events[counted].entries - events[counted].departures
+            counted += 1
+        for at, ev, s in rows:
+            i = index.find(at)
+            if ev.max_running is not None:
+                ev = replace(ev, max_running=ev.max_running + net)
+            events[i] = events[i].merge(ev)
+            sums[i].add(s.revenue_cents, s.stay_minutes, s.lost_tickets, s.lost_fee_cents, s.refunded_cents)
+    return hours, events, sums
+
+
 def _rows(period: Period, tzname: str, hours: list[Bucket], events: list[HourEvents],
           sums: list[HourSums], occupancy: list[OccupancyPoint | None]) -> list[Row]:
     if period.group == "hour":
@@ -346,16 +470,17 @@ def build_report(garage_id: int, period: Period, now: datetime | None = None, *,
 
 def _build_report(garage_id: int, period: Period, now: datetime, full: bool) -> Report:
     settings = get_settings(garage_id)
-    tz = settings.timezone
+    tz, total_spaces = settings.timezone, settings.total_spaces
     start, end = period.bounds(tz)
     previous = period.previous()
-    hours, events, sums = hour_events(garage_id, period, tz)
+    built = rollups.days_for(garage_id, tz, previous.first if full else period.first, period.last, now)
+    hours, events, sums = period_hours(garage_id, period, tz, built)
     occupancy = occupancy_series(inside_at(garage_id, start, now), hours, events, now)
-    current = summary(garage_id, start, end) if full else None
-    parts = breakdowns(garage_id, start, end) if full else Breakdowns([], [], [])
+    current = period_summary(garage_id, period, tz, built) if full else None
+    parts = period_breakdowns(garage_id, period, tz, built) if full else Breakdowns([], [], [])
     report = Report(
-        period=period, previous=previous, timezone=tz, total_spaces=settings.total_spaces,
-        summary=current, previous_summary=summary(garage_id, *previous.bounds(tz)) if full else None,
+        period=period, previous=previous, timezone=tz, total_spaces=total_spaces,
+        summary=current, previous_summary=period_summary(garage_id, previous, tz, built) if full else None,
         by_method=parts.by_method, by_vehicle_type=parts.by_vehicle_type, by_attendant=parts.by_attendant,
         rows=_rows(period, tz, hours, events, sums, occupancy),
         hours=hours, hour_events=events, occupancy=occupancy,
@@ -415,18 +540,30 @@ class GarageFigures:
         return sum(d.revenue_cents for d in self.days)
 
 
-def portfolio_figures(garages: list[Garage], period: Period) -> list[GarageFigures]:
+def portfolio_figures(garages: list[Garage], period: Period, now: datetime | None = None) -> list[GarageFigures]:
     """Entries, exits and revenue per garage and local day (each garage's own timezone) over the
-    period, in ONE statement for all the garages (grouped by garage and day key), however many
-    there are: the events of the widest UTC range the period covers in any of their timezones."""
+    period: the rolled-up days from report_days (one statement for all the garages), the others in ONE
+    grouped statement for all the garages whose period has such days (grouped by garage and day key),
+    however many there are: the events of the widest UTC range those days cover in any of their timezones."""
     out = {g.id: GarageFigures(g.id, g.slug, g.garage_name, g.timezone,
                                [GarageDay(period.first + timedelta(days=i)) for i in range(period.days)])
            for g in garages}
     if not out:
         return []
-    bounds = [period.bounds(tz) for tz in {g.timezone for g in garages}]
-    start, end = min(b[0] for b in bounds), max(b[1] for b in bounds)
-    ids = list(out)
+    built = rollups.days_across(garages, period.first, period.last, now)
+    ranges = []
+    for figures in out.values():
+        for day in figures.days:
+            row = built[figures.garage_id].get(day.day)
+            if row is not None:
+                day.entries, day.exits, day.revenue_cents = int(row.entries), int(row.exits), int(row.revenue_cents)
+        live = _split(period, built[figures.garage_id])[1]
+        if live:
+            ranges.append((figures.garage_id, Period(live[0][0], live[-1][1]).bounds(figures.timezone)))
+    if not ranges:
+        return [out[g.id] for g in garages]
+    start, end = min(r[1][0] for r in ranges), max(r[1][1] for r in ranges)
+    ids = [r[0] for r in ranges]
     ev = sa.union_all(
         sa.select(Ticket.garage_id, Ticket.entry_time.label("t"), sa.literal(1).label("d"),
                   sa.null().label("amount"))
@@ -443,8 +580,10 @@ def portfolio_figures(garages: list[Garage], period: Period) -> list[GarageFigur
              .group_by(ev.c.garage_id, key))
     for garage_id, k, entries, exits, cents in db.session.execute(query):
         figures = out[garage_id]
-        i = (db_store.key_day(k, figures.timezone) - period.first).days
-        if not 0 <= i < period.days:  # the wider range of another garage's timezone
+        local_day = db_store.key_day(k, figures.timezone)
+        i = (local_day - period.first).days
+        # the wider range of another garage's timezone, or a day read from the rollups
+        if not 0 <= i < period.days or local_day in built[garage_id]:
             continue
         day = figures.days[i]
         day.entries += int(entries)

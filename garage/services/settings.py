@@ -20,6 +20,7 @@ from ..domain.errors import NotFound
 from ..domain.words import _
 from ..domain.garages import DEFAULT_GARAGE_ID, DEFAULT_GARAGE_NAME, DEFAULT_SLUG
 from ..models import Garage, PermitPayment, Shift, Ticket, VehicleRate
+from ..persistence import rollups as rollup_table
 
 # Columns of garages a manager may change (vehicle rates live in their own table).
 COLUMNS = ("total_spaces", "hourly_rate", "grace_minutes", "daily_max_cents", "lost_ticket_fee_cents",
@@ -182,6 +183,8 @@ def update_settings(garage_id: int, actor, *, total_spaces: int | None = None, h
                                field="total_spaces")
         for kind, rate in (vehicle_rates or {}).items():
             _set_vehicle_rate(garage_id, kind, rate)
+        if "timezone" in values and values["timezone"] != before.get("timezone"):
+            rollup_table.forget(garage_id)  # every local day moved: the reports' rollups are built again (services/rollups.py)
         db.session.flush()
         db.session.expire(row)
         after = _snapshot(row, names)

@@ -31,7 +31,7 @@ from ..identity import Actor, TokenCaller, admitted
 from ..models import Garage, Ticket, User
 from ..observability import metrics
 from ..persistence import BY_NUMBER, IN_GARAGE, NewTicket, commit_keeping_loaded, store
-from . import permits as permit_service, validations as validation_service
+from . import permits as permit_service, rollups, validations as validation_service
 from .settings import current_tariff, get_settings, keep as keep_settings_row
 
 NUMBER_ATTEMPTS = 8
@@ -114,6 +114,8 @@ def issue_ticket(garage_id: int | None, license_plate: str | None, vehicle_type:
             ticket = store().issue(garage_id, NewTicket(new_ticket_number(), typed, key, vehicle_type, now), actor,
                                    details)
             if ticket is not None:
+                if garage_id is not None:
+                    rollups.touched(garage_id, now)  # a back-dated entry (no statement otherwise)
                 if keep is not None:
                     keep(ticket)
                 db.session.commit()
@@ -313,6 +315,7 @@ def process_exit(garage_id: int | None, ticket_number: str | None, payment_metho
         values.update(receipt_number=receipt.number, tax_rate_bp=receipt.tax_rate_bp, shift_id=receipt.shift_id)
         for name, value in values.items():  # what was written: no refresh round trip
             set_committed_value(ticket, name, value)
+        rollups.touched(ticket.garage_id, now)  # a back-dated exit (no statement otherwise)
         if keep is not None:
             keep(ticket)
         commit_keeping_loaded()

@@ -217,8 +217,16 @@ def validate_ticket(garage_id: int, ticket: Ticket, raw_code: Any, actor: Actor,
     found = on_ticket(ticket)
     if any(v.code_id == code.id for v in found):
         return ticket
-    terms = _usable(garage_id, code, program, now)
-    rules.may_add([v.terms for v in found], terms)
+    try:
+        terms = _usable(garage_id, code, program, now)
+        rules.may_add([v.terms for v in found], terms)
+    except Conflict:
+        # The ticket was read before another desk's validation of it with this very code committed (the
+        # code then reads used, or the cap reached, by that validation): that desk's answer is ours too.
+        again = db.session.get(Ticket, ticket.id, populate_existing=True)
+        if any(v.code_id == code.id for v in on_ticket(again)):
+            return again
+        raise
     try:
         # The ticket first (the exit's lock order), only from the count read and while it is inside.
         if db.session.execute(

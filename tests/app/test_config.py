@@ -56,6 +56,26 @@ def test_sign_in_address_limit_is_read_and_must_be_positive(monkeypatch):
         Config()
 
 
+def test_a_read_replica_is_configured_and_refused_at_start_without_postgresql(monkeypatch, tmp_path):
+    """DATABASE_REPLICA_URL (garage/persistence/replica.py): none by default; PostgreSQL on both sides, else
+    the app does not start (a SQLite file has no replica)."""
+    assert (Config().DATABASE_REPLICA_URL, Config().REPLICA_MAX_LAG_SECONDS) == (None, 30)
+    monkeypatch.setenv("DATABASE_REPLICA_URL", "postgres://reader@replica/garage")
+    monkeypatch.setenv("REPLICA_MAX_LAG_SECONDS", "5")
+    config = Config()
+    assert (config.DATABASE_REPLICA_URL, config.REPLICA_MAX_LAG_SECONDS) == (
+        "postgresql+psycopg2://reader@replica/garage", 5)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    with pytest.raises(ValueError, match="DATABASE_REPLICA_URL is for PostgreSQL"):
+        create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path)})
+    with pytest.raises(ValueError, match="DATABASE_REPLICA_URL must be a PostgreSQL URL"):
+        create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path), "DATABASE_REPLICA_URL": "sqlite:///copy.db",
+                    "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg2://app@primary/garage"})
+    monkeypatch.setenv("REPLICA_MAX_LAG_SECONDS", "soon")
+    with pytest.raises(ValueError, match="REPLICA_MAX_LAG_SECONDS"):
+        Config()
+
+
 @pytest.mark.parametrize("zone", ["Mars/Olympus", "localtime", "Factory", "EST5EDT"])
 def test_unknown_timezone_is_refused(monkeypatch, zone):
     """The first garage's timezone follows the garages' rule: a region's name or UTC."""

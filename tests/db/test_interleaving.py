@@ -62,3 +62,28 @@ def test_the_last_space_goes_to_one_entry_only(app):
     assert (full.value.message, full.value.field) == ("Garage is full", "licensePlate")
     assert occupied() == 2
     assert ticket("nothing") is None and len(audit_events("ticket.issued")) == 2
+
+
+def test_a_single_use_code_given_twice_to_one_ticket_at_once_answers_both_desks_alike(app, make_user):
+    """Two desks validate one car with the same single-use code at the same moment: the second read the
+    ticket before the first committed, then finds the code used (by this very ticket). It is told what
+    the first was (the ticket validated, its discount), not "the code has been used already"."""
+    from garage.identity import Actor
+    from garage.services import validations
+    from garage.services.tickets import find_ticket
+
+    boss = Actor(make_user("boss", "manager").id, "boss")
+    validations.create_program(MAIN, boss, name="Once", kind="amount_off", value=100, codes=["ONCE-1"])
+    number = issue_ticket(MAIN, "TWO DESKS", "Car").ticket_number
+    stale = find_ticket(MAIN, number)  # the second desk's read: no validation yet
+    with app.app_context():  # the first desk, in a session of its own, commits first
+        validations.validate_ticket(MAIN, find_ticket(MAIN, number), "ONCE-1", boss)
+        db.session.remove()
+    answered = validations.validate_ticket(MAIN, stale, "ONCE-1", boss)
+    assert answered.validations == 1 and [v.code_id for v in validations.on_ticket(answered)] != []
+    db.session.expire_all()
+    assert ticket(number).validations == 1
+    # Another car with the used code is still refused (the answer above is only for the same ticket).
+    other = issue_ticket(MAIN, "THIRD CAR", "Car").ticket_number
+    with pytest.raises(Exception, match="used already"):
+        validations.validate_ticket(MAIN, find_ticket(MAIN, other), "ONCE-1", boss)

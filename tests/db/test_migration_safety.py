@@ -163,8 +163,9 @@ def test_a_build_cut_off_by_the_lock_timeout_gives_up_clearly_and_the_next_run_r
                 in output), output
         assert "idle in transaction" in output and "UPDATE tickets SET updated_at" in output, output
         assert "Traceback" not in output, output
-        # three tries of at most 200 ms, waits of 0.2 + 0.4 s in between: the upgrade did not hang
-        assert elapsed < 15, elapsed
+        # three tries of at most 200 ms, waits of 0.2 + 0.4 s in between: the upgrade did not hang (the
+        # blocker holds its lock until the end; the bound leaves room for a loaded machine's start-up)
+        assert elapsed < 60, elapsed
         # the step was interrupted half-way: its index exists but is INVALID; nothing recorded
         assert version(old_database) == "0002"
         assert exit_time_indexes(old_database)["ix_tickets_exit_time_0003"][0] is False
@@ -261,19 +262,19 @@ class SnapshotHolder:
 
 
 def test_ctrl_c_while_a_step_waits_for_a_lock_stops_the_upgrade_at_once(empty_0002):
-    holder = SnapshotHolder(empty_0002, 22)
+    holder = SnapshotHolder(empty_0002, 90)
     try:
-        started = time.monotonic()
-        process = flask(empty_0002, "db", "upgrade", MIGRATION_LOCK_TIMEOUT_MS="5000", MIGRATION_LOCK_RETRIES="5")
+        process = flask(empty_0002, "db", "upgrade", MIGRATION_LOCK_TIMEOUT_MS="30000", MIGRATION_LOCK_RETRIES="3")
         lines = []
         for line in process.stdout:  # 0003's index build has started waiting behind the snapshot
             lines.append(line)
             if "Running upgrade 0002 -> 0003" in line:
                 break
         time.sleep(1)
+        interrupted = time.monotonic()  # from Ctrl-C on: the start-up's time is the machine's, not the rule's
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=30)
-        elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - interrupted
         output = "".join(lines) + rest
         # The statement was cancelled on the server, not just abandoned: while the holder still holds
         # its snapshot, no session of the upgrade is left waiting (holding everyone queued behind it).
@@ -285,7 +286,9 @@ def test_ctrl_c_while_a_step_waits_for_a_lock_stops_the_upgrade_at_once(empty_00
     assert process.returncode not in (0, None), output
     assert "interrupted" in output, output
     assert "trying again" not in output and "Traceback" not in output, output  # never retried after Ctrl-C
-    assert elapsed < 8, (elapsed, output)  # not after the 5-s lock timeout, nor the holder's 22 s
+    # Stopped at once: not when the 30-s lock timeout ends (29 s after Ctrl-C, then retries), nor after the
+    # holder's 90 s (the bound leaves room for a loaded machine).
+    assert elapsed < 15, (elapsed, output)
     assert version(empty_0002) == "0002"
 
 

@@ -4,6 +4,7 @@ database: initdb + pg_ctl into a temporary folder, on a free port. Never the sha
 
     with private_postgres() as pg:        # started, database "postgres" empty
         url = pg.create_database("garage")
+        with private_standby(pg) as standby: ...  # a streaming replica of it (pg_basebackup -R)
         pg.stop(); pg.start()             # an outage: connections refused, then back
         pg.freeze(); pg.thaw()            # a hung server: TCP still accepts, nothing answers
 
@@ -94,8 +95,9 @@ class PrivateCluster:
 
 
 @contextmanager
-def private_postgres() -> Iterator[PrivateCluster]:
-    """A started private server; stopped (thawed first) and deleted afterwards."""
+def _private_cluster(make) -> Iterator[PrivateCluster]:
+    """A private server whose data folder `make(cluster)` creates, started; stopped (thawed first) and
+    deleted afterwards."""
     bin_dir = postgres_bin()
     if bin_dir is None or not (bin_dir / "pg_ctl").exists():
         postgres_unavailable("no PostgreSQL server binaries (initdb, pg_ctl) for a private cluster; set PG_BIN")
@@ -105,8 +107,7 @@ def private_postgres() -> Iterator[PrivateCluster]:
         shutil.chown(root, "postgres", "postgres")
     cluster = PrivateCluster(root, free_port(), bin_dir, as_postgres)
     try:
-        cluster._run("initdb", "-D", str(cluster.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                     "--no-sync", "--no-instructions")
+        make(cluster)
         cluster.start()
         yield cluster
     finally:
@@ -117,3 +118,19 @@ def private_postgres() -> Iterator[PrivateCluster]:
             except subprocess.SubprocessError:
                 pass
         shutil.rmtree(root, ignore_errors=True)
+
+
+def private_postgres():
+    """A started private server (a context manager); stopped (thawed first) and deleted afterwards."""
+    return _private_cluster(lambda cluster: cluster._run(
+        "initdb", "-D", str(cluster.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync",
+        "--no-instructions"))
+
+
+def private_standby(primary: PrivateCluster):
+    """A hot standby of `primary` on a port of its own (a context manager): pg_basebackup -R, so it
+    streams the primary's WAL and replays it, read-only; stopped and deleted afterwards. Pause and
+    resume its replay with pg_wal_replay_pause() / pg_wal_replay_resume() on it."""
+    return _private_cluster(lambda cluster: cluster._run(
+        "pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres", "-D", str(cluster.data),
+        "-R", "-X", "stream", "--checkpoint=fast", "--no-sync", timeout=120))  # fast: not a spread checkpoint

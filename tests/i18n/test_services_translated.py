@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from garage import i18n
 from garage.domain.errors import DomainError
@@ -115,6 +115,9 @@ def test_a_message_shown_on_a_page_keeps_its_numbers_and_escapes_its_data(app):
     assert _in("de", message)[1] == "3 Fehler in der Datei; nichts wurde importiert"
     hostile = _("A user named %(name)s already exists", name="<b>x</b>")
     assert _in("de", hostile)[1] == str(escape("Ein Benutzer namens <b>x</b> existiert bereits"))
+    # The words around the values are escaped as well as the values (a translation's "<" or "&").
+    assert _("Less than %(count)d & <more>", count=2).__html__() == "Less than 2 &amp; &lt;more&gt;"
+    assert _("%(a)s & %(b)s", a="<i>", b=Markup("<b>kept</b>")).__html__() == "&lt;i&gt; &amp; <b>kept</b>"
 
 
 # --- no message of a use case escapes _() ---------------------------------------------------------

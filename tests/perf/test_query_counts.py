@@ -37,6 +37,7 @@ class Req:
     headers: dict[str, str] = field(default_factory=dict)
     most: int = 10  # upper bound on statements for this request
     postgresql_most: int | None = None  # a tighter bound on PostgreSQL, if any
+    first_most: int | None = None  # the first such request does more (reports: the day's rollups); `most` after it
     status: int = 200
 
 
@@ -92,9 +93,13 @@ REQUESTS = [
     Req("lobby page", "GET", "/g/main/lobby", most=2),
     Req("lobby panel", "GET", "/g/main/lobby/panel", headers=HTMX, most=1),
     # Reports (last 30 days): a fixed set of grouped scans, however many tickets. Measured on
-    # PostgreSQL (SQLite one fewer: no work_mem set_config): page 12, chart 7.
-    Req("reports page", "GET", "/g/main/reports", auth="manager-session", most=14),
-    Req("occupancy chart", "GET", "/g/main/reports/charts/occupancy.svg", auth="manager-session", most=9),
+    # PostgreSQL (SQLite one fewer: no work_mem set_config): page 16, chart 9 (issue 21: the rolled-up days
+    # read from report_days, _hours, _stays, _breakdowns, today from the tickets). The first report after a
+    # day ended also rolls up the days it lacks (`first_most`: 13 statements more, however many days):
+    # page 29, chart 22.
+    Req("reports page", "GET", "/g/main/reports", auth="manager-session", most=16, first_most=29),
+    Req("occupancy chart", "GET", "/g/main/reports/charts/occupancy.svg", auth="manager-session", most=9,
+        first_most=22),
     # Permits (issue 19): the list (count, page, plates, cars inside) and the report (counts, renewals due,
     # sales by method, ONE statement for the tickets of the period), however many tickets.
     Req("permits page", "GET", "/g/main/permits", auth="manager-session", most=8),
@@ -171,6 +176,10 @@ def test_statements_stay_within_bound(req, app, token_for, make_user):
     headers = auth_headers(req, client, token_for, make_user)
     ticket = fill(5, 5)
     statements = statements_for(req, client, headers, ticket)
+    if req.first_most is not None:
+        assert len(statements) <= req.first_most, "\n".join([f"{req.name} (first): {len(statements)} > "
+                                                             f"{req.first_most}", *statements])
+        statements = statements_for(req, client, headers, ticket)
     most = req.most
     if db.engine.dialect.name == "postgresql" and req.postgresql_most is not None:
         most = req.postgresql_most

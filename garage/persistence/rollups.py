@@ -1,0 +1,203 @@
+"""The report rollups' SQL (issue 21), portable: both stores run it as it is (the upserts through
+`Store.insert`, the local days through `Store.day_key` / `key_day`).
+
+Tables (garage/models.py): report_days (one row per garage and local day: the marker and the
+summary's figures), report_hours, report_stays, report_breakdowns (replaced with their day).
+garage/services/rollups.py decides which days to build and when; garage/services/reports.py reads them.
+
+Never double counted: a day is built by replacing all of its rows, after its report_days row was
+locked by the upsert in `claim` (PostgreSQL: a second catch-up of the same day waits there, then finds it
+built and leaves it). An amendment of a past day marks it dirty (`mark_dirty`, the same upsert): after a
+catch-up that did not see the amendment, the day is dirty again and built anew by the next one."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any, Iterable, Mapping, Sequence
+
+import sqlalchemy as sa
+
+from ..domain.tickets import STATUS_VOIDED
+from ..extensions import db
+from ..models import PermitPayment, Refund, ReportBreakdown, ReportDay, ReportHour, ReportStay, Ticket, User
+from . import store
+from .base import lost_fee_column, within
+
+DAY = ReportDay.__table__
+HOUR = ReportHour.__table__
+STAY = ReportStay.__table__
+BREAKDOWN = ReportBreakdown.__table__
+PARTS = (HOUR, STAY, BREAKDOWN)  # replaced with their day
+# The summary's figures of a day (services.reports.SummaryParts has the same names).
+DAY_FIGURES = ("entries", "departures", "exits", "revenue_cents", "lost_tickets", "lost_fee_cents", "permit_exits",
+               "permit_free_exits", "refunds", "refunded_cents", "permit_sales", "permit_sales_cents")
+HOUR_FIGURES = ("entries", "exits", "voids", "signed_seconds", "max_running", "first_seconds", "revenue_cents",
+                "stay_minutes", "lost_tickets", "lost_fee_cents", "refunded_cents")
+DAYS = sa.bindparam("days", expanding=True)
+IN_DAYS = {table: sa.and_(table.c.garage_id == sa.bindparam("garage_id"), table.c.day.in_(DAYS))
+           for table in (DAY, *PARTS)}
+
+
+def _marker(garage_id: int, day: date, tz: str) -> dict[str, Any]:
+    return {"garage_id": garage_id, "day": day, "timezone": tz, "dirty": True, "built_at": None,
+            **dict.fromkeys(DAY_FIGURES, 0)}
+
+
+def _upsert(garage_id: int, days: Iterable[date], tz: str, dirty: Any) -> Any:
+    stmt = store().insert(DAY).values([_marker(garage_id, day, tz) for day in sorted(set(days))])
+    return stmt.on_conflict_do_update(index_elements=[DAY.c.garage_id, DAY.c.day], set_={"dirty": dirty(stmt)})
+
+
+def claim(garage_id: int, days: Iterable[date], tz: str) -> list[date]:
+    """Lock the days' markers (creating the missing ones, dirty), in the order of the days, for the rest of
+    the caller's transaction; the days still to build: dirty, or counted in another timezone. A day built
+    by a concurrent catch-up meanwhile is not among them (PostgreSQL: its commit was waited for)."""
+    days = list(days)
+    if not days:
+        return []
+    stmt = _upsert(garage_id, days, tz, lambda s: DAY.c.dirty | (DAY.c.timezone != s.excluded.timezone))
+    return sorted(day for day, dirty in db.session.execute(stmt.returning(DAY.c.day, DAY.c.dirty)) if dirty)
+
+
+def mark_dirty(garage_id: int, days: Iterable[date]) -> None:
+    """The days' figures changed after the fact: built again by the next catch-up (a day never built gets
+    a marker that says so, with no timezone: also built by the next one)."""
+    days = list(days)
+    if days:
+        db.session.execute(_upsert(garage_id, days, "", lambda s: sa.true()))
+
+
+def replace(garage_id: int, tz: str, days: Mapping[date, Mapping[str, Any]], hours: Sequence[Mapping[str, Any]],
+            stays: Sequence[Mapping[str, Any]], breakdowns: Sequence[Mapping[str, Any]], now: datetime) -> None:
+    """Replace the claimed `days`' rollup rows with those given (each row names its day) and mark them
+    built, in `tz`, in the caller's transaction."""
+    if not days:
+        return
+    at = {"garage_id": garage_id, "days": list(days)}
+    for table in PARTS:
+        db.session.execute(sa.delete(table).where(IN_DAYS[table]), at)
+    for table, rows in ((HOUR, hours), (STAY, stays), (BREAKDOWN, breakdowns)):
+        if rows:
+            db.session.execute(sa.insert(table), [{"garage_id": garage_id, **row} for row in rows])
+    done = (sa.update(DAY).where(DAY.c.garage_id == sa.bindparam("g"), DAY.c.day == sa.bindparam("d"))
+            .values(timezone=tz, dirty=False, built_at=now, **{k: sa.bindparam(k) for k in DAY_FIGURES}))
+    db.session.execute(done, [{"g": garage_id, "d": day, **{k: figures[k] for k in DAY_FIGURES}}
+                              for day, figures in days.items()])
+
+
+def forget(garage_id: int) -> None:
+    """Drop every rollup row of the garage (its timezone changed: every local day moved)."""
+    for table in (*PARTS, DAY):
+        db.session.execute(sa.delete(table).where(table.c.garage_id == garage_id))
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+def built_days(garage_id: int, tz: str, first: date, last: date) -> dict[date, Any]:
+    """The garage's days in [first, last] rolled up in `tz` and not dirty: their report_days rows."""
+    rows = db.session.execute(sa.select(DAY).where(DAY.c.garage_id == garage_id, DAY.c.day >= first,
+                                                   DAY.c.day <= last, DAY.c.timezone == tz, DAY.c.dirty.is_(False)))
+    return {row.day: row for row in rows}
+
+
+def built_days_across(garage_ids: list[int], first: date, last: date) -> list[Any]:
+    """Every built day in [first, last] of those garages: (garage_id, day, timezone, entries, exits,
+    revenue_cents); the caller keeps those of each garage's timezone of now."""
+    return list(db.session.execute(
+        sa.select(DAY.c.garage_id, DAY.c.day, DAY.c.timezone, DAY.c.entries, DAY.c.exits, DAY.c.revenue_cents)
+        .where(DAY.c.garage_id.in_(garage_ids), DAY.c.day >= first, DAY.c.day <= last, DAY.c.dirty.is_(False))))
+
+
+def hours_of(garage_id: int, days: list[date]) -> list[Any]:
+    return list(db.session.execute(sa.select(HOUR).where(IN_DAYS[HOUR]), {"garage_id": garage_id, "days": days}))
+
+
+def stays_of(garage_id: int, days: list[date]) -> list[tuple[int, int]]:
+    """(stay in minutes, tickets) over those days."""
+    if not days:
+        return []
+    query = (sa.select(STAY.c.duration_minutes, sa.func.sum(STAY.c.tickets)).where(IN_DAYS[STAY])
+             .group_by(STAY.c.duration_minutes))
+    return [(int(m), int(n)) for m, n in db.session.execute(query, {"garage_id": garage_id, "days": days})]
+
+
+def breakdowns_of(garage_id: int, days: list[date]) -> list[tuple[Any, ...]]:
+    """(method, vehicle type, closer's username, exits, cents) over those days, as the live breakdown's rows."""
+    if not days:
+        return []
+    query = (sa.select(BREAKDOWN.c.payment_method, BREAKDOWN.c.vehicle_type, User.username,
+                       sa.func.sum(BREAKDOWN.c.exits), sa.func.sum(BREAKDOWN.c.revenue_cents))
+             .select_from(BREAKDOWN).outerjoin(User, User.id == BREAKDOWN.c.closed_by_id).where(IN_DAYS[BREAKDOWN])
+             .group_by(BREAKDOWN.c.payment_method, BREAKDOWN.c.vehicle_type, BREAKDOWN.c.closed_by_id, User.username))
+    return [tuple(row) for row in db.session.execute(query, {"garage_id": garage_id, "days": days})]
+
+
+def first_marked(garage_id: int) -> date | None:
+    """The garage's earliest day with a report_days row (built or marked dirty)."""
+    return db.session.scalar(sa.select(sa.func.min(DAY.c.day)).where(DAY.c.garage_id == garage_id))
+
+
+def first_activity(garage_id: int) -> datetime | None:
+    """The garage's earliest ticket, refund or permit payment (where its history starts)."""
+    return db.session.scalar(sa.select(sa.func.min(sa.union_all(
+        sa.select(sa.func.min(Ticket.entry_time).label("t")).where(Ticket.garage_id == garage_id),
+        sa.select(sa.func.min(Refund.refunded_at)).where(Refund.garage_id == garage_id),
+        sa.select(sa.func.min(PermitPayment.taken_at)).where(PermitPayment.garage_id == garage_id),
+    ).subquery().c.t)))
+
+
+# --- the source rows, per local day ----------------------------------------------------------
+
+def source_days(garage_id: int, tz: str, start: datetime, end: datetime) -> tuple[dict, dict, dict]:
+    """From the ticket, refund and permit-payment rows of [start, end): per local day (in `tz`) its summary
+    figures except entries (a dict of DAY_FIGURES' names), its stays {minutes: tickets} and its breakdown
+    rows {(method, vehicle type, closer id): [exits, cents]}. Four grouped statements."""
+    db_store = store()
+    figures: dict[date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(DAY_FIGURES, 0))
+    stays: dict[date, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    parts: dict[date, dict[tuple, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+
+    def key(column: Any) -> Any:
+        return db_store.day_key(column, sa.literal(tz)).label("k")
+
+    def day(k: Any) -> date:
+        return db_store.key_day(k, tz)
+
+    lost_fee = lost_fee_column()
+    k = key(Ticket.exit_time)
+    left = (sa.select(k, Ticket.duration_minutes, sa.func.count(), sa.func.count(Ticket.amount_paid),
+                      sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0), sa.func.count(lost_fee),
+                      sa.func.coalesce(sa.func.sum(lost_fee), 0),
+                      sa.func.count(sa.case((Ticket.permit_id.is_not(None), Ticket.amount_paid))),
+                      sa.func.count(sa.case((sa.and_(Ticket.permit_id.is_not(None), Ticket.amount_paid == 0),
+                                             Ticket.amount_paid))))
+            .where(Ticket.garage_id == garage_id, within(Ticket.exit_time, start, end))
+            .group_by(k, Ticket.duration_minutes))
+    for k_, minutes, n, paid, cents, lost, fees, permit, free in db.session.execute(left):
+        f = figures[day(k_)]
+        for name, value in (("departures", n), ("exits", paid), ("revenue_cents", cents), ("lost_tickets", lost),
+                            ("lost_fee_cents", fees), ("permit_exits", permit), ("permit_free_exits", free)):
+            f[name] += int(value)
+        if minutes is not None:
+            stays[day(k_)][int(minutes)] += int(n)
+    for column, garage_column, amount, count_name, cents_name in (
+            (Refund.refunded_at, Refund.garage_id, Refund.amount_cents, "refunds", "refunded_cents"),
+            (PermitPayment.taken_at, PermitPayment.garage_id, PermitPayment.amount_cents, "permit_sales",
+             "permit_sales_cents")):
+        k = key(column)
+        for k_, n, cents in db.session.execute(
+                sa.select(k, sa.func.count(), sa.func.coalesce(sa.func.sum(amount), 0))
+                .where(garage_column == garage_id, within(column, start, end)).group_by(k)):
+            figures[day(k_)][count_name] += int(n)
+            figures[day(k_)][cents_name] += int(cents)
+    k = key(Ticket.exit_time)
+    for k_, method, vehicle, closer, n, cents in db.session.execute(
+            sa.select(k, Ticket.payment_method, Ticket.vehicle_type, Ticket.closed_by_id, sa.func.count(),
+                      sa.func.coalesce(sa.func.sum(Ticket.amount_paid), 0))
+            .where(Ticket.garage_id == garage_id, within(Ticket.exit_time, start, end),
+                   Ticket.status != STATUS_VOIDED)
+            .group_by(k, Ticket.payment_method, Ticket.vehicle_type, Ticket.closed_by_id)):
+        entry = parts[day(k_)][(method, vehicle, closer)]
+        entry[0] += int(n)
+        entry[1] += int(cents)
+    return figures, stays, parts
