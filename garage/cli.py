@@ -1,4 +1,4 @@
-"""Operator commands: flask --app garage (init | verify | garages ... | users ... | tokens ...)."""
+"""Operator commands: flask --app garage (init | verify | purge-idempotency | garages ... | users ... | tokens ...)."""
 from __future__ import annotations
 
 import secrets
@@ -13,7 +13,7 @@ from .domain.garages import DEFAULT_GARAGE_ID
 from .domain.roles import ACCOUNT_ROLES, ROLE_ADMIN, ROLES
 from .extensions import db
 from .models import ApiToken, Garage, GarageGrant, User
-from .services import accounts, garages as garage_service, rollups, verification
+from .services import accounts, garages as garage_service, idempotency, rollups, verification
 from .identity import Actor
 from .services.settings import ensure_settings
 
@@ -100,6 +100,10 @@ def register(app: Flask) -> None:
             sys.exit(1)
         click.echo(f"All {total} checks passed")
 
+    @app.cli.command("purge-idempotency")
+    def purge_idempotency_command() -> None:
+        """Delete the API's expired Idempotency-Keys (older than IDEMPOTENCY_TTL_HOURS): run it daily."""
+        click.echo(f"Deleted {idempotency.purge()} expired idempotency keys")
     @app.cli.command("rollups")
     @click.option("--rebuild", is_flag=True, help="Drop the rollups first and build the whole history again.")
     @click.option("--garage", "slug", help="Only this garage (default: every garage).")

@@ -11,13 +11,13 @@ New tables only: no lock on any table in use, nothing to backfill (the catch-up,
 rollups`` or the next report, builds them). Re-runnable (guarded by report_days, created last).
 
 Revision ID: 0017
-Revises: 0015 (the lead sets 0016 when merging: another branch adds it)
+Revises: 0016
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0017'
-down_revision = '0015'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
