@@ -75,7 +75,10 @@ def _load_renderer():
 
 ha_render = _load_renderer()
 RETRY_STATUSES = {502, 503, 504}
-SCENARIOS = ("crash", "node")
+SCENARIOS = ("crash", "node", "switchover")
+ACTIONS = {"crash": "kill -9 the primary's postmaster",
+           "node": "kill -9 the primary's postmaster and its Patroni (the node is lost)",
+           "switchover": "patronictl switchover (planned: a PostgreSQL update, docs/operations.md)"}
 TOOLS = {"etcd": "etcd-server", "patroni": "patroni", "haproxy": "haproxy"}
 
 
@@ -504,27 +507,38 @@ class Failover:
 
 
 def failover(site: Site, scenario: str) -> Failover:
-    """Kill the primary (its postmaster, or the whole node) and wait for Patroni to promote the standby."""
+    """Take the primary away (its postmaster killed, the whole node lost, or a planned switchover) and
+    wait until Patroni has promoted the standby."""
     old = leader_of(site.nodes)
     node = next(n for n in site.nodes if n.name == old)
     pid = node.postmaster()
     if pid is None:
         raise RuntimeError(f"no postmaster found for the leader {old}")
-    if scenario == "node":
-        node.patroni.kill()  # the host is gone: nobody renews the leader lock
     mark = node.patroni.log.stat().st_size
     killed = time.monotonic()
-    os.kill(pid, signal.SIGKILL)
+    if scenario == "switchover":
+        candidate = next(n.name for n in site.nodes if n.name != old)
+        patronictl(site, "switchover", "--leader", old, "--candidate", candidate, "--force")
+    else:
+        if scenario == "node":
+            node.patroni.kill()  # the host is gone: nobody renews the leader lock
+        os.kill(pid, signal.SIGKILL)
 
     def promoted() -> str | None:
         new = leader_of(site.nodes)
         return new if new and new != old else None
-    new = wait_for("the standby promoted", promoted, args_timeout(site, scenario), every=0.1)
+    limit = site.settings.ttl + 60 if scenario == "node" else 60
+    new = wait_for("the standby promoted", promoted, limit, every=0.1)
     return Failover(old, new, killed, time.monotonic(), mark)
 
 
-def args_timeout(site: Site, scenario: str) -> float:
-    return site.settings.ttl + 60 if scenario == "node" else 60
+def patronictl(site: Site, *args: str) -> str:
+    """patronictl with a node's configuration, as an operator runs it; its output."""
+    done = subprocess.run([tool("patronictl"), "-c", str(site.files[f"patroni-{site.nodes[0].name}"]), *args],
+                          capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise RuntimeError(f"patronictl {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
 
 
 def rejoin(site: Site, event: Failover, scenario: str) -> tuple[float, str]:
@@ -569,7 +583,8 @@ def replicas_agree(site: Site, timeout: float = 20) -> str:
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenario", choices=SCENARIOS, default="crash",
-                        help="crash: kill -9 the primary's postmaster (Patroni stays); node: its Patroni too")
+                        help="crash: kill -9 the primary's postmaster (Patroni stays); node: its Patroni too; "
+                             "switchover: patronictl switchover (planned)")
     parser.add_argument("--clients", type=int, default=4, help="load clients through nginx")
     parser.add_argument("--rate", type=float, default=3.0, help="requests a second per client")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per instance (2 instances)")
@@ -629,13 +644,13 @@ def main(argv: list[str] | None = None) -> int:
             start = time.monotonic()
             load.start()
             time.sleep(args.before)
-            say(f"kill -9 the primary's postmaster" + (" and its Patroni (the node is lost)" if args.scenario == "node" else ""))
+            say(ACTIONS[args.scenario])
             event = failover(site, args.scenario)
             old, new, killed, promoted = event.old, event.new, event.killed, event.promoted
-            say(f"{new} promoted {promoted - killed:.1f} s after the kill")
+            say(f"{new} promoted {promoted - killed:.1f} s after the {args.scenario}")
             time.sleep(args.between)
             rejoined, how = rejoin(site, event, args.scenario)
-            say(f"{old} is the synchronous standby again ({how}), {rejoined - killed:.1f} s after the kill")
+            say(f"{old} is the synchronous standby again ({how}), {rejoined - killed:.1f} s after the {args.scenario}")
             time.sleep(args.after)
             say("load stopping (requests under way finish or give up)")
             load.stop()
@@ -643,6 +658,7 @@ def main(argv: list[str] | None = None) -> int:
 
             found = ledger(app_url, load.requests)
             agree = replicas_agree(site)
+            listing = patronictl(site, "list")
             restarted = [a for a, i in zip(masters, instances)
                          if not i.proc or i.proc.poll() is not None or i.proc.pid != masters[a]]
             answering = []
@@ -652,6 +668,7 @@ def main(argv: list[str] | None = None) -> int:
                     answering.append(instance.address)
             report(args, load.requests, found, start, end, killed, promoted, old, new, rejoined, how, agree,
                    restarted, answering, instances)
+            print(f"\npatronictl list at the end:\n{listing}", flush=True)
             bad = found.lost_tickets + found.lost_payments + found.duplicate_tickets + found.duplicate_payments
             return 0 if bad == 0 and not restarted and len(answering) == len(instances) else 1
     except Abort as exc:
@@ -674,12 +691,14 @@ def report(args, requests, found: Ledger, start, end, killed, promoted, old, new
     replays = sum(r.replayed for r in requests)
     seen = Counter(str(s) for r in requests for s in r.seen)
     print()
-    print(f"High-availability drill ({args.scenario}): {old} killed -9 at {killed - start:.1f} s of load, {new} promoted")
+    what = "switchover" if args.scenario == "switchover" else "kill"
+    print(f"High-availability drill ({args.scenario}): {ACTIONS[args.scenario]} on {old} at {killed - start:.1f} s "
+          f"of load; {new} promoted")
     rows = [
-        ("seconds without a successful write", f"{gap:.1f}  (from {gap_at - start:.1f} s; kill at {killed - start:.1f} s)"),
-        ("kill -> new primary promoted (Patroni)", f"{promoted - killed:.1f} s"),
-        ("kill -> first write sent after it succeeded", f"{first_after - killed:.1f} s" if first_after else "none"),
-        ("kill -> old primary back as synchronous standby", f"{rejoined - killed:.1f} s ({how})"),
+        ("seconds without a successful write", f"{gap:.1f}  (from {gap_at - start:.1f} s; {what} at {killed - start:.1f} s)"),
+        (f"{what} -> new primary promoted (Patroni)", f"{promoted - killed:.1f} s"),
+        (f"{what} -> first write sent after it succeeded", f"{first_after - killed:.1f} s" if first_after else "none"),
+        (f"{what} -> old primary back as synchronous standby", f"{rejoined - killed:.1f} s ({how})"),
         ("client requests (entries, exits)", f"{writes} ({sum(r.kind == 'entry' for r in requests)}, "
                                              f"{sum(r.kind == 'exit' for r in requests)})"),
         ("requests failed (retries gave up or refused)", f"{len(failed)}" + (
