@@ -591,14 +591,22 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--before", type=float, default=8.0, help="seconds of load before the kill")
     parser.add_argument("--between", type=float, default=8.0, help="seconds of load after the promotion")
     parser.add_argument("--after", type=float, default=8.0, help="seconds of load after the rejoin")
+    parser.add_argument("--timeout", type=float, default=6.0,
+                        help="a client's wait for one answer; shorter than the app's longest database wait on purpose: "
+                             "a client giving up on a request still being applied is what Idempotency-Key is for")
     parser.add_argument("--give-up", type=float, default=45.0, help="a client stops retrying a request after this")
     parser.add_argument("--ttl", type=int, default=15, help="Patroni's leader lock ttl (production: 30)")
     parser.add_argument("--loop-wait", type=int, default=2, help="Patroni's loop_wait (production: 10)")
     parser.add_argument("--retry-timeout", type=int, default=5, help="Patroni's retry_timeout (production: 10)")
     parser.add_argument("--strict", action="store_true", help="synchronous_mode_strict (writes stop without a standby)")
     parser.add_argument("--time-limit", type=int, default=300, help="abort (and clean up) after this many seconds")
+    parser.add_argument("--app-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting for the app instances, e.g. DB_CONNECT_TIMEOUT=1 (repeatable)")
     parser.add_argument("--keep", action="store_true", help="keep the folder (logs, configuration) and say where")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if any("=" not in setting for setting in args.app_env):
+        parser.error("--app-env takes NAME=VALUE")
+    return args
 
 
 def on_signal(signum, frame):  # noqa: ARG001
@@ -626,7 +634,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"HAProxy writes {site.settings.write}, reads {site.settings.read}, stats http://{site.settings.stats}/")
             env_db = create_database(site)
             env = {**env_db, "SECRET_KEY": secrets.token_hex(16), "TRUSTED_PROXY_HOPS": "1",
-                   "WEB_CONCURRENCY": str(args.workers), "LOG_LEVEL": "WARNING"}
+                   "WEB_CONCURRENCY": str(args.workers), "LOG_LEVEL": "WARNING",
+                   **dict(setting.split("=", 1) for setting in args.app_env)}
             app_url = normalise_database_url(env["DATABASE_URL"])
             with contextlib.redirect_stdout(sys.stderr):
                 token = prepare(None, app_url, env)  # migrations through HAProxy
@@ -639,7 +648,8 @@ def main(argv: list[str] | None = None) -> int:
             say(f"2 app instances x {args.workers} workers behind nginx on {nginx.url}; "
                 f"load: {args.clients} clients x {args.rate:g} requests/s with Idempotency-Keys")
 
-            load = Load("127.0.0.1", nginx.port, token, clients=args.clients, rate=args.rate, give_up=args.give_up)
+            load = Load("127.0.0.1", nginx.port, token, clients=args.clients, rate=args.rate,
+                        timeout=args.timeout, give_up=args.give_up)
             stack.callback(load.stop)
             start = time.monotonic()
             load.start()
@@ -677,6 +687,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ha-drill: interrupted; everything it started was stopped", file=sys.stderr)
         return 130
+    except RuntimeError as exc:  # a step did not happen in time (wait_for), a program exited
+        print(f"ha-drill failed: {exc}\neverything it started was stopped; --keep keeps the logs", file=sys.stderr)
+        return 1
     finally:
         signal.alarm(0)
 
