@@ -609,13 +609,19 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGALRM)
+
+
 def on_signal(signum, frame):  # noqa: ARG001
+    """The first Ctrl-C, SIGTERM or the time limit stops the drill; the clean-up is not interrupted by more."""
+    for other in STOP_SIGNALS:
+        signal.signal(other, signal.SIG_IGN)
     raise Abort(f"stopped by {signal.Signals(signum).name}")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
-    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGALRM):
+    for signum in STOP_SIGNALS:
         signal.signal(signum, on_signal)
     signal.alarm(args.time_limit)
     began = time.monotonic()
