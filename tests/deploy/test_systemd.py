@@ -67,7 +67,7 @@ def test_the_example_environment_names_only_documented_settings():
     # Debian's patroni.service, reduced to what verify needs; the drop-in is ours.
     ("patroni.service", "[Unit]\nDescription=Patroni\n\n[Service]\nUser=postgres\nExecStart=/bin/true\nKillMode=process\n"),
     ("garage@5001.service", None),  # our own instance unit, as in production
-])
+], ids=["patroni", "garage@"])
 def test_the_high_availability_drop_ins_are_accepted(tmp_path, unit, base):
     """deploy/systemd/patroni.service.d/ and garage@.service.d/ (docs/operations.md, High availability)."""
     binary = shutil.which("systemd-analyze")
