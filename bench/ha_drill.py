@@ -497,6 +497,27 @@ def create_database(site: Site) -> str:
                 if "=" in line and not line.startswith("#"))
 
 
+class Watch(threading.Thread):
+    """From the kill on, Patroni's view every 0.2 s: when a new leader runs, and when the old primary is
+    its synchronous standby again (the drill sleeps meanwhile: these are the real moments)."""
+
+    def __init__(self, nodes: list[Node], old: str) -> None:
+        super().__init__(daemon=True)
+        self.nodes, self.old = nodes, old
+        self.promoted: tuple[str, float] | None = None
+        self.rejoined: float | None = None
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set() and self.rejoined is None:
+            new = leader_of(self.nodes)
+            if self.promoted is None and new and new != self.old:
+                self.promoted = (new, time.monotonic())
+            if self.promoted and in_sync(self.nodes, self.old):
+                self.rejoined = time.monotonic()
+            self.done.wait(0.2)
+
+
 @dataclass
 class Failover:
     old: str  # the primary killed
@@ -504,6 +525,7 @@ class Failover:
     killed: float
     promoted: float
     log_mark: int  # the old primary's Patroni log size at the kill: what it says afterwards is read from there
+    watch: Watch
 
 
 def failover(site: Site, scenario: str) -> Failover:
@@ -515,7 +537,9 @@ def failover(site: Site, scenario: str) -> Failover:
     if pid is None:
         raise RuntimeError(f"no postmaster found for the leader {old}")
     mark = node.patroni.log.stat().st_size
+    watch = Watch(site.nodes, old)
     killed = time.monotonic()
+    watch.start()
     if scenario == "switchover":
         candidate = next(n.name for n in site.nodes if n.name != old)
         patronictl(site, "switchover", "--leader", old, "--candidate", candidate, "--force")
@@ -524,12 +548,9 @@ def failover(site: Site, scenario: str) -> Failover:
             node.patroni.kill()  # the host is gone: nobody renews the leader lock
         os.kill(pid, signal.SIGKILL)
 
-    def promoted() -> str | None:
-        new = leader_of(site.nodes)
-        return new if new and new != old else None
     limit = site.settings.ttl + 60 if scenario == "node" else 60
-    new = wait_for("the standby promoted", promoted, limit, every=0.1)
-    return Failover(old, new, killed, time.monotonic(), mark)
+    new, promoted = wait_for("the standby promoted", lambda: watch.promoted, limit, every=0.05)
+    return Failover(old, new, killed, promoted, mark, watch)
 
 
 def patronictl(site: Site, *args: str) -> str:
@@ -547,13 +568,19 @@ def rejoin(site: Site, event: Failover, scenario: str) -> tuple[float, str]:
     node = next(n for n in site.nodes if n.name == old)
     if scenario == "node":
         node.patroni.start()  # the host is back: Patroni decides how it follows the new primary
-    wait_for(f"{old} back as the synchronous standby", lambda: in_sync(site.nodes, old), 120, every=0.2)
+        back = time.monotonic()
+    try:
+        rejoined = wait_for(f"{old} back as the synchronous standby", lambda: event.watch.rejoined, 120, every=0.1)
+    finally:
+        event.watch.done.set()
     with open(node.patroni.log, "rb") as f:
         f.seek(event.log_mark)
         log = f.read().decode(errors="replace")
     how = ("pg_rewind" if "running pg_rewind" in log else
            "re-cloned" if "reinitializ" in log.lower() else "followed without pg_rewind")
-    return time.monotonic(), how
+    if scenario == "node":
+        how += f"; {rejoined - back:.1f} s after its Patroni was started again"
+    return rejoined, how
 
 
 def replicas_agree(site: Site, timeout: float = 20) -> str:
@@ -660,13 +687,14 @@ def main(argv: list[str] | None = None) -> int:
             start = time.monotonic()
             load.start()
             time.sleep(args.before)
+            what = "switchover" if args.scenario == "switchover" else "kill"
             say(ACTIONS[args.scenario])
             event = failover(site, args.scenario)
             old, new, killed, promoted = event.old, event.new, event.killed, event.promoted
-            say(f"{new} promoted {promoted - killed:.1f} s after the {args.scenario}")
+            say(f"{new} promoted {promoted - killed:.1f} s after the {what}")
             time.sleep(args.between)
             rejoined, how = rejoin(site, event, args.scenario)
-            say(f"{old} is the synchronous standby again ({how}), {rejoined - killed:.1f} s after the {args.scenario}")
+            say(f"{old} is the synchronous standby again ({how}), {rejoined - killed:.1f} s after the {what}")
             time.sleep(args.after)
             say("load stopping (requests under way finish or give up)")
             load.stop()
