@@ -1,4 +1,4 @@
-"""Operator commands: flask --app garage (init | verify | garages ... | users ... | tokens ...)."""
+"""Operator commands: flask --app garage (init | verify | purge-idempotency | garages ... | users ... | tokens ...)."""
 from __future__ import annotations
 
 import secrets
@@ -13,7 +13,7 @@ from .domain.garages import DEFAULT_GARAGE_ID
 from .domain.roles import ACCOUNT_ROLES, ROLE_ADMIN, ROLES
 from .extensions import db
 from .models import ApiToken, Garage, GarageGrant, User
-from .services import accounts, garages as garage_service, verification
+from .services import accounts, garages as garage_service, idempotency, verification
 from .identity import Actor
 from .services.settings import ensure_settings
 
@@ -99,6 +99,11 @@ def register(app: Flask) -> None:
             click.echo(f"{failed} of {total} checks failed", err=True)
             sys.exit(1)
         click.echo(f"All {total} checks passed")
+
+    @app.cli.command("purge-idempotency")
+    def purge_idempotency_command() -> None:
+        """Delete the API's expired Idempotency-Keys (older than IDEMPOTENCY_TTL_HOURS): run it daily."""
+        click.echo(f"Deleted {idempotency.purge()} expired idempotency keys")
 
     garages = click.Group("garages", help="Garages (each with its own spaces, prices and staff).")
     users = click.Group("users", help="Staff accounts.")

@@ -7,6 +7,7 @@ import os
 import re
 from datetime import timedelta
 from .domain.garage_settings import is_timezone
+from .domain.idempotency import DEFAULT_TTL_HOURS
 
 
 def normalise_database_url(url: str) -> str:
@@ -145,6 +146,9 @@ class Config:
         self.MIGRATION_LOCK_RETRIES = _int("MIGRATION_LOCK_RETRIES", 5)
         if self.MIGRATION_LOCK_TIMEOUT_MS < 1 or self.MIGRATION_LOCK_RETRIES < 1:
             raise ValueError("MIGRATION_LOCK_TIMEOUT_MS and MIGRATION_LOCK_RETRIES must be at least 1")
+        # An API client's Idempotency-Key (issue 20): its answer is kept this long, then the key is new again
+        # (expired rows: flask --app garage purge-idempotency).
+        self.IDEMPOTENCY_TTL_HOURS = _whole("IDEMPOTENCY_TTL_HOURS", DEFAULT_TTL_HOURS, 1, 720)
         # An error repeating (an outage: every request fails alike) logs one line per request and
         # its traceback at most once per this many seconds (per worker and kind of error).
         self.TRACEBACK_LOG_INTERVAL = _seconds("TRACEBACK_LOG_INTERVAL", 60.0)

@@ -240,7 +240,13 @@ def token_garage() -> None:
 def admitted(caller: TokenCaller) -> tuple[Actor, int]:
     """The caller as an Actor and the garage it acts at, or Unauthenticated (no live token of an
     active user) / Forbidden (not admitted at that garage)."""
-    owner = owner_of(caller.token_hash, caller.garage_id, caller.garage_slug)
+    return owner_admitted(owner_of(caller.token_hash, caller.garage_id, caller.garage_slug), caller)
+
+
+def owner_admitted(owner: Any, caller: TokenCaller) -> tuple[Actor, int]:
+    """:func:`admitted` for the token's owner as another statement read it (TOKEN_OWNER's columns: id,
+    username, role, garage_id; None: no live token): the keyed entry and exit's claim
+    (garage/services/idempotency.py)."""
     admit(owner.role if owner is not None else None, caller)
     g.caller_name = owner.username  # for the logs (observability/logs.py)
     g.garage_id = owner.garage_id  # the request's garage (current_garage)

@@ -595,3 +595,22 @@ class AuditEvent(db.Model):
     details: Mapped[dict | None] = mapped_column(sa.JSON)
 
     __table_args__ = (sa.Index("ix_audit_log_garage_at", "garage_id", "at"),)
+
+
+class IdempotencyKey(db.Model):
+    """The answer kept for an API client's Idempotency-Key (issue 20, garage/domain/idempotency.py): one
+    per garage, caller (the token's owner) and key, written in the same transaction as the ticket or the
+    payment it answers (garage/services/idempotency.py), so neither exists without the other. Only a
+    hash of the request is kept, and the answer's status and JSON body as sent. Rows older than
+    IDEMPOTENCY_TTL_HOURS are dead: ignored, replaced by a new use of the key, and deleted by
+    `flask --app garage purge-idempotency`. No foreign keys: a row is a day's memory of an answer, and
+    creating them would lock `garages`, which every entry updates (migration 0016)."""
+
+    __tablename__ = "idempotency_keys"
+    garage_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[int] = mapped_column(sa.SmallInteger)
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -1,6 +1,6 @@
 """Cross-cutting web plumbing: safe redirects, autocommit views, the API's cookie-less
-sessions, security headers, error pages (503 while the database is unreachable) and the
-error log. (Who the caller is: garage/identity.py; htmx details: garage/htmx.py.)"""
+sessions, security headers, error pages (503 while the database is unreachable), one more run of a
+read whose database connection was lost (RetryDroppedReads) and the error log. (Who the caller is: garage/identity.py; htmx details: garage/htmx.py.)"""
 from __future__ import annotations
 
 import logging
@@ -21,7 +21,8 @@ from . import htmx
 from .domain.errors import DomainError
 from .domain.inputs import MULTILINE_FIELDS, check_text, has_control
 from .domain.words import _
-from .persistence import outage_number, store, unavailable
+from .extensions import db
+from .persistence import dropped, outage_number, store, unavailable
 
 
 def safe_next(target: str | None) -> str | None:
@@ -193,7 +194,47 @@ def locale_tag() -> str:
     return str(i18n.format_locale()).replace("_", "-")
 
 
+READS = ("GET", "HEAD")
+RETRY_READ = "garage.retry_read"  # environ: this read lost its database connection; run it once more
+READ_RETRIED = "garage.read_retried"  # environ: this is that second run (never a third)
+
+
+class RetryDroppedReads:
+    """The one home of the server's own retry (WSGI, around the whole app): a GET or HEAD whose database
+    connection was lost while in use (persistence.dropped: the server killed, a failover to a new primary
+    behind the same address) is run once more from the start, on a fresh connection (SQLAlchemy dropped
+    the pool's old ones), and the client sees only the second answer (a 503 if that fails too). Reads
+    only: a write (POST, PUT, PATCH, DELETE) that failed so is answered 503 and never run again here,
+    since it may have been committed before the connection went; an API client retries it with its
+    Idempotency-Key (docs/api.md). The request's first run is logged as a warning, and counted in the
+    metrics with its 503. The second run starts from the environ as it came (a copy: a proxy fix-up
+    applied by the first run is applied once again, not twice)."""
+
+    def __init__(self, app: Callable) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict, start_response: Callable):
+        if environ.get("REQUEST_METHOD") not in READS:
+            return self.app(environ, start_response)
+        pristine = dict(environ)
+        heard: list[Any] = []
+
+        def hold(status: str, headers: list, exc_info: Any = None) -> Callable:
+            heard[:] = [status, headers, exc_info]
+            return lambda data: None  # Flask never writes through start_response's write()
+
+        body = self.app(environ, hold)
+        if not environ.get(RETRY_READ):
+            start_response(*heard)
+            return body
+        if hasattr(body, "close"):
+            body.close()
+        pristine[READ_RETRIED] = True
+        return self.app(pristine, start_response)
+
+
 def install(app: Flask) -> None:
+    app.wsgi_app = RetryDroppedReads(app.wsgi_app)  # type: ignore[method-assign]
     app.session_interface = ApiSessionInterface()
     app.jinja_env.globals["locale_tag"] = locale_tag
     app.extensions[ERROR_LOG] = ErrorLog(app.logger, app.config["TRACEBACK_LOG_INTERVAL"])
@@ -275,7 +316,13 @@ def install(app: Flask) -> None:
         is looked up: the page has no menu). Any other database error is a bug: 500."""
         if not unavailable(exc):
             return unexpected(exc)
-        log_failure(exc, 503)
+        if request.method in READS and dropped(exc) and not request.environ.get(READ_RETRIED):
+            request.environ[RETRY_READ] = True  # RetryDroppedReads sends this answer nowhere: it runs it again
+            current_app.logger.warning("%s %s: database connection lost (%s); running it once more", request.method,
+                                       _printable(request.path, 200), type(exc.orig).__name__)
+        else:
+            log_failure(exc, 503)
+        db.session.rollback()  # that transaction is over (a request's end removes the session too)
         if wants_json():
             response = jsonify(message=UNAVAILABLE)
             response.status_code = 503

@@ -28,6 +28,9 @@ from ..services import validations as validation_service
 from ..services import closes as close_service, permits as permit_service
 from ..web import RETRY_AFTER_SECONDS, autocommit, log_failure
 from . import bp, route
+from .idempotency import (
+    KEY_CONFLICT, KEY_MALFORMED, KEY_PARAMETER, KEY_REUSED, caller as keyed_caller, idempotent, keeper,
+)
 from .operation import ApiError, client_message, operation
 from .schemas import (
     ActivityResponse, CloseResponse, ExitRequest, GarageCreate, GarageResponse, GarageStatsResponse, MethodTotalResponse,
@@ -160,11 +163,17 @@ def garage_occupancy():
 @route("/tickets", "POST")
 @autocommit
 @operation("Issue a ticket for an entering vehicle", body=TicketCreate, roles=STAFF, token_in_statement=True,
+           params=[KEY_PARAMETER],
            responses={201: ("Ticket issued", TicketResponse),
-                      409: ("Garage full, or the plate is already inside", None)})
+                      400: (f"Malformed body: not JSON; {KEY_MALFORMED}", None),
+                      409: (f"Garage full, or the plate is already inside; {KEY_CONFLICT}", None),
+                      422: (f"Invalid field; {KEY_REUSED}", None)})
+@idempotent
 def create_ticket(body: TicketCreate):
-    """The busiest endpoint: the token is checked by the entry's own statement."""
-    ticket = ticket_service.issue_ticket(g.caller.garage_id, body.licensePlate, body.vehicleType, g.caller)
+    """The busiest endpoint: the token is checked by the entry's own statement (without an Idempotency-Key)."""
+    garage_id, caller = keyed_caller()
+    ticket = ticket_service.issue_ticket(garage_id, body.licensePlate, body.vehicleType, caller,
+                                         keep=keeper(201, ticket_json))
     return jsonify(ticket_json(ticket)), 201
 
 
@@ -217,14 +226,21 @@ def _flag(name: str) -> bool:
 @route("/tickets/<ticket_number>/exit", "PUT")
 @autocommit
 @operation("Charge and close a ticket (exactly once)", body=ExitRequest, roles=STAFF, token_in_statement=True,
+           params=[KEY_PARAMETER],
            responses={200: ("Completed ticket", TicketResponse), 404: ("No ticket with this number", None),
+                      400: (f"Malformed body: not JSON; a path segment holds a control character; {KEY_MALFORMED}",
+                            None),
                       409: ("Already processed, the quoted amount changed, or the garage takes payments only in an "
-                           "open shift and the caller has none (\"Open a shift before taking payments\")", None)})
+                            "open shift and the caller has none (\"Open a shift before taking payments\"); "
+                            f"{KEY_CONFLICT}", None),
+                      422: (f"Invalid field; {KEY_REUSED}", None)})
+@idempotent
 def process_exit(ticket_number: str, body: ExitRequest):
-    """The token is checked by the exit's own SELECT."""
-    ticket = ticket_service.process_exit(g.caller.garage_id, ticket_number, body.paymentMethod, g.caller,
+    """The token is checked by the exit's own SELECT (without an Idempotency-Key)."""
+    garage_id, caller = keyed_caller()
+    ticket = ticket_service.process_exit(garage_id, ticket_number, body.paymentMethod, caller,
                                          expected_amount_cents=body.expectedAmount, lost=body.lost,
-                                         validation_code=body.validationCode)
+                                         validation_code=body.validationCode, keep=keeper(200, ticket_json))
     return jsonify(ticket_json(ticket))
 
 

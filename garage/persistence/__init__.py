@@ -6,7 +6,8 @@
 - portable.py: the ORM path for any other database (SQLite: the quick start and the tests).
 - prepared.py: server-side prepared statements (PostgreSQL).
 - outage.py: bounded waits on PostgreSQL (connect, ping, every answer) and :func:`unavailable`,
-  the one rule for "the database is unreachable or timed out" (503, not 500).
+  the one rule for "the database is unreachable or timed out" (503, not 500); :func:`dropped`: a
+  connection lost in use (a killed server, a failover), after which a read is tried once more.
 - schema_changes.py: how migrations run on PostgreSQL (their own connection, lock timeout,
   retries) and index builds a re-run can finish (migrations/env.py and the version scripts).
 
@@ -23,14 +24,14 @@ from .base import (
     BY_NUMBER, IN_GARAGE, OPEN_SHIFT_OF, OPEN_SHIFT_SHARED, TICKET_CSV_COLUMNS, ExitInputs, IssuedTicket, NewTicket, Receipt, Store, commit_keeping_loaded, lost_fee_column,
     within,
 )
-from .outage import outage_number, unavailable
+from .outage import dropped, outage_number, unavailable
 from .portable import PortableStore
 from .postgresql import PostgresStore
 
 EXTENSION = "garage.store"
 
 __all__ = ["BY_NUMBER", "IN_GARAGE", "OPEN_SHIFT_OF", "OPEN_SHIFT_SHARED", "TICKET_CSV_COLUMNS", "ExitInputs", "IssuedTicket", "NewTicket", "Receipt", "Store",
-           "commit_keeping_loaded", "install", "lost_fee_column", "outage_number", "store", "unavailable", "within"]
+           "commit_keeping_loaded", "dropped", "install", "lost_fee_column", "outage_number", "store", "unavailable", "within"]
 
 
 def install(app: Flask) -> Store:

@@ -27,7 +27,9 @@ from ..domain.throttle import Limit
 from ..domain.tickets import STATUS_ACTIVE, STATUS_COMPLETED
 from ..extensions import db
 from ..identity import TOKEN_OWNER, Actor, TokenCaller, admit, token_params
-from ..models import AuditEvent, Garage, Permit, PermitPlate, Shift, SignInThrottle, Ticket, User, VehicleRate
+from ..models import (
+    AuditEvent, Garage, IdempotencyKey, Permit, PermitPlate, Shift, SignInThrottle, Ticket, User, VehicleRate,
+)
 from .outage import STATEMENT_TIMEOUT
 
 DEADLOCK_DETECTED = "40P01"
@@ -239,6 +241,30 @@ PERMIT_OF_PLATE = (
 
 THROTTLE = SignInThrottle.__table__
 
+# Idempotency keys (garage/services/idempotency.py). A key's row is the caller's (the token's owner) at the
+# garage the token acts at; a row older than `fresh_after` is dead (expired): never an answer.
+KEYS = IdempotencyKey.__table__
+KEY_OWNER = TOKEN_OWNER.subquery("owner")
+_KEY_IS = sa.and_(KEYS.c.garage_id == sa.bindparam("garage_id"), KEYS.c.user_id == sa.bindparam("user_id"),
+                  KEYS.c.key == sa.bindparam("key"))
+KEPT_ANSWER = sa.select(KEYS.c.request_hash, KEYS.c.status, KEYS.c.body).where(
+    _KEY_IS, KEYS.c.created_at >= sa.bindparam("fresh_after"))
+
+
+def claim_statement(lock: Any) -> sa.Select:
+    """A keyed request's first statement: the token's owner (TOKEN_OWNER: id, username, role, garage_id),
+    the answer kept for the key there if any (request_hash NULL: none), and `lock` as `free`: whether this
+    transaction now holds the key (False: a request with it is in flight). `lock` is the dialect's
+    (PostgreSQL: a transaction-level advisory lock, postgresql.py; elsewhere: true, the database
+    serialises writers)."""
+    return (sa.select(KEY_OWNER.c.id, KEY_OWNER.c.username, KEY_OWNER.c.role, KEY_OWNER.c.garage_id,
+                      KEYS.c.request_hash, KEYS.c.status, KEYS.c.body, lock.label("free"))
+            .select_from(KEY_OWNER)
+            .outerjoin(KEYS, sa.and_(KEYS.c.garage_id == KEY_OWNER.c.garage_id, KEYS.c.user_id == KEY_OWNER.c.id,
+                                     KEYS.c.key == sa.bindparam("key"),
+                                     KEYS.c.created_at >= sa.bindparam("fresh_after"))))
+
+
 # The invariants a restore must keep (garage/domain/invariants.py), per garage; portable SQL.
 CARS_INSIDE = sa.select(sa.func.count(Ticket.id)).where(IN_GARAGE, Ticket.status == STATUS_ACTIVE)
 PERMIT_CARS_INSIDE = CARS_INSIDE.where(Ticket.permit_id.is_not(None))
@@ -314,6 +340,38 @@ class Store:
         """Forget series that started `older_than` seconds ago and wait for nothing."""
         db.session.execute(sa.delete(THROTTLE).where(THROTTLE.c.started_at < now - older_than,
                                                      THROTTLE.c.next_at <= now))
+
+    # --- idempotency keys (garage/services/idempotency.py) ----------------------------------
+
+    KEY_CLAIM = claim_statement(sa.true())  # SQLite writes one transaction at a time: a duplicate waits, then replays
+
+    def claim_key(self, token_hash: str, garage_id: int | None, garage_slug: str | None, key: str,
+                  fresh_after: datetime) -> sa.Row | None:
+        """ONE statement: the token's owner at the garage asked for, the answer kept for `key` there, and
+        (PostgreSQL) the key held by this transaction until it ends (`free`). None: no live token."""
+        params = {**token_params(token_hash, garage_id, garage_slug), "key": key, "fresh_after": fresh_after}
+        return db.session.execute(self.KEY_CLAIM, params).first()
+
+    def keep_answer(self, garage_id: int, user_id: int, key: str, request_hash: str, status: int, body: str,
+                    now: datetime, fresh_after: datetime) -> bool:
+        """Keep the answer for the key, in the caller's transaction; a dead row of the key is replaced.
+        False (nothing written): another request's answer for the key is kept already (a race the claim's
+        snapshot did not see, or a refusal kept after its rollback)."""
+        columns = dict(request_hash=request_hash, status=status, body=body, created_at=now)
+        stmt = (self.insert(KEYS).values(garage_id=garage_id, user_id=user_id, key=key, **columns)
+                .on_conflict_do_update(index_elements=[KEYS.c.garage_id, KEYS.c.user_id, KEYS.c.key], set_=columns,
+                                       where=KEYS.c.created_at < fresh_after)
+                .returning(KEYS.c.status))
+        return db.session.execute(stmt).first() is not None
+
+    def kept_answer(self, garage_id: int, user_id: int, key: str, fresh_after: datetime) -> sa.Row | None:
+        """(request_hash, status, body) kept for the key, if any and not expired."""
+        return db.session.execute(KEPT_ANSWER, {"garage_id": garage_id, "user_id": user_id, "key": key,
+                                                "fresh_after": fresh_after}).first()
+
+    def purge_keys(self, before: datetime) -> int:
+        """Delete the keys kept before `before` (ix_idempotency_keys_created_at); how many."""
+        return db.session.execute(sa.delete(KEYS).where(KEYS.c.created_at < before)).rowcount
 
     # --- transactions and health ---------------------------------------------------------
 

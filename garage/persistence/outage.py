@@ -22,7 +22,8 @@ database, are still served promptly by the few sync workers while the database i
 Connections this module did not open (scripts, test admin engines) wait without a deadline.
 
 :func:`unavailable` is the one classification of database errors as "unreachable or timed out,
-try again later" (garage/web.py answers those with 503 for every route)."""
+try again later" (garage/web.py answers those with 503 for every route); :func:`dropped` says which of
+them lost a connection in use (a killed server, a failover), for which a read is tried once more."""
 from __future__ import annotations
 
 import select
@@ -168,3 +169,13 @@ def unavailable(exc: BaseException) -> bool:
     if isinstance(orig, sqlite3.OperationalError):  # busy beyond its timeout, or the file is gone
         return str(orig).startswith(("database is locked", "unable to open database file", "disk I/O error"))
     return False
+
+
+def dropped(exc: BaseException) -> bool:
+    """True when `exc` means the connection itself was lost while in use (the server was killed or shut
+    down, a failover moved the primary, the network cut it): SQLAlchemy invalidated it (and every pooled
+    connection opened before it), so a fresh connection may well work at once. Not for a server that did
+    not answer in time (NoAnswer: asking again would double the wait) nor for one that refuses
+    connections (no connection was lost). garage/web.py runs a GET so failed once more."""
+    return (isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
+            and not isinstance(exc.orig, NoAnswer))

@@ -16,7 +16,10 @@ from ..domain.tickets import STATUS_ACTIVE
 from ..extensions import db
 from ..identity import Actor, TokenCaller, admit
 from ..models import Ticket
-from .base import IssuedTicket, NewTicket, Receipt, Store, formula_safe, lost_fee_column, no_space, permit_match
+from .base import (
+    KEY_OWNER, IssuedTicket, NewTicket, Receipt, Store, claim_statement, formula_safe, lost_fee_column, no_space,
+    permit_match,
+)
 from .prepared import Prepared
 
 AUTOCOMMIT_FLAG = "garage_autocommit"
@@ -169,6 +172,14 @@ SELECT receipt_number, tax_rate_bp, shift_id FROM closed
                 discount_cents="integer", given_ids="integer[]", given_cents="integer[]", price_rule="varchar",
                 tax_rate_bp="integer", tax_added="boolean"))
 
+# A keyed request (garage/services/idempotency.py) holds its key until its transaction ends: a
+# transaction-level advisory lock on a 64-bit hash of (caller, garage, key), only TRIED, so a concurrent
+# duplicate is told at once (409, try again) instead of holding a worker while it waits. The COMMIT that
+# keeps the answer with the ticket or payment releases it, as does any rollback. (Two keys of the same
+# hash would only make one wait for a retry: 1 in 2^64.)
+KEY_LOCK = sa.func.pg_try_advisory_xact_lock(sa.func.hashtextextended(
+    sa.func.concat(KEY_OWNER.c.id, ":", KEY_OWNER.c.garage_id, ":", sa.bindparam("key")), 0))
+
 
 def details_json(details: dict[str, Any] | None) -> str | None:
     """Audit `details` as the JSON column stores it (the statements below write it in SQL)."""
@@ -192,6 +203,7 @@ def _quoted(text: Any) -> Any:
 class PostgresStore(Store):
     name = "postgresql"
     insert = staticmethod(pg_insert)
+    KEY_CLAIM = claim_statement(KEY_LOCK)
 
     def autocommit(self) -> None:
         """Every statement its own transaction until the session releases its connection:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import wraps
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -91,7 +91,8 @@ def exit_details(quote: pricing.Quote, payment_method: str, lost: bool) -> dict[
 
 
 def issue_ticket(garage_id: int | None, license_plate: str | None, vehicle_type: str | None,
-                 actor: Actor | TokenCaller | None = None, now: datetime | None = None) -> TicketView:
+                 actor: Actor | TokenCaller | None = None, now: datetime | None = None,
+                 keep: Callable[[TicketView], None] | None = None) -> TicketView:
     """One short transaction: the ticket, its audit row and a space taken from
     the garage's counter (ONE statement on PostgreSQL, three on SQLite), COMMIT.
     ``actor``: who issues it; a TokenCaller (an API request) is looked up in
@@ -100,7 +101,9 @@ def issue_ticket(garage_id: int | None, license_plate: str | None, vehicle_type:
     TokenCaller, the garage its token acts at (its only one), found by that lookup.
     The one-active-ticket-per-plate rule is the partial unique index: a
     violation rolls everything back and names the ticket already inside; a
-    ticket-number collision (rare) rolls back and retries with a new number."""
+    ticket-number collision (rare) rolls back and retries with a new number.
+    ``keep``: called with the ticket right before the COMMIT, in the same transaction (an API client's
+    Idempotency-Key keeps its answer there: services/idempotency.py)."""
     typed, key = clean_plate(license_plate)
     vehicle_type = check_vehicle_type(vehicle_type)
     now = now or utcnow()
@@ -111,6 +114,8 @@ def issue_ticket(garage_id: int | None, license_plate: str | None, vehicle_type:
             ticket = store().issue(garage_id, NewTicket(new_ticket_number(), typed, key, vehicle_type, now), actor,
                                    details)
             if ticket is not None:
+                if keep is not None:
+                    keep(ticket)
                 db.session.commit()
                 return ticket
         except IntegrityError:
@@ -245,7 +250,7 @@ def _method_or_none(method: Any) -> str | None:
 def process_exit(garage_id: int | None, ticket_number: str | None, payment_method: str | None,
                  actor: Actor | TokenCaller | None = None, now: datetime | None = None,
                  expected_amount_cents: int | None = None, lost: bool = False,
-                 validation_code: Any = None) -> Ticket:
+                 validation_code: Any = None, keep: Callable[[Ticket], None] | None = None) -> Ticket:
     """Charge and close an active ticket, exactly once, drawing its receipt number
     (gap-free: in the exit's own statement; a refused exit draws none).
 
@@ -263,6 +268,7 @@ def process_exit(garage_id: int | None, ticket_number: str | None, payment_metho
     ``validation_code``: a merchant's code the driver hands over: the ticket is validated by it first
     (its own transaction, services/validations.py: kept if the payment is then refused, and the same
     code again changes nothing, so the exit can be retried), then paid with the discount.
+    ``keep``: called with the paid ticket right before the COMMIT, in the same transaction (see issue_ticket).
     """
     now = now or utcnow()
     if validation_code is not None:
@@ -307,6 +313,8 @@ def process_exit(garage_id: int | None, ticket_number: str | None, payment_metho
         values.update(receipt_number=receipt.number, tax_rate_bp=receipt.tax_rate_bp, shift_id=receipt.shift_id)
         for name, value in values.items():  # what was written: no refresh round trip
             set_committed_value(ticket, name, value)
+        if keep is not None:
+            keep(ticket)
         commit_keeping_loaded()
         if settings is not None:  # its counters were changed by SQL: read again if anyone asks
             db.session.expire(settings, ["occupied", "receipt_seq", "updated_at"])

@@ -13,7 +13,7 @@ from garage.extensions import db
 from garage.domain.garages import DEFAULT_GARAGE_ID
 from garage.models import AuditEvent, Garage, GarageGrant, Ticket, User
 
-TABLES = ("audit_log", "user_sessions", "sign_in_throttle", "api_token_garages", "api_tokens", "daily_closes", "refunds", "ticket_validations", "validation_codes",
+TABLES = ("audit_log", "idempotency_keys", "user_sessions", "sign_in_throttle", "api_token_garages", "api_tokens", "daily_closes", "refunds", "ticket_validations", "validation_codes",
           "validation_programs", "tickets", "permit_payments", "permit_plates", "permits", "shifts",
           "vehicle_rates", "garage_grants", "garages", "users")
 
@@ -88,8 +88,16 @@ def counting() -> Iterator[list[str]]:
     def record(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with before_each_statement(record):
         yield statements
+
+
+@contextmanager
+def before_each_statement(hook) -> Iterator[None]:
+    """`hook(conn, cursor, statement, parameters, context, executemany)` runs before every statement sent
+    while inside (SQLAlchemy's before_cursor_execute on the app's engine)."""
+    sa.event.listen(db.engine, "before_cursor_execute", hook)
+    try:
+        yield
     finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
+        sa.event.remove(db.engine, "before_cursor_execute", hook)

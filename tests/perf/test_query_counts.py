@@ -65,6 +65,14 @@ REQUESTS = [
         json={"licensePlate": "NEW 1", "vehicleType": "Car"}, most=5, postgresql_most=1, status=201),
     Req("exit per garage", "PUT", "/api/garages/main/tickets/{ticket}/exit", auth="token",
         json={"paymentMethod": "Cash"}, most=4, postgresql_most=2),
+    # With an Idempotency-Key (issue 20; none sent above: those bounds are the same as without the feature):
+    # + ONE statement first (the token's owner, the key's kept answer and, on PostgreSQL, the key's advisory
+    # lock; the use case then runs for the caller it found: no token check of its own) + ONE INSERT of the
+    # answer in the use case's transaction (tests/api/test_idempotency.py: a replay is the first statement alone).
+    Req("entry with a key", "POST", "/api/tickets", auth="token", json={"licensePlate": "NEW 1", "vehicleType": "Car"},
+        headers={"Idempotency-Key": "perf-entry"}, most=6, postgresql_most=3, status=201),
+    Req("exit with a key", "PUT", "/api/garages/main/tickets/{ticket}/exit", auth="token",
+        json={"paymentMethod": "Cash"}, headers={"Idempotency-Key": "perf-exit"}, most=6, postgresql_most=4),
     Req("stats per garage", "GET", "/api/garages/main/garage/stats", auth="token", most=3),
     Req("settings", "GET", "/api/garage/settings", auth="manager-token", most=4),
     # Pages: the desk and its polled fragments, the lobby's polled panel.
