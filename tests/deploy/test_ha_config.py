@@ -140,3 +140,44 @@ def test_each_ha_args_example_is_accepted():
     assert examples, "the Makefile shows HA_ARGS"
     for example in examples:
         ha_drill.arguments(shlex.split(example))  # exits (SystemExit) on an unknown option
+
+
+def test_the_drill_counts_what_was_lost_duplicated_or_applied_unseen(tmp_path):
+    """bench/ha_drill.py's ledger: the clients' answers against the final primary's rows."""
+    import sqlalchemy as sa
+
+    Request = ha_drill.Request
+    url = f"sqlite:///{tmp_path / 'final.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE tickets (ticket_number TEXT, plate_key TEXT, status TEXT, "
+                             "receipt_number INTEGER, amount_paid INTEGER)"))
+        conn.execute(sa.text("CREATE TABLE audit_log (action TEXT, object_id TEXT)"))
+        conn.execute(sa.text("INSERT INTO tickets VALUES ('T1', 'HA1', 'completed', 1, 1000), "
+                             "('T3', 'HA3', 'active', NULL, NULL), ('T4', 'HA4', 'active', NULL, NULL), "
+                             "('T4B', 'HA4', 'active', NULL, NULL), ('T5', 'HA5', 'active', NULL, NULL)"))
+        conn.execute(sa.text("INSERT INTO audit_log VALUES ('ticket.paid', 'T1'), ('ticket.paid', 'T1'), "
+                             "('ticket.issued', 'T4')"))
+    engine.dispose()
+    told = [
+        Request("entry", "k1", plate="HA1", ticket="T1", status=201),   # there
+        Request("entry", "k2", plate="HA2", ticket="T2", status=201),   # lost
+        Request("entry", "k3", plate="HA3", status=503),                # applied, the client was told it failed
+        Request("entry", "k4", plate="HA4", ticket="T4", status=201),   # and a second ticket for its plate
+        Request("entry", "k5", plate="HA5", ticket="T5", status=201),
+        Request("exit", "k6", ticket="T1", status=200, receipt="R-000001"),  # paid (but charged twice)
+        Request("exit", "k7", ticket="T5", status=200, receipt="R-000002"),  # lost payment
+    ]
+    found = ha_drill.ledger(url, told)
+    assert (found.lost_tickets, found.lost_payments) == (1, 1)
+    assert (found.duplicate_tickets, found.duplicate_payments) == (1, 1)
+    assert found.applied_but_failed == 1
+    assert ha_drill.ledger(url, told[:1] + told[5:6]) == ha_drill.Ledger(
+        duplicate_tickets=1, duplicate_payments=1, applied_but_failed=0, tickets=5, paid=1)
+
+
+def test_the_longest_time_without_a_successful_write():
+    Request = ha_drill.Request
+    done = [Request("entry", str(n), status=201, finished=t) for n, t in enumerate([1.0, 1.5, 7.0, 7.2])]
+    done.append(Request("entry", "x", status=503, finished=4.0))  # a failure does not end the gap
+    assert ha_drill.longest_gap(done, 0.0, 8.0) == (5.5, 1.5)
