@@ -226,7 +226,7 @@ def in_sync(nodes: list[Node], standby: str | None = None) -> str | None:
     return None
 
 
-def haproxy_servers(stats: str) -> dict[str, dict[str, str]]:
+def haproxy_servers(stats: str) -> dict[str, str]:
     """HAProxy's CSV statistics: {backend/server: status}."""
     try:
         with urllib.request.urlopen(f"http://{stats}/;csv", timeout=2) as r:
