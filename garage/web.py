@@ -1,6 +1,7 @@
 """Cross-cutting web plumbing: safe redirects, autocommit views, the API's cookie-less
 sessions, security headers, error pages (503 while the database is unreachable), one more run of a
-read whose database connection was lost (RetryDroppedReads) and the error log. (Who the caller is: garage/identity.py; htmx details: garage/htmx.py.)"""
+read whose database connection was lost (RetryDroppedReads) and the error log. (Who the caller is:
+garage/identity.py; htmx details: garage/htmx.py.)"""
 from __future__ import annotations
 
 import logging

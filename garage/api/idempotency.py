@@ -29,6 +29,8 @@ KEY_PARAMETER = {
 KEY_CONFLICT = "a request with the same Idempotency-Key is still being processed (try again)"
 KEY_REUSED = "the Idempotency-Key was used with a different request"
 KEY_MALFORMED = "a malformed Idempotency-Key"
+KEY_OUTAGE = ("The database is unreachable or timed out; it may have done the request before it went: send the same "
+              "request again (after Retry-After seconds) with the same Idempotency-Key")
 
 
 def idempotent(view: Callable) -> Callable:

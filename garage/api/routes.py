@@ -29,7 +29,7 @@ from ..services import closes as close_service, permits as permit_service
 from ..web import RETRY_AFTER_SECONDS, autocommit, log_failure
 from . import bp, route
 from .idempotency import (
-    KEY_CONFLICT, KEY_MALFORMED, KEY_PARAMETER, KEY_REUSED, caller as keyed_caller, idempotent, keeper,
+    KEY_CONFLICT, KEY_MALFORMED, KEY_OUTAGE, KEY_PARAMETER, KEY_REUSED, caller as keyed_caller, idempotent, keeper,
 )
 from .operation import ApiError, client_message, operation
 from .schemas import (
@@ -167,7 +167,7 @@ def garage_occupancy():
            responses={201: ("Ticket issued", TicketResponse),
                       400: (f"Malformed body: not JSON; {KEY_MALFORMED}", None),
                       409: (f"Garage full, or the plate is already inside; {KEY_CONFLICT}", None),
-                      422: (f"Invalid field; {KEY_REUSED}", None)})
+                      422: (f"Invalid field; {KEY_REUSED}", None), 503: (KEY_OUTAGE, None)})
 @idempotent
 def create_ticket(body: TicketCreate):
     """The busiest endpoint: the token is checked by the entry's own statement (without an Idempotency-Key)."""
@@ -233,7 +233,7 @@ def _flag(name: str) -> bool:
                       409: ("Already processed, the quoted amount changed, or the garage takes payments only in an "
                             "open shift and the caller has none (\"Open a shift before taking payments\"); "
                             f"{KEY_CONFLICT}", None),
-                      422: (f"Invalid field; {KEY_REUSED}", None)})
+                      422: (f"Invalid field; {KEY_REUSED}", None), 503: (KEY_OUTAGE, None)})
 @idempotent
 def process_exit(ticket_number: str, body: ExitRequest):
     """The token is checked by the exit's own SELECT (without an Idempotency-Key)."""
