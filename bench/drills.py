@@ -40,7 +40,7 @@ from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -122,6 +122,41 @@ class Outcome:
 
 
 @dataclass
+class Step:
+    """One request of the load: an entry (`plate`) or an exit (the ticket `number`)."""
+
+    kind: str  # "entry" | "exit"
+    method: str
+    path: str
+    body: str
+    number: str | None = None
+    plate: str | None = None
+
+
+def next_step(inside: list[str], serial: int, prefix: str = "L") -> Step:
+    """The load's pattern: an entry, then (once the client holds a few tickets) the exit of its oldest
+    ticket (taken out of `inside`), in turn. Each entry's plate is new: never that of a car inside."""
+    import json
+
+    if len(inside) >= 3 and serial % 2 == 0:
+        number = inside.pop(0)
+        return Step("exit", "PUT", f"/api/tickets/{number}/exit", '{"paymentMethod": "Cash"}', number=number)
+    plate = f"{prefix}{next(PLATES):08d}"
+    return Step("entry", "POST", "/api/tickets", json.dumps({"licensePlate": plate, "vehicleType": "Car"}), plate=plate)
+
+
+def paced(stop: threading.Event, rate: float) -> Iterator[int]:
+    """1, 2, 3... about `rate` a second until `stop` is set (a slow answer does not bunch the next ones)."""
+    next_at = time.monotonic()
+    for serial in itertools.count(1):
+        if stop.is_set():
+            return
+        yield serial
+        next_at = max(next_at + 1 / rate, time.monotonic() - 1)
+        stop.wait(max(0.0, next_at - time.monotonic()))
+
+
+@dataclass
 class Load:
     """`clients` threads, each from its own address (127.0.0.2x), each sending `rate` requests a
     second: an entry, then (once it holds a few tickets) the exit of its oldest ticket, in turn."""
@@ -156,30 +191,19 @@ class Load:
 
         source = f"127.0.0.{20 + n}"
         inside: list[str] = []
-        serial = 0
-        next_at = time.monotonic()
-        while not self._stop.is_set():
-            serial += 1
-            if len(inside) >= 3 and serial % 2 == 0:
-                number = inside.pop(0)
-                kind, method, path, body = "exit", "PUT", f"/api/tickets/{number}/exit", '{"paymentMethod": "Cash"}'
-            else:
-                plate = f"L{next(PLATES):08d}"  # never the plate of a car still inside
-                number, kind, method, path = None, "entry", "POST", "/api/tickets"
-                body = json.dumps({"licensePlate": plate, "vehicleType": "Car"})
+        for serial in paced(self._stop, self.rate):
+            step = next_step(inside, serial)
             started = time.monotonic()
-            status, answer = self._call(source, method, path, body)
+            status, answer = self._call(source, step.method, step.path, step.body)
             done = time.monotonic()
             with self._lock:
-                self.outcomes.append(Outcome(started, done - started, kind, status))
-                if kind == "entry" and status == 201:
+                self.outcomes.append(Outcome(started, done - started, step.kind, status))
+                if step.kind == "entry" and status == 201:
                     number = json.loads(answer)["ticketNumber"]
                     self.issued[number] = done
                     inside.append(number)
-                elif kind == "exit" and status == 200:
-                    self.paid.add(number)
-            next_at = max(next_at + 1 / self.rate, time.monotonic() - 1)
-            self._stop.wait(max(0.0, next_at - time.monotonic()))
+                elif step.kind == "exit" and status == 200:
+                    self.paid.add(step.number)
 
     def start(self) -> None:
         self._stop.clear()

@@ -2,6 +2,7 @@
 (`systemd-analyze verify`, no warning), and it keeps the settings the deployment guide relies on."""
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -60,3 +61,28 @@ def test_the_example_environment_names_only_documented_settings():
     keys = set(settings(ENV_EXAMPLE.read_text()))
     assert {"DATABASE_URL", "SECRET_KEY", "SESSION_COOKIE_SECURE"} <= keys
     assert keys - documented == set()
+
+
+@pytest.mark.parametrize(("unit", "base"), [
+    # Debian's patroni.service, reduced to what verify needs; the drop-in is ours.
+    ("patroni.service", "[Unit]\nDescription=Patroni\n\n[Service]\nUser=postgres\nExecStart=/bin/true\nKillMode=process\n"),
+    ("garage@5001.service", None),  # our own instance unit, as in production
+], ids=["patroni", "garage@"])
+def test_the_high_availability_drop_ins_are_accepted(tmp_path, unit, base):
+    """deploy/systemd/patroni.service.d/ and garage@.service.d/ (docs/operations.md, High availability)."""
+    binary = shutil.which("systemd-analyze")
+    if binary is None:
+        if IN_CI:
+            pytest.fail("systemd-analyze is missing: under CI=true the drop-ins must be verified", pytrace=False)
+        pytest.skip("systemd-analyze is not installed (package systemd): the drop-ins are not verified")
+    template = re.sub(r"@[^.]*", "@", unit)  # garage@5001.service -> garage@.service
+    (tmp_path / unit).write_text(base or UNIT.read_text().replace("/srv/garage", str(ROOT)))
+    drop_in = tmp_path / f"{template}.d"
+    drop_in.mkdir()
+    for conf in (ROOT / "deploy" / "systemd" / f"{template}.d").glob("*.conf"):
+        (drop_in / conf.name).write_text(conf.read_text())
+    assert list(drop_in.iterdir()), "the repository has a drop-in for " + template
+    result = subprocess.run([binary, "verify", str(tmp_path / unit)], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "SYSTEMD_UNIT_PATH": f"{tmp_path}:"})
+    said = result.stdout + result.stderr
+    assert result.returncode == 0 and ".conf:" not in said and unit not in said, said
