@@ -20,8 +20,12 @@ def browser():
         if IN_CI:
             pytest.fail(message + "; under CI=true the browser tests must run.", pytrace=False)
         pytest.skip(message)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # An assertion waits up to 10 s for what it expects (it passes the moment it holds): the suite runs in
+    # several processes on two cores, where 5 s (Playwright's default) was once too short for a page to
+    # answer. A test that bounds how soon something must happen says so with its own timeout=.
+    expect.set_options(timeout=10_000)
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
