@@ -46,7 +46,7 @@ def told_apart(garages: Iterable[tuple[str, str]]) -> list[str]:
 def hour_labels(buckets: list[Bucket], with_day: bool) -> list[str]:
     """Each hour's local start in the reader's locale (14:00 / 2:00 PM; with the day: "Mar 8, 2:00 PM")."""
     if with_day:
-        labels = [i18n.format_datetime(b.local_start, form="MMMdHm") for b in buckets]
+        labels = i18n.format_datetimes([b.local_start for b in buckets], form="MMMdHm")
     else:
         labels = [i18n.format_time(b.local_start) for b in buckets]
     seen: dict[str, int] = {}
