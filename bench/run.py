@@ -598,7 +598,8 @@ class Bench:
         if sc.kind in ("lookup", "exit"):
             # enough cars to pay for the whole slice at a generous rate
             add_tickets_to_pay(url, duration * opts.max_rate)
-            where = "status = 'active'" if sc.kind == "exit" else "TRUE"
+            # the default garage's tickets (the token's garage: another garage's ticket is a 404)
+            where = "garage_id = 1" + (" AND status = 'active'" if sc.kind == "exit" else "")
             ticket_sample(url, duration * opts.max_rate if sc.kind == "exit" else 20000, list_file, where)
             args.append(f"file={list_file}")
             paths = ("/api/tickets/" + list_file.read_text().split()[0],)
