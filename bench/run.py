@@ -23,13 +23,14 @@ import shutil
 import string
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
@@ -39,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bare_app import TABLE_DDL  # noqa: E402
-from bench.seed_history import psycopg2_dsn, seed  # noqa: E402
+from bench.seed_history import ensure_garages, psycopg2_dsn, seed  # noqa: E402
 from garage.config import normalise_database_url  # noqa: E402
 from garage.domain.tickets import TICKET_ALPHABET  # noqa: E402
 
@@ -56,9 +57,10 @@ class Scenario:
     method: str
     path: str | tuple[str, ...]  # probed in order: the first that does not answer 404 is measured
     script: str
-    auth: str = "token"  # token | session | none
+    auth: str = "token"  # token | session (a manager) | admin | none
     headers: dict[str, str] = field(default_factory=dict)
-    kind: str = "read"  # read | entry | lookup | exit
+    kind: str = "read"  # read | csv (rows/s and the workers' memory too) | entry | lookup | exit
+    connections: int | None = None  # None: --connections; 1: the request alone (wrk -t1 -c1)
 
 
 POLL = {"HX-Request": "true", "X-Garage-Poll": "1"}
@@ -67,17 +69,31 @@ SCENARIOS = [
     Scenario("stats", "GET", "/api/garage/stats", "get.lua"),
     # wrk sends no If-None-Match: every poll renders the panel (the worst case; a TV gets 304s).
     # The polled fragments carry the headers their pages' htmx polls send (hx-headers).
-    Scenario("lobby fragment", "GET", "/lobby/panel", "get.lua", auth="none", headers=POLL),
+    Scenario("lobby fragment", "GET", "/g/main/lobby/panel", "get.lua", auth="none", headers=POLL),
     Scenario("desk page", "GET", "/g/main/desk", "get.lua", auth="session"),
     Scenario("desk live panel", "GET", "/g/main/desk/live", "get.lua", auth="session", headers=POLL),
-    # The default report: the last 30 local days, figures and four SVG charts.
-    Scenario("report", "GET", "/reports", "get.lua", auth="session"),
+    Scenario("portfolio live panel", "GET", "/portfolio/live", "get.lua", auth="admin", headers=POLL),
+    # The report page (figures and SVG charts) of the last 30 and 365 local days ({d30}, {d365},
+    # {today}: dates in UTC, the bench garages' timezone), under load and alone.
+    Scenario("report 30 d", "GET", "/g/main/reports?from={d30}&to={today}", "get.lua", auth="session"),
+    Scenario("report 365 d", "GET", "/g/main/reports?from={d365}&to={today}", "get.lua", auth="session"),
+    Scenario("report 30 d, alone", "GET", "/g/main/reports?from={d30}&to={today}", "get.lua", auth="session",
+             connections=1),
+    Scenario("report 365 d, alone", "GET", "/g/main/reports?from={d365}&to={today}", "get.lua", auth="session",
+             connections=1),
+    # Every garage's figures over the default 30 days (an admin sees them all).
+    Scenario("portfolio page", "GET", "/portfolio", "get.lua", auth="admin"),
+    # A month of the default garage's tickets, one download at a time.
+    Scenario("tickets CSV, month", "GET", "/g/main/reports/export/tickets.csv?from={d30}&to={today}", "get.lua",
+             auth="session", kind="csv", connections=1),
     Scenario("activities", "GET", "/api/activities?limit=10", "get.lua"),
     Scenario("entry", "POST", "/api/tickets", "entry.lua", kind="entry"),
     Scenario("lookup", "GET", "/api/tickets/<number>", "lookup.lua", kind="lookup"),
     Scenario("exit", "PUT", "/api/tickets/<number>/exit", "exit.lua", kind="exit"),
 ]
 REFERENCES = ("bare Flask insert", "pgbench insert")
+LIVE = ("stats", "lobby fragment", "desk live panel", "portfolio live panel")
+ADMIN = "benchadmin"
 
 
 @dataclass
@@ -91,6 +107,8 @@ class Result:
     errors: int = 0
     conflicts: int = 0
     note: str = ""
+    rows_per_s: float | None = None  # csv: rows streamed per second
+    rss_growth_mb: float | None = None  # csv: the most a worker's resident memory grew while streaming
 
 
 def log(message: str) -> None:
@@ -133,31 +151,43 @@ def migrate(url: str) -> None:
                    cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def prepare_database(admin: str, name: str, tickets: int, reuse: bool) -> str:
-    """Create (or reuse) a bench database: migrated, `tickets` of history, a
-    manager with an API token, the references' table, and a baseline to reset to."""
+def prepare_database(admin: str, name: str, tickets: int, reuse: bool, garages: int = 1) -> str:
+    """Create (or reuse) a bench database: migrated, `garages` garages (the default one and g002...),
+    `tickets` of history spread over them with the reports' rollups built, a manager and an admin with
+    an API token, the references' table, and a baseline to reset to."""
     url = db_url(admin, name)
     if reuse and database_exists(admin, name) and sql(url, "SELECT to_regclass('bench_meta')")[0][0]:
-        seeded = sql(url, "SELECT seeded_tickets FROM bench_meta")[0][0]
-        if seeded == tickets:
-            log(f"[{name}] reusing ({tickets:,} tickets of history)")
+        seeded = sql(url, "SELECT seeded_tickets, seeded_garages FROM bench_meta")[0]
+        if tuple(seeded) == (tickets, garages):
+            log(f"[{name}] reusing ({tickets:,} tickets of history over {garages} garage(s))")
             reset(url)
             return url
     create_database(admin, name)
     if tickets:
         t0 = time.monotonic()
-        info = seed(url, tickets, 365, replace=False)
-        log(f"[{name}] seeded {info['tickets']:,} tickets in {time.monotonic() - t0:.1f} s "
-            f"({info['active']} inside, total_spaces {info['total_spaces']})")
+        info = seed(url, tickets, 365, replace=False, garages=garages, rollups=True,
+                    progress=lambda message: log(f"[{name}] {message}"))
+        log(f"[{name}] seeded {info['tickets']:,} tickets over {garages} garage(s) in {info['seconds']} s "
+            f"(load {info['load_seconds']} s, indexes {info['index_seconds']} s; {info['active']} inside, "
+            f"default garage's total_spaces {info['total_spaces']}); rollups built in {info['rollup_seconds']} s "
+            f"(total {time.monotonic() - t0:.0f} s)")
     else:
         migrate(url)
-        log(f"[{name}] created (empty)")
+        ensure_settings_row(url)
+        if garages > 1:  # the same garages as the history's, empty: the portfolio compares like with like
+            conn = psycopg2.connect(psycopg2_dsn(url))
+            try:
+                with conn, conn.cursor() as cur:
+                    ensure_garages(cur, garages)
+            finally:
+                conn.close()
+        log(f"[{name}] created (empty, {garages} garage(s))")
     ensure_settings_row(url)
     sql(url, TABLE_DDL)
-    sql(url, "CREATE TABLE bench_meta AS SELECT %s::int AS seeded_tickets, "
+    sql(url, "CREATE TABLE bench_meta AS SELECT %s::int AS seeded_tickets, %s::int AS seeded_garages, "
              "(SELECT coalesce(max(id), 0) FROM tickets) AS max_ticket_id, "
              "(SELECT coalesce(max(id), 0) FROM audit_log) AS max_audit_id, "
-             "(SELECT total_spaces FROM garages WHERE id = 1) AS total_spaces", (tickets,))
+             "(SELECT total_spaces FROM garages WHERE id = 1) AS total_spaces", (tickets, garages))
     return url
 
 
@@ -196,7 +226,7 @@ def reset(url: str) -> None:
     sql(url, """
         DELETE FROM tickets WHERE id > (SELECT max_ticket_id FROM bench_meta);
         DELETE FROM audit_log WHERE id > (SELECT max_audit_id FROM bench_meta);
-        UPDATE garages SET occupied = (SELECT count(*) FROM tickets WHERE status = 'active'),
+        UPDATE garages SET occupied = (SELECT count(*) FROM tickets WHERE status = 'active' AND garage_id = 1),
                total_spaces = (SELECT total_spaces FROM bench_meta) WHERE id = 1;
         TRUNCATE bench_rows;
     """)
@@ -204,18 +234,19 @@ def reset(url: str) -> None:
 
 
 def create_account(url: str) -> str:
-    """The bench manager (for the session pages) and its API token."""
+    """The bench manager (the garage's pages) with its API token, and an admin (the portfolio)."""
     from garage import create_app
     from garage.extensions import db
     from garage.services import accounts
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": normalise_database_url(url), "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING"})
     with app.app_context():
-        existing = db.session.scalar(db.text("SELECT id FROM users WHERE username = :u"), {"u": USERNAME})
-        if existing is None:
-            accounts.create_user(USERNAME, PASSWORD, "manager")
-        else:
-            accounts.change_password(accounts.get_user(USERNAME), PASSWORD)
+        for name, role in ((USERNAME, "manager"), (ADMIN, "admin")):
+            existing = db.session.scalar(db.text("SELECT id FROM users WHERE username = :u"), {"u": name})
+            if existing is None:
+                accounts.create_user(name, PASSWORD, role, allow_admin=True)
+            else:
+                accounts.change_password(accounts.get_user(name), PASSWORD)
         _, secret = accounts.create_token(USERNAME)
         db.session.remove()
         db.engine.dispose()
@@ -296,7 +327,7 @@ def gunicorn(args: list[str], url: str, port: int, probe: str, log_path: Path) -
         out.close()
 
 
-def sign_in(base: str) -> str:
+def sign_in(base: str, username: str = USERNAME) -> str:
     """POST /login with the CSRF token from the login page; returns the Cookie header."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
@@ -305,12 +336,64 @@ def sign_in(base: str) -> str:
         re.search(r'value="([^"]+)"[^>]*name="csrf_token"', page)
     if not match:
         raise RuntimeError("no csrf_token on the login page")
-    form = urllib.parse.urlencode({"username": USERNAME, "password": PASSWORD, "csrf_token": match.group(1)})
+    form = urllib.parse.urlencode({"username": username, "password": PASSWORD, "csrf_token": match.group(1)})
     opener.open(base + "/login", data=form.encode(), timeout=10)
     cookies = "; ".join(f"{c.name}={c.value}" for c in jar)
     if "session=" not in cookies:
         raise RuntimeError("sign-in did not return a session cookie")
     return cookies
+
+
+def csv_rows(base: str, headers: dict[str, str], path: str) -> int:
+    """The data rows of one download of `path` (lines after the header)."""
+    req = urllib.request.Request(base + path, method="GET", headers=headers)
+    with urllib.request.urlopen(req, timeout=120) as r:
+        return max(0, sum(chunk.count(b"\n") for chunk in iter(lambda: r.read(1 << 20), b"")) - 1)
+
+
+def worker_rss_kb(master: int) -> dict[int, int]:
+    """Resident memory (kB) of each child of the gunicorn master (Linux /proc)."""
+    out = {}
+    try:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    except OSError:
+        return out
+    for pid in children:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
+        if match:
+            out[int(pid)] = int(match.group(1))
+    return out
+
+
+class Sampler:
+    """The app workers' resident memory every 0.1 s while a scenario runs: how far the worker that
+    grew most grew above its own size at the start (a streamed download: near 0, whatever its size)."""
+
+    def __init__(self, master: int) -> None:
+        self.master, self.before, self.peak = master, {}, {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+
+    def __enter__(self) -> "Sampler":
+        self.before = worker_rss_kb(self.master)
+        self.thread.start()
+        return self
+
+    def sample(self) -> None:
+        while not self.stop.wait(0.1):
+            for pid, kb in worker_rss_kb(self.master).items():
+                self.peak[pid] = max(self.peak.get(pid, 0), kb)
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def growth_mb(self) -> float:
+        return max((kb - self.before[pid] for pid, kb in self.peak.items() if pid in self.before), default=0) / 1024
 
 
 def probe(base: str, headers: dict[str, str], path: str) -> int:
@@ -330,9 +413,13 @@ RESULT_RE = re.compile(r"BENCHRESULT (.*)")
 
 
 def wrk(opts, base: str, script: str, args: list[str], raw: Path, label: str,
-        duration: int | None = None) -> dict:
-    cmd = ["wrk", f"-t{opts.threads}", f"-c{opts.connections}", f"-d{duration or opts.duration}s",
-           "--timeout", "5s", "-s", f"bench/lua/{script}", base, "--", f"threads={opts.threads}", *args]
+        duration: int | None = None, connections: int | None = None) -> dict:
+    """wrk with --threads and --connections (`connections`: that many, one thread per connection up to
+    --threads)."""
+    conns = connections or opts.connections
+    threads = min(opts.threads, conns)
+    cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration or opts.duration}s",
+           "--timeout", "10s", "-s", f"bench/lua/{script}", base, "--", f"threads={threads}", *args]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     with raw.open("a") as f:
         f.write(f"\n### {label}\n$ {' '.join(cmd)}\n{proc.stdout}{proc.stderr}")
@@ -391,10 +478,14 @@ def to_result(name: str, runs: list[dict], deliberate: set[int] = frozenset()) -
     p50s = sorted(r["p50"] for r in runs if r["p50"] is not None)
     p95s = sorted(r["p95"] for r in runs if r.get("p95") is not None)
     p99s = [r["p99"] for r in runs if r["p99"] is not None]
-    return Result("", name, rps=sum(r["requests"] for r in runs) / sum(r["seconds"] for r in runs),
+    seconds = sum(r["seconds"] for r in runs)
+    rows = [r["rows"] for r in runs if "rows" in r]
+    growth = [r["rss_growth_mb"] for r in runs if r.get("rss_growth_mb") is not None]
+    return Result("", name, rps=sum(r["requests"] for r in runs) / seconds,
                   p50_ms=p50s[len(p50s) // 2] if p50s else None, p95_ms=p95s[len(p95s) // 2] if p95s else None,
                   p99_ms=max(p99s) if p99s else None,
-                  errors=errors + sum(r["socket_errors"] for r in runs), conflicts=conflicts)
+                  errors=errors + sum(r["socket_errors"] for r in runs), conflicts=conflicts,
+                  rows_per_s=sum(rows) / seconds if rows else None, rss_growth_mb=max(growth) if growth else None)
 
 
 @dataclass
@@ -406,6 +497,7 @@ class Target:
     base: str
     bare_base: str | None
     auth: dict[str, dict[str, str]]
+    pid: int  # the app's gunicorn master
     runs: dict[str, list[dict]] = field(default_factory=dict)
     skipped: dict[str, Result] = field(default_factory=dict)
 
@@ -417,6 +509,8 @@ class Bench:
         self.server_log = RESULTS / f"{stamp}-servers.log"
         self.tag = "".join(secrets.choice(string.ascii_uppercase) for _ in range(2))
         self.tags_used: set[str] = set()
+        today = datetime.now(timezone.utc).date()
+        self.dates = {"today": today, "d30": today - timedelta(days=29), "d365": today - timedelta(days=364)}
 
     def run(self, databases: list[tuple[str, str, str]]) -> list[Result]:
         """`databases`: (label, url, token) each. Every database gets its app and
@@ -441,17 +535,19 @@ class Bench:
         connection and imports lazily loaded code."""
         opts = self.opts
         port = opts.port + 2 * index
-        base = servers.enter_context(gunicorn(["-c", "gunicorn.conf.py", "wsgi:app"], url, port,
-                                              "/api/status", self.server_log)).base
+        app = servers.enter_context(gunicorn(["-c", "gunicorn.conf.py", "wsgi:app"], url, port,
+                                             "/api/status", self.server_log))
+        base = app.base
         bare_base = servers.enter_context(gunicorn(
             ["-c", "bench/gunicorn_bare.conf.py", "bench.bare_app:app"], url, port + 1, "/insert",
             self.server_log)).base if self.wanted("bare Flask insert") else None
-        auth = {"token": {"Authorization": f"Bearer {token}"}, "session": {"Cookie": sign_in(base)}, "none": {}}
+        auth = {"token": {"Authorization": f"Bearer {token}"}, "session": {"Cookie": sign_in(base)},
+                "admin": {"Cookie": sign_in(base, ADMIN)}, "none": {}}
         wrk(opts, base, "get.lua", ["path=/api/garage/stats", f"header=Authorization: Bearer {token}"],
             self.raw, f"{label} warm-up", duration=2)
         if bare_base:
             wrk(opts, bare_base, "bare.lua", [], self.raw, f"{label} bare warm-up", duration=2)
-        return Target(label, url, base, bare_base, auth)
+        return Target(label, url, base, bare_base, auth, app.pid)
 
     def wanted(self, name: str) -> bool:
         return not self.opts.only or name in self.opts.only
@@ -462,7 +558,7 @@ class Bench:
         for sc in SCENARIOS:
             if not self.wanted(sc.name) or sc.name in t.skipped:
                 continue
-            measured = self.run_scenario(label, t.url, t.base, sc, {**t.auth[sc.auth], **sc.headers}, slice_s)
+            measured = self.run_scenario(t, sc, {**t.auth[sc.auth], **sc.headers}, slice_s)
             if isinstance(measured, Result):
                 t.skipped[sc.name] = measured
             else:
@@ -492,18 +588,18 @@ class Bench:
             log(f"[{t.label}] {format_row(result)}")
         return results
 
-    def run_scenario(self, label: str, url: str, base: str, sc: Scenario, headers: dict[str, str],
-                     duration: int) -> dict | Result:
+    def run_scenario(self, t: Target, sc: Scenario, headers: dict[str, str], duration: int) -> dict | Result:
         """One slice of a scenario: wrk's measurement, or a Result saying why it was not run."""
-        opts = self.opts
+        opts, label, url, base = self.opts, t.label, t.url, t.base
         args = [f"header={k}: {v}" for k, v in headers.items()]
         reset(url)
         list_file = RESULTS / f"{label.replace(' ', '_')}-tickets.txt"
-        paths = (sc.path,) if isinstance(sc.path, str) else sc.path
+        paths = tuple(p.format(**self.dates) for p in ((sc.path,) if isinstance(sc.path, str) else sc.path))
         if sc.kind in ("lookup", "exit"):
             # enough cars to pay for the whole slice at a generous rate
             add_tickets_to_pay(url, duration * opts.max_rate)
-            where = "status = 'active'" if sc.kind == "exit" else "TRUE"
+            # the default garage's tickets (the token's garage: another garage's ticket is a 404)
+            where = "garage_id = 1" + (" AND status = 'active'" if sc.kind == "exit" else "")
             ticket_sample(url, duration * opts.max_rate if sc.kind == "exit" else 20000, list_file, where)
             args.append(f"file={list_file}")
             paths = ("/api/tickets/" + list_file.read_text().split()[0],)
@@ -521,7 +617,14 @@ class Bench:
             self.tag = self.next_tag()
         elif sc.kind != "exit":
             args.append(f"path={path}")
-        return wrk(opts, base, sc.script, args, self.raw, f"{label} {sc.name}", duration=duration)
+        if sc.kind == "csv":
+            rows = csv_rows(base, headers, path)
+            with Sampler(t.pid) as memory:
+                measured = wrk(opts, base, sc.script, args, self.raw, f"{label} {sc.name}", duration=duration,
+                               connections=sc.connections)
+            return {**measured, "rows": rows * measured["requests"], "rss_growth_mb": memory.growth_mb()}
+        return wrk(opts, base, sc.script, args, self.raw, f"{label} {sc.name}", duration=duration,
+                   connections=sc.connections)
 
     def next_tag(self) -> str:
         """Plates of each entry slice start with a tag no earlier slice used."""
@@ -539,24 +642,82 @@ def fmt(value: float | None, spec: str) -> str:
 def format_row(r: Result) -> str:
     if r.rps is None:
         return f"{r.name}: {r.note}"
+    extra = "" if r.rows_per_s is None else \
+        f", {r.rows_per_s:,.0f} rows/s, a worker's memory grew {r.rss_growth_mb:.1f} MB at most"
     return (f"{r.name}: {r.rps:,.0f} req/s, p50 {fmt(r.p50_ms, '.1f')} ms, p99 {fmt(r.p99_ms, '.1f')} ms, "
-            f"{r.errors} errors, {r.conflicts} 409s")
+            f"{r.errors} errors, {r.conflicts} 409s{extra}")
 
 
 def table(results: list[Result]) -> str:
-    refs = {(r.database, r.name): r.rps for r in results if r.name in REFERENCES}
-    head = ("| database | scenario | req/s | p50 ms | p99 ms | errors | 409s | vs bare Flask | vs pgbench |\n"
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    """One row per database and scenario: req/s, p50, p99, errors, then the ratios to the references
+    of the same database, to the live stats endpoint (the reports' target), and to the same scenario on
+    the empty database (the history's cost)."""
+    refs = {(r.database, r.name): r.rps for r in results if r.name in REFERENCES or r.name == "stats"}
+    empty = {r.name: r for r in results if r.database == "empty" and r.rps}
+    head = ("| database | scenario | req/s | p50 ms | p99 ms | errors | 409s | vs bare Flask | vs pgbench "
+            "| vs stats | vs empty |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     lines = [head]
     for r in results:
         if r.rps is None:
-            lines.append(f"| {r.database} | {r.name} | {r.note} | | | | | | |")
+            lines.append(f"| {r.database} | {r.name} | {r.note} | | | | | | | | |")
             continue
         bare, pg = refs.get((r.database, "bare Flask insert")), refs.get((r.database, "pgbench insert"))
-        lines.append(f"| {r.database} | {r.name} | {r.rps:,.0f} | {fmt(r.p50_ms, '.1f')} | {fmt(r.p99_ms, '.1f')} | "
+        stats = refs.get((r.database, "stats"))
+        base = empty.get(r.name) if r.database != "empty" else None
+        lines.append(f"| {r.database} | {r.name} | {r.rps:,.1f} | {fmt(r.p50_ms, '.1f')} | {fmt(r.p99_ms, '.1f')} | "
                      f"{r.errors} | {r.conflicts} | {fmt(r.rps / bare * 100 if bare else None, '.0f')}% | "
-                     f"{fmt(r.rps / pg * 100 if pg else None, '.1f')}% |")
+                     f"{fmt(r.rps / pg * 100 if pg else None, '.1f')}% | "
+                     f"{fmt(r.rps / stats * 100 if stats and r.name != 'stats' else None, '.0f')}% | "
+                     f"{fmt(r.rps / base.rps * 100 if base else None, '.0f')}% |")
+    csv = [r for r in results if r.rows_per_s is not None]
+    if csv:
+        lines += ["", "| database | download | rows/s | a worker's memory grew at most |", "| --- | --- | ---: | ---: |"]
+        lines += [f"| {r.database} | {r.name} | {r.rows_per_s:,.0f} | {r.rss_growth_mb:.1f} MB |" for r in csv]
     return "\n".join(lines).replace("-%", "-")
+
+
+def targets(results: list[Result]) -> str:
+    """Issue 21's targets, each against the largest history measured: met or not, with the figures."""
+    by = {(r.database, r.name): r for r in results if r.rps is not None}
+    labels = [r.database for r in results if r.database != "empty"]
+    if not labels:
+        return ""
+    big = labels[-1]
+    lines = [f"Targets (issue 21) on {big}:"]
+
+    def check(ok: bool | None, text: str) -> None:
+        lines.append(f"- {'n/a ' if ok is None else 'MET ' if ok else 'MISSED'} {text}")
+
+    def get(name: str, database: str = big) -> Result | None:
+        return by.get((database, name))
+
+    stats = get("stats")
+    for days in ("30 d", "365 d"):
+        alone, loaded = get(f"report {days}, alone"), get(f"report {days}")
+        if alone:
+            check(alone.p99_ms is not None and alone.p99_ms < 100, f"report {days} alone: p99 {fmt(alone.p99_ms, '.1f')} ms (< 100)")
+        if loaded and stats:
+            ratio = loaded.rps / stats.rps * 100
+            check(ratio >= 50, f"report {days}, {loaded.rps:,.0f} req/s under load: {ratio:.0f} % of stats' "
+                               f"{stats.rps:,.0f} (>= 50 %)")
+    download = get("tickets CSV, month")
+    if download and download.rows_per_s is not None:
+        check(download.rows_per_s >= 50_000, f"tickets CSV of a month: {download.rows_per_s:,.0f} rows/s (>= 50,000), "
+                                             f"a worker's memory grew {download.rss_growth_mb:.1f} MB at most")
+    for name in LIVE:
+        r, e = get(name), get(name, "empty")
+        if r and e:
+            ratio = r.rps / e.rps * 100
+            check(ratio >= 80 and r.p99_ms is not None and r.p99_ms < 50,
+                  f"{name}: {ratio:.0f} % of the empty database's req/s (>= 80), p99 {fmt(r.p99_ms, '.1f')} ms (< 50)")
+    bare = get("bare Flask insert")
+    for name, floor in (("entry", 85), ("exit", 75)):
+        r = get(name)
+        if r and bare:
+            ratio = r.rps / bare.rps * 100
+            check(ratio >= floor and r.errors == 0,
+                  f"{name}: {ratio:.0f} % of the bare-Flask insert (>= {floor}), {r.errors} errors")
+    return "\n".join(lines)
 
 
 def arguments() -> argparse.ArgumentParser:
@@ -564,7 +725,13 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--admin-url", default=os.environ.get("BENCH_ADMIN_URL")
                         or "postgresql://postgres@127.0.0.1:5432/postgres",
                         help="PostgreSQL connection used to create/drop the bench databases")
-    parser.add_argument("--tickets", type=int, default=1_000_000, help="history size of the big database")
+    parser.add_argument("--history-tickets", "--tickets", dest="tickets", type=int, default=1_000_000,
+                        help="history size of the big database (e.g. 10000000)")
+    parser.add_argument("--history-garages", type=int, default=1,
+                        help="garages the history is spread over (the default garage, the busiest, holds "
+                             "(1/N)^(2/3) of it: 7.4%% at 50); the empty database gets as many, empty")
+    parser.add_argument("--prepare-only", action="store_true",
+                        help="create (or reuse) the databases and stop (with --keep: seed now, bench later)")
     parser.add_argument("--duration", type=int, default=12, help="seconds per scenario, over all rounds")
     parser.add_argument("--rounds", type=int, default=3,
                         help="rounds of every scenario and reference, each --duration/--rounds seconds")
@@ -610,16 +777,23 @@ def main(argv: list[str] | None = None) -> None:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     bench = Bench(opts, stamp)
     started = time.monotonic()
-    plan = {"empty": (f"{opts.db_prefix}_empty", 0, "empty"),
-            "history": (f"{opts.db_prefix}_history", opts.tickets, f"{opts.tickets / 1e6:g}M tickets")}
+    # One database per history size (and garage count), so --keep can hold the 1M and the 10M ones at once.
+    size = "" if (opts.tickets, opts.history_garages) == (1_000_000, 1) else \
+        f"_{opts.tickets // 1_000_000 or opts.tickets}{'m' if opts.tickets >= 1_000_000 else ''}_{opts.history_garages}g"
+    empty = "" if opts.history_garages == 1 else f"_{opts.history_garages}g"
+    plan = {"empty": (f"{opts.db_prefix}_empty{empty}", 0, "empty"),
+            "history": (f"{opts.db_prefix}_history{size}", opts.tickets, f"{opts.tickets / 1e6:g}M tickets")}
     made = []
     try:
         databases = []
         for key in opts.databases.split(","):
             name, tickets, label = plan[key.strip()]
-            url = prepare_database(opts.admin_url, name, tickets, opts.reuse)
+            url = prepare_database(opts.admin_url, name, tickets, opts.reuse, opts.history_garages)
             made.append(name)
-            databases.append((label, url, create_account(url)))
+            if not opts.prepare_only:
+                databases.append((label, url, create_account(url)))
+        if opts.prepare_only:
+            return
         results = bench.run(databases)
     finally:
         if not opts.keep:
@@ -630,7 +804,7 @@ def main(argv: list[str] | None = None) -> None:
               f"{opts.rounds} rounds of wrk -t{opts.threads} -c{opts.connections} "
               f"-d{max(2, round(opts.duration / opts.rounds))}s, "
               f"pgbench -c{opts.connections} -j{opts.threads}, total {time.monotonic() - started:.0f} s")
-    text = header + "\n\n" + table(results) + "\n"
+    text = header + "\n\n" + table(results) + "\n\n" + targets(results) + "\n"
     (RESULTS / f"{stamp}-table.md").write_text(text)
     (RESULTS / f"{stamp}-results.json").write_text(json.dumps([r.__dict__ for r in results], indent=1))
     log("\n" + text)

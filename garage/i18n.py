@@ -185,12 +185,7 @@ def format_datetime(moment: datetime | None, tz: str | None = None, form: str = 
     if tz:
         moment = to_local(moment, tz)
     locale = format_locale()
-    if "H" in form and not _uses_24_hours(locale):
-        form = form.replace("H", "h")
-    # CLDR has few skeletons with both a date and a time (Babel finds none for "yMMMdHm"): the date's
-    # and the time's parts are formatted apart and joined by the locale's own pattern ("{1}, {0}").
-    day = "".join(ch for ch in form if ch not in _TIME_FIELDS)
-    clock = "".join(ch for ch in form if ch in _TIME_FIELDS)
+    form, day, clock = _skeleton_parts(locale, form)
     if not day or not clock:
         return babel_dates.format_skeleton(form, moment, locale=locale)
     return str(locale.datetime_formats["medium"]).format(babel_dates.format_skeleton(clock, moment, locale=locale),
@@ -198,6 +193,37 @@ def format_datetime(moment: datetime | None, tz: str | None = None, form: str = 
 
 
 _TIME_FIELDS = frozenset("HhKkmsaBbj")
+
+
+def _skeleton_parts(locale: Locale, form: str) -> tuple[str, str, str]:
+    """The skeleton in the locale's clock (12 or 24 hours), its date part and its time part. CLDR has few
+    skeletons with both a date and a time (Babel finds none for "yMMMdHm"): the two parts are formatted
+    apart and joined by the locale's own pattern ("{1}, {0}")."""
+    if "H" in form and not _uses_24_hours(locale):
+        form = form.replace("H", "h")
+    return (form, "".join(ch for ch in form if ch not in _TIME_FIELDS),
+            "".join(ch for ch in form if ch in _TIME_FIELDS))
+
+
+def format_datetimes(moments: list[datetime], form: str = "yMMMdHm") -> list[str]:
+    """format_datetime of many local moments (no `tz`: already local) at once, each date's and each
+    time of day's part formatted once (a month of hours: 30 dates and 24 times, not 720 of each)."""
+    locale = format_locale()
+    form, day, clock = _skeleton_parts(locale, form)
+    if not day or not clock:
+        return [format_datetime(moment, form=form) for moment in moments]
+    pattern = str(locale.datetime_formats["medium"])
+    days: dict[date, str] = {}
+    clocks: dict[tuple[int, int, int], str] = {}
+    out = []
+    for moment in moments:
+        d, t = moment.date(), (moment.hour, moment.minute, moment.second)
+        if d not in days:
+            days[d] = babel_dates.format_skeleton(day, moment, locale=locale)
+        if t not in clocks:
+            clocks[t] = babel_dates.format_skeleton(clock, moment, locale=locale)
+        out.append(pattern.format(clocks[t], days[d]))
+    return out
 
 
 def _uses_24_hours(locale: Locale) -> bool:

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from datetime import time
+from functools import lru_cache
 from typing import Iterable, Iterator
 
-from babel import numbers as babel_numbers
+from babel import Locale, numbers as babel_numbers
 
 from .. import i18n
 from ..domain.charts import Chart, bar_chart, heat_map, line_chart
@@ -24,8 +25,14 @@ CHARTS = ("revenue", "traffic", "occupancy", "heatmap")
 
 def count(value: float) -> str:
     """A count (cars, exits) in the reader's locale: 1,234 / 1.234; an average with one decimal."""
-    return babel_numbers.format_decimal(value, format="#,##0" if value == int(value) else "#,##0.0",
-                                        locale=i18n.format_locale())
+    return _count(value, i18n.format_locale())
+
+
+@lru_cache(maxsize=8192)
+def _count(value: float, locale: Locale) -> str:
+    # A report's charts and tables format the same few thousand counts again and again (a month's
+    # hourly occupancy: 720 points of two series); Babel's formatting is costly (issue 21).
+    return babel_numbers.format_decimal(value, format="#,##0" if value == int(value) else "#,##0.0", locale=locale)
 
 
 def told_apart(garages: Iterable[tuple[str, str]]) -> list[str]:
@@ -39,7 +46,7 @@ def told_apart(garages: Iterable[tuple[str, str]]) -> list[str]:
 def hour_labels(buckets: list[Bucket], with_day: bool) -> list[str]:
     """Each hour's local start in the reader's locale (14:00 / 2:00 PM; with the day: "Mar 8, 2:00 PM")."""
     if with_day:
-        labels = [i18n.format_datetime(b.local_start, form="MMMdHm") for b in buckets]
+        labels = i18n.format_datetimes([b.local_start for b in buckets], form="MMMdHm")
     else:
         labels = [i18n.format_time(b.local_start) for b in buckets]
     seen: dict[str, int] = {}
@@ -106,7 +113,14 @@ def traffic_chart(report: Report) -> Chart:
                      fmt=count, axis_labels=axis)
 
 
+# Up to a month the occupancy chart has a point per hour (720); a longer period one per day (a year
+# of hours is 8,760 points and as many table rows: a megabyte of page for a line no one can read).
+HOURLY_OCCUPANCY_DAYS = 31
+
+
 def occupancy_chart(report: Report) -> Chart:
+    if report.period.group == "day" and report.period.days > HOURLY_OCCUPANCY_DAYS:
+        return daily_occupancy_chart(report)
     labels = hour_labels(report.hours, with_day=not report.period.single_day)
     return line_chart(
         "occupancy", _("Occupancy over time"),
@@ -118,6 +132,20 @@ def occupancy_chart(report: Report) -> Chart:
         x_label=_("Hour (%(timezone)s)", timezone=report.timezone), y_label=_("Cars inside"), fmt=count,
         ceiling=(_("Total spaces"), report.total_spaces),
         axis_labels=hour_axis(report.hours, with_day=not report.period.single_day))
+
+
+def daily_occupancy_chart(report: Report) -> Chart:
+    """The report's days: each day's peak and its average over the day's hours (the rows' figures)."""
+    return line_chart(
+        "occupancy", _("Occupancy over time"),
+        _("Peak and average number of cars inside in each local day, %(period)s (%(timezone)s); the dashed "
+          "line is the garage's %(spaces)s spaces.", period=period_label(report), timezone=report.timezone,
+          spaces=count(report.total_spaces)),
+        row_labels(report), [(_("Peak"), [r.peak_occupancy for r in report.rows]),
+                             (_("Average"), [None if r.average_occupancy is None else round(r.average_occupancy, 1)
+                                             for r in report.rows])],
+        x_label=_("Day (%(timezone)s)", timezone=report.timezone), y_label=_("Cars inside"), fmt=count,
+        ceiling=(_("Total spaces"), report.total_spaces))
 
 
 def heatmap_chart(report: Report) -> Chart:

@@ -247,6 +247,21 @@ def test_occupancy_peak_and_average_per_hour(manager_client, busy_monday):
     assert len(series["Peak"]) == 24 and len(series["Average"]) == 24
 
 
+def test_occupancy_over_more_than_a_month_has_a_point_per_day_with_the_rows_figures(manager_client, busy_monday):
+    """A year of hourly points would be 8,760 points and table rows (issue 21): past 31 days, one per day."""
+    period = {"from": "2026-04-20", "to": "2026-05-31"}  # 42 days
+    root = svg(manager_client, "occupancy", **period)
+    polylines = root.findall(f".//{SVG}polyline")
+    series = {p.get("data-series"): p.get("points").split() for p in polylines}
+    assert len(series["Peak"]) == 42 and len(series["Average"]) == 42
+    rows = csv_rows(manager_client, "/g/main/reports/export/rows.csv", **period)
+    monday = next(r for r in rows[1:] if r[0].startswith("2026-05-04"))
+    assert monday[rows[0].index("peak_occupancy")] == "3"
+    week = svg(manager_client, "occupancy", **{"from": "2026-05-01", "to": "2026-05-31"})  # 31 days: hourly
+    series = {p.get("data-series"): p.get("points").split() for p in week.findall(f".//{SVG}polyline")}
+    assert len(series["Peak"]) > 31 * 20  # an hour's points, not a day's (the active car keeps it drawn)
+
+
 def test_occupancy_counts_cars_inside_before_the_period(manager_client, busy_monday):
     body = csv_rows(manager_client, "/g/main/reports/export/rows.csv", **{"from": "2026-05-04", "group": "day"})[1:]
     assert len(body) == 1
