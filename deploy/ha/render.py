@@ -3,7 +3,7 @@
 
     python3 deploy/ha/render.py --out /root/garage-ha \\
         --nodes pg1=10.0.0.11,pg2=10.0.0.12 --etcd e1=10.0.0.11,e2=10.0.0.12,e3=10.0.0.13 \\
-        --allow 10.0.0.0/24 [--write 127.0.0.1:5000 --read 127.0.0.1:5001 --stats 127.0.0.1:7000]
+        --allow 10.0.0.0/24 [--write 127.0.0.1:6000 --read 127.0.0.1:6001 --stats 127.0.0.1:7000]
 
 writes into OUT, for each PostgreSQL node `patroni-NODE.yml` (/etc/patroni/config.yml on that host),
 for each etcd member `etcd-NAME.env` (/etc/default/etcd on that host), `haproxy.cfg`
@@ -74,8 +74,8 @@ def members(text: str, ports: tuple[int, int], what: str) -> list[Member]:
 class Settings:
     nodes: list[Member]
     etcd: list[Member]
-    write: str = "127.0.0.1:5000"
-    read: str = "127.0.0.1:5001"
+    write: str = "127.0.0.1:6000"  # not 5000/5001: garage@5001... listen there
+    read: str = "127.0.0.1:6001"
     stats: str = "127.0.0.1:7000"
     allow: str = "127.0.0.1/32"
     scope: str = "garage"

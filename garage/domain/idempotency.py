@@ -5,9 +5,12 @@ An API client sends ``Idempotency-Key: <key>`` with an entry or an exit; a retry
 caller, same garage) gets the first answer again instead of a second ticket or a second charge. The
 rules follow the IETF draft "The Idempotency-Key HTTP Header Field" and Stripe's practice:
 
-- **A key** is 1 to 255 visible ASCII characters (``!`` to ``~``: no space, no control character). The
-  draft's form, a Structured Field string in double quotes (``"8e03978e-..."``), is read without its
-  quotes, so a client of either kind sends its key as it has it. Anything else: :class:`InvalidKey` (400).
+- **A key** is 1 to 255 visible ASCII characters (``!`` to ``~``: no space, no control character) other
+  than a double quote or a comma. The draft's form, a Structured Field string in double quotes
+  (``"8e03978e-..."``), is read without its quotes, so a client of either kind sends its key as it has
+  it; ``""`` is an empty key. A comma is refused because a server joins two headers of one name with one
+  (``a, b``): a request with two keys is refused, not read as a third. Anything else:
+  :class:`InvalidKey` (400).
 - **The same request** is the same method, path and JSON body (keys in any order, spacing aside): its
   :func:`fingerprint`. The same key with another request: :class:`KeyReused` (422), nothing done.
 - **A request still in flight** with that key (a concurrent duplicate): :class:`KeyInFlight` (409); the
@@ -32,7 +35,7 @@ HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"  # set to "true" on an answer given again (Stripe's header)
 KEY_MAX = 255
 # The header's value as the OpenAPI document publishes it: a key, or a key in double quotes (read_key).
-KEY_PATTERN = '^(?:[!-~]{1,255}|"[!-~]{1,255}")$'
+KEY_PATTERN = '^(?:[!#-+\\--~]{1,255}|"[!#-+\\--~]{1,255}")$'
 DEFAULT_TTL_HOURS = 24
 
 
@@ -40,8 +43,8 @@ class InvalidKey(DomainError):
     status = 400
 
     def __init__(self) -> None:
-        super().__init__(_("Idempotency-Key must be 1 to 255 visible ASCII characters (letters, digits, "
-                           "punctuation; no spaces)"), field=HEADER)
+        super().__init__(_("Idempotency-Key must be one key of 1 to 255 visible ASCII characters (letters, "
+                           "digits, punctuation other than \" and ,; no spaces)"), field=HEADER)
 
 
 class KeyReused(InvalidInput):
@@ -62,8 +65,8 @@ class KeyInFlight(Conflict):
 
 def read_key(raw: str) -> str:
     """The key a header value carries (the draft's quoted form without its quotes), else InvalidKey."""
-    key = raw[1:-1] if len(raw) >= 3 and raw[0] == raw[-1] == '"' else raw
-    if not 1 <= len(key) <= KEY_MAX or not all("!" <= c <= "~" for c in key):
+    key = raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] == '"' else raw
+    if not 1 <= len(key) <= KEY_MAX or not all("!" <= c <= "~" and c not in '",' for c in key):
         raise InvalidKey()
     return key
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -83,6 +84,7 @@ class Replica:
     engine: sa.Engine
     spare: outage.Spare
     max_lag: float
+    told_until: float = 0.0  # the log said the replica failed; not again before this (time.monotonic())
 
 
 def configure(app: Flask) -> None:
@@ -208,7 +210,11 @@ def _failed(exc: sa.exc.DBAPIError, replica: Replica) -> bool:
 
 
 def _away(replica: Replica, exc: BaseException) -> None:
-    if not replica.spare.away():
+    """The replica failed: leave it alone for a while, and say so in the log once per pause (its connect
+    hook, outage.install, may have marked it away already: that is not a reason to keep quiet)."""
+    now = time.monotonic()
+    if now >= replica.told_until:
+        replica.told_until = now + replica.spare.pause
         log.warning("The replica (DATABASE_REPLICA_URL) failed, reading from the primary for %g s: %s",
                     replica.spare.pause, str(getattr(exc, "orig", exc)).strip().split("\n", 1)[0])
     replica.spare.mark()

@@ -142,16 +142,17 @@ def test_answers_before_the_use_case_are_not_kept(client, staff):
     assert ok.status_code == 201 and REPLAYED not in ok.headers
 
 
-@pytest.mark.parametrize("raw", ["", " ", "a b", "tab\there", "é", "x" * 256, '"' + "x" * 256 + '"'])
+@pytest.mark.parametrize("raw", ["", " ", "a b", "tab\there", "é", "x" * 256, '"' + "x" * 256 + '"',
+                                 '""', '"abc', 'ab"cd', "first,second", "first, second"])
 def test_a_malformed_key_is_400_and_nothing_is_done(client, staff, raw):
     r = client.post("/api/tickets", json=CAR, headers={**staff, KEY: raw})
-    assert r.status_code == 400 and "Idempotency-Key must be 1 to 255 visible ASCII" in r.get_json()["message"]
+    assert r.status_code == 400 and "Idempotency-Key must be one key of 1 to 255" in r.get_json()["message"]
     assert ticket_count() == 0 and kept_rows() == 0
     stranger = client.post("/api/tickets", json=CAR, headers={KEY: raw})
     assert stranger.status_code == 401  # a stranger hears nothing about the request before who it is
 
 
-@pytest.mark.parametrize("key", ["x", "~" * 255, '"' + "q" * 255 + '"', "!#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"])
+@pytest.mark.parametrize("key", ["x", "~" * 255, '"' + "q" * 255 + '"', "!#$%&'()*+-./:;<=>?@[\\]^_`{|}~"])
 def test_keys_of_every_visible_ascii_character_up_to_255_are_accepted(client, staff, key):
     first = enter(client, staff, key)
     assert first.status_code == 201

@@ -76,10 +76,14 @@ def test_haproxy_writes_go_to_the_primary_and_reads_to_a_replica_within_the_lag(
     for backend in (primary, replicas):
         assert [line for line in backend if line.startswith("server ")] == servers
         assert any("on-marked-down shutdown-sessions" in line for line in backend)  # no session left on a demoted node
-    assert "bind 127.0.0.1:5000" in conf["frontend garage_write"]
+    assert "bind 127.0.0.1:6000" in conf["frontend garage_write"]
     assert conf["frontend garage_write"][-1] == "default_backend garage_primary"
     assert "use_backend garage_replicas if { nbsrv(garage_replicas) gt 0 }" in conf["frontend garage_read"]
     assert "default_backend garage_primary" in conf["frontend garage_read"]  # no replica in bound: the primary
+    # HAProxy runs on each app host: none of its ports may be an app instance's (garage@5001, garage@5002, ...:
+    # the unit's and gunicorn's default ports), or whichever starts second cannot bind.
+    binds = [line.split()[1] for lines in conf.values() for line in lines if line.startswith("bind ")]
+    assert binds and not [bind for bind in binds if 5001 <= int(bind.rsplit(":", 1)[1]) <= 5099], binds
 
 
 def test_one_set_of_passwords_kept_secret_and_kept_across_renders(tmp_path):
@@ -88,8 +92,8 @@ def test_one_set_of_passwords_kept_secret_and_kept_across_renders(tmp_path):
     assert not [name for name, body in text.items() if "${GARAGE_" in body]
     secrets = env_file(out / "passwords.env")
     app = env_file(out / "app.env")
-    assert app["DATABASE_URL"] == f"postgresql://garage:{secrets['GARAGE_HA_APP_PASSWORD']}@127.0.0.1:5000/garage"
-    assert app["DATABASE_REPLICA_URL"] == f"postgresql://garage:{secrets['GARAGE_HA_APP_PASSWORD']}@127.0.0.1:5001/garage"
+    assert app["DATABASE_URL"] == f"postgresql://garage:{secrets['GARAGE_HA_APP_PASSWORD']}@127.0.0.1:6000/garage"
+    assert app["DATABASE_REPLICA_URL"] == f"postgresql://garage:{secrets['GARAGE_HA_APP_PASSWORD']}@127.0.0.1:6001/garage"
     assert f"PASSWORD '{secrets['GARAGE_HA_APP_PASSWORD']}'" in text["database.sql"]
     assert len(set(secrets.values())) == 3 and all(len(v) >= 32 for v in secrets.values())
     for name in ("patroni-pg1.yml", "patroni-pg2.yml", "app.env", "database.sql", "passwords.env"):

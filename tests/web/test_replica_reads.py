@@ -291,12 +291,14 @@ def down_app(postgres_database, tmp_path_factory):
     """The replica's URL names a port nobody listens on."""
     nowhere = f"postgresql+psycopg2://postgres@127.0.0.1:{free_port()}/garage"
     app = app_with_replica(postgres_database, nowhere, str(tmp_path_factory.mktemp("down")))
+    with app.app_context():
+        upgrade()  # the session's database may be new in this test process (pytest -n): nothing else made it
     yield app
     dispose(app)
 
 
 @pytest.mark.postgres_only
-def test_a_replica_that_is_down_means_the_primary_and_no_500(down_app):
+def test_a_replica_that_is_down_means_the_primary_and_no_500(down_app, caplog):
     with down_app.app_context():
         empty_tables()
         ensure_settings()
@@ -315,4 +317,8 @@ def test_a_replica_that_is_down_means_the_primary_and_no_500(down_app):
     portfolio = client.get("/portfolio", query_string=PERIOD)
     assert portfolio.status_code == 200 and soup(portfolio).select_one("#data-age") is None
     assert away._value.get() == before + 3
+    # The operator is told, once per pause (not once per read): a wrong URL or password is not silent.
+    told = [r.getMessage() for r in caplog.records if r.name == "garage.replica"]
+    assert len(told) == 1 and told[0].startswith("The replica (DATABASE_REPLICA_URL) failed, reading from the "
+                                                 "primary for 10 s"), told
 
