@@ -33,7 +33,11 @@ def pay_cash(page, number: str) -> None:
     """Look the ticket up at the desk and confirm its payment in cash."""
     settled(page)
     page.locator("#lookup-q").fill(number)
-    page.locator("#lookup-q").press("Enter")
+    # The look-up's answer replaces the exit panel: a method tapped on the panel before it (the same ticket
+    # may be on it already) is gone with it, and the payment then asks how the driver pays.
+    with page.expect_response(lambda response: f"q={number}" in response.url):
+        page.locator("#lookup-q").press("Enter")
+    settled(page)
     page.locator("#exit label.choice", has_text="Cash").tap()
     page.locator("#exit button.btn-confirm").tap()
 
