@@ -8,7 +8,7 @@ PORT   ?= 5001
 FLASK  := $(BIN)/flask --app garage
 PIP    := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: install install-dev lock run test mutants browsers nginx bench bench-tools drills soak ha-tools ha-drill clean translations
+.PHONY: install install-dev lock run test mutants browsers nginx haproxy bench bench-tools drills soak ha-tools ha-drill clean translations
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -117,6 +117,13 @@ drills: install-dev nginx
 
 # Debian's Patroni, etcd and HAProxy for the high-availability drill and deployment (deploy/ha/,
 # docs/operations.md "High availability"); needs root. PostgreSQL 15's server comes with the postgresql package.
+# The HA configuration test (tests/deploy/test_ha_config.py) checks the rendered haproxy.cfg with Debian's
+# haproxy itself: installed the same way as nginx (.ci/run calls it).
+haproxy:
+	@{ command -v haproxy || test -x /usr/sbin/haproxy; } >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null) \
+	  || echo "haproxy missing: the rendered haproxy.cfg will not be checked (install the haproxy package)"; }
+
 ha-tools:
 	@command -v patroni >/dev/null 2>&1 && command -v etcd >/dev/null 2>&1 && \
 	  { command -v haproxy || test -x /usr/sbin/haproxy; } >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
