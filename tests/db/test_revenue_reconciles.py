@@ -24,6 +24,7 @@ from garage.models import Garage
 from garage.reports.present import report_csv
 from garage.services import amendments, reports, shifts, validations
 from garage.services.tickets import issue_ticket, process_exit
+from tests.helpers.db import arranged_once
 
 NY = ZoneInfo("America/New_York")
 FIRST = date(2026, 4, 1)
@@ -54,7 +55,12 @@ def month(app, make_user):
     """Thirty days: each day the attendant opens a shift at 07:00 with a float, cars come and go,
     one ticket a day is voided soon after its entry, about one payment in four is refunded in part by
     the manager (from the manager's own shift that day), a plate is corrected now and then; both
-    shifts close at 20:00 with a count off by a few cents."""
+    shifts close at 20:00 with a count off by a few cents. (Played once per test process and database, then
+    its rows put back: tests/helpers/db.arranged_once.)"""
+    return arranged_once("a month of shifts", lambda: play_month(make_user))
+
+
+def play_month(make_user) -> "Ledger":
     db.session.get(Garage, MAIN).timezone = "America/New_York"
     db.session.commit()
     ann = Actor(make_user("ann", "attendant").id, "ann")

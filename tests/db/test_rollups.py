@@ -26,6 +26,7 @@ from garage.models import Garage, ReportBreakdown, ReportDay, ReportHour, Report
 from garage.reports.present import report_csv
 from garage.services import amendments, permits, reports, rollups, settings, validations
 from garage.services.tickets import issue_ticket, process_exit
+from tests.helpers.db import arranged_once
 from tests.helpers.garages import add_garage
 
 ZONES = {"berlin": "Europe/Berlin", "ny": "America/New_York", "tokyo": "Asia/Tokyo"}
@@ -102,7 +103,12 @@ def generate(garage_id: int, tz: str, staff: Actor, boss: Actor, rng: random.Ran
 
 @pytest.fixture
 def traffic(app, make_user):
-    """Three garages (the default one in Berlin) with their generated traffic; {slug: garage id}."""
+    """Three garages (the default one in Berlin) with their generated traffic; {slug: garage id}
+    (generated once per test process and database, then its rows put back: tests/helpers/db.arranged_once)."""
+    return arranged_once("rollups traffic", lambda: generate_traffic(make_user))
+
+
+def generate_traffic(make_user) -> dict[str, int]:
     db.session.get(Garage, MAIN).timezone = ZONES["berlin"]
     db.session.commit()
     ids = {"berlin": MAIN, "ny": add_garage("ny", 50, timezone=ZONES["ny"]),
