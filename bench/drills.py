@@ -156,22 +156,47 @@ def paced(stop: threading.Event, rate: float) -> Iterator[int]:
         stop.wait(max(0.0, next_at - time.monotonic()))
 
 
+@dataclass(kw_only=True)
+class ClientThreads:
+    """`clients` threads, each running `_client(n)` until `_stop` is set (the drills' loads: `Load` here,
+    bench/ha_drill.py's); `stop` lets the requests under way finish, waiting at most `_finish_within()`."""
+
+    clients: int = 4
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _client(self, n: int) -> None:
+        raise NotImplementedError
+
+    def _finish_within(self) -> float:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._threads = [threading.Thread(target=self._client, args=(n,), daemon=True) for n in range(self.clients)]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        """No new request; those under way finish."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=self._finish_within())
+
+
 @dataclass
-class Load:
+class Load(ClientThreads):
     """`clients` threads, each from its own address (127.0.0.2x), each sending `rate` requests a
     second: an entry, then (once it holds a few tickets) the exit of its oldest ticket, in turn."""
 
     base: str
     token: str
-    clients: int = 4
     rate: float = 8.0
     timeout: float = 10.0
     outcomes: list[Outcome] = field(default_factory=list)
     issued: dict[str, float] = field(default_factory=dict)  # ticket number -> when the 201 arrived
     paid: set[str] = field(default_factory=set)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _threads: list[threading.Thread] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _call(self, source: str, method: str, path: str, body: str) -> tuple[int | str, bytes]:
         host, port = self.base.removeprefix("http://").split(":")
@@ -205,16 +230,8 @@ class Load:
                 elif step.kind == "exit" and status == 200:
                     self.paid.add(step.number)
 
-    def start(self) -> None:
-        self._stop.clear()
-        self._threads = [threading.Thread(target=self._client, args=(n,), daemon=True) for n in range(self.clients)]
-        for thread in self._threads:
-            thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=self.timeout + 5)
+    def _finish_within(self) -> float:
+        return self.timeout + 5
 
 
 # --- a drill and its figures -----------------------------------------------------------------------

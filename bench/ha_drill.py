@@ -57,7 +57,7 @@ if str(ROOT) not in sys.path:
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.drills import Instance, next_step, paced, prepare  # noqa: E402
+from bench.drills import ClientThreads, Instance, next_step, paced, prepare  # noqa: E402
 from garage.config import normalise_database_url  # noqa: E402
 from tests.helpers.cluster import postgres_bin  # noqa: E402
 from tests.helpers.live import free_port  # noqa: E402
@@ -273,21 +273,17 @@ def retry_worthy(status: int | str, message: str) -> bool:
 
 
 @dataclass
-class Load:
+class Load(ClientThreads):
     """`clients` threads through nginx, each from its own address: an entry, then (holding a few
     tickets) the exit of its oldest ticket, in turn, `rate` requests a second each."""
 
     host: str
     port: int
     token: str
-    clients: int = 4
     rate: float = 3.0
     timeout: float = 6.0
     give_up: float = 60.0
     requests: list[Request] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _threads: list[threading.Thread] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _attempt(self, source: str, method: str, path: str, body: str, key: str) -> tuple[int | str, dict, bool]:
         conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout, source_address=(source, 0))
@@ -338,16 +334,8 @@ class Load:
             with self._lock:
                 self.requests.append(request)
 
-    def start(self) -> None:
-        self._threads = [threading.Thread(target=self._client, args=(n,), daemon=True) for n in range(self.clients)]
-        for thread in self._threads:
-            thread.start()
-
-    def stop(self) -> None:
-        """No new request; those under way finish (with their retries, at most `give_up`)."""
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=self.give_up + self.timeout + 5)
+    def _finish_within(self) -> float:
+        return self.give_up + self.timeout + 5  # a request under way retries for at most `give_up`
 
 
 # --- what happened --------------------------------------------------------------------------------
