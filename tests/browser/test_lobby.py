@@ -102,11 +102,16 @@ def wait_for_free(page, free: str, timeout: float = 8000) -> None:
 
 
 def fits(page) -> dict:
+    """The layout's measures, the clock showing its widest time of day ("12:58 PM"; the screen's own time
+    comes back at once): a clock that overlapped the name only from 10 to 12 o'clock failed one CI run."""
     return page.evaluate("""() => {
+        const time = document.getElementById('lobby-time'), shown = time.textContent;
+        time.textContent = '12:58\u202fPM';
         const r = document.getElementById('lobby-free').getBoundingClientRect();
         const s = document.getElementById('lobby-state').getBoundingClientRect();
         const c = document.getElementById('lobby-clock').getBoundingClientRect();
         const n = document.querySelector('.panel-name').getBoundingClientRect();
+        time.textContent = shown;
         return {scrollW: document.documentElement.scrollWidth, scrollH: document.documentElement.scrollHeight,
                 w: innerWidth, h: innerHeight, numberH: r.height, numberBottom: r.bottom,
                 clockOverlapsName: !(c.left >= n.right || c.bottom <= n.top),
