@@ -17,7 +17,8 @@ not a stress test: the figures compare the run's minutes with each other).
 Printed per window: requests/s, p50 and p99 (ms) over every request and for the writes, errors (any
 status >= 500 or no answer; a 409 "full" or "already paid" cannot happen by construction and counts
 as an error too), and each gunicorn worker's resident memory (MB) at the window's end. At the end,
-the trend: a least-squares line through the windows' p99 and through each worker's memory; "flat"
+each kind's p99 per window (which requests a trend comes from), and the trend: a least-squares line
+through the windows' p99 and through each worker's memory; "flat"
 when the line's rise over the run is under --p99-rise (default 25 %) of the first window's p99 and
 --memory-rise (default 10 %) of each worker's first reading. The exit status is 1 when a trend is
 upward or a request failed, so a scheduler can alert on it."""
@@ -208,7 +209,8 @@ def main(argv: list[str] | None = None) -> int:
                        "requests": len(taken), "rps": len(taken) / (end - index * length),
                        "p50": percentile(all_ms, 50), "p99": percentile(all_ms, 99),
                        "write_p99": percentile(writes, 99), "errors": sum(not s.ok for s in taken),
-                       "memory": memory}
+                       "memory": memory,
+                       "kind_p99": {kind: percentile([s.ms for s in taken if s.kind == kind], 99) for kind, _ in MIX}}
                 windows.append(row)
                 mem = " ".join(f"{m:.0f}" for m in memory.values() if m is not None)
                 bench.log(f"{row['from_min']:>4.1f}-{row['to_min']:<4.1f} {row['rps']:>7.1f} {row['p50']:>7.1f} "
@@ -222,6 +224,10 @@ def main(argv: list[str] | None = None) -> int:
         if not opts.keep:
             bench.sql(opts.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', autocommit=True)
 
+    # Which requests a p99 trend comes from: each kind's p99 per window.
+    bench.log(f"{'p99 ms by kind':<14} " + " ".join(f"{w['window']:>7}" for w in windows))
+    for kind, _ in MIX:
+        bench.log(f"{kind:<14} " + " ".join(f"{w['kind_p99'][kind]:>7.1f}" for w in windows))
     p99s = [w["p99"] for w in windows]
     rise = slope(p99s) * (len(p99s) - 1)
     p99_flat = rise <= opts.p99_rise / 100 * p99s[0]
