@@ -40,11 +40,33 @@ DEFAULT_TTL_HOURS = 24
 
 
 class InvalidKey(DomainError):
+    """400, saying what is wrong with the key: empty, too long, two keys, or which character."""
+
     status = 400
 
-    def __init__(self) -> None:
-        super().__init__(_("Idempotency-Key must be one key of 1 to 255 visible ASCII characters (letters, "
-                           "digits, punctuation other than \" and ,; no spaces)"), field=HEADER)
+    def __init__(self, key: str) -> None:
+        bad = next((c for c in key if not "!" <= c <= "~" or c in '",'), None)
+        if not key:
+            message = _("Idempotency-Key is empty: send one key of 1 to 255 visible ASCII characters")
+        elif bad == ",":
+            message = _("Idempotency-Key holds a comma: send one key per request (1 to 255 visible ASCII "
+                        "characters, no comma)")
+        elif bad is not None:
+            message = _("Idempotency-Key may not hold %(character)s: a key has 1 to 255 visible ASCII characters "
+                        "(letters, digits, punctuation other than the double quote and the comma)",
+                        character=_character(bad))
+        else:
+            message = _("Idempotency-Key is %(length)s characters long: a key has 1 to 255", length=len(key))
+        super().__init__(message, field=HEADER)
+
+
+def _character(c: str) -> str:
+    """A character named so that a person sees it: a space, a double quote, else U+XXXX (and itself if visible)."""
+    if c == " ":
+        return _("a space")
+    if c == '"':
+        return _("a double quote")
+    return f"U+{ord(c):04X}" if not c.isprintable() else f"{c} (U+{ord(c):04X})"
 
 
 class KeyReused(InvalidInput):
@@ -67,7 +89,7 @@ def read_key(raw: str) -> str:
     """The key a header value carries (the draft's quoted form without its quotes), else InvalidKey."""
     key = raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] == '"' else raw
     if not 1 <= len(key) <= KEY_MAX or not all("!" <= c <= "~" and c not in '",' for c in key):
-        raise InvalidKey()
+        raise InvalidKey(key)
     return key
 
 

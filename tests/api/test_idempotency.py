@@ -142,11 +142,16 @@ def test_answers_before_the_use_case_are_not_kept(client, staff):
     assert ok.status_code == 201 and REPLAYED not in ok.headers
 
 
-@pytest.mark.parametrize("raw", ["", " ", "a b", "tab\there", "é", "x" * 256, '"' + "x" * 256 + '"',
-                                 '""', '"abc', 'ab"cd', "first,second", "first, second"])
-def test_a_malformed_key_is_400_and_nothing_is_done(client, staff, raw):
+@pytest.mark.parametrize("raw, says", [
+    ("", "is empty"), (" ", "may not hold a space"), ("a b", "may not hold a space"),
+    ("tab\there", "may not hold U+0009"), ("é", "may not hold é (U+00E9)"),
+    ("x" * 256, "is 256 characters long"), ('"' + "x" * 256 + '"', "is 256 characters long"), ('""', "is empty"),
+    ('"abc', "may not hold a double quote"), ('ab"cd', "may not hold a double quote"),
+    ("first,second", "holds a comma"), ("first, second", "holds a comma")])
+def test_a_malformed_key_is_400_saying_what_is_wrong_and_nothing_is_done(client, staff, raw, says):
     r = client.post("/api/tickets", json=CAR, headers={**staff, KEY: raw})
-    assert r.status_code == 400 and "Idempotency-Key must be one key of 1 to 255" in r.get_json()["message"]
+    message = r.get_json()["message"]
+    assert r.status_code == 400 and message.startswith(f"Idempotency-Key {says}") and "1 to 255" in message, message
     assert ticket_count() == 0 and kept_rows() == 0
     stranger = client.post("/api/tickets", json=CAR, headers={KEY: raw})
     assert stranger.status_code == 401  # a stranger hears nothing about the request before who it is
