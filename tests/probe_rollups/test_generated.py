@@ -4,6 +4,7 @@ order in which days were rolled up and the writes back-dated into them, every fi
 from __future__ import annotations
 
 import os
+from datetime import date
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
@@ -11,7 +12,7 @@ from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 from garage.identity import Actor
 from tests.helpers.garages import add_garage
 from tests.probe_rollups.harness import (
-    HALF_HOUR_SHIFTS, WHOLE_HOUR_ZONES, differences, first_lines, play, window_periods,
+    WHOLE_HOUR_ZONES, differences, first_lines, play, window_periods,
 )
 from tests.probe_rollups.strategies import scenarios
 
@@ -22,6 +23,8 @@ SETTINGS = dict(deadline=None, database=None, derandomize=not EXPLORE, print_blo
                                        HealthCheck.data_too_large],
                 phases=[Phase.explicit, Phase.generate])
 STATS: dict[str, int] = {}
+DAYS_AROUND_CHANGES = (date(2026, 3, 8), date(2026, 3, 29), date(2026, 4, 5), date(2026, 9, 6), date(2026, 9, 27),
+                       date(2026, 10, 25), date(2026, 11, 1))
 
 
 @pytest.fixture
@@ -58,3 +61,21 @@ def test_timezone_changes_between_writes(app, monkeypatch, people, scenario):
     """The garage's timezone changed (across the date line, twice, and back) between rollups and
     back-dated writes."""
     run(app, monkeypatch, people, scenario, "tz-change")
+
+
+PAIRS = ("Asia/Kathmandu", "America/St_Johns", "Pacific/Kiritimati", "Pacific/Chatham", "America/Santiago",
+         "Europe/Berlin", "UTC")
+
+
+@settings(max_examples=examples(8), **SETTINGS)
+@given(data=st.data())
+def test_portfolio_of_two_garages_in_two_zones(app, monkeypatch, people, data):
+    """Two garages with traffic over the same dates in different zones (their local days cover different
+    UTC ranges), each rolled up at its own moments: the portfolio's figures per garage and day."""
+    anchor = data.draw(st.sampled_from(DAYS_AROUND_CHANGES))
+    first = data.draw(scenarios(PAIRS, anchor=anchor, tickets=(1, 5)))
+    second = data.draw(scenarios(tuple(z for z in PAIRS if z != first.tz), anchor=anchor, tickets=(1, 5)))
+    a, b = (play(s, *people, app) for s in (first, second))
+    diffs = differences(app, monkeypatch, a.garage_id, window_periods(first.first, first.last),
+                        garages=[a.garage_id, b.garage_id])
+    assert not diffs, f"{first.describe()}\n{second.describe()}\n{first_lines(diffs)}"
