@@ -97,3 +97,28 @@ def test_writes_around_midnight_with_the_clock_held(app, monkeypatch, people, ti
                Period(today - timedelta(days=3), today), Period(day - timedelta(days=1), day + timedelta(days=1), "hour")]
     diffs = differences(app, monkeypatch, garage_id, periods, now=clock[0])
     assert not diffs, f"{tz} {day} clock {clock[0]}\n{steps}\n{checks}\n{first_lines(diffs)}"
+
+
+def test_a_refund_today_of_an_exit_in_a_rolled_up_day(app, monkeypatch, people):
+    """Stamped with the real clock (no `now`): the refund is today's, the exit's day keeps its rollup."""
+    from datetime import datetime, timezone
+
+    from garage.domain.clock import utcnow
+    from tests.probe_rollups.harness import built_days, local
+
+    staff, boss = people
+    tz = "Pacific/Chatham"
+    garage_id = add_garage("chatham", 20, timezone=tz)
+    today = local_today(utcnow(), tz)
+    day = today - timedelta(days=3)
+    number = issue_ticket(garage_id, "R1", "Car", staff, now=local(day, 10, tz)).ticket_number
+    paid = process_exit(garage_id, number, "Cash", staff, now=local(day, 23.99, tz)).amount_paid
+    rollups.catch_up(garage_id, tz)
+    assert day in built_days(garage_id)
+    amendments.refund_ticket(garage_id, number, boss, paid, "goodwill")  # the whole payment, now
+    assert day in built_days(garage_id)  # not touched: counted on today
+    periods = [Period(today, today, "hour"), Period(day, day, "hour"), Period(day, today)]
+    diffs = differences(app, monkeypatch, garage_id, periods, now=datetime.now(timezone.utc))
+    assert not diffs, first_lines(diffs)
+    with app.test_request_context():
+        assert reports.build_report(garage_id, Period(today, today + timedelta(days=1))).summary.refunded_cents == paid
