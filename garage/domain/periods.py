@@ -84,15 +84,18 @@ class Period:
         return out
 
     def hour_buckets(self, tzname: str) -> list[Bucket]:
-        """Every real hour of the period, from local midnight: 23 on a
-        spring-forward day, 25 on a fall-back day (01:00 happens twice)."""
-        start, end = self.bounds(tzname)
+        """Every real hour of the period, counted from each day's local midnight: 23 on a
+        spring-forward day, 25 on a fall-back day (01:00 happens twice). Where an offset moves by half an
+        hour (Lord Howe's DST) a day's last hour is a half hour, so the next day's hours start at its
+        midnight (an hour never holds two days' events). A local day that never happened (Samoa skipped
+        2011-12-30) has none."""
         out = []
-        t = start
-        while t < end:
-            nxt = min(t + HOUR, end)
-            out.append(Bucket(t, nxt, to_local(t, tzname)))
-            t = nxt
+        for day in self.day_buckets(tzname):
+            t = day.start
+            while t < day.end:
+                nxt = min(t + HOUR, day.end)
+                out.append(Bucket(t, nxt, to_local(t, tzname)))
+                t = nxt
         return out
 
     def buckets(self, tzname: str) -> list[Bucket]:

@@ -86,7 +86,11 @@ def replace(garage_id: int, tz: str, days: Mapping[date, Mapping[str, Any]], hou
 
 
 def forget(garage_id: int) -> None:
-    """Drop every rollup row of the garage (its timezone changed: every local day moved)."""
+    """Drop every rollup row of the garage (its timezone changed: every local day moved). The day markers
+    are locked first, in day order, as `claim` locks them: a catch-up building a day meanwhile finishes
+    first (deleting its hours before the marker would deadlock with it: the outside probe of issue 21)."""
+    db.session.execute(sa.select(DAY.c.day).where(DAY.c.garage_id == garage_id).order_by(DAY.c.day)
+                       .with_for_update()).all()
     for table in (*PARTS, DAY):
         db.session.execute(sa.delete(table).where(table.c.garage_id == garage_id))
 

@@ -410,6 +410,8 @@ def period_hours(garage_id: int, period: Period, tzname: str,
     net, counted = 0, 0  # Σ(entries − departures) of the hours [0, counted)
     for start, rows in sorted(parts, key=lambda part: part[0]):
         begin = index.find(start)
+        if begin is None:  # a local day that never happened (Samoa skipped 2011-12-30): no hours, no rows
+            continue
         while counted < begin:
             net += events[counted].entries - events[counted].departures
             counted += 1

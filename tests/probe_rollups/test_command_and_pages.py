@@ -154,9 +154,6 @@ def test_the_report_csv_and_the_portfolio_over_http_equal_the_recount(app, clien
         assert got_again[url] == want[url], url
 
 
-@pytest.mark.xfail(strict=True, reason="Lord Howe's 30-minute DST change (test_known_failures.py): the rows CSV of "
-                                       "the day after it, read from a rollup built in a run across the change, "
-                                       "misses the cars of its first half hour")
 def test_the_report_csv_over_http_in_lord_howe(app, client, monkeypatch):
     tz = "Australia/Lord_Howe"
     db.session.get(Garage, MAIN).timezone = tz

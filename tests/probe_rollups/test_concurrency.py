@@ -205,10 +205,6 @@ def rebuild_all(garage_id: int) -> None:  # flask --app garage rollups --rebuild
 
 
 @pytest.mark.parametrize("forget", [change_timezone, rebuild_all])
-@pytest.mark.xfail(strict=True, reason="Dropping a garage's rollups (forget: a timezone change, or the command's "
-                                       "--rebuild) deletes its hours, stays and breakdowns, then its days; a "
-                                       "catch-up rebuilding a day has locked the day's row (claim) and then deletes "
-                                       "its hours (replace): deadlock, one of them fails")
 def test_a_timezone_change_while_a_catch_up_rebuilds(app, monkeypatch, garage, forget):
     day = date(2026, 10, 24)
     rollups.table.mark_dirty(garage, [day])  # rebuilt: its old hours are deleted by `replace`

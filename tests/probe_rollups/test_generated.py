@@ -46,7 +46,7 @@ def examples(n: int) -> int:
     return n * EXPLORE if EXPLORE else n
 
 
-@settings(max_examples=examples(15), **SETTINGS)
+@settings(max_examples=examples(6), **SETTINGS)
 @given(scenario=scenarios(WHOLE_HOUR_ZONES))
 def test_whole_hour_zones_every_figure_is_the_recount(app, monkeypatch, people, scenario):
     """Zones whose offsets change by whole hours (DST at 02:00 or at midnight, 30/45-minute standard
@@ -54,7 +54,7 @@ def test_whole_hour_zones_every_figure_is_the_recount(app, monkeypatch, people, 
     run(app, monkeypatch, people, scenario, "whole-hour")
 
 
-@settings(max_examples=examples(12), **SETTINGS)
+@settings(max_examples=examples(5), **SETTINGS)
 @given(scenario=scenarios(WHOLE_HOUR_ZONES, tz_changes=("Pacific/Apia", "Pacific/Kiritimati", "America/St_Johns",
                                                         "Asia/Kathmandu", "Europe/Berlin", "UTC"), checkpoints=5))
 def test_timezone_changes_between_writes(app, monkeypatch, people, scenario):
@@ -67,7 +67,7 @@ PAIRS = ("Asia/Kathmandu", "America/St_Johns", "Pacific/Kiritimati", "Pacific/Ch
          "Europe/Berlin", "UTC")
 
 
-@settings(max_examples=examples(8), **SETTINGS)
+@settings(max_examples=examples(4), **SETTINGS)
 @given(data=st.data())
 def test_portfolio_of_two_garages_in_two_zones(app, monkeypatch, people, data):
     """Two garages with traffic over the same dates in different zones (their local days cover different

@@ -55,7 +55,7 @@ def timelines(draw):
     return tz, day, steps, checks, final_lag
 
 
-@settings(max_examples=examples(20), **SETTINGS)
+@settings(max_examples=examples(8), **SETTINGS)
 @given(timeline=timelines())
 def test_writes_around_midnight_with_the_clock_held(app, monkeypatch, people, timeline):
     tz, day, steps, checks, final_lag = timeline
