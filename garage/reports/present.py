@@ -72,6 +72,12 @@ def hour_axis(buckets: list[Bucket], with_day: bool) -> list[str] | None:
     return [i18n.format_date(b.local_start, form) if b.local_start.hour == 0 else "" for b in buckets]
 
 
+def day_axis(buckets: list[Bucket]) -> list[str] | None:
+    """Days across New Year tick the x axis without their weekday ("6 Dec 2025"): the first tick,
+    turned, has room for that much whole ("Sat, Dec 6, 2…" lost the year it is there for)."""
+    return [i18n.format_date(b.local_start, "yMMMd") for b in buckets] if two_years(buckets) else None
+
+
 def day_form(buckets: list[Bucket]) -> str:
     """A day's label's CLDR skeleton: "Sat, Dec 6", with the year when the days span two years."""
     return "yMMMEd" if two_years(buckets) else "MMMEd"
@@ -106,7 +112,8 @@ def revenue_chart(report: Report) -> Chart:
         row_labels(report), [(_("Revenue"), [minor_to_major(r.revenue_cents) for r in report.rows])],
         x_label=_("Hour (%(timezone)s)", timezone=tz) if hourly else _("Day (%(timezone)s)", timezone=tz),
         y_label=_("Revenue (%(currency)s)", currency=current_currency()), fmt=format_major_amount, tick_fmt=format_whole_major,
-        axis_labels=hour_axis([r.bucket for r in report.rows], hourly and not report.period.single_day))
+        axis_labels=hour_axis([r.bucket for r in report.rows], hourly and not report.period.single_day)
+        if hourly else day_axis([r.bucket for r in report.rows]))
 
 
 def traffic_chart(report: Report) -> Chart:
@@ -165,7 +172,7 @@ def daily_occupancy_chart(report: Report) -> Chart:
                              (_("Average"), [None if r.average_occupancy is None else round(r.average_occupancy, 1)
                                              for r in report.rows])],
         x_label=_("Day (%(timezone)s)", timezone=report.timezone), y_label=_("Cars inside"), fmt=count,
-        ceiling=(_("Total spaces"), report.total_spaces))
+        ceiling=(_("Total spaces"), report.total_spaces), axis_labels=day_axis([r.bucket for r in report.rows]))
 
 
 def heatmap_chart(report: Report) -> Chart:

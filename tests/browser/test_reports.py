@@ -202,6 +202,8 @@ def test_a_years_report_fits_every_screen_in_english_and_german(live, browser, l
                                                        caret="initial")
         assert wide == {}, wide
 
+        if SHOTS:
+            page.locator("#chart-revenue").screenshot(path=f"{SHOTS}/year-{language}-revenue-chart.png", caret="initial")
         # The days of a year's report say their year: two "Sat, Dec 6" were one under the other.
         page.locator("#chart-revenue details summary").click()
         days = page.locator("#chart-revenue details tbody th").all_inner_texts()
