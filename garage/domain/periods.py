@@ -14,7 +14,7 @@ from typing import Callable, Iterable, Mapping
 
 from .clock import local_day_bounds, local_today, to_local
 from .errors import InvalidInput
-from .words import N_, _
+from .words import N_, Text, _
 
 GROUPS = ("day", "hour")
 MAX_DAYS = 366
@@ -186,7 +186,26 @@ def parse_date(raw: str, field: str) -> date:
 
 def parse_period(args: Mapping[str, str], today: date, default: Period | None = None) -> Period:
     """Read ?from=&to=&group= (all optional; neither date: `default`, else the 30 days to `today`).
-    Raises InvalidInput with the field."""
+    Raises InvalidInput with the field (rows per hour over more than MAX_HOURLY_DAYS days too: an
+    address asking for hourly figures never gets daily ones)."""
+    return _parse_period(args, today, default, hours_too_long="refuse")
+
+
+def parse_asked_period(args: Mapping[str, str], today: date,
+                       default: Period | None = None) -> tuple[Period, Text | None]:
+    """parse_period for a person's form (the reports page): rows per hour asked over more than
+    MAX_HOURLY_DAYS days are rows per day, with a note saying so, rather than a refusal. "Yesterday"
+    leaves "Rows per" on Hour; a From typed a year back then means the year, by day. Every other
+    mistake is still refused (InvalidInput)."""
+    period = _parse_period(args, today, default, hours_too_long="by day")
+    asked = (args.get("group") or "").strip().lower()
+    if asked == "hour" and period.group == "day":
+        return period, _("Rows per hour are available for up to %(days)s days: this report of %(num)s days "
+                         "is by day.", days=MAX_HOURLY_DAYS, num=period.days)
+    return period, None
+
+
+def _parse_period(args: Mapping[str, str], today: date, default: Period | None, hours_too_long: str) -> Period:
     raw_from = (args.get("from") or "").strip()
     raw_to = (args.get("to") or "").strip()
     raw_group = (args.get("group") or "").strip().lower()
@@ -207,6 +226,8 @@ def parse_period(args: Mapping[str, str], today: date, default: Period | None = 
                            field="to")
     group = raw_group or ("hour" if period.single_day else "day")
     if group == "hour" and period.days > MAX_HOURLY_DAYS:
+        if hours_too_long == "by day":
+            return Period(period.first, period.last, "day")
         raise InvalidInput(_("Per-hour rows are available for up to %(days)s days; group by day or choose "
                              "a shorter range", days=MAX_HOURLY_DAYS), field="group")
     return Period(period.first, period.last, group)

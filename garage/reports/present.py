@@ -18,7 +18,7 @@ from ..domain.money import (
 )
 from ..domain.periods import Bucket
 from ..services.closes import CloseView
-from ..services.reports import TICKET_COLUMNS, Report
+from ..services.reports import TICKET_COLUMNS, UNKNOWN_ATTENDANT, Report
 
 CHARTS = ("revenue", "traffic", "occupancy", "heatmap")
 
@@ -43,10 +43,17 @@ def told_apart(garages: Iterable[tuple[str, str]]) -> list[str]:
     return [f"{name} ({slug})" if names.count(name) > 1 else name for name, slug in pairs]
 
 
+def two_years(buckets: list[Bucket]) -> bool:
+    """Whether the buckets' local days span two calendar years: then a day says its year ("Sat, Dec 6, 2025"
+    and "Sun, Dec 6, 2026" of a year's report, never two "Sat, Dec 6")."""
+    return bool(buckets) and buckets[0].local_start.year != buckets[-1].local_start.year
+
+
 def hour_labels(buckets: list[Bucket], with_day: bool) -> list[str]:
-    """Each hour's local start in the reader's locale (14:00 / 2:00 PM; with the day: "Mar 8, 2:00 PM")."""
+    """Each hour's local start in the reader's locale (14:00 / 2:00 PM; with the day: "Mar 8, 2:00 PM";
+    across New Year: "Dec 31, 2025, 11:00 PM")."""
     if with_day:
-        labels = i18n.format_datetimes([b.local_start for b in buckets], form="MMMdHm")
+        labels = i18n.format_datetimes([b.local_start for b in buckets], form="yMMMdHm" if two_years(buckets) else "MMMdHm")
     else:
         labels = [i18n.format_time(b.local_start) for b in buckets]
     seen: dict[str, int] = {}
@@ -61,14 +68,33 @@ def hour_axis(buckets: list[Bucket], with_day: bool) -> list[str] | None:
     """Over several days, tick the x axis at local midnights with the date only."""
     if not with_day:
         return None
-    return [i18n.format_date(b.local_start, "MMMEd") if b.local_start.hour == 0 else "" for b in buckets]
+    form = day_form(buckets)
+    return [i18n.format_date(b.local_start, form) if b.local_start.hour == 0 else "" for b in buckets]
+
+
+def day_axis(buckets: list[Bucket]) -> list[str] | None:
+    """Days across New Year tick the x axis without their weekday ("6 Dec 2025"): the first tick,
+    turned, has room for that much whole ("Sat, Dec 6, 2…" lost the year it is there for)."""
+    return [i18n.format_date(b.local_start, "yMMMd") for b in buckets] if two_years(buckets) else None
+
+
+def day_form(buckets: list[Bucket]) -> str:
+    """A day's label's CLDR skeleton: "Sat, Dec 6", with the year when the days span two years."""
+    return "yMMMEd" if two_years(buckets) else "MMMEd"
 
 
 def row_labels(report: Report) -> list[str]:
     buckets = [r.bucket for r in report.rows]
     if report.period.group == "hour":
         return hour_labels(buckets, with_day=not report.period.single_day)
-    return [i18n.format_date(b.local_start, "MMMEd") for b in buckets]
+    form = day_form(buckets)
+    return [i18n.format_date(b.local_start, form) for b in buckets]
+
+
+def attendant_label(label: str) -> str:
+    """A "By attendant" row's name: the exits of no one known (the API's) in the reader's words, a
+    username as it is (a username has no "/": none can read "API/unknown")."""
+    return _(N_("API/unknown")) if label == UNKNOWN_ATTENDANT else label
 
 
 def period_label(report: Report) -> str:
@@ -86,7 +112,8 @@ def revenue_chart(report: Report) -> Chart:
         row_labels(report), [(_("Revenue"), [minor_to_major(r.revenue_cents) for r in report.rows])],
         x_label=_("Hour (%(timezone)s)", timezone=tz) if hourly else _("Day (%(timezone)s)", timezone=tz),
         y_label=_("Revenue (%(currency)s)", currency=current_currency()), fmt=format_major_amount, tick_fmt=format_whole_major,
-        axis_labels=hour_axis([r.bucket for r in report.rows], hourly and not report.period.single_day))
+        axis_labels=hour_axis([r.bucket for r in report.rows], hourly and not report.period.single_day)
+        if hourly else day_axis([r.bucket for r in report.rows]))
 
 
 def traffic_chart(report: Report) -> Chart:
@@ -145,7 +172,7 @@ def daily_occupancy_chart(report: Report) -> Chart:
                              (_("Average"), [None if r.average_occupancy is None else round(r.average_occupancy, 1)
                                              for r in report.rows])],
         x_label=_("Day (%(timezone)s)", timezone=report.timezone), y_label=_("Cars inside"), fmt=count,
-        ceiling=(_("Total spaces"), report.total_spaces))
+        ceiling=(_("Total spaces"), report.total_spaces), axis_labels=day_axis([r.bucket for r in report.rows]))
 
 
 def heatmap_chart(report: Report) -> Chart:

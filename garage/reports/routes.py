@@ -12,7 +12,7 @@ from ..domain.errors import DomainError, InvalidInput
 from ..domain.inputs import parse_whole
 from ..domain.money import example, in_currency, parse_money, typed_example
 from ..domain.words import N_, _
-from ..domain.periods import Period, parse_date, parse_period, presets
+from ..domain.periods import Period, parse_asked_period, parse_date, parse_period, presets
 from ..persistence import replica
 from ..services import closes, reports
 from ..services import validations as validation_service
@@ -34,9 +34,18 @@ def _period() -> tuple[Period | None, InvalidInput | None, str]:
 @bp.get("")
 @manager_required
 def index():
-    period, error, tz = _period()
+    """The report page. Its form may ask for rows per hour over a year ("Yesterday" leaves Hour chosen):
+    the report is then by day, and says so (domain.periods.parse_asked_period); the chart and CSV
+    addresses keep refusing it (they link to the period shown)."""
+    tz = get_settings(current_garage()).timezone
     today = local_today(utcnow(), tz)
+    period, error, note = None, None, None
+    try:
+        period, note = parse_asked_period(request.args, today)
+    except InvalidInput as exc:
+        error = exc
     context = {"error": error, "period": period, "presets": presets(today, i18n.first_weekday()), "timezone": tz,
+               "group_note": note, "attendant_label": present.attendant_label,
                "form": {k: request.args.get(k, "") for k in ("from", "to", "group")}}
     status = 422 if error else 200
     if period is not None:

@@ -16,6 +16,8 @@ from garage.domain.clock import local_today, utcnow
 from garage.domain.tickets import PAYMENT_METHODS, VEHICLE_TYPES
 from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 from garage.extensions import db
+from tests.helpers.browser import signed_in
+from tests.helpers.garages import PASSWORD
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,5 +110,121 @@ def test_reports_page_in_chromium(live, browser):
             page.screenshot(path=str(out), full_page=True, caret="initial")  # "hide" injects a style the CSP refuses
         assert not problems, problems
         assert [u for u in missing if not u.endswith("/favicon.ico")] == []
+    finally:
+        context.close()
+
+
+# --- a year's report on every screen, in English and German (an outside browser pass) ------------
+
+WIDTHS = (768, 1024, 1280, 1920)
+SHOTS = os.environ.get("REPORT_SHOTS")  # a folder: screenshots of each width and language go there
+
+
+def seed_a_year(live, tickets: int = 40_000) -> None:
+    """A year ending today: 40,000 paid exits of $249 each ($9,960,000.00; each method's and
+    attendant's ~10,000 exits and ~$2,490,000.00 on a breakdown row), spread over the year's days."""
+    from garage.models import Ticket
+
+    rng = random.Random(7)
+    now = utcnow().replace(minute=0, second=0, microsecond=0)
+    live.user("carol", "attendant")
+    live.user("dave", "attendant")
+    with live.app.app_context():
+        from garage.models import User
+        users = [db.session.scalar(sa.select(User.id).where(User.username == n)) for n in ("carol", "dave", "boss")]
+        rows = []
+        for g in range(tickets):
+            leave = now - timedelta(days=1 + g % 364, hours=rng.randrange(12))
+            rows.append(dict(
+                garage_id=MAIN, ticket_number=f"PS-Y{g}", license_plate=f"Y {g}", plate_key=f"Y{g}",
+                vehicle_type=VEHICLE_TYPES[g % len(VEHICLE_TYPES)], entry_time=leave - timedelta(hours=2),
+                exit_time=leave, duration_minutes=120, status="completed", lost=False, lost_fee_cents=None,
+                amount_paid=24_900, payment_method=PAYMENT_METHODS[g % len(PAYMENT_METHODS)],
+                last_event_at=leave, closed_by_id=users[g % 4] if g % 4 < 3 else None))
+        for chunk in range(0, len(rows), 5000):
+            db.session.execute(sa.insert(Ticket), rows[chunk:chunk + 5000])
+        db.session.commit()
+        db.session.remove()
+
+
+FIT = """() => {
+    // Anything wider than the screen; any card whose content is wider than its inside (a table, a
+    // figure); a table sticking out of its card's padding (a table in a scroll box scrolls there).
+    const over = [];
+    for (const card of document.querySelectorAll('#report .card')) {
+        const name = (card.querySelector('h2, dt') || card).textContent.trim().slice(0, 40);
+        if (card.scrollWidth > card.clientWidth) over.push([name, card.scrollWidth - card.clientWidth]);
+        const box = card.getBoundingClientRect(), pad = parseFloat(getComputedStyle(card).paddingRight);
+        for (const table of card.querySelectorAll('table')) {
+            const shown = table.closest('.table-scroll') || table;
+            if (!shown.getClientRects().length || table.closest('details:not([open])')) continue;
+            const right = shown.getBoundingClientRect().right;
+            if (right > box.right - pad + 0.5) over.push([name, Math.round(right - (box.right - pad))]);
+        }
+    }
+    return {page: document.documentElement.scrollWidth, screen: innerWidth, over};
+}"""
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_a_years_report_fits_every_screen_in_english_and_german(live, browser, language):
+    """A manager reading German with de_DE formats: at 768 px the page was 824 px wide (Umsatz cut);
+    at 1280 and 1920 the breakdown tables were 434 px wide in 404-px cards. Nothing wider than the
+    screen at any width; every table inside its card; the days say their year (the year holds two
+    "Sat, Dec 6"); exits grouped like the figures ("10,000")."""
+    live.user("boss", "manager", PASSWORD)
+    seed_a_year(live)
+    if language == "de":
+        with live.app.app_context():
+            db.session.execute(sa.text("UPDATE users SET language = 'de', locale = 'de_DE' WHERE username = 'boss'"))
+            db.session.commit()
+            db.session.remove()
+    today = local_today(utcnow(), "UTC")
+    first = today - timedelta(days=365)
+    page = signed_in(browser, live, {"width": 1920, "height": 1080}, "boss", "/g/main/reports")
+    context = page.context
+    try:
+        page.goto(f"{live.url}/g/main/reports?from={first}&to={today}&group=day")
+        revenue = page.locator(".figure[data-figure=revenue_cents] .value").inner_text()
+        assert revenue.replace("\xa0", " ") == ("9.960.000,00 $" if language == "de" else "$9,960,000.00")
+        exits = page.locator(".breakdown").first.locator("tbody td").first.inner_text()
+        assert exits == ("10.000" if language == "de" else "10,000")  # was "10000"
+        wide = {}
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 1024 if width == 768 else 800})
+            fit = page.evaluate(FIT)
+            if fit["page"] > fit["screen"] or fit["over"]:
+                wide[width] = fit
+            if SHOTS:
+                Path(SHOTS).mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=f"{SHOTS}/year-{language}-{width}-top.png", caret="initial")
+                page.locator(".breakdowns").screenshot(path=f"{SHOTS}/year-{language}-{width}-breakdowns.png",
+                                                       caret="initial")
+        assert wide == {}, wide
+
+        if SHOTS:
+            page.locator("#chart-revenue").screenshot(path=f"{SHOTS}/year-{language}-revenue-chart.png", caret="initial")
+        # The days of a year's report say their year: two "Sat, Dec 6" were one under the other.
+        page.locator("#chart-revenue details summary").click()
+        days = page.locator("#chart-revenue details tbody th").all_inner_texts()
+        assert len(days) == 366 and len(set(days)) == 366
+        assert str(first.year) in days[0] and str(today.year) in days[-1], (days[0], days[-1])
+        assert days[0] != days[-1].replace(str(today.year), str(first.year))
+
+        # "Yesterday" leaves Rows per on Hour; a From typed a year back then shows the year by day
+        # (it was a 422: "Per-hour rows are available for up to 31 days").
+        page.set_viewport_size({"width": 1280, "height": 800})
+        page.click(".presets a >> nth=1")
+        page.wait_for_url(re.compile(r"group=hour"))
+        assert page.locator("#report-group").input_value() == "hour"
+        page.fill("#report-from", first.isoformat())
+        page.click(".period-fields button[type=submit]")
+        page.wait_for_url(re.compile(rf"from={first}"))
+        note = page.locator("#report-group-note")
+        note.wait_for()
+        assert ("31 Tage" if language == "de" else "31 days") in note.inner_text()
+        assert page.locator("#report-group").input_value() == "day"
+        assert page.locator("#chart-revenue svg > title").text_content() == (
+            "Umsatz pro Tag" if language == "de" else "Revenue per day")
     finally:
         context.close()

@@ -6,7 +6,10 @@ garage" and the chooser's garages are finger-sized, and the chooser says which g
 The viewports are the tablet's screen less the ~80 px its browser's bars take (test_desk_layout)."""
 from __future__ import annotations
 
+import os
+
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
@@ -22,6 +25,7 @@ PORTRAIT = {"width": 768, "height": 1024 - 80}
 ORIENTATIONS = pytest.mark.parametrize("viewport", [LANDSCAPE, PORTRAIT], ids=["landscape", "portrait"])
 ADMIN_MENU = ["Desk", "Reports", "Permits", "Staff", "Audit log", "Settings", "Lobby", "API docs", "Portfolio", "Garages"]
 LONG_NAME = "Harbour Street Multi-Storey Car Park"
+READABLE = 120  # px of the garage's name at least in the bar, or all of it ("Main garage" is about 152)
 
 TOP_BAR = """() => {
     const box = e => { const r = e.getBoundingClientRect();
@@ -48,10 +52,16 @@ def test_an_admins_menu_is_one_line_in_landscape_and_one_row_of_links_in_portrai
             bar = page.evaluate(TOP_BAR)
             links, brand, signout = bar["links"], bar["brand"], bar["signout"]
             assert [link["text"] for link in links] == ADMIN_MENU, path
-            assert len({link["top"] for link in links}) == 1, (path, links)  # the links never wrap
+            # The links never wrap, but beside a long name in landscape: the name keeps READABLE px
+            # (it was squeezed to "H…"), the links take two rows between it and Sign out.
+            long_beside = viewport is LANDSCAPE and path == "/g/harbour/settings"
+            assert len({link["top"] for link in links}) == (2 if long_beside else 1), (path, links)
             assert max(link["right"] for link in links) <= bar["screen"] and signout["right"] <= bar["screen"], (path, bar)
             assert bar["page"] <= bar["screen"], (path, bar)  # nothing wider (the portfolio's charts were 960 px)
-            if viewport is LANDSCAPE:  # one line: the name, the links, the person and Sign out
+            if long_beside:
+                assert brand["right"] - brand["left"] >= READABLE and bar["height"] < 3 * TAP_MIN, (path, bar)
+                assert all(brand["right"] < link["left"] and link["right"] < signout["left"] for link in links), bar
+            elif viewport is LANDSCAPE:  # one line: the name, the links, the person and Sign out
                 assert brand["top"] == signout["top"] == links[0]["top"] and bar["height"] < 2 * TAP_MIN, (path, bar)
                 assert links[0]["left"] > brand["right"] and signout["left"] > links[-1]["right"], (path, bar)
             else:  # the name and Sign out, then the links in a row of their own
@@ -88,5 +98,38 @@ def test_a_person_of_two_garages_switches_with_finger_sized_buttons_and_sees_whi
         page.locator('.garage-choice li[data-slug="north"] button').tap()
         page.wait_for_url("**/g/north/desk")
         expect(page.locator(".brand")).to_have_text("North Deck")
+    finally:
+        page.context.close()
+
+
+# A manager reading German at 1024 px (an outside browser pass): "Dauerparkkarten", "Einstellungen"...
+# made the menu 200 px longer and the garage's name was squeezed to "M…".
+MANAGER_PAGES = ("/g/main/reports", "/g/main/settings", "/g/main/permits", "/g/main/admin/users", "/g/main/admin/audit")
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_the_garage_name_stays_readable_beside_a_managers_menu_at_1024(live, browser, language):
+    with live.app.app_context():  # a manager of two garages: the portfolio is in the menu too
+        person("mia", {MAIN: "manager", add_garage("harbour", name=LONG_NAME): "manager"})
+        db.session.execute(sa.text("UPDATE users SET language = :l, locale = :f WHERE username = 'mia'"),
+                           {"l": language, "f": "de_DE" if language == "de" else "en_US"})
+        db.session.commit()
+        db.session.remove()
+    page = signed_in(browser, live, LANDSCAPE, "mia", "/g/main/reports")
+    try:
+        for path in (*MANAGER_PAGES, "/g/harbour/reports"):
+            page.goto(live.url + path)
+            bar = page.evaluate(TOP_BAR)
+            brand, links, signout = bar["brand"], bar["links"], bar["signout"]
+            shown = brand["right"] - brand["left"]
+            assert shown >= min(READABLE, page.evaluate("document.querySelector('.brand').scrollWidth")), (path, bar)
+            assert bar["brand_cut"] == path.startswith("/g/harbour"), (path, bar)  # "Main garage" whole
+            assert bar["page"] <= bar["screen"] and signout["right"] <= bar["screen"], (path, bar)
+            assert all(link["left"] > brand["right"] and link["right"] < signout["left"] for link in links), (path, bar)
+            assert bar["height"] < 3 * TAP_MIN, (path, bar)  # at most two rows of links
+            assert small_targets(page, ".topbar") == [], path
+            if os.environ.get("REPORT_SHOTS"):  # a folder for the bar of each page
+                page.locator(".topbar").screenshot(
+                    path=f"{os.environ['REPORT_SHOTS']}/bar-{language}-{path.strip('/').replace('/', '-')}.png")
     finally:
         page.context.close()

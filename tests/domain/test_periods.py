@@ -10,7 +10,7 @@ import pytest
 from garage.domain.errors import InvalidInput
 from garage.domain.clock import local_today
 from garage.domain.periods import (
-    Period, TodayAcross, default_period, parse_date, parse_period, presets, spanning,
+    Period, TodayAcross, default_period, parse_asked_period, parse_date, parse_period, presets, spanning,
 )
 
 TODAY = date(2026, 11, 26)
@@ -34,6 +34,22 @@ def test_per_hour_rows_cover_up_to_31_days():
     assert parse_period({"from": "2026-01-01", "to": "2026-01-31", "group": "hour"}, TODAY).group == "hour"
     assert refused({"from": "2026-01-01", "to": "2026-02-01", "group": "hour"}) == (
         "Per-hour rows are available for up to 31 days; group by day or choose a shorter range", "group")
+
+
+def test_a_form_asking_per_hour_over_more_than_31_days_gets_days_and_a_note():
+    """"Yesterday" leaves the form on Hour; a From typed a year back then: the year by day, saying so
+    (parse_period, for addresses, still refuses: an hourly CSV never comes back daily)."""
+    year = {"from": "2025-11-27", "to": "2026-11-26", "group": "hour"}
+    period, note = parse_asked_period(year, TODAY)
+    assert period == Period(date(2025, 11, 27), date(2026, 11, 26), "day")
+    assert note == "Rows per hour are available for up to 31 days: this report of 365 days is by day."
+    assert parse_asked_period({"from": "2026-01-01", "to": "2026-01-31", "group": "hour"}, TODAY) == (
+        Period(date(2026, 1, 1), date(2026, 1, 31), "hour"), None)
+    assert parse_asked_period({"from": "2026-01-01", "to": "2026-03-01"}, TODAY)[1] is None  # by day as asked
+    assert parse_asked_period({}, TODAY) == (default_period(TODAY), None)
+    with pytest.raises(InvalidInput):  # the other mistakes are still refused
+        parse_asked_period({"from": "2024-01-01", "to": "2026-01-01", "group": "hour"}, TODAY)
+    assert refused(year)[1] == "group"
 
 
 @pytest.mark.parametrize("args, message, field", [

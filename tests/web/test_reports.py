@@ -350,10 +350,14 @@ def test_presets_link_to_bookmarkable_urls(manager_client, app):
     ("from=2026-03-09&to=2026-03-01", "start date must be on or before"),
     ("from=2026-03-01&to=2026-03-01&group=week", "Group by"),
     ("from=2020-01-01&to=2026-01-01", "at most 366 days"),
-    ("from=2026-01-01&to=2026-03-01&group=hour", "up to 31 days"),
     ("from=1999-12-31", "between 2000 and 2100"),
 ])
 def test_invalid_periods_are_422_with_a_message(manager_client, query, words):
+    refused_everywhere(manager_client, query, words)
+
+
+def refused_everywhere(manager_client, query: str, words: str) -> None:
+    """`query` refused (422, `words`) by the page, its fragment, a chart and both CSV files."""
     r = manager_client.get(f"/g/main/reports?{query}")
     assert r.status_code == 422
     page = soup(r)
@@ -366,6 +370,44 @@ def test_invalid_periods_are_422_with_a_message(manager_client, query, words):
     for url in ("/g/main/reports/charts/revenue.svg", "/g/main/reports/export/rows.csv", "/g/main/reports/export/tickets.csv"):
         r = manager_client.get(f"{url}?{query}")
         assert r.status_code == 422 and words in r.get_data(as_text=True)
+
+
+def test_hourly_rows_asked_over_a_year_are_shown_by_day_with_a_note(manager_client):
+    """"Yesterday" leaves Rows per on Hour; a From typed a year back was a 422 ("Per-hour rows are
+    available for up to 31 days"): the page shows the year by day and says so. The chart and CSV
+    addresses, which the page writes with the period it shows, still refuse hourly rows over 31 days."""
+    query = "from=2025-12-07&to=2026-12-06&group=hour"
+    for headers in ({}, HTMX):
+        r = manager_client.get(f"/g/main/reports?{query}", headers=headers)
+        assert r.status_code == 200
+        page = soup(r)
+        assert page.select_one("#report-group-note").get_text() == (
+            "Rows per hour are available for up to 31 days: this report of 365 days is by day.")
+        assert page.select_one("#report-group option[selected]")["value"] == "day"
+        assert page.select_one("#chart-revenue svg title").get_text() == "Revenue per day"
+        assert all("group=day" in a["href"] for a in page.select(".exports a"))
+    assert soup(manager_client.get("/g/main/reports?from=2026-11-06&to=2026-12-06&group=day")).select_one(
+        "#report-group-note") is None
+    r = manager_client.get("/g/main/reports/export/rows.csv?" + query)
+    assert r.status_code == 422 and "up to 31 days" in r.get_data(as_text=True)
+    refused_everywhere(manager_client, "from=2024-01-01&to=2026-01-01&group=hour", "at most 366 days")
+
+
+def test_days_say_their_year_when_the_period_spans_two(manager_client):
+    """A year's report had two "Sat, Dec 6" (2025 and 2026) in its chart and table view."""
+    add_ticket(z("2025-12-06 15:00"), z("2025-12-06 16:00"), 1000)
+    add_ticket(z("2026-12-05 15:00"), z("2026-12-05 16:00"), 1000)
+    page = soup(manager_client.get("/g/main/reports?from=2025-12-06&to=2026-12-05"))
+    days = [th.get_text() for th in page.select("#chart-revenue .chart-table tbody th")]
+    assert (len(days), days[0], days[-1]) == (365, "Sat, Dec 6, 2025", "Sat, Dec 5, 2026")
+    ticks = [t.contents[0] for t in page.select("#chart-revenue svg .x-axis text")]  # the first one whole
+    assert ticks[0] == "Dec 6, 2025" and all(t[-4:] in ("2025", "2026") for t in ticks), ticks
+    ticks = [t.contents[0] for t in page.select("#chart-occupancy svg .x-axis text")]
+    assert ticks[0] == "Dec 6, 2025" and all(t[-4:] in ("2025", "2026") for t in ticks), ticks
+    page = soup(manager_client.get("/g/main/reports?from=2026-11-06&to=2026-12-05"))  # one year: no year
+    assert page.select_one("#chart-revenue .chart-table tbody th").get_text() == "Fri, Nov 6"
+    hours = soup(manager_client.get("/g/main/reports?from=2025-12-31&to=2026-01-01&group=hour"))
+    assert hours.select_one("#chart-revenue .chart-table tbody th").get_text().startswith("Dec 31, 2025")
 
 
 def test_a_report_cut_off_by_the_statement_timeout_says_so(manager_client, app, monkeypatch):
