@@ -5,16 +5,20 @@ portrait, every target is big enough for a finger, and printing never leaves the
 The viewports are the tablet's screen less the ~80 px its browser's bars take."""
 from __future__ import annotations
 
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from garage.domain.clock import utcnow
 from garage.extensions import db
+from garage.models import Garage, Ticket
 from garage.services import tickets as ticket_service
 from tests.browser.test_desk import seed_a_morning, sign_in, watch_console
-from tests.helpers.browser import settled, small_targets
+from tests.helpers.browser import TABLET, settled, small_targets
 from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 
 pytestmark = pytest.mark.browser
@@ -300,3 +304,83 @@ def test_without_javascript_print_opens_the_print_page_in_the_same_tab_with_a_wa
     assert len(page.context.pages) == 1
     page.locator("a", has_text="Back to the desk").click()
     page.wait_for_url("**/desk")
+
+
+# --- a long day's figures (an outside browser pass: "REVENUE TODAY $4,63…", "2 Std. 4…") ----------
+
+# The widest a tile must show whole: "$99,999.00" / "99.999,00 €" taken today, "23 h 59 min" /
+# "23 Std. 59 Min." the average stay.
+LONG_DAY_CENTS = 9_999_900
+LONGEST_STAY_MINUTES = 23 * 60 + 59
+SHOTS = Path(tempfile.gettempdir()) / "desk-fit"
+SHOWN = {"en": ("$99,999.00", "23 h 59 min"), "de": ("99.999,00 €", "23 Std. 59 Min.")}
+LANGUAGES = pytest.mark.parametrize("language", ["en", "de"])
+HELD = pytest.mark.parametrize("way", ["landscape", "portrait"])  # the whole screen: tests.helpers.browser.TABLET
+
+
+def seed_a_long_day(live, language: str) -> str:
+    """Two cars out today after 23 h 59 min each and the day's takings at $99,999.00 (in euros, the
+    German formats and words for "de"); a car inside since 75 min ago ("2 h billed"): its number."""
+    now = utcnow()
+    with live.app.app_context():
+        if language == "de":
+            db.session.execute(sa.update(Garage).where(Garage.id == MAIN)
+                               .values(currency="EUR", locale="de_DE", language="de"))
+        out = []
+        for i in range(2):
+            ticket = ticket_service.issue_ticket(MAIN, f"LONG {i}", "Car", now=now - timedelta(minutes=LONGEST_STAY_MINUTES))
+            ticket_service.process_exit(MAIN, ticket.ticket_number, "Cash", now=now)
+            out.append(ticket.ticket_number)
+        # A busy day's takings in two stays: what the live panel sums, set straight in their rows.
+        db.session.execute(sa.update(Ticket).where(Ticket.ticket_number.in_(out))
+                           .values(amount_paid=LONG_DAY_CENTS // len(out)))
+        db.session.commit()
+        inside = ticket_service.issue_ticket(MAIN, "B-ZX 3471", "Standard Vehicle",
+                                             now=now - timedelta(minutes=75)).ticket_number
+        db.session.remove()
+    return inside
+
+
+CLIPPED = """selector => [...document.querySelectorAll(selector)]
+    .filter(e => e.scrollWidth > e.clientWidth + 0.5 || getComputedStyle(e).textOverflow === 'ellipsis')
+    .map(e => `"${e.textContent.trim()}" ${e.scrollWidth} > ${e.clientWidth} px, ${getComputedStyle(e).textOverflow}`)"""
+
+
+def clipped(page: Page, selector: str) -> list[str]:
+    """The elements matching `selector` whose text is wider than their box, or that would end in "…"."""
+    return page.evaluate(CLIPPED, selector)
+
+
+@HELD
+@LANGUAGES
+def test_tiles_and_the_ticket_card_show_a_long_day_whole_and_confirm_stays_on_the_screen(live, desk_at, way,
+                                                                                          language):
+    inside = seed_a_long_day(live, language)
+    page = desk_at(TABLET[way])
+    sign_in(page, live)
+    shown = [page.locator(f'#live [data-stat="{name}"]').inner_text().replace("\xa0", " ") for name in ("revenue", "average-stay")]
+    assert shown == list(SHOWN[language])
+    assert clipped(page, "#live .tile > *") == []  # values, labels and the lines under them
+
+    # The card: "TICKET ISSUED · 4:30 PM" over "B-ZX 3472 · Standard Vehicle" (German: longer words).
+    page.locator("#entry label.choice:has(input[value='Standard Vehicle'])").tap()
+    issue_by_keyboard(page, "B-ZX 3472")
+    card = page.locator("#entry .ticket-card")
+    expect(card.locator(".ticket-line")).to_contain_text("B-ZX 3472")
+    expect(card.locator(".ticket-line")).to_contain_text("Standard")
+    assert clipped(page, "#entry .ticket-card p") == []
+    assert off_screen(page, "#entry .ticket-card", *ENTRY_CONTROLS) == []
+
+    # A scanned ticket: its quote, the payment methods and Confirm on the screen, the look-up field
+    # still where the next scan goes. Portrait in German is a line from the bottom edge: not asserted.
+    settled(page)
+    page.locator("#lookup-q").fill(inside)
+    page.locator("#lookup-q").press("Enter")
+    expect(page.locator("#exit .quote [data-ticket-number]")).to_have_text(inside)
+    settled(page)
+    expect(page.locator("#lookup-q")).to_be_focused()
+    if way == "landscape" or language == "en":
+        assert off_screen(page, "#exit .amount-due", "#exit .methods", "#exit button.btn-confirm") == []
+    assert clipped(page, "#live .tile > *") == []
+    SHOTS.mkdir(exist_ok=True)  # to look at (a scratch directory)
+    page.screenshot(path=str(SHOTS / f"desk-long-day-{language}-{way}.png"), caret="initial")
