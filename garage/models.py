@@ -625,11 +625,18 @@ class ReportDay(db.Model):
     refunded_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     permit_sales: Mapped[int] = mapped_column(default=0)
     permit_sales_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    # The day's report row without its hours (migration 0018; domain.figures.DayOccupancy): its exits'
+    # minutes, its peak occupancy and its car-seconds, both counted from the cars inside at its start.
+    stay_minutes: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    peak_running: Mapped[int | None]
+    occupancy_seconds: Mapped[float] = mapped_column(sa.Double, default=0.0, server_default="0")
 
 
 class ReportHour(db.Model):
-    """One real hour of a rolled-up day with events (domain.figures.HourEvents and the exits' sums);
-    `max_running` counts from the day's start (the report shifts it to its period's)."""
+    """One real hour of a rolled-up day, with or without events (domain.figures.HourEvents and the exits'
+    sums); `max_running` counts from the day's start (the report shifts it to its period's), as does
+    `average_offset` (the hour's average occupancy less the cars inside at the day's start);
+    `hour_of_week`: the local weekday (Monday 0) × 24 + the local hour (migration 0018)."""
 
     __tablename__ = "report_hours"
     garage_id: Mapped[int] = mapped_column(sa.ForeignKey("garages.id"), primary_key=True)
@@ -646,6 +653,8 @@ class ReportHour(db.Model):
     lost_tickets: Mapped[int] = mapped_column(default=0)
     lost_fee_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     refunded_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    hour_of_week: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    average_offset: Mapped[float] = mapped_column(sa.Double, default=0.0, server_default="0")
 
 
 class ReportStay(db.Model):

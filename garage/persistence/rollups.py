@@ -31,6 +31,8 @@ PARTS = (HOUR, STAY, BREAKDOWN)  # replaced with their day
 # The summary's figures of a day (services.reports.SummaryParts has the same names).
 DAY_FIGURES = ("entries", "departures", "exits", "revenue_cents", "lost_tickets", "lost_fee_cents", "permit_exits",
                "permit_free_exits", "refunds", "refunded_cents", "permit_sales", "permit_sales_cents")
+# A day's report row without its hours (services.reports.period_days; migration 0018).
+DAY_ROW_FIGURES = ("stay_minutes", "peak_running", "occupancy_seconds")
 HOUR_FIGURES = ("entries", "exits", "voids", "signed_seconds", "max_running", "first_seconds", "revenue_cents",
                 "stay_minutes", "lost_tickets", "lost_fee_cents", "refunded_cents")
 DAYS = sa.bindparam("days", expanding=True)
@@ -80,8 +82,9 @@ def replace(garage_id: int, tz: str, days: Mapping[date, Mapping[str, Any]], hou
         if rows:
             db.session.execute(sa.insert(table), [{"garage_id": garage_id, **row} for row in rows])
     done = (sa.update(DAY).where(DAY.c.garage_id == sa.bindparam("g"), DAY.c.day == sa.bindparam("d"))
-            .values(timezone=tz, dirty=False, built_at=now, **{k: sa.bindparam(k) for k in DAY_FIGURES}))
-    db.session.execute(done, [{"g": garage_id, "d": day, **{k: figures[k] for k in DAY_FIGURES}}
+            .values(timezone=tz, dirty=False, built_at=now,
+                    **{k: sa.bindparam(k) for k in DAY_FIGURES + DAY_ROW_FIGURES}))
+    db.session.execute(done, [{"g": garage_id, "d": day, **{k: figures[k] for k in DAY_FIGURES + DAY_ROW_FIGURES}}
                               for day, figures in days.items()])
 
 
@@ -110,6 +113,18 @@ def built_days_across(garage_ids: list[int], first: date, last: date) -> list[An
 
 def hours_of(garage_id: int, days: list[date]) -> list[Any]:
     return list(db.session.execute(sa.select(HOUR).where(IN_DAYS[HOUR]), {"garage_id": garage_id, "days": days}))
+
+
+def week_hours_of(garage_id: int, days: list[date]) -> list[tuple[int, int, int, float, int]]:
+    """(hour of the week, entries, exits, Σ average_offset, hours) over those days' hours: the heat map's
+    and the traffic chart's hours of rolled-up days in one grouped read (at most 168 rows)."""
+    if not days:
+        return []
+    query = (sa.select(HOUR.c.hour_of_week, sa.func.sum(HOUR.c.entries), sa.func.sum(HOUR.c.exits),
+                       sa.func.sum(HOUR.c.average_offset), sa.func.count())
+             .where(IN_DAYS[HOUR]).group_by(HOUR.c.hour_of_week))
+    return [(int(k), int(entries), int(exits), float(offsets), int(n))
+            for k, entries, exits, offsets, n in db.session.execute(query, {"garage_id": garage_id, "days": days})]
 
 
 def stays_of(garage_id: int, days: list[date]) -> list[tuple[int, int]]:

@@ -10,7 +10,7 @@ from babel import Locale, numbers as babel_numbers
 from .. import i18n
 from ..domain.charts import Chart, bar_chart, heat_map, line_chart
 from ..domain.clock import format_duration
-from ..domain.figures import csv_text, safe_cell, format_change, hour_of_week, week_order
+from ..domain.figures import csv_text, safe_cell, format_change, week_order
 from ..domain.words import N_, _
 from ..domain import closes as day_close
 from ..domain.money import (
@@ -100,10 +100,7 @@ def traffic_chart(report: Report) -> Chart:
         description = _("Cars entering and leaving in each local hour, %(period)s.", period=period_label(report))
     else:  # many days: the daily profile, summed over the period
         labels = [i18n.format_time(time(h)) for h in range(24)]
-        entries, exits = [0] * 24, [0] * 24
-        for bucket, ev in zip(report.hours, report.hour_events):
-            entries[bucket.local_start.hour] += ev.entries
-            exits[bucket.local_start.hour] += ev.exits
+        entries, exits = report.profile.hour_of_day()
         title = _("Entries and exits by hour of day")
         x_label = _("Hour of day (%(timezone)s)", timezone=report.timezone)
         description = _("Cars entering and leaving in each hour of the day, summed over the period, "
@@ -113,13 +110,9 @@ def traffic_chart(report: Report) -> Chart:
                      fmt=count, axis_labels=axis)
 
 
-# Up to a month the occupancy chart has a point per hour (720); a longer period one per day (a year
-# of hours is 8,760 points and as many table rows: a megabyte of page for a line no one can read).
-HOURLY_OCCUPANCY_DAYS = 31
-
-
 def occupancy_chart(report: Report) -> Chart:
-    if report.period.group == "day" and report.period.days > HOURLY_OCCUPANCY_DAYS:
+    """Per hour up to a month, per day beyond (`Period.by_day`: the report has no hours then)."""
+    if report.period.by_day:
         return daily_occupancy_chart(report)
     labels = hour_labels(report.hours, with_day=not report.period.single_day)
     return line_chart(
@@ -151,7 +144,7 @@ def daily_occupancy_chart(report: Report) -> Chart:
 def heatmap_chart(report: Report) -> Chart:
     """Weekdays (the locale's abbreviations) from the locale's first day of the week, by hour."""
     first = i18n.first_weekday()
-    cells = hour_of_week(report.occupancy, first)
+    cells = report.profile.heat(first)
     names = i18n.format_locale().days["format"]["abbreviated"]
     return heat_map(
         "heatmap", _("Occupancy by hour of week"),

@@ -10,6 +10,9 @@ A report's complete local days come from the rollups (services/rollups.py builds
 functions here, over whole days: `summary_parts`, `hour_events`, and persistence/rollups.py), its other
 days (today, any day not rolled up) from the rows; `period_summary`, `period_breakdowns` and
 `period_hours` add the two up, so every figure is the one the rows alone give (tests/db/test_rollups.py).
+A report grouped by day over more than a month (`Period.by_day`) reads no hours: `period_days` takes its
+rolled-up days' rows whole and their hours folded by hour of the week (the heat map, the traffic by hour
+of day), and counts only its other days hour by hour.
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ from ..domain.clock import utcnow
 from ..domain.errors import DomainError
 from ..domain.words import _
 from ..domain.figures import (
-    HourEvents, OccupancyPoint, occupancy_series, percent_change, safe_div, weighted_median,
+    HourEvents, OccupancyPoint, WeekProfile, occupancy_series, percent_change, safe_div, weighted_median,
 )
 from ..domain.periods import Bucket, BucketIndex, Period
 from ..domain.tickets import STATUS_ACTIVE, STATUS_VOIDED
@@ -115,6 +118,7 @@ class Report:
     hours: list[Bucket]
     hour_events: list[HourEvents]
     occupancy: list[OccupancyPoint | None]
+    profile: WeekProfile = field(default_factory=WeekProfile)  # the traffic by hour of day, the heat map
     changes: dict[str, float | None] = field(default_factory=dict)
 
 
@@ -422,6 +426,54 @@ def period_hours(garage_id: int, period: Period, tzname: str,
     return hours, events, sums
 
 
+def period_days(garage_id: int, period: Period, tzname: str, built: dict[date, Any], base: int,
+                now: datetime) -> tuple[list[Row], WeekProfile]:
+    """The rows and the hour-of-week profile of a report counted by the day (`Period.by_day`), from
+    `base` cars inside at its start: a rolled-up day over by `now` is its report_days row (its occupancy
+    moved from counting from its own start to the cars inside then) and its hours' sums by hour of the
+    week, in one grouped read for all of them; the other days (today, days not rolled up or not over by
+    `now`) are counted hour by hour as a shorter report counts them (period_hours), a run at a time."""
+    buckets = period.day_buckets(tzname)
+    dates = [period.first + timedelta(days=i) for i in range(period.days)]
+    whole = {d for d, b in zip(dates, buckets) if d in built and b.end <= now}
+    profile = WeekProfile()
+    for k, entries, exits, offsets, n in rollup_table.week_hours_of(garage_id, sorted(whole)):
+        profile.add_hour_of_week(k, entries, exits, offsets, n)
+    runs = {first: last for first, last in rollups.runs(d for d in dates if d not in whole)}
+    rows: list[Row] = []
+    level, i = base, 0
+    while i < len(dates):
+        day, bucket = dates[i], buckets[i]
+        if day in whole:
+            f = built[day]
+            rows.append(Row(bucket, f.entries, f.exits, f.revenue_cents, f.stay_minutes,
+                            None if f.peak_running is None else level + f.peak_running,
+                            max(0.0, level + f.occupancy_seconds / bucket.seconds),
+                            f.lost_tickets, f.lost_fee_cents, f.refunded_cents))
+            profile.add_level(_local_hours(bucket, day, tzname), level)
+            level += f.entries - f.departures
+            i += 1
+            continue
+        part = Period(day, runs[day])
+        hours, events, sums = period_hours(garage_id, replace(part, group="hour"), tzname, built)
+        occupancy = occupancy_series(level, hours, events, now)
+        rows += _rows(part, tzname, hours, events, sums, occupancy)
+        profile.add_hours(hours, events, occupancy)
+        level += sum(ev.entries - ev.departures for ev in events)
+        i += part.days
+    return rows, profile
+
+
+DAY_SECONDS = 24 * 3600
+
+
+def _local_hours(bucket: Bucket, day: date, tzname: str) -> list[datetime]:
+    """The local starts of a day's real hours: midnight to 23:00, or (a DST change) as they were."""
+    if bucket.seconds == DAY_SECONDS and bucket.local_start.hour == 0:
+        return [bucket.local_start.replace(hour=h) for h in range(24)]
+    return [b.local_start for b in Period(day, day, "hour").hour_buckets(tzname)]
+
+
 def _rows(period: Period, tzname: str, hours: list[Bucket], events: list[HourEvents],
           sums: list[HourSums], occupancy: list[OccupancyPoint | None]) -> list[Row]:
     if period.group == "hour":
@@ -474,16 +526,21 @@ def _build_report(garage_id: int, period: Period, now: datetime, full: bool) -> 
     start, end = period.bounds(tz)
     previous = period.previous()
     built = rollups.days_for(garage_id, tz, previous.first if full else period.first, period.last, now)
-    hours, events, sums = period_hours(garage_id, period, tz, built)
-    occupancy = occupancy_series(inside_at(garage_id, start, now), hours, events, now)
+    base = inside_at(garage_id, start, now)
+    if period.by_day:  # no hours: its days whole
+        hours, events, occupancy = [], [], []
+        rows, profile = period_days(garage_id, period, tz, built, base, now)
+    else:
+        hours, events, sums = period_hours(garage_id, period, tz, built)
+        occupancy = occupancy_series(base, hours, events, now)
+        rows, profile = _rows(period, tz, hours, events, sums, occupancy), WeekProfile.of(hours, events, occupancy)
     current = period_summary(garage_id, period, tz, built) if full else None
     parts = period_breakdowns(garage_id, period, tz, built) if full else Breakdowns([], [], [])
     report = Report(
         period=period, previous=previous, timezone=tz, total_spaces=total_spaces,
         summary=current, previous_summary=period_summary(garage_id, previous, tz, built) if full else None,
         by_method=parts.by_method, by_vehicle_type=parts.by_vehicle_type, by_attendant=parts.by_attendant,
-        rows=_rows(period, tz, hours, events, sums, occupancy),
-        hours=hours, hour_events=events, occupancy=occupancy,
+        rows=rows, hours=hours, hour_events=events, occupancy=occupancy, profile=profile,
     )
     if full:
         report.changes = {name: percent_change(getattr(report.summary, name),

@@ -18,12 +18,13 @@ every local day moved, and the next catch-up builds them again in the new timezo
 another timezone is never read: report_days.timezone)."""
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Iterator
 
 from ..domain.clock import local_day_bounds, local_today, utcnow
-from ..domain.periods import BucketIndex, Period
+from ..domain.figures import HourEvents, day_occupancy, hour_of_week_of
+from ..domain.periods import Bucket, BucketIndex, Period
 from ..extensions import db
 from ..persistence import commit_keeping_loaded
 from ..persistence import replica, rollups as table
@@ -60,27 +61,37 @@ def runs(days: Iterable[date]) -> list[tuple[date, date]]:
 # --- building --------------------------------------------------------------------------------
 
 def _build_run(garage_id: int, tz: str, first: date, last: date, wanted: set[date], now: datetime) -> int:
-    """Count the days of [first, last] (all `wanted`) from the source rows and replace their rollups."""
+    """Count the days of [first, last] (all `wanted`) from the source rows and replace their rollups: a
+    row per day and per real hour of it (events or not: the heat map's hours), each day's occupancy
+    counted from the cars inside at its start (domain.figures.day_occupancy)."""
     period = Period(first, last, "hour")
     start, end = period.bounds(tz)
     figures, stays, parts = table.source_days(garage_id, tz, start, end)
     hours, events, sums = reports.hour_events(garage_id, period, tz)
     day_index = BucketIndex(period.day_buckets(tz))
-    hour_rows: list[dict[str, Any]] = []
-    net, day_start_net, current = 0, 0, None  # max_running from the run's start → from the day's
-    entries: dict[date, int] = {}
+    by_day: dict[date, list[tuple[Bucket, HourEvents, reports.HourSums]]] = {}
+    net = 0  # Σ(entries − departures) from the run's start
     for bucket, ev, s in zip(hours, events, sums):
         day = first + timedelta(days=day_index.find(bucket.start))
-        if day != current:
-            current, day_start_net = day, net
+        if day not in by_day:
+            by_day[day], day_start_net = [], net
         net += ev.entries - ev.departures
-        entries[day] = entries.get(day, 0) + ev.entries
-        if day in wanted and (ev.entries or ev.departures or s.refunded_cents):
+        if ev.max_running is not None:  # from the run's start → from the day's
+            ev = replace(ev, max_running=ev.max_running - day_start_net)
+        by_day[day].append((bucket, ev, s))
+    hour_rows: list[dict[str, Any]] = []
+    days: dict[date, dict[str, Any]] = {}
+    for day in sorted(wanted):
+        day_hours = by_day.get(day, [])
+        occupancy = day_occupancy([b for b, _, _ in day_hours], [ev for _, ev, _ in day_hours])
+        for (bucket, ev, s), offset in zip(day_hours, occupancy.offsets):
             hour_rows.append({"day": day, "hour_start": bucket.start, "entries": ev.entries, "exits": ev.exits,
                               "voids": ev.voids, "signed_seconds": ev.signed_seconds,
-                              "max_running": None if ev.max_running is None else ev.max_running - day_start_net,
-                              "first_seconds": ev.first_seconds, **asdict(s)})
-    days = {day: {**figures[day], "entries": entries.get(day, 0)} for day in wanted}
+                              "max_running": ev.max_running, "first_seconds": ev.first_seconds, **asdict(s),
+                              "hour_of_week": hour_of_week_of(bucket.local_start), "average_offset": offset})
+        days[day] = {**figures[day], "entries": sum(ev.entries for _, ev, _ in day_hours),
+                     "stay_minutes": sum(s.stay_minutes for _, _, s in day_hours),
+                     "peak_running": occupancy.peak_running, "occupancy_seconds": occupancy.occupancy_seconds}
     stay_rows = [{"day": day, "duration_minutes": m, "tickets": n}
                  for day in wanted for m, n in sorted(stays[day].items())]
     breakdown_rows = [{"day": day, "payment_method": method, "vehicle_type": vehicle, "closed_by_id": closer,

@@ -167,13 +167,37 @@ def check_reports(app, monkeypatch, ids, now=None) -> None:
                 want = recount(monkeypatch, lambda: reports.build_report(ids[slug], period, now=now))
                 where = f"{slug} {period}"
                 for name in ("summary", "previous_summary", "changes", "by_method", "by_vehicle_type",
-                             "by_attendant", "rows", "hours", "hour_events", "occupancy"):
+                             "by_attendant", "rows", "hours", "hour_events", "occupancy", "profile"):
                     same(getattr(got, name), getattr(want, name), f"{where} {name}")
                 assert csv_of(got) == csv_of(want), where
         garages = list(db.session.scalars(sa.select(Garage).order_by(Garage.id)))
         for period in (Period(date(2026, 10, 20), date(2026, 11, 18)), Period(date(2026, 3, 1), date(2026, 3, 31))):
             same(reports.portfolio_figures(garages, period),
                  recount(monkeypatch, lambda: reports.portfolio_figures(garages, period)), f"portfolio {period}")
+
+
+def hour_by_hour(monkeypatch, build):
+    """What `build` gives with every report counted hour by hour (no report counted by the day)."""
+    with monkeypatch.context() as m:
+        m.setattr(Period, "by_day", property(lambda self: False))
+        return build()
+
+
+def check_days_against_hours(app, monkeypatch, ids, now=None) -> None:
+    """A report counted by the day (its rolled-up days whole: report_days, and report_hours by hour of the
+    week) has the rows, heat map and traffic by hour of day of the same report counted hour by hour."""
+    with app.test_request_context():
+        for slug, periods in PERIODS.items():
+            for period in periods:
+                if not period.by_day:
+                    continue
+                got = reports.build_report(ids[slug], period, now=now)
+                want = hour_by_hour(monkeypatch, lambda: reports.build_report(ids[slug], period, now=now))
+                assert got.hours == [] and want.hours
+                where = f"{slug} {period} by the day"
+                for name in ("summary", "previous_summary", "by_method", "rows", "profile"):
+                    same(getattr(got, name), getattr(want, name), f"{where} {name}")
+                assert csv_of(got) == csv_of(want), where
 
 
 def snapshot() -> dict:
@@ -204,6 +228,24 @@ def test_every_report_figure_equals_the_recount_from_the_tickets(app, traffic, m
     check_reports(app, monkeypatch, traffic, now=datetime(2026, 11, 5, tzinfo=timezone.utc))
 
 
+def test_a_report_counted_by_the_day_equals_the_same_report_counted_hour_by_hour(app, traffic, monkeypatch):
+    """Long reports grouped by day (Period.by_day: two of PERIODS, with both DST changes of Berlin) read
+    their rolled-up days whole; live days, rolled-up days after `now` and days not rolled up are counted
+    hour by hour in between, each from the cars inside at its start."""
+    assert sum(p.by_day for periods in PERIODS.values() for p in periods) == 2
+    check_days_against_hours(app, monkeypatch, traffic)  # nothing rolled up yet: the reports build some
+    for slug, garage_id in traffic.items():
+        rollups.catch_up(garage_id, ZONES[slug])
+    check_days_against_hours(app, monkeypatch, traffic)
+    check_days_against_hours(app, monkeypatch, traffic, now=datetime(2026, 11, 5, tzinfo=timezone.utc))
+    db.session.execute(sa.update(ReportDay).where(ReportDay.day.in_([date(2026, 3, 29), date(2026, 7, 1)]))
+                       .values(dirty=True))  # a DST day and a quiet one counted live between rolled-up ones
+    db.session.commit()
+    with monkeypatch.context() as m:
+        m.setattr(rollups, "build", lambda *args, **kwargs: 0)
+        check_days_against_hours(app, monkeypatch, traffic)
+
+
 def test_a_second_catch_up_changes_nothing(app, traffic, monkeypatch):
     for slug, garage_id in traffic.items():
         rollups.catch_up(garage_id, ZONES[slug])
@@ -214,8 +256,12 @@ def test_a_second_catch_up_changes_nothing(app, traffic, monkeypatch):
     # Built again from nothing: the same rows (but the empty days marked before the history began)
     assert sum(rollups.rebuild(garage_id, ZONES[slug]) for slug, garage_id in traffic.items()) > 800
     after = snapshot()
-    assert {k: v for k, v in after.items() if k != "report_days"} == \
-        {k: v for k, v in before.items() if k != "report_days"}
+    kept = {row[:2] for row in after["report_days"]}  # (garage, day)
+    # every hour of a rolled-up day has its row (the heat map's hours): those of the empty days gone, empty
+    assert after["report_hours"] == [row for row in before["report_hours"] if row[:2] in kept]
+    assert all(not any(row[3:14]) and not row[15] for row in before["report_hours"] if row[:2] not in kept)
+    assert {k: v for k, v in after.items() if k not in ("report_days", "report_hours")} == \
+        {k: v for k, v in before.items() if k not in ("report_days", "report_hours")}
     assert set(after["report_days"]) <= set(before["report_days"])
     assert all(not any(row[4:]) for row in set(before["report_days"]) - set(after["report_days"]))
 
