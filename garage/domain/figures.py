@@ -226,10 +226,10 @@ class WeekProfile:
         self.occupancy[k] += occupancy
         self.hours[k] += hours
 
-    def add_level(self, local_starts: Iterable[datetime], level: int) -> None:
+    def add_level(self, hours_of_week: Iterable[int], level: int) -> None:
         """`level` cars more in each of these hours (a rolled-up day's cars inside at its start)."""
-        for local_start in local_starts:
-            self.occupancy[hour_of_week_of(local_start)] += level
+        for k in hours_of_week:
+            self.occupancy[k] += level
 
     def hour_of_day(self) -> tuple[list[int], list[int]]:
         """The entries and the exits per local hour of the day (0-23), summed over the weekdays."""

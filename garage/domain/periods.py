@@ -218,6 +218,17 @@ def parse_period(args: Mapping[str, str], today: date, default: Period | None = 
     return Period(period.first, period.last, group)
 
 
+def runs(days: Iterable[date]) -> list[tuple[date, date]]:
+    """Sorted days as runs of consecutive days: [(first, last), ...]."""
+    out: list[list[date]] = []
+    for day in sorted(set(days)):
+        if out and out[-1][1] + timedelta(days=1) == day:
+            out[-1][1] = day
+        else:
+            out.append([day, day])
+    return [(a, b) for a, b in out]
+
+
 class BucketIndex:
     """Maps UTC instants to the bucket that contains them (binary search)."""
 

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import sqlalchemy as sa
 
+from ..domain.periods import runs
 from ..domain.tickets import STATUS_VOIDED
 from ..extensions import db
 from ..models import PermitPayment, Refund, ReportBreakdown, ReportDay, ReportHour, ReportStay, Ticket, User
@@ -38,6 +39,18 @@ HOUR_FIGURES = ("entries", "exits", "voids", "signed_seconds", "max_running", "f
 DAYS = sa.bindparam("days", expanding=True)
 IN_DAYS = {table: sa.and_(table.c.garage_id == sa.bindparam("garage_id"), table.c.day.in_(DAYS))
            for table in (DAY, *PARTS)}
+
+
+RANGES = 4  # days in at most this many runs are read as ranges of the primary key; more as a list
+
+
+def _of_days(table: sa.Table, garage_id: int, days: list[date]) -> tuple[Any, dict[str, Any]]:
+    """The rows of those days: a range per run of consecutive days (a year is one range scan; 366 dates
+    in a list cost the planner and every row a look-up, issue 21), else the list."""
+    spans = runs(days)
+    if len(spans) <= RANGES:
+        return sa.and_(table.c.garage_id == garage_id, sa.or_(*(table.c.day.between(a, b) for a, b in spans))), {}
+    return IN_DAYS[table], {"garage_id": garage_id, "days": days}
 
 
 def _marker(garage_id: int, day: date, tz: str) -> dict[str, Any]:
@@ -112,7 +125,8 @@ def built_days_across(garage_ids: list[int], first: date, last: date) -> list[An
 
 
 def hours_of(garage_id: int, days: list[date]) -> list[Any]:
-    return list(db.session.execute(sa.select(HOUR).where(IN_DAYS[HOUR]), {"garage_id": garage_id, "days": days}))
+    where, params = _of_days(HOUR, garage_id, days)
+    return list(db.session.execute(sa.select(HOUR).where(where), params))
 
 
 def week_hours_of(garage_id: int, days: list[date]) -> list[tuple[int, int, int, float, int]]:
@@ -120,31 +134,33 @@ def week_hours_of(garage_id: int, days: list[date]) -> list[tuple[int, int, int,
     and the traffic chart's hours of rolled-up days in one grouped read (at most 168 rows)."""
     if not days:
         return []
+    where, params = _of_days(HOUR, garage_id, days)
     query = (sa.select(HOUR.c.hour_of_week, sa.func.sum(HOUR.c.entries), sa.func.sum(HOUR.c.exits),
                        sa.func.sum(HOUR.c.average_offset), sa.func.count())
-             .where(IN_DAYS[HOUR]).group_by(HOUR.c.hour_of_week))
+             .where(where).group_by(HOUR.c.hour_of_week))
     return [(int(k), int(entries), int(exits), float(offsets), int(n))
-            for k, entries, exits, offsets, n in db.session.execute(query, {"garage_id": garage_id, "days": days})]
+            for k, entries, exits, offsets, n in db.session.execute(query, params)]
 
 
 def stays_of(garage_id: int, days: list[date]) -> list[tuple[int, int]]:
     """(stay in minutes, tickets) over those days."""
     if not days:
         return []
-    query = (sa.select(STAY.c.duration_minutes, sa.func.sum(STAY.c.tickets)).where(IN_DAYS[STAY])
-             .group_by(STAY.c.duration_minutes))
-    return [(int(m), int(n)) for m, n in db.session.execute(query, {"garage_id": garage_id, "days": days})]
+    where, params = _of_days(STAY, garage_id, days)
+    query = sa.select(STAY.c.duration_minutes, sa.func.sum(STAY.c.tickets)).where(where).group_by(STAY.c.duration_minutes)
+    return [(int(m), int(n)) for m, n in db.session.execute(query, params)]
 
 
 def breakdowns_of(garage_id: int, days: list[date]) -> list[tuple[Any, ...]]:
     """(method, vehicle type, closer's username, exits, cents) over those days, as the live breakdown's rows."""
     if not days:
         return []
+    where, params = _of_days(BREAKDOWN, garage_id, days)
     query = (sa.select(BREAKDOWN.c.payment_method, BREAKDOWN.c.vehicle_type, User.username,
                        sa.func.sum(BREAKDOWN.c.exits), sa.func.sum(BREAKDOWN.c.revenue_cents))
-             .select_from(BREAKDOWN).outerjoin(User, User.id == BREAKDOWN.c.closed_by_id).where(IN_DAYS[BREAKDOWN])
+             .select_from(BREAKDOWN).outerjoin(User, User.id == BREAKDOWN.c.closed_by_id).where(where)
              .group_by(BREAKDOWN.c.payment_method, BREAKDOWN.c.vehicle_type, BREAKDOWN.c.closed_by_id, User.username))
-    return [tuple(row) for row in db.session.execute(query, {"garage_id": garage_id, "days": days})]
+    return [tuple(row) for row in db.session.execute(query, params)]
 
 
 def first_marked(garage_id: int) -> date | None:

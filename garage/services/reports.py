@@ -28,9 +28,9 @@ from ..domain.clock import utcnow
 from ..domain.errors import DomainError
 from ..domain.words import _
 from ..domain.figures import (
-    HourEvents, OccupancyPoint, WeekProfile, occupancy_series, percent_change, safe_div, weighted_median,
+    HourEvents, OccupancyPoint, WeekProfile, hour_of_week_of, occupancy_series, percent_change, safe_div, weighted_median,
 )
-from ..domain.periods import Bucket, BucketIndex, Period
+from ..domain.periods import Bucket, BucketIndex, Period, runs
 from ..domain.tickets import STATUS_ACTIVE, STATUS_VOIDED
 from ..extensions import db
 from ..models import Garage, PermitPayment, Refund, Ticket, User
@@ -256,13 +256,31 @@ def breakdowns(garage_id: int, start: datetime, end: datetime) -> Breakdowns:
     return fold_breakdowns(breakdown_rows(garage_id, start, end))
 
 
-def inside_at(garage_id: int, moment: datetime, now: datetime) -> int:
+def period_base(garage_id: int, period: Period, tzname: str, built: dict[date, Any], now: datetime) -> int:
+    """Cars inside at the period's start (inside_at). A period running to `now` whose first days are
+    rolled up takes their entries and departures from report_days: the cars inside now, less those that
+    came since the first day not rolled up (today, usually) plus those that left since, less what the
+    rolled-up days added (no count over a month of tickets, issue 21)."""
+    start, end = period.bounds(tzname)
+    if not start <= now < end:
+        return inside_at(garage_id, start, now)
+    added, since = 0, start  # Σ(entries − departures) of the rolled-up days before `since`
+    for i, bucket in enumerate(period.day_buckets(tzname)):
+        row = built.get(period.first + timedelta(days=i))
+        if row is None or bucket.end > now:
+            break
+        added, since = added + row.entries - row.departures, bucket.end
+    return inside_at(garage_id, since, now, from_now=True) - added
+
+
+def inside_at(garage_id: int, moment: datetime, now: datetime, from_now: bool = False) -> int:
     """Cars inside just before `moment`, from index-only counts over the
-    shorter side of history: either everything that came in before it minus
-    everything that left before it, or the cars inside now minus those that
+    shorter side of history (`from_now`: the side from now): either everything that came in before it
+    minus everything that left before it, or the cars inside now minus those that
     came in since plus those that left since."""
     count = sa.select(sa.func.count()).select_from(Ticket).where(Ticket.garage_id == garage_id)
-    first_entry = db.session.scalar(sa.select(sa.func.min(Ticket.entry_time)).where(Ticket.garage_id == garage_id))
+    first_entry = None if from_now else \
+        db.session.scalar(sa.select(sa.func.min(Ticket.entry_time)).where(Ticket.garage_id == garage_id))
     if first_entry is not None and moment - first_entry < now - moment:
         came = count.where(Ticket.entry_time < moment).scalar_subquery()
         left = count.where(Ticket.exit_time < moment).scalar_subquery()
@@ -364,16 +382,18 @@ def hour_events(garage_id: int, period: Period,
 def _split(period: Period, built: dict[date, Any]) -> tuple[list[date], list[tuple[date, date]]]:
     """The period's rolled-up days, and the runs of its other days (counted from the live rows)."""
     days = [period.first + timedelta(days=i) for i in range(period.days)]
-    return [d for d in days if d in built], rollups.runs(d for d in days if d not in built)
+    return [d for d in days if d in built], runs(d for d in days if d not in built)
 
 
 def period_summary(garage_id: int, period: Period, tzname: str, built: dict[date, Any]) -> Summary:
     """The period's summary: its rolled-up days' figures plus the rest counted from the rows."""
     rolled, live = _split(period, built)
     parts = SummaryParts()
-    for day in rolled:
-        parts.add(built[day])
-    parts.add(SummaryParts(), rollup_table.stays_of(garage_id, rolled))
+    rows = [built[day] for day in rolled]
+    for name in FIGURES:
+        setattr(parts, name, sum(int(getattr(row, name)) for row in rows))
+    # a day nobody left has no stays nor breakdown rows: not asked for (a quiet year before the period)
+    parts.add(SummaryParts(), rollup_table.stays_of(garage_id, [day for day in rolled if built[day].departures]))
     for first, last in live:
         counted = summary_parts(garage_id, *Period(first, last).bounds(tzname))
         parts.add(counted, counted.stays.items())
@@ -382,7 +402,7 @@ def period_summary(garage_id: int, period: Period, tzname: str, built: dict[date
 
 def period_breakdowns(garage_id: int, period: Period, tzname: str, built: dict[date, Any]) -> Breakdowns:
     rolled, live = _split(period, built)
-    rows = rollup_table.breakdowns_of(garage_id, rolled)
+    rows = rollup_table.breakdowns_of(garage_id, [day for day in rolled if built[day].departures])
     for first, last in live:
         rows += breakdown_rows(garage_id, *Period(first, last).bounds(tzname))
     return fold_breakdowns(rows)
@@ -439,7 +459,7 @@ def period_days(garage_id: int, period: Period, tzname: str, built: dict[date, A
     profile = WeekProfile()
     for k, entries, exits, offsets, n in rollup_table.week_hours_of(garage_id, sorted(whole)):
         profile.add_hour_of_week(k, entries, exits, offsets, n)
-    runs = {first: last for first, last in rollups.runs(d for d in dates if d not in whole)}
+    spans = dict(runs(d for d in dates if d not in whole))
     rows: list[Row] = []
     level, i = base, 0
     while i < len(dates):
@@ -450,11 +470,11 @@ def period_days(garage_id: int, period: Period, tzname: str, built: dict[date, A
                             None if f.peak_running is None else level + f.peak_running,
                             max(0.0, level + f.occupancy_seconds / bucket.seconds),
                             f.lost_tickets, f.lost_fee_cents, f.refunded_cents))
-            profile.add_level(_local_hours(bucket, day, tzname), level)
+            profile.add_level(_hours_of_week(bucket, day, tzname), level)
             level += f.entries - f.departures
             i += 1
             continue
-        part = Period(day, runs[day])
+        part = Period(day, spans[day])
         hours, events, sums = period_hours(garage_id, replace(part, group="hour"), tzname, built)
         occupancy = occupancy_series(level, hours, events, now)
         rows += _rows(part, tzname, hours, events, sums, occupancy)
@@ -467,11 +487,13 @@ def period_days(garage_id: int, period: Period, tzname: str, built: dict[date, A
 DAY_SECONDS = 24 * 3600
 
 
-def _local_hours(bucket: Bucket, day: date, tzname: str) -> list[datetime]:
-    """The local starts of a day's real hours: midnight to 23:00, or (a DST change) as they were."""
+def _hours_of_week(bucket: Bucket, day: date, tzname: str) -> Iterable[int]:
+    """The hours of the week of a day's real hours: its weekday's midnight to 23:00, or (a DST change)
+    as they were."""
     if bucket.seconds == DAY_SECONDS and bucket.local_start.hour == 0:
-        return [bucket.local_start.replace(hour=h) for h in range(24)]
-    return [b.local_start for b in Period(day, day, "hour").hour_buckets(tzname)]
+        first = hour_of_week_of(bucket.local_start)
+        return range(first, first + 24)
+    return [hour_of_week_of(b.local_start) for b in Period(day, day, "hour").hour_buckets(tzname)]
 
 
 def _rows(period: Period, tzname: str, hours: list[Bucket], events: list[HourEvents],
@@ -523,10 +545,9 @@ def build_report(garage_id: int, period: Period, now: datetime | None = None, *,
 def _build_report(garage_id: int, period: Period, now: datetime, full: bool) -> Report:
     settings = get_settings(garage_id)
     tz, total_spaces = settings.timezone, settings.total_spaces
-    start, end = period.bounds(tz)
     previous = period.previous()
     built = rollups.days_for(garage_id, tz, previous.first if full else period.first, period.last, now)
-    base = inside_at(garage_id, start, now)
+    base = period_base(garage_id, period, tz, built, now)
     if period.by_day:  # no hours: its days whole
         hours, events, occupancy = [], [], []
         rows, profile = period_days(garage_id, period, tz, built, base, now)

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Iterator
 
 from ..domain.clock import local_day_bounds, local_today, utcnow
 from ..domain.figures import HourEvents, day_occupancy, hour_of_week_of
-from ..domain.periods import Bucket, BucketIndex, Period
+from ..domain.periods import Bucket, BucketIndex, Period, runs
 from ..extensions import db
 from ..persistence import commit_keeping_loaded
 from ..persistence import replica, rollups as table
@@ -45,17 +45,6 @@ def _days(first: date, last: date) -> Iterator[date]:
     while day <= last:
         yield day
         day += timedelta(days=1)
-
-
-def runs(days: Iterable[date]) -> list[tuple[date, date]]:
-    """Sorted days as runs of consecutive days: [(first, last), ...]."""
-    out: list[list[date]] = []
-    for day in sorted(set(days)):
-        if out and out[-1][1] + timedelta(days=1) == day:
-            out[-1][1] = day
-        else:
-            out.append([day, day])
-    return [(a, b) for a, b in out]
 
 
 # --- building --------------------------------------------------------------------------------
