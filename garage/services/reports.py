@@ -19,12 +19,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from operator import attrgetter
 from typing import Any, Iterable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from ..domain.clock import utcnow
+from ..domain.clock import local_day_bounds, utcnow
 from ..domain.errors import DomainError
 from ..domain.words import _
 from ..domain.figures import (
@@ -390,8 +391,8 @@ def period_summary(garage_id: int, period: Period, tzname: str, built: dict[date
     rolled, live = _split(period, built)
     parts = SummaryParts()
     rows = [built[day] for day in rolled]
-    for name in FIGURES:
-        setattr(parts, name, sum(int(getattr(row, name)) for row in rows))
+    for name in FIGURES:  # a year's days: a sum per figure
+        setattr(parts, name, sum(map(attrgetter(name), rows)))
     # a day nobody left has no stays nor breakdown rows: not asked for (a quiet year before the period)
     parts.add(SummaryParts(), rollup_table.stays_of(garage_id, [day for day in rolled if built[day].departures]))
     for first, last in live:
@@ -417,33 +418,41 @@ def period_hours(garage_id: int, period: Period, tzname: str,
         return hour_events(garage_id, period, tzname)
     hours = period.hour_buckets(tzname)
     index = BucketIndex(hours)
-    parts: list[tuple[datetime, list[tuple[datetime, HourEvents, HourSums]]]] = []
-    by_day: dict[date, list[tuple[datetime, HourEvents, HourSums]]] = {day: [] for day in rolled}
+    at = {bucket.start: i for i, bucket in enumerate(hours)}
+    by_day: dict[date, list[tuple]] = {day: [] for day in rolled}
     for row in rollup_table.hours_of(garage_id, rolled):
-        by_day[row.day].append((row.hour_start, HourEvents(row.entries, row.exits, row.signed_seconds,
-                                                           row.max_running, row.first_seconds, row.voids),
-                                HourSums(row.revenue_cents, row.stay_minutes, row.lost_tickets, row.lost_fee_cents,
-                                         row.refunded_cents)))
-    for day, rows in by_day.items():
-        parts.append((Period(day, day).bounds(tzname)[0], rows))
+        by_day[row[0]].append(row)
+    # (the part's first hour, its rolled-up rows or its live hours), in time order
+    parts: list[tuple[int, list[tuple], Any]] = [
+        (index.find(local_day_bounds(day, tzname)[0]), rows, None) for day, rows in by_day.items()]
     for first, last in live:
         sub = Period(first, last, "hour")
-        parts.append((sub.bounds(tzname)[0], [(b.start, e, s) for b, e, s in zip(*hour_events(garage_id, sub, tzname))]))
-    events = [HourEvents() for _ in hours]
-    sums = [HourSums() for _ in hours]
+        parts.append((index.find(sub.bounds(tzname)[0]), [], hour_events(garage_id, sub, tzname)))
+    events: list[HourEvents | None] = [None] * len(hours)
+    sums: list[HourSums | None] = [None] * len(hours)
     net, counted = 0, 0  # Σ(entries − departures) of the hours [0, counted)
-    for start, rows in sorted(parts, key=lambda part: part[0]):
-        begin = index.find(start)
+    for begin, rows, counted_live in sorted(parts, key=lambda part: part[0]):
         while counted < begin:
-            net += events[counted].entries - events[counted].departures
+            ev = events[counted]
+            if ev is not None:
+                net += ev.entries - ev.departures
             counted += 1
-        for at, ev, s in rows:
-            i = index.find(at)
-            if ev.max_running is not None:
-                ev = replace(ev, max_running=ev.max_running + net)
-            events[i] = events[i].merge(ev)
-            sums[i].add(s.revenue_cents, s.stay_minutes, s.lost_tickets, s.lost_fee_cents, s.refunded_cents)
-    return hours, events, sums
+        if counted_live is not None:
+            rows = [(None, b.start, e.entries, e.exits, e.voids, e.signed_seconds, e.max_running, e.first_seconds,
+                     s.revenue_cents, s.stay_minutes, s.lost_tickets, s.lost_fee_cents, s.refunded_cents)
+                    for b, e, s in zip(*counted_live)]
+        for _day, start, entries, exits, voids, signed, max_running, first, cents, stay, lost, fee, refunded in rows:
+            i = at.get(start)
+            if i is None:
+                i = index.find(start)
+            ev = HourEvents(entries, exits, signed, None if max_running is None else max_running + net, first, voids)
+            events[i] = ev if events[i] is None else events[i].merge(ev)
+            if sums[i] is None:
+                sums[i] = HourSums(cents, stay, lost, fee, refunded)
+            else:
+                sums[i].add(cents, stay, lost, fee, refunded)
+    return (hours, [HourEvents() if ev is None else ev for ev in events],
+            [HourSums() if s is None else s for s in sums])
 
 
 def period_days(garage_id: int, period: Period, tzname: str, built: dict[date, Any], base: int,
