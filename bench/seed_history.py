@@ -344,7 +344,8 @@ def build_rollups(url: str) -> None:
     try:
         conn.autocommit = True
         with conn.cursor() as cur:
-            cur.execute("ANALYZE report_days; ANALYZE report_hours; ANALYZE report_stays; ANALYZE report_breakdowns")
+            cur.execute("ANALYZE report_days; ANALYZE report_hours; ANALYZE report_stays; ANALYZE report_breakdowns; "
+                        "ANALYZE report_months; ANALYZE report_month_stays")
     finally:
         conn.close()
 

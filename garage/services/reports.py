@@ -386,24 +386,38 @@ def _split(period: Period, built: dict[date, Any]) -> tuple[list[date], list[tup
     return [d for d in days if d in built], runs(d for d in days if d not in built)
 
 
-def period_summary(garage_id: int, period: Period, tzname: str, built: dict[date, Any]) -> Summary:
-    """The period's summary: its rolled-up days' figures plus the rest counted from the rows."""
+def period_summary(garage_id: int, period: Period, tzname: str, built: dict[date, Any],
+                   months: set[date] = frozenset()) -> Summary:
+    """The period's summary: its rolled-up days' figures plus the rest counted from the rows; the stays of
+    its days in `months` (summed: rollups.months_for) from their months' sums (also the breakdowns')."""
     rolled, live = _split(period, built)
     parts = SummaryParts()
     rows = [built[day] for day in rolled]
     for name in FIGURES:  # a year's days: a sum per figure
         setattr(parts, name, sum(map(attrgetter(name), rows)))
     # a day nobody left has no stays nor breakdown rows: not asked for (a quiet year before the period)
-    parts.add(SummaryParts(), rollup_table.stays_of(garage_id, [day for day in rolled if built[day].departures]))
+    summed = _summed(period, months)
+    parts.add(SummaryParts(), rollup_table.stays_of(
+        garage_id, [day for day in rolled if built[day].departures and rollup_table.month_of(day) not in summed],
+        sorted(summed)))
     for first, last in live:
         counted = summary_parts(garage_id, *Period(first, last).bounds(tzname))
         parts.add(counted, counted.stays.items())
     return parts.summary()
 
 
-def period_breakdowns(garage_id: int, period: Period, tzname: str, built: dict[date, Any]) -> Breakdowns:
+def _summed(period: Period, months: set[date]) -> set[date]:
+    """The summed months wholly in the period."""
+    return {m for m in months if period.first <= m and rollup_table.month_end(m) <= period.last}
+
+
+def period_breakdowns(garage_id: int, period: Period, tzname: str, built: dict[date, Any],
+                      months: set[date] = frozenset()) -> Breakdowns:
     rolled, live = _split(period, built)
-    rows = rollup_table.breakdowns_of(garage_id, [day for day in rolled if built[day].departures])
+    summed = _summed(period, months)
+    rows = rollup_table.breakdowns_of(
+        garage_id, [day for day in rolled if built[day].departures and rollup_table.month_of(day) not in summed],
+        sorted(summed))
     for first, last in live:
         rows += breakdown_rows(garage_id, *Period(first, last).bounds(tzname))
     return fold_breakdowns(rows)
@@ -564,11 +578,12 @@ def _build_report(garage_id: int, period: Period, now: datetime, full: bool) -> 
         hours, events, sums = period_hours(garage_id, period, tz, built)
         occupancy = occupancy_series(base, hours, events, now)
         rows, profile = _rows(period, tz, hours, events, sums, occupancy), WeekProfile.of(hours, events, occupancy)
-    current = period_summary(garage_id, period, tz, built) if full else None
-    parts = period_breakdowns(garage_id, period, tz, built) if full else Breakdowns([], [], [])
+    months = rollups.months_for(garage_id, tz, previous.first, period.last, built) if full else set()
+    current = period_summary(garage_id, period, tz, built, months) if full else None
+    parts = period_breakdowns(garage_id, period, tz, built, months) if full else Breakdowns([], [], [])
     report = Report(
         period=period, previous=previous, timezone=tz, total_spaces=total_spaces,
-        summary=current, previous_summary=period_summary(garage_id, previous, tz, built) if full else None,
+        summary=current, previous_summary=period_summary(garage_id, previous, tz, built, months) if full else None,
         by_method=parts.by_method, by_vehicle_type=parts.by_vehicle_type, by_attendant=parts.by_attendant,
         rows=rows, hours=hours, hour_events=events, occupancy=occupancy, profile=profile,
     )

@@ -22,7 +22,9 @@ from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 from garage.domain.periods import Period
 from garage.extensions import db
 from garage.identity import Actor
-from garage.models import Garage, ReportBreakdown, ReportDay, ReportHour, ReportStay
+from garage.models import (
+    Garage, ReportBreakdown, ReportDay, ReportHour, ReportMonth, ReportMonthBreakdown, ReportMonthStay, ReportStay,
+)
 from garage.reports.present import report_csv
 from garage.services import amendments, permits, reports, rollups, settings, validations
 from garage.services.tickets import issue_ticket, process_exit
@@ -35,7 +37,7 @@ WINDOWS = [(date(2026, 3, 6), date(2026, 3, 9)), (date(2026, 3, 28), date(2026, 
            (date(2026, 10, 24), date(2026, 11, 2))]
 METHODS = ("Cash", "Credit Card", "Mobile Payment")
 TYPES = ("Car", "SUV", "Motorcycle")
-ROLLUP_TABLES = (ReportDay, ReportHour, ReportStay, ReportBreakdown)
+ROLLUP_TABLES = (ReportDay, ReportHour, ReportStay, ReportBreakdown, ReportMonth, ReportMonthStay, ReportMonthBreakdown)
 
 
 def local(day: date, hours: float, tz: str) -> datetime:
@@ -200,6 +202,30 @@ def check_days_against_hours(app, monkeypatch, ids, now=None) -> None:
                 assert csv_of(got) == csv_of(want), where
 
 
+def assert_months_add_up() -> None:
+    """A summed month's stays and breakdowns are its days' added up."""
+    for garage_id, month in db.session.execute(sa.select(ReportMonth.garage_id, ReportMonth.month)).all():
+        end = rollups.table.month_end(month)
+        days = dict(db.session.execute(
+            sa.select(ReportStay.duration_minutes, sa.func.sum(ReportStay.tickets))
+            .where(ReportStay.garage_id == garage_id, ReportStay.day >= month, ReportStay.day <= end)
+            .group_by(ReportStay.duration_minutes)).all())
+        summed = dict(db.session.execute(
+            sa.select(ReportMonthStay.duration_minutes, ReportMonthStay.tickets)
+            .where(ReportMonthStay.garage_id == garage_id, ReportMonthStay.month == month)).all())
+        assert {m: int(n) for m, n in days.items()} == summed, (garage_id, month)
+        key = (ReportBreakdown.payment_method, ReportBreakdown.vehicle_type, ReportBreakdown.closed_by_id)
+        days = {tuple(row[:3]): (int(row[3]), int(row[4])) for row in db.session.execute(
+            sa.select(*key, sa.func.sum(ReportBreakdown.exits), sa.func.sum(ReportBreakdown.revenue_cents))
+            .where(ReportBreakdown.garage_id == garage_id, ReportBreakdown.day >= month, ReportBreakdown.day <= end)
+            .group_by(*key))}
+        summed = {tuple(row[:3]): (row[3], row[4]) for row in db.session.execute(
+            sa.select(ReportMonthBreakdown.payment_method, ReportMonthBreakdown.vehicle_type,
+                      ReportMonthBreakdown.closed_by_id, ReportMonthBreakdown.exits, ReportMonthBreakdown.revenue_cents)
+            .where(ReportMonthBreakdown.garage_id == garage_id, ReportMonthBreakdown.month == month))}
+        assert days == summed, (garage_id, month)
+
+
 def snapshot() -> dict:
     """Every rollup row (but when it was built)."""
     out = {}
@@ -224,6 +250,10 @@ def test_every_report_figure_equals_the_recount_from_the_tickets(app, traffic, m
         assert rollups.local_today(rollups.utcnow(), ZONES[slug]) not in days
     hours = db.session.scalar(sa.select(sa.func.count()).select_from(ReportHour))
     assert hours > 100  # the reports below read them
+    # every whole month of the history has its stays summed (Berlin's April to November: PERIODS read them)
+    assert {date(2026, m, 1) for m in range(4, 12)} <= set(db.session.scalars(
+        sa.select(ReportMonth.month).where(ReportMonth.garage_id == MAIN)))
+    assert_months_add_up()
     check_reports(app, monkeypatch, traffic)
     check_reports(app, monkeypatch, traffic, now=datetime(2026, 11, 5, tzinfo=timezone.utc))
 
@@ -279,6 +309,7 @@ def test_a_back_dated_amendment_of_a_rolled_up_day_is_counted(app, traffic, monk
     assert day not in built_days(MAIN)  # dirty: read live until it is built again
     check_reports(app, monkeypatch, traffic)
     assert day in built_days(MAIN)  # the report's catch-up built it again
+    assert_months_add_up()  # October's stays added up again with it
     with app.test_request_context():
         s = reports.build_report(MAIN, Period(day, day, "hour")).summary
         assert s.refunds == recount(monkeypatch, lambda: reports.build_report(MAIN, Period(day, day, "hour"))).summary.refunds
