@@ -491,7 +491,7 @@ def period_days(garage_id: int, period: Period, tzname: str, built: dict[date, A
             f = built[day]
             rows.append(Row(bucket, f.entries, f.exits, f.revenue_cents, f.stay_minutes,
                             None if f.peak_running is None else level + f.peak_running,
-                            max(0.0, level + f.occupancy_seconds / bucket.seconds),
+                            max(0.0, level + f.occupancy_seconds / bucket.seconds) if bucket.seconds else None,
                             f.lost_tickets, f.lost_fee_cents, f.refunded_cents))
             profile.add_level(_hours_of_week(bucket, day, tzname), level)
             level += f.entries - f.departures
