@@ -625,11 +625,18 @@ class ReportDay(db.Model):
     refunded_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     permit_sales: Mapped[int] = mapped_column(default=0)
     permit_sales_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    # The day's report row without its hours (migration 0018; domain.figures.DayOccupancy): its exits'
+    # minutes, its peak occupancy and its car-seconds, both counted from the cars inside at its start.
+    stay_minutes: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    peak_running: Mapped[int | None]
+    occupancy_seconds: Mapped[float] = mapped_column(sa.Double, default=0.0, server_default="0")
 
 
 class ReportHour(db.Model):
-    """One real hour of a rolled-up day with events (domain.figures.HourEvents and the exits' sums);
-    `max_running` counts from the day's start (the report shifts it to its period's)."""
+    """One real hour of a rolled-up day, with or without events (domain.figures.HourEvents and the exits'
+    sums); `max_running` counts from the day's start (the report shifts it to its period's), as does
+    `average_offset` (the hour's average occupancy less the cars inside at the day's start);
+    `hour_of_week`: the local weekday (Monday 0) × 24 + the local hour (migration 0018)."""
 
     __tablename__ = "report_hours"
     garage_id: Mapped[int] = mapped_column(sa.ForeignKey("garages.id"), primary_key=True)
@@ -646,6 +653,8 @@ class ReportHour(db.Model):
     lost_tickets: Mapped[int] = mapped_column(default=0)
     lost_fee_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     refunded_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    hour_of_week: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    average_offset: Mapped[float] = mapped_column(sa.Double, default=0.0, server_default="0")
 
 
 class ReportStay(db.Model):
@@ -658,20 +667,59 @@ class ReportStay(db.Model):
     tickets: Mapped[int]
 
 
-class ReportBreakdown(db.Model):
-    """A rolled-up day's paid exits by payment method, vehicle type and who closed them."""
+class ReportMonth(db.Model):
+    """A calendar month of rolled-up days whose stays and breakdowns are added up (report_month_stays,
+    report_month_breakdowns; migration 0018): once every one of its days is built in `timezone`, and
+    again with any of them rebuilt (garage/persistence/rollups.py `replace`)."""
 
-    __tablename__ = "report_breakdowns"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    garage_id: Mapped[int] = mapped_column(sa.ForeignKey("garages.id"))
-    day: Mapped[date] = mapped_column(sa.Date)
+    __tablename__ = "report_months"
+    garage_id: Mapped[int] = mapped_column(sa.ForeignKey("garages.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(sa.Date, primary_key=True)  # its first day
+    timezone: Mapped[str] = mapped_column(sa.String(64))
+
+
+class ReportMonthStay(db.Model):
+    """report_stays of a ReportMonth's days added up: a year's median stay from ~15,000 rows, not ~200,000."""
+
+    __tablename__ = "report_month_stays"
+    garage_id: Mapped[int] = mapped_column(sa.ForeignKey("garages.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    duration_minutes: Mapped[int] = mapped_column(primary_key=True)
+    tickets: Mapped[int]
+
+
+class BreakdownFigures:
+    """Paid exits by payment method, vehicle type and who closed them (a day's or a month's)."""
+
     payment_method: Mapped[str | None] = mapped_column(sa.String(32))
     vehicle_type: Mapped[str | None] = mapped_column(sa.String(32))
     closed_by_id: Mapped[int | None]  # no foreign key: a name read with the report, as the live path does
     exits: Mapped[int]
     revenue_cents: Mapped[int] = mapped_column(sa.BigInteger)
 
+
+class ReportBreakdown(BreakdownFigures, db.Model):
+    """A rolled-up day's paid exits by payment method, vehicle type and who closed them."""
+
+    __tablename__ = "report_breakdowns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    garage_id: Mapped[int] = mapped_column(sa.ForeignKey("garages.id"))
+    day: Mapped[date] = mapped_column(sa.Date)
+
     __table_args__ = (sa.Index("ix_report_breakdowns_garage_day", "garage_id", "day"),)
+
+
+class ReportMonthBreakdown(BreakdownFigures, db.Model):
+    """report_breakdowns of a ReportMonth's days added up (migration 0018)."""
+
+    __tablename__ = "report_month_breakdowns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    garage_id: Mapped[int] = mapped_column(sa.ForeignKey("garages.id"))
+    month: Mapped[date] = mapped_column(sa.Date)
+
+    __table_args__ = (sa.Index("ix_report_month_breakdowns_garage_month", "garage_id", "month"),)
+
+
 class IdempotencyKey(db.Model):
     """The answer kept for an API client's Idempotency-Key (issue 20, garage/domain/idempotency.py): one
     per garage, caller (the token's owner) and key, written in the same transaction as the ticket or the

@@ -172,6 +172,21 @@ def _y_scale(chart: Chart, max_value: float, fmt: Callable[[float], str]) -> Cal
     return y
 
 
+def once(fmt: Callable[[float], str]) -> Callable[[float], str]:
+    """`fmt` writing each value once: a chart writes its values for the hover texts and the table, and
+    many repeat (a month's hourly occupancy: 1,440 values, a few dozen distinct), and a locale's number
+    formatting is costly (issue 21)."""
+    written: dict[float, str] = {}
+
+    def write(value: float) -> str:
+        text = written.get(value)
+        if text is None:
+            text = written[value] = fmt(value)
+        return text
+
+    return write
+
+
 def bar_chart(slug: str, title: str, description: str, labels: Sequence[str],
               series: Sequence[tuple[str, Sequence[float]]], x_label: str, y_label: str,
               fmt: Callable[[float], str] = lambda v: f"{v:g}", tick_fmt: Callable[[float], str] | None = None,
@@ -180,6 +195,7 @@ def bar_chart(slug: str, title: str, description: str, labels: Sequence[str],
     `fmt` writes values (hover text, table), `tick_fmt` the y axis (default
     fmt); `axis_labels` replaces `labels` under the x axis."""
     chart = Chart("bar", slug, title, description, x_label, y_label)
+    fmt = once(fmt)
     n = max(1, len(labels))
     slot = chart.plot_width / n
     gap = slot * 0.15 if slot >= 4 else 0.0
@@ -208,6 +224,7 @@ def line_chart(slug: str, title: str, description: str, labels: Sequence[str],
     """One polyline per series; a None value breaks the line. `ceiling` draws
     a dashed horizontal reference (e.g. total spaces)."""
     chart = Chart("line", slug, title, description, x_label, y_label)
+    fmt = once(fmt)
     n = len(labels)
     step = chart.plot_width / max(1, n - 1)
     values_all = [v for _, values in series for v in values if v is not None]
@@ -297,8 +314,7 @@ def heat_map(slug: str, title: str, description: str, row_labels: Sequence[str],
     top = max((v for row in values for v in row if v is not None), default=0)
     decimals, steps = heat_scale(top)
 
-    def fmt(value: float) -> str:
-        return number(value, decimals)
+    fmt = once(lambda value: number(value, decimals))
 
     for r in range(rows):
         for c in range(cols):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from .periods import Bucket
 from .words import _
@@ -119,6 +119,28 @@ class OccupancyPoint:
     average: float
 
 
+def _hours(base: int, buckets: Sequence[Bucket], events: Sequence[HourEvents],
+           now: datetime | None) -> Iterator[tuple[int, int, float, float] | None]:
+    """Per hour: (cars inside at its start, its peak, its occupancy integral in car-seconds, its
+    seconds so far), None for an hour not yet begun; `now` None: every hour is over."""
+    level = base
+    for bucket, ev in zip(buckets, events):
+        a = bucket.start.timestamp()
+        b = bucket.end.timestamp() if now is None else min(bucket.end, max(now, bucket.start)).timestamp()
+        if b <= a:
+            yield None
+            continue
+        integral = level * (b - a) + (ev.entries - ev.departures) * b - ev.signed_seconds
+        peak = level
+        if ev.max_running is not None:
+            # Events exactly at the hour's start (a car leaving at 13:00) are
+            # already applied at its first instant: `level` then never occurs.
+            at_edge = ev.first_seconds is not None and abs(ev.first_seconds - a) < EDGE_SECONDS
+            peak = base + ev.max_running if at_edge else max(level, base + ev.max_running)
+        yield level, peak, integral, b - a
+        level += ev.entries - ev.departures
+
+
 def occupancy_series(base: int, buckets: Sequence[Bucket], events: Sequence[HourEvents],
                      now: datetime) -> list[OccupancyPoint | None]:
     """Peak and time-weighted average cars inside for each hour.
@@ -130,24 +152,28 @@ def occupancy_series(base: int, buckets: Sequence[Bucket], events: Sequence[Hour
     which needs only the counts and the signed sum of event times per hour (a voided ticket's
     space freed counts as an exit here: `departures`). Hours not
     yet begun are None; the current hour is averaged up to `now`."""
-    level = base
-    out: list[OccupancyPoint | None] = []
-    for bucket, ev in zip(buckets, events):
-        a = bucket.start.timestamp()
-        b = min(bucket.end, max(now, bucket.start)).timestamp()
-        if b <= a:
-            out.append(None)
-            continue
-        integral = level * (b - a) + (ev.entries - ev.departures) * b - ev.signed_seconds
-        peak = level
-        if ev.max_running is not None:
-            # Events exactly at the hour's start (a car leaving at 13:00) are
-            # already applied at its first instant: `level` then never occurs.
-            at_edge = ev.first_seconds is not None and abs(ev.first_seconds - a) < EDGE_SECONDS
-            peak = base + ev.max_running if at_edge else max(level, base + ev.max_running)
-        out.append(OccupancyPoint(bucket, level, peak, max(0.0, integral / (b - a))))
-        level += ev.entries - ev.departures
-    return out
+    return [None if hour is None else OccupancyPoint(bucket, hour[0], hour[1], max(0.0, hour[2] / hour[3]))
+            for bucket, hour in zip(buckets, _hours(base, buckets, events, now))]
+
+
+@dataclass(frozen=True)
+class DayOccupancy:
+    """A past local day's occupancy counted from the cars inside at its start, whatever that number is
+    (a rollup keeps it: report_days, report_hours): with L cars inside at its start, the day's peak is
+    L + `peak_running`, its average (L·seconds + `occupancy_seconds`) / seconds, and each hour's
+    average L + its `offsets` entry (what occupancy_series gives the day's hours from L)."""
+
+    peak_running: int | None
+    occupancy_seconds: float
+    offsets: list[float]
+
+
+def day_occupancy(buckets: Sequence[Bucket], events: Sequence[HourEvents]) -> DayOccupancy:
+    """`events`: the day's hours, their max_running counted from the day's start."""
+    hours = [hour for hour in _hours(0, buckets, events, None) if hour is not None]
+    return DayOccupancy(max((peak for _, peak, _, _ in hours), default=None),
+                        sum(integral for _, _, integral, _ in hours),
+                        [integral / seconds for _, _, integral, seconds in hours])
 
 
 @dataclass(frozen=True)
@@ -158,16 +184,68 @@ class HeatCell:
     hours: int  # how many hours of the period fell in this cell
 
 
+HOURS_OF_WEEK = 7 * 24
+
+
+def hour_of_week_of(local_start: datetime) -> int:
+    """An hour's place in the week: its local weekday (Monday 0) × 24 + its local hour."""
+    return local_start.weekday() * 24 + local_start.hour
+
+
+@dataclass
+class WeekProfile:
+    """A period's hours folded by hour of the week (hour_of_week_of): the entries and exits in them, the
+    sum of their average occupancy and how many of them had begun (the traffic by hour of day and the
+    heat map). Built hour by hour (`add_hours`) or from rollups (`add_hour_of_week`, `add_level`)."""
+
+    entries: list[int] = field(default_factory=lambda: [0] * HOURS_OF_WEEK)
+    exits: list[int] = field(default_factory=lambda: [0] * HOURS_OF_WEEK)
+    occupancy: list[float] = field(default_factory=lambda: [0.0] * HOURS_OF_WEEK)
+    hours: list[int] = field(default_factory=lambda: [0] * HOURS_OF_WEEK)
+
+    @classmethod
+    def of(cls, buckets: Sequence[Bucket], events: Sequence[HourEvents],
+           points: Sequence[OccupancyPoint | None]) -> "WeekProfile":
+        profile = cls()
+        profile.add_hours(buckets, events, points)
+        return profile
+
+    def add_hours(self, buckets: Sequence[Bucket], events: Sequence[HourEvents],
+                  points: Sequence[OccupancyPoint | None]) -> None:
+        for bucket, ev, point in zip(buckets, events, points):
+            k = hour_of_week_of(bucket.local_start)
+            self.entries[k] += ev.entries
+            self.exits[k] += ev.exits
+            if point is not None:
+                self.occupancy[k] += point.average
+                self.hours[k] += 1
+
+    def add_hour_of_week(self, k: int, entries: int, exits: int, occupancy: float, hours: int) -> None:
+        self.entries[k] += entries
+        self.exits[k] += exits
+        self.occupancy[k] += occupancy
+        self.hours[k] += hours
+
+    def add_level(self, hours_of_week: Iterable[int], level: int) -> None:
+        """`level` cars more in each of these hours (a rolled-up day's cars inside at its start)."""
+        for k in hours_of_week:
+            self.occupancy[k] += level
+
+    def hour_of_day(self) -> tuple[list[int], list[int]]:
+        """The entries and the exits per local hour of the day (0-23), summed over the weekdays."""
+        return ([sum(self.entries[wd * 24 + hr] for wd in range(7)) for hr in range(24)],
+                [sum(self.exits[wd * 24 + hr] for wd in range(7)) for hr in range(24)])
+
+    def heat(self, first_weekday: int = 0) -> list[list["HeatCell"]]:
+        """7 rows (the week from `first_weekday`: Mon..Sun by default) × 24 columns of the mean hourly
+        average occupancy."""
+        return [[HeatCell(wd, hr, self.occupancy[wd * 24 + hr] / self.hours[wd * 24 + hr]
+                          if self.hours[wd * 24 + hr] else None, self.hours[wd * 24 + hr])
+                 for hr in range(24)] for wd in week_order(first_weekday)]
+
+
 def hour_of_week(points: Iterable[OccupancyPoint | None], first_weekday: int = 0) -> list[list[HeatCell]]:
     """7 rows (the week from `first_weekday`: Mon..Sun by default) × 24 columns of the mean hourly
     average occupancy."""
-    sums = [[0.0] * 24 for _ in range(7)]
-    counts = [[0] * 24 for _ in range(7)]
-    for p in points:
-        if p is None:
-            continue
-        wd, hr = p.bucket.local_start.weekday(), p.bucket.local_start.hour
-        sums[wd][hr] += p.average
-        counts[wd][hr] += 1
-    return [[HeatCell(wd, hr, sums[wd][hr] / counts[wd][hr] if counts[wd][hr] else None, counts[wd][hr])
-             for hr in range(24)] for wd in week_order(first_weekday)]
+    points = [p for p in points if p is not None]
+    return WeekProfile.of([p.bucket for p in points], [HourEvents()] * len(points), points).heat(first_weekday)

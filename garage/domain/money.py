@@ -59,6 +59,11 @@ def current_currency() -> str:
     return _resolve(None, None)[0]
 
 
+def currency_and_locale() -> tuple[str, Locale]:
+    """The context's currency and locale, for formatting many amounts with them (reports.present)."""
+    return _resolve(None, None)
+
+
 def exponent(currency: str | None = None) -> int:
     """The currency's number of decimals (CLDR): JPY 0, USD 2, BHD 3; 2 for a code Babel does not know."""
     return babel_numbers.get_currency_precision(currency or current_currency())

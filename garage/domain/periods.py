@@ -19,6 +19,10 @@ from .words import N_, Text, _
 GROUPS = ("day", "hour")
 MAX_DAYS = 366
 MAX_HOURLY_DAYS = 31
+# Up to a month a report's occupancy is drawn per hour (720 points); a longer period grouped by day is
+# drawn per day (a year of hours is 8,760 points and as many table rows: a megabyte of page for a line no
+# one can read), and is counted by the day: its rolled-up days are read whole, not hour by hour (issue 21).
+HOURLY_OCCUPANCY_DAYS = 31
 MIN_YEAR, MAX_YEAR = 2000, 2100
 HOUR = timedelta(hours=1)
 
@@ -97,6 +101,11 @@ class Period:
                 out.append(Bucket(t, nxt, to_local(t, tzname)))
                 t = nxt
         return out
+
+    @property
+    def by_day(self) -> bool:
+        """Grouped by day over more than HOURLY_OCCUPANCY_DAYS: its occupancy per day, its days counted whole."""
+        return self.group == "day" and self.days > HOURLY_OCCUPANCY_DAYS
 
     def buckets(self, tzname: str) -> list[Bucket]:
         return self.hour_buckets(tzname) if self.group == "hour" else self.day_buckets(tzname)
@@ -231,6 +240,17 @@ def _parse_period(args: Mapping[str, str], today: date, default: Period | None, 
         raise InvalidInput(_("Per-hour rows are available for up to %(days)s days; group by day or choose "
                              "a shorter range", days=MAX_HOURLY_DAYS), field="group")
     return Period(period.first, period.last, group)
+
+
+def runs(days: Iterable[date]) -> list[tuple[date, date]]:
+    """Sorted days as runs of consecutive days: [(first, last), ...]."""
+    out: list[list[date]] = []
+    for day in sorted(set(days)):
+        if out and out[-1][1] + timedelta(days=1) == day:
+            out[-1][1] = day
+        else:
+            out.append([day, day])
+    return [(a, b) for a, b in out]
 
 
 class BucketIndex:

@@ -1,20 +1,20 @@
 """From a Report to what the page draws: labels, charts, CSV rows."""
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time, timedelta
 from functools import lru_cache
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
-from babel import Locale, numbers as babel_numbers
+from babel import Locale, dates as babel_dates, numbers as babel_numbers
 
 from .. import i18n
 from ..domain.charts import Chart, bar_chart, heat_map, line_chart
 from ..domain.clock import format_duration
-from ..domain.figures import csv_text, safe_cell, format_change, hour_of_week, week_order
+from ..domain.figures import csv_text, safe_cell, format_change, week_order
 from ..domain.words import N_, _
 from ..domain import closes as day_close
 from ..domain.money import (
-    current_currency, minor_to_decimal, minor_to_major, format_major_amount, format_money, format_whole_major,
+    currency_and_locale, current_currency, minor_to_decimal, minor_to_major, format_major_amount, format_money, format_whole_major,
 )
 from ..domain.periods import Bucket
 from ..services.closes import CloseView
@@ -28,11 +28,34 @@ def count(value: float) -> str:
     return _count(value, i18n.format_locale())
 
 
+def counts() -> Callable[[float], str]:
+    """`count` in the reader's locale, looked up once (a chart writes a thousand counts)."""
+    locale = i18n.format_locale()
+    return lambda value: _count(value, locale)
+
+
 @lru_cache(maxsize=8192)
 def _count(value: float, locale: Locale) -> str:
     # A report's charts and tables format the same few thousand counts again and again (a month's
     # hourly occupancy: 720 points of two series); Babel's formatting is costly (issue 21).
     return babel_numbers.format_decimal(value, format="#,##0" if value == int(value) else "#,##0.0", locale=locale)
+
+
+def amounts() -> Callable[[float], str]:
+    """format_major_amount in the context's currency and locale, looked up once, each amount formatted
+    once per process (a year's revenue chart: 365 amounts, each in its hover text and its table row)."""
+    currency, locale = currency_and_locale()
+    return lambda major: _amount(major, currency, locale)
+
+
+@lru_cache(maxsize=8192)
+def _amount(major: float, currency: str, locale: Locale) -> str:
+    return format_major_amount(major, currency, locale)
+
+
+@lru_cache(maxsize=64)
+def _day_labels(first: date, days: int, locale: Locale, form: str = "MMMEd") -> tuple[str, ...]:
+    return tuple(babel_dates.format_skeleton(form, first + timedelta(days=i), locale=locale) for i in range(days))
 
 
 def told_apart(garages: Iterable[tuple[str, str]]) -> list[str]:
@@ -87,8 +110,8 @@ def row_labels(report: Report) -> list[str]:
     buckets = [r.bucket for r in report.rows]
     if report.period.group == "hour":
         return hour_labels(buckets, with_day=not report.period.single_day)
-    form = day_form(buckets)
-    return [i18n.format_date(b.local_start, form) for b in buckets]
+    # each day's local date (a year's two daily charts: 730 dates formatted once per period, locale and form)
+    return list(_day_labels(report.period.first, len(buckets), i18n.format_locale(), day_form(buckets)))
 
 
 def attendant_label(label: str) -> str:
@@ -111,7 +134,7 @@ def revenue_chart(report: Report) -> Chart:
         _("Money taken at exits in each local day, %(period)s (%(timezone)s).", period=period, timezone=tz),
         row_labels(report), [(_("Revenue"), [minor_to_major(r.revenue_cents) for r in report.rows])],
         x_label=_("Hour (%(timezone)s)", timezone=tz) if hourly else _("Day (%(timezone)s)", timezone=tz),
-        y_label=_("Revenue (%(currency)s)", currency=current_currency()), fmt=format_major_amount, tick_fmt=format_whole_major,
+        y_label=_("Revenue (%(currency)s)", currency=current_currency()), fmt=amounts(), tick_fmt=format_whole_major,
         axis_labels=hour_axis([r.bucket for r in report.rows], hourly and not report.period.single_day)
         if hourly else day_axis([r.bucket for r in report.rows]))
 
@@ -127,26 +150,19 @@ def traffic_chart(report: Report) -> Chart:
         description = _("Cars entering and leaving in each local hour, %(period)s.", period=period_label(report))
     else:  # many days: the daily profile, summed over the period
         labels = [i18n.format_time(time(h)) for h in range(24)]
-        entries, exits = [0] * 24, [0] * 24
-        for bucket, ev in zip(report.hours, report.hour_events):
-            entries[bucket.local_start.hour] += ev.entries
-            exits[bucket.local_start.hour] += ev.exits
+        entries, exits = report.profile.hour_of_day()
         title = _("Entries and exits by hour of day")
         x_label = _("Hour of day (%(timezone)s)", timezone=report.timezone)
         description = _("Cars entering and leaving in each hour of the day, summed over the period, "
                         "%(period)s.", period=period_label(report))
     return bar_chart("traffic", title, description, labels,
                      [(_("Entries"), entries), (_("Exits"), exits)], x_label=x_label, y_label=_("Cars"),
-                     fmt=count, axis_labels=axis)
-
-
-# Up to a month the occupancy chart has a point per hour (720); a longer period one per day (a year
-# of hours is 8,760 points and as many table rows: a megabyte of page for a line no one can read).
-HOURLY_OCCUPANCY_DAYS = 31
+                     fmt=counts(), axis_labels=axis)
 
 
 def occupancy_chart(report: Report) -> Chart:
-    if report.period.group == "day" and report.period.days > HOURLY_OCCUPANCY_DAYS:
+    """Per hour up to a month, per day beyond (`Period.by_day`: the report has no hours then)."""
+    if report.period.by_day:
         return daily_occupancy_chart(report)
     labels = hour_labels(report.hours, with_day=not report.period.single_day)
     return line_chart(
@@ -156,7 +172,7 @@ def occupancy_chart(report: Report) -> Chart:
           spaces=count(report.total_spaces)),
         labels, [(_("Peak"), [p.peak if p else None for p in report.occupancy]),
                  (_("Average"), [round(p.average, 1) if p else None for p in report.occupancy])],
-        x_label=_("Hour (%(timezone)s)", timezone=report.timezone), y_label=_("Cars inside"), fmt=count,
+        x_label=_("Hour (%(timezone)s)", timezone=report.timezone), y_label=_("Cars inside"), fmt=counts(),
         ceiling=(_("Total spaces"), report.total_spaces),
         axis_labels=hour_axis(report.hours, with_day=not report.period.single_day))
 
@@ -171,14 +187,14 @@ def daily_occupancy_chart(report: Report) -> Chart:
         row_labels(report), [(_("Peak"), [r.peak_occupancy for r in report.rows]),
                              (_("Average"), [None if r.average_occupancy is None else round(r.average_occupancy, 1)
                                              for r in report.rows])],
-        x_label=_("Day (%(timezone)s)", timezone=report.timezone), y_label=_("Cars inside"), fmt=count,
+        x_label=_("Day (%(timezone)s)", timezone=report.timezone), y_label=_("Cars inside"), fmt=counts(),
         ceiling=(_("Total spaces"), report.total_spaces), axis_labels=day_axis([r.bucket for r in report.rows]))
 
 
 def heatmap_chart(report: Report) -> Chart:
     """Weekdays (the locale's abbreviations) from the locale's first day of the week, by hour."""
     first = i18n.first_weekday()
-    cells = hour_of_week(report.occupancy, first)
+    cells = report.profile.heat(first)
     names = i18n.format_locale().days["format"]["abbreviated"]
     return heat_map(
         "heatmap", _("Occupancy by hour of week"),

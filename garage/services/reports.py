@@ -10,24 +10,28 @@ A report's complete local days come from the rollups (services/rollups.py builds
 functions here, over whole days: `summary_parts`, `hour_events`, and persistence/rollups.py), its other
 days (today, any day not rolled up) from the rows; `period_summary`, `period_breakdowns` and
 `period_hours` add the two up, so every figure is the one the rows alone give (tests/db/test_rollups.py).
+A report grouped by day over more than a month (`Period.by_day`) reads no hours: `period_days` takes its
+rolled-up days' rows whole and their hours folded by hour of the week (the heat map, the traffic by hour
+of day), and counts only its other days hour by hour.
 """
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from operator import attrgetter
 from typing import Any, Iterable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from ..domain.clock import utcnow
+from ..domain.clock import local_day_bounds, utcnow
 from ..domain.errors import DomainError
 from ..domain.words import _
 from ..domain.figures import (
-    HourEvents, OccupancyPoint, occupancy_series, percent_change, safe_div, weighted_median,
+    HourEvents, OccupancyPoint, WeekProfile, hour_of_week_of, occupancy_series, percent_change, safe_div, weighted_median,
 )
-from ..domain.periods import Bucket, BucketIndex, Period
+from ..domain.periods import Bucket, BucketIndex, Period, runs
 from ..domain.tickets import STATUS_ACTIVE, STATUS_VOIDED
 from ..extensions import db
 from ..models import Garage, PermitPayment, Refund, Ticket, User
@@ -115,6 +119,7 @@ class Report:
     hours: list[Bucket]
     hour_events: list[HourEvents]
     occupancy: list[OccupancyPoint | None]
+    profile: WeekProfile = field(default_factory=WeekProfile)  # the traffic by hour of day, the heat map
     changes: dict[str, float | None] = field(default_factory=dict)
 
 
@@ -252,13 +257,31 @@ def breakdowns(garage_id: int, start: datetime, end: datetime) -> Breakdowns:
     return fold_breakdowns(breakdown_rows(garage_id, start, end))
 
 
-def inside_at(garage_id: int, moment: datetime, now: datetime) -> int:
+def period_base(garage_id: int, period: Period, tzname: str, built: dict[date, Any], now: datetime) -> int:
+    """Cars inside at the period's start (inside_at). A period running to `now` whose first days are
+    rolled up takes their entries and departures from report_days: the cars inside now, less those that
+    came since the first day not rolled up (today, usually) plus those that left since, less what the
+    rolled-up days added (no count over a month of tickets, issue 21)."""
+    start, end = period.bounds(tzname)
+    if not start <= now < end:
+        return inside_at(garage_id, start, now)
+    added, since = 0, start  # Σ(entries − departures) of the rolled-up days before `since`
+    for i, bucket in enumerate(period.day_buckets(tzname)):
+        row = built.get(period.first + timedelta(days=i))
+        if row is None or bucket.end > now:
+            break
+        added, since = added + row.entries - row.departures, bucket.end
+    return inside_at(garage_id, since, now, from_now=True) - added
+
+
+def inside_at(garage_id: int, moment: datetime, now: datetime, from_now: bool = False) -> int:
     """Cars inside just before `moment`, from index-only counts over the
-    shorter side of history: either everything that came in before it minus
-    everything that left before it, or the cars inside now minus those that
+    shorter side of history (`from_now`: the side from now): either everything that came in before it
+    minus everything that left before it, or the cars inside now minus those that
     came in since plus those that left since."""
     count = sa.select(sa.func.count()).select_from(Ticket).where(Ticket.garage_id == garage_id)
-    first_entry = db.session.scalar(sa.select(sa.func.min(Ticket.entry_time)).where(Ticket.garage_id == garage_id))
+    first_entry = None if from_now else \
+        db.session.scalar(sa.select(sa.func.min(Ticket.entry_time)).where(Ticket.garage_id == garage_id))
     if first_entry is not None and moment - first_entry < now - moment:
         came = count.where(Ticket.entry_time < moment).scalar_subquery()
         left = count.where(Ticket.exit_time < moment).scalar_subquery()
@@ -360,25 +383,41 @@ def hour_events(garage_id: int, period: Period,
 def _split(period: Period, built: dict[date, Any]) -> tuple[list[date], list[tuple[date, date]]]:
     """The period's rolled-up days, and the runs of its other days (counted from the live rows)."""
     days = [period.first + timedelta(days=i) for i in range(period.days)]
-    return [d for d in days if d in built], rollups.runs(d for d in days if d not in built)
+    return [d for d in days if d in built], runs(d for d in days if d not in built)
 
 
-def period_summary(garage_id: int, period: Period, tzname: str, built: dict[date, Any]) -> Summary:
-    """The period's summary: its rolled-up days' figures plus the rest counted from the rows."""
+def period_summary(garage_id: int, period: Period, tzname: str, built: dict[date, Any],
+                   months: set[date] = frozenset()) -> Summary:
+    """The period's summary: its rolled-up days' figures plus the rest counted from the rows; the stays of
+    its days in `months` (summed: rollups.months_for) from their months' sums (also the breakdowns')."""
     rolled, live = _split(period, built)
     parts = SummaryParts()
-    for day in rolled:
-        parts.add(built[day])
-    parts.add(SummaryParts(), rollup_table.stays_of(garage_id, rolled))
+    rows = [built[day] for day in rolled]
+    for name in FIGURES:  # a year's days: a sum per figure
+        setattr(parts, name, sum(map(attrgetter(name), rows)))
+    # a day nobody left has no stays nor breakdown rows: not asked for (a quiet year before the period)
+    summed = _summed(period, months)
+    parts.add(SummaryParts(), rollup_table.stays_of(
+        garage_id, [day for day in rolled if built[day].departures and rollup_table.month_of(day) not in summed],
+        sorted(summed)))
     for first, last in live:
         counted = summary_parts(garage_id, *Period(first, last).bounds(tzname))
         parts.add(counted, counted.stays.items())
     return parts.summary()
 
 
-def period_breakdowns(garage_id: int, period: Period, tzname: str, built: dict[date, Any]) -> Breakdowns:
+def _summed(period: Period, months: set[date]) -> set[date]:
+    """The summed months wholly in the period."""
+    return {m for m in months if period.first <= m and rollup_table.month_end(m) <= period.last}
+
+
+def period_breakdowns(garage_id: int, period: Period, tzname: str, built: dict[date, Any],
+                      months: set[date] = frozenset()) -> Breakdowns:
     rolled, live = _split(period, built)
-    rows = rollup_table.breakdowns_of(garage_id, rolled)
+    summed = _summed(period, months)
+    rows = rollup_table.breakdowns_of(
+        garage_id, [day for day in rolled if built[day].departures and rollup_table.month_of(day) not in summed],
+        sorted(summed))
     for first, last in live:
         rows += breakdown_rows(garage_id, *Period(first, last).bounds(tzname))
     return fold_breakdowns(rows)
@@ -393,35 +432,92 @@ def period_hours(garage_id: int, period: Period, tzname: str,
         return hour_events(garage_id, period, tzname)
     hours = period.hour_buckets(tzname)
     index = BucketIndex(hours)
-    parts: list[tuple[datetime, list[tuple[datetime, HourEvents, HourSums]]]] = []
-    by_day: dict[date, list[tuple[datetime, HourEvents, HourSums]]] = {day: [] for day in rolled}
+    at = {bucket.start: i for i, bucket in enumerate(hours)}
+    by_day: dict[date, list[tuple]] = {day: [] for day in rolled}
     for row in rollup_table.hours_of(garage_id, rolled):
-        by_day[row.day].append((row.hour_start, HourEvents(row.entries, row.exits, row.signed_seconds,
-                                                           row.max_running, row.first_seconds, row.voids),
-                                HourSums(row.revenue_cents, row.stay_minutes, row.lost_tickets, row.lost_fee_cents,
-                                         row.refunded_cents)))
-    for day, rows in by_day.items():
-        parts.append((Period(day, day).bounds(tzname)[0], rows))
+        by_day[row[0]].append(row)
+    # (the part's first hour, its rolled-up rows or its live hours), in time order
+    parts: list[tuple[int, list[tuple], Any]] = [
+        (index.find(local_day_bounds(day, tzname)[0]), rows, None) for day, rows in by_day.items()]
     for first, last in live:
         sub = Period(first, last, "hour")
-        parts.append((sub.bounds(tzname)[0], [(b.start, e, s) for b, e, s in zip(*hour_events(garage_id, sub, tzname))]))
-    events = [HourEvents() for _ in hours]
-    sums = [HourSums() for _ in hours]
+        parts.append((index.find(sub.bounds(tzname)[0]), [], hour_events(garage_id, sub, tzname)))
+    events: list[HourEvents | None] = [None] * len(hours)
+    sums: list[HourSums | None] = [None] * len(hours)
     net, counted = 0, 0  # Σ(entries − departures) of the hours [0, counted)
-    for start, rows in sorted(parts, key=lambda part: part[0]):
-        begin = index.find(start)
-        if begin is None:  # a local day that never happened (Samoa skipped 2011-12-30): no hours, no rows
-            continue
+    # (a local day that never happened, Samoa's 2011-12-30, has no hours: no first hour, nothing to add)
+    for begin, rows, counted_live in sorted((part for part in parts if part[0] is not None), key=lambda part: part[0]):
         while counted < begin:
-            net += events[counted].entries - events[counted].departures
+            ev = events[counted]
+            if ev is not None:
+                net += ev.entries - ev.departures
             counted += 1
-        for at, ev, s in rows:
-            i = index.find(at)
-            if ev.max_running is not None:
-                ev = replace(ev, max_running=ev.max_running + net)
-            events[i] = events[i].merge(ev)
-            sums[i].add(s.revenue_cents, s.stay_minutes, s.lost_tickets, s.lost_fee_cents, s.refunded_cents)
-    return hours, events, sums
+        if counted_live is not None:
+            rows = [(None, b.start, e.entries, e.exits, e.voids, e.signed_seconds, e.max_running, e.first_seconds,
+                     s.revenue_cents, s.stay_minutes, s.lost_tickets, s.lost_fee_cents, s.refunded_cents)
+                    for b, e, s in zip(*counted_live)]
+        for _day, start, entries, exits, voids, signed, max_running, first, cents, stay, lost, fee, refunded in rows:
+            i = at.get(start)
+            if i is None:
+                i = index.find(start)
+            ev = HourEvents(entries, exits, signed, None if max_running is None else max_running + net, first, voids)
+            events[i] = ev if events[i] is None else events[i].merge(ev)
+            if sums[i] is None:
+                sums[i] = HourSums(cents, stay, lost, fee, refunded)
+            else:
+                sums[i].add(cents, stay, lost, fee, refunded)
+    return (hours, [HourEvents() if ev is None else ev for ev in events],
+            [HourSums() if s is None else s for s in sums])
+
+
+def period_days(garage_id: int, period: Period, tzname: str, built: dict[date, Any], base: int,
+                now: datetime) -> tuple[list[Row], WeekProfile]:
+    """The rows and the hour-of-week profile of a report counted by the day (`Period.by_day`), from
+    `base` cars inside at its start: a rolled-up day over by `now` is its report_days row (its occupancy
+    moved from counting from its own start to the cars inside then) and its hours' sums by hour of the
+    week, in one grouped read for all of them; the other days (today, days not rolled up or not over by
+    `now`) are counted hour by hour as a shorter report counts them (period_hours), a run at a time."""
+    buckets = period.day_buckets(tzname)
+    dates = [period.first + timedelta(days=i) for i in range(period.days)]
+    whole = {d for d, b in zip(dates, buckets) if d in built and b.end <= now}
+    profile = WeekProfile()
+    for k, entries, exits, offsets, n in rollup_table.week_hours_of(garage_id, sorted(whole)):
+        profile.add_hour_of_week(k, entries, exits, offsets, n)
+    spans = dict(runs(d for d in dates if d not in whole))
+    rows: list[Row] = []
+    level, i = base, 0
+    while i < len(dates):
+        day, bucket = dates[i], buckets[i]
+        if day in whole:
+            f = built[day]
+            rows.append(Row(bucket, f.entries, f.exits, f.revenue_cents, f.stay_minutes,
+                            None if f.peak_running is None else level + f.peak_running,
+                            max(0.0, level + f.occupancy_seconds / bucket.seconds) if bucket.seconds else None,
+                            f.lost_tickets, f.lost_fee_cents, f.refunded_cents))
+            profile.add_level(_hours_of_week(bucket, day, tzname), level)
+            level += f.entries - f.departures
+            i += 1
+            continue
+        part = Period(day, spans[day])
+        hours, events, sums = period_hours(garage_id, replace(part, group="hour"), tzname, built)
+        occupancy = occupancy_series(level, hours, events, now)
+        rows += _rows(part, tzname, hours, events, sums, occupancy)
+        profile.add_hours(hours, events, occupancy)
+        level += sum(ev.entries - ev.departures for ev in events)
+        i += part.days
+    return rows, profile
+
+
+DAY_SECONDS = 24 * 3600
+
+
+def _hours_of_week(bucket: Bucket, day: date, tzname: str) -> Iterable[int]:
+    """The hours of the week of a day's real hours: its weekday's midnight to 23:00, or (a DST change)
+    as they were."""
+    if bucket.seconds == DAY_SECONDS and bucket.local_start.hour == 0:
+        first = hour_of_week_of(bucket.local_start)
+        return range(first, first + 24)
+    return [hour_of_week_of(b.local_start) for b in Period(day, day, "hour").hour_buckets(tzname)]
 
 
 def _rows(period: Period, tzname: str, hours: list[Bucket], events: list[HourEvents],
@@ -473,19 +569,24 @@ def build_report(garage_id: int, period: Period, now: datetime | None = None, *,
 def _build_report(garage_id: int, period: Period, now: datetime, full: bool) -> Report:
     settings = get_settings(garage_id)
     tz, total_spaces = settings.timezone, settings.total_spaces
-    start, end = period.bounds(tz)
     previous = period.previous()
     built = rollups.days_for(garage_id, tz, previous.first if full else period.first, period.last, now)
-    hours, events, sums = period_hours(garage_id, period, tz, built)
-    occupancy = occupancy_series(inside_at(garage_id, start, now), hours, events, now)
-    current = period_summary(garage_id, period, tz, built) if full else None
-    parts = period_breakdowns(garage_id, period, tz, built) if full else Breakdowns([], [], [])
+    base = period_base(garage_id, period, tz, built, now)
+    if period.by_day:  # no hours: its days whole
+        hours, events, occupancy = [], [], []
+        rows, profile = period_days(garage_id, period, tz, built, base, now)
+    else:
+        hours, events, sums = period_hours(garage_id, period, tz, built)
+        occupancy = occupancy_series(base, hours, events, now)
+        rows, profile = _rows(period, tz, hours, events, sums, occupancy), WeekProfile.of(hours, events, occupancy)
+    months = rollups.months_for(garage_id, tz, previous.first, period.last, built) if full else set()
+    current = period_summary(garage_id, period, tz, built, months) if full else None
+    parts = period_breakdowns(garage_id, period, tz, built, months) if full else Breakdowns([], [], [])
     report = Report(
         period=period, previous=previous, timezone=tz, total_spaces=total_spaces,
-        summary=current, previous_summary=period_summary(garage_id, previous, tz, built) if full else None,
+        summary=current, previous_summary=period_summary(garage_id, previous, tz, built, months) if full else None,
         by_method=parts.by_method, by_vehicle_type=parts.by_vehicle_type, by_attendant=parts.by_attendant,
-        rows=_rows(period, tz, hours, events, sums, occupancy),
-        hours=hours, hour_events=events, occupancy=occupancy,
+        rows=rows, hours=hours, hour_events=events, occupancy=occupancy, profile=profile,
     )
     if full:
         report.changes = {name: percent_change(getattr(report.summary, name),

@@ -22,7 +22,9 @@ from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
 from garage.domain.periods import Period
 from garage.extensions import db
 from garage.identity import Actor
-from garage.models import Garage, ReportBreakdown, ReportDay, ReportHour, ReportStay
+from garage.models import (
+    Garage, ReportBreakdown, ReportDay, ReportHour, ReportMonth, ReportMonthBreakdown, ReportMonthStay, ReportStay,
+)
 from garage.reports.present import report_csv
 from garage.services import amendments, permits, reports, rollups, settings, validations
 from garage.services.tickets import issue_ticket, process_exit
@@ -35,7 +37,7 @@ WINDOWS = [(date(2026, 3, 6), date(2026, 3, 9)), (date(2026, 3, 28), date(2026, 
            (date(2026, 10, 24), date(2026, 11, 2))]
 METHODS = ("Cash", "Credit Card", "Mobile Payment")
 TYPES = ("Car", "SUV", "Motorcycle")
-ROLLUP_TABLES = (ReportDay, ReportHour, ReportStay, ReportBreakdown)
+ROLLUP_TABLES = (ReportDay, ReportHour, ReportStay, ReportBreakdown, ReportMonth, ReportMonthStay, ReportMonthBreakdown)
 
 
 def local(day: date, hours: float, tz: str) -> datetime:
@@ -167,13 +169,61 @@ def check_reports(app, monkeypatch, ids, now=None) -> None:
                 want = recount(monkeypatch, lambda: reports.build_report(ids[slug], period, now=now))
                 where = f"{slug} {period}"
                 for name in ("summary", "previous_summary", "changes", "by_method", "by_vehicle_type",
-                             "by_attendant", "rows", "hours", "hour_events", "occupancy"):
+                             "by_attendant", "rows", "hours", "hour_events", "occupancy", "profile"):
                     same(getattr(got, name), getattr(want, name), f"{where} {name}")
                 assert csv_of(got) == csv_of(want), where
         garages = list(db.session.scalars(sa.select(Garage).order_by(Garage.id)))
         for period in (Period(date(2026, 10, 20), date(2026, 11, 18)), Period(date(2026, 3, 1), date(2026, 3, 31))):
             same(reports.portfolio_figures(garages, period),
                  recount(monkeypatch, lambda: reports.portfolio_figures(garages, period)), f"portfolio {period}")
+
+
+def hour_by_hour(monkeypatch, build):
+    """What `build` gives with every report counted hour by hour (no report counted by the day)."""
+    with monkeypatch.context() as m:
+        m.setattr(Period, "by_day", property(lambda self: False))
+        return build()
+
+
+def check_days_against_hours(app, monkeypatch, ids, now=None) -> None:
+    """A report counted by the day (its rolled-up days whole: report_days, and report_hours by hour of the
+    week) has the rows, heat map and traffic by hour of day of the same report counted hour by hour."""
+    with app.test_request_context():
+        for slug, periods in PERIODS.items():
+            for period in periods:
+                if not period.by_day:
+                    continue
+                got = reports.build_report(ids[slug], period, now=now)
+                want = hour_by_hour(monkeypatch, lambda: reports.build_report(ids[slug], period, now=now))
+                assert got.hours == [] and want.hours
+                where = f"{slug} {period} by the day"
+                for name in ("summary", "previous_summary", "by_method", "rows", "profile"):
+                    same(getattr(got, name), getattr(want, name), f"{where} {name}")
+                assert csv_of(got) == csv_of(want), where
+
+
+def assert_months_add_up() -> None:
+    """A summed month's stays and breakdowns are its days' added up."""
+    for garage_id, month in db.session.execute(sa.select(ReportMonth.garage_id, ReportMonth.month)).all():
+        end = rollups.table.month_end(month)
+        days = dict(db.session.execute(
+            sa.select(ReportStay.duration_minutes, sa.func.sum(ReportStay.tickets))
+            .where(ReportStay.garage_id == garage_id, ReportStay.day >= month, ReportStay.day <= end)
+            .group_by(ReportStay.duration_minutes)).all())
+        summed = dict(db.session.execute(
+            sa.select(ReportMonthStay.duration_minutes, ReportMonthStay.tickets)
+            .where(ReportMonthStay.garage_id == garage_id, ReportMonthStay.month == month)).all())
+        assert {m: int(n) for m, n in days.items()} == summed, (garage_id, month)
+        key = (ReportBreakdown.payment_method, ReportBreakdown.vehicle_type, ReportBreakdown.closed_by_id)
+        days = {tuple(row[:3]): (int(row[3]), int(row[4])) for row in db.session.execute(
+            sa.select(*key, sa.func.sum(ReportBreakdown.exits), sa.func.sum(ReportBreakdown.revenue_cents))
+            .where(ReportBreakdown.garage_id == garage_id, ReportBreakdown.day >= month, ReportBreakdown.day <= end)
+            .group_by(*key))}
+        summed = {tuple(row[:3]): (row[3], row[4]) for row in db.session.execute(
+            sa.select(ReportMonthBreakdown.payment_method, ReportMonthBreakdown.vehicle_type,
+                      ReportMonthBreakdown.closed_by_id, ReportMonthBreakdown.exits, ReportMonthBreakdown.revenue_cents)
+            .where(ReportMonthBreakdown.garage_id == garage_id, ReportMonthBreakdown.month == month))}
+        assert days == summed, (garage_id, month)
 
 
 def snapshot() -> dict:
@@ -200,8 +250,30 @@ def test_every_report_figure_equals_the_recount_from_the_tickets(app, traffic, m
         assert rollups.local_today(rollups.utcnow(), ZONES[slug]) not in days
     hours = db.session.scalar(sa.select(sa.func.count()).select_from(ReportHour))
     assert hours > 100  # the reports below read them
+    # every whole month of the history has its stays summed (Berlin's April to November: PERIODS read them)
+    assert {date(2026, m, 1) for m in range(4, 12)} <= set(db.session.scalars(
+        sa.select(ReportMonth.month).where(ReportMonth.garage_id == MAIN)))
+    assert_months_add_up()
     check_reports(app, monkeypatch, traffic)
     check_reports(app, monkeypatch, traffic, now=datetime(2026, 11, 5, tzinfo=timezone.utc))
+
+
+def test_a_report_counted_by_the_day_equals_the_same_report_counted_hour_by_hour(app, traffic, monkeypatch):
+    """Long reports grouped by day (Period.by_day: two of PERIODS, with both DST changes of Berlin) read
+    their rolled-up days whole; live days, rolled-up days after `now` and days not rolled up are counted
+    hour by hour in between, each from the cars inside at its start."""
+    assert sum(p.by_day for periods in PERIODS.values() for p in periods) == 2
+    check_days_against_hours(app, monkeypatch, traffic)  # nothing rolled up yet: the reports build some
+    for slug, garage_id in traffic.items():
+        rollups.catch_up(garage_id, ZONES[slug])
+    check_days_against_hours(app, monkeypatch, traffic)
+    check_days_against_hours(app, monkeypatch, traffic, now=datetime(2026, 11, 5, tzinfo=timezone.utc))
+    db.session.execute(sa.update(ReportDay).where(ReportDay.day.in_([date(2026, 3, 29), date(2026, 7, 1)]))
+                       .values(dirty=True))  # a DST day and a quiet one counted live between rolled-up ones
+    db.session.commit()
+    with monkeypatch.context() as m:
+        m.setattr(rollups, "build", lambda *args, **kwargs: 0)
+        check_days_against_hours(app, monkeypatch, traffic)
 
 
 def test_a_second_catch_up_changes_nothing(app, traffic, monkeypatch):
@@ -214,8 +286,12 @@ def test_a_second_catch_up_changes_nothing(app, traffic, monkeypatch):
     # Built again from nothing: the same rows (but the empty days marked before the history began)
     assert sum(rollups.rebuild(garage_id, ZONES[slug]) for slug, garage_id in traffic.items()) > 800
     after = snapshot()
-    assert {k: v for k, v in after.items() if k != "report_days"} == \
-        {k: v for k, v in before.items() if k != "report_days"}
+    kept = {row[:2] for row in after["report_days"]}  # (garage, day)
+    # every hour of a rolled-up day has its row (the heat map's hours): those of the empty days gone, empty
+    assert after["report_hours"] == [row for row in before["report_hours"] if row[:2] in kept]
+    assert all(not any(row[3:14]) and not row[15] for row in before["report_hours"] if row[:2] not in kept)
+    assert {k: v for k, v in after.items() if k not in ("report_days", "report_hours")} == \
+        {k: v for k, v in before.items() if k not in ("report_days", "report_hours")}
     assert set(after["report_days"]) <= set(before["report_days"])
     assert all(not any(row[4:]) for row in set(before["report_days"]) - set(after["report_days"]))
 
@@ -233,6 +309,7 @@ def test_a_back_dated_amendment_of_a_rolled_up_day_is_counted(app, traffic, monk
     assert day not in built_days(MAIN)  # dirty: read live until it is built again
     check_reports(app, monkeypatch, traffic)
     assert day in built_days(MAIN)  # the report's catch-up built it again
+    assert_months_add_up()  # October's stays added up again with it
     with app.test_request_context():
         s = reports.build_report(MAIN, Period(day, day, "hour")).summary
         assert s.refunds == recount(monkeypatch, lambda: reports.build_report(MAIN, Period(day, day, "hour"))).summary.refunds
