@@ -145,9 +145,11 @@ class PortableStore(Store):
         return receipt
 
     # SQLite has no timezones: group by UTC quarter-hour, and the report folds the quarters
-    # into local hours (every real-world UTC offset is a multiple of 15 minutes).
+    # into local hours (every real-world UTC offset is a multiple of 15 minutes). The stored text is cut to
+    # whole seconds first: strftime('%s') rounds its fractional seconds to the millisecond, which put a
+    # moment in the last half millisecond before a quarter (a local midnight) in the next one.
     def hour_key(self, column: Any, tzname: str) -> Any:
-        return sa.cast(sa.func.strftime("%s", column), sa.Integer) // QUARTER  # integer division
+        return sa.cast(sa.func.strftime("%s", sa.func.substr(column, 1, 19)), sa.Integer) // QUARTER
 
     def key_instant(self, key: Any) -> datetime:
         return datetime.fromtimestamp(int(key) * QUARTER, timezone.utc)

@@ -1,8 +1,8 @@
 """What the outside probe of the rollups found (issue 21), as the smallest reproductions, now counted right:
 a run of days across a half-hour DST change (Lord Howe: hours restart at each local midnight,
-Period.hour_buckets), a local day that never happened (Samoa, Tokelau 2011-12-30: no hours, no 500). Still
-xfail(strict): SQLite's hour key rounds to the millisecond (an entry in the last half millisecond before a
-local midnight). Both databases unless said otherwise."""
+Period.hour_buckets), a local day that never happened (Samoa, Tokelau 2011-12-30: no hours, no 500). And
+SQLite's hour key rounding to the millisecond (an entry in the last half millisecond before a
+local midnight: mended too, the stamp cut to whole seconds). Both databases unless said otherwise."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -61,12 +61,9 @@ def test_half_hour_shift_zones_every_figure_is_the_recount(app, monkeypatch, peo
 
 
 def test_sqlite_last_half_millisecond_before_midnight(app, monkeypatch, request):
-    """SQLite's strftime('%s') (the hour key) rounds to the millisecond: an entry stamped in the last half
-    millisecond of a local day (a quarter-hour in UTC) is put in the next day's first hour, while the
-    summary counts it by its stamp. The live report's rows already disagree with its summary; the rollup
-    (entries from the hours) then disagrees with the recount (entries by the bounds)."""
-    if app.config["DATABASE_KIND"] == "sqlite":
-        request.applymarker(pytest.mark.xfail(strict=True, reason="SQLite hour key rounds to the millisecond"))
+    """SQLite's strftime('%s') (the hour key) rounded to the millisecond: an entry stamped in the last half
+    millisecond of a local day (a quarter-hour in UTC) was put in the next day's first hour, while the
+    summary counts it by its stamp (the store now cuts the stamp to whole seconds first). Both databases."""
     tz = "America/St_Johns"
     garage_id = add_garage("sj", 50, timezone=tz)
     issue_ticket(garage_id, "SJ 1", "Car", STAFF, now=datetime(2020, 3, 11, 2, 0, tzinfo=UTC))  # 23:30 local
