@@ -73,6 +73,26 @@
     lookUp(code);
   }, true);
 
+  // A key typed while the focus is on a control the attendant just tapped (a vehicle type, the lost-ticket
+  // switch, the ticket card's menu, a button) is a scan or typing meant for a field, not for that control
+  // (a scanner types wherever the focus is: the letters were lost, a space toggled the switch). Outside the
+  // payment form, which collects its own keys (below), a printable key other than a space moves the focus
+  // to the exit side's look-up field (from a control there) or to the plate field (anywhere else), and
+  // the key lands in it; an open menu closes. A space alone still toggles (keyboard use).
+  document.addEventListener("keydown", function (event) {
+    var target = event.target, pay = document.querySelector("form[data-pay-form]");
+    if (!target || isField(target) || event.ctrlKey || event.metaKey || event.altKey) { return; }
+    if (!event.key || event.key.length !== 1 || event.key === " " || (pay && pay.contains(target))) { return; }
+    var onPage = target === document.body || target === document.documentElement;
+    if (onPage && pay) { return; }  // a quote is open: its keys are collected below
+    var exit = document.getElementById("exit");
+    var field = document.getElementById(exit && exit.contains(target) ? "lookup-q" : "plate");
+    if (!field) { return; }
+    var menu = target.closest && target.closest("details[open]");
+    if (menu) { menu.removeAttribute("open"); }
+    field.focus();  // the look-up field selects its text on focus (above): the scan replaces the last one
+  }, true);
+
   document.addEventListener("keydown", function (event) {
     var form = document.querySelector("form[data-pay-form]");
     var target = event.target;

@@ -300,3 +300,48 @@ def test_portrait_tablet_has_no_sideways_scrolling_and_big_targets(live, browser
             assert box and box["height"] >= 44, selector
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("tapped", ["vehicle type", "ticket menu", "lost-ticket switch"])
+def test_a_scan_after_tapping_a_control_lands_in_its_field(live, tablet, tapped):
+    """A keyboard-wedge scanner types wherever the focus is. After the attendant taps a vehicle type or opens
+    the ticket card's ⋯ menu, a plate scanned then issues that car's ticket (the letters were lost, Enter sent an
+    empty plate, or nothing happened under the open menu); after ticking "Lost ticket", a scanned
+    car's plate is looked up as lost (its space had un-ticked the switch and its letters were lost)."""
+    errors = watch_console(tablet)
+    live.reset()
+    with live.app.app_context():
+        waiting = ticket_service.issue_ticket(MAIN, "WAIT 1", "Car").ticket_number
+        db.session.remove()
+    sign_in(tablet, live)
+    if tapped == "lost-ticket switch":
+        settled(tablet)
+        tablet.locator('#exit input[type=checkbox][name="lost"]').click()
+        expect(tablet.locator('#exit input[type=checkbox][name="lost"]')).to_be_checked()
+        tablet.keyboard.type("WAIT 1")  # the car's plate, as fast as a scanner types
+        tablet.keyboard.press("Enter")
+        expect(tablet.locator("#exit .quote")).to_contain_text(waiting)  # found by its plate, as lost
+        expect(tablet.locator("#exit .quote")).to_contain_text("lost ticket")
+        expect(tablet.locator('#exit input[type=checkbox][name="lost"]')).to_be_checked()
+        assert errors == [], errors
+        return
+    if tapped == "vehicle type":
+        settled(tablet)
+        tablet.locator('#entry input[name="vehicle_type"][value="SUV"]').click(force=True)
+        expect(tablet.locator('#entry input[name="vehicle_type"][value="SUV"]')).to_be_focused()
+    else:
+        tablet.locator("#plate").fill("FIRST 1")
+        tablet.locator("#plate").press("Enter")
+        expect(tablet.locator("#entry .ticket-card")).to_contain_text("FIRST 1")
+        settled(tablet)
+        tablet.locator("#entry .ticket-more summary").click()
+        expect(tablet.locator("#entry details.ticket-more")).to_have_attribute("open", "")
+    tablet.keyboard.type("G768 5")  # a scanner: the keys as fast as they come, then Enter
+    tablet.keyboard.press("Enter")
+    card = tablet.locator("#entry .ticket-card")
+    expect(card).to_contain_text("G768 5")
+    if tapped == "vehicle type":
+        expect(card).to_contain_text("SUV")
+    else:
+        expect(tablet.locator("#entry details.ticket-more[open]")).to_have_count(0)
+    assert errors == [], errors
