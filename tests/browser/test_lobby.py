@@ -248,7 +248,14 @@ def test_polling_for_a_long_time_does_not_grow_dom_listeners_or_heap(screen, gar
         stop.set()
         mover.join()
     end = screen.evaluate("window.garageLobby")
-    after = footprint(screen, cdp)
+    # The polls go on (every 0.1 s): a reading taken mid-swap counts the panel being replaced too (the old
+    # and the new one's listeners: once seen in CI, 25 -> 49). A leak stays in every reading; a swap in
+    # flight is gone from the next one.
+    for _ in range(5):
+        after = footprint(screen, cdp)
+        if after["all_listeners"] <= before["all_listeners"] + 20 and after["nodes"] <= before["nodes"] + 100:
+            break
+        screen.wait_for_timeout(300)
     assert end["swaps"] - start["swaps"] >= 60, (start, end)  # swaps really happened
     assert end["errors"] == 0
     assert after["elements"] == before["elements"], (before, after)
