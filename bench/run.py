@@ -295,10 +295,12 @@ class Server:
 
 
 @contextmanager
-def gunicorn(args: list[str], url: str, port: int, probe: str, log_path: Path) -> Iterator[Server]:
+def gunicorn(args: list[str], url: str, port: int, probe: str, log_path: Path,
+             extra_env: dict[str, str] | None = None) -> Iterator[Server]:
     """A gunicorn server on `url`'s database, once `probe` answers; stopped on exit."""
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": secrets.token_hex(16),
-           "GUNICORN_BIND": f"127.0.0.1:{port}", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+           "GUNICORN_BIND": f"127.0.0.1:{port}", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
+           **(extra_env or {})}
     out = open(log_path, "ab")
     proc = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), *args], cwd=ROOT, env=env,
                             stdout=out, stderr=subprocess.STDOUT)
@@ -325,6 +327,28 @@ def gunicorn(args: list[str], url: str, port: int, probe: str, log_path: Path) -
             proc.kill()
             proc.wait()
         out.close()
+
+
+def gunicorn_threads() -> int:
+    return int(os.environ.get("GUNICORN_THREADS") or 1)
+
+
+def workers_line() -> str:
+    """The worker configuration the run measured (gunicorn.conf.py reads the same variables)."""
+    workers = os.environ.get("WEB_CONCURRENCY") or f"{(os.cpu_count() or 1) * 2 + 1}"
+    threads = gunicorn_threads()
+    kind = f"gthread, {threads} threads each" if threads > 1 else "sync"
+    return f"gunicorn {workers} workers ({kind})"
+
+
+def lift_api_limit(site: Path) -> None:
+    """--via-nginx: every wrk connection comes from 127.0.0.1, so the API's per-address limit (50/s,
+    deploy/nginx/upstream.conf) would answer 429s; the bench lifts it, everything else is production's."""
+    conf = site / "upstream.conf"
+    text, found = re.subn(r"zone=garage_api:10m\s+rate=\d+r/s", "zone=garage_api:10m rate=1000000r/s", conf.read_text())
+    if not found:
+        raise RuntimeError("deploy/nginx/upstream.conf: the garage_api limit_req_zone was not found")
+    conf.write_text(text)
 
 
 def sign_in(base: str, username: str = USERNAME) -> str:
@@ -535,12 +559,13 @@ class Bench:
         connection and imports lazily loaded code."""
         opts = self.opts
         port = opts.port + 2 * index
+        proxied = {"TRUSTED_PROXY_HOPS": "1"} if opts.via_nginx else {}
         app = servers.enter_context(gunicorn(["-c", "gunicorn.conf.py", "wsgi:app"], url, port,
-                                             "/api/status", self.server_log))
-        base = app.base
-        bare_base = servers.enter_context(gunicorn(
+                                             "/api/status", self.server_log, proxied))
+        base = self.front(servers, app)
+        bare_base = self.front(servers, servers.enter_context(gunicorn(
             ["-c", "bench/gunicorn_bare.conf.py", "bench.bare_app:app"], url, port + 1, "/insert",
-            self.server_log)).base if self.wanted("bare Flask insert") else None
+            self.server_log, proxied))) if self.wanted("bare Flask insert") else None
         auth = {"token": {"Authorization": f"Bearer {token}"}, "session": {"Cookie": sign_in(base)},
                 "admin": {"Cookie": sign_in(base, ADMIN)}, "none": {}}
         wrk(opts, base, "get.lua", ["path=/api/garage/stats", f"header=Authorization: Bearer {token}"],
@@ -548,6 +573,17 @@ class Bench:
         if bare_base:
             wrk(opts, bare_base, "bare.lua", [], self.raw, f"{label} bare warm-up", duration=2)
         return Target(label, url, base, bare_base, auth, app.pid)
+
+    def front(self, servers: ExitStack, server: Server) -> str:
+        """Where wrk sends its requests: the server itself, or with --via-nginx production's nginx
+        config in front of it (deploy/nginx; upstream keep-alive when gunicorn runs threads)."""
+        if not self.opts.via_nginx:
+            return server.base
+        from tests.helpers.nginx import nginx_server
+
+        address = server.base.removeprefix("http://")
+        return servers.enter_context(nginx_server(
+            [address], keepalive=32 if gunicorn_threads() > 1 else 0, edit=lift_api_limit)).url
 
     def wanted(self, name: str) -> bool:
         return not self.opts.only or name in self.opts.only
@@ -752,6 +788,9 @@ def arguments() -> argparse.ArgumentParser:
                         help="all: every scenario on the empty and 1M databases; garages: entries and exits "
                              "spread over --garages garages (bench/many_garages.py)")
     parser.add_argument("--garages", type=int, default=100, help="garages of --scenario garages")
+    parser.add_argument("--via-nginx", action="store_true",
+                        help="wrk -> nginx (deploy/nginx, as rendered for production) -> gunicorn, for the app "
+                             "and the bare reference alike (needs nginx: make nginx)")
     parser.add_argument("--dry-run", action="store_true",
                         help="--scenario garages: print the plan and the wrk command lines, run nothing")
     return parser
@@ -800,7 +839,8 @@ def main(argv: list[str] | None = None) -> None:
             for name in made:
                 sql(opts.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', autocommit=True)
     cores = os.cpu_count()
-    header = (f"Garage bench {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {cores} cores, "
+    header = (f"Garage bench {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {cores} cores, {workers_line()}"
+              f"{' behind nginx' if opts.via_nginx else ''}, "
               f"{opts.rounds} rounds of wrk -t{opts.threads} -c{opts.connections} "
               f"-d{max(2, round(opts.duration / opts.rounds))}s, "
               f"pgbench -c{opts.connections} -j{opts.threads}, total {time.monotonic() - started:.0f} s")

@@ -3,7 +3,7 @@
 
     python3 deploy/nginx/render.py --out /etc/nginx/garage --root /srv/garage \\
         --instances 5001,5002,5003 --server-name garage.example.com \\
-        [--tls /etc/ssl/garage.pem /etc/ssl/private/garage.key] [--down 5002]
+        [--tls /etc/ssl/garage.pem /etc/ssl/private/garage.key] [--down 5002] [--keepalive 16]
 
 writes OUT/upstream.conf, OUT/locations.conf and OUT/garage.conf (the site: plain HTTP, or HTTPS
 with --tls); include OUT/garage.conf in nginx's http { } (a symlink in sites-enabled/) and run
@@ -40,14 +40,18 @@ def upstream_lines(instances: list[str], down: list[str] = ()) -> str:
 
 def render(out: Path, root: Path, instances: list[str], *, down: list[str] = (), listen: str = "80",
            server_name: str = "_", log_dir: str = "/var/log/nginx",
-           tls: tuple[str, str] | None = None, tls_listen: str = "443") -> Path:
-    """Write the three files into `out`; returns the site file (OUT/garage.conf)."""
+           tls: tuple[str, str] | None = None, tls_listen: str = "443", keepalive: int = 0) -> Path:
+    """Write the three files into `out`; returns the site file (OUT/garage.conf). `keepalive`: idle
+    connections each nginx worker keeps open to the instances (0: none; only for threaded workers)."""
     if not instances:
         raise ValueError("at least one instance is needed")
+    if keepalive < 0:
+        raise ValueError("--keepalive must be 0 or more")
     values = {
         "GARAGE_ROOT": str(root), "GARAGE_NGINX_DIR": str(out), "GARAGE_LISTEN": listen,
         "GARAGE_SERVER_NAME": server_name, "GARAGE_LOG_DIR": log_dir,
         "GARAGE_UPSTREAMS": upstream_lines(instances, down),
+        "GARAGE_UPSTREAM_KEEPALIVE": f"\n    keepalive {keepalive};" if keepalive else "",
         "GARAGE_TLS_LISTEN": tls_listen, "GARAGE_TLS_CERT": tls[0] if tls else "",
         "GARAGE_TLS_KEY": tls[1] if tls else "",
     }
@@ -75,12 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-dir", default="/var/log/nginx")
     parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve HTTPS (garage-tls.conf)")
     parser.add_argument("--tls-listen", default="443")
+    parser.add_argument("--keepalive", type=int, default=0,
+                        help="idle connections kept open to the instances (threaded workers only; default 0)")
     args = parser.parse_args(argv)
     split = lambda text: [part.strip() for part in text.split(",") if part.strip()]  # noqa: E731
     try:
         site = render(args.out.resolve(), args.root.resolve(), split(args.instances), down=split(args.down),
                       listen=args.listen, server_name=args.server_name, log_dir=args.log_dir,
-                      tls=tuple(args.tls) if args.tls else None, tls_listen=args.tls_listen)
+                      tls=tuple(args.tls) if args.tls else None, tls_listen=args.tls_listen, keepalive=args.keepalive)
     except ValueError as exc:
         print(f"render.py: {exc}", file=sys.stderr)
         return 2

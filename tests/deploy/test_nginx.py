@@ -364,3 +364,17 @@ def test_render_fills_every_name_drains_on_request_and_refuses_nonsense(tmp_path
         with pytest.raises(ValueError):
             render.render(tmp_path / "bad", ROOT, **bad)
     assert render.main(["--out", str(tmp_path / "cli"), "--instances", "5001,5002", "--down", "5003"]) == 2
+
+
+def test_render_keeps_upstream_connections_only_when_asked(tmp_path):
+    """Sync workers close every connection (no keepalive line: nginx would hold dead ones); threaded
+    workers keep theirs (render.py --keepalive N, docs/deployment.md); nginx accepts both."""
+    render.render(tmp_path / "sync", ROOT, ["5001"])
+    assert "keepalive" not in (tmp_path / "sync" / "upstream.conf").read_text().split("upstream garage_app {")[1].split("}")[0]
+    assert render.main(["--out", str(tmp_path / "threads"), "--instances", "5001,5002", "--keepalive", "16"]) == 0
+    block = (tmp_path / "threads" / "upstream.conf").read_text().split("upstream garage_app {")[1].split("}")[0]
+    assert block.strip().splitlines()[-1].strip() == "keepalive 16;"
+    assert "server 127.0.0.1:5002 max_fails=2 fail_timeout=5s;" in block
+    assert render.main(["--out", str(tmp_path / "bad"), "--instances", "5001", "--keepalive", "-1"]) == 2
+    with nginx_server(["127.0.0.1:1"], keepalive=8) as nginx:  # nginx -t passed, and it serves
+        assert "keepalive 8;" in (nginx.dir / "site" / "upstream.conf").read_text()

@@ -43,6 +43,7 @@ class PrivateCluster:
     bin: Path
     as_postgres: bool
     frozen: list[int] = field(default_factory=list)
+    production: bool = False  # PostgreSQL's durable defaults instead of the tests' fast settings
 
     @property
     def data(self) -> Path:
@@ -62,9 +63,12 @@ class PrivateCluster:
         subprocess.run(command, check=True, timeout=timeout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def start(self) -> None:
-        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                   "-c shared_buffers=16MB -c max_connections=40")
+        # Tests trade durability for speed; a production-like server (the soak run) keeps PostgreSQL's
+        # defaults (fsync, synchronous commit, autovacuum) with Debian's shared_buffers and connections.
+        tuning = ("-c shared_buffers=128MB -c max_connections=100" if self.production else
+                  "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+                  "-c shared_buffers=16MB -c max_connections=40")
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} {tuning}"
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60", "start")
 
     def stop(self) -> None:
@@ -95,7 +99,7 @@ class PrivateCluster:
 
 
 @contextmanager
-def _private_cluster(make) -> Iterator[PrivateCluster]:
+def _private_cluster(make, production: bool = False) -> Iterator[PrivateCluster]:
     """A private server whose data folder `make(cluster)` creates, started; stopped (thawed first) and
     deleted afterwards."""
     bin_dir = postgres_bin()
@@ -105,7 +109,7 @@ def _private_cluster(make) -> Iterator[PrivateCluster]:
     root = Path(tempfile.mkdtemp(prefix="garage-pg-"))  # in /tmp: the postgres user must reach it
     if as_postgres:
         shutil.chown(root, "postgres", "postgres")
-    cluster = PrivateCluster(root, free_port(), bin_dir, as_postgres)
+    cluster = PrivateCluster(root, free_port(), bin_dir, as_postgres, production=production)
     try:
         make(cluster)
         cluster.start()
@@ -120,11 +124,12 @@ def _private_cluster(make) -> Iterator[PrivateCluster]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def private_postgres():
-    """A started private server (a context manager); stopped (thawed first) and deleted afterwards."""
+def private_postgres(production: bool = False):
+    """A started private server (a context manager); stopped (thawed first) and deleted afterwards.
+    `production`: durable and vacuumed as a real server is (fsync, synchronous commit, autovacuum)."""
     return _private_cluster(lambda cluster: cluster._run(
         "initdb", "-D", str(cluster.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync",
-        "--no-instructions"))
+        "--no-instructions"), production)
 
 
 def private_standby(primary: PrivateCluster):

@@ -17,7 +17,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -75,6 +75,8 @@ class Nginx:
     instances: list[str]
     proc: subprocess.Popen
     tls_port: int | None = None
+    keepalive: int = 0
+    edit: Callable[[Path], None] | None = None
 
     @property
     def url(self) -> str:
@@ -103,20 +105,27 @@ class Nginx:
         """Re-render with `down` instances marked down and reload nginx (a graceful reload:
         requests in flight finish on the old workers)."""
         render.render(self.dir / "site", ROOT, self.instances, down=down, listen=f"127.0.0.1:{self.port}",
-                      log_dir=str(self.dir))
+                      log_dir=str(self.dir), keepalive=self.keepalive)
+        if self.edit is not None:
+            self.edit(self.dir / "site")
         self.proc.send_signal(signal.SIGHUP)
         time.sleep(0.5)  # the new workers take over within milliseconds; old ones finish their requests
 
 
 @contextmanager
-def nginx_server(instances: list[str], tls: tuple[str, str] | None = None) -> Iterator[Nginx]:
-    """nginx serving Garage's site config for `instances` (ports or host:port) on a free port."""
+def nginx_server(instances: list[str], tls: tuple[str, str] | None = None, keepalive: int = 0,
+                 edit: Callable[[Path], None] | None = None) -> Iterator[Nginx]:
+    """nginx serving Garage's site config for `instances` (ports or host:port) on a free port.
+    `keepalive`: render.py's --keepalive; `edit(folder)` may change the rendered files before nginx
+    starts (the bench lifts the per-address API limit: all its load comes from one address)."""
     binary = nginx_binary()
     tmp = Path(tempfile.mkdtemp(prefix="garage-nginx-"))
     tmp.chmod(0o755)  # nobody (the workers, as root) reads the rendered site and writes temp files here
     port, tls_port = free_port(), (free_port() if tls else None)
     site = render.render(tmp / "site", ROOT, instances, listen=f"127.0.0.1:{port}", log_dir=str(tmp),
-                         tls=tls, tls_listen=f"127.0.0.1:{tls_port}")
+                         tls=tls, tls_listen=f"127.0.0.1:{tls_port}", keepalive=keepalive)
+    if edit is not None:
+        edit(tmp / "site")
     conf = tmp / "nginx.conf"
     conf.write_text(main_config(tmp, site))
     test = subprocess.run([binary, "-p", str(tmp), "-c", str(conf), "-t"], capture_output=True, text=True)
@@ -125,7 +134,7 @@ def nginx_server(instances: list[str], tls: tuple[str, str] | None = None) -> It
         raise RuntimeError(f"nginx -t refused the rendered config:\n{test.stderr}")
     proc = subprocess.Popen([binary, "-p", str(tmp), "-c", str(conf), "-g", "daemon off;"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    server = Nginx(tmp, port, instances, proc, tls_port)
+    server = Nginx(tmp, port, instances, proc, tls_port, keepalive, edit)
     try:
         deadline = time.monotonic() + 10
         while True:
