@@ -1,4 +1,5 @@
 """gunicorn settings for production: gunicorn -c gunicorn.conf.py wsgi:app"""
+import gc
 import multiprocessing
 import os
 import shutil
@@ -42,6 +43,15 @@ def on_starting(server):
     folder.mkdir(parents=True, exist_ok=True)
     for leftover in folder.glob("*.db"):
         leftover.unlink()
+
+
+def pre_fork(server, worker):
+    """What the preloaded app made (modules, SQLAlchemy's mappers, templates: ~140,000 objects)
+    lives as long as the worker: frozen, Python's collector never walks it again, so a full collection
+    in a worker scans only what its requests made, and the memory stays shared with the master (a
+    walk writes to every object's header). Measured (bench/README.md): a 30-day report's full
+    collections cost ~60 ms each; p90 126 -> 69 ms in-process, and the pages' p99 under load fell."""
+    gc.freeze()
 
 
 def post_fork(server, worker):
