@@ -360,3 +360,22 @@ def test_a_full_garage_says_so_in_german_on_the_desk_and_on_the_api_only_when_as
     api = app.test_client().post("/api/tickets", json={"licensePlate": "THIRD3", "vehicleType": "Car"},
                                  headers={**staff, **GERMAN})
     assert api.status_code == 409 and api.get_json() == {"message": "Das Parkhaus ist voll"}  # asked for German
+
+
+@pytest.mark.parametrize("outer, inner", [("de", "en"), ("en", "de"), ("de", "de")])
+def test_a_message_follows_a_change_of_language_within_one_request(app, outer, inner):
+    """The catalog is looked up once per request and language (issue 21: a year's report translates
+    ~1,000 messages): a block in another language (a receipt in the garage's) reads that language,
+    and the request's own comes back after it, however often it changes."""
+    from flask_babel import force_locale
+
+    from garage.domain.words import _
+
+    words = {"de": "Umsatz", "en": "Revenue"}
+    revenue = _("Revenue")
+    with app.test_request_context("/", headers={"Accept-Language": outer}):
+        for _round in range(2):
+            assert revenue.__html__() == words[outer]
+            with force_locale(inner):
+                assert revenue.__html__() == words[inner] and revenue.translated() == words[inner]
+            assert revenue.translated() == words[outer]
