@@ -107,9 +107,10 @@ bench: install bench-tools
 # PostgreSQL, under a steady load of entries and exits: rolling deploy, database restart, a worker
 # killed, 200 slow clients, backup and restore. A few minutes; not part of make test.
 # DRILL_ARGS passes options, e.g. make drills DRILL_ARGS="--only rolling,slow --rate 4" (--help: all of them).
-# 30 minutes of mixed traffic through gunicorn on PostgreSQL: p99 and each worker's memory must stay flat
+# 30 minutes of mixed traffic over 50 garages through gunicorn, on a private PostgreSQL configured as
+# production (the tests' cluster helper, hence install-dev): p99 and each worker's memory must stay flat
 # (bench/soak.py; SOAK_ARGS="--minutes 10 --window 2" for a shorter one). Not part of make test.
-soak: install bench-tools
+soak: install-dev bench-tools
 	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 drills: install-dev nginx

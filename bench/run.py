@@ -790,7 +790,7 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--garages", type=int, default=100, help="garages of --scenario garages")
     parser.add_argument("--via-nginx", action="store_true",
                         help="wrk -> nginx (deploy/nginx, as rendered for production) -> gunicorn, for the app "
-                             "and the bare reference alike (needs nginx: make nginx)")
+                             "and the bare reference alike (needs make install-dev nginx)")
     parser.add_argument("--dry-run", action="store_true",
                         help="--scenario garages: print the plan and the wrk command lines, run nothing")
     return parser
