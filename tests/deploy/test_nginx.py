@@ -378,3 +378,22 @@ def test_render_keeps_upstream_connections_only_when_asked(tmp_path):
     assert render.main(["--out", str(tmp_path / "bad"), "--instances", "5001", "--keepalive", "-1"]) == 2
     with nginx_server(["127.0.0.1:1"], keepalive=8) as nginx:  # nginx -t passed, and it serves
         assert "keepalive 8;" in (nginx.dir / "site" / "upstream.conf").read_text()
+
+
+def test_the_bench_behind_nginx_lifts_only_the_per_address_api_limit(tmp_path):
+    """bench/run.py --via-nginx measures production's config; all of wrk's connections come from one
+    address, so it lifts the API's per-address rate and nothing else (it fails loudly if the zone moves)."""
+    from bench.run import lift_api_limit
+
+    render.render(tmp_path, ROOT, ["5001"])
+    before = {p.name: p.read_text() for p in tmp_path.iterdir()}
+    lift_api_limit(tmp_path)
+    after = {p.name: p.read_text() for p in tmp_path.iterdir()}
+    changed = [name for name in before if before[name] != after[name]]
+    assert changed == ["upstream.conf"]
+    diff = set(after["upstream.conf"].splitlines()) - set(before["upstream.conf"].splitlines())
+    assert len(diff) == 1 and "zone=garage_api:10m rate=1000000r/s" in diff.pop()
+    assert "zone=garage_login:10m rate=10r/m" in after["upstream.conf"]
+    (tmp_path / "upstream.conf").write_text("no zones here\n")
+    with pytest.raises(RuntimeError):
+        lift_api_limit(tmp_path)
