@@ -46,6 +46,16 @@ def _schema_ref(model: Any, components: dict[str, Any]) -> dict[str, Any]:
     return {"$ref": REF.format(model=model.__name__)}
 
 
+def served_spec(app) -> dict[str, Any]:
+    """The document /openapi.json serves, built once per app: its routes and the operations'
+    declarations are fixed when create_app returns, and building it costs ~0.5 s (pydantic's schema
+    of every body and answer, the error model's hundreds of times)."""
+    built = app.extensions.get("garage.openapi")
+    if built is None:  # two first requests at once build it twice, alike: harmless
+        built = app.extensions["garage.openapi"] = build_spec(app)
+    return built
+
+
 def build_spec(app, blueprint: str = "api") -> dict[str, Any]:
     from .schemas import ErrorResponse
 

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, jsonify, redirect, render_templ
 from flask_login import current_user
 
 from .. import identity
-from ..api.openapi import build_spec
+from ..api.openapi import served_spec
 from ..identity import staff_required
 
 bp = Blueprint("meta", __name__)
@@ -31,7 +31,7 @@ def openapi():
             response = jsonify(message="Sign in, or send Authorization: Bearer <token>")
             response.headers["WWW-Authenticate"] = 'Bearer realm="garage"'
             return response, 401
-    return jsonify(build_spec(current_app))
+    return jsonify(served_spec(current_app))
 
 
 @bp.get("/docs")

@@ -38,6 +38,17 @@ def concrete(path: str, garage: str = "main") -> str:
             .replace("{garage}", garage))
 
 
+def test_the_document_served_is_the_one_the_routes_make_every_time(app, client, staff):
+    """/openapi.json is built once per app and kept: every answer is the document a fresh build of
+    the app's routes gives, and nothing a caller does to an answer reaches the next one."""
+    from garage.api.openapi import build_spec
+
+    first = client.get("/openapi.json", headers=staff).get_json()
+    first["paths"].clear()
+    second = client.get("/openapi.json", headers=staff).get_json()
+    assert second == build_spec(app) and second["paths"]
+
+
 # --- credentials ---------------------------------------------------------------------------
 
 def test_every_operation_that_needs_a_token_says_401_and_403_and_answers_them(client, spec, token_for):

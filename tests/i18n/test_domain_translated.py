@@ -379,3 +379,23 @@ def test_a_message_follows_a_change_of_language_within_one_request(app, outer, i
             with force_locale(inner):
                 assert revenue.__html__() == words[inner] and revenue.translated() == words[inner]
             assert revenue.translated() == words[outer]
+
+
+@pytest.mark.parametrize("outer, inner", [("de", "en"), ("en", "de"), ("de", "de")])
+def test_a_template_follows_a_change_of_language_within_one_request(app, outer, inner):
+    """The templates' _() and ngettext() use the same per-request catalog: a template rendered in
+    another language's block (a receipt in the garage's) reads that language, and the request's own
+    comes back after it; outside a request the templates read English."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    page = "{{ _('Revenue') }}|{{ ngettext('%(num)d space left', '%(num)d spaces left', 2) }}"
+    words = {"de": "Umsatz|2 Plätze frei", "en": "Revenue|2 spaces left"}
+    with app.test_request_context("/", headers={"Accept-Language": outer}):
+        for _round in range(2):
+            assert render_template_string(page) == words[outer]
+            with force_locale(inner):
+                assert render_template_string(page) == words[inner]
+            assert render_template_string(page) == words[outer]
+    with app.app_context():
+        assert render_template_string(page) == words["en"]
