@@ -340,9 +340,9 @@ def pay(number: str):
     current = ticket_service.find_ticket(current_garage(), number)  # 404 for an unknown number
     state = ExitState(query=current.ticket_number, lost=lost, ticket=current,
                       method=method if method in PAYMENT_METHODS else "")
-    if current.status != STATUS_ACTIVE:
-        state.notice = _closed_notice(current, ALREADY_PAID)
-        return _exit(state, 409)
+    if current.status != STATUS_ACTIVE:  # paid (or voided) meanwhile, perhaps at another booth:
+        state.notice = _closed_notice(current, ALREADY_PAID)  # this desk's counters are behind, send them
+        return _exit(state, 409, changed=True)
     if not method and current.permit_id is None:  # a permit car owing nothing is let out without one
         _quote(state)
         state.method_error = CHOOSE_METHOD
@@ -366,7 +366,7 @@ def pay(number: str):
     except AlreadyProcessed:
         state.ticket = ticket_service.find_ticket(current_garage(), number)
         state.notice = _closed_notice(state.ticket, ALREADY_PAID)
-        return _exit(state, 409)
+        return _exit(state, 409, changed=True)
     except InvalidInput as exc:
         _quote(state)
         state.method_error = exc.message if method else CHOOSE_METHOD

@@ -319,6 +319,37 @@ def test_a_car_that_leaves_at_one_booth_leaves_every_desk_within_the_live_interv
         b.context.close()
 
 
+def test_a_ticket_paid_at_the_other_booth_meanwhile_is_refused_and_this_booths_counters_follow_at_once(
+        server, garage_db, browser):
+    """Both booths have the same ticket's quote open; B confirms first. A's Confirm is refused (nothing
+    charged twice) and A's counters, cars inside and activity are brought up to date by that answer
+    itself: A's polls are held, so nothing else could."""
+    number, _ = issue(garage_db, "TWICE 1", "STAYS 2")
+    a = booth(browser, garage_db, "amy")
+    b = booth(browser, garage_db, "ben")
+    try:
+        for page in (a, b):
+            page.locator("#lookup-q").fill(number)
+            page.locator("#lookup-q").press("Enter")
+            page.locator("label.choice", has_text="Cash").click()
+        expect(a.locator("#inside-list")).to_contain_text("TWICE 1")
+        exits = int(a.locator('#live [data-stat="exits"]').inner_text())
+        with polls_held(a):
+            b.get_by_role("button", name="Confirm").click()
+            expect(b.locator("#exit .receipt-card")).to_be_visible()
+            a.get_by_role("button", name="Confirm").click()
+            expect(a.locator("#exit .notice")).to_contain_text("already paid. No second payment was taken")
+            expect(a.locator('#live [data-stat="exits"]')).to_have_text(str(exits + 1))
+            expect(a.locator("#inside-list")).not_to_contain_text("TWICE 1")
+            expect(a.locator("#inside-list")).to_contain_text("STAYS 2")
+            expect(a.locator("#activity tr", has_text="TWICE 1")).to_contain_text("Exit")
+        assert [t.amount_paid for t in tickets_for(garage_db, "TWICE 1")] == [1000]
+        assert a.js_errors == [] and b.js_errors == [], (a.js_errors, b.js_errors)
+    finally:
+        a.context.close()
+        b.context.close()
+
+
 def test_a_server_that_answers_unavailable_is_quoted_next_to_the_action_and_marks_the_figures(
         server, garage_db, browser):
     page = booth(browser, garage_db, "dee")

@@ -12,6 +12,7 @@ from garage.extensions import db
 from garage.i18n import format_time
 from garage.models import VehicleRate
 from garage.templating import ticket_numbers_whole
+from tests.helpers.api import pay
 from tests.helpers.db import audit_events, backdate, set_settings, ticket, ticket_count
 from tests.helpers.staff import quoted_amount
 from tests.helpers.web import HTMX, soup, text
@@ -283,6 +284,23 @@ def test_when_the_fee_moves_after_the_quote_nothing_is_charged_and_the_new_amoun
     r = desk.pay(number, "Debit Card", quoted_amount(page), htmx=htmx)
     assert r.status_code == (200 if htmx else 303)
     assert ticket(number).amount_paid == 3000 and len(audit_events("ticket.paid", number)) == 1
+
+
+def test_a_ticket_paid_at_another_booth_is_refused_with_this_booths_counters_brought_up_to_date(desk, client, staff):
+    """Booth A has the quote open; booth B (here the API) takes the payment; A's Confirm is refused
+    (409, nothing charged) and A's live panel, activity and cars-inside list follow at once, not at the
+    next poll: the refusal says the garage changed under this booth."""
+    number = desk.issue("OTHER 1")
+    assert quoted_amount(soup(desk.lookup(number, htmx=True))) == 1000
+    assert pay(client, staff, number).status_code == 200  # booth B
+    r = desk.pay(number, "Cash", 1000, htmx=True)
+    assert r.status_code == 409 and r.headers["HX-Trigger"] == "desk-changed"
+    page = soup(r)
+    assert "already paid. No second payment was taken" in text(page.select_one("#exit .notice"))
+    assert page.select_one("#live")["hx-swap-oob"] == "true"
+    assert stat(page, "occupied") == "0" and stat(page, "exits") == "1" and stat(page, "revenue") == "$10.00"
+    assert number in text(page.select_one("#activity"))
+    assert ticket(number).amount_paid == 1000 and len(audit_events("ticket.paid", number)) == 1
 
 
 @pytest.mark.parametrize("htmx", [False, True])
