@@ -371,6 +371,12 @@ def index():
     return _render(form_values(), {}, saved=saved)
 
 
+def _read_in() -> tuple[str, str]:
+    """The garage's language and locale: what the page around the settings form is written in."""
+    s = settings_service.get_settings(current_garage())
+    return s.language, s.locale
+
+
 @bp.post("/settings")
 @manager_required
 def save():
@@ -378,13 +384,18 @@ def save():
     values = {name: request.form.get(name, "") for name in FIELDS}
     if errors:
         return _render(values, errors, 422)
+    read_in = _read_in()
     try:
         settings_service.update_settings(current_garage(), current_actor(), **changes)
     except Conflict as exc:  # total spaces below the cars inside (checked atomically)
         return _render(values, {FIELD_OF.get(exc.field or "", exc.field or "form"): exc.message}, 409)
     except rules.InvalidSettings as exc:  # parse_form already checked; kept for safety
         return _render(values, {FIELD_OF.get(k, k): m for k, m in exc.errors.items()}, 422)
-    if is_htmx():
+    if is_htmx() and _read_in() == read_in:
         return _render(form_values(), {}, saved=True)
+    # Without htmx, or when the garage's language or formats changed: the whole page again. The form
+    # alone would come back in the new language inside the old page's menu and headings.
     flash(i18n.translated(SAVED), "settings-saved")
+    if is_htmx():
+        return htmx.client_redirect(url_for("settings.index"))
     return redirect(url_for("settings.index"), code=303)

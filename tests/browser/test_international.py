@@ -433,3 +433,20 @@ def test_berlin_settings_page_in_german(garages, browser, shots):
         fits_width(page)
         shot(page, shots, "berlin-settings.png")
 
+
+
+def test_a_manager_who_switches_the_garages_language_reads_the_whole_page_in_it(garages, browser):
+    """Seen by this stop's outside check: after saving a new language the form came back in it inside the
+    old page's menu and headings. Now the whole page loads again, in one language, with its "Saved"."""
+    try:
+        with signed_in_at(garages, browser, TABLET["landscape"], "kenji", "/g/tokyo/settings") as page:
+            assert page.locator("html").get_attribute("lang") == "en"
+            page.locator("#language").select_option("de")
+            page.get_by_role("button", name="Save settings").click()
+            expect(page.locator("html")).to_have_attribute("lang", "de")
+            expect(page.locator("h1")).to_have_text("Einstellungen des Parkhauses")
+            expect(page.locator(".saved")).to_contain_text("Gespeichert")
+            expect(page.get_by_role("button", name="Einstellungen speichern")).to_be_visible()
+            assert page.url.endswith("/g/tokyo/settings")
+    finally:
+        put_settings(garages, "tokyo", {"language": "en"})

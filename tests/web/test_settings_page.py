@@ -170,6 +170,28 @@ def test_htmx_save_swaps_the_form_with_saved_and_updates_the_rates_panel(manager
     assert "Daily maximum $40.00 per 24 hours" in panel.get_text()
 
 
+@pytest.mark.parametrize("language, html_lang, saved", [("de", "de", "Gespeichert"), ("en", "en", "Saved")])
+def test_an_htmx_save_that_changes_the_garages_language_loads_the_whole_page_in_it(
+        manager_client, language, html_lang, saved):
+    """The form alone came back in the new language inside the old page's menu and headings (seen by
+    this stop's outside check): a change of the garage's language or locale loads the whole page."""
+    def reads_in(lang: str) -> dict[str, str]:  # the form's international part, as the page sends it
+        return {"international": "1", "currency": "USD", "locale": "en_US", "language": lang, "lobby_language": ""}
+
+    other = "en" if language == "de" else "de"
+    assert post(manager_client, reads_in(other)).status_code == 303  # from the other language
+    manager_client.get("/g/main/settings")  # its "Saved" shown
+    r = post(manager_client, reads_in(language), headers=HTMX)
+    assert r.status_code == 200 and r.headers["HX-Redirect"] == "/g/main/settings" and r.data == b""
+    assert snapshot()[0]["language"] == language
+    page = soup(manager_client.get("/g/main/settings"))
+    assert page.find("html")["lang"] == html_lang
+    assert saved in page.find(class_="saved").get_text()
+    # Saved again in the same language: the form alone, as ever.
+    again = soup(post(manager_client, reads_in(language), headers=HTMX))
+    assert again.find("html") is None and saved in again.find(class_="saved").get_text()
+
+
 # --- validation ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("overrides, field, words", [
