@@ -164,6 +164,17 @@ def test_the_desk_reads_german(garage_day, actions):
     assert "Ticket stornieren" in main_of(void) and "Grund" in main_of(void)
 
 
+def test_the_live_tiles_write_both_percentages_alike(actions):
+    """"34 % von 3" beside "66%" (seen by this stop's outside check): both tiles' percentages follow
+    the language's typography, the sibling tiles alike (they add up to 100)."""
+    set_settings(total_spaces=3, occupied=2)
+    actions.sign_in("ann", "attendant")
+    for headers, occupied, available in ((GERMAN, "66 %", "34 % von 3"), ({"Accept-Language": "en"}, "66%", "34% of 3")):
+        page = BeautifulSoup(get(actions, "/desk/live", headers=headers, htmx=True), "html.parser")
+        assert page.select_one('[data-stat="occupied-percent"]').get_text(strip=True) == occupied
+        assert page.select_one('[data-stat="available-percent"]').get_text(strip=True) == available
+
+
 def test_the_notices_after_a_change_are_translated(desk):
     number = desk.issue("AB 2")
     r = desk.client.post(desk.url(f"/desk/tickets/{number}/correct"), headers=HEADERS,
