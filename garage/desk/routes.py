@@ -164,7 +164,8 @@ def _changed(response: Response) -> Response:
     that makes the cars-inside list reload itself."""
     garage = current_garage()
     response.set_data(response.get_data(as_text=True)
-                      + render_template("desk/_live.html", stats=stats_service.garage_stats(garage), oob=True)
+                      + render_template("desk/_live.html", stats=stats_service.garage_stats(garage, as_committed=True),
+                                        oob=True)
                       + render_template("desk/_activity.html",
                                         activity=ticket_service.recent_activity(garage, ACTIVITY_LIMIT), oob=True))
     return htmx.trigger(response, DESK_CHANGED)

@@ -89,12 +89,19 @@ def current_tariff(garage_id: int) -> Tariff:
     (update_settings drops the request's copy)."""
     if has_request_context() and garage_id in g.get("garage_tariffs", {}):
         return g.garage_tariffs[garage_id]
-    row = db.session.scalar(SETTINGS_AS_COMMITTED, {"garage_id": garage_id}) or get_settings(garage_id)
+    row = settings_as_committed(garage_id)
     tariff = row.tariff(current_vehicle_rates(garage_id))
     if has_request_context():
         g.setdefault("garage_tariffs", {})[garage_id] = tariff
-    keep(row)
     return tariff
+
+
+def settings_as_committed(garage_id: int) -> Garage:
+    """The garage's row read again now, over what this request loaded before: its settings and its
+    counters (cars inside) as other requests committed them meanwhile."""
+    row = db.session.scalar(SETTINGS_AS_COMMITTED, {"garage_id": garage_id}) or get_settings(garage_id)
+    keep(row)
+    return row
 
 
 def keep(row: Garage) -> None:

@@ -12,7 +12,7 @@ from ..domain.clock import local_day_bounds, local_today, utcnow
 from ..domain.occupancy import Occupancy
 from ..extensions import db
 from ..models import ApiTokenGarage, Garage, GarageGrant, Ticket
-from .settings import get_settings
+from .settings import get_settings, settings_as_committed
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,9 @@ def occupancy_of(row: Any) -> Occupancy:
                      permit_inside=row.occupied_permit or 0)
 
 
-def current_occupancy(garage_id: int) -> tuple[Occupancy, Garage]:
-    s = get_settings(garage_id)
+def current_occupancy(garage_id: int, as_committed: bool = False) -> tuple[Occupancy, Garage]:
+    """From the garage's row as this request has it, or (`as_committed`) read again now."""
+    s = settings_as_committed(garage_id) if as_committed else get_settings(garage_id)
     return occupancy_of(s), s
 
 
@@ -152,8 +153,11 @@ def change_mark(settings: Garage, today: TodayFigures) -> str:
     return f"{settings.occupied}.{today.exits}.{micros}"
 
 
-def garage_stats(garage_id: int, now: datetime | None = None) -> GarageStats:
-    occupancy, s = current_occupancy(garage_id)
+def garage_stats(garage_id: int, now: datetime | None = None, as_committed: bool = False) -> GarageStats:
+    """`as_committed`: the counters read again now, as today's figures are (a request that loaded the
+    garage's row before another booth's exit would otherwise show that car still inside beside the exit
+    it already counts)."""
+    occupancy, s = current_occupancy(garage_id, as_committed)
     today = today_figures(garage_id, s.timezone, now)
     return GarageStats(
         occupancy=occupancy, almost_full_percent=s.almost_full_percent,

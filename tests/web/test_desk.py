@@ -303,6 +303,42 @@ def test_a_ticket_paid_at_another_booth_is_refused_with_this_booths_counters_bro
     assert ticket(number).amount_paid == 1000 and len(audit_events("ticket.paid", number)) == 1
 
 
+@pytest.mark.postgres_only
+def test_a_refusal_answered_while_another_booth_pays_shows_the_cars_inside_as_committed(app, desk, monkeypatch):
+    """Seen by this stop's outside check (2 refusals in 48 Confirms at two booths at once): the refused
+    booth's answer counted the other booth's exit but still showed that car inside, because the request
+    had loaded the garage's counters before the payment committed. Here the other booth pays, on its own
+    connection, right after this request loaded them."""
+    import threading
+
+    from garage.desk import routes as desk_routes
+    from garage.identity import Actor
+
+    number = desk.issue("RACE 1")
+    desk.issue("RACE 2")
+    real = desk_routes.ticket_service.find_ticket
+
+    def other_booth_pays_first(garage_id, ticket_number):
+        def booth_b() -> None:
+            with app.app_context():
+                desk_routes.ticket_service.process_exit(garage_id, ticket_number, "Cash", Actor.system("booth B"))
+                db.session.remove()
+
+        monkeypatch.setattr(desk_routes.ticket_service, "find_ticket", real)
+        thread = threading.Thread(target=booth_b)
+        thread.start()
+        thread.join()
+        return real(garage_id, ticket_number)
+
+    monkeypatch.setattr(desk_routes.ticket_service, "find_ticket", other_booth_pays_first)
+    r = desk.pay(number, "Cash", 1000, htmx=True)
+    assert r.status_code == 409
+    page = soup(r)
+    assert "already paid" in text(page.select_one("#exit .notice"))
+    assert (stat(page, "occupied"), stat(page, "exits"), stat(page, "revenue")) == ("1", "1", "$10.00")
+    assert ticket(number).amount_paid == 1000 and len(audit_events("ticket.paid", number)) == 1
+
+
 @pytest.mark.parametrize("htmx", [False, True])
 def test_a_double_submit_never_charges_twice(desk, htmx):
     number = desk.issue("TWICE 1")
