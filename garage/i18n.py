@@ -248,6 +248,14 @@ def _uses_24_hours(locale: Locale) -> bool:
     return "H" in str(locale.time_formats["short"].pattern)
 
 
+def clock_hour() -> str:
+    """How the format locale's short time writes the hour, as Intl's `hour` option (the lobby's clock
+    is kept by the browser, static/js/lobby.js): "2-digit" for de_DE's "HH:mm" (00:09), "numeric" for
+    en_US's "h:mm a" (2:05 PM) and ja_JP's "H:mm" (0:09), so the clock reads as the server wrote it."""
+    pattern = str(format_locale().time_formats["short"].pattern)
+    return "2-digit" if "HH" in pattern or "hh" in pattern else "numeric"
+
+
 def first_weekday() -> int:
     """The first day of the week in the reader's locale: 0 = Monday ... 6 = Sunday."""
     return format_locale().first_week_day
@@ -306,5 +314,5 @@ def install(app: Flask) -> None:
     )
     app.jinja_env.globals.update(
         format_number=format_number, format_date=format_date, format_time=format_time,
-        format_datetime=format_datetime, translated=translated, current_language=language,
+        format_datetime=format_datetime, translated=translated, current_language=language, clock_hour=clock_hour,
     )

@@ -4,7 +4,8 @@
 // (2) shows "Reconnecting…" and the data's age while polls fail, hides them on success
 //     (told by static/js/connection.js, shared with the desk),
 // (3) keeps the clock in the garage's timezone, from the browser's own clock, written in the format
-//     locale the server rendered it in (#lobby-clock data-locale: en-US "2:05 PM", de-DE "14:05"),
+//     locale the server rendered it in (#lobby-clock data-locale and data-hour: en-US "2:05 PM",
+//     de-DE "00:09" and "14:05"),
 // (4) on a two-language screen, shows the panel's words in one language, then the other, every
 //     data-alternate-ms (a class on #lobby-live, which swaps keep: the words come with each panel).
 // Words it writes come from the page (data-* attributes rendered in the screen's language).
@@ -46,10 +47,12 @@
   var formatters = {};
   function formatterFor(tz) {
     if (!formatters[tz]) {
-      var locale = document.getElementById("lobby-clock").getAttribute("data-locale") || "en-US";
+      var clock = document.getElementById("lobby-clock");
+      var locale = clock.getAttribute("data-locale") || "en-US";
+      var hour = clock.getAttribute("data-hour") || "numeric";  // "2-digit" where the locale writes 00:09
       try {
         formatters[tz] = {
-          time: new Intl.DateTimeFormat(locale, { timeZone: tz, hour: "numeric", minute: "2-digit" }),
+          time: new Intl.DateTimeFormat(locale, { timeZone: tz, hour: hour, minute: "2-digit" }),
           date: new Intl.DateTimeFormat(locale, { timeZone: tz, weekday: "long", day: "numeric", month: "long" })
         };
       } catch (e) { return null; }  // unknown zone or locale: keep the server-rendered time
