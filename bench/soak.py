@@ -68,7 +68,6 @@ class Place:
     slug: str
     token: str
     inside: deque = field(default_factory=deque)  # ticket numbers
-    paid: set = field(default_factory=set)  # taken out of `inside` for an exit
 
 
 @dataclass
@@ -104,7 +103,6 @@ def client(base: str, shared: Shared, stop: threading.Event, started: float, thi
                     kind = "entry"
                 elif kind == "exit":
                     number = place.inside.popleft()
-                    place.paid.add(number)
                 else:
                     number = place.inside[rng.randrange(len(place.inside))]
         method, path, headers, body = {
@@ -125,9 +123,10 @@ def client(base: str, shared: Shared, stop: threading.Event, started: float, thi
             payload = response.read()
             ok = response.status < 400
             if kind == "quote" and response.status == 409:
-                # another client paid this car between the pick and the quote: "already processed" is right
+                # another client took this car out for its exit between the pick and the quote: "already
+                # processed" is right (a car leaves `inside` only for an exit)
                 with shared.lock:
-                    ok = number in place.paid
+                    ok = number not in place.inside
             if ok and kind == "entry":
                 with shared.lock:
                     place.inside.append(json.loads(payload)["ticketNumber"])
