@@ -22,7 +22,11 @@ document.addEventListener("htmx:afterSwap", function (event) {
     if (!form || document.getElementById("desk-connection")) { return; }
     var xhr = event.detail.xhr, said = "";
     if (name === "htmx:responseError" && xhr && xhr.responseText) {
-      said = new DOMParser().parseFromString(xhr.responseText, "text/html").body.textContent.trim();
+      // A fragment's alert (the 503), or the message of a whole error page (its <main>'s paragraph,
+      // not its menu): the words, never the markup.
+      var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+      var words = doc.querySelector("[role=alert], main p, p");
+      said = words ? words.textContent.trim() : "";
     }
     var note = form.querySelector("[data-request-failed]") || document.createElement("p");
     note.className = "notice error";

@@ -37,6 +37,14 @@ def test_a_settings_save_refused_or_unanswered_says_so_under_the_form(live, brow
         "The garage's database is not answering. Please try again in a few seconds.")
     expect(page.locator("#garage_name")).to_have_value("Down Name")  # what was typed stays
 
+    # A whole error page (a 404 without htmx's fragment): its message, not its menu.
+    page.unroute("**/g/main/settings")
+    page.route("**/g/main/settings", lambda route: route.fulfill(status=404, content_type="text/html", body=(
+        "<html><body><nav><a href='/'>Desk</a> <a href='/'>Reports</a></nav><main><h1>Page not found</h1>"
+        "<p>No such garage</p></main></body></html>")) if route.request.method == "POST" else route.continue_())
+    save.click()
+    expect(form.locator("[data-request-failed]")).to_have_text("No such garage")
+
     # No answer at all: the page's own words (sent again, the old note goes first).
     page.unroute("**/g/main/settings")
     page.route("**/g/main/settings", lambda route: route.abort() if route.request.method == "POST"
