@@ -23,14 +23,17 @@ from tests.helpers.garages import add_garage
 from tests.helpers.web import HTMX, csrf_token, soup, text
 
 PERMITS = "/g/main/permits"
-TODAY = utcnow().date()  # the default garage is in UTC
+def garage_today():
+    """The default garage's day (UTC), read when a test runs: a constant taken at collection went stale
+    when the suite crossed midnight (seen in CI at 00:01 UTC)."""
+    return utcnow().date()
 UTC = timezone.utc
 
 
 def sell(holder="Jane Doe", plates=("PERM 1",), start=None, end=None, price=12000, garage=MAIN, **more):
     return permit_service.create_permit(garage, Actor.system(), holder=holder, plates=list(plates),
-                                        valid_from=start or TODAY - timedelta(days=3),
-                                        valid_until=end or TODAY + timedelta(days=27), price_cents=price, **more)
+                                        valid_from=start or garage_today() - timedelta(days=3),
+                                        valid_until=end or garage_today() + timedelta(days=27), price_cents=price, **more)
 
 
 def permit_count() -> int:
@@ -51,7 +54,7 @@ def post(client, path: str, data: dict, htmx: bool = False, page: str | None = N
 
 def new_permit(client, htmx: bool = False, **fields):
     data = {"holder": "John Smith", "contact": "555-0100", "plates": "ABC 123\nxyz-9",
-            "valid_from": TODAY.isoformat(), "valid_until": (TODAY + timedelta(days=30)).isoformat(),
+            "valid_from": garage_today().isoformat(), "valid_until": (garage_today() + timedelta(days=30)).isoformat(),
             "price": "120.00", "payment_method": "Credit Card", **fields}
     return post(client, PERMITS, data, htmx=htmx)
 
@@ -65,10 +68,10 @@ def rows(page) -> list[tuple[str, str, str]]:
 
 def test_the_list_searches_by_holder_contact_or_plate_and_filters_by_state(manager_client):
     sell("Ann Valid", ["VAL 1"], contact="ann@example.com")
-    sell("Bob Expired", ["EXP 1"], start=TODAY - timedelta(days=60), end=TODAY - timedelta(days=1))
+    sell("Bob Expired", ["EXP 1"], start=garage_today() - timedelta(days=60), end=garage_today() - timedelta(days=1))
     suspended = sell("Cy Suspended", ["SUS 1"])
     permit_service.update_permit(MAIN, suspended.id, Actor.system(), {"status": "suspended"})
-    sell("Di Due", ["DUE 1"], end=TODAY + timedelta(days=5))
+    sell("Di Due", ["DUE 1"], end=garage_today() + timedelta(days=5))
     page = manager_client.get(PERMITS)
     assert page.status_code == 200
     assert [r[0] for r in rows(page)] == ["Ann Valid ann@example.com", "Bob Expired", "Cy Suspended", "Di Due"]
@@ -116,7 +119,7 @@ def test_the_list_pages_and_shows_the_car_inside(manager_client, app):
 
 def test_a_manager_sells_a_permit_and_lands_on_its_page(manager_client):
     form = soup(manager_client.get(PERMITS + "/new"))
-    assert form.select_one("#valid_from")["value"] == TODAY.isoformat()
+    assert form.select_one("#valid_from")["value"] == garage_today().isoformat()
     r = new_permit(manager_client)
     assert r.status_code == 303
     permit = Permit.query.one()
@@ -142,7 +145,7 @@ def test_htmx_sale_goes_to_the_permit_s_page(manager_client):
     ({"plates": "Ωmega"}, "plates", ""),
     ({"valid_from": "2026-02-30"}, "valid_from", "is not a date"),
     ({"valid_until": ""}, "valid_until", "Give the day"),
-    ({"valid_until": (TODAY - timedelta(days=1)).isoformat()}, "valid_until", "cannot be before the first day"),
+    ({"valid_until": (garage_today() - timedelta(days=1)).isoformat()}, "valid_until", "cannot be before the first day"),
     ({"price": "12.345"}, "price", "in dollars"),
     ({"price": "200000"}, "price", "The price must be from"),
     ({"payment_method": "Cheque"}, "payment_method", "Payment method must be one of"),
@@ -172,7 +175,7 @@ def test_a_plate_on_another_permit_is_refused_at_the_plates_field(manager_client
 # --- one permit -----------------------------------------------------------------------------------------
 
 def test_edit_suspend_reactivate_and_renew(manager_client):
-    permit = sell(end=TODAY + timedelta(days=10))
+    permit = sell(end=garage_today() + timedelta(days=10))
     page = f"{PERMITS}/{permit.id}"
     r = post(manager_client, page, {"holder": "Jane Roe", "contact": "555", "plates": "PERM 1, NEW 2"}, page=page)
     assert r.status_code == 303 and r.headers["Location"] == page
@@ -193,8 +196,8 @@ def test_edit_suspend_reactivate_and_renew(manager_client):
     assert r.status_code == 303
     db.session.expire_all()
     renewed = db.session.get(Permit, permit.id)
-    start = TODAY + timedelta(days=11)
-    assert renewed.valid_until > TODAY + timedelta(days=60) and renewed.price_cents == 13000
+    start = garage_today() + timedelta(days=11)
+    assert renewed.valid_until > garage_today() + timedelta(days=60) and renewed.price_cents == 13000
     assert [(p.kind, p.amount_cents, p.payment_method, p.period_from) for p in payments(permit.id)] == [
         ("sale", 12000, "Cash", permit.valid_from), ("renewal", 13000, "Cash", start)]
     assert len(audit_events("permit.renewed", f"P-{permit.id:05d}")) == 1
@@ -202,7 +205,7 @@ def test_edit_suspend_reactivate_and_renew(manager_client):
 
 
 def test_a_second_tap_on_renew_is_not_sold_twice(manager_client):
-    permit = sell(end=TODAY + timedelta(days=10))
+    permit = sell(end=garage_today() + timedelta(days=10))
     page = f"{PERMITS}/{permit.id}"
     shown = soup(manager_client.get(page)).select_one("#renew-form [name=until]")["value"]
     form = {"months": "1", "price": "120", "payment_method": "Cash", "until": shown}
@@ -251,7 +254,7 @@ def test_the_holders_csv_lists_every_permit_and_neutralises_formulas(manager_cli
     first = sell("=HYPERLINK(\"http://evil\")", ["AB 1", "CD 2"], contact="+1 555")
     r = manager_client.get(PERMITS + "/holders.csv")
     assert r.status_code == 200 and r.mimetype == "text/csv"
-    assert r.headers["Content-Disposition"] == f'attachment; filename="main-permit-holders-{TODAY.isoformat()}.csv"'
+    assert r.headers["Content-Disposition"] == f'attachment; filename="main-permit-holders-{garage_today().isoformat()}.csv"'
     [header, row] = list(csv.reader(io.StringIO(r.get_data(as_text=True))))
     assert header == ["permit", "holder", "contact", "plates", "status", "valid_from", "valid_until", "price",
                       "currency"]
@@ -266,8 +269,8 @@ def upload(client, content: bytes | str, name: str = "holders.csv"):
 
 
 GOOD = (f"holder,contact,plates,valid_from,valid_until,price,payment_method\r\n"
-        f"Ann One,ann@example.com,IMP 1;IMP 2,{TODAY},{TODAY + timedelta(days=30)},100,Cash\r\n"
-        f"Bob Two,,IMP3;IMP4,{TODAY},{TODAY + timedelta(days=30)},99.50,credit card\r\n")
+        f"Ann One,ann@example.com,IMP 1;IMP 2,{garage_today()},{garage_today() + timedelta(days=30)},100,Cash\r\n"
+        f"Bob Two,,IMP3;IMP4,{garage_today()},{garage_today() + timedelta(days=30)},99.50,credit card\r\n")
 
 
 def test_a_good_import_sells_every_permit_of_the_file(manager_client):
@@ -285,11 +288,11 @@ def test_a_good_import_sells_every_permit_of_the_file(manager_client):
 def test_an_import_with_bad_lines_lists_each_with_its_number_and_imports_nothing(manager_client):
     sell("Existing", ["OLD 1"])
     content = (f"holder,plates,valid_from,valid_until,price\n"
-               f"Good One,GOOD1,{TODAY},{TODAY + timedelta(days=30)},100\n"
-               f",BAD 1,{TODAY},{TODAY + timedelta(days=30)},100\n"
-               f"Bad Date,BAD 2,2026-02-30,{TODAY},abc\n"
-               f"Old Plate,old-1,{TODAY},{TODAY + timedelta(days=30)},100\n"
-               f"Twice,good-1,{TODAY},{TODAY + timedelta(days=30)},100\n"
+               f"Good One,GOOD1,{garage_today()},{garage_today() + timedelta(days=30)},100\n"
+               f",BAD 1,{garage_today()},{garage_today() + timedelta(days=30)},100\n"
+               f"Bad Date,BAD 2,2026-02-30,{garage_today()},abc\n"
+               f"Old Plate,old-1,{garage_today()},{garage_today() + timedelta(days=30)},100\n"
+               f"Twice,good-1,{garage_today()},{garage_today() + timedelta(days=30)},100\n"
                f"Short,row\n")
     r = upload(manager_client, content)
     assert r.status_code == 422
@@ -310,7 +313,7 @@ def test_an_import_with_bad_lines_lists_each_with_its_number_and_imports_nothing
 def test_a_plate_on_a_permit_is_told_even_on_a_line_with_other_mistakes(manager_client):
     sell("Existing", ["ML 4521"])
     content = (f"holder,plates,valid_from,valid_until,price\n"
-               f",ml-4521,2026-02-30,{TODAY},abc\n")  # no holder, a bad date, a bad price, a taken plate
+               f",ml-4521,2026-02-30,{garage_today()},abc\n")  # no holder, a bad date, a bad price, a taken plate
     r = upload(manager_client, content)
     assert r.status_code == 422
     problems = [text(tr) for tr in soup(r).select("tr[data-line]")]
@@ -336,7 +339,7 @@ def test_an_import_without_a_file_or_with_too_many_lines_is_refused(manager_clie
     r = post(manager_client, PERMITS + "/import", {}, page=PERMITS + "/import")
     assert r.status_code == 422 and "Choose a CSV file" in text(r)
     many = "holder,plates,valid_from,valid_until,price\n" + "".join(
-        f"H{i},P{i},{TODAY},{TODAY},1\n" for i in range(permit_service.IMPORT_MAX_ROWS + 1))
+        f"H{i},P{i},{garage_today()},{garage_today()},1\n" for i in range(permit_service.IMPORT_MAX_ROWS + 1))
     r = upload(manager_client, many)
     assert r.status_code == 422 and "At most 1000 permits per file" in text(r)
     assert permit_count() == 0
@@ -374,13 +377,13 @@ def car(garage: int, plate: str, entry: datetime, exit_: datetime | None, permit
 
 def test_the_report_counts_permits_lists_renewals_due_and_sums_sales_by_method(manager_client):
     sell("Valid", ["V 1"], payment_method="Cash")
-    sell("Due", ["D 1"], end=TODAY + timedelta(days=3), price=5000, payment_method="Credit Card")
-    sell("Expired", ["E 1"], start=TODAY - timedelta(days=40), end=TODAY - timedelta(days=1), price=100)
-    later = sell("Later", ["L 1"], start=TODAY + timedelta(days=2), end=TODAY + timedelta(days=40), price=1)
+    sell("Due", ["D 1"], end=garage_today() + timedelta(days=3), price=5000, payment_method="Credit Card")
+    sell("Expired", ["E 1"], start=garage_today() - timedelta(days=40), end=garage_today() - timedelta(days=1), price=100)
+    later = sell("Later", ["L 1"], start=garage_today() + timedelta(days=2), end=garage_today() + timedelta(days=40), price=1)
     suspended = sell("Suspended", ["S 1"], price=0)
     permit_service.update_permit(MAIN, suspended.id, Actor.system(), {"status": "suspended"})
     permit_service.renew_permit(MAIN, later.id, Actor.system(), price_cents=2500, payment_method="Cash")
-    page = soup(manager_client.get(PERMITS + f"/report?from={TODAY}&to={TODAY}&days=5"))
+    page = soup(manager_client.get(PERMITS + f"/report?from={garage_today()}&to={garage_today()}&days=5"))
     counts = {td["data-count"]: text(td) for td in page.select("[data-count]")}
     assert counts == {"valid": "2", "not_yet": "1", "expired": "1", "suspended": "1", "total": "5"}
     assert [text(tr.select_one(".name")) for tr in page.select(".permits-due tr[data-permit]")] == ["Due"]
@@ -388,7 +391,7 @@ def test_the_report_counts_permits_lists_renewals_due_and_sums_sales_by_method(m
                                    text(tr.select_one("[data-amount]"))) for tr in page.select("tr[data-method]")}
     assert revenue == {"Cash": ("4", "1", "$146.01"), "Credit Card": ("1", "0", "$50.00")}
     assert text(page.select_one("[data-total-amount]")) == "$196.01"
-    yesterday = TODAY - timedelta(days=1)
+    yesterday = garage_today() - timedelta(days=1)
     assert "No permit sold" in text(manager_client.get(PERMITS + f"/report?from={yesterday}&to={yesterday}"))
     assert manager_client.get(PERMITS + "/report?days=91").status_code == 422
     assert manager_client.get(PERMITS + "/report?from=2026-02-30").status_code == 422
@@ -420,9 +423,9 @@ def test_the_occupancy_of_permit_holders_and_visitors_follows_local_days_across_
 def test_a_day_not_over_has_no_end_figures_and_a_car_inside_counts(manager_client):
     permit = sell()
     car(MAIN, "PERM1", utcnow() - timedelta(minutes=5), None, permit.id)
-    [today] = permit_service.permit_occupancy(MAIN, TODAY, TODAY, "UTC")
+    [today] = permit_service.permit_occupancy(MAIN, garage_today(), garage_today(), "UTC")
     assert (today.peak_permit, today.peak_visitor, today.end_permit, today.end_visitor) == (1, 0, None, None)
-    tomorrow = TODAY + timedelta(days=1)
+    tomorrow = garage_today() + timedelta(days=1)
     [later] = permit_service.permit_occupancy(MAIN, tomorrow, tomorrow, "UTC")
     assert (later.peak_permit, later.end_permit) == (0, None)
 
@@ -431,7 +434,7 @@ def test_a_file_larger_than_other_forms_is_read_whole(manager_client, app):
     """The import takes files up to 1 MB, over the 64 KB every other form is limited to: every line is
     checked (the last one's mistake is found), nothing imported."""
     contact = "c" * 100
-    lines = [f"H{i},{contact},P{i},{TODAY},{TODAY},1" for i in range(900)] + ["Last,,P-LAST,2026-02-30,2026-03-01,1"]
+    lines = [f"H{i},{contact},P{i},{garage_today()},{garage_today()},1" for i in range(900)] + ["Last,,P-LAST,2026-02-30,2026-03-01,1"]
     content = "holder,contact,plates,valid_from,valid_until,price\n" + "\n".join(lines) + "\n"
     assert len(content) > app.config["MAX_CONTENT_LENGTH"]
     r = upload(manager_client, content)
