@@ -125,6 +125,8 @@ class Config:
         # Request bodies: nothing the app accepts is anywhere near this.
         self.MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 64 * 1024)
         self.WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
+        # Rendered reports kept per worker while nothing they show changes (garage/reports/cache.py); 0: none.
+        self.REPORT_CACHE_ENTRIES = _whole("REPORT_CACHE_ENTRIES", 32, 0, 10000)
         # Lobby screen may be shown inside another page (signage players) if set,
         # e.g. LOBBY_FRAME_ANCESTORS="'self' https://signage.example".
         self.LOBBY_FRAME_ANCESTORS = os.environ.get("LOBBY_FRAME_ANCESTORS") or "'none'"

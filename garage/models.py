@@ -278,6 +278,9 @@ class Garage(db.Model):
     # The last receipt number drawn: the exit adds one in the statement that frees the
     # space (the same row, already locked by it), so numbers have no gaps and no repeats.
     receipt_seq: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Moved by every write that changes what the garage's reports show, in that write's transaction
+    # (services/rollups.touched says which): the key a rendered report is kept under (reports/cache.py).
+    report_revision: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
     almost_full_percent: Mapped[int] = mapped_column(default=DEFAULT_ALMOST_FULL_PERCENT)
     # Pricing rules (garage/domain/pricing.py); the defaults keep "rate per started hour".
     grace_minutes: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -36,7 +36,7 @@ WITH actor AS (
     WHERE status = 'active' AND valid_from <= today AND today <= valid_until AND other_inside IS NULL
 ), taken AS (
     UPDATE garages SET occupied = occupied + 1, occupied_permit = occupied_permit + (SELECT count(*) FROM pass),
-                       updated_at = now()
+                       updated_at = now(), report_revision = report_revision + 1
     WHERE id = (SELECT garage_id FROM admitted) AND occupied < total_spaces
       AND (EXISTS (SELECT FROM pass) OR occupied - occupied_permit < total_spaces - reserved_spaces)
       AND (permit_policy <> 'refuse' OR EXISTS (SELECT FROM pass) OR NOT EXISTS (SELECT FROM permit))

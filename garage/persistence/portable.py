@@ -75,7 +75,8 @@ class PortableStore(Store):
         taken = db.session.execute(
             sa.update(Garage)
             .where(Garage.id == garage_id, Garage.occupied < Garage.total_spaces, room)
-            .values(occupied=Garage.occupied + 1, occupied_permit=Garage.occupied_permit + (1 if passes else 0))
+            .values(occupied=Garage.occupied + 1, occupied_permit=Garage.occupied_permit + (1 if passes else 0),
+                    report_revision=Garage.report_revision + 1)
             .execution_options(synchronize_session=False)
         ).rowcount
         if taken != 1:
@@ -111,6 +112,7 @@ class PortableStore(Store):
         drawn = db.session.execute(
             sa.update(Garage).where(Garage.id == ticket.garage_id, still_active)
             .values(occupied=Garage.occupied - 1, receipt_seq=Garage.receipt_seq + 1,
+                    report_revision=Garage.report_revision + 1,
                     occupied_permit=Garage.occupied_permit - (0 if ticket.permit_id is None else 1))
             .returning(Garage.receipt_seq, Garage.tax_rate_bp)
             .execution_options(synchronize_session=False)

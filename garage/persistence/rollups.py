@@ -24,7 +24,7 @@ from ..domain.periods import runs
 from ..domain.tickets import STATUS_VOIDED
 from ..extensions import db
 from ..models import (
-    PermitPayment, Refund, ReportBreakdown, ReportDay, ReportHour, ReportMonth, ReportMonthBreakdown, ReportMonthStay,
+    Garage, PermitPayment, Refund, ReportBreakdown, ReportDay, ReportHour, ReportMonth, ReportMonthBreakdown, ReportMonthStay,
     ReportStay, Ticket, User,
 )
 from . import store
@@ -82,6 +82,13 @@ def claim(garage_id: int, days: Iterable[date], tz: str) -> list[date]:
         return []
     stmt = _upsert(garage_id, days, tz, lambda s: DAY.c.dirty | (DAY.c.timezone != s.excluded.timezone))
     return sorted(day for day, dirty in db.session.execute(stmt.returning(DAY.c.day, DAY.c.dirty)) if dirty)
+
+
+def revise(garage_id: int) -> None:
+    """Move the garage's report revision (garages.report_revision), in the caller's transaction."""
+    db.session.execute(sa.update(Garage).where(Garage.id == garage_id)
+                       .values(report_revision=Garage.report_revision + 1)
+                       .execution_options(synchronize_session=False))
 
 
 def mark_dirty(garage_id: int, days: Iterable[date]) -> None:

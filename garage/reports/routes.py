@@ -5,6 +5,7 @@ from typing import Any, Iterable
 from datetime import date, timedelta
 
 from flask import Response, abort, redirect, render_template, request, stream_with_context, url_for
+from markupsafe import Markup
 
 from ..domain.clock import local_today, utcnow
 from ..domain import validations as validation_rules
@@ -21,7 +22,7 @@ from .. import htmx, i18n
 from ..htmx import is_htmx
 from ..garages_web import current_slug
 from ..identity import current_actor, current_garage, manager_required
-from . import bp, present
+from . import bp, cache, present
 
 def _period() -> tuple[Period | None, InvalidInput | None, str]:
     tz = get_settings(current_garage()).timezone
@@ -36,9 +37,11 @@ def _period() -> tuple[Period | None, InvalidInput | None, str]:
 def index():
     """The report page. Its form may ask for rows per hour over a year ("Yesterday" leaves Hour chosen):
     the report is then by day, and says so (domain.periods.parse_asked_period); the chart and CSV
-    addresses keep refusing it (they link to the period shown)."""
-    tz = get_settings(current_garage()).timezone
-    today = local_today(utcnow(), tz)
+    addresses keep refusing it (they link to the period shown). The report's body is drawn once and kept
+    while nothing it shows changes (cache.py)."""
+    garage = get_settings(current_garage())
+    tz, revision, now = garage.timezone, garage.report_revision, utcnow()  # the revision read before the report
+    today = local_today(now, tz)
     period, error, note = None, None, None
     try:
         period, note = parse_asked_period(request.args, today)
@@ -49,10 +52,16 @@ def index():
                "form": {k: request.args.get(k, "") for k in ("from", "to", "group")}}
     status = 422 if error else 200
     if period is not None:
-        try:  # from the replica when it may (persistence/replica.py): the page says how old the figures are
-            report, age = replica.read(reports.build_report, current_garage(), period)
-            context.update(report=report, charts=present.charts(report), figures=present.figures(report),
-                           data_age=age)
+        def draw() -> tuple[Markup, bool]:
+            # from the replica when it may (persistence/replica.py): the page says how old the figures are
+            report, age = replica.read(reports.build_report, garage.id, period, now)
+            drawn = render_template("reports/_report_body.html", **context, report=report, data_age=age,
+                                    charts=present.charts(report), figures=present.figures(report))
+            return Markup(drawn), age is None  # a replica's may be behind the revision: not kept
+        key = (garage.id, revision, int(now.timestamp()) // 60, period.first, period.last, period.group,
+               period.by_day, i18n.language(), str(i18n.format_locale()), current_slug(), request.script_root)
+        try:
+            context["report_body"] = cache.body(key, draw)
         except reports.ReportTooSlow as exc:
             # htmx here swaps only 2xx, 409 and 422 (base.html): show the message in place
             context["error"], status = exc, 200 if is_htmx() else exc.status

@@ -90,7 +90,7 @@ def correct_ticket(garage_id: int, number: Any, actor: Actor, *, license_plate: 
         ticket = _fresh(garage_id, ticket.id)
         audit.record(actor, "ticket.corrected", "ticket", ticket.ticket_number,
                      {"reason": reason, "before": before, "after": _facts(ticket)}, garage_id=garage_id)
-        rollups.touched(garage_id, values["updated_at"])  # back-dated: its day is counted again
+        rollups.touched(garage_id, values["updated_at"])  # the reports move (its day counted again if back-dated)
         commit_keeping_loaded()  # the answer is the ticket as corrected (not as changed since by anyone)
     except IntegrityError:
         db.session.rollback()
@@ -143,6 +143,7 @@ def void_ticket(garage_id: int, number: Any, actor: Actor, reason: Any, *, manag
             raise Conflict(rules.VOIDED_ALREADY if again.status == STATUS_VOIDED else rules.VOID_ONLY_ACTIVE)
         db.session.execute(sa.update(Garage).where(Garage.id == garage_id)
                            .values(occupied=Garage.occupied - 1, updated_at=now,
+                                   report_revision=Garage.report_revision + 1,
                                    occupied_permit=Garage.occupied_permit - (0 if ticket.permit_id is None else 1))
                            .execution_options(synchronize_session=False))
         ticket = _fresh(garage_id, ticket.id)  # as voided: a correction committed since the read included
@@ -150,7 +151,7 @@ def void_ticket(garage_id: int, number: Any, actor: Actor, reason: Any, *, manag
         audit.record(actor, "ticket.voided", "ticket", ticket.ticket_number,
                      {"reason": reason, **_facts(ticket), "enteredAt": ticket.entry_time.isoformat()},
                      garage_id=garage_id)
-        rollups.touched(garage_id, now)  # back-dated: its day is counted again
+        rollups.touched(garage_id, now, revised=True)  # its UPDATE of the garage moved the revision
         commit_keeping_loaded()
     except BaseException:
         db.session.rollback()
@@ -195,7 +196,7 @@ def refund_ticket(garage_id: int, number: Any, actor: Actor, amount_cents: Any, 
                      {"amountCents": amount, "paymentMethod": refund.payment_method, "reason": reason,
                       "refundedTotalCents": ticket.refunded_cents, "refundId": refund.id,
                       **({"shiftId": shift_id} if shift_id is not None else {})}, garage_id=garage_id)
-        rollups.touched(garage_id, now)  # back-dated: its day is counted again
+        rollups.touched(garage_id, now)  # the reports move (its day counted again if back-dated)
         commit_keeping_loaded()
     except BaseException:
         db.session.rollback()

@@ -95,7 +95,7 @@ def _pay(permit: Permit, kind: str, amount: int, method: str, start: date, end: 
                             payment_method=method, period_from=start, period_until=end, taken_at=now,
                             taken_by_id=actor.user_id, shift_id=_shift_of(permit.garage_id, actor))
     db.session.add(payment)
-    rollups.touched(permit.garage_id, now)  # back-dated: its day is counted again
+    rollups.touched(permit.garage_id, now)  # the reports move (its day counted again if back-dated)
     return payment
 
 

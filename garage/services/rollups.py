@@ -185,10 +185,19 @@ def days_across(garages: list[Any], first: date, last: date, now: datetime | Non
 
 # --- upkeep ----------------------------------------------------------------------------------
 
-def touched(garage_id: int, now: datetime) -> None:
-    """A source row was written stamped `now`, in the caller's transaction: if that may be in a day
-    already settled (a back-dated write), mark the days it may be in dirty (the UTC date and the days
-    either side: whatever the garage's timezone). Costs nothing for a write stamped with the clock."""
+def touched(garage_id: int, now: datetime, revised: bool = False) -> None:
+    """A source row was written stamped `now`, in the caller's transaction. Every write that changes
+    what a report shows comes here (an entry, an exit, a void, a correction, a refund, a permit sale or
+    renewal; a settings change moves the revision in services/settings.update_settings).
+
+    - The garage's `report_revision` moves (one UPDATE, unless the caller's own statement on the garage's
+      row already moved it: `revised`, the entry, the exit and the void), so a rendered report kept
+      under the old one is never shown again (garage/reports/cache.py).
+    - If `now` may be in a day already settled (a back-dated write), the days it may be in are marked
+      dirty (the UTC date and the days either side: whatever the garage's timezone); no statement for a
+      write stamped with the clock."""
+    if not revised:
+        table.revise(garage_id)
     if now <= utcnow() - SETTLE:
         day = local_today(now, "UTC")
         table.mark_dirty(garage_id, [day - timedelta(days=1), day, day + timedelta(days=1)])

@@ -179,8 +179,9 @@ def update_settings(garage_id: int, actor, *, total_spaces: int | None = None, h
             raise Conflict(_("The currency cannot be changed: this garage has tickets, shifts or payments counted in "
                              "%(currency)s, and amounts are stored in its minor units", currency=row.currency),
                            field="currency")
-        if values:
+        if values:  # whatever it is, a report may show it (spaces, timezone, currency): drawn again
             stmt = sa.update(Garage).where(Garage.id == garage_id)
+            values["report_revision"] = Garage.report_revision + 1
             if "total_spaces" in values:
                 stmt = stmt.where(Garage.occupied <= values["total_spaces"])
             changed = db.session.execute(stmt.values(**values).execution_options(synchronize_session=False)).rowcount

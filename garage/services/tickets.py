@@ -115,7 +115,7 @@ def issue_ticket(garage_id: int | None, license_plate: str | None, vehicle_type:
                                    details)
             if ticket is not None:
                 if garage_id is not None:
-                    rollups.touched(garage_id, now)  # a back-dated entry (no statement otherwise)
+                    rollups.touched(garage_id, now, revised=True)  # the entry's statement moved the revision
                 if keep is not None:
                     keep(ticket)
                 db.session.commit()
@@ -315,7 +315,7 @@ def process_exit(garage_id: int | None, ticket_number: str | None, payment_metho
         values.update(receipt_number=receipt.number, tax_rate_bp=receipt.tax_rate_bp, shift_id=receipt.shift_id)
         for name, value in values.items():  # what was written: no refresh round trip
             set_committed_value(ticket, name, value)
-        rollups.touched(ticket.garage_id, now)  # a back-dated exit (no statement otherwise)
+        rollups.touched(ticket.garage_id, now, revised=True)  # the exit's statement moved the revision
         if keep is not None:
             keep(ticket)
         commit_keeping_loaded()

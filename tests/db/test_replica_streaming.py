@@ -52,7 +52,8 @@ def test_a_streaming_replica_within_and_beyond_the_lag_bound(tmp_path):
         with private_standby(pg) as standby:
             replica_url = make_url(standby.url("garage")).set(username="reader").render_as_string(hide_password=False)
             app = app_with_replica(primary_url, replica_url, str(tmp_path / "app"),
-                                   REPLICA_MAX_LAG_SECONDS=LAG_BOUND, REPLICA_CONNECT_TIMEOUT=1.0)
+                                   REPLICA_MAX_LAG_SECONDS=LAG_BOUND, REPLICA_CONNECT_TIMEOUT=1.0,
+                                   REPORT_CACHE_ENTRIES=0)  # which database answers each report, not a kept one
             admin = sa.create_engine(standby.url("garage"), isolation_level="AUTOCOMMIT")  # superuser there
             try:
                 _within_and_beyond(app, admin, standby)

@@ -121,6 +121,16 @@ def fill(active: int, completed: int) -> str:
     return numbers[0]
 
 
+@pytest.fixture(autouse=True)
+def reports_computed_every_time(app, monkeypatch):
+    """What a report costs to compute, not to serve as kept (garage/reports/cache.py: its own count in
+    tests/web/test_report_cache.py): no report kept, so every request here computes it."""
+    monkeypatch.setitem(app.config, "REPORT_CACHE_ENTRIES", 0)
+    app.extensions.pop("garage.report_cache", None)
+    yield
+    app.extensions.pop("garage.report_cache", None)
+
+
 def start_over(app) -> None:
     """Empty tables (as the app fixture does). The test client's requests share the
     test's app context, hence its session: end its transaction first."""

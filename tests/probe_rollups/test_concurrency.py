@@ -153,11 +153,11 @@ def test_a_write_stamped_before_the_claim_and_marked_after_the_build(app, monkey
     wrote, go = threading.Event(), threading.Event()
     real = rollups.touched
 
-    def slow_touched(garage_id, now):
+    def slow_touched(garage_id, now, revised=False):
         if threading.current_thread().name == "writer":
             wrote.set()
             assert go.wait(30)
-        real(garage_id, now)
+        real(garage_id, now, revised)
 
     monkeypatch.setattr(rollups, "touched", slow_touched)
     errors: list[BaseException] = []
