@@ -10,7 +10,7 @@ process, under a key that holds everything it depends on:
   moves it too), and read with the garage's row before the report is computed: a report computed
   after a write that moved it is kept under the revision before (a little newer than its key), never
   shown for the revision after;
-- the **minute** (UTC): the current hour's average occupancy grows with the clock alone, without any
+- the **minute** (UTC): the current hour's average occupancy changes with the clock alone, without any
   write, so a kept report is at most a minute behind the clock (never behind a write) and is drawn
   again in the next minute;
 - the period (first day, last day, rows per), the reader's language and formats, and the garage's

@@ -116,7 +116,7 @@ def test_the_same_report_again_is_not_computed_again(app, manager_client, frozen
 
 
 def test_a_kept_report_lasts_until_the_minute_turns(app, manager_client, monkeypatch, frozen):
-    """The current hour's average occupancy grows with the clock alone: a kept report is at most a
+    """The current hour's average occupancy changes with the clock alone: a kept report is at most a
     minute behind it, and drawn again in the next minute."""
     _car_inside("TIME 1")
     report(manager_client, frozen)
