@@ -2,8 +2,9 @@
 
 A report of a month or a year costs ~70–100 ms of CPU (its rollups read, its charts of up to ~1,500 SVG
 elements drawn, ~160 kB of HTML); the same report asked again shows the same thing until the garage's
-figures change. So its body (templates/reports/_report_body.html: figures, tables, charts) is kept, per
-process, under a key that holds everything it depends on:
+figures change. So the report as drawn (templates/reports/_report.html: the period form with its presets,
+the figures, tables and charts; not the page around it, which has the reader's name and CSRF token) is
+kept, per process, under a key that holds everything it depends on:
 
 - the garage and its **report revision** (`garages.report_revision`), moved in the same transaction by
   every write that changes what a report shows (services/rollups.touched lists them; a settings change
@@ -13,8 +14,10 @@ process, under a key that holds everything it depends on:
 - the **minute** (UTC): the current hour's average occupancy changes with the clock alone, without any
   write, so a kept report is at most a minute behind the clock (never behind a write) and is drawn
   again in the next minute;
-- the period (first day, last day, rows per), the reader's language and formats, and the garage's
-  address in URLs (its slug, the script root).
+- the period (first day, last day, rows per) and the note on it ("a year is shown by the day"), the
+  reader's language and formats (the week's first day of the presets too), and the garage's address in
+  URLs (its slug, the script root). Today's date, which the presets and the default period follow, is the
+  minute's in the garage's timezone (a settings change moves the revision).
 
 Only a report read from the primary is kept (a replica's may be behind the revision read from the
 primary; it says its own age). Least recently used first out, at most REPORT_CACHE_ENTRIES bodies per

@@ -37,8 +37,9 @@ def _period() -> tuple[Period | None, InvalidInput | None, str]:
 def index():
     """The report page. Its form may ask for rows per hour over a year ("Yesterday" leaves Hour chosen):
     the report is then by day, and says so (domain.periods.parse_asked_period); the chart and CSV
-    addresses keep refusing it (they link to the period shown). The report's body is drawn once and kept
-    while nothing it shows changes (cache.py)."""
+    addresses keep refusing it (they link to the period shown). The report (reports/_report.html: its
+    period form, figures, tables and charts) is drawn once and kept while nothing it shows changes
+    (cache.py); a period refused is drawn every time, with the values typed."""
     garage = get_settings(current_garage())
     tz, revision, now = garage.timezone, garage.report_revision, utcnow()  # the revision read before the report
     today = local_today(now, tz)
@@ -55,13 +56,13 @@ def index():
         def draw() -> tuple[Markup, bool]:
             # from the replica when it may (persistence/replica.py): the page says how old the figures are
             report, age = replica.read(reports.build_report, garage.id, period, now)
-            drawn = render_template("reports/_report_body.html", **context, report=report, data_age=age,
+            drawn = render_template("reports/_report.html", **context, report=report, data_age=age,
                                     charts=present.charts(report), figures=present.figures(report))
             return Markup(drawn), age is None  # a replica's may be behind the revision: not kept
-        key = (garage.id, revision, int(now.timestamp()) // 60, period.first, period.last, period.group,
-               period.by_day, i18n.language(), str(i18n.format_locale()), current_slug(), request.script_root)
+        key = (garage.id, revision, int(now.timestamp()) // 60, period.first, period.last, period.group, str(note),
+               i18n.language(), str(i18n.format_locale()), current_slug(), request.script_root)
         try:
-            context["report_body"] = cache.body(key, draw)
+            context["report_section"] = cache.body(key, draw)
         except reports.ReportTooSlow as exc:
             # htmx here swaps only 2xx, 409 and 422 (base.html): show the message in place
             context["error"], status = exc, 200 if is_htmx() else exc.status

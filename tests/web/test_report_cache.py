@@ -22,7 +22,7 @@ from garage.identity import Actor
 from garage.reports import cache, routes as report_routes
 from garage.services import amendments, permits, settings, tickets
 from tests.helpers.db import counting
-from tests.helpers.web import soup
+from tests.helpers.web import HTMX, soup
 
 STAFF = Actor.system()
 FIGURES = re.compile(r"\b(FROM|JOIN)\s+(report_\w+|tickets|refunds|permit_payments)\b")  # what a report reads
@@ -40,9 +40,7 @@ def frozen(monkeypatch):
 def report(client, period, **more) -> str:
     page = client.get("/g/main/reports", query_string={**period, **more})
     assert page.status_code == 200
-    body = soup(page).select_one("#report")
-    body.select_one("form").decompose()  # the period form: drawn for every request, never kept
-    return str(body)
+    return str(soup(page).select_one("#report"))
 
 
 def drawn_afresh(app, client, period) -> str:
@@ -163,3 +161,25 @@ def test_kept_pages_hold_at_most_their_size_least_recently_used_out():
     nothing = cache.KeptPages(0)
     nothing.put("a", "A")
     assert nothing.get("a") is None
+
+
+def test_the_htmx_swap_and_the_whole_page_carry_the_same_kept_report(app, manager_client, frozen):
+    _paid("SWAP 1")
+    whole = report(manager_client, frozen)
+    with counting() as statements:
+        swapped = manager_client.get("/g/main/reports", query_string=frozen, headers=HTMX)
+    assert swapped.status_code == 200 and "<html" not in swapped.get_data(as_text=True)
+    assert str(soup(swapped).select_one("#report")) == whole
+    assert not any(FIGURES.search(s) for s in statements)
+    assert "HX-Request" in swapped.headers.get("Vary", "")
+
+
+def test_a_refused_period_is_drawn_with_what_was_typed_and_keeps_nothing(app, manager_client, frozen):
+    _paid("BAD 1")
+    good = report(manager_client, frozen)
+    refused = manager_client.get("/g/main/reports", query_string={**frozen, "to": "2026-02-30"})
+    assert refused.status_code == 422
+    page = soup(refused)
+    assert page.select_one("#report-error") is not None and page.select_one("#report-to")["value"] == "2026-02-30"
+    assert page.select_one(".figures") is None
+    assert report(manager_client, frozen) == good
