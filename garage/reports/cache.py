@@ -27,10 +27,15 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Callable, Hashable
+from datetime import datetime
+from typing import Any, Callable, Hashable
 
-from flask import current_app
+from flask import current_app, request
 from markupsafe import Markup
+
+from .. import i18n
+from ..domain.periods import Period
+from ..garages_web import current_slug
 
 EXTENSION = "garage.report_cache"
 
@@ -65,6 +70,13 @@ class KeptPages:
 
     def __len__(self) -> int:
         return len(self._kept)
+
+
+def report_key(garage_id: int, revision: int, now: datetime, period: Period, note: Any) -> tuple:
+    """Everything a drawn report depends on (the module's docstring): `revision` read with the garage's
+    row before the report is computed, `now` the moment it is computed at."""
+    return (garage_id, revision, int(now.timestamp()) // 60, period.first, period.last, period.group, str(note),
+            i18n.language(), str(i18n.format_locale()), current_slug(), request.script_root)
 
 
 def kept_pages() -> KeptPages:

@@ -59,10 +59,8 @@ def index():
             drawn = render_template("reports/_report.html", **context, report=report, data_age=age,
                                     charts=present.charts(report), figures=present.figures(report))
             return Markup(drawn), age is None  # a replica's may be behind the revision: not kept
-        key = (garage.id, revision, int(now.timestamp()) // 60, period.first, period.last, period.group, str(note),
-               i18n.language(), str(i18n.format_locale()), current_slug(), request.script_root)
         try:
-            context["report_section"] = cache.body(key, draw)
+            context["report_section"] = cache.body(cache.report_key(garage.id, revision, now, period, note), draw)
         except reports.ReportTooSlow as exc:
             # htmx here swaps only 2xx, 409 and 422 (base.html): show the message in place
             context["error"], status = exc, 200 if is_htmx() else exc.status
