@@ -244,15 +244,20 @@ def format_datetimes(moments: list[datetime], form: str = "yMMMdHm") -> list[str
     return out
 
 
+def _short_time(locale: Locale) -> str:
+    """The locale's short time pattern ("h:mm a", "HH:mm", "H:mm"): how it writes the hour."""
+    return str(locale.time_formats["short"].pattern)
+
+
 def _uses_24_hours(locale: Locale) -> bool:
-    return "H" in str(locale.time_formats["short"].pattern)
+    return "H" in _short_time(locale)
 
 
 def clock_hour() -> str:
     """How the format locale's short time writes the hour, as Intl's `hour` option (the lobby's clock
     is kept by the browser, static/js/lobby.js): "2-digit" for de_DE's "HH:mm" (00:09), "numeric" for
     en_US's "h:mm a" (2:05 PM) and ja_JP's "H:mm" (0:09), so the clock reads as the server wrote it."""
-    pattern = str(format_locale().time_formats["short"].pattern)
+    pattern = _short_time(format_locale())
     return "2-digit" if "HH" in pattern or "hh" in pattern else "numeric"
 
 

@@ -64,10 +64,6 @@ class KeptPages:
             while len(self._kept) > self.entries:
                 self._kept.popitem(last=False)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._kept.clear()
-
     def __len__(self) -> int:
         return len(self._kept)
 
@@ -83,7 +79,7 @@ def kept_pages() -> KeptPages:
     """This app's kept report bodies (made on first use)."""
     pages = current_app.extensions.get(EXTENSION)
     if pages is None:
-        pages = current_app.extensions[EXTENSION] = KeptPages(current_app.config.get("REPORT_CACHE_ENTRIES", 32))
+        pages = current_app.extensions[EXTENSION] = KeptPages(current_app.config["REPORT_CACHE_ENTRIES"])
     return pages
 
 
