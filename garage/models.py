@@ -740,3 +740,18 @@ class IdempotencyKey(db.Model):
     status: Mapped[int] = mapped_column(sa.SmallInteger)
     body: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class KeptReport(db.Model):
+    """A report page's section as drawn (issue 21, garage/reports/cache.py), shared by every worker and
+    instance: one per garage and key digest (the key holds the garage's report revision and the UTC
+    minute, so a row serves only that minute and revision; the rows of earlier minutes are deleted when
+    the garage's next report is kept). Kept beside the data it describes, so a restore or a failover
+    keeps the two consistent. No foreign keys, as idempotency_keys: creating a row would lock `garages`,
+    which every entry updates (migration 0020)."""
+
+    __tablename__ = "kept_reports"
+    garage_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    minute: Mapped[int] = mapped_column(sa.BigInteger)
+    body: Mapped[str] = mapped_column(sa.Text)

@@ -10,6 +10,7 @@
 - outage.py: bounded waits on PostgreSQL (connect, ping, every answer) and :func:`unavailable`,
   the one rule for "the database is unreachable or timed out" (503, not 500); :func:`dropped`: a
   connection lost in use (a killed server, a failover), after which a read is tried once more.
+- rollups.py: the report rollups' SQL; kept_reports.py: the report pages kept drawn for every worker.
 - schema_changes.py: how migrations run on PostgreSQL (their own connection, lock timeout,
   retries) and index builds a re-run can finish (migrations/env.py and the version scripts).
 

@@ -373,6 +373,13 @@ class Store:
         """Delete the keys kept before `before` (ix_idempotency_keys_created_at); how many."""
         return db.session.execute(sa.delete(KEYS).where(KEYS.c.created_at < before)).rowcount
 
+    # --- kept report pages (persistence/kept_reports.py) -----------------------------------
+
+    def kept_report_lock(self, garage_id: int, digest: str) -> Any:
+        """An SQL expression, true when this transaction may draw the report kept under (garage, digest),
+        holding that turn until it ends; None: nobody waits for another's drawing (SQLite: one process)."""
+        return None
+
     # --- transactions and health ---------------------------------------------------------
 
     def autocommit(self) -> None:

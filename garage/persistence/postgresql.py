@@ -206,6 +206,12 @@ class PostgresStore(Store):
     insert = staticmethod(pg_insert)
     KEY_CLAIM = claim_statement(KEY_LOCK)
 
+    def kept_report_lock(self, garage_id: int, digest: str) -> Any:
+        """A transaction-level advisory lock on a 64-bit hash of the report's key, only TRIED: one
+        worker of all draws the report, the others read it once kept (persistence/kept_reports.py)."""
+        return sa.func.pg_try_advisory_xact_lock(sa.func.hashtextextended(
+            sa.func.concat("report:", garage_id, ":", digest), 0))
+
     def autocommit(self) -> None:
         """Every statement its own transaction until the session releases its connection:
         no BEGIN and COMMIT/ROLLBACK round trips. For requests whose reads need no common

@@ -117,6 +117,11 @@ def install(app: Flask) -> None:
     app.extensions[EXTENSION] = Replica(engine, spare, app.config["REPLICA_MAX_LAG_SECONDS"])
 
 
+def configured() -> bool:
+    """Whether this app has a replica (DATABASE_REPLICA_URL): its reads may go there."""
+    return EXTENSION in current_app.extensions
+
+
 def read(use_case: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T, DataAge | None]:
     """`use_case(*args, **kwargs)` on the replica if it may (see the module's docstring), else on the
     primary; with the data's age when the replica answered."""

@@ -19,16 +19,25 @@ kept, per process, under a key that holds everything it depends on:
   URLs (its slug, the script root). Today's date, which the presets and the default period follow, is the
   minute's in the garage's timezone (a settings change moves the revision).
 
-Only a report read from the primary is kept (a replica's may be behind the revision read from the
-primary; it says its own age). Least recently used first out, at most REPORT_CACHE_ENTRIES bodies per
-process (0: nothing kept); each worker keeps its own (a miss costs what a report cost before).
+Kept twice: in the worker (least recently used first out, at most REPORT_CACHE_ENTRIES bodies per process;
+0: nothing kept anywhere) and in the database (table kept_reports, persistence/kept_reports.py), where every
+worker and instance finds it: a report missing in a worker is read from there, and when nobody has kept it
+yet the first worker draws it while the others asking for it wait and read its drawing (one drawing per
+minute and key for the whole deployment, not one per worker). Only a report read from the primary is kept
+(a replica's may be behind the revision read from the primary; it says its own age); with a replica
+configured, nobody waits for another's drawing.
+
+A database restored under running workers, or a failover that lost its last commits, can bring a garage's
+revision back to one a worker kept a report under: that worker may show it until the minute turns. The
+database's copy is restored with the data it describes.
 """
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
-from datetime import datetime
-from typing import Any, Callable, Hashable
+from datetime import date, datetime
+from typing import Any, Callable, Hashable, NamedTuple
 
 from flask import current_app, request
 from markupsafe import Markup
@@ -36,6 +45,7 @@ from markupsafe import Markup
 from .. import i18n
 from ..domain.periods import Period
 from ..garages_web import current_slug
+from ..persistence import kept_reports, replica
 
 EXTENSION = "garage.report_cache"
 
@@ -68,11 +78,31 @@ class KeptPages:
         return len(self._kept)
 
 
-def report_key(garage_id: int, revision: int, now: datetime, period: Period, note: Any) -> tuple:
-    """Everything a drawn report depends on (the module's docstring): `revision` read with the garage's
-    row before the report is computed, `now` the moment it is computed at."""
-    return (garage_id, revision, int(now.timestamp()) // 60, period.first, period.last, period.group, str(note),
-            i18n.language(), str(i18n.format_locale()), current_slug(), request.script_root)
+class ReportKey(NamedTuple):
+    """Everything a drawn report depends on (the module's docstring)."""
+
+    garage_id: int
+    revision: int
+    minute: int  # UTC minutes since the epoch
+    first: date
+    last: date
+    group: str
+    note: str
+    language: str
+    format_locale: str
+    slug: str | None
+    script_root: str
+
+    def digest(self) -> str:
+        """The key as the database keeps it (kept_reports.digest): the same in every worker and instance."""
+        return hashlib.sha256(repr(tuple(self)).encode()).hexdigest()
+
+
+def report_key(garage_id: int, revision: int, now: datetime, period: Period, note: Any) -> ReportKey:
+    """The key of the report drawn now: `revision` read with the garage's row before the report is
+    computed, `now` the moment it is computed at."""
+    return ReportKey(garage_id, revision, int(now.timestamp()) // 60, period.first, period.last, period.group,
+                     str(note), i18n.language(), str(i18n.format_locale()), current_slug(), request.script_root)
 
 
 def kept_pages() -> KeptPages:
@@ -83,13 +113,23 @@ def kept_pages() -> KeptPages:
     return pages
 
 
-def body(key: Hashable, draw: Callable[[], tuple[Markup, bool]]) -> Markup:
-    """The body kept under `key`, else `draw()`'s (body, may_keep), kept if it may be."""
+def body(key: ReportKey, draw: Callable[[], tuple[Markup, bool]]) -> Markup:
+    """The body kept under `key` (this worker's, else the database's, waiting while another worker draws
+    it), else `draw()`'s (body, may_keep), kept if it may be."""
     pages = kept_pages()
     kept = pages.get(key)
     if kept is not None:
         return kept
-    drawn, may_keep = draw()
-    if may_keep:
-        pages.put(key, drawn)
-    return drawn
+    if pages.entries <= 0:
+        return draw()[0]
+    digest = key.digest()
+    with kept_reports.turn(key.garage_id, digest, wait=not replica.configured()) as shared:
+        if shared is not None:
+            kept = Markup(shared)
+            pages.put(key, kept)
+            return kept
+        drawn, may_keep = draw()
+        if may_keep:
+            kept_reports.keep(key.garage_id, digest, key.minute, str(drawn))
+            pages.put(key, drawn)
+        return drawn

@@ -14,7 +14,7 @@ from garage.extensions import db
 from garage.domain.garages import DEFAULT_GARAGE_ID
 from garage.models import AuditEvent, Garage, GarageGrant, Ticket, User
 
-TABLES = ("report_month_breakdowns", "report_month_stays", "report_months", "report_days", "report_hours", "report_stays", "report_breakdowns", "audit_log", "idempotency_keys", "user_sessions", "sign_in_throttle", "api_token_garages", "api_tokens", "daily_closes", "refunds", "ticket_validations", "validation_codes",
+TABLES = ("kept_reports", "report_month_breakdowns", "report_month_stays", "report_months", "report_days", "report_hours", "report_stays", "report_breakdowns", "audit_log", "idempotency_keys", "user_sessions", "sign_in_throttle", "api_token_garages", "api_tokens", "daily_closes", "refunds", "ticket_validations", "validation_codes",
           "validation_programs", "tickets", "permit_payments", "permit_plates", "permits", "shifts",
           "vehicle_rates", "garage_grants", "garages", "users")
 
