@@ -63,8 +63,8 @@ def turn(garage_id: int, digest: str, wait: bool = True) -> Iterator[str | None]
 
 def keep(garage_id: int, digest: str, minute: int, body: str) -> None:
     """Keep `body` under (garage, digest) for `minute`, deleting the garage's rows of earlier minutes;
-    committed (the key's lock released with it). Two drawings of one key (a waiter that gave up): the
-    later one stays, either is right."""
+    committed, inside `turn`'s block: a worker waiting for it finds it as the turn ends. Two drawings of one
+    key (a waiter that gave up): the later one stays, either is right."""
     stmt = store().insert(TABLE).values(garage_id=garage_id, digest=digest, minute=minute, body=body)
     try:
         db.session.execute(sa.delete(TABLE).where(TABLE.c.garage_id == garage_id, TABLE.c.minute < minute))
