@@ -349,6 +349,7 @@ def load_user(session_id: str) -> User | None:
         return None
     user, user.garage_id, user.garage_role, user.garage_count = row
     user.session_secret = session_id
+    g.caller_name = user.username  # for the logs (observability/logs.py), also once the row is expired
     return user
 
 
@@ -358,6 +359,7 @@ def place(user: User) -> None:
     user.garage_id, user.garage_role, user.garage_count = db.session.execute(
         sa.select(_WORKS_AT, _ROLE_HERE, _GRANTS).select_from(User).where(User.id == user.id),
         _garage_asked_or_remembered()).one()
+    g.caller_name = user.username  # for the logs, as load_user
 
 
 def asked_garage() -> int | None:

@@ -23,7 +23,7 @@ from .domain.errors import DomainError
 from .domain.inputs import MULTILINE_FIELDS, check_text, has_control
 from .domain.words import _
 from .extensions import db
-from .persistence import dropped, outage_number, store, unavailable
+from .persistence import dropped, let_go, outage_number, store, unavailable
 
 
 def safe_next(target: str | None) -> str | None:
@@ -323,6 +323,7 @@ def install(app: Flask) -> None:
                                        _printable(request.path, 200), type(exc.orig).__name__)
         else:
             log_failure(exc, 503)
+        let_go(db.session(), exc)  # its connections dropped, not rolled back: a frozen server would make it wait again
         db.session.rollback()  # that transaction is over (a request's end removes the session too)
         if wants_json():
             response = jsonify(message=UNAVAILABLE)

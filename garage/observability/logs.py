@@ -73,13 +73,15 @@ class RequestContext(logging.Filter):
 
 def current_user_name() -> str | None:
     """Who sends this request, if already known (never a database query to find out): the
-    session user Flask-Login loaded, or the API token's owner identity.actor_for looked up."""
+    session user Flask-Login loaded (identity.load_user also notes the name, for once its row is
+    expired), or the API token's owner identity.actor_for looked up."""
     from flask import g
 
     user = g.get("_login_user")
-    if user is not None and getattr(user, "is_authenticated", False):
-        return user.username
-    return g.get("caller_name")
+    # what the user's row already holds (vars: never loaded now): after a rollback it is expired, and
+    # loading it again would ask the database, which may be the very thing that failed (a 503 to log)
+    name = vars(user).get("username") if user is not None else None
+    return name if name is not None else g.get("caller_name")
 
 
 class JsonFormatter(logging.Formatter):

@@ -27,14 +27,14 @@ from .base import (
     BY_NUMBER, IN_GARAGE, OPEN_SHIFT_OF, OPEN_SHIFT_SHARED, TICKET_CSV_COLUMNS, ExitInputs, IssuedTicket, NewTicket, Receipt, Store, commit_keeping_loaded, lost_fee_column,
     within,
 )
-from .outage import dropped, outage_number, unavailable
+from .outage import dropped, let_go, outage_number, unavailable
 from .portable import PortableStore
 from .postgresql import PostgresStore
 
 EXTENSION = "garage.store"
 
 __all__ = ["BY_NUMBER", "IN_GARAGE", "OPEN_SHIFT_OF", "OPEN_SHIFT_SHARED", "TICKET_CSV_COLUMNS", "ExitInputs", "IssuedTicket", "NewTicket", "Receipt", "Store",
-           "commit_keeping_loaded", "dropped", "install", "lost_fee_column", "outage_number", "store", "unavailable", "within"]
+           "commit_keeping_loaded", "dropped", "install", "let_go", "lost_fee_column", "outage_number", "store", "unavailable", "within"]
 
 
 def install(app: Flask) -> Store:
@@ -47,7 +47,29 @@ def install(app: Flask) -> Store:
     replica.install(app)  # the replica's own bounded waits (when DATABASE_REPLICA_URL is set)
     chosen: Store = PostgresStore() if dialect == "postgresql" else PortableStore()
     app.extensions[EXTENSION] = chosen
+    app.teardown_appcontext(_end_session)
     return chosen
+
+
+def _end_session(exc: BaseException | None) -> None:
+    """The request's session ended, before Flask-SQLAlchemy's own teardown (registered earlier; the last
+    registered runs first), which then has nothing left to do. A database that stopped answering does not
+    fail the request at its end: its connections are dropped (outage.let_go; garage/web.py's 503 did so
+    already), and a failure to roll back that says the database is gone is not an error of the request
+    (its answer is made)."""
+    registry = db.session.registry
+    if not registry.has():
+        return
+    session = registry()
+    try:
+        outage.let_go(session, exc)
+        session.close()
+    except Exception as error:  # noqa: BLE001  (re-raised unless the database is unreachable)
+        if not outage.unavailable(error):
+            raise
+        session.invalidate()
+    finally:
+        registry.clear()
 
 
 def store() -> Store:

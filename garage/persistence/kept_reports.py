@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import KeptReport
-from . import store
+from . import outage, store
 from .base import commit_keeping_loaded
 
 TABLE = KeptReport.__table__
@@ -52,13 +52,17 @@ def turn(garage_id: int, digest: str, wait: bool = True) -> Iterator[str | None]
     ask = sa.select(_kept(garage_id, digest).label("body"),
                     sa.case((_kept(garage_id, digest).is_(None), lock), else_=sa.false()).label("mine"))
     with db.engine.connect() as conn:  # its transaction holds the turn; closed (rolled back) after the block
-        deadline = time.monotonic() + WAIT_SECONDS
-        while True:
-            row = conn.execute(ask).one()
-            if row.body is not None or row.mine or time.monotonic() >= deadline:
-                break
-            time.sleep(WAIT_STEP)
-        yield row.body
+        try:
+            deadline = time.monotonic() + WAIT_SECONDS
+            while True:
+                row = conn.execute(ask).one()
+                if row.body is not None or row.mine or time.monotonic() >= deadline:
+                    break
+                time.sleep(WAIT_STEP)
+            yield row.body
+        except BaseException as exc:
+            outage.let_go(conn, exc)  # the database gone: no rollback to wait for
+            raise
 
 
 def keep(garage_id: int, digest: str, minute: int, body: str) -> None:

@@ -132,6 +132,15 @@ def _primary_away() -> bool:
     return time.monotonic() < _AWAY_UNTIL[0]
 
 
+def let_go(conn: sa.Connection | Any, exc: BaseException | None) -> None:
+    """Before a connection (or a session) in use is closed or rolled back: when `exc` says the database is
+    unreachable, drop its connections instead. A rollback would wait DB_REPLY_TIMEOUT again for a frozen
+    server (an answer already owed is late twice over) and fail; the server ends the transaction, and
+    releases its locks, when it sees the connection closed."""
+    if exc is not None and unavailable(exc):
+        conn.invalidate()
+
+
 def install(engine: sa.Engine, connect_timeout: float, reply_timeout: float, spare: Spare | None = None) -> None:
     """Bound every wait on `engine`'s PostgreSQL connections (called once per engine). `spare`: the
     engine is a replica's, whose failures mark only itself away."""

@@ -20,7 +20,7 @@ from bs4 import BeautifulSoup
 from garage import create_app
 from garage.extensions import db
 from tests.helpers.cluster import PrivateCluster, children, private_postgres
-from tests.helpers.live import gunicorn_process
+from tests.helpers.live import gunicorn_process, login_form, page
 
 pytestmark = pytest.mark.postgres_only
 
@@ -106,6 +106,7 @@ def site(tmp_path_factory) -> Iterator[Site]:
             upgrade()
             ensure_settings()
             accounts.create_user("gate", "correct horse battery", "attendant")
+            accounts.create_user("boss", "correct horse battery", "manager")
             _, secret = accounts.create_token("gate")
             db.session.remove()
             db.engine.dispose()
@@ -223,3 +224,55 @@ def test_a_frozen_database_under_load_leaves_workers_free_for_static_and_sign_in
     finally:
         site.pg.thaw()
     assert_all_work(site)
+
+
+def test_pages_in_flight_when_the_database_freezes_answer_503_after_one_wait(site):
+    """A manager keeps asking for reports (each one not kept yet: drawn, holding its turn on a connection
+    of its own) and the desk while the database freezes. Every answer is the page or its 503, never a 500
+    (the log's user name is not loaded again from the frozen database), and no request waits for the frozen
+    server twice: the end of its session and of its report's turn drop their connections instead of a
+    rollback that would wait DB_REPLY_TIMEOUT again."""
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import date, timedelta
+
+    assert_all_work(site)
+    cookie, token = login_form(site.base)
+    status, cookie, _ = page("POST", f"{site.base}/login", cookie,
+                             {"username": "boss", "password": "correct horse battery", "csrf_token": token})
+    assert status == 303
+    frozen_at, thawed_at = [0.0], [0.0]
+
+    def keep_asking(paths) -> list[tuple[str, Reply, float]]:
+        replies = []
+        for path in paths:
+            if thawed_at[0]:
+                break
+            started = time.monotonic()
+            replies.append((path, site.fetch("GET", path, {"Cookie": cookie}), started))
+        return replies
+
+    last = date.today()
+    reports = [f"/g/main/reports?from={last - timedelta(days=30 + i)}&to={last - timedelta(days=i)}"
+               for i in range(400)]  # each another report: drawn, never served as kept
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        asking = [pool.submit(keep_asking, reports[0::2]), pool.submit(keep_asking, reports[1::2]),
+                  pool.submit(keep_asking, ["/g/main/desk"] * 400)]
+        time.sleep(1.5)
+        site.pg.freeze()
+        frozen_at[0] = time.monotonic()
+        try:
+            time.sleep(3 * float(TIMEOUTS["DB_REPLY_TIMEOUT"]))
+        finally:
+            site.pg.thaw()
+            thawed_at[0] = time.monotonic()
+        replies = [r for f in asking for r in f.result()]
+    assert {reply.status for _, reply, _ in replies} <= {200, 503}, \
+        [(path, reply.status, reply.body[:200]) for path, reply, _ in replies if reply.status not in (200, 503)]
+    during = [(path, reply) for path, reply, started in replies if started + reply.seconds > frozen_at[0]
+              and started < thawed_at[0] - 2 * float(TIMEOUTS["DB_REPLY_TIMEOUT"])]
+    assert any(reply.status == 503 for _, reply in during)
+    once = 2 * float(TIMEOUTS["DB_REPLY_TIMEOUT"]) - 0.3  # less than two waits for the frozen server
+    assert all(reply.seconds < once for _, reply in during), \
+        sorted(((round(reply.seconds, 2), reply.status, path) for path, reply in during), reverse=True)[:6]
+    assert_all_work(site)
+
