@@ -107,6 +107,25 @@ def generate(garage_id: int, tz: str, staff: Actor, boss: Actor, rng: random.Ran
 def traffic(app, make_user):
     """Three garages (the default one in Berlin) with their generated traffic; {slug: garage id}
     (generated once per test process and database, then its rows put back: tests/helpers/db.arranged_once)."""
+    return generated_traffic(make_user)
+
+
+@pytest.fixture
+def caught_up(app, make_user):
+    """The traffic with every garage's rollups caught up (rollups.catch_up, each in its own zone), as the
+    tests that start from a complete history had each built it: built once per test process, database and
+    hour of the clock, then its rows put back (arranged_once). The hour: what is settled moves with the
+    clock, and a new local day of these zones (a whole number of hours off UTC) starts on the hour."""
+    def catch_up_all() -> dict[str, int]:
+        ids = generated_traffic(make_user)
+        for slug, garage_id in ids.items():
+            rollups.catch_up(garage_id, ZONES[slug])
+        return ids
+
+    return arranged_once(f"rollups traffic caught up {rollups.utcnow():%Y-%m-%d %H}", catch_up_all)
+
+
+def generated_traffic(make_user) -> dict[str, int]:
     return arranged_once("rollups traffic", lambda: generate_traffic(make_user))
 
 
@@ -276,9 +295,8 @@ def test_a_report_counted_by_the_day_equals_the_same_report_counted_hour_by_hour
         check_days_against_hours(app, monkeypatch, traffic)
 
 
-def test_a_second_catch_up_changes_nothing(app, traffic, monkeypatch):
-    for slug, garage_id in traffic.items():
-        rollups.catch_up(garage_id, ZONES[slug])
+def test_a_second_catch_up_changes_nothing(app, caught_up, monkeypatch):
+    traffic = caught_up
     before = snapshot()
     assert before["report_days"] and before["report_hours"] and before["report_stays"] and before["report_breakdowns"]
     assert sum(rollups.catch_up(garage_id, ZONES[slug]) for slug, garage_id in traffic.items()) == 0
@@ -296,10 +314,9 @@ def test_a_second_catch_up_changes_nothing(app, traffic, monkeypatch):
     assert all(not any(row[4:]) for row in set(before["report_days"]) - set(after["report_days"]))
 
 
-def test_a_back_dated_amendment_of_a_rolled_up_day_is_counted(app, traffic, monkeypatch):
+def test_a_back_dated_amendment_of_a_rolled_up_day_is_counted(app, caught_up, monkeypatch):
     """A refund and an exit stamped in a day already rolled up mark it dirty in their own transaction."""
-    for slug, garage_id in traffic.items():
-        rollups.catch_up(garage_id, ZONES[slug])
+    traffic = caught_up
     staff = Actor.system("late")
     day = date(2026, 10, 25)
     number = issue_ticket(MAIN, "LATE 1", "Car", staff, now=local(day, 2.5, ZONES["berlin"])).ticket_number
@@ -315,9 +332,8 @@ def test_a_back_dated_amendment_of_a_rolled_up_day_is_counted(app, traffic, monk
         assert s.refunds == recount(monkeypatch, lambda: reports.build_report(MAIN, Period(day, day, "hour"))).summary.refunds
 
 
-def test_a_timezone_change_builds_the_rollups_again(app, traffic, monkeypatch):
-    for slug, garage_id in traffic.items():
-        rollups.catch_up(garage_id, ZONES[slug])
+def test_a_timezone_change_builds_the_rollups_again(app, caught_up, monkeypatch):
+    traffic = caught_up
     assert set(built_days(traffic["ny"]).values()) == {ZONES["ny"]}
     settings.update_settings(traffic["ny"], Actor.system("test"), timezone="Pacific/Auckland")
     assert built_days(traffic["ny"]) == {}  # dropped with the change

@@ -212,7 +212,9 @@ class World:
     callers: list[Caller]
     active: str  # A's car inside: its ticket number
     paid: str  # A's paid ticket
-    rows_of_a: tuple = ()  # A's rows after the last mutating request (snapshot)
+    # A's rows after the last mutating request (snapshot); None: changed since by a caller with rights at A,
+    # read again before the next request of a caller without (only their requests are compared with it)
+    rows_of_a: tuple | None = ()
     shift: int = 0  # A's shift (closed), opened by A's attendant who manages B
     permit: int = 0  # A's permit (its holder is a secret)
 
@@ -449,6 +451,8 @@ def check(world: World, req: Request, caller: Caller, htmx: bool, shown_to_a: se
     may = allowed(kind, caller, req.slug)
     headers = {**caller.headers, **(HTMX if htmx else {})}
     mutating = req.method not in READING
+    if not caller.rights_at_a and world.rows_of_a is None:
+        world.rows_of_a = world.snapshot()  # A as those allowed left it: this caller's requests start from there
     response = caller.client.open(req.path, method=req.method, headers=headers,
                                   **(body(req, caller) if mutating else {}))
     what = f"{req.method} {req.path}{' (htmx)' if htmx else ''} as {caller.name}: {response.status_code}"
@@ -456,11 +460,16 @@ def check(world: World, req: Request, caller: Caller, htmx: bool, shown_to_a: se
     status = response.status_code
     if status >= 500:
         problems.append(f"{what}: a server error")
-    if mutating:
+    if mutating and caller.rights_at_a:
+        # What those allowed changed is read when a caller without rights is next (A's people alone: never);
+        # the session ends its transaction here as the snapshot did, so the next request starts as before.
+        db.session.rollback()
+        world.rows_of_a = None
+    elif mutating:
         now = world.snapshot()
-        if now != world.rows_of_a and not caller.rights_at_a:
+        if now != world.rows_of_a:
             problems.append(f"{what}: changed A's rows")
-        world.rows_of_a = now  # what those allowed changed, the next request starts from
+        world.rows_of_a = now
     seen = scrubbed(response, req)
     if caller.rights_at_a:
         shown_to_a.update(marker for marker in (*SECRETS, NAME) if marker in seen)
