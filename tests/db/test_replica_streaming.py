@@ -112,6 +112,7 @@ def _within_and_beyond(app, admin, standby) -> None:
     assert report() == (2, 0)
     tickets = desk.client.get("/g/main/reports/export/tickets.csv", query_string=today)
     assert "X-Data-As-Of" in tickets.headers
+    tickets.close()  # the download ends here (its replica session with it), not when the collector finds it
 
     standby.freeze()  # TCP still accepts, nothing answers
     started = time.monotonic()

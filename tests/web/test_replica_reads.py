@@ -322,3 +322,30 @@ def test_a_replica_that_is_down_means_the_primary_and_no_500(down_app, caplog):
     assert len(told) == 1 and told[0].startswith("The replica (DATABASE_REPLICA_URL) failed, reading from the "
                                                  "primary for 10 s"), told
 
+
+
+def test_a_replica_session_ended_while_the_replica_is_gone_neither_fails_nor_rolls_back():
+    """A download closed late or never read to its end is finished by the garbage collector, where an error
+    has nobody to tell: a replica that stopped answering makes its session's end drop the connections; any
+    other error still shows."""
+    import sqlalchemy as sa
+
+    from garage.persistence import outage, replica
+
+    class Session:
+        def __init__(self, error):
+            self.error, self.invalidated = error, False
+
+        def close(self):
+            if not self.invalidated:
+                raise self.error
+
+        def invalidate(self):
+            self.invalidated = True
+
+    gone = Session(sa.exc.OperationalError("ROLLBACK", {}, outage.NoAnswer("the database did not answer within 1 s")))
+    replica._end(gone)
+    assert gone.invalidated
+    broken = Session(sa.exc.ProgrammingError("SELECT nothing", {}, Exception("a bug")))
+    with pytest.raises(sa.exc.ProgrammingError):
+        replica._end(broken)
