@@ -54,20 +54,14 @@ def install(app: Flask) -> Store:
 def _end_session(exc: BaseException | None) -> None:
     """The request's session ended, before Flask-SQLAlchemy's own teardown (registered earlier; the last
     registered runs first), which then has nothing left to do. A database that stopped answering does not
-    fail the request at its end: its connections are dropped (outage.let_go; garage/web.py's 503 did so
+    fail the request at its end: its connections are dropped (outage.end; garage/web.py's 503 did so
     already), and a failure to roll back that says the database is gone is not an error of the request
     (its answer is made)."""
     registry = db.session.registry
     if not registry.has():
         return
-    session = registry()
     try:
-        outage.let_go(session, exc)
-        session.close()
-    except Exception as error:  # noqa: BLE001  (re-raised unless the database is unreachable)
-        if not outage.unavailable(error):
-            raise
-        session.invalidate()
+        outage.end(registry(), drop=exc is not None and outage.unavailable(exc))
     finally:
         registry.clear()
 

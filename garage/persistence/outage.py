@@ -132,6 +132,21 @@ def _primary_away() -> bool:
     return time.monotonic() < _AWAY_UNTIL[0]
 
 
+def end(session: Any, drop: bool = False) -> None:
+    """Close a session (the request's, a replica's) whose work is done: its connections dropped instead of
+    rolled back when `drop` (the database was seen failing), and a database found unreachable while closing
+    is no error (nothing of the session is left to undo; the server ends it when it sees the connection
+    closed). Any other error shows."""
+    try:
+        if drop:
+            session.invalidate()
+        session.close()
+    except Exception as error:  # noqa: BLE001  (re-raised unless the database is unreachable)
+        if not unavailable(error):
+            raise
+        session.invalidate()
+
+
 def let_go(conn: sa.Connection | Any, exc: BaseException | None) -> None:
     """Before a connection (or a session) in use is closed or rolled back: when `exc` says the database is
     unreachable, drop its connections instead. A rollback would wait DB_REPLY_TIMEOUT again for a frozen

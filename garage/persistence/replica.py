@@ -187,14 +187,7 @@ def _end(session: orm.Session) -> None:
     it (marked away: its connections dropped, no rollback sent) nor fails it (a download closed late, or
     never read to its end, is finished by the garbage collector, where an error has nobody to tell)."""
     replica = current_app.extensions.get(EXTENSION) if current_app else None
-    try:
-        if replica is not None and replica.spare.away():
-            session.invalidate()
-        session.close()
-    except sa.exc.DBAPIError as exc:
-        if not outage.unavailable(exc):
-            raise
-        session.invalidate()
+    outage.end(session, drop=replica is not None and replica.spare.away())
 
 
 def _open(replica: Replica) -> tuple[orm.Session | None, DataAge | None]:
