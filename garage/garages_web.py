@@ -53,7 +53,7 @@ def resolve(endpoint: str | None, values: dict[str, Any] | None) -> None:
     """The url value preprocessor: `/g/<slug>/...` names the garage the request works for."""
     if not values or URL_VALUE not in values or (endpoint or "").partition(".")[0] not in AREAS:
         return  # not a garage's page (the API resolves its own /api/garages/<slug>, as JSON)
-    garage = garage_service.garage_by_slug(values.pop(URL_VALUE))
+    garage = identity.garage_named(values.pop(URL_VALUE))  # with the signed-in person: one statement
     if garage is None:
         _not_here()
     g.asked_garage_id = garage.id  # before anything loads the user: their role is read for it

@@ -330,6 +330,22 @@ SESSION_USER = (sa.select(User, _WORKS_AT, _ROLE_HERE, _GRANTS)
                        UserSession.last_seen_at >= sa.bindparam("cutoff")))
 
 
+# A garage's page (/g/<slug>/...): the garage its URL names AND the person of a live session with their
+# role there, in ONE statement (garages_web.resolve, through garage_named): what SESSION_USER reads, for
+# the garage of the slug. No row when the slug names no garage or the session is not live: each is then
+# read alone, as SESSION_USER and services.garages.garage_by_slug do.
+_ROLE_AT_GARAGE = sa.case((User.role == ROLE_ADMIN, ROLE_MANAGER), else_=(
+    sa.select(GarageGrant.role).where(GarageGrant.user_id == User.id, GarageGrant.garage_id == Garage.id)
+    .correlate(User, Garage).scalar_subquery()))
+SESSION_USER_AT = (sa.select(User, Garage, _ROLE_AT_GARAGE, _GRANTS).select_from(User)
+                   .join(UserSession, UserSession.user_id == User.id)
+                   .join(Garage, Garage.slug == sa.bindparam("slug", type_=sa.String))
+                   .where(UserSession.key_hash == sa.bindparam("key_hash"), User.active.is_(True),
+                          UserSession.last_seen_at >= sa.bindparam("cutoff")))
+SESSION_KEY = "_user_id"  # where Flask-Login keeps the session id (its loader's argument) in the cookie
+READ_WITH_GARAGE = "garage.session_user"  # g: (session id, user) read by garage_named, for load_user
+
+
 def idle_limit() -> float:
     return current_app.permanent_session_lifetime.total_seconds()
 
@@ -343,6 +359,9 @@ def load_user(session_id: str) -> User | None:
     """Flask-Login's user loader: the user of a session id, if its row still exists."""
     if not session_id or len(session_id) > TOKEN_MAX:
         return None
+    read = g.pop(READ_WITH_GARAGE, None) if has_request_context() else None
+    if read is not None and read[0] == session_id:
+        return read[1]  # read with the garage of the page's URL (garage_named): no statement
     row = db.session.execute(SESSION_USER, {"key_hash": hash_token(session_id), **_garage_asked_or_remembered(),
                                             "cutoff": stale_before(clock.utcnow())}).first()
     if row is None:
@@ -351,6 +370,29 @@ def load_user(session_id: str) -> User | None:
     user.session_secret = session_id
     g.caller_name = user.username  # for the logs (observability/logs.py), also once the row is expired
     return user
+
+
+def garage_named(slug: str) -> Garage | None:
+    """The garage a page's URL names by its slug (None: no such garage), for garages_web.resolve. A
+    request with a session cookie reads the person in the same statement (SESSION_USER_AT), with their
+    role at that garage, and Flask-Login's loader (load_user) then takes them from there: one statement
+    for the two. Without a live session, or for a slug that names nothing, as before: the garage alone
+    (and the person, if asked for, by load_user)."""
+    from .services.garages import garage_by_slug  # services import this module
+    from .services.settings import keep
+
+    session_id = session.get(SESSION_KEY) if SLUG_PATTERN.fullmatch(slug) else None
+    if isinstance(session_id, str) and 0 < len(session_id) <= TOKEN_MAX:
+        row = db.session.execute(SESSION_USER_AT, {"key_hash": hash_token(session_id), "slug": slug,
+                                                   "cutoff": stale_before(clock.utcnow())}).first()
+        if row is not None:
+            user, garage, user.garage_role, user.garage_count = row
+            user.garage_id, user.session_secret = garage.id, session_id
+            g.caller_name = user.username  # for the logs, as load_user
+            g.setdefault(READ_WITH_GARAGE, (session_id, user))
+            keep(garage)  # get_settings: no second read of the row
+            return garage
+    return garage_by_slug(slug)
 
 
 def place(user: User) -> None:

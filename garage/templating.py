@@ -22,7 +22,8 @@ import os
 from typing import Any, Iterator
 
 from babel.numbers import get_currency_symbol
-from flask import Flask, g, has_request_context
+from flask import Flask, current_app, g, has_request_context, render_template, request
+from flask_login import current_user
 from markupsafe import Markup, escape
 
 from .domain.permits import number_of as permit_number
@@ -32,6 +33,7 @@ from .domain.money import DEFAULT_CURRENCY, format_money
 from .domain.pricing import describe
 from .domain.roles import ROLE_ATTENDANT, ROLE_MANAGER
 from .domain.tickets import PLATE_TYPED_MAX, STATUS_ACTIVE, STATUS_COMPLETED, STATUS_VOIDED, TICKET_NUMBER_IN_TEXT
+from .garages_web import current_slug
 from .identity import current_garage
 from .services import settings as settings_service
 
@@ -133,6 +135,26 @@ def money_data_attributes() -> Markup:
                   f'data-exponent="{money_rules.exponent(currency)}"')
 
 
+NAV_MENUS = "garage.nav_menus"  # app.extensions: {key: the menu as drawn}
+NAV_MENUS_KEPT = 512  # keys (pages × roles × languages × garages) kept before starting over
+
+
+def nav_menu() -> Markup:
+    """The staff menu (templates/_nav.html) as drawn for this page and reader, kept per process under
+    everything it reads: the page's endpoint, the reader's roles here (manager, admin, portfolio), the
+    language of its words, and the garage and script root of its links. Drawn once per key, not on every
+    page (a dozen url_for and translations each time; issue 21)."""
+    key = (request.endpoint, current_user.is_manager, current_user.is_admin, current_user.sees_portfolio,
+           i18n.language(), current_slug(), request.script_root)
+    menus = current_app.extensions.setdefault(NAV_MENUS, {})
+    menu = menus.get(key)
+    if menu is None:
+        if len(menus) >= NAV_MENUS_KEPT:
+            menus.clear()
+        menu = menus[key] = Markup(render_template("_nav.html"))
+    return menu
+
+
 def install(app: Flask) -> None:
     money_rules.set_context(money_context)
     app.url_defaults(static_versions(app))
@@ -141,6 +163,7 @@ def install(app: Flask) -> None:
         STATUS_ACTIVE=STATUS_ACTIVE, STATUS_COMPLETED=STATUS_COMPLETED, STATUS_VOIDED=STATUS_VOIDED,
         ROLE_ATTENDANT=ROLE_ATTENDANT, ROLE_MANAGER=ROLE_MANAGER, PLATE_TYPED_MAX=PLATE_TYPED_MAX,
         permit_number=permit_number, currency_symbol=currency_symbol, money_data_attributes=money_data_attributes,
+        nav_menu=nav_menu,
     )
     app.jinja_env.filters["ticket_numbers_whole"] = ticket_numbers_whole
     app.context_processor(current_rates)

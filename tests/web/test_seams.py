@@ -204,3 +204,27 @@ def test_signed_out_visitors_see_no_staff_nav(client):
     assert urlsplit(client.get("/").headers["Location"]).path == "/login"
     assert soup(client.get("/login")).select("nav.nav a") == []
     assert soup(client.get("/g/main/lobby")).select("nav.nav a") == []
+
+
+def test_the_menu_drawn_for_one_reader_is_never_shown_to_another(app, make_user):
+    """The menu is kept as drawn in each process (garage/templating.nav_menu), under the page, the
+    reader's roles there, the language and the garage: readers of the same page one after another each
+    see their own, a role taken away or a language chosen shows on the next page, and the page you are
+    on is the one marked."""
+    from garage.extensions import db
+    from garage.models import User
+    from tests.helpers.garages import grant
+
+    boss = signed_in(app, make_user, "boss", "manager")
+    ann = signed_in(app, make_user, "ann", "attendant")
+    for _ in range(2):
+        assert nav_links(boss) == ["Desk", "Shift", *MANAGERS, "Lobby", "API docs"]
+        assert nav_links(ann) == EVERYONE
+    marked = [text(a) for a in soup(boss.get("/g/main/reports")).select("nav.nav a[aria-current=page]")]
+    assert marked == ["Reports"]
+    grant("boss", MAIN, "attendant")  # no longer a manager here, while signed in
+    assert nav_links(boss) == EVERYONE
+    db.session.execute(db.update(User).where(User.username == "ann").values(language="de"))
+    db.session.commit()
+    assert nav_links(ann) == ["Kasse", "Schicht", "Anzeige"]
+    assert nav_links(boss) == EVERYONE
