@@ -24,7 +24,7 @@ import shutil
 import tempfile
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from babel import Locale, UnknownLocaleError
 from babel import dates as babel_dates
@@ -93,6 +93,22 @@ def _garage_row():
     return get_settings(current_garage())
 
 
+def browser_choice(accepted: Iterable[tuple[str, float]], known: Iterable[str]) -> str | None:
+    """The language of `known` the browser ranks highest (Accept-Language: the tags with their q, any
+    order): each tag in order of its quality, the tag itself, else its primary language ("en-US" is
+    English), as RFC 4647's lookup does. Werkzeug's best_match prefers an exact tag of lower quality
+    ("en-US,en;q=0.5,de;q=0.9" read German; an outside check)."""
+    codes = {code.lower(): code for code in known}
+    for tag, quality in sorted(accepted, key=lambda item: -item[1]):  # stable: equal q keep their order
+        tag = tag.strip().lower().replace("_", "-")
+        if quality <= 0 or tag == "*":
+            continue
+        for candidate in (tag, tag.partition("-")[0]):
+            if candidate in codes:
+                return codes[candidate]
+    return None
+
+
 def language() -> str:
     """The language this request is read in (see the module's docstring)."""
     if not has_request_context():
@@ -112,7 +128,7 @@ def language() -> str:
         if garage_choice in known:
             chosen = garage_choice
     if chosen is None:
-        chosen = request.accept_languages.best_match(list(known)) or DEFAULT_LANGUAGE
+        chosen = browser_choice(request.accept_languages, known) or DEFAULT_LANGUAGE
     g.language = chosen
     return chosen
 

@@ -357,8 +357,8 @@ def stale_before(now: datetime) -> datetime:
 
 def load_user(session_id: str) -> User | None:
     """Flask-Login's user loader: the user of a session id, if its row still exists."""
-    if not session_id or len(session_id) > TOKEN_MAX:
-        return None
+    if not isinstance(session_id, str) or not session_id or len(session_id) > TOKEN_MAX:
+        return None  # not a session id we hand out (a cookie signed with our key but not by us: signed out)
     read = g.pop(READ_WITH_GARAGE, None) if has_request_context() else None
     if read is not None and read[0] == session_id:
         return read[1]  # read with the garage of the page's URL (garage_named): no statement

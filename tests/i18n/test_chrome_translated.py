@@ -300,3 +300,20 @@ def test_the_account_form_refuses_what_it_does_not_offer_and_changes_nothing(app
     events = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "user.preferences_changed")).all()
     assert [e.details for e in events] == [{"before": {"language": "", "locale": ""},
                                             "after": {"language": "de", "locale": ""}}]
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("en-US,en;q=0.5,de;q=0.9", "en"),  # en-US first (q=1): English, though the exact "en" ranks below "de"
+    ("de-CH,de;q=0.9,en;q=0.8", "de"),
+    ("de-AT", "de"),
+    ("fr-FR,fr;q=0.9,de;q=0.7,en;q=0.5", "de"),  # the first language we speak, by quality
+    ("de;q=0.5,en;q=0.6", "en"),  # order in the header does not matter, the quality does
+    ("en;q=0,de;q=0.1", "de"),  # q=0: not acceptable
+    ("*", "en"), ("xx-YY", "en"), ("", "en"),  # nothing we speak: the default
+    ("DE-de", "de"), ("en_GB", "en"),
+])
+def test_the_browser_language_is_read_by_quality_then_by_its_primary_language(client, header, expected):
+    """Accept-Language as RFC 4647's lookup reads it: each tag by its quality, the tag, else its primary
+    language (an outside check found "en-US,en;q=0.5,de;q=0.9" read German)."""
+    page = soup(client.get("/login", headers={"Accept-Language": header}))
+    assert page.html["lang"] == expected

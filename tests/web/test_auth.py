@@ -146,6 +146,19 @@ def test_sessions_are_rows_the_server_can_end(app, make_user):
     assert db.session.scalar(sa.select(sa.func.count(UserSession.id))) == 0
 
 
+@pytest.mark.parametrize("value", [123, None, ["x"], {"a": 1}, "", "x" * 5000, True])
+def test_a_cookie_signed_with_our_key_but_not_by_us_is_signed_out(app, make_user, value):
+    """A session whose id is not one we hand out (only someone holding SECRET_KEY can sign it; an
+    outside check did): signed out, never a 500, on a garage's page and elsewhere."""
+    client = signed_in(app, make_user, "boss", "manager")
+    with client.session_transaction() as cookie:
+        cookie["_user_id"] = value
+    for path in ("/login", "/g/main/desk", "/g/main/desk/live", "/account/password", "/g/main/lobby"):
+        r = client.get(path)
+        assert r.status_code in (200, 302, 303), (path, r.status_code)  # 303: a fragment's page
+        assert "boss" not in r.get_data(as_text=True), path
+
+
 def test_wrong_password_and_unknown_user_look_the_same(client, make_user):
     make_user("alice")
     wrong = sign_in(client, "alice", "not her password")
