@@ -118,6 +118,21 @@ def test_the_live_panel_is_never_a_landing_page_and_polls(root, north):
     assert live.select_one('tr[data-slug="north"] [data-stat="available"]').get_text(strip=True) == "2"
 
 
+def test_a_garage_named_like_markup_reads_as_text_with_its_state_in_the_readers_language(app, root, north):
+    """The live panel draws each garage's name beside its slug and its state word (template globals,
+    garage/templating.py): the name is text, never markup, and the state is the reader's language."""
+    db.session.execute(sa.update(Garage).where(Garage.id == north)
+                       .values(garage_name='<b onmouseover="x()">N&Co</b>', occupied=20, total_spaces=20))
+    db.session.commit()
+    for headers, full in (({}, "FULL"), ({"Accept-Language": "de"}, "BESETZT")):
+        live = soup(root.get("/portfolio/live", headers={**HTMX, **headers}))
+        row = live.select_one('tr[data-slug="north"]')
+        assert row.select_one(".garage-name").get_text() == '<b onmouseover="x()">N&Co</b>'
+        assert row.select("b") == [] and row.select_one(".slug").get_text() == "north"
+        assert row.select_one('[data-stat="state"]').get_text(strip=True) == full
+        assert live.select_one('tr[data-slug="main"] [data-stat="state"]').get_text(strip=True) != full
+
+
 # --- figures over a period -------------------------------------------------------------------
 
 @pytest.fixture
