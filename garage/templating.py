@@ -154,19 +154,21 @@ NAV_MENUS = "garage.nav_menus"  # app.extensions: {key: the menu as drawn}
 NAV_MENUS_KEPT = 512  # keys (pages × roles × languages × garages) kept before starting over
 
 
-def nav_menu() -> Markup:
+def nav_menu(marked: bool = True) -> Markup:
     """The staff menu (templates/_nav.html) as drawn for this page and reader, kept per process under
-    everything it reads: the page's endpoint, the reader's roles here (manager, admin, portfolio), the
-    language of its words, and the garage and script root of its links. Drawn once per key, not on every
-    page (a dozen url_for and translations each time; issue 21)."""
-    key = (request.endpoint, current_user.is_manager, current_user.is_admin, current_user.sees_portfolio,
+    everything it reads: the page it marks as the one you are on (the request's endpoint; none on an
+    error page, `marked=False`: a 404 for another garage's desk is not your desk), the reader's roles
+    here (manager, admin, portfolio), the language of its words, and the garage and script root of its
+    links. Drawn once per key, not on every page (a dozen url_for and translations each time; issue 21)."""
+    here = (request.endpoint or "") if marked else ""
+    key = (here, current_user.is_manager, current_user.is_admin, current_user.sees_portfolio,
            i18n.language(), current_slug(), request.script_root)
     menus = current_app.extensions.setdefault(NAV_MENUS, {})
     menu = menus.get(key)
     if menu is None:
         if len(menus) >= NAV_MENUS_KEPT:
             menus.clear()
-        menu = menus[key] = Markup(render_template("_nav.html"))
+        menu = menus[key] = Markup(render_template("_nav.html", here=here))
     return menu
 
 

@@ -228,3 +228,21 @@ def test_the_menu_drawn_for_one_reader_is_never_shown_to_another(app, make_user)
     db.session.commit()
     assert nav_links(ann) == ["Kasse", "Schicht", "Anzeige"]
     assert nav_links(boss) == EVERYONE
+
+
+def test_an_error_page_keeps_the_menu_and_marks_none_of_its_links(app, make_user):
+    """A 404 for another garage's desk is not the person's own desk, a 403 not the page refused: the
+    menu is there, no link marked as the page you are on (an outside check found the Desk link of the
+    person's own garage marked on another garage's 404)."""
+    from tests.helpers.garages import second_garage
+
+    second_garage("north")
+    ann = signed_in(app, make_user, "ann", "attendant")
+    for path, status in (("/g/north/desk", 404), ("/g/nowhere/desk", 404), ("/g/main/reports", 403)):
+        r = ann.get(path)
+        assert r.status_code == status, path
+        page = soup(r)
+        assert [text(a) for a in page.select("nav.nav a")] == EVERYONE, path
+        assert page.select("nav.nav a[aria-current]") == [] and page.select("nav.nav a.active") == [], path
+    marked = soup(ann.get("/g/main/desk")).select("nav.nav a[aria-current=page]")  # and its own desk still is
+    assert [text(a) for a in marked] == ["Desk"]
