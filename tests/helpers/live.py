@@ -34,12 +34,17 @@ class LiveServer:
     app: object  # a Flask app bound to the same database, for set-up and checks
 
     def reset(self, total_spaces: int = 140) -> None:
-        """Empty every table and start from default settings with `total_spaces`."""
+        """Empty every table and start from default settings with `total_spaces`. The garage's report
+        revision starts at a value no earlier test used: the server's workers keep the reports they drew
+        (garage/reports/cache.py) under the revision, and an emptied database is a database restored under
+        running workers (a test that seeds tickets with plain INSERTs moves no revision, so at revision 0
+        it was shown another test's report, kept in the same minute)."""
         with self.app.app_context():
             empty_tables()
             from garage.services.settings import ensure_settings
             ensure_settings()
-            db.session.execute(sa.text("UPDATE garages SET total_spaces = :n"), {"n": total_spaces})
+            db.session.execute(sa.text("UPDATE garages SET total_spaces = :n, report_revision = :r"),
+                               {"n": total_spaces, "r": secrets.randbelow(2**30) + 1})
             db.session.commit()
             db.session.remove()
 
