@@ -316,9 +316,17 @@ _REMEMBERED = (sa.select(Garage.id).where(Garage.slug == sa.bindparam("remembere
                .correlate(User).scalar_subquery())
 _WORKS_AT = sa.func.coalesce(sa.bindparam("garage_id", type_=sa.Integer), _REMEMBERED,
                              sa.case((User.role == ROLE_ADMIN, DEFAULT_GARAGE_ID), else_=_HOME))
-_GRANT_THERE = (sa.select(GarageGrant.role).where(GarageGrant.user_id == User.id, GarageGrant.garage_id == _WORKS_AT)
-                .correlate(User).scalar_subquery())
-_ROLE_HERE = sa.case((User.role == ROLE_ADMIN, ROLE_MANAGER), else_=_GRANT_THERE)
+
+
+def _role_at(garage_id: Any, *correlated: Any) -> Any:
+    """The person's role at `garage_id` (a column expression): an admin is a manager everywhere, anyone
+    else has the role of their grant there (NULL: none)."""
+    grant = (sa.select(GarageGrant.role).where(GarageGrant.user_id == User.id, GarageGrant.garage_id == garage_id)
+             .correlate(User, *correlated).scalar_subquery())
+    return sa.case((User.role == ROLE_ADMIN, ROLE_MANAGER), else_=grant)
+
+
+_ROLE_HERE = _role_at(_WORKS_AT)
 # How many garages the person manages (the menu's Portfolio link: two or more; revenue is a
 # manager's business, so an attendant at several garages has no portfolio).
 _GRANTS = (sa.select(sa.func.count()).select_from(GarageGrant)
@@ -334,10 +342,7 @@ SESSION_USER = (sa.select(User, _WORKS_AT, _ROLE_HERE, _GRANTS)
 # role there, in ONE statement (garages_web.resolve, through garage_named): what SESSION_USER reads, for
 # the garage of the slug. No row when the slug names no garage or the session is not live: each is then
 # read alone, as SESSION_USER and services.garages.garage_by_slug do.
-_ROLE_AT_GARAGE = sa.case((User.role == ROLE_ADMIN, ROLE_MANAGER), else_=(
-    sa.select(GarageGrant.role).where(GarageGrant.user_id == User.id, GarageGrant.garage_id == Garage.id)
-    .correlate(User, Garage).scalar_subquery()))
-SESSION_USER_AT = (sa.select(User, Garage, _ROLE_AT_GARAGE, _GRANTS).select_from(User)
+SESSION_USER_AT = (sa.select(User, Garage, _role_at(Garage.id, Garage), _GRANTS).select_from(User)
                    .join(UserSession, UserSession.user_id == User.id)
                    .join(Garage, Garage.slug == sa.bindparam("slug", type_=sa.String))
                    .where(UserSession.key_hash == sa.bindparam("key_hash"), User.active.is_(True),
@@ -366,9 +371,15 @@ def load_user(session_id: str) -> User | None:
                                             "cutoff": stale_before(clock.utcnow())}).first()
     if row is None:
         return None
-    user, user.garage_id, user.garage_role, user.garage_count = row
-    user.session_secret = session_id
-    g.caller_name = user.username  # for the logs (observability/logs.py), also once the row is expired
+    return _seated(*row, session_id)
+
+
+def _seated(user: User, garage_id: int | None, role: str | None, count: int, session_id: str) -> User:
+    """A session's user as SESSION_USER / SESSION_USER_AT read them: their garage, role there and number of
+    garages managed set on the row, the session's secret, and their name for the logs (observability/logs.py:
+    also once the row is expired)."""
+    user.garage_id, user.garage_role, user.garage_count, user.session_secret = garage_id, role, count, session_id
+    g.caller_name = user.username
     return user
 
 
@@ -386,10 +397,8 @@ def garage_named(slug: str) -> Garage | None:
         row = db.session.execute(SESSION_USER_AT, {"key_hash": hash_token(session_id), "slug": slug,
                                                    "cutoff": stale_before(clock.utcnow())}).first()
         if row is not None:
-            user, garage, user.garage_role, user.garage_count = row
-            user.garage_id, user.session_secret = garage.id, session_id
-            g.caller_name = user.username  # for the logs, as load_user
-            g.setdefault(READ_WITH_GARAGE, (session_id, user))
+            user, garage, role, count = row
+            g.setdefault(READ_WITH_GARAGE, (session_id, _seated(user, garage.id, role, count, session_id)))
             keep(garage)  # get_settings: no second read of the row
             return garage
     return garage_by_slug(slug)
