@@ -17,10 +17,10 @@ from ..extensions import db
 from ..identity import Actor, TokenCaller, admit
 from ..models import Ticket
 from .base import (
-    KEY_OWNER, IssuedTicket, NewTicket, Receipt, Store, claim_statement, formula_safe, lost_fee_column, no_space,
+    KEY_OWNER, LATEST_BY_NUMBER_OR_PLATE, TICKET_WITH_SETTINGS, TICKET_WITH_SETTINGS_FOR_TOKEN, IssuedTicket, NewTicket, Receipt, Store, claim_statement, formula_safe, lost_fee_column, no_space,
     permit_match,
 )
-from .prepared import Prepared
+from .prepared import Prepared, PreparedSelect
 
 AUTOCOMMIT_FLAG = "garage_autocommit"
 
@@ -201,10 +201,22 @@ def _quoted(text: Any) -> Any:
     return sa.literal('"') + sa.func.replace(text, '"', '""') + sa.literal('"')
 
 
+# The hot reads, prepared: each is planned once per connection instead of on every call (the exit's
+# first read: ~1.9 ms as text, ~0.45 ms prepared). Keyed by the statement object itself (base.py's constants).
+PREPARED_READS = {id(stmt): PreparedSelect(name, stmt) for name, stmt in (
+    ("garage_exit_inputs", TICKET_WITH_SETTINGS),
+    ("garage_exit_inputs_for_token", TICKET_WITH_SETTINGS_FOR_TOKEN),
+    ("garage_latest_ticket", LATEST_BY_NUMBER_OR_PLATE))}
+
+
 class PostgresStore(Store):
     name = "postgresql"
     insert = staticmethod(pg_insert)
     KEY_CLAIM = claim_statement(KEY_LOCK)
+
+    def read(self, stmt: sa.Select, params: dict[str, Any]) -> sa.Result:
+        prepared = PREPARED_READS.get(id(stmt))
+        return prepared.execute(params) if prepared is not None else db.session.execute(stmt, params)
 
     def kept_report_lock(self, garage_id: int, digest: str) -> Any:
         """A transaction-level advisory lock on a 64-bit hash of the report's key, only TRIED: one

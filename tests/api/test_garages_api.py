@@ -267,7 +267,7 @@ def test_a_garage_s_path_costs_what_the_seed_s_costs(client, make_user, second_g
     assert paid(named, "PER 1", "north") == paid(seed, "SEED 1", None)
     if db.engine.dialect.name == "postgresql":
         assert entry(named, "PER 2", "north") == ["EXECUTE"]  # token, garage, counter, ticket, audit
-        assert paid(named, "PER 2", "north") == ["SELECT", "EXECUTE"]  # token, garage, ticket, rates; the writes
+        assert paid(named, "PER 2", "north") == ["EXECUTE", "EXECUTE"]  # token, garage, ticket, rates; the writes
 
 
 def test_a_slug_left_to_the_token_s_lookup_is_still_the_request_s_garage(app, second_garage):

@@ -74,3 +74,57 @@ def test_a_statement_the_server_dropped_is_prepared_again(app, statements):
         triple.execute({"n": 3})
     db.session.rollback()
     assert triple.execute({"n": 3}).scalar() == 9  # ... and the next transaction prepares again
+
+
+def prepared_names() -> set[str]:
+    """What the session's connection holds PREPAREd on the server."""
+    return set(db.session.scalars(sa.text("SELECT name FROM pg_prepared_statements")))
+
+
+@pytest.mark.postgres_only
+def test_a_prepared_select_answers_as_the_select_itself_would(app, statements):
+    """ORM entities, plain columns and constants the statement carries, for parameters that find
+    something and that find nothing, on the sixth call and later too (PostgreSQL's generic plan)."""
+    from garage.models import Garage
+    from garage.persistence.prepared import PreparedSelect
+
+    stmt = (sa.select(Garage, Garage.slug, sa.literal("const").label("c"))
+            .where(Garage.id == sa.bindparam("garage_id"), sa.or_(sa.bindparam("slug").is_(None),
+                                                                  Garage.slug == sa.bindparam("slug"))))
+    select = PreparedSelect("garage_test_select", stmt)
+    db.session.remove()
+    db.engine.dispose()  # a new connection: nothing prepared on it yet
+    main = db.session.scalar(sa.select(Garage.id))
+    cases = [{"garage_id": main, "slug": None}, {"garage_id": main, "slug": "main"},
+             {"garage_id": main, "slug": "nowhere"}, {"garage_id": -1, "slug": None}] * 3
+    for params in cases:
+        statements.clear()
+        got = select.execute(params).all()
+        assert [s.split()[0] for s in statements] == ["EXECUTE"], statements
+        expected = db.session.execute(stmt, params).all()
+        assert got == expected
+        assert all(row[0] is same[0] for row, same in zip(got, expected))  # the session's own objects
+    assert "garage_test_select" in prepared_names()
+
+
+@pytest.mark.postgres_only
+def test_a_prepared_select_the_server_dropped_is_prepared_again(app):
+    from garage.models import Garage
+    from garage.persistence import store
+    from garage.persistence.prepared import PreparedSelect
+
+    select = PreparedSelect("garage_test_slug", sa.select(Garage.slug).where(Garage.id == sa.bindparam("id")))
+    main = db.session.scalar(sa.select(Garage.id))
+    db.session.remove()
+    store().autocommit()
+    assert select.execute({"id": main}).scalar() == "main"
+    db.session.connection().exec_driver_sql("DEALLOCATE ALL")
+    assert select.execute({"id": main}).scalar() == "main"  # re-prepared within the call
+    assert "garage_test_slug" in prepared_names()
+
+    db.session.remove()  # in a transaction the failed EXECUTE aborts it; the next one prepares again
+    db.session.connection().exec_driver_sql("DEALLOCATE ALL")
+    with pytest.raises(sa.exc.DBAPIError):
+        select.execute({"id": main})
+    db.session.rollback()
+    assert select.execute({"id": main}).scalar() == "main"

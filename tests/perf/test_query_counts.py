@@ -220,10 +220,10 @@ def test_entry_and_exit_are_one_transaction_without_savepoints(app, client, staf
         # ONE prepared statement: token check (and the garage a path names) + UPDATE counter + INSERT ticket
         # + INSERT audit
         assert verbs == ["EXECUTE"], statements
-        # ONE SELECT: token's owner + ticket + settings + its vehicle type's rate, then ONE
-        # statement: guarded UPDATE + counter + audit
-        assert exit_verbs == ["SELECT", "EXECUTE"], exit_statements
-        assert "api_tokens" in exit_statements[0] and "garages" in exit_statements[0]
+        # ONE read: token's owner + ticket + settings + its vehicle type's rate (the prepared SELECT,
+        # persistence/postgresql.py PREPARED_READS), then ONE statement: guarded UPDATE + counter + audit
+        assert exit_verbs == ["EXECUTE", "EXECUTE"], exit_statements
+        assert exit_statements[0].startswith("EXECUTE garage_exit_inputs_for_token ")
     else:
         # the token's owner, the plate's permit (with the garage's timezone and policy), the ticket, audit, counter
         assert verbs == ["SELECT", "SELECT", "INSERT", "INSERT", "UPDATE"], statements
