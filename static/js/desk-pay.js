@@ -91,6 +91,12 @@
     var menu = target.closest && target.closest("details[open]");
     if (menu) { menu.removeAttribute("open"); }
     field.focus();  // the look-up field selects its text on focus (above): the scan replaces the last one
+    // This key is the first of what is typed there: where the field tells a scanned ticket (the plate
+    // field), the burst starts with it (the detector above saw it on the page or a control, not in a field).
+    if (field.getAttribute("data-scanned-ticket")) {
+      var now = event.timeStamp || Date.now();
+      burst = { start: field.value, keys: event.key, first: now, last: now };
+    }
   }, true);
 
   document.addEventListener("keydown", function (event) {

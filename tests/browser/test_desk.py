@@ -257,6 +257,35 @@ def test_a_ticket_scanned_into_the_plate_field_is_looked_up_not_issued(live, tab
     assert errors == [], errors
 
 
+@pytest.mark.parametrize("focused", ["nothing", "a vehicle type"])
+def test_a_ticket_scanned_with_no_field_focused_is_looked_up_not_issued(live, tablet, focused):
+    """A scanner types wherever the focus is: with nothing focused (the attendant tapped the page) or a
+    vehicle type just tapped, its keys go to the plate field, and a ticket number scanned so was
+    refused there as a plate ("is a ticket number"), its first key missed by the scan's detector.
+    It is looked up, as when scanned into the plate field itself."""
+    errors = watch_console(tablet)
+    live.reset()
+    with live.app.app_context():
+        number = ticket_service.issue_ticket(MAIN, "SCAN 5", "Car").ticket_number
+        db.session.remove()
+    sign_in(tablet, live)
+    settled(tablet)
+    if focused == "nothing":
+        tablet.evaluate("document.activeElement && document.activeElement.blur()")
+        assert tablet.evaluate("document.activeElement === document.body")
+    else:
+        tablet.locator('#entry input[name="vehicle_type"][value="SUV"]').click(force=True)
+        expect(tablet.locator('#entry input[name="vehicle_type"][value="SUV"]')).to_be_focused()
+    tablet.keyboard.type(number)  # a scanner: the keys as fast as they come, then Enter
+    tablet.keyboard.press("Enter")
+    expect(tablet.locator("#exit .quote [data-ticket-number]")).to_have_text(number)
+    expect(tablet.locator("#plate")).to_have_value("")
+    expect(tablet.locator("#entry .ticket-card")).to_have_count(0)
+    expect(tablet.locator("#entry [role=alert]")).to_have_count(0)
+    assert _ticket_count(live) == 1
+    assert errors == [], errors
+
+
 def test_a_full_garage_is_unmissable_and_refuses_the_next_car(live, tablet):
     errors = watch_console(tablet)
     live.reset(total_spaces=1)
