@@ -257,6 +257,16 @@ def test_a_ticket_scanned_into_the_plate_field_is_looked_up_not_issued(live, tab
     assert errors == [], errors
 
 
+def _one_car_then_sign_in(live, tablet, plate: str) -> str:
+    """An empty garage with one car inside (its ticket number returned), the attendant at the desk."""
+    live.reset()
+    with live.app.app_context():
+        number = ticket_service.issue_ticket(MAIN, plate, "Car").ticket_number
+        db.session.remove()
+    sign_in(tablet, live)
+    return number
+
+
 @pytest.mark.parametrize("focused", ["nothing", "a vehicle type"])
 def test_a_ticket_scanned_with_no_field_focused_is_looked_up_not_issued(live, tablet, focused):
     """A scanner types wherever the focus is: with nothing focused (the attendant tapped the page) or a
@@ -264,11 +274,7 @@ def test_a_ticket_scanned_with_no_field_focused_is_looked_up_not_issued(live, ta
     refused there as a plate ("is a ticket number"), its first key missed by the scan's detector.
     It is looked up, as when scanned into the plate field itself."""
     errors = watch_console(tablet)
-    live.reset()
-    with live.app.app_context():
-        number = ticket_service.issue_ticket(MAIN, "SCAN 5", "Car").ticket_number
-        db.session.remove()
-    sign_in(tablet, live)
+    number = _one_car_then_sign_in(live, tablet, "SCAN 5")
     settled(tablet)
     if focused == "nothing":
         tablet.evaluate("document.activeElement && document.activeElement.blur()")
@@ -338,11 +344,7 @@ def test_a_scan_after_tapping_a_control_lands_in_its_field(live, tablet, tapped)
     empty plate, or nothing happened under the open menu); after ticking "Lost ticket", a scanned
     car's plate is looked up as lost (its space had un-ticked the switch and its letters were lost)."""
     errors = watch_console(tablet)
-    live.reset()
-    with live.app.app_context():
-        waiting = ticket_service.issue_ticket(MAIN, "WAIT 1", "Car").ticket_number
-        db.session.remove()
-    sign_in(tablet, live)
+    waiting = _one_car_then_sign_in(live, tablet, "WAIT 1")
     if tapped == "lost-ticket switch":
         settled(tablet)
         tablet.locator('#exit input[type=checkbox][name="lost"]').click()
