@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from babel.numbers import get_currency_symbol
-from flask import Flask, current_app, g, has_request_context, render_template, request
+from flask import Flask, current_app, g, has_request_context, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -141,7 +141,19 @@ def garage_label(name: str, slug: str, name_class: str = "garage-name") -> Marku
     """A garage's name (up to 80 characters with no space: it wraps anywhere) and its slug beside it,
     muted: two garages may have the same name, never the same slug. A global, not a macro: the
     portfolio's live panel draws one per garage on every poll, and a macro call costs ~10 µs."""
-    return Markup('<span class="{}">{}</span> <span class="slug">{}</span>').format(name_class, name, slug)
+    # Plain formatting of escaped parts: Markup.format costs ~5 times as much for the same text.
+    return Markup(f'<span class="{escape(name_class)}">{escape(name)}</span> <span class="slug">{escape(slug)}</span>')
+
+
+GARAGE_MARK = "0-garage-0"  # a slug (domain/garages.SLUG_PATTERN) no garage can be mistaken for in a URL
+
+
+def garage_urls(endpoint: str) -> Callable[[str], str]:
+    """url_for(endpoint, garage=slug) for a list of garages: built once, each garage's slug put in its
+    place (a slug is URL-safe by its rule). One url_for per row cost a panel of 50 garages ~2.5 ms."""
+    # The last mark: a proxy's prefix (the script root, before it) may hold the same text.
+    head, tail = url_for(endpoint, garage=GARAGE_MARK).rsplit(GARAGE_MARK, 1)
+    return lambda slug: head + slug + tail
 
 
 def state_words() -> dict[str, str]:
@@ -180,7 +192,7 @@ def install(app: Flask) -> None:
         STATUS_ACTIVE=STATUS_ACTIVE, STATUS_COMPLETED=STATUS_COMPLETED, STATUS_VOIDED=STATUS_VOIDED,
         ROLE_ATTENDANT=ROLE_ATTENDANT, ROLE_MANAGER=ROLE_MANAGER, PLATE_TYPED_MAX=PLATE_TYPED_MAX,
         permit_number=permit_number, currency_symbol=currency_symbol, money_data_attributes=money_data_attributes,
-        nav_menu=nav_menu, garage_label=garage_label, state_words=state_words,
+        nav_menu=nav_menu, garage_label=garage_label, garage_urls=garage_urls, state_words=state_words,
     )
     app.jinja_env.filters["ticket_numbers_whole"] = ticket_numbers_whole
     app.context_processor(current_rates)

@@ -8,8 +8,10 @@ from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
+from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN, SLUG_PATTERN
 from garage.extensions import db
 from garage.models import Garage, Ticket
 from tests.helpers.db import audit_events, counting
@@ -131,6 +133,31 @@ def test_a_garage_named_like_markup_reads_as_text_with_its_state_in_the_readers_
         assert row.select("b") == [] and row.select_one(".slug").get_text() == "north"
         assert row.select_one('[data-stat="state"]').get_text(strip=True) == full
         assert live.select_one('tr[data-slug="main"] [data-stat="state"]').get_text(strip=True) != full
+
+
+@pytest.mark.parametrize("script_root", ["", "/parking", "/a/0-garage-0"])
+def test_each_garage_s_link_on_the_live_panel_is_its_own_desk_under_any_script_root(app, root, north, script_root):
+    """The panel builds the desks' URL once and puts each garage's slug in it (templating.garage_urls):
+    every link is the one url_for gives, under a proxy's prefix too (even one that looks like the marker)."""
+    from flask import url_for
+
+    live = soup(root.get("/portfolio/live", headers=HTMX, environ_overrides={"SCRIPT_NAME": script_root}))
+    links = {tr["data-slug"]: tr.select_one("a.cell-link")["href"] for tr in live.select("tbody tr")}
+    with app.test_request_context(environ_overrides={"SCRIPT_NAME": script_root}):
+        assert links == {slug: url_for("desk.index", garage=slug) for slug in ("main", "north")}
+    assert links["north"] == f"{script_root}/g/north/desk"
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(slug=st.from_regex(SLUG_PATTERN, fullmatch=True), script_root=st.sampled_from(["", "/p", "/0-garage-0"]),
+       endpoint=st.sampled_from(["desk.index", "admin.users", "api.create_ticket"]))
+def test_a_garage_s_url_built_once_equals_url_for_for_every_slug(app, slug, script_root, endpoint):
+    from flask import url_for
+
+    from garage.templating import garage_urls
+
+    with app.test_request_context(environ_overrides={"SCRIPT_NAME": script_root}):
+        assert garage_urls(endpoint)(slug) == url_for(endpoint, garage=slug)
 
 
 # --- figures over a period -------------------------------------------------------------------
