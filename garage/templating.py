@@ -170,10 +170,10 @@ def nav_menu(marked: bool = True) -> Markup:
     """The staff menu (templates/_nav.html) as drawn for this page and reader, kept per process under
     everything it reads: the page it marks as the one you are on (the request's endpoint; none on an
     error page, `marked=False`: a 404 for another garage's desk is not your desk), the reader's roles
-    here (manager, admin, portfolio), the language of its words, and the garage and script root of its
+    (here: manager, attendant or none; admin; portfolio), the language of its words, and the garage and script root of its
     links. Drawn once per key, not on every page (a dozen url_for and translations each time; issue 21)."""
     here = (request.endpoint or "") if marked else ""
-    key = (here, current_user.is_manager, current_user.is_admin, current_user.sees_portfolio,
+    key = (here, current_user.garage_role, current_user.is_admin, current_user.sees_portfolio,
            i18n.language(), current_slug(), request.script_root)
     menus = current_app.extensions.setdefault(NAV_MENUS, {})
     menu = menus.get(key)

@@ -230,6 +230,23 @@ def test_the_menu_drawn_for_one_reader_is_never_shown_to_another(app, make_user)
     assert nav_links(boss) == EVERYONE
 
 
+def test_a_person_whose_last_grant_was_taken_away_has_no_garage_links_in_the_menu(app, make_user):
+    """An outside check found the default garage's Desk, Shift and Lobby in the menu of someone who holds
+    no garage any more (each link answering 404). Pages outside a garage show no garage link for them,
+    while an attendant on the same page (the menu is kept per reader's role: nav_menu) still sees theirs."""
+    from tests.helpers.garages import revoke
+
+    gus = signed_in(app, make_user, "gus", "attendant")
+    ann = signed_in(app, make_user, "ann", "attendant")
+    revoke("gus", MAIN)
+    for path in ("/account", "/g/main/desk", "/g/nowhere/desk"):
+        assert nav_links(ann, path) == EVERYONE, path
+        r = gus.get(path)
+        assert r.status_code in (200, 404), (path, r.status_code)
+        assert [text(a) for a in soup(r).select("nav.nav a")] == [], path
+        assert nav_links(ann, path) == EVERYONE, path
+
+
 def test_an_error_page_keeps_the_menu_and_marks_none_of_its_links(app, make_user):
     """A 404 for another garage's desk is not the person's own desk, a 403 not the page refused: the
     menu is there, no link marked as the page you are on (an outside check found the Desk link of the
