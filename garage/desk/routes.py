@@ -23,6 +23,7 @@ from ..domain.tickets import (
     format_receipt_number,
 )
 from ..models import Ticket
+from ..persistence import unless_unavailable
 from ..services import amendments as amendment_service
 from ..services import stats as stats_service
 from ..services import tickets as ticket_service
@@ -161,13 +162,16 @@ def _full_page(status: int = 200, entry: EntryState | None = None, exit: ExitSta
 
 def _changed(response: Response) -> Response:
     """After an entry or exit: the live panel and activity out-of-band, and an event
-    that makes the cars-inside list reload itself."""
+    that makes the cars-inside list reload itself. The entry or payment is committed by now: if the
+    database stops answering while these are read, the card still says what was done (the ticket, the
+    receipt) and the panels catch up at their next poll; a 503 would have the attendant do it again."""
     garage = current_garage()
-    response.set_data(response.get_data(as_text=True)
-                      + render_template("desk/_live.html", stats=stats_service.garage_stats(garage, as_committed=True),
-                                        oob=True)
-                      + render_template("desk/_activity.html",
-                                        activity=ticket_service.recent_activity(garage, ACTIVITY_LIMIT), oob=True))
+    moved = unless_unavailable(lambda: (
+        render_template("desk/_live.html", stats=stats_service.garage_stats(garage, as_committed=True), oob=True)
+        + render_template("desk/_activity.html", activity=ticket_service.recent_activity(garage, ACTIVITY_LIMIT),
+                          oob=True)))
+    if moved is not None:
+        response.set_data(response.get_data(as_text=True) + moved)
     return htmx.trigger(response, DESK_CHANGED)
 
 

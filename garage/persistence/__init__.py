@@ -27,14 +27,14 @@ from .base import (
     BY_NUMBER, IN_GARAGE, OPEN_SHIFT_OF, OPEN_SHIFT_SHARED, TICKET_CSV_COLUMNS, ExitInputs, IssuedTicket, NewTicket, Receipt, Store, commit_keeping_loaded, lost_fee_column,
     within,
 )
-from .outage import dropped, let_go, outage_number, unavailable
+from .outage import dropped, let_go, outage_number, unavailable, unless_unavailable
 from .portable import PortableStore
 from .postgresql import PostgresStore
 
 EXTENSION = "garage.store"
 
 __all__ = ["BY_NUMBER", "IN_GARAGE", "OPEN_SHIFT_OF", "OPEN_SHIFT_SHARED", "TICKET_CSV_COLUMNS", "ExitInputs", "IssuedTicket", "NewTicket", "Receipt", "Store",
-           "commit_keeping_loaded", "dropped", "install", "let_go", "lost_fee_column", "outage_number", "store", "unavailable", "within"]
+           "commit_keeping_loaded", "dropped", "install", "let_go", "lost_fee_column", "outage_number", "store", "unavailable", "unless_unavailable", "within"]
 
 
 def install(app: Flask) -> Store:

@@ -34,12 +34,16 @@ import time
 import weakref
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 import psycopg2
 import psycopg2.extensions as pgext
 import sqlalchemy as sa
 from sqlalchemy import event
+
+from ..extensions import db
+
+T = TypeVar("T")
 
 
 class NoAnswer(psycopg2.OperationalError):
@@ -145,6 +149,21 @@ def end(session: Any, drop: bool = False) -> None:
         if not unavailable(error):
             raise
         session.invalidate()
+
+
+def unless_unavailable(read: Callable[[], T]) -> T | None:
+    """`read()`, or None when the database stops answering during it: for what a request adds to an
+    answer whose work is already committed (the desk's counters after a payment), so that the answer
+    still says what was done instead of a 503 that tells the attendant to do it again. The session's
+    connection is dropped (the request's end then sends nothing to the lost server). Anything
+    else raises as ever."""
+    try:
+        return read()
+    except Exception as exc:  # noqa: BLE001  (re-raised unless the database is unreachable)
+        if not unavailable(exc):
+            raise
+        let_go(db.session(), exc)
+        return None
 
 
 def let_go(conn: sa.Connection | Any, exc: BaseException | None) -> None:
