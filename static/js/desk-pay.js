@@ -50,27 +50,32 @@
   // burst. A plate typed by hand, even one shaped alike (Pirmasens: PS-...), is never that fast and
   // is issued as ever. The times are the events' own (when the key was pressed), not when this
   // handler ran: a busy tablet that handles queued keys back to back does not turn typing into a
-  // scan, and one hiccup of the scanner (up to PAUSE_MS) does not split a scan. Without JS the
-  // server refuses the number of an existing ticket as a plate.
-  var BURST_MS = 50, PAUSE_MS = 250, burst = null;  // {start: the field's value before, keys, first, last}
+  // scan, and one hiccup of the scanner (up to PAUSE_MS) does not split a scan. A scan that follows
+  // letters typed by hand without a pause (a plate half typed, then a ticket scanned) is the end of
+  // the keys: the longest such end that is a ticket number typed at a scanner's pace is looked up,
+  // and the field keeps what was typed by hand before it. Without JS the server refuses the number
+  // of an existing ticket as a plate.
+  var BURST_MS = 50, PAUSE_MS = 250, burst = null;  // {start: the field's value before, keys, times, last}
   document.addEventListener("keydown", function (event) {
     var field = event.target, pattern = field && field.getAttribute && field.getAttribute("data-scanned-ticket");
     if (!pattern || event.ctrlKey || event.metaKey || event.altKey) { burst = null; return; }
     var now = event.timeStamp || Date.now();
-    if (!burst || now - burst.last > PAUSE_MS) { burst = { start: field.value, keys: "", first: now, last: now }; }
+    if (!burst || now - burst.last > PAUSE_MS) { burst = { start: field.value, keys: "", times: [], last: now }; }
     burst.last = now;
     if (event.key !== "Enter") {
-      if (event.key && event.key.length === 1) { burst.keys += event.key; } else { burst = null; }
+      if (event.key && event.key.length === 1) { burst.keys += event.key; burst.times.push(now); } else { burst = null; }
       return;
     }
-    var code = burst.keys.trim().toUpperCase(), before = burst.start;
-    var scanned = burst.keys.length > 0 && (now - burst.first) <= BURST_MS * burst.keys.length;
+    var keys = burst.keys, times = burst.times, before = burst.start, shape = new RegExp(pattern), at = -1;
     burst = null;
-    if (!scanned || !new RegExp(pattern).test(code) || !document.getElementById("lookup-q")) { return; }
+    for (var i = 0; i < keys.length && at < 0; i++) {
+      if ((now - times[i]) <= BURST_MS * (keys.length - i) && shape.test(keys.slice(i).trim().toUpperCase())) { at = i; }
+    }
+    if (at < 0 || !document.getElementById("lookup-q")) { return; }
     event.preventDefault();  // not an entry
     event.stopImmediatePropagation();
-    field.value = before;
-    lookUp(code);
+    field.value = before + keys.slice(0, at);
+    lookUp(keys.slice(at).trim().toUpperCase());
   }, true);
 
   // A key typed while the focus is on a control the attendant just tapped (a vehicle type, the lost-ticket
@@ -95,7 +100,7 @@
     // field), the burst starts with it (the detector above saw it on the page or a control, not in a field).
     if (field.getAttribute("data-scanned-ticket")) {
       var now = event.timeStamp || Date.now();
-      burst = { start: field.value, keys: event.key, first: now, last: now };
+      burst = { start: field.value, keys: event.key, times: [now], last: now };
     }
   }, true);
 

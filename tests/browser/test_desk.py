@@ -267,6 +267,24 @@ def _one_car_then_sign_in(live, tablet, plate: str) -> str:
     return number
 
 
+def test_a_ticket_scanned_after_a_half_typed_plate_is_looked_up_and_the_plate_kept(live, tablet):
+    """An outside check typed "AB" by hand, then scanned a ticket without a pause: a car "ABPS-GA4TEB"
+    was issued. The scanned end is looked up and the field keeps the letters typed by hand."""
+    errors = watch_console(tablet)
+    number = _one_car_then_sign_in(live, tablet, "SCAN 6")
+    settled(tablet)
+    plate = tablet.locator("#plate")
+    plate.focus()
+    tablet.keyboard.type("AB", delay=150)  # a person
+    tablet.keyboard.type(number)  # then a scanner, at once
+    tablet.keyboard.press("Enter")
+    expect(tablet.locator("#exit .quote [data-ticket-number]")).to_have_text(number)
+    expect(plate).to_have_value("AB")
+    expect(tablet.locator("#entry .ticket-card")).to_have_count(0)
+    assert _ticket_count(live) == 1
+    assert errors == [], errors
+
+
 @pytest.mark.parametrize("focused", ["nothing", "a vehicle type"])
 def test_a_ticket_scanned_with_no_field_focused_is_looked_up_not_issued(live, tablet, focused):
     """A scanner types wherever the focus is: with nothing focused (the attendant tapped the page) or a
