@@ -142,7 +142,9 @@ def garage_label(name: str, slug: str, name_class: str = "garage-name") -> Marku
     muted: two garages may have the same name, never the same slug. A global, not a macro: the
     portfolio's live panel draws one per garage on every poll, and a macro call costs ~10 µs."""
     # Plain formatting of escaped parts: Markup.format costs ~5 times as much for the same text.
-    return Markup(f'<span class="{escape(name_class)}">{escape(name)}</span> <span class="slug">{escape(slug)}</span>')
+    # dir="auto": a name in Arabic or Hebrew keeps its own direction and does not reorder the slug after it.
+    return Markup(f'<span class="{escape(name_class)}" dir="auto">{escape(name)}</span> '
+                  f'<span class="slug">{escape(slug)}</span>')
 
 
 GARAGE_MARK = "0-garage-0"  # a slug (domain/garages.SLUG_PATTERN) no garage can be mistaken for in a URL

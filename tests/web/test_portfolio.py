@@ -130,6 +130,7 @@ def test_a_garage_named_like_markup_reads_as_text_with_its_state_in_the_readers_
         live = soup(root.get("/portfolio/live", headers={**HTMX, **headers}))
         row = live.select_one('tr[data-slug="north"]')
         assert row.select_one(".garage-name").get_text() == '<b onmouseover="x()">N&Co</b>'
+        assert row.select_one(".garage-name")["dir"] == "auto"  # a right-to-left name keeps its direction
         assert row.select("b") == [] and row.select_one(".slug").get_text() == "north"
         assert row.select_one('[data-stat="state"]').get_text(strip=True) == full
         assert live.select_one('tr[data-slug="main"] [data-stat="state"]').get_text(strip=True) != full
