@@ -118,7 +118,10 @@ def issue_ticket(garage_id: int | None, license_plate: str | None, vehicle_type:
                     rollups.touched(garage_id, now, revised=True)  # the entry's statement moved the revision
                 if keep is not None:
                     keep(ticket)
-                db.session.commit()
+                # What the request holds stays loaded (the person, the garage's row): its answer needs no
+                # read after the COMMIT, when a database that just went would make an issued ticket "try again".
+                commit_keeping_loaded()
+                _counters_moved(garage_id)
                 return ticket
         except IntegrityError:
             db.session.rollback()
@@ -241,6 +244,15 @@ def quote_with_validations(ticket: Ticket, now: datetime | None = None, lost: bo
     extra = tuple(validation_service.preview(ticket.garage_id, ticket, code, now)) if code is not None else ()
     q, lines, _ = _priced(ticket, now, lost, current_tariff(ticket.garage_id), extra)
     return q, lines
+
+
+def _counters_moved(garage_id: int | None) -> None:
+    """The entry's statement changed the garage row's counters in SQL: read them again if asked (the rest
+    of the row, the timezone and the names, is as loaded)."""
+    row = (db.session.identity_map.get(sa.inspect(Garage).identity_key_from_primary_key([garage_id]))
+           if garage_id is not None else None)
+    if row is not None:
+        db.session.expire(row, ["occupied", "occupied_permit", "report_revision", "updated_at"])
 
 
 def _method_or_none(method: Any) -> str | None:

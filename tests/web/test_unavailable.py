@@ -169,3 +169,39 @@ def test_a_payment_taken_just_before_the_database_went_is_shown_as_taken(desk, m
         assert entry.status_code == 200 and "GONE 2" in soup(entry).get_text()
     db.session.remove()
     db.session.rollback()
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("action", ["entry", "payment"])
+def test_an_entry_or_payment_committed_just_before_the_database_went_shows_its_ticket(desk, monkeypatch, action):
+    """A second outside check killed the connections while issuing at the desk: 1 in 6 entries answered
+    503 (and some 500) for a ticket already issued, the card's times being read after the commit. Here every
+    statement after the commit fails as from a server gone: the answer is the ticket or the receipt."""
+    from garage.models import Ticket
+    from tests.helpers.db import before_each_statement
+
+    number = desk.issue("GONE 3") if action == "payment" else None
+    amount = desk.quote(number) if number else None
+    gone = {"after_commit": False}
+    real_commit = db.session.commit
+
+    def commit_then_go(*args, **kwargs):
+        real_commit(*args, **kwargs)
+        gone["after_commit"] = True
+
+    def refuse(conn, cursor, statement, parameters, context, executemany):
+        if gone["after_commit"]:
+            raise psycopg2.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(db.session, "commit", commit_then_go)
+    with before_each_statement(refuse):
+        r = desk.pay(number, "Cash", expected=amount, htmx=True) if number else desk.enter("GONE 4", htmx=True)
+    monkeypatch.undo()
+    db.session.remove()
+    assert r.status_code == 200, r.get_data(as_text=True)[:500]
+    page = soup(r)
+    if number:
+        assert page.select_one("[data-receipt-number]") is not None
+    else:
+        issued = db.session.scalar(sa.select(Ticket.ticket_number).where(Ticket.license_plate == "GONE 4"))
+        assert issued is not None and issued in page.get_text()
