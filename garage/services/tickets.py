@@ -246,13 +246,18 @@ def quote_with_validations(ticket: Ticket, now: datetime | None = None, lost: bo
     return q, lines
 
 
+# What the entry's and the exit's statements change on the garage's row in SQL (its counters, the receipt
+# sequence, the report revision): expired after their COMMIT, which keeps the rest of the row loaded.
+COUNTERS = ["occupied", "occupied_permit", "receipt_seq", "report_revision", "updated_at"]
+
+
 def _counters_moved(garage_id: int | None) -> None:
-    """The entry's statement changed the garage row's counters in SQL: read them again if asked (the rest
+    """The entry's statement changed the garage row's COUNTERS in SQL: read them again if asked (the rest
     of the row, the timezone and the names, is as loaded)."""
     row = (db.session.identity_map.get(sa.inspect(Garage).identity_key_from_primary_key([garage_id]))
            if garage_id is not None else None)
     if row is not None:
-        db.session.expire(row, ["occupied", "occupied_permit", "report_revision", "updated_at"])
+        db.session.expire(row, COUNTERS)
 
 
 def _method_or_none(method: Any) -> str | None:
@@ -332,7 +337,7 @@ def process_exit(garage_id: int | None, ticket_number: str | None, payment_metho
             keep(ticket)
         commit_keeping_loaded()
         if settings is not None:  # its counters were changed by SQL: read again if anyone asks
-            db.session.expire(settings, ["occupied", "receipt_seq", "updated_at"])
+            db.session.expire(settings, COUNTERS)
             keep_settings_row(settings)  # the response's currency reads it (no second SELECT)
     except BaseException:
         db.session.rollback()
