@@ -1,9 +1,11 @@
-// Desk: a payment is taken only by a click or tap on Confirm, or its explicit activation (Space).
+// Desk: a payment is taken only by a click or tap on Confirm, or its explicit activation from the
+// keyboard (Space, or Enter with Confirm focused and nothing typed before it).
 // A keyboard-wedge scanner types a code and then Enter wherever the focus is, so while a quote is
-// open: Enter inside the payment form never submits it, and keys typed there (or on the page
-// itself) are collected; their Enter looks the scanned code up instead (or, for a code that is not a
-// ticket number's, applies it as a merchant's validation code). Without JS the form is a
-// plain form: the attendant picks a method and presses Confirm (the server refuses no method).
+// open: Enter inside the payment form never submits it after keys, and keys typed there (or on the
+// page itself) are collected; their Enter looks the scanned code up instead (or, for a code that is
+// not a ticket number's, applies it as a merchant's validation code). A scanner's Enter always
+// follows its code within milliseconds: an Enter alone on Confirm is a person's. Without JS the
+// form is a plain form: the attendant picks a method and presses Confirm (the server refuses no method).
 (function () {
   "use strict";
   var typed = "", lastKey = 0, GAP_MS = 1000;  // a scan is a burst: a pause starts a new one
@@ -115,10 +117,12 @@
     if (now - lastKey > GAP_MS) { typed = ""; }
     lastKey = now;
     if (event.key === "Enter") {
-      event.preventDefault();  // never a payment: not the radios, not Confirm itself
-      event.stopPropagation();
       var code = typed.trim();
       typed = "";
+      // Enter on the focused Confirm with nothing typed in the last GAP_MS: a keyboard's activation.
+      if (!code && inPay && target.tagName === "BUTTON" && target.type === "submit") { return; }
+      event.preventDefault();  // after keys (a scan) never a payment: not the radios, not Confirm itself
+      event.stopPropagation();
       if (code && !validate(code)) { lookUp(code); }
       return;
     }
