@@ -17,8 +17,8 @@ from ..extensions import db
 from ..identity import Actor, TokenCaller, admit
 from ..models import Ticket
 from .base import (
-    KEY_OWNER, LATEST_BY_NUMBER_OR_PLATE, TICKET_WITH_SETTINGS, TICKET_WITH_SETTINGS_FOR_TOKEN, IssuedTicket, NewTicket, Receipt, Store, claim_statement, formula_safe, lost_fee_column, no_space,
-    permit_match,
+    KEY_OWNER, LATEST_BY_NUMBER_OR_PLATE, TICKET_WITH_SETTINGS, TICKET_WITH_SETTINGS_FOR_TOKEN, IssuedTicket,
+    NewTicket, Receipt, Store, claim_statement, formula_safe, lost_fee_column, no_space, permit_match,
 )
 from .prepared import Prepared, PreparedSelect
 
@@ -281,7 +281,8 @@ class PostgresStore(Store):
               given: Sequence[tuple[int, int]] = ()) -> Receipt:
         actor = actor or Actor.system()
         row = CLOSE.execute({
-            "discount_cents": 0, "price_rule": None, "tax_rate_bp": None, "tax_added": None, **values, "ticket_id": ticket.id, "active": STATUS_ACTIVE, "garage_id": ticket.garage_id,
+            "discount_cents": 0, "price_rule": None, "tax_rate_bp": None, "tax_added": None, **values,
+            "ticket_id": ticket.id, "active": STATUS_ACTIVE, "garage_id": ticket.garage_id,
             "user_id": actor.user_id, "username": actor.username, "ip": actor.ip,
             "details": details_json(details), "require_shift": require_shift,
             "priced_type": ticket.vehicle_type, "priced_validations": ticket.validations,
