@@ -23,7 +23,7 @@ from ..persistence import replica
 from ..reports.present import cell_text, count, told_apart
 from ..reports.routes import _csv_response
 from ..services import garages as garage_service
-from ..services.stats import garages_now
+from ..services.stats import BOARD_COLUMNS, garages_now
 from ..services import reports
 from ..services import settings as settings_service
 from . import bp
@@ -103,9 +103,9 @@ def _today(garages: list) -> TodayAcross:
     return TodayAcross.at(utcnow(), [garage.timezone for garage in garages])
 
 
-def _visible():
+def _visible(*columns):
     try:
-        return garage_service.may_see_portfolio(current_actor())
+        return garage_service.may_see_portfolio(current_actor(), *columns)
     except NotFound:
         abort(404)
 
@@ -155,7 +155,7 @@ def portfolio():
 @signed_in
 def portfolio_live():
     """The live panel alone (polled): every garage's occupancy and state now."""
-    return render_template("operator/_portfolio_live.html", now=garages_now(_visible()))
+    return render_template("operator/_portfolio_live.html", now=garages_now(_visible(*BOARD_COLUMNS)))
 
 
 def portfolio_csv(figures: list[reports.GarageFigures], currencies: dict[int, str]) -> Iterator[str]:

@@ -93,20 +93,22 @@ class GarageOccupancy:
         return self.occupancy.state(self.almost_full_percent)
 
     @classmethod
-    def of(cls, garage: Garage) -> "GarageOccupancy":
+    def of(cls, garage: Any) -> "GarageOccupancy":
+        """Of a Garage, or of a row of BOARD_COLUMNS."""
         return cls(garage.id, garage.slug, garage.garage_name, garage.timezone,
                    occupancy_of(garage), garage.almost_full_percent)
 
 
-def garages_now(garages: list[Garage]) -> list[GarageOccupancy]:
+def garages_now(garages: list[Any]) -> list[GarageOccupancy]:
     """Each garage's occupancy and state now, from the rows already read (no other statement):
-    the portfolio, the garages page, the garage chooser."""
+    the portfolio, the garages page, the garage chooser (Garage rows, or rows of BOARD_COLUMNS)."""
     return [GarageOccupancy.of(garage) for garage in garages]
 
 
-_BOARD = (sa.select(Garage.id, Garage.slug, Garage.garage_name, Garage.timezone, Garage.total_spaces,
-                    Garage.occupied, Garage.almost_full_percent, Garage.reserved_spaces, Garage.occupied_permit)
-          .order_by(Garage.id))
+# What a garage's line on a board needs (GarageOccupancy.of reads these of a row, or of a Garage).
+BOARD_COLUMNS = (Garage.id, Garage.slug, Garage.garage_name, Garage.timezone, Garage.total_spaces,
+                 Garage.occupied, Garage.almost_full_percent, Garage.reserved_spaces, Garage.occupied_permit)
+_BOARD = sa.select(*BOARD_COLUMNS).order_by(Garage.id)
 # A token's garages where its owner holds a grant (an admin's token: see garages_occupancy).
 _TOKEN_MAY_ACT = sa.exists().where(
     ApiTokenGarage.token_id == sa.bindparam("token_id"), ApiTokenGarage.garage_id == Garage.id,
