@@ -20,7 +20,7 @@ from ..domain.validations import check_code
 from ..domain.words import _
 from ..domain.tickets import (
     PAYMENT_METHODS, SCANNED_TICKET_PATTERN, STATUS_ACTIVE, STATUS_VOIDED, VEHICLE_TYPES, TicketView,
-    format_receipt_number,
+    format_receipt_number, resent_entry_message,
 )
 from ..models import Ticket
 from ..persistence import unless_unavailable
@@ -59,7 +59,9 @@ class EntryState:
     errors: dict[str, str] = field(default_factory=dict)
     ticket: TicketView | None = None  # the ticket just issued
     issued_now: bool = False  # by this request: the card "print every ticket automatically" prints
-    permit_note: tuple[bool, str] | None = None  # the plate is on a permit: (admitted, the words)
+    # What the attendant is told beside the ticket: (good news, the words). The plate is on a permit (admitted,
+    # or why not), or the entry was sent again (the ticket it got).
+    note: tuple[bool, str] | None = None
 
 
 @dataclass
@@ -264,14 +266,15 @@ def enter():
     plate = request.form.get("plate", "")[:40]
     vehicle_type = request.form.get("vehicle_type") or DEFAULT_VEHICLE
     try:
-        ticket = ticket_service.issue_ticket(current_garage(), plate, vehicle_type, current_actor())
+        ticket, resent = ticket_service.enter_at_desk(current_garage(), plate, vehicle_type, current_actor())
     except DomainError as exc:
         error_field = FORM_FIELDS.get(exc.field or "", "plate")
         state = EntryState(plate=plate, vehicle_type=vehicle_type, errors={error_field: exc.message})
         return _entry(state, exc.status)
-    note = _permit_note(ticket)
+    # The same entry sent again (a second tap, a resent form): the ticket it got, said so, not printed again.
+    note = (True, resent_entry_message(ticket.license_plate, ticket.ticket_number)) if resent else _permit_note(ticket)
     if is_htmx():
-        return _entry(EntryState(ticket=ticket, issued_now=True, permit_note=note), changed=True)
+        return _entry(EntryState(ticket=ticket, issued_now=not resent, note=note), changed=not resent)
     if note is not None:  # the page after the redirect says it
         flash(i18n.translated(note[1]), DESK_NOTICE if note[0] else DESK_WARNING)
     return redirect(url_for("desk.ticket", number=ticket.ticket_number), code=303)

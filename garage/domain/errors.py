@@ -1,6 +1,8 @@
 """Errors the rules raise; the web layers map them to HTTP statuses."""
 from __future__ import annotations
 
+from typing import Any
+
 from .money import format_money
 from .words import _
 
@@ -80,10 +82,11 @@ class PermitRefused(Conflict):
 
 
 class AlreadyInside(Conflict):
-    """The plate already has an active ticket (one car per plate)."""
+    """The plate already has an active ticket (one car per plate): `inside`, when known."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, inside: Any = None) -> None:
         super().__init__(message, field="licensePlate")
+        self.inside = inside
 
 
 class AlreadyProcessed(Conflict):

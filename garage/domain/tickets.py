@@ -165,6 +165,24 @@ def scanned_ticket_message(number: str) -> Text:
     return _("%(number)s is a ticket number: look it up under Exit & payment", number=number)
 
 
+# An entry sent again: the same person's entry of a plate already inside on the ticket they issued it
+# moments ago (a second tap, a browser resending a form post whose answer was lost) is that entry, not a
+# second car: the desk shows the ticket it got instead of refusing it (the API has Idempotency-Key).
+RESENT_ENTRY_SECONDS = 30
+
+
+def is_resent_entry(inside: TicketView, user_id: int | None, now: datetime) -> bool:
+    """`inside`, the active ticket an entry of its plate was refused for: issued by `user_id` at most
+    RESENT_ENTRY_SECONDS before `now` (not later: a clock step back is no resend)."""
+    if user_id is None or getattr(inside, "issued_by_id", None) != user_id or inside.status != STATUS_ACTIVE:
+        return False
+    return 0 <= (now - inside.entry_time).total_seconds() <= RESENT_ENTRY_SECONDS
+
+
+def resent_entry_message(plate: str, number: str) -> Text:
+    return _("%(plate)s was already issued ticket %(number)s just now: no second ticket.", plate=plate, number=number)
+
+
 # Receipt numbers: gap-free and sequential per garage, drawn when a ticket is paid, in the
 # exit's own statement (garage/persistence: the settings row's receipt_seq). Shown R-000123.
 RECEIPT_PREFIX = "R-"

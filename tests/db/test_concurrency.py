@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 import threading
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections import Counter
 
 import sqlalchemy as sa
@@ -342,3 +345,35 @@ def test_a_validation_cap_holds_under_parallel_exits(live):
                                      {"validationCode": "TWICE-1"}, attendant))
     assert [status for status, _ in results] == [201] * 4, results
     assert scalar(live, f"SELECT validations FROM tickets WHERE ticket_number = '{same}'") == 1
+
+
+def test_the_same_desk_entry_posted_at_once_issues_one_ticket_and_every_answer_shows_it(live):
+    """A double tap, a resent form: the same attendant's entry of one plate arrives several times at the
+    same moment on three workers. One ticket is issued; every answer shows that ticket (the others say it
+    was issued just now), none shows a refusal with the plate left in the field."""
+    live.user("ann", "attendant")
+    cookie, token = login_form(live.url)
+    status, cookie, _ = page("POST", f"{live.url}/login", cookie,
+                             {"username": "ann", "password": "correct horse battery", "csrf_token": token})
+    assert status == 303
+    _, cookie, body = page("GET", f"{live.url}/g/main/desk", cookie)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', body).group(1)
+    form = urllib.parse.urlencode({"plate": "TAP 2", "vehicle_type": "Car", "csrf_token": token}).encode()
+
+    def tap(i: int) -> tuple[int, str]:  # as htmx sends it (its answer is the entry panel)
+        req = urllib.request.Request(f"{live.url}/g/main/desk/entries", data=form, method="POST",
+                                     headers={"Cookie": cookie, "HX-Request": "true"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    results = fire(8, tap)
+    number = scalar(live, "SELECT ticket_number FROM tickets")
+    assert scalar(live, "SELECT count(*) FROM tickets") == 1
+    assert scalar(live, "SELECT occupied FROM garages") == 1
+    assert Counter(status for status, _ in results) == {200: 8}
+    assert all(f"data-ticket-number>{number}<" in body for _, body in results)
+    resent = sum("no second ticket" in body for _, body in results)
+    assert resent == 7, resent

@@ -1,6 +1,6 @@
 """The domain's rules without Flask or a database (garage.domain): plates, vehicle types,
 payment methods, ticket numbers, occupancy states, local days."""
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, strategies as st
@@ -94,3 +94,41 @@ def test_local_day_in_a_dst_zone_has_23_hours():
 def test_local_today_differs_from_utc_date_late_in_the_evening():
     late = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)  # 22:00 on the 26th in New York
     assert local_today(late, "America/New_York") == date(2026, 11, 26)
+
+
+class _Inside:
+    """An active ticket as the refused entry found it."""
+
+    def __init__(self, issued_by_id, entry_time, status=rules.STATUS_ACTIVE):
+        self.issued_by_id, self.entry_time, self.status = issued_by_id, entry_time, status
+
+
+_NOW = datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc)
+
+
+@given(issuer=st.one_of(st.none(), st.integers(1, 4)), caller=st.one_of(st.none(), st.integers(1, 4)),
+       age_ms=st.integers(-60_000, 120_000), status=st.sampled_from(
+           [rules.STATUS_ACTIVE, rules.STATUS_COMPLETED, rules.STATUS_VOIDED]))
+def test_an_entry_is_the_same_one_sent_again_only_from_its_issuer_moments_after(issuer, caller, age_ms, status):
+    """Resent: the refused entry's plate is inside on an active ticket that this very person (not an API
+    token's system actor, not another attendant) was issued at most RESENT_ENTRY_SECONDS before; never
+    a ticket from the future (a clock stepped back), never a paid or voided one."""
+    from datetime import timedelta
+
+    inside = _Inside(issuer, _NOW - timedelta(milliseconds=age_ms), status)
+    expected = (caller is not None and issuer == caller and status == rules.STATUS_ACTIVE
+                and 0 <= age_ms <= rules.RESENT_ENTRY_SECONDS * 1000)
+    assert rules.is_resent_entry(inside, caller, _NOW) is expected
+
+
+@pytest.mark.parametrize("age, resent", [(0, True), (rules.RESENT_ENTRY_SECONDS, True),
+                                         (rules.RESENT_ENTRY_SECONDS + 0.001, False), (-0.001, False)])
+def test_the_resend_window_is_closed_at_both_ends(age, resent):
+    assert rules.is_resent_entry(_Inside(7, _NOW - timedelta(seconds=age)), 7, _NOW) is resent
+
+
+@pytest.mark.parametrize("issuer, caller, status", [
+    (None, None, rules.STATUS_ACTIVE),  # a system or token entry: nobody to have sent it again
+    (7, 8, rules.STATUS_ACTIVE), (7, 7, rules.STATUS_COMPLETED), (7, 7, rules.STATUS_VOIDED)])
+def test_no_resend_without_the_same_person_and_a_car_still_inside(issuer, caller, status):
+    assert rules.is_resent_entry(_Inside(issuer, _NOW - timedelta(seconds=1), status), caller, _NOW) is False

@@ -17,6 +17,7 @@ from tests.helpers.db import audit_events, backdate, set_settings, ticket, ticke
 from tests.helpers.staff import quoted_amount
 from tests.helpers.web import HTMX, soup, text
 from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
+from garage.domain.tickets import RESENT_ENTRY_SECONDS
 
 def stat(page: BeautifulSoup, name: str) -> str:
     return text(page.select_one(f'#live [data-stat="{name}"]'))
@@ -126,6 +127,7 @@ def test_an_empty_plate_or_unknown_vehicle_type_is_refused(desk, htmx):
 @pytest.mark.parametrize("htmx", [False, True])
 def test_a_plate_already_inside_is_refused_with_its_ticket_number(desk, htmx):
     number = desk.issue("DUP 1")
+    backdate(number, seconds=RESENT_ENTRY_SECONDS + 1)  # not the same entry sent again (below)
     r = desk.enter("dup1", htmx=htmx)
     assert r.status_code == 409
     page = soup(r)
@@ -134,10 +136,57 @@ def test_a_plate_already_inside_is_refused_with_its_ticket_number(desk, htmx):
     assert ticket_count() == 1
 
 
+def _card_and_notes(desk, r, htmx: bool) -> tuple[str, list[str], bool]:
+    """The ticket card's number, the notices beside it and whether the card prints by itself, of an
+    entry's answer (htmx: the panel; without JS: the page the 303 leads to)."""
+    if not htmx:
+        assert r.status_code == 303, r.status_code
+        r = desk.client.get(r.headers["Location"])
+    assert r.status_code == 200, r.status_code
+    page = soup(r)
+    card = page.select_one(".ticket-card")
+    notes = [text(p) for p in page.select("[data-entry-note], [data-desk-notice]")]
+    return text(card.select_one("[data-ticket-number]")), notes, card.has_attr("data-issued-now")
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_the_same_entry_sent_again_moments_later_answers_its_ticket(desk, htmx):
+    """A second tap, or a browser resending the form whose answer was lost: the plate is inside on the
+    ticket this attendant was issued seconds ago. The answer is that ticket, said so, not a red "already
+    inside" with the plate left in the field; nothing more is written and it does not print again."""
+    number = desk.issue("TWICE 1")
+    audited = len(audit_events("ticket.issued"))
+    r = desk.enter("twice 1", htmx=htmx)
+    shown, notes, prints = _card_and_notes(desk, r, htmx)
+    assert shown == number
+    assert notes == [f"TWICE 1 was already issued ticket {number} just now: no second ticket."]
+    assert not prints
+    assert ticket_count() == 1 and len(audit_events("ticket.issued")) == audited
+    if htmx:
+        assert soup(r).select_one("#plate")["value"] == ""  # ready for the next car
+
+
+@pytest.mark.parametrize("who, age", [("another attendant", 0), ("the same one, later", RESENT_ENTRY_SECONDS + 1)])
+def test_an_entry_of_a_plate_inside_is_refused_unless_it_is_the_same_entry_sent_again(actions, who, age):
+    """Only the same person's entry, moments after: a plate another attendant let in, or one let in
+    longer ago, is another car with the same plate (or a typo): refused as ever."""
+    actions.sign_in("ann", "attendant")
+    number = actions.issue("TWICE 2")
+    backdate(number, seconds=age)
+    if who == "another attendant":
+        actions.sign_out()
+        actions.sign_in("bob", "attendant")
+    r = actions.enter("TWICE 2", htmx=True)
+    assert r.status_code == 409
+    assert f"already inside on ticket {number}" in text(soup(r).select_one("#plate-error"))
+    assert ticket_count() == 1
+
+
 @pytest.mark.parametrize("htmx", [False, True])
 def test_a_duplicate_plate_is_named_as_stored_and_its_ticket_number_never_wraps(desk, htmx):
     """Issue 15: the message echoed the plate as typed and broke inside the ticket number."""
     number = desk.issue("HH-AB 102")
+    backdate(number, minutes=1)
     r = desk.enter("HH AB.102", htmx=htmx)
     error = soup(r).select_one("#plate-error")
     assert r.status_code == 409

@@ -35,7 +35,7 @@ def test_a_permit_car_is_admitted_and_told_then_pays_nothing(actions):
     r = actions.enter("perm-1", htmx=True)
     assert r.status_code == 200
     page = soup(r)
-    note = page.find(attrs={"data-permit-note": True})
+    note = page.find(attrs={"data-entry-note": True})
     assert note is not None and "ok" in note["class"]
     assert note.get_text(strip=True).startswith(f"Permit P-{permit:05d} · Jane Doe: no charge while it is valid")
     assert page.find(attrs={"data-permit": True}).get_text(strip=True) == f"P-{permit:05d}"  # the card's kicker
@@ -89,7 +89,7 @@ def test_an_expired_permit_is_told_and_the_car_is_charged_as_a_visitor(actions):
     sell(end=TODAY - timedelta(days=1), start=TODAY - timedelta(days=31))
     actions.sign_in()
     page = soup(actions.enter("PERM 1", htmx=True))
-    note = page.find(attrs={"data-permit-note": True})
+    note = page.find(attrs={"data-entry-note": True})
     assert "ok" not in note["class"] and note["role"] == "alert"
     assert f"expired on {(TODAY - timedelta(days=1)).isoformat()}" in note.get_text()
     number = page.find(attrs={"data-ticket-number": True}).get_text(strip=True)
