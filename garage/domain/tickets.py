@@ -171,10 +171,14 @@ def scanned_ticket_message(number: str) -> Text:
 RESENT_ENTRY_SECONDS = 30
 
 
-def is_resent_entry(inside: TicketView, user_id: int | None, now: datetime) -> bool:
-    """`inside`, the active ticket an entry of its plate was refused for: issued by `user_id` at most
-    RESENT_ENTRY_SECONDS before `now` (not later: a clock step back is no resend)."""
+def is_resent_entry(inside: TicketView, user_id: int | None, vehicle_type: str, now: datetime) -> bool:
+    """`inside`, the active ticket an entry of its plate (and `vehicle_type`) was refused for: issued by
+    `user_id` for the same vehicle type at most RESENT_ENTRY_SECONDS before `now` (not later: a clock step
+    back is no resend). Another vehicle type is not the same entry: the attendant is told the car is
+    inside (and corrects its ticket), rather than shown a ticket of the type they did not pick."""
     if user_id is None or getattr(inside, "issued_by_id", None) != user_id or inside.status != STATUS_ACTIVE:
+        return False
+    if inside.vehicle_type != vehicle_type:
         return False
     return 0 <= (now - inside.entry_time).total_seconds() <= RESENT_ENTRY_SECONDS
 

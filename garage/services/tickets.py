@@ -190,7 +190,8 @@ def enter_at_desk(garage_id: int, license_plate: str | None, vehicle_type: str |
     try:
         return issue_ticket(garage_id, license_plate, vehicle_type, actor), False
     except AlreadyInside as exc:
-        if exc.inside is None or not is_resent_entry(exc.inside, actor.user_id, utcnow()):
+        if exc.inside is None or not is_resent_entry(exc.inside, actor.user_id, check_vehicle_type(vehicle_type),
+                                                     utcnow()):
             raise
         return exc.inside, True
 

@@ -1,14 +1,17 @@
 // Desk: a payment is taken only by a click or tap on Confirm, or its explicit activation from the
-// keyboard (Space, or Enter with Confirm focused and nothing typed before it).
+// keyboard: Space, or Enter, on Confirm with nothing typed since the focus came to it.
 // A keyboard-wedge scanner types a code and then Enter wherever the focus is, so while a quote is
-// open: Enter inside the payment form never submits it after keys, and keys typed there (or on the
-// page itself) are collected; their Enter looks the scanned code up instead (or, for a code that is
-// not a ticket number's, applies it as a merchant's validation code). A scanner's Enter always
-// follows its code within milliseconds: an Enter alone on Confirm is a person's. Without JS the
-// form is a plain form: the attendant picks a method and presses Confirm (the server refuses no method).
+// open: keys typed in the payment form (or on the page itself) are collected and their Enter looks
+// the scanned code up instead (or, for a code that is not a ticket number's, applies it as a
+// merchant's validation code); a space inside those keys ("CIN 0002") presses nothing; and an Enter
+// after keys never pays, even one that comes late (the keys are then dropped: nothing happens). An
+// Enter or a Space alone on Confirm is a person's. Without JS the form is a plain form: the
+// attendant picks a method and presses Confirm (the server refuses no method).
 (function () {
   "use strict";
   var typed = "", lastKey = 0, GAP_MS = 1000;  // a scan is a burst: a pause starts a new one
+  var keyed = false;  // a key typed in the payment form since the focus last moved (then Enter never pays)
+  document.addEventListener("focusin", function () { keyed = false; });
 
   function isField(el) {
     if (!el || !el.tagName) { return false; }
@@ -117,15 +120,22 @@
     if (now - lastKey > GAP_MS) { typed = ""; }
     lastKey = now;
     if (event.key === "Enter") {
-      var code = typed.trim();
+      var code = typed.trim(), pressed = !code && !keyed;
       typed = "";
-      // Enter on the focused Confirm with nothing typed in the last GAP_MS: a keyboard's activation.
-      if (!code && inPay && target.tagName === "BUTTON" && target.type === "submit") { return; }
+      keyed = false;
+      // Enter on the focused Confirm with nothing typed since the focus came to it: a keyboard's press.
+      if (pressed && inPay && target.tagName === "BUTTON" && target.type === "submit") { return; }
       event.preventDefault();  // after keys (a scan) never a payment: not the radios, not Confirm itself
       event.stopPropagation();
       if (code && !validate(code)) { lookUp(code); }
       return;
     }
-    if (event.key && event.key.length === 1 && event.key !== " ") { typed += event.key; }
+    if (!event.key || event.key.length !== 1) { return; }
+    if (event.key === " ") {  // alone: ticks a method, presses Confirm; inside a scan's keys: nothing
+      if (typed) { event.preventDefault(); }
+      return;
+    }
+    typed += event.key;
+    keyed = true;
   }, true);
 })();

@@ -206,12 +206,41 @@ def test_a_scan_while_a_quote_is_open_looks_the_new_ticket_up_and_pays_nothing(l
     _settled(tablet)
     assert (_status(live, first), _status(live, second)) == ("active", "active")
 
-    # Enter alone on the focused Confirm is the keyboard's way to press it: it pays, as a tap does.
+    # A merchant's code with a space in it ("CIN 0002") scanned on Confirm: the space presses nothing (it paid
+    # the open quote once), the code is tried as a validation (this garage has none: refused).
     tablet.locator("label.choice", has_text="Debit Card").tap()
+    tablet.locator("button.btn-confirm").focus()
+    tablet.keyboard.type("CIN 0002")
+    tablet.keyboard.press("Enter")
+    expect(tablet.locator("#validation-code-error")).to_be_visible()
+    expect(quote.locator("[data-ticket-number]")).to_have_text(second)
+    assert (_status(live, first), _status(live, second)) == ("active", "active")
+    assert len(errors) == 1 and "422" in errors[0] and "/validate" in errors[0], errors  # that refusal, logged
+    errors.clear()
+
+    # Keys on Confirm whose Enter comes late (a stalled scanner, stray typing) never pay either.
+    tablet.locator("label.choice", has_text="Debit Card").tap()
+    tablet.locator("button.btn-confirm").focus()
+    tablet.keyboard.type("AB")
+    tablet.wait_for_timeout(1_300)
+    tablet.keyboard.press("Enter")
+    tablet.wait_for_timeout(500)
+    expect(tablet.locator("#exit .receipt-card")).to_have_count(0)
+    assert (_status(live, first), _status(live, second)) == ("active", "active")
+
+    # Enter alone on the focused Confirm is the keyboard's way to press it: it pays, as a tap does.
+    tablet.locator("button.btn-confirm").blur()
     tablet.locator("button.btn-confirm").focus()
     tablet.keyboard.press("Enter")
     expect(tablet.locator("#exit .receipt-card")).to_contain_text("Debit Card")
     assert (_status(live, first), _status(live, second)) == ("active", "completed")
+    # A second Enter (a held key, a double press) lands in the empty look-up field: it sends nothing, the
+    # receipt stays on screen.
+    expect(tablet.locator("#lookup-q")).to_be_focused()
+    tablet.keyboard.press("Enter")
+    tablet.wait_for_timeout(500)
+    expect(tablet.locator("#exit .receipt-card")).to_contain_text("Debit Card")
+    expect(tablet.locator("#lookup-error")).to_have_count(0)
     assert errors == [], errors
 
 

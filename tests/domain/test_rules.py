@@ -99,8 +99,9 @@ def test_local_today_differs_from_utc_date_late_in_the_evening():
 class _Inside:
     """An active ticket as the refused entry found it."""
 
-    def __init__(self, issued_by_id, entry_time, status=rules.STATUS_ACTIVE):
+    def __init__(self, issued_by_id, entry_time, status=rules.STATUS_ACTIVE, vehicle_type="Car"):
         self.issued_by_id, self.entry_time, self.status = issued_by_id, entry_time, status
+        self.vehicle_type = vehicle_type
 
 
 _NOW = datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc)
@@ -108,27 +109,32 @@ _NOW = datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc)
 
 @given(issuer=st.one_of(st.none(), st.integers(1, 4)), caller=st.one_of(st.none(), st.integers(1, 4)),
        age_ms=st.integers(-60_000, 120_000), status=st.sampled_from(
-           [rules.STATUS_ACTIVE, rules.STATUS_COMPLETED, rules.STATUS_VOIDED]))
-def test_an_entry_is_the_same_one_sent_again_only_from_its_issuer_moments_after(issuer, caller, age_ms, status):
+           [rules.STATUS_ACTIVE, rules.STATUS_COMPLETED, rules.STATUS_VOIDED]),
+       issued_as=st.sampled_from(rules.VEHICLE_TYPES), asked=st.sampled_from(rules.VEHICLE_TYPES))
+def test_an_entry_is_the_same_one_sent_again_only_from_its_issuer_moments_after(issuer, caller, age_ms, status,
+                                                                                 issued_as, asked):
     """Resent: the refused entry's plate is inside on an active ticket that this very person (not an API
-    token's system actor, not another attendant) was issued at most RESENT_ENTRY_SECONDS before; never
-    a ticket from the future (a clock stepped back), never a paid or voided one."""
-    from datetime import timedelta
-
-    inside = _Inside(issuer, _NOW - timedelta(milliseconds=age_ms), status)
-    expected = (caller is not None and issuer == caller and status == rules.STATUS_ACTIVE
+    token's system actor, not another attendant) was issued for the same vehicle type at most
+    RESENT_ENTRY_SECONDS before; never a ticket from the future (a clock stepped back), never a paid or
+    voided one, never one of another vehicle type (a correction meant, not a resend)."""
+    inside = _Inside(issuer, _NOW - timedelta(milliseconds=age_ms), status, issued_as)
+    expected = (caller is not None and issuer == caller and status == rules.STATUS_ACTIVE and issued_as == asked
                 and 0 <= age_ms <= rules.RESENT_ENTRY_SECONDS * 1000)
-    assert rules.is_resent_entry(inside, caller, _NOW) is expected
+    assert rules.is_resent_entry(inside, caller, asked, _NOW) is expected
 
 
 @pytest.mark.parametrize("age, resent", [(0, True), (rules.RESENT_ENTRY_SECONDS, True),
                                          (rules.RESENT_ENTRY_SECONDS + 0.001, False), (-0.001, False)])
 def test_the_resend_window_is_closed_at_both_ends(age, resent):
-    assert rules.is_resent_entry(_Inside(7, _NOW - timedelta(seconds=age)), 7, _NOW) is resent
+    assert rules.is_resent_entry(_Inside(7, _NOW - timedelta(seconds=age)), 7, "Car", _NOW) is resent
 
 
 @pytest.mark.parametrize("issuer, caller, status", [
     (None, None, rules.STATUS_ACTIVE),  # a system or token entry: nobody to have sent it again
     (7, 8, rules.STATUS_ACTIVE), (7, 7, rules.STATUS_COMPLETED), (7, 7, rules.STATUS_VOIDED)])
 def test_no_resend_without_the_same_person_and_a_car_still_inside(issuer, caller, status):
-    assert rules.is_resent_entry(_Inside(issuer, _NOW - timedelta(seconds=1), status), caller, _NOW) is False
+    assert rules.is_resent_entry(_Inside(issuer, _NOW - timedelta(seconds=1), status), caller, "Car", _NOW) is False
+
+
+def test_the_same_plate_with_another_vehicle_type_is_not_a_resend():
+    assert rules.is_resent_entry(_Inside(7, _NOW - timedelta(seconds=1), vehicle_type="Car"), 7, "SUV", _NOW) is False

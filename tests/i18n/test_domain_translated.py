@@ -69,6 +69,7 @@ CASES: list[tuple[str, Callable[[], Any]]] = [
     ("payment method", lambda: tickets.check_payment_method("Gold")),
     ("nothing to find", lambda: tickets.NOTHING_TO_FIND),
     ("scanned ticket", lambda: tickets.scanned_ticket_message("PS-9EB9RV")),
+    ("entry sent again", lambda: tickets.resent_entry_message("HH-AB 102", "PS-9EB9RV")),
     # amendments.py
     ("void window", lambda: amendments.check_void_window(-1)),
     ("voided already", lambda: amendments.may_void(STATUS_VOIDED, T0, T0, ROLE_ATTENDANT, 10)),

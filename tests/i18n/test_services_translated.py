@@ -20,6 +20,7 @@ from garage.domain.words import Text
 from garage.extensions import db
 from garage.identity import Actor
 from garage.models import Garage, User
+from tests.helpers.db import backdate
 from tests.helpers.pseudo import CLOSE, HEADERS, OPEN, PSEUDO, escaped
 from tests.helpers.web import HTMX, soup, text
 
@@ -258,8 +259,13 @@ def test_the_desk_says_an_unknown_ticket_in_german_and_in_the_pseudo_locale(desk
 
 def test_a_refusal_at_the_desk_names_the_car_in_german(desk):
     number = desk.issue("HH-AB 102")
-    r = desk.client.post(desk.url("/desk/entries"), headers={**GERMAN, **HTMX},
-                         data={"plate": "HH-AB 102", "vehicle_type": "Car", "csrf_token": desk.token})
+    data = {"plate": "HH-AB 102", "vehicle_type": "Car", "csrf_token": desk.token}
+    # At once: the same entry sent again (a second tap), answered with its ticket, in German.
+    r = desk.client.post(desk.url("/desk/entries"), headers={**GERMAN, **HTMX}, data=data)
+    assert r.status_code == 200
+    assert f"HH-AB 102 hat eben schon Ticket {number} erhalten: kein zweites Ticket." in text(soup(r))
+    backdate(number, minutes=1)  # later: another car with that plate, refused
+    r = desk.client.post(desk.url("/desk/entries"), headers={**GERMAN, **HTMX}, data=data)
     assert r.status_code == 409
     assert f"HH-AB 102 steht bereits im Parkhaus, Ticket {number}" in text(soup(r))
 

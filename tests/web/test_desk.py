@@ -166,17 +166,20 @@ def test_the_same_entry_sent_again_moments_later_answers_its_ticket(desk, htmx):
         assert soup(r).select_one("#plate")["value"] == ""  # ready for the next car
 
 
-@pytest.mark.parametrize("who, age", [("another attendant", 0), ("the same one, later", RESENT_ENTRY_SECONDS + 1)])
-def test_an_entry_of_a_plate_inside_is_refused_unless_it_is_the_same_entry_sent_again(actions, who, age):
-    """Only the same person's entry, moments after: a plate another attendant let in, or one let in
-    longer ago, is another car with the same plate (or a typo): refused as ever."""
+@pytest.mark.parametrize("who, age, vehicle", [("another attendant", 0, "Car"),
+                                               ("the same one, later", RESENT_ENTRY_SECONDS + 1, "Car"),
+                                               ("the same one, another vehicle type", 0, "SUV")])
+def test_an_entry_of_a_plate_inside_is_refused_unless_it_is_the_same_entry_sent_again(actions, who, age, vehicle):
+    """Only the same person's entry of the same vehicle type, moments after: a plate another attendant let
+    in, or one let in longer ago, is another car with the same plate (or a typo); the same plate as another
+    vehicle type is a correction meant (the ticket's menu corrects it): refused as ever, the car named."""
     actions.sign_in("ann", "attendant")
     number = actions.issue("TWICE 2")
     backdate(number, seconds=age)
     if who == "another attendant":
         actions.sign_out()
         actions.sign_in("bob", "attendant")
-    r = actions.enter("TWICE 2", htmx=True)
+    r = actions.enter("TWICE 2", vehicle, htmx=True)
     assert r.status_code == 409
     assert f"already inside on ticket {number}" in text(soup(r).select_one("#plate-error"))
     assert ticket_count() == 1
