@@ -25,3 +25,20 @@ def test_a_steady_climb_is_upward_and_a_level_series_flat(values, allowed):
     assert trend([first] * len(values), allowed) == "flat"
     climbing = [first * (1 + (allowed / 100 + 0.5) * i / (len(values) - 1)) for i in range(len(values))]
     assert trend(climbing, allowed) == "UPWARD"
+
+
+@given(st.floats(1.0, 1.25))
+def test_the_overall_p99_is_the_live_traffics_not_the_edge_of_the_reports(excess):
+    """The reports are the slowest kind by far. If they were 1 % of the requests, the overall p99 would sit on
+    the edge between them and the rest, and a window that drew a few more reports than its share would move
+    it from the live traffic's tail into the reports' (an UPWARD verdict about a coin's throws). A window of
+    100,000 requests in the mix's shares, the reports up to a quarter above theirs: the p99 is a live one."""
+    from bench.soak import MIX, percentile
+
+    total = sum(weight for _, weight in MIX)
+    samples: list[float] = []
+    for kind, weight in MIX:
+        count = round(100_000 * weight / total * (excess if kind == "report" else 1))
+        low, high = (300.0, 600.0) if kind == "report" else (10.0, 50.0)
+        samples += [low + (high - low) * i / count for i in range(count)]
+    assert percentile(samples, 99) < 300
