@@ -1,5 +1,7 @@
 // Desk: a payment is taken only by a click or tap on Confirm, or its explicit activation from the
-// keyboard: Space, or Enter, on Confirm with nothing typed since the focus came to it.
+// keyboard: Space, or Enter, on Confirm with nothing typed since the focus came to it. A Space on
+// Confirm presses it SPACE_WAIT_MS later, unless another key follows meanwhile: a scan that starts
+// with a space (" 0002", a code printed with a leading blank) is a burst, never a press.
 // A keyboard-wedge scanner types a code and then Enter wherever the focus is, so while a quote is
 // open: keys typed in the payment form (or on the page itself) are collected and their Enter looks
 // the scanned code up instead (or, for a code that is not a ticket number's, applies it as a
@@ -11,7 +13,16 @@
   "use strict";
   var typed = "", lastKey = 0, GAP_MS = 1000;  // a scan is a burst: a pause starts a new one
   var keyed = false;  // a key typed in the payment form since the focus last moved (then Enter never pays)
-  document.addEventListener("focusin", function () { keyed = false; });
+  // A Space on Confirm waiting to press it: a person's Space is alone for far longer than this, a
+  // scanner's next key comes within a few ms (a slow one's within ~50).
+  var SPACE_WAIT_MS = 150, spaced = null;  // {button, timer}
+  function unpress() {
+    if (!spaced) { return false; }
+    clearTimeout(spaced.timer);
+    spaced = null;
+    return true;
+  }
+  document.addEventListener("focusin", function () { keyed = false; unpress(); });
 
   function isField(el) {
     if (!el || !el.tagName) { return false; }
@@ -119,12 +130,13 @@
     var now = Date.now();
     if (now - lastKey > GAP_MS) { typed = ""; }
     lastKey = now;
+    var confirm = inPay && target.tagName === "BUTTON" && target.type === "submit";
     if (event.key === "Enter") {
-      var code = typed.trim(), pressed = !code && !keyed;
+      var code = typed.trim(), pressed = !code && !keyed && !unpress();  // right after a Space: a burst
       typed = "";
       keyed = false;
       // Enter on the focused Confirm with nothing typed since the focus came to it: a keyboard's press.
-      if (pressed && inPay && target.tagName === "BUTTON" && target.type === "submit") { return; }
+      if (pressed && confirm) { return; }
       event.preventDefault();  // after keys (a scan) never a payment: not the radios, not Confirm itself
       event.stopPropagation();
       if (code && !validate(code)) { lookUp(code); }
@@ -132,9 +144,18 @@
     }
     if (!event.key || event.key.length !== 1) { return; }
     if (event.key === " ") {  // alone: ticks a method, presses Confirm; inside a scan's keys: nothing
-      if (typed) { event.preventDefault(); }
+      if (typed || event.repeat) { event.preventDefault(); return; }  // a held Space presses once
+      if (!confirm) { return; }  // a method's radio ticks
+      event.preventDefault();  // the button's own press would come on keyup, whatever follows
+      if (unpress()) { keyed = true; return; }  // Spaces in a burst: nothing
+      spaced = { button: target, timer: setTimeout(function () {
+        var button = spaced && spaced.button;
+        spaced = null;
+        if (button && document.contains(button) && !button.disabled && document.activeElement === button) { button.click(); }
+      }, SPACE_WAIT_MS) };
       return;
     }
+    unpress();  // a key right after a Space: the Space began a scan
     typed += event.key;
     keyed = true;
   }, true);

@@ -217,6 +217,18 @@ def test_a_scan_while_a_quote_is_open_looks_the_new_ticket_up_and_pays_nothing(l
     assert (_status(live, first), _status(live, second)) == ("active", "active")
     assert len(errors) == 1 and "422" in errors[0] and "/validate" in errors[0], errors  # that refusal, logged
     errors.clear()
+    # ... and one that STARTS with a space (a code printed with a leading blank): that first space pressed
+    # Confirm (nothing was typed before it). A Space on Confirm waits a moment for a next key now.
+    tablet.locator("label.choice", has_text="Debit Card").tap()
+    tablet.locator("button.btn-confirm").focus()
+    tablet.keyboard.type(" CIN 0002", delay=3)
+    tablet.keyboard.press("Enter")
+    expect(tablet.locator("#validation-code-error")).to_be_visible()
+    tablet.wait_for_timeout(500)
+    expect(tablet.locator("#exit .receipt-card")).to_have_count(0)
+    assert (_status(live, first), _status(live, second)) == ("active", "active")
+    assert len(errors) == 1 and "422" in errors[0] and "/validate" in errors[0], errors
+    errors.clear()
 
     # Keys on Confirm whose Enter comes late (a stalled scanner, stray typing) never pay either.
     tablet.locator("label.choice", has_text="Debit Card").tap()
@@ -237,6 +249,12 @@ def test_a_scan_while_a_quote_is_open_looks_the_new_ticket_up_and_pays_nothing(l
     # A second Enter (a held key, a double press) lands in the empty look-up field: it sends nothing, the
     # receipt stays on screen.
     expect(tablet.locator("#lookup-q")).to_be_focused()
+    tablet.keyboard.press("Enter")
+    tablet.wait_for_timeout(500)
+    expect(tablet.locator("#exit .receipt-card")).to_contain_text("Debit Card")
+    expect(tablet.locator("#lookup-error")).to_have_count(0)
+    # A Space and then Enter there (a thumb on the bar, a held Space): a blank look-up sends nothing either.
+    tablet.keyboard.press("Space")
     tablet.keyboard.press("Enter")
     tablet.wait_for_timeout(500)
     expect(tablet.locator("#exit .receipt-card")).to_contain_text("Debit Card")
