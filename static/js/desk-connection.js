@@ -1,10 +1,13 @@
 // Desk: what the attendant sees when the server cannot be reached (issue 15). Loaded after
 // connection.js (shared with the lobby). Everything is told from htmx's events:
 // - an action (Issue ticket, Find, Confirm, Exit in the list, a filter...) that gets no answer
-//   says so at once next to it: "Not connected — nothing was recorded" when the connection was
-//   refused; "No answer — check Recent activity before trying again" when htmx gave up waiting
-//   (htmx.config.timeout, from #desk-connection's data-timeout-ms): the request is aborted here,
-//   but the server may have acted on it, so the desk never claims it did not;
+//   says so at once next to it: "Not connected — nothing was recorded" when a look-up (a GET) or
+//   an action tried while offline (never sent) failed; for a write that was sent (Issue ticket,
+//   Confirm) "Not connected — it may have been recorded or not": the browser tells a refused
+//   connection and one lost after the server got the request (the answer lost) alike, and the
+//   second may have issued or paid; "No answer — check Recent activity before trying again" when
+//   htmx gave up waiting (htmx.config.timeout, from #desk-connection's data-timeout-ms): the
+//   request is aborted here, but the server may have acted on it, so the desk never claims it did not;
 // - while the page's polls fail (no connection, no answer, 502/503/504) every polled panel shows
 //   "Not connected — figures from HH:MM", and the actions are disabled (disabled + aria-disabled,
 //   the reason in #desk-connection); an action tried anyway is not sent;
@@ -188,7 +191,7 @@
     if (!isPoll(event)) {
       var post = verb(event) !== "get";
       if (event.type === "htmx:sendError") {
-        tell(event.detail.elt, NOT_CONNECTED);
+        tell(event.detail.elt, post ? words("connection-lost") : NOT_CONNECTED);
       } else if (event.type === "htmx:timeout") {
         tell(event.detail.elt, post ? NO_ANSWER : words("no-answer-get"));
       } else {

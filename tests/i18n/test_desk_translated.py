@@ -191,9 +191,10 @@ def test_the_words_the_desk_script_shows_offline_come_translated_from_the_page(d
     """static/js/desk-connection.js hard-codes no words: it reads them from #desk-connection."""
     status = soup(desk.client.get(desk.url("/desk"), headers=HEADERS)).select_one("#desk-connection")
     said = {name: value for name, value in status.attrs.items() if name.startswith("data-text-")}
-    assert len(said) == 7
+    assert len(said) == 8
     assert {name: escaped(f"<p>{value}</p>") for name, value in said.items() if escaped(f"<p>{value}</p>")} == {}
     assert "{time}" in said["data-text-stale"] and "{code}" in said["data-text-error"]
     german = soup(desk.client.get(desk.url("/desk"), headers=GERMAN)).select_one("#desk-connection")
     assert german["data-text-not-connected"] == "Keine Verbindung – nichts wurde erfasst"
+    assert german["data-text-connection-lost"].startswith("Keine Verbindung – vielleicht erfasst, vielleicht nicht")
     assert german["data-text-stale"] == "Keine Verbindung – Zahlen von {time}"
