@@ -53,6 +53,19 @@ def _amount(major: float, currency: str, locale: Locale) -> str:
     return format_major_amount(major, currency, locale)
 
 
+def decimals() -> Callable[[float, int], str]:
+    """A value with so many decimals in the reader's locale (0.08 / 0,08), looked up once, each value
+    formatted once per process: the heat map's 168 averages, most of them the same when the report is
+    drawn again the next minute."""
+    locale = i18n.format_locale()
+    return lambda value, places: _decimals(value, places, locale)
+
+
+@lru_cache(maxsize=8192)
+def _decimals(value: float, places: int, locale: Locale) -> str:
+    return babel_numbers.format_decimal(value, format="0." + "0" * places, locale=locale)
+
+
 @lru_cache(maxsize=64)
 def _day_labels(first: date, days: int, locale: Locale, form: str = "MMMEd") -> tuple[str, ...]:
     return tuple(babel_dates.format_skeleton(form, first + timedelta(days=i), locale=locale) for i in range(days))
@@ -203,8 +216,7 @@ def heatmap_chart(report: Report) -> Chart:
         [names[day] for day in week_order(first)], [f"{h:02d}" for h in range(24)],
         [[cell.average for cell in row] for row in cells],
         x_label=_("Hour of day (%(timezone)s)", timezone=report.timezone), y_label=_("Weekday"),
-        number=lambda value, decimals: babel_numbers.format_decimal(
-            value, format="0." + "0" * decimals, locale=i18n.format_locale()))
+        number=decimals())
 
 
 BUILDERS = {"revenue": revenue_chart, "traffic": traffic_chart,

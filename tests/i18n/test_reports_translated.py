@@ -5,6 +5,7 @@ pseudo-locale no word of theirs escapes translation; in German they read German,
 and weeks starting on Monday (en_US: Sunday)."""
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from datetime import date, timedelta
 
@@ -164,6 +165,8 @@ def test_german_charts_and_weeks_from_monday(garage_day):
     days = [t for t in heat if t.endswith(".") and len(t) == 3]  # the rows' labels: Mo. Di. ...
     assert days == ["Mo.", "Di.", "Mi.", "Do.", "Fr.", "Sa.", "So."]
     assert "keine Daten" in heat
+    # its averages with a decimal comma (each value formatted once per process: reports/present.py decimals)
+    assert [t for t in heat if re.search(r"\d,\d", t)] and not [t for t in heat if re.search(r"\d\.\d", t)]
     page = soup(client.get(BASE))
     this_week = next(a for a in page.select(".presets a") if text(a) == "Diese Woche")
     first = date.fromisoformat(this_week["href"].split("from=")[1][:10])
