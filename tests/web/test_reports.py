@@ -7,9 +7,11 @@ import io
 import itertools
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from garage.extensions import db
 from garage.models import Garage, Ticket, User
@@ -583,3 +585,29 @@ def test_tickets_csv_has_lost_and_lost_fee(manager_client, lost_tickets):
                    n["A"]: ("60.00", "true", "50.00"), n["Z"]: ("10.00", "true", "0.00"),
                    body[-1][col["ticket_number"]]: ("", "false", "")}
     assert body[-1][col["status"]] == "active"
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(["USD", "JPY", "BHD"]),
+       st.lists(st.tuples(st.integers(0, 2**31 - 1), st.integers(0, 100), st.booleans(),
+                          st.integers(0, 2**31 - 1)), min_size=1, max_size=4))
+def test_tickets_csv_writes_every_amount_exactly_in_its_currencys_decimals(manager_client, currency, tickets):
+    """Any amount paid, refunded and lost-ticket fee, in a currency of 2, 0 or 3 decimals, is written as
+    its exact dot decimal (each database writes it its own way: PostgreSQL multiplies by 0.01 in SQL)."""
+    db.session.execute(sa.delete(Ticket))
+    db.session.execute(sa.update(Garage).values(currency=currency, timezone="UTC"))
+    db.session.commit()
+    places = {"USD": 2, "JPY": 0, "BHD": 3}[currency]
+    expected = {}
+    for cents, refunded_percent, lost, fee in tickets:
+        t = add_ticket(z("2026-05-04 10:00"), z("2026-05-04 11:00"), cents)
+        t.refunded_cents, t.lost, t.lost_fee_cents = cents * refunded_percent // 100, lost, fee if lost else None
+        db.session.commit()
+        written = [f"{Decimal(n).scaleb(-places):.{places}f}" if n is not None else ""
+                   for n in (cents, fee if lost else None, t.refunded_cents)]
+        expected[t.ticket_number] = tuple(written)
+    head, *body = csv_rows(manager_client, "/g/main/reports/export/tickets.csv", **{"from": "2026-05-04"})
+    col = {name: i for i, name in enumerate(head)}
+    assert {r[col["ticket_number"]]: (r[col["amount_usd"]], r[col["lost_fee"]], r[col["refunded_usd"]])
+            for r in body} == expected
+    assert {r[-1] for r in body} == {currency}
