@@ -11,7 +11,7 @@ from flask import Response, flash, g, make_response, redirect, render_template, 
 
 from ..domain import permits as permit_rules
 from ..domain.clock import format_duration, to_local
-from ..domain.errors import AlreadyProcessed, DomainError, InvalidInput, NotFound, QuoteChanged
+from ..domain.errors import AlreadyProcessed, DomainError, FeeTooLarge, InvalidInput, NotFound, QuoteChanged
 from ..domain.inputs import parse_page, parse_whole
 from ..domain.pricing import Quote, recorded
 from ..domain.shifts import ShiftRequired
@@ -40,7 +40,10 @@ from .codes import qr_svg
 ACTIVITY_LIMIT = 10  # rows of recent activity the desk shows (and polls)
 ACTIVITY_MORE = 50  # rows after "Show more" (?rows=50, polled as such)
 INSIDE_PER_PAGE = 10
-EXPECTED_MAX = 999_999_999  # cents: the largest amount the exit form's hidden field carries
+# The largest amount the exit form's hidden field carries: any quote (a fee above what one payment records,
+# MAX_PAYMENT_MINOR, is then refused by the exit with its reason; at 999,999,999 a quote above $9,999,999.99
+# was "Check the amount due and confirm again", for ever).
+EXPECTED_MAX = 10**15
 DEFAULT_VEHICLE = "Car"
 # No payment method is pre-selected: the attendant picks the one the driver uses (issue 15).
 CHOOSE_METHOD = _("Choose how the driver pays")
@@ -365,6 +368,10 @@ def pay(number: str):
     except QuoteChanged as exc:
         _quote(state)
         state.notice = _("%(reason)s. Nothing was charged.", reason=exc.message)
+        return _exit(state, exc.status)
+    except FeeTooLarge as exc:
+        _quote(state)
+        state.notice = exc.message
         return _exit(state, exc.status)
     except ShiftRequired as exc:
         _quote(state)

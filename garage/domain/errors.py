@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .money import format_money
+from .money import MAX_PAYMENT_MINOR, format_money
 from .words import _
 
 
@@ -100,6 +100,16 @@ class CorrectedMeanwhile(Conflict):
 
     def __init__(self) -> None:
         super().__init__(_("This ticket was corrected or validated meanwhile: look it up and quote again"))
+
+
+class FeeTooLarge(Conflict):
+    """A fee above what one payment records (money.MAX_PAYMENT_MINOR: a car left for years at a high
+    rate): nothing is charged, the ticket stays open, and a manager may void it."""
+
+    def __init__(self, fee_cents: int) -> None:
+        super().__init__(_("This fee (%(fee)s) is more than one payment can record (%(most)s); nothing was "
+                           "taken. A manager can void the ticket.",
+                           fee=format_money(fee_cents), most=format_money(MAX_PAYMENT_MINOR)))
 
 
 class QuoteChanged(Conflict):

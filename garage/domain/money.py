@@ -34,6 +34,9 @@ from babel import Locale
 from babel import numbers as babel_numbers
 
 DEFAULT_CURRENCY = "USD"
+# The most one payment records: tickets.amount_paid is a 32-bit integer of minor units ($21,474,836.47,
+# ¥2,147,483,647). A fee above it is refused before anything is written (pricing.check_recordable).
+MAX_PAYMENT_MINOR = 2**31 - 1
 _PRECISION = 400  # decimal digits Babel may round to: any amount a message can name, however large
 DEFAULT_LOCALE = "en_US"
 

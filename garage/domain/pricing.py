@@ -51,7 +51,8 @@ from typing import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from . import rate_periods as periods_
-from .money import format_money
+from .errors import FeeTooLarge
+from .money import MAX_PAYMENT_MINOR, format_money
 from .tax import added_tax, split
 from .rate_periods import CHOICES, FIRST, GRACE, LOST, LOWEST, STANDARD, EventRate, FlatWindow, HourlyPeriod
 from .words import Text, _, n_
@@ -239,6 +240,13 @@ def quote(entry: datetime, exit: datetime, tariff: Tariff, vehicle_type: str | N
         hours, fee, rule = 0, 0, LOST
     return Quote(duration_minutes=minutes, billable_hours=hours, amount_cents=fee + lost_fee,
                  time_fee_cents=fee, lost_fee_cents=lost_fee, lost=lost, hourly_rate_cents=rate, rule=rule)
+
+
+def check_recordable(q: Quote) -> None:
+    """A fee one payment can record (money.MAX_PAYMENT_MINOR), else FeeTooLarge: refused before anything
+    is written, as a payment the database would refuse would otherwise be an internal error."""
+    if q.amount_cents > MAX_PAYMENT_MINOR:
+        raise FeeTooLarge(q.amount_cents)
 
 
 def with_added_tax(q: Quote, tariff: Tariff) -> Quote:

@@ -265,3 +265,22 @@ def test_describe_every_rule():
     ]
     added = Tariff(grace_minutes=1, lost_ticket_fee_cents=2550, lost_ticket_mode=LOST_ADD)
     assert describe(added)[1:] == ["First 1 minute free", "Lost ticket: $25.50 plus the time fee"]
+
+
+from garage.domain.errors import FeeTooLarge  # noqa: E402
+from garage.domain.money import MAX_PAYMENT_MINOR  # noqa: E402
+from garage.domain.pricing import check_recordable  # noqa: E402
+
+
+@given(st.integers(0, 10**15))
+def test_a_fee_is_recordable_exactly_up_to_the_largest_payment(amount):
+    """Every fee up to MAX_PAYMENT_MINOR (2,147,483,647 minor units: tickets.amount_paid) is taken; every
+    one above is refused with FeeTooLarge (409), naming the fee and the limit."""
+    q = quote(T0, T0 + timedelta(minutes=1), Tariff(hourly_rate_cents=1))
+    q = type(q)(**{**q.__dict__, "amount_cents": amount, "time_fee_cents": amount})
+    if amount <= MAX_PAYMENT_MINOR:
+        check_recordable(q)
+    else:
+        with pytest.raises(FeeTooLarge) as refused:
+            check_recordable(q)
+        assert refused.value.status == 409 and "$21,474,836.47" in refused.value.message

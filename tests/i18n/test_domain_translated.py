@@ -57,6 +57,7 @@ CASES: list[tuple[str, Callable[[], Any]]] = [
     ("already processed", errors.AlreadyProcessed),
     ("corrected meanwhile", errors.CorrectedMeanwhile),
     ("quote changed", lambda: errors.QuoteChanged(1000, 2000)),
+    ("fee too large", lambda: errors.FeeTooLarge(2_160_000_000)),
     # tickets.py
     ("no plate", lambda: tickets.clean_plate("  ")),
     ("plate too long", lambda: tickets.clean_plate("A" * 41)),

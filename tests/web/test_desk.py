@@ -338,6 +338,35 @@ def test_when_the_fee_moves_after_the_quote_nothing_is_charged_and_the_new_amoun
     assert ticket(number).amount_paid == 3000 and len(audit_events("ticket.paid", number)) == 1
 
 
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_fee_above_what_one_payment_records_is_refused_clearly_and_the_ticket_stays_open(desk, client, staff, htmx):
+    """A car left ~900 days at the highest hourly rate owes more than a payment records (2,147,483,647
+    minor units): the desk and the API say so (409), nothing is charged, no receipt number is drawn, and
+    the ticket stays open (a manager can void it); one minor unit less is paid as usual. (An outside
+    check: the exit answered 500 and the desk asked to confirm again, for ever.)"""
+    set_settings(hourly_rate=100_000)
+    big = desk.issue("LEFT 1")
+    backdate(big, days=900, minutes=-30)  # 21,600 started hours at $1,000: $21,600,000.00
+    expected = quoted_amount(soup(desk.lookup(big)))
+    assert expected == 2_160_000_000
+    r = desk.pay(big, "Cash", expected, htmx=htmx)
+    assert r.status_code == 409
+    notice = text(soup(r).select_one("#exit .notice"))
+    assert "$21,600,000.00" in notice and "more than one payment can record ($21,474,836.47)" in notice
+    assert "nothing was taken" in notice
+    api = pay(client, staff, big)
+    assert api.status_code == 409 and "more than one payment can record" in api.get_json()["message"]
+    assert ticket(big).status == "active" and ticket(big).receipt_number is None
+    assert audit_events("ticket.paid", big) == []
+    set_settings(hourly_rate=2**31 - 1)  # (directly: the settings page allows $1,000 an hour at most)
+    edge = desk.issue("EDGE 1")  # its first hour: the largest fee a payment records, to the cent, is paid
+    assert pay(client, staff, edge, expectedAmount=2**31 - 1).status_code == 200
+    assert ticket(edge).amount_paid == 2**31 - 1
+    over = desk.issue("EDGE 2")
+    backdate(over, minutes=61)  # two started hours: one minor unit and more over
+    assert pay(client, staff, over).status_code == 409 and ticket(over).status == "active"
+
+
 def test_a_ticket_paid_at_another_booth_is_refused_with_this_booths_counters_brought_up_to_date(desk, client, staff):
     """Booth A has the quote open; booth B (here the API) takes the payment; A's Confirm is refused
     (409, nothing charged) and A's live panel, activity and cars-inside list follow at once, not at the
