@@ -16,7 +16,7 @@ from garage.domain.clock import utcnow
 from garage.domain.clock import local_day_bounds, local_today
 from garage.extensions import db
 from garage.services.settings import get_settings
-from garage.models import Ticket
+from garage.models import Garage, Ticket
 from garage.services import tickets as ticket_service
 from tests.helpers.browser import settled, sign_in_at_desk
 from garage.domain.garages import DEFAULT_GARAGE_ID as MAIN
@@ -405,6 +405,38 @@ def test_portrait_tablet_has_no_sideways_scrolling_and_big_targets(live, browser
             assert box and box["height"] >= 44, selector
     finally:
         context.close()
+
+
+def test_a_fee_too_large_to_record_is_refused_with_its_reason_and_stays_on_a_portrait_screen(live, browser):
+    """A car left ~900 days at $1,000 an hour: the quote ($21,600,000.00) fits the portrait screen (the amount
+    takes a line of its own), and Confirm is refused with the reason; the ticket stays open. (An outside check:
+    the exit answered 500, the desk asked to confirm again for ever, and the amount ran off the screen.)"""
+    with live.app.app_context():
+        db.session.execute(sa.update(Garage).values(hourly_rate=100_000))
+        db.session.commit()
+        left = ticket_service.issue_ticket(MAIN, "LEFT 900", "Car", now=utcnow() - timedelta(days=900, minutes=-30))
+        number = left.ticket_number
+        db.session.remove()
+    context = browser.new_context(viewport={"width": 768, "height": 1024}, has_touch=True)
+    page = context.new_page()
+    try:
+        errors = watch_console(page)
+        sign_in(page, live)
+        page.locator("#lookup-q").fill(number)
+        page.locator("#lookup-q").press("Enter")
+        expect(page.locator("#exit [data-amount]")).to_have_text("$21,600,000.00")
+        page.locator("#exit label:has(input[value=Cash])").first.tap()
+        page.locator("#exit button[type=submit]", has_text="Confirm").tap()
+        expect(page.locator("#exit .notice")).to_contain_text("more than one payment can record ($21,474,836.47)")
+        box = page.locator("#exit [data-amount]").bounding_box()
+        assert box and box["x"] + box["width"] <= 768
+        assert page.evaluate("document.documentElement.scrollWidth") <= 768
+        assert errors == [] or all("409" in e for e in errors)
+    finally:
+        context.close()
+    with live.app.app_context():
+        assert db.session.scalar(sa.select(Ticket.status).where(Ticket.ticket_number == number)) == "active"
+        db.session.remove()
 
 
 @pytest.mark.parametrize("tapped", ["vehicle type", "ticket menu", "lost-ticket switch"])
