@@ -325,9 +325,9 @@ def process_exit(garage_id: int | None, ticket_number: str | None, payment_metho
                   if settings is not None else None)
         tariff_used = tariff or current_tariff(ticket.garage_id)
         q, lines, on_ticket = _priced(ticket, now, lost, tariff_used)
+        pricing.check_recordable(q)  # first: a fee no payment records is not one to confirm again
         if expected_amount_cents is not None and expected_amount_cents != q.amount_cents:
             raise QuoteChanged(expected_amount_cents, q.amount_cents)
-        pricing.check_recordable(q)
         # A permit car that owes nothing is let out: no payment method (whatever was sent), "Permit".
         payment_method = (permit_rules.PERMIT_METHOD if ticket.permit_id is not None and q.amount_cents == 0
                           else check_payment_method(payment_method))

@@ -267,6 +267,8 @@ def test_describe_every_rule():
     assert describe(added)[1:] == ["First 1 minute free", "Lost ticket: $25.50 plus the time fee"]
 
 
+from dataclasses import replace  # noqa: E402
+
 from garage.domain.errors import FeeTooLarge  # noqa: E402
 from garage.domain.money import MAX_PAYMENT_MINOR  # noqa: E402
 from garage.domain.pricing import check_recordable  # noqa: E402
@@ -277,7 +279,7 @@ def test_a_fee_is_recordable_exactly_up_to_the_largest_payment(amount):
     """Every fee up to MAX_PAYMENT_MINOR (2,147,483,647 minor units: tickets.amount_paid) is taken; every
     one above is refused with FeeTooLarge (409), naming the fee and the limit."""
     q = quote(T0, T0 + timedelta(minutes=1), Tariff(hourly_rate_cents=1))
-    q = type(q)(**{**q.__dict__, "amount_cents": amount, "time_fee_cents": amount})
+    q = replace(q, amount_cents=amount, time_fee_cents=amount)
     if amount <= MAX_PAYMENT_MINOR:
         check_recordable(q)
     else:

@@ -356,6 +356,8 @@ def test_a_fee_above_what_one_payment_records_is_refused_clearly_and_the_ticket_
     assert "nothing was taken" in notice
     api = pay(client, staff, big)
     assert api.status_code == 409 and "more than one payment can record" in api.get_json()["message"]
+    stale = pay(client, staff, big, expectedAmount=1000)  # a wrong quote is not asked to be confirmed again
+    assert stale.status_code == 409 and "more than one payment can record" in stale.get_json()["message"]
     assert ticket(big).status == "active" and ticket(big).receipt_number is None
     assert audit_events("ticket.paid", big) == []
     set_settings(hourly_rate=2**31 - 1)  # (directly: the settings page allows $1,000 an hour at most)
