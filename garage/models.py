@@ -50,6 +50,9 @@ ACTIVE = sa.text("status = 'active'")
 HAS_EXIT = sa.text("exit_time IS NOT NULL")
 HAS_SHIFT = sa.text("shift_id IS NOT NULL")
 SHIFT_OPEN = sa.text("closed_at IS NULL")
+# A sum of payments (migration 0021): bigint on PostgreSQL; SQLite's INTEGER already holds 64 bits, and
+# its columns were created INTEGER, so the model says so there (the migrations test compares both).
+WIDE_MONEY = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 PERMIT_INSIDE = sa.text("status = 'active' AND permit_id IS NOT NULL")
 
 
@@ -374,8 +377,8 @@ class Shift(db.Model):
     closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     counted_cash_cents: Mapped[int | None]
     counted_by_denomination: Mapped[str | None] = mapped_column(sa.Text)
-    expected_cash_cents: Mapped[int | None]
-    over_short_cents: Mapped[int | None]
+    expected_cash_cents: Mapped[int | None] = mapped_column(WIDE_MONEY)  # sums of payments: 64-bit
+    over_short_cents: Mapped[int | None] = mapped_column(WIDE_MONEY)
 
     opened_by: Mapped[User] = relationship(foreign_keys=[opened_by_id])
     closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])

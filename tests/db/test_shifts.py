@@ -233,3 +233,25 @@ def test_a_payment_outside_any_shift_says_nothing_of_a_shift_in_the_audit_trail(
     """A garage without shifts (the default): its payments' audit rows carry no "shift: none" line."""
     paid = process_exit(MAIN, car("NO DRAWER"), "Cash", ann)
     assert "shiftId" not in audit_events("ticket.paid", paid.ticket_number)[0].details
+
+
+def test_a_shift_whose_cash_passes_32_bits_closes_with_its_exact_figures(ann):
+    """Each payment fits what a ticket records (2,147,483,647 minor units), their sum in one drawer
+    need not: three ¥876,091,239 cash payments (an outside check) made the close fail with
+    PostgreSQL's "integer out of range"; the expected cash and the over/short are 64-bit (0021)."""
+    fee = 876_091_239
+    set_settings(currency="JPY", hourly_rate=fee)
+    opened = shifts.open_shift(MAIN, ann, 10_000)
+    for n in range(3):
+        assert process_exit(MAIN, car(f"BIG {n}"), "Cash", ann).amount_paid == fee
+    expected = 10_000 + 3 * fee
+    assert expected > 2 ** 31 - 1
+    assert shifts.current_shift(MAIN, ann).expected_cash_cents == expected
+
+    closed = shifts.close_shift(MAIN, opened.shift.id, ann, counted_cents=5_000)
+    db.session.expire_all()
+    assert (closed.shift.expected_cash_cents, closed.shift.over_short_cents) == (expected, 5_000 - expected)
+    again = shifts.get_shift(MAIN, opened.shift.id, ann)
+    assert (again.expected_cash_cents, again.shift.over_short_cents) == (expected, 5_000 - expected)
+    event, = audit_events("shift.closed", str(opened.shift.id))
+    assert event.details["expectedCashCents"] == expected and event.details["overShortCents"] == 5_000 - expected
