@@ -9,6 +9,12 @@ document.addEventListener("htmx:afterSwap", function (event) {
   var root = (elt.id && document.getElementById(elt.id)) || elt;
   var target = root.querySelector ? root.querySelector("[data-autofocus]") : null;
   if (target) { target.focus(); if (target.select) { target.select(); } }
+  // - An element marked data-keep-in-view (the desk's Confirm under a quote) is scrolled just into
+  //   view when the swap left it below the screen's edge (a portrait tablet with its browser's bars,
+  //   longer German words, a validation's lines): the attendant sees what to tap next. Nothing moves
+  //   when it is already on the screen.
+  var keep = root.querySelector ? root.querySelector("[data-keep-in-view]") : null;
+  if (keep && keep.scrollIntoView) { keep.scrollIntoView({block: "nearest", inline: "nearest"}); }
 });
 // - A form sent by htmx that got no usable answer (the server's 503 while the database is down, a
 //   refusal htmx does not swap, no connection, no answer in time) says so under the form: the server's

@@ -384,3 +384,41 @@ def test_tiles_and_the_ticket_card_show_a_long_day_whole_and_confirm_stays_on_th
     assert clipped(page, "#live .tile > *") == []
     SHOTS.mkdir(exist_ok=True)  # to look at (a scratch directory)
     page.screenshot(path=str(SHOTS / f"desk-long-day-{language}-{way}.png"), caret="initial")
+
+
+IN_VIEW = """selectors => selectors.map(s => {
+    const e = document.querySelector(s);
+    if (!e) return `${s}: missing`;
+    const r = e.getBoundingClientRect();
+    return (r.top < -0.5 || r.left < -0.5 || r.bottom > innerHeight + 0.5 || r.right > innerWidth + 0.5)
+        ? `${s}: ${Math.round(r.left)},${Math.round(r.top)} to ${Math.round(r.right)},${Math.round(r.bottom)} in ${innerWidth}x${innerHeight}`
+        : null;
+}).filter(Boolean)"""
+
+
+@ORIENTATIONS
+@LANGUAGES
+def test_after_a_scan_confirm_is_on_the_screen_under_the_browsers_bars_in_either_language(live, desk_at, viewport,
+                                                                                            language):
+    """A tablet's screen less its browser's bars: in portrait, in German (longer words: the lost-ticket
+    box, the label and Confirm take two lines each), the quote's Confirm ended ~80 px below the screen's
+    edge. After a scan the page brings it just into view, with the amount and the look-up field (where
+    the next scan goes) still on the screen; where it already fits, nothing moves."""
+    inside = seed_a_long_day(live, language)
+    page = desk_at(viewport)
+    errors = watch_console(page)
+    sign_in(page, live)
+    settled(page)
+    page.keyboard.type(inside, delay=3)  # a scanner's burst with nothing focused, then Enter
+    page.keyboard.press("Enter")
+    expect(page.locator("#exit .quote [data-ticket-number]")).to_have_text(inside)
+    settled(page)
+    expect(page.locator("#lookup-q")).to_be_focused()
+    assert page.evaluate(IN_VIEW, ["#exit .amount-due", "#exit .methods", "#exit button.btn-confirm",
+                                   "#lookup-q"]) == []
+    if viewport == LANDSCAPE and language == "en":  # it fits there: the page stays where it was
+        assert page.evaluate("scrollY") == 0
+    page.locator("#exit label:has(input[value=Cash])").tap()
+    page.locator("#exit button.btn-confirm").tap()
+    expect(page.locator("#exit")).to_contain_text("R-")
+    assert errors == [], errors
