@@ -37,6 +37,10 @@ DEFAULT_CURRENCY = "USD"
 # The most one payment records: tickets.amount_paid is a 32-bit integer of minor units ($21,474,836.47,
 # ¥2,147,483,647). A fee above it is refused before anything is written (pricing.check_recordable).
 MAX_PAYMENT_MINOR = 2**31 - 1
+# The digits parse_money reads in an amount (whole and decimals together): far past any field's range, so a
+# well-formed amount too large for its field reaches that field's check and is told the field's range
+# ("from $0.00 to $1,000.00"), not a format hint; and bounded, so no typed text makes a huge integer.
+WHOLE_DIGITS_READ = 30
 _PRECISION = 400  # decimal digits Babel may round to: any amount a message can name, however large
 DEFAULT_LOCALE = "en_US"
 
@@ -240,7 +244,7 @@ def parse_money(text: str, currency: str | None = None, locale: Locale | str | N
         raise MoneyError(f"not an amount: {text!r}")
     if raw.startswith("-"):
         raise MoneyError(f"a negative amount: {text!r}")
-    max_whole = 11 - places
+    max_whole = WHOLE_DIGITS_READ - places
     found = {amount for decimal, group in _readings(locale)
              if (amount := _read(raw, decimal, group, places, max_whole)) is not None}
     if len(found) > 1:

@@ -405,3 +405,21 @@ def test_plates_per_permit_are_set_on_the_page(manager_client, typed, saved):
         assert snapshot() == before
     else:
         assert r.status_code == 200 and snapshot()[0]["permit_max_plates"] == saved
+
+
+@pytest.mark.parametrize("typed", ["12345678901", "99,999,999,999.99", "1" + "0" * 24])
+@pytest.mark.parametrize("field, words", [
+    ("hourly_rate", "from $0.00 to $1,000.00"), ("rate_motorcycle", "Motorcycle rate must be from $0.00 to"),
+    ("daily_max", "daily maximum must be from $0.01 to"), ("lost_ticket_fee", "lost-ticket fee must be from $0.00 to"),
+])
+def test_a_well_formed_amount_too_large_for_its_field_is_told_the_fields_range(manager_client, field, words, typed):
+    """An amount far above its field's maximum (11 digits and more, with or without grouping) was told
+    to be typed "in dollars and cents, e.g. 10 or 10.50", which it was: the field's range says what is
+    wrong. Nothing is saved; what was typed stays in the field."""
+    before = snapshot()
+    r = post(manager_client, {field: typed})
+    assert r.status_code == 422
+    page = soup(r)
+    assert words in (field_error(page, field) or ""), page.select(".error")
+    assert page.find(id=field)["value"] == typed
+    assert snapshot() == before and settings_audits() == []
