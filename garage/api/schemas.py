@@ -18,7 +18,7 @@ from ..domain.tickets import (
 )
 from ..domain.amendments import MAX_VOID_WINDOW_MINUTES
 from ..domain.locales import LANGUAGES, LEGAL_NAME_MAX
-from ..domain.money import current_currency
+from ..domain.money import MAX_QUOTED_MINOR, current_currency
 from ..domain import rate_periods as periods
 
 VehicleType = Literal[VEHICLE_TYPES]  # type: ignore[valid-type]
@@ -83,7 +83,7 @@ class TicketCreate(Request):
 
 class ExitRequest(Request):
     paymentMethod: PaymentMethod = Field(examples=["Credit Card"])
-    expectedAmount: whole(0) | None = Field(  # type: ignore[valid-type]
+    expectedAmount: whole(0, MAX_QUOTED_MINOR) | None = Field(  # type: ignore[valid-type]
         default=None,
         description="Optional: the amount (cents) quoted to the driver; if the fee has "
                     "changed since, the exit is refused with 409 and nothing is charged. "

@@ -13,6 +13,7 @@ from ..domain import permits as permit_rules
 from ..domain.clock import format_duration, to_local
 from ..domain.errors import AlreadyProcessed, DomainError, FeeTooLarge, InvalidInput, NotFound, QuoteChanged
 from ..domain.inputs import parse_page, parse_whole
+from ..domain.money import MAX_QUOTED_MINOR
 from ..domain.pricing import Quote, recorded
 from ..domain.shifts import ShiftRequired
 from ..domain.tax import included_line
@@ -40,10 +41,6 @@ from .codes import qr_svg
 ACTIVITY_LIMIT = 10  # rows of recent activity the desk shows (and polls)
 ACTIVITY_MORE = 50  # rows after "Show more" (?rows=50, polled as such)
 INSIDE_PER_PAGE = 10
-# The largest amount the exit form's hidden field carries: any quote (a fee above what one payment records,
-# MAX_PAYMENT_MINOR, is then refused by the exit with its reason; at 999,999,999 a quote above $9,999,999.99
-# was "Check the amount due and confirm again", for ever).
-EXPECTED_MAX = 10**15
 DEFAULT_VEHICLE = "Car"
 # No payment method is pre-selected: the attendant picks the one the driver uses (issue 15).
 CHOOSE_METHOD = _("Choose how the driver pays")
@@ -337,7 +334,7 @@ def _closed_notice(ticket: Ticket, paid: str) -> str:
 def _expected_amount(raw: str | None) -> int | None:
     """The quoted amount (cents) the exit form carries; None when missing or not a number."""
     try:
-        return parse_whole(raw, field="expected_amount", minimum=0, maximum=EXPECTED_MAX)
+        return parse_whole(raw, field="expected_amount", minimum=0, maximum=MAX_QUOTED_MINOR)
     except InvalidInput:
         return None
 

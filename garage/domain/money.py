@@ -37,6 +37,10 @@ DEFAULT_CURRENCY = "USD"
 # The most one payment records: tickets.amount_paid is a 32-bit integer of minor units ($21,474,836.47,
 # ¥2,147,483,647). A fee above it is refused before anything is written (pricing.check_recordable).
 MAX_PAYMENT_MINOR = 2**31 - 1
+# The largest amount a client may say it was quoted (the API's expectedAmount, the desk's hidden field): any
+# quote there can be (a fee above MAX_PAYMENT_MINOR is refused by the exit with its reason, so a client that
+# echoes such a quote hears that reason); past it, 422, never a float's digits in a message.
+MAX_QUOTED_MINOR = 10**15
 # The digits parse_money reads in an amount (whole and decimals together): far past any field's range, so a
 # well-formed amount too large for its field reaches that field's check and is told the field's range
 # ("from $0.00 to $1,000.00"), not a format hint; and bounded, so no typed text makes a huge integer.

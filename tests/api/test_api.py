@@ -90,6 +90,20 @@ def test_exit_refused_when_the_quote_is_stale(client, staff):
     assert client.get(f"/api/tickets/{number}", headers=staff).get_json()["status"] == "active"
 
 
+@pytest.mark.parametrize("expected", [10**15 + 1, 1e300, 2**63, -1, 1.5])
+def test_an_expected_amount_no_quote_can_be_is_422_naming_the_range_and_charges_nothing(client, staff, expected):
+    """0 to 10^15 minor units: any quote there can be (one above what a payment records is refused by
+    the exit with its reason). 1e300 was compared with the fee and echoed in float digits."""
+    number = enter(client, staff).get_json()["ticketNumber"]
+    r = client.put(f"/api/tickets/{number}/exit", json={"paymentMethod": "Cash", "expectedAmount": expected},
+                   headers=staff)
+    assert r.status_code == 422 and r.get_json()["message"].startswith("expectedAmount"), r.get_json()
+    assert "e+" not in r.get_json()["message"]
+    assert client.get(f"/api/tickets/{number}", headers=staff).get_json()["status"] == "active"
+    assert client.put(f"/api/tickets/{number}/exit", json={"paymentMethod": "Cash", "expectedAmount": 10**15},
+                      headers=staff).status_code == 409  # the top of the range is an amount: it differs
+
+
 def test_paying_twice_charges_once(client, staff):
     number = enter(client, staff).get_json()["ticketNumber"]
     first = client.put(f"/api/tickets/{number}/exit", json={"paymentMethod": "Cash"}, headers=staff)
