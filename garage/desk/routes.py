@@ -351,7 +351,7 @@ def pay(number: str):
     if current.status != STATUS_ACTIVE:  # paid (or voided) meanwhile, perhaps at another booth:
         state.notice = _closed_notice(current, ALREADY_PAID)  # this desk's counters are behind, send them
         return _exit(state, 409, changed=True)
-    if not method and current.permit_id is None:  # a permit car owing nothing is let out without one
+    if not method and expected != 0:  # a car owing nothing (quoted $0.00) is let out without one
         _quote(state)
         state.method_error = CHOOSE_METHOD
         return _exit(state, 422)

@@ -14,6 +14,9 @@ from .words import N_, Text, _
 VEHICLE_TYPES: tuple[str, ...] = (N_("Car"), N_("Standard Vehicle"), N_("Compact Car"), N_("SUV"),
                                   N_("Motorcycle"), N_("Van"))
 PAYMENT_METHODS: tuple[str, ...] = (N_("Cash"), N_("Credit Card"), N_("Debit Card"), N_("Mobile Payment"))
+# Recorded, never chosen: a car with nothing to pay (inside the grace period, validated to zero) is let
+# out with no payment, so no drawer or card total counts it (a permit car's is permits.PERMIT_METHOD).
+NO_CHARGE_METHOD = N_("No charge")
 STATUS_ACTIVE = "active"
 STATUS_COMPLETED = "completed"
 STATUS_VOIDED = "voided"  # issued by mistake, the car never entered (garage/domain/amendments.py)
@@ -136,6 +139,15 @@ def check_payment_method(value: str | None) -> str:
         raise InvalidInput(_("Payment method must be one of: %(methods)s", methods=", ".join(PAYMENT_METHODS)),
                            field="paymentMethod")
     return value
+
+
+def recorded_method(sent: str | None, amount_cents: int, permit_method: str | None) -> str:
+    """The payment method an exit records: nothing to pay → no payment was taken, whatever was sent
+    (`permit_method` for a permit car, else NO_CHARGE_METHOD); something to pay → the method sent,
+    one of PAYMENT_METHODS (InvalidInput otherwise, none sent included)."""
+    if amount_cents == 0:
+        return permit_method or NO_CHARGE_METHOD
+    return check_payment_method(sent)
 
 
 def new_ticket_number(length: int = TICKET_CODE_LENGTH) -> str:

@@ -22,7 +22,7 @@ from ..domain.errors import (
 from ..domain.tickets import (
     NOTHING_TO_FIND, STATUS_ACTIVE, STATUS_COMPLETED, TicketView, check_payment_method, check_vehicle_type, clean_plate,
     is_resent_entry, looks_like_ticket_number, new_ticket_number, normalise_ticket_number, plate_key,
-    scanned_ticket_message,
+    recorded_method, scanned_ticket_message,
 )
 from ..domain.inputs import PageCount
 from ..domain.words import _, n_
@@ -277,7 +277,7 @@ def _counters_moved(garage_id: int | None) -> None:
 
 def _method_or_none(method: Any) -> str | None:
     """A payment method sent is checked at once (told before anything else); none sent is allowed only
-    for a permit car that owes nothing (checked once priced, in process_exit)."""
+    for a car that owes nothing (checked once priced, in process_exit: domain.tickets.recorded_method)."""
     return None if method is None or method == "" else check_payment_method(method)
 
 
@@ -328,9 +328,9 @@ def process_exit(garage_id: int | None, ticket_number: str | None, payment_metho
         pricing.check_recordable(q)  # first: a fee no payment records is not one to confirm again
         if expected_amount_cents is not None and expected_amount_cents != q.amount_cents:
             raise QuoteChanged(expected_amount_cents, q.amount_cents)
-        # A permit car that owes nothing is let out: no payment method (whatever was sent), "Permit".
-        payment_method = (permit_rules.PERMIT_METHOD if ticket.permit_id is not None and q.amount_cents == 0
-                          else check_payment_method(payment_method))
+        # A car that owes nothing is let out: "Permit" or "No charge", whatever was sent.
+        payment_method = recorded_method(payment_method, q.amount_cents,
+                                         permit_rules.PERMIT_METHOD if ticket.permit_id is not None else None)
         values = dict(status=STATUS_COMPLETED, exit_time=now, duration_minutes=q.duration_minutes,
                       amount_paid=q.amount_cents, payment_method=payment_method, last_event_at=now,
                       lost=lost, lost_fee_cents=q.lost_fee_cents if lost else None,

@@ -45,6 +45,7 @@ def test_grace_period_is_free_and_one_minute_more_pays_from_entry(client, staff,
     assert q["amountDue"] == 0 and q["billableHours"] == 0
     paid = pay(client, staff, inside, expectedAmount=0).get_json()
     assert paid["status"] == "completed" and paid["amountPaid"] == 0
+    assert paid["paymentMethod"] == "No charge"  # sent "Cash": no payment was taken, none is recorded
     late = parked(client, staff, "LATE1", minutes=11)
     assert quote(client, staff, late)["amountDue"] == 1000
     # Quoted free inside the grace period, paid after it ended: the $0.00 the attendant told the

@@ -146,7 +146,7 @@ CASES: list[tuple[str, Callable[[], Any]]] = [
 ]
 
 # Labels kept in tables (stored as the English key, translated where shown: {{ _(label) }}).
-LABELS: list[str] = [*tickets.VEHICLE_TYPES, *tickets.PAYMENT_METHODS, *tickets.SCRIPT_NAMES.values(),
+LABELS: list[str] = [*tickets.VEHICLE_TYPES, *tickets.PAYMENT_METHODS, tickets.NO_CHARGE_METHOD, *tickets.SCRIPT_NAMES.values(),
                      occupancy.OPEN, occupancy.ALMOST_FULL, occupancy.FULL, *roles.ROLE_LABELS.values(),
                      *validations.KIND_LABELS.values()]
 SAME_IN_GERMAN = {"SUV"}

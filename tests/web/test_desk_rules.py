@@ -119,3 +119,33 @@ def test_recent_activity_shows_more_than_ten_rows_on_request(desk):
     assert page.find("a", string="Show fewer") is not None
     r = desk.client.get("/g/main/desk/activity?rows=51", headers=HTMX)
     assert r.status_code == 422 and "rows must be a whole number from 1 to 50" in r.get_data(as_text=True)
+
+
+# --- nothing to pay --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_car_owing_nothing_is_let_out_with_one_tap_and_no_payment_is_recorded(desk, htmx):
+    """Inside the grace period the quote is $0.00: the attendant lets the car out (no method to pick,
+    which recorded a $0.00 "Cash" payment), the ticket is completed with "No charge", and the shift's
+    cash counts no payment for it. A car whose grace ended meanwhile is told the new amount."""
+    from tests.helpers.db import set_settings
+    set_settings(grace_minutes=10)
+    number = desk.issue("FREE 1")
+    quote = soup(desk.lookup(number, htmx=htmx))
+    assert quote.select_one("[data-amount]").get_text(strip=True) == "$0.00"
+    assert quote.select_one("[data-let-out]").get_text(strip=True) == "Let out: no charge"
+    assert quote.find("input", attrs={"name": "payment_method"}) is None
+    r = desk.pay(number, method=None, expected=0, htmx=htmx)
+    assert r.status_code == (200 if htmx else 303)
+    if htmx:
+        assert soup(r).find(class_="paid-banner").get_text(strip=True) == "Let out · no charge"
+    done = ticket(number)
+    assert (done.status, done.amount_paid, done.payment_method) == ("completed", 0, "No charge")
+
+    # Quoted $0.00, the grace period over by the time of the tap: told, nothing recorded.
+    late = desk.issue("LATE 1")
+    backdate(late, minutes=11)
+    refused = desk.pay(late, method=None, expected=0, htmx=True)
+    assert refused.status_code == 409 and "$10.00" in text(soup(refused).select_one("#exit .notice"))
+    assert ticket(late).status == "active"
+    assert soup(refused).find("input", attrs={"name": "payment_method"}) is not None  # now a method to pick
