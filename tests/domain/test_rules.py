@@ -44,6 +44,22 @@ def test_unknown_payment_method_lists_the_valid_ones():
     assert rules.check_payment_method("Cash") == "Cash"
 
 
+SENT = st.one_of(st.none(), st.sampled_from(rules.PAYMENT_METHODS), st.text(max_size=20))
+
+
+@given(SENT, st.integers(min_value=0, max_value=10**12), st.sampled_from([None, "Permit"]))
+def test_an_exit_records_a_method_only_for_money_taken(sent, amount, permit_method):
+    """Nothing to pay: no payment was taken, whatever was sent ("Permit" for a permit car, else "No
+    charge"); something to pay: one of the four methods sent, anything else (none included) refused."""
+    if amount == 0:
+        assert rules.recorded_method(sent, amount, permit_method) == (permit_method or rules.NO_CHARGE_METHOD)
+    elif sent in rules.PAYMENT_METHODS:
+        assert rules.recorded_method(sent, amount, permit_method) == sent
+    else:
+        with pytest.raises(InvalidInput):
+            rules.recorded_method(sent, amount, permit_method)
+
+
 def test_ticket_numbers_use_only_the_unambiguous_alphabet():
     for _ in range(2000):
         number = rules.new_ticket_number()
