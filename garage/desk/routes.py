@@ -21,7 +21,7 @@ from ..domain.validations import check_code
 from ..domain.words import _
 from ..domain.tickets import (
     PAYMENT_METHODS, SCANNED_TICKET_PATTERN, STATUS_ACTIVE, STATUS_VOIDED, VEHICLE_TYPES, TicketView,
-    format_receipt_number, resent_entry_message,
+    appended_scan, format_receipt_number, resent_entry_message,
 )
 from ..models import Ticket
 from ..persistence import unless_unavailable
@@ -313,6 +313,8 @@ def lookup():
         state.error = exc.message
         return _exit(state, 422)
     state.ticket = found
+    if not lost and appended_scan(query) == found.ticket_number:  # a scan after earlier text: the field shows it
+        state.query = found.ticket_number
     if state.receipt:
         state.notice = _closed_notice(found, _("Ticket %(number)s has already been paid.", number=found.ticket_number))
     else:

@@ -168,6 +168,19 @@ def normalise_ticket_number(raw: str | None) -> str | None:
     return candidate if _TICKET_RE.match(candidate) else None
 
 
+# A scan typed after text already in the look-up field (the attendant tapped into it, so the caret sat at
+# the end instead of the text being selected): the printed number the text ends with.
+_APPENDED_SCAN_RE = re.compile(rf"(?<=.){TICKET_PREFIX}[{TICKET_ALPHABET}]{{{TICKET_CODE_LENGTH}}}$")
+
+
+def appended_scan(typed: str | None) -> str | None:
+    """The ticket number a scanner typed after other text (``"PS-7XK2MPPS-9EB9RV"`` → ``"PS-9EB9RV"``);
+    None when the text does not end with one after something else. Tried only when the text as typed
+    finds nothing (services.tickets.find_active): a plate or number that exists always wins."""
+    match = _APPENDED_SCAN_RE.search((typed or "").strip().upper())
+    return match.group(0) if match else None
+
+
 def looks_like_ticket_number(typed: str) -> bool:
     """True when a plate (as clean_plate shows it) has exactly the shape of a printed ticket number."""
     return _SCANNED_TICKET_RE.match(typed) is not None

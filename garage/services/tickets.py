@@ -20,7 +20,7 @@ from ..domain.errors import (
     AlreadyInside, AlreadyProcessed, Conflict, GarageFull, InvalidInput, NotFound, PermitRefused, QuoteChanged,
 )
 from ..domain.tickets import (
-    NOTHING_TO_FIND, STATUS_ACTIVE, STATUS_COMPLETED, TicketView, check_payment_method, check_vehicle_type, clean_plate,
+    NOTHING_TO_FIND, STATUS_ACTIVE, appended_scan, STATUS_COMPLETED, TicketView, check_payment_method, check_vehicle_type, clean_plate,
     is_resent_entry, looks_like_ticket_number, new_ticket_number, normalise_ticket_number, plate_key,
     recorded_method, scanned_ticket_message,
 )
@@ -213,11 +213,14 @@ def find_ticket(garage_id: int, ticket_number: str | None) -> Ticket:
 
 def find_active(garage_id: int, query: str | None) -> Ticket:
     """The desk's lookup: a ticket number (any case, with or without PS-), else a plate: its car
-    inside, or the plate's latest ticket, paid or not (a departed car: its receipt). ONE statement."""
+    inside, or the plate's latest ticket, paid or not (a departed car: its receipt). ONE statement; a
+    second only when that finds nothing and the text ends with a ticket number scanned after other text."""
     number, key = normalise_ticket_number(query), plate_key(query)
     if number is None and not key:
         raise InvalidInput(NOTHING_TO_FIND, field="q")
     ticket = store().latest_ticket(garage_id, number, key)
+    if ticket is None and (scanned := appended_scan(query)) is not None:  # a scan after earlier text
+        ticket = store().latest_ticket(garage_id, scanned, "")
     if ticket is None:
         raise NotFound(_("No ticket or car matches that number or plate"))
     return ticket

@@ -154,3 +154,15 @@ def test_no_resend_without_the_same_person_and_a_car_still_inside(issuer, caller
 
 def test_the_same_plate_with_another_vehicle_type_is_not_a_resend():
     assert rules.is_resent_entry(_Inside(7, _NOW - timedelta(seconds=1), vehicle_type="Car"), 7, "SUV", _NOW) is False
+
+
+TICKET_NUMBERS = st.text(alphabet=rules.TICKET_ALPHABET, min_size=6, max_size=6).map(lambda c: rules.TICKET_PREFIX + c)
+
+
+@given(st.text(min_size=1, max_size=30).filter(lambda t: t.strip()), TICKET_NUMBERS, st.booleans())
+def test_a_scan_after_any_text_is_read_back_and_a_bare_number_is_not_one(before, number, lower):
+    """Whatever was in the field before (a partial number, a plate, a stray key), the printed number a
+    scanner typed after it is found; the number alone, or text not ending with one, is not an appended scan."""
+    typed = before.rstrip() + (number.lower() if lower else number)
+    assert rules.appended_scan(typed) == number
+    assert rules.appended_scan(number) is None and rules.appended_scan(number[:-1]) is None

@@ -149,3 +149,23 @@ def test_a_car_owing_nothing_is_let_out_with_one_tap_and_no_payment_is_recorded(
     assert refused.status_code == 409 and "$10.00" in text(soup(refused).select_one("#exit .notice"))
     assert ticket(late).status == "active"
     assert soup(refused).find("input", attrs={"name": "payment_method"}) is not None  # now a method to pick
+
+
+# --- a scan after text already in the look-up field --------------------------------------------------
+
+@pytest.mark.parametrize("before", ["PS-", "KA 55", "PS-2345", "x"])
+def test_a_scan_typed_after_text_in_the_look_up_field_finds_the_scanned_ticket(desk, before):
+    """The attendant tapped into the field (the caret at the end, its text no longer selected), then
+    scanned: the field sent "<earlier text>PS-XXXXXX". The scanned ticket is quoted, and the field shows
+    its number; a plate or number that exists as typed still wins."""
+    number = desk.issue("SCAN 1")
+    page = soup(desk.lookup(before + number, htmx=True))
+    assert page.select_one("#exit .quote [data-ticket-number]").get_text(strip=True).startswith(number)
+    assert page.select_one("#lookup-q")["value"] == number
+    # lower case, as some scanners type it
+    assert soup(desk.lookup(before + number.lower(), htmx=True)).select_one("#exit .quote") is not None
+
+
+def test_text_ending_like_a_ticket_number_finds_nothing_when_no_such_ticket_exists(desk):
+    r = desk.lookup("KA 55PS-ZZZZZZ", htmx=True)
+    assert r.status_code == 422 and "No ticket or car matches" in text(soup(r).select_one("#lookup-error"))
