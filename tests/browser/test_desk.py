@@ -430,6 +430,10 @@ def test_a_fee_too_large_to_record_is_refused_with_its_reason_and_stays_on_a_por
         expect(page.locator("#exit .notice")).to_contain_text("more than one payment can record ($21,474,836.47)")
         box = page.locator("#exit [data-amount]").bounding_box()
         assert box and box["x"] + box["width"] <= 768
+        # Confirm's words and amount stay inside the button (on one line they ran past it)
+        width = "b => [b.scrollWidth, b.clientWidth]"
+        scrolled, inside = page.locator("#exit button.btn-confirm").evaluate(width)
+        assert scrolled <= inside, (scrolled, inside)
         assert page.evaluate("document.documentElement.scrollWidth") <= 768
         assert errors == [] or all("409" in e for e in errors)
     finally:
