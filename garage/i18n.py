@@ -138,7 +138,9 @@ def format_locale() -> Locale:
     if has_request_context() and "format_locale" in g:
         return g.format_locale
     code = None
-    if has_request_context():
+    if has_request_context() and request.blueprint == "api":
+        code = DEFAULT_LOCALE  # the JSON API writes amounts and numbers one way for every garage (docs/api.md)
+    elif has_request_context():
         if current_user.is_authenticated:
             code = getattr(current_user, "locale", None) or None
         if code is None:

@@ -30,8 +30,11 @@ def test_amounts_are_in_the_garage_s_currency_and_say_it(client, manager, curren
     assert stats["todaysRevenue"] == major
     settings = client.get("/api/garage/settings", headers=manager).get_json()
     assert (settings["currency"], settings["locale"], settings["hourlyRate"]) == (currency, locale, rate)
+    # the API writes en_US formats in every garage, named by its token or by its URL: words and numbers
+    rate_line = {"JPY": "¥1,000", "EUR": "€10.00", "BHD": "BHD1.500", "USD": "$10.00"}[currency] + " per started hour"
+    named = client.get("/api/garages/main/garage/settings", headers=manager)
+    assert named.status_code == 200 and settings["rates"][0] == named.get_json()["rates"][0] == rate_line
     if currency == "JPY":
-        assert settings["rates"][0] == "¥1,000 per started hour"  # the API writes en_US formats
         assert isinstance(stats["hourlyRate"], int)
 
 
