@@ -422,3 +422,39 @@ def test_after_a_scan_confirm_is_on_the_screen_under_the_browsers_bars_in_either
     page.locator("#exit button.btn-confirm").tap()
     expect(page.locator("#exit")).to_contain_text("R-")
     assert errors == [], errors
+
+
+LONG_PROGRAM = "Einkaufszentrumsparkermäßigung"  # one word, 30 letters (names may have 80 characters)
+
+
+@ORIENTATIONS
+def test_a_validation_with_a_long_name_leaves_the_quote_readable(live, desk_at, viewport):
+    """An outside check: a program named "Einkaufszentrumsparkermäßigung" took the whole width of the
+    quote's facts as their label column, its values were 0 px wide (one letter a line, the quote 2,489 px
+    tall) and the page scrolled sideways in portrait. The label wraps instead; every value keeps room."""
+    from garage.identity import Actor
+    from garage.services import validations as validation_service
+    inside = seed_a_long_day(live, "de")
+    with live.app.app_context():
+        validation_service.create_program(MAIN, Actor.system(), name=LONG_PROGRAM, kind="amount_off", value=50,
+                                          codes=["EKZ-1"], reusable=True)
+        db.session.remove()
+    page = desk_at(viewport)
+    errors = watch_console(page)
+    sign_in(page, live)
+    page.locator("#lookup-q").fill(inside)
+    page.locator("#lookup-q").press("Enter")
+    expect(page.locator("#exit .quote [data-ticket-number]")).to_have_text(inside)
+    settled(page)
+    page.locator("#validation-code").fill("EKZ-1")
+    page.locator("#validation-code").press("Enter")
+    expect(page.locator("#exit [data-validation-name]")).to_have_text(LONG_PROGRAM)
+    settled(page)
+    widths = page.locator("#exit .quote .facts dd").evaluate_all("dds => dds.map(d => d.clientWidth)")
+    assert min(widths) >= 100, widths
+    assert clipped(page, "#exit .quote .facts dd") == []
+    height = page.locator("#exit .quote .facts").evaluate("e => e.getBoundingClientRect().height")
+    assert height < viewport["height"] / 2, height
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    assert page.evaluate(IN_VIEW, ["#exit .amount-due", "#exit button.btn-confirm"]) == []
+    assert errors == [], errors
