@@ -375,9 +375,9 @@ class Shift(db.Model):
     float_cents: Mapped[int]
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    counted_cash_cents: Mapped[int | None]
+    counted_cash_cents: Mapped[int | None] = mapped_column(WIDE_MONEY)
     counted_by_denomination: Mapped[str | None] = mapped_column(sa.Text)
-    expected_cash_cents: Mapped[int | None] = mapped_column(WIDE_MONEY)  # sums of payments: 64-bit
+    expected_cash_cents: Mapped[int | None] = mapped_column(WIDE_MONEY)  # sums of payments (and the count): 64-bit
     over_short_cents: Mapped[int | None] = mapped_column(WIDE_MONEY)
 
     opened_by: Mapped[User] = relationship(foreign_keys=[opened_by_id])

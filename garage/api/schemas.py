@@ -18,7 +18,7 @@ from ..domain.tickets import (
 )
 from ..domain.amendments import MAX_VOID_WINDOW_MINUTES
 from ..domain.locales import LANGUAGES, LEGAL_NAME_MAX
-from ..domain.money import MAX_QUOTED_MINOR, current_currency
+from ..domain.money import MAX_PAYMENT_MINOR, MAX_QUOTED_MINOR, current_currency
 from ..domain import rate_periods as periods
 
 VehicleType = Literal[VEHICLE_TYPES]  # type: ignore[valid-type]
@@ -424,7 +424,7 @@ class TicketVoid(Request):
 
 
 class RefundCreate(Request):
-    amountCents: whole(1, drawer.MAX_COUNTED_CENTS) = Field(  # type: ignore[valid-type]
+    amountCents: whole(1, MAX_PAYMENT_MINOR) = Field(  # type: ignore[valid-type]
         examples=[500], description="cents to give back; at most what was paid less earlier refunds")
     reason: str = REASON
 

@@ -44,7 +44,10 @@ def denominations_of(currency: str | None = None) -> tuple[int, ...]:
 
 
 MAX_FLOAT_CENTS = 10_000_00  # $10,000: a drawer's float
-MAX_COUNTED_CENTS = 1_000_000_00  # $1,000,000: a drawer's counted cash
+# A drawer's counted cash: whatever it can hold. Its cash is a sum of payments, each up to what a payment
+# records (64-bit columns, migration 0021): a cap of $1,000,000 (100,000,000 minor units) left a JPY drawer of
+# ¥104,400,000 closable only with a false count. A typed slip shows as over/short; a manager adjusts it.
+MAX_COUNTED_CENTS = 10**15
 MAX_PIECES = 100_000  # of one denomination
 
 NO_SHIFT_MESSAGE = _("Open a shift before taking payments")

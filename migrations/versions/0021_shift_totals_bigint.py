@@ -1,7 +1,9 @@
-"""a shift's expected cash and over/short as 64-bit integers (an outside check of issue 21): both are
-sums of the shift's cash payments, each up to 2,147,483,647 minor units (tickets.amount_paid), so three
-cash payments of ¥876,091,239 in one JPY shift made the close fail with PostgreSQL's "integer out of
-range". The float and the counted cash stay 32-bit: the domain caps them far below (garage/domain/shifts.py).
+"""a shift's expected cash, counted cash and over/short as 64-bit integers (outside checks of issue 21):
+the expected cash is a sum of the shift's cash payments, each up to 2,147,483,647 minor units
+(tickets.amount_paid), so three cash payments of ¥876,091,239 in one JPY shift made the close fail with
+PostgreSQL's "integer out of range"; the count must be able to say what such a drawer holds (it was capped
+at 100,000,000 minor units: a JPY drawer of ¥104,400,000 could only be closed with a false count). The
+float stays 32-bit: the domain caps it far below (garage/domain/shifts.py).
 
 PostgreSQL: ``ALTER COLUMN … TYPE bigint`` rewrites ``shifts`` (one row per shift: small) under its lock,
 taken with the migrations' lock timeout and retries (garage/persistence/schema_changes.py). SQLite: nothing
@@ -19,7 +21,7 @@ down_revision = '0020'
 branch_labels = None
 depends_on = None
 
-COLUMNS = ('expected_cash_cents', 'over_short_cents')
+COLUMNS = ('expected_cash_cents', 'counted_cash_cents', 'over_short_cents')
 
 
 def _postgresql() -> bool:

@@ -248,10 +248,13 @@ def test_a_shift_whose_cash_passes_32_bits_closes_with_its_exact_figures(ann):
     assert expected > 2 ** 31 - 1
     assert shifts.current_shift(MAIN, ann).expected_cash_cents == expected
 
-    closed = shifts.close_shift(MAIN, opened.shift.id, ann, counted_cents=5_000)
+    counted = expected - 1_234  # the drawer's true count, ¥1,234 short (it was capped at ¥100,000,000)
+    closed = shifts.close_shift(MAIN, opened.shift.id, ann, counted_cents=counted)
     db.session.expire_all()
-    assert (closed.shift.expected_cash_cents, closed.shift.over_short_cents) == (expected, 5_000 - expected)
+    assert (closed.shift.expected_cash_cents, closed.shift.counted_cash_cents, closed.shift.over_short_cents) == \
+        (expected, counted, -1_234)
     again = shifts.get_shift(MAIN, opened.shift.id, ann)
-    assert (again.expected_cash_cents, again.shift.over_short_cents) == (expected, 5_000 - expected)
+    assert (again.expected_cash_cents, again.shift.counted_cash_cents, again.shift.over_short_cents) == \
+        (expected, counted, -1_234)
     event, = audit_events("shift.closed", str(opened.shift.id))
-    assert event.details["expectedCashCents"] == expected and event.details["overShortCents"] == 5_000 - expected
+    assert event.details["expectedCashCents"] == expected and event.details["overShortCents"] == -1_234
