@@ -69,6 +69,14 @@ def csv_text(rows: Iterable[Sequence[object]]) -> str:
     return buffer.getvalue()
 
 
+def money_column(name: str, currency: str | None) -> str:
+    """A CSV money column's header in the currency its values are in: "amount_usd" stays for a USD garage,
+    "amount_eur", "amount_jpy" elsewhere (it said "_usd" over yen, and an integrator reading by header
+    booked yen as dollars); `currency` None (garages in several currencies in one column): "amount"."""
+    base = name[:-len("_usd")] if name.endswith("_usd") else name
+    return f"{base}_{currency.lower()}" if currency else base
+
+
 # Text a spreadsheet would run as a formula gets a leading quote in CSV exports
 # (done in SQL for both databases: services.reports._cell).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

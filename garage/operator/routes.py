@@ -12,7 +12,7 @@ from .. import htmx
 from ..domain.charts import bar_chart
 from ..domain.clock import utcnow
 from ..domain.errors import DomainError, InvalidInput, NotFound
-from ..domain.figures import csv_text
+from ..domain.figures import csv_text, money_column
 from ..domain.garage_settings import MAX_SPACES, InvalidSettings
 from ..domain.inputs import parse_whole
 from ..domain.money import DEFAULT_CURRENCY, minor_to_decimal, minor_to_major, format_major_amount, format_whole_major
@@ -160,8 +160,12 @@ def portfolio_live():
 
 def portfolio_csv(figures: list[reports.GarageFigures], currencies: dict[int, str]) -> Iterator[str]:
     """One row per garage and local day (its own timezone), money as the reports' CSV writes it: in the
-    garage's currency (`currencies`: settings.currencies), named in the last column (revenue_usd keeps its name)."""
-    yield csv_text([["garage", "name", "day", "timezone", "entries", "exits", "revenue_usd", "currency"]])
+    garage's currency (`currencies`: settings.currencies), named in the last column; the revenue column is named
+    after the currency when every garage listed has the same ("revenue_usd"), else "revenue"."""
+    used = {currencies.get(f.garage_id, DEFAULT_CURRENCY) for f in figures}
+    only = used.pop() if len(used) == 1 else (DEFAULT_CURRENCY if not used else None)
+    yield csv_text([["garage", "name", "day", "timezone", "entries", "exits", money_column("revenue_usd", only),
+                     "currency"]])
     yield csv_text([[f.slug, cell_text(f.name), d.day.isoformat(), f.timezone, d.entries, d.exits,
                      minor_to_decimal(d.revenue_cents, currencies.get(f.garage_id, DEFAULT_CURRENCY)),
                      currencies.get(f.garage_id, DEFAULT_CURRENCY)] for f in figures for d in f.days])

@@ -10,7 +10,7 @@ from babel import Locale, dates as babel_dates, numbers as babel_numbers
 from .. import i18n
 from ..domain.charts import Chart, bar_chart, heat_map, line_chart
 from ..domain.clock import format_duration
-from ..domain.figures import csv_text, safe_cell, format_change, week_order
+from ..domain.figures import csv_text, money_column, safe_cell, format_change, week_order
 from ..domain.words import N_, _
 from ..domain import closes as day_close
 from ..domain.money import (
@@ -283,10 +283,11 @@ def report_csv(report: Report) -> Iterator[str]:
     Revenue includes the lost-ticket fees, also given on their own; refunds given in the row's time
     are a column of their own (revenue is what was taken, never net of them)."""
     tz = report.timezone
-    yield csv_text([[f"start ({tz}, ISO 8601)", f"end ({tz}, ISO 8601)", "entries", "exits", "revenue_usd",
-                     "average_stay_minutes", "peak_occupancy", "average_occupancy", "lost_tickets",
-                     "lost_fees_usd", "refunds_usd", "currency"]])
-    currency = current_currency()  # the garage's: the *_usd columns keep their names, in its minor units' major unit
+    currency = current_currency()  # the garage's: money in its major unit, the columns named after it
+    yield csv_text([[f"start ({tz}, ISO 8601)", f"end ({tz}, ISO 8601)", "entries", "exits",
+                     money_column("revenue_usd", currency), "average_stay_minutes", "peak_occupancy",
+                     "average_occupancy", "lost_tickets", money_column("lost_fees_usd", currency),
+                     money_column("refunds_usd", currency), "currency"]])
     rows = []
     for row in report.rows:
         stay = row.average_stay_minutes
@@ -301,7 +302,9 @@ def report_csv(report: Report) -> Iterator[str]:
 
 def tickets_csv(chunks: Iterable[str], tz: str) -> Iterator[str]:
     """The header, then the service's CSV chunks as they come."""
-    yield csv_text([[f"{name} ({tz}, ISO 8601)" if name.endswith("_time") else name for name in TICKET_COLUMNS]])
+    currency = current_currency()
+    yield csv_text([[f"{name} ({tz}, ISO 8601)" if name.endswith("_time") else money_column(name, currency)
+                     if name.endswith("_usd") else name for name in TICKET_COLUMNS]])
     yield from chunks
 
 
@@ -340,13 +343,13 @@ def close_csv(view: CloseView) -> str:
     """One row per figure (money in the garage's currency with a dot and its own decimals, no sign or
     separator; dates and times ISO 8601): the day, whether it is closed, when and by whom, the figure's
     name and unit, its value as closed (empty while not closed), now, the difference, and the currency
-    (the money figures' names keep "_usd": the column says which currency they are in)."""
+    (the money figures' names end in the currency's code: "revenue_eur")."""
     methods = day_close.methods_of(view.figures, view.live)
     closed = day_close.lines(view.closed_figures, methods) if view.closed_figures else None
     rows = []
     for i, line in enumerate(day_close.lines(view.live, methods)):
         name, _, method = line.figure.partition(":")
-        name = name.replace("_cents", "_usd")
+        name = money_column(name.replace("_cents", "_usd"), current_currency()) if name.endswith("_cents") else name
         shown = minor_to_decimal if line.money else str
         before = closed[i].value if closed else None
         rows.append([view.day.isoformat(), "true" if view.closed else "false", _iso(view.closed_at),
@@ -378,9 +381,10 @@ def validity_text(valid_from, valid_until) -> str:
 def validations_csv(rows: Iterable, first, last) -> str:
     """The merchants' report, one row per program (for billing): the period's first and last local days
     (ISO 8601), the program, the merchant, the tickets validated and paid in it, and the value given in
-    minor units and in the major unit (a dot, the currency's decimals, no sign or separator; value_cents and
-    value_usd keep their names), and the currency (the garage's)."""
+    minor units and in the major unit (a dot, the currency's decimals, no sign or separator; value_cents keeps
+    its name, the major unit's is named after the currency: value_usd, value_eur), and the currency (the garage's)."""
     currency = current_currency()
-    return csv_text([["from", "to", "program", "merchant", "tickets", "value_cents", "value_usd", "currency"],
+    return csv_text([["from", "to", "program", "merchant", "tickets", "value_cents", money_column("value_usd", currency),
+                      "currency"],
                      *[[first.isoformat(), last.isoformat(), cell_text(f.name), cell_text(f.merchant), str(f.tickets), str(f.value_cents),
                         minor_to_decimal(f.value_cents), currency] for f in rows]])

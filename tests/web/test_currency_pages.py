@@ -125,8 +125,14 @@ def test_csv_files_keep_a_dot_decimal_and_name_the_currency(desk):
     assert r.status_code == 200
     head, *rows = list(csv.reader(io.StringIO(r.get_data(as_text=True))))
     col = {name: i for i, name in enumerate(head)}
-    assert head[-1] == "currency" and rows[0][col["amount_usd"]] == "12.50" and rows[0][-1] == "EUR"
+    # the money columns are named after the currency their values are in (they said "_usd" over euros)
+    assert "amount_usd" not in col and "refunded_eur" in col
+    assert head[-1] == "currency" and rows[0][col["amount_eur"]] == "12.50" and rows[0][-1] == "EUR"
     set_settings(currency="JPY")  # (directly: the page would refuse it now)
     r = desk.client.get("/g/main/reports/export/tickets.csv")
     head, *rows = list(csv.reader(io.StringIO(r.get_data(as_text=True))))
-    assert rows[0][col["amount_usd"]] == "1250" and rows[0][-1] == "JPY"
+    col = {name: i for i, name in enumerate(head)}
+    assert rows[0][col["amount_jpy"]] == "1250" and rows[0][-1] == "JPY"
+    r = desk.client.get("/g/main/reports/export/rows.csv")
+    head = next(csv.reader(io.StringIO(r.get_data(as_text=True))))
+    assert [h for h in head if h.endswith("_jpy")] == ["revenue_jpy", "lost_fees_jpy", "refunds_jpy"]

@@ -310,3 +310,18 @@ def test_garages_on_the_same_date_say_nothing_of_dates_differing(root, north, mo
     assert {a.get_text(strip=True): a["href"] for a in page.select("nav.presets a")}["Today"] == (
         "/portfolio?from=2026-12-06&to=2026-12-06")
     assert "differ" not in page.select_one(".tz-note").get_text()
+
+
+def test_the_csv_names_its_revenue_column_after_the_one_currency_or_none_when_mixed(root, march, north):
+    """Money in one column over garages in several currencies: "revenue", each row naming its currency;
+    garages all in euros: "revenue_eur" (it said "revenue_usd" over any currency)."""
+    db.session.execute(sa.update(Garage).where(Garage.id == north).values(currency="EUR"))
+    db.session.commit()
+    mixed = list(csv.reader(io.StringIO(root.get("/portfolio/export.csv?from=2026-03-01&to=2026-03-01")
+                                        .get_data(as_text=True))))
+    assert mixed[0][6] == "revenue" and {row[7] for row in mixed[1:]} == {"USD", "EUR"}
+    db.session.execute(sa.update(Garage).values(currency="EUR"))
+    db.session.commit()
+    euros = list(csv.reader(io.StringIO(root.get("/portfolio/export.csv?from=2026-03-01&to=2026-03-01")
+                                        .get_data(as_text=True))))
+    assert euros[0][6] == "revenue_eur" and {row[7] for row in euros[1:]} == {"EUR"}

@@ -608,6 +608,7 @@ def test_tickets_csv_writes_every_amount_exactly_in_its_currencys_decimals(manag
         expected[t.ticket_number] = tuple(written)
     head, *body = csv_rows(manager_client, "/g/main/reports/export/tickets.csv", **{"from": "2026-05-04"})
     col = {name: i for i, name in enumerate(head)}
-    assert {r[col["ticket_number"]]: (r[col["amount_usd"]], r[col["lost_fee"]], r[col["refunded_usd"]])
+    code = currency.lower()  # the money columns are named after the currency: amount_jpy, refunded_bhd
+    assert {r[col["ticket_number"]]: (r[col[f"amount_{code}"]], r[col["lost_fee"]], r[col[f"refunded_{code}"]])
             for r in body} == expected
     assert {r[-1] for r in body} == {currency}
