@@ -43,6 +43,8 @@ HX_TRIGGER_EVENT = "HX-Trigger"  # response: client events to fire (same name as
 HX_PUSH_URL = "HX-Push-Url"
 HX_REPLACE_URL = "HX-Replace-Url"
 HX_REDIRECT = "HX-Redirect"
+HX_RETARGET = "HX-Retarget"
+HX_RESWAP = "HX-Reswap"
 
 # Requests a page makes by itself (polling) carry X-Garage-Poll: 1 (written by the poll
 # macro of templates/_macros.html). They are not activity: a desk tablet left open still
@@ -237,6 +239,13 @@ def push_or_replace_url(response: Response, url: str) -> Response:
     if url == details().current_path:
         return replace_url(response, url)
     return push_url(response, url)
+
+
+def retarget(response: Response, target: str, swap: str = "outerHTML") -> Response:
+    """Swap the response into `target` (a CSS selector) instead of the element the request named."""
+    response.headers[HX_RETARGET] = target
+    response.headers[HX_RESWAP] = swap
+    return response
 
 
 def client_redirect(url: str, status: int = 200) -> Response:

@@ -11,7 +11,9 @@ from flask import Response, flash, g, make_response, redirect, render_template, 
 
 from ..domain import permits as permit_rules
 from ..domain.clock import format_duration, to_local
-from ..domain.errors import AlreadyProcessed, DomainError, FeeTooLarge, InvalidInput, NotFound, QuoteChanged
+from ..domain.errors import (
+    AlreadyProcessed, DomainError, FeeTooLarge, InvalidInput, NotFound, QuoteChanged, ScannedTicket,
+)
 from ..domain.inputs import parse_page, parse_whole
 from ..domain.money import MAX_QUOTED_MINOR
 from ..domain.pricing import Quote, recorded
@@ -267,6 +269,8 @@ def enter():
     vehicle_type = request.form.get("vehicle_type") or DEFAULT_VEHICLE
     try:
         ticket, resent = ticket_service.enter_at_desk(current_garage(), plate, vehicle_type, current_actor())
+    except ScannedTicket as exc:  # a ticket scanned into the plate field, not told apart by the page's script
+        return _scanned_at_entry(exc.number, vehicle_type)
     except DomainError as exc:
         error_field = FORM_FIELDS.get(exc.field or "", "plate")
         state = EntryState(plate=plate, vehicle_type=vehicle_type, errors={error_field: exc.message})
@@ -278,6 +282,26 @@ def enter():
     if note is not None:  # the page after the redirect says it
         flash(i18n.translated(note[1]), DESK_NOTICE if note[0] else DESK_WARNING)
     return redirect(url_for("desk.ticket", number=ticket.ticket_number), code=303)
+
+
+def _scanned_at_entry(number: str, vehicle_type: str) -> Response:
+    """The plate field got the number of one of the garage's tickets (static/js/desk-pay.js tells a scan by
+    its keys' pace and looks it up itself; keys slowed down on their way, by a busy tablet, reach here):
+    look the ticket up as the exit would, and leave the entry card as it was before the scan (empty plate,
+    the vehicle type kept). Without JS: the look-up's page."""
+    if not is_htmx():
+        return redirect(url_for("desk.lookup", q=number), code=303)
+    state = ExitState(query=number)
+    state.ticket = ticket_service.find_active(current_garage(), number)
+    if state.receipt:
+        state.notice = _closed_notice(state.ticket, _("Ticket %(number)s has already been paid.", number=number))
+    else:
+        _quote(state)
+    response = htmx.retarget(_exit(state), "#exit")
+    kept = vehicle_type if vehicle_type in VEHICLE_TYPES else DEFAULT_VEHICLE
+    entry = render_template("desk/_entry.html", entry=EntryState(vehicle_type=kept), oob=True, focus=None)
+    response.set_data(response.get_data(as_text=True) + entry)
+    return response
 
 
 def _permit_note(ticket: TicketView) -> tuple[bool, str] | None:

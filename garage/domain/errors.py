@@ -89,6 +89,15 @@ class AlreadyInside(Conflict):
         self.inside = inside
 
 
+class ScannedTicket(Conflict):
+    """What was entered as a plate is the number of one of the garage's tickets (a ticket scanned into the
+    plate field): `number`. The API refuses it (409); the desk looks the ticket up instead."""
+
+    def __init__(self, message: str, number: str) -> None:
+        super().__init__(message, field="licensePlate")
+        self.number = number
+
+
 class AlreadyProcessed(Conflict):
     def __init__(self) -> None:
         super().__init__(_("Ticket has already been processed"))

@@ -18,6 +18,7 @@ from ..domain import permits as permit_rules, pricing
 from ..domain.clock import utcnow
 from ..domain.errors import (
     AlreadyInside, AlreadyProcessed, Conflict, GarageFull, InvalidInput, NotFound, PermitRefused, QuoteChanged,
+    ScannedTicket,
 )
 from ..domain.tickets import (
     NOTHING_TO_FIND, STATUS_ACTIVE, appended_scan, STATUS_COMPLETED, TicketView, check_payment_method, check_vehicle_type, clean_plate,
@@ -70,7 +71,7 @@ def _refuse_scanned_ticket(garage_id: int | None, typed: str,
     if isinstance(actor, TokenCaller):
         actor, garage_id = admitted(actor if garage_id is None else replace(actor, garage_id=garage_id))
     if _by_number(garage_id, typed) is not None:
-        raise Conflict(scanned_ticket_message(typed), field="licensePlate")
+        raise ScannedTicket(scanned_ticket_message(typed), number=typed)
     return garage_id, actor
 
 
