@@ -122,6 +122,25 @@ def test_the_almost_full_banner_leaves_the_entry_controls_on_the_first_screen(li
     assert off_screen(page, "#live .almost-banner", "#entry .ticket-card", *ENTRY_CONTROLS) == []
 
 
+@ORIENTATIONS
+def test_a_person_of_two_garages_has_the_entry_controls_on_the_first_screen_too(live, desk_at, viewport):
+    """Someone who works at two garages has a "Switch garage" button on the desk: as a row of its own it
+    pushed Issue ticket 2 px below a landscape tablet's screen after an entry (an outside check)."""
+    from tests.helpers.garages import add_garage, grant
+    seed_a_morning(live)
+    page = desk_at(viewport)
+    sign_in(page, live)
+    with live.app.app_context():
+        grant("ann", add_garage("north"))
+        db.session.remove()
+    page.reload()
+    expect(page.locator(".switch-garage a")).to_be_visible()
+    assert off_screen(page, *ENTRY_CONTROLS) == []
+    issue_by_keyboard(page, "TWO 1")
+    expect(page.locator("#entry .ticket-card")).to_contain_text("TWO 1")
+    assert off_screen(page, "#entry .ticket-card", *ENTRY_CONTROLS) == []
+
+
 ONE_LINE = """el => {
     // Every text fragment of the element on one line, inside the element and inside the viewport.
     const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
