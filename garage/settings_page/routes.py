@@ -85,8 +85,12 @@ def parse_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]
         changes.update(currency=text("currency").upper(), locale=text("locale"), language=text("language"),
                        lobby_language=text("lobby_language"), legal_name=text("legal_name"),
                        tax_added=text("tax_added") == CHECKED)
-    # The amounts are typed in the currency the form names (a new one: in it), the reader's decimal mark.
+    # The amounts are typed in the currency the form names (a new one: in it), the reader's decimal mark; in
+    # the garage's own where it cannot change (something is counted in it: the save is refused for that, and
+    # its rate read as the new currency's was told a range it is inside: an outside check).
     currency = changes["currency"] if is_currency(changes.get("currency")) else current_currency()
+    if currency != current_currency() and settings_service.currency_in_use(current_garage()):
+        currency = current_currency()
 
     def in_the_currency(message: Text) -> str:
         """The message (which names dollars) for a USD garage; for another currency, how to type its amounts."""

@@ -113,6 +113,14 @@ def test_the_currency_is_fixed_once_a_payment_is_recorded(desk, make_user):
     r = desk.client.post("/g/main/settings", data={**form, "currency": "EUR"}, headers=HTMX)
     assert r.status_code == 409 and "USD" in soup(r).select_one("#currency-error").get_text()
     assert db.session.scalar(sa.select(Garage.currency)) == "USD"
+    # A currency of other decimals (BHD: 3; lower case too): the amounts are still read as the garage's, so
+    # the one thing said is the currency's (the $10.00 rate read as 10.000 BHD... was told a range it is in).
+    for other in ("BHD", "jpy", "bhd"):
+        r = desk.client.post("/g/main/settings", data={**form, "currency": other}, headers=HTMX)
+        page = soup(r)
+        assert r.status_code == 409 and "USD" in page.select_one("#currency-error").get_text(), other
+        assert [e.get("id") for e in page.select(".error[id]")] == ["currency-error"], other
+    assert db.session.scalar(sa.select(Garage.currency)) == "USD"
 
 
 def test_csv_files_keep_a_dot_decimal_and_name_the_currency(desk):
