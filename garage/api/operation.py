@@ -90,6 +90,8 @@ def parse(model: type[BaseModel]) -> BaseModel:
     except RecursionError:
         data = None
     if data is None:
+        if not request.is_json and request.get_data(cache=True)[:1]:  # a body, but not said to be JSON
+            raise ApiError(400, _("The request body must be a JSON object, sent with Content-Type: application/json"))
         raise ApiError(400, _("The request body must be a JSON object"))
     if not isinstance(data, dict):
         raise ApiError(422, _("The request body must be a JSON object"))

@@ -43,6 +43,19 @@ def test_deep_json_is_401_for_a_stranger_and_400_for_staff(client, staff, manage
     assert ticket_count() == 1 and ticket(number).status == "active"
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_a_json_body_not_said_to_be_json_is_told_the_content_type_and_writes_nothing(client, staff, content_type):
+    """A valid JSON object sent as text/plain (or with no Content-Type) was told it "must be a JSON object",
+    which it is: the message names the header to send (an outside check)."""
+    headers = {**staff, **({"Content-Type": content_type} if content_type else {})}
+    r = client.post("/api/tickets", data='{"licensePlate": "AB1", "vehicleType": "Car"}', headers=headers)
+    assert r.status_code == 400
+    assert r.get_json() == {"message": "The request body must be a JSON object, sent with Content-Type: application/json"}
+    assert ticket_count() == 0
+    empty = client.post("/api/tickets", data="", headers=headers)  # no body at all: as before
+    assert empty.status_code == 400 and empty.get_json() == {"message": "The request body must be a JSON object"}
+
+
 def test_a_control_character_in_a_json_field_is_422_naming_it_and_writes_nothing(client, staff, manager):
     body = {"licensePlate": "AB\u0000C", "vehicleType": "Car"}
     assert client.post("/api/tickets", json=body).status_code == 401  # a stranger learns nothing
