@@ -228,3 +228,19 @@ def test_a_years_report_fits_every_screen_in_english_and_german(live, browser, l
             "Umsatz pro Tag" if language == "de" else "Revenue per day")
     finally:
         context.close()
+
+
+def test_the_reports_pages_links_are_finger_sized_on_a_tablet(live, browser):
+    """A manager on a tablet: "Day close", "Validations" and each chart's "Open as SVG image" were 18-21 px
+    high text links (an outside check); every link and control on the page is at least 44 px."""
+    from tests.helpers.browser import TABLET, small_targets
+    live.user("boss", "manager")
+    seed(live)
+    page = signed_in(browser, live, TABLET["landscape"], "boss", "/g/main/reports")
+    try:
+        for link in ("Day close", "Validations", "Open as SVG image"):
+            box = page.locator("main a", has_text=link).first.bounding_box()
+            assert box and box["height"] >= 44, (link, box)
+        assert small_targets(page, "main") == []
+    finally:
+        page.context.close()
