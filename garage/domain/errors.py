@@ -115,17 +115,19 @@ class FeeTooLarge(Conflict):
     """A fee above what one payment records (money.MAX_PAYMENT_MINOR: a car left for years at a high
     rate): nothing is charged, the ticket stays open, and a manager may void it."""
 
-    def __init__(self, fee_cents: int) -> None:
+    def __init__(self, fee_cents: int, currency: str | None = None) -> None:
         super().__init__(_("This fee (%(fee)s) is more than one payment can record (%(most)s); nothing was "
                            "taken. A manager can void the ticket.",
-                           fee=format_money(fee_cents), most=format_money(MAX_PAYMENT_MINOR)))
+                           fee=format_money(fee_cents, currency), most=format_money(MAX_PAYMENT_MINOR, currency)))
 
 
 class QuoteChanged(Conflict):
-    """The fee moved (an hour boundary passed) between quote and payment."""
+    """The fee moved (an hour boundary passed) between quote and payment. `currency`: the ticket's garage's
+    (an API caller's garage is known from its token only inside the exit's statement: the request's own
+    context then said USD, and a JPY amount read as cents)."""
 
-    def __init__(self, quoted_cents: int, current_cents: int) -> None:
+    def __init__(self, quoted_cents: int, current_cents: int, currency: str | None = None) -> None:
         super().__init__(_("The amount due changed from %(quoted)s to %(current)s; confirm the new amount",
-                           quoted=format_money(quoted_cents), current=format_money(current_cents)))
+                           quoted=format_money(quoted_cents, currency), current=format_money(current_cents, currency)))
         self.quoted_cents = quoted_cents
         self.current_cents = current_cents

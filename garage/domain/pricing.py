@@ -242,11 +242,12 @@ def quote(entry: datetime, exit: datetime, tariff: Tariff, vehicle_type: str | N
                  time_fee_cents=fee, lost_fee_cents=lost_fee, lost=lost, hourly_rate_cents=rate, rule=rule)
 
 
-def check_recordable(q: Quote) -> None:
-    """A fee one payment can record (money.MAX_PAYMENT_MINOR), else FeeTooLarge: refused before anything
-    is written, as a payment the database would refuse would otherwise be an internal error."""
+def check_recordable(q: Quote, currency: str | None = None) -> None:
+    """A fee one payment can record (money.MAX_PAYMENT_MINOR), else FeeTooLarge (told in `currency`, the
+    garage's): refused before anything is written, as a payment the database would refuse would otherwise
+    be an internal error."""
     if q.amount_cents > MAX_PAYMENT_MINOR:
-        raise FeeTooLarge(q.amount_cents)
+        raise FeeTooLarge(q.amount_cents, currency)
 
 
 def with_added_tax(q: Quote, tariff: Tariff) -> Quote:

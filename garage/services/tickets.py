@@ -329,9 +329,10 @@ def process_exit(garage_id: int | None, ticket_number: str | None, payment_metho
                   if settings is not None else None)
         tariff_used = tariff or current_tariff(ticket.garage_id)
         q, lines, on_ticket = _priced(ticket, now, lost, tariff_used)
-        pricing.check_recordable(q)  # first: a fee no payment records is not one to confirm again
+        currency = getattr(settings, "currency", None)  # the ticket's garage's, for the messages
+        pricing.check_recordable(q, currency)  # first: a fee no payment records is not one to confirm again
         if expected_amount_cents is not None and expected_amount_cents != q.amount_cents:
-            raise QuoteChanged(expected_amount_cents, q.amount_cents)
+            raise QuoteChanged(expected_amount_cents, q.amount_cents, currency)
         # A car that owes nothing is let out: "Permit" or "No charge", whatever was sent.
         payment_method = recorded_method(payment_method, q.amount_cents,
                                          permit_rules.PERMIT_METHOD if ticket.permit_id is not None else None)

@@ -120,3 +120,17 @@ def test_a_drawer_is_counted_in_the_garage_s_denominations(client, manager):
                         headers=manager)
     assert closed.status_code == 200, closed.get_json()
     assert closed.get_json()["countedCashCents"] == 50006 and closed.get_json()["currency"] == "EUR"
+
+
+@pytest.mark.parametrize("currency, rate, told", [
+    ("JPY", 100_000, "The amount due changed from ¥5 to ¥100,000; confirm the new amount"),
+    ("EUR", 250, "The amount due changed from €0.05 to €2.50; confirm the new amount"),
+])
+def test_a_refused_exit_says_the_amounts_in_the_garages_currency(client, staff, currency, rate, told):
+    """A token's garage is known from its token only inside the exit's statement: the message was formatted
+    in dollars, and a yen amount read as cents ("from $0.05 to $1,000.00"; an outside check)."""
+    set_settings(currency=currency, hourly_rate=rate)
+    number = issue(client, staff, "CUR 9")
+    for path in (f"/api/tickets/{number}/exit", f"/api/garages/main/tickets/{number}/exit"):
+        r = client.put(path, json={"paymentMethod": "Cash", "expectedAmount": 5}, headers=staff)
+        assert r.status_code == 409 and r.get_json()["message"] == told, (path, r.get_json())
