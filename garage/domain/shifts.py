@@ -112,6 +112,9 @@ def count_denominations(counts: Mapping[Any, Any], denominations: tuple[int, ...
     if not denominations:
         raise InvalidInput(_("This garage's currency has no list of notes and coins: count the drawer by amount"),
                            field=field)
+    if not counts:  # {}: no count at all, not an empty drawer (a shift closed so read ¥0 against ¥2.1 billion)
+        raise InvalidInput(_("Give the count of at least one note or coin (0 for none), or the counted total"),
+                           field=field)
     known = set(denominations)
     pieces = {d: 0 for d in denominations}
     for key, count in counts.items():

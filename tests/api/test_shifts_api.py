@@ -57,6 +57,7 @@ def test_close_counted_by_denomination(client, staff):
 @pytest.mark.parametrize("body, status", [
     ({}, 422), ({"countedCashCents": 5, "countedByDenomination": {"5": 1}}, 422), ({"countedCashCents": -1}, 422),
     ({"countedByDenomination": {"300": 1}}, 422), ({"countedCashCents": "5"}, 422), ({"extra": 1}, 422),
+    ({"countedByDenomination": {}}, 422),  # no count at all (it closed the shift with 0 counted)
 ])
 def test_a_bad_count_is_refused_and_the_shift_stays_open(client, staff, body, status):
     shift = open_shift(client, staff).get_json()

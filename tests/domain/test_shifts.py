@@ -10,7 +10,7 @@ from garage.domain.shifts import (
 )
 
 cents = st.integers(min_value=0, max_value=10 ** 9)
-piece_counts = st.dictionaries(st.sampled_from(USD_DENOMINATIONS), st.integers(0, 500), max_size=12)
+piece_counts = st.dictionaries(st.sampled_from(USD_DENOMINATIONS), st.integers(0, 500), min_size=1, max_size=12)  # {} is no count (refused)
 
 
 def test_a_drawer_with_a_float_and_cash_payments_expects_their_sum():
@@ -142,6 +142,14 @@ def test_one_denomination_typed_twice_adds_both_counts():
     """{"25": 4, "025": 2} are both quarters: six of them, not the last one's two."""
     pieces, total = count_denominations({"25": 4, "025": 2})
     assert (pieces[25], total) == (6, 150)
+
+
+def test_an_empty_count_by_denomination_is_no_count():
+    """{} closed a shift with a count of 0 against ¥2,164,300,000 expected (an outside check): refused, while
+    a denomination counted 0 is an empty drawer."""
+    assert refused(count_denominations, {}) == (
+        "Give the count of at least one note or coin (0 for none), or the counted total", "countedByDenomination")
+    assert count_denominations({"100": 0})[1] == 0
 
 
 def test_a_drawer_of_more_than_a_million_is_counted_as_it_is():

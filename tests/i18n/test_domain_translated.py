@@ -132,6 +132,7 @@ CASES: list[tuple[str, Callable[[], Any]]] = [
     ("counted", lambda: shifts.check_counted(-1)),
     ("denomination", lambda: shifts.count_denominations({"3": 1})),
     ("denomination count", lambda: shifts.count_denominations({"2000": -1})),
+    ("no denomination counted", lambda: shifts.count_denominations({})),
     ("denomination in yen", lambda: _in_currency("JPY", lambda: shifts.count_denominations({"3": 1}))),
     ("no denominations", lambda: _in_currency("BHD", lambda: shifts.count_denominations({"1000": 1}))),
     ("no reason", lambda: shifts.check_reason("\u200b")),
