@@ -112,17 +112,25 @@ def _visible(*columns):
 
 def comparison_charts(figures: list[reports.GarageFigures], currencies: dict[int, str]) -> list:
     """Side by side: revenue per garage, then entries and exits per garage (same-named garages
-    told apart by their slugs). Revenue in the garages' currency (of the first garage where they differ:
-    the bars then are not comparable, and the label says so)."""
+    told apart by their slugs). Revenue in the garages' currency; garages in several currencies get a
+    revenue chart per currency, each of its own garages (one axis over yen and euros drew every garage in
+    the first currency's unit, yen divided by 100: an outside check)."""
     names = told_apart((f.name, f.slug) for f in figures)
-    codes = sorted({currencies.get(f.garage_id, DEFAULT_CURRENCY) for f in figures}) or [DEFAULT_CURRENCY]
-    code = codes[0]
-    unit = code if len(codes) == 1 else _("different currencies")
+    code_of = [currencies.get(f.garage_id, DEFAULT_CURRENCY) for f in figures]
+    codes = sorted(set(code_of)) or [DEFAULT_CURRENCY]
+    revenue = []
+    for code in codes:
+        mine = [i for i, c in enumerate(code_of) if c == code] if figures else []
+        several = len(codes) > 1
+        revenue.append(bar_chart(
+            f"portfolio-revenue-{code.lower()}" if several else "portfolio-revenue",
+            _("Revenue by garage in %(currency)s", currency=code) if several else _("Revenue by garage"),
+            _("Money taken at exits in each garage over the period."),
+            [names[i] for i in mine], [(_("Revenue"), [minor_to_major(figures[i].revenue_cents, code) for i in mine])],
+            x_label=_("Garage"), y_label=_("Revenue (%(currency)s)", currency=code),
+            fmt=lambda v, code=code: format_major_amount(v, code), tick_fmt=lambda v, code=code: format_whole_major(v, code)))
     return [
-        bar_chart("portfolio-revenue", _("Revenue by garage"), _("Money taken at exits in each garage over the period."),
-                  names, [(_("Revenue"), [minor_to_major(f.revenue_cents, code) for f in figures])],
-                  x_label=_("Garage"), y_label=_("Revenue (%(currency)s)", currency=unit),
-                  fmt=lambda v: format_major_amount(v, code), tick_fmt=lambda v: format_whole_major(v, code)),
+        *revenue,
         bar_chart("portfolio-traffic", _("Entries and exits by garage"),
                   _("Cars entering and leaving each garage over the period."), names,
                   [(_("Entries"), [f.entries for f in figures]), (_("Exits"), [f.exits for f in figures])],

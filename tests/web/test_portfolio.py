@@ -325,3 +325,19 @@ def test_the_csv_names_its_revenue_column_after_the_one_currency_or_none_when_mi
     euros = list(csv.reader(io.StringIO(root.get("/portfolio/export.csv?from=2026-03-01&to=2026-03-01")
                                         .get_data(as_text=True))))
     assert euros[0][6] == "revenue_eur" and {row[7] for row in euros[1:]} == {"EUR"}
+
+
+def test_garages_in_several_currencies_get_a_revenue_chart_per_currency(root, march, north):
+    """One axis over dollars and yen drew every garage in the first currency's unit, yen divided by 100
+    (an outside check: "Tokyo garage €66,000.00" for ¥6,600,000). Each currency has its chart, of its garages."""
+    db.session.execute(sa.update(Garage).where(Garage.id == north).values(currency="JPY"))
+    db.session.commit()
+    page = soup(root.get("/portfolio?from=2026-03-01&to=2026-03-01"))
+    figures = {f.select_one("figcaption, h3, .chart-title, title").get_text(" ", strip=True): f
+               for f in page.select("figure.chart-card")}
+    titles = " | ".join(figures)
+    assert "Revenue by garage in JPY" in titles and "Revenue by garage in USD" in titles, titles
+    yen = next(f for t, f in figures.items() if "in JPY" in t).get_text(" ", strip=True)
+    dollars = next(f for t, f in figures.items() if "in USD" in t).get_text(" ", strip=True)
+    assert "¥4,001" in yen and "North" in yen and "Main" not in yen, yen
+    assert "$22.49" in dollars and "North" not in dollars, dollars
