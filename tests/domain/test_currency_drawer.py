@@ -33,7 +33,7 @@ def test_labels_in_the_garage_s_currency(garage_money):
     assert [denomination_label(d) for d in (10000, 1)] == ["￥10,000", "￥1"]
 
 
-@given(st.dictionaries(st.sampled_from(JPY_DENOMINATIONS), st.integers(0, 50), max_size=10))
+@given(st.dictionaries(st.sampled_from(JPY_DENOMINATIONS), st.integers(0, 50), min_size=1, max_size=10))  # {}: no count
 def test_a_yen_drawer_totals_in_yen(counts):
     set_context(lambda: ("JPY", "ja_JP"))
     try:
