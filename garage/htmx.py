@@ -241,6 +241,13 @@ def push_or_replace_url(response: Response, url: str) -> Response:
     return push_url(response, url)
 
 
+def out_of_band(response: Response, html: str) -> Response:
+    """Add `html` (elements marked hx-swap-oob) after the response's body: htmx swaps each into the
+    element of its id, wherever the main content goes."""
+    response.set_data(response.get_data(as_text=True) + html)
+    return response
+
+
 def retarget(response: Response, target: str, swap: str = "outerHTML") -> Response:
     """Swap the response into `target` (a CSS selector) instead of the element the request named."""
     response.headers[HX_RETARGET] = target

@@ -175,7 +175,7 @@ def _changed(response: Response) -> Response:
         + render_template("desk/_activity.html", activity=ticket_service.recent_activity(garage, ACTIVITY_LIMIT),
                           oob=True)))
     if moved is not None:
-        response.set_data(response.get_data(as_text=True) + moved)
+        htmx.out_of_band(response, moved)
     return htmx.trigger(response, DESK_CHANGED)
 
 
@@ -291,17 +291,11 @@ def _scanned_at_entry(number: str, vehicle_type: str) -> Response:
     the vehicle type kept). Without JS: the look-up's page."""
     if not is_htmx():
         return redirect(url_for("desk.lookup", q=number), code=303)
-    state = ExitState(query=number)
-    state.ticket = ticket_service.find_active(current_garage(), number)
-    if state.receipt:
-        state.notice = _closed_notice(state.ticket, _("Ticket %(number)s has already been paid.", number=number))
-    else:
-        _quote(state)
-    response = htmx.retarget(_exit(state), "#exit")
+    state = ExitState(query=number, ticket=ticket_service.find_active(current_garage(), number))
+    _found(state)
     kept = vehicle_type if vehicle_type in VEHICLE_TYPES else DEFAULT_VEHICLE
     entry = render_template("desk/_entry.html", entry=EntryState(vehicle_type=kept), oob=True, focus=None)
-    response.set_data(response.get_data(as_text=True) + entry)
-    return response
+    return htmx.out_of_band(htmx.retarget(_exit(state), "#exit"), entry)
 
 
 def _permit_note(ticket: TicketView) -> tuple[bool, str] | None:
@@ -339,11 +333,17 @@ def lookup():
     state.ticket = found
     if not lost and appended_scan(query) == found.ticket_number:  # a scan after earlier text: the field shows it
         state.query = found.ticket_number
+    _found(state)
+    return _exit(state)
+
+
+def _found(state: ExitState) -> None:
+    """The ticket looked up: its quote, or (paid or voided) its receipt and why nothing is taken."""
     if state.receipt:
-        state.notice = _closed_notice(found, _("Ticket %(number)s has already been paid.", number=found.ticket_number))
+        number = state.ticket.ticket_number
+        state.notice = _closed_notice(state.ticket, _("Ticket %(number)s has already been paid.", number=number))
     else:
         _quote(state)
-    return _exit(state)
 
 
 ALREADY_PAID = _("This ticket was already paid. No second payment was taken.")

@@ -72,8 +72,9 @@ def csv_text(rows: Iterable[Sequence[object]]) -> str:
 def money_column(name: str, currency: str | None) -> str:
     """A CSV money column's header in the currency its values are in: "amount_usd" stays for a USD garage,
     "amount_eur", "amount_jpy" elsewhere (it said "_usd" over yen, and an integrator reading by header
-    booked yen as dollars); `currency` None (garages in several currencies in one column): "amount"."""
-    base = name[:-len("_usd")] if name.endswith("_usd") else name
+    booked yen as dollars; a figure named in "_cents" too: the close's "revenue_cents" is "revenue_eur");
+    `currency` None (garages in several currencies in one column): "amount"."""
+    base = next((name[:-len(unit)] for unit in ("_usd", "_cents") if name.endswith(unit)), name)
     return f"{base}_{currency.lower()}" if currency else base
 
 

@@ -118,10 +118,10 @@ def comparison_charts(figures: list[reports.GarageFigures], currencies: dict[int
     names = told_apart((f.name, f.slug) for f in figures)
     code_of = [currencies.get(f.garage_id, DEFAULT_CURRENCY) for f in figures]
     codes = sorted(set(code_of)) or [DEFAULT_CURRENCY]
+    several = len(codes) > 1
     revenue = []
     for code in codes:
-        mine = [i for i, c in enumerate(code_of) if c == code] if figures else []
-        several = len(codes) > 1
+        mine = [i for i, c in enumerate(code_of) if c == code]
         revenue.append(bar_chart(
             f"portfolio-revenue-{code.lower()}" if several else "portfolio-revenue",
             _("Revenue by garage in %(currency)s", currency=code) if several else _("Revenue by garage"),

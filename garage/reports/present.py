@@ -349,7 +349,7 @@ def close_csv(view: CloseView) -> str:
     rows = []
     for i, line in enumerate(day_close.lines(view.live, methods)):
         name, _, method = line.figure.partition(":")
-        name = money_column(name.replace("_cents", "_usd"), current_currency()) if name.endswith("_cents") else name
+        name = money_column(name, current_currency()) if line.money else name
         shown = minor_to_decimal if line.money else str
         before = closed[i].value if closed else None
         rows.append([view.day.isoformat(), "true" if view.closed else "false", _iso(view.closed_at),

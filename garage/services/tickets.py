@@ -21,7 +21,8 @@ from ..domain.errors import (
     ScannedTicket,
 )
 from ..domain.tickets import (
-    NOTHING_TO_FIND, STATUS_ACTIVE, appended_scan, STATUS_COMPLETED, TicketView, check_payment_method, check_vehicle_type, clean_plate,
+    NOTHING_TO_FIND, STATUS_ACTIVE, STATUS_COMPLETED, TicketView, appended_scan, check_payment_method, check_vehicle_type,
+    clean_plate,
     is_resent_entry, looks_like_ticket_number, new_ticket_number, normalise_ticket_number, plate_key,
     recorded_method, scanned_ticket_message,
 )

@@ -80,3 +80,11 @@ def test_the_hour_of_week_averages_every_week_s_same_hour():
     assert (cells[0][9].weekday, cells[0][9].hour, cells[0][9].average, cells[0][9].hours) == (0, 9, 3.0, 2)
     assert (cells[1][10].weekday, cells[1][10].hour, cells[1][10].average) == (1, 10, 1.0)
     assert cells[6][23].average is None and cells[6][23].hours == 0
+
+
+def test_a_money_columns_name_carries_the_currency_its_values_are_in():
+    from garage.domain.figures import money_column
+    assert [money_column(n, "USD") for n in ("amount_usd", "revenue_cents")] == ["amount_usd", "revenue_usd"]
+    assert [money_column(n, "JPY") for n in ("amount_usd", "revenue_cents", "lost_fees_usd")] == \
+        ["amount_jpy", "revenue_jpy", "lost_fees_jpy"]
+    assert money_column("revenue_usd", None) == "revenue"  # garages in several currencies in one column
