@@ -63,5 +63,9 @@ SMALL_TARGETS = """([min, within]) => {
 
 
 def small_targets(page, within: str = "body") -> list[str]:
-    """The controls on `page` (inside `within`) smaller than a finger (TAP_MIN either way), described."""
+    """The controls on `page` (inside `within`) smaller than a finger (TAP_MIN either way), described.
+    Measured once the page's stylesheets have loaded: a page's own stylesheet (desk.css after app.css)
+    still loading when its DOM was already there measured the shift page's unstyled "Count by
+    denomination" summary at 25 px (a loaded CI host)."""
+    page.wait_for_load_state("load")
     return page.evaluate(SMALL_TARGETS, [TAP_MIN, within])
