@@ -29,7 +29,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
@@ -62,32 +62,33 @@ class Scenario:
     kind: str = "read"  # read | csv (rows/s and the workers' memory too) | entry | lookup | exit
     connections: int | None = None  # None: --connections; 1: the request alone (wrk -t1 -c1)
 
+    def alone(self) -> "Scenario":
+        """The same request with one client (wrk -t1 -c1): its own latency, without a queue."""
+        return replace(self, name=f"{self.name}, alone", connections=1)
+
 
 POLL = {"HX-Request": "true", "X-Garage-Poll": "1"}
+# The live pages: polled by TVs and tablets. wrk sends no If-None-Match: every poll renders the panel (the
+# worst case; a TV gets 304s). The polled fragments carry the headers their pages' htmx polls send (hx-headers).
+STATS = Scenario("stats", "GET", "/api/garage/stats", "get.lua")
+LIVE_PAGES = (STATS,
+              Scenario("lobby fragment", "GET", "/g/main/lobby/panel", "get.lua", auth="none", headers=POLL),
+              Scenario("desk live panel", "GET", "/g/main/desk/live", "get.lua", auth="session", headers=POLL),
+              Scenario("portfolio live panel", "GET", "/portfolio/live", "get.lua", auth="admin", headers=POLL))
+# The report page (figures and SVG charts) of the last 30 and 365 local days ({d30}, {d365}, {today}: dates in
+# UTC, the bench garages' timezone).
+REPORTS = (Scenario("report 30 d", "GET", "/g/main/reports?from={d30}&to={today}", "get.lua", auth="session"),
+           Scenario("report 365 d", "GET", "/g/main/reports?from={d365}&to={today}", "get.lua", auth="session"))
 # Read-only scenarios first (they see the database as seeded), then the writers.
 SCENARIOS = [
-    Scenario("stats", "GET", "/api/garage/stats", "get.lua"),
-    # wrk sends no If-None-Match: every poll renders the panel (the worst case; a TV gets 304s).
-    # The polled fragments carry the headers their pages' htmx polls send (hx-headers).
-    Scenario("lobby fragment", "GET", "/g/main/lobby/panel", "get.lua", auth="none", headers=POLL),
+    STATS, *LIVE_PAGES[1:2],
     Scenario("desk page", "GET", "/g/main/desk", "get.lua", auth="session"),
-    Scenario("desk live panel", "GET", "/g/main/desk/live", "get.lua", auth="session", headers=POLL),
-    Scenario("portfolio live panel", "GET", "/portfolio/live", "get.lua", auth="admin", headers=POLL),
-    # The same four alone (wrk -t1 -c1): what one TV or tablet polling them waits, without the queue of
-    # 16 connections on 5 workers and 2 cores (where even the bare insert's p99 passes 50 ms on a slow host).
-    *(Scenario(f"{name}, alone", "GET", path, "get.lua", auth=auth, headers=headers, connections=1)
-      for name, path, auth, headers in (("stats", "/api/garage/stats", "token", {}),
-                                        ("lobby fragment", "/g/main/lobby/panel", "none", POLL),
-                                        ("desk live panel", "/g/main/desk/live", "session", POLL),
-                                        ("portfolio live panel", "/portfolio/live", "admin", POLL))),
-    # The report page (figures and SVG charts) of the last 30 and 365 local days ({d30}, {d365},
-    # {today}: dates in UTC, the bench garages' timezone), under load and alone.
-    Scenario("report 30 d", "GET", "/g/main/reports?from={d30}&to={today}", "get.lua", auth="session"),
-    Scenario("report 365 d", "GET", "/g/main/reports?from={d365}&to={today}", "get.lua", auth="session"),
-    Scenario("report 30 d, alone", "GET", "/g/main/reports?from={d30}&to={today}", "get.lua", auth="session",
-             connections=1),
-    Scenario("report 365 d, alone", "GET", "/g/main/reports?from={d365}&to={today}", "get.lua", auth="session",
-             connections=1),
+    *LIVE_PAGES[2:],
+    # The live pages alone: what one TV or tablet polling them waits, without the queue of 16 connections on
+    # 5 workers and 2 cores (where even the bare insert's p99 passes 50 ms on a slow host).
+    *(s.alone() for s in LIVE_PAGES),
+    # The reports under load and alone.
+    *REPORTS, *(s.alone() for s in REPORTS),
     # Every garage's figures over the default 30 days (an admin sees them all).
     Scenario("portfolio page", "GET", "/portfolio", "get.lua", auth="admin"),
     # A month of the default garage's tickets, one download at a time.
@@ -99,7 +100,7 @@ SCENARIOS = [
     Scenario("exit", "PUT", "/api/tickets/<number>/exit", "exit.lua", kind="exit"),
 ]
 REFERENCES = ("bare Flask insert", "pgbench insert")
-LIVE = ("stats", "lobby fragment", "desk live panel", "portfolio live panel")
+LIVE = tuple(s.name for s in LIVE_PAGES)
 ADMIN = "benchadmin"
 
 
