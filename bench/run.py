@@ -812,6 +812,10 @@ def arguments() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     parser = arguments()
     opts = parser.parse_args(argv)
+    unknown = [name for name in opts.only or () if name not in {s.name for s in SCENARIOS} | set(REFERENCES)]
+    if unknown:  # a misspelt name ran nothing and printed an empty table
+        parser.error(f"--only: no scenario named {', '.join(map(repr, unknown))}; the names: "
+                     + ", ".join(repr(name) for name in [*(s.name for s in SCENARIOS), *REFERENCES]))
     if opts.rounds < 1 or opts.duration < 1:
         parser.error("--rounds and --duration must be at least 1")
     if opts.garages < 1:

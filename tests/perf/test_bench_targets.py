@@ -50,3 +50,19 @@ def test_without_an_alone_run_the_loaded_p99_decides(name):
 def test_the_entry_and_the_exit_are_judged_against_the_bare_insert():
     text = targets(results(live_alone_p99=10.0, entry=850.0, exit_=749.0))
     assert verdict(text, "entry") == "MET" and verdict(text, "exit") == "MISSED"
+
+
+def test_a_misspelt_scenario_is_refused_before_anything_starts(capsys):
+    """`--only "stats,alone"` (the comma inside the name) ran no scenario after seeding and printed an empty
+    table; it is refused at once with the names there are. `--rounds 0` stops the run before any database."""
+    from bench.run import REFERENCES, SCENARIOS, main
+
+    with pytest.raises(SystemExit) as refused:
+        main(["--only", "stats,alone", "--rounds", "0"])
+    said = capsys.readouterr().err
+    assert refused.value.code == 2 and "no scenario named 'stats,alone'" in said
+    assert all(repr(s.name) in said for s in SCENARIOS) and all(repr(r) in said for r in REFERENCES)
+    # every real name passes that check (then --rounds 0 is what stops it)
+    with pytest.raises(SystemExit):
+        main(["--only", *(s.name for s in SCENARIOS), *REFERENCES, "--rounds", "0"])
+    assert "no scenario named" not in capsys.readouterr().err
