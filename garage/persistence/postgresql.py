@@ -16,7 +16,7 @@ from ..domain.money import exponent
 from ..domain.tickets import STATUS_ACTIVE
 from ..extensions import db
 from ..identity import Actor, TokenCaller, admit
-from ..models import Ticket
+from ..models import ACTIVE, Ticket
 from .base import (
     KEY_OWNER, LATEST_BY_NUMBER_OR_PLATE, TICKET_WITH_SETTINGS, TICKET_WITH_SETTINGS_FOR_TOKEN, IssuedTicket,
     NewTicket, Receipt, Store, claim_statement, formula_safe, lost_fee_column, no_space, permit_match,
@@ -48,6 +48,12 @@ AUTOCOMMIT_FLAG = "garage_autocommit"
 # garage refuses such cars (permit_policy). Two cars of one permit at once: the partial unique index
 # uq_tickets_permit_inside aborts the second statement and the service runs it again (a visitor then).
 # The result row carries the permit's facts, for the attendant's words (base.permit_match).
+# The car inside on the permit is found with the partial indexes' own predicate (models.ACTIVE,
+# "status = 'active'") written into the statement, not `status = :status`: a prepared statement's
+# generic plan may use a partial index (uq_tickets_permit_inside) only when its predicate is proven from
+# the query's own text. With a parameter the generic plan was a scan of every ticket, so PostgreSQL
+# planned the whole statement afresh on every entry once a garage had a history (from ~1M tickets:
+# custom plans only, the entry's server time doubled; tests/db/test_prepared.py).
 ISSUE = Prepared("garage_issue_ticket", """
 WITH actor AS (
     SELECT users.id, users.username,
@@ -75,7 +81,7 @@ WITH actor AS (
 ), permit AS (
     SELECT permits.id, permits.holder, permits.status, permits.valid_from, permits.valid_until, garage.today,
            (SELECT inside.license_plate FROM tickets AS inside
-            WHERE inside.permit_id = permits.id AND inside.status = :status) AS other_inside
+            WHERE inside.permit_id = permits.id AND inside.""" + ACTIVE.text + """) AS other_inside
     FROM garage JOIN permit_plates ON permit_plates.garage_id = garage.id AND permit_plates.plate_key = :plate_key
     JOIN permits ON permits.id = permit_plates.permit_id
 ), pass AS (

@@ -128,3 +128,59 @@ def test_a_prepared_select_the_server_dropped_is_prepared_again(app):
         select.execute({"id": main})
     db.session.rollback()
     assert select.execute({"id": main}).scalar() == "main"
+
+
+def _scans(plan: dict):
+    """Every node of an EXPLAIN (FORMAT JSON) plan, depth first."""
+    yield plan
+    for child in plan.get("Plans", ()):
+        yield from _scans(child)
+
+
+def _unbounded_ticket_scans(plan: dict) -> list[str]:
+    """Nodes that read the tickets table without an index condition: a walk of every ticket ever issued."""
+    bad = []
+    for node in _scans(plan):
+        if node.get("Relation Name") != "tickets" or node["Node Type"] == "ModifyTable":
+            continue
+        if node["Node Type"] == "Seq Scan" or (node["Node Type"] in ("Index Scan", "Index Only Scan")
+                                                and "Index Cond" not in node):
+            bad.append(f'{node["Node Type"]} on tickets {node.get("Alias", "")}')
+    return bad
+
+
+@pytest.mark.postgres_only
+def test_generic_plans_of_the_prepared_statements_never_walk_all_tickets(app):
+    """A prepared statement is planned for its parameters' values on its first five calls; then
+    PostgreSQL keeps a generic plan (made without the values) if that costs about the same. A partial
+    index (the cars inside: status = 'active') serves a generic plan only when its predicate is written in
+    the statement itself: behind a parameter the generic plan walks every ticket, so on a garage with a
+    history PostgreSQL re-planned the whole entry on every call (its server time doubled at 1M tickets),
+    and a plan that did go generic would scan the history for a permit holder's entry. With sequential
+    scans off (the test database is small), every read of `tickets` in every generic plan must be a
+    bounded index lookup."""
+    from types import SimpleNamespace
+
+    from garage.persistence.postgresql import CLOSE, ISSUE, PREPARED_READS
+
+    db.session.remove()
+    db.engine.dispose()  # a new connection: nothing prepared on it yet
+    connection = db.session.connection()
+    connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+    connection.exec_driver_sql("SET enable_seqscan = off")
+    statements = {p.name: (p.prepare_sql, len(p.params)) for p in (ISSUE, CLOSE)}
+    for select in PREPARED_READS.values():
+        compiled = select.stmt.compile(dialect=db.engine.dialect)
+        prepare, execute = select.texts(str(compiled), SimpleNamespace(compiled=compiled, dialect=db.engine.dialect))
+        statements[select.name] = (prepare, execute.count("%("))
+    assert {"garage_issue_ticket", "garage_close_ticket", "garage_exit_inputs", "garage_latest_ticket"} <= set(statements)
+    for name, (prepare, count) in statements.items():
+        connection.exec_driver_sql(prepare.replace("%", "%%"))
+        args = ", ".join(["NULL"] * count)
+        plan = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) EXECUTE {name} ({args})").scalar()[0]["Plan"]
+        assert _unbounded_ticket_scans(plan) == [], name
+    db.session.rollback()
+    connection = db.session.connection()
+    connection.exec_driver_sql("DEALLOCATE ALL")
+    db.session.remove()
+    db.engine.dispose()  # the settings above stay with that connection: not handed to another test
