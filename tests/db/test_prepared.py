@@ -162,25 +162,30 @@ def test_generic_plans_of_the_prepared_statements_never_walk_all_tickets(app):
     from types import SimpleNamespace
 
     from garage.persistence.postgresql import CLOSE, ISSUE, PREPARED_READS
+    from garage.persistence.prepared import PreparedSelect
+
+    statements = {p.name: (p.prepare_sql, len(p.params)) for p in (ISSUE, CLOSE)}
+    for read in PREPARED_READS.values():
+        compiled = read.stmt.compile(dialect=db.engine.dialect)
+        # a copy makes the texts: the app's own object keeps none made outside a real execution
+        prepare, execute = PreparedSelect(read.name, read.stmt).texts(
+            str(compiled), SimpleNamespace(compiled=compiled, dialect=db.engine.dialect))
+        statements[read.name] = (prepare, execute.count("%("))
+    assert {"garage_issue_ticket", "garage_close_ticket", "garage_exit_inputs", "garage_exit_inputs_for_token",
+            "garage_latest_ticket"} <= set(statements)
 
     db.session.remove()
-    db.engine.dispose()  # a new connection: nothing prepared on it yet
-    connection = db.session.connection()
-    connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
-    connection.exec_driver_sql("SET enable_seqscan = off")
-    statements = {p.name: (p.prepare_sql, len(p.params)) for p in (ISSUE, CLOSE)}
-    for select in PREPARED_READS.values():
-        compiled = select.stmt.compile(dialect=db.engine.dialect)
-        prepare, execute = select.texts(str(compiled), SimpleNamespace(compiled=compiled, dialect=db.engine.dialect))
-        statements[select.name] = (prepare, execute.count("%("))
-    assert {"garage_issue_ticket", "garage_close_ticket", "garage_exit_inputs", "garage_latest_ticket"} <= set(statements)
-    for name, (prepare, count) in statements.items():
-        connection.exec_driver_sql(prepare.replace("%", "%%"))
-        args = ", ".join(["NULL"] * count)
-        plan = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) EXECUTE {name} ({args})").scalar()[0]["Plan"]
-        assert _unbounded_ticket_scans(plan) == [], name
-    db.session.rollback()
-    connection = db.session.connection()
-    connection.exec_driver_sql("DEALLOCATE ALL")
-    db.session.remove()
-    db.engine.dispose()  # the settings above stay with that connection: not handed to another test
+    db.engine.dispose()  # a new connection, nothing prepared on it; thrown away afterwards, whatever happens
+    try:
+        connection = db.session.connection()
+        connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+        connection.exec_driver_sql("SET enable_seqscan = off")
+        for name, (prepare, count) in statements.items():
+            connection.exec_driver_sql(prepare.replace("%", "%%"))
+            args = ", ".join(["NULL"] * count)
+            plan = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) EXECUTE {name} ({args})").scalar()[0]["Plan"]
+            assert _unbounded_ticket_scans(plan) == [], name
+    finally:
+        db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()  # its statements and settings go with it: never handed to another test
